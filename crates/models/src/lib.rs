@@ -7,6 +7,45 @@
 //! `gatehouse-codec` crate reads.
 #![deny(missing_docs)]
 
+use std::fmt;
+
+pub mod dotnet;
+
+/// The error of this crate: a value whose text form is not valid.
+///
+/// The reason is a fixed sentence; the offending text itself is not repeated (it may be huge
+/// or hostile).
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Error {
+    /// A .NET `DateTime` text is malformed or out of range.
+    InvalidDateTime(&'static str),
+    /// A .NET `TimeSpan` text (`c` format or xs:duration) is malformed or out of range.
+    InvalidTimeSpan(&'static str),
+    /// An enum value is neither one of its integers nor one of its names.
+    InvalidEnum {
+        /// The CLR name of the enum, `ResponseStatus`.
+        enum_name: &'static str,
+    },
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::InvalidDateTime(reason) => write!(f, "invalid DateTime: {reason}"),
+            Self::InvalidTimeSpan(reason) => write!(f, "invalid TimeSpan: {reason}"),
+            Self::InvalidEnum { enum_name } => {
+                write!(
+                    f,
+                    "not a {enum_name} value: expected one of its integers or names"
+                )
+            }
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
 /// What an XML serializer needs to know about a data contract beyond its serde shape.
 ///
 /// Member order in XML is not the declaration order: DataContractSerializer sorts members by
