@@ -6,3 +6,6 @@
 
 pub mod clock;
 pub mod rng;
+pub mod credentials;
+pub mod hash_pool;
+pub mod secret;
