@@ -10,6 +10,9 @@
 use std::fmt;
 
 pub mod dotnet;
+pub mod onetime;
+
+mod redact;
 
 /// The error of this crate: a value whose text form is not valid.
 ///
