@@ -841,6 +841,29 @@ mod tests {
         );
     }
 
+    proptest::proptest! {
+        /// Parsing never panics, whatever the stored text (verification would then only
+        /// derive at a bounded cost, so parsing is what hostile input reaches).
+        #[test]
+        fn parsing_arbitrary_text_never_panics(text in "\\PC{0,200}") {
+            let _ = StoredHash::parse(&text);
+            let _ = StoredHash::parse(&format!("pbkdf2-sha256${text}"));
+        }
+
+        /// Nor does any binary blob behind the ASP.NET Identity prefix or bare.
+        #[test]
+        fn parsing_arbitrary_blobs_never_panics(
+            blob in proptest::collection::vec(proptest::num::u8::ANY, 0..120),
+        ) {
+            let text = STANDARD.encode(&blob);
+            if let Ok(parsed) = StoredHash::parse(&text) {
+                proptest::prop_assert!(parsed.iterations.get() <= MAX_ITERATIONS);
+                proptest::prop_assert!(!parsed.salt.is_empty() && !parsed.hash.is_empty());
+            }
+            let _ = StoredHash::parse(&format!("{ASPNET_IDENTITY_PREFIX}{text}"));
+        }
+    }
+
     #[test]
     fn pool_busy_converts_to_the_crate_error() {
         assert_eq!(CredentialError::from(PoolBusy), CredentialError::Busy);
