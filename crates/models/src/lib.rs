@@ -11,6 +11,7 @@ use std::fmt;
 
 pub mod dotnet;
 pub mod onetime;
+pub mod otc;
 
 mod redact;
 
