@@ -10,8 +10,11 @@
 use std::fmt;
 
 pub mod dotnet;
+pub mod katana;
+pub mod member;
 pub mod onetime;
 pub mod otc;
+pub mod v1;
 
 mod redact;
 
