@@ -10,8 +10,10 @@
 use std::fmt;
 
 pub mod dotnet;
+pub mod http_error;
 pub mod katana;
 pub mod member;
+pub mod oauth;
 pub mod onetime;
 pub mod otc;
 pub mod v1;

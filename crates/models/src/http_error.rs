@@ -1,0 +1,86 @@
+//! Web API's `HttpError`: the error body of the onetime and member dialects.
+//!
+//! JSON: `{"Message":"The request is invalid.","ModelState":{"request.MemberId":["..."]}}`,
+//! `ModelState` omitted when there is none. XML: `<Error><Message>...</Message></Error>`, root
+//! `Error` without a namespace and without `ModelState`.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::Contract;
+
+/// Web API's `HttpError` body.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HttpError {
+    /// A human sentence.
+    #[serde(rename = "Message")]
+    pub message: String,
+    /// Per-member validation errors, keyed `request.Member`; omitted when `None`.
+    #[serde(
+        rename = "ModelState",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub model_state: Option<BTreeMap<String, Vec<String>>>,
+}
+
+impl HttpError {
+    /// An error with only a message.
+    pub fn new(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            model_state: None,
+        }
+    }
+
+    /// Web API's invalid-model answer: `"The request is invalid."` with one error for `key`
+    /// (such as `request.MemberId`). Call [`HttpError::add_model_error`] for more.
+    pub fn invalid_model(key: impl Into<String>, error: impl Into<String>) -> Self {
+        let mut e = Self::new("The request is invalid.");
+        e.add_model_error(key, error);
+        e
+    }
+
+    /// Adds a validation error for `key`.
+    pub fn add_model_error(&mut self, key: impl Into<String>, error: impl Into<String>) {
+        self.model_state
+            .get_or_insert_with(BTreeMap::new)
+            .entry(key.into())
+            .or_default()
+            .push(error.into());
+    }
+}
+
+impl Contract for HttpError {
+    const XML_ROOT: &'static str = "Error";
+    const XML_NAMESPACE: &'static str = "";
+    const XML_OMIT: &'static [&'static str] = &["ModelState"];
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shapes() {
+        let e = HttpError::new(
+            "The request entity's media type 'text/plain' is not supported for this resource.",
+        );
+        let json = serde_json::to_string(&e).unwrap();
+        assert_eq!(
+            json,
+            r#"{"Message":"The request entity's media type 'text/plain' is not supported for this resource."}"#
+        );
+        assert_eq!(serde_json::from_str::<HttpError>(&json).unwrap(), e);
+
+        let mut e = HttpError::invalid_model("request.MemberId", "The MemberId field is required.");
+        e.add_model_error("request.MemberId", "second");
+        let json = serde_json::to_string(&e).unwrap();
+        assert_eq!(
+            json,
+            r#"{"Message":"The request is invalid.","ModelState":{"request.MemberId":["The MemberId field is required.","second"]}}"#
+        );
+        assert_eq!(serde_json::from_str::<HttpError>(&json).unwrap(), e);
+    }
+}

@@ -1,0 +1,450 @@
+//! The RFC-style JSON bodies shared by the OAuth endpoints: RFC 6749 error responses (the
+//! katana and v1 dialects), RFC 7662 introspection, RFC 7009 revocation and RFC 8414
+//! authorization server metadata.
+//!
+//! These are JSON only (no XML contract). As the RFCs ask, optional members are omitted when
+//! absent rather than written as null. Requests are usually form bodies; they deserialize from
+//! any serde format with every member optional.
+
+use std::fmt;
+
+use serde::de::{Deserializer, Visitor};
+use serde::{Deserialize, Serialize, Serializer};
+
+use crate::redact::RedactedOpt;
+
+/// An RFC 6749 section 5.2 error code (plus a few from related RFCs), or any other code.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum ErrorCode {
+    /// `invalid_request`: a parameter is missing, repeated, unsupported or malformed.
+    InvalidRequest,
+    /// `invalid_client`: client authentication failed.
+    InvalidClient,
+    /// `invalid_grant`: the credentials, code or refresh token are invalid, expired or
+    /// revoked. Also Katana's answer to a wrong user name or password.
+    InvalidGrant,
+    /// `unauthorized_client`: the client may not use this grant type.
+    UnauthorizedClient,
+    /// `unsupported_grant_type`: the grant type is unknown or not supported here.
+    UnsupportedGrantType,
+    /// `invalid_scope`: the requested scope is invalid or exceeds what the client may have.
+    InvalidScope,
+    /// `unsupported_token_type` (RFC 7009 section 2.2.1): revocation of this token type is not
+    /// supported.
+    UnsupportedTokenType,
+    /// `access_denied` (RFC 6749 section 4.1.2.1): the user or server refused, e.g. a disabled
+    /// account.
+    AccessDenied,
+    /// `server_error` (RFC 6749 section 4.1.2.1): an unexpected server failure.
+    ServerError,
+    /// `temporarily_unavailable` (RFC 6749 section 4.1.2.1): overloaded, retry later.
+    TemporarilyUnavailable,
+    /// Any other code, kept verbatim.
+    Other(String),
+}
+
+impl ErrorCode {
+    /// The wire text, `invalid_grant`.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::InvalidRequest => "invalid_request",
+            Self::InvalidClient => "invalid_client",
+            Self::InvalidGrant => "invalid_grant",
+            Self::UnauthorizedClient => "unauthorized_client",
+            Self::UnsupportedGrantType => "unsupported_grant_type",
+            Self::InvalidScope => "invalid_scope",
+            Self::UnsupportedTokenType => "unsupported_token_type",
+            Self::AccessDenied => "access_denied",
+            Self::ServerError => "server_error",
+            Self::TemporarilyUnavailable => "temporarily_unavailable",
+            Self::Other(code) => code,
+        }
+    }
+
+    /// The code for this wire text: a known variant when it is one (exact, case-sensitive
+    /// match, as the RFC defines them), [`ErrorCode::Other`] otherwise.
+    pub fn parse(code: &str) -> Self {
+        match code {
+            "invalid_request" => Self::InvalidRequest,
+            "invalid_client" => Self::InvalidClient,
+            "invalid_grant" => Self::InvalidGrant,
+            "unauthorized_client" => Self::UnauthorizedClient,
+            "unsupported_grant_type" => Self::UnsupportedGrantType,
+            "invalid_scope" => Self::InvalidScope,
+            "unsupported_token_type" => Self::UnsupportedTokenType,
+            "access_denied" => Self::AccessDenied,
+            "server_error" => Self::ServerError,
+            "temporarily_unavailable" => Self::TemporarilyUnavailable,
+            other => Self::Other(other.to_owned()),
+        }
+    }
+}
+
+impl fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for ErrorCode {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for ErrorCode {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = ErrorCode;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an OAuth error code string")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<ErrorCode, E> {
+                Ok(ErrorCode::parse(v))
+            }
+        }
+        deserializer.deserialize_str(V)
+    }
+}
+
+/// An RFC 6749 section 5.2 error body, `{"error":"invalid_grant","error_description":"..."}`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorResponse {
+    /// The error code.
+    pub error: ErrorCode,
+    /// A human sentence; omitted when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_description: Option<String>,
+    /// A page about the error; omitted when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_uri: Option<String>,
+}
+
+impl ErrorResponse {
+    /// An error with a description.
+    pub fn new(error: ErrorCode, description: impl Into<String>) -> Self {
+        Self {
+            error,
+            error_description: Some(description.into()),
+            error_uri: None,
+        }
+    }
+
+    /// An error with only its code.
+    pub fn bare(error: ErrorCode) -> Self {
+        Self {
+            error,
+            error_description: None,
+            error_uri: None,
+        }
+    }
+}
+
+/// Body of `POST /oauth2/introspect` (RFC 7662 section 2.1).
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct IntrospectionRequest {
+    /// The token to introspect (a secret).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
+    /// `access_token` or `refresh_token`: where to look first.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token_type_hint: Option<String>,
+    /// The calling client (or HTTP Basic).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    /// Its secret (a secret).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_secret: Option<String>,
+}
+
+impl IntrospectionRequest {
+    /// A request for `token` with no hint and no client credentials.
+    pub fn new(token: impl Into<String>) -> Self {
+        Self {
+            token: Some(token.into()),
+            ..Self::default()
+        }
+    }
+}
+
+impl fmt::Debug for IntrospectionRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("IntrospectionRequest")
+            .field("token", &RedactedOpt::of(&self.token))
+            .field("token_type_hint", &self.token_type_hint)
+            .field("client_id", &self.client_id)
+            .field("client_secret", &RedactedOpt::of(&self.client_secret))
+            .finish_non_exhaustive()
+    }
+}
+
+/// Response of `POST /oauth2/introspect` (RFC 7662 section 2.2). Absent members are omitted.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IntrospectionResponse {
+    /// Whether the token is live. The only member of an inactive answer.
+    pub active: bool,
+    /// Space-separated scopes of the token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+    /// The client the token was issued to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    /// The user's name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    /// `access_token` or `refresh_token` (Gatehouse's convention for this member).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_type: Option<String>,
+    /// Expiry, seconds since the Unix epoch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exp: Option<i64>,
+    /// Issue time, seconds since the Unix epoch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iat: Option<i64>,
+    /// Not-before time, seconds since the Unix epoch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nbf: Option<i64>,
+    /// Subject: the user's GUID (or the client id for a client-credentials token).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sub: Option<String>,
+    /// Audience.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aud: Option<String>,
+    /// Issuer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iss: Option<String>,
+    /// Token identifier (not the token).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jti: Option<String>,
+    /// Session GUID (an extension member).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
+}
+
+impl IntrospectionResponse {
+    /// The answer for anything not live: exactly `{"active":false}`.
+    pub fn inactive() -> Self {
+        Self::default()
+    }
+
+    /// An active answer with no other member set (set the public fields).
+    pub fn new_active() -> Self {
+        Self {
+            active: true,
+            ..Self::default()
+        }
+    }
+}
+
+/// Body of `POST /oauth2/revoke` (RFC 7009 section 2.1). The response is an empty 200.
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RevocationRequest {
+    /// The token to revoke (a secret).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
+    /// `access_token` or `refresh_token`: where to look first.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token_type_hint: Option<String>,
+    /// The calling client (or HTTP Basic).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    /// Its secret (a secret).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_secret: Option<String>,
+}
+
+impl RevocationRequest {
+    /// A request for `token` with no hint and no client credentials.
+    pub fn new(token: impl Into<String>) -> Self {
+        Self {
+            token: Some(token.into()),
+            ..Self::default()
+        }
+    }
+}
+
+impl fmt::Debug for RevocationRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RevocationRequest")
+            .field("token", &RedactedOpt::of(&self.token))
+            .field("token_type_hint", &self.token_type_hint)
+            .field("client_id", &self.client_id)
+            .field("client_secret", &RedactedOpt::of(&self.client_secret))
+            .finish_non_exhaustive()
+    }
+}
+
+/// RFC 8414 authorization server metadata, served at
+/// `/.well-known/oauth-authorization-server`. Absent members are omitted.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuthorizationServerMetadata {
+    /// The issuer identifier (an https URL without query or fragment).
+    pub issuer: String,
+    /// The authorization endpoint, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authorization_endpoint: Option<String>,
+    /// The token endpoint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_endpoint: Option<String>,
+    /// The RFC 7662 introspection endpoint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub introspection_endpoint: Option<String>,
+    /// The RFC 7009 revocation endpoint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revocation_endpoint: Option<String>,
+    /// Scopes this server supports.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scopes_supported: Option<Vec<String>>,
+    /// `response_type` values of the authorization endpoint (REQUIRED by the RFC, so always
+    /// written, possibly empty).
+    #[serde(default)]
+    pub response_types_supported: Vec<String>,
+    /// Grant types of the token endpoint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grant_types_supported: Option<Vec<String>>,
+    /// Client authentication methods of the token endpoint (`client_secret_basic`,
+    /// `client_secret_post`, `none`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_endpoint_auth_methods_supported: Option<Vec<String>>,
+    /// Client authentication methods of the revocation endpoint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revocation_endpoint_auth_methods_supported: Option<Vec<String>>,
+    /// Client authentication methods of the introspection endpoint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub introspection_endpoint_auth_methods_supported: Option<Vec<String>>,
+    /// A page for developers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_documentation: Option<String>,
+}
+
+impl AuthorizationServerMetadata {
+    /// Metadata naming only the issuer and its token endpoint; `response_types_supported`
+    /// empty.
+    pub fn new(issuer: impl Into<String>, token_endpoint: impl Into<String>) -> Self {
+        Self {
+            issuer: issuer.into(),
+            token_endpoint: Some(token_endpoint.into()),
+            ..Self::default()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_codes() {
+        let all = [
+            (ErrorCode::InvalidRequest, "invalid_request"),
+            (ErrorCode::InvalidClient, "invalid_client"),
+            (ErrorCode::InvalidGrant, "invalid_grant"),
+            (ErrorCode::UnauthorizedClient, "unauthorized_client"),
+            (ErrorCode::UnsupportedGrantType, "unsupported_grant_type"),
+            (ErrorCode::InvalidScope, "invalid_scope"),
+            (ErrorCode::UnsupportedTokenType, "unsupported_token_type"),
+            (ErrorCode::AccessDenied, "access_denied"),
+            (ErrorCode::ServerError, "server_error"),
+            (ErrorCode::TemporarilyUnavailable, "temporarily_unavailable"),
+            (ErrorCode::Other("slow_down".into()), "slow_down"),
+        ];
+        for (code, text) in all {
+            let json = serde_json::to_string(&code).unwrap();
+            assert_eq!(json, format!("\"{text}\""));
+            assert_eq!(serde_json::from_str::<ErrorCode>(&json).unwrap(), code);
+        }
+        assert_eq!(
+            ErrorCode::parse("Invalid_Grant"),
+            ErrorCode::Other("Invalid_Grant".into())
+        );
+    }
+
+    #[test]
+    fn error_response_shapes() {
+        let e = ErrorResponse::new(
+            ErrorCode::InvalidGrant,
+            "The user name or password is incorrect.",
+        );
+        assert_eq!(
+            serde_json::to_string(&e).unwrap(),
+            r#"{"error":"invalid_grant","error_description":"The user name or password is incorrect."}"#
+        );
+        assert_eq!(
+            serde_json::to_string(&ErrorResponse::bare(ErrorCode::UnsupportedGrantType)).unwrap(),
+            r#"{"error":"unsupported_grant_type"}"#
+        );
+        let back: ErrorResponse =
+            serde_json::from_str(r#"{"error":"invalid_client","error_description":null}"#).unwrap();
+        assert_eq!(back, ErrorResponse::bare(ErrorCode::InvalidClient));
+    }
+
+    #[test]
+    fn introspection_shapes() {
+        assert_eq!(
+            serde_json::to_string(&IntrospectionResponse::inactive()).unwrap(),
+            r#"{"active":false}"#
+        );
+        let live = IntrospectionResponse {
+            scope: Some("openid profile".into()),
+            client_id: Some("demo-client".into()),
+            exp: Some(1_700_000_000),
+            ..IntrospectionResponse::new_active()
+        };
+        let json = serde_json::to_string(&live).unwrap();
+        assert_eq!(
+            json,
+            r#"{"active":true,"scope":"openid profile","client_id":"demo-client","exp":1700000000}"#
+        );
+        assert_eq!(
+            serde_json::from_str::<IntrospectionResponse>(&json).unwrap(),
+            live
+        );
+
+        let req: IntrospectionRequest =
+            serde_json::from_str(r#"{"token":"t0ken","token_type_hint":"refresh_token"}"#).unwrap();
+        assert_eq!(req.token_type_hint.as_deref(), Some("refresh_token"));
+        assert_eq!(
+            serde_json::to_string(&IntrospectionRequest::new("t")).unwrap(),
+            r#"{"token":"t"}"#
+        );
+        let text = format!("{req:?}");
+        assert!(
+            !text.contains("t0ken") && text.contains("<redacted>"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn revocation_shapes() {
+        let req = RevocationRequest {
+            client_secret: Some("s3cret".into()),
+            ..RevocationRequest::new("t0ken")
+        };
+        assert_eq!(
+            serde_json::to_string(&req).unwrap(),
+            r#"{"token":"t0ken","client_secret":"s3cret"}"#
+        );
+        let text = format!("{req:?}");
+        assert!(
+            !text.contains("t0ken") && !text.contains("s3cret"),
+            "{text}"
+        );
+        assert!(text.ends_with(".. }"));
+    }
+
+    #[test]
+    fn metadata_shape() {
+        let m = AuthorizationServerMetadata {
+            introspection_endpoint: Some("https://a.example/oauth2/introspect".into()),
+            grant_types_supported: Some(vec!["password".into()]),
+            ..AuthorizationServerMetadata::new("https://a.example", "https://a.example/token")
+        };
+        assert_eq!(
+            serde_json::to_string(&m).unwrap(),
+            r#"{"issuer":"https://a.example","token_endpoint":"https://a.example/token","introspection_endpoint":"https://a.example/oauth2/introspect","response_types_supported":[],"grant_types_supported":["password"]}"#
+        );
+    }
+}
