@@ -1,11 +1,60 @@
 //! Accounts, clients, credentials, sessions, tokens, codes and the grant logic of Gatehouse.
 //!
 //! Independent of wire format and of the database engine: storage implements the repository
-//! traits, the server adapts HTTP to the operations. Time ([`clock::Clock`]) and randomness
-//! ([`rng::Rng`]) are passed in.
+//! traits of [`store`], the server adapts HTTP to the operations of [`service::Gatehouse`].
+//! Time ([`clock::Clock`]) and randomness ([`rng::Rng`]) are passed in.
+//!
+//! # Service API (what the server calls)
+//!
+//! Build once: `Gatehouse::new(store, Arc<dyn Clock>, Arc<dyn Rng>, PasswordHasher, Config)`.
+//! Every method is synchronous; call the ones marked (hash) on the hash pool, the others on a
+//! blocking worker (they run one or two SQLite transactions). All return
+//! `Result<_, Error>`.
+//!
+//! | operation | signature | dialect |
+//! |---|---|---|
+//! | client auth | `authenticate_client(&ClientAuth) -> Client` | all (introspect, revoke) |
+//! | password (hash) | `password_grant(PasswordGrant) -> IssuedTokens` | katana `/token`, v1 `password` |
+//! | windows | `windows_grant(WindowsGrant) -> IssuedTokens` | v1 `WindowsAuthentication` |
+//! | member (hash) | `member_grant(MemberGrant) -> MemberLogin` | member `/api/Token` |
+//! | refresh | `refresh_grant(&ClientAuth, token: &str, scope: Option<&str>) -> IssuedTokens` | v1 `refresh_token` |
+//! | client credentials | `client_credentials_grant(&ClientAuth, scope, caller_ip) -> IssuedTokens` | v1 |
+//! | auth code (hash) | `issue_auth_code(&ClientAuth, user_name, &Secret, caller_ip) -> IssuedCode` | otc `/admin/login/auth_code` |
+//! | exchange | `exchange_auth_code(&ClientAuth, code, caller_ip, want_refresh) -> IssuedTokens` | otc `/admin/login/token`, v1 `authorization_code` |
+//! | one-time issue | `issue_onetime_code(&OneTimeIssuer, &OneTimeRequest) -> IssuedCode` | onetime `/oauth2/onetime/token` |
+//! | one-time redeem | `redeem_onetime_code(&ClientAuth, code) -> OneTimeRedemption` | onetime `/oauth2/onetime/authorize` |
+//! | bearer | `validate_access_token(token) -> TokenInfo` (`Error::InvalidToken`) | onetime Bearer |
+//! | introspect | `introspect(&ClientAuth, token) -> Option<TokenInfo>` (`None` = inactive) | `/oauth2/introspect` |
+//! | revoke | `revoke(&ClientAuth, token) -> ()` | `/oauth2/revoke` |
+//! | import (hash) | `import(&ImportDocument) -> ImportReport`; `import::demo_document()` | `import`, `serve --demo` |
+//! | CLI (hash) | `add_user(NewUserSpec, &Secret) -> User`, `set_password(name, &Secret)`, `set_user_disabled(name, bool)`, `add_client(NewClientSpec) -> Option<Secret>`, `rotate_client_secret(id) -> Secret` | `gatehouse user/client` |
+//! | housekeeping | `purge_expired() -> u64` | timer |
+//!
+//! `ClientAuth::new(id, Option<Secret>)` for body credentials, `ClientAuth::basic(user,
+//! password)` for a decoded Basic header (also tried URL-decoded). Errors map to dialects:
+//! `InvalidClient` (401 / `invalid_client`), `InvalidCredentials` and `AccountDisabled`
+//! (`invalid_grant`), `Locked { retry_after }` (429, `Error::retry_after_secs`),
+//! `InvalidGrant(reason)`, `UnauthorizedClient`, `InvalidScope`, `Forbidden(reason)` (403),
+//! `InvalidRequest(reason)` (400), `InvalidToken` (401 for Bearer), `NotFound`/`Conflict`
+//! (CLI), `Credential`, `Storage` (500).
 
 pub mod clock;
-pub mod rng;
+pub mod config;
 pub mod credentials;
+pub mod error;
 pub mod hash_pool;
+pub mod import;
+pub mod model;
+pub mod rng;
 pub mod secret;
+pub mod service;
+pub mod store;
+
+pub use config::{Config, LockoutPolicy};
+pub use error::Error;
+pub use service::{
+    ClientAuth, Gatehouse, IssuedCode, IssuedTokens, MemberGrant, MemberLogin, OneTimeIssuer,
+    OneTimeRedemption, OneTimeRequest, PasswordGrant, TokenInfo, TokenKind, UserInfo,
+    WindowsGrant,
+};
+pub use store::{ReadTx, Store, WriteTx};

@@ -1,0 +1,110 @@
+//! Policy knobs of the grant logic.
+
+use time::Duration;
+
+/// Lifetimes, limits and the lockout policy. [`Config::default`] is the production default.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// Access-token lifetime unless the client sets its own (20 minutes).
+    pub access_token_lifetime: Duration,
+    /// Refresh-token lifetime unless the client sets its own (30 days).
+    pub refresh_token_lifetime: Duration,
+    /// Authorization-code lifetime (60 s).
+    pub auth_code_lifetime: Duration,
+    /// One-time-code lifetime (60 s).
+    pub onetime_code_lifetime: Duration,
+    /// A rotated refresh token presented again within this long after its rotation is
+    /// answered with a new pair instead of ending the family. `None` (the default): no grace.
+    pub refresh_grace: Option<Duration>,
+    /// Failed-login back-off.
+    pub lockout: LockoutPolicy,
+    /// Most entries in a one-time code's payload (32).
+    pub max_payload_entries: usize,
+    /// Longest payload key or value, in bytes (1 KiB).
+    pub max_payload_item_bytes: usize,
+    /// Longest user name, member id, client key or trading-account field, in bytes (256).
+    pub max_name_bytes: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            access_token_lifetime: Duration::minutes(20),
+            refresh_token_lifetime: Duration::days(30),
+            auth_code_lifetime: Duration::seconds(60),
+            onetime_code_lifetime: Duration::seconds(60),
+            refresh_grace: None,
+            lockout: LockoutPolicy::default(),
+            max_payload_entries: 32,
+            max_payload_item_bytes: 1024,
+            max_name_bytes: 256,
+        }
+    }
+}
+
+/// Exponential back-off after failed logins, counted separately per account and per caller
+/// address and persisted.
+///
+/// The first `free_failures - 1` failures cost nothing; the `free_failures`-th locks for
+/// `initial_delay`, each further one doubles the delay up to `max_delay`. A success clears the
+/// account's count (not the address's). A count not increased for `forget_after` starts over.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LockoutPolicy {
+    /// Failures before the first delay (5).
+    pub free_failures: u32,
+    /// First delay (1 s).
+    pub initial_delay: Duration,
+    /// Longest delay (15 min).
+    pub max_delay: Duration,
+    /// Quiet time after which a count is forgotten (1 h).
+    pub forget_after: Duration,
+}
+
+impl Default for LockoutPolicy {
+    fn default() -> Self {
+        Self {
+            free_failures: 5,
+            initial_delay: Duration::seconds(1),
+            max_delay: Duration::minutes(15),
+            forget_after: Duration::hours(1),
+        }
+    }
+}
+
+impl LockoutPolicy {
+    /// The lock after the `failures`-th consecutive failure, if any.
+    pub fn delay_after(&self, failures: u32) -> Option<Duration> {
+        if self.free_failures == 0 || failures < self.free_failures {
+            return None;
+        }
+        let doublings = (failures - self.free_failures).min(40);
+        let factor = 1i64.checked_shl(doublings).unwrap_or(i64::MAX);
+        let delay = self
+            .initial_delay
+            .checked_mul(i32::try_from(factor).unwrap_or(i32::MAX))
+            .unwrap_or(self.max_delay);
+        Some(delay.min(self.max_delay))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn back_off_doubles_and_caps() {
+        let policy = LockoutPolicy::default();
+        assert_eq!(policy.delay_after(4), None);
+        assert_eq!(policy.delay_after(5), Some(Duration::seconds(1)));
+        assert_eq!(policy.delay_after(6), Some(Duration::seconds(2)));
+        assert_eq!(policy.delay_after(7), Some(Duration::seconds(4)));
+        assert_eq!(policy.delay_after(14), Some(Duration::seconds(512)));
+        assert_eq!(policy.delay_after(15), Some(Duration::minutes(15)));
+        assert_eq!(policy.delay_after(u32::MAX), Some(Duration::minutes(15)));
+        let off = LockoutPolicy {
+            free_failures: 0,
+            ..LockoutPolicy::default()
+        };
+        assert_eq!(off.delay_after(100), None);
+    }
+}

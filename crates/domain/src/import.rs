@@ -1,0 +1,619 @@
+//! Provisioning: the import document (format in `docs/import.md`), the demo data, and the
+//! one-off operations of the command line.
+
+use std::fmt;
+
+use serde::{Deserialize, Deserializer};
+use time::Duration;
+use uuid::Uuid;
+
+use crate::error::Error;
+use crate::model::{
+    user_name_key, Broker, Client, GrantSet, NewMember, SubAccount, TradingAccount, User,
+    UserFlags,
+};
+use crate::secret::{generate_client_secret, hash_client_secret, ClientSecretHash, Secret};
+use crate::service::Gatehouse;
+use crate::store::Store;
+
+type Result<T> = std::result::Result<T, Error>;
+
+/// The demo data of SPEC section 5 as an import document (plain passwords, hashed at import
+/// with the configured cost).
+pub const DEMO_DOCUMENT: &str = include_str!("../demo.json");
+
+/// Parses [`DEMO_DOCUMENT`].
+///
+/// # Errors
+/// `InvalidRequest` if the shipped document does not parse (a test guards against that).
+pub fn demo_document() -> Result<ImportDocument> {
+    ImportDocument::from_json(DEMO_DOCUMENT)
+}
+
+fn de_secret<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Option<Secret>, D::Error> {
+    Ok(Option::<String>::deserialize(d)?.map(Secret::from))
+}
+
+/// A provisioning document. Every section is optional. Applying it twice changes nothing
+/// the second time.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImportDocument {
+    /// Brokers, by id.
+    #[serde(default)]
+    pub brokers: Vec<ImportBroker>,
+    /// Clients, by client id.
+    #[serde(default)]
+    pub clients: Vec<ImportClient>,
+    /// Users, by user name (case-insensitive), with their member record and trading
+    /// accounts.
+    #[serde(default)]
+    pub users: Vec<ImportUser>,
+}
+
+impl ImportDocument {
+    /// Parses a JSON document.
+    ///
+    /// # Errors
+    /// `InvalidRequest` naming the position and the problem.
+    pub fn from_json(text: &str) -> Result<Self> {
+        serde_json::from_str(text)
+            .map_err(|e| Error::InvalidRequest(format!("import document: {e}")))
+    }
+}
+
+/// A broker.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImportBroker {
+    /// GUID.
+    pub id: Uuid,
+    /// Name.
+    pub name: String,
+}
+
+/// A client. At most one of `secret` and `secret_hash`; neither makes a public client.
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImportClient {
+    /// Client id.
+    pub client_id: String,
+    /// Plain secret, hashed at import.
+    #[serde(default, deserialize_with = "de_secret")]
+    pub secret: Option<Secret>,
+    /// Stored form `hmac-sha256$<salt>$<mac>`.
+    #[serde(default)]
+    pub secret_hash: Option<String>,
+    /// Grant names: `password`, `refresh_token`, `client_credentials`,
+    /// `authorization_code`, `onetime`.
+    #[serde(default)]
+    pub grants: Vec<String>,
+    /// Space-separated scope.
+    #[serde(default)]
+    pub scope: String,
+    /// `redirect_url`.
+    #[serde(default)]
+    pub redirect_url: Option<String>,
+    /// The broker a `onetime` client acts for.
+    #[serde(default)]
+    pub broker_id: Option<Uuid>,
+    /// Access-token lifetime in seconds (default: the server's).
+    #[serde(default)]
+    pub access_token_lifetime_secs: Option<u32>,
+    /// Refresh-token lifetime in seconds (default: the server's).
+    #[serde(default)]
+    pub refresh_token_lifetime_secs: Option<u32>,
+}
+
+impl fmt::Debug for ImportClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ImportClient")
+            .field("client_id", &self.client_id)
+            .field("has_secret", &self.secret.is_some())
+            .field("has_secret_hash", &self.secret_hash.is_some())
+            .field("grants", &self.grants)
+            .field("scope", &self.scope)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A user. A new user needs `password` or `password_hash`; for an existing user, neither
+/// keeps the stored hash.
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImportUser {
+    /// GUID; generated for a new user when absent. Must match an existing user's.
+    #[serde(default)]
+    pub id: Option<Uuid>,
+    /// User name.
+    pub user_name: String,
+    /// Plain password, hashed at import with the configured cost (an existing hash that
+    /// already verifies it is kept).
+    #[serde(default, deserialize_with = "de_secret")]
+    pub password: Option<Secret>,
+    /// A stored hash: `pbkdf2-sha256$...`, or an ASP.NET Identity v2/v3 hash as
+    /// `aspnet-identity$<base64>` (or the bare base64), upgraded on first login.
+    #[serde(default)]
+    pub password_hash: Option<String>,
+    /// Flag.
+    #[serde(default)]
+    pub operator: bool,
+    /// Flag.
+    #[serde(default)]
+    pub editor: bool,
+    /// Flag.
+    #[serde(default)]
+    pub query_all: bool,
+    /// Flag.
+    #[serde(default)]
+    pub df_visible: bool,
+    /// Flag.
+    #[serde(default)]
+    pub disabled: bool,
+    /// Member record.
+    #[serde(default)]
+    pub member: Option<ImportMember>,
+    /// Trading accounts owned by the user.
+    #[serde(default)]
+    pub trading_accounts: Vec<ImportTradingAccount>,
+}
+
+impl fmt::Debug for ImportUser {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ImportUser")
+            .field("id", &self.id)
+            .field("user_name", &self.user_name)
+            .field("has_password", &self.password.is_some())
+            .field("has_password_hash", &self.password_hash.is_some())
+            .field("member", &self.member)
+            .field("trading_accounts", &self.trading_accounts)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A member record.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImportMember {
+    /// `MemberId` such as `1234`.
+    pub member_id: String,
+    /// `id_Member`; the next free number when absent (kept on re-import).
+    #[serde(default)]
+    pub id: Option<i64>,
+    /// Sub-account ids (`id_SubAccount`).
+    #[serde(default)]
+    pub sub_accounts: Vec<i64>,
+}
+
+/// A trading account.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImportTradingAccount {
+    /// Broker GUID (the broker must be in the document or already stored).
+    pub broker_id: Uuid,
+    /// Account.
+    pub account: String,
+    /// Server.
+    pub server: String,
+}
+
+/// What an import applied.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ImportReport {
+    /// Brokers written.
+    pub brokers: usize,
+    /// Clients written.
+    pub clients: usize,
+    /// Users written.
+    pub users: usize,
+    /// Members written.
+    pub members: usize,
+    /// Sub-accounts written.
+    pub sub_accounts: usize,
+    /// Trading accounts written.
+    pub trading_accounts: usize,
+    /// Plain passwords that were (re)hashed (the others already matched).
+    pub passwords_hashed: usize,
+}
+
+/// Input of [`Gatehouse::add_user`].
+#[derive(Debug, Clone)]
+pub struct NewUserSpec {
+    /// User name.
+    pub user_name: String,
+    /// Flags.
+    pub flags: UserFlags,
+}
+
+/// Input of [`Gatehouse::add_client`].
+#[derive(Debug, Clone)]
+pub struct NewClientSpec {
+    /// Client id.
+    pub client_id: String,
+    /// Whether to generate a secret (returned once).
+    pub confidential: bool,
+    /// Grants.
+    pub grants: GrantSet,
+    /// Scope.
+    pub scope: String,
+    /// Redirect URL.
+    pub redirect_url: Option<String>,
+    /// Broker of a `onetime` client.
+    pub broker_id: Option<Uuid>,
+}
+
+fn lifetime(secs: Option<u32>) -> Option<Duration> {
+    secs.map(|s| Duration::seconds(i64::from(s)))
+}
+
+impl<S: Store> Gatehouse<S> {
+    /// Applies an import document in one write transaction. Password hashing and
+    /// verification happen before the transaction. Idempotent: plain secrets and passwords
+    /// that already match the stored hashes keep them.
+    ///
+    /// # Errors
+    /// `InvalidRequest` (bad field: unknown grant, both secret forms, new user without a
+    /// password, malformed secret hash), `Conflict` (user id differs from the stored one for
+    /// that name, or two users share a name), `Storage` (e.g. a trading account of an
+    /// unknown broker). Nothing is applied on error.
+    pub fn import(&self, doc: &ImportDocument) -> Result<ImportReport> {
+        let mut report = ImportReport::default();
+        let now = self.now();
+
+        // Clients: validate and hash outside the transaction.
+        let existing_clients = self
+            .store()
+            .read(|tx| {
+                doc.clients
+                    .iter()
+                    .map(|c| tx.client(&c.client_id))
+                    .collect::<Result<Vec<_>>>()
+            })?;
+        let mut clients = Vec::with_capacity(doc.clients.len());
+        for (item, existing) in doc.clients.iter().zip(existing_clients) {
+            self.check_name(&item.client_id, "client_id")?;
+            let mut grants = GrantSet::empty();
+            for name in &item.grants {
+                grants.insert(crate::model::GrantType::parse(name).ok_or_else(|| {
+                    Error::InvalidRequest(format!(
+                        "client {}: unknown grant {name:?}",
+                        item.client_id
+                    ))
+                })?);
+            }
+            let secret_hash = match (&item.secret, &item.secret_hash) {
+                (Some(_), Some(_)) => {
+                    return Err(Error::InvalidRequest(format!(
+                        "client {}: give secret or secret_hash, not both",
+                        item.client_id
+                    )))
+                }
+                (Some(secret), None) => {
+                    let kept = existing
+                        .as_ref()
+                        .and_then(|c| c.secret_hash.clone())
+                        .filter(|h| crate::secret::verify_client_secret(h, secret.expose()));
+                    Some(kept.unwrap_or_else(|| hash_client_secret(secret, self.rng())))
+                }
+                (None, Some(stored)) => Some(ClientSecretHash::parse(stored).map_err(|e| {
+                    Error::InvalidRequest(format!("client {}: {e}", item.client_id))
+                })?),
+                (None, None) => None,
+            };
+            clients.push(Client {
+                client_id: item.client_id.clone(),
+                secret_hash,
+                grants,
+                scope: item.scope.split_ascii_whitespace().collect::<Vec<_>>().join(" "),
+                access_token_lifetime: lifetime(item.access_token_lifetime_secs),
+                refresh_token_lifetime: lifetime(item.refresh_token_lifetime_secs),
+                redirect_url: item.redirect_url.clone(),
+                broker_id: item.broker_id,
+            });
+        }
+
+        // Users: decide each password hash outside the transaction.
+        let mut seen = std::collections::BTreeSet::new();
+        for item in &doc.users {
+            self.check_name(&item.user_name, "user_name")?;
+            if !seen.insert(user_name_key(&item.user_name)) {
+                return Err(Error::Conflict(format!(
+                    "user {} appears twice",
+                    item.user_name
+                )));
+            }
+        }
+        let existing_users = self.store().read(|tx| {
+            doc.users
+                .iter()
+                .map(|u| tx.user_by_name(&u.user_name))
+                .collect::<Result<Vec<_>>>()
+        })?;
+        let mut users = Vec::with_capacity(doc.users.len());
+        for (item, existing) in doc.users.iter().zip(existing_users) {
+            if let (Some(id), Some(existing)) = (item.id, &existing) {
+                if id != existing.id {
+                    return Err(Error::Conflict(format!(
+                        "user {} exists with another id",
+                        item.user_name
+                    )));
+                }
+            }
+            let password_hash = match (&item.password, &item.password_hash, &existing) {
+                (Some(_), Some(_), _) => {
+                    return Err(Error::InvalidRequest(format!(
+                        "user {}: give password or password_hash, not both",
+                        item.user_name
+                    )))
+                }
+                (Some(password), None, existing) => {
+                    let keep = existing.as_ref().filter(|u| {
+                        self.hasher()
+                            .verify(&u.password_hash, password.expose())
+                            .is_ok_and(|v| v == crate::credentials::Verification::Valid)
+                    });
+                    match keep {
+                        Some(u) => u.password_hash.clone(),
+                        None => {
+                            report.passwords_hashed += 1;
+                            self.hasher().hash(password.expose(), self.rng())
+                        }
+                    }
+                }
+                (None, Some(hash), _) => hash.trim().to_owned(),
+                (None, None, Some(existing)) => existing.password_hash.clone(),
+                (None, None, None) => {
+                    return Err(Error::InvalidRequest(format!(
+                        "user {}: a new user needs password or password_hash",
+                        item.user_name
+                    )))
+                }
+            };
+            for account in &item.trading_accounts {
+                self.check_name(&account.account, "trading account")?;
+                self.check_name(&account.server, "server")?;
+            }
+            if let Some(member) = &item.member {
+                self.check_name(&member.member_id, "member_id")?;
+            }
+            users.push((
+                User {
+                    id: existing
+                        .as_ref()
+                        .map(|u| u.id)
+                        .or(item.id)
+                        .unwrap_or_else(|| self.rng().uuid_v4()),
+                    user_name: item.user_name.trim().to_owned(),
+                    password_hash,
+                    flags: UserFlags {
+                        operator: item.operator,
+                        editor: item.editor,
+                        query_all: item.query_all,
+                        df_visible: item.df_visible,
+                        disabled: item.disabled,
+                    },
+                    created_at: existing.as_ref().map_or(now, |u| u.created_at),
+                },
+                item.member.clone(),
+                item.trading_accounts.clone(),
+            ));
+        }
+
+        let brokers: Vec<Broker> = doc
+            .brokers
+            .iter()
+            .map(|b| Broker {
+                id: b.id,
+                name: b.name.clone(),
+            })
+            .collect();
+
+        self.store().write(move |tx| {
+            for broker in &brokers {
+                tx.upsert_broker(broker)?;
+                report.brokers += 1;
+            }
+            for client in &clients {
+                tx.upsert_client(client)?;
+                report.clients += 1;
+            }
+            for (user, member, accounts) in &users {
+                // Re-check inside the transaction: another writer may have taken the name.
+                if let Some(other) = tx.user_by_name(&user.user_name)? {
+                    if other.id != user.id {
+                        return Err(Error::Conflict(format!(
+                            "user {} exists with another id",
+                            user.user_name
+                        )));
+                    }
+                }
+                tx.upsert_user(user)?;
+                report.users += 1;
+                if let Some(member) = member {
+                    let stored = tx.upsert_member(&NewMember {
+                        id: member.id,
+                        member_id: member.member_id.trim().to_owned(),
+                        user_id: user.id,
+                    })?;
+                    report.members += 1;
+                    for id in &member.sub_accounts {
+                        tx.upsert_sub_account(&SubAccount {
+                            id: *id,
+                            member: stored.id,
+                        })?;
+                        report.sub_accounts += 1;
+                    }
+                }
+                for account in accounts {
+                    tx.upsert_trading_account(&TradingAccount {
+                        broker_id: account.broker_id,
+                        account: account.account.clone(),
+                        server: account.server.clone(),
+                        user_id: user.id,
+                    })?;
+                    report.trading_accounts += 1;
+                }
+            }
+            Ok(report)
+        })
+    }
+
+    /// Creates a user with a password (hashed here: run on the hash pool).
+    ///
+    /// # Errors
+    /// `InvalidRequest`, `Conflict` (name taken), `Storage`.
+    pub fn add_user(&self, spec: NewUserSpec, password: &Secret) -> Result<User> {
+        self.check_name(&spec.user_name, "user name")?;
+        if password.is_empty() {
+            return Err(Error::InvalidRequest("the password is empty".to_owned()));
+        }
+        let user = User {
+            id: self.rng().uuid_v4(),
+            user_name: spec.user_name.trim().to_owned(),
+            password_hash: self.hasher().hash(password.expose(), self.rng()),
+            flags: spec.flags,
+            created_at: self.now(),
+        };
+        let stored = user.clone();
+        self.store().write(move |tx| {
+            if tx.user_by_name(&stored.user_name)?.is_some() {
+                return Err(Error::Conflict(format!(
+                    "user {} already exists",
+                    stored.user_name
+                )));
+            }
+            tx.upsert_user(&stored)
+        })?;
+        Ok(user)
+    }
+
+    /// Sets a user's password (hashed here).
+    ///
+    /// # Errors
+    /// `InvalidRequest`, `NotFound`, `Storage`.
+    pub fn set_password(&self, user_name: &str, password: &Secret) -> Result<()> {
+        if password.is_empty() {
+            return Err(Error::InvalidRequest("the password is empty".to_owned()));
+        }
+        let hash = self.hasher().hash(password.expose(), self.rng());
+        let name = user_name.to_owned();
+        self.store().write(move |tx| {
+            let mut user = tx
+                .user_by_name(&name)?
+                .ok_or_else(|| Error::NotFound(format!("user {name}")))?;
+            user.password_hash = hash;
+            tx.upsert_user(&user)?;
+            // A new password lifts the account's lockout.
+            tx.clear_login_failure(&format!("user:{}", user_name_key(&name)))
+        })
+    }
+
+    /// Disables or re-enables a user. A disabled user's tokens stop validating at once.
+    ///
+    /// # Errors
+    /// `NotFound`, `Storage`.
+    pub fn set_user_disabled(&self, user_name: &str, disabled: bool) -> Result<()> {
+        let name = user_name.to_owned();
+        self.store().write(move |tx| {
+            let mut user = tx
+                .user_by_name(&name)?
+                .ok_or_else(|| Error::NotFound(format!("user {name}")))?;
+            user.flags.disabled = disabled;
+            tx.upsert_user(&user)
+        })
+    }
+
+    /// Creates a client; a confidential one gets a generated secret, returned once.
+    ///
+    /// # Errors
+    /// `InvalidRequest`, `Conflict` (id taken), `Storage`.
+    pub fn add_client(&self, spec: NewClientSpec) -> Result<Option<Secret>> {
+        self.check_name(&spec.client_id, "client id")?;
+        let secret = spec
+            .confidential
+            .then(|| generate_client_secret(self.rng()));
+        let client = Client {
+            client_id: spec.client_id.trim().to_owned(),
+            secret_hash: secret.as_ref().map(|s| hash_client_secret(s, self.rng())),
+            grants: spec.grants,
+            scope: spec.scope,
+            access_token_lifetime: None,
+            refresh_token_lifetime: None,
+            redirect_url: spec.redirect_url,
+            broker_id: spec.broker_id,
+        };
+        self.store().write(move |tx| {
+            if tx.client(&client.client_id)?.is_some() {
+                return Err(Error::Conflict(format!(
+                    "client {} already exists",
+                    client.client_id
+                )));
+            }
+            tx.upsert_client(&client)
+        })?;
+        Ok(secret)
+    }
+
+    /// Gives a client a new generated secret (returned once); the old one stops working.
+    ///
+    /// # Errors
+    /// `NotFound`, `Storage`.
+    pub fn rotate_client_secret(&self, client_id: &str) -> Result<Secret> {
+        let secret = generate_client_secret(self.rng());
+        let hash = hash_client_secret(&secret, self.rng());
+        let id = client_id.to_owned();
+        self.store().write(move |tx| {
+            let mut client = tx
+                .client(&id)?
+                .ok_or_else(|| Error::NotFound(format!("client {id}")))?;
+            client.secret_hash = Some(hash);
+            tx.upsert_client(&client)
+        })?;
+        Ok(secret)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn demo_document_parses_and_matches_the_spec() {
+        let doc = demo_document();
+        let Ok(doc) = doc else {
+            panic!("demo document: {doc:?}");
+        };
+        assert_eq!(doc.brokers.len(), 1);
+        assert_eq!(
+            doc.brokers[0].id.to_string(),
+            "3be9edf1-5491-4d5c-a5c6-423218dfb6cc"
+        );
+        let ids: Vec<_> = doc.clients.iter().map(|c| c.client_id.as_str()).collect();
+        assert_eq!(ids, ["demo-client", "demo-public"]);
+        assert!(doc.clients[0].secret.as_ref().is_some_and(|s| s.ct_eq("demo-secret")));
+        assert_eq!(doc.clients[0].grants.len(), 5);
+        assert!(doc.clients[1].secret.is_none());
+        let alice = &doc.users[0];
+        assert_eq!(alice.user_name, "alice");
+        assert!(alice.operator && alice.editor && alice.query_all && alice.df_visible);
+        assert_eq!(
+            alice.member.as_ref().map(|m| m.sub_accounts.clone()),
+            Some(vec![8, 9])
+        );
+        let bob = &doc.users[1];
+        assert!(!bob.operator && !bob.editor && !bob.query_all && !bob.df_visible);
+        assert_eq!(bob.member.as_ref().map(|m| m.member_id.as_str()), Some("5678"));
+    }
+
+    #[test]
+    fn unknown_fields_are_rejected_and_secrets_not_shown() {
+        let bad = ImportDocument::from_json(r#"{"users":[{"user_name":"x","pasword":"p"}]}"#);
+        assert!(matches!(bad, Err(Error::InvalidRequest(_))));
+        let doc = ImportDocument::from_json(
+            r#"{"clients":[{"client_id":"c","secret":"very-secret-value"}],
+                "users":[{"user_name":"u","password":"very-secret-password"}]}"#,
+        );
+        let shown = format!("{doc:?}");
+        assert!(!shown.contains("very-secret"), "{shown}");
+    }
+}

@@ -1,0 +1,407 @@
+//! The entities Gatehouse keeps. Plain data: the rules live in [`crate::service`], the
+//! persistence in the storage crate behind [`crate::store`].
+//!
+//! Times are UTC [`OffsetDateTime`]s; identifiers are GUIDs ([`Uuid`]) where the legacy
+//! services used GUIDs, strings or integers elsewhere. Tokens and codes are kept only as
+//! [`TokenDigest`]s.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use time::{Duration, OffsetDateTime};
+use uuid::Uuid;
+
+use crate::secret::{ClientSecretHash, TokenDigest};
+
+/// The case-insensitive key of a user name (what uniqueness and look-ups use).
+pub fn user_name_key(user_name: &str) -> String {
+    user_name.trim().to_lowercase()
+}
+
+/// The flags of a user account.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct UserFlags {
+    /// May obtain authorization codes for the back office (`/admin/login/auth_code`).
+    pub operator: bool,
+    /// `is_editor` of the v1 dialect.
+    pub editor: bool,
+    /// `QueryAll` of the member dialect.
+    pub query_all: bool,
+    /// `DFVisible` of the member dialect.
+    pub df_visible: bool,
+    /// A disabled user cannot log in and its tokens stop validating.
+    pub disabled: bool,
+}
+
+/// A user account.
+#[derive(Clone, PartialEq, Eq)]
+pub struct User {
+    /// The user GUID (`userID`, `UserId`).
+    pub id: Uuid,
+    /// The user name as provisioned; unique case-insensitively ([`user_name_key`]).
+    pub user_name: String,
+    /// A self-describing password hash (see [`crate::credentials`]).
+    pub password_hash: String,
+    /// Flags.
+    pub flags: UserFlags,
+    /// When the account was created.
+    pub created_at: OffsetDateTime,
+}
+
+impl fmt::Debug for User {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("User")
+            .field("id", &self.id)
+            .field("user_name", &self.user_name)
+            .field("flags", &self.flags)
+            .field("created_at", &self.created_at)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A member: a user known to the member dialect by a member id such as `1234`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Member {
+    /// The numeric internal id (`id_Member`).
+    pub id: i64,
+    /// The member id users type (`MemberId`), unique.
+    pub member_id: String,
+    /// The user behind the member.
+    pub user_id: Uuid,
+}
+
+/// A member to create or update; `id` is assigned by storage when `None`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewMember {
+    /// The numeric internal id, or `None` for the next free one.
+    pub id: Option<i64>,
+    /// The member id.
+    pub member_id: String,
+    /// The user behind the member.
+    pub user_id: Uuid,
+}
+
+/// A sub-account of a member (`id_SubAccount`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SubAccount {
+    /// The numeric id, unique across all members.
+    pub id: i64,
+    /// The internal id of the owning member ([`Member::id`]).
+    pub member: i64,
+}
+
+/// A broker.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Broker {
+    /// The broker GUID (`BrokerId`).
+    pub id: Uuid,
+    /// Display name.
+    pub name: String,
+}
+
+/// A trading account at a broker, owned by a user. Unique by (broker, account, server).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TradingAccount {
+    /// The broker.
+    pub broker_id: Uuid,
+    /// The account number or name (`TradingAccount`).
+    pub account: String,
+    /// The trading server (`Server`).
+    pub server: String,
+    /// The owning user.
+    pub user_id: Uuid,
+}
+
+/// A grant a client may be allowed to use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum GrantType {
+    /// `password` (katana, v1, member, and the operator login of otc).
+    Password,
+    /// `refresh_token` (v1).
+    RefreshToken,
+    /// `client_credentials` (v1).
+    ClientCredentials,
+    /// `authorization_code` (otc codes, exchanged at otc or v1).
+    AuthorizationCode,
+    /// `onetime`: issue one-time codes for the client's broker, and redeem them.
+    OneTime,
+}
+
+impl GrantType {
+    /// Every grant, in a fixed order.
+    pub const ALL: [GrantType; 5] = [
+        GrantType::Password,
+        GrantType::RefreshToken,
+        GrantType::ClientCredentials,
+        GrantType::AuthorizationCode,
+        GrantType::OneTime,
+    ];
+
+    /// The name used in configuration, import documents and storage.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GrantType::Password => "password",
+            GrantType::RefreshToken => "refresh_token",
+            GrantType::ClientCredentials => "client_credentials",
+            GrantType::AuthorizationCode => "authorization_code",
+            GrantType::OneTime => "onetime",
+        }
+    }
+
+    /// Parses [`GrantType::as_str`] names (exactly).
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|g| g.as_str() == name)
+    }
+
+    fn bit(self) -> u8 {
+        match self {
+            GrantType::Password => 1,
+            GrantType::RefreshToken => 2,
+            GrantType::ClientCredentials => 4,
+            GrantType::AuthorizationCode => 8,
+            GrantType::OneTime => 16,
+        }
+    }
+}
+
+impl fmt::Display for GrantType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A set of [`GrantType`]s.
+#[derive(Clone, Copy, Default, PartialEq, Eq)]
+pub struct GrantSet(u8);
+
+impl GrantSet {
+    /// No grant.
+    pub const fn empty() -> Self {
+        Self(0)
+    }
+
+    /// Every grant.
+    pub fn all() -> Self {
+        GrantType::ALL.into_iter().collect()
+    }
+
+    /// Whether `grant` is in the set.
+    pub fn contains(self, grant: GrantType) -> bool {
+        self.0 & grant.bit() != 0
+    }
+
+    /// Adds `grant`.
+    pub fn insert(&mut self, grant: GrantType) {
+        self.0 |= grant.bit();
+    }
+
+    /// The grants, in [`GrantType::ALL`] order.
+    pub fn iter(self) -> impl Iterator<Item = GrantType> {
+        GrantType::ALL.into_iter().filter(move |g| self.contains(*g))
+    }
+
+    /// Space-separated names (the storage form).
+    pub fn to_names(self) -> String {
+        self.iter()
+            .map(GrantType::as_str)
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    /// Parses space-separated names; `Err(name)` names the first unknown one.
+    pub fn parse_names(names: &str) -> Result<Self, String> {
+        let mut set = Self::empty();
+        for name in names.split_ascii_whitespace() {
+            set.insert(GrantType::parse(name).ok_or_else(|| name.to_owned())?);
+        }
+        Ok(set)
+    }
+}
+
+impl FromIterator<GrantType> for GrantSet {
+    fn from_iter<I: IntoIterator<Item = GrantType>>(iter: I) -> Self {
+        let mut set = Self::empty();
+        for grant in iter {
+            set.insert(grant);
+        }
+        set
+    }
+}
+
+impl fmt::Debug for GrantSet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_set().entries(self.iter()).finish()
+    }
+}
+
+/// A client application.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Client {
+    /// The client id.
+    pub client_id: String,
+    /// The hash of its secret; `None` for a public client.
+    pub secret_hash: Option<ClientSecretHash>,
+    /// The grants it may use.
+    pub grants: GrantSet,
+    /// Space-separated scope it may be granted (empty: none).
+    pub scope: String,
+    /// Access-token lifetime for this client, or the configured default.
+    pub access_token_lifetime: Option<Duration>,
+    /// Refresh-token lifetime for this client, or the configured default.
+    pub refresh_token_lifetime: Option<Duration>,
+    /// `redirect_url` of the v1 dialect.
+    pub redirect_url: Option<String>,
+    /// The broker a `onetime` client acts for.
+    pub broker_id: Option<Uuid>,
+}
+
+impl Client {
+    /// Whether the client has a secret (is confidential).
+    pub fn is_confidential(&self) -> bool {
+        self.secret_hash.is_some()
+    }
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client")
+            .field("client_id", &self.client_id)
+            .field("confidential", &self.secret_hash.is_some())
+            .field("grants", &self.grants)
+            .field("scope", &self.scope)
+            .field("access_token_lifetime", &self.access_token_lifetime)
+            .field("refresh_token_lifetime", &self.refresh_token_lifetime)
+            .field("redirect_url", &self.redirect_url)
+            .field("broker_id", &self.broker_id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A login session: the family of every token minted from one grant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    /// The session GUID (`sessionKey`, `session_state`).
+    pub id: Uuid,
+    /// The client it was opened by, if any.
+    pub client_id: Option<String>,
+    /// The user, if any (none for `client_credentials`).
+    pub user_id: Option<Uuid>,
+    /// The caller's `clientKey` (katana), echoed back.
+    pub client_key: Option<String>,
+    /// The caller's address when the session was opened.
+    pub caller_ip: Option<String>,
+    /// Opened at.
+    pub created_at: OffsetDateTime,
+    /// Last grant on this session (opening, refresh).
+    pub last_used_at: OffsetDateTime,
+    /// Ended at: every token of an ended session is dead.
+    pub ended_at: Option<OffsetDateTime>,
+}
+
+/// An access token (stored as its digest).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccessToken {
+    /// SHA-256 of the token.
+    pub digest: TokenDigest,
+    /// The session it belongs to.
+    pub session_id: Uuid,
+    /// The client it was issued to, if any.
+    pub client_id: Option<String>,
+    /// The user it was issued for, if any.
+    pub user_id: Option<Uuid>,
+    /// Space-separated scope.
+    pub scope: String,
+    /// Issued at.
+    pub issued_at: OffsetDateTime,
+    /// Expires at.
+    pub expires_at: OffsetDateTime,
+    /// Revoked at (RFC 7009).
+    pub revoked_at: Option<OffsetDateTime>,
+}
+
+/// A refresh token (stored as its digest). Its family is its session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefreshToken {
+    /// SHA-256 of the token.
+    pub digest: TokenDigest,
+    /// The session (family).
+    pub session_id: Uuid,
+    /// The client it was issued to, if any.
+    pub client_id: Option<String>,
+    /// Space-separated scope.
+    pub scope: String,
+    /// Issued at.
+    pub issued_at: OffsetDateTime,
+    /// Expires at.
+    pub expires_at: OffsetDateTime,
+    /// When it was exchanged for a new pair.
+    pub rotated_at: Option<OffsetDateTime>,
+    /// The token it was rotated into.
+    pub successor: Option<TokenDigest>,
+    /// Revoked at.
+    pub revoked_at: Option<OffsetDateTime>,
+}
+
+/// An authorization code of the otc dialect.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthorizationCode {
+    /// SHA-256 of the code.
+    pub digest: TokenDigest,
+    /// The client it is bound to.
+    pub client_id: String,
+    /// The operator user it is bound to.
+    pub user_id: Uuid,
+    /// Issued at.
+    pub issued_at: OffsetDateTime,
+    /// Expires at.
+    pub expires_at: OffsetDateTime,
+    /// Exchanged at.
+    pub consumed_at: Option<OffsetDateTime>,
+    /// The session the exchange opened (ended if the code is presented again).
+    pub session_id: Option<Uuid>,
+}
+
+/// A one-time code of the onetime dialect.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OneTimeCode {
+    /// SHA-256 of the code.
+    pub digest: TokenDigest,
+    /// The client that issued it (confidential-client path).
+    pub issuer_client_id: Option<String>,
+    /// The user whose bearer token issued it (bearer path).
+    pub issuer_user_id: Option<Uuid>,
+    /// The user the code stands for.
+    pub user_id: Uuid,
+    /// The client that may redeem it (`ClientId`).
+    pub redeeming_client_id: String,
+    /// `BrokerId`.
+    pub broker_id: Option<Uuid>,
+    /// `TradingAccount`.
+    pub trading_account: Option<String>,
+    /// `Server`.
+    pub server: Option<String>,
+    /// `Payload`.
+    pub payload: BTreeMap<String, String>,
+    /// Issued at.
+    pub issued_at: OffsetDateTime,
+    /// Expires at.
+    pub expires_at: OffsetDateTime,
+    /// Redeemed at.
+    pub consumed_at: Option<OffsetDateTime>,
+    /// The session the redemption opened.
+    pub session_id: Option<Uuid>,
+}
+
+/// Failed logins counted against one key: `user:<name key>`, `member:<member id>` or
+/// `ip:<address>`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoginFailure {
+    /// The key.
+    pub key: String,
+    /// Consecutive failures.
+    pub failures: u32,
+    /// The last failure.
+    pub last_failure_at: OffsetDateTime,
+    /// No attempt is verified before this instant.
+    pub locked_until: Option<OffsetDateTime>,
+}

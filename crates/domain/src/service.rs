@@ -1,0 +1,1653 @@
+//! [`Gatehouse`]: the grant operations, one synchronous method each.
+//!
+//! Password-checking operations (`password_grant`, `member_grant`, `issue_auth_code`,
+//! provisioning with plain passwords) run a PBKDF2 computation: call them on the hash pool.
+//! Everything else costs a transaction or two.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use time::{Duration, OffsetDateTime};
+use uuid::Uuid;
+
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::credentials::{PasswordHasher, Verification};
+use crate::error::Error;
+use crate::model::{
+    user_name_key, AccessToken, AuthorizationCode, Client, GrantType, LoginFailure, OneTimeCode,
+    RefreshToken, Session, User, UserFlags,
+};
+use crate::rng::Rng;
+use crate::secret::{generate_token, verify_client_secret, Secret, TokenDigest};
+use crate::store::{ReadTx, Store, WriteTx};
+
+type Result<T> = std::result::Result<T, Error>;
+
+/// The grant logic over a [`Store`], with injected clock, randomness and password hasher.
+pub struct Gatehouse<S: Store> {
+    store: S,
+    clock: Arc<dyn Clock>,
+    rng: Arc<dyn Rng>,
+    hasher: PasswordHasher,
+    config: Config,
+}
+
+impl<S: Store> fmt::Debug for Gatehouse<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Gatehouse")
+            .field("hasher", &self.hasher)
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+/// How a client authenticates: a client id and, for a confidential client, its secret.
+///
+/// Built from the request body with [`ClientAuth::new`] or from an `Authorization: Basic`
+/// header with [`ClientAuth::basic`], which also tries the URL-decoded form (RFC 6749 2.3.1
+/// says to URL-encode before base64; Katana, oauthlib and Authlib do not, the Rust `oauth2`
+/// crate does).
+#[derive(Clone)]
+pub struct ClientAuth {
+    client_id: String,
+    secret: Option<Secret>,
+    decoded: Option<(String, Option<Secret>)>,
+}
+
+impl ClientAuth {
+    /// Credentials as given (body parameters `client_id` / `client_secret`).
+    pub fn new(client_id: impl Into<String>, secret: Option<Secret>) -> Self {
+        Self {
+            client_id: client_id.into(),
+            secret: secret.filter(|s| !s.is_empty()),
+            decoded: None,
+        }
+    }
+
+    /// Credentials from a Basic header, already base64-decoded and split at the first `:`.
+    /// Tried as given, then URL-decoded when that differs.
+    pub fn basic(user: &str, password: &str) -> Self {
+        let secret = (!password.is_empty()).then(|| Secret::new(password));
+        let decoded_user = percent_decode(user);
+        let decoded_password = percent_decode(password);
+        let decoded = match (decoded_user, decoded_password) {
+            (Some(u), Some(p)) if u != user || p != password => {
+                Some((u, (!p.is_empty()).then(|| Secret::new(p))))
+            }
+            _ => None,
+        };
+        Self {
+            client_id: user.to_owned(),
+            secret,
+            decoded,
+        }
+    }
+
+    /// The client id as presented.
+    pub fn client_id(&self) -> &str {
+        &self.client_id
+    }
+}
+
+impl fmt::Debug for ClientAuth {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientAuth")
+            .field("client_id", &self.client_id)
+            .field("has_secret", &self.secret.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+/// `application/x-www-form-urlencoded` decoding (`+` is a space); `None` for bad escapes or
+/// bytes that are not UTF-8.
+fn percent_decode(input: &str) -> Option<String> {
+    let bytes = input.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' => {
+                let hex = bytes.get(i + 1..i + 3)?;
+                let text = std::str::from_utf8(hex).ok()?;
+                out.push(u8::from_str_radix(text, 16).ok()?);
+                i += 3;
+            }
+            b'+' => {
+                out.push(b' ');
+                i += 1;
+            }
+            other => {
+                out.push(other);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+/// The user side of an issued token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserInfo {
+    /// User GUID.
+    pub id: Uuid,
+    /// User name as provisioned.
+    pub user_name: String,
+    /// Flags (`is_editor`, `QueryAll`, ...).
+    pub flags: UserFlags,
+}
+
+impl From<&User> for UserInfo {
+    fn from(user: &User) -> Self {
+        Self {
+            id: user.id,
+            user_name: user.user_name.clone(),
+            flags: user.flags,
+        }
+    }
+}
+
+/// What a token grant produced: everything any dialect's response needs.
+#[derive(Clone)]
+pub struct IssuedTokens {
+    /// The access token (show it to its owner once; never log it).
+    pub access_token: Secret,
+    /// Its lifetime (`expires_in`, `ExpireIn`).
+    pub expires_in: Duration,
+    /// Its expiry instant (`ExpireTimeUTC`).
+    pub expires_at: OffsetDateTime,
+    /// A refresh token, when the grant and client allow one.
+    pub refresh_token: Option<Secret>,
+    /// The refresh token's lifetime.
+    pub refresh_expires_in: Option<Duration>,
+    /// The granted scope, space-separated.
+    pub scope: String,
+    /// The session (`sessionKey`, `session_state`).
+    pub session_id: Uuid,
+    /// The `clientKey` stored on the session.
+    pub client_key: Option<String>,
+    /// The user, unless `client_credentials`.
+    pub user: Option<UserInfo>,
+    /// The client, if any.
+    pub client_id: Option<String>,
+    /// The client's redirect URL (`redirect_url`).
+    pub redirect_url: Option<String>,
+}
+
+impl fmt::Debug for IssuedTokens {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("IssuedTokens")
+            .field("expires_in", &self.expires_in)
+            .field("expires_at", &self.expires_at)
+            .field("has_refresh_token", &self.refresh_token.is_some())
+            .field("scope", &self.scope)
+            .field("session_id", &self.session_id)
+            .field("client_key", &self.client_key)
+            .field("user", &self.user)
+            .field("client_id", &self.client_id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Input of [`Gatehouse::password_grant`].
+#[derive(Clone)]
+pub struct PasswordGrant {
+    /// `userName` / `username`.
+    pub user_name: String,
+    /// The password.
+    pub password: Secret,
+    /// The client, if the request named one (it must then authenticate).
+    pub client: Option<ClientAuth>,
+    /// katana `clientKey`, stored on the session and echoed.
+    pub client_key: Option<String>,
+    /// The caller's address (lockout per address; stored on the session).
+    pub caller_ip: Option<IpAddr>,
+    /// Requested scope, space-separated.
+    pub scope: Option<String>,
+    /// Whether the dialect hands out refresh tokens (v1: yes, katana: no). One is issued only
+    /// if the client also has the `refresh_token` grant.
+    pub want_refresh: bool,
+}
+
+impl fmt::Debug for PasswordGrant {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PasswordGrant")
+            .field("user_name", &self.user_name)
+            .field("client", &self.client)
+            .field("client_key", &self.client_key)
+            .field("caller_ip", &self.caller_ip)
+            .field("scope", &self.scope)
+            .field("want_refresh", &self.want_refresh)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Input of [`Gatehouse::windows_grant`]: a user already authenticated by a trusted proxy.
+#[derive(Debug, Clone)]
+pub struct WindowsGrant {
+    /// The user name the proxy vouched for (a `DOMAIN\` prefix is the server's to strip).
+    pub user_name: String,
+    /// The client, if any.
+    pub client: Option<ClientAuth>,
+    /// `clientKey`.
+    pub client_key: Option<String>,
+    /// Caller address.
+    pub caller_ip: Option<IpAddr>,
+    /// Requested scope.
+    pub scope: Option<String>,
+    /// See [`PasswordGrant::want_refresh`].
+    pub want_refresh: bool,
+}
+
+/// Input of [`Gatehouse::member_grant`].
+#[derive(Clone)]
+pub struct MemberGrant {
+    /// `MemberId`.
+    pub member_id: String,
+    /// `Password`.
+    pub password: Secret,
+    /// `SubAccount`, as sent (a number that must belong to the member).
+    pub sub_account: Option<String>,
+    /// Caller address.
+    pub caller_ip: Option<IpAddr>,
+}
+
+impl fmt::Debug for MemberGrant {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MemberGrant")
+            .field("member_id", &self.member_id)
+            .field("sub_account", &self.sub_account)
+            .field("caller_ip", &self.caller_ip)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Output of [`Gatehouse::member_grant`].
+#[derive(Debug, Clone)]
+pub struct MemberLogin {
+    /// The token (no refresh token in this dialect).
+    pub tokens: IssuedTokens,
+    /// `id_Member`.
+    pub member_internal_id: i64,
+    /// `id_SubAccount`, 0 when none was asked for.
+    pub sub_account_id: i64,
+}
+
+/// A freshly issued authorization or one-time code.
+#[derive(Clone)]
+pub struct IssuedCode {
+    /// The code (for its owner only).
+    pub code: Secret,
+    /// Its lifetime.
+    pub expires_in: Duration,
+    /// Its expiry.
+    pub expires_at: OffsetDateTime,
+}
+
+impl fmt::Debug for IssuedCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("IssuedCode")
+            .field("expires_in", &self.expires_in)
+            .field("expires_at", &self.expires_at)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Who asks for a one-time code.
+#[derive(Debug, Clone)]
+pub enum OneTimeIssuer {
+    /// A user, by an access token of this server (`Authorization: Bearer`).
+    Bearer(Secret),
+    /// A confidential client with the `onetime` grant, acting for its broker.
+    Client(ClientAuth),
+}
+
+/// The fields of a one-time code request.
+#[derive(Debug, Clone, Default)]
+pub struct OneTimeRequest {
+    /// `ClientId`: the client that will redeem the code. Required.
+    pub client_id: String,
+    /// `BrokerId`.
+    pub broker_id: Option<Uuid>,
+    /// `UserName`: must be the bearer's user; required on the client path.
+    pub user_name: Option<String>,
+    /// `TradingAccount`.
+    pub trading_account: Option<String>,
+    /// `Server`.
+    pub server: Option<String>,
+    /// `Payload`.
+    pub payload: BTreeMap<String, String>,
+}
+
+/// Output of [`Gatehouse::redeem_onetime_code`].
+#[derive(Debug, Clone)]
+pub struct OneTimeRedemption {
+    /// The user the code stood for.
+    pub user: UserInfo,
+    /// `BrokerId`, as recorded (the client's broker on the client path).
+    pub broker_id: Option<Uuid>,
+    /// `TradingAccount`.
+    pub trading_account: Option<String>,
+    /// `Server`.
+    pub server: Option<String>,
+    /// `Payload`.
+    pub payload: BTreeMap<String, String>,
+    /// A fresh access token for the redeeming client.
+    pub tokens: IssuedTokens,
+}
+
+/// Which kind of token a [`TokenInfo`] describes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenKind {
+    /// An access token.
+    Access,
+    /// A refresh token.
+    Refresh,
+}
+
+impl TokenKind {
+    /// RFC 7009 / 7662 `token_type_hint` names.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TokenKind::Access => "access_token",
+            TokenKind::Refresh => "refresh_token",
+        }
+    }
+}
+
+/// A live token, as validation and introspection report it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenInfo {
+    /// Access or refresh.
+    pub kind: TokenKind,
+    /// The session.
+    pub session_id: Uuid,
+    /// The client it was issued to.
+    pub client_id: Option<String>,
+    /// The user.
+    pub user: Option<UserInfo>,
+    /// Scope, space-separated.
+    pub scope: String,
+    /// Issued at.
+    pub issued_at: OffsetDateTime,
+    /// Expires at.
+    pub expires_at: OffsetDateTime,
+}
+
+/// A login whose password checked out.
+struct VerifiedLogin {
+    user: User,
+    new_hash: Option<String>,
+}
+
+/// Everything needed to write a new session and its tokens; built outside the transaction
+/// (randomness, clock), applied inside.
+struct Mint {
+    session: Session,
+    access: AccessToken,
+    refresh: Option<RefreshToken>,
+    out: IssuedTokens,
+}
+
+impl Mint {
+    fn apply(&self, tx: &mut dyn WriteTx) -> Result<()> {
+        tx.insert_session(&self.session)?;
+        tx.insert_access_token(&self.access)?;
+        if let Some(refresh) = &self.refresh {
+            tx.insert_refresh_token(refresh)?;
+        }
+        Ok(())
+    }
+}
+
+/// Parameters of [`Gatehouse::mint`].
+struct MintSpec<'a> {
+    client_key: Option<String>,
+    caller_ip: Option<IpAddr>,
+    client: Option<&'a Client>,
+    user: Option<&'a User>,
+    scope: String,
+    refresh: bool,
+}
+
+fn lifetime_secs(d: Duration) -> Duration {
+    Duration::seconds(d.whole_seconds())
+}
+
+fn account_key(user_name: &str) -> String {
+    format!("user:{}", user_name_key(user_name))
+}
+
+fn address_key(ip: IpAddr) -> String {
+    format!("ip:{ip}")
+}
+
+impl<S: Store> Gatehouse<S> {
+    /// Assembles the service.
+    pub fn new(
+        store: S,
+        clock: Arc<dyn Clock>,
+        rng: Arc<dyn Rng>,
+        hasher: PasswordHasher,
+        config: Config,
+    ) -> Self {
+        Self {
+            store,
+            clock,
+            rng,
+            hasher,
+            config,
+        }
+    }
+
+    /// The store.
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The password hasher (its `hash_invocations` counts PBKDF2 runs).
+    pub fn hasher(&self) -> &PasswordHasher {
+        &self.hasher
+    }
+
+    /// The clock.
+    pub fn clock(&self) -> &dyn Clock {
+        &*self.clock
+    }
+
+    /// The randomness source.
+    pub fn rng(&self) -> &dyn Rng {
+        &*self.rng
+    }
+
+    pub(crate) fn now(&self) -> OffsetDateTime {
+        self.clock.now()
+    }
+
+    // ----- clients -------------------------------------------------------------------
+
+    /// Authenticates a client: it must exist, and a confidential client must present its
+    /// secret. A public client needs none (a secret it presents anyway is ignored).
+    ///
+    /// # Errors
+    /// [`Error::InvalidClient`], [`Error::Storage`].
+    pub fn authenticate_client(&self, auth: &ClientAuth) -> Result<Client> {
+        self.store.read(|tx| authenticate_in(tx, auth))
+    }
+
+    // ----- password-based grants -----------------------------------------------------
+
+    /// The password grant (katana `/token`, v1 `grant_type=password`).
+    ///
+    /// Order: client authentication and grant/scope checks; lockout (no hash when locked);
+    /// user look-up (unknown: a dummy verification, then `InvalidCredentials`); password
+    /// verification (failure recorded per account and per address); disabled check (only
+    /// after the password was right); rehash if the stored hash is outdated; new session.
+    ///
+    /// # Errors
+    /// `InvalidClient`, `UnauthorizedClient`, `InvalidScope`, `Locked`, `InvalidCredentials`,
+    /// `AccountDisabled`, `InvalidRequest`, `Storage`.
+    pub fn password_grant(&self, grant: PasswordGrant) -> Result<IssuedTokens> {
+        self.check_name(&grant.user_name, "user name")?;
+        self.check_client_key(grant.client_key.as_deref())?;
+        let keys = login_keys(account_key(&grant.user_name), grant.caller_ip);
+        let (client, user) = self.store.read(|tx| {
+            let client = match &grant.client {
+                Some(auth) => Some(authenticate_in(tx, auth)?),
+                None => None,
+            };
+            Ok((client, tx.user_by_name(&grant.user_name)?))
+        })?;
+        if let Some(client) = &client {
+            require_grant(client, GrantType::Password)?;
+        }
+        let scope = grant_scope(client.as_ref(), grant.scope.as_deref())?;
+        let login = self.verify_password(&keys, user, &grant.password)?;
+        let mint = self.mint(MintSpec {
+            client_key: grant.client_key.clone(),
+            caller_ip: grant.caller_ip,
+            client: client.as_ref(),
+            user: Some(&login.user),
+            scope,
+            refresh: grant.want_refresh
+                && client
+                    .as_ref()
+                    .is_some_and(|c| c.grants.contains(GrantType::RefreshToken)),
+        });
+        let account = keys[0].clone();
+        self.store.write(move |tx| {
+            apply_login_success(tx, &account, &login)?;
+            mint.apply(tx)?;
+            Ok(mint.out)
+        })
+    }
+
+    /// Windows authentication (v1 `WindowsAuthentication: true`): the user name comes from a
+    /// trusted proxy, which the server has validated. Like the password grant without the
+    /// password (and without lockout).
+    ///
+    /// # Errors
+    /// `InvalidClient`, `UnauthorizedClient`, `InvalidScope`, `InvalidCredentials` (unknown
+    /// user), `AccountDisabled`, `Storage`.
+    pub fn windows_grant(&self, grant: WindowsGrant) -> Result<IssuedTokens> {
+        self.check_name(&grant.user_name, "user name")?;
+        self.check_client_key(grant.client_key.as_deref())?;
+        let (client, user) = self.store.read(|tx| {
+            let client = match &grant.client {
+                Some(auth) => Some(authenticate_in(tx, auth)?),
+                None => None,
+            };
+            Ok((client, tx.user_by_name(&grant.user_name)?))
+        })?;
+        if let Some(client) = &client {
+            require_grant(client, GrantType::Password)?;
+        }
+        let scope = grant_scope(client.as_ref(), grant.scope.as_deref())?;
+        let user = user.ok_or(Error::InvalidCredentials)?;
+        if user.flags.disabled {
+            return Err(Error::AccountDisabled);
+        }
+        let mint = self.mint(MintSpec {
+            client_key: grant.client_key.clone(),
+            caller_ip: grant.caller_ip,
+            client: client.as_ref(),
+            user: Some(&user),
+            scope,
+            refresh: grant.want_refresh
+                && client
+                    .as_ref()
+                    .is_some_and(|c| c.grants.contains(GrantType::RefreshToken)),
+        });
+        self.store.write(move |tx| {
+            mint.apply(tx)?;
+            Ok(mint.out)
+        })
+    }
+
+    /// The member grant (`/api/Token`): member id and password, optional sub-account that
+    /// must belong to the member (checked after the password, so nothing is revealed to a
+    /// caller who does not know it).
+    ///
+    /// # Errors
+    /// `Locked`, `InvalidCredentials`, `AccountDisabled`, `Forbidden` (sub-account not the
+    /// member's), `InvalidRequest` (sub-account not a number), `Storage`.
+    pub fn member_grant(&self, grant: MemberGrant) -> Result<MemberLogin> {
+        self.check_name(&grant.member_id, "member id")?;
+        let sub_account = match grant.sub_account.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(text) => Some(text.parse::<i64>().map_err(|_| {
+                Error::InvalidRequest("SubAccount must be a whole number".to_owned())
+            })?),
+        };
+        let keys = login_keys(
+            format!("member:{}", grant.member_id.trim()),
+            grant.caller_ip,
+        );
+        let member_id = grant.member_id.trim().to_owned();
+        let (member, user, sub) = self.store.read(|tx| {
+            let Some(member) = tx.member_by_member_id(&member_id)? else {
+                return Ok((None, None, None));
+            };
+            let user = tx.user_by_id(member.user_id)?;
+            let sub = match sub_account {
+                Some(id) => tx.sub_account(id)?,
+                None => None,
+            };
+            Ok((Some(member), user, sub))
+        })?;
+        let login = self.verify_password(&keys, user, &grant.password)?;
+        let Some(member) = member else {
+            return Err(Error::InvalidCredentials);
+        };
+        let sub_account_id = match sub_account {
+            None => 0,
+            Some(_) => match sub {
+                Some(sub) if sub.member == member.id => sub.id,
+                _ => return Err(Error::Forbidden("the sub-account does not belong to the member")),
+            },
+        };
+        let mint = self.mint(MintSpec {
+            client_key: None,
+            caller_ip: grant.caller_ip,
+            client: None,
+            user: Some(&login.user),
+            scope: String::new(),
+            refresh: false,
+        });
+        let account = keys[0].clone();
+        let tokens = self.store.write(move |tx| {
+            apply_login_success(tx, &account, &login)?;
+            mint.apply(tx)?;
+            Ok(mint.out)
+        })?;
+        Ok(MemberLogin {
+            tokens,
+            member_internal_id: member.id,
+            sub_account_id,
+        })
+    }
+
+    // ----- refresh, client credentials -----------------------------------------------
+
+    /// The refresh grant with rotation. The presented token is consumed atomically and a new
+    /// pair issued in the same session. A token that was already rotated ends the whole
+    /// session (every token of the family) and fails, unless it is presented within the
+    /// configured grace window after its rotation: then a new pair is issued in the same
+    /// session and the earlier successor stays valid too.
+    ///
+    /// # Errors
+    /// `InvalidClient`, `UnauthorizedClient`, `InvalidGrant` (unknown, expired, revoked,
+    /// reused, another client's, session ended), `InvalidScope`, `AccountDisabled`, `Storage`.
+    pub fn refresh_grant(
+        &self,
+        client: &ClientAuth,
+        refresh_token: &str,
+        scope: Option<&str>,
+    ) -> Result<IssuedTokens> {
+        let client = self.authenticate_client(client)?;
+        require_grant(&client, GrantType::RefreshToken)?;
+        let digest = TokenDigest::of(refresh_token);
+        let now = self.now();
+        let grace = self.config.refresh_grace;
+        // What the new pair will be, prepared outside the transaction.
+        let (access_secret, access_digest) = generate_token(&*self.rng);
+        let (refresh_secret, refresh_digest) = generate_token(&*self.rng);
+        let access_life = client
+            .access_token_lifetime
+            .unwrap_or(self.config.access_token_lifetime);
+        let refresh_life = client
+            .refresh_token_lifetime
+            .unwrap_or(self.config.refresh_token_lifetime);
+        let requested = scope.map(str::to_owned);
+        self.store
+            .write(move |tx| -> Result<Result<IssuedTokens>> {
+                let Some(old) = tx.refresh_token(&digest)? else {
+                    return Ok(Err(Error::InvalidGrant("unknown refresh token")));
+                };
+                if old.client_id.as_deref() != Some(client.client_id.as_str()) {
+                    return Ok(Err(Error::InvalidGrant(
+                        "the refresh token was issued to another client",
+                    )));
+                }
+                let Some(session) = tx.session(old.session_id)? else {
+                    return Ok(Err(Error::InvalidGrant("unknown session")));
+                };
+                if session.ended_at.is_some() {
+                    return Ok(Err(Error::InvalidGrant("the session has ended")));
+                }
+                if old.revoked_at.is_some() {
+                    return Ok(Err(Error::InvalidGrant("the refresh token was revoked")));
+                }
+                if old.expires_at <= now {
+                    return Ok(Err(Error::InvalidGrant("the refresh token has expired")));
+                }
+                if let Some(rotated_at) = old.rotated_at {
+                    let in_grace = grace.is_some_and(|g| now - rotated_at <= g);
+                    if !in_grace {
+                        tx.end_session(session.id, now)?;
+                        tracing::warn!(session = %session.id, "refresh token reused; session ended");
+                        return Ok(Err(Error::InvalidGrant(
+                            "the refresh token was already used; the session has ended",
+                        )));
+                    }
+                }
+                let user = match session.user_id {
+                    Some(id) => match tx.user_by_id(id)? {
+                        Some(user) if user.flags.disabled => {
+                            return Ok(Err(Error::AccountDisabled))
+                        }
+                        Some(user) => Some(user),
+                        None => return Ok(Err(Error::InvalidGrant("unknown user"))),
+                    },
+                    None => None,
+                };
+                let scope = match narrow_scope(&old.scope, requested.as_deref()) {
+                    Ok(scope) => scope,
+                    Err(e) => return Ok(Err(e)),
+                };
+                if old.rotated_at.is_none()
+                    && !tx.rotate_refresh_token(&digest, &refresh_digest, now)?
+                {
+                    // Cannot happen inside a serialized write transaction; fail closed.
+                    return Ok(Err(Error::InvalidGrant("the refresh token was already used")));
+                }
+                let access = AccessToken {
+                    digest: access_digest,
+                    session_id: session.id,
+                    client_id: Some(client.client_id.clone()),
+                    user_id: session.user_id,
+                    scope: scope.clone(),
+                    issued_at: now,
+                    expires_at: now + access_life,
+                    revoked_at: None,
+                };
+                let refresh = RefreshToken {
+                    digest: refresh_digest,
+                    session_id: session.id,
+                    client_id: Some(client.client_id.clone()),
+                    scope: scope.clone(),
+                    issued_at: now,
+                    expires_at: now + refresh_life,
+                    rotated_at: None,
+                    successor: None,
+                    revoked_at: None,
+                };
+                tx.insert_access_token(&access)?;
+                tx.insert_refresh_token(&refresh)?;
+                tx.touch_session(session.id, now)?;
+                Ok(Ok(IssuedTokens {
+                    access_token: access_secret,
+                    expires_in: lifetime_secs(access_life),
+                    expires_at: access.expires_at,
+                    refresh_token: Some(refresh_secret),
+                    refresh_expires_in: Some(lifetime_secs(refresh_life)),
+                    scope,
+                    session_id: session.id,
+                    client_key: session.client_key,
+                    user: user.as_ref().map(UserInfo::from),
+                    client_id: Some(client.client_id.clone()),
+                    redirect_url: client.redirect_url.clone(),
+                }))
+            })
+            .and_then(|r| r)
+    }
+
+    /// The client-credentials grant: a confidential client with the grant gets an access
+    /// token (no refresh token, no user) in a session of its own.
+    ///
+    /// # Errors
+    /// `InvalidClient`, `UnauthorizedClient` (public client or grant not allowed),
+    /// `InvalidScope`, `Storage`.
+    pub fn client_credentials_grant(
+        &self,
+        client: &ClientAuth,
+        scope: Option<&str>,
+        caller_ip: Option<IpAddr>,
+    ) -> Result<IssuedTokens> {
+        let client = self.authenticate_client(client)?;
+        if !client.is_confidential() {
+            return Err(Error::UnauthorizedClient);
+        }
+        require_grant(&client, GrantType::ClientCredentials)?;
+        let scope = grant_scope(Some(&client), scope)?;
+        let mint = self.mint(MintSpec {
+            client_key: None,
+            caller_ip,
+            client: Some(&client),
+            user: None,
+            scope,
+            refresh: false,
+        });
+        self.store.write(move |tx| {
+            mint.apply(tx)?;
+            Ok(mint.out)
+        })
+    }
+
+    // ----- authorization codes -------------------------------------------------------
+
+    /// otc `/admin/login/auth_code`: a confidential client with the `authorization_code`
+    /// grant, and an operator's user name and password, get a single-use code bound to both.
+    ///
+    /// # Errors
+    /// `InvalidClient`, `UnauthorizedClient`, `Locked`, `InvalidCredentials`,
+    /// `AccountDisabled`, `Forbidden` (not an operator), `Storage`.
+    pub fn issue_auth_code(
+        &self,
+        client: &ClientAuth,
+        user_name: &str,
+        password: &Secret,
+        caller_ip: Option<IpAddr>,
+    ) -> Result<IssuedCode> {
+        self.check_name(user_name, "user name")?;
+        let client = self.authenticate_client(client)?;
+        if !client.is_confidential() {
+            return Err(Error::UnauthorizedClient);
+        }
+        require_grant(&client, GrantType::AuthorizationCode)?;
+        let keys = login_keys(account_key(user_name), caller_ip);
+        let user = self.store.read(|tx| tx.user_by_name(user_name))?;
+        let login = self.verify_password(&keys, user, password)?;
+        if !login.user.flags.operator {
+            return Err(Error::Forbidden("the user is not an operator"));
+        }
+        let now = self.now();
+        let life = self.config.auth_code_lifetime;
+        let (code, digest) = generate_token(&*self.rng);
+        let record = AuthorizationCode {
+            digest,
+            client_id: client.client_id.clone(),
+            user_id: login.user.id,
+            issued_at: now,
+            expires_at: now + life,
+            consumed_at: None,
+            session_id: None,
+        };
+        let account = keys[0].clone();
+        self.store.write(move |tx| {
+            apply_login_success(tx, &account, &login)?;
+            tx.insert_authorization_code(&record)
+        })?;
+        Ok(IssuedCode {
+            code,
+            expires_in: life,
+            expires_at: now + life,
+        })
+    }
+
+    /// Exchanges an authorization code (otc `/admin/login/token`, v1
+    /// `grant_type=authorization_code`) once. A second exchange fails and ends the session
+    /// the first one opened.
+    ///
+    /// # Errors
+    /// `InvalidClient`, `UnauthorizedClient`, `InvalidGrant` (unknown, expired, used, another
+    /// client's), `AccountDisabled`, `Storage`.
+    pub fn exchange_auth_code(
+        &self,
+        client: &ClientAuth,
+        code: &str,
+        caller_ip: Option<IpAddr>,
+        want_refresh: bool,
+    ) -> Result<IssuedTokens> {
+        let client = self.authenticate_client(client)?;
+        require_grant(&client, GrantType::AuthorizationCode)?;
+        let digest = TokenDigest::of(code);
+        let now = self.now();
+        let template = self.mint_template(&client, want_refresh, caller_ip);
+        self.store
+            .write(move |tx| -> Result<Result<IssuedTokens>> {
+                let Some(record) = tx.authorization_code(&digest)? else {
+                    return Ok(Err(Error::InvalidGrant("unknown authorization code")));
+                };
+                if record.client_id != client.client_id {
+                    return Ok(Err(Error::InvalidGrant(
+                        "the code was issued to another client",
+                    )));
+                }
+                if record.consumed_at.is_some() {
+                    if let Some(session) = record.session_id {
+                        tx.end_session(session, now)?;
+                    }
+                    tracing::warn!(client = %client.client_id, "authorization code reused; its session ended");
+                    return Ok(Err(Error::InvalidGrant("the code was already used")));
+                }
+                if record.expires_at <= now {
+                    return Ok(Err(Error::InvalidGrant("the code has expired")));
+                }
+                let user = match tx.user_by_id(record.user_id)? {
+                    Some(user) if user.flags.disabled => return Ok(Err(Error::AccountDisabled)),
+                    Some(user) => user,
+                    None => return Ok(Err(Error::InvalidGrant("unknown user"))),
+                };
+                let mint = template.finish(&client, &user);
+                mint.apply(tx)?;
+                if !tx.consume_authorization_code(&digest, now, mint.out.session_id)? {
+                    return Err(Error::InvalidGrant("the code was already used"));
+                }
+                Ok(Ok(mint.out))
+            })
+            .and_then(|r| r)
+    }
+
+    // ----- one-time codes ------------------------------------------------------------
+
+    /// onetime `/oauth2/onetime/token`: issues a single-use code for the user, to be
+    /// redeemed by the client named in `ClientId`.
+    ///
+    /// # Errors
+    /// `InvalidToken` (bearer not live), `InvalidClient`, `UnauthorizedClient`,
+    /// `Forbidden` (user name not the bearer's, broker not the client's, trading account not
+    /// the user's), `InvalidRequest` (missing or oversized fields, unknown `ClientId` or user),
+    /// `Storage`.
+    pub fn issue_onetime_code(
+        &self,
+        issuer: &OneTimeIssuer,
+        request: &OneTimeRequest,
+    ) -> Result<IssuedCode> {
+        let client_id = request.client_id.trim();
+        if client_id.is_empty() {
+            return Err(Error::InvalidRequest("ClientId is required".to_owned()));
+        }
+        self.check_payload(&request.payload)?;
+        for (field, value) in [
+            ("TradingAccount", &request.trading_account),
+            ("Server", &request.server),
+            ("UserName", &request.user_name),
+        ] {
+            if let Some(value) = value {
+                self.check_name(value, field)?;
+            }
+        }
+        let now = self.now();
+        let (user, issuer_client_id, broker_id) = match issuer {
+            OneTimeIssuer::Bearer(token) => {
+                let info = self.validate_access_token(token.expose())?;
+                let user = info.user.ok_or(Error::Forbidden(
+                    "the access token does not belong to a user",
+                ))?;
+                if let Some(name) = &request.user_name {
+                    if user_name_key(name) != user_name_key(&user.user_name) {
+                        return Err(Error::Forbidden("UserName is not the token's user"));
+                    }
+                }
+                (user, None, request.broker_id)
+            }
+            OneTimeIssuer::Client(auth) => {
+                let client = self.authenticate_client(auth)?;
+                if !client.is_confidential() {
+                    return Err(Error::UnauthorizedClient);
+                }
+                require_grant(&client, GrantType::OneTime)?;
+                let broker = client
+                    .broker_id
+                    .ok_or(Error::Forbidden("the client acts for no broker"))?;
+                if request.broker_id.is_some_and(|b| b != broker) {
+                    return Err(Error::Forbidden("BrokerId is not the client's broker"));
+                }
+                let name = request.user_name.as_deref().ok_or_else(|| {
+                    Error::InvalidRequest("UserName is required for a client".to_owned())
+                })?;
+                let user = self
+                    .store
+                    .read(|tx| tx.user_by_name(name))?
+                    .ok_or_else(|| Error::InvalidRequest("unknown UserName".to_owned()))?;
+                if user.flags.disabled {
+                    return Err(Error::AccountDisabled);
+                }
+                (UserInfo::from(&user), Some(client.client_id), Some(broker))
+            }
+        };
+        let (redeemer, accounts) = self.store.read(|tx| {
+            Ok((
+                tx.client(client_id)?,
+                tx.trading_accounts_of(user.id)?,
+            ))
+        })?;
+        if redeemer.is_none() {
+            return Err(Error::InvalidRequest("unknown ClientId".to_owned()));
+        }
+        let wants_account = request.trading_account.is_some()
+            || request.server.is_some()
+            || broker_id.is_some();
+        if wants_account {
+            let matches = accounts.iter().any(|a| {
+                broker_id.is_none_or(|b| a.broker_id == b)
+                    && request
+                        .trading_account
+                        .as_deref()
+                        .is_none_or(|t| a.account == t)
+                    && request.server.as_deref().is_none_or(|s| a.server == s)
+            });
+            if !matches {
+                return Err(Error::Forbidden(
+                    "no trading account of the user matches BrokerId, TradingAccount and Server",
+                ));
+            }
+        }
+        let life = self.config.onetime_code_lifetime;
+        let (code, digest) = generate_token(&*self.rng);
+        let record = OneTimeCode {
+            digest,
+            issuer_client_id,
+            issuer_user_id: matches!(issuer, OneTimeIssuer::Bearer(_)).then_some(user.id),
+            user_id: user.id,
+            redeeming_client_id: client_id.to_owned(),
+            broker_id,
+            trading_account: request.trading_account.clone(),
+            server: request.server.clone(),
+            payload: request.payload.clone(),
+            issued_at: now,
+            expires_at: now + life,
+            consumed_at: None,
+            session_id: None,
+        };
+        self.store
+            .write(move |tx| tx.insert_onetime_code(&record))?;
+        Ok(IssuedCode {
+            code,
+            expires_in: life,
+            expires_at: now + life,
+        })
+    }
+
+    /// onetime `/oauth2/onetime/authorize`: the client named in the code redeems it exactly
+    /// once and gets the identity, the recorded fields and a fresh access token. A second
+    /// redemption fails and ends the session the first one opened.
+    ///
+    /// # Errors
+    /// `InvalidClient`, `InvalidGrant` (unknown, expired, used, another client's),
+    /// `AccountDisabled`, `Storage`.
+    pub fn redeem_onetime_code(&self, client: &ClientAuth, code: &str) -> Result<OneTimeRedemption> {
+        let client = self.authenticate_client(client)?;
+        let digest = TokenDigest::of(code);
+        let now = self.now();
+        let template = self.mint_template(&client, false, None);
+        self.store
+            .write(move |tx| -> Result<Result<OneTimeRedemption>> {
+                let Some(record) = tx.onetime_code(&digest)? else {
+                    return Ok(Err(Error::InvalidGrant("unknown code")));
+                };
+                if record.redeeming_client_id != client.client_id {
+                    return Ok(Err(Error::InvalidGrant(
+                        "the code was issued for another client",
+                    )));
+                }
+                if record.consumed_at.is_some() {
+                    if let Some(session) = record.session_id {
+                        tx.end_session(session, now)?;
+                    }
+                    tracing::warn!(client = %client.client_id, "one-time code reused; its session ended");
+                    return Ok(Err(Error::InvalidGrant("the code was already used")));
+                }
+                if record.expires_at <= now {
+                    return Ok(Err(Error::InvalidGrant("the code has expired")));
+                }
+                let user = match tx.user_by_id(record.user_id)? {
+                    Some(user) if user.flags.disabled => return Ok(Err(Error::AccountDisabled)),
+                    Some(user) => user,
+                    None => return Ok(Err(Error::InvalidGrant("unknown user"))),
+                };
+                let mint = template.finish(&client, &user);
+                mint.apply(tx)?;
+                if !tx.consume_onetime_code(&digest, now, mint.out.session_id)? {
+                    return Err(Error::InvalidGrant("the code was already used"));
+                }
+                Ok(Ok(OneTimeRedemption {
+                    user: UserInfo::from(&user),
+                    broker_id: record.broker_id,
+                    trading_account: record.trading_account,
+                    server: record.server,
+                    payload: record.payload,
+                    tokens: mint.out,
+                }))
+            })
+            .and_then(|r| r)
+    }
+
+    // ----- validation, introspection, revocation -------------------------------------
+
+    /// Checks a bearer access token: known, not expired, not revoked, session not ended,
+    /// user not disabled.
+    ///
+    /// # Errors
+    /// [`Error::InvalidToken`], [`Error::Storage`].
+    pub fn validate_access_token(&self, token: &str) -> Result<TokenInfo> {
+        let digest = TokenDigest::of(token);
+        let now = self.now();
+        self.store
+            .read(|tx| live_access(tx, &digest, now))?
+            .ok_or(Error::InvalidToken)
+    }
+
+    /// RFC 7662 introspection by an authenticated client, for access and refresh tokens.
+    /// `Ok(None)` is `{"active": false}`: anything not live, codes included.
+    ///
+    /// # Errors
+    /// `InvalidClient`, `Storage`.
+    pub fn introspect(&self, client: &ClientAuth, token: &str) -> Result<Option<TokenInfo>> {
+        let digest = TokenDigest::of(token);
+        let now = self.now();
+        self.store.read(|tx| {
+            authenticate_in(tx, client)?;
+            if let Some(info) = live_access(tx, &digest, now)? {
+                return Ok(Some(info));
+            }
+            live_refresh(tx, &digest, now)
+        })
+    }
+
+    /// RFC 7009 revocation by an authenticated client. Revoking a refresh token ends its
+    /// session and with it every access token of the session; revoking an access token
+    /// revokes that token. Unknown tokens are a success. A token issued to another client is
+    /// refused.
+    ///
+    /// # Errors
+    /// `InvalidClient`, `UnauthorizedClient` (another client's token), `Storage`.
+    pub fn revoke(&self, client: &ClientAuth, token: &str) -> Result<()> {
+        let client = self.authenticate_client(client)?;
+        let digest = TokenDigest::of(token);
+        let now = self.now();
+        self.store.write(move |tx| {
+            let owner_ok = |owner: &Option<String>| {
+                owner.as_deref().is_none_or(|o| o == client.client_id)
+            };
+            if let Some(refresh) = tx.refresh_token(&digest)? {
+                if !owner_ok(&refresh.client_id) {
+                    return Err(Error::UnauthorizedClient);
+                }
+                tx.end_session(refresh.session_id, now)?;
+                return Ok(());
+            }
+            if let Some(access) = tx.access_token(&digest)? {
+                if !owner_ok(&access.client_id) {
+                    return Err(Error::UnauthorizedClient);
+                }
+                tx.revoke_access_token(&digest, now)?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Deletes tokens and codes expired for more than a day, and lockout records idle for
+    /// longer than the policy remembers them.
+    ///
+    /// # Errors
+    /// `Storage`.
+    pub fn purge_expired(&self) -> Result<u64> {
+        let now = self.now();
+        let before = now - Duration::days(1);
+        let forgotten = now - self.config.lockout.forget_after;
+        self.store
+            .write(move |tx| tx.purge_expired(before, forgotten))
+    }
+
+    // ----- helpers -------------------------------------------------------------------
+
+    pub(crate) fn check_name(&self, value: &str, what: &str) -> Result<()> {
+        if value.trim().is_empty() {
+            return Err(Error::InvalidRequest(format!("{what} is required")));
+        }
+        if value.len() > self.config.max_name_bytes {
+            return Err(Error::InvalidRequest(format!("{what} is too long")));
+        }
+        Ok(())
+    }
+
+    fn check_client_key(&self, key: Option<&str>) -> Result<()> {
+        match key {
+            Some(key) if key.len() > self.config.max_name_bytes => {
+                Err(Error::InvalidRequest("clientKey is too long".to_owned()))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    fn check_payload(&self, payload: &BTreeMap<String, String>) -> Result<()> {
+        if payload.len() > self.config.max_payload_entries {
+            return Err(Error::InvalidRequest(format!(
+                "Payload has more than {} entries",
+                self.config.max_payload_entries
+            )));
+        }
+        let limit = self.config.max_payload_item_bytes;
+        if payload.iter().any(|(k, v)| k.len() > limit || v.len() > limit) {
+            return Err(Error::InvalidRequest(format!(
+                "a Payload key or value is longer than {limit} bytes"
+            )));
+        }
+        Ok(())
+    }
+
+    /// Lockout check, password verification, failure recording. Returns the user whose
+    /// password was right, with a new hash if the stored one should be upgraded.
+    fn verify_password(
+        &self,
+        keys: &[String],
+        user: Option<User>,
+        password: &Secret,
+    ) -> Result<VerifiedLogin> {
+        let now = self.now();
+        let records = self.store.read(|tx| {
+            keys.iter()
+                .map(|k| tx.login_failure(k))
+                .collect::<Result<Vec<_>>>()
+        })?;
+        let locked_until = records
+            .iter()
+            .flatten()
+            .filter_map(|r| r.locked_until)
+            .filter(|until| *until > now)
+            .max();
+        if let Some(until) = locked_until {
+            return Err(Error::Locked {
+                retry_after: until - now,
+            });
+        }
+        let verdict = match &user {
+            None => {
+                self.hasher.dummy_verify(password.expose());
+                Verification::Invalid
+            }
+            Some(user) => match self.hasher.verify(&user.password_hash, password.expose()) {
+                Ok(v) => v,
+                Err(e) => {
+                    tracing::warn!(user = %user.id, error = %e, "stored password hash unreadable");
+                    self.hasher.dummy_verify(password.expose());
+                    Verification::Invalid
+                }
+            },
+        };
+        let user = match (verdict, user) {
+            (Verification::Valid | Verification::ValidNeedsRehash, Some(user)) => user,
+            _ => {
+                let keys = keys.to_vec();
+                let policy = self.config.lockout.clone();
+                self.store.write(move |tx| {
+                    for key in &keys {
+                        record_failure(tx, key, now, &policy)?;
+                    }
+                    Ok(())
+                })?;
+                return Err(Error::InvalidCredentials);
+            }
+        };
+        if user.flags.disabled {
+            return Err(Error::AccountDisabled);
+        }
+        let new_hash = verdict
+            .needs_rehash()
+            .then(|| self.hasher.hash(password.expose(), &*self.rng));
+        Ok(VerifiedLogin { user, new_hash })
+    }
+
+    fn mint(&self, spec: MintSpec<'_>) -> Mint {
+        let now = self.now();
+        let access_life = spec
+            .client
+            .and_then(|c| c.access_token_lifetime)
+            .unwrap_or(self.config.access_token_lifetime);
+        let refresh_life = spec
+            .client
+            .and_then(|c| c.refresh_token_lifetime)
+            .unwrap_or(self.config.refresh_token_lifetime);
+        let client_id = spec.client.map(|c| c.client_id.clone());
+        let user_id = spec.user.map(|u| u.id);
+        let session_id = self.rng.uuid_v4();
+        let client_key = spec.client_key;
+        let session = Session {
+            id: session_id,
+            client_id: client_id.clone(),
+            user_id,
+            client_key: client_key.clone(),
+            caller_ip: spec.caller_ip.map(|ip| ip.to_string()),
+            created_at: now,
+            last_used_at: now,
+            ended_at: None,
+        };
+        let (access_secret, access_digest) = generate_token(&*self.rng);
+        let access = AccessToken {
+            digest: access_digest,
+            session_id,
+            client_id: client_id.clone(),
+            user_id,
+            scope: spec.scope.clone(),
+            issued_at: now,
+            expires_at: now + access_life,
+            revoked_at: None,
+        };
+        let (refresh, refresh_secret) = if spec.refresh {
+            let (secret, digest) = generate_token(&*self.rng);
+            let token = RefreshToken {
+                digest,
+                session_id,
+                client_id: client_id.clone(),
+                scope: spec.scope.clone(),
+                issued_at: now,
+                expires_at: now + refresh_life,
+                rotated_at: None,
+                successor: None,
+                revoked_at: None,
+            };
+            (Some(token), Some(secret))
+        } else {
+            (None, None)
+        };
+        let out = IssuedTokens {
+            access_token: access_secret,
+            expires_in: lifetime_secs(access_life),
+            expires_at: access.expires_at,
+            refresh_expires_in: refresh_secret.as_ref().map(|_| lifetime_secs(refresh_life)),
+            refresh_token: refresh_secret,
+            scope: spec.scope,
+            session_id,
+            client_key,
+            user: spec.user.map(UserInfo::from),
+            client_id,
+            redirect_url: spec.client.and_then(|c| c.redirect_url.clone()),
+        };
+        Mint {
+            session,
+            access,
+            refresh,
+            out,
+        }
+    }
+
+    /// Randomness and times for a session opened inside a transaction whose user is only
+    /// known there (code exchanges).
+    fn mint_template(&self, client: &Client, want_refresh: bool, caller_ip: Option<IpAddr>) -> MintTemplate {
+        let now = self.now();
+        let (access, access_digest) = generate_token(&*self.rng);
+        let refresh = (want_refresh && client.grants.contains(GrantType::RefreshToken))
+            .then(|| generate_token(&*self.rng));
+        MintTemplate {
+            now,
+            session_id: self.rng.uuid_v4(),
+            access: (access, access_digest),
+            refresh,
+            access_life: client
+                .access_token_lifetime
+                .unwrap_or(self.config.access_token_lifetime),
+            refresh_life: client
+                .refresh_token_lifetime
+                .unwrap_or(self.config.refresh_token_lifetime),
+            caller_ip: caller_ip.map(|ip| ip.to_string()),
+        }
+    }
+}
+
+struct MintTemplate {
+    now: OffsetDateTime,
+    session_id: Uuid,
+    access: (Secret, TokenDigest),
+    refresh: Option<(Secret, TokenDigest)>,
+    access_life: Duration,
+    refresh_life: Duration,
+    caller_ip: Option<String>,
+}
+
+impl MintTemplate {
+    fn finish(self, client: &Client, user: &User) -> Mint {
+        let now = self.now;
+        let scope = normalize_scope(&client.scope);
+        let session = Session {
+            id: self.session_id,
+            client_id: Some(client.client_id.clone()),
+            user_id: Some(user.id),
+            client_key: None,
+            caller_ip: self.caller_ip,
+            created_at: now,
+            last_used_at: now,
+            ended_at: None,
+        };
+        let access = AccessToken {
+            digest: self.access.1,
+            session_id: self.session_id,
+            client_id: Some(client.client_id.clone()),
+            user_id: Some(user.id),
+            scope: scope.clone(),
+            issued_at: now,
+            expires_at: now + self.access_life,
+            revoked_at: None,
+        };
+        let (refresh, refresh_secret) = match self.refresh {
+            Some((secret, digest)) => (
+                Some(RefreshToken {
+                    digest,
+                    session_id: self.session_id,
+                    client_id: Some(client.client_id.clone()),
+                    scope: scope.clone(),
+                    issued_at: now,
+                    expires_at: now + self.refresh_life,
+                    rotated_at: None,
+                    successor: None,
+                    revoked_at: None,
+                }),
+                Some(secret),
+            ),
+            None => (None, None),
+        };
+        let out = IssuedTokens {
+            access_token: self.access.0,
+            expires_in: lifetime_secs(self.access_life),
+            expires_at: access.expires_at,
+            refresh_expires_in: refresh_secret
+                .as_ref()
+                .map(|_| lifetime_secs(self.refresh_life)),
+            refresh_token: refresh_secret,
+            scope,
+            session_id: self.session_id,
+            client_key: None,
+            user: Some(UserInfo::from(user)),
+            client_id: Some(client.client_id.clone()),
+            redirect_url: client.redirect_url.clone(),
+        };
+        Mint {
+            session,
+            access,
+            refresh,
+            out,
+        }
+    }
+}
+
+fn login_keys(account: String, ip: Option<IpAddr>) -> Vec<String> {
+    let mut keys = vec![account];
+    if let Some(ip) = ip {
+        keys.push(address_key(ip));
+    }
+    keys
+}
+
+fn record_failure(
+    tx: &mut dyn WriteTx,
+    key: &str,
+    now: OffsetDateTime,
+    policy: &crate::config::LockoutPolicy,
+) -> Result<()> {
+    let previous = tx
+        .login_failure(key)?
+        .filter(|r| now - r.last_failure_at < policy.forget_after)
+        .map_or(0, |r| r.failures);
+    let failures = previous.saturating_add(1);
+    tx.put_login_failure(&LoginFailure {
+        key: key.to_owned(),
+        failures,
+        last_failure_at: now,
+        locked_until: policy.delay_after(failures).map(|d| now + d),
+    })
+}
+
+fn apply_login_success(tx: &mut dyn WriteTx, account_key: &str, login: &VerifiedLogin) -> Result<()> {
+    tx.clear_login_failure(account_key)?;
+    if let Some(new_hash) = &login.new_hash {
+        // Only upgrade the hash that was verified; a concurrent password change wins.
+        if let Some(mut current) = tx.user_by_id(login.user.id)? {
+            if current.password_hash == login.user.password_hash {
+                current.password_hash = new_hash.clone();
+                tx.upsert_user(&current)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+pub(crate) fn authenticate_in<T: ReadTx + ?Sized>(tx: &mut T, auth: &ClientAuth) -> Result<Client> {
+    if let Some(client) = check_pair(tx, &auth.client_id, auth.secret.as_ref())? {
+        return Ok(client);
+    }
+    if let Some((id, secret)) = &auth.decoded {
+        if let Some(client) = check_pair(tx, id, secret.as_ref())? {
+            return Ok(client);
+        }
+    }
+    Err(Error::InvalidClient)
+}
+
+fn check_pair<T: ReadTx + ?Sized>(
+    tx: &mut T,
+    client_id: &str,
+    secret: Option<&Secret>,
+) -> Result<Option<Client>> {
+    if client_id.is_empty() {
+        return Ok(None);
+    }
+    let Some(client) = tx.client(client_id)? else {
+        return Ok(None);
+    };
+    let ok = match (&client.secret_hash, secret) {
+        (Some(hash), Some(secret)) => verify_client_secret(hash, secret.expose()),
+        (Some(_), None) => false,
+        (None, _) => true,
+    };
+    Ok(ok.then_some(client))
+}
+
+fn require_grant(client: &Client, grant: GrantType) -> Result<()> {
+    if client.grants.contains(grant) {
+        Ok(())
+    } else {
+        Err(Error::UnauthorizedClient)
+    }
+}
+
+/// Space-separated, duplicates removed, order kept.
+fn normalize_scope(scope: &str) -> String {
+    let mut seen: Vec<&str> = Vec::new();
+    for item in scope.split_ascii_whitespace() {
+        if !seen.contains(&item) {
+            seen.push(item);
+        }
+    }
+    seen.join(" ")
+}
+
+/// The scope to grant: the client's whole scope when none is requested, else the requested
+/// one, which must be within the client's. Without a client the requested scope is passed
+/// through unchecked (Katana did not validate it either).
+fn grant_scope(client: Option<&Client>, requested: Option<&str>) -> Result<String> {
+    let requested = requested.map(normalize_scope).filter(|s| !s.is_empty());
+    match (client, requested) {
+        (None, requested) => Ok(requested.unwrap_or_default()),
+        (Some(client), None) => Ok(normalize_scope(&client.scope)),
+        (Some(client), Some(requested)) => narrow_scope(&client.scope, Some(&requested)),
+    }
+}
+
+/// `requested` (if any) must be within `allowed`.
+fn narrow_scope(allowed: &str, requested: Option<&str>) -> Result<String> {
+    let Some(requested) = requested.map(normalize_scope).filter(|s| !s.is_empty()) else {
+        return Ok(normalize_scope(allowed));
+    };
+    let allowed: Vec<&str> = allowed.split_ascii_whitespace().collect();
+    if requested
+        .split_ascii_whitespace()
+        .all(|item| allowed.contains(&item))
+    {
+        Ok(requested)
+    } else {
+        Err(Error::InvalidScope)
+    }
+}
+
+fn live_user<T: ReadTx + ?Sized>(tx: &mut T, user_id: Option<Uuid>) -> Result<Option<Option<User>>> {
+    match user_id {
+        None => Ok(Some(None)),
+        Some(id) => Ok(tx
+            .user_by_id(id)?
+            .filter(|u| !u.flags.disabled)
+            .map(Some)),
+    }
+}
+
+fn live_session<T: ReadTx + ?Sized>(tx: &mut T, id: Uuid) -> Result<bool> {
+    Ok(tx.session(id)?.is_some_and(|s| s.ended_at.is_none()))
+}
+
+fn live_access<T: ReadTx + ?Sized>(
+    tx: &mut T,
+    digest: &TokenDigest,
+    now: OffsetDateTime,
+) -> Result<Option<TokenInfo>> {
+    let Some(token) = tx.access_token(digest)? else {
+        return Ok(None);
+    };
+    if token.revoked_at.is_some() || token.expires_at <= now || !live_session(tx, token.session_id)? {
+        return Ok(None);
+    }
+    let Some(user) = live_user(tx, token.user_id)? else {
+        return Ok(None);
+    };
+    Ok(Some(TokenInfo {
+        kind: TokenKind::Access,
+        session_id: token.session_id,
+        client_id: token.client_id,
+        user: user.as_ref().map(UserInfo::from),
+        scope: token.scope,
+        issued_at: token.issued_at,
+        expires_at: token.expires_at,
+    }))
+}
+
+fn live_refresh<T: ReadTx + ?Sized>(
+    tx: &mut T,
+    digest: &TokenDigest,
+    now: OffsetDateTime,
+) -> Result<Option<TokenInfo>> {
+    let Some(token) = tx.refresh_token(digest)? else {
+        return Ok(None);
+    };
+    if token.revoked_at.is_some()
+        || token.rotated_at.is_some()
+        || token.expires_at <= now
+        || !live_session(tx, token.session_id)?
+    {
+        return Ok(None);
+    }
+    let user_id = tx.session(token.session_id)?.and_then(|s| s.user_id);
+    let Some(user) = live_user(tx, user_id)? else {
+        return Ok(None);
+    };
+    Ok(Some(TokenInfo {
+        kind: TokenKind::Refresh,
+        session_id: token.session_id,
+        client_id: token.client_id,
+        user: user.as_ref().map(UserInfo::from),
+        scope: token.scope,
+        issued_at: token.issued_at,
+        expires_at: token.expires_at,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn basic_credentials_keep_raw_and_decoded_forms() {
+        let auth = ClientAuth::basic("my%20client", "s%3Acret+x");
+        assert_eq!(auth.client_id(), "my%20client");
+        let (id, secret) = auth.decoded.clone().unwrap_or_default();
+        assert_eq!(id, "my client");
+        assert_eq!(secret.as_ref().map(Secret::expose), Some("s:cret x"));
+        // Nothing to decode: no alternative.
+        assert!(ClientAuth::basic("demo-client", "demo-secret").decoded.is_none());
+        // A bad escape leaves only the raw form.
+        assert!(ClientAuth::basic("a%zz", "b").decoded.is_none());
+        let shown = format!("{auth:?}");
+        assert!(!shown.contains("s%3Acret"), "{shown}");
+    }
+
+    #[test]
+    fn percent_decoding() {
+        assert_eq!(percent_decode("a%2Bb+c").as_deref(), Some("a+b c"));
+        assert_eq!(percent_decode("%C3%A9").as_deref(), Some("é"));
+        assert_eq!(percent_decode("%"), None);
+        assert_eq!(percent_decode("%4"), None);
+        assert_eq!(percent_decode("%FF"), None);
+        assert_eq!(percent_decode("%é"), None);
+    }
+
+    #[test]
+    fn scope_rules() {
+        assert_eq!(normalize_scope(" a  b a "), "a b");
+        assert_eq!(narrow_scope("openid profile", None).ok().as_deref(), Some("openid profile"));
+        assert_eq!(
+            narrow_scope("openid profile", Some("profile")).ok().as_deref(),
+            Some("profile")
+        );
+        assert!(matches!(
+            narrow_scope("openid profile", Some("admin")),
+            Err(Error::InvalidScope)
+        ));
+        assert_eq!(grant_scope(None, Some("x y")).ok().as_deref(), Some("x y"));
+        assert_eq!(grant_scope(None, None).ok().as_deref(), Some(""));
+    }
+}

@@ -1,0 +1,156 @@
+//! The repository interface storage implements.
+//!
+//! Everything happens inside a transaction handed to a closure: [`Store::read`] gives a
+//! consistent snapshot ([`ReadTx`]), [`Store::write`] a serialized write transaction
+//! ([`WriteTx`], `BEGIN IMMEDIATE` on SQLite) in which a read followed by a write cannot be
+//! interleaved with another writer. That is what makes single-use things single-use: a code
+//! or a refresh token is checked and consumed in the same write transaction, so of two
+//! concurrent redemptions exactly one sees it unconsumed.
+//!
+//! The closure of a write is `Send + 'static` and returns a `Send + 'static` value, so an
+//! implementation may run it on a dedicated writer thread and batch several callers' closures
+//! into one commit (group commit).
+//!
+//! If the closure returns `Err`, the transaction is rolled back. To commit and still report a
+//! failure (a replayed refresh token ends its family, a failed login is recorded), the
+//! service returns `Ok(Err(..))` from the closure.
+
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::error::Error;
+use crate::model::{
+    AccessToken, AuthorizationCode, Broker, Client, LoginFailure, Member, NewMember, OneTimeCode,
+    RefreshToken, Session, SubAccount, TradingAccount, User,
+};
+use crate::secret::TokenDigest;
+
+/// Result of a repository call.
+pub type Result<T> = std::result::Result<T, Error>;
+
+/// A transactional store.
+pub trait Store: Send + Sync + 'static {
+    /// Runs `f` in a read transaction (a consistent snapshot).
+    ///
+    /// # Errors
+    /// What `f` returns, or [`Error::Storage`].
+    fn read<R>(&self, f: impl FnOnce(&mut dyn ReadTx) -> Result<R>) -> Result<R>;
+
+    /// Runs `f` in a write transaction that is serialized with every other write and
+    /// committed durably before this returns `Ok`. An `Err` from `f` rolls it back.
+    ///
+    /// # Errors
+    /// What `f` returns, or [`Error::Storage`].
+    fn write<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut dyn WriteTx) -> Result<R> + Send + 'static,
+    ) -> Result<R>;
+}
+
+/// Reads, available in both kinds of transaction.
+pub trait ReadTx {
+    /// A user by GUID.
+    fn user_by_id(&mut self, id: Uuid) -> Result<Option<User>>;
+    /// A user by name, case-insensitively.
+    fn user_by_name(&mut self, user_name: &str) -> Result<Option<User>>;
+    /// Every user, by name key.
+    fn users(&mut self) -> Result<Vec<User>>;
+    /// A member by member id (`1234`).
+    fn member_by_member_id(&mut self, member_id: &str) -> Result<Option<Member>>;
+    /// The member record of a user.
+    fn member_of_user(&mut self, user_id: Uuid) -> Result<Option<Member>>;
+    /// A sub-account by id.
+    fn sub_account(&mut self, id: i64) -> Result<Option<SubAccount>>;
+    /// The sub-accounts of a member (by internal id), by id.
+    fn sub_accounts_of(&mut self, member: i64) -> Result<Vec<SubAccount>>;
+    /// A broker.
+    fn broker(&mut self, id: Uuid) -> Result<Option<Broker>>;
+    /// The trading accounts of a user.
+    fn trading_accounts_of(&mut self, user_id: Uuid) -> Result<Vec<TradingAccount>>;
+    /// A client by client id (exact).
+    fn client(&mut self, client_id: &str) -> Result<Option<Client>>;
+    /// Every client, by id.
+    fn clients(&mut self) -> Result<Vec<Client>>;
+    /// A session.
+    fn session(&mut self, id: Uuid) -> Result<Option<Session>>;
+    /// An access token by digest.
+    fn access_token(&mut self, digest: &TokenDigest) -> Result<Option<AccessToken>>;
+    /// A refresh token by digest.
+    fn refresh_token(&mut self, digest: &TokenDigest) -> Result<Option<RefreshToken>>;
+    /// An authorization code by digest.
+    fn authorization_code(&mut self, digest: &TokenDigest) -> Result<Option<AuthorizationCode>>;
+    /// A one-time code by digest.
+    fn onetime_code(&mut self, digest: &TokenDigest) -> Result<Option<OneTimeCode>>;
+    /// The failure record of a lockout key.
+    fn login_failure(&mut self, key: &str) -> Result<Option<LoginFailure>>;
+}
+
+/// Writes, only inside [`Store::write`].
+pub trait WriteTx: ReadTx {
+    /// Inserts a user, or updates the one with the same id. A user name already used by
+    /// another id is [`Error::Conflict`].
+    fn upsert_user(&mut self, user: &User) -> Result<()>;
+    /// Inserts a member, or updates the one with the same member id (its user may change;
+    /// its internal id is kept unless `id` is given). Returns the stored member.
+    fn upsert_member(&mut self, member: &NewMember) -> Result<Member>;
+    /// Inserts or updates a sub-account (by id).
+    fn upsert_sub_account(&mut self, sub_account: &SubAccount) -> Result<()>;
+    /// Inserts or updates a broker (by id).
+    fn upsert_broker(&mut self, broker: &Broker) -> Result<()>;
+    /// Inserts or updates a trading account (by broker, account and server).
+    fn upsert_trading_account(&mut self, account: &TradingAccount) -> Result<()>;
+    /// Inserts or updates a client (by client id).
+    fn upsert_client(&mut self, client: &Client) -> Result<()>;
+
+    /// Opens a session.
+    fn insert_session(&mut self, session: &Session) -> Result<()>;
+    /// Records a use of a session.
+    fn touch_session(&mut self, id: Uuid, at: OffsetDateTime) -> Result<()>;
+    /// Ends a session (and with it every token of it); `false` if it was already ended or
+    /// does not exist.
+    fn end_session(&mut self, id: Uuid, at: OffsetDateTime) -> Result<bool>;
+    /// Stores an access token.
+    fn insert_access_token(&mut self, token: &AccessToken) -> Result<()>;
+    /// Revokes one access token; `false` if unknown or already revoked.
+    fn revoke_access_token(&mut self, digest: &TokenDigest, at: OffsetDateTime) -> Result<bool>;
+    /// Stores a refresh token.
+    fn insert_refresh_token(&mut self, token: &RefreshToken) -> Result<()>;
+    /// Marks a live refresh token rotated into `successor`; `false` (and no change) if it is
+    /// unknown, already rotated or revoked.
+    fn rotate_refresh_token(
+        &mut self,
+        digest: &TokenDigest,
+        successor: &TokenDigest,
+        at: OffsetDateTime,
+    ) -> Result<bool>;
+    /// Stores an authorization code.
+    fn insert_authorization_code(&mut self, code: &AuthorizationCode) -> Result<()>;
+    /// Consumes an unconsumed code, remembering the session its exchange opened; `false`
+    /// (and no change) if unknown or already consumed.
+    fn consume_authorization_code(
+        &mut self,
+        digest: &TokenDigest,
+        at: OffsetDateTime,
+        session_id: Uuid,
+    ) -> Result<bool>;
+    /// Stores a one-time code.
+    fn insert_onetime_code(&mut self, code: &OneTimeCode) -> Result<()>;
+    /// Consumes an unconsumed one-time code; `false` (and no change) if unknown or consumed.
+    fn consume_onetime_code(
+        &mut self,
+        digest: &TokenDigest,
+        at: OffsetDateTime,
+        session_id: Uuid,
+    ) -> Result<bool>;
+    /// Inserts or replaces a lockout record.
+    fn put_login_failure(&mut self, failure: &LoginFailure) -> Result<()>;
+    /// Forgets a lockout record.
+    fn clear_login_failure(&mut self, key: &str) -> Result<()>;
+    /// Deletes tokens and codes that expired before `before`, and lockout records last
+    /// touched before `forgotten_before`. Returns how many rows went.
+    fn purge_expired(
+        &mut self,
+        before: OffsetDateTime,
+        forgotten_before: OffsetDateTime,
+    ) -> Result<u64>;
+}
