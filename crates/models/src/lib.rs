@@ -16,6 +16,8 @@ pub mod member;
 pub mod oauth;
 pub mod onetime;
 pub mod otc;
+#[cfg(any(test, feature = "proptest"))]
+pub mod strategies;
 pub mod v1;
 
 mod redact;
