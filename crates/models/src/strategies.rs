@@ -1,4 +1,4 @@
-//! [`proptest`] strategies producing any value of every model, for property tests here and in
+//! `proptest` strategies producing any value of every model, for property tests here and in
 //! the codec (`features = ["proptest"]`).
 //!
 //! Strings come from [`text`]: any characters XML 1.0 can carry (so control characters other
