@@ -219,3 +219,132 @@ pub mod xml_hint {
     /// per variant.
     pub const ENUM_PREFIX: &str = "$gatehouse::enum::";
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DC: &str = "http://schemas.datacontract.org/2004/07/";
+
+    fn root<T: Contract>() -> (&'static str, &'static str) {
+        (T::XML_ROOT, T::XML_NAMESPACE)
+    }
+
+    /// Root names and namespaces are those of the seed XML samples (and SPEC section 2 for
+    /// the new endpoints).
+    #[test]
+    fn contracts_name_their_roots() {
+        let ns = |clr: &str| format!("{DC}{clr}");
+        let cases: Vec<((&str, &str), &str, String)> = vec![
+            (
+                root::<onetime::OneTimeTokenRequest>(),
+                "OneTimeTokenRequest",
+                ns("App.Auth.Models"),
+            ),
+            (
+                root::<onetime::OneTimeTokenResponse>(),
+                "OneTimeTokenResponse",
+                ns("App.Auth.Models"),
+            ),
+            (
+                root::<onetime::OneTimeAuthorizeRequest>(),
+                "OneTimeAuthorizeRequest",
+                ns("App.Auth.Models"),
+            ),
+            (
+                root::<onetime::OneTimeAuthorizeResponse>(),
+                "OneTimeAuthorizeResponse",
+                ns("App.Auth.Models"),
+            ),
+            (
+                root::<otc::AuthCodeRequest>(),
+                "AuthCodeRequest",
+                ns("SaG.OTC.API.Models.Requests"),
+            ),
+            (
+                root::<otc::TokenRequest>(),
+                "TokenRequest",
+                ns("SaG.OTC.API.Models.Requests"),
+            ),
+            (
+                root::<otc::AuthCodeResponse>(),
+                "AuthCodeResponse",
+                ns("SaG.OTC.API.Models.Responses"),
+            ),
+            (
+                root::<otc::TokenResponse>(),
+                "TokenResponse",
+                ns("SaG.OTC.API.Models.Responses"),
+            ),
+            (
+                root::<member::AuthMemberModel>(),
+                "AuthMemberModel",
+                ns("AuEAuth_WebAPI.Models"),
+            ),
+            (
+                root::<member::TokenModel>(),
+                "TokenModel",
+                ns("AuEAuth_WebAPI.Models"),
+            ),
+            (
+                root::<v1::TokenRequest>(),
+                "TokenRequest",
+                ns("IO.Swagger.Models"),
+            ),
+            (
+                root::<v1::AccessTokenResponse>(),
+                "AccessTokenResponse",
+                ns("IO.Swagger.Models"),
+            ),
+            (
+                root::<katana::OAuthRequest>(),
+                "OAuthRequest",
+                ns("Yindo.DAL.Types"),
+            ),
+            (
+                root::<katana::OAuthToken>(),
+                "OAuthToken",
+                ns("Yindo.DAL.Types"),
+            ),
+            (root::<http_error::HttpError>(), "Error", String::new()),
+        ];
+        for ((got_root, got_ns), want_root, want_ns) in cases {
+            assert_eq!((got_root, got_ns), (want_root, want_ns.as_str()));
+        }
+        assert!(onetime::OneTimeTokenRequest::JSON_CAMEL_CASE);
+        assert!(!member::TokenModel::JSON_CAMEL_CASE);
+    }
+
+    /// `XML_OMIT` names real JSON members.
+    #[test]
+    fn xml_omit_names_serde_fields() {
+        let model: member::TokenModel = serde_json::from_str(
+            r#"{"UserName":"u","Token":"t","ExpireIn":"00:00:01","ExpireTime":"2025-05-04T17:27:27+10:00","QueryAll":true,"DFVisible":false,"id_Member":7,"id_SubAccount":0,"ExpireTimeUTC":"2025-05-04T07:27:27Z"}"#,
+        )
+        .unwrap();
+        let json = serde_json::to_value(&model).unwrap();
+        for name in member::TokenModel::XML_OMIT {
+            assert!(json.get(name).is_some(), "{name}");
+        }
+        let error = http_error::HttpError::invalid_model("k", "v");
+        let json = serde_json::to_value(&error).unwrap();
+        for name in http_error::HttpError::XML_OMIT {
+            assert!(json.get(name).is_some(), "{name}");
+        }
+    }
+
+    #[test]
+    fn error_messages_name_the_problem() {
+        assert_eq!(
+            Error::InvalidTimeSpan("hours out of range (0..=23)").to_string(),
+            "invalid TimeSpan: hours out of range (0..=23)"
+        );
+        assert_eq!(
+            Error::InvalidEnum {
+                enum_name: "ResponseStatus"
+            }
+            .to_string(),
+            "not a ResponseStatus value: expected one of its integers or names"
+        );
+    }
+}
