@@ -311,8 +311,15 @@ mod tests {
         for ((got_root, got_ns), want_root, want_ns) in cases {
             assert_eq!((got_root, got_ns), (want_root, want_ns.as_str()));
         }
-        assert!(onetime::OneTimeTokenRequest::JSON_CAMEL_CASE);
-        assert!(!member::TokenModel::JSON_CAMEL_CASE);
+        let camel = [
+            onetime::OneTimeTokenRequest::JSON_CAMEL_CASE,
+            onetime::OneTimeTokenResponse::JSON_CAMEL_CASE,
+            onetime::OneTimeAuthorizeRequest::JSON_CAMEL_CASE,
+            onetime::OneTimeAuthorizeResponse::JSON_CAMEL_CASE,
+            member::TokenModel::JSON_CAMEL_CASE,
+            otc::AuthCodeResponse::JSON_CAMEL_CASE,
+        ];
+        assert_eq!(camel, [true, true, true, true, false, false]);
     }
 
     /// `XML_OMIT` names real JSON members.
