@@ -1,1 +1,118 @@
-//! placeholder
+//! The three media types of the legacy ASP.NET Web API services, and their content
+//! negotiation.
+//!
+//! * JSON as Json.NET wrote it (compact, its string escaping) and read it (exact then
+//!   case-insensitive property names, booleans and integers accepted in strings).
+//! * XML as DataContractSerializer wrote it (one line, no declaration, members in ordinal
+//!   order, `i:nil`, dictionaries in the Arrays namespace), read with stricter rules: members
+//!   in any order, a repeated member is an error, no DOCTYPE, entities or processing
+//!   instructions, bounded depth.
+//! * Form bodies (`application/x-www-form-urlencoded`) with case-insensitive keys and the
+//!   jQuery-style dictionary keys; never written.
+//!
+//! The codec is generic over serde; what XML needs beyond serde's data model comes from
+//! [`gatehouse_models::Contract`] and [`gatehouse_models::xml_hint`].
+//!
+//! ```
+//! use gatehouse_codec::{decode, encode, negotiate, BodyFormat, DecodeOptions, ResponseFormat};
+//! use gatehouse_models::Contract;
+//! use serde::{Deserialize, Serialize};
+//!
+//! #[derive(Serialize, Deserialize, PartialEq, Debug)]
+//! struct OneTimeTokenResponse {
+//!     #[serde(rename = "code")]
+//!     code: String,
+//! }
+//! impl Contract for OneTimeTokenResponse {
+//!     const XML_ROOT: &'static str = "OneTimeTokenResponse";
+//!     const XML_NAMESPACE: &'static str = "http://schemas.datacontract.org/2004/07/App.Auth.Models";
+//!     const JSON_CAMEL_CASE: bool = true;
+//! }
+//!
+//! let v = OneTimeTokenResponse { code: "abc".into() };
+//! assert_eq!(encode(ResponseFormat::Json, &v).unwrap(), br#"{"code":"abc"}"#);
+//! let xml = encode(ResponseFormat::Xml, &v).unwrap();
+//! assert!(xml.ends_with(b"<Code>abc</Code></OneTimeTokenResponse>"));
+//! let back: OneTimeTokenResponse = decode(BodyFormat::Xml, &xml, &DecodeOptions::default()).unwrap();
+//! assert_eq!(back, v);
+//! assert_eq!(negotiate(Some("application/xml;q=0.9,*/*;q=0.8"), None), ResponseFormat::Xml);
+//! ```
+
+mod auth;
+mod de_common;
+mod duration;
+mod error;
+mod form;
+mod json;
+mod media;
+mod text_de;
+mod xml;
+
+use gatehouse_models::Contract;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+pub use auth::{parse_basic, parse_bearer, BasicCredentials, ClientPair};
+pub use error::{DecodeError, EncodeError, MediaTypeError};
+pub use json::JsonNetFormatter;
+pub use media::{classify, negotiate, BodyFormat, ResponseFormat};
+
+/// Limits and leniencies of the readers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DecodeOptions {
+    /// Deepest nesting of objects, arrays, elements or key segments (default 64). JSON is
+    /// also limited to 128 by serde_json's parser whatever this says.
+    pub max_depth: usize,
+    /// Longest string, text node, form key or value, in bytes (default 64 KiB).
+    pub max_string_len: usize,
+    /// Form bodies: join a repeated key's values with `,` as Katana did (the `/token`
+    /// endpoint); otherwise a repeated key is an error (default `false`).
+    pub join_repeated_form_keys: bool,
+}
+
+impl Default for DecodeOptions {
+    fn default() -> Self {
+        DecodeOptions {
+            max_depth: 64,
+            max_string_len: 64 * 1024,
+            join_repeated_form_keys: false,
+        }
+    }
+}
+
+/// Read a request body of the given format into the contract `T`.
+pub fn decode<T: DeserializeOwned + Contract>(
+    format: BodyFormat,
+    body: &[u8],
+    opts: &DecodeOptions,
+) -> Result<T, DecodeError> {
+    match format {
+        BodyFormat::Json => json::from_slice(body, opts),
+        BodyFormat::Xml => xml::de::from_slice(body, opts),
+        BodyFormat::Form => form::from_slice(body, opts),
+    }
+}
+
+/// Read a JSON body into a type that has no XML form (RFC 7662 / 7009 requests).
+pub fn decode_json<T: DeserializeOwned>(body: &[u8], opts: &DecodeOptions) -> Result<T, DecodeError> {
+    json::from_slice(body, opts)
+}
+
+/// Read a form body into any type (keys matched case-insensitively).
+pub fn decode_form<T: DeserializeOwned>(body: &[u8], opts: &DecodeOptions) -> Result<T, DecodeError> {
+    form::from_slice(body, opts)
+}
+
+/// Write the contract `value` in the negotiated format.
+pub fn encode<T: Serialize + Contract>(format: ResponseFormat, value: &T) -> Result<Vec<u8>, EncodeError> {
+    match format {
+        ResponseFormat::Json => json::to_vec(value),
+        ResponseFormat::Xml => xml::ser::to_vec(value),
+    }
+}
+
+/// Write any value as Json.NET-style JSON (types that are JSON only, such as RFC 6749
+/// error bodies and RFC 7662 responses).
+pub fn encode_json<T: Serialize>(value: &T) -> Result<Vec<u8>, EncodeError> {
+    json::to_vec(value)
+}

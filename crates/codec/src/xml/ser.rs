@@ -1,0 +1,550 @@
+//! DataContractSerializer's output: no declaration, one line, members sorted ordinally,
+//! `i:nil`, `<X />` for empty elements, dictionaries in the Arrays namespace.
+
+use std::borrow::Cow;
+use std::io::Write as _;
+
+use gatehouse_models::{xml_hint, Contract};
+use serde::ser::{self, Impossible, Serialize};
+
+use super::{ARRAYS, XSI};
+use crate::de_common::xml_name;
+use crate::duration;
+use crate::error::EncodeError;
+
+type Res = Result<(), EncodeError>;
+
+fn unsupported(what: &str) -> EncodeError {
+    EncodeError::Unsupported {
+        format: "XML",
+        what: what.to_owned(),
+    }
+}
+
+/// Bytes that element text escapes (XmlUTF8NodeWriter's table): control characters except
+/// tab and line feed, `&`, `<`, `>`; plus 0xEF, the lead byte of U+FFFE/U+FFFF, checked
+/// further.
+const fn text_escape_table() -> [bool; 256] {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 0x20 {
+        t[i] = i != 0x09 && i != 0x0A;
+        i += 1;
+    }
+    t[b'&' as usize] = true;
+    t[b'<' as usize] = true;
+    t[b'>' as usize] = true;
+    t[0xEF] = true;
+    t
+}
+
+static TEXT_ESCAPE: [bool; 256] = text_escape_table();
+
+/// Append `s` as escaped element text: `&lt; &gt; &amp;`, other escaped characters as
+/// `&#xH;` (uppercase hex, as .NET wrote them).
+pub(crate) fn escape_text(out: &mut Vec<u8>, s: &str) {
+    let b = s.as_bytes();
+    let mut start = 0;
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        if !TEXT_ESCAPE[usize::from(c)] {
+            i += 1;
+            continue;
+        }
+        let (entity, len): (Cow<'static, [u8]>, usize) = match c {
+            b'<' => (Cow::Borrowed(b"&lt;"), 1),
+            b'>' => (Cow::Borrowed(b"&gt;"), 1),
+            b'&' => (Cow::Borrowed(b"&amp;"), 1),
+            0xEF => match (b.get(i + 1), b.get(i + 2)) {
+                (Some(0xBF), Some(0xBE)) => (Cow::Borrowed(b"&#xFFFE;"), 3),
+                (Some(0xBF), Some(0xBF)) => (Cow::Borrowed(b"&#xFFFF;"), 3),
+                _ => {
+                    i += 1;
+                    continue;
+                }
+            },
+            _ => (Cow::Owned(format!("&#x{c:X};").into_bytes()), 1),
+        };
+        out.extend_from_slice(&b[start..i]);
+        out.extend_from_slice(&entity);
+        i += len;
+        start = i;
+    }
+    out.extend_from_slice(&b[start..]);
+}
+
+/// Attribute escaping: every control character, `"`, `&`, `<`, `>`.
+fn escape_attr(out: &mut Vec<u8>, s: &str) {
+    for c in s.chars() {
+        match c {
+            '"' => out.extend_from_slice(b"&quot;"),
+            '&' => out.extend_from_slice(b"&amp;"),
+            '<' => out.extend_from_slice(b"&lt;"),
+            '>' => out.extend_from_slice(b"&gt;"),
+            c if (c as u32) < 0x20 => {
+                let _ = write!(out, "&#x{:X};", c as u32);
+            }
+            c => {
+                let mut buf = [0u8; 4];
+                out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+            }
+        }
+    }
+}
+
+/// Settings that hold for the whole document.
+#[derive(Clone, Copy)]
+struct Doc {
+    camel: bool,
+    /// `xmlns:i` is declared on the root (it is not when the contract has no namespace).
+    xsi_declared: bool,
+}
+
+/// Serialize a contract as its XML document.
+pub(crate) fn to_vec<T: Serialize + Contract + ?Sized>(value: &T) -> Result<Vec<u8>, EncodeError> {
+    let mut out = Vec::with_capacity(512);
+    let doc = Doc {
+        camel: T::JSON_CAMEL_CASE,
+        xsi_declared: !T::XML_NAMESPACE.is_empty(),
+    };
+    value.serialize(Elem {
+        out: &mut out,
+        doc,
+        name: T::XML_ROOT,
+        depth: 1,
+        root: Some((T::XML_NAMESPACE, T::XML_OMIT)),
+    })?;
+    Ok(out)
+}
+
+/// Serializes one value as the element `name`.
+struct Elem<'a> {
+    out: &'a mut Vec<u8>,
+    doc: Doc,
+    name: &'a str,
+    /// 1 for the root, 2 for its members, ...
+    depth: usize,
+    /// For the root: its namespace and the members to omit.
+    root: Option<(&'static str, &'static [&'static str])>,
+}
+
+impl Elem<'_> {
+    fn leaf(&self) -> Res {
+        if self.root.is_some() {
+            Err(unsupported("a root that is not a struct"))
+        } else {
+            Ok(())
+        }
+    }
+
+    fn open(&mut self) {
+        self.out.push(b'<');
+        self.out.extend_from_slice(self.name.as_bytes());
+        if let Some((ns, _)) = self.root {
+            if !ns.is_empty() {
+                self.out.extend_from_slice(b" xmlns:i=\"");
+                self.out.extend_from_slice(XSI.as_bytes());
+                self.out.extend_from_slice(b"\" xmlns=\"");
+                escape_attr(self.out, ns);
+                self.out.push(b'"');
+            }
+        }
+        self.out.push(b'>');
+    }
+
+    fn close(&mut self) {
+        self.out.extend_from_slice(b"</");
+        self.out.extend_from_slice(self.name.as_bytes());
+        self.out.push(b'>');
+    }
+
+    /// `<name>raw</name>` for text that needs no escaping.
+    fn raw(mut self, text: &[u8]) -> Res {
+        self.leaf()?;
+        self.open();
+        self.out.extend_from_slice(text);
+        self.close();
+        Ok(())
+    }
+
+    fn text(mut self, text: &str) -> Res {
+        self.leaf()?;
+        self.open();
+        escape_text(self.out, text);
+        self.close();
+        Ok(())
+    }
+
+    fn nil(self) -> Res {
+        self.leaf()?;
+        write_nil(self.out, self.name, self.doc);
+        Ok(())
+    }
+
+    fn display(self, v: impl std::fmt::Display) -> Res {
+        let mut buf = Vec::with_capacity(24);
+        let _ = write!(buf, "{v}");
+        self.raw(&buf)
+    }
+}
+
+fn write_nil(out: &mut Vec<u8>, name: &str, doc: Doc) {
+    out.push(b'<');
+    out.extend_from_slice(name.as_bytes());
+    out.extend_from_slice(b" i:nil=\"true\"");
+    if !doc.xsi_declared {
+        out.extend_from_slice(b" xmlns:i=\"");
+        out.extend_from_slice(XSI.as_bytes());
+        out.push(b'"');
+    }
+    out.extend_from_slice(b" />");
+}
+
+/// The text form of a value that must be a string (or null), through serde_json's value
+/// serializer: used for dictionary keys and values and the TimeSpan hint.
+fn string_or_null<T: Serialize + ?Sized>(v: &T, what: &str) -> Result<Option<String>, EncodeError> {
+    match serde_json::to_value(v).map_err(|e| EncodeError::Custom(e.to_string()))? {
+        serde_json::Value::String(s) => Ok(Some(s)),
+        serde_json::Value::Null => Ok(None),
+        _ => Err(unsupported(what)),
+    }
+}
+
+fn float_text(v: f64) -> String {
+    if v.is_nan() {
+        "NaN".to_owned()
+    } else if v.is_infinite() {
+        if v > 0.0 { "INF" } else { "-INF" }.to_owned()
+    } else {
+        format!("{v}")
+    }
+}
+
+impl<'a> ser::Serializer for Elem<'a> {
+    type Ok = ();
+    type Error = EncodeError;
+    type SerializeSeq = Items<'a>;
+    type SerializeTuple = Impossible<(), EncodeError>;
+    type SerializeTupleStruct = Impossible<(), EncodeError>;
+    type SerializeTupleVariant = Impossible<(), EncodeError>;
+    type SerializeMap = Items<'a>;
+    type SerializeStruct = Members<'a>;
+    type SerializeStructVariant = Impossible<(), EncodeError>;
+
+    fn serialize_bool(self, v: bool) -> Res {
+        self.raw(if v { b"true" } else { b"false" })
+    }
+    fn serialize_i8(self, v: i8) -> Res {
+        self.display(v)
+    }
+    fn serialize_i16(self, v: i16) -> Res {
+        self.display(v)
+    }
+    fn serialize_i32(self, v: i32) -> Res {
+        self.display(v)
+    }
+    fn serialize_i64(self, v: i64) -> Res {
+        self.display(v)
+    }
+    fn serialize_i128(self, v: i128) -> Res {
+        self.display(v)
+    }
+    fn serialize_u8(self, v: u8) -> Res {
+        self.display(v)
+    }
+    fn serialize_u16(self, v: u16) -> Res {
+        self.display(v)
+    }
+    fn serialize_u32(self, v: u32) -> Res {
+        self.display(v)
+    }
+    fn serialize_u64(self, v: u64) -> Res {
+        self.display(v)
+    }
+    fn serialize_u128(self, v: u128) -> Res {
+        self.display(v)
+    }
+    fn serialize_f32(self, v: f32) -> Res {
+        self.raw(float_text(f64::from(v)).as_bytes())
+    }
+    fn serialize_f64(self, v: f64) -> Res {
+        self.raw(float_text(v).as_bytes())
+    }
+    fn serialize_char(self, v: char) -> Res {
+        let mut buf = [0u8; 4];
+        self.text(v.encode_utf8(&mut buf))
+    }
+    fn serialize_str(self, v: &str) -> Res {
+        self.text(v)
+    }
+    fn serialize_bytes(self, _v: &[u8]) -> Res {
+        Err(unsupported("bytes"))
+    }
+    fn serialize_none(self) -> Res {
+        self.nil()
+    }
+    fn serialize_some<T: Serialize + ?Sized>(self, value: &T) -> Res {
+        value.serialize(self)
+    }
+    fn serialize_unit(self) -> Res {
+        self.nil()
+    }
+    fn serialize_unit_struct(self, _name: &'static str) -> Res {
+        self.nil()
+    }
+    fn serialize_unit_variant(self, _name: &'static str, _index: u32, variant: &'static str) -> Res {
+        self.text(variant)
+    }
+    fn serialize_newtype_struct<T: Serialize + ?Sized>(self, name: &'static str, value: &T) -> Res {
+        if name == xml_hint::TIME_SPAN {
+            let c = string_or_null(value, "a TimeSpan that is not a string")?
+                .ok_or_else(|| unsupported("a null TimeSpan"))?;
+            let ticks = duration::parse_c(&c).ok_or(EncodeError::InvalidTimeSpan(c))?;
+            self.raw(duration::format_xs(ticks).as_bytes())
+        } else if let Some(variant) = name.strip_prefix(xml_hint::ENUM_PREFIX) {
+            self.text(variant)
+        } else {
+            value.serialize(self)
+        }
+    }
+    fn serialize_newtype_variant<T: Serialize + ?Sized>(
+        self,
+        _name: &'static str,
+        _index: u32,
+        _variant: &'static str,
+        _value: &T,
+    ) -> Res {
+        Err(unsupported("an enum variant with data"))
+    }
+    fn serialize_seq(self, _len: Option<usize>) -> Result<Items<'a>, EncodeError> {
+        self.leaf()?;
+        Ok(Items::start(self, false))
+    }
+    fn serialize_tuple(self, _len: usize) -> Result<Self::SerializeTuple, EncodeError> {
+        Err(unsupported("a tuple"))
+    }
+    fn serialize_tuple_struct(self, _n: &'static str, _l: usize) -> Result<Self::SerializeTupleStruct, EncodeError> {
+        Err(unsupported("a tuple struct"))
+    }
+    fn serialize_tuple_variant(
+        self,
+        _n: &'static str,
+        _i: u32,
+        _v: &'static str,
+        _l: usize,
+    ) -> Result<Self::SerializeTupleVariant, EncodeError> {
+        Err(unsupported("a tuple variant"))
+    }
+    fn serialize_map(self, _len: Option<usize>) -> Result<Items<'a>, EncodeError> {
+        self.leaf()?;
+        Ok(Items::start(self, true))
+    }
+    fn serialize_struct(mut self, _name: &'static str, len: usize) -> Result<Members<'a>, EncodeError> {
+        self.open();
+        let body_start = self.out.len();
+        let omit = self.root.map_or(&[][..], |(_, omit)| omit);
+        Ok(Members {
+            out: self.out,
+            doc: self.doc,
+            name: self.name,
+            depth: self.depth,
+            omit,
+            body_start,
+            members: Vec::with_capacity(len),
+        })
+    }
+    fn serialize_struct_variant(
+        self,
+        _n: &'static str,
+        _i: u32,
+        _v: &'static str,
+        _l: usize,
+    ) -> Result<Self::SerializeStructVariant, EncodeError> {
+        Err(unsupported("a struct variant"))
+    }
+}
+
+/// The members of a struct element, written in declaration order, then put in ordinal order.
+pub(crate) struct Members<'a> {
+    out: &'a mut Vec<u8>,
+    doc: Doc,
+    name: &'a str,
+    depth: usize,
+    omit: &'static [&'static str],
+    body_start: usize,
+    members: Vec<(Cow<'static, str>, usize, usize)>,
+}
+
+impl ser::SerializeStruct for Members<'_> {
+    type Ok = ();
+    type Error = EncodeError;
+
+    fn serialize_field<T: Serialize + ?Sized>(&mut self, key: &'static str, value: &T) -> Res {
+        if self.omit.contains(&key) {
+            return Ok(());
+        }
+        let name = xml_name(key, self.doc.camel);
+        let start = self.out.len();
+        value.serialize(Elem {
+            out: self.out,
+            doc: self.doc,
+            name: &name,
+            depth: self.depth + 1,
+            root: None,
+        })?;
+        let end = self.out.len();
+        self.members.push((name, start, end));
+        Ok(())
+    }
+
+    fn end(self) -> Res {
+        if self.members.is_empty() {
+            // `<Name>` becomes `<Name />`.
+            self.out.truncate(self.body_start - 1);
+            self.out.extend_from_slice(b" />");
+            return Ok(());
+        }
+        let sorted = self
+            .members
+            .windows(2)
+            .all(|w| w[0].0.as_bytes() <= w[1].0.as_bytes());
+        if !sorted {
+            let mut order: Vec<usize> = (0..self.members.len()).collect();
+            order.sort_by(|&a, &b| self.members[a].0.as_bytes().cmp(self.members[b].0.as_bytes()));
+            let body = self.out.split_off(self.body_start);
+            for i in order {
+                let (_, start, end) = self.members[i];
+                let (s, e) = (start - self.body_start, end - self.body_start);
+                self.out.extend_from_slice(&body[s..e]);
+            }
+        }
+        self.out.extend_from_slice(b"</");
+        self.out.extend_from_slice(self.name.as_bytes());
+        self.out.push(b'>');
+        Ok(())
+    }
+}
+
+/// A dictionary (`KeyValueOfstringstring`) or a list (`string`) in the Arrays namespace,
+/// with the generated prefix `d{depth}p1` declared on the member element.
+pub(crate) struct Items<'a> {
+    out: &'a mut Vec<u8>,
+    doc: Doc,
+    name: &'a str,
+    prefix: String,
+    body_start: usize,
+    pending_key: Option<String>,
+    count: usize,
+}
+
+impl<'a> Items<'a> {
+    fn start(e: Elem<'a>, _map: bool) -> Self {
+        let prefix = format!("d{}p1", e.depth);
+        e.out.push(b'<');
+        e.out.extend_from_slice(e.name.as_bytes());
+        e.out.extend_from_slice(b" xmlns:");
+        e.out.extend_from_slice(prefix.as_bytes());
+        e.out.extend_from_slice(b"=\"");
+        e.out.extend_from_slice(ARRAYS.as_bytes());
+        e.out.extend_from_slice(b"\">");
+        let body_start = e.out.len();
+        Items {
+            out: e.out,
+            doc: e.doc,
+            name: e.name,
+            prefix,
+            body_start,
+            pending_key: None,
+            count: 0,
+        }
+    }
+
+    fn open(&mut self, local: &str) {
+        self.out.push(b'<');
+        self.out.extend_from_slice(self.prefix.as_bytes());
+        self.out.push(b':');
+        self.out.extend_from_slice(local.as_bytes());
+        self.out.push(b'>');
+    }
+
+    fn close(&mut self, local: &str) {
+        self.out.extend_from_slice(b"</");
+        self.out.extend_from_slice(self.prefix.as_bytes());
+        self.out.push(b':');
+        self.out.extend_from_slice(local.as_bytes());
+        self.out.push(b'>');
+    }
+
+    fn item(&mut self, local: &str, text: Option<&str>) {
+        match text {
+            Some(t) => {
+                self.open(local);
+                escape_text(self.out, t);
+                self.close(local);
+            }
+            None => {
+                let name = format!("{}:{local}", self.prefix);
+                write_nil(self.out, &name, self.doc);
+            }
+        }
+    }
+
+    fn finish(self) -> Res {
+        if self.count == 0 {
+            self.out.truncate(self.body_start - 1);
+            self.out.extend_from_slice(b" />");
+        } else {
+            self.out.extend_from_slice(b"</");
+            self.out.extend_from_slice(self.name.as_bytes());
+            self.out.push(b'>');
+        }
+        Ok(())
+    }
+}
+
+impl ser::SerializeMap for Items<'_> {
+    type Ok = ();
+    type Error = EncodeError;
+
+    fn serialize_key<T: Serialize + ?Sized>(&mut self, key: &T) -> Res {
+        let key = string_or_null(key, "a dictionary key that is not a string")?
+            .ok_or_else(|| unsupported("a null dictionary key"))?;
+        self.pending_key = Some(key);
+        Ok(())
+    }
+
+    fn serialize_value<T: Serialize + ?Sized>(&mut self, value: &T) -> Res {
+        let key = self
+            .pending_key
+            .take()
+            .ok_or_else(|| EncodeError::Custom("dictionary value without a key".to_owned()))?;
+        let value = string_or_null(value, "a dictionary value that is not a string")?;
+        self.open("KeyValueOfstringstring");
+        self.item("Key", Some(&key));
+        self.item("Value", value.as_deref());
+        self.close("KeyValueOfstringstring");
+        self.count += 1;
+        Ok(())
+    }
+
+    fn end(self) -> Res {
+        self.finish()
+    }
+}
+
+impl ser::SerializeSeq for Items<'_> {
+    type Ok = ();
+    type Error = EncodeError;
+
+    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Res {
+        let value = string_or_null(value, "a list item that is not a string")?;
+        self.item("string", value.as_deref());
+        self.count += 1;
+        Ok(())
+    }
+
+    fn end(self) -> Res {
+        self.finish()
+    }
+}
