@@ -1,0 +1,552 @@
+//! The repositories: [`ReadTx`] and [`WriteTx`] over one SQLite connection inside a
+//! transaction.
+
+use diesel::dsl::max;
+use diesel::prelude::*;
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use diesel::SqliteConnection;
+use gatehouse_domain::model::{
+    user_name_key, AccessToken, AuthorizationCode, Broker, Client, LoginFailure, Member, NewMember,
+    OneTimeCode, RefreshToken, Session, SubAccount, TradingAccount, User,
+};
+use gatehouse_domain::secret::TokenDigest;
+use gatehouse_domain::store::{ReadTx, WriteTx};
+use gatehouse_domain::Error as DomainError;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::rows::*;
+use crate::schema::*;
+use crate::StorageError;
+
+type Result<T> = std::result::Result<T, DomainError>;
+
+fn db(e: DieselError) -> DomainError {
+    DomainError::storage(StorageError::Query(e))
+}
+
+fn conflict_or_db(what: impl FnOnce() -> String) -> impl FnOnce(DieselError) -> DomainError {
+    move |e| match e {
+        DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => {
+            DomainError::Conflict(what())
+        }
+        other => db(other),
+    }
+}
+
+/// A transaction on one connection; what the closures of [`gatehouse_domain::Store`] get.
+pub struct SqliteTx<'c> {
+    conn: &'c mut SqliteConnection,
+}
+
+impl std::fmt::Debug for SqliteTx<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteTx").finish_non_exhaustive()
+    }
+}
+
+impl<'c> SqliteTx<'c> {
+    /// Wraps a connection that is inside a transaction.
+    pub fn new(conn: &'c mut SqliteConnection) -> Self {
+        Self { conn }
+    }
+}
+
+impl ReadTx for SqliteTx<'_> {
+    fn user_by_id(&mut self, id: Uuid) -> Result<Option<User>> {
+        users::table
+            .find(guid(id))
+            .select(UserRow::as_select())
+            .first(self.conn)
+            .optional()
+            .map_err(db)?
+            .map(UserRow::into_domain)
+            .transpose()
+    }
+
+    fn user_by_name(&mut self, user_name: &str) -> Result<Option<User>> {
+        users::table
+            .filter(users::user_name_key.eq(user_name_key(user_name)))
+            .select(UserRow::as_select())
+            .first(self.conn)
+            .optional()
+            .map_err(db)?
+            .map(UserRow::into_domain)
+            .transpose()
+    }
+
+    fn users(&mut self) -> Result<Vec<User>> {
+        users::table
+            .order(users::user_name_key)
+            .select(UserRow::as_select())
+            .load(self.conn)
+            .map_err(db)?
+            .into_iter()
+            .map(UserRow::into_domain)
+            .collect()
+    }
+
+    fn member_by_member_id(&mut self, member_id: &str) -> Result<Option<Member>> {
+        members::table
+            .filter(members::member_id.eq(member_id))
+            .select(MemberRow::as_select())
+            .first(self.conn)
+            .optional()
+            .map_err(db)?
+            .map(MemberRow::into_domain)
+            .transpose()
+    }
+
+    fn member_of_user(&mut self, user_id: Uuid) -> Result<Option<Member>> {
+        members::table
+            .filter(members::user_id.eq(guid(user_id)))
+            .order(members::id)
+            .select(MemberRow::as_select())
+            .first(self.conn)
+            .optional()
+            .map_err(db)?
+            .map(MemberRow::into_domain)
+            .transpose()
+    }
+
+    fn sub_account(&mut self, id: i64) -> Result<Option<SubAccount>> {
+        Ok(sub_accounts::table
+            .find(id)
+            .select(SubAccountRow::as_select())
+            .first(self.conn)
+            .optional()
+            .map_err(db)?
+            .map(SubAccount::from))
+    }
+
+    fn sub_accounts_of(&mut self, member: i64) -> Result<Vec<SubAccount>> {
+        Ok(sub_accounts::table
+            .filter(sub_accounts::member.eq(member))
+            .order(sub_accounts::id)
+            .select(SubAccountRow::as_select())
+            .load(self.conn)
+            .map_err(db)?
+            .into_iter()
+            .map(SubAccount::from)
+            .collect())
+    }
+
+    fn broker(&mut self, id: Uuid) -> Result<Option<Broker>> {
+        brokers::table
+            .find(guid(id))
+            .select(BrokerRow::as_select())
+            .first(self.conn)
+            .optional()
+            .map_err(db)?
+            .map(BrokerRow::into_domain)
+            .transpose()
+    }
+
+    fn trading_accounts_of(&mut self, user_id: Uuid) -> Result<Vec<TradingAccount>> {
+        trading_accounts::table
+            .filter(trading_accounts::user_id.eq(guid(user_id)))
+            .order((
+                trading_accounts::broker_id,
+                trading_accounts::account,
+                trading_accounts::server,
+            ))
+            .select(TradingAccountRow::as_select())
+            .load(self.conn)
+            .map_err(db)?
+            .into_iter()
+            .map(TradingAccountRow::into_domain)
+            .collect()
+    }
+
+    fn client(&mut self, client_id: &str) -> Result<Option<Client>> {
+        clients::table
+            .find(client_id)
+            .select(ClientRow::as_select())
+            .first(self.conn)
+            .optional()
+            .map_err(db)?
+            .map(ClientRow::into_domain)
+            .transpose()
+    }
+
+    fn clients(&mut self) -> Result<Vec<Client>> {
+        clients::table
+            .order(clients::client_id)
+            .select(ClientRow::as_select())
+            .load(self.conn)
+            .map_err(db)?
+            .into_iter()
+            .map(ClientRow::into_domain)
+            .collect()
+    }
+
+    fn session(&mut self, id: Uuid) -> Result<Option<Session>> {
+        sessions::table
+            .find(guid(id))
+            .select(SessionRow::as_select())
+            .first(self.conn)
+            .optional()
+            .map_err(db)?
+            .map(SessionRow::into_domain)
+            .transpose()
+    }
+
+    fn access_token(&mut self, digest: &TokenDigest) -> Result<Option<AccessToken>> {
+        access_tokens::table
+            .find(digest_bytes(digest))
+            .select(AccessTokenRow::as_select())
+            .first(self.conn)
+            .optional()
+            .map_err(db)?
+            .map(AccessTokenRow::into_domain)
+            .transpose()
+    }
+
+    fn refresh_token(&mut self, digest: &TokenDigest) -> Result<Option<RefreshToken>> {
+        refresh_tokens::table
+            .find(digest_bytes(digest))
+            .select(RefreshTokenRow::as_select())
+            .first(self.conn)
+            .optional()
+            .map_err(db)?
+            .map(RefreshTokenRow::into_domain)
+            .transpose()
+    }
+
+    fn authorization_code(&mut self, digest: &TokenDigest) -> Result<Option<AuthorizationCode>> {
+        authorization_codes::table
+            .find(digest_bytes(digest))
+            .select(AuthorizationCodeRow::as_select())
+            .first(self.conn)
+            .optional()
+            .map_err(db)?
+            .map(AuthorizationCodeRow::into_domain)
+            .transpose()
+    }
+
+    fn onetime_code(&mut self, digest: &TokenDigest) -> Result<Option<OneTimeCode>> {
+        onetime_codes::table
+            .find(digest_bytes(digest))
+            .select(OneTimeCodeRow::as_select())
+            .first(self.conn)
+            .optional()
+            .map_err(db)?
+            .map(OneTimeCodeRow::into_domain)
+            .transpose()
+    }
+
+    fn login_failure(&mut self, key: &str) -> Result<Option<LoginFailure>> {
+        login_failures::table
+            .find(key)
+            .select(LoginFailureRow::as_select())
+            .first(self.conn)
+            .optional()
+            .map_err(db)?
+            .map(LoginFailureRow::into_domain)
+            .transpose()
+    }
+}
+
+impl WriteTx for SqliteTx<'_> {
+    fn upsert_user(&mut self, user: &User) -> Result<()> {
+        let row = UserRow::from_domain(user);
+        diesel::insert_into(users::table)
+            .values(&row)
+            .on_conflict(users::id)
+            .do_update()
+            .set(&row)
+            .execute(self.conn)
+            .map_err(conflict_or_db(|| {
+                format!("user name {} is taken", user.user_name)
+            }))?;
+        Ok(())
+    }
+
+    fn upsert_member(&mut self, member: &NewMember) -> Result<Member> {
+        let existing = self.member_by_member_id(&member.member_id)?;
+        let user_id = guid(member.user_id);
+        if let Some(existing) = existing {
+            if member.id.is_some_and(|id| id != existing.id) {
+                return Err(DomainError::Conflict(format!(
+                    "member {} exists with internal id {}",
+                    member.member_id, existing.id
+                )));
+            }
+            diesel::update(members::table.find(existing.id))
+                .set(members::user_id.eq(&user_id))
+                .execute(self.conn)
+                .map_err(db)?;
+            return Ok(Member {
+                user_id: member.user_id,
+                ..existing
+            });
+        }
+        let id = match member.id {
+            Some(id) => id,
+            None => {
+                let highest: Option<i64> = members::table
+                    .select(max(members::id))
+                    .first(self.conn)
+                    .map_err(db)?;
+                highest.unwrap_or(0).saturating_add(1)
+            }
+        };
+        let row = MemberRow {
+            id,
+            member_id: member.member_id.clone(),
+            user_id,
+        };
+        diesel::insert_into(members::table)
+            .values(&row)
+            .execute(self.conn)
+            .map_err(conflict_or_db(|| format!("member internal id {id} is taken")))?;
+        row.into_domain()
+    }
+
+    fn upsert_sub_account(&mut self, sub_account: &SubAccount) -> Result<()> {
+        let row = SubAccountRow {
+            id: sub_account.id,
+            member: sub_account.member,
+        };
+        diesel::insert_into(sub_accounts::table)
+            .values(&row)
+            .on_conflict(sub_accounts::id)
+            .do_update()
+            .set(sub_accounts::member.eq(row.member))
+            .execute(self.conn)
+            .map_err(db)?;
+        Ok(())
+    }
+
+    fn upsert_broker(&mut self, broker: &Broker) -> Result<()> {
+        let row = BrokerRow {
+            id: guid(broker.id),
+            name: broker.name.clone(),
+        };
+        diesel::insert_into(brokers::table)
+            .values(&row)
+            .on_conflict(brokers::id)
+            .do_update()
+            .set(&row)
+            .execute(self.conn)
+            .map_err(db)?;
+        Ok(())
+    }
+
+    fn upsert_trading_account(&mut self, account: &TradingAccount) -> Result<()> {
+        let row = TradingAccountRow::from_domain(account);
+        diesel::insert_into(trading_accounts::table)
+            .values(&row)
+            .on_conflict((
+                trading_accounts::broker_id,
+                trading_accounts::account,
+                trading_accounts::server,
+            ))
+            .do_update()
+            .set(trading_accounts::user_id.eq(&row.user_id))
+            .execute(self.conn)
+            .map_err(db)?;
+        Ok(())
+    }
+
+    fn upsert_client(&mut self, client: &Client) -> Result<()> {
+        let row = ClientRow::from_domain(client);
+        diesel::insert_into(clients::table)
+            .values(&row)
+            .on_conflict(clients::client_id)
+            .do_update()
+            .set(&row)
+            .execute(self.conn)
+            .map_err(db)?;
+        Ok(())
+    }
+
+    fn insert_session(&mut self, session: &Session) -> Result<()> {
+        diesel::insert_into(sessions::table)
+            .values(SessionRow::from_domain(session))
+            .execute(self.conn)
+            .map_err(db)?;
+        Ok(())
+    }
+
+    fn touch_session(&mut self, id: Uuid, at: OffsetDateTime) -> Result<()> {
+        diesel::update(sessions::table.find(guid(id)))
+            .set(sessions::last_used_at.eq(micros(at)))
+            .execute(self.conn)
+            .map_err(db)?;
+        Ok(())
+    }
+
+    fn end_session(&mut self, id: Uuid, at: OffsetDateTime) -> Result<bool> {
+        let n = diesel::update(
+            sessions::table
+                .find(guid(id))
+                .filter(sessions::ended_at.is_null()),
+        )
+        .set(sessions::ended_at.eq(micros(at)))
+        .execute(self.conn)
+        .map_err(db)?;
+        Ok(n == 1)
+    }
+
+    fn insert_access_token(&mut self, token: &AccessToken) -> Result<()> {
+        diesel::insert_into(access_tokens::table)
+            .values(AccessTokenRow::from_domain(token))
+            .execute(self.conn)
+            .map_err(db)?;
+        Ok(())
+    }
+
+    fn revoke_access_token(&mut self, digest: &TokenDigest, at: OffsetDateTime) -> Result<bool> {
+        let n = diesel::update(
+            access_tokens::table
+                .find(digest_bytes(digest))
+                .filter(access_tokens::revoked_at.is_null()),
+        )
+        .set(access_tokens::revoked_at.eq(micros(at)))
+        .execute(self.conn)
+        .map_err(db)?;
+        Ok(n == 1)
+    }
+
+    fn insert_refresh_token(&mut self, token: &RefreshToken) -> Result<()> {
+        diesel::insert_into(refresh_tokens::table)
+            .values(RefreshTokenRow::from_domain(token))
+            .execute(self.conn)
+            .map_err(db)?;
+        Ok(())
+    }
+
+    fn rotate_refresh_token(
+        &mut self,
+        digest: &TokenDigest,
+        successor: &TokenDigest,
+        at: OffsetDateTime,
+    ) -> Result<bool> {
+        let n = diesel::update(
+            refresh_tokens::table
+                .find(digest_bytes(digest))
+                .filter(refresh_tokens::rotated_at.is_null())
+                .filter(refresh_tokens::revoked_at.is_null()),
+        )
+        .set((
+            refresh_tokens::rotated_at.eq(micros(at)),
+            refresh_tokens::successor.eq(digest_bytes(successor)),
+        ))
+        .execute(self.conn)
+        .map_err(db)?;
+        Ok(n == 1)
+    }
+
+    fn insert_authorization_code(&mut self, code: &AuthorizationCode) -> Result<()> {
+        diesel::insert_into(authorization_codes::table)
+            .values(AuthorizationCodeRow::from_domain(code))
+            .execute(self.conn)
+            .map_err(db)?;
+        Ok(())
+    }
+
+    fn consume_authorization_code(
+        &mut self,
+        digest: &TokenDigest,
+        at: OffsetDateTime,
+        session_id: Uuid,
+    ) -> Result<bool> {
+        let n = diesel::update(
+            authorization_codes::table
+                .find(digest_bytes(digest))
+                .filter(authorization_codes::consumed_at.is_null()),
+        )
+        .set((
+            authorization_codes::consumed_at.eq(micros(at)),
+            authorization_codes::session_id.eq(guid(session_id)),
+        ))
+        .execute(self.conn)
+        .map_err(db)?;
+        Ok(n == 1)
+    }
+
+    fn insert_onetime_code(&mut self, code: &OneTimeCode) -> Result<()> {
+        diesel::insert_into(onetime_codes::table)
+            .values(OneTimeCodeRow::from_domain(code)?)
+            .execute(self.conn)
+            .map_err(db)?;
+        Ok(())
+    }
+
+    fn consume_onetime_code(
+        &mut self,
+        digest: &TokenDigest,
+        at: OffsetDateTime,
+        session_id: Uuid,
+    ) -> Result<bool> {
+        let n = diesel::update(
+            onetime_codes::table
+                .find(digest_bytes(digest))
+                .filter(onetime_codes::consumed_at.is_null()),
+        )
+        .set((
+            onetime_codes::consumed_at.eq(micros(at)),
+            onetime_codes::session_id.eq(guid(session_id)),
+        ))
+        .execute(self.conn)
+        .map_err(db)?;
+        Ok(n == 1)
+    }
+
+    fn put_login_failure(&mut self, failure: &LoginFailure) -> Result<()> {
+        let row = LoginFailureRow::from_domain(failure);
+        diesel::insert_into(login_failures::table)
+            .values(&row)
+            .on_conflict(login_failures::lock_key)
+            .do_update()
+            .set(&row)
+            .execute(self.conn)
+            .map_err(db)?;
+        Ok(())
+    }
+
+    fn clear_login_failure(&mut self, key: &str) -> Result<()> {
+        diesel::delete(login_failures::table.find(key))
+            .execute(self.conn)
+            .map_err(db)?;
+        Ok(())
+    }
+
+    fn purge_expired(
+        &mut self,
+        before: OffsetDateTime,
+        forgotten_before: OffsetDateTime,
+    ) -> Result<u64> {
+        let before = micros(before);
+        let mut n = 0usize;
+        n += diesel::delete(access_tokens::table.filter(access_tokens::expires_at.lt(before)))
+            .execute(self.conn)
+            .map_err(db)?;
+        n += diesel::delete(refresh_tokens::table.filter(refresh_tokens::expires_at.lt(before)))
+            .execute(self.conn)
+            .map_err(db)?;
+        n += diesel::delete(
+            authorization_codes::table.filter(authorization_codes::expires_at.lt(before)),
+        )
+        .execute(self.conn)
+        .map_err(db)?;
+        n += diesel::delete(onetime_codes::table.filter(onetime_codes::expires_at.lt(before)))
+            .execute(self.conn)
+            .map_err(db)?;
+        n += diesel::delete(
+            login_failures::table.filter(
+                login_failures::last_failure_at
+                    .lt(micros(forgotten_before))
+                    .and(
+                        login_failures::locked_until
+                            .is_null()
+                            .or(login_failures::locked_until.lt(micros(forgotten_before))),
+                    ),
+            ),
+        )
+        .execute(self.conn)
+        .map_err(db)?;
+        Ok(u64::try_from(n).unwrap_or(u64::MAX))
+    }
+}

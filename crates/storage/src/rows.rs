@@ -1,0 +1,503 @@
+//! Per-table row structs and their conversions to and from the domain entities.
+//!
+//! Times are unix microseconds, GUIDs hyphenated lower-case text, digests 32-byte blobs.
+
+use std::collections::BTreeMap;
+
+use diesel::prelude::*;
+use gatehouse_domain::model::{
+    user_name_key, AccessToken, AuthorizationCode, Broker, Client, GrantSet, LoginFailure, Member,
+    OneTimeCode, RefreshToken, Session, SubAccount, TradingAccount, User, UserFlags,
+};
+use gatehouse_domain::secret::{ClientSecretHash, TokenDigest};
+use gatehouse_domain::Error as DomainError;
+use time::{Duration, OffsetDateTime};
+use uuid::Uuid;
+
+use crate::schema::*;
+use crate::StorageError;
+
+type Result<T> = std::result::Result<T, DomainError>;
+
+fn corrupt(table: &'static str, detail: impl Into<String>) -> DomainError {
+    DomainError::storage(StorageError::Corrupt {
+        table,
+        detail: detail.into(),
+    })
+}
+
+pub(crate) fn micros(t: OffsetDateTime) -> i64 {
+    i64::try_from(t.unix_timestamp_nanos() / 1000).unwrap_or(i64::MAX)
+}
+
+pub(crate) fn time(table: &'static str, micros: i64) -> Result<OffsetDateTime> {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(micros) * 1000)
+        .map_err(|e| corrupt(table, format!("timestamp {micros}: {e}")))
+}
+
+fn opt_time(table: &'static str, micros: Option<i64>) -> Result<Option<OffsetDateTime>> {
+    micros.map(|m| time(table, m)).transpose()
+}
+
+pub(crate) fn guid(id: Uuid) -> String {
+    id.hyphenated().to_string()
+}
+
+fn parse_guid(table: &'static str, text: &str) -> Result<Uuid> {
+    Uuid::parse_str(text).map_err(|e| corrupt(table, format!("GUID {text:?}: {e}")))
+}
+
+fn opt_guid(table: &'static str, text: Option<&str>) -> Result<Option<Uuid>> {
+    text.map(|t| parse_guid(table, t)).transpose()
+}
+
+pub(crate) fn digest_bytes(d: &TokenDigest) -> Vec<u8> {
+    d.as_bytes().to_vec()
+}
+
+fn parse_digest(table: &'static str, bytes: &[u8]) -> Result<TokenDigest> {
+    TokenDigest::from_slice(bytes).map_err(|e| corrupt(table, e.to_string()))
+}
+
+fn secs(d: Option<Duration>) -> Option<i64> {
+    d.map(|d| d.whole_seconds())
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = users, check_for_backend(diesel::sqlite::Sqlite))]
+pub(crate) struct UserRow {
+    pub id: String,
+    pub user_name: String,
+    pub user_name_key: String,
+    pub password_hash: String,
+    pub operator: bool,
+    pub editor: bool,
+    pub query_all: bool,
+    pub df_visible: bool,
+    pub disabled: bool,
+    pub created_at: i64,
+}
+
+impl UserRow {
+    pub fn from_domain(u: &User) -> Self {
+        Self {
+            id: guid(u.id),
+            user_name: u.user_name.clone(),
+            user_name_key: user_name_key(&u.user_name),
+            password_hash: u.password_hash.clone(),
+            operator: u.flags.operator,
+            editor: u.flags.editor,
+            query_all: u.flags.query_all,
+            df_visible: u.flags.df_visible,
+            disabled: u.flags.disabled,
+            created_at: micros(u.created_at),
+        }
+    }
+
+    pub fn into_domain(self) -> Result<User> {
+        Ok(User {
+            id: parse_guid("users", &self.id)?,
+            user_name: self.user_name,
+            password_hash: self.password_hash,
+            flags: UserFlags {
+                operator: self.operator,
+                editor: self.editor,
+                query_all: self.query_all,
+                df_visible: self.df_visible,
+                disabled: self.disabled,
+            },
+            created_at: time("users", self.created_at)?,
+        })
+    }
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = members, check_for_backend(diesel::sqlite::Sqlite))]
+pub(crate) struct MemberRow {
+    pub id: i64,
+    pub member_id: String,
+    pub user_id: String,
+}
+
+impl MemberRow {
+    pub fn into_domain(self) -> Result<Member> {
+        Ok(Member {
+            id: self.id,
+            member_id: self.member_id,
+            user_id: parse_guid("members", &self.user_id)?,
+        })
+    }
+}
+
+#[derive(Debug, Clone, Copy, Queryable, Selectable, Insertable)]
+#[diesel(table_name = sub_accounts, check_for_backend(diesel::sqlite::Sqlite))]
+pub(crate) struct SubAccountRow {
+    pub id: i64,
+    pub member: i64,
+}
+
+impl From<SubAccountRow> for SubAccount {
+    fn from(r: SubAccountRow) -> Self {
+        SubAccount {
+            id: r.id,
+            member: r.member,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = brokers, check_for_backend(diesel::sqlite::Sqlite))]
+pub(crate) struct BrokerRow {
+    pub id: String,
+    pub name: String,
+}
+
+impl BrokerRow {
+    pub fn into_domain(self) -> Result<Broker> {
+        Ok(Broker {
+            id: parse_guid("brokers", &self.id)?,
+            name: self.name,
+        })
+    }
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = trading_accounts, check_for_backend(diesel::sqlite::Sqlite))]
+pub(crate) struct TradingAccountRow {
+    pub broker_id: String,
+    pub account: String,
+    pub server: String,
+    pub user_id: String,
+}
+
+impl TradingAccountRow {
+    pub fn from_domain(a: &TradingAccount) -> Self {
+        Self {
+            broker_id: guid(a.broker_id),
+            account: a.account.clone(),
+            server: a.server.clone(),
+            user_id: guid(a.user_id),
+        }
+    }
+
+    pub fn into_domain(self) -> Result<TradingAccount> {
+        Ok(TradingAccount {
+            broker_id: parse_guid("trading_accounts", &self.broker_id)?,
+            account: self.account,
+            server: self.server,
+            user_id: parse_guid("trading_accounts", &self.user_id)?,
+        })
+    }
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = clients, primary_key(client_id), treat_none_as_null = true)]
+#[diesel(check_for_backend(diesel::sqlite::Sqlite))]
+pub(crate) struct ClientRow {
+    pub client_id: String,
+    pub secret_hash: Option<String>,
+    pub grants: String,
+    pub scope: String,
+    pub access_token_lifetime_secs: Option<i64>,
+    pub refresh_token_lifetime_secs: Option<i64>,
+    pub redirect_url: Option<String>,
+    pub broker_id: Option<String>,
+}
+
+impl ClientRow {
+    pub fn from_domain(c: &Client) -> Self {
+        Self {
+            client_id: c.client_id.clone(),
+            secret_hash: c.secret_hash.as_ref().map(|h| h.as_str().to_owned()),
+            grants: c.grants.to_names(),
+            scope: c.scope.clone(),
+            access_token_lifetime_secs: secs(c.access_token_lifetime),
+            refresh_token_lifetime_secs: secs(c.refresh_token_lifetime),
+            redirect_url: c.redirect_url.clone(),
+            broker_id: c.broker_id.map(guid),
+        }
+    }
+
+    pub fn into_domain(self) -> Result<Client> {
+        Ok(Client {
+            secret_hash: self
+                .secret_hash
+                .as_deref()
+                .map(ClientSecretHash::parse)
+                .transpose()
+                .map_err(|e| corrupt("clients", e.to_string()))?,
+            grants: GrantSet::parse_names(&self.grants)
+                .map_err(|g| corrupt("clients", format!("unknown grant {g:?}")))?,
+            scope: self.scope,
+            access_token_lifetime: self.access_token_lifetime_secs.map(Duration::seconds),
+            refresh_token_lifetime: self.refresh_token_lifetime_secs.map(Duration::seconds),
+            redirect_url: self.redirect_url,
+            broker_id: opt_guid("clients", self.broker_id.as_deref())?,
+            client_id: self.client_id,
+        })
+    }
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = sessions, check_for_backend(diesel::sqlite::Sqlite))]
+pub(crate) struct SessionRow {
+    pub id: String,
+    pub client_id: Option<String>,
+    pub user_id: Option<String>,
+    pub client_key: Option<String>,
+    pub caller_ip: Option<String>,
+    pub created_at: i64,
+    pub last_used_at: i64,
+    pub ended_at: Option<i64>,
+}
+
+impl SessionRow {
+    pub fn from_domain(s: &Session) -> Self {
+        Self {
+            id: guid(s.id),
+            client_id: s.client_id.clone(),
+            user_id: s.user_id.map(guid),
+            client_key: s.client_key.clone(),
+            caller_ip: s.caller_ip.clone(),
+            created_at: micros(s.created_at),
+            last_used_at: micros(s.last_used_at),
+            ended_at: s.ended_at.map(micros),
+        }
+    }
+
+    pub fn into_domain(self) -> Result<Session> {
+        const T: &str = "sessions";
+        Ok(Session {
+            id: parse_guid(T, &self.id)?,
+            client_id: self.client_id,
+            user_id: opt_guid(T, self.user_id.as_deref())?,
+            client_key: self.client_key,
+            caller_ip: self.caller_ip,
+            created_at: time(T, self.created_at)?,
+            last_used_at: time(T, self.last_used_at)?,
+            ended_at: opt_time(T, self.ended_at)?,
+        })
+    }
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = access_tokens, check_for_backend(diesel::sqlite::Sqlite))]
+pub(crate) struct AccessTokenRow {
+    pub digest: Vec<u8>,
+    pub session_id: String,
+    pub client_id: Option<String>,
+    pub user_id: Option<String>,
+    pub scope: String,
+    pub issued_at: i64,
+    pub expires_at: i64,
+    pub revoked_at: Option<i64>,
+}
+
+impl AccessTokenRow {
+    pub fn from_domain(t: &AccessToken) -> Self {
+        Self {
+            digest: digest_bytes(&t.digest),
+            session_id: guid(t.session_id),
+            client_id: t.client_id.clone(),
+            user_id: t.user_id.map(guid),
+            scope: t.scope.clone(),
+            issued_at: micros(t.issued_at),
+            expires_at: micros(t.expires_at),
+            revoked_at: t.revoked_at.map(micros),
+        }
+    }
+
+    pub fn into_domain(self) -> Result<AccessToken> {
+        const T: &str = "access_tokens";
+        Ok(AccessToken {
+            digest: parse_digest(T, &self.digest)?,
+            session_id: parse_guid(T, &self.session_id)?,
+            client_id: self.client_id,
+            user_id: opt_guid(T, self.user_id.as_deref())?,
+            scope: self.scope,
+            issued_at: time(T, self.issued_at)?,
+            expires_at: time(T, self.expires_at)?,
+            revoked_at: opt_time(T, self.revoked_at)?,
+        })
+    }
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = refresh_tokens, check_for_backend(diesel::sqlite::Sqlite))]
+pub(crate) struct RefreshTokenRow {
+    pub digest: Vec<u8>,
+    pub session_id: String,
+    pub client_id: Option<String>,
+    pub scope: String,
+    pub issued_at: i64,
+    pub expires_at: i64,
+    pub rotated_at: Option<i64>,
+    pub successor: Option<Vec<u8>>,
+    pub revoked_at: Option<i64>,
+}
+
+impl RefreshTokenRow {
+    pub fn from_domain(t: &RefreshToken) -> Self {
+        Self {
+            digest: digest_bytes(&t.digest),
+            session_id: guid(t.session_id),
+            client_id: t.client_id.clone(),
+            scope: t.scope.clone(),
+            issued_at: micros(t.issued_at),
+            expires_at: micros(t.expires_at),
+            rotated_at: t.rotated_at.map(micros),
+            successor: t.successor.as_ref().map(digest_bytes),
+            revoked_at: t.revoked_at.map(micros),
+        }
+    }
+
+    pub fn into_domain(self) -> Result<RefreshToken> {
+        const T: &str = "refresh_tokens";
+        Ok(RefreshToken {
+            digest: parse_digest(T, &self.digest)?,
+            session_id: parse_guid(T, &self.session_id)?,
+            client_id: self.client_id,
+            scope: self.scope,
+            issued_at: time(T, self.issued_at)?,
+            expires_at: time(T, self.expires_at)?,
+            rotated_at: opt_time(T, self.rotated_at)?,
+            successor: self
+                .successor
+                .as_deref()
+                .map(|b| parse_digest(T, b))
+                .transpose()?,
+            revoked_at: opt_time(T, self.revoked_at)?,
+        })
+    }
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = authorization_codes, check_for_backend(diesel::sqlite::Sqlite))]
+pub(crate) struct AuthorizationCodeRow {
+    pub digest: Vec<u8>,
+    pub client_id: String,
+    pub user_id: String,
+    pub issued_at: i64,
+    pub expires_at: i64,
+    pub consumed_at: Option<i64>,
+    pub session_id: Option<String>,
+}
+
+impl AuthorizationCodeRow {
+    pub fn from_domain(c: &AuthorizationCode) -> Self {
+        Self {
+            digest: digest_bytes(&c.digest),
+            client_id: c.client_id.clone(),
+            user_id: guid(c.user_id),
+            issued_at: micros(c.issued_at),
+            expires_at: micros(c.expires_at),
+            consumed_at: c.consumed_at.map(micros),
+            session_id: c.session_id.map(guid),
+        }
+    }
+
+    pub fn into_domain(self) -> Result<AuthorizationCode> {
+        const T: &str = "authorization_codes";
+        Ok(AuthorizationCode {
+            digest: parse_digest(T, &self.digest)?,
+            client_id: self.client_id,
+            user_id: parse_guid(T, &self.user_id)?,
+            issued_at: time(T, self.issued_at)?,
+            expires_at: time(T, self.expires_at)?,
+            consumed_at: opt_time(T, self.consumed_at)?,
+            session_id: opt_guid(T, self.session_id.as_deref())?,
+        })
+    }
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = onetime_codes, check_for_backend(diesel::sqlite::Sqlite))]
+pub(crate) struct OneTimeCodeRow {
+    pub digest: Vec<u8>,
+    pub issuer_client_id: Option<String>,
+    pub issuer_user_id: Option<String>,
+    pub user_id: String,
+    pub redeeming_client_id: String,
+    pub broker_id: Option<String>,
+    pub trading_account: Option<String>,
+    pub server: Option<String>,
+    pub payload: String,
+    pub issued_at: i64,
+    pub expires_at: i64,
+    pub consumed_at: Option<i64>,
+    pub session_id: Option<String>,
+}
+
+impl OneTimeCodeRow {
+    pub fn from_domain(c: &OneTimeCode) -> Result<Self> {
+        Ok(Self {
+            digest: digest_bytes(&c.digest),
+            issuer_client_id: c.issuer_client_id.clone(),
+            issuer_user_id: c.issuer_user_id.map(guid),
+            user_id: guid(c.user_id),
+            redeeming_client_id: c.redeeming_client_id.clone(),
+            broker_id: c.broker_id.map(guid),
+            trading_account: c.trading_account.clone(),
+            server: c.server.clone(),
+            payload: serde_json::to_string(&c.payload)
+                .map_err(|e| corrupt("onetime_codes", e.to_string()))?,
+            issued_at: micros(c.issued_at),
+            expires_at: micros(c.expires_at),
+            consumed_at: c.consumed_at.map(micros),
+            session_id: c.session_id.map(guid),
+        })
+    }
+
+    pub fn into_domain(self) -> Result<OneTimeCode> {
+        const T: &str = "onetime_codes";
+        let payload: BTreeMap<String, String> = serde_json::from_str(&self.payload)
+            .map_err(|e| corrupt(T, format!("payload: {e}")))?;
+        Ok(OneTimeCode {
+            digest: parse_digest(T, &self.digest)?,
+            issuer_client_id: self.issuer_client_id,
+            issuer_user_id: opt_guid(T, self.issuer_user_id.as_deref())?,
+            user_id: parse_guid(T, &self.user_id)?,
+            redeeming_client_id: self.redeeming_client_id,
+            broker_id: opt_guid(T, self.broker_id.as_deref())?,
+            trading_account: self.trading_account,
+            server: self.server,
+            payload,
+            issued_at: time(T, self.issued_at)?,
+            expires_at: time(T, self.expires_at)?,
+            consumed_at: opt_time(T, self.consumed_at)?,
+            session_id: opt_guid(T, self.session_id.as_deref())?,
+        })
+    }
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = login_failures, primary_key(lock_key), treat_none_as_null = true)]
+#[diesel(check_for_backend(diesel::sqlite::Sqlite))]
+pub(crate) struct LoginFailureRow {
+    pub lock_key: String,
+    pub failures: i64,
+    pub last_failure_at: i64,
+    pub locked_until: Option<i64>,
+}
+
+impl LoginFailureRow {
+    pub fn from_domain(f: &LoginFailure) -> Self {
+        Self {
+            lock_key: f.key.clone(),
+            failures: i64::from(f.failures),
+            last_failure_at: micros(f.last_failure_at),
+            locked_until: f.locked_until.map(micros),
+        }
+    }
+
+    pub fn into_domain(self) -> Result<LoginFailure> {
+        const T: &str = "login_failures";
+        Ok(LoginFailure {
+            failures: u32::try_from(self.failures)
+                .map_err(|_| corrupt(T, format!("failure count {}", self.failures)))?,
+            last_failure_at: time(T, self.last_failure_at)?,
+            locked_until: opt_time(T, self.locked_until)?,
+            key: self.lock_key,
+        })
+    }
+}

@@ -1,0 +1,170 @@
+// @generated automatically by Diesel CLI.
+
+diesel::table! {
+    access_tokens (digest) {
+        digest -> Binary,
+        session_id -> Text,
+        client_id -> Nullable<Text>,
+        user_id -> Nullable<Text>,
+        scope -> Text,
+        issued_at -> BigInt,
+        expires_at -> BigInt,
+        revoked_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    authorization_codes (digest) {
+        digest -> Binary,
+        client_id -> Text,
+        user_id -> Text,
+        issued_at -> BigInt,
+        expires_at -> BigInt,
+        consumed_at -> Nullable<BigInt>,
+        session_id -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    brokers (id) {
+        id -> Text,
+        name -> Text,
+    }
+}
+
+diesel::table! {
+    clients (client_id) {
+        client_id -> Text,
+        secret_hash -> Nullable<Text>,
+        grants -> Text,
+        scope -> Text,
+        access_token_lifetime_secs -> Nullable<BigInt>,
+        refresh_token_lifetime_secs -> Nullable<BigInt>,
+        redirect_url -> Nullable<Text>,
+        broker_id -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    login_failures (lock_key) {
+        lock_key -> Text,
+        failures -> BigInt,
+        last_failure_at -> BigInt,
+        locked_until -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    members (id) {
+        id -> BigInt,
+        member_id -> Text,
+        user_id -> Text,
+    }
+}
+
+diesel::table! {
+    onetime_codes (digest) {
+        digest -> Binary,
+        issuer_client_id -> Nullable<Text>,
+        issuer_user_id -> Nullable<Text>,
+        user_id -> Text,
+        redeeming_client_id -> Text,
+        broker_id -> Nullable<Text>,
+        trading_account -> Nullable<Text>,
+        server -> Nullable<Text>,
+        payload -> Text,
+        issued_at -> BigInt,
+        expires_at -> BigInt,
+        consumed_at -> Nullable<BigInt>,
+        session_id -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    refresh_tokens (digest) {
+        digest -> Binary,
+        session_id -> Text,
+        client_id -> Nullable<Text>,
+        scope -> Text,
+        issued_at -> BigInt,
+        expires_at -> BigInt,
+        rotated_at -> Nullable<BigInt>,
+        successor -> Nullable<Binary>,
+        revoked_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    sessions (id) {
+        id -> Text,
+        client_id -> Nullable<Text>,
+        user_id -> Nullable<Text>,
+        client_key -> Nullable<Text>,
+        caller_ip -> Nullable<Text>,
+        created_at -> BigInt,
+        last_used_at -> BigInt,
+        ended_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    sub_accounts (id) {
+        id -> BigInt,
+        member -> BigInt,
+    }
+}
+
+diesel::table! {
+    trading_accounts (broker_id, account, server) {
+        broker_id -> Text,
+        account -> Text,
+        server -> Text,
+        user_id -> Text,
+    }
+}
+
+diesel::table! {
+    users (id) {
+        id -> Text,
+        user_name -> Text,
+        user_name_key -> Text,
+        password_hash -> Text,
+        operator -> Bool,
+        editor -> Bool,
+        query_all -> Bool,
+        df_visible -> Bool,
+        disabled -> Bool,
+        created_at -> BigInt,
+    }
+}
+
+diesel::joinable!(access_tokens -> sessions (session_id));
+diesel::joinable!(authorization_codes -> clients (client_id));
+diesel::joinable!(authorization_codes -> sessions (session_id));
+diesel::joinable!(authorization_codes -> users (user_id));
+diesel::joinable!(clients -> brokers (broker_id));
+diesel::joinable!(members -> users (user_id));
+diesel::joinable!(onetime_codes -> clients (redeeming_client_id));
+diesel::joinable!(onetime_codes -> sessions (session_id));
+diesel::joinable!(onetime_codes -> users (user_id));
+diesel::joinable!(refresh_tokens -> sessions (session_id));
+diesel::joinable!(sessions -> clients (client_id));
+diesel::joinable!(sessions -> users (user_id));
+diesel::joinable!(sub_accounts -> members (member));
+diesel::joinable!(trading_accounts -> brokers (broker_id));
+diesel::joinable!(trading_accounts -> users (user_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    access_tokens,
+    authorization_codes,
+    brokers,
+    clients,
+    login_failures,
+    members,
+    onetime_codes,
+    refresh_tokens,
+    sessions,
+    sub_accounts,
+    trading_accounts,
+    users,
+);
