@@ -1,0 +1,1 @@
+{"grant_type":"sample string 1","userName":"sample string 2","password":"sample string 3","clientKey":"sample string 4"}

@@ -1,0 +1,1 @@
+{"access_token":"sample string 1","token_type":"sample string 2","expires_in":3,"userName":"sample string 4","userID":"sample string 5","sessionKey":"sample string 6","clientKey":"sample string 7"}
