@@ -1,1 +1,199 @@
-fn main() {}
+//! The `gatehouse` command line.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use gatehouse::config::ServeArgs;
+
+/// Gatehouse: the five legacy ASP.NET Web API token dialects on one server.
+///
+/// Settings come from flags, then GATEHOUSE_* environment variables, then the config file
+/// (--config, default ./gatehouse.toml when present), then the defaults.
+#[derive(Debug, Parser)]
+#[command(name = "gatehouse", version, about, long_about)]
+struct Cli {
+    /// SQLite database file [default: ./gatehouse.db]
+    #[arg(long, global = true, env = "GATEHOUSE_DATABASE", value_name = "PATH")]
+    database: Option<PathBuf>,
+    /// TOML config file with the same settings as the flags
+    #[arg(long, global = true, env = "GATEHOUSE_CONFIG", value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Log filter, e.g. `info` or `gatehouse=debug` [default: info]
+    #[arg(long, global = true, env = "GATEHOUSE_LOG", value_name = "FILTER")]
+    log: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the server (migrations run first)
+    Serve(ServeArgs),
+    /// Create or upgrade the database schema and exit
+    Migrate,
+    /// Provision clients, users, members, brokers and trading accounts from a JSON document
+    /// (idempotent; format in docs/import.md)
+    Import {
+        /// The document
+        file: PathBuf,
+        /// PBKDF2 iterations for plain passwords in the document [default: 600000]
+        #[arg(long, env = "GATEHOUSE_HASH_ITERATIONS")]
+        hash_iterations: Option<u32>,
+    },
+    /// Add, re-password or disable a user (passwords are read from stdin)
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Add a client or rotate its secret (the new secret is printed once)
+    #[command(subcommand)]
+    Client(ClientCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum UserCommand {
+    /// Add a user; the password is the first line of stdin
+    Add {
+        /// User name (unique, case-insensitively)
+        user_name: String,
+        /// May log in at /admin/login/auth_code
+        #[arg(long)]
+        operator: bool,
+        /// `is_editor` in v1 responses
+        #[arg(long)]
+        editor: bool,
+        /// `QueryAll` in member responses
+        #[arg(long)]
+        query_all: bool,
+        /// `DFVisible` in member responses
+        #[arg(long)]
+        df_visible: bool,
+        /// PBKDF2 iterations [default: 600000]
+        #[arg(long, env = "GATEHOUSE_HASH_ITERATIONS")]
+        hash_iterations: Option<u32>,
+    },
+    /// Set a user's password from the first line of stdin
+    Passwd {
+        /// User name
+        user_name: String,
+        /// PBKDF2 iterations [default: 600000]
+        #[arg(long, env = "GATEHOUSE_HASH_ITERATIONS")]
+        hash_iterations: Option<u32>,
+    },
+    /// Disable a user (their tokens stop working at once)
+    Disable {
+        /// User name
+        user_name: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ClientCommand {
+    /// Add a client; a confidential client's generated secret is printed once
+    Add {
+        /// Client id
+        client_id: String,
+        /// Allowed grants, comma separated: password, refresh_token, client_credentials,
+        /// authorization_code, onetime
+        #[arg(long, value_delimiter = ',', default_value = "password,refresh_token")]
+        grants: Vec<String>,
+        /// Space-separated scope the client may be granted
+        #[arg(long, default_value = "")]
+        scope: String,
+        /// Redirect URL returned as `redirect_url` by v1
+        #[arg(long)]
+        redirect_url: Option<String>,
+        /// Broker a onetime client acts for
+        #[arg(long)]
+        broker: Option<uuid::Uuid>,
+        /// A public client: no secret
+        #[arg(long)]
+        public: bool,
+    },
+    /// Replace a client's secret with a new generated one, printed once
+    RotateSecret {
+        /// Client id
+        client_id: String,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    gatehouse::telemetry::init(cli.log.as_deref().unwrap_or("info"));
+    let file = match gatehouse::config::FileConfig::load(cli.config.as_deref()) {
+        Ok(f) => f,
+        Err(e) => return fail(&e),
+    };
+    let database = cli
+        .database
+        .clone()
+        .or_else(|| file.database().map(PathBuf::from))
+        .unwrap_or_else(|| PathBuf::from("gatehouse.db"));
+    let result = match cli.command {
+        Command::Serve(args) => {
+            match gatehouse::config::Config::resolve(args, Some(database), file) {
+                Ok(config) => gatehouse::serve_blocking(config).map_err(|e| e.to_string()),
+                Err(e) => Err(e),
+            }
+        }
+        Command::Migrate => gatehouse::cli::migrate(&database),
+        Command::Import {
+            file: doc,
+            hash_iterations,
+        } => gatehouse::cli::import(&database, &doc, hash_iterations),
+        Command::User(UserCommand::Add {
+            user_name,
+            operator,
+            editor,
+            query_all,
+            df_visible,
+            hash_iterations,
+        }) => gatehouse::cli::user_add(
+            &database,
+            &user_name,
+            gatehouse::cli::Flags {
+                operator,
+                editor,
+                query_all,
+                df_visible,
+            },
+            hash_iterations,
+        ),
+        Command::User(UserCommand::Passwd {
+            user_name,
+            hash_iterations,
+        }) => gatehouse::cli::user_passwd(&database, &user_name, hash_iterations),
+        Command::User(UserCommand::Disable { user_name }) => {
+            gatehouse::cli::user_disable(&database, &user_name)
+        }
+        Command::Client(ClientCommand::Add {
+            client_id,
+            grants,
+            scope,
+            redirect_url,
+            broker,
+            public,
+        }) => gatehouse::cli::client_add(
+            &database,
+            gatehouse::cli::NewClientArgs {
+                client_id,
+                grants,
+                scope,
+                redirect_url,
+                broker,
+                public,
+            },
+        ),
+        Command::Client(ClientCommand::RotateSecret { client_id }) => {
+            gatehouse::cli::client_rotate_secret(&database, &client_id)
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(&e),
+    }
+}
+
+fn fail(message: &str) -> ExitCode {
+    eprintln!("gatehouse: {message}");
+    ExitCode::FAILURE
+}

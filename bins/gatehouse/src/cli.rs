@@ -1,0 +1,189 @@
+//! The one-off commands: `migrate`, `import`, `user …`, `client …`. Passwords come from
+//! stdin, never from argv (argv is visible to every user of the machine); generated secrets
+//! are printed once on stdout.
+
+use std::io::BufRead as _;
+use std::path::Path;
+use std::sync::Arc;
+
+use gatehouse_domain::clock::SystemClock;
+use gatehouse_domain::credentials::{PasswordHasher, DEFAULT_ITERATIONS};
+use gatehouse_domain::import::{ImportDocument, NewClientSpec, NewUserSpec};
+use gatehouse_domain::model::{GrantSet, UserFlags};
+use gatehouse_domain::rng::{Rng, SystemRng};
+use gatehouse_domain::secret::Secret;
+
+use crate::config::{Config, FileConfig, ServeArgs, Synchronous};
+use crate::state::{self, Service};
+
+/// User flags of `user add`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Flags {
+    /// Operator.
+    pub operator: bool,
+    /// Editor.
+    pub editor: bool,
+    /// QueryAll.
+    pub query_all: bool,
+    /// DFVisible.
+    pub df_visible: bool,
+}
+
+/// Arguments of `client add`.
+#[derive(Debug, Clone)]
+pub struct NewClientArgs {
+    /// Client id.
+    pub client_id: String,
+    /// Grant names.
+    pub grants: Vec<String>,
+    /// Scope.
+    pub scope: String,
+    /// Redirect URL.
+    pub redirect_url: Option<String>,
+    /// Broker.
+    pub broker: Option<uuid::Uuid>,
+    /// No secret.
+    pub public: bool,
+}
+
+fn service(database: &Path, hash_iterations: Option<u32>) -> Result<Service, String> {
+    let storage = state::open_storage(database, Synchronous::Full)
+        .map_err(|e| format!("database {}: {e}", database.display()))?;
+    let hasher = PasswordHasher::new(hash_iterations.unwrap_or(DEFAULT_ITERATIONS))
+        .map_err(|e| format!("hash iterations: {e}"))?;
+    let rng: Arc<dyn Rng> = Arc::new(SystemRng::new());
+    let config = Config::resolve(ServeArgs::default(), None, FileConfig::default())?;
+    Ok(state::build_service(
+        storage,
+        &config,
+        hasher,
+        rng,
+        Arc::new(SystemClock),
+    ))
+}
+
+/// `gatehouse migrate`.
+pub fn migrate(database: &Path) -> Result<(), String> {
+    state::open_storage(database, Synchronous::Full)
+        .map_err(|e| format!("database {}: {e}", database.display()))?;
+    println!("{}: schema up to date", database.display());
+    Ok(())
+}
+
+/// `gatehouse import FILE`.
+pub fn import(database: &Path, file: &Path, hash_iterations: Option<u32>) -> Result<(), String> {
+    let text = std::fs::read_to_string(file).map_err(|e| format!("{}: {e}", file.display()))?;
+    let doc = ImportDocument::from_json(&text).map_err(|e| e.to_string())?;
+    let report = service(database, hash_iterations)?
+        .import(&doc)
+        .map_err(|e| e.to_string())?;
+    println!(
+        "imported {} brokers, {} clients, {} users, {} members, {} sub-accounts, {} trading accounts ({} passwords hashed)",
+        report.brokers,
+        report.clients,
+        report.users,
+        report.members,
+        report.sub_accounts,
+        report.trading_accounts,
+        report.passwords_hashed
+    );
+    Ok(())
+}
+
+fn read_secret_line(what: &str) -> Result<Secret, String> {
+    if std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+        eprintln!("{what} (then Enter):");
+    }
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .map_err(|e| format!("reading the {what} from stdin: {e}"))?;
+    let value = line.trim_end_matches(['\r', '\n']);
+    if value.is_empty() {
+        return Err(format!("the {what} read from stdin is empty"));
+    }
+    Ok(Secret::from(value.to_owned()))
+}
+
+/// `gatehouse user add NAME`.
+pub fn user_add(
+    database: &Path,
+    user_name: &str,
+    flags: Flags,
+    hash_iterations: Option<u32>,
+) -> Result<(), String> {
+    let password = read_secret_line("password")?;
+    let spec = NewUserSpec {
+        user_name: user_name.to_owned(),
+        flags: UserFlags {
+            operator: flags.operator,
+            editor: flags.editor,
+            query_all: flags.query_all,
+            df_visible: flags.df_visible,
+            disabled: false,
+        },
+    };
+    let user = service(database, hash_iterations)?
+        .add_user(spec, &password)
+        .map_err(|e| e.to_string())?;
+    println!("user {} added with id {}", user.user_name, user.id);
+    Ok(())
+}
+
+/// `gatehouse user passwd NAME`.
+pub fn user_passwd(
+    database: &Path,
+    user_name: &str,
+    hash_iterations: Option<u32>,
+) -> Result<(), String> {
+    let password = read_secret_line("password")?;
+    service(database, hash_iterations)?
+        .set_password(user_name, &password)
+        .map_err(|e| e.to_string())?;
+    println!("password of {user_name} changed");
+    Ok(())
+}
+
+/// `gatehouse user disable NAME`.
+pub fn user_disable(database: &Path, user_name: &str) -> Result<(), String> {
+    service(database, None)?
+        .set_user_disabled(user_name, true)
+        .map_err(|e| e.to_string())?;
+    println!("user {user_name} disabled; their tokens stop working at once");
+    Ok(())
+}
+
+/// `gatehouse client add ID`.
+pub fn client_add(database: &Path, args: NewClientArgs) -> Result<(), String> {
+    let grants = GrantSet::parse_names(&args.grants.join(" "))?;
+    let spec = NewClientSpec {
+        client_id: args.client_id.clone(),
+        confidential: !args.public,
+        grants,
+        scope: args.scope,
+        redirect_url: args.redirect_url,
+        broker_id: args.broker,
+    };
+    let secret = service(database, None)?
+        .add_client(spec)
+        .map_err(|e| e.to_string())?;
+    match secret {
+        Some(secret) => {
+            eprintln!("client {} added; its secret (shown once):", args.client_id);
+            println!("{}", secret.expose());
+        }
+        None => println!("public client {} added", args.client_id),
+    }
+    Ok(())
+}
+
+/// `gatehouse client rotate-secret ID`.
+pub fn client_rotate_secret(database: &Path, client_id: &str) -> Result<(), String> {
+    let secret = service(database, None)?
+        .rotate_client_secret(client_id)
+        .map_err(|e| e.to_string())?;
+    eprintln!("new secret of {client_id} (shown once; the old one no longer works):");
+    println!("{}", secret.expose());
+    Ok(())
+}

@@ -1,0 +1,310 @@
+//! Server configuration: command-line flags, then `GATEHOUSE_*` environment variables (both
+//! through clap), then a TOML config file, then the built-in defaults.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use time::UtcOffset;
+
+/// Flags of `gatehouse serve` (and the shared ones of the other commands). Every one is
+/// optional so that an absent flag falls through to the environment, the file, the default.
+#[derive(Debug, Default, Clone, clap::Args)]
+pub struct ServeArgs {
+    /// Address and port to listen on [default: 127.0.0.1:8080]
+    #[arg(long, env = "GATEHOUSE_BIND", value_name = "ADDR:PORT")]
+    pub bind: Option<SocketAddr>,
+    /// Load the demo data (idempotent) before serving
+    #[arg(long, env = "GATEHOUSE_DEMO")]
+    pub demo: bool,
+    /// PBKDF2-HMAC-SHA256 iterations for new password hashes [default: 600000]
+    #[arg(long, env = "GATEHOUSE_HASH_ITERATIONS", value_name = "N")]
+    pub hash_iterations: Option<u32>,
+    /// Threads hashing passwords [default: number of cores]
+    #[arg(long, env = "GATEHOUSE_HASH_THREADS", value_name = "N")]
+    pub hash_threads: Option<usize>,
+    /// Password checks allowed to wait for a hash thread; past it, 503 [default: 64]
+    #[arg(long, env = "GATEHOUSE_HASH_QUEUE", value_name = "N")]
+    pub hash_queue: Option<usize>,
+    /// Access token lifetime in seconds [default: 1200]
+    #[arg(long, env = "GATEHOUSE_ACCESS_TOKEN_LIFETIME", value_name = "SECONDS")]
+    pub access_token_lifetime: Option<i64>,
+    /// Refresh token lifetime in seconds [default: 2592000]
+    #[arg(long, env = "GATEHOUSE_REFRESH_TOKEN_LIFETIME", value_name = "SECONDS")]
+    pub refresh_token_lifetime: Option<i64>,
+    /// Authorization code and one-time code lifetime in seconds [default: 60]
+    #[arg(long, env = "GATEHOUSE_CODE_LIFETIME", value_name = "SECONDS")]
+    pub code_lifetime: Option<i64>,
+    /// Seconds during which a just-rotated refresh token may be presented again by a
+    /// concurrent request without ending the session [default: 0, off]
+    #[arg(long, env = "GATEHOUSE_REFRESH_GRACE", value_name = "SECONDS")]
+    pub refresh_grace: Option<i64>,
+    /// UTC offset of the member dialect's local `ExpireTime`, e.g. +10:00 [default: +00:00]
+    #[arg(long, env = "GATEHOUSE_DISPLAY_OFFSET", value_name = "+HH:MM", value_parser = parse_offset)]
+    pub display_offset: Option<UtcOffset>,
+    /// Reverse proxies whose X-Forwarded-For (and Windows authentication header) are trusted;
+    /// comma separated IP addresses
+    #[arg(
+        long,
+        env = "GATEHOUSE_TRUSTED_PROXIES",
+        value_delimiter = ',',
+        value_name = "IP,..."
+    )]
+    pub trusted_proxies: Option<Vec<IpAddr>>,
+    /// Header in which a trusted authenticating proxy passes the Windows user name
+    /// (e.g. X-Remote-User); unset disables `WindowsAuthentication`
+    #[arg(long, env = "GATEHOUSE_WINDOWS_AUTH_HEADER", value_name = "HEADER")]
+    pub windows_auth_header: Option<String>,
+    /// Largest request body accepted, in bytes [default: 65536]
+    #[arg(long, env = "GATEHOUSE_BODY_LIMIT", value_name = "BYTES")]
+    pub body_limit: Option<usize>,
+    /// HTTP worker threads [default: number of cores]
+    #[arg(long, env = "GATEHOUSE_WORKERS", value_name = "N")]
+    pub workers: Option<usize>,
+    /// SQLite durability: `full` fsyncs every commit, `normal` may lose the last commits on
+    /// power loss (never on a process crash) [default: full]
+    #[arg(long, env = "GATEHOUSE_SYNCHRONOUS", value_name = "full|normal")]
+    pub synchronous: Option<Synchronous>,
+}
+
+/// SQLite `synchronous` setting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Synchronous {
+    /// fsync on every commit.
+    #[default]
+    Full,
+    /// fsync at checkpoints only.
+    Normal,
+}
+
+fn parse_offset(s: &str) -> Result<UtcOffset, String> {
+    let bad = || format!("'{s}' is not a UTC offset like +10:00 or -05:30");
+    let (sign, rest) = match s.as_bytes().first() {
+        Some(b'+') => (1i8, &s[1..]),
+        Some(b'-') => (-1i8, &s[1..]),
+        _ => return Err(bad()),
+    };
+    let (h, m) = rest.split_once(':').ok_or_else(bad)?;
+    let h: i8 = h.parse().map_err(|_| bad())?;
+    let m: i8 = m.parse().map_err(|_| bad())?;
+    if !(0..=14).contains(&h) || !(0..60).contains(&m) || rest.len() != 5 {
+        return Err(bad());
+    }
+    UtcOffset::from_hms(sign * h, sign * m, 0).map_err(|_| bad())
+}
+
+/// The config file: the same settings as the flags, in TOML, snake_case keys.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    bind: Option<SocketAddr>,
+    database: Option<PathBuf>,
+    hash_iterations: Option<u32>,
+    hash_threads: Option<usize>,
+    hash_queue: Option<usize>,
+    access_token_lifetime: Option<i64>,
+    refresh_token_lifetime: Option<i64>,
+    code_lifetime: Option<i64>,
+    refresh_grace: Option<i64>,
+    display_offset: Option<String>,
+    trusted_proxies: Option<Vec<IpAddr>>,
+    windows_auth_header: Option<String>,
+    body_limit: Option<usize>,
+    workers: Option<usize>,
+    synchronous: Option<Synchronous>,
+}
+
+impl FileConfig {
+    /// Reads `path`; a missing default file is an empty config, a missing named file an error.
+    pub fn load(path: Option<&Path>) -> Result<Self, String> {
+        let (path, required) = match path {
+            Some(p) => (p.to_path_buf(), true),
+            None => (PathBuf::from("gatehouse.toml"), false),
+        };
+        match std::fs::read_to_string(&path) {
+            Ok(text) => {
+                toml::from_str(&text).map_err(|e| format!("config file {}: {e}", path.display()))
+            }
+            Err(e) if !required && e.kind() == std::io::ErrorKind::NotFound => Ok(Self::default()),
+            Err(e) => Err(format!("config file {}: {e}", path.display())),
+        }
+    }
+
+    /// The database path from the file, when set.
+    pub fn database(&self) -> Option<&Path> {
+        self.database.as_deref()
+    }
+}
+
+/// The resolved configuration the server runs with.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Listen address.
+    pub bind: SocketAddr,
+    /// SQLite database file.
+    pub database: PathBuf,
+    /// Load the demo data at start.
+    pub demo: bool,
+    /// PBKDF2 iterations.
+    pub hash_iterations: u32,
+    /// Hash pool threads.
+    pub hash_threads: usize,
+    /// Hash pool queue limit.
+    pub hash_queue: usize,
+    /// Access token lifetime, seconds.
+    pub access_token_lifetime: i64,
+    /// Refresh token lifetime, seconds.
+    pub refresh_token_lifetime: i64,
+    /// Code lifetime, seconds.
+    pub code_lifetime: i64,
+    /// Refresh grace window, seconds (0 = off).
+    pub refresh_grace: i64,
+    /// Offset of the member dialect's local time.
+    pub display_offset: UtcOffset,
+    /// Trusted reverse proxies.
+    pub trusted_proxies: Vec<IpAddr>,
+    /// Header carrying the Windows user name, from a trusted proxy.
+    pub windows_auth_header: Option<String>,
+    /// Request body limit in bytes.
+    pub body_limit: usize,
+    /// HTTP workers.
+    pub workers: usize,
+    /// SQLite durability.
+    pub synchronous: Synchronous,
+}
+
+fn cores() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2)
+}
+
+impl Config {
+    /// Flags and environment first (clap already merged those two), then the file, then
+    /// the defaults.
+    pub fn resolve(
+        args: ServeArgs,
+        database: Option<PathBuf>,
+        file: FileConfig,
+    ) -> Result<Self, String> {
+        let display_offset = match (args.display_offset, file.display_offset) {
+            (Some(o), _) => o,
+            (None, Some(s)) => parse_offset(&s)?,
+            (None, None) => UtcOffset::UTC,
+        };
+        let config = Self {
+            bind: args
+                .bind
+                .or(file.bind)
+                .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080))),
+            database: database
+                .or(file.database)
+                .unwrap_or_else(|| PathBuf::from("gatehouse.db")),
+            demo: args.demo,
+            hash_iterations: args
+                .hash_iterations
+                .or(file.hash_iterations)
+                .unwrap_or(600_000),
+            hash_threads: args
+                .hash_threads
+                .or(file.hash_threads)
+                .unwrap_or_else(cores),
+            hash_queue: args.hash_queue.or(file.hash_queue).unwrap_or(64),
+            access_token_lifetime: args
+                .access_token_lifetime
+                .or(file.access_token_lifetime)
+                .unwrap_or(20 * 60),
+            refresh_token_lifetime: args
+                .refresh_token_lifetime
+                .or(file.refresh_token_lifetime)
+                .unwrap_or(30 * 24 * 3600),
+            code_lifetime: args.code_lifetime.or(file.code_lifetime).unwrap_or(60),
+            refresh_grace: args.refresh_grace.or(file.refresh_grace).unwrap_or(0),
+            display_offset,
+            trusted_proxies: args
+                .trusted_proxies
+                .or(file.trusted_proxies)
+                .unwrap_or_default(),
+            windows_auth_header: args.windows_auth_header.or(file.windows_auth_header),
+            body_limit: args.body_limit.or(file.body_limit).unwrap_or(64 * 1024),
+            workers: args.workers.or(file.workers).unwrap_or_else(cores),
+            synchronous: args.synchronous.or(file.synchronous).unwrap_or_default(),
+        };
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        let positive = [
+            ("access-token-lifetime", self.access_token_lifetime),
+            ("refresh-token-lifetime", self.refresh_token_lifetime),
+            ("code-lifetime", self.code_lifetime),
+        ];
+        for (name, v) in positive {
+            if v <= 0 {
+                return Err(format!("{name} must be a positive number of seconds"));
+            }
+        }
+        if self.refresh_grace < 0 {
+            return Err("refresh-grace must not be negative".into());
+        }
+        if self.hash_iterations == 0 {
+            return Err("hash-iterations must be at least 1".into());
+        }
+        if self.hash_threads == 0 || self.workers == 0 {
+            return Err("hash-threads and workers must be at least 1".into());
+        }
+        if self.body_limit < 1024 {
+            return Err("body-limit must be at least 1024 bytes".into());
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn offsets() {
+        assert_eq!(
+            parse_offset("+10:00").ok(),
+            UtcOffset::from_hms(10, 0, 0).ok()
+        );
+        assert_eq!(
+            parse_offset("-05:30").ok(),
+            UtcOffset::from_hms(-5, -30, 0).ok()
+        );
+        for bad in ["10:00", "+25:00", "+1", "", "+aa:bb", "-", "+10:99"] {
+            assert!(parse_offset(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn precedence_flags_then_file_then_default() {
+        let file: FileConfig =
+            toml::from_str("bind = \"0.0.0.0:9000\"\nhash_iterations = 5\ncode_lifetime = 30")
+                .expect("valid toml");
+        let args = ServeArgs {
+            hash_iterations: Some(7),
+            ..Default::default()
+        };
+        let c = Config::resolve(args, None, file).expect("valid");
+        assert_eq!(c.bind.to_string(), "0.0.0.0:9000");
+        assert_eq!(c.hash_iterations, 7);
+        assert_eq!(c.code_lifetime, 30);
+        assert_eq!(c.access_token_lifetime, 1200);
+        assert_eq!(c.database, PathBuf::from("gatehouse.db"));
+    }
+
+    #[test]
+    fn unknown_file_keys_and_bad_values_are_errors() {
+        assert!(toml::from_str::<FileConfig>("bnid = 1").is_err());
+        let args = ServeArgs {
+            code_lifetime: Some(0),
+            ..Default::default()
+        };
+        assert!(Config::resolve(args, None, FileConfig::default()).is_err());
+    }
+}

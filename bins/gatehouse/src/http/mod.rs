@@ -1,0 +1,243 @@
+//! The HTTP surface: routes, the path normalisation ASP.NET routing implied, metrics, and
+//! one small module per dialect whose handlers extract a typed request, make one domain call
+//! and write the answer in the dialect.
+
+use std::borrow::Cow;
+use std::time::Instant;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::{header, StatusCode, Uri};
+use actix_web::middleware::Next;
+use actix_web::{web, HttpRequest, HttpResponse};
+
+pub mod error;
+mod handlers;
+pub mod request;
+
+pub use error::ApiError;
+
+/// Every route Gatehouse serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Endpoint {
+    /// `POST /oauth2/onetime/token`
+    OneTimeToken,
+    /// `POST /oauth2/onetime/authorize`
+    OneTimeAuthorize,
+    /// `POST /admin/login/auth_code`
+    OtcAuthCode,
+    /// `POST /admin/login/token`
+    OtcToken,
+    /// `POST /api/Token`
+    MemberToken,
+    /// `POST /api/v1/auth/token`
+    V1Token,
+    /// `POST /token`
+    KatanaToken,
+    /// `POST /oauth2/introspect`
+    Introspect,
+    /// `POST /oauth2/revoke`
+    Revoke,
+    /// `GET /.well-known/oauth-authorization-server`
+    Metadata,
+    /// `GET /healthz`
+    Health,
+    /// `GET /metrics`
+    Metrics,
+}
+
+/// How a dialect words its errors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Family {
+    /// RFC 6749 JSON errors; Katana answers 400 to everything.
+    OAuth {
+        /// Katana's `/token`.
+        katana: bool,
+    },
+    /// Web API's HttpError, negotiated.
+    WebApi,
+    /// The otc Header/Body envelope.
+    Otc {
+        /// The token exchange (else the auth code endpoint).
+        token: bool,
+    },
+}
+
+impl Endpoint {
+    /// All of them, for the route table.
+    pub const ALL: [Endpoint; 12] = [
+        Endpoint::OneTimeToken,
+        Endpoint::OneTimeAuthorize,
+        Endpoint::OtcAuthCode,
+        Endpoint::OtcToken,
+        Endpoint::MemberToken,
+        Endpoint::V1Token,
+        Endpoint::KatanaToken,
+        Endpoint::Introspect,
+        Endpoint::Revoke,
+        Endpoint::Metadata,
+        Endpoint::Health,
+        Endpoint::Metrics,
+    ];
+
+    /// The normalised (lower-case, no trailing slash) path.
+    pub fn route(self) -> &'static str {
+        match self {
+            Endpoint::OneTimeToken => "/oauth2/onetime/token",
+            Endpoint::OneTimeAuthorize => "/oauth2/onetime/authorize",
+            Endpoint::OtcAuthCode => "/admin/login/auth_code",
+            Endpoint::OtcToken => "/admin/login/token",
+            Endpoint::MemberToken => "/api/token",
+            Endpoint::V1Token => "/api/v1/auth/token",
+            Endpoint::KatanaToken => "/token",
+            Endpoint::Introspect => "/oauth2/introspect",
+            Endpoint::Revoke => "/oauth2/revoke",
+            Endpoint::Metadata => "/.well-known/oauth-authorization-server",
+            Endpoint::Health => "/healthz",
+            Endpoint::Metrics => "/metrics",
+        }
+    }
+
+    /// The dialect label used in metrics and logs.
+    pub fn dialect(self) -> &'static str {
+        match self {
+            Endpoint::OneTimeToken | Endpoint::OneTimeAuthorize => "onetime",
+            Endpoint::OtcAuthCode | Endpoint::OtcToken => "otc",
+            Endpoint::MemberToken => "member",
+            Endpoint::V1Token => "v1",
+            Endpoint::KatanaToken => "katana",
+            _ => "shared",
+        }
+    }
+
+    /// How its errors are worded.
+    pub fn family(self) -> Family {
+        match self {
+            Endpoint::OneTimeToken | Endpoint::OneTimeAuthorize | Endpoint::MemberToken => {
+                Family::WebApi
+            }
+            Endpoint::OtcAuthCode => Family::Otc { token: false },
+            Endpoint::OtcToken => Family::Otc { token: true },
+            Endpoint::KatanaToken => Family::OAuth { katana: true },
+            _ => Family::OAuth { katana: false },
+        }
+    }
+
+    fn from_route(path: &str) -> Option<Endpoint> {
+        Endpoint::ALL.into_iter().find(|e| e.route() == path)
+    }
+}
+
+/// ASP.NET routing matched paths case-insensitively and ignored a trailing slash: the path
+/// is lower-cased and trimmed before routing.
+pub fn normalize_path(path: &str) -> Cow<'_, str> {
+    let trimmed = match path.trim_end_matches('/') {
+        "" => "/",
+        t => t,
+    };
+    if trimmed.bytes().any(|b| b.is_ascii_uppercase()) {
+        Cow::Owned(trimmed.to_ascii_lowercase())
+    } else {
+        Cow::Borrowed(trimmed)
+    }
+}
+
+/// Middleware: path normalisation, then metrics around the rest.
+pub async fn normalize_and_measure(
+    mut req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let started = Instant::now();
+    let normalized = match normalize_path(req.path()) {
+        Cow::Borrowed(p) if p.len() == req.path().len() => None,
+        p => Some(p.into_owned()),
+    };
+    if let Some(path) = normalized {
+        let pq = match req.query_string() {
+            "" => path,
+            q => format!("{path}?{q}"),
+        };
+        if let Ok(uri) = pq.parse::<Uri>() {
+            req.match_info_mut().get_mut().update(&uri);
+            req.head_mut().uri = uri;
+        }
+    }
+    let endpoint = Endpoint::from_route(req.path());
+    let metrics = req
+        .app_data::<web::Data<crate::AppState>>()
+        .map(|s| s.clone().into_inner());
+    let res = next.call(req).await?;
+    if let Some(state) = metrics {
+        let (route, dialect) = match endpoint {
+            Some(e) => (e.route(), e.dialect()),
+            None => ("unmatched", "none"),
+        };
+        state
+            .metrics
+            .observe(route, dialect, res.status().as_u16(), started.elapsed());
+    }
+    Ok(res)
+}
+
+/// Registers every route.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    for endpoint in Endpoint::ALL {
+        let method = match endpoint {
+            Endpoint::Metadata | Endpoint::Health | Endpoint::Metrics => web::get(),
+            _ => web::post(),
+        };
+        let allow = match endpoint {
+            Endpoint::Metadata | Endpoint::Health | Endpoint::Metrics => "GET",
+            _ => "POST",
+        };
+        let handler = handlers::route(endpoint, method);
+        cfg.service(
+            web::resource(endpoint.route())
+                .route(handler)
+                .default_service(web::to(move || async move {
+                    HttpResponse::MethodNotAllowed()
+                        .insert_header((header::ALLOW, allow))
+                        .content_type("application/json; charset=utf-8")
+                        .body(format!(
+                            "{{\"Message\":\"The requested resource does not support this http method; use {allow}.\"}}"
+                        ))
+                })),
+        );
+    }
+}
+
+/// Web API's answer for a path no route matches.
+pub async fn not_found(req: HttpRequest) -> HttpResponse {
+    let body = gatehouse_models::http_error::HttpError::new(format!(
+        "No HTTP resource was found that matches the request URI '{}'.",
+        req.path()
+    ));
+    let format = gatehouse_codec::negotiate(
+        request::header_str(&req, header::ACCEPT),
+        request::header_str(&req, header::CONTENT_TYPE),
+    );
+    match gatehouse_codec::encode(format, &body) {
+        Ok(bytes) => HttpResponse::build(StatusCode::NOT_FOUND)
+            .content_type(format.content_type())
+            .body(bytes),
+        Err(_) => HttpResponse::NotFound().finish(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_normalise_like_aspnet_routing() {
+        assert_eq!(normalize_path("/api/Token"), "/api/token");
+        assert_eq!(normalize_path("/API/TOKEN/"), "/api/token");
+        assert_eq!(normalize_path("/token//"), "/token");
+        assert_eq!(normalize_path("/"), "/");
+        assert!(matches!(normalize_path("/token"), Cow::Borrowed(_)));
+        assert_eq!(
+            Endpoint::from_route(&normalize_path("/Admin/Login/Auth_Code/")),
+            Some(Endpoint::OtcAuthCode)
+        );
+    }
+}

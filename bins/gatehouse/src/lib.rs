@@ -1,0 +1,193 @@
+//! The Gatehouse server: wires the codec, the domain and the storage to actix-web.
+//!
+//! The binary (`main.rs`) parses the command line; [`start`] runs the server on a background
+//! thread (the end-to-end tests use it), [`serve_blocking`] in the foreground until SIGTERM
+//! or Ctrl-C.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use actix_web::{web, App, HttpServer};
+use gatehouse_domain::clock::SystemClock;
+use gatehouse_domain::credentials::PasswordHasher;
+use gatehouse_domain::hash_pool::HashPool;
+use gatehouse_domain::rng::{Rng, SystemRng};
+
+pub mod cli;
+pub mod config;
+pub mod http;
+pub mod metrics;
+pub mod state;
+pub mod telemetry;
+
+pub use state::AppState;
+
+use config::Config;
+
+/// Why the server did not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The database could not be opened or migrated.
+    #[error("database: {0}")]
+    Database(String),
+    /// The demo data could not be loaded.
+    #[error("demo data: {0}")]
+    Demo(String),
+    /// The address could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// Anything else from the runtime.
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Opens the database, runs the migrations, loads the demo data when asked, and builds the
+/// shared state.
+pub fn build_state(config: &Config) -> Result<AppState, StartError> {
+    let storage = state::open_storage(&config.database, config.synchronous)
+        .map_err(|e| StartError::Database(e.to_string()))?;
+    let hasher = PasswordHasher::new(config.hash_iterations)
+        .map_err(|e| StartError::Database(format!("hash iterations: {e}")))?;
+    let rng: Arc<dyn Rng> = Arc::new(SystemRng::new());
+    let service = state::build_service(storage, config, hasher, rng.clone(), Arc::new(SystemClock));
+    if config.demo {
+        state::load_demo(&service).map_err(|e| StartError::Demo(e.to_string()))?;
+        tracing::info!("demo data loaded");
+    }
+    let pool = HashPool::try_new(config.hash_threads, config.hash_queue)?;
+    Ok(AppState::new(service, pool, config.clone(), rng))
+}
+
+/// A server running on its own thread.
+#[derive(Debug)]
+pub struct Running {
+    /// The bound address (port 0 in the config picks a free one).
+    pub addr: SocketAddr,
+    handle: actix_web::dev::ServerHandle,
+    thread: Option<std::thread::JoinHandle<std::io::Result<()>>>,
+}
+
+impl Running {
+    /// Stops the server gracefully and waits for its thread.
+    pub fn stop(mut self) {
+        self.shutdown();
+    }
+
+    fn shutdown(&mut self) {
+        if let Some(thread) = self.thread.take() {
+            let handle = self.handle.clone();
+            let _ = std::thread::spawn(move || {
+                actix_web::rt::System::new().block_on(handle.stop(true));
+            })
+            .join();
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+fn http_server(
+    state: AppState,
+    config: &Config,
+) -> Result<(actix_web::dev::Server, SocketAddr), StartError> {
+    let data = web::Data::new(state);
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(data.clone())
+            .wrap(actix_web::middleware::from_fn(http::normalize_and_measure))
+            .configure(http::routes)
+            .default_service(web::to(http::not_found))
+    })
+    .workers(config.workers)
+    .backlog(1024)
+    .client_request_timeout(std::time::Duration::from_secs(10))
+    .client_disconnect_timeout(std::time::Duration::from_secs(2))
+    .shutdown_timeout(10)
+    .disable_signals()
+    .bind(config.bind)
+    .map_err(|source| StartError::Bind {
+        addr: config.bind,
+        source,
+    })?;
+    let addr = server.addrs().first().copied().unwrap_or(config.bind);
+    Ok((server.run(), addr))
+}
+
+/// Starts the server on a background thread and returns once it listens.
+pub fn start(config: Config) -> Result<Running, StartError> {
+    let state = build_state(&config)?;
+    let (tx, rx) = std::sync::mpsc::channel();
+    let thread = std::thread::spawn(move || {
+        actix_web::rt::System::new().block_on(async move {
+            match http_server(state, &config) {
+                Ok((server, addr)) => {
+                    let _ = tx.send(Ok((server.handle(), addr)));
+                    server.await
+                }
+                Err(e) => {
+                    let _ = tx.send(Err(e));
+                    Ok(())
+                }
+            }
+        })
+    });
+    let (handle, addr) = rx
+        .recv()
+        .map_err(|_| StartError::Io(std::io::Error::other("server thread died")))??;
+    Ok(Running {
+        addr,
+        handle,
+        thread: Some(thread),
+    })
+}
+
+/// Runs the server in the foreground until SIGTERM or Ctrl-C, then drains connections.
+pub fn serve_blocking(config: Config) -> Result<(), StartError> {
+    let started = std::time::Instant::now();
+    let state = build_state(&config)?;
+    actix_web::rt::System::new().block_on(async move {
+        let (server, addr) = http_server(state, &config)?;
+        tracing::info!(%addr, database = %config.database.display(), ready_ms = started.elapsed().as_millis() as u64, "gatehouse listening");
+        let handle = server.handle();
+        actix_web::rt::spawn(async move {
+            shutdown_signal().await;
+            tracing::info!("shutting down: draining connections");
+            handle.stop(true).await;
+        });
+        server.await?;
+        tracing::info!("stopped");
+        Ok(())
+    })
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

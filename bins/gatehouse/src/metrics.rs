@@ -1,0 +1,166 @@
+//! Prometheus metrics in the text exposition format, kept by hand: a handful of counters and
+//! one histogram do not need a metrics framework.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+use std::time::Duration;
+
+/// Upper bounds of the latency histogram, in seconds.
+const BUCKETS: [f64; 14] = [
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+
+#[derive(Default)]
+struct Histogram {
+    buckets: [u64; BUCKETS.len()],
+    count: u64,
+    sum: f64,
+}
+
+/// Request counters and latencies by route, dialect and status.
+#[derive(Default)]
+pub struct Metrics {
+    requests: Mutex<BTreeMap<(&'static str, &'static str, u16), u64>>,
+    latency: Mutex<BTreeMap<&'static str, Histogram>>,
+    hash_rejected: AtomicU64,
+}
+
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Metrics").finish_non_exhaustive()
+    }
+}
+
+/// Gauges read at scrape time.
+#[derive(Debug, Clone, Copy)]
+pub struct Gauges {
+    /// Password checks waiting for a hash thread.
+    pub hash_queued: usize,
+    /// Password checks running.
+    pub hash_running: usize,
+    /// Hash threads.
+    pub hash_threads: usize,
+}
+
+impl Metrics {
+    /// Records one finished request.
+    pub fn observe(&self, route: &'static str, dialect: &'static str, status: u16, took: Duration) {
+        {
+            let mut requests = self.requests.lock().unwrap_or_else(|e| e.into_inner());
+            *requests.entry((route, dialect, status)).or_default() += 1;
+        }
+        let secs = took.as_secs_f64();
+        let mut latency = self.latency.lock().unwrap_or_else(|e| e.into_inner());
+        let h = latency.entry(route).or_default();
+        for (i, bound) in BUCKETS.iter().enumerate() {
+            if secs <= *bound {
+                h.buckets[i] += 1;
+            }
+        }
+        h.count += 1;
+        h.sum += secs;
+    }
+
+    /// Counts a password check turned away because the hash queue was full.
+    pub fn hash_rejected(&self) {
+        self.hash_rejected.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The exposition text.
+    pub fn render(&self, gauges: Gauges) -> String {
+        let mut out = String::with_capacity(4096);
+        out.push_str(
+            "# HELP gatehouse_http_requests_total HTTP requests by route, dialect and status.\n",
+        );
+        out.push_str("# TYPE gatehouse_http_requests_total counter\n");
+        {
+            let requests = self.requests.lock().unwrap_or_else(|e| e.into_inner());
+            for ((route, dialect, status), n) in requests.iter() {
+                let _ = writeln!(
+                    out,
+                    "gatehouse_http_requests_total{{route=\"{route}\",dialect=\"{dialect}\",status=\"{status}\"}} {n}"
+                );
+            }
+        }
+        out.push_str("# HELP gatehouse_http_request_duration_seconds Time to answer a request.\n");
+        out.push_str("# TYPE gatehouse_http_request_duration_seconds histogram\n");
+        {
+            let latency = self.latency.lock().unwrap_or_else(|e| e.into_inner());
+            for (route, h) in latency.iter() {
+                for (bound, n) in BUCKETS.iter().zip(h.buckets.iter()) {
+                    let _ = writeln!(
+                        out,
+                        "gatehouse_http_request_duration_seconds_bucket{{route=\"{route}\",le=\"{bound}\"}} {n}"
+                    );
+                }
+                let _ = writeln!(
+                    out,
+                    "gatehouse_http_request_duration_seconds_bucket{{route=\"{route}\",le=\"+Inf\"}} {}",
+                    h.count
+                );
+                let _ = writeln!(
+                    out,
+                    "gatehouse_http_request_duration_seconds_sum{{route=\"{route}\"}} {}",
+                    h.sum
+                );
+                let _ = writeln!(
+                    out,
+                    "gatehouse_http_request_duration_seconds_count{{route=\"{route}\"}} {}",
+                    h.count
+                );
+            }
+        }
+        let _ = writeln!(
+            out,
+            "# HELP gatehouse_hash_queue_depth Password checks waiting for a hash thread.\n# TYPE gatehouse_hash_queue_depth gauge\ngatehouse_hash_queue_depth {}",
+            gauges.hash_queued
+        );
+        let _ = writeln!(
+            out,
+            "# HELP gatehouse_hash_running Password checks running.\n# TYPE gatehouse_hash_running gauge\ngatehouse_hash_running {}",
+            gauges.hash_running
+        );
+        let _ = writeln!(
+            out,
+            "# HELP gatehouse_hash_threads Threads of the password hash pool.\n# TYPE gatehouse_hash_threads gauge\ngatehouse_hash_threads {}",
+            gauges.hash_threads
+        );
+        let _ = writeln!(
+            out,
+            "# HELP gatehouse_hash_rejected_total Password checks answered 503 because the hash queue was full.\n# TYPE gatehouse_hash_rejected_total counter\ngatehouse_hash_rejected_total {}",
+            self.hash_rejected.load(Ordering::Relaxed)
+        );
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_counters_and_histogram() {
+        let m = Metrics::default();
+        m.observe("/token", "katana", 200, Duration::from_millis(3));
+        m.observe("/token", "katana", 200, Duration::from_millis(30));
+        m.hash_rejected();
+        let text = m.render(Gauges {
+            hash_queued: 2,
+            hash_running: 1,
+            hash_threads: 2,
+        });
+        assert!(text.contains(
+            "gatehouse_http_requests_total{route=\"/token\",dialect=\"katana\",status=\"200\"} 2"
+        ));
+        assert!(text.contains(
+            "gatehouse_http_request_duration_seconds_bucket{route=\"/token\",le=\"0.005\"} 1"
+        ));
+        assert!(text.contains(
+            "gatehouse_http_request_duration_seconds_bucket{route=\"/token\",le=\"+Inf\"} 2"
+        ));
+        assert!(text.contains("gatehouse_hash_queue_depth 2"));
+        assert!(text.contains("gatehouse_hash_rejected_total 1"));
+    }
+}

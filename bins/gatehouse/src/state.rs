@@ -1,0 +1,141 @@
+//! The shared state of the HTTP workers and the two ways a handler calls the domain:
+//! [`AppState::blocking`] on actix's blocking pool (SQLite work) and [`AppState::hashing`] on
+//! the bounded password-hash pool, which answers 503 at once when its queue is full.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use actix_web::web;
+use gatehouse_domain::clock::Clock;
+use gatehouse_domain::credentials::PasswordHasher;
+use gatehouse_domain::hash_pool::HashPool;
+use gatehouse_domain::rng::Rng;
+use gatehouse_domain::service::Gatehouse;
+use gatehouse_domain::Error as DomainError;
+use gatehouse_storage::{Storage, StorageError, StorageOptions};
+
+use crate::config::{Config, Synchronous};
+use crate::http::ApiError;
+use crate::metrics::{Gauges, Metrics};
+
+/// The grant logic over SQLite.
+pub type Service = Gatehouse<Storage>;
+
+/// Opens (creating and migrating) the database.
+pub fn open_storage(path: &Path, synchronous: Synchronous) -> Result<Storage, StorageError> {
+    let options = StorageOptions {
+        synchronous: match synchronous {
+            Synchronous::Full => gatehouse_storage::Synchronous::Full,
+            Synchronous::Normal => gatehouse_storage::Synchronous::Normal,
+        },
+        ..StorageOptions::default()
+    };
+    Storage::open(path, options)
+}
+
+/// Assembles the service from the configuration.
+pub fn build_service(
+    storage: Storage,
+    config: &Config,
+    hasher: PasswordHasher,
+    rng: Arc<dyn Rng>,
+    clock: Arc<dyn Clock>,
+) -> Service {
+    let domain = gatehouse_domain::config::Config {
+        access_token_lifetime: time::Duration::seconds(config.access_token_lifetime),
+        refresh_token_lifetime: time::Duration::seconds(config.refresh_token_lifetime),
+        auth_code_lifetime: time::Duration::seconds(config.code_lifetime),
+        onetime_code_lifetime: time::Duration::seconds(config.code_lifetime),
+        refresh_grace: (config.refresh_grace > 0)
+            .then(|| time::Duration::seconds(config.refresh_grace)),
+        ..gatehouse_domain::config::Config::default()
+    };
+    Gatehouse::new(storage, clock, rng, hasher, domain)
+}
+
+/// Loads the demo data of SPEC section 5 (idempotent).
+pub fn load_demo(service: &Service) -> Result<(), DomainError> {
+    let document = gatehouse_domain::import::demo_document()?;
+    service.import(&document).map(|_| ())
+}
+
+/// What every worker shares.
+pub struct AppState {
+    /// The grant logic.
+    pub service: Arc<Service>,
+    /// The password-hash pool.
+    pub pool: HashPool,
+    /// The configuration.
+    pub config: Config,
+    /// Request metrics.
+    pub metrics: Metrics,
+    rng: Arc<dyn Rng>,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AppState {
+    /// Assembles the state.
+    pub fn new(service: Service, pool: HashPool, config: Config, rng: Arc<dyn Rng>) -> Self {
+        Self {
+            service: Arc::new(service),
+            pool,
+            config,
+            metrics: Metrics::default(),
+            rng,
+        }
+    }
+
+    /// Runs `f` on the blocking pool (database work that hashes no password).
+    pub async fn blocking<R, F>(&self, f: F) -> Result<R, ApiError>
+    where
+        R: Send + 'static,
+        F: FnOnce(&Service) -> Result<R, DomainError> + Send + 'static,
+    {
+        let service = self.service.clone();
+        match web::block(move || f(&service)).await {
+            Ok(result) => result.map_err(ApiError::from),
+            Err(_) => Err(ApiError::Internal),
+        }
+    }
+
+    /// Runs `f` on the password-hash pool; a full queue is [`ApiError::Busy`] at once.
+    pub async fn hashing<R, F>(&self, f: F) -> Result<R, ApiError>
+    where
+        R: Send + 'static,
+        F: FnOnce(&Service) -> Result<R, DomainError> + Send + 'static,
+    {
+        let service = self.service.clone();
+        let receiver = match self.pool.try_spawn(move || f(&service)) {
+            Ok(r) => r,
+            Err(_) => {
+                self.metrics.hash_rejected();
+                return Err(ApiError::Busy);
+            }
+        };
+        match receiver.await {
+            Ok(result) => result.map_err(ApiError::from),
+            Err(_) => Err(ApiError::Internal),
+        }
+    }
+
+    /// A fresh id for an error, shown to the client and logged with the failure.
+    pub fn error_id(&self) -> String {
+        self.rng.uuid_v4().simple().to_string()
+    }
+
+    /// The gauges of `/metrics`.
+    pub fn gauges(&self) -> Gauges {
+        Gauges {
+            hash_queued: self.pool.queued(),
+            hash_running: self.pool.running(),
+            hash_threads: self.pool.threads(),
+        }
+    }
+}
