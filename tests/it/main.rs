@@ -1,4 +1,9 @@
 //! The end-to-end suite: the real server on a temporary SQLite file, over HTTP.
 
+mod errors;
+mod flows;
+mod hostile;
+mod oauth2_client;
+mod security;
 mod seeds;
 mod support;
