@@ -1,0 +1,347 @@
+//! Each repository, straight through `Store`.
+
+use std::collections::BTreeMap;
+
+use gatehouse_domain::model::{
+    AccessToken, AuthorizationCode, Broker, Client, GrantSet, GrantType, LoginFailure, NewMember,
+    OneTimeCode, RefreshToken, Session, SubAccount, TradingAccount, User, UserFlags,
+};
+use gatehouse_domain::rng::SeededRng;
+use gatehouse_domain::secret::{hash_client_secret, Secret, TokenDigest};
+use gatehouse_domain::store::Store;
+use gatehouse_domain::Error;
+use gatehouse_storage::{Storage, StorageOptions};
+use time::macros::datetime;
+use time::{Duration, OffsetDateTime};
+use uuid::Uuid;
+
+use crate::support::temp_db;
+
+const T0: OffsetDateTime = datetime!(2026-01-01 00:00:00.123456 UTC);
+
+fn open() -> (tempfile::TempDir, Storage) {
+    let (dir, path) = temp_db();
+    (dir, Storage::open(path, StorageOptions::default()).expect("open"))
+}
+
+fn user(id: u128, name: &str) -> User {
+    User {
+        id: Uuid::from_u128(id),
+        user_name: name.to_owned(),
+        password_hash: format!("pbkdf2-sha256$1000$salt{id}$hash"),
+        flags: UserFlags {
+            operator: true,
+            df_visible: true,
+            ..UserFlags::default()
+        },
+        created_at: T0,
+    }
+}
+
+fn client(id: &str) -> Client {
+    Client {
+        client_id: id.to_owned(),
+        secret_hash: None,
+        grants: GrantSet::all(),
+        scope: "a b".to_owned(),
+        access_token_lifetime: None,
+        refresh_token_lifetime: None,
+        redirect_url: None,
+        broker_id: None,
+    }
+}
+
+fn session(id: u128, user: Option<u128>, client: Option<&str>) -> Session {
+    Session {
+        id: Uuid::from_u128(id),
+        client_id: client.map(str::to_owned),
+        user_id: user.map(Uuid::from_u128),
+        client_key: Some("key".to_owned()),
+        caller_ip: Some("192.0.2.1".to_owned()),
+        created_at: T0,
+        last_used_at: T0,
+        ended_at: None,
+    }
+}
+
+/// Users, members, sub-accounts, brokers, trading accounts, clients.
+#[test]
+fn account_repositories_round_trip() {
+    let (_dir, storage) = open();
+    let rng = SeededRng::new(3);
+    let hash = hash_client_secret(&Secret::new("s3cret"), &rng);
+    let broker_id = Uuid::from_u128(77);
+    let stored_hash = hash.clone();
+    storage
+        .write(move |tx| {
+            tx.upsert_user(&user(1, "Alice"))?;
+            tx.upsert_user(&user(2, "bob"))?;
+            tx.upsert_broker(&Broker {
+                id: broker_id,
+                name: "B".to_owned(),
+            })?;
+            tx.upsert_broker(&Broker {
+                id: broker_id,
+                name: "Broker".to_owned(),
+            })?;
+            let m = tx.upsert_member(&NewMember {
+                id: None,
+                member_id: "1234".to_owned(),
+                user_id: Uuid::from_u128(1),
+            })?;
+            assert_eq!(m.id, 1, "first automatic id");
+            let m2 = tx.upsert_member(&NewMember {
+                id: Some(40),
+                member_id: "5678".to_owned(),
+                user_id: Uuid::from_u128(2),
+            })?;
+            assert_eq!(m2.id, 40);
+            let m3 = tx.upsert_member(&NewMember {
+                id: None,
+                member_id: "9999".to_owned(),
+                user_id: Uuid::from_u128(2),
+            })?;
+            assert_eq!(m3.id, 41, "next after the highest");
+            // Same member id again: kept, user may change.
+            let again = tx.upsert_member(&NewMember {
+                id: None,
+                member_id: "1234".to_owned(),
+                user_id: Uuid::from_u128(1),
+            })?;
+            assert_eq!(again.id, 1);
+            tx.upsert_sub_account(&SubAccount { id: 8, member: 1 })?;
+            tx.upsert_sub_account(&SubAccount { id: 9, member: 1 })?;
+            tx.upsert_trading_account(&TradingAccount {
+                broker_id,
+                account: "TA-1".to_owned(),
+                server: "live".to_owned(),
+                user_id: Uuid::from_u128(1),
+            })?;
+            let mut c = client("c1");
+            c.secret_hash = Some(stored_hash);
+            c.grants = [GrantType::Password, GrantType::OneTime].into_iter().collect();
+            c.access_token_lifetime = Some(Duration::minutes(5));
+            c.refresh_token_lifetime = Some(Duration::days(2));
+            c.redirect_url = Some("https://x.example/cb".to_owned());
+            c.broker_id = Some(broker_id);
+            tx.upsert_client(&c)?;
+            tx.upsert_client(&client("c0"))?;
+            Ok(())
+        })
+        .expect("write");
+
+    storage
+        .read(|tx| {
+            let alice = tx.user_by_name("ALICE")?.expect("case-insensitive");
+            assert_eq!(alice, user(1, "Alice"));
+            assert_eq!(tx.user_by_id(Uuid::from_u128(2))?.map(|u| u.user_name), Some("bob".to_owned()));
+            assert!(tx.user_by_name("carol")?.is_none());
+            assert_eq!(tx.users()?.len(), 2);
+            let member = tx.member_by_member_id("1234")?.expect("member");
+            assert_eq!(member.user_id, Uuid::from_u128(1));
+            assert_eq!(tx.member_of_user(Uuid::from_u128(1))?, Some(member.clone()));
+            let subs = tx.sub_accounts_of(member.id)?;
+            assert_eq!(subs, vec![SubAccount { id: 8, member: 1 }, SubAccount { id: 9, member: 1 }]);
+            assert_eq!(tx.sub_account(9)?, Some(SubAccount { id: 9, member: 1 }));
+            assert_eq!(tx.sub_account(10)?, None);
+            assert_eq!(tx.broker(broker_id)?.map(|b| b.name), Some("Broker".to_owned()));
+            let accounts = tx.trading_accounts_of(Uuid::from_u128(1))?;
+            assert_eq!(accounts.len(), 1);
+            assert_eq!(accounts[0].server, "live");
+            let c1 = tx.client("c1")?.expect("client");
+            assert_eq!(c1.secret_hash.as_ref(), Some(&hash));
+            assert!(c1.grants.contains(GrantType::OneTime));
+            assert!(!c1.grants.contains(GrantType::RefreshToken));
+            assert_eq!(c1.access_token_lifetime, Some(Duration::minutes(5)));
+            assert_eq!(c1.refresh_token_lifetime, Some(Duration::days(2)));
+            assert_eq!(c1.broker_id, Some(broker_id));
+            assert!(tx.client("C1")?.is_none(), "client ids are exact");
+            assert_eq!(tx.clients()?.len(), 2);
+            Ok(())
+        })
+        .expect("read");
+
+    // Updating a client to public clears the secret (None is written as NULL).
+    storage
+        .write(|tx| {
+            let mut c = tx.client("c1")?.expect("client");
+            c.secret_hash = None;
+            c.redirect_url = None;
+            tx.upsert_client(&c)
+        })
+        .expect("update");
+    let c1 = storage.read(|tx| tx.client("c1")).expect("read").expect("client");
+    assert!(c1.secret_hash.is_none() && c1.redirect_url.is_none());
+}
+
+#[test]
+fn unique_names_and_foreign_keys_are_enforced() {
+    let (_dir, storage) = open();
+    storage.write(|tx| tx.upsert_user(&user(1, "alice"))).expect("insert");
+    let clash = storage.write(|tx| tx.upsert_user(&user(2, "ALICE")));
+    assert!(matches!(clash, Err(Error::Conflict(_))), "{clash:?}");
+    // A session for a user that does not exist violates a foreign key.
+    let orphan = storage.write(|tx| tx.insert_session(&session(5, Some(42), None)));
+    assert!(matches!(orphan, Err(Error::Storage(_))), "{orphan:?}");
+    // A failed write leaves nothing behind (rolled back).
+    let partial = storage.write(|tx| {
+        tx.upsert_user(&user(3, "carol"))?;
+        tx.insert_session(&session(6, Some(42), None))
+    });
+    assert!(partial.is_err());
+    assert!(storage.read(|tx| tx.user_by_name("carol")).expect("read").is_none());
+}
+
+/// Sessions, access and refresh tokens, codes, login failures, purge.
+#[test]
+fn token_repositories_round_trip() {
+    let (_dir, storage) = open();
+    let d = |s: &str| TokenDigest::of(s);
+    storage
+        .write(move |tx| {
+            tx.upsert_user(&user(1, "alice"))?;
+            tx.upsert_client(&client("c"))?;
+            tx.insert_session(&session(10, Some(1), Some("c")))?;
+            tx.insert_access_token(&AccessToken {
+                digest: d("at"),
+                session_id: Uuid::from_u128(10),
+                client_id: Some("c".to_owned()),
+                user_id: Some(Uuid::from_u128(1)),
+                scope: "a".to_owned(),
+                issued_at: T0,
+                expires_at: T0 + Duration::minutes(20),
+                revoked_at: None,
+            })?;
+            tx.insert_refresh_token(&RefreshToken {
+                digest: d("rt"),
+                session_id: Uuid::from_u128(10),
+                client_id: Some("c".to_owned()),
+                scope: "a".to_owned(),
+                issued_at: T0,
+                expires_at: T0 + Duration::days(30),
+                rotated_at: None,
+                successor: None,
+                revoked_at: None,
+            })?;
+            tx.insert_authorization_code(&AuthorizationCode {
+                digest: d("ac"),
+                client_id: "c".to_owned(),
+                user_id: Uuid::from_u128(1),
+                issued_at: T0,
+                expires_at: T0 + Duration::seconds(60),
+                consumed_at: None,
+                session_id: None,
+            })?;
+            let mut payload = BTreeMap::new();
+            payload.insert("k".to_owned(), "v \u{e9}".to_owned());
+            tx.insert_onetime_code(&OneTimeCode {
+                digest: d("otc"),
+                issuer_client_id: None,
+                issuer_user_id: Some(Uuid::from_u128(1)),
+                user_id: Uuid::from_u128(1),
+                redeeming_client_id: "c".to_owned(),
+                broker_id: None,
+                trading_account: Some("TA".to_owned()),
+                server: None,
+                payload,
+                issued_at: T0,
+                expires_at: T0 + Duration::seconds(60),
+                consumed_at: None,
+                session_id: None,
+            })?;
+            Ok(())
+        })
+        .expect("write");
+
+    let t1 = T0 + Duration::seconds(5);
+    let (rot1, rot2, ac1, ac2, ot1, ot2, rev1, rev2, end1, end2) = storage
+        .write(move |tx| {
+            tx.insert_session(&session(11, Some(1), Some("c")))?;
+            tx.touch_session(Uuid::from_u128(10), t1)?;
+            Ok((
+                tx.rotate_refresh_token(&d("rt"), &d("rt2"), t1)?,
+                tx.rotate_refresh_token(&d("rt"), &d("rt3"), t1)?,
+                tx.consume_authorization_code(&d("ac"), t1, Uuid::from_u128(11))?,
+                tx.consume_authorization_code(&d("ac"), t1, Uuid::from_u128(11))?,
+                tx.consume_onetime_code(&d("otc"), t1, Uuid::from_u128(11))?,
+                tx.consume_onetime_code(&d("otc"), t1, Uuid::from_u128(11))?,
+                tx.revoke_access_token(&d("at"), t1)?,
+                tx.revoke_access_token(&d("at"), t1)?,
+                tx.end_session(Uuid::from_u128(11), t1)?,
+                tx.end_session(Uuid::from_u128(11), t1)?,
+            ))
+        })
+        .expect("consume");
+    assert_eq!(
+        (rot1, rot2, ac1, ac2, ot1, ot2, rev1, rev2, end1, end2),
+        (true, false, true, false, true, false, true, false, true, false),
+        "each single-use transition happens once"
+    );
+    assert!(!storage
+        .write(move |tx| tx.rotate_refresh_token(&d("missing"), &d("x"), t1))
+        .expect("write"));
+
+    storage
+        .read(|tx| {
+            let s = tx.session(Uuid::from_u128(10))?.expect("session");
+            assert_eq!(s.last_used_at, t1);
+            assert_eq!(s.created_at, T0, "microsecond precision kept");
+            assert_eq!(s.client_key.as_deref(), Some("key"));
+            assert!(tx.session(Uuid::from_u128(11))?.and_then(|s| s.ended_at).is_some());
+            let at = tx.access_token(&d("at"))?.expect("at");
+            assert_eq!(at.revoked_at, Some(t1));
+            let rt = tx.refresh_token(&d("rt"))?.expect("rt");
+            assert_eq!((rt.rotated_at, rt.successor), (Some(t1), Some(d("rt2"))));
+            let ac = tx.authorization_code(&d("ac"))?.expect("ac");
+            assert_eq!(ac.session_id, Some(Uuid::from_u128(11)));
+            let ot = tx.onetime_code(&d("otc"))?.expect("otc");
+            assert_eq!(ot.consumed_at, Some(t1));
+            assert_eq!(ot.payload.get("k").map(String::as_str), Some("v \u{e9}"));
+            assert_eq!(ot.trading_account.as_deref(), Some("TA"));
+            assert!(tx.access_token(&d("nope"))?.is_none());
+            Ok(())
+        })
+        .expect("read");
+
+    // Login failures.
+    let failure = LoginFailure {
+        key: "user:alice".to_owned(),
+        failures: 3,
+        last_failure_at: T0,
+        locked_until: Some(T0 + Duration::seconds(2)),
+    };
+    let stored = failure.clone();
+    storage.write(move |tx| tx.put_login_failure(&stored)).expect("put");
+    assert_eq!(
+        storage.read(|tx| tx.login_failure("user:alice")).expect("get"),
+        Some(failure.clone())
+    );
+    let cleared = LoginFailure {
+        failures: 4,
+        locked_until: None,
+        ..failure
+    };
+    let stored = cleared.clone();
+    storage.write(move |tx| tx.put_login_failure(&stored)).expect("put");
+    assert_eq!(
+        storage.read(|tx| tx.login_failure("user:alice")).expect("get"),
+        Some(cleared)
+    );
+    storage.write(|tx| tx.clear_login_failure("user:alice")).expect("clear");
+    assert_eq!(storage.read(|tx| tx.login_failure("user:alice")).expect("get"), None);
+
+    // Purge: everything above expired by T0 + 31 days; sessions stay.
+    let purged = storage
+        .write(|tx| {
+            tx.put_login_failure(&LoginFailure {
+                key: "ip:192.0.2.1".to_owned(),
+                failures: 1,
+                last_failure_at: T0,
+                locked_until: None,
+            })?;
+            tx.purge_expired(T0 + Duration::days(31), T0 + Duration::hours(2))
+        })
+        .expect("purge");
+    assert_eq!(purged, 5);
+    assert!(storage.read(|tx| tx.session(Uuid::from_u128(10))).expect("read").is_some());
+}
