@@ -143,10 +143,24 @@ impl ApiError {
             status,
             oauth,
             otc,
-            message: self.to_string(),
+            message: sentence(&self.to_string()),
             retry_after,
         }
     }
+}
+
+/// Domain messages are lower-case fragments; clients get a sentence.
+fn sentence(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 1);
+    let mut chars = text.chars();
+    if let Some(first) = chars.next() {
+        out.extend(first.to_uppercase());
+        out.push_str(chars.as_str());
+    }
+    if !out.ends_with(['.', '!', '?']) {
+        out.push('.');
+    }
+    out
 }
 
 fn domain_problem(e: &DomainError) -> (StatusCode, ErrorCode, ResponseStatus, Option<u64>) {
