@@ -9,8 +9,7 @@ use uuid::Uuid;
 
 use crate::error::Error;
 use crate::model::{
-    user_name_key, Broker, Client, GrantSet, NewMember, SubAccount, TradingAccount, User,
-    UserFlags,
+    user_name_key, Broker, Client, GrantSet, NewMember, SubAccount, TradingAccount, User, UserFlags,
 };
 use crate::secret::{generate_client_secret, hash_client_secret, ClientSecretHash, Secret};
 use crate::service::Gatehouse;
@@ -261,14 +260,12 @@ impl<S: Store> Gatehouse<S> {
         let now = self.now();
 
         // Clients: validate and hash outside the transaction.
-        let existing_clients = self
-            .store()
-            .read(|tx| {
-                doc.clients
-                    .iter()
-                    .map(|c| tx.client(&c.client_id))
-                    .collect::<Result<Vec<_>>>()
-            })?;
+        let existing_clients = self.store().read(|tx| {
+            doc.clients
+                .iter()
+                .map(|c| tx.client(&c.client_id))
+                .collect::<Result<Vec<_>>>()
+        })?;
         let mut clients = Vec::with_capacity(doc.clients.len());
         for (item, existing) in doc.clients.iter().zip(existing_clients) {
             self.check_name(&item.client_id, "client_id")?;
@@ -304,7 +301,11 @@ impl<S: Store> Gatehouse<S> {
                 client_id: item.client_id.clone(),
                 secret_hash,
                 grants,
-                scope: item.scope.split_ascii_whitespace().collect::<Vec<_>>().join(" "),
+                scope: item
+                    .scope
+                    .split_ascii_whitespace()
+                    .collect::<Vec<_>>()
+                    .join(" "),
                 access_token_lifetime: lifetime(item.access_token_lifetime_secs),
                 refresh_token_lifetime: lifetime(item.refresh_token_lifetime_secs),
                 redirect_url: item.redirect_url.clone(),
@@ -590,7 +591,10 @@ mod tests {
         );
         let ids: Vec<_> = doc.clients.iter().map(|c| c.client_id.as_str()).collect();
         assert_eq!(ids, ["demo-client", "demo-public"]);
-        assert!(doc.clients[0].secret.as_ref().is_some_and(|s| s.ct_eq("demo-secret")));
+        assert!(doc.clients[0]
+            .secret
+            .as_ref()
+            .is_some_and(|s| s.ct_eq("demo-secret")));
         assert_eq!(doc.clients[0].grants.len(), 5);
         assert!(doc.clients[1].secret.is_none());
         let alice = &doc.users[0];
@@ -602,7 +606,10 @@ mod tests {
         );
         let bob = &doc.users[1];
         assert!(!bob.operator && !bob.editor && !bob.query_all && !bob.df_visible);
-        assert_eq!(bob.member.as_ref().map(|m| m.member_id.as_str()), Some("5678"));
+        assert_eq!(
+            bob.member.as_ref().map(|m| m.member_id.as_str()),
+            Some("5678")
+        );
     }
 
     #[test]

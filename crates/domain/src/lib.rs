@@ -54,7 +54,6 @@ pub use config::{Config, LockoutPolicy};
 pub use error::Error;
 pub use service::{
     ClientAuth, Gatehouse, IssuedCode, IssuedTokens, MemberGrant, MemberLogin, OneTimeIssuer,
-    OneTimeRedemption, OneTimeRequest, PasswordGrant, TokenInfo, TokenKind, UserInfo,
-    WindowsGrant,
+    OneTimeRedemption, OneTimeRequest, PasswordGrant, TokenInfo, TokenKind, UserInfo, WindowsGrant,
 };
 pub use store::{ReadTx, Store, WriteTx};

@@ -197,7 +197,9 @@ impl GrantSet {
 
     /// The grants, in [`GrantType::ALL`] order.
     pub fn iter(self) -> impl Iterator<Item = GrantType> {
-        GrantType::ALL.into_iter().filter(move |g| self.contains(*g))
+        GrantType::ALL
+            .into_iter()
+            .filter(move |g| self.contains(*g))
     }
 
     /// Space-separated names (the storage form).

@@ -610,7 +610,11 @@ impl<S: Store> Gatehouse<S> {
             None => 0,
             Some(_) => match sub {
                 Some(sub) if sub.member == member.id => sub.id,
-                _ => return Err(Error::Forbidden("the sub-account does not belong to the member")),
+                _ => {
+                    return Err(Error::Forbidden(
+                        "the sub-account does not belong to the member",
+                    ))
+                }
             },
         };
         let mint = self.mint(MintSpec {
@@ -964,18 +968,14 @@ impl<S: Store> Gatehouse<S> {
                 (UserInfo::from(&user), Some(client.client_id), Some(broker))
             }
         };
-        let (redeemer, accounts) = self.store.read(|tx| {
-            Ok((
-                tx.client(client_id)?,
-                tx.trading_accounts_of(user.id)?,
-            ))
-        })?;
+        let (redeemer, accounts) = self
+            .store
+            .read(|tx| Ok((tx.client(client_id)?, tx.trading_accounts_of(user.id)?)))?;
         if redeemer.is_none() {
             return Err(Error::InvalidRequest("unknown ClientId".to_owned()));
         }
-        let wants_account = request.trading_account.is_some()
-            || request.server.is_some()
-            || broker_id.is_some();
+        let wants_account =
+            request.trading_account.is_some() || request.server.is_some() || broker_id.is_some();
         if wants_account {
             let matches = accounts.iter().any(|a| {
                 broker_id.is_none_or(|b| a.broker_id == b)
@@ -1024,7 +1024,11 @@ impl<S: Store> Gatehouse<S> {
     /// # Errors
     /// `InvalidClient`, `InvalidGrant` (unknown, expired, used, another client's),
     /// `AccountDisabled`, `Storage`.
-    pub fn redeem_onetime_code(&self, client: &ClientAuth, code: &str) -> Result<OneTimeRedemption> {
+    pub fn redeem_onetime_code(
+        &self,
+        client: &ClientAuth,
+        code: &str,
+    ) -> Result<OneTimeRedemption> {
         let client = self.authenticate_client(client)?;
         let digest = TokenDigest::of(code);
         let now = self.now();
@@ -1115,9 +1119,8 @@ impl<S: Store> Gatehouse<S> {
         let digest = TokenDigest::of(token);
         let now = self.now();
         self.store.write(move |tx| {
-            let owner_ok = |owner: &Option<String>| {
-                owner.as_deref().is_none_or(|o| o == client.client_id)
-            };
+            let owner_ok =
+                |owner: &Option<String>| owner.as_deref().is_none_or(|o| o == client.client_id);
             if let Some(refresh) = tx.refresh_token(&digest)? {
                 if !owner_ok(&refresh.client_id) {
                     return Err(Error::UnauthorizedClient);
@@ -1177,7 +1180,10 @@ impl<S: Store> Gatehouse<S> {
             )));
         }
         let limit = self.config.max_payload_item_bytes;
-        if payload.iter().any(|(k, v)| k.len() > limit || v.len() > limit) {
+        if payload
+            .iter()
+            .any(|(k, v)| k.len() > limit || v.len() > limit)
+        {
             return Err(Error::InvalidRequest(format!(
                 "a Payload key or value is longer than {limit} bytes"
             )));
@@ -1322,7 +1328,12 @@ impl<S: Store> Gatehouse<S> {
 
     /// Randomness and times for a session opened inside a transaction whose user is only
     /// known there (code exchanges).
-    fn mint_template(&self, client: &Client, want_refresh: bool, caller_ip: Option<IpAddr>) -> MintTemplate {
+    fn mint_template(
+        &self,
+        client: &Client,
+        want_refresh: bool,
+        caller_ip: Option<IpAddr>,
+    ) -> MintTemplate {
         let now = self.now();
         let (access, access_digest) = generate_token(&*self.rng);
         let refresh = (want_refresh && client.grants.contains(GrantType::RefreshToken))
@@ -1445,7 +1456,11 @@ fn record_failure(
     })
 }
 
-fn apply_login_success(tx: &mut dyn WriteTx, account_key: &str, login: &VerifiedLogin) -> Result<()> {
+fn apply_login_success(
+    tx: &mut dyn WriteTx,
+    account_key: &str,
+    login: &VerifiedLogin,
+) -> Result<()> {
     tx.clear_login_failure(account_key)?;
     if let Some(new_hash) = &login.new_hash {
         // Only upgrade the hash that was verified; a concurrent password change wins.
@@ -1537,13 +1552,13 @@ fn narrow_scope(allowed: &str, requested: Option<&str>) -> Result<String> {
     }
 }
 
-fn live_user<T: ReadTx + ?Sized>(tx: &mut T, user_id: Option<Uuid>) -> Result<Option<Option<User>>> {
+fn live_user<T: ReadTx + ?Sized>(
+    tx: &mut T,
+    user_id: Option<Uuid>,
+) -> Result<Option<Option<User>>> {
     match user_id {
         None => Ok(Some(None)),
-        Some(id) => Ok(tx
-            .user_by_id(id)?
-            .filter(|u| !u.flags.disabled)
-            .map(Some)),
+        Some(id) => Ok(tx.user_by_id(id)?.filter(|u| !u.flags.disabled).map(Some)),
     }
 }
 
@@ -1559,7 +1574,8 @@ fn live_access<T: ReadTx + ?Sized>(
     let Some(token) = tx.access_token(digest)? else {
         return Ok(None);
     };
-    if token.revoked_at.is_some() || token.expires_at <= now || !live_session(tx, token.session_id)? {
+    if token.revoked_at.is_some() || token.expires_at <= now || !live_session(tx, token.session_id)?
+    {
         return Ok(None);
     }
     let Some(user) = live_user(tx, token.user_id)? else {
@@ -1618,7 +1634,9 @@ mod tests {
         assert_eq!(id, "my client");
         assert_eq!(secret.as_ref().map(Secret::expose), Some("s:cret x"));
         // Nothing to decode: no alternative.
-        assert!(ClientAuth::basic("demo-client", "demo-secret").decoded.is_none());
+        assert!(ClientAuth::basic("demo-client", "demo-secret")
+            .decoded
+            .is_none());
         // A bad escape leaves only the raw form.
         assert!(ClientAuth::basic("a%zz", "b").decoded.is_none());
         let shown = format!("{auth:?}");
@@ -1638,9 +1656,14 @@ mod tests {
     #[test]
     fn scope_rules() {
         assert_eq!(normalize_scope(" a  b a "), "a b");
-        assert_eq!(narrow_scope("openid profile", None).ok().as_deref(), Some("openid profile"));
         assert_eq!(
-            narrow_scope("openid profile", Some("profile")).ok().as_deref(),
+            narrow_scope("openid profile", None).ok().as_deref(),
+            Some("openid profile")
+        );
+        assert_eq!(
+            narrow_scope("openid profile", Some("profile"))
+                .ok()
+                .as_deref(),
             Some("profile")
         );
         assert!(matches!(

@@ -299,7 +299,9 @@ impl WriteTx for SqliteTx<'_> {
         diesel::insert_into(members::table)
             .values(&row)
             .execute(self.conn)
-            .map_err(conflict_or_db(|| format!("member internal id {id} is taken")))?;
+            .map_err(conflict_or_db(|| {
+                format!("member internal id {id} is taken")
+            }))?;
         row.into_domain()
     }
 

@@ -450,8 +450,8 @@ impl OneTimeCodeRow {
 
     pub fn into_domain(self) -> Result<OneTimeCode> {
         const T: &str = "onetime_codes";
-        let payload: BTreeMap<String, String> = serde_json::from_str(&self.payload)
-            .map_err(|e| corrupt(T, format!("payload: {e}")))?;
+        let payload: BTreeMap<String, String> =
+            serde_json::from_str(&self.payload).map_err(|e| corrupt(T, format!("payload: {e}")))?;
         Ok(OneTimeCode {
             digest: parse_digest(T, &self.digest)?,
             issuer_client_id: self.issuer_client_id,

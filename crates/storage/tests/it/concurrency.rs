@@ -75,7 +75,11 @@ fn authorization_code_exchanged_by_32_threads_exactly_one_wins() {
         .to_owned();
     let gh = fx.gh.clone();
     let results = race(move || gh.exchange_auth_code(&demo_client(), &code, None, true));
-    assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 1, "{results:?}");
+    assert_eq!(
+        results.iter().filter(|r| r.is_ok()).count(),
+        1,
+        "{results:?}"
+    );
 }
 
 #[test]

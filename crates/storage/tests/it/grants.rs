@@ -8,8 +8,7 @@ use gatehouse_domain::model::{GrantSet, GrantType, UserFlags};
 use gatehouse_domain::secret::Secret;
 use gatehouse_domain::store::Store;
 use gatehouse_domain::{
-    ClientAuth, Config, Error, MemberGrant, OneTimeIssuer, OneTimeRequest, TokenKind,
-    WindowsGrant,
+    ClientAuth, Config, Error, MemberGrant, OneTimeIssuer, OneTimeRequest, TokenKind, WindowsGrant,
 };
 use time::Duration;
 use uuid::Uuid;
@@ -50,10 +49,7 @@ fn katana_password_grant_issues_a_session_and_a_token() {
     assert_eq!(issued.client_key.as_deref(), Some("ck-1"));
     let user = issued.user.clone().expect("user");
     assert_eq!(user.user_name, "alice");
-    assert_eq!(
-        user.id.to_string(),
-        "a11ce000-0000-4000-8000-000000000001"
-    );
+    assert_eq!(user.id.to_string(), "a11ce000-0000-4000-8000-000000000001");
     assert!(user.flags.editor);
     let info = fx
         .gh
@@ -69,7 +65,10 @@ fn katana_password_grant_issues_a_session_and_a_token() {
         .expect("session");
     assert_eq!(session.caller_ip.as_deref(), Some("192.0.2.7"));
     assert_eq!(session.client_key.as_deref(), Some("ck-1"));
-    let shown = format!("{:?}", fx.gh.password_grant(password("alice", "alice-password-1")));
+    let shown = format!(
+        "{:?}",
+        fx.gh.password_grant(password("alice", "alice-password-1"))
+    );
     assert!(!shown.contains("alice-password-1"));
 }
 
@@ -115,10 +114,9 @@ fn v1_password_grant_with_clients() {
 #[test]
 fn client_authentication_rules() {
     let fx = fx();
-    let wrong = fx.gh.authenticate_client(&ClientAuth::new(
-        "demo-client",
-        Some(Secret::new("wrong")),
-    ));
+    let wrong = fx
+        .gh
+        .authenticate_client(&ClientAuth::new("demo-client", Some(Secret::new("wrong"))));
     assert!(matches!(wrong, Err(Error::InvalidClient)));
     let missing = fx
         .gh
@@ -153,7 +151,10 @@ fn client_authentication_rules() {
         client: Some(ClientAuth::new("machine", Some(secret))),
         ..password("alice", "alice-password-1")
     });
-    assert!(matches!(denied, Err(Error::UnauthorizedClient)), "{denied:?}");
+    assert!(
+        matches!(denied, Err(Error::UnauthorizedClient)),
+        "{denied:?}"
+    );
     // The wrong client fails before any password is hashed.
     let before = fx.gh.hasher().hash_invocations();
     let bad = fx.gh.password_grant(gatehouse_domain::PasswordGrant {
@@ -173,7 +174,10 @@ fn wrong_password_and_unknown_user_look_the_same_and_cost_a_hash() {
     assert!(matches!(wrong, Err(Error::InvalidCredentials)), "{wrong:?}");
     assert_eq!(h(), start + 1);
     let unknown = fx.gh.password_grant(password("mallory", "nope"));
-    assert!(matches!(unknown, Err(Error::InvalidCredentials)), "{unknown:?}");
+    assert!(
+        matches!(unknown, Err(Error::InvalidCredentials)),
+        "{unknown:?}"
+    );
     assert_eq!(h(), start + 2, "unknown user costs one (dummy) hash");
     assert_eq!(
         wrong.err().map(|e| e.to_string()),
@@ -212,7 +216,10 @@ fn disabled_user_is_refused_only_after_the_password_and_tokens_die() {
     });
     assert!(matches!(windows, Err(Error::AccountDisabled)));
     fx.gh.set_user_disabled("bob", false).expect("enable");
-    assert!(fx.gh.password_grant(password("bob", "bob-password-1")).is_ok());
+    assert!(fx
+        .gh
+        .password_grant(password("bob", "bob-password-1"))
+        .is_ok());
 }
 
 #[test]
@@ -267,7 +274,10 @@ fn lockout_backs_off_without_hashing_and_expires() {
         .expect("read");
     assert!(record.is_none());
     // Member logins have their own account key; bob is unaffected throughout.
-    assert!(fx.gh.password_grant(password("bob", "bob-password-1")).is_ok());
+    assert!(fx
+        .gh
+        .password_grant(password("bob", "bob-password-1"))
+        .is_ok());
 }
 
 #[test]
@@ -320,15 +330,25 @@ fn lockout_per_address_and_persisted() {
 fn rehash_on_login_when_the_cost_changed() {
     let fx = fx();
     let old = stored_hash(&fx, "alice");
-    assert!(old.starts_with(&format!("pbkdf2-sha256${TEST_ITERATIONS}$")), "{old}");
+    assert!(
+        old.starts_with(&format!("pbkdf2-sha256${TEST_ITERATIONS}$")),
+        "{old}"
+    );
     let stronger = fx.reopen(TEST_ITERATIONS * 2, Config::default());
     let before = stronger.hasher().hash_invocations();
     stronger
         .password_grant(password("alice", "alice-password-1"))
         .expect("login");
-    assert_eq!(stronger.hasher().hash_invocations(), before + 2, "verify + rehash");
+    assert_eq!(
+        stronger.hasher().hash_invocations(),
+        before + 2,
+        "verify + rehash"
+    );
     let new = stored_hash(&fx, "alice");
-    assert!(new.starts_with(&format!("pbkdf2-sha256${}$", TEST_ITERATIONS * 2)), "{new}");
+    assert!(
+        new.starts_with(&format!("pbkdf2-sha256${}$", TEST_ITERATIONS * 2)),
+        "{new}"
+    );
     // Next login: no rehash.
     let before = stronger.hasher().hash_invocations();
     stronger
@@ -355,7 +375,10 @@ fn aspnet_identity_import_then_login_upgrades_the_hash() {
     .expect("doc");
     let report = fx.gh.import(&doc).expect("import");
     assert_eq!((report.users, report.passwords_hashed), (2, 0));
-    for (user, pw) in [("carol", "legacy-password-3"), ("dave", "legacy-password-2")] {
+    for (user, pw) in [
+        ("carol", "legacy-password-3"),
+        ("dave", "legacy-password-2"),
+    ] {
         assert!(matches!(
             fx.gh.password_grant(password(user, "wrong")),
             Err(Error::InvalidCredentials)
@@ -369,7 +392,9 @@ fn aspnet_identity_import_then_login_upgrades_the_hash() {
             upgraded.starts_with(&format!("pbkdf2-sha256${TEST_ITERATIONS}$")),
             "{user}: {upgraded}"
         );
-        fx.gh.password_grant(password(user, pw)).expect("login with the new hash");
+        fx.gh
+            .password_grant(password(user, pw))
+            .expect("login with the new hash");
     }
 }
 
@@ -417,7 +442,12 @@ fn refresh_rotates_and_reuse_ends_the_family() {
         .gh
         .password_grant(v1_password("alice", "alice-password-1"))
         .expect("login");
-    let r1 = first.refresh_token.as_ref().expect("refresh").expose().to_owned();
+    let r1 = first
+        .refresh_token
+        .as_ref()
+        .expect("refresh")
+        .expose()
+        .to_owned();
     fx.clock.advance(Duration::minutes(1));
     let second = fx
         .gh
@@ -425,12 +455,21 @@ fn refresh_rotates_and_reuse_ends_the_family() {
         .expect("rotate");
     assert_eq!(second.session_id, first.session_id);
     assert_eq!(second.scope, "openid");
-    assert_eq!(second.user.as_ref().map(|u| u.user_name.as_str()), Some("alice"));
-    let r2 = second.refresh_token.as_ref().expect("refresh").expose().to_owned();
+    assert_eq!(
+        second.user.as_ref().map(|u| u.user_name.as_str()),
+        Some("alice")
+    );
+    let r2 = second
+        .refresh_token
+        .as_ref()
+        .expect("refresh")
+        .expose()
+        .to_owned();
     assert_ne!(r1, r2);
     // Scope cannot grow back beyond what the family has.
     assert!(matches!(
-        fx.gh.refresh_grant(&demo_client(), &r2, Some("openid profile")),
+        fx.gh
+            .refresh_grant(&demo_client(), &r2, Some("openid profile")),
         Err(Error::InvalidScope)
     ));
     // Another client cannot use it.
@@ -445,7 +484,8 @@ fn refresh_rotates_and_reuse_ends_the_family() {
         })
         .expect("client");
     assert!(matches!(
-        fx.gh.refresh_grant(&ClientAuth::new("other", None), &r2, None),
+        fx.gh
+            .refresh_grant(&ClientAuth::new("other", None), &r2, None),
         Err(Error::InvalidGrant(_))
     ));
     // Replay of r1: invalid_grant, and the whole family ends.
@@ -478,7 +518,12 @@ fn refresh_tokens_expire() {
         .gh
         .password_grant(v1_password("alice", "alice-password-1"))
         .expect("login");
-    let r1 = first.refresh_token.as_ref().expect("refresh").expose().to_owned();
+    let r1 = first
+        .refresh_token
+        .as_ref()
+        .expect("refresh")
+        .expose()
+        .to_owned();
     fx.clock.advance(Duration::days(30));
     assert!(matches!(
         fx.gh.refresh_grant(&demo_client(), &r1, None),
@@ -496,8 +541,16 @@ fn refresh_grace_window_allows_a_concurrent_replay() {
         .gh
         .password_grant(v1_password("alice", "alice-password-1"))
         .expect("login");
-    let r1 = first.refresh_token.as_ref().expect("refresh").expose().to_owned();
-    let a = fx.gh.refresh_grant(&demo_client(), &r1, None).expect("first");
+    let r1 = first
+        .refresh_token
+        .as_ref()
+        .expect("refresh")
+        .expose()
+        .to_owned();
+    let a = fx
+        .gh
+        .refresh_grant(&demo_client(), &r1, None)
+        .expect("first");
     fx.clock.advance(Duration::seconds(5));
     let b = fx
         .gh
@@ -512,7 +565,10 @@ fn refresh_grace_window_allows_a_concurrent_replay() {
         fx.gh.refresh_grant(&demo_client(), &r1, None),
         Err(Error::InvalidGrant(_))
     ));
-    assert!(fx.gh.validate_access_token(b.access_token.expose()).is_err());
+    assert!(fx
+        .gh
+        .validate_access_token(b.access_token.expose())
+        .is_err());
 }
 
 #[test]
@@ -577,7 +633,10 @@ fn member(id: &str, pw: &str, sub: Option<&str>) -> MemberGrant {
 #[test]
 fn member_grant_and_sub_accounts() {
     let fx = fx();
-    let plain = fx.gh.member_grant(member("1234", "alice-password-1", None)).expect("member");
+    let plain = fx
+        .gh
+        .member_grant(member("1234", "alice-password-1", None))
+        .expect("member");
     assert_eq!((plain.member_internal_id, plain.sub_account_id), (7, 0));
     let flags = plain.tokens.user.as_ref().map(|u| u.flags).expect("user");
     assert!(flags.query_all && flags.df_visible);
@@ -588,18 +647,27 @@ fn member_grant_and_sub_accounts() {
         .expect("sub-account");
     assert_eq!((sub.member_internal_id, sub.sub_account_id), (7, 9));
     // Not bob's sub-account.
-    let stolen = fx.gh.member_grant(member("5678", "bob-password-1", Some("8")));
+    let stolen = fx
+        .gh
+        .member_grant(member("5678", "bob-password-1", Some("8")));
     assert!(matches!(stolen, Err(Error::Forbidden(_))), "{stolen:?}");
-    let missing = fx.gh.member_grant(member("1234", "alice-password-1", Some("10")));
+    let missing = fx
+        .gh
+        .member_grant(member("1234", "alice-password-1", Some("10")));
     assert!(matches!(missing, Err(Error::Forbidden(_))));
     // Ownership is not revealed without the password.
     let guess = fx.gh.member_grant(member("5678", "wrong", Some("8")));
     assert!(matches!(guess, Err(Error::InvalidCredentials)));
-    let nan = fx.gh.member_grant(member("1234", "alice-password-1", Some("eight")));
+    let nan = fx
+        .gh
+        .member_grant(member("1234", "alice-password-1", Some("eight")));
     assert!(matches!(nan, Err(Error::InvalidRequest(_))));
     let unknown = fx.gh.member_grant(member("0000", "x", None));
     assert!(matches!(unknown, Err(Error::InvalidCredentials)));
-    let bob = fx.gh.member_grant(member("5678", "bob-password-1", None)).expect("bob");
+    let bob = fx
+        .gh
+        .member_grant(member("5678", "bob-password-1", None))
+        .expect("bob");
     assert_eq!((bob.member_internal_id, bob.sub_account_id), (11, 0));
 }
 
@@ -649,7 +717,10 @@ fn authorization_codes_are_single_use_and_bound() {
         .gh
         .exchange_auth_code(&demo_client(), &code, None, true)
         .expect("exchange");
-    assert_eq!(first.user.as_ref().map(|u| u.user_name.as_str()), Some("alice"));
+    assert_eq!(
+        first.user.as_ref().map(|u| u.user_name.as_str()),
+        Some("alice")
+    );
     assert!(first.refresh_token.is_some());
     assert!(fx
         .gh
@@ -705,7 +776,8 @@ fn one_time_codes_by_bearer() {
     assert_eq!(code.expires_in, Duration::seconds(60));
     // Only the named client may redeem.
     assert!(matches!(
-        fx.gh.redeem_onetime_code(&public_client(), code.code.expose()),
+        fx.gh
+            .redeem_onetime_code(&public_client(), code.code.expose()),
         Err(Error::InvalidGrant(_))
     ));
     let redeemed = fx
@@ -723,7 +795,8 @@ fn one_time_codes_by_bearer() {
         .is_ok());
     // Once.
     assert!(matches!(
-        fx.gh.redeem_onetime_code(&demo_client(), code.code.expose()),
+        fx.gh
+            .redeem_onetime_code(&demo_client(), code.code.expose()),
         Err(Error::InvalidGrant(_))
     ));
     assert!(fx
@@ -737,7 +810,10 @@ fn one_time_codes_by_bearer() {
         trading_account: Some("TA-9999".to_owned()),
         ..request.clone()
     });
-    assert!(matches!(wrong_account, Err(Error::Forbidden(_))), "{wrong_account:?}");
+    assert!(
+        matches!(wrong_account, Err(Error::Forbidden(_))),
+        "{wrong_account:?}"
+    );
     let wrong_server = mismatch(OneTimeRequest {
         server: Some("demo-test".to_owned()),
         ..request.clone()
@@ -787,14 +863,16 @@ fn one_time_codes_by_bearer() {
     .is_ok());
     // A dead bearer cannot issue.
     assert!(matches!(
-        fx.gh.issue_onetime_code(&OneTimeIssuer::Bearer(Secret::new("nope")), &request),
+        fx.gh
+            .issue_onetime_code(&OneTimeIssuer::Bearer(Secret::new("nope")), &request),
         Err(Error::InvalidToken)
     ));
     // Expiry.
     let code = fx.gh.issue_onetime_code(&bearer, &request).expect("code");
     fx.clock.advance(Duration::seconds(61));
     assert!(matches!(
-        fx.gh.redeem_onetime_code(&demo_client(), code.code.expose()),
+        fx.gh
+            .redeem_onetime_code(&demo_client(), code.code.expose()),
         Err(Error::InvalidGrant(_))
     ));
 }
@@ -860,18 +938,33 @@ fn introspection_and_revocation() {
         .password_grant(v1_password("alice", "alice-password-1"))
         .expect("login");
     let access = issued.access_token.expose().to_owned();
-    let refresh = issued.refresh_token.as_ref().expect("refresh").expose().to_owned();
-    let a = fx.gh.introspect(&demo_client(), &access).expect("introspect");
+    let refresh = issued
+        .refresh_token
+        .as_ref()
+        .expect("refresh")
+        .expose()
+        .to_owned();
+    let a = fx
+        .gh
+        .introspect(&demo_client(), &access)
+        .expect("introspect");
     assert_eq!(a.as_ref().map(|i| i.kind), Some(TokenKind::Access));
     assert_eq!(
         a.and_then(|i| i.user).map(|u| u.user_name).as_deref(),
         Some("alice")
     );
-    let r = fx.gh.introspect(&public_client(), &refresh).expect("introspect");
+    let r = fx
+        .gh
+        .introspect(&public_client(), &refresh)
+        .expect("introspect");
     assert_eq!(r.map(|i| i.kind), Some(TokenKind::Refresh));
-    assert_eq!(fx.gh.introspect(&demo_client(), "nothing").expect("ok"), None);
+    assert_eq!(
+        fx.gh.introspect(&demo_client(), "nothing").expect("ok"),
+        None
+    );
     assert!(matches!(
-        fx.gh.introspect(&ClientAuth::new("demo-client", None), &access),
+        fx.gh
+            .introspect(&ClientAuth::new("demo-client", None), &access),
         Err(Error::InvalidClient)
     ));
     // Another client may not revoke demo-client's token.
@@ -880,12 +973,19 @@ fn introspection_and_revocation() {
         Err(Error::UnauthorizedClient)
     ));
     // Unknown token: success.
-    fx.gh.revoke(&demo_client(), "nothing").expect("unknown is fine");
+    fx.gh
+        .revoke(&demo_client(), "nothing")
+        .expect("unknown is fine");
     // Revoking the refresh token ends the session and its access tokens.
     fx.gh.revoke(&demo_client(), &refresh).expect("revoke");
-    assert_eq!(fx.gh.introspect(&demo_client(), &refresh).expect("ok"), None);
+    assert_eq!(
+        fx.gh.introspect(&demo_client(), &refresh).expect("ok"),
+        None
+    );
     assert_eq!(fx.gh.introspect(&demo_client(), &access).expect("ok"), None);
-    fx.gh.revoke(&demo_client(), &refresh).expect("again is fine");
+    fx.gh
+        .revoke(&demo_client(), &refresh)
+        .expect("again is fine");
 }
 
 // ----- provisioning ---------------------------------------------------------------------
@@ -896,7 +996,10 @@ fn import_is_idempotent() {
     let hash = stored_hash(&fx, "alice");
     let doc = gatehouse_domain::import::demo_document().expect("demo");
     let report = fx.gh.import(&doc).expect("again");
-    assert_eq!(report.passwords_hashed, 0, "matching passwords keep their hash");
+    assert_eq!(
+        report.passwords_hashed, 0,
+        "matching passwords keep their hash"
+    );
     assert_eq!(report.users, 2);
     assert_eq!(stored_hash(&fx, "alice"), hash);
     let client = fx
@@ -918,7 +1021,11 @@ fn import_is_idempotent() {
         .store()
         .read(|tx| {
             let member = tx.member_by_member_id("1234")?.expect("member");
-            Ok((tx.users()?.len(), tx.clients()?.len(), tx.sub_accounts_of(member.id)?.len()))
+            Ok((
+                tx.users()?.len(),
+                tx.clients()?.len(),
+                tx.sub_accounts_of(member.id)?.len(),
+            ))
         })
         .expect("read");
     assert_eq!(counts, (2, 2, 2));
@@ -927,13 +1034,19 @@ fn import_is_idempotent() {
 #[test]
 fn import_validates_and_applies_all_or_nothing() {
     let fx = fx();
-    let bad_grant = ImportDocument::from_json(
-        r#"{"clients":[{"client_id":"x","grants":["implicit"]}]}"#,
-    )
-    .expect("parse");
-    assert!(matches!(fx.gh.import(&bad_grant), Err(Error::InvalidRequest(_))));
-    let no_password = ImportDocument::from_json(r#"{"users":[{"user_name":"eve"}]}"#).expect("parse");
-    assert!(matches!(fx.gh.import(&no_password), Err(Error::InvalidRequest(_))));
+    let bad_grant =
+        ImportDocument::from_json(r#"{"clients":[{"client_id":"x","grants":["implicit"]}]}"#)
+            .expect("parse");
+    assert!(matches!(
+        fx.gh.import(&bad_grant),
+        Err(Error::InvalidRequest(_))
+    ));
+    let no_password =
+        ImportDocument::from_json(r#"{"users":[{"user_name":"eve"}]}"#).expect("parse");
+    assert!(matches!(
+        fx.gh.import(&no_password),
+        Err(Error::InvalidRequest(_))
+    ));
     let other_id = ImportDocument::from_json(
         r#"{"users":[{"user_name":"alice","id":"00000000-0000-4000-8000-000000000000"}]}"#,
     )
@@ -985,9 +1098,14 @@ fn cli_operations() {
         &Secret::new("x"),
     );
     assert!(matches!(dup, Err(Error::Conflict(_))));
-    let login = fx.gh.password_grant(password("erin", "erin-pw")).expect("login");
+    let login = fx
+        .gh
+        .password_grant(password("erin", "erin-pw"))
+        .expect("login");
     assert!(login.user.is_some_and(|u| u.flags.editor));
-    fx.gh.set_password("ERIN", &Secret::new("new-pw")).expect("set");
+    fx.gh
+        .set_password("ERIN", &Secret::new("new-pw"))
+        .expect("set");
     assert!(fx.gh.password_grant(password("erin", "erin-pw")).is_err());
     assert!(fx.gh.password_grant(password("erin", "new-pw")).is_ok());
     assert!(matches!(

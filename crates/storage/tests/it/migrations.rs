@@ -24,8 +24,8 @@ fn migrations_run_from_empty_and_only_once() {
     assert_eq!(again.applied_migrations().expect("applied"), applied);
     // The embedded set is what was applied.
     use diesel::migration::MigrationSource;
-    let embedded = MigrationSource::<diesel::sqlite::Sqlite>::migrations(&MIGRATIONS)
-        .expect("embedded");
+    let embedded =
+        MigrationSource::<diesel::sqlite::Sqlite>::migrations(&MIGRATIONS).expect("embedded");
     assert_eq!(embedded.len(), applied.len());
 }
 

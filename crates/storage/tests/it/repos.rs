@@ -21,7 +21,10 @@ const T0: OffsetDateTime = datetime!(2026-01-01 00:00:00.123456 UTC);
 
 fn open() -> (tempfile::TempDir, Storage) {
     let (dir, path) = temp_db();
-    (dir, Storage::open(path, StorageOptions::default()).expect("open"))
+    (
+        dir,
+        Storage::open(path, StorageOptions::default()).expect("open"),
+    )
 }
 
 fn user(id: u128, name: &str) -> User {
@@ -119,7 +122,9 @@ fn account_repositories_round_trip() {
             })?;
             let mut c = client("c1");
             c.secret_hash = Some(stored_hash);
-            c.grants = [GrantType::Password, GrantType::OneTime].into_iter().collect();
+            c.grants = [GrantType::Password, GrantType::OneTime]
+                .into_iter()
+                .collect();
             c.access_token_lifetime = Some(Duration::minutes(5));
             c.refresh_token_lifetime = Some(Duration::days(2));
             c.redirect_url = Some("https://x.example/cb".to_owned());
@@ -134,17 +139,29 @@ fn account_repositories_round_trip() {
         .read(|tx| {
             let alice = tx.user_by_name("ALICE")?.expect("case-insensitive");
             assert_eq!(alice, user(1, "Alice"));
-            assert_eq!(tx.user_by_id(Uuid::from_u128(2))?.map(|u| u.user_name), Some("bob".to_owned()));
+            assert_eq!(
+                tx.user_by_id(Uuid::from_u128(2))?.map(|u| u.user_name),
+                Some("bob".to_owned())
+            );
             assert!(tx.user_by_name("carol")?.is_none());
             assert_eq!(tx.users()?.len(), 2);
             let member = tx.member_by_member_id("1234")?.expect("member");
             assert_eq!(member.user_id, Uuid::from_u128(1));
             assert_eq!(tx.member_of_user(Uuid::from_u128(1))?, Some(member.clone()));
             let subs = tx.sub_accounts_of(member.id)?;
-            assert_eq!(subs, vec![SubAccount { id: 8, member: 1 }, SubAccount { id: 9, member: 1 }]);
+            assert_eq!(
+                subs,
+                vec![
+                    SubAccount { id: 8, member: 1 },
+                    SubAccount { id: 9, member: 1 }
+                ]
+            );
             assert_eq!(tx.sub_account(9)?, Some(SubAccount { id: 9, member: 1 }));
             assert_eq!(tx.sub_account(10)?, None);
-            assert_eq!(tx.broker(broker_id)?.map(|b| b.name), Some("Broker".to_owned()));
+            assert_eq!(
+                tx.broker(broker_id)?.map(|b| b.name),
+                Some("Broker".to_owned())
+            );
             let accounts = tx.trading_accounts_of(Uuid::from_u128(1))?;
             assert_eq!(accounts.len(), 1);
             assert_eq!(accounts[0].server, "live");
@@ -170,14 +187,19 @@ fn account_repositories_round_trip() {
             tx.upsert_client(&c)
         })
         .expect("update");
-    let c1 = storage.read(|tx| tx.client("c1")).expect("read").expect("client");
+    let c1 = storage
+        .read(|tx| tx.client("c1"))
+        .expect("read")
+        .expect("client");
     assert!(c1.secret_hash.is_none() && c1.redirect_url.is_none());
 }
 
 #[test]
 fn unique_names_and_foreign_keys_are_enforced() {
     let (_dir, storage) = open();
-    storage.write(|tx| tx.upsert_user(&user(1, "alice"))).expect("insert");
+    storage
+        .write(|tx| tx.upsert_user(&user(1, "alice")))
+        .expect("insert");
     let clash = storage.write(|tx| tx.upsert_user(&user(2, "ALICE")));
     assert!(matches!(clash, Err(Error::Conflict(_))), "{clash:?}");
     // A session for a user that does not exist violates a foreign key.
@@ -189,7 +211,10 @@ fn unique_names_and_foreign_keys_are_enforced() {
         tx.insert_session(&session(6, Some(42), None))
     });
     assert!(partial.is_err());
-    assert!(storage.read(|tx| tx.user_by_name("carol")).expect("read").is_none());
+    assert!(storage
+        .read(|tx| tx.user_by_name("carol"))
+        .expect("read")
+        .is_none());
 }
 
 /// Sessions, access and refresh tokens, codes, login failures, purge.
@@ -287,7 +312,10 @@ fn token_repositories_round_trip() {
             assert_eq!(s.last_used_at, t1);
             assert_eq!(s.created_at, T0, "microsecond precision kept");
             assert_eq!(s.client_key.as_deref(), Some("key"));
-            assert!(tx.session(Uuid::from_u128(11))?.and_then(|s| s.ended_at).is_some());
+            assert!(tx
+                .session(Uuid::from_u128(11))?
+                .and_then(|s| s.ended_at)
+                .is_some());
             let at = tx.access_token(&d("at"))?.expect("at");
             assert_eq!(at.revoked_at, Some(t1));
             let rt = tx.refresh_token(&d("rt"))?.expect("rt");
@@ -311,9 +339,13 @@ fn token_repositories_round_trip() {
         locked_until: Some(T0 + Duration::seconds(2)),
     };
     let stored = failure.clone();
-    storage.write(move |tx| tx.put_login_failure(&stored)).expect("put");
+    storage
+        .write(move |tx| tx.put_login_failure(&stored))
+        .expect("put");
     assert_eq!(
-        storage.read(|tx| tx.login_failure("user:alice")).expect("get"),
+        storage
+            .read(|tx| tx.login_failure("user:alice"))
+            .expect("get"),
         Some(failure.clone())
     );
     let cleared = LoginFailure {
@@ -322,13 +354,24 @@ fn token_repositories_round_trip() {
         ..failure
     };
     let stored = cleared.clone();
-    storage.write(move |tx| tx.put_login_failure(&stored)).expect("put");
+    storage
+        .write(move |tx| tx.put_login_failure(&stored))
+        .expect("put");
     assert_eq!(
-        storage.read(|tx| tx.login_failure("user:alice")).expect("get"),
+        storage
+            .read(|tx| tx.login_failure("user:alice"))
+            .expect("get"),
         Some(cleared)
     );
-    storage.write(|tx| tx.clear_login_failure("user:alice")).expect("clear");
-    assert_eq!(storage.read(|tx| tx.login_failure("user:alice")).expect("get"), None);
+    storage
+        .write(|tx| tx.clear_login_failure("user:alice"))
+        .expect("clear");
+    assert_eq!(
+        storage
+            .read(|tx| tx.login_failure("user:alice"))
+            .expect("get"),
+        None
+    );
 
     // Purge: everything above expired by T0 + 31 days; sessions stay.
     let purged = storage
@@ -343,5 +386,8 @@ fn token_repositories_round_trip() {
         })
         .expect("purge");
     assert_eq!(purged, 5);
-    assert!(storage.read(|tx| tx.session(Uuid::from_u128(10))).expect("read").is_some());
+    assert!(storage
+        .read(|tx| tx.session(Uuid::from_u128(10)))
+        .expect("read")
+        .is_some());
 }
