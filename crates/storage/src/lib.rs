@@ -5,22 +5,24 @@
 //! * Every connection gets `journal_mode=WAL`, `busy_timeout`, `foreign_keys=ON` and
 //!   `synchronous=FULL` (fsync on every commit; [`Synchronous::Normal`] trades the last
 //!   commits before a power loss for speed).
-//! * Writes go through one dedicated writer connection, in `BEGIN IMMEDIATE` transactions, so
-//!   a read-then-write inside [`Store::write`] is never interleaved with another write:
-//!   single-use codes and rotated refresh tokens are consumed exactly once. Reads run on the
-//!   pool in deferred transactions (consistent snapshots; WAL lets them run beside the
-//!   writer).
+//! * Writes go through one dedicated writer thread and its connection, in `BEGIN IMMEDIATE`
+//!   transactions, so a read-then-write inside [`Store::write`] is never interleaved with
+//!   another write: single-use codes and rotated refresh tokens are consumed exactly once.
+//! * Group commit: the writer runs every write already waiting (up to
+//!   [`StorageOptions::max_batch`]) in one transaction, each under its own `SAVEPOINT`, and
+//!   answers the callers after the one commit (one fsync for the whole batch).
+//! * Reads run on the pool in deferred transactions (consistent snapshots; WAL lets them run
+//!   beside the writer).
 //!
-//! The writer is a mutex-guarded connection today. Because [`Store::write`] takes a
-//! `Send + 'static` closure, it can become a writer thread that commits several callers'
-//! closures in one transaction (each under a `SAVEPOINT`) without changing the interface.
+//! A write closure must not call [`Store::write`] itself (it would wait for its own batch).
 
 mod repo;
 mod rows;
 pub mod schema;
+mod writer;
 
 use std::path::Path;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 use std::time::Duration;
 
 use diesel::connection::SimpleConnection;
@@ -31,6 +33,7 @@ use gatehouse_domain::store::{ReadTx, Store, WriteTx};
 use gatehouse_domain::Error as DomainError;
 
 pub use repo::SqliteTx;
+pub use writer::WriteStats;
 
 /// The migrations under `crates/storage/migrations`, compiled in.
 pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
@@ -52,6 +55,12 @@ pub enum StorageError {
     /// A query failed.
     #[error("query failed: {0}")]
     Query(#[from] diesel::result::Error),
+    /// The writer thread failed (commit error, thread gone, a panicking transaction).
+    #[error("writer: {0}")]
+    Writer(String),
+    /// The writer thread could not be started.
+    #[error("cannot start the writer thread: {0}")]
+    Thread(#[from] std::io::Error),
     /// A stored value could not be read back (a bad GUID, digest or hash).
     #[error("corrupt row in {table}: {detail}")]
     Corrupt {
@@ -92,6 +101,8 @@ pub struct StorageOptions {
     pub read_pool_size: u32,
     /// How long a read waits for a pool connection.
     pub pool_timeout: Duration,
+    /// Most writes committed together (group commit); 1 commits every write on its own.
+    pub max_batch: usize,
 }
 
 impl Default for StorageOptions {
@@ -101,18 +112,19 @@ impl Default for StorageOptions {
             busy_timeout: Duration::from_secs(5),
             read_pool_size: 8,
             pool_timeout: Duration::from_secs(5),
+            max_batch: 64,
         }
     }
 }
 
 #[derive(Debug, Clone, Copy)]
-struct Pragmas {
+pub(crate) struct Pragmas {
     synchronous: Synchronous,
     busy_timeout_ms: u64,
 }
 
 impl Pragmas {
-    fn apply(self, conn: &mut SqliteConnection) -> Result<(), diesel::result::Error> {
+    pub(crate) fn apply(self, conn: &mut SqliteConnection) -> Result<(), diesel::result::Error> {
         conn.batch_execute(&format!(
             "PRAGMA busy_timeout = {}; PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; \
              PRAGMA synchronous = {};",
@@ -132,7 +144,7 @@ impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for Pragmas {
 #[derive(Clone)]
 pub struct Storage {
     pool: Pool<ConnectionManager<SqliteConnection>>,
-    writer: Arc<Mutex<SqliteConnection>>,
+    writer: Arc<writer::Writer>,
 }
 
 impl std::fmt::Debug for Storage {
@@ -169,11 +181,18 @@ impl Storage {
             .max_size(options.read_pool_size.max(1))
             .connection_timeout(options.pool_timeout)
             .connection_customizer(Box::new(pragmas))
-            .build(ConnectionManager::<SqliteConnection>::new(url))?;
+            .build(ConnectionManager::<SqliteConnection>::new(url.clone()))?;
+        let writer = writer::Writer::spawn(writer, url, pragmas, options.max_batch)?;
         Ok(Self {
             pool,
-            writer: Arc::new(Mutex::new(writer)),
+            writer: Arc::new(writer),
         })
+    }
+
+    /// How many write transactions (batches) and writes the writer has run: `writes /
+    /// transactions` is the group-commit factor.
+    pub fn write_stats(&self) -> WriteStats {
+        self.writer.stats()
     }
 
     /// The names of the migrations applied to this database, oldest first.
@@ -181,7 +200,7 @@ impl Storage {
     /// # Errors
     /// [`StorageError`] on a database failure.
     pub fn applied_migrations(&self) -> Result<Vec<String>, StorageError> {
-        let mut conn = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut conn = self.pool.get()?;
         let mut versions = conn
             .applied_migrations()
             .map_err(|e| StorageError::Migration(e.to_string()))?
@@ -220,7 +239,7 @@ impl Storage {
     }
 }
 
-enum TxError {
+pub(crate) enum TxError {
     Domain(DomainError),
     Db(diesel::result::Error),
 }
@@ -231,7 +250,7 @@ impl From<diesel::result::Error> for TxError {
     }
 }
 
-fn finish<R>(result: Result<R, TxError>) -> Result<R, DomainError> {
+pub(crate) fn finish<R>(result: Result<R, TxError>) -> Result<R, DomainError> {
     match result {
         Ok(r) => Ok(r),
         Err(TxError::Domain(e)) => Err(e),
@@ -258,10 +277,6 @@ impl Store for Storage {
         &self,
         f: impl FnOnce(&mut dyn WriteTx) -> Result<R, DomainError> + Send + 'static,
     ) -> Result<R, DomainError> {
-        let mut conn = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
-        finish(conn.immediate_transaction::<R, TxError, _>(|c| {
-            let mut tx = SqliteTx::new(c);
-            f(&mut tx).map_err(TxError::Domain)
-        }))
+        self.writer.write(f)
     }
 }

@@ -114,3 +114,96 @@ fn refresh_token_used_by_32_threads_at_most_one_wins() {
         Err(Error::InvalidToken)
     ));
 }
+
+/// Many writers at once: every successful write is committed, a failing one rolls back only
+/// its own changes, and batches never mix up results.
+#[test]
+fn group_commit_keeps_writes_apart() {
+    use gatehouse_domain::model::{LoginFailure, User, UserFlags};
+    use gatehouse_storage::{Storage, StorageOptions};
+    use time::macros::datetime;
+
+    let (_dir, path) = crate::support::temp_db();
+    let storage = Arc::new(Storage::open(&path, StorageOptions::default()).expect("open"));
+    let before = storage.write_stats();
+    let counter = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let s = storage.clone();
+    let results = race(move || {
+        let i = counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        s.write(move |tx| {
+            let at = datetime!(2026-01-01 00:00 UTC);
+            tx.put_login_failure(&LoginFailure {
+                key: format!("k{i}"),
+                failures: 1,
+                last_failure_at: at,
+                locked_until: None,
+            })?;
+            if i % 4 == 0 {
+                // Written, then a failure: this job's writes must vanish, nobody else's.
+                tx.upsert_user(&User {
+                    id: uuid::Uuid::from_u128(i as u128 + 1),
+                    user_name: format!("user{i}"),
+                    password_hash: "x".to_owned(),
+                    flags: UserFlags::default(),
+                    created_at: at,
+                })?;
+                return Err(Error::Conflict(format!("job {i} fails")));
+            }
+            Ok(i)
+        })
+    });
+    let ok: Vec<usize> = results
+        .iter()
+        .filter_map(|r| r.as_ref().ok().copied())
+        .collect();
+    assert_eq!(ok.len(), THREADS - THREADS / 4);
+    for r in &results {
+        if let Err(e) = r {
+            assert!(matches!(e, Error::Conflict(_)), "{e:?}");
+        }
+    }
+    let stored = storage
+        .read(|tx| {
+            let mut keys = Vec::new();
+            for i in 0..THREADS {
+                keys.push(tx.login_failure(&format!("k{i}"))?.is_some());
+            }
+            Ok((keys, tx.users()?.len()))
+        })
+        .expect("read");
+    for (i, present) in stored.0.iter().enumerate() {
+        assert_eq!(*present, i % 4 != 0, "k{i}");
+    }
+    assert_eq!(stored.1, 0, "failed jobs rolled back");
+    let after = storage.write_stats();
+    eprintln!(
+        "group commit: {} writes in {} transactions",
+        after.writes - before.writes,
+        after.transactions - before.transactions
+    );
+    assert_eq!(after.writes - before.writes, THREADS as u64);
+    assert!(after.transactions - before.transactions <= THREADS as u64);
+    assert!(after.transactions > before.transactions);
+}
+
+#[test]
+fn without_batching_every_write_is_its_own_transaction() {
+    use gatehouse_storage::{Storage, StorageOptions};
+    let (_dir, path) = crate::support::temp_db();
+    let storage = Arc::new(
+        Storage::open(
+            &path,
+            StorageOptions {
+                max_batch: 1,
+                ..StorageOptions::default()
+            },
+        )
+        .expect("open"),
+    );
+    let s = storage.clone();
+    let results = race(move || s.write(|tx| tx.clear_login_failure("x")));
+    assert!(results.iter().all(Result::is_ok));
+    let stats = storage.write_stats();
+    assert_eq!(stats.transactions, stats.writes);
+    assert_eq!(stats.writes, THREADS as u64);
+}

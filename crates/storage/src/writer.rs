@@ -1,0 +1,173 @@
+//! The writer thread: every write transaction runs here, on one connection, with group
+//! commit.
+//!
+//! Callers hand in a job (a closure) and block until it is durable. The thread takes the first
+//! waiting job and up to `max_batch - 1` more that are already queued, opens one
+//! `BEGIN IMMEDIATE` transaction, runs each job under its own `SAVEPOINT` (a job that fails
+//! rolls back only its own changes), commits once, and only then answers every caller. Under
+//! load one fsync covers many grants; alone, a job commits immediately (no waiting for
+//! company). Jobs run one after the other on the same connection, so each sees the writes of
+//! the jobs before it: consuming a code twice in one batch still fails the second time.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{mpsc, Arc};
+
+use diesel::{Connection, SqliteConnection};
+use gatehouse_domain::store::WriteTx;
+use gatehouse_domain::Error as DomainError;
+
+use crate::{finish, Pragmas, SqliteTx, StorageError, TxError};
+
+/// Called with the outcome of the commit; sends the job's result to its caller.
+type Finisher = Box<dyn FnOnce(Result<(), String>) + Send>;
+/// Runs inside the batch transaction and returns what to do once the batch committed.
+type Job = Box<dyn FnOnce(&mut SqliteConnection) -> (Finisher, bool) + Send>;
+
+/// The handle through which writes reach the thread.
+pub(crate) struct Writer {
+    jobs: mpsc::Sender<Job>,
+    stats: Arc<Counters>,
+}
+
+/// Counters of the writer thread.
+#[derive(Debug, Default)]
+pub(crate) struct Counters {
+    transactions: AtomicU64,
+    writes: AtomicU64,
+}
+
+/// How the writer has batched so far.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct WriteStats {
+    /// Write transactions committed or attempted (one per batch).
+    pub transactions: u64,
+    /// Writes (callers' closures) run.
+    pub writes: u64,
+}
+
+impl Writer {
+    /// Starts the thread on an open, migrated connection.
+    pub(crate) fn spawn(
+        conn: SqliteConnection,
+        url: String,
+        pragmas: Pragmas,
+        max_batch: usize,
+    ) -> std::io::Result<Self> {
+        let (jobs, queue) = mpsc::channel::<Job>();
+        let stats = Arc::new(Counters::default());
+        let counters = stats.clone();
+        std::thread::Builder::new()
+            .name("gatehouse-sqlite-writer".to_owned())
+            .spawn(move || run(conn, &url, pragmas, &queue, max_batch.max(1), &counters))?;
+        Ok(Self { jobs, stats })
+    }
+
+    /// The counters so far.
+    pub(crate) fn stats(&self) -> WriteStats {
+        WriteStats {
+            transactions: self.stats.transactions.load(Ordering::Relaxed),
+            writes: self.stats.writes.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Runs `f` in a savepoint of the next batch and waits until the batch committed.
+    pub(crate) fn write<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut dyn WriteTx) -> Result<R, DomainError> + Send + 'static,
+    ) -> Result<R, DomainError> {
+        let (done, result) = mpsc::sync_channel::<Result<R, DomainError>>(1);
+        let job: Job = Box::new(move |conn: &mut SqliteConnection| {
+            let outcome = catch_unwind(AssertUnwindSafe(|| {
+                conn.transaction::<R, TxError, _>(|c| {
+                    let mut tx = SqliteTx::new(c);
+                    f(&mut tx).map_err(TxError::Domain)
+                })
+            }));
+            let (outcome, panicked) = match outcome {
+                Ok(result) => (finish(result), false),
+                Err(_) => (
+                    Err(DomainError::storage(StorageError::Writer(
+                        "a write transaction panicked".to_owned(),
+                    ))),
+                    true,
+                ),
+            };
+            let finisher: Finisher = Box::new(move |commit: Result<(), String>| {
+                let result = match commit {
+                    Ok(()) => outcome,
+                    Err(e) => Err(DomainError::storage(StorageError::Writer(format!(
+                        "commit failed: {e}"
+                    )))),
+                };
+                // The caller may have gone away; nothing to do then.
+                let _ = done.send(result);
+            });
+            (finisher, panicked)
+        });
+        self.jobs.send(job).map_err(|_| {
+            DomainError::storage(StorageError::Writer("the writer thread is gone".to_owned()))
+        })?;
+        result.recv().map_err(|_| {
+            DomainError::storage(StorageError::Writer(
+                "the write transaction could not be started".to_owned(),
+            ))
+        })?
+    }
+}
+
+fn run(
+    mut conn: SqliteConnection,
+    url: &str,
+    pragmas: Pragmas,
+    queue: &mpsc::Receiver<Job>,
+    max_batch: usize,
+    counters: &Counters,
+) {
+    while let Ok(first) = queue.recv() {
+        let mut batch = vec![first];
+        while batch.len() < max_batch {
+            match queue.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        let size = batch.len();
+        counters.transactions.fetch_add(1, Ordering::Relaxed);
+        counters
+            .writes
+            .fetch_add(u64::try_from(size).unwrap_or(u64::MAX), Ordering::Relaxed);
+        let mut finishers = Vec::with_capacity(size);
+        let mut panicked = false;
+        let committed = conn.immediate_transaction::<(), diesel::result::Error, _>(|c| {
+            for job in batch.drain(..) {
+                let (finisher, job_panicked) = job(c);
+                panicked |= job_panicked;
+                finishers.push(finisher);
+            }
+            Ok(())
+        });
+        // Jobs never started (BEGIN failed) drop their senders: their callers get an error.
+        drop(batch);
+        let committed = committed.map_err(|e| e.to_string());
+        if let Err(e) = &committed {
+            tracing::error!(error = %e, jobs = size, "write batch failed to commit");
+        } else if size > 1 {
+            tracing::trace!(jobs = size, "group commit");
+        }
+        for finisher in finishers {
+            finisher(committed.clone());
+        }
+        if panicked {
+            // A panic may have left diesel's transaction bookkeeping inconsistent: start over
+            // on a fresh connection.
+            match SqliteConnection::establish(url) {
+                Ok(mut fresh) => match pragmas.apply(&mut fresh) {
+                    Ok(()) => conn = fresh,
+                    Err(e) => tracing::error!(error = %e, "cannot configure a new writer"),
+                },
+                Err(e) => tracing::error!(error = %e, "cannot reopen the writer connection"),
+            }
+        }
+    }
+}
