@@ -498,18 +498,19 @@ impl<S: Store> Gatehouse<S> {
         self.check_name(&grant.user_name, "user name")?;
         self.check_client_key(grant.client_key.as_deref())?;
         let keys = login_keys(account_key(&grant.user_name), grant.caller_ip);
-        let (client, user) = self.store.read(|tx| {
+        let (client, user, records) = self.store.read(|tx| {
             let client = match &grant.client {
                 Some(auth) => Some(authenticate_in(tx, auth)?),
                 None => None,
             };
-            Ok((client, tx.user_by_name(&grant.user_name)?))
+            let user = tx.user_by_name(&grant.user_name)?;
+            Ok((client, user, lockout_records(tx, &keys)?))
         })?;
         if let Some(client) = &client {
             require_grant(client, GrantType::Password)?;
         }
         let scope = grant_scope(client.as_ref(), grant.scope.as_deref())?;
-        let login = self.verify_password(&keys, user, &grant.password)?;
+        let login = self.verify_password(&keys, &records, user, &grant.password)?;
         let mint = self.mint(MintSpec {
             client_key: grant.client_key.clone(),
             caller_ip: grant.caller_ip,
@@ -591,18 +592,19 @@ impl<S: Store> Gatehouse<S> {
             grant.caller_ip,
         );
         let member_id = grant.member_id.trim().to_owned();
-        let (member, user, sub) = self.store.read(|tx| {
+        let (member, user, sub, records) = self.store.read(|tx| {
+            let records = lockout_records(tx, &keys)?;
             let Some(member) = tx.member_by_member_id(&member_id)? else {
-                return Ok((None, None, None));
+                return Ok((None, None, None, records));
             };
             let user = tx.user_by_id(member.user_id)?;
             let sub = match sub_account {
                 Some(id) => tx.sub_account(id)?,
                 None => None,
             };
-            Ok((Some(member), user, sub))
+            Ok((Some(member), user, sub, records))
         })?;
-        let login = self.verify_password(&keys, user, &grant.password)?;
+        let login = self.verify_password(&keys, &records, user, &grant.password)?;
         let Some(member) = member else {
             return Err(Error::InvalidCredentials);
         };
@@ -817,8 +819,10 @@ impl<S: Store> Gatehouse<S> {
         }
         require_grant(&client, GrantType::AuthorizationCode)?;
         let keys = login_keys(account_key(user_name), caller_ip);
-        let user = self.store.read(|tx| tx.user_by_name(user_name))?;
-        let login = self.verify_password(&keys, user, password)?;
+        let (user, records) = self
+            .store
+            .read(|tx| Ok((tx.user_by_name(user_name)?, lockout_records(tx, &keys)?)))?;
+        let login = self.verify_password(&keys, &records, user, password)?;
         if !login.user.flags.operator {
             return Err(Error::Forbidden("the user is not an operator"));
         }
@@ -1196,15 +1200,11 @@ impl<S: Store> Gatehouse<S> {
     fn verify_password(
         &self,
         keys: &[String],
+        records: &[Option<LoginFailure>],
         user: Option<User>,
         password: &Secret,
     ) -> Result<VerifiedLogin> {
         let now = self.now();
-        let records = self.store.read(|tx| {
-            keys.iter()
-                .map(|k| tx.login_failure(k))
-                .collect::<Result<Vec<_>>>()
-        })?;
         let locked_until = records
             .iter()
             .flatten()
@@ -1427,6 +1427,13 @@ impl MintTemplate {
             out,
         }
     }
+}
+
+fn lockout_records<T: ReadTx + ?Sized>(
+    tx: &mut T,
+    keys: &[String],
+) -> Result<Vec<Option<LoginFailure>>> {
+    keys.iter().map(|k| tx.login_failure(k)).collect()
 }
 
 fn login_keys(account: String, ip: Option<IpAddr>) -> Vec<String> {
