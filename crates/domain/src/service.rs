@@ -412,6 +412,13 @@ struct MintSpec<'a> {
     refresh: bool,
 }
 
+/// `now + d`, saturating at the largest representable instant instead of panicking on an
+/// absurd configured lifetime.
+fn later(now: OffsetDateTime, d: Duration) -> OffsetDateTime {
+    now.checked_add(d)
+        .unwrap_or_else(|| time::PrimitiveDateTime::MAX.assume_utc())
+}
+
 fn lifetime_secs(d: Duration) -> Duration {
     Duration::seconds(d.whole_seconds())
 }
@@ -731,7 +738,7 @@ impl<S: Store> Gatehouse<S> {
                     user_id: session.user_id,
                     scope: scope.clone(),
                     issued_at: now,
-                    expires_at: now + access_life,
+                    expires_at: later(now, access_life),
                     revoked_at: None,
                 };
                 let refresh = RefreshToken {
@@ -740,7 +747,7 @@ impl<S: Store> Gatehouse<S> {
                     client_id: Some(client.client_id.clone()),
                     scope: scope.clone(),
                     issued_at: now,
-                    expires_at: now + refresh_life,
+                    expires_at: later(now, refresh_life),
                     rotated_at: None,
                     successor: None,
                     revoked_at: None,
@@ -834,7 +841,7 @@ impl<S: Store> Gatehouse<S> {
             client_id: client.client_id.clone(),
             user_id: login.user.id,
             issued_at: now,
-            expires_at: now + life,
+            expires_at: later(now, life),
             consumed_at: None,
             session_id: None,
         };
@@ -846,7 +853,7 @@ impl<S: Store> Gatehouse<S> {
         Ok(IssuedCode {
             code,
             expires_in: life,
-            expires_at: now + life,
+            expires_at: later(now, life),
         })
     }
 
@@ -1008,7 +1015,7 @@ impl<S: Store> Gatehouse<S> {
             server: request.server.clone(),
             payload: request.payload.clone(),
             issued_at: now,
-            expires_at: now + life,
+            expires_at: later(now, life),
             consumed_at: None,
             session_id: None,
         };
@@ -1017,7 +1024,7 @@ impl<S: Store> Gatehouse<S> {
         Ok(IssuedCode {
             code,
             expires_in: life,
-            expires_at: now + life,
+            expires_at: later(now, life),
         })
     }
 
@@ -1285,7 +1292,7 @@ impl<S: Store> Gatehouse<S> {
             user_id,
             scope: spec.scope.clone(),
             issued_at: now,
-            expires_at: now + access_life,
+            expires_at: later(now, access_life),
             revoked_at: None,
         };
         let (refresh, refresh_secret) = if spec.refresh {
@@ -1296,7 +1303,7 @@ impl<S: Store> Gatehouse<S> {
                 client_id: client_id.clone(),
                 scope: spec.scope.clone(),
                 issued_at: now,
-                expires_at: now + refresh_life,
+                expires_at: later(now, refresh_life),
                 rotated_at: None,
                 successor: None,
                 revoked_at: None,
@@ -1385,7 +1392,7 @@ impl MintTemplate {
             user_id: Some(user.id),
             scope: scope.clone(),
             issued_at: now,
-            expires_at: now + self.access_life,
+            expires_at: later(now, self.access_life),
             revoked_at: None,
         };
         let (refresh, refresh_secret) = match self.refresh {
@@ -1396,7 +1403,7 @@ impl MintTemplate {
                     client_id: Some(client.client_id.clone()),
                     scope: scope.clone(),
                     issued_at: now,
-                    expires_at: now + self.refresh_life,
+                    expires_at: later(now, self.refresh_life),
                     rotated_at: None,
                     successor: None,
                     revoked_at: None,
@@ -1459,7 +1466,7 @@ fn record_failure(
         key: key.to_owned(),
         failures,
         last_failure_at: now,
-        locked_until: policy.delay_after(failures).map(|d| now + d),
+        locked_until: policy.delay_after(failures).map(|d| later(now, d)),
     })
 }
 
@@ -1648,6 +1655,19 @@ mod tests {
         assert!(ClientAuth::basic("a%zz", "b").decoded.is_none());
         let shown = format!("{auth:?}");
         assert!(!shown.contains("s%3Acret"), "{shown}");
+    }
+
+    #[test]
+    fn absurd_lifetimes_saturate_instead_of_panicking() {
+        let now = time::macros::datetime!(2026-01-01 00:00 UTC);
+        assert_eq!(
+            later(now, Duration::MAX),
+            time::PrimitiveDateTime::MAX.assume_utc()
+        );
+        assert_eq!(
+            later(now, Duration::minutes(20)),
+            now + Duration::minutes(20)
+        );
     }
 
     #[test]
