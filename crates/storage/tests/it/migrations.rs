@@ -76,7 +76,9 @@ fn schema_rs_matches_the_migrated_database() {
 
     // Parse schema.rs: `table (pk, ...) {` then `column -> Type,` lines.
     let text = include_str!("../../src/schema.rs");
-    let mut expected: Vec<(String, Vec<String>, Vec<(String, String)>)> = Vec::new();
+    /// (table, primary key columns, (column, diesel type) in order)
+    type TableSpec = (String, Vec<String>, Vec<(String, String)>);
+    let mut expected: Vec<TableSpec> = Vec::new();
     let mut joinables: Vec<(String, String, String)> = Vec::new();
     for line in text.lines().map(str::trim) {
         if let Some(rest) = line.strip_prefix("diesel::joinable!(") {
