@@ -76,6 +76,10 @@ pub(crate) fn escape_text(out: &mut Vec<u8>, s: &str) {
 
 /// Attribute escaping: every control character, `"`, `&`, `<`, `>`.
 fn escape_attr(out: &mut Vec<u8>, s: &str) {
+    if !s.bytes().any(|b| b < 0x20 || matches!(b, b'"' | b'&' | b'<' | b'>')) {
+        out.extend_from_slice(s.as_bytes());
+        return;
+    }
     for c in s.chars() {
         match c {
             '"' => out.extend_from_slice(b"&quot;"),
@@ -90,6 +94,56 @@ fn escape_attr(out: &mut Vec<u8>, s: &str) {
                 out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
             }
         }
+    }
+}
+
+/// An element name: a serde field name, written with its first letter upper-cased for
+/// camel-cased contracts, without allocating.
+#[derive(Clone, Copy)]
+struct Name<'a> {
+    s: &'a str,
+    camel: bool,
+}
+
+impl<'a> Name<'a> {
+    fn plain(s: &'a str) -> Self {
+        Name { s, camel: false }
+    }
+
+    /// The first byte to write when it changes (ASCII lower-case letter of a camel name).
+    fn ascii_upper_first(self) -> Option<u8> {
+        match self.s.as_bytes().first() {
+            Some(b) if self.camel && b.is_ascii_lowercase() => Some(b.to_ascii_uppercase()),
+            _ => None,
+        }
+    }
+
+    fn write(self, out: &mut Vec<u8>) {
+        if let Some(first) = self.ascii_upper_first() {
+            out.push(first);
+            out.extend_from_slice(&self.s.as_bytes()[1..]);
+        } else if self.camel && !self.s.is_ascii() {
+            out.extend_from_slice(xml_name(self.s, true).as_bytes());
+        } else {
+            out.extend_from_slice(self.s.as_bytes());
+        }
+    }
+
+    /// Ordinal order of the written names.
+    fn cmp(self, other: Name<'_>) -> std::cmp::Ordering {
+        if (self.camel && !self.s.is_ascii()) || (other.camel && !other.s.is_ascii()) {
+            return xml_name(self.s, self.camel)
+                .as_bytes()
+                .cmp(xml_name(other.s, other.camel).as_bytes());
+        }
+        fn split<'n>(n: Name<'n>) -> (Option<u8>, &'n [u8]) {
+            let b = n.s.as_bytes();
+            match n.ascii_upper_first() {
+                Some(f) => (Some(f), &b[1..]),
+                None => (b.first().copied(), b.get(1..).unwrap_or(&[])),
+            }
+        }
+        split(self).cmp(&split(other))
     }
 }
 
@@ -111,7 +165,7 @@ pub(crate) fn to_vec<T: Serialize + Contract + ?Sized>(value: &T) -> Result<Vec<
     value.serialize(Elem {
         out: &mut out,
         doc,
-        name: T::XML_ROOT,
+        name: Name::plain(T::XML_ROOT),
         depth: 1,
         root: Some((T::XML_NAMESPACE, T::XML_OMIT)),
     })?;
@@ -122,7 +176,7 @@ pub(crate) fn to_vec<T: Serialize + Contract + ?Sized>(value: &T) -> Result<Vec<
 struct Elem<'a> {
     out: &'a mut Vec<u8>,
     doc: Doc,
-    name: &'a str,
+    name: Name<'a>,
     /// 1 for the root, 2 for its members, ...
     depth: usize,
     /// For the root: its namespace and the members to omit.
@@ -140,7 +194,7 @@ impl Elem<'_> {
 
     fn open(&mut self) {
         self.out.push(b'<');
-        self.out.extend_from_slice(self.name.as_bytes());
+        self.name.write(self.out);
         if let Some((ns, _)) = self.root {
             if !ns.is_empty() {
                 self.out.extend_from_slice(b" xmlns:i=\"");
@@ -155,7 +209,7 @@ impl Elem<'_> {
 
     fn close(&mut self) {
         self.out.extend_from_slice(b"</");
-        self.out.extend_from_slice(self.name.as_bytes());
+        self.name.write(self.out);
         self.out.push(b'>');
     }
 
@@ -178,20 +232,26 @@ impl Elem<'_> {
 
     fn nil(self) -> Res {
         self.leaf()?;
-        write_nil(self.out, self.name, self.doc);
+        write_nil(self.out, None, self.name, self.doc);
         Ok(())
     }
 
-    fn display(self, v: impl std::fmt::Display) -> Res {
-        let mut buf = Vec::with_capacity(24);
-        let _ = write!(buf, "{v}");
-        self.raw(&buf)
+    fn display(mut self, v: impl std::fmt::Display) -> Res {
+        self.leaf()?;
+        self.open();
+        let _ = write!(self.out, "{v}");
+        self.close();
+        Ok(())
     }
 }
 
-fn write_nil(out: &mut Vec<u8>, name: &str, doc: Doc) {
+fn write_nil(out: &mut Vec<u8>, prefix: Option<&str>, name: Name<'_>, doc: Doc) {
     out.push(b'<');
-    out.extend_from_slice(name.as_bytes());
+    if let Some(p) = prefix {
+        out.extend_from_slice(p.as_bytes());
+        out.push(b':');
+    }
+    name.write(out);
     out.extend_from_slice(b" i:nil=\"true\"");
     if !doc.xsi_declared {
         out.extend_from_slice(b" xmlns:i=\"");
@@ -344,6 +404,7 @@ impl<'a> ser::Serializer for Elem<'a> {
         self.open();
         let body_start = self.out.len();
         let omit = self.root.map_or(&[][..], |(_, omit)| omit);
+        let _ = len;
         Ok(Members {
             out: self.out,
             doc: self.doc,
@@ -351,7 +412,9 @@ impl<'a> ser::Serializer for Elem<'a> {
             depth: self.depth,
             omit,
             body_start,
-            members: Vec::with_capacity(len),
+            inline: [("", 0, 0); INLINE_MEMBERS],
+            count: 0,
+            spill: Vec::new(),
         })
     }
     fn serialize_struct_variant(
@@ -365,15 +428,21 @@ impl<'a> ser::Serializer for Elem<'a> {
     }
 }
 
+/// Members kept on the stack before spilling to the heap.
+const INLINE_MEMBERS: usize = 16;
+
 /// The members of a struct element, written in declaration order, then put in ordinal order.
 pub(crate) struct Members<'a> {
     out: &'a mut Vec<u8>,
     doc: Doc,
-    name: &'a str,
+    name: Name<'a>,
     depth: usize,
     omit: &'static [&'static str],
     body_start: usize,
-    members: Vec<(Cow<'static, str>, usize, usize)>,
+    /// (serde name, start, end) of each member written, in declaration order.
+    inline: [(&'static str, usize, usize); INLINE_MEMBERS],
+    count: usize,
+    spill: Vec<(&'static str, usize, usize)>,
 }
 
 impl ser::SerializeStruct for Members<'_> {
@@ -384,43 +453,74 @@ impl ser::SerializeStruct for Members<'_> {
         if self.omit.contains(&key) {
             return Ok(());
         }
-        let name = xml_name(key, self.doc.camel);
         let start = self.out.len();
         value.serialize(Elem {
             out: self.out,
             doc: self.doc,
-            name: &name,
+            name: Name {
+                s: key,
+                camel: self.doc.camel,
+            },
             depth: self.depth + 1,
             root: None,
         })?;
         let end = self.out.len();
-        self.members.push((name, start, end));
+        if self.count < INLINE_MEMBERS {
+            self.inline[self.count] = (key, start, end);
+        } else {
+            self.spill.push((key, start, end));
+        }
+        self.count += 1;
         Ok(())
     }
 
-    fn end(self) -> Res {
-        if self.members.is_empty() {
+    fn end(mut self) -> Res {
+        if self.count == 0 {
             // `<Name>` becomes `<Name />`.
             self.out.truncate(self.body_start - 1);
             self.out.extend_from_slice(b" />");
             return Ok(());
         }
-        let sorted = self
-            .members
+        let camel = self.doc.camel;
+        let name = |k: &'static str| Name { s: k, camel };
+        let members: &mut [(&'static str, usize, usize)] = if self.count <= INLINE_MEMBERS {
+            &mut self.inline[..self.count]
+        } else {
+            self.spill.splice(0..0, self.inline.iter().copied());
+            &mut self.spill
+        };
+        let sorted = members
             .windows(2)
-            .all(|w| w[0].0.as_bytes() <= w[1].0.as_bytes());
+            .all(|w| name(w[0].0).cmp(name(w[1].0)).is_le());
         if !sorted {
-            let mut order: Vec<usize> = (0..self.members.len()).collect();
-            order.sort_by(|&a, &b| self.members[a].0.as_bytes().cmp(self.members[b].0.as_bytes()));
-            let body = self.out.split_off(self.body_start);
-            for i in order {
-                let (_, start, end) = self.members[i];
-                let (s, e) = (start - self.body_start, end - self.body_start);
-                self.out.extend_from_slice(&body[s..e]);
+            // Selection sort by rotation, in place: bring the smallest remaining member to
+            // the cursor; the members it jumps over move right by its length.
+            let mut cursor = self.body_start;
+            for i in 0..members.len() {
+                let mut min = i;
+                for j in i + 1..members.len() {
+                    if name(members[j].0).cmp(name(members[min].0)).is_lt() {
+                        min = j;
+                    }
+                }
+                let (_, start, end) = members[min];
+                let len = end - start;
+                if start > cursor {
+                    self.out[cursor..end].rotate_right(len);
+                    for m in members[i..].iter_mut() {
+                        if m.1 < start {
+                            m.1 += len;
+                            m.2 += len;
+                        }
+                    }
+                }
+                members[min] = members[i];
+                members[i] = ("", cursor, cursor + len);
+                cursor += len;
             }
         }
         self.out.extend_from_slice(b"</");
-        self.out.extend_from_slice(self.name.as_bytes());
+        self.name.write(self.out);
         self.out.push(b'>');
         Ok(())
     }
@@ -431,7 +531,7 @@ impl ser::SerializeStruct for Members<'_> {
 pub(crate) struct Items<'a> {
     out: &'a mut Vec<u8>,
     doc: Doc,
-    name: &'a str,
+    name: Name<'a>,
     prefix: String,
     body_start: usize,
     pending_key: Option<String>,
@@ -442,7 +542,7 @@ impl<'a> Items<'a> {
     fn start(e: Elem<'a>, _map: bool) -> Self {
         let prefix = format!("d{}p1", e.depth);
         e.out.push(b'<');
-        e.out.extend_from_slice(e.name.as_bytes());
+        e.name.write(e.out);
         e.out.extend_from_slice(b" xmlns:");
         e.out.extend_from_slice(prefix.as_bytes());
         e.out.extend_from_slice(b"=\"");
@@ -483,10 +583,7 @@ impl<'a> Items<'a> {
                 escape_text(self.out, t);
                 self.close(local);
             }
-            None => {
-                let name = format!("{}:{local}", self.prefix);
-                write_nil(self.out, &name, self.doc);
-            }
+            None => write_nil(self.out, Some(&self.prefix), Name::plain(local), self.doc),
         }
     }
 
@@ -496,7 +593,7 @@ impl<'a> Items<'a> {
             self.out.extend_from_slice(b" />");
         } else {
             self.out.extend_from_slice(b"</");
-            self.out.extend_from_slice(self.name.as_bytes());
+            self.name.write(self.out);
             self.out.push(b'>');
         }
         Ok(())
