@@ -9,10 +9,14 @@
 //!   ceiling of password grants;
 //! * [`sqlite`]: the raw rate of durable single-row commits of SQLite in WAL mode with the
 //!   server's pragmas, the ceiling of grants that must write before they answer.
+//!
+//! [`seed`] stores N users and N tokens through the server's storage crate for the scale
+//! runs.
 
 pub mod baseline;
 pub mod error;
 pub mod pbkdf2;
+pub mod seed;
 pub mod sqlite;
 pub mod stats;
 

@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 use gatehouse_bench::sqlite::Synchronous;
-use gatehouse_bench::{baseline, pbkdf2, sqlite, Error};
+use gatehouse_bench::seed::SeedPlan;
+use gatehouse_bench::{baseline, pbkdf2, seed, sqlite, Error};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -51,6 +52,31 @@ enum Command {
         #[arg(long)]
         dir: Option<PathBuf>,
     },
+    /// Store N users and N live access tokens (one session each) through the server's
+    /// storage crate, in large transactions, for the scale runs.
+    Seed {
+        /// The server's database (created and migrated if missing; the client must exist).
+        #[arg(long)]
+        database: PathBuf,
+        /// Users `scale-user-<i>`.
+        #[arg(long, default_value_t = 1000)]
+        users: u64,
+        /// Access tokens.
+        #[arg(long, default_value_t = 1000)]
+        tokens: u64,
+        /// The client the tokens belong to.
+        #[arg(long, default_value = "bench-client")]
+        client: String,
+        /// Token lifetime in seconds.
+        #[arg(long, default_value_t = 86_400)]
+        lifetime: i64,
+        /// How many token strings to write to --sample-out.
+        #[arg(long, default_value_t = 10_000)]
+        sample: u64,
+        /// File for the sampled token strings, one a line.
+        #[arg(long)]
+        sample_out: Option<PathBuf>,
+    },
 }
 
 fn run(cli: Cli) -> Result<(), Error> {
@@ -83,6 +109,26 @@ fn run(cli: Cli) -> Result<(), Error> {
                 dir.as_deref(),
             )?;
             println!("{}", serde_json::to_string(&rate.to_json())?);
+            Ok(())
+        }
+        Command::Seed {
+            database,
+            users,
+            tokens,
+            client,
+            lifetime,
+            sample,
+            sample_out,
+        } => {
+            let plan = SeedPlan {
+                users,
+                tokens,
+                client_id: client,
+                lifetime_secs: lifetime,
+                sample,
+            };
+            let report = seed::seed(&database, &plan, sample_out.as_deref())?;
+            println!("{}", serde_json::to_string(&report.to_json())?);
             Ok(())
         }
     }

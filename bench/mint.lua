@@ -1,0 +1,22 @@
+-- Mints pool lines: sends the fixed request of fixed.lua and appends to
+-- BENCH_MINT_OUT.<thread id> the first capture of BENCH_MINT_PATTERN (a Lua pattern) in each
+-- 2xx response body. Run against a server with a cheap hash cost (see bench/run.py).
+dofile(os.getenv("BENCH_DIR") .. "/fixed.lua")
+
+local pattern = os.getenv("BENCH_MINT_PATTERN")
+local out = nil
+
+function init(args)
+  out = assert(io.open(os.getenv("BENCH_MINT_OUT") .. "." .. (tonumber(id) or 0), "a"))
+  out:setvbuf("line")
+end
+
+function response(status, headers, body)
+  if status >= 200 and status < 300 then
+    local v = string.match(body, pattern)
+    if v ~= nil then
+      out:write(v, "\n")
+      used = used + 1
+    end
+  end
+end
