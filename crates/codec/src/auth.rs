@@ -130,8 +130,8 @@ pub fn parse_bearer(header: &str) -> Option<&str> {
     let token = scheme(header, "Bearer")?;
     let body = token.trim_end_matches('=');
     let ok = !body.is_empty()
-        && body
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/'));
+        && body.bytes().all(|b| {
+            b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/')
+        });
     ok.then_some(token)
 }

@@ -206,9 +206,9 @@ pub(crate) fn parse_xs(s: &str) -> Option<i64> {
             }
             order = rank;
             let ticks = match num.split_once('.') {
-                Some((int, frac)) if rank == 3 => {
-                    digits(int)?.checked_mul(scale)?.checked_add(fraction_ticks(frac)?)?
-                }
+                Some((int, frac)) if rank == 3 => digits(int)?
+                    .checked_mul(scale)?
+                    .checked_add(fraction_ticks(frac)?)?,
                 Some(_) => return None,
                 None => digits(&num)?.checked_mul(scale)?,
             };
@@ -244,7 +244,16 @@ mod tests {
             assert_eq!(parse_c(text), Some(ticks), "{text}");
             assert_eq!(format_c(ticks), text);
         }
-        for bad in ["", "1", "00:00", "24:00:00", "00:60:00", "00:00:00.12345678", "x.00:00:00", "--00:00:01"] {
+        for bad in [
+            "",
+            "1",
+            "00:00",
+            "24:00:00",
+            "00:60:00",
+            "00:00:00.12345678",
+            "x.00:00:00",
+            "--00:00:01",
+        ] {
             assert_eq!(parse_c(bad), None, "{bad}");
         }
     }
@@ -267,7 +276,18 @@ mod tests {
         }
         assert_eq!(parse_xs("P1Y"), Some(365 * 864_000_000_000));
         assert_eq!(parse_xs("PT0.000000001S"), Some(0));
-        for bad in ["", "P", "PT", "1D", "P1H", "PT1D", "P1D1Y", "PT1.5M", "P99999999999999999999D", "PT1"] {
+        for bad in [
+            "",
+            "P",
+            "PT",
+            "1D",
+            "P1H",
+            "PT1D",
+            "P1D1Y",
+            "PT1.5M",
+            "P99999999999999999999D",
+            "PT1",
+        ] {
             assert_eq!(parse_xs(bad), None, "{bad}");
         }
     }

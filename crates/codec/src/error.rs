@@ -185,7 +185,9 @@ pub enum MediaTypeError {
     #[error("The request contains an entity body but no Content-Type header. The inferred media type 'application/octet-stream' is not supported for this resource.")]
     Missing,
     /// `text/javascript`: only the katana `/token` endpoint reads it (as JSON).
-    #[error("The request entity's media type 'text/javascript' is not supported for this resource.")]
+    #[error(
+        "The request entity's media type 'text/javascript' is not supported for this resource."
+    )]
     JavaScript,
     /// Any other media type (as sent, without parameters).
     #[error("The request entity's media type '{0}' is not supported for this resource.")]

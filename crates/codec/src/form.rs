@@ -21,7 +21,10 @@ fn malformed(reason: &str) -> DecodeError {
 }
 
 /// Decode the pairs of a form body, in order.
-pub(crate) fn parse_pairs(body: &[u8], opts: &DecodeOptions) -> Result<Vec<(String, String)>, DecodeError> {
+pub(crate) fn parse_pairs(
+    body: &[u8],
+    opts: &DecodeOptions,
+) -> Result<Vec<(String, String)>, DecodeError> {
     let text = std::str::from_utf8(body).map_err(|_| DecodeError::InvalidUtf8)?;
     let mut pairs = Vec::new();
     for part in text.split('&') {
@@ -29,7 +32,8 @@ pub(crate) fn parse_pairs(body: &[u8], opts: &DecodeOptions) -> Result<Vec<(Stri
             continue;
         }
         let (k, v) = part.split_once('=').unwrap_or((part, ""));
-        let key = form_url_decode(k).ok_or_else(|| malformed("a key has an invalid %-escape or is not UTF-8"))?;
+        let key = form_url_decode(k)
+            .ok_or_else(|| malformed("a key has an invalid %-escape or is not UTF-8"))?;
         if key.len() > opts.max_string_len {
             return Err(DecodeError::TooLong {
                 field: String::new(),
@@ -118,7 +122,9 @@ pub(crate) fn parse_tree(body: &[u8], opts: &DecodeOptions) -> Result<Node, Deco
     for (key, value) in pairs {
         let segs = segments(&key)?;
         if segs.len() > opts.max_depth {
-            return Err(DecodeError::TooDeep { max: opts.max_depth });
+            return Err(DecodeError::TooDeep {
+                max: opts.max_depth,
+            });
         }
         let mut at = &mut root;
         for seg in segs {

@@ -129,7 +129,12 @@ pub(crate) fn from_slice<T: de::DeserializeOwned>(
 
 /// Depth and string-length limits over the whole document, unknown members included.
 /// Recursion is safe: serde_json refuses documents nested deeper than 128.
-fn check_limits(v: &Value, path: &Path<'_>, depth: usize, opts: &DecodeOptions) -> Result<(), DeErr> {
+fn check_limits(
+    v: &Value,
+    path: &Path<'_>,
+    depth: usize,
+    opts: &DecodeOptions,
+) -> Result<(), DeErr> {
     match v {
         Value::String(s) if s.len() > opts.max_string_len => {
             Err(DeErr::too_long(path, opts.max_string_len))
@@ -193,7 +198,10 @@ impl<'a> JsonDe<'a> {
                 DeErr::invalid_value(self.path, "expected an integer, found a fractional number")
             }),
             Value::String(s) => parse_i128(s).ok_or_else(|| {
-                DeErr::invalid_value(self.path, "expected an integer, found a string that is not one")
+                DeErr::invalid_value(
+                    self.path,
+                    "expected an integer, found a string that is not one",
+                )
             }),
             _ => Err(self.wrong("an integer")),
         }
@@ -266,7 +274,10 @@ impl<'de> de::Deserializer<'de> for JsonDe<'_> {
         let b = match self.value {
             Value::Bool(b) => *b,
             Value::String(s) => parse_bool_text(s).ok_or_else(|| {
-                DeErr::invalid_value(self.path, "expected a boolean, found a string that is not one")
+                DeErr::invalid_value(
+                    self.path,
+                    "expected a boolean, found a string that is not one",
+                )
             })?,
             _ => return Err(self.wrong("a boolean")),
         };
@@ -379,7 +390,11 @@ impl<'de> de::Deserializer<'de> for JsonDe<'_> {
         }
     }
 
-    fn deserialize_tuple<V: de::Visitor<'de>>(self, _len: usize, visitor: V) -> Result<V::Value, DeErr> {
+    fn deserialize_tuple<V: de::Visitor<'de>>(
+        self,
+        _len: usize,
+        visitor: V,
+    ) -> Result<V::Value, DeErr> {
         self.deserialize_seq(visitor)
     }
 
@@ -459,7 +474,10 @@ struct JsonSeq<'a> {
 impl<'de> de::SeqAccess<'de> for JsonSeq<'_> {
     type Error = DeErr;
 
-    fn next_element_seed<S: de::DeserializeSeed<'de>>(&mut self, seed: S) -> Result<Option<S::Value>, DeErr> {
+    fn next_element_seed<S: de::DeserializeSeed<'de>>(
+        &mut self,
+        seed: S,
+    ) -> Result<Option<S::Value>, DeErr> {
         match self.items.next() {
             None => Ok(None),
             Some((i, value)) => {
@@ -489,7 +507,10 @@ struct JsonMap<'a> {
 impl<'de> de::MapAccess<'de> for JsonMap<'_> {
     type Error = DeErr;
 
-    fn next_key_seed<K: de::DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, DeErr> {
+    fn next_key_seed<K: de::DeserializeSeed<'de>>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, DeErr> {
         let Some((k, v)) = self.iter.next() else {
             return Ok(None);
         };
@@ -505,7 +526,10 @@ impl<'de> de::MapAccess<'de> for JsonMap<'_> {
 
     fn next_value_seed<S: de::DeserializeSeed<'de>>(&mut self, seed: S) -> Result<S::Value, DeErr> {
         let Some((name, value)) = self.value.take() else {
-            return Err(DeErr::invalid_value(self.path, "internal: value requested before key"));
+            return Err(DeErr::invalid_value(
+                self.path,
+                "internal: value requested before key",
+            ));
         };
         let path = if self.fields.is_some() {
             Path::Field(self.path, name)
@@ -520,4 +544,3 @@ impl<'de> de::MapAccess<'de> for JsonMap<'_> {
         Some(self.iter.len())
     }
 }
-

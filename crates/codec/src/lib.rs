@@ -94,17 +94,26 @@ pub fn decode<T: DeserializeOwned + Contract>(
 }
 
 /// Read a JSON body into a type that has no XML form (RFC 7662 / 7009 requests).
-pub fn decode_json<T: DeserializeOwned>(body: &[u8], opts: &DecodeOptions) -> Result<T, DecodeError> {
+pub fn decode_json<T: DeserializeOwned>(
+    body: &[u8],
+    opts: &DecodeOptions,
+) -> Result<T, DecodeError> {
     json::from_slice(body, opts)
 }
 
 /// Read a form body into any type (keys matched case-insensitively).
-pub fn decode_form<T: DeserializeOwned>(body: &[u8], opts: &DecodeOptions) -> Result<T, DecodeError> {
+pub fn decode_form<T: DeserializeOwned>(
+    body: &[u8],
+    opts: &DecodeOptions,
+) -> Result<T, DecodeError> {
     form::from_slice(body, opts)
 }
 
 /// Write the contract `value` in the negotiated format.
-pub fn encode<T: Serialize + Contract>(format: ResponseFormat, value: &T) -> Result<Vec<u8>, EncodeError> {
+pub fn encode<T: Serialize + Contract>(
+    format: ResponseFormat,
+    value: &T,
+) -> Result<Vec<u8>, EncodeError> {
     match format {
         ResponseFormat::Json => json::to_vec(value),
         ResponseFormat::Xml => xml::ser::to_vec(value),

@@ -172,7 +172,11 @@ impl<'a> TextDe<'a> {
                         return Err(DeErr::repeated(&Path::Field(self.path, f)));
                     }
                     let mut n = Node::new(f.to_owned(), Ns::Contract);
-                    n.text = nodes.iter().map(|n| n.text.as_str()).collect::<Vec<_>>().join(",");
+                    n.text = nodes
+                        .iter()
+                        .map(|n| n.text.as_str())
+                        .collect::<Vec<_>>()
+                        .join(",");
                     joined.push(n);
                     out.push((f, joined.len() - 1, true));
                 }
@@ -191,7 +195,12 @@ impl<'a> TextDe<'a> {
                     if child.ns != Ns::Arrays || !child.name.starts_with("KeyValueOf") {
                         continue;
                     }
-                    let find = |n: &str| child.children.iter().find(|c| c.ns == Ns::Arrays && c.name == n);
+                    let find = |n: &str| {
+                        child
+                            .children
+                            .iter()
+                            .find(|c| c.ns == Ns::Arrays && c.name == n)
+                    };
                     let item = Path::Index(self.path, i);
                     let key = find("Key").ok_or_else(|| {
                         DeErr::at(
@@ -216,7 +225,12 @@ impl<'a> TextDe<'a> {
                 }
                 Mode::Form => {
                     if is_index(&child.name) {
-                        let find = |n: &str| child.children.iter().find(|c| c.name.eq_ignore_ascii_case(n));
+                        let find = |n: &str| {
+                            child
+                                .children
+                                .iter()
+                                .find(|c| c.name.eq_ignore_ascii_case(n))
+                        };
                         let item = Path::Key(self.path, &child.name[1..child.name.len() - 1]);
                         let missing = |n| {
                             DeErr::at(
@@ -287,7 +301,8 @@ impl<'de, 'a> de::Deserializer<'de> for TextDe<'a> {
             (Mode::Xml, "0") => Some(false),
             _ => parse_bool_text(text),
         };
-        let b = b.ok_or_else(|| DeErr::invalid_value(self.path, "expected a boolean (true or false)"))?;
+        let b =
+            b.ok_or_else(|| DeErr::invalid_value(self.path, "expected a boolean (true or false)"))?;
         let r = visitor.visit_bool(b);
         self.fin(r)
     }
@@ -365,7 +380,11 @@ impl<'de, 'a> de::Deserializer<'de> for TextDe<'a> {
         }
     }
 
-    fn deserialize_unit_struct<V: de::Visitor<'de>>(self, _name: &'static str, visitor: V) -> Result<V::Value, DeErr> {
+    fn deserialize_unit_struct<V: de::Visitor<'de>>(
+        self,
+        _name: &'static str,
+        visitor: V,
+    ) -> Result<V::Value, DeErr> {
         self.deserialize_unit(visitor)
     }
 
@@ -385,7 +404,9 @@ impl<'de, 'a> de::Deserializer<'de> for TextDe<'a> {
             return self.fin(r);
         }
         let path = self.path;
-        visitor.visit_newtype_struct(self).map_err(|e| e.locate(path))
+        visitor
+            .visit_newtype_struct(self)
+            .map_err(|e| e.locate(path))
     }
 
     fn deserialize_seq<V: de::Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeErr> {
@@ -393,7 +414,12 @@ impl<'de, 'a> de::Deserializer<'de> for TextDe<'a> {
             return Err(DeErr::null(self.path, "a list"));
         }
         let items: Vec<&Node> = match self.ctx.mode {
-            Mode::Xml => self.node.children.iter().filter(|c| c.ns == Ns::Arrays).collect(),
+            Mode::Xml => self
+                .node
+                .children
+                .iter()
+                .filter(|c| c.ns == Ns::Arrays)
+                .collect(),
             Mode::Form if self.node.children.is_empty() => vec![self.node],
             Mode::Form => self.node.children.iter().collect(),
         };
@@ -404,7 +430,11 @@ impl<'de, 'a> de::Deserializer<'de> for TextDe<'a> {
         self.fin(r)
     }
 
-    fn deserialize_tuple<V: de::Visitor<'de>>(self, _len: usize, visitor: V) -> Result<V::Value, DeErr> {
+    fn deserialize_tuple<V: de::Visitor<'de>>(
+        self,
+        _len: usize,
+        visitor: V,
+    ) -> Result<V::Value, DeErr> {
         self.deserialize_seq(visitor)
     }
 
@@ -448,7 +478,11 @@ impl<'de, 'a> de::Deserializer<'de> for TextDe<'a> {
         let entries: Vec<(&str, &Node)> = entries
             .into_iter()
             .map(|(f, i, is_joined)| {
-                let node = if is_joined { &joined[i] } else { &self.node.children[i] };
+                let node = if is_joined {
+                    &joined[i]
+                } else {
+                    &self.node.children[i]
+                };
                 (f, node)
             })
             .collect();
@@ -486,10 +520,15 @@ struct TextSeq<'s, 'a, I> {
     de: &'s TextDe<'a>,
 }
 
-impl<'de, 'a, I: Iterator<Item = (usize, &'a Node)> + ExactSizeIterator> de::SeqAccess<'de> for TextSeq<'_, 'a, I> {
+impl<'de, 'a, I: Iterator<Item = (usize, &'a Node)> + ExactSizeIterator> de::SeqAccess<'de>
+    for TextSeq<'_, 'a, I>
+{
     type Error = DeErr;
 
-    fn next_element_seed<S: de::DeserializeSeed<'de>>(&mut self, seed: S) -> Result<Option<S::Value>, DeErr> {
+    fn next_element_seed<S: de::DeserializeSeed<'de>>(
+        &mut self,
+        seed: S,
+    ) -> Result<Option<S::Value>, DeErr> {
         match self.items.next() {
             None => Ok(None),
             Some((i, node)) => {
@@ -524,7 +563,10 @@ impl<'de, 'n, I: Iterator<Item = (&'n str, &'n Node)> + ExactSizeIterator> de::M
 {
     type Error = DeErr;
 
-    fn next_key_seed<K: de::DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, DeErr> {
+    fn next_key_seed<K: de::DeserializeSeed<'de>>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, DeErr> {
         let Some((key, node)) = self.entries.next() else {
             return Ok(None);
         };
@@ -536,7 +578,10 @@ impl<'de, 'n, I: Iterator<Item = (&'n str, &'n Node)> + ExactSizeIterator> de::M
 
     fn next_value_seed<S: de::DeserializeSeed<'de>>(&mut self, seed: S) -> Result<S::Value, DeErr> {
         let Some((key, node)) = self.pending.take() else {
-            return Err(DeErr::invalid_value(self.de.path, "internal: value requested before key"));
+            return Err(DeErr::invalid_value(
+                self.de.path,
+                "internal: value requested before key",
+            ));
         };
         let path = if self.fields {
             Path::Field(self.de.path, key)

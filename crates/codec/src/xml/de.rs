@@ -37,7 +37,10 @@ fn resolve_reference(name: &str) -> Result<char, DecodeError> {
         let code = match num.strip_prefix('x') {
             Some(hex) if !hex.is_empty() && hex.len() <= 6 => u32::from_str_radix(hex, 16).ok(),
             Some(_) => None,
-            None if !num.is_empty() && num.len() <= 7 && num.bytes().all(|b| b.is_ascii_digit()) => {
+            None if !num.is_empty()
+                && num.len() <= 7
+                && num.bytes().all(|b| b.is_ascii_digit()) =>
+            {
                 num.parse().ok()
             }
             None => None,
@@ -89,7 +92,9 @@ pub(crate) fn parse_tree(
         match event {
             Event::Decl(_) => {
                 if !stack.is_empty() || root.is_some() {
-                    return Err(malformed("an XML declaration after the start of the document"));
+                    return Err(malformed(
+                        "an XML declaration after the start of the document",
+                    ));
                 }
             }
             Event::DocType(_) => {
@@ -144,10 +149,13 @@ pub(crate) fn parse_tree(
                 for attr in e.attributes() {
                     let attr = attr.map_err(malformed)?;
                     let (attr_ns, attr_local) = reader.resolve_attribute(attr.key);
-                    let is_xsi = matches!(attr_ns, ResolveResult::Bound(n) if n.0 == XSI.as_bytes());
+                    let is_xsi =
+                        matches!(attr_ns, ResolveResult::Bound(n) if n.0 == XSI.as_bytes());
                     if is_xsi && attr_local.as_ref() == b"nil" {
                         let v = attr.value.as_ref();
-                        let v = std::str::from_utf8(v).map_err(|_| DecodeError::InvalidUtf8)?.trim();
+                        let v = std::str::from_utf8(v)
+                            .map_err(|_| DecodeError::InvalidUtf8)?
+                            .trim();
                         node.nil = v == "true" || v == "1";
                     }
                 }
@@ -183,7 +191,9 @@ pub(crate) fn parse_tree(
     }
     match root {
         Some(root) if stack.is_empty() => Ok(root),
-        _ => Err(malformed("the document ends before its root element is closed")),
+        _ => Err(malformed(
+            "the document ends before its root element is closed",
+        )),
     }
 }
 

@@ -76,7 +76,10 @@ pub(crate) fn escape_text(out: &mut Vec<u8>, s: &str) {
 
 /// Attribute escaping: every control character, `"`, `&`, `<`, `>`.
 fn escape_attr(out: &mut Vec<u8>, s: &str) {
-    if !s.bytes().any(|b| b < 0x20 || matches!(b, b'"' | b'&' | b'<' | b'>')) {
+    if !s
+        .bytes()
+        .any(|b| b < 0x20 || matches!(b, b'"' | b'&' | b'<' | b'>'))
+    {
         out.extend_from_slice(s.as_bytes());
         return;
     }
@@ -353,7 +356,12 @@ impl<'a> ser::Serializer for Elem<'a> {
     fn serialize_unit_struct(self, _name: &'static str) -> Res {
         self.nil()
     }
-    fn serialize_unit_variant(self, _name: &'static str, _index: u32, variant: &'static str) -> Res {
+    fn serialize_unit_variant(
+        self,
+        _name: &'static str,
+        _index: u32,
+        variant: &'static str,
+    ) -> Res {
         self.text(variant)
     }
     fn serialize_newtype_struct<T: Serialize + ?Sized>(self, name: &'static str, value: &T) -> Res {
@@ -384,7 +392,11 @@ impl<'a> ser::Serializer for Elem<'a> {
     fn serialize_tuple(self, _len: usize) -> Result<Self::SerializeTuple, EncodeError> {
         Err(unsupported("a tuple"))
     }
-    fn serialize_tuple_struct(self, _n: &'static str, _l: usize) -> Result<Self::SerializeTupleStruct, EncodeError> {
+    fn serialize_tuple_struct(
+        self,
+        _n: &'static str,
+        _l: usize,
+    ) -> Result<Self::SerializeTupleStruct, EncodeError> {
         Err(unsupported("a tuple struct"))
     }
     fn serialize_tuple_variant(
@@ -400,7 +412,11 @@ impl<'a> ser::Serializer for Elem<'a> {
         self.leaf()?;
         Ok(Items::start(self, true))
     }
-    fn serialize_struct(mut self, _name: &'static str, len: usize) -> Result<Members<'a>, EncodeError> {
+    fn serialize_struct(
+        mut self,
+        _name: &'static str,
+        len: usize,
+    ) -> Result<Members<'a>, EncodeError> {
         self.open();
         let body_start = self.out.len();
         let omit = self.root.map_or(&[][..], |(_, omit)| omit);

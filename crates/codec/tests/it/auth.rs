@@ -19,7 +19,10 @@ fn basic_plain_credentials() {
 #[test]
 fn basic_scheme_is_case_insensitive_and_splits_at_first_colon() {
     let c = parse_basic(&format!("bAsIc   {} ", b64("id:se:cr:et"))).expect("valid");
-    assert_eq!((c.raw.id.as_str(), c.raw.secret.as_str()), ("id", "se:cr:et"));
+    assert_eq!(
+        (c.raw.id.as_str(), c.raw.secret.as_str()),
+        ("id", "se:cr:et")
+    );
     let c = parse_basic(&format!("Basic {}", b64(":"))).expect("empty id and secret");
     assert_eq!((c.raw.id.as_str(), c.raw.secret.as_str()), ("", ""));
 }
@@ -54,7 +57,10 @@ fn basic_errors_are_typed_and_do_not_echo_the_header() {
         "Basic ".to_owned(),
         "Basic !!!notbase64".to_owned(),
         format!("Basic {}", b64("no-colon")),
-        format!("Basic {}", base64::engine::general_purpose::STANDARD.encode([0xff, b':', 0xfe])),
+        format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode([0xff, b':', 0xfe])
+        ),
         String::new(),
     ];
     for h in bad {
@@ -74,7 +80,10 @@ fn basic_debug_hides_secrets() {
 
 #[test]
 fn bearer_tokens() {
-    assert_eq!(parse_bearer("Bearer abc.DEF-123_~+/=="), Some("abc.DEF-123_~+/=="));
+    assert_eq!(
+        parse_bearer("Bearer abc.DEF-123_~+/=="),
+        Some("abc.DEF-123_~+/==")
+    );
     assert_eq!(parse_bearer("bearer  tok "), Some("tok"));
     assert_eq!(parse_bearer("Bearer"), None);
     assert_eq!(parse_bearer("Bearer "), None);

@@ -67,7 +67,8 @@ fn both(s: &Sample) -> (String, String) {
 
 fn with_field(json_member: &str) -> Sample {
     let mut v: serde_json::Value = serde_json::from_str(&json_of(&sample())).expect("json");
-    let patch: serde_json::Value = serde_json::from_str(&format!("{{{json_member}}}")).expect("patch");
+    let patch: serde_json::Value =
+        serde_json::from_str(&format!("{{{json_member}}}")).expect("patch");
     for (k, val) in patch.as_object().expect("object") {
         v[k] = val.clone();
     }
@@ -98,22 +99,37 @@ fn date_time_kinds_and_fractions() {
         ("2025-05-04T07:27:27.1234Z", "2025-05-04T07:27:27.1234Z"),
         ("2025-05-04T07:27:27.12345Z", "2025-05-04T07:27:27.12345Z"),
         ("2025-05-04T07:27:27.123456Z", "2025-05-04T07:27:27.123456Z"),
-        ("2025-05-04T07:27:27.1234567Z", "2025-05-04T07:27:27.1234567Z"),
+        (
+            "2025-05-04T07:27:27.1234567Z",
+            "2025-05-04T07:27:27.1234567Z",
+        ),
         ("2025-05-04T07:27:27.1000000Z", "2025-05-04T07:27:27.1Z"),
         ("2025-05-04T07:27:27.0000000Z", "2025-05-04T07:27:27Z"),
-        ("2025-05-04T17:27:27.2699792+10:00", "2025-05-04T17:27:27.2699792+10:00"),
+        (
+            "2025-05-04T17:27:27.2699792+10:00",
+            "2025-05-04T17:27:27.2699792+10:00",
+        ),
         ("2025-05-04T01:27:27.5-05:30", "2025-05-04T01:27:27.5-05:30"),
         ("2025-05-04T07:27:27+00:00", "2025-05-04T07:27:27+00:00"),
         ("2025-05-04T07:27:27", "2025-05-04T07:27:27"),
         ("2025-05-04T07:27:27.0010000", "2025-05-04T07:27:27.001"),
         ("0001-01-01T00:00:00", "0001-01-01T00:00:00"),
-        ("9999-12-31T23:59:59.9999999Z", "9999-12-31T23:59:59.9999999Z"),
+        (
+            "9999-12-31T23:59:59.9999999Z",
+            "9999-12-31T23:59:59.9999999Z",
+        ),
     ];
     for (sent, written) in cases {
         let s = with_field(&format!(r#""When":"{sent}""#));
         let (j, x) = both(&s);
-        assert!(j.starts_with(&format!(r#"{{"When":"{written}""#)), "{sent}: {j}");
-        assert!(x.ends_with(&format!("<When>{written}</When></Sample>")), "{sent}: {x}");
+        assert!(
+            j.starts_with(&format!(r#"{{"When":"{written}""#)),
+            "{sent}: {j}"
+        );
+        assert!(
+            x.ends_with(&format!("<When>{written}</When></Sample>")),
+            "{sent}: {x}"
+        );
     }
 }
 
@@ -138,7 +154,12 @@ fn time_span_c_and_xs_duration() {
         assert!(x.contains(&format!("<Span>{xs}</Span>")), "{c}: {x}");
     }
     // xs:duration forms DataContractSerializer read but never wrote.
-    for (xs, c) in [("P1Y", "365.00:00:00"), ("P1M", "30.00:00:00"), ("PT36H", "1.12:00:00"), ("PT90M", "01:30:00")] {
+    for (xs, c) in [
+        ("P1Y", "365.00:00:00"),
+        ("P1M", "30.00:00:00"),
+        ("PT36H", "1.12:00:00"),
+        ("PT90M", "01:30:00"),
+    ] {
         let x = xml_of(&sample()).replace("<Span>PT0S</Span>", &format!("<Span>{xs}</Span>"));
         let s: Sample = decode(BodyFormat::Xml, x.as_bytes(), &opts()).expect(xs);
         assert_eq!(s.span.to_c_format(), c, "{xs}");
@@ -150,9 +171,16 @@ fn guid_is_written_lowercase_whatever_was_sent() {
     let s = with_field(r#""Id":"3BE9EDF1-5491-4D5C-A5C6-423218DFB6CC""#);
     let (j, x) = both(&s);
     assert!(j.contains("3be9edf1-5491-4d5c-a5c6-423218dfb6cc"), "{j}");
-    assert!(x.contains("<Id>3be9edf1-5491-4d5c-a5c6-423218dfb6cc</Id>"), "{x}");
-    let upper = x.replace("3be9edf1-5491-4d5c-a5c6-423218dfb6cc", "3BE9EDF1-5491-4D5C-A5C6-423218DFB6CC");
-    let back: Sample = decode(BodyFormat::Xml, upper.as_bytes(), &opts()).expect("upper-case guid in XML");
+    assert!(
+        x.contains("<Id>3be9edf1-5491-4d5c-a5c6-423218dfb6cc</Id>"),
+        "{x}"
+    );
+    let upper = x.replace(
+        "3be9edf1-5491-4d5c-a5c6-423218dfb6cc",
+        "3BE9EDF1-5491-4D5C-A5C6-423218DFB6CC",
+    );
+    let back: Sample =
+        decode(BodyFormat::Xml, upper.as_bytes(), &opts()).expect("upper-case guid in XML");
     assert_eq!(back.id, s.id);
 }
 
@@ -162,12 +190,21 @@ fn enum_is_an_integer_in_json_and_a_name_in_xml() {
         let mut s = sample();
         s.status = status;
         let (j, x) = both(&s);
-        assert!(j.contains(&format!(r#""Status":{}"#, status.value())), "{j}");
+        assert!(
+            j.contains(&format!(r#""Status":{}"#, status.value())),
+            "{j}"
+        );
         assert!(x.contains(&format!("<Status>{status}</Status>")), "{x}");
     }
     // Json.NET also bound the name (case-insensitive) and an integer in a string.
-    assert_eq!(with_field(r#""Status":"invalidclient""#).status, ResponseStatus::InvalidClient);
-    assert_eq!(with_field(r#""Status":"2""#).status, ResponseStatus::InvalidClient);
+    assert_eq!(
+        with_field(r#""Status":"invalidclient""#).status,
+        ResponseStatus::InvalidClient
+    );
+    assert_eq!(
+        with_field(r#""Status":"2""#).status,
+        ResponseStatus::InvalidClient
+    );
 }
 
 #[test]
@@ -213,7 +250,9 @@ fn empty_null_and_full_dictionaries() {
     let (j, x) = both(&s);
     assert!(j.ends_with(r#""Map":{}}"#), "{j}");
     assert!(
-        x.contains(r#"<Map xmlns:d2p1="http://schemas.microsoft.com/2003/10/Serialization/Arrays" />"#),
+        x.contains(
+            r#"<Map xmlns:d2p1="http://schemas.microsoft.com/2003/10/Serialization/Arrays" />"#
+        ),
         "{x}"
     );
 
@@ -222,7 +261,10 @@ fn empty_null_and_full_dictionaries() {
     assert!(j.ends_with(r#""Map":null}"#), "{j}");
     assert!(x.contains(r#"<Map i:nil="true" />"#), "{x}");
 
-    s.map = Some(BTreeMap::from([("k<1>".to_owned(), "v&1".to_owned()), ("".to_owned(), "".to_owned())]));
+    s.map = Some(BTreeMap::from([
+        ("k<1>".to_owned(), "v&1".to_owned()),
+        ("".to_owned(), "".to_owned()),
+    ]));
     let (j, x) = both(&s);
     assert!(j.ends_with(r#""Map":{"":"","k<1>":"v&1"}}"#), "{j}");
     assert!(
@@ -249,17 +291,28 @@ fn contract_without_namespace() {
         const XML_ROOT: &'static str = "Error";
         const XML_NAMESPACE: &'static str = "";
     }
-    let e = Error { message: Some("The request is invalid.".into()) };
+    let e = Error {
+        message: Some("The request is invalid.".into()),
+    };
     let x = encode(ResponseFormat::Xml, &e).expect("xml");
-    assert_eq!(text(&x), "<Error><Message>The request is invalid.</Message></Error>");
-    assert_eq!(decode::<Error>(BodyFormat::Xml, &x, &opts()).expect("read"), e);
+    assert_eq!(
+        text(&x),
+        "<Error><Message>The request is invalid.</Message></Error>"
+    );
+    assert_eq!(
+        decode::<Error>(BodyFormat::Xml, &x, &opts()).expect("read"),
+        e
+    );
     let e = Error { message: None };
     let x = encode(ResponseFormat::Xml, &e).expect("xml");
     assert_eq!(
         text(&x),
         r#"<Error><Message i:nil="true" xmlns:i="http://www.w3.org/2001/XMLSchema-instance" /></Error>"#
     );
-    assert_eq!(decode::<Error>(BodyFormat::Xml, &x, &opts()).expect("read"), e);
+    assert_eq!(
+        decode::<Error>(BodyFormat::Xml, &x, &opts()).expect("read"),
+        e
+    );
 }
 
 #[test]
@@ -272,7 +325,10 @@ fn models_http_error_xml_has_no_model_state() {
         r#"{"Message":"The request is invalid.","ModelState":{"request.MemberId":["The MemberId field is required."]}}"#
     );
     let x = encode(ResponseFormat::Xml, &e).expect("xml");
-    assert_eq!(text(&x), "<Error><Message>The request is invalid.</Message></Error>");
+    assert_eq!(
+        text(&x),
+        "<Error><Message>The request is invalid.</Message></Error>"
+    );
 }
 
 /// Members sort ordinally (uppercase before lowercase), whatever the declaration order;
@@ -317,5 +373,8 @@ fn ordinal_member_order_and_nesting() {
         "{}",
         text(&x)
     );
-    assert_eq!(decode::<Outer>(BodyFormat::Xml, &x, &opts()).expect("read"), v);
+    assert_eq!(
+        decode::<Outer>(BodyFormat::Xml, &x, &opts()).expect("read"),
+        v
+    );
 }

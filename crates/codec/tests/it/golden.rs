@@ -12,30 +12,51 @@ use serde::Serialize;
 use crate::{opts, text};
 
 fn golden(name: &str) -> Vec<u8> {
-    let path: PathBuf = [env!("CARGO_MANIFEST_DIR"), "tests", "golden", name].iter().collect();
+    let path: PathBuf = [env!("CARGO_MANIFEST_DIR"), "tests", "golden", name]
+        .iter()
+        .collect();
     std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
 fn check_json<T: Serialize + DeserializeOwned + Contract + Debug>(stem: &str) -> T {
-    let value: T = decode(BodyFormat::Json, &golden(&format!("{stem}.sample.json")), &opts())
-        .unwrap_or_else(|e| panic!("{stem}.sample.json: {e}"));
+    let value: T = decode(
+        BodyFormat::Json,
+        &golden(&format!("{stem}.sample.json")),
+        &opts(),
+    )
+    .unwrap_or_else(|e| panic!("{stem}.sample.json: {e}"));
     let out = encode(ResponseFormat::Json, &value).expect("encode JSON");
-    assert_eq!(text(&out), text(&golden(&format!("{stem}.expected.json"))), "{stem} JSON");
+    assert_eq!(
+        text(&out),
+        text(&golden(&format!("{stem}.expected.json"))),
+        "{stem} JSON"
+    );
     value
 }
 
 fn check_xml<T: Serialize + DeserializeOwned + Contract + Debug>(stem: &str) -> T {
-    let value: T = decode(BodyFormat::Xml, &golden(&format!("{stem}.sample.xml")), &opts())
-        .unwrap_or_else(|e| panic!("{stem}.sample.xml: {e}"));
+    let value: T = decode(
+        BodyFormat::Xml,
+        &golden(&format!("{stem}.sample.xml")),
+        &opts(),
+    )
+    .unwrap_or_else(|e| panic!("{stem}.sample.xml: {e}"));
     let out = encode(ResponseFormat::Xml, &value).expect("encode XML");
-    assert_eq!(text(&out), text(&golden(&format!("{stem}.expected.xml"))), "{stem} XML");
+    assert_eq!(
+        text(&out),
+        text(&golden(&format!("{stem}.expected.xml"))),
+        "{stem} XML"
+    );
     // The compact form reads back to the same value.
     let again: T = decode(BodyFormat::Xml, &out, &opts()).expect("re-read XML");
     assert_eq!(format!("{again:?}"), format!("{value:?}"));
     value
 }
 
-fn check_both<T: Serialize + DeserializeOwned + Contract + Debug + PartialEq>(stem: &str, same_value: bool) {
+fn check_both<T: Serialize + DeserializeOwned + Contract + Debug + PartialEq>(
+    stem: &str,
+    same_value: bool,
+) {
     let j: T = check_json(stem);
     let x: T = check_xml(stem);
     if same_value {
@@ -88,12 +109,20 @@ fn seed_004_katana() {
     check_both::<katana::OAuthToken>("004_response", true);
     // The text/javascript samples are the compact JSON itself.
     for stem in ["004_request", "004_response"] {
-        assert_eq!(golden(&format!("{stem}.sample.js")), golden(&format!("{stem}.expected.json")));
+        assert_eq!(
+            golden(&format!("{stem}.sample.js")),
+            golden(&format!("{stem}.expected.json"))
+        );
     }
     let js: katana::OAuthRequest =
-        decode(BodyFormat::Json, &golden("004_request.sample.js"), &opts()).expect("text/javascript");
-    let json: katana::OAuthRequest =
-        decode(BodyFormat::Json, &golden("004_request.sample.json"), &opts()).expect("json");
+        decode(BodyFormat::Json, &golden("004_request.sample.js"), &opts())
+            .expect("text/javascript");
+    let json: katana::OAuthRequest = decode(
+        BodyFormat::Json,
+        &golden("004_request.sample.json"),
+        &opts(),
+    )
+    .expect("json");
     assert_eq!(js, json);
 }
 
@@ -120,7 +149,10 @@ fn form_samples_decode_like_their_json_twins() {
     let f: otc::AuthCodeRequest = decode(BodyFormat::Form, &form, &opts()).expect("form 001");
     let j: otc::AuthCodeRequest = decode(BodyFormat::Json, &twin, &opts()).expect("json 001");
     assert_eq!(f, j);
-    assert_eq!(f.client_secret.as_deref(), Some("aWw2ZnJ4ZGR3YWN1MDdobzZyc2llbng2d3Ayc29nZTc="));
+    assert_eq!(
+        f.client_secret.as_deref(),
+        Some("aWw2ZnJ4ZGR3YWN1MDdobzZyc2llbng2d3Ayc29nZTc=")
+    );
     assert_eq!(f.username.as_deref(), Some("your-user-name"));
 
     let form = golden("004_request.sample.form");

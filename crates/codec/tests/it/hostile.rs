@@ -15,21 +15,43 @@ fn member_req(format: BodyFormat, body: &[u8]) -> DecodeError {
 fn empty_bodies() {
     for format in [BodyFormat::Json, BodyFormat::Xml, BodyFormat::Form] {
         for body in [&b""[..], b"   \r\n"] {
-            assert_eq!(member_req(format, body), DecodeError::EmptyBody, "{format:?}");
+            assert_eq!(
+                member_req(format, body),
+                DecodeError::EmptyBody,
+                "{format:?}"
+            );
         }
     }
-    assert_eq!(DecodeError::EmptyBody.to_string(), "the request body is empty");
+    assert_eq!(
+        DecodeError::EmptyBody.to_string(),
+        "the request body is empty"
+    );
 }
 
 #[test]
 fn invalid_utf8() {
-    assert_eq!(member_req(BodyFormat::Json, b"{\"MemberId\":\"\xff\"}"), DecodeError::InvalidUtf8);
-    let x = format!("<AuthMemberModel xmlns=\"{MEMBER_NS}\"><MemberId>\u{0}</MemberId></AuthMemberModel>").into_bytes();
-    let x: Vec<u8> = x.into_iter().map(|b| if b == 0 { 0xC3 } else { b }).collect();
+    assert_eq!(
+        member_req(BodyFormat::Json, b"{\"MemberId\":\"\xff\"}"),
+        DecodeError::InvalidUtf8
+    );
+    let x = format!(
+        "<AuthMemberModel xmlns=\"{MEMBER_NS}\"><MemberId>\u{0}</MemberId></AuthMemberModel>"
+    )
+    .into_bytes();
+    let x: Vec<u8> = x
+        .into_iter()
+        .map(|b| if b == 0 { 0xC3 } else { b })
+        .collect();
     assert_eq!(member_req(BodyFormat::Xml, &x), DecodeError::InvalidUtf8);
-    assert_eq!(member_req(BodyFormat::Form, b"MemberId=\xc3\x28"), DecodeError::InvalidUtf8);
+    assert_eq!(
+        member_req(BodyFormat::Form, b"MemberId=\xc3\x28"),
+        DecodeError::InvalidUtf8
+    );
     // Percent-escaped invalid UTF-8 in a form value.
-    assert!(matches!(member_req(BodyFormat::Form, b"MemberId=%C3%28"), DecodeError::InvalidValue { .. }));
+    assert!(matches!(
+        member_req(BodyFormat::Form, b"MemberId=%C3%28"),
+        DecodeError::InvalidValue { .. }
+    ));
 }
 
 #[test]
@@ -37,13 +59,21 @@ fn truncated_documents() {
     let json = br#"{"MemberId":"1234","Password":"pw"}"#;
     for n in 1..json.len() {
         let e = member_req(BodyFormat::Json, &json[..n]);
-        assert!(matches!(e, DecodeError::Malformed { .. } | DecodeError::EmptyBody), "{n}: {e:?}");
+        assert!(
+            matches!(e, DecodeError::Malformed { .. } | DecodeError::EmptyBody),
+            "{n}: {e:?}"
+        );
     }
     let xml = format!("<AuthMemberModel xmlns=\"{MEMBER_NS}\"><MemberId>1234</MemberId><Password>pw</Password></AuthMemberModel>");
     for n in 1..xml.len() {
         let e = member_req(BodyFormat::Xml, &xml.as_bytes()[..n]);
         assert!(
-            matches!(e, DecodeError::Malformed { .. } | DecodeError::WrongRoot { .. } | DecodeError::EmptyBody),
+            matches!(
+                e,
+                DecodeError::Malformed { .. }
+                    | DecodeError::WrongRoot { .. }
+                    | DecodeError::EmptyBody
+            ),
             "{n}: {e:?}"
         );
     }
@@ -51,15 +81,27 @@ fn truncated_documents() {
 
 #[test]
 fn wrong_root_and_namespace() {
-    let e = member_req(BodyFormat::Xml, format!("<TokenModel xmlns=\"{MEMBER_NS}\"/>").as_bytes());
+    let e = member_req(
+        BodyFormat::Xml,
+        format!("<TokenModel xmlns=\"{MEMBER_NS}\"/>").as_bytes(),
+    );
     assert!(matches!(e, DecodeError::WrongRoot { .. }), "{e:?}");
-    assert_eq!(e.to_string(), "the root element is 'TokenModel', expected 'AuthMemberModel'");
-    let e = member_req(BodyFormat::Xml, b"<AuthMemberModel xmlns=\"http://schemas.datacontract.org/2004/07/Evil\"/>");
+    assert_eq!(
+        e.to_string(),
+        "the root element is 'TokenModel', expected 'AuthMemberModel'"
+    );
+    let e = member_req(
+        BodyFormat::Xml,
+        b"<AuthMemberModel xmlns=\"http://schemas.datacontract.org/2004/07/Evil\"/>",
+    );
     assert!(matches!(e, DecodeError::WrongNamespace { .. }), "{e:?}");
     let e = member_req(BodyFormat::Xml, b"<m:AuthMemberModel xmlns:m=\"urn:x\"/>");
     assert!(matches!(e, DecodeError::WrongNamespace { .. }), "{e:?}");
     let e = member_req(BodyFormat::Xml, b"<x:AuthMemberModel/>");
-    assert!(matches!(e, DecodeError::Malformed { .. }), "undeclared prefix: {e:?}");
+    assert!(
+        matches!(e, DecodeError::Malformed { .. }),
+        "undeclared prefix: {e:?}"
+    );
 }
 
 #[test]
@@ -68,7 +110,12 @@ fn repeated_members() {
         BodyFormat::Xml,
         format!("<AuthMemberModel xmlns=\"{MEMBER_NS}\"><Password>a</Password><Password>b</Password></AuthMemberModel>").as_bytes(),
     );
-    assert_eq!(e, DecodeError::Repeated { field: "Password".into() });
+    assert_eq!(
+        e,
+        DecodeError::Repeated {
+            field: "Password".into()
+        }
+    );
     let e = member_req(BodyFormat::Json, br#"{"Password":"a","password":"b"}"#);
     assert!(matches!(e, DecodeError::Repeated { .. }), "{e:?}");
     let e = member_req(BodyFormat::Form, b"Password=a&Password=b");
@@ -88,26 +135,49 @@ fn doctype_entities_and_processing_instructions() {
 <AuthMemberModel xmlns="{MEMBER_NS}"><MemberId>&lol9;</MemberId></AuthMemberModel>"#
     );
     let e = member_req(BodyFormat::Xml, billion_laughs.as_bytes());
-    assert_eq!(e, DecodeError::Forbidden { what: "a DOCTYPE declaration" });
+    assert_eq!(
+        e,
+        DecodeError::Forbidden {
+            what: "a DOCTYPE declaration"
+        }
+    );
 
     let xxe = format!(
         r#"<!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]><AuthMemberModel xmlns="{MEMBER_NS}"><MemberId>&x;</MemberId></AuthMemberModel>"#
     );
-    assert!(matches!(member_req(BodyFormat::Xml, xxe.as_bytes()), DecodeError::Forbidden { .. }));
+    assert!(matches!(
+        member_req(BodyFormat::Xml, xxe.as_bytes()),
+        DecodeError::Forbidden { .. }
+    ));
 
     // An entity reference without any declaration.
-    let undeclared = format!(r#"<AuthMemberModel xmlns="{MEMBER_NS}"><MemberId>&lol;</MemberId></AuthMemberModel>"#);
-    assert!(matches!(member_req(BodyFormat::Xml, undeclared.as_bytes()), DecodeError::Forbidden { .. }));
+    let undeclared = format!(
+        r#"<AuthMemberModel xmlns="{MEMBER_NS}"><MemberId>&lol;</MemberId></AuthMemberModel>"#
+    );
+    assert!(matches!(
+        member_req(BodyFormat::Xml, undeclared.as_bytes()),
+        DecodeError::Forbidden { .. }
+    ));
 
     for pi in [
         format!(r#"<?xml-stylesheet href="x"?><AuthMemberModel xmlns="{MEMBER_NS}"/>"#),
         format!(r#"<AuthMemberModel xmlns="{MEMBER_NS}"><?php evil() ?></AuthMemberModel>"#),
     ] {
         let e = member_req(BodyFormat::Xml, pi.as_bytes());
-        assert_eq!(e, DecodeError::Forbidden { what: "a processing instruction" }, "{pi}");
+        assert_eq!(
+            e,
+            DecodeError::Forbidden {
+                what: "a processing instruction"
+            },
+            "{pi}"
+        );
     }
-    let late_decl = format!(r#"<AuthMemberModel xmlns="{MEMBER_NS}"><?xml version="1.0"?></AuthMemberModel>"#);
-    assert!(matches!(member_req(BodyFormat::Xml, late_decl.as_bytes()), DecodeError::Malformed { .. }));
+    let late_decl =
+        format!(r#"<AuthMemberModel xmlns="{MEMBER_NS}"><?xml version="1.0"?></AuthMemberModel>"#);
+    assert!(matches!(
+        member_req(BodyFormat::Xml, late_decl.as_bytes()),
+        DecodeError::Malformed { .. }
+    ));
 }
 
 #[test]
@@ -115,23 +185,55 @@ fn ten_thousand_deep_nesting() {
     let n = 10_000;
     // JSON: as the body, and inside an unknown member.
     let body = format!("{}{}", "[".repeat(n), "]".repeat(n));
-    assert!(matches!(member_req(BodyFormat::Json, body.as_bytes()), DecodeError::TooDeep { .. }));
-    let body = format!(r#"{{"MemberId":"1","x":{}1{}}}"#, r#"{"a":"#.repeat(n), "}".repeat(n));
-    assert!(matches!(member_req(BodyFormat::Json, body.as_bytes()), DecodeError::TooDeep { .. }));
+    assert!(matches!(
+        member_req(BodyFormat::Json, body.as_bytes()),
+        DecodeError::TooDeep { .. }
+    ));
+    let body = format!(
+        r#"{{"MemberId":"1","x":{}1{}}}"#,
+        r#"{"a":"#.repeat(n),
+        "}".repeat(n)
+    );
+    assert!(matches!(
+        member_req(BodyFormat::Json, body.as_bytes()),
+        DecodeError::TooDeep { .. }
+    ));
     // Deeper than our limit but within serde_json's 128.
     let body = format!(r#"{{"x":{}1{}}}"#, "[".repeat(100), "]".repeat(100));
-    assert_eq!(member_req(BodyFormat::Json, body.as_bytes()), DecodeError::TooDeep { max: 64 });
+    assert_eq!(
+        member_req(BodyFormat::Json, body.as_bytes()),
+        DecodeError::TooDeep { max: 64 }
+    );
     // XML.
-    let body = format!(r#"<AuthMemberModel xmlns="{MEMBER_NS}">{}{}</AuthMemberModel>"#, "<a>".repeat(n), "</a>".repeat(n));
-    assert_eq!(member_req(BodyFormat::Xml, body.as_bytes()), DecodeError::TooDeep { max: 64 });
+    let body = format!(
+        r#"<AuthMemberModel xmlns="{MEMBER_NS}">{}{}</AuthMemberModel>"#,
+        "<a>".repeat(n),
+        "</a>".repeat(n)
+    );
+    assert_eq!(
+        member_req(BodyFormat::Xml, body.as_bytes()),
+        DecodeError::TooDeep { max: 64 }
+    );
     // Unclosed, too.
-    let body = format!(r#"<AuthMemberModel xmlns="{MEMBER_NS}">{}"#, "<a>".repeat(n));
-    assert_eq!(member_req(BodyFormat::Xml, body.as_bytes()), DecodeError::TooDeep { max: 64 });
+    let body = format!(
+        r#"<AuthMemberModel xmlns="{MEMBER_NS}">{}"#,
+        "<a>".repeat(n)
+    );
+    assert_eq!(
+        member_req(BodyFormat::Xml, body.as_bytes()),
+        DecodeError::TooDeep { max: 64 }
+    );
     // Form keys.
     let body = format!("MemberId{}=1", "[a]".repeat(n));
-    assert_eq!(member_req(BodyFormat::Form, body.as_bytes()), DecodeError::TooDeep { max: 64 });
+    assert_eq!(
+        member_req(BodyFormat::Form, body.as_bytes()),
+        DecodeError::TooDeep { max: 64 }
+    );
     // A custom limit applies.
-    let tight = DecodeOptions { max_depth: 2, ..DecodeOptions::default() };
+    let tight = DecodeOptions {
+        max_depth: 2,
+        ..DecodeOptions::default()
+    };
     let e = decode::<otc::AuthCodeResponse>(
         BodyFormat::Json,
         br#"{"Header":{"Message":"","StatusCode":0,"Status":"Ok","ErrorId":null,"x":[]},"Body":null}"#,
@@ -144,27 +246,62 @@ fn ten_thousand_deep_nesting() {
 #[test]
 fn one_mebibyte_string() {
     let big = "a".repeat(1 << 20);
-    let e = member_req(BodyFormat::Json, format!(r#"{{"MemberId":"{big}"}}"#).as_bytes());
-    assert_eq!(e, DecodeError::TooLong { field: "MemberId".into(), max: 64 * 1024 });
-    assert_eq!(e.to_string(), "field 'MemberId': the value is longer than 65536 bytes");
+    let e = member_req(
+        BodyFormat::Json,
+        format!(r#"{{"MemberId":"{big}"}}"#).as_bytes(),
+    );
+    assert_eq!(
+        e,
+        DecodeError::TooLong {
+            field: "MemberId".into(),
+            max: 64 * 1024
+        }
+    );
+    assert_eq!(
+        e.to_string(),
+        "field 'MemberId': the value is longer than 65536 bytes"
+    );
     // In an unknown member too.
-    let e = member_req(BodyFormat::Json, format!(r#"{{"Junk":"{big}"}}"#).as_bytes());
+    let e = member_req(
+        BodyFormat::Json,
+        format!(r#"{{"Junk":"{big}"}}"#).as_bytes(),
+    );
     assert!(matches!(e, DecodeError::TooLong { .. }), "{e:?}");
     let e = member_req(
         BodyFormat::Xml,
-        format!(r#"<AuthMemberModel xmlns="{MEMBER_NS}"><MemberId>{big}</MemberId></AuthMemberModel>"#).as_bytes(),
+        format!(
+            r#"<AuthMemberModel xmlns="{MEMBER_NS}"><MemberId>{big}</MemberId></AuthMemberModel>"#
+        )
+        .as_bytes(),
     );
-    assert_eq!(e, DecodeError::TooLong { field: "MemberId".into(), max: 64 * 1024 });
+    assert_eq!(
+        e,
+        DecodeError::TooLong {
+            field: "MemberId".into(),
+            max: 64 * 1024
+        }
+    );
     let e = member_req(BodyFormat::Form, format!("MemberId={big}").as_bytes());
-    assert_eq!(e, DecodeError::TooLong { field: "MemberId".into(), max: 64 * 1024 });
+    assert_eq!(
+        e,
+        DecodeError::TooLong {
+            field: "MemberId".into(),
+            max: 64 * 1024
+        }
+    );
     // Many small references adding up.
     let e = member_req(
         BodyFormat::Xml,
-        format!(r#"<AuthMemberModel xmlns="{MEMBER_NS}"><MemberId>{}</MemberId></AuthMemberModel>"#, "&amp;".repeat(70_000)).as_bytes(),
+        format!(
+            r#"<AuthMemberModel xmlns="{MEMBER_NS}"><MemberId>{}</MemberId></AuthMemberModel>"#,
+            "&amp;".repeat(70_000)
+        )
+        .as_bytes(),
     );
     assert!(matches!(e, DecodeError::TooLong { .. }), "{e:?}");
     // JSON object keys.
-    let e = decode_json::<serde_json::Value>(format!(r#"{{"{big}":1}}"#).as_bytes(), &opts()).expect_err("key");
+    let e = decode_json::<serde_json::Value>(format!(r#"{{"{big}":1}}"#).as_bytes(), &opts())
+        .expect_err("key");
     assert!(matches!(e, DecodeError::TooLong { .. }), "{e:?}");
 }
 
@@ -176,7 +313,10 @@ fn malformed_documents() {
         b"{\"MemberId\":\"1\"} trailing",
         b"nul",
     ] {
-        assert!(matches!(member_req(BodyFormat::Json, body), DecodeError::Malformed { .. }));
+        assert!(matches!(
+            member_req(BodyFormat::Json, body),
+            DecodeError::Malformed { .. }
+        ));
     }
     for body in [
         format!("<AuthMemberModel xmlns=\"{MEMBER_NS}\"><MemberId>1</Password></AuthMemberModel>"),
@@ -202,6 +342,8 @@ fn dictionaries_of_the_wrong_shape() {
     )
     .expect_err("element where text belongs");
     assert_eq!(e.field(), Some("clientId"));
-    let e = decode::<onetime::OneTimeTokenRequest>(BodyFormat::Json, br#"{"payload":["a"]}"#, &opts()).expect_err("array");
+    let e =
+        decode::<onetime::OneTimeTokenRequest>(BodyFormat::Json, br#"{"payload":["a"]}"#, &opts())
+            .expect_err("array");
     assert_eq!(e.field(), Some("payload"));
 }

@@ -42,7 +42,11 @@ fn negotiation_table() {
         (Some("application/json;q=0.5, */*"), None, Json),
         (Some("application/json;q=0.5, text/*"), None, Json),
         (Some("application/json;q=0.5, text/xml"), None, Xml),
-        (Some("application/xml;q=0.6, application/json;q=0.5"), None, Xml),
+        (
+            Some("application/xml;q=0.6, application/json;q=0.5"),
+            None,
+            Xml,
+        ),
         (Some("text/*;q=0.4, application/json;q=0.3"), None, Json),
         // Case and parameters do not matter.
         (Some("APPLICATION/XML; charset=utf-8"), None, Xml),
@@ -76,12 +80,18 @@ fn classify_request_content_types() {
         ("application/xml", BodyFormat::Xml),
         ("text/xml; charset=utf-8", BodyFormat::Xml),
         (FORM, BodyFormat::Form),
-        ("application/x-www-form-urlencoded; charset=UTF-8", BodyFormat::Form),
+        (
+            "application/x-www-form-urlencoded; charset=UTF-8",
+            BodyFormat::Form,
+        ),
     ];
     for (ct, format) in ok {
         assert_eq!(classify(Some(ct)), Ok(format), "{ct}");
     }
-    assert_eq!(classify(Some("text/javascript")), Err(MediaTypeError::JavaScript));
+    assert_eq!(
+        classify(Some("text/javascript")),
+        Err(MediaTypeError::JavaScript)
+    );
     assert_eq!(classify(None), Err(MediaTypeError::Missing));
     assert_eq!(classify(Some("  ")), Err(MediaTypeError::Missing));
     assert_eq!(

@@ -4,7 +4,8 @@
 use std::fmt::Debug;
 
 use gatehouse_codec::{
-    decode, decode_form, decode_json, encode, encode_json, BodyFormat, DecodeOptions, ResponseFormat,
+    decode, decode_form, decode_json, encode, encode_json, BodyFormat, DecodeOptions,
+    ResponseFormat,
 };
 use gatehouse_models::strategies as s;
 use gatehouse_models::{http_error, katana, member, onetime, otc, Contract};
@@ -20,26 +21,35 @@ fn opts() -> DecodeOptions {
     }
 }
 
-fn json_round_trip<T: Serialize + DeserializeOwned + PartialEq + Debug>(v: &T) -> Result<(), TestCaseError> {
+fn json_round_trip<T: Serialize + DeserializeOwned + PartialEq + Debug>(
+    v: &T,
+) -> Result<(), TestCaseError> {
     let bytes = encode_json(v).map_err(|e| TestCaseError::fail(e.to_string()))?;
     let back: T = decode_json(&bytes, &opts())
         .map_err(|e| TestCaseError::fail(format!("{e} in {}", String::from_utf8_lossy(&bytes))))?;
     prop_assert_eq!(&back, v);
     // The JSON is what serde_json itself reads back too (only escaping differs).
-    let plain: T = serde_json::from_slice(&bytes).map_err(|e| TestCaseError::fail(e.to_string()))?;
+    let plain: T =
+        serde_json::from_slice(&bytes).map_err(|e| TestCaseError::fail(e.to_string()))?;
     prop_assert_eq!(&plain, v);
     Ok(())
 }
 
-fn contract_round_trip<T: Serialize + DeserializeOwned + Contract + PartialEq + Debug>(v: &T) -> Result<(), TestCaseError> {
+fn contract_round_trip<T: Serialize + DeserializeOwned + Contract + PartialEq + Debug>(
+    v: &T,
+) -> Result<(), TestCaseError> {
     let bytes = encode(ResponseFormat::Json, v).map_err(|e| TestCaseError::fail(e.to_string()))?;
-    let back: T = decode(BodyFormat::Json, &bytes, &opts()).map_err(|e| TestCaseError::fail(e.to_string()))?;
+    let back: T = decode(BodyFormat::Json, &bytes, &opts())
+        .map_err(|e| TestCaseError::fail(e.to_string()))?;
     prop_assert_eq!(&back, v);
     xml_round_trip(v, v)
 }
 
 /// XML round trip; `expected` is `v` less its JSON-only members.
-fn xml_round_trip<T: Serialize + DeserializeOwned + Contract + PartialEq + Debug>(v: &T, expected: &T) -> Result<(), TestCaseError> {
+fn xml_round_trip<T: Serialize + DeserializeOwned + Contract + PartialEq + Debug>(
+    v: &T,
+    expected: &T,
+) -> Result<(), TestCaseError> {
     let bytes = encode(ResponseFormat::Xml, v).map_err(|e| TestCaseError::fail(e.to_string()))?;
     let back: T = decode(BodyFormat::Xml, &bytes, &opts())
         .map_err(|e| TestCaseError::fail(format!("{e} in {}", String::from_utf8_lossy(&bytes))))?;
@@ -53,7 +63,9 @@ fn form_of(pairs: &[(&str, &Option<String>)]) -> String {
         let mut out = String::new();
         for b in s.bytes() {
             match b {
-                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'*' => out.push(b as char),
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'*' => {
+                    out.push(b as char)
+                }
                 b' ' => out.push('+'),
                 _ => out.push_str(&format!("%{b:02X}")),
             }

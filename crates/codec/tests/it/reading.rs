@@ -8,15 +8,21 @@ use gatehouse_models::{katana, member, onetime, otc, v1};
 
 use crate::opts;
 
-fn json<T: serde::de::DeserializeOwned + gatehouse_models::Contract>(s: &str) -> Result<T, DecodeError> {
+fn json<T: serde::de::DeserializeOwned + gatehouse_models::Contract>(
+    s: &str,
+) -> Result<T, DecodeError> {
     decode(BodyFormat::Json, s.as_bytes(), &opts())
 }
 
-fn xml<T: serde::de::DeserializeOwned + gatehouse_models::Contract>(s: &str) -> Result<T, DecodeError> {
+fn xml<T: serde::de::DeserializeOwned + gatehouse_models::Contract>(
+    s: &str,
+) -> Result<T, DecodeError> {
     decode(BodyFormat::Xml, s.as_bytes(), &opts())
 }
 
-fn form<T: serde::de::DeserializeOwned + gatehouse_models::Contract>(s: &str) -> Result<T, DecodeError> {
+fn form<T: serde::de::DeserializeOwned + gatehouse_models::Contract>(
+    s: &str,
+) -> Result<T, DecodeError> {
     decode(BodyFormat::Form, s.as_bytes(), &opts())
 }
 
@@ -27,7 +33,8 @@ const OTC_REQ_NS: &str = "http://schemas.datacontract.org/2004/07/SaG.OTC.API.Mo
 
 #[test]
 fn json_names_match_exactly_then_case_insensitively() {
-    let m: member::AuthMemberModel = json(r#"{"memberid":"1234","PASSWORD":"pw","subAccount":"8"}"#).expect("ci");
+    let m: member::AuthMemberModel =
+        json(r#"{"memberid":"1234","PASSWORD":"pw","subAccount":"8"}"#).expect("ci");
     assert_eq!(m.member_id.as_deref(), Some("1234"));
     assert_eq!(m.password.as_deref(), Some("pw"));
     assert_eq!(m.sub_account.as_deref(), Some("8"));
@@ -48,35 +55,62 @@ fn json_names_match_exactly_then_case_insensitively() {
 #[test]
 fn json_unknown_members_are_ignored() {
     let r: otc::AuthCodeRequest =
-        json(r#"{"ClientId":"c","Extra":{"deep":[1,2,{"x":null}]},"ClientSecret":"s"}"#).expect("unknown ignored");
+        json(r#"{"ClientId":"c","Extra":{"deep":[1,2,{"x":null}]},"ClientSecret":"s"}"#)
+            .expect("unknown ignored");
     assert_eq!(r.client_id.as_deref(), Some("c"));
     assert_eq!(r.client_secret.as_deref(), Some("s"));
 }
 
 #[test]
 fn json_booleans_and_integers_in_strings() {
-    for (sent, b) in [("true", true), (r#""true""#, true), (r#""True""#, true), (r#""FALSE""#, false), (r#"" false ""#, false)] {
-        let r: v1::TokenRequest = json(&format!(r#"{{"WindowsAuthentication":{sent}}}"#)).expect(sent);
+    for (sent, b) in [
+        ("true", true),
+        (r#""true""#, true),
+        (r#""True""#, true),
+        (r#""FALSE""#, false),
+        (r#"" false ""#, false),
+    ] {
+        let r: v1::TokenRequest =
+            json(&format!(r#"{{"WindowsAuthentication":{sent}}}"#)).expect(sent);
         assert_eq!(r.windows_authentication, Some(b), "{sent}");
     }
     let e = json::<v1::TokenRequest>(r#"{"WindowsAuthentication":"yes"}"#).expect_err("not a bool");
     assert_eq!(e.field(), Some("WindowsAuthentication"));
 
     let base = r#""access_token":"a","redirect_url":null,"ip":null,"is_editor":false,"refresh_expires_in":0,"refresh_token":null,"token_type":"Bearer","not_before_policy":0,"session_state":null,"scope":null"#;
-    for (sent, n) in [("3600", 3600), (r#""3600""#, 3600), (r#"" 42 ""#, 42), (r#""-1""#, -1), ("7.0", 7)] {
-        let r: v1::AccessTokenResponse = json(&format!(r#"{{"expires_in":{sent},{base}}}"#)).expect(sent);
+    for (sent, n) in [
+        ("3600", 3600),
+        (r#""3600""#, 3600),
+        (r#"" 42 ""#, 42),
+        (r#""-1""#, -1),
+        ("7.0", 7),
+    ] {
+        let r: v1::AccessTokenResponse =
+            json(&format!(r#"{{"expires_in":{sent},{base}}}"#)).expect(sent);
         assert_eq!(r.expires_in, n, "{sent}");
     }
-    for bad in ["4.5", r#""4.5""#, r#""""#, r#""x""#, "true", "99999999999999999999999"] {
-        let e = json::<v1::AccessTokenResponse>(&format!(r#"{{"expires_in":{bad},{base}}}"#)).expect_err(bad);
+    for bad in [
+        "4.5",
+        r#""4.5""#,
+        r#""""#,
+        r#""x""#,
+        "true",
+        "99999999999999999999999",
+    ] {
+        let e = json::<v1::AccessTokenResponse>(&format!(r#"{{"expires_in":{bad},{base}}}"#))
+            .expect_err(bad);
         assert_eq!(e.field(), Some("expires_in"), "{bad}: {e}");
     }
 }
 
 #[test]
 fn json_type_errors_name_the_field() {
-    let e = json::<member::AuthMemberModel>(r#"{"MemberId":1234,"Password":"x"}"#).expect_err("number");
-    assert_eq!(e.to_string(), "field 'MemberId': expected a string, found a number");
+    let e =
+        json::<member::AuthMemberModel>(r#"{"MemberId":1234,"Password":"x"}"#).expect_err("number");
+    assert_eq!(
+        e.to_string(),
+        "field 'MemberId': expected a string, found a number"
+    );
     assert_eq!(e.field(), Some("MemberId"));
 
     let e = json::<otc::AuthCodeResponse>(
@@ -86,12 +120,19 @@ fn json_type_errors_name_the_field() {
     assert_eq!(e.field(), Some("Header.StatusCode"), "{e}");
 
     let e = json::<otc::AuthCodeResponse>(r#"{"Header":[],"Body":null}"#).expect_err("array");
-    assert_eq!(e.to_string(), "field 'Header': expected an object, found an array");
+    assert_eq!(
+        e.to_string(),
+        "field 'Header': expected an object, found an array"
+    );
 
     let e = json::<member::AuthMemberModel>("[1]").expect_err("array root");
-    assert_eq!(e.to_string(), "the request body: expected an object, found an array");
+    assert_eq!(
+        e.to_string(),
+        "the request body: expected an object, found an array"
+    );
 
-    let e = json::<onetime::OneTimeTokenRequest>(r#"{"clientId":"c","payload":{"k":1}}"#).expect_err("dict value");
+    let e = json::<onetime::OneTimeTokenRequest>(r#"{"clientId":"c","payload":{"k":1}}"#)
+        .expect_err("dict value");
     assert_eq!(e.field(), Some("payload[k]"), "{e}");
 }
 
@@ -103,19 +144,24 @@ fn json_null_into_a_value_is_an_error_naming_the_path() {
     .expect_err("null");
     assert!(matches!(e, DecodeError::Null { .. }), "{e:?}");
     assert_eq!(e.field(), Some("access_token"));
-    assert_eq!(e.to_string(), "field 'access_token': must not be null, expected a string");
+    assert_eq!(
+        e.to_string(),
+        "field 'access_token': must not be null, expected a string"
+    );
 
     let e = json::<katana::OAuthToken>(r#"{"access_token":"a"}"#).expect_err("missing");
     assert!(matches!(e, DecodeError::Missing { .. }), "{e:?}");
     assert_eq!(e.field(), Some("token_type"));
 
-    let e = json::<otc::AuthCodeResponse>(r#"{"Header":{"Message":""},"Body":null}"#).expect_err("nested missing");
+    let e = json::<otc::AuthCodeResponse>(r#"{"Header":{"Message":""},"Body":null}"#)
+        .expect_err("nested missing");
     assert_eq!(e.field(), Some("Header.StatusCode"), "{e}");
 }
 
 #[test]
 fn json_repeated_member_by_case_is_an_error() {
-    let e = json::<member::AuthMemberModel>(r#"{"MemberId":"1","memberId":"2"}"#).expect_err("repeated");
+    let e = json::<member::AuthMemberModel>(r#"{"MemberId":"1","memberId":"2"}"#)
+        .expect_err("repeated");
     assert!(matches!(e, DecodeError::Repeated { .. }), "{e:?}");
     assert_eq!(e.field(), Some("MemberId"));
 }
@@ -123,7 +169,9 @@ fn json_repeated_member_by_case_is_an_error() {
 // ----------------------------------------------------------------------------------- XML
 
 fn v1_request(members: &str) -> String {
-    format!(r#"<TokenRequest xmlns:i="http://www.w3.org/2001/XMLSchema-instance" xmlns="{V1_NS}">{members}</TokenRequest>"#)
+    format!(
+        r#"<TokenRequest xmlns:i="http://www.w3.org/2001/XMLSchema-instance" xmlns="{V1_NS}">{members}</TokenRequest>"#
+    )
 }
 
 #[test]
@@ -139,7 +187,8 @@ fn xml_members_in_any_order() {
 
 #[test]
 fn xml_repeated_member_is_an_error() {
-    let e = xml::<v1::TokenRequest>(&v1_request("<username>a</username><username>b</username>")).expect_err("repeated");
+    let e = xml::<v1::TokenRequest>(&v1_request("<username>a</username><username>b</username>"))
+        .expect_err("repeated");
     assert!(matches!(e, DecodeError::Repeated { .. }), "{e:?}");
     assert_eq!(e.field(), Some("username"));
 }
@@ -157,7 +206,8 @@ fn xml_unknown_and_foreign_members_are_skipped() {
 #[test]
 fn xml_root_and_namespace() {
     // No namespace at all is accepted.
-    let r: v1::TokenRequest = xml("<TokenRequest><scope>s</scope></TokenRequest>").expect("no namespace");
+    let r: v1::TokenRequest =
+        xml("<TokenRequest><scope>s</scope></TokenRequest>").expect("no namespace");
     assert_eq!(r.scope.as_deref(), Some("s"));
     // A prefixed root in the right namespace is fine.
     let r: v1::TokenRequest =
@@ -165,22 +215,42 @@ fn xml_root_and_namespace() {
             .expect("prefixed");
     assert_eq!(r.scope.as_deref(), Some("s"));
 
-    let e = xml::<v1::TokenRequest>("<TokenRequests><scope>s</scope></TokenRequests>").expect_err("root");
-    assert_eq!(e, DecodeError::WrongRoot { expected: "TokenRequest", found: "TokenRequests".into() });
-    let e = xml::<v1::TokenRequest>(r#"<TokenRequest xmlns="urn:wrong"><scope>s</scope></TokenRequest>"#).expect_err("ns");
+    let e = xml::<v1::TokenRequest>("<TokenRequests><scope>s</scope></TokenRequests>")
+        .expect_err("root");
+    assert_eq!(
+        e,
+        DecodeError::WrongRoot {
+            expected: "TokenRequest",
+            found: "TokenRequests".into()
+        }
+    );
+    let e = xml::<v1::TokenRequest>(
+        r#"<TokenRequest xmlns="urn:wrong"><scope>s</scope></TokenRequest>"#,
+    )
+    .expect_err("ns");
     assert!(matches!(e, DecodeError::WrongNamespace { .. }), "{e:?}");
-    let e = xml::<otc::AuthCodeRequest>(&format!(r#"<AuthCodeRequest xmlns="{V1_NS}"/>"#)).expect_err("other dialect's ns");
+    let e = xml::<otc::AuthCodeRequest>(&format!(r#"<AuthCodeRequest xmlns="{V1_NS}"/>"#))
+        .expect_err("other dialect's ns");
     assert!(matches!(e, DecodeError::WrongNamespace { .. }), "{e:?}");
 }
 
 #[test]
 fn xml_nil_and_booleans() {
-    let r: v1::TokenRequest = xml(&v1_request(r#"<scope i:nil="true" /><WindowsAuthentication>1</WindowsAuthentication>"#)).expect("nil");
+    let r: v1::TokenRequest = xml(&v1_request(
+        r#"<scope i:nil="true" /><WindowsAuthentication>1</WindowsAuthentication>"#,
+    ))
+    .expect("nil");
     assert_eq!(r.scope, None);
     assert_eq!(r.windows_authentication, Some(true));
-    let r: v1::TokenRequest = xml(&v1_request("<WindowsAuthentication> false </WindowsAuthentication>")).expect("false");
+    let r: v1::TokenRequest = xml(&v1_request(
+        "<WindowsAuthentication> false </WindowsAuthentication>",
+    ))
+    .expect("false");
     assert_eq!(r.windows_authentication, Some(false));
-    let e = xml::<v1::TokenRequest>(&v1_request("<WindowsAuthentication>yes</WindowsAuthentication>")).expect_err("bool");
+    let e = xml::<v1::TokenRequest>(&v1_request(
+        "<WindowsAuthentication>yes</WindowsAuthentication>",
+    ))
+    .expect_err("bool");
     assert_eq!(e.field(), Some("WindowsAuthentication"));
 
     let ns = "http://schemas.datacontract.org/2004/07/Yindo.DAL.Types";
@@ -224,12 +294,17 @@ fn xml_dictionaries_with_any_prefix_and_duplicate_keys_rejected() {
         r#"<OneTimeTokenRequest xmlns="{ns}"><Payload xmlns:a="{arrays}"><a:KeyValueOfstringstring><a:Value>v</a:Value><a:Key>k</a:Key></a:KeyValueOfstringstring></Payload><ClientId>c</ClientId></OneTimeTokenRequest>"#
     ))
     .expect("prefix a");
-    assert_eq!(r.payload, Some(BTreeMap::from([("k".to_owned(), "v".to_owned())])));
+    assert_eq!(
+        r.payload,
+        Some(BTreeMap::from([("k".to_owned(), "v".to_owned())]))
+    );
     assert_eq!(r.client_id.as_deref(), Some("c"));
 
     // camelCase JSON contract: the XML names are PascalCase; `clientId` is not a member.
-    let r: onetime::OneTimeTokenRequest =
-        xml(&format!(r#"<OneTimeTokenRequest xmlns="{ns}"><clientId>c</clientId></OneTimeTokenRequest>"#)).expect("camel");
+    let r: onetime::OneTimeTokenRequest = xml(&format!(
+        r#"<OneTimeTokenRequest xmlns="{ns}"><clientId>c</clientId></OneTimeTokenRequest>"#
+    ))
+    .expect("camel");
     assert_eq!(r.client_id, None);
 
     let e = xml::<onetime::OneTimeTokenRequest>(&format!(
@@ -250,11 +325,15 @@ fn xml_dictionaries_with_any_prefix_and_duplicate_keys_rejected() {
 
 #[test]
 fn form_keys_are_case_insensitive_and_plus_is_space() {
-    let r: otc::AuthCodeRequest = form("CLIENTID=a+b&clientsecret=x%2By%3D&username=%C3%A9&Password=").expect("form");
+    let r: otc::AuthCodeRequest =
+        form("CLIENTID=a+b&clientsecret=x%2By%3D&username=%C3%A9&Password=").expect("form");
     assert_eq!(r.client_id.as_deref(), Some("a b"));
     assert_eq!(r.client_secret.as_deref(), Some("x+y="));
     assert_eq!(r.username.as_deref(), Some("é"));
-    assert_eq!(r.password, None, "an empty value binds to null, as in Web API");
+    assert_eq!(
+        r.password, None,
+        "an empty value binds to null, as in Web API"
+    );
 }
 
 #[test]
@@ -269,7 +348,10 @@ fn form_booleans() {
 
 #[test]
 fn form_dictionaries_in_three_spellings() {
-    let want = Some(BTreeMap::from([("k1".to_owned(), "v 1".to_owned()), ("k.2".to_owned(), "v2".to_owned())]));
+    let want = Some(BTreeMap::from([
+        ("k1".to_owned(), "v 1".to_owned()),
+        ("k.2".to_owned(), "v2".to_owned()),
+    ]));
     for body in [
         "clientId=c&payload[k1]=v+1&payload[k.2]=v2",
         "ClientId=c&Payload%5Bk1%5D=v+1&Payload%5Bk.2%5D=v2",
@@ -280,8 +362,10 @@ fn form_dictionaries_in_three_spellings() {
         assert_eq!(r.payload, want, "{body}");
         assert_eq!(r.client_id.as_deref(), Some("c"));
     }
-    let e = form::<onetime::OneTimeTokenRequest>("payload[0][Key]=k&payload[1][Key]=k&payload[0][Value]=1&payload[1][Value]=2")
-        .expect_err("duplicate key");
+    let e = form::<onetime::OneTimeTokenRequest>(
+        "payload[0][Key]=k&payload[1][Key]=k&payload[0][Value]=1&payload[1][Value]=2",
+    )
+    .expect_err("duplicate key");
     assert!(matches!(e, DecodeError::Repeated { .. }), "{e:?}");
     let e = form::<onetime::OneTimeTokenRequest>("payload[0][Key]=k").expect_err("no value");
     assert!(matches!(e, DecodeError::Missing { .. }), "{e:?}");
@@ -290,13 +374,24 @@ fn form_dictionaries_in_three_spellings() {
 #[test]
 fn form_repeated_keys_error_or_join() {
     let e = form::<katana::OAuthRequest>("grant_type=password&grant_type=x").expect_err("repeated");
-    assert_eq!(e, DecodeError::Repeated { field: "grant_type".into() });
+    assert_eq!(
+        e,
+        DecodeError::Repeated {
+            field: "grant_type".into()
+        }
+    );
     let e = form::<katana::OAuthRequest>("userName=a&username=b").expect_err("repeated by case");
     assert_eq!(e.field(), Some("userName"));
 
-    let katana_opts = DecodeOptions { join_repeated_form_keys: true, ..DecodeOptions::default() };
-    let r: katana::OAuthRequest =
-        decode_form(b"grant_type=password&grant_type=x&userName=a&username=b", &katana_opts).expect("joined");
+    let katana_opts = DecodeOptions {
+        join_repeated_form_keys: true,
+        ..DecodeOptions::default()
+    };
+    let r: katana::OAuthRequest = decode_form(
+        b"grant_type=password&grant_type=x&userName=a&username=b",
+        &katana_opts,
+    )
+    .expect("joined");
     assert_eq!(r.grant_type.as_deref(), Some("password,x"));
     assert_eq!(r.user_name.as_deref(), Some("a,b"));
 }
@@ -306,7 +401,10 @@ fn form_encoding_errors_are_typed() {
     for bad in ["a=%ZZ", "a=%F", "a=%FF", "%FF=1", "payload[k=v"] {
         let e = form::<onetime::OneTimeTokenRequest>(bad).expect_err(bad);
         assert!(
-            matches!(e, DecodeError::Malformed { .. } | DecodeError::InvalidValue { .. }),
+            matches!(
+                e,
+                DecodeError::Malformed { .. } | DecodeError::InvalidValue { .. }
+            ),
             "{bad}: {e:?}"
         );
     }
