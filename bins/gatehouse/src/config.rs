@@ -65,6 +65,19 @@ pub struct ServeArgs {
     /// power loss (never on a process crash) [default: full]
     #[arg(long, env = "GATEHOUSE_SYNCHRONOUS", value_name = "full|normal")]
     pub synchronous: Option<Synchronous>,
+    /// Seconds a client has to send its request head, and again its body; past it the
+    /// connection is answered 408 or 400 and closed (slow clients) [default: 10]
+    #[arg(long, env = "GATEHOUSE_REQUEST_TIMEOUT", value_name = "SECONDS")]
+    pub request_timeout: Option<u64>,
+    /// Failed logins (per account, per address) before the first lock [default: 5]
+    #[arg(long, env = "GATEHOUSE_LOCKOUT_FREE_FAILURES", value_name = "N")]
+    pub lockout_free_failures: Option<u32>,
+    /// First lock after the free failures, doubled by each further one [default: 1]
+    #[arg(long, env = "GATEHOUSE_LOCKOUT_INITIAL_DELAY", value_name = "SECONDS")]
+    pub lockout_initial_delay: Option<i64>,
+    /// Longest lock [default: 900]
+    #[arg(long, env = "GATEHOUSE_LOCKOUT_MAX_DELAY", value_name = "SECONDS")]
+    pub lockout_max_delay: Option<i64>,
 }
 
 /// SQLite `synchronous` setting.
@@ -113,6 +126,10 @@ pub struct FileConfig {
     body_limit: Option<usize>,
     workers: Option<usize>,
     synchronous: Option<Synchronous>,
+    request_timeout: Option<u64>,
+    lockout_free_failures: Option<u32>,
+    lockout_initial_delay: Option<i64>,
+    lockout_max_delay: Option<i64>,
 }
 
 impl FileConfig {
@@ -172,6 +189,14 @@ pub struct Config {
     pub workers: usize,
     /// SQLite durability.
     pub synchronous: Synchronous,
+    /// Seconds allowed for the request head, and again for the body.
+    pub request_timeout: u64,
+    /// Failed logins before the first lock (0 disables the lockout).
+    pub lockout_free_failures: u32,
+    /// First lock, seconds.
+    pub lockout_initial_delay: i64,
+    /// Longest lock, seconds.
+    pub lockout_max_delay: i64,
 }
 
 fn cores() -> usize {
@@ -230,6 +255,19 @@ impl Config {
             body_limit: args.body_limit.or(file.body_limit).unwrap_or(64 * 1024),
             workers: args.workers.or(file.workers).unwrap_or_else(cores),
             synchronous: args.synchronous.or(file.synchronous).unwrap_or_default(),
+            request_timeout: args.request_timeout.or(file.request_timeout).unwrap_or(10),
+            lockout_free_failures: args
+                .lockout_free_failures
+                .or(file.lockout_free_failures)
+                .unwrap_or(5),
+            lockout_initial_delay: args
+                .lockout_initial_delay
+                .or(file.lockout_initial_delay)
+                .unwrap_or(1),
+            lockout_max_delay: args
+                .lockout_max_delay
+                .or(file.lockout_max_delay)
+                .unwrap_or(15 * 60),
         };
         config.validate()?;
         Ok(config)
@@ -240,6 +278,8 @@ impl Config {
             ("access-token-lifetime", self.access_token_lifetime),
             ("refresh-token-lifetime", self.refresh_token_lifetime),
             ("code-lifetime", self.code_lifetime),
+            ("lockout-initial-delay", self.lockout_initial_delay),
+            ("lockout-max-delay", self.lockout_max_delay),
         ];
         for (name, v) in positive {
             if v <= 0 {
@@ -254,6 +294,9 @@ impl Config {
         }
         if self.hash_threads == 0 || self.workers == 0 {
             return Err("hash-threads and workers must be at least 1".into());
+        }
+        if self.request_timeout == 0 {
+            return Err("request-timeout must be at least 1 second".into());
         }
         if self.body_limit < 1024 {
             return Err("body-limit must be at least 1024 bytes".into());

@@ -110,7 +110,7 @@ fn http_server(
     })
     .workers(config.workers)
     .backlog(1024)
-    .client_request_timeout(std::time::Duration::from_secs(10))
+    .client_request_timeout(std::time::Duration::from_secs(config.request_timeout))
     .client_disconnect_timeout(std::time::Duration::from_secs(2))
     .shutdown_timeout(10)
     .disable_signals()

@@ -48,6 +48,12 @@ pub fn build_service(
         onetime_code_lifetime: time::Duration::seconds(config.code_lifetime),
         refresh_grace: (config.refresh_grace > 0)
             .then(|| time::Duration::seconds(config.refresh_grace)),
+        lockout: gatehouse_domain::config::LockoutPolicy {
+            free_failures: config.lockout_free_failures,
+            initial_delay: time::Duration::seconds(config.lockout_initial_delay),
+            max_delay: time::Duration::seconds(config.lockout_max_delay),
+            ..gatehouse_domain::config::LockoutPolicy::default()
+        },
         ..gatehouse_domain::config::Config::default()
     };
     Gatehouse::new(storage, clock, rng, hasher, domain)
