@@ -42,6 +42,8 @@ pub struct Gauges {
     pub hash_running: usize,
     /// Hash threads.
     pub hash_threads: usize,
+    /// PBKDF2 computations run so far (hashes, verifications and dummy verifications).
+    pub password_hashes: u64,
 }
 
 impl Metrics {
@@ -132,6 +134,11 @@ impl Metrics {
             "# HELP gatehouse_hash_rejected_total Password checks answered 503 because the hash queue was full.\n# TYPE gatehouse_hash_rejected_total counter\ngatehouse_hash_rejected_total {}",
             self.hash_rejected.load(Ordering::Relaxed)
         );
+        let _ = writeln!(
+            out,
+            "# HELP gatehouse_password_hashes_total PBKDF2 computations (hashes, verifications, dummy verifications for unknown users).\n# TYPE gatehouse_password_hashes_total counter\ngatehouse_password_hashes_total {}",
+            gauges.password_hashes
+        );
         out
     }
 }
@@ -150,6 +157,7 @@ mod tests {
             hash_queued: 2,
             hash_running: 1,
             hash_threads: 2,
+            password_hashes: 7,
         });
         assert!(text.contains(
             "gatehouse_http_requests_total{route=\"/token\",dialect=\"katana\",status=\"200\"} 2"
@@ -162,5 +170,6 @@ mod tests {
         ));
         assert!(text.contains("gatehouse_hash_queue_depth 2"));
         assert!(text.contains("gatehouse_hash_rejected_total 1"));
+        assert!(text.contains("gatehouse_password_hashes_total 7"));
     }
 }

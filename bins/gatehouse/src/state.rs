@@ -142,6 +142,7 @@ impl AppState {
             hash_queued: self.pool.queued(),
             hash_running: self.pool.running(),
             hash_threads: self.pool.threads(),
+            password_hashes: self.service.hasher().hash_invocations(),
         }
     }
 }
