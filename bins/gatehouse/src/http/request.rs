@@ -80,7 +80,9 @@ pub fn client_ip(req: &HttpRequest, trusted: &[IpAddr]) -> (IpAddr, bool) {
 }
 
 /// Reads the body, refusing more than `limit` bytes (a Content-Length over the limit is
-/// refused before anything is read).
+/// refused before anything is read) and giving up when the body has not fully arrived within
+/// the configured request timeout (a slow or lying client must not hold a worker's
+/// connection open forever: actix's own timeout covers the head only).
 pub async fn read_body(
     req: &HttpRequest,
     payload: web::Payload,
@@ -91,12 +93,19 @@ pub async fn read_body(
             return Err(ApiError::TooLarge { limit });
         }
     }
-    match payload.to_bytes_limited(limit).await {
-        Ok(Ok(body)) => Ok(body),
-        Ok(Err(_)) => Err(ApiError::BadRequest(
+    let seconds = req
+        .app_data::<web::Data<crate::AppState>>()
+        .map_or(10, |s| s.config.request_timeout);
+    let read = payload.to_bytes_limited(limit);
+    match actix_web::rt::time::timeout(std::time::Duration::from_secs(seconds), read).await {
+        Ok(Ok(Ok(body))) => Ok(body),
+        Ok(Ok(Err(_))) => Err(ApiError::BadRequest(
             "The request body could not be read.".into(),
         )),
-        Err(_) => Err(ApiError::TooLarge { limit }),
+        Ok(Err(_)) => Err(ApiError::TooLarge { limit }),
+        Err(_) => Err(ApiError::BadRequest(
+            "The request body did not arrive in time.".into(),
+        )),
     }
 }
 
