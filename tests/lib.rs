@@ -254,3 +254,123 @@ impl Default for TempDb {
         Self::new()
     }
 }
+
+// ----- hardening helpers (hostile and security suites) ---------------------------------
+
+/// What a hostile request got: an answer, or a connection the server closed.
+#[derive(Debug)]
+pub enum Outcome {
+    /// The server answered.
+    Answered(Response),
+    /// The server closed (or reset) the connection without a full answer.
+    Closed,
+}
+
+impl Outcome {
+    /// The status, when answered.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            Outcome::Answered(r) => Some(r.status),
+            Outcome::Closed => None,
+        }
+    }
+
+    /// A 4xx answer or a closed connection: what every hostile request must get.
+    pub fn is_refusal(&self) -> bool {
+        match self {
+            Outcome::Answered(r) => (400..500).contains(&r.status),
+            Outcome::Closed => true,
+        }
+    }
+}
+
+fn is_closed(e: &std::io::Error) -> bool {
+    use std::io::ErrorKind as K;
+    matches!(
+        e.kind(),
+        K::UnexpectedEof | K::ConnectionReset | K::ConnectionAborted | K::BrokenPipe
+    )
+}
+
+/// Sends `head` then `body`, tolerating a server that closes the connection while the body is
+/// still being written, and reads the answer within `wait` (panics when the server neither
+/// answered nor closed in that time: that is a hung connection). Returns the outcome and how
+/// many body bytes were written before the server stopped reading.
+pub fn send_hostile(
+    addr: SocketAddr,
+    head: &[u8],
+    body: impl IntoIterator<Item = Vec<u8>>,
+    wait: Duration,
+) -> (Outcome, usize) {
+    let mut stream = TcpStream::connect(addr).expect("connect");
+    stream
+        .set_write_timeout(Some(Duration::from_secs(2)))
+        .expect("write timeout");
+    stream.set_read_timeout(Some(wait)).expect("read timeout");
+    let mut written = 0usize;
+    if stream.write_all(head).is_ok() {
+        for chunk in body {
+            match stream.write_all(&chunk) {
+                Ok(()) => written += chunk.len(),
+                Err(_) => break,
+            }
+        }
+    }
+    let outcome = match read_response(&mut stream) {
+        Ok(r) => Outcome::Answered(r),
+        Err(e) if is_closed(&e) => Outcome::Closed,
+        Err(e) => panic!("the server neither answered nor closed within {wait:?}: {e}"),
+    };
+    (outcome, written)
+}
+
+/// A line of `/proc/self/status` in KiB (`VmRSS`, `VmHWM`): the server runs in-process, so
+/// this is the server's memory (plus the test harness). `None` off Linux.
+pub fn proc_status_kib(field: &str) -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+}
+
+/// Resets the process's peak RSS (`VmHWM`) to the current RSS, when the kernel allows it.
+pub fn reset_peak_rss() -> bool {
+    std::fs::write("/proc/self/clear_refs", b"5").is_ok()
+}
+
+/// A writer for `tracing` that appends every log line to a shared buffer.
+#[derive(Debug, Clone, Default)]
+pub struct LogBuffer(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl LogBuffer {
+    /// Everything logged so far, as text (lossy).
+    pub fn contents(&self) -> String {
+        let buf = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        String::from_utf8_lossy(&buf).into_owned()
+    }
+}
+
+impl Write for LogBuffer {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .extend_from_slice(data);
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// A Prometheus counter or gauge of `/metrics`, without labels.
+pub fn metric(addr: SocketAddr, name: &str) -> Option<f64> {
+    let res = Request::get("/metrics").send(addr);
+    let text = String::from_utf8_lossy(&res.body).into_owned();
+    text.lines()
+        .filter(|l| !l.starts_with('#'))
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
+        .and_then(|v| v.trim().parse().ok())
+}
