@@ -84,10 +84,15 @@ pub(crate) fn parse_tree(
     };
     loop {
         let (resolved, event) = reader.read_resolved_event().map_err(malformed)?;
-        let ns: Result<Option<Vec<u8>>, DecodeError> = match resolved {
-            ResolveResult::Unbound => Ok(None),
-            ResolveResult::Bound(n) => Ok(Some(n.0.to_vec())),
-            ResolveResult::Unknown(_) => Err(malformed("a namespace prefix is not declared")),
+        // Only elements need their namespace; classify it without allocating (the root's is
+        // kept once to compare its members against).
+        let class: Result<ElemNs, DecodeError> = match (&event, resolved) {
+            (Event::Start(_) | Event::Empty(_), r) => match r {
+                ResolveResult::Unbound => Ok(classify(None, stack.is_empty(), &root_ns)),
+                ResolveResult::Bound(n) => Ok(classify(Some(n.0), stack.is_empty(), &root_ns)),
+                ResolveResult::Unknown(_) => Err(malformed("a namespace prefix is not declared")),
+            },
+            _ => Ok(ElemNs::Member(Ns::Other)),
         };
         match event {
             Event::Decl(_) => {
@@ -109,7 +114,7 @@ pub(crate) fn parse_tree(
             }
             Event::Comment(_) => {}
             Event::Start(ref e) | Event::Empty(ref e) => {
-                let ns = ns?;
+                let class = class?;
                 if root.is_some() {
                     return Err(malformed("content after the root element"));
                 }
@@ -121,29 +126,26 @@ pub(crate) fn parse_tree(
                 let local = std::str::from_utf8(e.local_name().as_ref())
                     .map_err(|_| DecodeError::InvalidUtf8)?
                     .to_owned();
-                let kind = if stack.is_empty() {
-                    if local != root_name {
-                        return Err(DecodeError::WrongRoot {
-                            expected: root_name,
-                            found: local,
-                        });
-                    }
-                    if let Some(found) = &ns {
-                        if found.as_slice() != namespace.as_bytes() || namespace.is_empty() {
-                            return Err(DecodeError::WrongNamespace {
-                                expected: namespace,
-                                found: String::from_utf8_lossy(found).into_owned(),
+                let kind = match class {
+                    ElemNs::Root(ns) => {
+                        if local != root_name {
+                            return Err(DecodeError::WrongRoot {
+                                expected: root_name,
+                                found: local,
                             });
                         }
+                        if let Some(found) = &ns {
+                            if found.as_slice() != namespace.as_bytes() || namespace.is_empty() {
+                                return Err(DecodeError::WrongNamespace {
+                                    expected: namespace,
+                                    found: String::from_utf8_lossy(found).into_owned(),
+                                });
+                            }
+                        }
+                        root_ns = ns;
+                        Ns::Contract
                     }
-                    root_ns = ns;
-                    Ns::Contract
-                } else if ns == root_ns {
-                    Ns::Contract
-                } else if ns.as_deref() == Some(ARRAYS.as_bytes()) {
-                    Ns::Arrays
-                } else {
-                    Ns::Other
+                    ElemNs::Member(kind) => kind,
                 };
                 let mut node = Node::new(local, kind);
                 for attr in e.attributes() {
@@ -194,6 +196,24 @@ pub(crate) fn parse_tree(
         _ => Err(malformed(
             "the document ends before its root element is closed",
         )),
+    }
+}
+
+/// An element's namespace: the root's (kept), or a member's relative to the root's.
+enum ElemNs {
+    Root(Option<Vec<u8>>),
+    Member(Ns),
+}
+
+fn classify(ns: Option<&[u8]>, is_root: bool, root_ns: &Option<Vec<u8>>) -> ElemNs {
+    if is_root {
+        ElemNs::Root(ns.map(<[u8]>::to_vec))
+    } else if ns == root_ns.as_deref() {
+        ElemNs::Member(Ns::Contract)
+    } else if ns == Some(ARRAYS.as_bytes()) {
+        ElemNs::Member(Ns::Arrays)
+    } else {
+        ElemNs::Member(Ns::Other)
     }
 }
 

@@ -378,3 +378,67 @@ fn ordinal_member_order_and_nesting() {
         v
     );
 }
+
+/// More members than the writer keeps inline (16), declared in reverse order.
+#[test]
+fn many_members_sort_too() {
+    #[derive(Debug, PartialEq, Serialize, Deserialize)]
+    struct Wide {
+        r: u8,
+        q: u8,
+        p: u8,
+        o: u8,
+        n: u8,
+        m: u8,
+        l: u8,
+        k: u8,
+        j: u8,
+        i: u8,
+        h: u8,
+        g: u8,
+        f: u8,
+        e: u8,
+        d: u8,
+        c: u8,
+        b: u8,
+        a: u8,
+    }
+    impl Contract for Wide {
+        const XML_ROOT: &'static str = "Wide";
+        const XML_NAMESPACE: &'static str = NS;
+        const JSON_CAMEL_CASE: bool = true;
+    }
+    let v = Wide {
+        r: 18,
+        q: 17,
+        p: 16,
+        o: 15,
+        n: 14,
+        m: 13,
+        l: 12,
+        k: 11,
+        j: 10,
+        i: 9,
+        h: 8,
+        g: 7,
+        f: 6,
+        e: 5,
+        d: 4,
+        c: 3,
+        b: 2,
+        a: 1,
+    };
+    let x = encode(ResponseFormat::Xml, &v).expect("xml");
+    let body: String = (b'A'..=b'R')
+        .map(|c| format!("<{0}>{1}</{0}>", c as char, c - b'A' + 1))
+        .collect();
+    assert!(
+        text(&x).ends_with(&format!("{body}</Wide>")),
+        "{}",
+        text(&x)
+    );
+    assert_eq!(
+        decode::<Wide>(BodyFormat::Xml, &x, &opts()).expect("read"),
+        v
+    );
+}
