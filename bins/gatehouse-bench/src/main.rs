@@ -6,8 +6,8 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
-use gatehouse_bench::sqlite::Synchronous;
 use gatehouse_bench::seed::SeedPlan;
+use gatehouse_bench::sqlite::Synchronous;
 use gatehouse_bench::{baseline, pbkdf2, seed, sqlite, Error};
 
 #[derive(Debug, Parser)]

@@ -44,7 +44,9 @@ pub struct SeedPlan {
 impl SeedPlan {
     fn check(&self) -> Result<(), Error> {
         if self.users == 0 && self.tokens > 0 {
-            return Err(Error::InvalidArgument("tokens need at least one user".into()));
+            return Err(Error::InvalidArgument(
+                "tokens need at least one user".into(),
+            ));
         }
         if self.users > MAX_ROWS || self.tokens > MAX_ROWS {
             return Err(Error::InvalidArgument(format!(
@@ -246,21 +248,30 @@ mod tests {
     fn impossible_plans_are_errors() {
         let dir = tempfile::tempdir().expect("tempdir");
         let db = dir.path().join("x.db");
-        assert!(matches!(seed(&db, &plan(0, 5, 0), None), Err(Error::InvalidArgument(_))));
+        assert!(matches!(
+            seed(&db, &plan(0, 5, 0), None),
+            Err(Error::InvalidArgument(_))
+        ));
         assert!(matches!(
             seed(&db, &plan(MAX_ROWS + 1, 0, 0), None),
             Err(Error::InvalidArgument(_))
         ));
         let mut p = plan(1, 1, 0);
         p.lifetime_secs = 0;
-        assert!(matches!(seed(&db, &p, None), Err(Error::InvalidArgument(_))));
+        assert!(matches!(
+            seed(&db, &p, None),
+            Err(Error::InvalidArgument(_))
+        ));
     }
 
     #[test]
     fn unknown_client_is_a_storage_error() {
         let dir = tempfile::tempdir().expect("tempdir");
         let db = dir.path().join("x.db");
-        assert!(matches!(seed(&db, &plan(2, 3, 0), None), Err(Error::Sqlite(_))));
+        assert!(matches!(
+            seed(&db, &plan(2, 3, 0), None),
+            Err(Error::Sqlite(_))
+        ));
     }
 
     #[test]
