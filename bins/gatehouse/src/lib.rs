@@ -101,6 +101,7 @@ fn http_server(
     config: &Config,
 ) -> Result<(actix_web::dev::Server, SocketAddr), StartError> {
     let data = web::Data::new(state);
+    spawn_purge(data.clone());
     let server = HttpServer::new(move || {
         App::new()
             .app_data(data.clone())
@@ -121,6 +122,26 @@ fn http_server(
     })?;
     let addr = server.addrs().first().copied().unwrap_or(config.bind);
     Ok((server.run(), addr))
+}
+
+/// Deletes expired tokens, codes and stale lockout records every ten minutes, on the
+/// blocking pool (the first run ten minutes after start, so start-up stays quick).
+fn spawn_purge(state: web::Data<AppState>) {
+    actix_web::rt::spawn(async move {
+        let period = std::time::Duration::from_secs(600);
+        let mut tick = actix_web::rt::time::interval_at(
+            actix_web::rt::time::Instant::now() + period,
+            period,
+        );
+        loop {
+            tick.tick().await;
+            match state.blocking(|s| s.purge_expired()).await {
+                Ok(0) => {}
+                Ok(rows) => tracing::info!(rows, "purged expired tokens and codes"),
+                Err(e) => tracing::warn!(error = %e, "purging expired rows failed"),
+            }
+        }
+    });
 }
 
 /// Starts the server on a background thread and returns once it listens.
