@@ -134,6 +134,9 @@ impl<'a> Name<'a> {
 
     /// Ordinal order of the written names.
     fn cmp(self, other: Name<'_>) -> std::cmp::Ordering {
+        if !self.camel && !other.camel {
+            return self.s.as_bytes().cmp(other.s.as_bytes());
+        }
         if (self.camel && !self.s.is_ascii()) || (other.camel && !other.s.is_ascii()) {
             return xml_name(self.s, self.camel)
                 .as_bytes()
@@ -444,6 +447,75 @@ impl<'a> ser::Serializer for Elem<'a> {
     }
 }
 
+/// The ordinal order of a sequence of members depends only on their names, and serde hands
+/// the same `&'static str`s for every value of a type: remember each sequence's order
+/// (keyed by the names' addresses) instead of sorting again.
+struct OrderCache {
+    entries: Vec<(Box<[usize]>, Box<[u8]>)>,
+}
+
+const ORDER_CACHE_MAX: usize = 256;
+
+fn sort_members(members: &mut [(&'static str, usize, usize)], camel: bool) {
+    let name = |k: &'static str| Name { s: k, camel };
+    if members.len() > usize::from(u8::MAX) {
+        members.sort_unstable_by(|a, b| name(a.0).cmp(name(b.0)));
+        return;
+    }
+    let addr = |m: &(&'static str, usize, usize)| m.0.as_ptr() as usize;
+    // The camel flag changes the order, so it is part of the key.
+    ORDERS.with(|cache| {
+        let mut cache = cache.borrow_mut();
+        let matches = |keys: &[usize]| {
+            keys.len() == members.len() + 1
+                && keys[0] == usize::from(camel)
+                && keys[1..]
+                    .iter()
+                    .zip(members.iter())
+                    .all(|(k, m)| *k == addr(m))
+        };
+        let found = cache.entries.iter().position(|(keys, _)| matches(keys));
+        let at = match found {
+            Some(at) => at,
+            None => {
+                let keys: Box<[usize]> = std::iter::once(usize::from(camel))
+                    .chain(members.iter().map(addr))
+                    .collect();
+                let mut idx: Vec<u8> = (0..members.len())
+                    .filter_map(|i| u8::try_from(i).ok())
+                    .collect();
+                idx.sort_by(|&a, &b| {
+                    name(members[usize::from(a)].0).cmp(name(members[usize::from(b)].0))
+                });
+                if cache.entries.len() >= ORDER_CACHE_MAX {
+                    cache.entries.clear();
+                }
+                cache.entries.push((keys, idx.into_boxed_slice()));
+                cache.entries.len() - 1
+            }
+        };
+        let order = &cache.entries[at].1;
+        let mut sorted = [("", 0usize, 0usize); INLINE_MEMBERS];
+        if members.len() <= INLINE_MEMBERS {
+            for (slot, &i) in sorted.iter_mut().zip(order.iter()) {
+                *slot = members[usize::from(i)];
+            }
+            members.copy_from_slice(&sorted[..members.len()]);
+        } else {
+            let v: Vec<_> = order.iter().map(|&i| members[usize::from(i)]).collect();
+            members.copy_from_slice(&v);
+        }
+    });
+}
+
+thread_local! {
+    static ORDERS: std::cell::RefCell<OrderCache> = const {
+        std::cell::RefCell::new(OrderCache { entries: Vec::new() })
+    };
+    /// Where a struct's members are copied while they are put in order.
+    static SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
 /// Members kept on the stack before spilling to the heap.
 const INLINE_MEMBERS: usize = 16;
 
@@ -509,31 +581,23 @@ impl ser::SerializeStruct for Members<'_> {
             .windows(2)
             .all(|w| name(w[0].0).cmp(name(w[1].0)).is_le());
         if !sorted {
-            // Selection sort by rotation, in place: bring the smallest remaining member to
-            // the cursor; the members it jumps over move right by its length.
-            let mut cursor = self.body_start;
-            for i in 0..members.len() {
-                let mut min = i;
-                for j in i + 1..members.len() {
-                    if name(members[j].0).cmp(name(members[min].0)).is_lt() {
-                        min = j;
-                    }
+            sort_members(members, camel);
+            // Copy the body aside once (a per-thread buffer, so no allocation after the
+            // first document) and write it back in order.
+            SCRATCH.with(|scratch| {
+                let mut scratch = scratch.borrow_mut();
+                scratch.clear();
+                scratch.extend_from_slice(&self.out[self.body_start..]);
+                self.out.truncate(self.body_start);
+                for &(_, start, end) in members.iter() {
+                    let (s, e) = (start - self.body_start, end - self.body_start);
+                    self.out.extend_from_slice(&scratch[s..e]);
                 }
-                let (_, start, end) = members[min];
-                let len = end - start;
-                if start > cursor {
-                    self.out[cursor..end].rotate_right(len);
-                    for m in members[i..].iter_mut() {
-                        if m.1 < start {
-                            m.1 += len;
-                            m.2 += len;
-                        }
-                    }
+                // Do not keep a huge buffer alive after a huge document.
+                if scratch.capacity() > 64 * 1024 {
+                    *scratch = Vec::new();
                 }
-                members[min] = members[i];
-                members[i] = ("", cursor, cursor + len);
-                cursor += len;
-            }
+            });
         }
         self.out.extend_from_slice(b"</");
         self.name.write(self.out);

@@ -442,3 +442,40 @@ fn many_members_sort_too() {
         v
     );
 }
+
+/// The same member names sort differently with and without camel-casing (the writer caches
+/// orders per name sequence, so the flag must be part of the key).
+#[test]
+fn camel_flag_changes_the_order_of_the_same_names() {
+    #[derive(Debug, PartialEq, Serialize, Deserialize)]
+    struct Plain {
+        a: u8,
+        #[serde(rename = "B")]
+        b: u8,
+    }
+    impl Contract for Plain {
+        const XML_ROOT: &'static str = "X";
+        const XML_NAMESPACE: &'static str = "";
+    }
+    #[derive(Debug, PartialEq, Serialize, Deserialize)]
+    struct Camel {
+        a: u8,
+        #[serde(rename = "B")]
+        b: u8,
+    }
+    impl Contract for Camel {
+        const XML_ROOT: &'static str = "X";
+        const XML_NAMESPACE: &'static str = "";
+        const JSON_CAMEL_CASE: bool = true;
+    }
+    for _ in 0..2 {
+        let p = encode(ResponseFormat::Xml, &Plain { a: 1, b: 2 }).expect("plain");
+        assert_eq!(text(&p), "<X><B>2</B><a>1</a></X>");
+        let c = encode(ResponseFormat::Xml, &Camel { a: 1, b: 2 }).expect("camel");
+        assert_eq!(text(&c), "<X><A>1</A><B>2</B></X>");
+        assert_eq!(
+            decode::<Camel>(BodyFormat::Xml, &c, &opts()).expect("read"),
+            Camel { a: 1, b: 2 }
+        );
+    }
+}
