@@ -451,8 +451,11 @@ impl<'a> ser::Serializer for Elem<'a> {
 /// the same `&'static str`s for every value of a type: remember each sequence's order
 /// (keyed by the names' addresses) instead of sorting again.
 struct OrderCache {
-    entries: Vec<(Box<[usize]>, Box<[u8]>)>,
+    entries: Vec<OrderEntry>,
 }
+
+/// (camel flag then the members' name addresses, the sorted positions).
+type OrderEntry = (Box<[usize]>, Box<[u8]>);
 
 const ORDER_CACHE_MAX: usize = 256;
 
