@@ -704,6 +704,7 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="gatehouse-bench-"))
     log(f"work directory {work}")
     t0 = time.monotonic()
+    load_before = os.getloadavg()
     try:
         rows, results = bench_main(cfg, wrk, server_bin, bench_bin, work)
     finally:
@@ -713,6 +714,7 @@ def main() -> None:
     results["command"] = " ".join(["python3", "bench/run.py"] + sys.argv[1:])
     results["seconds_per_point"] = seconds
     results["wall_seconds"] = time.monotonic() - t0
+    results["loadavg_before"], results["loadavg_after"] = load_before, os.getloadavg()
     pb, sq = results["pbkdf2"], results["sqlite"]
     print(f"Machine: {results['machine']}")
     print(f"Ceilings: PBKDF2-SHA256 {pb['iterations']:,} iterations {pb['seconds_per_hash'] * 1000:.1f} ms/hash, "
@@ -720,7 +722,9 @@ def main() -> None:
           f"{sq['full']['commits_per_second']:,.0f}/s (synchronous=full), "
           f"{sq['normal']['commits_per_second']:,.0f}/s (normal)")
     print(f"{seconds:g} s per point; errors = HTTP status >= 400 + socket errors; wall time "
-          f"{results['wall_seconds']:.0f} s\n")
+          f"{results['wall_seconds']:.0f} s; load average (1 min) {load_before[0]:.1f} before, "
+          f"{results['loadavg_after'][0]:.1f} after (other processes compete for the same cores above "
+          f"{os.cpu_count()})\n")
     print(markdown(rows))
     if args.json:
         args.json.write_text(json.dumps(results, indent=2) + "\n")
