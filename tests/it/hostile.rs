@@ -48,7 +48,8 @@ const XML_ENDPOINTS: [(&str, &str, &str); 5] = [
 /// The server still serves: a real password login succeeds.
 fn assert_still_serving(server: &Server) {
     let res = server.send(
-        Request::post("/token").form("grant_type=password&userName=alice&password=alice-password-1"),
+        Request::post("/token")
+            .form("grant_type=password&userName=alice&password=alice-password-1"),
     );
     assert_eq!(res.status, 200, "server stopped serving: {}", res.text());
 }
@@ -91,10 +92,18 @@ fn xml_bombs_and_external_entities_are_refused() {
     for (path, root, ns) in XML_ENDPOINTS {
         let bomb = hostile(&server, Request::post(path).xml(&billion_laughs(root)));
         assert_refused(&format!("billion laughs at {path}"), &bomb);
-        assert_eq!(bomb.status(), Some(400), "billion laughs at {path}: {bomb:?}");
+        assert_eq!(
+            bomb.status(),
+            Some(400),
+            "billion laughs at {path}: {bomb:?}"
+        );
 
         let xxe = hostile(&server, Request::post(path).xml(&external_entity(root, ns)));
-        assert_eq!(xxe.status(), Some(400), "external entity at {path}: {xxe:?}");
+        assert_eq!(
+            xxe.status(),
+            Some(400),
+            "external entity at {path}: {xxe:?}"
+        );
         if let Outcome::Answered(r) = &xxe {
             let text = String::from_utf8_lossy(&r.body);
             assert!(!text.contains("root:"), "file content leaked: {text}");
@@ -135,7 +144,11 @@ fn ten_thousand_deep_json_and_xml_are_refused() {
             ("nested field", &in_field),
         ] {
             let out = hostile(&server, Request::post(path).json(body));
-            assert_eq!(out.status(), Some(400), "deep JSON {what} at {path}: {out:?}");
+            assert_eq!(
+                out.status(),
+                Some(400),
+                "deep JSON {what} at {path}: {out:?}"
+            );
         }
         let xml = format!(
             "<{root} xmlns=\"{ns}\">{}{}</{root}>",
@@ -147,7 +160,11 @@ fn ten_thousand_deep_json_and_xml_are_refused() {
         // Unclosed, the same depth.
         let open = format!("<{root} xmlns=\"{ns}\">{}", "<a>".repeat(depth));
         let out = hostile(&server, Request::post(path).xml(&open));
-        assert_eq!(out.status(), Some(400), "unclosed deep XML at {path}: {out:?}");
+        assert_eq!(
+            out.status(),
+            Some(400),
+            "unclosed deep XML at {path}: {out:?}"
+        );
         // Deep form keys.
         let form = format!("Payload{}=1", "[a]".repeat(depth));
         let out = hostile(&server, Request::post(path).form(&form));
@@ -203,7 +220,11 @@ fn a_100_mib_body_is_refused_without_being_read() {
             few_kib,
             WAIT,
         );
-        assert_eq!(out.status(), Some(413), "declared 100 MiB at {path}: {out:?}");
+        assert_eq!(
+            out.status(),
+            Some(413),
+            "declared 100 MiB at {path}: {out:?}"
+        );
     }
 
     // Undeclared (chunked): the server must answer 413 once the limit is passed, without
@@ -211,7 +232,11 @@ fn a_100_mib_body_is_refused_without_being_read() {
     // and never the last chunk: only a server that stops at the limit can answer.
     let head = b"POST /token HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/x-www-form-urlencoded\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n";
     let (out, _) = send_hostile(server.addr, head, vec![chunk_of(64 * 1024); 2], WAIT);
-    assert_eq!(out.status(), Some(413), "unfinished chunked body over the limit: {out:?}");
+    assert_eq!(
+        out.status(),
+        Some(413),
+        "unfinished chunked body over the limit: {out:?}"
+    );
 
     // A whole 100 MiB chunked upload: refused. (actix discards, without keeping, the rest of
     // a chunked body after the 413; memory is covered by
@@ -233,7 +258,9 @@ fn invalid_utf8_is_a_clean_400() {
     for (path, root, ns) in XML_ENDPOINTS {
         let mut json = b"{\"grant_type\":\"password\",\"userName\":\"".to_vec();
         json.extend_from_slice(bad);
-        json.extend_from_slice(b"\",\"password\":\"x\",\"MemberId\":\"1234\",\"Password\":\"\xff\"}");
+        json.extend_from_slice(
+            b"\",\"password\":\"x\",\"MemberId\":\"1234\",\"Password\":\"\xff\"}",
+        );
         let mut xml = format!("<{root} xmlns=\"{ns}\"><UserName>").into_bytes();
         xml.extend_from_slice(bad);
         xml.extend_from_slice(format!("</UserName></{root}>").as_bytes());
@@ -287,9 +314,7 @@ fn a_lying_content_length_is_refused() {
     let body = b"grant_type=password&userName=alice&password=alice-password-1";
     // Shorter than the body: the server reads the declared prefix only, which is not a login;
     // the rest is garbage for a next request that must not be served as one.
-    let head = format!(
-        "POST /token HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 10\r\n\r\n"
-    );
+    let head = "POST /token HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 10\r\n\r\n";
     let (out, _) = send_hostile(server.addr, head.as_bytes(), [body.to_vec()], WAIT);
     assert_refused("Content-Length shorter than the body", &out);
 
@@ -300,7 +325,10 @@ fn a_lying_content_length_is_refused() {
             "POST {path} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 4000\r\nConnection: close\r\n\r\n"
         );
         let (out, _) = send_hostile(server.addr, head.as_bytes(), [body.to_vec()], WAIT);
-        assert_refused(&format!("Content-Length longer than the body at {path}"), &out);
+        assert_refused(
+            &format!("Content-Length longer than the body at {path}"),
+            &out,
+        );
     }
 
     // Longer than the body, and the client half-closes: a 4xx or a close.
@@ -308,10 +336,7 @@ fn a_lying_content_length_is_refused() {
     stream.set_read_timeout(Some(WAIT)).expect("timeout");
     stream
         .write_all(
-            format!(
-                "POST /token HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 4000\r\n\r\n"
-            )
-            .as_bytes(),
+            b"POST /token HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 4000\r\n\r\n",
         )
         .expect("write");
     stream.write_all(body).expect("write");
@@ -392,10 +417,7 @@ fn slow_clients_are_cut_off_and_others_are_served() {
         assert_eq!(health.status, 200);
     }
     for t in tricklers {
-        assert!(
-            t.join().unwrap_or(false),
-            "a slow client was never cut off"
-        );
+        assert!(t.join().unwrap_or(false), "a slow client was never cut off");
     }
     assert_still_serving(&server);
 }
@@ -442,8 +464,39 @@ fn thousands_of_headers_and_huge_headers_are_refused() {
 /// Every hostile shape above, again and again against one server: the process's peak memory
 /// must not grow by more than a generous bound (a server that buffered the 100 MiB body,
 /// expanded an entity bomb or kept slow connections' buffers would blow through it).
+///
+/// The measurement runs in a child process of this test binary (this one test alone), so that
+/// the other tests' servers and the security suite's log capture do not share its memory.
 #[test]
 fn memory_stays_bounded_under_hostile_load() {
+    const CHILD: &str = "GATEHOUSE_HOSTILE_MEMORY_CHILD";
+    if std::env::var_os(CHILD).is_none() {
+        let exe = std::env::current_exe().expect("test binary");
+        let out = std::process::Command::new(exe)
+            .args([
+                "--exact",
+                "hostile::memory_stays_bounded_under_hostile_load",
+                "--nocapture",
+                "--test-threads",
+                "1",
+            ])
+            .env(CHILD, "1")
+            .output()
+            .expect("child test runs");
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        eprintln!("{text}");
+        assert!(out.status.success(), "memory child failed:\n{text}");
+        assert!(text.contains("1 passed"), "the child ran nothing:\n{text}");
+        return;
+    }
+    memory_bound_in_this_process();
+}
+
+fn memory_bound_in_this_process() {
     let server = Server::start_with(|a| {
         a.request_timeout = Some(1);
         a.body_limit = Some(512 * 1024);
@@ -502,10 +555,9 @@ fn memory_stays_bounded_under_hostile_load() {
     if let (Some(before), Some(after)) = (before, after) {
         let grown_mib = after.saturating_sub(before) / 1024;
         eprintln!("{field}: {before} KiB -> {after} KiB (+{grown_mib} MiB)");
-        // Other tests of this binary run concurrently in the same process: the bound is
-        // generous, yet well under one buffered 100 MiB body.
+        // Generous (allocator and runtime noise), yet well under one buffered 100 MiB body.
         assert!(
-            grown_mib < 96,
+            grown_mib < 64,
             "{field} grew by {grown_mib} MiB under hostile load"
         );
     }
