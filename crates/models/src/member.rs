@@ -60,8 +60,10 @@ impl Contract for AuthMemberModel {
 /// Response of `POST /api/Token`: a token and its expiry (seed 002).
 ///
 /// `ExpireTimeUTC` was a get-only property: Json.NET wrote it, DataContractSerializer did not,
-/// hence [`Contract::XML_OMIT`].
+/// hence [`Contract::XML_OMIT`]. Reading a `TokenModel` without it (from XML) computes it from
+/// `ExpireTime`, as the .NET getter did.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "TokenModelIn")]
 pub struct TokenModel {
     /// User name used to obtain this token.
     #[serde(rename = "UserName")]
@@ -91,6 +93,57 @@ pub struct TokenModel {
     /// Expiry in UTC (JSON only).
     #[serde(rename = "ExpireTimeUTC")]
     pub expire_time_utc: DateTime,
+}
+
+/// What a reader of `TokenModel` accepts: `ExpireTimeUTC` may be absent.
+#[derive(Deserialize)]
+struct TokenModelIn {
+    #[serde(rename = "UserName")]
+    user_name: String,
+    #[serde(rename = "Token")]
+    token: String,
+    #[serde(rename = "ExpireIn")]
+    expire_in: TimeSpan,
+    #[serde(rename = "ExpireTime")]
+    expire_time: DateTime,
+    #[serde(rename = "QueryAll")]
+    query_all: bool,
+    #[serde(rename = "DFVisible")]
+    df_visible: bool,
+    #[serde(rename = "id_Member")]
+    id_member: i32,
+    #[serde(rename = "id_SubAccount")]
+    id_sub_account: i32,
+    #[serde(rename = "ExpireTimeUTC", default)]
+    expire_time_utc: Option<DateTime>,
+}
+
+impl TryFrom<TokenModelIn> for TokenModel {
+    type Error = crate::Error;
+
+    fn try_from(m: TokenModelIn) -> Result<Self, Self::Error> {
+        let expire_time_utc = match m.expire_time_utc {
+            Some(utc) => utc,
+            None => m
+                .expire_time
+                .to_offset_date_time()
+                .ok_or(crate::Error::InvalidDateTime(
+                    "ExpireTimeUTC is absent and ExpireTime has no offset to derive it from",
+                ))
+                .and_then(DateTime::utc)?,
+        };
+        Ok(Self {
+            user_name: m.user_name,
+            token: m.token,
+            expire_in: m.expire_in,
+            expire_time: m.expire_time,
+            query_all: m.query_all,
+            df_visible: m.df_visible,
+            id_member: m.id_member,
+            id_sub_account: m.id_sub_account,
+            expire_time_utc,
+        })
+    }
 }
 
 impl fmt::Debug for TokenModel {
