@@ -24,6 +24,10 @@ fmt:
 ci:
     bash .ci/run
 
+# Load benchmark against its ceilings (wrk); see docs/performance.md. e.g. just bench --quick
+bench *ARGS:
+    python3 bench/run.py {{ARGS}}
+
 # Codec micro-benchmarks (criterion), JSON and XML beside serde_json
 bench-codec:
     cargo bench -p gatehouse-codec
