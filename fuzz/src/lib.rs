@@ -49,7 +49,9 @@ pub fn dispatch(format: BodyFormat, data: &[u8]) {
         2 => touch!(decode::<member::AuthMemberModel>(format, body, &opts)),
         3 => touch!(decode::<v1::TokenRequest>(format, body, &opts)),
         4 => touch!(decode::<katana::OAuthRequest>(format, body, &opts)),
-        5 => touch!(decode::<onetime::OneTimeAuthorizeRequest>(format, body, &opts)),
+        5 => touch!(decode::<onetime::OneTimeAuthorizeRequest>(
+            format, body, &opts
+        )),
         6 => touch!(decode::<otc::TokenRequest>(format, body, &opts)),
         // The RFC bodies have no XML form: the server reads them as JSON or form only.
         7 => match format {
