@@ -111,6 +111,16 @@ impl AppState {
         }
     }
 
+    /// Runs `f` right here on the HTTP worker: only for reads that never wait (a WAL reader
+    /// is never blocked by the writer) and take tens of microseconds, where the hop to the
+    /// blocking pool and the thread wake-ups cost more than the work (introspection).
+    pub fn read_now<R, F>(&self, f: F) -> Result<R, ApiError>
+    where
+        F: FnOnce(&Service) -> Result<R, DomainError>,
+    {
+        f(&self.service).map_err(ApiError::from)
+    }
+
     /// Runs `f` on the password-hash pool; a full queue is [`ApiError::Busy`] at once.
     pub async fn hashing<R, F>(&self, f: F) -> Result<R, ApiError>
     where

@@ -180,6 +180,10 @@ impl Storage {
         let pool = Pool::builder()
             .max_size(options.read_pool_size.max(1))
             .connection_timeout(options.pool_timeout)
+            // r2d2 would run `SELECT 1` (parsed anew each time) on every checkout; a local
+            // SQLite file connection does not go stale the way a network connection does, and
+            // a broken one fails its own query with an error the caller sees.
+            .test_on_check_out(false)
             .connection_customizer(Box::new(pragmas))
             .build(ConnectionManager::<SqliteConnection>::new(url.clone()))?;
         let writer = writer::Writer::spawn(writer, url, pragmas, options.max_batch)?;
