@@ -46,6 +46,10 @@ pub enum StartError {
     Io(#[from] std::io::Error),
 }
 
+/// Niceness of the password-hash threads: they use idle cores fully, and yield to the HTTP
+/// workers and the database writer when the cores are busy.
+const HASH_THREAD_NICE: i32 = 10;
+
 /// Opens the database, runs the migrations, loads the demo data when asked, and builds the
 /// shared state.
 pub fn build_state(config: &Config) -> Result<AppState, StartError> {
@@ -59,7 +63,7 @@ pub fn build_state(config: &Config) -> Result<AppState, StartError> {
         state::load_demo(&service).map_err(|e| StartError::Demo(e.to_string()))?;
         tracing::info!("demo data loaded");
     }
-    let pool = HashPool::try_new(config.hash_threads, config.hash_queue)?;
+    let pool = HashPool::try_with_nice(config.hash_threads, config.hash_queue, HASH_THREAD_NICE)?;
     Ok(AppState::new(service, pool, config.clone(), rng))
 }
 

@@ -89,6 +89,18 @@ impl HashPool {
     /// # Errors
     /// The [`std::io::Error`] from [`std::thread::Builder::spawn`].
     pub fn try_new(threads: usize, queue_limit: usize) -> std::io::Result<Self> {
+        Self::try_with_nice(threads, queue_limit, 0)
+    }
+
+    /// Like [`HashPool::try_new`], with the pool's threads at scheduling niceness `nice`
+    /// (Linux; ignored elsewhere). A positive value lets every other thread of the process
+    /// (HTTP workers, the database writer) go first when the cores are busy, so a flood of
+    /// password checks does not slow the endpoints that hash nothing, while idle cores still
+    /// run the hashes at full speed.
+    ///
+    /// # Errors
+    /// The [`std::io::Error`] from [`std::thread::Builder::spawn`].
+    pub fn try_with_nice(threads: usize, queue_limit: usize, nice: i32) -> std::io::Result<Self> {
         let threads = threads.max(1);
         let shared = Arc::new(Shared {
             state: Mutex::new(State {
@@ -112,7 +124,12 @@ impl HashPool {
             // On error, dropping `pool` stops the threads already started.
             let handle = std::thread::Builder::new()
                 .name(format!("gatehouse-hash-{index}"))
-                .spawn(move || worker(&shared))?;
+                .spawn(move || {
+                    if nice != 0 {
+                        set_current_thread_nice(nice);
+                    }
+                    worker(&shared)
+                })?;
             pool.workers.push(handle);
         }
         Ok(pool)
@@ -228,6 +245,25 @@ impl Drop for HashPool {
         }
     }
 }
+
+/// Sets the calling thread's niceness (on Linux, niceness is per thread). Best effort: a
+/// refusal (no permission to lower it, say) leaves the thread as it was.
+#[cfg(target_os = "linux")]
+#[allow(unsafe_code)]
+fn set_current_thread_nice(nice: i32) {
+    // SAFETY: gettid and setpriority take plain integers, touch no memory of ours and cannot
+    // violate Rust's invariants; `who` is this thread's own id.
+    let result = unsafe {
+        let tid = libc::gettid();
+        libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, nice)
+    };
+    if result != 0 {
+        tracing::warn!(nice, "could not change the hash thread's priority");
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn set_current_thread_nice(_nice: i32) {}
 
 #[cfg(test)]
 mod tests {
@@ -422,5 +458,37 @@ mod tests {
         let verified = pool.try_spawn(move || worker_hasher.verify(&stored, "pw"));
         assert_eq!(verified.map(wait), Ok(Ok(Ok(Verification::Valid))));
         assert_eq!(hasher.hash_invocations(), 2);
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn threads_run_at_the_requested_niceness() {
+        let pool = HashPool::try_with_nice(1, 1, 7).expect("pool");
+        let nice = pool
+            .try_spawn(|| {
+                // Field 19 of /proc/thread-self/stat is the thread's nice value.
+                let stat = std::fs::read_to_string("/proc/thread-self/stat").expect("stat");
+                let after_comm = &stat[stat.rfind(')').expect("comm") + 2..];
+                after_comm
+                    .split(' ')
+                    .nth(16)
+                    .and_then(|v| v.parse::<i32>().ok())
+            })
+            .expect("spawned");
+        let nice = wait_for(nice);
+        assert_eq!(nice, Some(Some(7)));
+    }
+
+    fn wait_for<T>(rx: oneshot::Receiver<T>) -> Option<T> {
+        // The receiver completes once the job ran; poll it by spinning on try_recv.
+        let mut rx = rx;
+        for _ in 0..2_000 {
+            match rx.try_recv() {
+                Ok(Some(v)) => return Some(v),
+                Ok(None) => std::thread::sleep(std::time::Duration::from_millis(5)),
+                Err(_) => return None,
+            }
+        }
+        None
     }
 }
