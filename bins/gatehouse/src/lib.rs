@@ -50,6 +50,9 @@ pub enum StartError {
 /// workers and the database writer when the cores are busy.
 const HASH_THREAD_NICE: i32 = 10;
 
+/// Blocking-pool threads per HTTP worker (database writes waiting for their commit).
+const BLOCKING_THREADS_PER_WORKER: usize = 16;
+
 /// Opens the database, runs the migrations, loads the demo data when asked, and builds the
 /// shared state.
 pub fn build_state(config: &Config) -> Result<AppState, StartError> {
@@ -114,6 +117,9 @@ fn http_server(
             .default_service(web::to(http::not_found))
     })
     .workers(config.workers)
+    // Writes wait on the group commit in the blocking pool: a few dozen waiters fill a batch;
+    // hundreds of threads only add context switches and per-thread allocator memory.
+    .worker_max_blocking_threads(BLOCKING_THREADS_PER_WORKER)
     .backlog(1024)
     .client_request_timeout(std::time::Duration::from_secs(config.request_timeout))
     .client_disconnect_timeout(std::time::Duration::from_secs(2))
@@ -133,10 +139,8 @@ fn http_server(
 fn spawn_purge(state: web::Data<AppState>) {
     actix_web::rt::spawn(async move {
         let period = std::time::Duration::from_secs(600);
-        let mut tick = actix_web::rt::time::interval_at(
-            actix_web::rt::time::Instant::now() + period,
-            period,
-        );
+        let mut tick =
+            actix_web::rt::time::interval_at(actix_web::rt::time::Instant::now() + period, period);
         loop {
             tick.tick().await;
             match state.blocking(|s| s.purge_expired()).await {

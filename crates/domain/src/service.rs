@@ -55,6 +55,7 @@ pub struct ClientAuth {
     client_id: String,
     secret: Option<Secret>,
     decoded: Option<(String, Option<Secret>)>,
+    caller_ip: Option<IpAddr>,
 }
 
 impl ClientAuth {
@@ -64,6 +65,7 @@ impl ClientAuth {
             client_id: client_id.into(),
             secret: secret.filter(|s| !s.is_empty()),
             decoded: None,
+            caller_ip: None,
         }
     }
 
@@ -83,7 +85,17 @@ impl ClientAuth {
             client_id: user.to_owned(),
             secret,
             decoded,
+            caller_ip: None,
         }
+    }
+
+    /// The address the credentials came from. Failed client authentications are counted
+    /// against it with the login back-off policy (`ip:<addr>`, the key password failures use
+    /// too), and a locked address is refused before any secret is checked. Counting per
+    /// address, not per client, keeps a stranger from locking a partner's client out.
+    pub fn with_caller_ip(mut self, ip: IpAddr) -> Self {
+        self.caller_ip = Some(ip);
+        self
     }
 
     /// The client id as presented.
@@ -486,7 +498,26 @@ impl<S: Store> Gatehouse<S> {
     /// # Errors
     /// [`Error::InvalidClient`], [`Error::Storage`].
     pub fn authenticate_client(&self, auth: &ClientAuth) -> Result<Client> {
-        self.store.read(|tx| authenticate_in(tx, auth))
+        let now = self.now();
+        self.store
+            .read(|tx| authenticate_in(tx, auth, now))
+            .inspect_err(|e| self.client_failed(e, Some(auth)))
+    }
+
+    /// Counts a failed client authentication against the caller's address.
+    fn client_failed(&self, error: &Error, auth: Option<&ClientAuth>) {
+        let (Error::InvalidClient, Some(ip)) = (error, auth.and_then(|a| a.caller_ip)) else {
+            return;
+        };
+        let key = address_key(ip);
+        let now = self.now();
+        let policy = self.config.lockout.clone();
+        if let Err(e) = self
+            .store
+            .write(move |tx| record_failure(tx, &key, now, &policy))
+        {
+            tracing::warn!(error = %e, "could not record a failed client authentication");
+        }
     }
 
     // ----- password-based grants -----------------------------------------------------
@@ -505,9 +536,13 @@ impl<S: Store> Gatehouse<S> {
         self.check_name(&grant.user_name, "user name")?;
         self.check_client_key(grant.client_key.as_deref())?;
         let keys = login_keys(account_key(&grant.user_name), grant.caller_ip);
+        let now = self.now();
         let (client, user, records) = self.store.read(|tx| {
             let client = match &grant.client {
-                Some(auth) => Some(authenticate_in(tx, auth)?),
+                Some(auth) => Some(
+                    authenticate_in(tx, auth, now)
+                        .inspect_err(|e| self.client_failed(e, Some(auth)))?,
+                ),
                 None => None,
             };
             let user = tx.user_by_name(&grant.user_name)?;
@@ -547,9 +582,13 @@ impl<S: Store> Gatehouse<S> {
     pub fn windows_grant(&self, grant: WindowsGrant) -> Result<IssuedTokens> {
         self.check_name(&grant.user_name, "user name")?;
         self.check_client_key(grant.client_key.as_deref())?;
+        let now = self.now();
         let (client, user) = self.store.read(|tx| {
             let client = match &grant.client {
-                Some(auth) => Some(authenticate_in(tx, auth)?),
+                Some(auth) => Some(
+                    authenticate_in(tx, auth, now)
+                        .inspect_err(|e| self.client_failed(e, Some(auth)))?,
+                ),
                 None => None,
             };
             Ok((client, tx.user_by_name(&grant.user_name)?))
@@ -1109,13 +1148,15 @@ impl<S: Store> Gatehouse<S> {
     pub fn introspect(&self, client: &ClientAuth, token: &str) -> Result<Option<TokenInfo>> {
         let digest = TokenDigest::of(token);
         let now = self.now();
-        self.store.read(|tx| {
-            authenticate_in(tx, client)?;
-            if let Some(info) = live_access(tx, &digest, now)? {
-                return Ok(Some(info));
-            }
-            live_refresh(tx, &digest, now)
-        })
+        self.store
+            .read(|tx| {
+                authenticate_in(tx, client, now)?;
+                if let Some(info) = live_access(tx, &digest, now)? {
+                    return Ok(Some(info));
+                }
+                live_refresh(tx, &digest, now)
+            })
+            .inspect_err(|e| self.client_failed(e, Some(client)))
     }
 
     /// RFC 7009 revocation by an authenticated client. Revoking a refresh token ends its
@@ -1488,7 +1529,22 @@ fn apply_login_success(
     Ok(())
 }
 
-pub(crate) fn authenticate_in<T: ReadTx + ?Sized>(tx: &mut T, auth: &ClientAuth) -> Result<Client> {
+pub(crate) fn authenticate_in<T: ReadTx + ?Sized>(
+    tx: &mut T,
+    auth: &ClientAuth,
+    now: OffsetDateTime,
+) -> Result<Client> {
+    if let Some(ip) = auth.caller_ip {
+        if let Some(until) = tx
+            .login_failure(&address_key(ip))?
+            .and_then(|r| r.locked_until)
+            .filter(|until| *until > now)
+        {
+            return Err(Error::Locked {
+                retry_after: until - now,
+            });
+        }
+    }
     if let Some(client) = check_pair(tx, &auth.client_id, auth.secret.as_ref())? {
         return Ok(client);
     }

@@ -48,6 +48,9 @@ pub enum ApiError {
         /// `The Member field is required.`
         error: String,
     },
+    /// The body did not arrive within the request timeout.
+    #[error("The request body did not arrive in time.")]
+    Timeout,
     /// The Authorization header is malformed.
     #[error("The Authorization header is not valid Basic credentials.")]
     BadClientAuth,
@@ -123,6 +126,12 @@ impl ApiError {
                 StatusCode::UNAUTHORIZED,
                 E::InvalidClient,
                 R::InvalidClient,
+                None,
+            ),
+            ApiError::Timeout => (
+                StatusCode::REQUEST_TIMEOUT,
+                E::InvalidRequest,
+                R::InvalidRequest,
                 None,
             ),
             ApiError::Busy => (
@@ -251,12 +260,12 @@ pub fn render(
     let mut status = p.status;
     let (body, content_type) = match endpoint.family() {
         Family::OAuth { katana } => {
-            if katana && is_client_error && !matches!(status.as_u16(), 413 | 429) {
+            if katana && is_client_error && !matches!(status.as_u16(), 408 | 413 | 429) {
                 // Katana answered every OAuth failure with 400, invalid_client included.
                 status = StatusCode::BAD_REQUEST;
             } else if !katana
                 && is_client_error
-                && !matches!(status.as_u16(), 413 | 415 | 429)
+                && !matches!(status.as_u16(), 408 | 413 | 415 | 429)
                 && p.oauth != ErrorCode::InvalidClient
             {
                 status = StatusCode::BAD_REQUEST;

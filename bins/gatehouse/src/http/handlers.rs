@@ -96,15 +96,21 @@ fn no_store(mut builder: actix_web::HttpResponseBuilder) -> actix_web::HttpRespo
 }
 
 /// Client credentials from `Authorization: Basic`, else from the body; `None` when neither.
+/// Failed attempts are counted against the caller's address.
 fn client_auth(
     req: &HttpRequest,
+    ctx: &Ctx,
     body_id: Option<String>,
     body_secret: Option<String>,
 ) -> Result<Option<ClientAuth>, ApiError> {
     if let Some(basic) = request::basic(req)? {
-        return Ok(Some(ClientAuth::basic(&basic.raw.id, &basic.raw.secret)));
+        return Ok(Some(
+            ClientAuth::basic(&basic.raw.id, &basic.raw.secret).with_caller_ip(ctx.ip),
+        ));
     }
-    Ok(non_empty(body_id).map(|id| ClientAuth::new(id, non_empty(body_secret).map(Secret::from))))
+    Ok(non_empty(body_id).map(|id| {
+        ClientAuth::new(id, non_empty(body_secret).map(Secret::from)).with_caller_ip(ctx.ip)
+    }))
 }
 
 fn non_empty(value: Option<String>) -> Option<String> {
@@ -138,7 +144,7 @@ async fn katana_token(req: HttpRequest, payload: web::Payload, state: Data) -> H
         if form.grant_type.as_deref() != Some("password") {
             return Err(ApiError::UnsupportedGrantType);
         }
-        let client = client_auth(&req, form.client_id, form.client_secret)?;
+        let client = client_auth(&req, &ctx, form.client_id, form.client_secret)?;
         let grant = PasswordGrant {
             user_name: required(form.user_name, "userName")?,
             password: Secret::from(required(form.password, "password")?),
@@ -174,7 +180,7 @@ async fn v1_token(req: HttpRequest, payload: web::Payload, state: Data) -> HttpR
     let outcome = async {
         let body = request::read_body(&req, payload, state.config.body_limit).await?;
         let r: v1::TokenRequest = request::decode(&req, &body, Leniency::WebApi)?;
-        let client = client_auth(&req, r.client_id, r.client_secret)?;
+        let client = client_auth(&req, &ctx, r.client_id, r.client_secret)?;
         let ip = ctx.ip;
         let scope = non_empty(r.scope);
         let issued = if r.windows_authentication == Some(true) {
@@ -337,7 +343,7 @@ async fn otc_auth_code(req: HttpRequest, payload: web::Payload, state: Data) -> 
         let secret = required(r.client_secret, "ClientSecret")?;
         let user_name = required(r.username, "Username")?;
         let password = Secret::from(required(r.password, "Password")?);
-        let client = ClientAuth::new(client_id, Some(Secret::from(secret)));
+        let client = ClientAuth::new(client_id, Some(Secret::from(secret))).with_caller_ip(ctx.ip);
         let ip = ctx.ip;
         let code = state
             .hashing(move |s| s.issue_auth_code(&client, &user_name, &password, Some(ip)))
@@ -356,7 +362,7 @@ async fn otc_token(req: HttpRequest, payload: web::Payload, state: Data) -> Http
         let client_id = required(r.client_id, "ClientId")?;
         let secret = required(r.client_secret, "ClientSecret")?;
         let code = required(r.auth_code, "AuthCode")?;
-        let client = ClientAuth::new(client_id, Some(Secret::from(secret)));
+        let client = ClientAuth::new(client_id, Some(Secret::from(secret))).with_caller_ip(ctx.ip);
         let ip = ctx.ip;
         let issued = state
             .blocking(move |s| s.exchange_auth_code(&client, &code, Some(ip), false))
@@ -378,7 +384,9 @@ async fn onetime_token(req: HttpRequest, payload: web::Payload, state: Data) -> 
         let issuer = if let Some(token) = request::bearer(&req) {
             OneTimeIssuer::Bearer(Secret::from(token))
         } else if let Some(basic) = request::basic(&req)? {
-            OneTimeIssuer::Client(ClientAuth::basic(&basic.raw.id, &basic.raw.secret))
+            OneTimeIssuer::Client(
+                ClientAuth::basic(&basic.raw.id, &basic.raw.secret).with_caller_ip(ctx.ip),
+            )
         } else {
             return Err(ApiError::Unauthenticated);
         };
@@ -410,8 +418,8 @@ async fn onetime_authorize(req: HttpRequest, payload: web::Payload, state: Data)
         let body = request::read_body(&req, payload, state.config.body_limit).await?;
         let r: onetime::OneTimeAuthorizeRequest = request::decode(&req, &body, Leniency::WebApi)?;
         let code = required_member(r.code, "request", "Code")?;
-        let client =
-            client_auth(&req, r.client_id, r.client_secret)?.ok_or(ApiError::Unauthenticated)?;
+        let client = client_auth(&req, &ctx, r.client_id, r.client_secret)?
+            .ok_or(ApiError::Unauthenticated)?;
         let redeemed = state
             .blocking(move |s| s.redeem_onetime_code(&client, &code))
             .await?;
@@ -441,8 +449,8 @@ async fn introspect(req: HttpRequest, payload: web::Payload, state: Data) -> Htt
     let outcome = async {
         let body = request::read_body(&req, payload, state.config.body_limit).await?;
         let r: IntrospectionRequest = request::decode_rfc(&req, &body)?;
-        let client =
-            client_auth(&req, r.client_id, r.client_secret)?.ok_or(ApiError::MissingClient)?;
+        let client = client_auth(&req, &ctx, r.client_id, r.client_secret)?
+            .ok_or(ApiError::MissingClient)?;
         let token = required(r.token, "token")?;
         let info = state.read_now(|s| s.introspect(&client, &token))?;
         json_response(
@@ -477,8 +485,8 @@ async fn revoke(req: HttpRequest, payload: web::Payload, state: Data) -> HttpRes
     let outcome = async {
         let body = request::read_body(&req, payload, state.config.body_limit).await?;
         let r: RevocationRequest = request::decode_rfc(&req, &body)?;
-        let client =
-            client_auth(&req, r.client_id, r.client_secret)?.ok_or(ApiError::MissingClient)?;
+        let client = client_auth(&req, &ctx, r.client_id, r.client_secret)?
+            .ok_or(ApiError::MissingClient)?;
         let token = required(r.token, "token")?;
         state.blocking(move |s| s.revoke(&client, &token)).await?;
         Ok(no_store(HttpResponse::Ok()).finish())

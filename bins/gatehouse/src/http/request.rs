@@ -103,9 +103,7 @@ pub async fn read_body(
             "The request body could not be read.".into(),
         )),
         Ok(Err(_)) => Err(ApiError::TooLarge { limit }),
-        Err(_) => Err(ApiError::BadRequest(
-            "The request body did not arrive in time.".into(),
-        )),
+        Err(_) => Err(ApiError::Timeout),
     }
 }
 
