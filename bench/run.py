@@ -518,15 +518,19 @@ def bench_main(cfg: Config, wrk: str, server_bin: Path, bench_bin: Path, work: P
         for c in cfg.password_concurrencies:
             ld = wrk_fixed(wrk, srv.url + "/token", c, max(secs, 4),
                            f"grant_type=password&userName={PW_USER}&password={PW_PASSWORD}", form)
-            ratio = ld.rps / pb["hashes_per_second"]
+            # One request at a time can keep only one core hashing: the ceiling at
+            # concurrency c is min(c, cores) / t.
+            usable = min(c, int(pb["cores"]))
+            ceiling = usable / pb["seconds_per_hash"]
+            ratio = ld.rps / ceiling
             checks = [(ratio >= GOAL_PASSWORD_RATIO,
-                       f"{ratio * 100:.0f}% of the PBKDF2 ceiling vs >= {GOAL_PASSWORD_RATIO * 100:.0f}%")]
+                       f"{ratio * 100:.0f}% of the PBKDF2 ceiling on {usable} core(s) vs >= {GOAL_PASSWORD_RATIO * 100:.0f}%")]
             if c == 1:
                 hash_ms = pb["seconds_per_hash"] * 1000
                 checks.append((ld.p50_ms <= hash_ms + 2.0,
                                f"p50 {ld.p50_ms:.1f} ms vs one hash {hash_ms:.1f} ms + 2 ms"))
             rows.append(Row("katana `/token` password", "form", c, ld,
-                            f"PBKDF2 {pb['hashes_per_second']:.1f}/s", ratio,
+                            f"PBKDF2 {ceiling:.1f}/s on {usable} core(s)", ratio,
                             goal=combine(*checks), key=f"password/{c}"))
             series.setdefault("password (katana)", []).append((c, ld.rps))
 
