@@ -28,6 +28,22 @@ type Job = Box<dyn FnOnce(&mut SqliteConnection) -> (Finisher, bool) + Send>;
 pub(crate) struct Writer {
     jobs: mpsc::Sender<Job>,
     stats: Arc<Counters>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for Writer {
+    /// Closes the queue and waits for the thread to finish the jobs already queued and close
+    /// its connection, so that once the last `Storage` is gone the file is closed too (a
+    /// process that reopens it, or deletes it, sees no lingering writer).
+    fn drop(&mut self) {
+        let (closed, _) = mpsc::channel();
+        drop(std::mem::replace(&mut self.jobs, closed));
+        if let Some(thread) = self.thread.take() {
+            if thread.thread().id() != std::thread::current().id() {
+                let _ = thread.join();
+            }
+        }
+    }
 }
 
 /// Counters of the writer thread.
@@ -57,10 +73,14 @@ impl Writer {
         let (jobs, queue) = mpsc::channel::<Job>();
         let stats = Arc::new(Counters::default());
         let counters = stats.clone();
-        std::thread::Builder::new()
+        let thread = std::thread::Builder::new()
             .name("gatehouse-sqlite-writer".to_owned())
             .spawn(move || run(conn, &url, pragmas, &queue, max_batch.max(1), &counters))?;
-        Ok(Self { jobs, stats })
+        Ok(Self {
+            jobs,
+            stats,
+            thread: Some(thread),
+        })
     }
 
     /// The counters so far.

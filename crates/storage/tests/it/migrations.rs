@@ -108,6 +108,8 @@ fn schema_rs_matches_the_migrated_database() {
     drop(Storage::open(&path, StorageOptions::default()).expect("open"));
     let mut conn =
         SqliteConnection::establish(path.to_str().expect("utf-8 path")).expect("connect");
+    diesel::connection::SimpleConnection::batch_execute(&mut conn, "PRAGMA busy_timeout = 5000;")
+        .expect("busy timeout");
     let tables: Vec<Table> = diesel::sql_query(
         "SELECT name FROM sqlite_master WHERE type = 'table' \
          AND name NOT LIKE 'sqlite_%' AND name != '__diesel_schema_migrations' ORDER BY name",
