@@ -335,19 +335,7 @@ fn repeated_failures_lock_with_retry_after_and_persist() {
     // The lock is in the database: a restarted server still refuses.
     let db = server.db.clone();
     server.stop();
-    let running = gatehouse::start(
-        gatehouse::config::Config::resolve(
-            gatehouse::config::ServeArgs {
-                bind: Some("127.0.0.1:0".parse().expect("addr")),
-                hash_iterations: Some(1000),
-                ..Default::default()
-            },
-            Some(db),
-            gatehouse::config::FileConfig::default(),
-        )
-        .expect("config"),
-    )
-    .expect("restart");
+    let running = crate::support::start_on(db);
     let res = Request::post("/token")
         .form("grant_type=password&userName=bob&password=bob-password-1")
         .send(running.addr);

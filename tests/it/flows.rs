@@ -486,19 +486,7 @@ fn tokens_survive_a_restart() {
     let token = server.alice_token();
     let db = server.db.clone();
     server.stop();
-    let running = gatehouse::start(
-        gatehouse::config::Config::resolve(
-            gatehouse::config::ServeArgs {
-                bind: Some("127.0.0.1:0".parse().expect("addr")),
-                hash_iterations: Some(1000),
-                ..Default::default()
-            },
-            Some(db),
-            gatehouse::config::FileConfig::default(),
-        )
-        .expect("config"),
-    )
-    .expect("restart");
+    let running = crate::support::start_on(db);
     let res = Request::post("/oauth2/introspect")
         .basic("demo-client", "demo-secret")
         .form(&format!("token={token}"))

@@ -110,6 +110,21 @@ impl Drop for Server {
     }
 }
 
+/// A second server on an existing database file (no demo data): a restart.
+pub fn start_on(db: PathBuf) -> gatehouse::Running {
+    let config = Config::resolve(
+        ServeArgs {
+            bind: Some("127.0.0.1:0".parse().expect("address")),
+            hash_iterations: Some(1_000),
+            ..ServeArgs::default()
+        },
+        Some(db),
+        FileConfig::default(),
+    )
+    .expect("valid configuration");
+    gatehouse::start(config).expect("restart")
+}
+
 /// `SELECT count(*) FROM table`, read straight from the SQLite file.
 pub fn count_rows(db: &std::path::Path, table: &str) -> i64 {
     use diesel::{Connection as _, RunQueryDsl as _};

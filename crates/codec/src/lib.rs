@@ -40,7 +40,6 @@
 
 mod auth;
 mod de_common;
-mod duration;
 mod error;
 mod form;
 mod json;

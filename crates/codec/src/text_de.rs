@@ -7,7 +7,7 @@ use gatehouse_models::xml_hint;
 use serde::de::{self, IntoDeserializer};
 
 use crate::de_common::{match_field_ci, parse_bool_text, parse_i128, visit_int, DeErr, Path};
-use crate::duration;
+use gatehouse_models::dotnet::TimeSpan;
 
 /// Namespace of an XML element relative to the contract.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -396,10 +396,10 @@ impl<'de, 'a> de::Deserializer<'de> for TextDe<'a> {
         if name == xml_hint::TIME_SPAN && self.ctx.mode == Mode::Xml {
             // The XML text is an xs:duration; the type reads its JSON (`c`) form.
             let text = self.text("a duration")?;
-            let ticks = duration::parse_xs(text).ok_or_else(|| {
+            let span = TimeSpan::parse_xml_duration(text).map_err(|_| {
                 DeErr::invalid_value(self.path, "expected an xs:duration such as PT1H30M")
             })?;
-            let c = duration::format_c(ticks);
+            let c = span.to_c_format();
             let r = visitor.visit_newtype_struct(de::value::StringDeserializer::<DeErr>::new(c));
             return self.fin(r);
         }

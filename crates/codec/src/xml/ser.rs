@@ -9,8 +9,8 @@ use serde::ser::{self, Impossible, Serialize};
 
 use super::{ARRAYS, XSI};
 use crate::de_common::xml_name;
-use crate::duration;
 use crate::error::EncodeError;
+use gatehouse_models::dotnet::TimeSpan;
 
 type Res = Result<(), EncodeError>;
 
@@ -371,8 +371,8 @@ impl<'a> ser::Serializer for Elem<'a> {
         if name == xml_hint::TIME_SPAN {
             let c = string_or_null(value, "a TimeSpan that is not a string")?
                 .ok_or_else(|| unsupported("a null TimeSpan"))?;
-            let ticks = duration::parse_c(&c).ok_or(EncodeError::InvalidTimeSpan(c))?;
-            self.raw(duration::format_xs(ticks).as_bytes())
+            let span = TimeSpan::parse_c_format(&c).map_err(|_| EncodeError::InvalidTimeSpan(c))?;
+            self.raw(span.to_xml_duration().as_bytes())
         } else if let Some(variant) = name.strip_prefix(xml_hint::ENUM_PREFIX) {
             self.text(variant)
         } else {
