@@ -182,7 +182,7 @@ fn run(
             // A panic may have left diesel's transaction bookkeeping inconsistent: start over
             // on a fresh connection.
             match SqliteConnection::establish(url) {
-                Ok(mut fresh) => match pragmas.apply(&mut fresh) {
+                Ok(mut fresh) => match pragmas.apply_writer(&mut fresh) {
                     Ok(()) => conn = fresh,
                     Err(e) => tracing::error!(error = %e, "cannot configure a new writer"),
                 },
