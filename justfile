@@ -30,4 +30,4 @@ bench *ARGS:
 
 # Codec micro-benchmarks (criterion), JSON and XML beside serde_json
 bench-codec:
-    cargo bench -p gatehouse-codec
+    cargo bench -p gatehouse-codec --bench codec
