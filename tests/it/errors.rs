@@ -356,3 +356,33 @@ fn routing_errors() {
         "No HTTP resource was found that matches the request URI '/api/nothing'."
     );
 }
+
+#[test]
+fn one_person_has_one_allowance_across_dialects() {
+    // Each attempt from another address (through a trusted proxy): only the account counts.
+    let server = Server::start_with(|a| {
+        a.trusted_proxies = Some(vec!["127.0.0.1".parse().expect("ip")]);
+    });
+    for i in 0..5 {
+        let res = server.send(
+            Request::post("/api/Token")
+                .header("X-Forwarded-For", &format!("10.1.0.{i}"))
+                .json(r#"{"MemberId":"5678","Password":"wrong"}"#),
+        );
+        http_error(&res, 401);
+    }
+    // bob's member failures lock bob at katana too, even with the right password.
+    let res = server.send(
+        Request::post("/token")
+            .header("X-Forwarded-For", "10.1.0.99")
+            .form("grant_type=password&userName=bob&password=bob-password-1"),
+    );
+    oauth_error(&res, 429, "invalid_grant");
+    // alice is not affected.
+    let res = server.send(
+        Request::post("/token")
+            .header("X-Forwarded-For", "10.1.0.98")
+            .form("grant_type=password&userName=alice&password=alice-password-1"),
+    );
+    assert_eq!(res.status, 200, "{}", res.text());
+}

@@ -394,8 +394,8 @@ pub struct OneTimeCode {
     pub session_id: Option<Uuid>,
 }
 
-/// Failed logins counted against one key: `user:<name key>`, `member:<member id>` or
-/// `ip:<address>`.
+/// Failed logins counted against one key: `user:<name key>` (on every dialect, the member
+/// dialect included), `member:<member id>` (member ids that name nobody) or `ip:<address>`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LoginFailure {
     /// The key.

@@ -633,22 +633,26 @@ impl<S: Store> Gatehouse<S> {
                 Error::InvalidRequest("SubAccount must be a whole number".to_owned())
             })?),
         };
-        let keys = login_keys(
-            format!("member:{}", grant.member_id.trim()),
-            grant.caller_ip,
-        );
         let member_id = grant.member_id.trim().to_owned();
-        let (member, user, sub, records) = self.store.read(|tx| {
-            let records = lockout_records(tx, &keys)?;
-            let Some(member) = tx.member_by_member_id(&member_id)? else {
-                return Ok((None, None, None, records));
-            };
-            let user = tx.user_by_id(member.user_id)?;
-            let sub = match sub_account {
-                Some(id) => tx.sub_account(id)?,
+        let (member, user, sub, keys, records) = self.store.read(|tx| {
+            let member = tx.member_by_member_id(&member_id)?;
+            let user = match &member {
+                Some(m) => tx.user_by_id(m.user_id)?,
                 None => None,
             };
-            Ok((Some(member), user, sub, records))
+            // A known member's failures count against their user account, the same key the
+            // other dialects use, so one person gets one allowance of free failures.
+            let account = match &user {
+                Some(u) => account_key(&u.user_name),
+                None => format!("member:{member_id}"),
+            };
+            let keys = login_keys(account, grant.caller_ip);
+            let records = lockout_records(tx, &keys)?;
+            let sub = match (&member, sub_account) {
+                (Some(_), Some(id)) => tx.sub_account(id)?,
+                _ => None,
+            };
+            Ok((member, user, sub, keys, records))
         })?;
         let login = self.verify_password(&keys, &records, user, &grant.password)?;
         let Some(member) = member else {
