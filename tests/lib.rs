@@ -2,6 +2,8 @@
 //! file, and a small HTTP/1.1 client over a plain TCP socket that sends exactly the bytes a
 //! test asks for (no Content-Type added behind its back, lying Content-Length possible).
 
+pub mod external;
+
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::PathBuf;
