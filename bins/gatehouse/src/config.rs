@@ -78,6 +78,19 @@ pub struct ServeArgs {
     /// Longest lock [default: 900]
     #[arg(long, env = "GATEHOUSE_LOCKOUT_MAX_DELAY", value_name = "SECONDS")]
     pub lockout_max_delay: Option<i64>,
+    /// Serve the help pages (/Help) and the OpenAPI document (/openapi.json) [default: on]
+    #[arg(long, env = "GATEHOUSE_HELP_PAGES", value_name = "on|off")]
+    pub help_pages: Option<OnOff>,
+}
+
+/// A switch: `on` or `off`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum OnOff {
+    /// Enabled.
+    On,
+    /// Disabled.
+    Off,
 }
 
 /// SQLite `synchronous` setting.
@@ -130,6 +143,7 @@ pub struct FileConfig {
     lockout_free_failures: Option<u32>,
     lockout_initial_delay: Option<i64>,
     lockout_max_delay: Option<i64>,
+    help_pages: Option<OnOff>,
 }
 
 impl FileConfig {
@@ -197,6 +211,8 @@ pub struct Config {
     pub lockout_initial_delay: i64,
     /// Longest lock, seconds.
     pub lockout_max_delay: i64,
+    /// Serve `/Help` and `/openapi.json`.
+    pub help_pages: bool,
 }
 
 fn cores() -> usize {
@@ -268,6 +284,7 @@ impl Config {
                 .lockout_max_delay
                 .or(file.lockout_max_delay)
                 .unwrap_or(15 * 60),
+            help_pages: args.help_pages.or(file.help_pages).unwrap_or(OnOff::On) == OnOff::On,
         };
         config.validate()?;
         Ok(config)

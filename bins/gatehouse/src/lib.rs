@@ -15,6 +15,7 @@ use gatehouse_domain::rng::{Rng, SystemRng};
 
 pub mod cli;
 pub mod config;
+pub mod help;
 pub mod http;
 pub mod metrics;
 pub mod state;
@@ -109,11 +110,13 @@ fn http_server(
 ) -> Result<(actix_web::dev::Server, SocketAddr), StartError> {
     let data = web::Data::new(state);
     spawn_purge(data.clone());
+    let help_pages = config.help_pages;
     let server = HttpServer::new(move || {
         App::new()
             .app_data(data.clone())
             .wrap(actix_web::middleware::from_fn(http::normalize_and_measure))
             .configure(http::routes)
+            .configure(help::routes(help_pages))
             .default_service(web::to(http::not_found))
     })
     .workers(config.workers)

@@ -52,6 +52,8 @@ enum Command {
     /// Add a client or rotate its secret (the new secret is printed once)
     #[command(subcommand)]
     Client(ClientCommand),
+    /// Print the OpenAPI 3.1 document (the same as GET /openapi.json) and exit
+    Openapi,
 }
 
 #[derive(Debug, Subcommand)]
@@ -123,6 +125,12 @@ enum ClientCommand {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if matches!(cli.command, Command::Openapi) {
+        use std::io::Write as _;
+        // A closed pipe (`gatehouse openapi | head`) is not a failure worth a panic.
+        let _ = std::io::stdout().write_all(gatehouse_help::openapi_json().as_bytes());
+        return ExitCode::SUCCESS;
+    }
     gatehouse::telemetry::init(cli.log.as_deref().unwrap_or("info"));
     let file = match gatehouse::config::FileConfig::load(cli.config.as_deref()) {
         Ok(f) => f,
@@ -191,6 +199,7 @@ fn main() -> ExitCode {
         Command::Client(ClientCommand::RotateSecret { client_id }) => {
             gatehouse::cli::client_rotate_secret(&database, &client_id)
         }
+        Command::Openapi => Ok(()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
