@@ -2,6 +2,7 @@
 
 mod errors;
 mod flows;
+mod help;
 mod hostile;
 mod oauth2_client;
 mod security;
