@@ -221,7 +221,8 @@ mod tests {
         let req = TokenRequest::authorization_code("c");
         assert_eq!(
             serde_json::to_string(&req).unwrap(),
-            r#"{"WindowsAuthentication":null,"client_id":null,"client_secret":null,"scope":null,"username":null,"password":null,"grant_type":"authorization_code","refresh_token":null,"code":"c"}"#
+            // No `"WindowsAuthentication":null`: legacy refused null in its non-nullable bool.
+            r#"{"client_id":null,"client_secret":null,"scope":null,"username":null,"password":null,"grant_type":"authorization_code","refresh_token":null,"code":"c"}"#
         );
         assert_eq!(
             TokenRequest::password("u", "p").grant_type.as_deref(),
