@@ -112,6 +112,7 @@ fn http_server(
     let server = HttpServer::new(move || {
         App::new()
             .app_data(data.clone())
+            .wrap(actix_web::middleware::from_fn(http::legacy::legacy_answers))
             .wrap(actix_web::middleware::from_fn(http::normalize_and_measure))
             .configure(http::routes)
             .default_service(web::to(http::not_found))

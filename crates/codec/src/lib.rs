@@ -42,6 +42,7 @@ mod auth;
 mod de_common;
 mod error;
 mod form;
+mod http_error;
 mod json;
 mod json_text;
 mod media;
@@ -62,8 +63,11 @@ use serde::Serialize;
 
 pub use auth::{parse_basic, parse_bearer, BasicCredentials, ClientPair};
 pub use error::{DecodeError, EncodeError, MediaTypeError};
+pub use http_error::{encode_http_error, encode_local_name};
 pub use json::JsonNetFormatter;
-pub use media::{classify, negotiate, BodyFormat, ResponseFormat};
+pub use media::{
+    classify, negotiate, negotiate_media, BodyFormat, Charset, Negotiated, ResponseFormat,
+};
 
 /// Limits and leniencies of the readers.
 #[derive(Debug, Clone, PartialEq, Eq)]

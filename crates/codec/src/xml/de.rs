@@ -261,18 +261,14 @@ fn parse_tree_counting(
                 append(&mut stack, &s, opts, &too_long)?;
             }
             Event::CData(c) => {
-                let s = c
-                    .decode()
-                    .map_err(|_| malformed("invalid text encoding"))?;
+                let s = c.decode().map_err(|_| malformed("invalid text encoding"))?;
                 if stack.is_empty() {
                     return Err(malformed("character data outside the root element"));
                 }
                 append(&mut stack, &s, opts, &too_long)?;
             }
             Event::GeneralRef(r) => {
-                let name = r
-                    .decode()
-                    .map_err(|_| malformed("invalid text encoding"))?;
+                let name = r.decode().map_err(|_| malformed("invalid text encoding"))?;
                 let c = resolve_reference(&name)?;
                 if stack.is_empty() {
                     return Err(malformed("a reference outside the root element"));

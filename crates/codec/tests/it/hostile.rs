@@ -316,7 +316,12 @@ fn malformed_documents() {
         let m: member::AuthMemberModel = decode(BodyFormat::Json, body, &opts()).expect("lenient");
         assert_eq!(m.member_id.as_deref(), Some("1"));
     }
-    for body in [&b"nul"[..], b"{\"MemberId\" \"1\"}", b"{\"MemberId\":}", b"{,}"] {
+    for body in [
+        &b"nul"[..],
+        b"{\"MemberId\" \"1\"}",
+        b"{\"MemberId\":}",
+        b"{,}",
+    ] {
         assert!(matches!(
             member_req(BodyFormat::Json, body),
             DecodeError::Malformed { .. }

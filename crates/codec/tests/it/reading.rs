@@ -113,8 +113,8 @@ fn json_type_errors_name_the_field() {
         .expect("number as text");
     assert_eq!(m.member_id.as_deref(), Some("1234"));
     assert_eq!(m.password.as_deref(), Some("True"));
-    let e = json::<member::AuthMemberModel>(r#"{"MemberId":{},"Password":"x"}"#)
-        .expect_err("object");
+    let e =
+        json::<member::AuthMemberModel>(r#"{"MemberId":{},"Password":"x"}"#).expect_err("object");
     assert_eq!(
         e.to_string(),
         "field 'MemberId': expected a string, found an object"
