@@ -278,6 +278,11 @@ fn model_state_entry(format: BodyFormat, e: &DecodeError, camel: bool) -> (Strin
     }
 }
 
+/// One of the five legacy dialects (whose answers `legacy::legacy_answers` finishes).
+fn is_legacy(endpoint: Endpoint) -> bool {
+    endpoint.dialect() != "shared"
+}
+
 /// Writes `err` in the words of `endpoint`'s dialect.
 pub fn render(
     endpoint: Endpoint,
@@ -354,9 +359,13 @@ pub fn render(
         }
     };
     let mut res = HttpResponse::build(status);
+    // No Cache-Control here: error answers get the legacy host's `no-cache`, `Pragma` and
+    // `Expires: -1` from `legacy::legacy_answers` (the standards endpoints theirs below).
     res.insert_header((header::CONTENT_TYPE, content_type))
-        .insert_header((header::CACHE_CONTROL, "no-store"))
         .insert_header((header::PRAGMA, "no-cache"));
+    if !is_legacy(endpoint) {
+        res.insert_header((header::CACHE_CONTROL, "no-store"));
+    }
     if let Some(secs) = p.retry_after {
         res.insert_header((header::RETRY_AFTER, secs.to_string()));
     }
