@@ -4,6 +4,7 @@ mod errors;
 mod flows;
 mod hostile;
 mod oauth2_client;
+mod oracle;
 mod security;
 mod seeds;
 mod support;
