@@ -291,7 +291,7 @@ fn select_charset(accept_charset: Option<&str>, content_type: Option<&str>) -> C
             })
             .filter(|(name, q)| !name.is_empty() && *q > 0)
             .collect();
-        entries.sort_by(|a, b| b.1.cmp(&a.1));
+        entries.sort_by_key(|e| std::cmp::Reverse(e.1));
         for (name, _) in entries {
             if name == "*" {
                 return Charset::Utf8;
