@@ -8,3 +8,4 @@ mod oracle;
 mod security;
 mod seeds;
 mod support;
+mod wire;
