@@ -5,6 +5,8 @@ mod flows;
 mod help;
 mod hostile;
 mod oauth2_client;
+mod oracle;
 mod security;
 mod seeds;
 mod support;
+mod wire;

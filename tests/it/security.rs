@@ -18,7 +18,7 @@ static LOGS: OnceLock<LogBuffer> = OnceLock::new();
 
 /// Installs (once per test binary) a TRACE subscriber for every target writing into a shared
 /// buffer: every log line of every server started afterwards lands in it.
-fn capture_logs() -> LogBuffer {
+pub(crate) fn capture_logs() -> LogBuffer {
     LOGS.get_or_init(|| {
         let buf = LogBuffer::default();
         let writer = buf.clone();

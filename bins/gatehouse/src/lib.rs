@@ -114,6 +114,7 @@ fn http_server(
     let server = HttpServer::new(move || {
         App::new()
             .app_data(data.clone())
+            .wrap(actix_web::middleware::from_fn(http::legacy::legacy_answers))
             .wrap(actix_web::middleware::from_fn(http::normalize_and_measure))
             .configure(http::routes)
             .configure(help::routes(help_pages))

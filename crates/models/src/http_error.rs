@@ -1,8 +1,11 @@
 //! Web API's `HttpError`: the error body of the onetime and member dialects.
 //!
 //! JSON: `{"Message":"The request is invalid.","ModelState":{"request.MemberId":["..."]}}`,
-//! `ModelState` omitted when there is none. XML: `<Error><Message>...</Message></Error>`, root
-//! `Error` without a namespace and without `ModelState`.
+//! `ModelState` omitted when there is none. XML: `<Error><Message>...</Message><ModelState>
+//! <request.MemberId>...</request.MemberId></ModelState></Error>`, root `Error` without a
+//! namespace. Web API wrote it with its own `IXmlSerializable` and, on the onetime service,
+//! camel-cased its JSON: `gatehouse_codec::encode_http_error` writes both exactly; the generic
+//! contract encoder writes the message only ([`Contract::XML_OMIT`]).
 
 use std::collections::BTreeMap;
 

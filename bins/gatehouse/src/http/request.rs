@@ -117,11 +117,25 @@ pub enum Leniency {
 }
 
 /// Decodes `body` as the request's Content-Type says.
+///
+/// A zero-length body binds the empty model whatever the Content-Type (none included): Web
+/// API bound `null` without consulting a formatter, so there is no 415; the handler then
+/// reports the required members, as it does for `{}`.
 pub fn decode<T: DeserializeOwned + Contract>(
     req: &HttpRequest,
     body: &[u8],
     leniency: Leniency,
 ) -> Result<T, ApiError> {
+    let opts = DecodeOptions {
+        join_repeated_form_keys: leniency == Leniency::Katana,
+        ..DecodeOptions::default()
+    };
+    if body.is_empty() {
+        return codec::decode(BodyFormat::Json, b"{}", &opts).map_err(|error| ApiError::Binding {
+            format: BodyFormat::Json,
+            error,
+        });
+    }
     let content_type = header_str(req, header::CONTENT_TYPE);
     let format = match (codec::classify(content_type), leniency) {
         (Ok(f), _) => f,
@@ -129,14 +143,7 @@ pub fn decode<T: DeserializeOwned + Contract>(
         (Err(_), Leniency::Katana) => BodyFormat::Form,
         (Err(e), Leniency::WebApi) => return Err(ApiError::MediaType(e.to_string())),
     };
-    if body.is_empty() {
-        return Err(ApiError::BadRequest("The request body is empty.".into()));
-    }
-    let opts = DecodeOptions {
-        join_repeated_form_keys: leniency == Leniency::Katana,
-        ..DecodeOptions::default()
-    };
-    codec::decode(format, body, &opts).map_err(ApiError::Decode)
+    codec::decode(format, body, &opts).map_err(|error| ApiError::Binding { format, error })
 }
 
 /// Decodes a body of a JSON-only (RFC) type: JSON or form.
