@@ -78,6 +78,10 @@ pub struct ServeArgs {
     /// Longest lock [default: 900]
     #[arg(long, env = "GATEHOUSE_LOCKOUT_MAX_DELAY", value_name = "SECONDS")]
     pub lockout_max_delay: Option<i64>,
+    /// Issuer identifier of the standards surface (RFC 8414 metadata, cookies' Secure flag),
+    /// e.g. https://login.example.com [default: http://<bound address>]
+    #[arg(long, env = "GATEHOUSE_ISSUER", value_name = "URL")]
+    pub issuer: Option<String>,
 }
 
 /// SQLite `synchronous` setting.
@@ -130,6 +134,7 @@ pub struct FileConfig {
     lockout_free_failures: Option<u32>,
     lockout_initial_delay: Option<i64>,
     lockout_max_delay: Option<i64>,
+    issuer: Option<String>,
 }
 
 impl FileConfig {
@@ -197,6 +202,8 @@ pub struct Config {
     pub lockout_initial_delay: i64,
     /// Longest lock, seconds.
     pub lockout_max_delay: i64,
+    /// Issuer identifier (no trailing slash); `None`: derived from the bound address.
+    pub issuer: Option<String>,
 }
 
 fn cores() -> usize {
@@ -268,6 +275,10 @@ impl Config {
                 .lockout_max_delay
                 .or(file.lockout_max_delay)
                 .unwrap_or(15 * 60),
+            issuer: args
+                .issuer
+                .or(file.issuer)
+                .map(|i| i.trim_end_matches('/').to_owned()),
         };
         config.validate()?;
         Ok(config)
@@ -301,8 +312,43 @@ impl Config {
         if self.body_limit < 1024 {
             return Err("body-limit must be at least 1024 bytes".into());
         }
+        if let Some(issuer) = &self.issuer {
+            check_issuer(issuer)?;
+        }
         Ok(())
     }
+
+    /// The issuer: `--issuer`, else `http://` and the bound address (an unspecified address
+    /// becomes loopback).
+    pub fn issuer_for(&self, bound: SocketAddr) -> String {
+        if let Some(issuer) = &self.issuer {
+            return issuer.clone();
+        }
+        let ip = match bound.ip() {
+            IpAddr::V4(v4) if v4.is_unspecified() => IpAddr::from([127, 0, 0, 1]),
+            IpAddr::V6(v6) if v6.is_unspecified() => IpAddr::V6(std::net::Ipv6Addr::LOCALHOST),
+            ip => ip,
+        };
+        format!("http://{}", SocketAddr::new(ip, bound.port()))
+    }
+}
+
+/// RFC 8414 section 2: an http(s) URL with a host, no query, no fragment.
+fn check_issuer(issuer: &str) -> Result<(), String> {
+    let bad = |why: &str| Err(format!("issuer {issuer:?} {why}"));
+    let Some(rest) = issuer
+        .strip_prefix("https://")
+        .or_else(|| issuer.strip_prefix("http://"))
+    else {
+        return bad("must start with https:// (or http:// for local testing)");
+    };
+    if rest.is_empty() || rest.starts_with('/') {
+        return bad("has no host");
+    }
+    if issuer.contains(['?', '#']) || issuer.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return bad("must not have a query, a fragment or spaces");
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -109,6 +109,7 @@ fn http_server(
 ) -> Result<(actix_web::dev::Server, SocketAddr), StartError> {
     let data = web::Data::new(state);
     spawn_purge(data.clone());
+    let issued = data.clone();
     let server = HttpServer::new(move || {
         App::new()
             .app_data(data.clone())
@@ -131,6 +132,7 @@ fn http_server(
         source,
     })?;
     let addr = server.addrs().first().copied().unwrap_or(config.bind);
+    issued.set_issuer(config.issuer_for(addr));
     Ok((server.run(), addr))
 }
 

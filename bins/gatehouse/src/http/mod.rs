@@ -14,6 +14,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 pub mod error;
 mod handlers;
 pub mod request;
+pub mod standard;
 
 pub use error::ApiError;
 
@@ -163,6 +164,7 @@ pub async fn normalize_and_measure(
         }
     }
     let endpoint = Endpoint::from_route(req.path());
+    let standard_route = standard::route_label(req.path());
     let metrics = req
         .app_data::<web::Data<crate::AppState>>()
         .map(|s| s.clone().into_inner());
@@ -170,7 +172,10 @@ pub async fn normalize_and_measure(
     if let Some(state) = metrics {
         let (route, dialect) = match endpoint {
             Some(e) => (e.route(), e.dialect()),
-            None => ("unmatched", "none"),
+            None => match standard_route {
+                Some(route) => (route, "standard"),
+                None => ("unmatched", "none"),
+            },
         };
         state
             .metrics
@@ -204,6 +209,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 })),
         );
     }
+    standard::routes(cfg);
 }
 
 /// Web API's answer for a path no route matches.
