@@ -304,7 +304,10 @@ fn introspection_and_revocation() {
     assert_eq!(info["token_type"], "Bearer");
     assert_eq!(info["scope"], "openid profile");
     assert!(info["exp"].as_i64() > info["iat"].as_i64());
-    assert_eq!(server.introspect(&refresh)["token_type"], serde_json::Value::Null);
+    assert_eq!(
+        server.introspect(&refresh)["token_type"],
+        serde_json::Value::Null
+    );
     assert_eq!(server.introspect(&refresh)["active"], true);
     assert_eq!(
         server.introspect("no-such-token").to_string(),

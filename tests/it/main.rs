@@ -6,4 +6,5 @@ mod hostile;
 mod oauth2_client;
 mod security;
 mod seeds;
+mod standard;
 mod support;
