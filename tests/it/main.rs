@@ -8,5 +8,6 @@ mod oauth2_client;
 mod oracle;
 mod security;
 mod seeds;
+mod standard;
 mod support;
 mod wire;

@@ -289,6 +289,8 @@ mod tests {
                 broker_id: None,
                 access_token_lifetime: None,
                 refresh_token_lifetime: None,
+                redirect_uris: Vec::new(),
+                consent_required: false,
             };
             store
                 .write(move |tx| tx.upsert_client(&client))

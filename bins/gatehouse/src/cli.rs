@@ -44,6 +44,10 @@ pub struct NewClientArgs {
     pub broker: Option<uuid::Uuid>,
     /// No secret.
     pub public: bool,
+    /// Redirect URIs of `/oauth2/authorize`.
+    pub redirect_uris: Vec<String>,
+    /// Consent page at `/oauth2/authorize`.
+    pub consent_required: bool,
 }
 
 fn service(database: &Path, hash_iterations: Option<u32>) -> Result<Service, String> {
@@ -164,6 +168,8 @@ pub fn client_add(database: &Path, args: NewClientArgs) -> Result<(), String> {
         scope: args.scope,
         redirect_url: args.redirect_url,
         broker_id: args.broker,
+        redirect_uris: args.redirect_uris,
+        consent_required: args.consent_required,
     };
     let secret = service(database, None)?
         .add_client(spec)

@@ -81,6 +81,10 @@ pub struct ServeArgs {
     /// Serve the help pages (/Help) and the OpenAPI document (/openapi.json) [default: on]
     #[arg(long, env = "GATEHOUSE_HELP_PAGES", value_name = "on|off")]
     pub help_pages: Option<OnOff>,
+    /// Issuer identifier of the standards surface (RFC 8414 metadata, cookies' Secure flag),
+    /// e.g. https://login.example.com [default: http://<bound address>]
+    #[arg(long, env = "GATEHOUSE_ISSUER", value_name = "URL")]
+    pub issuer: Option<String>,
 }
 
 /// A switch: `on` or `off`.
@@ -144,6 +148,7 @@ pub struct FileConfig {
     lockout_initial_delay: Option<i64>,
     lockout_max_delay: Option<i64>,
     help_pages: Option<OnOff>,
+    issuer: Option<String>,
 }
 
 impl FileConfig {
@@ -213,6 +218,8 @@ pub struct Config {
     pub lockout_max_delay: i64,
     /// Serve `/Help` and `/openapi.json`.
     pub help_pages: bool,
+    /// Issuer identifier (no trailing slash); `None`: derived from the bound address.
+    pub issuer: Option<String>,
 }
 
 fn cores() -> usize {
@@ -285,6 +292,10 @@ impl Config {
                 .or(file.lockout_max_delay)
                 .unwrap_or(15 * 60),
             help_pages: args.help_pages.or(file.help_pages).unwrap_or(OnOff::On) == OnOff::On,
+            issuer: args
+                .issuer
+                .or(file.issuer)
+                .map(|i| i.trim_end_matches('/').to_owned()),
         };
         config.validate()?;
         Ok(config)
@@ -318,8 +329,43 @@ impl Config {
         if self.body_limit < 1024 {
             return Err("body-limit must be at least 1024 bytes".into());
         }
+        if let Some(issuer) = &self.issuer {
+            check_issuer(issuer)?;
+        }
         Ok(())
     }
+
+    /// The issuer: `--issuer`, else `http://` and the bound address (an unspecified address
+    /// becomes loopback).
+    pub fn issuer_for(&self, bound: SocketAddr) -> String {
+        if let Some(issuer) = &self.issuer {
+            return issuer.clone();
+        }
+        let ip = match bound.ip() {
+            IpAddr::V4(v4) if v4.is_unspecified() => IpAddr::from([127, 0, 0, 1]),
+            IpAddr::V6(v6) if v6.is_unspecified() => IpAddr::V6(std::net::Ipv6Addr::LOCALHOST),
+            ip => ip,
+        };
+        format!("http://{}", SocketAddr::new(ip, bound.port()))
+    }
+}
+
+/// RFC 8414 section 2: an http(s) URL with a host, no query, no fragment.
+fn check_issuer(issuer: &str) -> Result<(), String> {
+    let bad = |why: &str| Err(format!("issuer {issuer:?} {why}"));
+    let Some(rest) = issuer
+        .strip_prefix("https://")
+        .or_else(|| issuer.strip_prefix("http://"))
+    else {
+        return bad("must start with https:// (or http:// for local testing)");
+    };
+    if rest.is_empty() || rest.starts_with('/') {
+        return bad("has no host");
+    }
+    if issuer.contains(['?', '#']) || issuer.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return bad("must not have a query, a fragment or spaces");
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -111,6 +111,7 @@ fn http_server(
     let data = web::Data::new(state);
     spawn_purge(data.clone());
     let help_pages = config.help_pages;
+    let issued = data.clone();
     let server = HttpServer::new(move || {
         App::new()
             .app_data(data.clone())
@@ -135,6 +136,7 @@ fn http_server(
         source,
     })?;
     let addr = server.addrs().first().copied().unwrap_or(config.bind);
+    issued.set_issuer(config.issuer_for(addr));
     Ok((server.run(), addr))
 }
 

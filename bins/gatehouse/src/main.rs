@@ -115,6 +115,12 @@ enum ClientCommand {
         /// A public client: no secret
         #[arg(long)]
         public: bool,
+        /// A redirect URI for /oauth2/authorize, matched exactly (repeat for several)
+        #[arg(long = "redirect-uri", value_name = "URI")]
+        redirect_uris: Vec<String>,
+        /// Show a consent page listing the scope before /oauth2/authorize issues a code
+        #[arg(long)]
+        consent_required: bool,
     },
     /// Replace a client's secret with a new generated one, printed once
     RotateSecret {
@@ -185,6 +191,8 @@ fn main() -> ExitCode {
             redirect_url,
             broker,
             public,
+            redirect_uris,
+            consent_required,
         }) => gatehouse::cli::client_add(
             &database,
             gatehouse::cli::NewClientArgs {
@@ -194,6 +202,8 @@ fn main() -> ExitCode {
                 redirect_url,
                 broker,
                 public,
+                redirect_uris,
+                consent_required,
             },
         ),
         Command::Client(ClientCommand::RotateSecret { client_id }) => {

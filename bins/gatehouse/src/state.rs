@@ -76,6 +76,8 @@ pub struct AppState {
     /// Request metrics.
     pub metrics: Metrics,
     rng: Arc<dyn Rng>,
+    /// The issuer identifier (`--issuer`, else derived from the bound address at start).
+    issuer: std::sync::OnceLock<String>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -95,7 +97,23 @@ impl AppState {
             config,
             metrics: Metrics::default(),
             rng,
+            issuer: std::sync::OnceLock::new(),
         }
+    }
+
+    /// Sets the issuer once (later calls are ignored).
+    pub fn set_issuer(&self, issuer: String) {
+        let _ = self.issuer.set(issuer);
+    }
+
+    /// The issuer identifier, without a trailing slash.
+    pub fn issuer(&self) -> &str {
+        self.issuer.get().map_or("http://127.0.0.1", String::as_str)
+    }
+
+    /// Whether cookies get `Secure` (and the `__Host-` prefix): the issuer is https.
+    pub fn secure_cookies(&self) -> bool {
+        self.issuer().starts_with("https://")
     }
 
     /// Runs `f` on the blocking pool (database work that hashes no password).

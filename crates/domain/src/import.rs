@@ -102,6 +102,12 @@ pub struct ImportClient {
     /// Refresh-token lifetime in seconds (default: the server's).
     #[serde(default)]
     pub refresh_token_lifetime_secs: Option<u32>,
+    /// Redirect URIs for `/oauth2/authorize`, matched exactly.
+    #[serde(default)]
+    pub redirect_uris: Vec<String>,
+    /// Whether `/oauth2/authorize` shows a consent page for this client.
+    #[serde(default)]
+    pub consent_required: bool,
 }
 
 impl fmt::Debug for ImportClient {
@@ -112,6 +118,8 @@ impl fmt::Debug for ImportClient {
             .field("has_secret_hash", &self.secret_hash.is_some())
             .field("grants", &self.grants)
             .field("scope", &self.scope)
+            .field("redirect_uris", &self.redirect_uris)
+            .field("consent_required", &self.consent_required)
             .finish_non_exhaustive()
     }
 }
@@ -239,6 +247,28 @@ pub struct NewClientSpec {
     pub redirect_url: Option<String>,
     /// Broker of a `onetime` client.
     pub broker_id: Option<Uuid>,
+    /// Redirect URIs for `/oauth2/authorize`.
+    pub redirect_uris: Vec<String>,
+    /// Whether `/oauth2/authorize` shows a consent page.
+    pub consent_required: bool,
+}
+
+/// Every redirect URI must be one [`crate::authorize::valid_redirect_uri`] accepts, once.
+fn check_redirect_uris(client_id: &str, uris: &[String]) -> Result<()> {
+    for (i, uri) in uris.iter().enumerate() {
+        if !crate::authorize::valid_redirect_uri(uri) {
+            return Err(Error::InvalidRequest(format!(
+                "client {client_id}: redirect URI {uri:?} is not an absolute https URI, an http \
+                 loopback URI or a private-use scheme URI without a fragment"
+            )));
+        }
+        if uris[..i].contains(uri) {
+            return Err(Error::InvalidRequest(format!(
+                "client {client_id}: redirect URI {uri:?} is listed twice"
+            )));
+        }
+    }
+    Ok(())
 }
 
 fn lifetime(secs: Option<u32>) -> Option<Duration> {
@@ -297,6 +327,7 @@ impl<S: Store> Gatehouse<S> {
                 })?),
                 (None, None) => None,
             };
+            check_redirect_uris(&item.client_id, &item.redirect_uris)?;
             clients.push(Client {
                 client_id: item.client_id.clone(),
                 secret_hash,
@@ -310,6 +341,8 @@ impl<S: Store> Gatehouse<S> {
                 refresh_token_lifetime: lifetime(item.refresh_token_lifetime_secs),
                 redirect_url: item.redirect_url.clone(),
                 broker_id: item.broker_id,
+                redirect_uris: item.redirect_uris.clone(),
+                consent_required: item.consent_required,
             });
         }
 
@@ -530,6 +563,7 @@ impl<S: Store> Gatehouse<S> {
     /// `InvalidRequest`, `Conflict` (id taken), `Storage`.
     pub fn add_client(&self, spec: NewClientSpec) -> Result<Option<Secret>> {
         self.check_name(&spec.client_id, "client id")?;
+        check_redirect_uris(&spec.client_id, &spec.redirect_uris)?;
         let secret = spec
             .confidential
             .then(|| generate_client_secret(self.rng()));
@@ -542,6 +576,8 @@ impl<S: Store> Gatehouse<S> {
             refresh_token_lifetime: None,
             redirect_url: spec.redirect_url,
             broker_id: spec.broker_id,
+            redirect_uris: spec.redirect_uris,
+            consent_required: spec.consent_required,
         };
         self.store().write(move |tx| {
             if tx.client(&client.client_id)?.is_some() {

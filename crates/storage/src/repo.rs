@@ -5,6 +5,7 @@ use diesel::dsl::max;
 use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use diesel::SqliteConnection;
+use gatehouse_domain::browser_session::BrowserSession;
 use gatehouse_domain::model::{
     user_name_key, AccessToken, AuthorizationCode, Broker, Client, LoginFailure, Member, NewMember,
     OneTimeCode, RefreshToken, Session, SubAccount, TradingAccount, User,
@@ -232,6 +233,17 @@ impl ReadTx for SqliteTx<'_> {
             .optional()
             .map_err(db)?
             .map(OneTimeCodeRow::into_domain)
+            .transpose()
+    }
+
+    fn browser_session(&mut self, digest: &TokenDigest) -> Result<Option<BrowserSession>> {
+        browser_sessions::table
+            .find(digest_bytes(digest))
+            .select(BrowserSessionRow::as_select())
+            .first(self.conn)
+            .optional()
+            .map_err(db)?
+            .map(BrowserSessionRow::into_domain)
             .transpose()
     }
 
@@ -515,6 +527,26 @@ impl WriteTx for SqliteTx<'_> {
         Ok(())
     }
 
+    fn insert_browser_session(&mut self, session: &BrowserSession) -> Result<()> {
+        diesel::insert_into(browser_sessions::table)
+            .values(BrowserSessionRow::from_domain(session))
+            .execute(self.conn)
+            .map_err(db)?;
+        Ok(())
+    }
+
+    fn end_browser_session(&mut self, digest: &TokenDigest, at: OffsetDateTime) -> Result<bool> {
+        let n = diesel::update(
+            browser_sessions::table
+                .find(digest_bytes(digest))
+                .filter(browser_sessions::ended_at.is_null()),
+        )
+        .set(browser_sessions::ended_at.eq(micros(at)))
+        .execute(self.conn)
+        .map_err(db)?;
+        Ok(n == 1)
+    }
+
     fn purge_expired(
         &mut self,
         before: OffsetDateTime,
@@ -536,6 +568,10 @@ impl WriteTx for SqliteTx<'_> {
         n += diesel::delete(onetime_codes::table.filter(onetime_codes::expires_at.lt(before)))
             .execute(self.conn)
             .map_err(db)?;
+        n +=
+            diesel::delete(browser_sessions::table.filter(browser_sessions::expires_at.lt(before)))
+                .execute(self.conn)
+                .map_err(db)?;
         n += diesel::delete(
             login_failures::table.filter(
                 login_failures::last_failure_at

@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 
 use diesel::prelude::*;
+use gatehouse_domain::browser_session::BrowserSession;
 use gatehouse_domain::model::{
     user_name_key, AccessToken, AuthorizationCode, Broker, Client, GrantSet, LoginFailure, Member,
     OneTimeCode, RefreshToken, Session, SubAccount, TradingAccount, User, UserFlags,
@@ -202,6 +203,8 @@ pub(crate) struct ClientRow {
     pub refresh_token_lifetime_secs: Option<i64>,
     pub redirect_url: Option<String>,
     pub broker_id: Option<String>,
+    pub redirect_uris: String,
+    pub consent_required: bool,
 }
 
 impl ClientRow {
@@ -215,6 +218,9 @@ impl ClientRow {
             refresh_token_lifetime_secs: secs(c.refresh_token_lifetime),
             redirect_url: c.redirect_url.clone(),
             broker_id: c.broker_id.map(guid),
+            redirect_uris: serde_json::to_string(&c.redirect_uris)
+                .unwrap_or_else(|_| "[]".to_owned()),
+            consent_required: c.consent_required,
         }
     }
 
@@ -233,6 +239,9 @@ impl ClientRow {
             refresh_token_lifetime: self.refresh_token_lifetime_secs.map(Duration::seconds),
             redirect_url: self.redirect_url,
             broker_id: opt_guid("clients", self.broker_id.as_deref())?,
+            redirect_uris: serde_json::from_str(&self.redirect_uris)
+                .map_err(|e| corrupt("clients", format!("redirect_uris: {e}")))?,
+            consent_required: self.consent_required,
             client_id: self.client_id,
         })
     }
@@ -381,6 +390,11 @@ pub(crate) struct AuthorizationCodeRow {
     pub expires_at: i64,
     pub consumed_at: Option<i64>,
     pub session_id: Option<String>,
+    pub redirect_uri: Option<String>,
+    pub code_challenge: Option<String>,
+    pub scope: Option<String>,
+    pub auth_time: Option<i64>,
+    pub browser_session_id: Option<String>,
 }
 
 impl AuthorizationCodeRow {
@@ -393,6 +407,11 @@ impl AuthorizationCodeRow {
             expires_at: micros(c.expires_at),
             consumed_at: c.consumed_at.map(micros),
             session_id: c.session_id.map(guid),
+            redirect_uri: c.redirect_uri.clone(),
+            code_challenge: c.code_challenge.clone(),
+            scope: c.scope.clone(),
+            auth_time: c.auth_time.map(micros),
+            browser_session_id: c.browser_session_id.map(guid),
         }
     }
 
@@ -406,6 +425,47 @@ impl AuthorizationCodeRow {
             expires_at: time(T, self.expires_at)?,
             consumed_at: opt_time(T, self.consumed_at)?,
             session_id: opt_guid(T, self.session_id.as_deref())?,
+            redirect_uri: self.redirect_uri,
+            code_challenge: self.code_challenge,
+            scope: self.scope,
+            auth_time: opt_time(T, self.auth_time)?,
+            browser_session_id: opt_guid(T, self.browser_session_id.as_deref())?,
+        })
+    }
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = browser_sessions, check_for_backend(diesel::sqlite::Sqlite))]
+pub(crate) struct BrowserSessionRow {
+    pub digest: Vec<u8>,
+    pub id: String,
+    pub user_id: String,
+    pub authenticated_at: i64,
+    pub expires_at: i64,
+    pub ended_at: Option<i64>,
+}
+
+impl BrowserSessionRow {
+    pub fn from_domain(s: &BrowserSession) -> Self {
+        Self {
+            digest: digest_bytes(&s.digest),
+            id: guid(s.id),
+            user_id: guid(s.user_id),
+            authenticated_at: micros(s.authenticated_at),
+            expires_at: micros(s.expires_at),
+            ended_at: s.ended_at.map(micros),
+        }
+    }
+
+    pub fn into_domain(self) -> Result<BrowserSession> {
+        const T: &str = "browser_sessions";
+        Ok(BrowserSession {
+            digest: parse_digest(T, &self.digest)?,
+            id: parse_guid(T, &self.id)?,
+            user_id: parse_guid(T, &self.user_id)?,
+            authenticated_at: time(T, self.authenticated_at)?,
+            expires_at: time(T, self.expires_at)?,
+            ended_at: opt_time(T, self.ended_at)?,
         })
     }
 }

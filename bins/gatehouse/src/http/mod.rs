@@ -15,6 +15,7 @@ pub mod error;
 mod handlers;
 pub mod legacy;
 pub mod request;
+pub mod standard;
 
 pub use error::ApiError;
 
@@ -166,6 +167,7 @@ pub async fn normalize_and_measure(
         }
     }
     let endpoint = Endpoint::from_route(req.path());
+    let standard_route = standard::route_label(req.path());
     let metrics = req
         .app_data::<web::Data<crate::AppState>>()
         .map(|s| s.clone().into_inner());
@@ -173,7 +175,10 @@ pub async fn normalize_and_measure(
     if let Some(state) = metrics {
         let (route, dialect) = match endpoint {
             Some(e) => (e.route(), e.dialect()),
-            None => ("unmatched", "none"),
+            None => match standard_route {
+                Some(route) => (route, "standard"),
+                None => ("unmatched", "none"),
+            },
         };
         state
             .metrics
@@ -216,6 +221,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 })),
         );
     }
+    standard::routes(cfg);
 }
 
 /// Web API's answer for a path no route matches: the request URI as sent, absolute.

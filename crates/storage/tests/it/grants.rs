@@ -144,6 +144,8 @@ fn client_authentication_rules() {
             scope: String::new(),
             redirect_url: None,
             broker_id: None,
+            redirect_uris: Vec::new(),
+            consent_required: false,
         })
         .expect("client");
     let secret = fx.gh.rotate_client_secret("machine").expect("rotate");
@@ -481,6 +483,8 @@ fn refresh_rotates_and_reuse_ends_the_family() {
             scope: "openid".to_owned(),
             redirect_url: None,
             broker_id: None,
+            redirect_uris: Vec::new(),
+            consent_required: false,
         })
         .expect("client");
     assert!(matches!(
@@ -705,6 +709,8 @@ fn authorization_codes_are_single_use_and_bound() {
             scope: String::new(),
             redirect_url: None,
             broker_id: None,
+            redirect_uris: Vec::new(),
+            consent_required: false,
         })
         .expect("client")
         .expect("secret");
@@ -1139,6 +1145,8 @@ fn cli_operations() {
             scope: String::new(),
             redirect_url: None,
             broker_id: None,
+            redirect_uris: Vec::new(),
+            consent_required: false,
         })
         .expect("add client");
     assert!(public.is_none());

@@ -51,6 +51,8 @@ fn client(id: &str) -> Client {
         refresh_token_lifetime: None,
         redirect_url: None,
         broker_id: None,
+        redirect_uris: vec!["https://app.example/cb".to_owned()],
+        consent_required: false,
     }
 }
 
@@ -256,6 +258,11 @@ fn token_repositories_round_trip() {
                 expires_at: T0 + Duration::seconds(60),
                 consumed_at: None,
                 session_id: None,
+                redirect_uri: Some("https://app.example/cb".to_owned()),
+                code_challenge: None,
+                scope: Some("a".to_owned()),
+                auth_time: Some(T0),
+                browser_session_id: None,
             })?;
             let mut payload = BTreeMap::new();
             payload.insert("k".to_owned(), "v \u{e9}".to_owned());
