@@ -64,7 +64,7 @@ fn secs(d: Option<Duration>) -> Option<i64> {
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
-#[diesel(table_name = users, check_for_backend(diesel::sqlite::Sqlite))]
+#[diesel(table_name = users, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
 pub(crate) struct UserRow {
     pub id: String,
     pub user_name: String,
@@ -112,7 +112,7 @@ impl UserRow {
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = members, check_for_backend(diesel::sqlite::Sqlite))]
+#[diesel(table_name = members, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
 pub(crate) struct MemberRow {
     pub id: i64,
     pub member_id: String,
@@ -130,7 +130,7 @@ impl MemberRow {
 }
 
 #[derive(Debug, Clone, Copy, Queryable, Selectable, Insertable)]
-#[diesel(table_name = sub_accounts, check_for_backend(diesel::sqlite::Sqlite))]
+#[diesel(table_name = sub_accounts, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
 pub(crate) struct SubAccountRow {
     pub id: i64,
     pub member: i64,
@@ -146,7 +146,7 @@ impl From<SubAccountRow> for SubAccount {
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
-#[diesel(table_name = brokers, check_for_backend(diesel::sqlite::Sqlite))]
+#[diesel(table_name = brokers, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
 pub(crate) struct BrokerRow {
     pub id: String,
     pub name: String,
@@ -162,7 +162,7 @@ impl BrokerRow {
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = trading_accounts, check_for_backend(diesel::sqlite::Sqlite))]
+#[diesel(table_name = trading_accounts, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
 pub(crate) struct TradingAccountRow {
     pub broker_id: String,
     pub account: String,
@@ -192,7 +192,7 @@ impl TradingAccountRow {
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = clients, primary_key(client_id), treat_none_as_null = true)]
-#[diesel(check_for_backend(diesel::sqlite::Sqlite))]
+#[diesel(check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
 pub(crate) struct ClientRow {
     pub client_id: String,
     pub secret_hash: Option<String>,
@@ -239,7 +239,7 @@ impl ClientRow {
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = sessions, check_for_backend(diesel::sqlite::Sqlite))]
+#[diesel(table_name = sessions, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
 pub(crate) struct SessionRow {
     pub id: String,
     pub client_id: Option<String>,
@@ -281,7 +281,7 @@ impl SessionRow {
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = access_tokens, check_for_backend(diesel::sqlite::Sqlite))]
+#[diesel(table_name = access_tokens, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
 pub(crate) struct AccessTokenRow {
     pub digest: Vec<u8>,
     pub session_id: String,
@@ -323,7 +323,7 @@ impl AccessTokenRow {
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = refresh_tokens, check_for_backend(diesel::sqlite::Sqlite))]
+#[diesel(table_name = refresh_tokens, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
 pub(crate) struct RefreshTokenRow {
     pub digest: Vec<u8>,
     pub session_id: String,
@@ -372,7 +372,7 @@ impl RefreshTokenRow {
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = authorization_codes, check_for_backend(diesel::sqlite::Sqlite))]
+#[diesel(table_name = authorization_codes, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
 pub(crate) struct AuthorizationCodeRow {
     pub digest: Vec<u8>,
     pub client_id: String,
@@ -411,7 +411,7 @@ impl AuthorizationCodeRow {
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = onetime_codes, check_for_backend(diesel::sqlite::Sqlite))]
+#[diesel(table_name = onetime_codes, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
 pub(crate) struct OneTimeCodeRow {
     pub digest: Vec<u8>,
     pub issuer_client_id: Option<String>,
@@ -472,7 +472,7 @@ impl OneTimeCodeRow {
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = login_failures, primary_key(lock_key), treat_none_as_null = true)]
-#[diesel(check_for_backend(diesel::sqlite::Sqlite))]
+#[diesel(check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
 pub(crate) struct LoginFailureRow {
     pub lock_key: String,
     pub failures: i64,

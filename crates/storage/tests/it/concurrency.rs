@@ -28,7 +28,6 @@ fn race<T: Send + 'static>(f: impl Fn() -> T + Send + Sync + 'static) -> Vec<T> 
         .collect()
 }
 
-#[test]
 fn one_time_code_redeemed_by_32_threads_exactly_one_wins() {
     let fx = fx();
     let login = fx
@@ -58,7 +57,6 @@ fn one_time_code_redeemed_by_32_threads_exactly_one_wins() {
         .all(|e| matches!(e, Error::InvalidGrant(_))));
 }
 
-#[test]
 fn authorization_code_exchanged_by_32_threads_exactly_one_wins() {
     let fx = fx();
     let code = fx
@@ -82,7 +80,6 @@ fn authorization_code_exchanged_by_32_threads_exactly_one_wins() {
     );
 }
 
-#[test]
 fn refresh_token_used_by_32_threads_at_most_one_wins() {
     let fx = fx();
     let login = fx
@@ -117,14 +114,13 @@ fn refresh_token_used_by_32_threads_at_most_one_wins() {
 
 /// Many writers at once: every successful write is committed, a failing one rolls back only
 /// its own changes, and batches never mix up results.
-#[test]
 fn group_commit_keeps_writes_apart() {
     use gatehouse_domain::model::{LoginFailure, User, UserFlags};
-    use gatehouse_storage::{Storage, StorageOptions};
+    use gatehouse_storage::StorageOptions;
     use time::macros::datetime;
 
-    let (_dir, path) = crate::support::temp_db();
-    let storage = Arc::new(Storage::open(&path, StorageOptions::default()).expect("open"));
+    let (_place, storage) = crate::support::open_with(StorageOptions::default());
+    let storage = Arc::new(storage);
     let before = storage.write_stats();
     let counter = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let s = storage.clone();
@@ -186,20 +182,13 @@ fn group_commit_keeps_writes_apart() {
     assert!(after.transactions > before.transactions);
 }
 
-#[test]
 fn without_batching_every_write_is_its_own_transaction() {
-    use gatehouse_storage::{Storage, StorageOptions};
-    let (_dir, path) = crate::support::temp_db();
-    let storage = Arc::new(
-        Storage::open(
-            &path,
-            StorageOptions {
-                max_batch: 1,
-                ..StorageOptions::default()
-            },
-        )
-        .expect("open"),
-    );
+    use gatehouse_storage::StorageOptions;
+    let (_place, storage) = crate::support::open_with(StorageOptions {
+        max_batch: 1,
+        ..StorageOptions::default()
+    });
+    let storage = Arc::new(storage);
     let s = storage.clone();
     let results = race(move || s.write(|tx| tx.clear_login_failure("x")));
     assert!(results.iter().all(Result::is_ok));
@@ -207,3 +196,11 @@ fn without_batching_every_write_is_its_own_transaction() {
     assert_eq!(stats.transactions, stats.writes);
     assert_eq!(stats.writes, THREADS as u64);
 }
+
+both!(
+    one_time_code_redeemed_by_32_threads_exactly_one_wins,
+    authorization_code_exchanged_by_32_threads_exactly_one_wins,
+    refresh_token_used_by_32_threads_at_most_one_wins,
+    group_commit_keeps_writes_apart,
+    without_batching_every_write_is_its_own_transaction,
+);
