@@ -28,6 +28,7 @@ macro_rules! both {
 }
 
 mod concurrency;
+mod copy;
 mod grants;
 mod migrations;
 mod persistence;
