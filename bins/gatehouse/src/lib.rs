@@ -57,8 +57,16 @@ const BLOCKING_THREADS_PER_WORKER: usize = 16;
 /// Opens the database, runs the migrations, loads the demo data when asked, and builds the
 /// shared state.
 pub fn build_state(config: &Config) -> Result<AppState, StartError> {
-    let storage = state::open_storage(&config.database, config.synchronous)
-        .map_err(|e| StartError::Database(e.to_string()))?;
+    let storage = state::open_database(
+        &config.database,
+        config.synchronous,
+        gatehouse_storage::StorageOptions {
+            read_pool_size: config.database_pool_size,
+            statement_timeout: std::time::Duration::from_secs(config.database_statement_timeout),
+            ..gatehouse_storage::StorageOptions::default()
+        },
+    )
+    .map_err(|e| StartError::Database(e.to_string()))?;
     let hasher = PasswordHasher::new(config.hash_iterations)
         .map_err(|e| StartError::Database(format!("hash iterations: {e}")))?;
     let rng: Arc<dyn Rng> = Arc::new(SystemRng::new());
@@ -192,7 +200,7 @@ pub fn serve_blocking(config: Config) -> Result<(), StartError> {
     let state = build_state(&config)?;
     actix_web::rt::System::new().block_on(async move {
         let (server, addr) = http_server(state, &config)?;
-        tracing::info!(%addr, database = %config.database.display(), ready_ms = started.elapsed().as_millis() as u64, "gatehouse listening");
+        tracing::info!(%addr, database = %config.database, ready_ms = started.elapsed().as_millis() as u64, "gatehouse listening");
         let handle = server.handle();
         actix_web::rt::spawn(async move {
             shutdown_signal().await;

@@ -12,7 +12,7 @@ use gatehouse_domain::hash_pool::HashPool;
 use gatehouse_domain::rng::Rng;
 use gatehouse_domain::service::Gatehouse;
 use gatehouse_domain::Error as DomainError;
-use gatehouse_storage::{Storage, StorageError, StorageOptions};
+use gatehouse_storage::{Database, Storage, StorageError, StorageOptions};
 
 use crate::config::{Config, Synchronous};
 use crate::http::ApiError;
@@ -21,16 +21,39 @@ use crate::metrics::{Gauges, Metrics};
 /// The grant logic over SQLite.
 pub type Service = Gatehouse<Storage>;
 
-/// Opens (creating and migrating) the database.
+/// Opens (creating and migrating) the database named by `--database` (a SQLite path or a
+/// `sqlite://`/`postgres://` URL) with the default pool and timeouts.
 pub fn open_storage(path: &Path, synchronous: Synchronous) -> Result<Storage, StorageError> {
+    let database = match path.to_str() {
+        Some(text) => Database::parse(text)?,
+        None => Database::Sqlite(path.to_owned()),
+    };
+    open_database(&database, synchronous, StorageOptions::default())
+}
+
+/// Opens (creating and migrating) `database` with `options` and the durability setting.
+pub fn open_database(
+    database: &Database,
+    synchronous: Synchronous,
+    options: StorageOptions,
+) -> Result<Storage, StorageError> {
     let options = StorageOptions {
         synchronous: match synchronous {
             Synchronous::Full => gatehouse_storage::Synchronous::Full,
             Synchronous::Normal => gatehouse_storage::Synchronous::Normal,
         },
-        ..StorageOptions::default()
+        ..options
     };
-    Storage::open(path, options)
+    Storage::connect(database, options)
+}
+
+/// `--database` as it may be shown: a SQLite path, or a URL with its password as `***`.
+pub fn database_label(path: &Path) -> String {
+    match path.to_str().map(Database::parse) {
+        Some(Ok(database)) => database.to_string(),
+        Some(Err(_)) => "(invalid database setting)".to_owned(),
+        None => path.display().to_string(),
+    }
 }
 
 /// Assembles the service from the configuration.

@@ -1,7 +1,11 @@
-//! The repositories: [`ReadTx`] and [`WriteTx`] over one SQLite connection inside a
-//! transaction.
+//! The repositories: [`ReadTx`] and [`WriteTx`] over one connection inside a transaction.
+//!
+//! The queries are written once and compiled for both backends ([`SqliteConnection`] and
+//! [`PgConnection`]) by `repositories!`: the column types are portable (Text, BigInt, Binary,
+//! Bool), so the same diesel code is valid SQL on both, and nothing of a dialect leaks upward.
 
 use diesel::dsl::max;
+use diesel::pg::PgConnection;
 use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use diesel::SqliteConnection;
@@ -36,24 +40,32 @@ fn conflict_or_db(what: impl FnOnce() -> String) -> impl FnOnce(DieselError) -> 
 }
 
 /// A transaction on one connection; what the closures of [`gatehouse_domain::Store`] get.
-pub struct SqliteTx<'c> {
-    conn: &'c mut SqliteConnection,
+pub struct Tx<'c, C> {
+    conn: &'c mut C,
 }
 
-impl std::fmt::Debug for SqliteTx<'_> {
+/// A transaction on a SQLite connection.
+pub type SqliteTx<'c> = Tx<'c, SqliteConnection>;
+/// A transaction on a PostgreSQL connection.
+pub type PgTx<'c> = Tx<'c, PgConnection>;
+
+impl<C> std::fmt::Debug for Tx<'_, C> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SqliteTx").finish_non_exhaustive()
+        f.debug_struct("Tx").finish_non_exhaustive()
     }
 }
 
-impl<'c> SqliteTx<'c> {
+impl<'c, C> Tx<'c, C> {
     /// Wraps a connection that is inside a transaction.
-    pub fn new(conn: &'c mut SqliteConnection) -> Self {
+    pub fn new(conn: &'c mut C) -> Self {
         Self { conn }
     }
 }
 
-impl ReadTx for SqliteTx<'_> {
+/// The repository implementations, once, for each connection type given.
+macro_rules! repositories {
+    ($($conn:ty),+) => {$(
+impl ReadTx for Tx<'_, $conn> {
     fn user_by_id(&mut self, id: Uuid) -> Result<Option<User>> {
         users::table
             .find(guid(id))
@@ -259,7 +271,7 @@ impl ReadTx for SqliteTx<'_> {
     }
 }
 
-impl WriteTx for SqliteTx<'_> {
+impl WriteTx for Tx<'_, $conn> {
     fn upsert_user(&mut self, user: &User) -> Result<()> {
         let row = UserRow::from_domain(user);
         diesel::insert_into(users::table)
@@ -588,3 +600,7 @@ impl WriteTx for SqliteTx<'_> {
         Ok(u64::try_from(n).unwrap_or(u64::MAX))
     }
 }
+    )+};
+}
+
+repositories!(SqliteConnection, PgConnection);

@@ -65,7 +65,7 @@ fn secs(d: Option<Duration>) -> Option<i64> {
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
-#[diesel(table_name = users, check_for_backend(diesel::sqlite::Sqlite))]
+#[diesel(table_name = users, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
 pub(crate) struct UserRow {
     pub id: String,
     pub user_name: String,
@@ -113,7 +113,7 @@ impl UserRow {
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = members, check_for_backend(diesel::sqlite::Sqlite))]
+#[diesel(table_name = members, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
 pub(crate) struct MemberRow {
     pub id: i64,
     pub member_id: String,
@@ -131,7 +131,7 @@ impl MemberRow {
 }
 
 #[derive(Debug, Clone, Copy, Queryable, Selectable, Insertable)]
-#[diesel(table_name = sub_accounts, check_for_backend(diesel::sqlite::Sqlite))]
+#[diesel(table_name = sub_accounts, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
 pub(crate) struct SubAccountRow {
     pub id: i64,
     pub member: i64,
@@ -147,7 +147,7 @@ impl From<SubAccountRow> for SubAccount {
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
-#[diesel(table_name = brokers, check_for_backend(diesel::sqlite::Sqlite))]
+#[diesel(table_name = brokers, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
 pub(crate) struct BrokerRow {
     pub id: String,
     pub name: String,
@@ -163,7 +163,7 @@ impl BrokerRow {
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = trading_accounts, check_for_backend(diesel::sqlite::Sqlite))]
+#[diesel(table_name = trading_accounts, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
 pub(crate) struct TradingAccountRow {
     pub broker_id: String,
     pub account: String,
@@ -193,7 +193,7 @@ impl TradingAccountRow {
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = clients, primary_key(client_id), treat_none_as_null = true)]
-#[diesel(check_for_backend(diesel::sqlite::Sqlite))]
+#[diesel(check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
 pub(crate) struct ClientRow {
     pub client_id: String,
     pub secret_hash: Option<String>,
@@ -248,7 +248,7 @@ impl ClientRow {
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = sessions, check_for_backend(diesel::sqlite::Sqlite))]
+#[diesel(table_name = sessions, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
 pub(crate) struct SessionRow {
     pub id: String,
     pub client_id: Option<String>,
@@ -290,7 +290,7 @@ impl SessionRow {
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = access_tokens, check_for_backend(diesel::sqlite::Sqlite))]
+#[diesel(table_name = access_tokens, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
 pub(crate) struct AccessTokenRow {
     pub digest: Vec<u8>,
     pub session_id: String,
@@ -332,7 +332,7 @@ impl AccessTokenRow {
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = refresh_tokens, check_for_backend(diesel::sqlite::Sqlite))]
+#[diesel(table_name = refresh_tokens, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
 pub(crate) struct RefreshTokenRow {
     pub digest: Vec<u8>,
     pub session_id: String,
@@ -381,7 +381,7 @@ impl RefreshTokenRow {
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = authorization_codes, check_for_backend(diesel::sqlite::Sqlite))]
+#[diesel(table_name = authorization_codes, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
 pub(crate) struct AuthorizationCodeRow {
     pub digest: Vec<u8>,
     pub client_id: String,
@@ -471,7 +471,7 @@ impl BrowserSessionRow {
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = onetime_codes, check_for_backend(diesel::sqlite::Sqlite))]
+#[diesel(table_name = onetime_codes, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
 pub(crate) struct OneTimeCodeRow {
     pub digest: Vec<u8>,
     pub issuer_client_id: Option<String>,
@@ -532,7 +532,7 @@ impl OneTimeCodeRow {
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = login_failures, primary_key(lock_key), treat_none_as_null = true)]
-#[diesel(check_for_backend(diesel::sqlite::Sqlite))]
+#[diesel(check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
 pub(crate) struct LoginFailureRow {
     pub lock_key: String,
     pub failures: i64,

@@ -35,7 +35,6 @@ fn stored_hash(fx: &crate::support::Fx, name: &str) -> String {
 
 // ----- password grant -------------------------------------------------------------------
 
-#[test]
 fn katana_password_grant_issues_a_session_and_a_token() {
     let fx = fx();
     let grant = gatehouse_domain::PasswordGrant {
@@ -72,7 +71,6 @@ fn katana_password_grant_issues_a_session_and_a_token() {
     assert!(!shown.contains("alice-password-1"));
 }
 
-#[test]
 fn v1_password_grant_with_clients() {
     let fx = fx();
     let issued = fx
@@ -111,7 +109,6 @@ fn v1_password_grant_with_clients() {
     assert!(public.refresh_token.is_some());
 }
 
-#[test]
 fn client_authentication_rules() {
     let fx = fx();
     let wrong = fx
@@ -167,7 +164,6 @@ fn client_authentication_rules() {
     assert_eq!(fx.gh.hasher().hash_invocations(), before);
 }
 
-#[test]
 fn wrong_password_and_unknown_user_look_the_same_and_cost_a_hash() {
     let fx = fx();
     let h = || fx.gh.hasher().hash_invocations();
@@ -187,7 +183,6 @@ fn wrong_password_and_unknown_user_look_the_same_and_cost_a_hash() {
     );
 }
 
-#[test]
 fn disabled_user_is_refused_only_after_the_password_and_tokens_die() {
     let fx = fx();
     let before = fx
@@ -224,7 +219,6 @@ fn disabled_user_is_refused_only_after_the_password_and_tokens_die() {
         .is_ok());
 }
 
-#[test]
 fn lockout_backs_off_without_hashing_and_expires() {
     let fx = fx();
     let h = || fx.gh.hasher().hash_invocations();
@@ -282,7 +276,6 @@ fn lockout_backs_off_without_hashing_and_expires() {
         .is_ok());
 }
 
-#[test]
 fn lockout_per_address_and_persisted() {
     let fx = fx();
     let ip: IpAddr = "198.51.100.9".parse().expect("ip");
@@ -328,7 +321,6 @@ fn lockout_per_address_and_persisted() {
     assert!(record.locked_until.is_none());
 }
 
-#[test]
 fn rehash_on_login_when_the_cost_changed() {
     let fx = fx();
     let old = stored_hash(&fx, "alice");
@@ -360,7 +352,6 @@ fn rehash_on_login_when_the_cost_changed() {
     assert_eq!(stored_hash(&fx, "alice"), new);
 }
 
-#[test]
 fn aspnet_identity_import_then_login_upgrades_the_hash() {
     let fx = fx();
     // Computed with Python's hashlib (see docs/import.md):
@@ -402,7 +393,6 @@ fn aspnet_identity_import_then_login_upgrades_the_hash() {
 
 // ----- tokens ---------------------------------------------------------------------------
 
-#[test]
 fn access_tokens_expire_and_can_be_revoked() {
     let fx = fx();
     let issued = fx
@@ -437,7 +427,6 @@ fn access_tokens_expire_and_can_be_revoked() {
     assert!(fx.gh.refresh_grant(&demo_client(), refresh, None).is_ok());
 }
 
-#[test]
 fn refresh_rotates_and_reuse_ends_the_family() {
     let fx = fx();
     let first = fx
@@ -515,7 +504,6 @@ fn refresh_rotates_and_reuse_ends_the_family() {
     ));
 }
 
-#[test]
 fn refresh_tokens_expire() {
     let fx = fx();
     let first = fx
@@ -535,7 +523,6 @@ fn refresh_tokens_expire() {
     ));
 }
 
-#[test]
 fn refresh_grace_window_allows_a_concurrent_replay() {
     let fx = fx_with(Config {
         refresh_grace: Some(Duration::seconds(10)),
@@ -575,7 +562,6 @@ fn refresh_grace_window_allows_a_concurrent_replay() {
         .is_err());
 }
 
-#[test]
 fn client_credentials_grant() {
     let fx = fx();
     let issued = fx
@@ -596,7 +582,6 @@ fn client_credentials_grant() {
     ));
 }
 
-#[test]
 fn windows_grant() {
     let fx = fx();
     let issued = fx
@@ -634,7 +619,6 @@ fn member(id: &str, pw: &str, sub: Option<&str>) -> MemberGrant {
     }
 }
 
-#[test]
 fn member_grant_and_sub_accounts() {
     let fx = fx();
     let plain = fx
@@ -677,7 +661,6 @@ fn member_grant_and_sub_accounts() {
 
 // ----- authorization codes --------------------------------------------------------------
 
-#[test]
 fn authorization_codes_are_single_use_and_bound() {
     let fx = fx();
     let pw = Secret::new("alice-password-1");
@@ -764,7 +747,6 @@ fn alice_bearer(fx: &crate::support::Fx) -> OneTimeIssuer {
     OneTimeIssuer::Bearer(login.access_token)
 }
 
-#[test]
 fn one_time_codes_by_bearer() {
     let fx = fx();
     let bearer = alice_bearer(&fx);
@@ -883,7 +865,6 @@ fn one_time_codes_by_bearer() {
     ));
 }
 
-#[test]
 fn one_time_codes_by_a_broker_client() {
     let fx = fx();
     let issuer = OneTimeIssuer::Client(ClientAuth::basic("demo-client", "demo-secret"));
@@ -936,7 +917,6 @@ fn one_time_codes_by_a_broker_client() {
 
 // ----- introspection, revocation ----------------------------------------------------------
 
-#[test]
 fn introspection_and_revocation() {
     let fx = fx();
     let issued = fx
@@ -996,7 +976,6 @@ fn introspection_and_revocation() {
 
 // ----- provisioning ---------------------------------------------------------------------
 
-#[test]
 fn import_is_idempotent() {
     let fx = fx();
     let hash = stored_hash(&fx, "alice");
@@ -1037,7 +1016,6 @@ fn import_is_idempotent() {
     assert_eq!(counts, (2, 2, 2));
 }
 
-#[test]
 fn import_validates_and_applies_all_or_nothing() {
     let fx = fx();
     let bad_grant =
@@ -1079,7 +1057,6 @@ fn import_validates_and_applies_all_or_nothing() {
     assert!(matches!(fx.gh.import(&both), Err(Error::InvalidRequest(_))));
 }
 
-#[test]
 fn cli_operations() {
     let fx = fx();
     let user = fx
@@ -1152,3 +1129,29 @@ fn cli_operations() {
     assert!(public.is_none());
     assert!(fx.gh.purge_expired().is_ok());
 }
+
+both!(
+    katana_password_grant_issues_a_session_and_a_token,
+    v1_password_grant_with_clients,
+    client_authentication_rules,
+    wrong_password_and_unknown_user_look_the_same_and_cost_a_hash,
+    disabled_user_is_refused_only_after_the_password_and_tokens_die,
+    lockout_backs_off_without_hashing_and_expires,
+    lockout_per_address_and_persisted,
+    rehash_on_login_when_the_cost_changed,
+    aspnet_identity_import_then_login_upgrades_the_hash,
+    access_tokens_expire_and_can_be_revoked,
+    refresh_rotates_and_reuse_ends_the_family,
+    refresh_tokens_expire,
+    refresh_grace_window_allows_a_concurrent_replay,
+    client_credentials_grant,
+    windows_grant,
+    member_grant_and_sub_accounts,
+    authorization_codes_are_single_use_and_bound,
+    one_time_codes_by_bearer,
+    one_time_codes_by_a_broker_client,
+    introspection_and_revocation,
+    import_is_idempotent,
+    import_validates_and_applies_all_or_nothing,
+    cli_operations,
+);

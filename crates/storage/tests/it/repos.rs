@@ -15,16 +15,12 @@ use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
-use crate::support::temp_db;
+use crate::support::{open_with, Place};
 
 const T0: OffsetDateTime = datetime!(2026-01-01 00:00:00.123456 UTC);
 
-fn open() -> (tempfile::TempDir, Storage) {
-    let (dir, path) = temp_db();
-    (
-        dir,
-        Storage::open(path, StorageOptions::default()).expect("open"),
-    )
+fn open() -> (Place, Storage) {
+    open_with(StorageOptions::default())
 }
 
 fn user(id: u128, name: &str) -> User {
@@ -70,7 +66,6 @@ fn session(id: u128, user: Option<u128>, client: Option<&str>) -> Session {
 }
 
 /// Users, members, sub-accounts, brokers, trading accounts, clients.
-#[test]
 fn account_repositories_round_trip() {
     let (_dir, storage) = open();
     let rng = SeededRng::new(3);
@@ -196,7 +191,6 @@ fn account_repositories_round_trip() {
     assert!(c1.secret_hash.is_none() && c1.redirect_url.is_none());
 }
 
-#[test]
 fn unique_names_and_foreign_keys_are_enforced() {
     let (_dir, storage) = open();
     storage
@@ -220,7 +214,6 @@ fn unique_names_and_foreign_keys_are_enforced() {
 }
 
 /// Sessions, access and refresh tokens, codes, login failures, purge.
-#[test]
 fn token_repositories_round_trip() {
     let (_dir, storage) = open();
     let d = |s: &str| TokenDigest::of(s);
@@ -398,3 +391,9 @@ fn token_repositories_round_trip() {
         .expect("read")
         .is_some());
 }
+
+both!(
+    account_repositories_round_trip,
+    unique_names_and_foreign_keys_are_enforced,
+    token_repositories_round_trip,
+);
