@@ -291,6 +291,7 @@ mod tests {
                 refresh_token_lifetime: None,
                 redirect_uris: Vec::new(),
                 consent_required: false,
+                access_token_format: Default::default(),
             };
             store
                 .write(move |tx| tx.upsert_client(&client))

@@ -48,6 +48,8 @@ pub struct NewClientArgs {
     pub redirect_uris: Vec<String>,
     /// Consent page at `/oauth2/authorize`.
     pub consent_required: bool,
+    /// `opaque` or `jwt`.
+    pub access_token_format: String,
 }
 
 fn service(database: &Path, hash_iterations: Option<u32>) -> Result<Service, String> {
@@ -170,6 +172,8 @@ pub fn client_add(database: &Path, args: NewClientArgs) -> Result<(), String> {
         broker_id: args.broker,
         redirect_uris: args.redirect_uris,
         consent_required: args.consent_required,
+        access_token_format: gatehouse_domain::model::TokenFormat::parse(&args.access_token_format)
+            .ok_or_else(|| "--access-token-format must be opaque or jwt".to_owned())?,
     };
     let secret = service(database, None)?
         .add_client(spec)
@@ -228,5 +232,79 @@ pub fn copy(from: &Path, to: &Path) -> Result<(), String> {
         );
     }
     println!("copy verified: every table holds at least the source's rows");
+    Ok(())
+}
+
+/// `gatehouse keys list`.
+pub fn keys_list(database: &Path) -> Result<(), String> {
+    let keys = service(database, None)?
+        .list_keys()
+        .map_err(|e| e.to_string())?;
+    let show = |t: Option<time::OffsetDateTime>| {
+        t.and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_else(|| "-".to_owned())
+    };
+    println!(
+        "{:<18} {:<6} {:<11} {:<21} published until",
+        "kid", "alg", "status", "signs from"
+    );
+    for (key, status) in keys {
+        println!(
+            "{:<18} {:<6} {:<11} {:<21} {}",
+            key.kid,
+            key.alg,
+            status.as_str(),
+            show(Some(key.activates_at)),
+            show(key.published_until)
+        );
+    }
+    Ok(())
+}
+
+/// `gatehouse keys rotate`.
+pub fn keys_rotate(
+    database: &Path,
+    alg: &str,
+    publish_delay: i64,
+    kek_file: &Path,
+) -> Result<(), String> {
+    let alg = gatehouse_domain::keys::Alg::parse(alg)
+        .ok_or_else(|| "--alg must be RS256, ES256 or EdDSA".to_owned())?;
+    if publish_delay < 0 {
+        return Err("--publish-delay must not be negative".to_owned());
+    }
+    let ring = state::load_key_ring(kek_file)?;
+    let service = service(database, None)?.with_key_ring(Arc::new(ring));
+    let key = service
+        .rotate_key(alg, time::Duration::seconds(publish_delay))
+        .map_err(|e| e.to_string())?;
+    println!(
+        "key {} ({}) published; it signs from {}",
+        key.kid,
+        key.alg,
+        key.activates_at
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default()
+    );
+    Ok(())
+}
+
+/// `gatehouse keys retire KID`.
+pub fn keys_retire(database: &Path, kid: &str, keep: Option<i64>) -> Result<(), String> {
+    if keep.is_some_and(|k| k < 0) {
+        return Err("--keep-published-for must not be negative".to_owned());
+    }
+    let until = service(database, None)?
+        .retire_key(kid, keep.map(time::Duration::seconds))
+        .map_err(|e| e.to_string())?;
+    println!(
+        "key {kid} retired; published until {}",
+        until
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default()
+    );
     Ok(())
 }

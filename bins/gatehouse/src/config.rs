@@ -100,6 +100,11 @@ pub struct ServeArgs {
     /// e.g. https://login.example.com [default: http://<bound address>]
     #[arg(long, env = "GATEHOUSE_ISSUER", value_name = "URL")]
     pub issuer: Option<String>,
+    /// File holding the 256-bit key-encryption key that seals the signing keys (base64 or
+    /// hex). Without it no JWT access token or id_token is issued; --demo generates one
+    /// beside a SQLite database (mode 0600)
+    #[arg(long, env = "GATEHOUSE_KEY_ENCRYPTION_KEY_FILE", value_name = "PATH")]
+    pub key_encryption_key_file: Option<PathBuf>,
 }
 
 /// A switch: `on` or `off`.
@@ -164,6 +169,7 @@ pub struct FileConfig {
     lockout_max_delay: Option<i64>,
     help_pages: Option<OnOff>,
     issuer: Option<String>,
+    key_encryption_key_file: Option<PathBuf>,
     database_pool_size: Option<u32>,
     database_statement_timeout: Option<u64>,
     database_sslmode: Option<String>,
@@ -242,6 +248,8 @@ pub struct Config {
     pub help_pages: bool,
     /// Issuer identifier (no trailing slash); `None`: derived from the bound address.
     pub issuer: Option<String>,
+    /// The key-encryption key file, if configured.
+    pub key_encryption_key_file: Option<PathBuf>,
 }
 
 /// `--database` (a path, `sqlite://PATH` or `postgres://…`) with `--database-sslmode`.
@@ -346,6 +354,9 @@ impl Config {
                 .issuer
                 .or(file.issuer)
                 .map(|i| i.trim_end_matches('/').to_owned()),
+            key_encryption_key_file: args
+                .key_encryption_key_file
+                .or(file.key_encryption_key_file),
         };
         config.validate()?;
         Ok(config)

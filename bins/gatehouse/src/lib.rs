@@ -71,6 +71,19 @@ pub fn build_state(config: &Config) -> Result<AppState, StartError> {
         .map_err(|e| StartError::Database(format!("hash iterations: {e}")))?;
     let rng: Arc<dyn Rng> = Arc::new(SystemRng::new());
     let service = state::build_service(storage, config, hasher, rng.clone(), Arc::new(SystemClock));
+    let service = match state::key_ring(config, &*rng).map_err(StartError::Database)? {
+        Some(ring) => {
+            let service = service.with_key_ring(Arc::new(ring));
+            if let Some(key) = service
+                .ensure_signing_key()
+                .map_err(|e| StartError::Database(format!("signing keys: {e}")))?
+            {
+                tracing::info!(kid = %key.kid, alg = %key.alg, "first signing key created");
+            }
+            service
+        }
+        None => service,
+    };
     if config.demo {
         state::load_demo(&service).map_err(|e| StartError::Demo(e.to_string()))?;
         tracing::info!("demo data loaded");

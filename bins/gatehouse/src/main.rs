@@ -60,6 +60,9 @@ enum Command {
     /// Add a client or rotate its secret (the new secret is printed once)
     #[command(subcommand)]
     Client(ClientCommand),
+    /// List, rotate or retire the keys that sign JWT access tokens and id_tokens
+    #[command(subcommand)]
+    Keys(KeysCommand),
     /// Print the OpenAPI 3.1 document (the same as GET /openapi.json) and exit
     Openapi,
     /// Copy users, clients, sessions, live tokens and lockout state from one database to
@@ -139,11 +142,41 @@ enum ClientCommand {
         /// Show a consent page listing the scope before /oauth2/authorize issues a code
         #[arg(long)]
         consent_required: bool,
+        /// Access-token format: opaque (default) or jwt (RFC 9068, signed)
+        #[arg(long, default_value = "opaque", value_name = "opaque|jwt")]
+        access_token_format: String,
     },
     /// Replace a client's secret with a new generated one, printed once
     RotateSecret {
         /// Client id
         client_id: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum KeysCommand {
+    /// Every key: kid, algorithm, status, when it signs, until when it is published
+    List,
+    /// Add a key: published in the JWKS at once, signing after --publish-delay
+    Rotate {
+        /// RS256, ES256 or EdDSA
+        #[arg(long, default_value = "RS256")]
+        alg: String,
+        /// Seconds between publishing the key and signing with it (longer than any JWKS
+        /// cache: the JWKS says max-age=300)
+        #[arg(long, default_value_t = 600)]
+        publish_delay: i64,
+        /// The key-encryption key file
+        #[arg(long, env = "GATEHOUSE_KEY_ENCRYPTION_KEY_FILE", value_name = "PATH")]
+        key_encryption_key_file: PathBuf,
+    },
+    /// Stop signing with a key; it stays published until every token it signed expired
+    Retire {
+        /// The key id
+        kid: String,
+        /// Seconds to keep it published [default: the longest access-token lifetime]
+        #[arg(long)]
+        keep_published_for: Option<i64>,
     },
 }
 
@@ -211,6 +244,7 @@ fn main() -> ExitCode {
             public,
             redirect_uris,
             consent_required,
+            access_token_format,
         }) => gatehouse::cli::client_add(
             &database,
             gatehouse::cli::NewClientArgs {
@@ -222,8 +256,19 @@ fn main() -> ExitCode {
                 public,
                 redirect_uris,
                 consent_required,
+                access_token_format,
             },
         ),
+        Command::Keys(KeysCommand::List) => gatehouse::cli::keys_list(&database),
+        Command::Keys(KeysCommand::Rotate {
+            alg,
+            publish_delay,
+            key_encryption_key_file,
+        }) => gatehouse::cli::keys_rotate(&database, &alg, publish_delay, &key_encryption_key_file),
+        Command::Keys(KeysCommand::Retire {
+            kid,
+            keep_published_for,
+        }) => gatehouse::cli::keys_retire(&database, &kid, keep_published_for),
         Command::Client(ClientCommand::RotateSecret { client_id }) => {
             gatehouse::cli::client_rotate_secret(&database, &client_id)
         }

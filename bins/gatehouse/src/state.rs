@@ -126,6 +126,9 @@ impl AppState {
 
     /// Sets the issuer once (later calls are ignored).
     pub fn set_issuer(&self, issuer: String) {
+        if let Some(ring) = self.service.key_ring() {
+            ring.set_issuer(issuer.clone());
+        }
         let _ = self.issuer.set(issuer);
     }
 
@@ -196,4 +199,61 @@ impl AppState {
             password_hashes: self.service.hasher().hash_invocations(),
         }
     }
+}
+
+/// The key ring from `--key-encryption-key-file`; with `--demo` and a SQLite database and no
+/// file configured, `<database>.kek` (created with mode 0600 when missing). `None`: signed
+/// tokens are off.
+///
+/// # Errors
+/// The file cannot be read or created, or does not hold a 256-bit key.
+pub fn key_ring(
+    config: &crate::config::Config,
+    rng: &dyn Rng,
+) -> Result<Option<gatehouse_domain::keys::KeyRing>, String> {
+    let path = match (&config.key_encryption_key_file, &config.database) {
+        (Some(path), _) => path.clone(),
+        (None, Database::Sqlite(db)) if config.demo => {
+            let mut name = db.as_os_str().to_owned();
+            name.push(".kek");
+            let path = std::path::PathBuf::from(name);
+            if !path.exists() {
+                write_new_secret_file(
+                    &path,
+                    &gatehouse_domain::keys::KeyEncryptionKey::generate_text(rng),
+                )
+                .map_err(|e| format!("key-encryption key {}: {e}", path.display()))?;
+                tracing::info!(path = %path.display(), "demo key-encryption key generated");
+            }
+            path
+        }
+        _ => return Ok(None),
+    };
+    load_key_ring(&path).map(Some)
+}
+
+/// Reads a KEK file into a key ring (the error never contains the file's text).
+///
+/// # Errors
+/// Unreadable or malformed.
+pub fn load_key_ring(path: &Path) -> Result<gatehouse_domain::keys::KeyRing, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("key-encryption key {}: {e}", path.display()))?;
+    let kek = gatehouse_domain::keys::KeyEncryptionKey::parse(&text)
+        .map_err(|e| format!("key-encryption key {}: {e}", path.display()))?;
+    Ok(gatehouse_domain::keys::KeyRing::new(kek))
+}
+
+fn write_new_secret_file(path: &Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path)?;
+    file.write_all(text.as_bytes())?;
+    file.sync_all()
 }

@@ -45,6 +45,8 @@ pub struct AuthorizationParams {
     pub code_challenge_method: Option<String>,
     /// `prompt` (OpenID Connect): `login`, `none` or `consent`.
     pub prompt: Option<String>,
+    /// `nonce` (OpenID Connect), bound to the code and echoed in the id_token.
+    pub nonce: Option<String>,
     /// The name of a parameter that appeared more than once (RFC 6749 section 3.1), if any.
     pub repeated: Option<String>,
 }
@@ -106,6 +108,8 @@ pub struct AuthorizationRequest {
     pub prompt: Prompt,
     /// Whether the user must consent before a code is issued.
     pub consent_required: bool,
+    /// OpenID `nonce`.
+    pub nonce: Option<String>,
 }
 
 impl fmt::Debug for AuthorizationRequest {
@@ -309,6 +313,10 @@ impl<S: Store> Gatehouse<S> {
             Ok(p) => p,
             Err(e) => return fail("invalid_request", e),
         };
+        let nonce = params.nonce.clone().filter(|n| !n.is_empty());
+        if nonce.as_ref().is_some_and(|n| n.len() > MAX_STATE_BYTES) {
+            return fail("invalid_request", "nonce is too long");
+        }
         let scope = match narrow_scope(&client.scope, params.scope.as_deref()) {
             Ok(scope) => scope,
             Err(_) => {
@@ -326,6 +334,7 @@ impl<S: Store> Gatehouse<S> {
             code_challenge: challenge,
             consent_required: client.consent_required || prompt == Prompt::Consent,
             prompt,
+            nonce,
         })
     }
 
@@ -355,6 +364,7 @@ impl<S: Store> Gatehouse<S> {
             scope: Some(request.scope.clone()),
             auth_time: Some(session.authenticated_at),
             browser_session_id: Some(session.id),
+            nonce: request.nonce.clone(),
         };
         self.store()
             .write(move |tx| tx.insert_authorization_code(&record))?;

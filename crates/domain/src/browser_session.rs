@@ -164,7 +164,13 @@ impl<S: Store> Gatehouse<S> {
         }
         let digest = TokenDigest::of(cookie);
         let now = self.now();
-        self.store()
-            .write(move |tx| tx.end_browser_session(&digest, now))
+        // RP-initiated logout (OpenID): the token sessions this browser session's codes
+        // opened end with it.
+        self.store().write(move |tx| {
+            if let Some(session) = tx.browser_session(&digest)? {
+                tx.end_sessions_of_browser_session(session.id, now)?;
+            }
+            tx.end_browser_session(&digest, now)
+        })
     }
 }

@@ -9,7 +9,8 @@ use uuid::Uuid;
 
 use crate::error::Error;
 use crate::model::{
-    user_name_key, Broker, Client, GrantSet, NewMember, SubAccount, TradingAccount, User, UserFlags,
+    user_name_key, Broker, Client, GrantSet, NewMember, SubAccount, TokenFormat, TradingAccount,
+    User, UserFlags,
 };
 use crate::secret::{generate_client_secret, hash_client_secret, ClientSecretHash, Secret};
 use crate::service::Gatehouse;
@@ -108,6 +109,9 @@ pub struct ImportClient {
     /// Whether `/oauth2/authorize` shows a consent page for this client.
     #[serde(default)]
     pub consent_required: bool,
+    /// `opaque` (default) or `jwt` (RFC 9068 access tokens).
+    #[serde(default)]
+    pub access_token_format: Option<String>,
 }
 
 impl fmt::Debug for ImportClient {
@@ -120,6 +124,7 @@ impl fmt::Debug for ImportClient {
             .field("scope", &self.scope)
             .field("redirect_uris", &self.redirect_uris)
             .field("consent_required", &self.consent_required)
+            .field("access_token_format", &self.access_token_format)
             .finish_non_exhaustive()
     }
 }
@@ -251,6 +256,8 @@ pub struct NewClientSpec {
     pub redirect_uris: Vec<String>,
     /// Whether `/oauth2/authorize` shows a consent page.
     pub consent_required: bool,
+    /// The format of its access tokens.
+    pub access_token_format: TokenFormat,
 }
 
 /// Every redirect URI must be one [`crate::authorize::valid_redirect_uri`] accepts, once.
@@ -343,6 +350,15 @@ impl<S: Store> Gatehouse<S> {
                 broker_id: item.broker_id,
                 redirect_uris: item.redirect_uris.clone(),
                 consent_required: item.consent_required,
+                access_token_format: match item.access_token_format.as_deref() {
+                    None => TokenFormat::Opaque,
+                    Some(f) => TokenFormat::parse(f).ok_or_else(|| {
+                        Error::InvalidRequest(format!(
+                            "client {}: access_token_format must be opaque or jwt",
+                            item.client_id
+                        ))
+                    })?,
+                },
             });
         }
 
@@ -578,6 +594,7 @@ impl<S: Store> Gatehouse<S> {
             broker_id: spec.broker_id,
             redirect_uris: spec.redirect_uris,
             consent_required: spec.consent_required,
+            access_token_format: spec.access_token_format,
         };
         self.store().write(move |tx| {
             if tx.client(&client.client_id)?.is_some() {

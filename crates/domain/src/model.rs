@@ -259,6 +259,37 @@ pub struct Client {
     pub redirect_uris: Vec<String>,
     /// Whether `/oauth2/authorize` asks the user to consent (third-party clients).
     pub consent_required: bool,
+    /// The format of its access tokens (opaque unless the client asks for JWTs).
+    pub access_token_format: TokenFormat,
+}
+
+/// The format of a client's access tokens.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum TokenFormat {
+    /// 256 random bits, base64url: meaningful only to introspection (the default).
+    #[default]
+    Opaque,
+    /// An RFC 9068 JWT signed with the current signing key.
+    Jwt,
+}
+
+impl TokenFormat {
+    /// The name used in configuration, import documents and storage.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TokenFormat::Opaque => "opaque",
+            TokenFormat::Jwt => "jwt",
+        }
+    }
+
+    /// Parses [`TokenFormat::as_str`] names (exactly).
+    pub fn parse(name: &str) -> Option<Self> {
+        match name {
+            "opaque" => Some(TokenFormat::Opaque),
+            "jwt" => Some(TokenFormat::Jwt),
+            _ => None,
+        }
+    }
 }
 
 impl Client {
@@ -281,6 +312,7 @@ impl fmt::Debug for Client {
             .field("broker_id", &self.broker_id)
             .field("redirect_uris", &self.redirect_uris)
             .field("consent_required", &self.consent_required)
+            .field("access_token_format", &self.access_token_format)
             .finish_non_exhaustive()
     }
 }
@@ -379,6 +411,8 @@ pub struct AuthorizationCode {
     pub auth_time: Option<OffsetDateTime>,
     /// The browser session that authorized it (OpenID `sid`).
     pub browser_session_id: Option<Uuid>,
+    /// The OpenID `nonce` of the authorization request, echoed in the id_token.
+    pub nonce: Option<String>,
 }
 
 /// A one-time code of the onetime dialect.

@@ -19,7 +19,7 @@ use crate::credentials::{PasswordHasher, Verification};
 use crate::error::Error;
 use crate::model::{
     user_name_key, AccessToken, AuthorizationCode, Client, GrantType, LoginFailure, OneTimeCode,
-    RefreshToken, Session, User, UserFlags,
+    RefreshToken, Session, TokenFormat, User, UserFlags,
 };
 use crate::rng::Rng;
 use crate::secret::{generate_token, verify_client_secret, Secret, TokenDigest};
@@ -34,6 +34,7 @@ pub struct Gatehouse<S: Store> {
     rng: Arc<dyn Rng>,
     hasher: PasswordHasher,
     config: Config,
+    keys: Option<Arc<crate::keys::KeyRing>>,
 }
 
 impl<S: Store> fmt::Debug for Gatehouse<S> {
@@ -187,6 +188,8 @@ pub struct IssuedTokens {
     pub client_id: Option<String>,
     /// The client's redirect URL (`redirect_url`).
     pub redirect_url: Option<String>,
+    /// The OpenID Connect id_token (code flow with the `openid` scope).
+    pub id_token: Option<Secret>,
 }
 
 impl fmt::Debug for IssuedTokens {
@@ -200,6 +203,7 @@ impl fmt::Debug for IssuedTokens {
             .field("client_key", &self.client_key)
             .field("user", &self.user)
             .field("client_id", &self.client_id)
+            .field("has_id_token", &self.id_token.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -459,7 +463,20 @@ impl<S: Store> Gatehouse<S> {
             rng,
             hasher,
             config,
+            keys: None,
         }
+    }
+
+    /// Adds the signing keys (JWT access tokens, id_tokens, the JWKS).
+    #[must_use]
+    pub fn with_key_ring(mut self, keys: Arc<crate::keys::KeyRing>) -> Self {
+        self.keys = Some(keys);
+        self
+    }
+
+    /// The signing keys, when configured.
+    pub fn key_ring(&self) -> Option<&crate::keys::KeyRing> {
+        self.keys.as_deref()
     }
 
     /// The store.
@@ -564,7 +581,7 @@ impl<S: Store> Gatehouse<S> {
                 && client
                     .as_ref()
                     .is_some_and(|c| c.grants.contains(GrantType::RefreshToken)),
-        });
+        })?;
         let account = keys[0].clone();
         self.store.write(move |tx| {
             apply_login_success(tx, &account, &login)?;
@@ -612,7 +629,7 @@ impl<S: Store> Gatehouse<S> {
                 && client
                     .as_ref()
                     .is_some_and(|c| c.grants.contains(GrantType::RefreshToken)),
-        });
+        })?;
         self.store.write(move |tx| {
             mint.apply(tx)?;
             Ok(mint.out)
@@ -677,7 +694,7 @@ impl<S: Store> Gatehouse<S> {
             user: Some(&login.user),
             scope: String::new(),
             refresh: false,
-        });
+        })?;
         let account = keys[0].clone();
         let tokens = self.store.write(move |tx| {
             apply_login_success(tx, &account, &login)?;
@@ -723,6 +740,36 @@ impl<S: Store> Gatehouse<S> {
             .refresh_token_lifetime
             .unwrap_or(self.config.refresh_token_lifetime);
         let requested = scope.map(str::to_owned);
+        // A JWT client's new access token is signed before the transaction, from what the
+        // refresh token's row says (its session and scope never change); the transaction
+        // then checks that it still says so.
+        let (access_secret, access_digest, signed_for) =
+            if client.access_token_format == TokenFormat::Jwt {
+                let pre = self.store.read(|tx| {
+                    let Some(old) = tx.refresh_token(&digest)? else {
+                        return Ok(None);
+                    };
+                    let user = tx.session(old.session_id)?.and_then(|s| s.user_id);
+                    Ok(Some((old, user)))
+                })?;
+                match pre {
+                    Some((old, user_id)) => {
+                        let scope = narrow_scope(&old.scope, requested.as_deref())?;
+                        let (s, d) = self.jwt_access_token(
+                            &client,
+                            user_id,
+                            old.session_id,
+                            &scope,
+                            now,
+                            later(now, access_life),
+                        )?;
+                        (s, d, Some((old.session_id, scope)))
+                    }
+                    None => (access_secret, access_digest, None),
+                }
+            } else {
+                (access_secret, access_digest, None)
+            };
         self.store
             .write(move |tx| -> Result<Result<IssuedTokens>> {
                 let Some(old) = tx.refresh_token(&digest)? else {
@@ -769,6 +816,13 @@ impl<S: Store> Gatehouse<S> {
                     Ok(scope) => scope,
                     Err(e) => return Ok(Err(e)),
                 };
+                if let Some((signed_session, signed_scope)) = &signed_for {
+                    if *signed_session != session.id || *signed_scope != scope {
+                        return Ok(Err(Error::InvalidGrant("the refresh token changed")));
+                    }
+                } else if client.access_token_format == TokenFormat::Jwt {
+                    return Ok(Err(Error::InvalidGrant("unknown refresh token")));
+                }
                 if old.rotated_at.is_none()
                     && !tx.rotate_refresh_token(&digest, &refresh_digest, now)?
                 {
@@ -811,6 +865,7 @@ impl<S: Store> Gatehouse<S> {
                     user: user.as_ref().map(UserInfo::from),
                     client_id: Some(client.client_id.clone()),
                     redirect_url: client.redirect_url.clone(),
+                    id_token: None,
                 }))
             })
             .and_then(|r| r)
@@ -841,7 +896,7 @@ impl<S: Store> Gatehouse<S> {
             user: None,
             scope,
             refresh: false,
-        });
+        })?;
         self.store.write(move |tx| {
             mint.apply(tx)?;
             Ok(mint.out)
@@ -893,6 +948,7 @@ impl<S: Store> Gatehouse<S> {
             scope: None,
             auth_time: None,
             browser_session_id: None,
+            nonce: None,
         };
         let account = keys[0].clone();
         self.store.write(move |tx| {
@@ -947,7 +1003,8 @@ impl<S: Store> Gatehouse<S> {
         require_grant(&client, GrantType::AuthorizationCode)?;
         let digest = TokenDigest::of(code);
         let now = self.now();
-        let template = self.mint_template(&client, want_refresh, caller_ip);
+        let mut template = self.mint_template(&client, want_refresh, caller_ip);
+        self.sign_for_code(&client, &digest, &mut template)?;
         self.store
             .write(move |tx| -> Result<Result<IssuedTokens>> {
                 let Some(record) = tx.authorization_code(&digest)? else {
@@ -1172,7 +1229,12 @@ impl<S: Store> Gatehouse<S> {
         let digest = TokenDigest::of(token);
         let now = self.now();
         self.store
-            .read(|tx| live_access(tx, &digest, now))?
+            .read(|tx| {
+                if !self.jwt_acceptable(tx, token, now)? {
+                    return Ok(None);
+                }
+                live_access(tx, &digest, now)
+            })?
             .ok_or(Error::InvalidToken)
     }
 
@@ -1187,6 +1249,9 @@ impl<S: Store> Gatehouse<S> {
         self.store
             .read(|tx| {
                 authenticate_in(tx, client, now)?;
+                if !self.jwt_acceptable(tx, token, now)? {
+                    return Ok(None);
+                }
                 if let Some(info) = live_access(tx, &digest, now)? {
                     return Ok(Some(info));
                 }
@@ -1206,6 +1271,10 @@ impl<S: Store> Gatehouse<S> {
         let client = self.authenticate_client(client)?;
         let digest = TokenDigest::of(token);
         let now = self.now();
+        // A JWT that does not verify is no token of ours: nothing to revoke (RFC 7009 2.2).
+        if !self.store.read(|tx| self.jwt_acceptable(tx, token, now))? {
+            return Ok(());
+        }
         self.store.write(move |tx| {
             let owner_ok =
                 |owner: &Option<String>| owner.as_deref().is_none_or(|o| o == client.client_id);
@@ -1337,7 +1406,7 @@ impl<S: Store> Gatehouse<S> {
         Ok(VerifiedLogin { user, new_hash })
     }
 
-    fn mint(&self, spec: MintSpec<'_>) -> Mint {
+    fn mint(&self, spec: MintSpec<'_>) -> Result<Mint> {
         let now = self.now();
         let access_life = spec
             .client
@@ -1361,7 +1430,17 @@ impl<S: Store> Gatehouse<S> {
             last_used_at: now,
             ended_at: None,
         };
-        let (access_secret, access_digest) = generate_token(&*self.rng);
+        let (access_secret, access_digest) = match spec.client {
+            Some(c) if c.access_token_format == TokenFormat::Jwt => self.jwt_access_token(
+                c,
+                user_id,
+                session_id,
+                &spec.scope,
+                now,
+                later(now, access_life),
+            )?,
+            _ => generate_token(&*self.rng),
+        };
         let access = AccessToken {
             digest: access_digest,
             session_id,
@@ -1401,13 +1480,14 @@ impl<S: Store> Gatehouse<S> {
             user: spec.user.map(UserInfo::from),
             client_id,
             redirect_url: spec.client.and_then(|c| c.redirect_url.clone()),
+            id_token: None,
         };
-        Mint {
+        Ok(Mint {
             session,
             access,
             refresh,
             out,
-        }
+        })
     }
 
     /// Randomness and times for a session opened inside a transaction whose user is only
@@ -1434,7 +1514,57 @@ impl<S: Store> Gatehouse<S> {
                 .refresh_token_lifetime
                 .unwrap_or(self.config.refresh_token_lifetime),
             caller_ip: caller_ip.map(|ip| ip.to_string()),
+            id_token: None,
         }
+    }
+}
+
+impl<S: Store> Gatehouse<S> {
+    /// For a code exchange by a JWT client or with the `openid` scope: reads the code (its
+    /// user, scope, nonce and browser session never change once written) and signs the
+    /// access token and id_token outside the write transaction. The write still checks
+    /// everything; an unknown or foreign code leaves the template as it was.
+    fn sign_for_code(
+        &self,
+        client: &Client,
+        digest: &TokenDigest,
+        template: &mut MintTemplate,
+    ) -> Result<()> {
+        let pre = self.store.read(|tx| {
+            let Some(code) = tx.authorization_code(digest)? else {
+                return Ok(None);
+            };
+            let user = tx.user_by_id(code.user_id)?;
+            Ok(user.map(|u| (code, u)))
+        })?;
+        let Some((code, user)) = pre else {
+            return Ok(());
+        };
+        if code.client_id != client.client_id || code.consumed_at.is_some() {
+            return Ok(());
+        }
+        let scope = normalize_scope(code.scope.as_deref().unwrap_or(&client.scope));
+        if client.access_token_format == TokenFormat::Jwt {
+            template.access = self.jwt_access_token(
+                client,
+                Some(user.id),
+                template.session_id,
+                &scope,
+                template.now,
+                later(template.now, template.access_life),
+            )?;
+        }
+        if code.redirect_uri.is_some() && crate::oidc::has_scope(&scope, "openid") {
+            template.id_token = Some(self.id_token(
+                client,
+                &user,
+                &code,
+                template.access.0.expose(),
+                template.now,
+                template.access_life,
+            )?);
+        }
+        Ok(())
     }
 }
 
@@ -1446,6 +1576,7 @@ struct MintTemplate {
     access_life: Duration,
     refresh_life: Duration,
     caller_ip: Option<String>,
+    id_token: Option<Secret>,
 }
 
 impl MintTemplate {
@@ -1503,6 +1634,7 @@ impl MintTemplate {
             user: Some(UserInfo::from(user)),
             client_id: Some(client.client_id.clone()),
             redirect_url: client.redirect_url.clone(),
+            id_token: self.id_token,
         };
         Mint {
             session,

@@ -20,6 +20,7 @@ use uuid::Uuid;
 
 use crate::browser_session::BrowserSession;
 use crate::error::Error;
+use crate::keys::SigningKey;
 use crate::model::{
     AccessToken, AuthorizationCode, Broker, Client, LoginFailure, Member, NewMember, OneTimeCode,
     RefreshToken, Session, SubAccount, TradingAccount, User,
@@ -86,6 +87,8 @@ pub trait ReadTx {
     fn login_failure(&mut self, key: &str) -> Result<Option<LoginFailure>>;
     /// A browser session by the digest of its cookie.
     fn browser_session(&mut self, digest: &TokenDigest) -> Result<Option<BrowserSession>>;
+    /// Every signing key, oldest first.
+    fn signing_keys(&mut self) -> Result<Vec<SigningKey>>;
 }
 
 /// Writes, only inside [`Store::write`].
@@ -153,6 +156,23 @@ pub trait WriteTx: ReadTx {
     fn insert_browser_session(&mut self, session: &BrowserSession) -> Result<()>;
     /// Ends a browser session (logout); `false` if unknown or already ended.
     fn end_browser_session(&mut self, digest: &TokenDigest, at: OffsetDateTime) -> Result<bool>;
+    /// Stores a new signing key (a kid already used is [`Error::Conflict`]).
+    fn insert_signing_key(&mut self, key: &SigningKey) -> Result<()>;
+    /// Retires a signing key, keeping it published until `published_until`; `false` if
+    /// unknown or already retired.
+    fn retire_signing_key(
+        &mut self,
+        kid: &str,
+        at: OffsetDateTime,
+        published_until: OffsetDateTime,
+    ) -> Result<bool>;
+    /// Ends every token session opened by exchanging a code that the browser session
+    /// `browser_session_id` authorized (RP-initiated logout). Returns how many were live.
+    fn end_sessions_of_browser_session(
+        &mut self,
+        browser_session_id: Uuid,
+        at: OffsetDateTime,
+    ) -> Result<u64>;
     /// Deletes tokens, codes and browser sessions that expired before `before`, and lockout
     /// records last touched before `forgotten_before`. Returns how many rows went.
     fn purge_expired(

@@ -10,6 +10,7 @@ use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use diesel::SqliteConnection;
 use gatehouse_domain::browser_session::BrowserSession;
+use gatehouse_domain::keys::SigningKey;
 use gatehouse_domain::model::{
     user_name_key, AccessToken, AuthorizationCode, Broker, Client, LoginFailure, Member, NewMember,
     OneTimeCode, RefreshToken, Session, SubAccount, TradingAccount, User,
@@ -257,6 +258,17 @@ impl ReadTx for Tx<'_, $conn> {
             .map_err(db)?
             .map(BrowserSessionRow::into_domain)
             .transpose()
+    }
+
+    fn signing_keys(&mut self) -> Result<Vec<SigningKey>> {
+        signing_keys::table
+            .order(signing_keys::created_at.asc())
+            .select(SigningKeyRow::as_select())
+            .load(self.conn)
+            .map_err(db)?
+            .into_iter()
+            .map(SigningKeyRow::into_domain)
+            .collect()
     }
 
     fn login_failure(&mut self, key: &str) -> Result<Option<LoginFailure>> {
@@ -557,6 +569,54 @@ impl WriteTx for Tx<'_, $conn> {
         .execute(self.conn)
         .map_err(db)?;
         Ok(n == 1)
+    }
+
+    fn insert_signing_key(&mut self, key: &SigningKey) -> Result<()> {
+        diesel::insert_into(signing_keys::table)
+            .values(SigningKeyRow::from_domain(key))
+            .execute(self.conn)
+            .map_err(conflict_or_db(|| format!("key {} exists", key.kid)))?;
+        Ok(())
+    }
+
+    fn retire_signing_key(
+        &mut self,
+        kid: &str,
+        at: OffsetDateTime,
+        published_until: OffsetDateTime,
+    ) -> Result<bool> {
+        let n = diesel::update(
+            signing_keys::table
+                .find(kid)
+                .filter(signing_keys::retired_at.is_null()),
+        )
+        .set((
+            signing_keys::retired_at.eq(micros(at)),
+            signing_keys::published_until.eq(micros(published_until)),
+        ))
+        .execute(self.conn)
+        .map_err(db)?;
+        Ok(n == 1)
+    }
+
+    fn end_sessions_of_browser_session(
+        &mut self,
+        browser_session_id: Uuid,
+        at: OffsetDateTime,
+    ) -> Result<u64> {
+        let opened = authorization_codes::table
+            .filter(authorization_codes::browser_session_id.eq(guid(browser_session_id)))
+            .filter(authorization_codes::session_id.is_not_null())
+            .select(authorization_codes::session_id.assume_not_null());
+        let n = diesel::update(
+            sessions::table
+                .filter(sessions::id.eq_any(opened))
+                .filter(sessions::ended_at.is_null()),
+        )
+        .set(sessions::ended_at.eq(micros(at)))
+        .execute(self.conn)
+        .map_err(db)?;
+        Ok(u64::try_from(n).unwrap_or(u64::MAX))
     }
 
     fn purge_expired(

@@ -6,9 +6,10 @@ use std::collections::BTreeMap;
 
 use diesel::prelude::*;
 use gatehouse_domain::browser_session::BrowserSession;
+use gatehouse_domain::keys::{Alg, SigningKey};
 use gatehouse_domain::model::{
     user_name_key, AccessToken, AuthorizationCode, Broker, Client, GrantSet, LoginFailure, Member,
-    OneTimeCode, RefreshToken, Session, SubAccount, TradingAccount, User, UserFlags,
+    OneTimeCode, RefreshToken, Session, SubAccount, TokenFormat, TradingAccount, User, UserFlags,
 };
 use gatehouse_domain::secret::{ClientSecretHash, TokenDigest};
 use gatehouse_domain::Error as DomainError;
@@ -205,6 +206,7 @@ pub(crate) struct ClientRow {
     pub broker_id: Option<String>,
     pub redirect_uris: String,
     pub consent_required: bool,
+    pub access_token_format: String,
 }
 
 impl ClientRow {
@@ -221,6 +223,7 @@ impl ClientRow {
             redirect_uris: serde_json::to_string(&c.redirect_uris)
                 .unwrap_or_else(|_| "[]".to_owned()),
             consent_required: c.consent_required,
+            access_token_format: c.access_token_format.as_str().to_owned(),
         }
     }
 
@@ -242,6 +245,14 @@ impl ClientRow {
             redirect_uris: serde_json::from_str(&self.redirect_uris)
                 .map_err(|e| corrupt("clients", format!("redirect_uris: {e}")))?,
             consent_required: self.consent_required,
+            access_token_format: TokenFormat::parse(&self.access_token_format).ok_or_else(
+                || {
+                    corrupt(
+                        "clients",
+                        format!("access_token_format {:?}", self.access_token_format),
+                    )
+                },
+            )?,
             client_id: self.client_id,
         })
     }
@@ -395,6 +406,7 @@ pub(crate) struct AuthorizationCodeRow {
     pub scope: Option<String>,
     pub auth_time: Option<i64>,
     pub browser_session_id: Option<String>,
+    pub nonce: Option<String>,
 }
 
 impl AuthorizationCodeRow {
@@ -412,6 +424,7 @@ impl AuthorizationCodeRow {
             scope: c.scope.clone(),
             auth_time: c.auth_time.map(micros),
             browser_session_id: c.browser_session_id.map(guid),
+            nonce: c.nonce.clone(),
         }
     }
 
@@ -430,6 +443,7 @@ impl AuthorizationCodeRow {
             scope: self.scope,
             auth_time: opt_time(T, self.auth_time)?,
             browser_session_id: opt_guid(T, self.browser_session_id.as_deref())?,
+            nonce: self.nonce,
         })
     }
 }
@@ -558,6 +572,48 @@ impl LoginFailureRow {
             last_failure_at: time(T, self.last_failure_at)?,
             locked_until: opt_time(T, self.locked_until)?,
             key: self.lock_key,
+        })
+    }
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = signing_keys, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
+pub(crate) struct SigningKeyRow {
+    pub kid: String,
+    pub alg: String,
+    pub public_jwk: String,
+    pub private_key: Vec<u8>,
+    pub created_at: i64,
+    pub activates_at: i64,
+    pub retired_at: Option<i64>,
+    pub published_until: Option<i64>,
+}
+
+impl SigningKeyRow {
+    pub fn from_domain(k: &SigningKey) -> Self {
+        Self {
+            kid: k.kid.clone(),
+            alg: k.alg.as_str().to_owned(),
+            public_jwk: k.public_jwk.clone(),
+            private_key: k.private_key.clone(),
+            created_at: micros(k.created_at),
+            activates_at: micros(k.activates_at),
+            retired_at: k.retired_at.map(micros),
+            published_until: k.published_until.map(micros),
+        }
+    }
+
+    pub fn into_domain(self) -> Result<SigningKey> {
+        const T: &str = "signing_keys";
+        Ok(SigningKey {
+            alg: Alg::parse(&self.alg).ok_or_else(|| corrupt(T, format!("alg {:?}", self.alg)))?,
+            kid: self.kid,
+            public_jwk: self.public_jwk,
+            private_key: self.private_key,
+            created_at: time(T, self.created_at)?,
+            activates_at: time(T, self.activates_at)?,
+            retired_at: opt_time(T, self.retired_at)?,
+            published_until: opt_time(T, self.published_until)?,
         })
     }
 }

@@ -27,6 +27,7 @@ diesel::table! {
         scope -> Nullable<Text>,
         auth_time -> Nullable<BigInt>,
         browser_session_id -> Nullable<Text>,
+        nonce -> Nullable<Text>,
     }
 }
 
@@ -60,6 +61,7 @@ diesel::table! {
         broker_id -> Nullable<Text>,
         redirect_uris -> Text,
         consent_required -> Bool,
+        access_token_format -> Text,
     }
 }
 
@@ -156,6 +158,19 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    signing_keys (kid) {
+        kid -> Text,
+        alg -> Text,
+        public_jwk -> Text,
+        private_key -> Binary,
+        created_at -> BigInt,
+        activates_at -> BigInt,
+        retired_at -> Nullable<BigInt>,
+        published_until -> Nullable<BigInt>,
+    }
+}
+
 diesel::joinable!(access_tokens -> sessions (session_id));
 diesel::joinable!(authorization_codes -> clients (client_id));
 diesel::joinable!(authorization_codes -> sessions (session_id));
@@ -184,6 +199,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     onetime_codes,
     refresh_tokens,
     sessions,
+    signing_keys,
     sub_accounts,
     trading_accounts,
     users,

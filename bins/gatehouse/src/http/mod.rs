@@ -14,6 +14,7 @@ use actix_web::{web, HttpMessage as _, HttpRequest, HttpResponse};
 pub mod error;
 mod handlers;
 pub mod legacy;
+pub mod oidc;
 pub mod request;
 pub mod standard;
 
@@ -167,7 +168,8 @@ pub async fn normalize_and_measure(
         }
     }
     let endpoint = Endpoint::from_route(req.path());
-    let standard_route = standard::route_label(req.path());
+    let standard_route =
+        standard::route_label(req.path()).or_else(|| oidc::route_label(req.path()));
     let metrics = req
         .app_data::<web::Data<crate::AppState>>()
         .map(|s| s.clone().into_inner());
@@ -222,6 +224,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         );
     }
     standard::routes(cfg);
+    oidc::routes(cfg);
 }
 
 /// Web API's answer for a path no route matches: the request URI as sent, absolute.

@@ -49,6 +49,7 @@ fn client(id: &str) -> Client {
         broker_id: None,
         redirect_uris: vec!["https://app.example/cb".to_owned()],
         consent_required: false,
+        access_token_format: Default::default(),
     }
 }
 
@@ -256,6 +257,7 @@ fn token_repositories_round_trip() {
                 scope: Some("a".to_owned()),
                 auth_time: Some(T0),
                 browser_session_id: None,
+                nonce: None,
             })?;
             let mut payload = BTreeMap::new();
             payload.insert("k".to_owned(), "v \u{e9}".to_owned());

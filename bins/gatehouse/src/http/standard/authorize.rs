@@ -63,6 +63,7 @@ fn params_from(pairs: &[(String, String)]) -> AuthorizationParams {
             "code_challenge" => &mut p.code_challenge,
             "code_challenge_method" => &mut p.code_challenge_method,
             "prompt" => &mut p.prompt,
+            "nonce" => &mut p.nonce,
             // RFC 6749 section 3.1: unknown parameters are ignored.
             _ => continue,
         };
@@ -94,6 +95,9 @@ fn carried(r: &AuthorizationRequest) -> Vec<(&'static str, String)> {
     }
     if r.prompt == Prompt::Consent {
         fields.push(("prompt", "consent".to_owned()));
+    }
+    if let Some(nonce) = &r.nonce {
+        fields.push(("nonce", nonce.clone()));
     }
     fields
 }

@@ -18,6 +18,7 @@ pub struct Metadata {
     token_endpoint: String,
     introspection_endpoint: String,
     revocation_endpoint: String,
+    jwks_uri: String,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     scopes_supported: Vec<String>,
     response_types_supported: [&'static str; 1],
@@ -39,6 +40,7 @@ impl Metadata {
             token_endpoint: at(super::TOKEN),
             introspection_endpoint: at("/oauth2/introspect"),
             revocation_endpoint: at("/oauth2/revoke"),
+            jwks_uri: at(crate::http::oidc::JWKS),
             scopes_supported: scopes,
             response_types_supported: ["code"],
             response_modes_supported: ["query"],

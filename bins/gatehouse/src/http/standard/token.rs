@@ -46,6 +46,9 @@ struct TokenResponse<'a> {
     refresh_token: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     scope: Option<&'a str>,
+    /// OpenID Connect Core 3.1.3.3.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    id_token: Option<&'a str>,
 }
 
 fn non_empty(v: Option<String>) -> Option<String> {
@@ -142,6 +145,7 @@ pub(super) async fn token(req: HttpRequest, payload: web::Payload, state: Data) 
                 expires_in: issued.expires_in.whole_seconds(),
                 refresh_token: issued.refresh_token.as_ref().map(Secret::expose),
                 scope: Some(issued.scope.as_str()).filter(|s| !s.is_empty()),
+                id_token: issued.id_token.as_ref().map(Secret::expose),
             };
             match serde_json::to_vec(&body) {
                 Ok(bytes) => json(StatusCode::OK, bytes),
@@ -222,6 +226,7 @@ mod tests {
             expires_in: 60,
             refresh_token: None,
             scope: None,
+            id_token: None,
         };
         assert_eq!(
             serde_json::to_string(&body).unwrap_or_default(),

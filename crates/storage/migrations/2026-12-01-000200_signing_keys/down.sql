@@ -1,0 +1,3 @@
+ALTER TABLE authorization_codes DROP COLUMN nonce;
+ALTER TABLE clients DROP COLUMN access_token_format;
+DROP TABLE signing_keys;
