@@ -5,6 +5,7 @@ mod flows;
 mod help;
 mod hostile;
 mod oauth2_client;
+mod oidc;
 mod oracle;
 mod security;
 mod seeds;

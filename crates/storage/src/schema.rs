@@ -128,6 +128,19 @@ diesel::table! {
 }
 
 diesel::table! {
+    signing_keys (kid) {
+        kid -> Text,
+        alg -> Text,
+        public_jwk -> Text,
+        private_key -> Binary,
+        created_at -> BigInt,
+        activates_at -> BigInt,
+        retired_at -> Nullable<BigInt>,
+        published_until -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
     sub_accounts (id) {
         id -> BigInt,
         member -> BigInt,
@@ -155,19 +168,6 @@ diesel::table! {
         df_visible -> Bool,
         disabled -> Bool,
         created_at -> BigInt,
-    }
-}
-
-diesel::table! {
-    signing_keys (kid) {
-        kid -> Text,
-        alg -> Text,
-        public_jwk -> Text,
-        private_key -> Binary,
-        created_at -> BigInt,
-        activates_at -> BigInt,
-        retired_at -> Nullable<BigInt>,
-        published_until -> Nullable<BigInt>,
     }
 }
 

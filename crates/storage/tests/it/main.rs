@@ -30,6 +30,7 @@ macro_rules! both {
 mod concurrency;
 mod copy;
 mod grants;
+mod keys;
 mod migrations;
 mod persistence;
 mod repos;

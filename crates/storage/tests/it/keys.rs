@@ -1,0 +1,179 @@
+//! Signing keys and JWT access tokens over real databases with a mock clock: the key life
+//! (pending, signing, superseded, retired, expired), sealed private keys, and introspection
+//! refusing expired tokens and tokens of a key retired past its window.
+
+use std::sync::Arc;
+
+use gatehouse_domain::keys::{Alg, KeyEncryptionKey, KeyRing, KeyStatus};
+use gatehouse_domain::model::{GrantSet, GrantType, TokenFormat};
+use gatehouse_domain::secret::Secret;
+use gatehouse_domain::store::Store;
+use gatehouse_domain::{ClientAuth, Config, Error, Gatehouse};
+use gatehouse_storage::Storage;
+use time::Duration;
+
+use crate::support::{fx, Fx, TEST_ITERATIONS};
+
+fn kid_of(jwt: &str) -> String {
+    use base64::Engine as _;
+    let header = jwt.split('.').next().unwrap_or_default();
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(header)
+        .expect("base64url header");
+    let v: serde_json::Value = serde_json::from_slice(&bytes).expect("JSON header");
+    v["kid"].as_str().unwrap_or_default().to_owned()
+}
+
+/// A service with a key ring over the fixture's database, and a JWT client `api`.
+fn signing(fx: &Fx, kek: [u8; 32]) -> Gatehouse<Storage> {
+    let ring = KeyRing::new(KeyEncryptionKey::from_bytes(&kek));
+    ring.set_issuer("https://login.example");
+    let gh = fx
+        .reopen(TEST_ITERATIONS, Config::default())
+        .with_key_ring(Arc::new(ring));
+    let mut grants = GrantSet::empty();
+    grants.insert(GrantType::ClientCredentials);
+    let secret = gh
+        .add_client(gatehouse_domain::import::NewClientSpec {
+            client_id: "api".to_owned(),
+            confidential: true,
+            grants,
+            scope: "read".to_owned(),
+            redirect_url: None,
+            broker_id: None,
+            redirect_uris: Vec::new(),
+            consent_required: false,
+            access_token_format: TokenFormat::Jwt,
+        })
+        .expect("client")
+        .expect("secret");
+    API_SECRET.with(|s| *s.borrow_mut() = secret.expose().to_owned());
+    gh
+}
+
+thread_local! {
+    static API_SECRET: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+}
+
+fn api() -> ClientAuth {
+    ClientAuth::new(
+        "api",
+        Some(Secret::new(API_SECRET.with(|s| s.borrow().clone()))),
+    )
+}
+
+fn grant(gh: &Gatehouse<Storage>) -> String {
+    gh.client_credentials_grant(&api(), None, None)
+        .expect("grant")
+        .access_token
+        .expose()
+        .to_owned()
+}
+
+fn active(gh: &Gatehouse<Storage>, token: &str) -> bool {
+    gh.introspect(&api(), token).expect("introspect").is_some()
+}
+
+pub fn key_life_and_windows() {
+    let fx = fx();
+    let gh = signing(&fx, [7; 32]);
+    // No key: signing is refused, not silently opaque.
+    assert!(matches!(
+        gh.client_credentials_grant(&api(), None, None),
+        Err(Error::Storage(_))
+    ));
+    let first = gh.ensure_signing_key().expect("ensure").expect("created");
+    assert_eq!(first.alg, Alg::Rs256);
+    assert!(gh.ensure_signing_key().expect("ensure").is_none(), "once");
+    let t1 = grant(&gh);
+    assert_eq!(kid_of(&t1), first.kid);
+    assert!(active(&gh, &t1));
+
+    // Rotation publishes first: the pending key is in the JWKS, the old one still signs.
+    let second = gh
+        .rotate_key(Alg::Es256, Duration::minutes(10))
+        .expect("rotate");
+    let jwks = gh.jwks().expect("jwks");
+    let kids: Vec<&str> = jwks["keys"]
+        .as_array()
+        .expect("keys")
+        .iter()
+        .filter_map(|k| k["kid"].as_str())
+        .collect();
+    assert_eq!(kids, [first.kid.as_str(), second.kid.as_str()]);
+    for key in jwks["keys"].as_array().expect("keys") {
+        assert_eq!(key["use"], "sig");
+        assert!(
+            key.get("d").is_none() && key.get("p").is_none(),
+            "public only"
+        );
+    }
+    assert_eq!(kid_of(&grant(&gh)), first.kid);
+    let statuses: Vec<KeyStatus> = gh.list_keys().expect("list").iter().map(|k| k.1).collect();
+    assert_eq!(statuses, [KeyStatus::Signing, KeyStatus::Pending]);
+    fx.clock.advance(Duration::minutes(10));
+    let t2 = grant(&gh);
+    assert_eq!(kid_of(&t2), second.kid, "signs once the delay is over");
+    assert!(active(&gh, &t1), "the superseded key still verifies");
+
+    // Retired with the default window (the longest access-token lifetime, 20 min): still
+    // published and accepted within it; its tokens have expired when it goes.
+    let until = gh.retire_key(&first.kid, None).expect("retire");
+    assert_eq!(
+        until,
+        gatehouse_domain::clock::Clock::now(&*fx.clock) + Duration::minutes(20)
+    );
+    assert!(matches!(
+        gh.retire_key(&first.kid, None),
+        Err(Error::NotFound(_))
+    ));
+    assert!(active(&gh, &t1));
+    // Expiry: t1 was issued 10 minutes ago with a 20-minute lifetime.
+    fx.clock.advance(Duration::minutes(10));
+    assert!(!active(&gh, &t1), "expired");
+    assert!(active(&gh, &t2));
+
+    // A key retired with a short window: its unexpired tokens are refused after it.
+    let t3 = grant(&gh);
+    gh.retire_key(&second.kid, Some(Duration::minutes(1)))
+        .expect("retire");
+    assert!(active(&gh, &t3), "within the window");
+    fx.clock.advance(Duration::minutes(2));
+    assert!(!active(&gh, &t3), "retired past its window");
+    let jwks = gh.jwks().expect("jwks");
+    let kids: Vec<&str> = jwks["keys"]
+        .as_array()
+        .expect("keys")
+        .iter()
+        .filter_map(|k| k["kid"].as_str())
+        .collect();
+    assert_eq!(
+        kids,
+        [first.kid.as_str()],
+        "the first is within its window still"
+    );
+    // Nothing signs now: a JWT client's grant fails cleanly.
+    assert!(gh.client_credentials_grant(&api(), None, None).is_err());
+}
+
+pub fn a_wrong_kek_does_not_open_the_keys() {
+    let fx = fx();
+    let gh = signing(&fx, [7; 32]);
+    gh.ensure_signing_key().expect("ensure");
+    let other = KeyRing::new(KeyEncryptionKey::from_bytes(&[8; 32]));
+    let wrong = fx
+        .reopen(TEST_ITERATIONS, Config::default())
+        .with_key_ring(Arc::new(other));
+    assert!(matches!(
+        wrong.ensure_signing_key(),
+        Err(Error::Credential(_))
+    ));
+    // The stored private key is not the PKCS#8 in clear.
+    let keys = fx.gh.store().read(|tx| tx.signing_keys()).expect("read");
+    assert!(!keys[0]
+        .private_key
+        .windows(9)
+        .any(|w| w == [0x30, 0x82, 0x04, 0xbd, 0x02, 0x01, 0x00, 0x30, 0x0d]));
+}
+
+both!(key_life_and_windows, a_wrong_kek_does_not_open_the_keys);
