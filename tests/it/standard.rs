@@ -317,7 +317,8 @@ fn authorization_code_flow_login_page_and_session() {
             "token_type",
             "expires_in",
             "refresh_token",
-            "scope"
+            "scope",
+            "id_token"
         ]
     );
     assert_eq!(v["token_type"], "Bearer");
