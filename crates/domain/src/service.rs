@@ -743,18 +743,22 @@ impl<S: Store> Gatehouse<S> {
         // A JWT client's new access token is signed before the transaction, from what the
         // refresh token's row says (its session and scope never change); the transaction
         // then checks that it still says so.
-        let (access_secret, access_digest, signed_for) =
-            if client.access_token_format == TokenFormat::Jwt {
-                let pre = self.store.read(|tx| {
-                    let Some(old) = tx.refresh_token(&digest)? else {
-                        return Ok(None);
-                    };
-                    let user = tx.session(old.session_id)?.and_then(|s| s.user_id);
-                    Ok(Some((old, user)))
-                })?;
-                match pre {
-                    Some((old, user_id)) => {
-                        let scope = narrow_scope(&old.scope, requested.as_deref())?;
+        let (access_secret, access_digest, signed_for) = if client.access_token_format
+            == TokenFormat::Jwt
+        {
+            let pre = self.store.read(|tx| {
+                let Some(old) = tx.refresh_token(&digest)? else {
+                    return Ok(None);
+                };
+                let user = tx.session(old.session_id)?.and_then(|s| s.user_id);
+                Ok(Some((old, user)))
+            })?;
+            // Another client's or an unknown token, or a widened scope: the transaction
+            // refuses it with the right error.
+            match pre.filter(|(old, _)| old.client_id.as_deref() == Some(client.client_id.as_str()))
+            {
+                Some((old, user_id)) => match narrow_scope(&old.scope, requested.as_deref()) {
+                    Ok(scope) => {
                         let (s, d) = self.jwt_access_token(
                             &client,
                             user_id,
@@ -765,11 +769,13 @@ impl<S: Store> Gatehouse<S> {
                         )?;
                         (s, d, Some((old.session_id, scope)))
                     }
-                    None => (access_secret, access_digest, None),
-                }
-            } else {
-                (access_secret, access_digest, None)
-            };
+                    Err(_) => (access_secret, access_digest, None),
+                },
+                None => (access_secret, access_digest, None),
+            }
+        } else {
+            (access_secret, access_digest, None)
+        };
         self.store
             .write(move |tx| -> Result<Result<IssuedTokens>> {
                 let Some(old) = tx.refresh_token(&digest)? else {
@@ -1530,6 +1536,13 @@ impl<S: Store> Gatehouse<S> {
         digest: &TokenDigest,
         template: &mut MintTemplate,
     ) -> Result<()> {
+        let jwt = client.access_token_format == TokenFormat::Jwt;
+        // Without keys there is no id_token (the exchange still succeeds); a JWT client
+        // without keys fails below, as configured.
+        let oidc = self.key_ring().is_some() && crate::oidc::has_scope(&client.scope, "openid");
+        if !jwt && !oidc {
+            return Ok(());
+        }
         let pre = self.store.read(|tx| {
             let Some(code) = tx.authorization_code(digest)? else {
                 return Ok(None);
@@ -1544,7 +1557,7 @@ impl<S: Store> Gatehouse<S> {
             return Ok(());
         }
         let scope = normalize_scope(code.scope.as_deref().unwrap_or(&client.scope));
-        if client.access_token_format == TokenFormat::Jwt {
+        if jwt {
             template.access = self.jwt_access_token(
                 client,
                 Some(user.id),
@@ -1554,7 +1567,7 @@ impl<S: Store> Gatehouse<S> {
                 later(template.now, template.access_life),
             )?;
         }
-        if code.redirect_uri.is_some() && crate::oidc::has_scope(&scope, "openid") {
+        if oidc && code.redirect_uri.is_some() && crate::oidc::has_scope(&scope, "openid") {
             template.id_token = Some(self.id_token(
                 client,
                 &user,
