@@ -856,3 +856,84 @@ fn authlib_oidc_client_in_chromium() {
     );
     assert!(out.contains("OK oidc"), "{out}");
 }
+
+/// TRACE logs of every signed-token path hold no token, id_token, signature or KEK.
+#[test]
+fn trace_logs_never_contain_signed_tokens_or_the_kek() {
+    let logs = crate::security::capture_logs();
+    let server = server();
+    let kek_text = std::fs::read_to_string(kek(&server)).expect("kek");
+    let mut secrets = vec![
+        kek_text.trim().to_owned(),
+        "api-secret".to_owned(),
+        "rp-secret".to_owned(),
+    ];
+    let at = cc(&server);
+    let _ = introspect(&server, "api", "api-secret", &at);
+    let mut forged = at.clone();
+    forged.push('x');
+    let _ = introspect(&server, "api", "api-secret", &forged);
+    secrets.push(at);
+    let mut browser = Browser::default();
+    let c = code(
+        &server,
+        &mut browser,
+        "rp",
+        "openid profile",
+        "log-nonce",
+        "alice",
+        "alice-password-1",
+    );
+    let tokens = exchange(&server, "rp", "rp-secret", &c);
+    for name in ["access_token", "id_token", "refresh_token"] {
+        let t = tokens[name].as_str().expect(name).to_owned();
+        let _ = userinfo(&server, &t);
+        secrets.push(t);
+    }
+    secrets.push(c);
+    gatehouse::cli::keys_rotate(&server.db, "EdDSA", 0, &kek(&server)).expect("rotate");
+    let t = cc(&server);
+    let _ = userinfo(&server, &t);
+    secrets.push(t);
+    let text = logs.contents();
+    assert!(
+        text.contains("a JWT access token was refused"),
+        "the logs were captured"
+    );
+    for secret in &secrets {
+        assert!(!text.contains(secret.as_str()), "a secret in the logs");
+        if let Some(sig) = secret.rsplit('.').next().filter(|s| s.len() > 20) {
+            assert!(!text.contains(sig), "a signature in the logs");
+        }
+    }
+}
+
+/// The format is checked where it is configured: the import document and the CLI.
+#[test]
+fn access_token_format_is_validated() {
+    let server = Server::start();
+    let file = tempfile::NamedTempFile::new().expect("temp");
+    std::fs::write(
+        file.path(),
+        r#"{"clients":[{"client_id":"x","secret":"x-secret","grants":["client_credentials"],"scope":"","access_token_format":"JWT"}]}"#,
+    )
+    .expect("write");
+    let err = gatehouse::cli::import(&server.db, file.path(), Some(1000)).expect_err("refused");
+    assert!(err.contains("access_token_format"), "{err}");
+    let err = gatehouse::cli::client_add(
+        &server.db,
+        gatehouse::cli::NewClientArgs {
+            client_id: "y".into(),
+            grants: vec!["client_credentials".into()],
+            scope: String::new(),
+            redirect_url: None,
+            broker: None,
+            public: false,
+            redirect_uris: Vec::new(),
+            consent_required: false,
+            access_token_format: "signed".into(),
+        },
+    )
+    .expect_err("refused");
+    assert!(err.contains("opaque or jwt"), "{err}");
+}
