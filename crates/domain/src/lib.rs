@@ -32,6 +32,7 @@
 //! | browser login (hash) | `browser_login(name, &Secret, ip) -> BrowserLogin`, `browser_session(cookie)`, `end_browser_session(cookie)` | login page, `/oauth2/logout` |
 //! | bound exchange | `exchange_code(&ClientAuth, code, CodeBinding { redirect_uri, code_verifier }, ip, want_refresh)` | `/oauth2/token`, v1 `authorization_code` |
 //! | housekeeping | `purge_expired() -> u64` | timer |
+//! | signed tokens | `with_key_ring(Arc<KeyRing>)`, `ensure_signing_key()`, `rotate_key(alg, delay)`, `retire_key(kid, window)`, `list_keys()`, `jwks()`, `userinfo(token)`; JWT access tokens for clients with `access_token_format = jwt`, id_tokens on code exchanges with `openid` ([`oidc`], [`keys`]) | `/oauth2/jwks`, `/oauth2/userinfo`, `gatehouse keys` |
 //!
 //! `ClientAuth::new(id, Option<Secret>)` for body credentials, `ClientAuth::basic(user,
 //! password)` for a decoded Basic header (also tried URL-decoded). Errors map to dialects:
