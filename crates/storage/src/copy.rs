@@ -264,6 +264,17 @@ macro_rules! copy_between {
                     src,
                     dst,
                     progress,
+                    signing_keys,
+                    signing_keys::kid,
+                    String::new(),
+                    SigningKeyRow,
+                    |r: &SigningKeyRow| r.kid.clone(),
+                    signing_keys::kid.is_not_null()
+                ),
+                copy_table!(
+                    src,
+                    dst,
+                    progress,
                     login_failures,
                     login_failures::lock_key,
                     String::new(),

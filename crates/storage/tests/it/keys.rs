@@ -176,4 +176,40 @@ pub fn a_wrong_kek_does_not_open_the_keys() {
         .any(|w| w == [0x30, 0x82, 0x04, 0xbd, 0x02, 0x01, 0x00, 0x30, 0x0d]));
 }
 
-both!(key_life_and_windows, a_wrong_kek_does_not_open_the_keys);
+/// `gatehouse copy` takes the keys along: a JWT signed on the source verifies on the copy.
+pub fn keys_survive_a_copy() {
+    let fx = fx();
+    let gh = signing(&fx, [7; 32]);
+    gh.ensure_signing_key().expect("ensure");
+    let t = grant(&gh);
+    let (_dir, path) = crate::support::temp_db();
+    let target =
+        gatehouse_storage::Storage::open(&path, gatehouse_storage::StorageOptions::default())
+            .expect("open");
+    let now = gatehouse_domain::clock::Clock::now(&*fx.clock);
+    let report = gatehouse_storage::copy(gh.store(), &target, now, &mut |_| {}).expect("copy");
+    assert!(report
+        .tables
+        .iter()
+        .any(|t| t.table == "signing_keys" && t.destination_rows == 1));
+    let ring = KeyRing::new(KeyEncryptionKey::from_bytes(&[7; 32]));
+    ring.set_issuer("https://login.example");
+    let copied = crate::support::service(
+        &gatehouse_storage::Database::Sqlite(path),
+        fx.clock.clone(),
+        TEST_ITERATIONS,
+        Config::default(),
+    )
+    .with_key_ring(Arc::new(ring));
+    assert!(
+        copied.ensure_signing_key().expect("opens").is_none(),
+        "no new key"
+    );
+    assert!(active(&copied, &t));
+}
+
+both!(
+    key_life_and_windows,
+    a_wrong_kek_does_not_open_the_keys,
+    keys_survive_a_copy
+);
