@@ -61,14 +61,25 @@ impl<S: Store> Gatehouse<S> {
         })
     }
 
-    fn current_key(&self, now: OffsetDateTime) -> Result<SigningKey> {
-        let keys = self.store().read(|tx| tx.signing_keys())?;
-        keys::signing_key(&keys, now)
+    /// The signing key at `now`, from `keys` when the caller read them in its own
+    /// transaction, else from a read of its own.
+    fn current_key(&self, now: OffsetDateTime, keys: Option<&[SigningKey]>) -> Result<SigningKey> {
+        let read;
+        let keys = match keys {
+            Some(k) => k,
+            None => {
+                read = self.store().read(|tx| tx.signing_keys())?;
+                &read
+            }
+        };
+        keys::signing_key(keys, now)
             .cloned()
             .ok_or_else(|| unavailable("no signing key is active (gatehouse keys rotate)"))
     }
 
     /// An RFC 9068 access token for `client`, and the digest it is stored under.
+    // Every argument is a claim or its key; a struct for one caller each would add nothing.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn jwt_access_token(
         &self,
         client: &Client,
@@ -77,9 +88,10 @@ impl<S: Store> Gatehouse<S> {
         scope: &str,
         issued_at: OffsetDateTime,
         expires_at: OffsetDateTime,
+        keys: Option<&[SigningKey]>,
     ) -> Result<(Secret, TokenDigest)> {
         let ring = self.ring()?;
-        let key = self.current_key(issued_at)?;
+        let key = self.current_key(issued_at, keys)?;
         let sub = user_id.map_or_else(|| client.client_id.clone(), |u| u.hyphenated().to_string());
         let claims = json!({
             "iss": ring.issuer(),
@@ -98,6 +110,7 @@ impl<S: Store> Gatehouse<S> {
     }
 
     /// The id_token of a code exchange with the `openid` scope.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn id_token(
         &self,
         client: &Client,
@@ -106,9 +119,10 @@ impl<S: Store> Gatehouse<S> {
         access_token: &str,
         now: OffsetDateTime,
         lifetime: Duration,
+        keys: Option<&[SigningKey]>,
     ) -> Result<Secret> {
         let ring = self.ring()?;
-        let key = self.current_key(now)?;
+        let key = self.current_key(now, keys)?;
         let mut claims = Map::new();
         claims.insert("iss".into(), json!(ring.issuer()));
         claims.insert("sub".into(), json!(user.id.hyphenated().to_string()));
@@ -160,6 +174,26 @@ impl<S: Store> Gatehouse<S> {
                 Ok(false)
             }
         }
+    }
+
+    /// [`Gatehouse::authenticate_client`], and for a JWT client (with keys configured) the
+    /// signing keys read in the same transaction (one read instead of two per grant).
+    pub(crate) fn authenticate_client_for_signing(
+        &self,
+        auth: &crate::service::ClientAuth,
+    ) -> Result<(Client, Option<Vec<SigningKey>>)> {
+        let now = self.now();
+        let signing = self.key_ring().is_some();
+        self.store()
+            .read(|tx| {
+                let client = crate::service::authenticate_in(tx, auth, now)?;
+                let keys = (signing
+                    && client.access_token_format == crate::model::TokenFormat::Jwt)
+                    .then(|| tx.signing_keys())
+                    .transpose()?;
+                Ok((client, keys))
+            })
+            .inspect_err(|e| self.client_failed(e, Some(auth)))
     }
 
     /// The JWK Set published now.

@@ -421,6 +421,7 @@ impl Mint {
 
 /// Parameters of [`Gatehouse::mint`].
 struct MintSpec<'a> {
+    keys: Option<&'a [crate::keys::SigningKey]>,
     client_key: Option<String>,
     caller_ip: Option<IpAddr>,
     client: Option<&'a Client>,
@@ -523,7 +524,7 @@ impl<S: Store> Gatehouse<S> {
     }
 
     /// Counts a failed client authentication against the caller's address.
-    fn client_failed(&self, error: &Error, auth: Option<&ClientAuth>) {
+    pub(crate) fn client_failed(&self, error: &Error, auth: Option<&ClientAuth>) {
         let (Error::InvalidClient, Some(ip)) = (error, auth.and_then(|a| a.caller_ip)) else {
             return;
         };
@@ -572,6 +573,7 @@ impl<S: Store> Gatehouse<S> {
         let scope = grant_scope(client.as_ref(), grant.scope.as_deref())?;
         let login = self.verify_password(&keys, &records, user, &grant.password)?;
         let mint = self.mint(MintSpec {
+            keys: None,
             client_key: grant.client_key.clone(),
             caller_ip: grant.caller_ip,
             client: client.as_ref(),
@@ -620,6 +622,7 @@ impl<S: Store> Gatehouse<S> {
             return Err(Error::AccountDisabled);
         }
         let mint = self.mint(MintSpec {
+            keys: None,
             client_key: grant.client_key.clone(),
             caller_ip: grant.caller_ip,
             client: client.as_ref(),
@@ -688,6 +691,7 @@ impl<S: Store> Gatehouse<S> {
             },
         };
         let mint = self.mint(MintSpec {
+            keys: None,
             client_key: None,
             caller_ip: grant.caller_ip,
             client: None,
@@ -746,12 +750,13 @@ impl<S: Store> Gatehouse<S> {
         let (access_secret, access_digest, signed_for) = if client.access_token_format
             == TokenFormat::Jwt
         {
-            let pre = self.store.read(|tx| {
+            let (pre, keys) = self.store.read(|tx| {
+                let keys = tx.signing_keys()?;
                 let Some(old) = tx.refresh_token(&digest)? else {
-                    return Ok(None);
+                    return Ok((None, keys));
                 };
                 let user = tx.session(old.session_id)?.and_then(|s| s.user_id);
-                Ok(Some((old, user)))
+                Ok((Some((old, user)), keys))
             })?;
             // Another client's or an unknown token, or a widened scope: the transaction
             // refuses it with the right error.
@@ -766,6 +771,7 @@ impl<S: Store> Gatehouse<S> {
                             &scope,
                             now,
                             later(now, access_life),
+                            Some(&keys),
                         )?;
                         (s, d, Some((old.session_id, scope)))
                     }
@@ -889,13 +895,14 @@ impl<S: Store> Gatehouse<S> {
         scope: Option<&str>,
         caller_ip: Option<IpAddr>,
     ) -> Result<IssuedTokens> {
-        let client = self.authenticate_client(client)?;
+        let (client, keys) = self.authenticate_client_for_signing(client)?;
         if !client.is_confidential() {
             return Err(Error::UnauthorizedClient);
         }
         require_grant(&client, GrantType::ClientCredentials)?;
         let scope = grant_scope(Some(&client), scope)?;
         let mint = self.mint(MintSpec {
+            keys: keys.as_deref(),
             client_key: None,
             caller_ip,
             client: Some(&client),
@@ -1444,6 +1451,7 @@ impl<S: Store> Gatehouse<S> {
                 &spec.scope,
                 now,
                 later(now, access_life),
+                spec.keys,
             )?,
             _ => generate_token(&*self.rng),
         };
@@ -1548,9 +1556,10 @@ impl<S: Store> Gatehouse<S> {
                 return Ok(None);
             };
             let user = tx.user_by_id(code.user_id)?;
-            Ok(user.map(|u| (code, u)))
+            let keys = tx.signing_keys()?;
+            Ok(user.map(|u| (code, u, keys)))
         })?;
-        let Some((code, user)) = pre else {
+        let Some((code, user, keys)) = pre else {
             return Ok(());
         };
         if code.client_id != client.client_id || code.consumed_at.is_some() {
@@ -1565,6 +1574,7 @@ impl<S: Store> Gatehouse<S> {
                 &scope,
                 template.now,
                 later(template.now, template.access_life),
+                Some(&keys),
             )?;
         }
         if oidc && code.redirect_uri.is_some() && crate::oidc::has_scope(&scope, "openid") {
@@ -1575,6 +1585,7 @@ impl<S: Store> Gatehouse<S> {
                 template.access.0.expose(),
                 template.now,
                 template.access_life,
+                Some(&keys),
             )?);
         }
         Ok(())
