@@ -119,6 +119,15 @@ def flow(cfg, doc, driver, sign_in):
     header = json.loads(
         __import__("base64").urlsafe_b64decode(token["id_token"].split(".")[0] + "==")
     )
+    # The RFC 9068 access token verifies against the same JWKS.
+    at_header = json.loads(
+        __import__("base64").urlsafe_b64decode(token["access_token"].split(".")[0] + "==")
+    )
+    check(at_header["typ"] == "at+jwt", at_header)
+    at_claims = jwt.decode(token["access_token"], keys)
+    at_claims.validate(leeway=5)
+    check(at_claims["aud"] == client_id and at_claims["sub"] == claims["sub"], at_claims)
+    header["at_alg"] = at_header["alg"]
     return claims, header
 
 
@@ -142,7 +151,7 @@ def main():
     driver = browser(cfg, profile)
     try:
         claims, header = flow(cfg, doc, driver, sign_in=True)
-        check(header["alg"] == "RS256", header)
+        check(header["alg"] == "RS256" and header["at_alg"] == "RS256", header)
         done.append("code flow with PKCE and nonce, id_token (RS256) and userinfo validated")
 
         marker = cfg["marker_dir"]
@@ -153,10 +162,12 @@ def main():
             time.sleep(0.1)
         check(os.path.exists(os.path.join(marker, "rotated")), "rotated")
         claims2, header2 = flow(cfg, doc, driver, sign_in=False)
-        check(header2["alg"] == "ES256" and header2["kid"] != header["kid"], header2)
+        check(header2["alg"] == "RS256" and header2["kid"] != header["kid"], header2)
+        check(header2["at_alg"] == "ES256", header2)
         check(claims2["sub"] == claims["sub"], "sub is stable")
         check(claims2["sid"] == claims["sid"], "same browser session")
-        done.append("after rotation (ES256) validated against the refetched JWKS")
+        done.append("after rotation (id_token on the new RS256 key, access token ES256) "
+                    "validated against the refetched JWKS")
     finally:
         driver.quit()
         shutil.rmtree(profile, ignore_errors=True)

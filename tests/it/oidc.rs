@@ -841,6 +841,8 @@ fn authlib_oidc_client_in_chromium() {
         let ask = dir.join("rotate");
         for _ in 0..600 {
             if ask.exists() {
+                // A new RS256 key (id_tokens) and then an ES256 key (the newest: access tokens).
+                gatehouse::cli::keys_rotate(&db, "RS256", 0, &kek_path).expect("rotate");
                 gatehouse::cli::keys_rotate(&db, "ES256", 0, &kek_path).expect("rotate");
                 std::fs::write(dir.join("rotated"), b"").expect("marker");
                 return true;

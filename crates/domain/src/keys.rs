@@ -293,6 +293,15 @@ pub fn signing_key(keys: &[SigningKey], now: OffsetDateTime) -> Option<&SigningK
         .max_by_key(|k| (k.activates_at, k.created_at))
 }
 
+/// The key that signs id_tokens at `now`: the newest active, unretired RS256 key (OpenID
+/// clients expect RS256 unless registered otherwise), else [`signing_key`].
+pub fn id_token_key(keys: &[SigningKey], now: OffsetDateTime) -> Option<&SigningKey> {
+    keys.iter()
+        .filter(|k| k.may_sign(now) && k.alg == Alg::Rs256)
+        .max_by_key(|k| (k.activates_at, k.created_at))
+        .or_else(|| signing_key(keys, now))
+}
+
 /// The status of `key` among `keys` at `now`.
 pub fn status(keys: &[SigningKey], key: &SigningKey, now: OffsetDateTime) -> KeyStatus {
     if key.retired_at.is_some() {
@@ -775,5 +784,18 @@ mod tests {
         assert_eq!(jwks(&keys, t(50))["keys"].as_array().map(Vec::len), Some(2));
         assert_eq!(signing_key(&keys, t(100)).map(|k| &k.kid), Some(&b.kid));
         assert_eq!(status(&keys, &a, t(100)), KeyStatus::Superseded);
+    }
+
+    #[test]
+    fn id_tokens_stay_on_rs256_while_an_rs256_key_signs() {
+        let rng = SeededRng::new(10);
+        let kek = KeyEncryptionKey::from_bytes(&[1; 32]);
+        let rsa = generate_key(Alg::Rs256, &kek, &rng, t(0), t(0)).unwrap();
+        let ed = generate_key(Alg::EdDsa, &kek, &rng, t(10), t(10)).unwrap();
+        let mut keys = vec![rsa.clone(), ed.clone()];
+        assert_eq!(signing_key(&keys, t(20)).map(|k| &k.kid), Some(&ed.kid));
+        assert_eq!(id_token_key(&keys, t(20)).map(|k| &k.kid), Some(&rsa.kid));
+        keys[0].retired_at = Some(t(30));
+        assert_eq!(id_token_key(&keys, t(40)).map(|k| &k.kid), Some(&ed.kid));
     }
 }

@@ -64,6 +64,15 @@ impl<S: Store> Gatehouse<S> {
     /// The signing key at `now`, from `keys` when the caller read them in its own
     /// transaction, else from a read of its own.
     fn current_key(&self, now: OffsetDateTime, keys: Option<&[SigningKey]>) -> Result<SigningKey> {
+        self.pick_key(now, keys, keys::signing_key)
+    }
+
+    fn pick_key(
+        &self,
+        now: OffsetDateTime,
+        keys: Option<&[SigningKey]>,
+        pick: for<'k> fn(&'k [SigningKey], OffsetDateTime) -> Option<&'k SigningKey>,
+    ) -> Result<SigningKey> {
         let read;
         let keys = match keys {
             Some(k) => k,
@@ -72,7 +81,7 @@ impl<S: Store> Gatehouse<S> {
                 &read
             }
         };
-        keys::signing_key(keys, now)
+        pick(keys, now)
             .cloned()
             .ok_or_else(|| unavailable("no signing key is active (gatehouse keys rotate)"))
     }
@@ -122,7 +131,7 @@ impl<S: Store> Gatehouse<S> {
         keys: Option<&[SigningKey]>,
     ) -> Result<Secret> {
         let ring = self.ring()?;
-        let key = self.current_key(now, keys)?;
+        let key = self.pick_key(now, keys, keys::id_token_key)?;
         let mut claims = Map::new();
         claims.insert("iss".into(), json!(ring.issuer()));
         claims.insert("sub".into(), json!(user.id.hyphenated().to_string()));
@@ -218,10 +227,9 @@ impl<S: Store> Gatehouse<S> {
             .filter(|k| k.published(now))
             .map(|k| k.alg)
             .collect();
+        // id_tokens are RS256 while an RS256 key signs; list that first.
+        algs.sort_by_key(|a| Alg::ALL.iter().position(|b| b == a));
         algs.dedup();
-        if !algs.contains(&Alg::Rs256) {
-            algs.insert(0, Alg::Rs256);
-        }
         Ok(algs)
     }
 
