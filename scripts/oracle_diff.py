@@ -163,6 +163,10 @@ CASES = [
     case("member-empty-no-content-type", "/api/Token", "", declared=LOGIC),
     case("onetime-empty-no-content-type", "/oauth2/onetime/token", "", BEARER, declared=LOGIC),
     case("member-empty-text-plain", "/api/Token", "", ("Content-Type", "text/plain"), declared=LOGIC),
+    case("member-blank-json", "/api/Token", "  \r\n ", JSON, declared=LOGIC),
+    case("member-blank-form", "/api/Token", "   ", FORM, declared=LOGIC),
+    case("member-blank-xml", "/api/Token", "   ", XML),
+    case("katana-empty-no-content-type", "/token", "", declared=LOGIC),
     # ---- 415 texts stay as they were ----
     case("member-415", "/api/Token", "x", ("Content-Type", "text/plain")),
     case("member-415-no-content-type", "/api/Token", "x"),
