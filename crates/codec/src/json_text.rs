@@ -158,7 +158,7 @@ impl Parser<'_> {
                 Some(b'{') => {
                     self.i += 1;
                     self.enter()?;
-                    match self.object_key(true)? {
+                    match self.object_key()? {
                         None => JValue::Object(Vec::new()),
                         Some(k) => {
                             stack.push(Open::Obj(Vec::new(), None, k));
@@ -240,7 +240,7 @@ impl Parser<'_> {
                         match self.peek() {
                             Some(b',') => {
                                 self.i += 1;
-                                if let Some(k) = self.object_key(false)? {
+                                if let Some(k) = self.object_key()? {
                                     *key = k;
                                     break;
                                 }
@@ -264,11 +264,10 @@ impl Parser<'_> {
 
     /// After `{` or `,`: the next member name and its `:`, or `None` when the object closes
     /// here (`{}`, or a trailing comma as Json.NET allowed).
-    fn object_key(&mut self, first: bool) -> Result<Option<String>, DecodeError> {
+    fn object_key(&mut self) -> Result<Option<String>, DecodeError> {
         self.skip_ws()?;
         let name = match self.peek() {
             Some(b'}') => {
-                let _ = first;
                 self.i += 1;
                 self.path.pop();
                 return Ok(None);
@@ -493,7 +492,6 @@ pub(crate) fn dotnet_double(f: f64) -> String {
     let digits = digits.trim_end_matches('0');
     let digits = if digits.is_empty() { "0" } else { digits };
     let sign = if f < 0.0 { "-" } else { "" };
-    let n = i32::try_from(digits.len()).unwrap_or(15);
     if (-4..15).contains(&exp) {
         if exp >= 0 {
             let int_len = usize::try_from(exp + 1).unwrap_or(1);
@@ -507,7 +505,6 @@ pub(crate) fn dotnet_double(f: f64) -> String {
             format!("{sign}0.{}{digits}", "0".repeat(zeros))
         }
     } else {
-        let _ = n;
         let (head, tail) = digits.split_at(1);
         let dot = if tail.is_empty() { "" } else { "." };
         let esign = if exp < 0 { '-' } else { '+' };
