@@ -48,21 +48,43 @@ struct Parser<'a> {
     opts: &'a DecodeOptions,
     /// Per open container: the member or element being read (`None` before the first).
     path: Vec<Option<Seg>>,
+    /// A value is due (after `:`, `[` or an array's `,`) and has not been read yet.
+    awaiting: bool,
 }
 
 /// Parse `text` (BOM already stripped) into a value; what follows the root value is ignored.
 pub(crate) fn parse(text: &str, opts: &DecodeOptions) -> Result<JValue, DecodeError> {
+    parse_reporting(text, opts).map_err(|(e, _)| e)
+}
+
+/// [`parse`], also telling whether Json.NET reported the failure twice: a document that
+/// breaks off inside a root member's value failed once where the member's value was read and
+/// again for the object, both at the member's path (Web API's ModelState lists both).
+pub(crate) fn parse_reporting(
+    text: &str,
+    opts: &DecodeOptions,
+) -> Result<JValue, (DecodeError, bool)> {
     let mut p = Parser {
         s: text.as_bytes(),
         i: 0,
         opts,
         path: Vec::new(),
+        awaiting: false,
     };
-    p.skip_ws()?;
-    if p.i >= p.s.len() {
-        return Err(DecodeError::EmptyBody);
-    }
-    p.value()
+    let r = p.skip_ws().and_then(|()| {
+        if p.i >= p.s.len() {
+            Err(DecodeError::EmptyBody)
+        } else {
+            p.value()
+        }
+    });
+    r.map_err(|e| {
+        let in_member = matches!(p.path.first(), Some(Some(Seg::Name(_))));
+        let twice = matches!(e, DecodeError::Malformed { .. })
+            && in_member
+            && (p.path.len() > 1 || p.awaiting);
+        (e, twice)
+    })
 }
 
 impl Parser<'_> {
@@ -178,6 +200,7 @@ impl Parser<'_> {
                         if let Some(top) = self.path.last_mut() {
                             *top = Some(Seg::Index(0));
                         }
+                        self.awaiting = true;
                         stack.push(Open::Arr(Vec::new()));
                         continue;
                     }
@@ -185,6 +208,7 @@ impl Parser<'_> {
                 Some(q @ (b'"' | b'\'')) => JValue::String(self.string(q)?),
                 Some(_) => self.scalar()?,
             };
+            self.awaiting = false;
             // Attach it to the innermost container, closing those that end here.
             loop {
                 match stack.last_mut() {
@@ -202,6 +226,7 @@ impl Parser<'_> {
                                     if let Some(top) = self.path.last_mut() {
                                         *top = Some(Seg::Index(items.len()));
                                     }
+                                    self.awaiting = true;
                                     break;
                                 }
                             }
@@ -304,6 +329,7 @@ impl Parser<'_> {
             return Err(self.err("a member name not followed by ':'"));
         }
         self.i += 1;
+        self.awaiting = true;
         Ok(Some(name))
     }
 
@@ -553,6 +579,18 @@ mod tests {
         assert_eq!(e.field(), Some("Password"));
         assert_eq!(p("garbage").unwrap_err().field(), None);
         assert_eq!(p("[1, @").unwrap_err().field(), Some("[1]"));
+    }
+
+    #[test]
+    fn failures_inside_a_member_value_count_twice_as_in_json_net() {
+        let twice = |s: &str| parse_reporting(s, &DecodeOptions::default()).unwrap_err().1;
+        assert!(twice(r#"{"MemberId":"#));
+        assert!(twice(r#"{"MemberId":tru}"#));
+        assert!(twice(r#"{"MemberId":{"#));
+        assert!(!twice(r#"{"MemberId":"1","#));
+        assert!(!twice(r#"{"MemberId":"1" "Password":"2"}"#));
+        assert!(!twice("garbage"));
+        assert!(!twice(r#"{"a":1,"a":2}"#));
     }
 
     #[test]

@@ -132,9 +132,11 @@ pub fn decode<T: DeserializeOwned + Contract>(
         ..DecodeOptions::default()
     };
     if body.is_empty() {
-        return codec::decode(BodyFormat::Json, b"{}", &opts).map_err(|error| ApiError::Binding {
-            format: BodyFormat::Json,
-            error,
+        return codec::decode_reporting(BodyFormat::Json, b"{}", &opts).map_err(|errors| {
+            ApiError::Binding {
+                format: BodyFormat::Json,
+                errors,
+            }
         });
     }
     let content_type = header_str(req, header::CONTENT_TYPE);
@@ -157,7 +159,8 @@ pub fn decode<T: DeserializeOwned + Contract>(
     } else {
         format
     };
-    codec::decode(format, body, &opts).map_err(|error| ApiError::Binding { format, error })
+    codec::decode_reporting(format, body, &opts)
+        .map_err(|errors| ApiError::Binding { format, errors })
 }
 
 /// Decodes a body of a JSON-only (RFC) type: JSON or form.
