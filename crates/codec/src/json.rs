@@ -350,7 +350,7 @@ impl<'de> de::Deserializer<'de> for JsonDe<'_> {
         // (`1234`, `1.5`, `True`): JavaScript clients send member ids as numbers.
         let r = match self.value {
             Value::String(s) => visitor.visit_str(s),
-            Value::Number(n) => visitor.visit_str(&n.text),
+            Value::Number(n) => visitor.visit_str(&n.text()),
             Value::Bool(true) => visitor.visit_str("True"),
             Value::Bool(false) => visitor.visit_str("False"),
             _ => return Err(self.wrong("a string")),

@@ -30,11 +30,29 @@ pub(crate) enum JValue {
 /// member), and its value.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct JNumber {
-    pub(crate) text: String,
+    /// The text when it is not derived from the value: the digits of an integer beyond
+    /// i128 (a `BigInteger`), `NaN`, `Infinity`, `-Infinity`.
+    special: Option<String>,
     /// The value when it is an integer literal (decimal, hex or octal) that fits.
     pub(crate) int: Option<i128>,
     pub(crate) float: f64,
 }
+
+impl JNumber {
+    /// The text Json.NET bound into a string member (computed only when one asks).
+    pub(crate) fn text(&self) -> String {
+        match (&self.special, self.int) {
+            (Some(t), _) => t.clone(),
+            (None, Some(i)) => i.to_string(),
+            (None, None) => dotnet_double(self.float),
+        }
+    }
+}
+
+/// Objects up to this many members look for a repeated name by scanning (cheaper than
+/// hashing for the small objects every request is); larger ones switch to a hash set, so the
+/// check stays linear in the body.
+const LINEAR_SCAN: usize = 32;
 
 /// One step of Json.NET's path: a member name or an array index.
 enum Seg {
@@ -43,6 +61,9 @@ enum Seg {
 }
 
 struct Parser<'a> {
+    /// The document; `s` is its bytes (every slice taken ends at an ASCII byte, so it is
+    /// valid UTF-8 on its own).
+    text: &'a str,
     s: &'a [u8],
     i: usize,
     opts: &'a DecodeOptions,
@@ -50,6 +71,10 @@ struct Parser<'a> {
     path: Vec<Option<Seg>>,
     /// A value is due (after `:`, `[` or an array's `,`) and has not been read yet.
     awaiting: bool,
+    /// Keep member names in `path`. Off on the first pass (names cost an allocation each);
+    /// a failure parses again with it on, and the parser being deterministic, fails at the
+    /// same place with the path filled in.
+    track: bool,
 }
 
 /// Parse `text` (BOM already stripped) into a value; what follows the root value is ignored.
@@ -64,27 +89,32 @@ pub(crate) fn parse_reporting(
     text: &str,
     opts: &DecodeOptions,
 ) -> Result<JValue, (DecodeError, bool)> {
-    let mut p = Parser {
-        s: text.as_bytes(),
-        i: 0,
-        opts,
-        path: Vec::new(),
-        awaiting: false,
+    let run = |track: bool| {
+        let mut p = Parser {
+            text,
+            s: text.as_bytes(),
+            i: 0,
+            opts,
+            path: Vec::new(),
+            awaiting: false,
+            track,
+        };
+        let r = p.skip_ws().and_then(|()| {
+            if p.i >= p.s.len() {
+                Err(DecodeError::EmptyBody)
+            } else {
+                p.value()
+            }
+        });
+        r.map_err(|e| {
+            let in_member = matches!(p.path.first(), Some(Some(Seg::Name(_))));
+            let twice = matches!(e, DecodeError::Malformed { .. })
+                && in_member
+                && (p.path.len() > 1 || p.awaiting);
+            (e, twice)
+        })
     };
-    let r = p.skip_ws().and_then(|()| {
-        if p.i >= p.s.len() {
-            Err(DecodeError::EmptyBody)
-        } else {
-            p.value()
-        }
-    });
-    r.map_err(|e| {
-        let in_member = matches!(p.path.first(), Some(Some(Seg::Name(_))));
-        let twice = matches!(e, DecodeError::Malformed { .. })
-            && in_member
-            && (p.path.len() > 1 || p.awaiting);
-        (e, twice)
-    })
+    run(false).or_else(|_| run(true))
 }
 
 impl Parser<'_> {
@@ -246,7 +276,7 @@ impl Parser<'_> {
                             Some(set) => !set.insert(key.clone()),
                             None => {
                                 let dup = members.iter().any(|(k, _)| k == key);
-                                if !dup && members.len() >= 8 {
+                                if !dup && members.len() >= LINEAR_SCAN {
                                     let mut set: HashSet<String> =
                                         members.iter().map(|(k, _)| k.clone()).collect();
                                     set.insert(key.clone());
@@ -321,8 +351,10 @@ impl Parser<'_> {
             None => return Err(self.err("the end of the document")),
             Some(_) => return Err(self.err("an invalid member name")),
         };
-        if let Some(top) = self.path.last_mut() {
-            *top = Some(Seg::Name(name.clone()));
+        if self.track {
+            if let Some(top) = self.path.last_mut() {
+                *top = Some(Seg::Name(name.clone()));
+            }
         }
         self.skip_ws()?;
         if self.peek() != Some(b':') {
@@ -335,7 +367,7 @@ impl Parser<'_> {
 
     fn string(&mut self, quote: u8) -> Result<String, DecodeError> {
         self.i += 1;
-        let mut out: Vec<u8> = Vec::new();
+        let mut out = String::new();
         loop {
             let start = self.i;
             while let Some(b) = self.peek() {
@@ -344,7 +376,11 @@ impl Parser<'_> {
                 }
                 self.i += 1;
             }
-            out.extend_from_slice(&self.s[start..self.i]);
+            out.push_str(
+                self.text
+                    .get(start..self.i)
+                    .ok_or(DecodeError::InvalidUtf8)?,
+            );
             if out.len() > self.opts.max_string_len {
                 return Err(DecodeError::TooLong {
                     field: self.json_path(),
@@ -355,7 +391,7 @@ impl Parser<'_> {
                 None => return Err(self.err("an unterminated string")),
                 Some(b) if b == quote => {
                     self.i += 1;
-                    return String::from_utf8(out).map_err(|_| DecodeError::InvalidUtf8);
+                    return Ok(out);
                 }
                 Some(_) => {
                     self.i += 1;
@@ -387,15 +423,13 @@ impl Parser<'_> {
                             };
                             let c = char::from_u32(code)
                                 .ok_or_else(|| self.err("an unpaired surrogate escape"))?;
-                            let mut buf = [0u8; 4];
-                            out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+                            out.push(c);
                             continue;
                         }
                         _ => return Err(self.err("an invalid escape")),
                     };
                     self.i += 1;
-                    let mut buf = [0u8; 4];
-                    out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+                    out.push(c);
                 }
             }
         }
@@ -425,7 +459,7 @@ impl Parser<'_> {
         let word = std::str::from_utf8(&self.s[start..self.i]).unwrap_or("");
         let float = |f: f64, text: &str| {
             JValue::Number(JNumber {
-                text: text.to_owned(),
+                special: Some(text.to_owned()),
                 int: None,
                 float: f,
             })
@@ -460,7 +494,7 @@ fn number(word: &str) -> Option<JValue> {
     let int = |v: i128| {
         let v = if neg { -v } else { v };
         Some(JValue::Number(JNumber {
-            text: v.to_string(),
+            special: None,
             int: Some(v),
             // Precision loss is intended: this is the value as a double.
             #[allow(clippy::cast_precision_loss)]
@@ -489,7 +523,7 @@ fn number(word: &str) -> Option<JValue> {
         };
         return Some(JValue::Number(JNumber {
             float: word.parse().ok()?,
-            text,
+            special: Some(text),
             int: None,
         }));
     }
@@ -498,7 +532,7 @@ fn number(word: &str) -> Option<JValue> {
         return None;
     }
     Some(JValue::Number(JNumber {
-        text: dotnet_double(f),
+        special: None,
         int: None,
         float: f,
     }))
@@ -563,7 +597,7 @@ mod tests {
                 field: "a.u".into()
             }
         );
-        let many: String = (0..20).map(|i| format!("\"k{i}\":1,")).collect();
+        let many: String = (0..40).map(|i| format!("\"k{i}\":1,")).collect();
         let e = p(&format!("{{{many}\"k3\":2}}")).unwrap_err();
         assert!(matches!(e, DecodeError::Repeated { .. }));
         // Case variants are different names here (the binder refuses them per struct).
@@ -615,7 +649,7 @@ mod tests {
             let JValue::Number(n) = p(lit).unwrap() else {
                 panic!("{lit}")
             };
-            assert_eq!(n.text, text, "{lit}");
+            assert_eq!(n.text(), text, "{lit}");
         }
     }
 
