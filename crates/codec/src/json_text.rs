@@ -497,7 +497,6 @@ fn number(word: &str) -> Option<JValue> {
             special: None,
             int: Some(v),
             // Precision loss is intended: this is the value as a double.
-            #[allow(clippy::cast_precision_loss)]
             float: v as f64,
         }))
     };
