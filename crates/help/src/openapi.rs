@@ -125,7 +125,7 @@ fn field_schema(m: &ModelDoc, f: &FieldDoc, c: Option<ContractInfo>) -> J {
     let mut s = type_schema(m.module, f.ty);
     let mut description = f.description();
     if c.is_some_and(|c| c.omit.contains(&f.wire)) {
-        description.push_str(" Written in JSON only (not in XML).");
+        description.push_str(" JSON only: not written in XML.");
     }
     if f.skip_if_none {
         description.push_str(" Omitted when absent.");
