@@ -5,8 +5,8 @@
 use std::fmt::Write as _;
 
 use crate::docs::{self, ModelDoc, ModelKind, TypeName};
-use crate::endpoints::{self, BodyDoc, Endpoint, ResponseDoc, ENDPOINTS, GROUPS};
-use crate::samples::{Sample, NOT_AVAILABLE};
+use crate::endpoints::{self, Auth, BodyDoc, Endpoint, ResponseDoc, ENDPOINTS, GROUPS};
+use crate::samples::{Media, Sample, NOT_AVAILABLE};
 
 const STYLE: &str = r#"
 :root{--fg:#1b1f24;--muted:#57606a;--line:#d0d7de;--bg:#fff;--code:#f6f8fa;--accent:#0b5cad}
@@ -231,12 +231,52 @@ fn body_section(body: &BodyDoc) -> String {
     out
 }
 
-/// `/Help/Api/{id}`.
-pub fn api(e: &Endpoint) -> String {
+/// Single-quotes `text` for a POSIX shell.
+fn shell_quote(text: &str) -> String {
+    format!("'{}'", text.replace('\'', r"'\''"))
+}
+
+/// A curl command calling `e` at `base` with its first JSON or form sample and placeholders
+/// for the credentials.
+pub fn curl(e: &Endpoint, base: &str) -> String {
+    let mut cmd = format!(
+        "curl -s -X {} {}",
+        e.method,
+        shell_quote(&format!("{base}{}", e.path))
+    );
+    match e.auth {
+        Auth::BearerOrClient => cmd.push_str(" -H 'Authorization: Bearer ACCESS_TOKEN'"),
+        Auth::Client | Auth::ClientOptional => cmd.push_str(" -u 'CLIENT_ID:CLIENT_SECRET'"),
+        Auth::None | Auth::ClientInBody => {}
+    }
+    if let Some(body) = &e.request {
+        let samples = (body.samples)();
+        let first = samples
+            .iter()
+            .find(|s| matches!(s.media, Media::Json | Media::Form) && s.body.is_some());
+        if let Some(Sample {
+            media,
+            body: Some(text),
+        }) = first
+        {
+            let content_type = media.types()[0];
+            cmd.push_str(&format!(" -H 'Content-Type: {content_type}'"));
+            cmd.push_str(&format!(" --data-binary {}", shell_quote(text)));
+        }
+    }
+    if let ResponseDoc::Model(_) = e.response {
+        cmd.push_str(" -H 'Accept: application/json'");
+    }
+    cmd
+}
+
+/// `/Help/Api/{id}`; `base` is the scheme and host the page was asked at (for the curl
+/// command).
+pub fn api(e: &Endpoint, base: &str) -> String {
     let mut b = String::new();
     let _ = writeln!(b, "<h1 id=\"top\">{}</h1>", escape(&e.title()));
     b.push_str(&paragraphs(e.description));
-    b.push_str("<nav class=\"toc\" aria-label=\"Sections\"><a href=\"#request\">Request Information</a><a href=\"#response\">Response Information</a>");
+    b.push_str("<nav class=\"toc\" aria-label=\"Sections\"><a href=\"#request\">Request Information</a><a href=\"#try-it\">Try it</a><a href=\"#response\">Response Information</a>");
     if !e.errors.statuses().is_empty() {
         b.push_str("<a href=\"#errors\">Error Information</a>");
     }
@@ -269,6 +309,13 @@ pub fn api(e: &Endpoint) -> String {
         }
         None => b.push_str("<p>None.</p>\n"),
     }
+
+    b.push_str("<h3 id=\"try-it\">Try it</h3>\n<p>The request with the first sample body; put real values in place of the samples and the credential placeholders.</p>\n");
+    let _ = writeln!(
+        b,
+        "<pre class=\"wrapped\" data-media=\"curl\">{}</pre>",
+        escape(&curl(e, base))
+    );
 
     b.push_str("<h2 id=\"response\">Response Information</h2>\n<h3 id=\"resource-description\">Resource Description</h3>\n");
     match &e.response {
