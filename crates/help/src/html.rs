@@ -171,6 +171,74 @@ fn member_table(m: &ModelDoc) -> String {
     t
 }
 
+/// The Name / Description / Type / Additional information table of parameters.
+fn param_table(params: &[crate::endpoints::Param]) -> String {
+    let mut t = String::from("<div class=\"table-wrap\"><table class=\"help-page-table\">\n<thead><tr><th>Name</th><th>Description</th><th>Type</th><th>Additional information</th></tr></thead>\n<tbody>\n");
+    for p in params {
+        let _ = writeln!(
+            t,
+            "<tr><td class=\"parameter-name\">{}</td><td class=\"parameter-documentation\"><p>{}</p></td><td class=\"parameter-type\">string</td><td class=\"parameter-annotations\"><p>{}</p></td></tr>",
+            escape(p.name),
+            inline(p.description),
+            if p.required { "Required" } else { "None." }
+        );
+    }
+    t.push_str("</tbody>\n</table></div>\n");
+    t
+}
+
+/// The members table of an inline JSON Schema (`properties` with `description`s).
+fn schema_table(schema: &str) -> String {
+    let Ok(j) = serde_json::from_str::<crate::json::J>(schema) else {
+        return String::new();
+    };
+    let Some(crate::json::J::Obj(props)) = j.get("properties") else {
+        return String::new();
+    };
+    let required: Vec<&str> = match j.get("required") {
+        Some(crate::json::J::Arr(r)) => r
+            .iter()
+            .filter_map(|x| match x {
+                crate::json::J::Str(s) => Some(s.as_str()),
+                _ => None,
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    let text = |v: Option<&crate::json::J>| match v {
+        Some(crate::json::J::Str(s)) => s.clone(),
+        Some(crate::json::J::Arr(a)) => a
+            .iter()
+            .filter_map(|x| match x {
+                crate::json::J::Str(s) if s != "null" => Some(s.clone()),
+                _ => None,
+            })
+            .collect::<Vec<_>>()
+            .join(", "),
+        _ => String::new(),
+    };
+    let mut t = String::from("<div class=\"table-wrap\"><table class=\"help-page-table\">\n<thead><tr><th>Name</th><th>Description</th><th>Type</th><th>Additional information</th></tr></thead>\n<tbody>\n");
+    for (name, p) in props {
+        let ty = match text(p.get("type")).as_str() {
+            "array" => format!(
+                "Collection of {}",
+                text(p.get("items").and_then(|i| i.get("type")))
+            ),
+            other => other.to_owned(),
+        };
+        let _ = writeln!(
+            t,
+            "<tr><td class=\"parameter-name\">{}</td><td class=\"parameter-documentation\"><p>{}</p></td><td class=\"parameter-type\">{}</td><td class=\"parameter-annotations\"><p>{}</p></td></tr>",
+            escape(name),
+            inline(&text(p.get("description"))),
+            escape(&ty),
+            if required.contains(&name.as_str()) { "Always present" } else { "Omitted when absent" }
+        );
+    }
+    t.push_str("</tbody>\n</table></div>\n");
+    t
+}
+
 /// The Name / Value / Description table of an enum.
 fn enum_table(m: &ModelDoc) -> String {
     let mut t = String::from("<div class=\"table-wrap\"><table class=\"help-page-table\">\n<thead><tr><th>Name</th><th>Value</th><th>Description</th></tr></thead>\n<tbody>\n");
@@ -249,8 +317,8 @@ pub fn curl(e: &Endpoint, base: &str) -> String {
         Auth::Client | Auth::ClientOptional => cmd.push_str(" -u 'CLIENT_ID:CLIENT_SECRET'"),
         Auth::None | Auth::ClientInBody => {}
     }
-    if let Some(body) = &e.request {
-        let samples = (body.samples)();
+    {
+        let samples = e.request_samples();
         let first = samples
             .iter()
             .find(|s| matches!(s.media, Media::Json | Media::Form) && s.body.is_some());
@@ -286,17 +354,7 @@ pub fn api(e: &Endpoint, base: &str) -> String {
     if e.uri_params.is_empty() {
         b.push_str("<p>None.</p>\n");
     } else {
-        b.push_str("<div class=\"table-wrap\"><table class=\"help-page-table\">\n<thead><tr><th>Name</th><th>Description</th><th>Type</th><th>Additional information</th></tr></thead>\n<tbody>\n");
-        for p in e.uri_params {
-            let _ = writeln!(
-                b,
-                "<tr><td class=\"parameter-name\">{}</td><td class=\"parameter-documentation\"><p>{}</p></td><td class=\"parameter-type\">string</td><td class=\"parameter-annotations\"><p>{}</p></td></tr>",
-                escape(p.name),
-                inline(p.description),
-                if p.required { "Required" } else { "None." }
-            );
-        }
-        b.push_str("</tbody>\n</table></div>\n");
+        b.push_str(&param_table(e.uri_params));
     }
     b.push_str("<h3 id=\"authentication\">Authentication</h3>\n");
     let _ = writeln!(b, "<p>{}</p>", inline(e.auth.describe()));
@@ -306,6 +364,12 @@ pub fn api(e: &Endpoint, base: &str) -> String {
             b.push_str(&body_section(body));
             b.push_str("<h3 id=\"request-formats\">Request Formats</h3>\n");
             b.push_str(&samples_html("request", &(body.samples)()));
+        }
+        None if !e.body_params.is_empty() => {
+            b.push_str("<p>A form (<code>application/x-www-form-urlencoded</code>) or a JSON object with these members.</p>\n");
+            b.push_str(&param_table(e.body_params));
+            b.push_str("<h3 id=\"request-formats\">Request Formats</h3>\n");
+            b.push_str(&samples_html("request", &e.request_samples()));
         }
         None => b.push_str("<p>None.</p>\n"),
     }
@@ -325,12 +389,15 @@ pub fn api(e: &Endpoint, base: &str) -> String {
             b.push_str(&samples_html("response", &(body.samples)()));
         }
         ResponseDoc::Other {
-            media, description, ..
+            media,
+            description,
+            schema,
         } => {
-            let _ = writeln!(b, "<p>{}</p>", inline(description));
+            b.push_str(&paragraphs(description));
             if !media.is_empty() {
                 let _ = writeln!(b, "<p>Media type: <code>{}</code></p>", escape(media));
             }
+            b.push_str(&schema_table(schema));
         }
     }
 

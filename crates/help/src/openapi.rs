@@ -327,6 +327,31 @@ fn operation(e: &Endpoint) -> J {
             .collect();
         op.put("parameters", J::Arr(params));
     }
+    if e.request.is_none() && !e.body_params.is_empty() {
+        let mut props = J::obj();
+        let mut required = Vec::new();
+        for p in e.body_params {
+            props.put(
+                p.name,
+                J::obj()
+                    .set("type", "string")
+                    .set("description", p.description),
+            );
+            if p.required {
+                required.push(J::from(p.name));
+            }
+        }
+        let schema = J::obj()
+            .set("type", "object")
+            .set("properties", props)
+            .set("required", J::Arr(required));
+        op.put(
+            "requestBody",
+            J::obj()
+                .set("required", true)
+                .set("content", content(&e.request_samples(), &schema, true)),
+        );
+    }
     if let Some(b) = &e.request {
         op.put(
             "requestBody",
