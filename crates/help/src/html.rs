@@ -307,11 +307,15 @@ fn shell_quote(text: &str) -> String {
 /// A curl command calling `e` at `base` with its first JSON or form sample and placeholders
 /// for the credentials.
 pub fn curl(e: &Endpoint, base: &str) -> String {
-    let mut cmd = format!(
-        "curl -s -X {} {}",
-        e.method,
-        shell_quote(&format!("{base}{}", e.path))
-    );
+    let mut query = crate::json::J::obj();
+    for p in e.uri_params.iter().filter(|p| !p.example.is_empty()) {
+        query.put(p.name, p.example);
+    }
+    let url = match crate::form::from_json(&query).filter(|q| !q.is_empty()) {
+        Some(q) => format!("{base}{}?{q}", e.path),
+        None => format!("{base}{}", e.path),
+    };
+    let mut cmd = format!("curl -s -X {} {}", e.method, shell_quote(&url));
     match e.auth {
         Auth::BearerOrClient => cmd.push_str(" -H 'Authorization: Bearer ACCESS_TOKEN'"),
         Auth::Client | Auth::ClientOptional => cmd.push_str(" -u 'CLIENT_ID:CLIENT_SECRET'"),
