@@ -452,3 +452,74 @@ pub fn document() -> J {
             ),
         )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refs<'a>(j: &'a J, out: &mut Vec<&'a str>) {
+        match j {
+            J::Obj(members) => {
+                for (k, v) in members {
+                    match (k.as_str(), v) {
+                        ("$ref", J::Str(r)) => out.push(r),
+                        _ => refs(v, out),
+                    }
+                }
+            }
+            J::Arr(items) => items.iter().for_each(|i| refs(i, out)),
+            _ => {}
+        }
+    }
+
+    #[test]
+    fn every_reference_resolves_and_operation_ids_are_unique() {
+        let doc = document();
+        let mut found = Vec::new();
+        refs(&doc, &mut found);
+        assert!(found.len() > 20);
+        let schemas = doc
+            .get("components")
+            .and_then(|c| c.get("schemas"))
+            .expect("schemas");
+        for r in found {
+            let name = r.strip_prefix("#/components/schemas/").expect(r);
+            assert!(schemas.get(name).is_some(), "{r}");
+        }
+        let mut ids: Vec<String> = ENDPOINTS.iter().map(Endpoint::id).collect();
+        ids.sort();
+        ids.dedup();
+        assert_eq!(ids.len(), ENDPOINTS.len());
+    }
+
+    #[test]
+    fn wire_names_order_and_dotnet_formats() {
+        let doc = document();
+        let schemas = doc
+            .get("components")
+            .and_then(|c| c.get("schemas"))
+            .expect("schemas");
+        let Some(J::Obj(props)) = schemas.get("TokenModel").and_then(|m| m.get("properties"))
+        else {
+            panic!("TokenModel");
+        };
+        let names: Vec<&str> = props.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(names[..3], ["UserName", "Token", "ExpireIn"]);
+        let expire_in = schemas
+            .get("TokenModel")
+            .and_then(|m| m.get("properties"))
+            .and_then(|p| p.get("ExpireIn"))
+            .expect("ExpireIn");
+        assert_eq!(expire_in.get("pattern"), Some(&J::from(TIME_SPAN_PATTERN)));
+        // camelCase JSON, PascalCase XML (onetime).
+        let client_id = schemas
+            .get("OneTimeTokenRequest")
+            .and_then(|m| m.get("properties"))
+            .and_then(|p| p.get("clientId"))
+            .expect("clientId");
+        assert_eq!(
+            client_id.get("xml").and_then(|x| x.get("name")),
+            Some(&J::from("ClientId"))
+        );
+    }
+}
