@@ -1036,3 +1036,140 @@ fn metadata_comes_from_the_issuer() {
         .header("content-type")
         .is_some_and(|t| t.starts_with("application/json")));
 }
+
+/// A loopback page for the browser to land on after the redirect: answers every request with
+/// a small page and records the request targets.
+struct RedirectTarget {
+    port: u16,
+    seen: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl RedirectTarget {
+    fn start() -> Self {
+        use std::io::{BufRead as _, BufReader, Write as _};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (seen2, stop2) = (seen.clone(), stop.clone());
+        let thread = std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                if stop2.load(std::sync::atomic::Ordering::SeqCst) {
+                    break;
+                }
+                let Ok(mut stream) = stream else { continue };
+                let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+                let mut line = String::new();
+                let _ = reader.read_line(&mut line);
+                loop {
+                    let mut header = String::new();
+                    match reader.read_line(&mut header) {
+                        Ok(0) | Err(_) => break,
+                        Ok(_) if header == "\r\n" => break,
+                        Ok(_) => {}
+                    }
+                }
+                if let Some(target) = line.split(' ').nth(1) {
+                    seen2
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .push(target.to_owned());
+                }
+                let body = "<!DOCTYPE html><title>Signed in</title><p>Signed in.</p>";
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+            }
+        });
+        Self {
+            port,
+            seen,
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    fn seen(&self) -> Vec<String> {
+        self.seen.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+}
+
+impl Drop for RedirectTarget {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        let _ = std::net::TcpStream::connect(("127.0.0.1", self.port));
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// The authorization-code flow with PKCE in Debian's headless Chromium, driven by selenium,
+/// with Authlib as the client: discovery and RFC 8414 validation, the login page (a wrong
+/// password first), the exchange, introspection, a second authorization without the form, a
+/// public client, refresh, revocation, client credentials and password. Saves the login
+/// page's screenshot as docs/login.png.
+#[test]
+fn browser_flow_with_authlib() {
+    use gatehouse_tests::external::{chromium, require, Piece};
+    let test = "standard::browser_flow_with_authlib";
+    let Some(python) = require(Piece::Python, test) else {
+        return;
+    };
+    let Some(chromedriver) = require(Piece::Browser, test) else {
+        return;
+    };
+    let server = Server::start();
+    let target = RedirectTarget::start();
+    let redirect = format!("http://127.0.0.1:{}/callback", target.port);
+    import(
+        &server,
+        &format!(
+            r#"{{"clients":[
+ {{"client_id":"authlib-web","secret":"authlib-secret","grants":["authorization_code","refresh_token","client_credentials","password"],"scope":"openid profile email","redirect_uris":["{redirect}"]}},
+ {{"client_id":"authlib-spa","grants":["authorization_code","refresh_token"],"scope":"openid","redirect_uris":["{redirect}"]}}
+]}}"#
+        ),
+    );
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("workspace root")
+        .to_path_buf();
+    let screenshot = root.join("docs/login.png");
+    let config = serde_json::json!({
+        "issuer": format!("http://{}", server.addr),
+        "redirect_uri": redirect,
+        "web": ["authlib-web", "authlib-secret"],
+        "spa": "authlib-spa",
+        "chromium": chromium(),
+        "chromedriver": chromedriver,
+        "screenshot": screenshot,
+    });
+    let out = std::process::Command::new(&python)
+        .arg(root.join("tests/clients/authlib_flow.py"))
+        .arg(config.to_string())
+        .env("HOME", std::env::temp_dir())
+        .output()
+        .expect("python runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success() && stdout.contains("OK metadata validated"),
+        "authlib_flow.py failed:\n{stdout}\n{stderr}"
+    );
+    eprintln!("{}", stdout.trim());
+    // The browser landed on the redirect target with codes, never with an error.
+    let seen = target.seen();
+    let codes = seen
+        .iter()
+        .filter(|t| t.starts_with("/callback?code="))
+        .count();
+    assert!(codes >= 3, "{seen:?}");
+    assert!(!seen.iter().any(|t| t.contains("error=")), "{seen:?}");
+    let png = std::fs::read(&screenshot).expect("screenshot written");
+    assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"), "a PNG");
+}
