@@ -359,6 +359,42 @@ fn authorization_code_flow_login_page_and_session() {
     );
     let q = redirected(&res, "https://web.example/cb2?tenant=1&code=");
     assert!(q.contains_key("code"));
+    // Signing in again (prompt=login, as bob) replaces alice's session: her cookie is dead.
+    let alice_session = browser.cookies.get("gatehouse_session").cloned();
+    let path = authorize_path(
+        "web",
+        WEB_CB,
+        &[("prompt", "login"), (c.0, &c.1), (m.0, &m.1)],
+    );
+    let res = browser.sign_in(&server, &path, "bob", "bob-password-1");
+    let code = redirected(&res, WEB_CB)["code"].clone();
+    let res = exchange(
+        &server,
+        Some(("web", "web-secret")),
+        &code_form(&code, WEB_CB, Some(VERIFIER)),
+    );
+    let access = res.json()["access_token"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert_eq!(
+        introspect_as(&server, "web", "web-secret", &access)["username"],
+        "bob"
+    );
+    let mut old = Browser::default();
+    old.cookies.insert(
+        "gatehouse_session".into(),
+        alice_session.expect("alice's cookie"),
+    );
+    let res = old.get(
+        &server,
+        &authorize_path(
+            "web",
+            WEB_CB,
+            &[("prompt", "none"), (c.0, &c.1), (m.0, &m.1)],
+        ),
+    );
+    assert_eq!(redirected(&res, WEB_CB)["error"], "login_required");
 }
 
 #[test]

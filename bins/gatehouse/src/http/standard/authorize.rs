@@ -464,6 +464,15 @@ pub(super) async fn login(req: HttpRequest, payload: web::Payload, state: Data) 
         }
     };
     tracing::info!(user = %login.session.user.id, "browser session opened");
+    // A login replaces the browser's previous session (prompt=login, another user): end it.
+    if let Some(previous) = cookie(&req, names(&state).0) {
+        if let Err(e) = state
+            .blocking(move |s| s.end_browser_session(&previous))
+            .await
+        {
+            tracing::warn!(error = %e, "could not end the replaced browser session");
+        }
+    }
     let cookies = vec![set_cookie(
         &state,
         names(&state).0,
