@@ -1209,3 +1209,52 @@ fn browser_flow_with_authlib() {
     let png = std::fs::read(&screenshot).expect("screenshot written");
     assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"), "a PNG");
 }
+
+/// openid-client 6 (npm, pinned) against the standards surface: RFC 8414 discovery, the code
+/// flow with PKCE for a confidential and a public client (the login form submitted with
+/// fetch), a replayed code and a swapped verifier refused, introspection, password, refresh,
+/// revocation, client credentials without a refresh_token member, a wrong secret.
+#[test]
+fn openid_client_6() {
+    use gatehouse_tests::external::{require, Piece};
+    let Some(node_dir) = require(Piece::Node, "standard::openid_client_6") else {
+        return;
+    };
+    let server = server();
+    let redirect = "http://127.0.0.1:9/openid-client";
+    import(
+        &server,
+        &format!(
+            r#"{{"clients":[
+ {{"client_id":"oidc-web","secret":"oidc-secret","grants":["authorization_code","refresh_token","client_credentials","password"],"scope":"openid profile email","redirect_uris":["{redirect}"]}},
+ {{"client_id":"oidc-spa","grants":["authorization_code","refresh_token"],"scope":"profile","redirect_uris":["{redirect}"]}}
+]}}"#
+        ),
+    );
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("workspace root")
+        .to_path_buf();
+    // ES modules resolve packages from their own directory: run the script from node_dir.
+    let script = node_dir.join("gatehouse-openid-client-flow.mjs");
+    std::fs::copy(root.join("tests/clients/openid_client_flow.mjs"), &script).expect("copy");
+    let config = serde_json::json!({
+        "issuer": format!("http://{}", server.addr),
+        "redirect_uri": redirect,
+        "web": ["oidc-web", "oidc-secret"],
+        "spa": "oidc-spa",
+    });
+    let out = std::process::Command::new("node")
+        .arg(&script)
+        .arg(config.to_string())
+        .current_dir(&node_dir)
+        .output()
+        .expect("node runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success() && stdout.contains("OK discovery"),
+        "openid_client_flow.mjs failed:\n{stdout}\n{stderr}"
+    );
+    eprintln!("{}", stdout.trim());
+}
