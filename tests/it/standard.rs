@@ -1258,3 +1258,91 @@ fn openid_client_6() {
     );
     eprintln!("{}", stdout.trim());
 }
+
+#[test]
+fn hostile_inputs_get_clear_errors_never_500() {
+    let server = server();
+    // Token endpoint: wrong media type, broken Basic, repeated keys, oversized body.
+    let res = token(
+        &server,
+        Request::post("/oauth2/token")
+            .basic("web", "web-secret")
+            .xml("<grant_type>client_credentials</grant_type>"),
+    );
+    assert_eq!(
+        (res.status, error_of(&res)),
+        (415, "invalid_request".into())
+    );
+    let res = token(
+        &server,
+        Request::post("/oauth2/token")
+            .header("Authorization", "Basic !!!not-base64")
+            .form("grant_type=client_credentials"),
+    );
+    assert_eq!((res.status, error_of(&res)), (401, "invalid_client".into()));
+    let res = exchange(
+        &server,
+        Some(("web", "web-secret")),
+        "grant_type=client_credentials&grant_type=password",
+    );
+    assert_eq!(
+        (res.status, error_of(&res)),
+        (400, "invalid_request".into())
+    );
+    let big = format!("grant_type=client_credentials&scope={}", "a".repeat(70_000));
+    let res = exchange(&server, Some(("web", "web-secret")), &big);
+    assert_eq!(
+        (res.status, error_of(&res)),
+        (413, "invalid_request".into())
+    );
+    let res = exchange(&server, Some(("web", "web-secret")), "\u{0}\u{1}=%ff");
+    assert_eq!(res.status, 400, "{}", res.text());
+    // Case-insensitive paths as everywhere else.
+    let res = exchange_path(&server, "/OAuth2/Token/", "grant_type=client_credentials");
+    assert_eq!(res.status, 200, "{}", res.text());
+
+    // Authorization endpoint and forms.
+    let long_state = "s".repeat(5000);
+    let res = server.send(Request::get(&authorize_path(
+        "web",
+        WEB_CB,
+        &[("state", &long_state)],
+    )));
+    assert_eq!(redirected(&res, WEB_CB)["error"], "invalid_request");
+    let res = server.send(Request::post("/oauth2/login").json("{}"));
+    assert_eq!(res.status, 415);
+    assert!(res.text().contains("application/x-www-form-urlencoded"));
+    let res = server.send(Request::post("/oauth2/login").form("%zz"));
+    assert_eq!(res.status, 400);
+    let res = server.send(Request::post("/oauth2/login").form(""));
+    assert_eq!(res.status, 400, "no client: a page");
+    let res = server.send(Request::post("/oauth2/consent").form("client_id=web"));
+    assert_eq!(res.status, 400);
+    let res = server.send(Request::get(
+        "/oauth2/authorize?client_id=web&redirect_uri=%F0%28",
+    ));
+    assert_eq!(res.status, 400);
+    for (method, path) in [
+        ("PUT", "/oauth2/authorize"),
+        ("GET", "/oauth2/login"),
+        ("DELETE", "/oauth2/logout"),
+    ] {
+        let res = gatehouse_tests::send_raw(
+            server.addr,
+            format!("{method} {path} HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n").as_bytes(),
+        )
+        .expect("answered");
+        assert_eq!(res.status, 405, "{method} {path}");
+        assert!(res.header("allow").is_some());
+    }
+    // Logout without a session is harmless.
+    let res = server.send(Request::post("/oauth2/logout"));
+    assert_eq!(res.status, 200);
+}
+
+fn exchange_path(server: &Server, path: &str, form: &str) -> Response {
+    token(
+        server,
+        Request::post(path).basic("web", "web-secret").form(form),
+    )
+}
