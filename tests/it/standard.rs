@@ -1346,3 +1346,79 @@ fn exchange_path(server: &Server, path: &str, form: &str) -> Response {
         Request::post(path).basic("web", "web-secret").form(form),
     )
 }
+
+/// Every secret of the standards surface (passwords, client secrets, codes, verifiers, CSRF
+/// tokens, cookies, access and refresh tokens) stays out of TRACE logs of every target.
+#[test]
+fn trace_logs_of_the_standards_surface_hold_no_secret() {
+    let logs = crate::security::capture_logs();
+    let server = server();
+    let mut secrets: Vec<String> = [
+        "alice-password-1",
+        "wrong-password-4Rt",
+        "web-secret",
+        VERIFIER,
+    ]
+    .map(str::to_owned)
+    .to_vec();
+    let mut browser = Browser::default();
+    let [c, m] = pkce(VERIFIER);
+    let path = authorize_path("web", WEB_CB, &[("state", "st"), (c.0, &c.1), (m.0, &m.1)]);
+    let page = browser.get(&server, &path);
+    let mut fields = hidden_fields(page.text());
+    secrets.extend(
+        fields
+            .iter()
+            .filter(|(k, _)| *k == "csrf_token")
+            .map(|(_, v)| v.clone()),
+    );
+    let wrong = [
+        ("username", "alice".to_owned()),
+        ("password", "wrong-password-4Rt".to_owned()),
+    ];
+    browser.post(
+        &server,
+        "/oauth2/login",
+        &[fields.clone(), wrong.to_vec()].concat(),
+    );
+    fields.push(("username", "alice".into()));
+    fields.push(("password", "alice-password-1".into()));
+    let res = browser.post(&server, "/oauth2/login", &fields);
+    let code = redirected(&res, WEB_CB)["code"].clone();
+    secrets.push(code.clone());
+    secrets.extend(browser.cookies.values().cloned());
+    let res = exchange(
+        &server,
+        Some(("web", "web-secret")),
+        &code_form(&code, WEB_CB, Some(VERIFIER)),
+    );
+    let v = res.json();
+    for k in ["access_token", "refresh_token"] {
+        secrets.push(v[k].as_str().unwrap_or_default().to_owned());
+    }
+    // The replay and a refused exchange log too.
+    exchange(
+        &server,
+        Some(("web", "web-secret")),
+        &code_form(&code, WEB_CB, Some(VERIFIER)),
+    );
+    exchange(
+        &server,
+        Some(("web", "wrong-password-4Rt")),
+        "grant_type=client_credentials",
+    );
+    browser.send(&server, Request::post("/oauth2/logout"));
+    drop(server);
+    let text = logs.contents();
+    assert!(text.contains("browser session opened"), "logs captured");
+    let leaked: Vec<&String> = secrets
+        .iter()
+        .filter(|s| !s.is_empty() && text.contains(s.as_str()))
+        .collect();
+    assert!(leaked.is_empty(), "secrets in the logs: {leaked:?}");
+    let shaped = crate::security::token_shaped(&text);
+    assert!(
+        shaped.is_empty(),
+        "token-shaped strings in the logs: {shaped:?}"
+    );
+}
