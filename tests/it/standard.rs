@@ -291,6 +291,7 @@ fn authorization_code_flow_login_page_and_session() {
     let res = browser.post(&server, "/oauth2/login", &fields);
     let q = redirected(&res, &format!("{WEB_CB}?"));
     assert_eq!(q["state"], "xyz <&>");
+    assert_eq!(q["iss"], format!("http://{}", server.addr), "RFC 9207");
     let set = res
         .headers
         .iter()
@@ -459,6 +460,11 @@ fn public_client_pkce_refresh_and_v1_exchange() {
     // endpoint (redirected, with state).
     let res = browser.get(&server, &authorize_path("spa", SPA_CB, &[("state", "s1")]));
     let q = redirected(&res, SPA_CB);
+    assert_eq!(
+        q["iss"],
+        format!("http://{}", server.addr),
+        "RFC 9207 on errors too"
+    );
     assert_eq!(
         (q["error"].as_str(), q["state"].as_str()),
         ("invalid_request", "s1")

@@ -147,6 +147,8 @@ fn refuse(state: &AppState, error: AuthorizeError) -> HttpResponse {
             if let Some(s) = echoed.as_deref() {
                 params.push(("state", s));
             }
+            // RFC 9207: the issuer, so a client talking to several servers detects a mix-up.
+            params.push(("iss", state.issuer()));
             redirect(&with_query(&redirect_uri, &params), &[])
         }
         AuthorizeError::Internal(e) => server_error(state, &format!("authorization check: {e}")),
@@ -269,6 +271,7 @@ async fn issue(
             if let Some(s) = echoed.as_deref() {
                 params.push(("state", s));
             }
+            params.push(("iss", state.issuer()));
             redirect(&with_query(&redirect_uri, &params), &cookies)
         }
         Err(e) => server_error(state, &format!("issuing a code: {e}")),
