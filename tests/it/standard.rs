@@ -588,6 +588,11 @@ fn a_wrong_redirect_uri_is_shown_never_redirected() {
     );
     let res = browser.get(
         &server,
+        &authorize_path("web", WEB_CB, &[("response_mode", "form_post")]),
+    );
+    assert_eq!(redirected(&res, WEB_CB)["error"], "invalid_request");
+    let res = browser.get(
+        &server,
         &authorize_path("web", WEB_CB, &[("scope", "a"), ("scope", "b")]),
     );
     assert_eq!(redirected(&res, WEB_CB)["error"], "invalid_request");

@@ -45,6 +45,8 @@ pub struct AuthorizationParams {
     pub code_challenge_method: Option<String>,
     /// `prompt` (OpenID Connect): `login`, `none` or `consent`.
     pub prompt: Option<String>,
+    /// `response_mode` (OAuth 2.0 Multiple Response Types): only `query`.
+    pub response_mode: Option<String>,
     /// The name of a parameter that appeared more than once (RFC 6749 section 3.1), if any.
     pub repeated: Option<String>,
 }
@@ -304,6 +306,9 @@ impl<S: Store> Gatehouse<S> {
                 "invalid_request",
                 "a public client must send a PKCE code_challenge (S256)",
             );
+        }
+        if !matches!(params.response_mode.as_deref(), None | Some("" | "query")) {
+            return fail("invalid_request", "only response_mode=query is supported");
         }
         let prompt = match parse_prompt(params.prompt.as_deref()) {
             Ok(p) => p,

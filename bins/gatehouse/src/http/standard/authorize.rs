@@ -63,6 +63,7 @@ fn params_from(pairs: &[(String, String)]) -> AuthorizationParams {
             "code_challenge" => &mut p.code_challenge,
             "code_challenge_method" => &mut p.code_challenge_method,
             "prompt" => &mut p.prompt,
+            "response_mode" => &mut p.response_mode,
             // RFC 6749 section 3.1: unknown parameters are ignored.
             _ => continue,
         };
