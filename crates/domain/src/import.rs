@@ -548,12 +548,18 @@ impl<S: Store> Gatehouse<S> {
     /// `NotFound`, `Storage`.
     pub fn set_user_disabled(&self, user_name: &str, disabled: bool) -> Result<()> {
         let name = user_name.to_owned();
+        let now = self.now();
         self.store().write(move |tx| {
             let mut user = tx
                 .user_by_name(&name)?
                 .ok_or_else(|| Error::NotFound(format!("user {name}")))?;
             user.flags.disabled = disabled;
-            tx.upsert_user(&user)
+            tx.upsert_user(&user)?;
+            if disabled {
+                // Their browser sessions end for good (re-enabling does not revive them).
+                tx.end_browser_sessions_of(user.id, now)?;
+            }
+            Ok(())
         })
     }
 
