@@ -103,7 +103,7 @@ def main():
     try:
         driver.get(url)
         WebDriverWait(driver, 30).until(lambda d: d.find_elements(By.ID, "username"))
-        check("Gatehouse" in driver.page_source and web_id in driver.page_source, "names shown")
+        check("Gatehouse" in driver.page_source and "Example App" in driver.page_source, "names shown")
         if cfg.get("screenshot"):
             check(driver.save_screenshot(cfg["screenshot"]), "screenshot saved")
             done.append("screenshot")

@@ -21,7 +21,7 @@ fn clients_doc() -> String {
     format!(
         r#"{{"clients":[
  {{"client_id":"spa","grants":["authorization_code","refresh_token"],"scope":"openid profile","redirect_uris":["{SPA_CB}"]}},
- {{"client_id":"web","secret":"web-secret","grants":["authorization_code","refresh_token","client_credentials","password"],"scope":"openid profile email","redirect_uris":["{WEB_CB}","https://web.example/cb2?tenant=1"]}},
+ {{"client_id":"web","client_name":"Web <Example>","secret":"web-secret","grants":["authorization_code","refresh_token","client_credentials","password"],"scope":"openid profile email","redirect_uris":["{WEB_CB}","https://web.example/cb2?tenant=1"]}},
  {{"client_id":"third","secret":"third-secret","grants":["authorization_code"],"scope":"openid profile","redirect_uris":["{THIRD_CB}"],"consent_required":true}}
 ]}}"#
     )
@@ -266,7 +266,7 @@ fn authorization_code_flow_login_page_and_session() {
     let page = browser.get(&server, &path);
     assert_eq!(page.status, 200, "{}", page.text());
     let html = page.text();
-    assert!(html.contains("Gatehouse") && html.contains("<strong>web</strong>"));
+    assert!(html.contains("Gatehouse") && html.contains("<strong>Web &lt;Example&gt;</strong>"));
     assert!(html.contains("name=\"username\"") && html.contains("type=\"password\""));
     assert!(!html.contains("<script"), "no script");
     assert_eq!(page.header("cache-control"), Some("no-store"));
@@ -1177,7 +1177,7 @@ fn browser_flow_with_authlib() {
         &server,
         &format!(
             r#"{{"clients":[
- {{"client_id":"authlib-web","secret":"authlib-secret","grants":["authorization_code","refresh_token","client_credentials","password"],"scope":"openid profile email","redirect_uris":["{redirect}"]}},
+ {{"client_id":"authlib-web","client_name":"Example App","secret":"authlib-secret","grants":["authorization_code","refresh_token","client_credentials","password"],"scope":"openid profile email","redirect_uris":["{redirect}"]}},
  {{"client_id":"authlib-spa","grants":["authorization_code","refresh_token"],"scope":"openid","redirect_uris":["{redirect}"]}}
 ]}}"#
         ),

@@ -96,6 +96,8 @@ impl Prompt {
 pub struct AuthorizationRequest {
     /// The client.
     pub client_id: String,
+    /// What the pages call the client: its `client_name`, else its id.
+    pub client_name: String,
     /// The exact registered redirect URI it asked for.
     pub redirect_uri: String,
     /// The scope to grant (the client's whole scope when none was asked for).
@@ -324,6 +326,10 @@ impl<S: Store> Gatehouse<S> {
             }
         };
         Ok(AuthorizationRequest {
+            client_name: client
+                .client_name
+                .clone()
+                .unwrap_or_else(|| client.client_id.clone()),
             client_id: client.client_id,
             redirect_uri: redirect_uri.to_owned(),
             scope,
@@ -514,6 +520,7 @@ mod tests {
             broker_id: None,
             redirect_uris: Vec::new(),
             consent_required: false,
+            client_name: None,
         }
     }
 

@@ -146,6 +146,7 @@ fn client_authentication_rules() {
             broker_id: None,
             redirect_uris: Vec::new(),
             consent_required: false,
+            client_name: None,
         })
         .expect("client");
     let secret = fx.gh.rotate_client_secret("machine").expect("rotate");
@@ -485,6 +486,7 @@ fn refresh_rotates_and_reuse_ends_the_family() {
             broker_id: None,
             redirect_uris: Vec::new(),
             consent_required: false,
+            client_name: None,
         })
         .expect("client");
     assert!(matches!(
@@ -711,6 +713,7 @@ fn authorization_codes_are_single_use_and_bound() {
             broker_id: None,
             redirect_uris: Vec::new(),
             consent_required: false,
+            client_name: None,
         })
         .expect("client")
         .expect("secret");
@@ -1147,6 +1150,7 @@ fn cli_operations() {
             broker_id: None,
             redirect_uris: Vec::new(),
             consent_required: false,
+            client_name: None,
         })
         .expect("add client");
     assert!(public.is_none());

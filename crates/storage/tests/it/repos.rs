@@ -53,6 +53,7 @@ fn client(id: &str) -> Client {
         broker_id: None,
         redirect_uris: vec!["https://app.example/cb".to_owned()],
         consent_required: false,
+        client_name: Some("App".to_owned()),
     }
 }
 

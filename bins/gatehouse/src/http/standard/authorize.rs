@@ -208,7 +208,7 @@ fn login_form(
     page::respond(
         status,
         page::login(
-            &request.client_id,
+            &request.client_name,
             &carried(request),
             &token,
             user_name,
@@ -241,7 +241,7 @@ async fn conclude(
         return page::respond(
             StatusCode::OK,
             page::consent(
-                &request.client_id,
+                &request.client_name,
                 &session.user.user_name,
                 &request.scope,
                 &carried(&request),
