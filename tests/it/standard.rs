@@ -699,6 +699,7 @@ fn login_form_csrf_wrong_password_and_lockout() {
         .find(|(k, _)| *k == "csrf_token")
         .map(|(_, v)| v.clone())
         .expect("csrf field");
+    let base = gatehouse_tests::metric(server.addr, "gatehouse_password_hashes_total");
     // Missing CSRF token: refused, no session.
     let res = browser.post(
         &server,
@@ -731,6 +732,11 @@ fn login_form_csrf_wrong_password_and_lockout() {
     );
     assert_eq!(res.status, 403, "{}", res.text());
     assert!(!bare.cookies.contains_key("gatehouse_session"));
+    assert_eq!(
+        gatehouse_tests::metric(server.addr, "gatehouse_password_hashes_total"),
+        base,
+        "a refused form costs no hash"
+    );
 
     // A wrong password and an unknown user read the same.
     let res = browser.post(
@@ -743,10 +749,19 @@ fn login_form_csrf_wrong_password_and_lockout() {
         .text()
         .contains("The user name or password is incorrect."));
     assert!(res.text().contains("value=\"alice\""), "the name is kept");
+    let hashes = |server: &Server| {
+        gatehouse_tests::metric(server.addr, "gatehouse_password_hashes_total").expect("counter")
+    };
+    let before = hashes(&server);
     let res = browser.post(
         &server,
         "/oauth2/login",
         &with(fields.clone(), Some(&csrf), "nobody", "wrong"),
+    );
+    assert_eq!(
+        hashes(&server) - before,
+        1.0,
+        "an unknown user costs one full hash"
     );
     assert_eq!(res.status, 400);
     assert!(res
