@@ -291,6 +291,7 @@ mod tests {
                 refresh_token_lifetime: None,
                 redirect_uris: Vec::new(),
                 consent_required: false,
+                client_name: None,
             };
             store
                 .write(move |tx| tx.upsert_client(&client))

@@ -48,6 +48,8 @@ pub struct NewClientArgs {
     pub redirect_uris: Vec<String>,
     /// Consent page at `/oauth2/authorize`.
     pub consent_required: bool,
+    /// Display name on the login and consent pages.
+    pub client_name: Option<String>,
 }
 
 fn service(database: &Path, hash_iterations: Option<u32>) -> Result<Service, String> {
@@ -170,6 +172,7 @@ pub fn client_add(database: &Path, args: NewClientArgs) -> Result<(), String> {
         broker_id: args.broker,
         redirect_uris: args.redirect_uris,
         consent_required: args.consent_required,
+        client_name: args.client_name,
     };
     let secret = service(database, None)?
         .add_client(spec)

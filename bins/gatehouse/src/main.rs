@@ -139,6 +139,9 @@ enum ClientCommand {
         /// Show a consent page listing the scope before /oauth2/authorize issues a code
         #[arg(long)]
         consent_required: bool,
+        /// Name shown on the login and consent pages (default: the client id)
+        #[arg(long = "name", value_name = "NAME")]
+        client_name: Option<String>,
     },
     /// Replace a client's secret with a new generated one, printed once
     RotateSecret {
@@ -211,6 +214,7 @@ fn main() -> ExitCode {
             public,
             redirect_uris,
             consent_required,
+            client_name,
         }) => gatehouse::cli::client_add(
             &database,
             gatehouse::cli::NewClientArgs {
@@ -222,6 +226,7 @@ fn main() -> ExitCode {
                 public,
                 redirect_uris,
                 consent_required,
+                client_name,
             },
         ),
         Command::Client(ClientCommand::RotateSecret { client_id }) => {

@@ -153,6 +153,8 @@ pub trait WriteTx: ReadTx {
     fn insert_browser_session(&mut self, session: &BrowserSession) -> Result<()>;
     /// Ends a browser session (logout); `false` if unknown or already ended.
     fn end_browser_session(&mut self, digest: &TokenDigest, at: OffsetDateTime) -> Result<bool>;
+    /// Ends every live browser session of a user; how many.
+    fn end_browser_sessions_of(&mut self, user_id: Uuid, at: OffsetDateTime) -> Result<u64>;
     /// Deletes tokens, codes and browser sessions that expired before `before`, and lockout
     /// records last touched before `forgotten_before`. Returns how many rows went.
     fn purge_expired(

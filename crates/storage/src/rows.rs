@@ -205,6 +205,7 @@ pub(crate) struct ClientRow {
     pub broker_id: Option<String>,
     pub redirect_uris: String,
     pub consent_required: bool,
+    pub client_name: Option<String>,
 }
 
 impl ClientRow {
@@ -221,6 +222,7 @@ impl ClientRow {
             redirect_uris: serde_json::to_string(&c.redirect_uris)
                 .unwrap_or_else(|_| "[]".to_owned()),
             consent_required: c.consent_required,
+            client_name: c.client_name.clone(),
         }
     }
 
@@ -242,6 +244,7 @@ impl ClientRow {
             redirect_uris: serde_json::from_str(&self.redirect_uris)
                 .map_err(|e| corrupt("clients", format!("redirect_uris: {e}")))?,
             consent_required: self.consent_required,
+            client_name: self.client_name,
             client_id: self.client_id,
         })
     }

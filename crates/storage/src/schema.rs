@@ -60,6 +60,7 @@ diesel::table! {
         broker_id -> Nullable<Text>,
         redirect_uris -> Text,
         consent_required -> Bool,
+        client_name -> Nullable<Text>,
     }
 }
 

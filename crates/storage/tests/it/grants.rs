@@ -143,6 +143,7 @@ fn client_authentication_rules() {
             broker_id: None,
             redirect_uris: Vec::new(),
             consent_required: false,
+            client_name: None,
         })
         .expect("client");
     let secret = fx.gh.rotate_client_secret("machine").expect("rotate");
@@ -474,6 +475,7 @@ fn refresh_rotates_and_reuse_ends_the_family() {
             broker_id: None,
             redirect_uris: Vec::new(),
             consent_required: false,
+            client_name: None,
         })
         .expect("client");
     assert!(matches!(
@@ -694,6 +696,7 @@ fn authorization_codes_are_single_use_and_bound() {
             broker_id: None,
             redirect_uris: Vec::new(),
             consent_required: false,
+            client_name: None,
         })
         .expect("client")
         .expect("secret");
@@ -1124,6 +1127,7 @@ fn cli_operations() {
             broker_id: None,
             redirect_uris: Vec::new(),
             consent_required: false,
+            client_name: None,
         })
         .expect("add client");
     assert!(public.is_none());
