@@ -54,7 +54,6 @@ def case(name, path, body, *headers, method="POST", declared=None):
 # legacy") that gives the reason.
 SPEC_ERRORS = "otc-v1-katana-error-shapes"
 LOGIC = "controller-logic"
-FIRST_ERROR = "first-binding-error"
 DUPLICATES = "duplicate-members"
 FORM_VALUE = "form-error-text"
 ORDER = "xml-member-order"
@@ -97,8 +96,12 @@ CASES = [
     # ---- 2. onetime camelCase errors ----
     case("onetime-required-json", "/oauth2/onetime/token", "{}", JSON, BEARER),
     case("onetime-bad-guid", "/oauth2/onetime/token", '{"clientId":"demo-client","brokerId":"nope"}', JSON, BEARER),
-    case("onetime-bad-guid-and-required", "/oauth2/onetime/token", '{"brokerId":"nope"}', JSON, BEARER,
-         declared=FIRST_ERROR),
+    case("onetime-bad-guid-and-required", "/oauth2/onetime/token", '{"brokerId":"nope"}', JSON, BEARER),
+    case("onetime-two-bad-members-and-required", "/oauth2/onetime/token", '{"brokerId":"nope","payload":5}', JSON, BEARER),
+    case("onetime-bad-members-as-xml", "/oauth2/onetime/token", '{"brokerId":"nope","payload":5,"clientId":"x"}', JSON,
+         BEARER, ("Accept", "application/xml")),
+    case("member-json-broken-inside-value", "/api/Token", '{"MemberId":"1","Password":tru}', JSON),
+    case("member-json-broken-between-members", "/api/Token", '{"MemberId":"1" "Password":"2"}', JSON),
     case("onetime-bad-payload", "/oauth2/onetime/token", '{"clientId":"demo-client","payload":[1]}', JSON, BEARER),
     case("onetime-form-bad-guid", "/oauth2/onetime/token", "ClientId=demo-client&BrokerId=nope", FORM, BEARER,
          declared=FORM_VALUE),
@@ -109,8 +112,7 @@ CASES = [
     case("member-text-xml-body", "/api/Token",
          f'<AuthMemberModel xmlns="{MEMBER_NS}"><MemberId>1234</MemberId><Password>alice-password-1</Password></AuthMemberModel>',
          ("Content-Type", "text/xml")),
-    case("member-error-text-json", "/api/Token", '{"MemberId":', ("Content-Type", "text/json"),
-         declared=FIRST_ERROR),
+    case("member-error-text-json", "/api/Token", '{"MemberId":', ("Content-Type", "text/json")),
     # ---- 4. Accept-Charset: utf-16 ----
     case("member-utf16-json", "/api/Token", MEMBER_OK, JSON, ("Accept-Charset", "utf-16")),
     case("member-utf16-xml", "/api/Token", MEMBER_OK, JSON, ("Accept", "application/xml"), ("Accept-Charset", "utf-16")),
@@ -163,6 +165,10 @@ CASES = [
     case("member-empty-no-content-type", "/api/Token", "", declared=LOGIC),
     case("onetime-empty-no-content-type", "/oauth2/onetime/token", "", BEARER, declared=LOGIC),
     case("member-empty-text-plain", "/api/Token", "", ("Content-Type", "text/plain"), declared=LOGIC),
+    case("member-blank-json", "/api/Token", "  \r\n ", JSON, declared=LOGIC),
+    case("member-blank-form", "/api/Token", "   ", FORM, declared=LOGIC),
+    case("member-blank-xml", "/api/Token", "   ", XML),
+    case("katana-empty-no-content-type", "/token", "", declared=LOGIC),
     # ---- 415 texts stay as they were ----
     case("member-415", "/api/Token", "x", ("Content-Type", "text/plain")),
     case("member-415-no-content-type", "/api/Token", "x"),

@@ -84,9 +84,14 @@ def main() -> int:
             for entry in driver.get_log("browser"):
                 if entry.get("level") in ("SEVERE", "ERROR"):
                     failures.append(f"{url}: console: {entry.get('message')}")
-            ids[url] = set(
+            id_list = [
                 e.get_attribute("id") for e in driver.find_elements(By.CSS_SELECTOR, "[id]")
-            )
+            ]
+            ids[url] = set(id_list)
+            if len(id_list) != len(ids[url]):
+                failures.append(f"{url}: duplicate ids")
+            if len(driver.find_elements(By.TAG_NAME, "h1")) != 1:
+                failures.append(f"{url}: not exactly one h1")
             for a in driver.find_elements(By.CSS_SELECTOR, "a[href]"):
                 href = a.get_attribute("href")
                 parts = urllib.parse.urlsplit(href)

@@ -58,6 +58,7 @@ fn media_of_slug(slug: &str) -> Media {
 fn page_blocks(html: &str) -> Vec<Block> {
     let mut out = Vec::new();
     for chunk in html.split("<div class=\"sample\" id=\"").skip(1) {
+        let chunk = chunk.split("</div></div>").next().unwrap_or_default();
         let id = chunk.split('"').next().unwrap_or_default();
         if !(id.starts_with("request-") || id.starts_with("response-")) {
             continue;
@@ -405,6 +406,139 @@ fn sample_cases() -> serde_json::Value {
     serde_json::Value::Array(cases)
 }
 
+/// Real answers of the running server, each with the schema the document gives it: the
+/// document describes the wire, not only the samples.
+fn live_cases(server: &Server) -> Vec<serde_json::Value> {
+    let schema = |module: &str, model: &str| {
+        let m = gatehouse_help::docs::model(module, model).expect("model");
+        format!("#/components/schemas/{}", m.id())
+    };
+    let inline = |path: &str, method: &str, status: u16| {
+        format!(
+            "#/paths/{}/{method}/responses/{status}/content/application~1json/schema",
+            path.replace('~', "~0").replace('/', "~1")
+        )
+    };
+    let mut cases = Vec::new();
+    let mut case = |what: &str, reference: String, res: gatehouse_tests::Response, status: u16| {
+        assert_eq!(res.status, status, "{what}: {}", res.text());
+        cases.push(serde_json::json!({"where": format!("live {what}"), "ref": reference, "instance": res.json()}));
+    };
+    let token = server.alice_token();
+    case(
+        "katana token",
+        schema("katana", "OAuthToken"),
+        server.send(
+            Request::post("/token")
+                .form("grant_type=password&userName=alice&password=alice-password-1&clientKey=k"),
+        ),
+        200,
+    );
+    case(
+        "katana error",
+        schema("oauth", "ErrorResponse"),
+        server.send(
+            Request::post("/token").form("grant_type=password&userName=alice&password=wrong"),
+        ),
+        400,
+    );
+    case(
+        "v1 token",
+        schema("v1", "AccessTokenResponse"),
+        server.send(
+            Request::post("/api/v1/auth/token")
+                .basic("demo-client", "demo-secret")
+                .form("grant_type=password&username=alice&password=alice-password-1"),
+        ),
+        200,
+    );
+    case(
+        "member token",
+        schema("member", "TokenModel"),
+        server.send(
+            Request::post("/api/Token")
+                .json(r#"{"MemberId":"1234","Password":"alice-password-1"}"#),
+        ),
+        200,
+    );
+    case(
+        "member error",
+        schema("http_error", "HttpError"),
+        server.send(Request::post("/api/Token").json(r#"{"Password":"x"}"#)),
+        400,
+    );
+    case(
+        "otc auth code",
+        schema("otc", "AuthCodeResponse"),
+        server.send(Request::post("/admin/login/auth_code").form(
+            "ClientId=demo-client&ClientSecret=demo-secret&Username=alice&Password=alice-password-1",
+        )),
+        200,
+    );
+    case(
+        "otc error",
+        schema("otc", "AuthCodeResponse"),
+        server.send(
+            Request::post("/admin/login/auth_code").form(
+                "ClientId=demo-client&ClientSecret=demo-secret&Username=alice&Password=wrong",
+            ),
+        ),
+        401,
+    );
+    let onetime = server.send(
+        Request::post("/oauth2/onetime/token")
+            .bearer(&token)
+            .json(r#"{"clientId":"demo-client","payload":{"lang":"en"}}"#),
+    );
+    let code = onetime.json()["code"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    case(
+        "onetime token",
+        schema("onetime", "OneTimeTokenResponse"),
+        onetime,
+        200,
+    );
+    case(
+        "onetime authorize",
+        schema("onetime", "OneTimeAuthorizeResponse"),
+        server.send(
+            Request::post("/oauth2/onetime/authorize")
+                .basic("demo-client", "demo-secret")
+                .json(&format!(r#"{{"code":"{code}"}}"#)),
+        ),
+        200,
+    );
+    case(
+        "introspection",
+        schema("oauth", "IntrospectionResponse"),
+        server.send(
+            Request::post("/oauth2/introspect")
+                .basic("demo-client", "demo-secret")
+                .form(&format!("token={token}")),
+        ),
+        200,
+    );
+    case(
+        "introspection error",
+        schema("oauth", "ErrorResponse"),
+        server.send(
+            Request::post("/oauth2/introspect")
+                .basic("demo-client", "wrong")
+                .form(&format!("token={token}")),
+        ),
+        401,
+    );
+    case(
+        "healthz",
+        inline("/healthz", "get", 200),
+        server.send(Request::get("/healthz")),
+        200,
+    );
+    cases
+}
+
 fn python() -> Option<PathBuf> {
     require(
         Piece::Python,
@@ -470,6 +604,10 @@ fn openapi_validates_and_every_page_sample_matches_its_schema() {
         assert!(page.text().contains(&escaped), "{}", c["where"]);
     }
 
+    let mut cases = cases.as_array().cloned().unwrap_or_default();
+    cases.extend(live_cases(&server));
+    let cases = serde_json::Value::Array(cases);
+
     let Some(python) = python() else { return };
     let dir = tempfile::tempdir().expect("tempdir");
     std::fs::write(dir.path().join("openapi.json"), raw).expect("write");
@@ -529,4 +667,53 @@ fn every_page_works_in_headless_chromium_on_a_phone_and_a_wide_screen() {
         stdout.contains(&format!("pages checked: {pages}")),
         "{stdout}"
     );
+}
+
+#[test]
+fn the_try_it_command_of_every_page_reaches_its_endpoint() {
+    if Command::new("curl").arg("--version").output().is_err() {
+        eprintln!("*** LEFT OUT: help try-it commands (needs curl) ***");
+        return;
+    }
+    let server = Server::start();
+    let token = server.alice_token();
+    let base = format!("http://{}", server.addr);
+    for e in ENDPOINTS {
+        let page = server.send(Request::get(&format!("/Help/Api/{}", e.id())));
+        let html = page.text();
+        let cmd = html
+            .split_once("<pre class=\"wrapped\" data-media=\"curl\">")
+            .and_then(|(_, rest)| rest.split_once("</pre>"))
+            .map(|(c, _)| unescape(c))
+            .unwrap_or_else(|| panic!("{}: no curl command", e.id()));
+        // The page names the host it was asked at (the test client says `Host: localhost`).
+        assert!(
+            cmd.starts_with(&format!(
+                "curl -s -X {} 'http://localhost{}'",
+                e.method, e.path
+            )),
+            "{cmd}"
+        );
+        let cmd = cmd
+            .replacen("http://localhost", &base, 1)
+            .replace("CLIENT_ID:CLIENT_SECRET", "demo-client:demo-secret")
+            .replace("CLIENT_ID", "demo-client")
+            .replace("ACCESS_TOKEN", &token);
+        let out = Command::new("sh")
+            .arg("-c")
+            .arg(format!("{cmd} -o /dev/null -w '%{{http_code}}'"))
+            .output()
+            .expect("sh runs");
+        let status = String::from_utf8_lossy(&out.stdout).to_string();
+        // The sample values are not real users or codes: a refusal in the dialect's words is
+        // the expected answer; a 404, 405, 415 or 5xx would mean the copied request is wrong.
+        assert!(
+            ["200", "400", "401", "403"].contains(&status.as_str()),
+            "{}: {cmd} -> {status}",
+            e.id()
+        );
+        if e.request_samples().is_empty() {
+            assert_eq!(status, "200", "{cmd}");
+        }
+    }
 }

@@ -934,6 +934,7 @@ fn access_token_format_is_validated() {
             redirect_uris: Vec::new(),
             consent_required: false,
             access_token_format: "signed".into(),
+            client_name: None,
         },
     )
     .expect_err("refused");

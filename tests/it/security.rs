@@ -34,7 +34,7 @@ pub(crate) fn capture_logs() -> LogBuffer {
 
 /// Every maximal run of base64url characters of exactly 43 characters in `text`: the shape
 /// of Gatehouse's tokens and codes (256 random bits).
-fn token_shaped(text: &str) -> Vec<String> {
+pub(crate) fn token_shaped(text: &str) -> Vec<String> {
     let mut out = Vec::new();
     let mut run = String::new();
     for c in text.chars().chain(std::iter::once(' ')) {

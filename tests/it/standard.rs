@@ -21,7 +21,7 @@ fn clients_doc() -> String {
     format!(
         r#"{{"clients":[
  {{"client_id":"spa","grants":["authorization_code","refresh_token"],"scope":"openid profile","redirect_uris":["{SPA_CB}"]}},
- {{"client_id":"web","secret":"web-secret","grants":["authorization_code","refresh_token","client_credentials","password"],"scope":"openid profile email","redirect_uris":["{WEB_CB}","https://web.example/cb2?tenant=1"]}},
+ {{"client_id":"web","client_name":"Web <Example>","secret":"web-secret","grants":["authorization_code","refresh_token","client_credentials","password"],"scope":"openid profile email","redirect_uris":["{WEB_CB}","https://web.example/cb2?tenant=1"]}},
  {{"client_id":"third","secret":"third-secret","grants":["authorization_code"],"scope":"openid profile","redirect_uris":["{THIRD_CB}"],"consent_required":true}}
 ]}}"#
     )
@@ -266,7 +266,7 @@ fn authorization_code_flow_login_page_and_session() {
     let page = browser.get(&server, &path);
     assert_eq!(page.status, 200, "{}", page.text());
     let html = page.text();
-    assert!(html.contains("Gatehouse") && html.contains("<strong>web</strong>"));
+    assert!(html.contains("Gatehouse") && html.contains("<strong>Web &lt;Example&gt;</strong>"));
     assert!(html.contains("name=\"username\"") && html.contains("type=\"password\""));
     assert!(!html.contains("<script"), "no script");
     assert_eq!(page.header("cache-control"), Some("no-store"));
@@ -291,6 +291,7 @@ fn authorization_code_flow_login_page_and_session() {
     let res = browser.post(&server, "/oauth2/login", &fields);
     let q = redirected(&res, &format!("{WEB_CB}?"));
     assert_eq!(q["state"], "xyz <&>");
+    assert_eq!(q["iss"], format!("http://{}", server.addr), "RFC 9207");
     let set = res
         .headers
         .iter()
@@ -360,6 +361,42 @@ fn authorization_code_flow_login_page_and_session() {
     );
     let q = redirected(&res, "https://web.example/cb2?tenant=1&code=");
     assert!(q.contains_key("code"));
+    // Signing in again (prompt=login, as bob) replaces alice's session: her cookie is dead.
+    let alice_session = browser.cookies.get("gatehouse_session").cloned();
+    let path = authorize_path(
+        "web",
+        WEB_CB,
+        &[("prompt", "login"), (c.0, &c.1), (m.0, &m.1)],
+    );
+    let res = browser.sign_in(&server, &path, "bob", "bob-password-1");
+    let code = redirected(&res, WEB_CB)["code"].clone();
+    let res = exchange(
+        &server,
+        Some(("web", "web-secret")),
+        &code_form(&code, WEB_CB, Some(VERIFIER)),
+    );
+    let access = res.json()["access_token"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert_eq!(
+        introspect_as(&server, "web", "web-secret", &access)["username"],
+        "bob"
+    );
+    let mut old = Browser::default();
+    old.cookies.insert(
+        "gatehouse_session".into(),
+        alice_session.expect("alice's cookie"),
+    );
+    let res = old.get(
+        &server,
+        &authorize_path(
+            "web",
+            WEB_CB,
+            &[("prompt", "none"), (c.0, &c.1), (m.0, &m.1)],
+        ),
+    );
+    assert_eq!(redirected(&res, WEB_CB)["error"], "login_required");
 }
 
 #[test]
@@ -424,6 +461,11 @@ fn public_client_pkce_refresh_and_v1_exchange() {
     // endpoint (redirected, with state).
     let res = browser.get(&server, &authorize_path("spa", SPA_CB, &[("state", "s1")]));
     let q = redirected(&res, SPA_CB);
+    assert_eq!(
+        q["iss"],
+        format!("http://{}", server.addr),
+        "RFC 9207 on errors too"
+    );
     assert_eq!(
         (q["error"].as_str(), q["state"].as_str()),
         ("invalid_request", "s1")
@@ -547,6 +589,11 @@ fn a_wrong_redirect_uri_is_shown_never_redirected() {
     );
     let res = browser.get(
         &server,
+        &authorize_path("web", WEB_CB, &[("response_mode", "form_post")]),
+    );
+    assert_eq!(redirected(&res, WEB_CB)["error"], "invalid_request");
+    let res = browser.get(
+        &server,
         &authorize_path("web", WEB_CB, &[("scope", "a"), ("scope", "b")]),
     );
     assert_eq!(redirected(&res, WEB_CB)["error"], "invalid_request");
@@ -653,6 +700,7 @@ fn login_form_csrf_wrong_password_and_lockout() {
         .find(|(k, _)| *k == "csrf_token")
         .map(|(_, v)| v.clone())
         .expect("csrf field");
+    let base = gatehouse_tests::metric(server.addr, "gatehouse_password_hashes_total");
     // Missing CSRF token: refused, no session.
     let res = browser.post(
         &server,
@@ -685,6 +733,11 @@ fn login_form_csrf_wrong_password_and_lockout() {
     );
     assert_eq!(res.status, 403, "{}", res.text());
     assert!(!bare.cookies.contains_key("gatehouse_session"));
+    assert_eq!(
+        gatehouse_tests::metric(server.addr, "gatehouse_password_hashes_total"),
+        base,
+        "a refused form costs no hash"
+    );
 
     // A wrong password and an unknown user read the same.
     let res = browser.post(
@@ -697,10 +750,19 @@ fn login_form_csrf_wrong_password_and_lockout() {
         .text()
         .contains("The user name or password is incorrect."));
     assert!(res.text().contains("value=\"alice\""), "the name is kept");
+    let hashes = |server: &Server| {
+        gatehouse_tests::metric(server.addr, "gatehouse_password_hashes_total").expect("counter")
+    };
+    let before = hashes(&server);
     let res = browser.post(
         &server,
         "/oauth2/login",
         &with(fields.clone(), Some(&csrf), "nobody", "wrong"),
+    );
+    assert_eq!(
+        hashes(&server) - before,
+        1.0,
+        "an unknown user costs one full hash"
     );
     assert_eq!(res.status, 400);
     assert!(res
@@ -1036,4 +1098,354 @@ fn metadata_comes_from_the_issuer() {
     assert!(res
         .header("content-type")
         .is_some_and(|t| t.starts_with("application/json")));
+}
+
+/// A loopback page for the browser to land on after the redirect: answers every request with
+/// a small page and records the request targets.
+struct RedirectTarget {
+    port: u16,
+    seen: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl RedirectTarget {
+    fn start() -> Self {
+        use std::io::{BufRead as _, BufReader, Write as _};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (seen2, stop2) = (seen.clone(), stop.clone());
+        let thread = std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                if stop2.load(std::sync::atomic::Ordering::SeqCst) {
+                    break;
+                }
+                let Ok(mut stream) = stream else { continue };
+                let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+                let mut line = String::new();
+                let _ = reader.read_line(&mut line);
+                loop {
+                    let mut header = String::new();
+                    match reader.read_line(&mut header) {
+                        Ok(0) | Err(_) => break,
+                        Ok(_) if header == "\r\n" => break,
+                        Ok(_) => {}
+                    }
+                }
+                if let Some(target) = line.split(' ').nth(1) {
+                    seen2
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .push(target.to_owned());
+                }
+                let body = "<!DOCTYPE html><title>Signed in</title><p>Signed in.</p>";
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+            }
+        });
+        Self {
+            port,
+            seen,
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    fn seen(&self) -> Vec<String> {
+        self.seen.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+}
+
+impl Drop for RedirectTarget {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        let _ = std::net::TcpStream::connect(("127.0.0.1", self.port));
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// The authorization-code flow with PKCE in Debian's headless Chromium, driven by selenium,
+/// with Authlib as the client: discovery and RFC 8414 validation, the login page (a wrong
+/// password first), the exchange, introspection, a second authorization without the form, a
+/// public client, refresh, revocation, client credentials and password. Saves the login
+/// page's screenshot as docs/login.png.
+#[test]
+fn browser_flow_with_authlib() {
+    use gatehouse_tests::external::{chromium, require, Piece};
+    let test = "standard::browser_flow_with_authlib";
+    let Some(python) = require(Piece::Python, test) else {
+        return;
+    };
+    let Some(chromedriver) = require(Piece::Browser, test) else {
+        return;
+    };
+    let server = Server::start();
+    let target = RedirectTarget::start();
+    let redirect = format!("http://127.0.0.1:{}/callback", target.port);
+    import(
+        &server,
+        &format!(
+            r#"{{"clients":[
+ {{"client_id":"authlib-web","client_name":"Example App","secret":"authlib-secret","grants":["authorization_code","refresh_token","client_credentials","password"],"scope":"openid profile email","redirect_uris":["{redirect}"]}},
+ {{"client_id":"authlib-spa","grants":["authorization_code","refresh_token"],"scope":"openid","redirect_uris":["{redirect}"]}}
+]}}"#
+        ),
+    );
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("workspace root")
+        .to_path_buf();
+    let screenshot = root.join("docs/login.png");
+    let config = serde_json::json!({
+        "issuer": format!("http://{}", server.addr),
+        "redirect_uri": redirect,
+        "web": ["authlib-web", "authlib-secret"],
+        "spa": "authlib-spa",
+        "chromium": chromium(),
+        "chromedriver": chromedriver,
+        "screenshot": screenshot,
+    });
+    let out = std::process::Command::new(&python)
+        .arg(root.join("tests/clients/authlib_flow.py"))
+        .arg(config.to_string())
+        .env("HOME", std::env::temp_dir())
+        .output()
+        .expect("python runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success() && stdout.contains("OK metadata validated"),
+        "authlib_flow.py failed:\n{stdout}\n{stderr}"
+    );
+    eprintln!("{}", stdout.trim());
+    // The browser landed on the redirect target with codes, never with an error.
+    let seen = target.seen();
+    let codes = seen
+        .iter()
+        .filter(|t| t.starts_with("/callback?code="))
+        .count();
+    assert!(codes >= 3, "{seen:?}");
+    assert!(!seen.iter().any(|t| t.contains("error=")), "{seen:?}");
+    let png = std::fs::read(&screenshot).expect("screenshot written");
+    assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"), "a PNG");
+}
+
+/// openid-client 6 (npm, pinned) against the standards surface: RFC 8414 discovery, the code
+/// flow with PKCE for a confidential and a public client (the login form submitted with
+/// fetch), a replayed code and a swapped verifier refused, introspection, password, refresh,
+/// revocation, client credentials without a refresh_token member, a wrong secret.
+#[test]
+fn openid_client_6() {
+    use gatehouse_tests::external::{require, Piece};
+    let Some(node_dir) = require(Piece::Node, "standard::openid_client_6") else {
+        return;
+    };
+    let server = server();
+    let redirect = "http://127.0.0.1:9/openid-client";
+    import(
+        &server,
+        &format!(
+            r#"{{"clients":[
+ {{"client_id":"oidc-web","secret":"oidc-secret","grants":["authorization_code","refresh_token","client_credentials","password"],"scope":"openid profile email","redirect_uris":["{redirect}"]}},
+ {{"client_id":"oidc-spa","grants":["authorization_code","refresh_token"],"scope":"profile","redirect_uris":["{redirect}"]}}
+]}}"#
+        ),
+    );
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("workspace root")
+        .to_path_buf();
+    // ES modules resolve packages from their own directory: run the script from node_dir.
+    let script = node_dir.join("gatehouse-openid-client-flow.mjs");
+    std::fs::copy(root.join("tests/clients/openid_client_flow.mjs"), &script).expect("copy");
+    let config = serde_json::json!({
+        "issuer": format!("http://{}", server.addr),
+        "redirect_uri": redirect,
+        "web": ["oidc-web", "oidc-secret"],
+        "spa": "oidc-spa",
+    });
+    let out = std::process::Command::new("node")
+        .arg(&script)
+        .arg(config.to_string())
+        .current_dir(&node_dir)
+        .output()
+        .expect("node runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success() && stdout.contains("OK discovery"),
+        "openid_client_flow.mjs failed:\n{stdout}\n{stderr}"
+    );
+    eprintln!("{}", stdout.trim());
+}
+
+#[test]
+fn hostile_inputs_get_clear_errors_never_500() {
+    let server = server();
+    // Token endpoint: wrong media type, broken Basic, repeated keys, oversized body.
+    let res = token(
+        &server,
+        Request::post("/oauth2/token")
+            .basic("web", "web-secret")
+            .xml("<grant_type>client_credentials</grant_type>"),
+    );
+    assert_eq!(
+        (res.status, error_of(&res)),
+        (415, "invalid_request".into())
+    );
+    let res = token(
+        &server,
+        Request::post("/oauth2/token")
+            .header("Authorization", "Basic !!!not-base64")
+            .form("grant_type=client_credentials"),
+    );
+    assert_eq!((res.status, error_of(&res)), (401, "invalid_client".into()));
+    let res = exchange(
+        &server,
+        Some(("web", "web-secret")),
+        "grant_type=client_credentials&grant_type=password",
+    );
+    assert_eq!(
+        (res.status, error_of(&res)),
+        (400, "invalid_request".into())
+    );
+    let big = format!("grant_type=client_credentials&scope={}", "a".repeat(70_000));
+    let res = exchange(&server, Some(("web", "web-secret")), &big);
+    assert_eq!(
+        (res.status, error_of(&res)),
+        (413, "invalid_request".into())
+    );
+    let res = exchange(&server, Some(("web", "web-secret")), "\u{0}\u{1}=%ff");
+    assert_eq!(res.status, 400, "{}", res.text());
+    // Case-insensitive paths as everywhere else.
+    let res = exchange_path(&server, "/OAuth2/Token/", "grant_type=client_credentials");
+    assert_eq!(res.status, 200, "{}", res.text());
+
+    // Authorization endpoint and forms.
+    let long_state = "s".repeat(5000);
+    let res = server.send(Request::get(&authorize_path(
+        "web",
+        WEB_CB,
+        &[("state", &long_state)],
+    )));
+    assert_eq!(redirected(&res, WEB_CB)["error"], "invalid_request");
+    let res = server.send(Request::post("/oauth2/login").json("{}"));
+    assert_eq!(res.status, 415);
+    assert!(res.text().contains("application/x-www-form-urlencoded"));
+    let res = server.send(Request::post("/oauth2/login").form("%zz"));
+    assert_eq!(res.status, 400);
+    let res = server.send(Request::post("/oauth2/login").form(""));
+    assert_eq!(res.status, 400, "no client: a page");
+    let res = server.send(Request::post("/oauth2/consent").form("client_id=web"));
+    assert_eq!(res.status, 400);
+    let res = server.send(Request::get(
+        "/oauth2/authorize?client_id=web&redirect_uri=%F0%28",
+    ));
+    assert_eq!(res.status, 400);
+    for (method, path) in [
+        ("PUT", "/oauth2/authorize"),
+        ("GET", "/oauth2/login"),
+        ("DELETE", "/oauth2/logout"),
+    ] {
+        let res = gatehouse_tests::send_raw(
+            server.addr,
+            format!("{method} {path} HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n").as_bytes(),
+        )
+        .expect("answered");
+        assert_eq!(res.status, 405, "{method} {path}");
+        assert!(res.header("allow").is_some());
+    }
+    // Logout without a session is harmless.
+    let res = server.send(Request::post("/oauth2/logout"));
+    assert_eq!(res.status, 200);
+}
+
+fn exchange_path(server: &Server, path: &str, form: &str) -> Response {
+    token(
+        server,
+        Request::post(path).basic("web", "web-secret").form(form),
+    )
+}
+
+/// Every secret of the standards surface (passwords, client secrets, codes, verifiers, CSRF
+/// tokens, cookies, access and refresh tokens) stays out of TRACE logs of every target.
+#[test]
+fn trace_logs_of_the_standards_surface_hold_no_secret() {
+    let logs = crate::security::capture_logs();
+    let server = server();
+    let mut secrets: Vec<String> = [
+        "alice-password-1",
+        "wrong-password-4Rt",
+        "web-secret",
+        VERIFIER,
+    ]
+    .map(str::to_owned)
+    .to_vec();
+    let mut browser = Browser::default();
+    let [c, m] = pkce(VERIFIER);
+    let path = authorize_path("web", WEB_CB, &[("state", "st"), (c.0, &c.1), (m.0, &m.1)]);
+    let page = browser.get(&server, &path);
+    let mut fields = hidden_fields(page.text());
+    secrets.extend(
+        fields
+            .iter()
+            .filter(|(k, _)| *k == "csrf_token")
+            .map(|(_, v)| v.clone()),
+    );
+    let wrong = [
+        ("username", "alice".to_owned()),
+        ("password", "wrong-password-4Rt".to_owned()),
+    ];
+    browser.post(
+        &server,
+        "/oauth2/login",
+        &[fields.clone(), wrong.to_vec()].concat(),
+    );
+    fields.push(("username", "alice".into()));
+    fields.push(("password", "alice-password-1".into()));
+    let res = browser.post(&server, "/oauth2/login", &fields);
+    let code = redirected(&res, WEB_CB)["code"].clone();
+    secrets.push(code.clone());
+    secrets.extend(browser.cookies.values().cloned());
+    let res = exchange(
+        &server,
+        Some(("web", "web-secret")),
+        &code_form(&code, WEB_CB, Some(VERIFIER)),
+    );
+    let v = res.json();
+    for k in ["access_token", "refresh_token"] {
+        secrets.push(v[k].as_str().unwrap_or_default().to_owned());
+    }
+    // The replay and a refused exchange log too.
+    exchange(
+        &server,
+        Some(("web", "web-secret")),
+        &code_form(&code, WEB_CB, Some(VERIFIER)),
+    );
+    exchange(
+        &server,
+        Some(("web", "wrong-password-4Rt")),
+        "grant_type=client_credentials",
+    );
+    browser.send(&server, Request::post("/oauth2/logout"));
+    drop(server);
+    let text = logs.contents();
+    assert!(text.contains("browser session opened"), "logs captured");
+    let leaked: Vec<&String> = secrets
+        .iter()
+        .filter(|s| !s.is_empty() && text.contains(s.as_str()))
+        .collect();
+    assert!(leaked.is_empty(), "secrets in the logs: {leaked:?}");
+    let shaped = crate::security::token_shaped(&text);
+    assert!(
+        shaped.is_empty(),
+        "token-shaped strings in the logs: {shaped:?}"
+    );
 }

@@ -48,6 +48,8 @@ pub struct NewClientArgs {
     pub redirect_uris: Vec<String>,
     /// Consent page at `/oauth2/authorize`.
     pub consent_required: bool,
+    /// Display name on the login and consent pages.
+    pub client_name: Option<String>,
     /// `opaque` or `jwt`.
     pub access_token_format: String,
 }
@@ -172,6 +174,7 @@ pub fn client_add(database: &Path, args: NewClientArgs) -> Result<(), String> {
         broker_id: args.broker,
         redirect_uris: args.redirect_uris,
         consent_required: args.consent_required,
+        client_name: args.client_name,
         access_token_format: gatehouse_domain::model::TokenFormat::parse(&args.access_token_format)
             .ok_or_else(|| "--access-token-format must be opaque or jwt".to_owned())?,
     };

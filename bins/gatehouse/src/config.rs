@@ -536,4 +536,23 @@ mod tests {
         };
         assert!(Config::resolve(args, None, FileConfig::default()).is_err());
     }
+
+    #[test]
+    fn help_pages_default_on_and_switch_off_by_flag_or_file() {
+        let on = Config::resolve(ServeArgs::default(), None, FileConfig::default());
+        assert!(on.expect("valid").help_pages);
+        let file: FileConfig = toml::from_str("help_pages = \"off\"").expect("valid toml");
+        assert!(
+            !Config::resolve(ServeArgs::default(), None, file)
+                .expect("valid")
+                .help_pages
+        );
+        let args = ServeArgs {
+            help_pages: Some(OnOff::On),
+            ..Default::default()
+        };
+        let file: FileConfig = toml::from_str("help_pages = \"off\"").expect("valid toml");
+        assert!(Config::resolve(args, None, file).expect("valid").help_pages);
+        assert!(toml::from_str::<FileConfig>("help_pages = \"maybe\"").is_err());
+    }
 }

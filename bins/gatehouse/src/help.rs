@@ -41,8 +41,12 @@ async fn index() -> HttpResponse {
     )
 }
 
-async fn api(id: web::Path<String>) -> HttpResponse {
-    match gatehouse_help::api_page(&id) {
+async fn api(req: HttpRequest, id: web::Path<String>) -> HttpResponse {
+    let base = {
+        let info = req.connection_info();
+        format!("{}://{}", info.scheme(), info.host())
+    };
+    match gatehouse_help::api_page(&id, &base) {
         Some(page) => html(actix_web::http::StatusCode::OK, page),
         None => html(
             actix_web::http::StatusCode::NOT_FOUND,

@@ -142,6 +142,9 @@ enum ClientCommand {
         /// Show a consent page listing the scope before /oauth2/authorize issues a code
         #[arg(long)]
         consent_required: bool,
+        /// Name shown on the login and consent pages (default: the client id)
+        #[arg(long = "name", value_name = "NAME")]
+        client_name: Option<String>,
         /// Access-token format: opaque (default) or jwt (RFC 9068, signed)
         #[arg(long, default_value = "opaque", value_name = "opaque|jwt")]
         access_token_format: String,
@@ -244,6 +247,7 @@ fn main() -> ExitCode {
             public,
             redirect_uris,
             consent_required,
+            client_name,
             access_token_format,
         }) => gatehouse::cli::client_add(
             &database,
@@ -256,6 +260,7 @@ fn main() -> ExitCode {
                 public,
                 redirect_uris,
                 consent_required,
+                client_name,
                 access_token_format,
             },
         ),

@@ -165,6 +165,22 @@ impl AppState {
         f(&self.service).map_err(ApiError::from)
     }
 
+    /// A read: on SQLite right here on the HTTP worker ([`Self::read_now`]); on PostgreSQL,
+    /// where every query is a network round trip, on the blocking pool, so that an HTTP
+    /// worker never sits waiting for the database (with two workers, inline reads capped
+    /// introspection at two requests in flight: 1,873/s against 9,345/s on SQLite).
+    pub async fn read<R, F>(&self, f: F) -> Result<R, ApiError>
+    where
+        R: Send + 'static,
+        F: FnOnce(&Service) -> Result<R, DomainError> + Send + 'static,
+    {
+        if self.service.store().backend() == "postgres" {
+            self.blocking(f).await
+        } else {
+            self.read_now(f)
+        }
+    }
+
     /// Runs `f` on the password-hash pool; a full queue is [`ApiError::Busy`] at once.
     pub async fn hashing<R, F>(&self, f: F) -> Result<R, ApiError>
     where

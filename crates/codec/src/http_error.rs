@@ -80,7 +80,7 @@ fn xml(e: &HttpError) -> Vec<u8> {
     out.extend_from_slice(b"</Message>");
     if let Some(ms) = &e.model_state {
         out.extend_from_slice(b"<ModelState>");
-        for (key, messages) in ms {
+        for (key, messages) in ms.iter() {
             let name = encode_local_name(key);
             out.push(b'<');
             out.extend_from_slice(name.as_bytes());

@@ -105,6 +105,77 @@ pub(crate) fn from_slice<T: de::DeserializeOwned>(
     from_slice_ignoring(body, opts, &[])
 }
 
+/// Most member failures reported for one body (Json.NET had no limit; each retry costs a bind).
+const MAX_REPORTED: usize = 16;
+
+/// Bind as Json.NET did under Web API's error handler: a root member whose value does not
+/// convert is reported and skipped, and binding goes on with the others (at most
+/// [`MAX_REPORTED`] failures). `Ok` only when nothing failed; otherwise every failure in
+/// document order, and the `required` members (CLR names) that are then missing, null or
+/// blank.
+pub(crate) fn from_slice_reporting<T: de::DeserializeOwned>(
+    body: &[u8],
+    opts: &DecodeOptions,
+    ignore: &[&str],
+    required: &[&'static str],
+) -> Result<T, (Vec<DecodeError>, Vec<&'static str>)> {
+    let text = std::str::from_utf8(body).map_err(|_| (vec![DecodeError::InvalidUtf8], vec![]))?;
+    let mut value =
+        crate::json_text::parse_reporting(strip_bom(text), opts).map_err(|(e, twice)| {
+            let errors = if twice { vec![e.clone(), e] } else { vec![e] };
+            (errors, vec![])
+        })?;
+    if let Value::Object(members) = &mut value {
+        if !ignore.is_empty() {
+            members.retain(|(k, _)| !ignore.iter().any(|i| i.eq_ignore_ascii_case(k)));
+        }
+    }
+    let mut errors = Vec::new();
+    loop {
+        let err = match T::deserialize(JsonDe {
+            value: &value,
+            path: &Path::Root,
+        }) {
+            Ok(v) if errors.is_empty() => return Ok(v),
+            Ok(_) => break,
+            Err(e) => e.locate(&Path::Root).err,
+        };
+        // The root member the failure is under, as sent.
+        let member = err
+            .field()
+            .map(|f| f.split(['.', '[']).next().unwrap_or(f).to_owned());
+        errors.push(err);
+        let Value::Object(members) = &mut value else {
+            return Err((errors, vec![]));
+        };
+        let Some(at) = member.and_then(|m| members.iter().position(|(k, _)| *k == m)) else {
+            return Err((errors, vec![]));
+        };
+        members.remove(at);
+        if errors.len() >= MAX_REPORTED {
+            return Err((errors, vec![]));
+        }
+    }
+    let Value::Object(members) = &value else {
+        return Err((errors, vec![]));
+    };
+    let missing = required
+        .iter()
+        .filter(|r| {
+            !members.iter().any(|(k, v)| {
+                k.eq_ignore_ascii_case(r)
+                    && match v {
+                        Value::Null => false,
+                        Value::String(s) => !s.trim().is_empty(),
+                        _ => true,
+                    }
+            })
+        })
+        .copied()
+        .collect();
+    Err((errors, missing))
+}
+
 /// Parse and bind a JSON body, skipping the root members named in `ignore` (any case), as
 /// Json.NET skipped `[JsonIgnore]` properties.
 pub(crate) fn from_slice_ignoring<T: de::DeserializeOwned>(
@@ -279,7 +350,7 @@ impl<'de> de::Deserializer<'de> for JsonDe<'_> {
         // (`1234`, `1.5`, `True`): JavaScript clients send member ids as numbers.
         let r = match self.value {
             Value::String(s) => visitor.visit_str(s),
-            Value::Number(n) => visitor.visit_str(&n.text),
+            Value::Number(n) => visitor.visit_str(&n.text()),
             Value::Bool(true) => visitor.visit_str("True"),
             Value::Bool(false) => visitor.visit_str("False"),
             _ => return Err(self.wrong("a string")),

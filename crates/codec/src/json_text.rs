@@ -30,11 +30,29 @@ pub(crate) enum JValue {
 /// member), and its value.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct JNumber {
-    pub(crate) text: String,
+    /// The text when it is not derived from the value: the digits of an integer beyond
+    /// i128 (a `BigInteger`), `NaN`, `Infinity`, `-Infinity`.
+    special: Option<String>,
     /// The value when it is an integer literal (decimal, hex or octal) that fits.
     pub(crate) int: Option<i128>,
     pub(crate) float: f64,
 }
+
+impl JNumber {
+    /// The text Json.NET bound into a string member (computed only when one asks).
+    pub(crate) fn text(&self) -> String {
+        match (&self.special, self.int) {
+            (Some(t), _) => t.clone(),
+            (None, Some(i)) => i.to_string(),
+            (None, None) => dotnet_double(self.float),
+        }
+    }
+}
+
+/// Objects up to this many members look for a repeated name by scanning (cheaper than
+/// hashing for the small objects every request is); larger ones switch to a hash set, so the
+/// check stays linear in the body.
+const LINEAR_SCAN: usize = 32;
 
 /// One step of Json.NET's path: a member name or an array index.
 enum Seg {
@@ -43,26 +61,60 @@ enum Seg {
 }
 
 struct Parser<'a> {
+    /// The document; `s` is its bytes (every slice taken ends at an ASCII byte, so it is
+    /// valid UTF-8 on its own).
+    text: &'a str,
     s: &'a [u8],
     i: usize,
     opts: &'a DecodeOptions,
     /// Per open container: the member or element being read (`None` before the first).
     path: Vec<Option<Seg>>,
+    /// A value is due (after `:`, `[` or an array's `,`) and has not been read yet.
+    awaiting: bool,
+    /// Keep member names in `path`. Off on the first pass (names cost an allocation each);
+    /// a failure parses again with it on, and the parser being deterministic, fails at the
+    /// same place with the path filled in.
+    track: bool,
 }
 
 /// Parse `text` (BOM already stripped) into a value; what follows the root value is ignored.
 pub(crate) fn parse(text: &str, opts: &DecodeOptions) -> Result<JValue, DecodeError> {
-    let mut p = Parser {
-        s: text.as_bytes(),
-        i: 0,
-        opts,
-        path: Vec::new(),
+    parse_reporting(text, opts).map_err(|(e, _)| e)
+}
+
+/// [`parse`], also telling whether Json.NET reported the failure twice: a document that
+/// breaks off inside a root member's value failed once where the member's value was read and
+/// again for the object, both at the member's path (Web API's ModelState lists both).
+pub(crate) fn parse_reporting(
+    text: &str,
+    opts: &DecodeOptions,
+) -> Result<JValue, (DecodeError, bool)> {
+    let run = |track: bool| {
+        let mut p = Parser {
+            text,
+            s: text.as_bytes(),
+            i: 0,
+            opts,
+            path: Vec::new(),
+            awaiting: false,
+            track,
+        };
+        let r = p.skip_ws().and_then(|()| {
+            if p.i >= p.s.len() {
+                Err(DecodeError::EmptyBody)
+            } else {
+                p.value()
+            }
+        });
+        r.map_err(|e| {
+            let in_member = matches!(p.path.first(), Some(Some(Seg::Name(_))));
+            let twice = matches!(e, DecodeError::Malformed { .. })
+                && in_member
+                && (p.path.len() > 1 || p.awaiting);
+            (e, twice)
+        })
     };
-    p.skip_ws()?;
-    if p.i >= p.s.len() {
-        return Err(DecodeError::EmptyBody);
-    }
-    p.value()
+    run(false).or_else(|_| run(true))
 }
 
 impl Parser<'_> {
@@ -158,7 +210,7 @@ impl Parser<'_> {
                 Some(b'{') => {
                     self.i += 1;
                     self.enter()?;
-                    match self.object_key(true)? {
+                    match self.object_key()? {
                         None => JValue::Object(Vec::new()),
                         Some(k) => {
                             stack.push(Open::Obj(Vec::new(), None, k));
@@ -178,6 +230,7 @@ impl Parser<'_> {
                         if let Some(top) = self.path.last_mut() {
                             *top = Some(Seg::Index(0));
                         }
+                        self.awaiting = true;
                         stack.push(Open::Arr(Vec::new()));
                         continue;
                     }
@@ -185,6 +238,7 @@ impl Parser<'_> {
                 Some(q @ (b'"' | b'\'')) => JValue::String(self.string(q)?),
                 Some(_) => self.scalar()?,
             };
+            self.awaiting = false;
             // Attach it to the innermost container, closing those that end here.
             loop {
                 match stack.last_mut() {
@@ -202,6 +256,7 @@ impl Parser<'_> {
                                     if let Some(top) = self.path.last_mut() {
                                         *top = Some(Seg::Index(items.len()));
                                     }
+                                    self.awaiting = true;
                                     break;
                                 }
                             }
@@ -221,7 +276,7 @@ impl Parser<'_> {
                             Some(set) => !set.insert(key.clone()),
                             None => {
                                 let dup = members.iter().any(|(k, _)| k == key);
-                                if !dup && members.len() >= 8 {
+                                if !dup && members.len() >= LINEAR_SCAN {
                                     let mut set: HashSet<String> =
                                         members.iter().map(|(k, _)| k.clone()).collect();
                                     set.insert(key.clone());
@@ -240,7 +295,7 @@ impl Parser<'_> {
                         match self.peek() {
                             Some(b',') => {
                                 self.i += 1;
-                                if let Some(k) = self.object_key(false)? {
+                                if let Some(k) = self.object_key()? {
                                     *key = k;
                                     break;
                                 }
@@ -264,11 +319,10 @@ impl Parser<'_> {
 
     /// After `{` or `,`: the next member name and its `:`, or `None` when the object closes
     /// here (`{}`, or a trailing comma as Json.NET allowed).
-    fn object_key(&mut self, first: bool) -> Result<Option<String>, DecodeError> {
+    fn object_key(&mut self) -> Result<Option<String>, DecodeError> {
         self.skip_ws()?;
         let name = match self.peek() {
             Some(b'}') => {
-                let _ = first;
                 self.i += 1;
                 self.path.pop();
                 return Ok(None);
@@ -297,20 +351,23 @@ impl Parser<'_> {
             None => return Err(self.err("the end of the document")),
             Some(_) => return Err(self.err("an invalid member name")),
         };
-        if let Some(top) = self.path.last_mut() {
-            *top = Some(Seg::Name(name.clone()));
+        if self.track {
+            if let Some(top) = self.path.last_mut() {
+                *top = Some(Seg::Name(name.clone()));
+            }
         }
         self.skip_ws()?;
         if self.peek() != Some(b':') {
             return Err(self.err("a member name not followed by ':'"));
         }
         self.i += 1;
+        self.awaiting = true;
         Ok(Some(name))
     }
 
     fn string(&mut self, quote: u8) -> Result<String, DecodeError> {
         self.i += 1;
-        let mut out: Vec<u8> = Vec::new();
+        let mut out = String::new();
         loop {
             let start = self.i;
             while let Some(b) = self.peek() {
@@ -319,7 +376,11 @@ impl Parser<'_> {
                 }
                 self.i += 1;
             }
-            out.extend_from_slice(&self.s[start..self.i]);
+            out.push_str(
+                self.text
+                    .get(start..self.i)
+                    .ok_or(DecodeError::InvalidUtf8)?,
+            );
             if out.len() > self.opts.max_string_len {
                 return Err(DecodeError::TooLong {
                     field: self.json_path(),
@@ -330,7 +391,7 @@ impl Parser<'_> {
                 None => return Err(self.err("an unterminated string")),
                 Some(b) if b == quote => {
                     self.i += 1;
-                    return String::from_utf8(out).map_err(|_| DecodeError::InvalidUtf8);
+                    return Ok(out);
                 }
                 Some(_) => {
                     self.i += 1;
@@ -362,15 +423,13 @@ impl Parser<'_> {
                             };
                             let c = char::from_u32(code)
                                 .ok_or_else(|| self.err("an unpaired surrogate escape"))?;
-                            let mut buf = [0u8; 4];
-                            out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+                            out.push(c);
                             continue;
                         }
                         _ => return Err(self.err("an invalid escape")),
                     };
                     self.i += 1;
-                    let mut buf = [0u8; 4];
-                    out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+                    out.push(c);
                 }
             }
         }
@@ -400,7 +459,7 @@ impl Parser<'_> {
         let word = std::str::from_utf8(&self.s[start..self.i]).unwrap_or("");
         let float = |f: f64, text: &str| {
             JValue::Number(JNumber {
-                text: text.to_owned(),
+                special: Some(text.to_owned()),
                 int: None,
                 float: f,
             })
@@ -435,10 +494,9 @@ fn number(word: &str) -> Option<JValue> {
     let int = |v: i128| {
         let v = if neg { -v } else { v };
         Some(JValue::Number(JNumber {
-            text: v.to_string(),
+            special: None,
             int: Some(v),
             // Precision loss is intended: this is the value as a double.
-            #[allow(clippy::cast_precision_loss)]
             float: v as f64,
         }))
     };
@@ -464,7 +522,7 @@ fn number(word: &str) -> Option<JValue> {
         };
         return Some(JValue::Number(JNumber {
             float: word.parse().ok()?,
-            text,
+            special: Some(text),
             int: None,
         }));
     }
@@ -473,7 +531,7 @@ fn number(word: &str) -> Option<JValue> {
         return None;
     }
     Some(JValue::Number(JNumber {
-        text: dotnet_double(f),
+        special: None,
         int: None,
         float: f,
     }))
@@ -493,7 +551,6 @@ pub(crate) fn dotnet_double(f: f64) -> String {
     let digits = digits.trim_end_matches('0');
     let digits = if digits.is_empty() { "0" } else { digits };
     let sign = if f < 0.0 { "-" } else { "" };
-    let n = i32::try_from(digits.len()).unwrap_or(15);
     if (-4..15).contains(&exp) {
         if exp >= 0 {
             let int_len = usize::try_from(exp + 1).unwrap_or(1);
@@ -507,7 +564,6 @@ pub(crate) fn dotnet_double(f: f64) -> String {
             format!("{sign}0.{}{digits}", "0".repeat(zeros))
         }
     } else {
-        let _ = n;
         let (head, tail) = digits.split_at(1);
         let dot = if tail.is_empty() { "" } else { "." };
         let esign = if exp < 0 { '-' } else { '+' };
@@ -540,7 +596,7 @@ mod tests {
                 field: "a.u".into()
             }
         );
-        let many: String = (0..20).map(|i| format!("\"k{i}\":1,")).collect();
+        let many: String = (0..40).map(|i| format!("\"k{i}\":1,")).collect();
         let e = p(&format!("{{{many}\"k3\":2}}")).unwrap_err();
         assert!(matches!(e, DecodeError::Repeated { .. }));
         // Case variants are different names here (the binder refuses them per struct).
@@ -556,6 +612,18 @@ mod tests {
         assert_eq!(e.field(), Some("Password"));
         assert_eq!(p("garbage").unwrap_err().field(), None);
         assert_eq!(p("[1, @").unwrap_err().field(), Some("[1]"));
+    }
+
+    #[test]
+    fn failures_inside_a_member_value_count_twice_as_in_json_net() {
+        let twice = |s: &str| parse_reporting(s, &DecodeOptions::default()).unwrap_err().1;
+        assert!(twice(r#"{"MemberId":"#));
+        assert!(twice(r#"{"MemberId":tru}"#));
+        assert!(twice(r#"{"MemberId":{"#));
+        assert!(!twice(r#"{"MemberId":"1","#));
+        assert!(!twice(r#"{"MemberId":"1" "Password":"2"}"#));
+        assert!(!twice("garbage"));
+        assert!(!twice(r#"{"a":1,"a":2}"#));
     }
 
     #[test]
@@ -580,7 +648,7 @@ mod tests {
             let JValue::Number(n) = p(lit).unwrap() else {
                 panic!("{lit}")
             };
-            assert_eq!(n.text, text, "{lit}");
+            assert_eq!(n.text(), text, "{lit}");
         }
     }
 

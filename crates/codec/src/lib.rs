@@ -104,6 +104,33 @@ pub fn decode<T: DeserializeOwned + Contract>(
     }
 }
 
+/// Why a body did not bind, as Web API's `ModelState` listed it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BindingErrors {
+    /// Every failure, in document order (JSON goes on past a member that does not convert,
+    /// as Json.NET did; XML and forms stop at the first). Never empty.
+    pub errors: Vec<DecodeError>,
+    /// `[Required]` members (CLR names, [`Contract::REQUIRED`]) missing once the failing
+    /// members were skipped (JSON only).
+    pub missing: Vec<&'static str>,
+}
+
+/// [`decode`], reporting every failure Web API's `ModelState` would have listed.
+pub fn decode_reporting<T: DeserializeOwned + Contract>(
+    format: BodyFormat,
+    body: &[u8],
+    opts: &DecodeOptions,
+) -> Result<T, BindingErrors> {
+    match format {
+        BodyFormat::Json => json::from_slice_reporting(body, opts, T::JSON_IGNORE, T::REQUIRED)
+            .map_err(|(errors, missing)| BindingErrors { errors, missing }),
+        _ => decode(format, body, opts).map_err(|e| BindingErrors {
+            errors: vec![e],
+            missing: Vec::new(),
+        }),
+    }
+}
+
 /// Read a JSON body into a type that has no XML form (RFC 7662 / 7009 requests).
 pub fn decode_json<T: DeserializeOwned>(
     body: &[u8],

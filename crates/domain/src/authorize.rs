@@ -45,6 +45,8 @@ pub struct AuthorizationParams {
     pub code_challenge_method: Option<String>,
     /// `prompt` (OpenID Connect): `login`, `none` or `consent`.
     pub prompt: Option<String>,
+    /// `response_mode` (OAuth 2.0 Multiple Response Types): only `query`.
+    pub response_mode: Option<String>,
     /// `nonce` (OpenID Connect), bound to the code and echoed in the id_token.
     pub nonce: Option<String>,
     /// The name of a parameter that appeared more than once (RFC 6749 section 3.1), if any.
@@ -96,6 +98,8 @@ impl Prompt {
 pub struct AuthorizationRequest {
     /// The client.
     pub client_id: String,
+    /// What the pages call the client: its `client_name`, else its id.
+    pub client_name: String,
     /// The exact registered redirect URI it asked for.
     pub redirect_uri: String,
     /// The scope to grant (the client's whole scope when none was asked for).
@@ -309,6 +313,9 @@ impl<S: Store> Gatehouse<S> {
                 "a public client must send a PKCE code_challenge (S256)",
             );
         }
+        if !matches!(params.response_mode.as_deref(), None | Some("" | "query")) {
+            return fail("invalid_request", "only response_mode=query is supported");
+        }
         let prompt = match parse_prompt(params.prompt.as_deref()) {
             Ok(p) => p,
             Err(e) => return fail("invalid_request", e),
@@ -327,6 +334,10 @@ impl<S: Store> Gatehouse<S> {
             }
         };
         Ok(AuthorizationRequest {
+            client_name: client
+                .client_name
+                .clone()
+                .unwrap_or_else(|| client.client_id.clone()),
             client_id: client.client_id,
             redirect_uri: redirect_uri.to_owned(),
             scope,
@@ -482,6 +493,77 @@ mod tests {
         ] {
             assert!(!valid_redirect_uri(bad), "{bad}");
         }
+    }
+
+    fn record(redirect: Option<&str>, challenge: Option<&str>) -> AuthorizationCode {
+        let t = time::macros::datetime!(2026-01-01 00:00 UTC);
+        AuthorizationCode {
+            digest: crate::secret::TokenDigest::of("c"),
+            client_id: "c".into(),
+            user_id: uuid::Uuid::from_u128(1),
+            issued_at: t,
+            expires_at: t,
+            consumed_at: None,
+            session_id: None,
+            redirect_uri: redirect.map(str::to_owned),
+            code_challenge: challenge.map(str::to_owned),
+            scope: None,
+            auth_time: None,
+            browser_session_id: None,
+            nonce: None,
+        }
+    }
+
+    fn client(confidential: bool) -> Client {
+        Client {
+            client_id: "c".into(),
+            secret_hash: confidential.then(|| {
+                crate::secret::hash_client_secret(
+                    &crate::secret::Secret::new("s"),
+                    &crate::rng::SeededRng::new(1),
+                )
+            }),
+            grants: crate::model::GrantSet::all(),
+            scope: String::new(),
+            access_token_lifetime: None,
+            refresh_token_lifetime: None,
+            redirect_url: None,
+            broker_id: None,
+            redirect_uris: Vec::new(),
+            consent_required: false,
+            client_name: None,
+            access_token_format: Default::default(),
+        }
+    }
+
+    #[test]
+    fn exchange_bindings() {
+        let v = "a".repeat(43);
+        let ch = pkce::s256(&v);
+        let bind = |r: Option<&str>, v: Option<&str>| CodeBinding {
+            redirect_uri: r.map(str::to_owned),
+            code_verifier: v.map(str::to_owned),
+        };
+        let cb = Some("https://a.example/cb");
+        let ok = |b: CodeBinding, rec: &AuthorizationCode, c: &Client| b.check(rec, c).is_ok();
+        let bound = record(cb, Some(&ch));
+        let (conf, public) = (client(true), client(false));
+        assert!(ok(bind(cb, Some(&v)), &bound, &public));
+        assert!(!ok(bind(None, Some(&v)), &bound, &public));
+        assert!(!ok(
+            bind(Some("https://a.example/cb/"), Some(&v)),
+            &bound,
+            &public
+        ));
+        assert!(!ok(bind(cb, None), &bound, &conf));
+        assert!(!ok(bind(cb, Some(&"b".repeat(43))), &bound, &conf));
+        // Downgrade: a verifier for a code without a challenge.
+        let unbound = record(cb, None);
+        assert!(!ok(bind(cb, Some(&v)), &unbound, &conf));
+        assert!(ok(bind(cb, None), &unbound, &conf));
+        assert!(!ok(bind(cb, None), &unbound, &public));
+        // otc codes: no redirect URI bound, none needed.
+        assert!(ok(bind(None, None), &record(None, None), &conf));
     }
 
     #[test]

@@ -109,6 +109,9 @@ pub struct ImportClient {
     /// Whether `/oauth2/authorize` shows a consent page for this client.
     #[serde(default)]
     pub consent_required: bool,
+    /// The name the login and consent pages show.
+    #[serde(default)]
+    pub client_name: Option<String>,
     /// `opaque` (default) or `jwt` (RFC 9068 access tokens).
     #[serde(default)]
     pub access_token_format: Option<String>,
@@ -256,6 +259,8 @@ pub struct NewClientSpec {
     pub redirect_uris: Vec<String>,
     /// Whether `/oauth2/authorize` shows a consent page.
     pub consent_required: bool,
+    /// Display name for the login and consent pages.
+    pub client_name: Option<String>,
     /// The format of its access tokens.
     pub access_token_format: TokenFormat,
 }
@@ -276,6 +281,18 @@ fn check_redirect_uris(client_id: &str, uris: &[String]) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// A display name: 1 to 100 characters, no control characters.
+fn check_client_name(client_id: &str, name: Option<&str>) -> Result<()> {
+    match name {
+        Some(n) if n.trim().is_empty() || n.chars().count() > 100 || n.chars().any(char::is_control) => {
+            Err(Error::InvalidRequest(format!(
+                "client {client_id}: client_name must be 1 to 100 characters without control characters"
+            )))
+        }
+        _ => Ok(()),
+    }
 }
 
 fn lifetime(secs: Option<u32>) -> Option<Duration> {
@@ -335,6 +352,7 @@ impl<S: Store> Gatehouse<S> {
                 (None, None) => None,
             };
             check_redirect_uris(&item.client_id, &item.redirect_uris)?;
+            check_client_name(&item.client_id, item.client_name.as_deref())?;
             clients.push(Client {
                 client_id: item.client_id.clone(),
                 secret_hash,
@@ -350,6 +368,7 @@ impl<S: Store> Gatehouse<S> {
                 broker_id: item.broker_id,
                 redirect_uris: item.redirect_uris.clone(),
                 consent_required: item.consent_required,
+                client_name: item.client_name.clone(),
                 access_token_format: match item.access_token_format.as_deref() {
                     None => TokenFormat::Opaque,
                     Some(f) => TokenFormat::parse(f).ok_or_else(|| {
@@ -564,12 +583,18 @@ impl<S: Store> Gatehouse<S> {
     /// `NotFound`, `Storage`.
     pub fn set_user_disabled(&self, user_name: &str, disabled: bool) -> Result<()> {
         let name = user_name.to_owned();
+        let now = self.now();
         self.store().write(move |tx| {
             let mut user = tx
                 .user_by_name(&name)?
                 .ok_or_else(|| Error::NotFound(format!("user {name}")))?;
             user.flags.disabled = disabled;
-            tx.upsert_user(&user)
+            tx.upsert_user(&user)?;
+            if disabled {
+                // Their browser sessions end for good (re-enabling does not revive them).
+                tx.end_browser_sessions_of(user.id, now)?;
+            }
+            Ok(())
         })
     }
 
@@ -580,6 +605,7 @@ impl<S: Store> Gatehouse<S> {
     pub fn add_client(&self, spec: NewClientSpec) -> Result<Option<Secret>> {
         self.check_name(&spec.client_id, "client id")?;
         check_redirect_uris(&spec.client_id, &spec.redirect_uris)?;
+        check_client_name(&spec.client_id, spec.client_name.as_deref())?;
         let secret = spec
             .confidential
             .then(|| generate_client_secret(self.rng()));
@@ -594,6 +620,7 @@ impl<S: Store> Gatehouse<S> {
             broker_id: spec.broker_id,
             redirect_uris: spec.redirect_uris,
             consent_required: spec.consent_required,
+            client_name: spec.client_name,
             access_token_format: spec.access_token_format,
         };
         self.store().write(move |tx| {

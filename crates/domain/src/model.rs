@@ -259,6 +259,8 @@ pub struct Client {
     pub redirect_uris: Vec<String>,
     /// Whether `/oauth2/authorize` asks the user to consent (third-party clients).
     pub consent_required: bool,
+    /// The name the login and consent pages show (RFC 7591 `client_name`); else the id.
+    pub client_name: Option<String>,
     /// The format of its access tokens (opaque unless the client asks for JWTs).
     pub access_token_format: TokenFormat,
 }
@@ -312,6 +314,7 @@ impl fmt::Debug for Client {
             .field("broker_id", &self.broker_id)
             .field("redirect_uris", &self.redirect_uris)
             .field("consent_required", &self.consent_required)
+            .field("client_name", &self.client_name)
             .field("access_token_format", &self.access_token_format)
             .finish_non_exhaustive()
     }

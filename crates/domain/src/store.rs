@@ -156,6 +156,8 @@ pub trait WriteTx: ReadTx {
     fn insert_browser_session(&mut self, session: &BrowserSession) -> Result<()>;
     /// Ends a browser session (logout); `false` if unknown or already ended.
     fn end_browser_session(&mut self, digest: &TokenDigest, at: OffsetDateTime) -> Result<bool>;
+    /// Ends every live browser session of a user; how many.
+    fn end_browser_sessions_of(&mut self, user_id: Uuid, at: OffsetDateTime) -> Result<u64>;
     /// Stores a new signing key (a kid already used is [`Error::Conflict`]).
     fn insert_signing_key(&mut self, key: &SigningKey) -> Result<()>;
     /// Retires a signing key, keeping it published until `published_until`; `false` if

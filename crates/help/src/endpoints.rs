@@ -178,15 +178,17 @@ impl ErrorStyle {
     }
 }
 
-/// A query parameter.
+/// A query or body parameter that is not a model member (the RFC endpoints' parameters).
 #[derive(Debug, Clone, Copy)]
-pub struct UriParam {
+pub struct Param {
     /// Its name.
     pub name: &'static str,
     /// What it is.
     pub description: &'static str,
     /// Whether it must be present.
     pub required: bool,
+    /// A value for the samples (empty: left out of them).
+    pub example: &'static str,
 }
 
 /// A request or response body that is a model.
@@ -242,7 +244,9 @@ pub struct Endpoint {
     /// Who may call it.
     pub auth: Auth,
     /// Query parameters.
-    pub uri_params: &'static [UriParam],
+    pub uri_params: &'static [Param],
+    /// Body parameters of a body that is not a model (form or JSON), e.g. RFC 6749's.
+    pub body_params: &'static [Param],
     /// The body, if any.
     pub request: Option<BodyDoc>,
     /// The answer.
@@ -252,6 +256,15 @@ pub struct Endpoint {
 }
 
 impl Endpoint {
+    /// The samples of the request body: the model's, or built from [`Endpoint::body_params`].
+    pub fn request_samples(&self) -> Vec<Sample> {
+        match &self.request {
+            Some(b) => (b.samples)(),
+            None if !self.body_params.is_empty() => s::params(self.body_params),
+            None => Vec::new(),
+        }
+    }
+
     /// The legacy page id: `POST-api-Token` (`/Help/Api/POST-api-Token`).
     pub fn id(&self) -> String {
         format!(
@@ -361,6 +374,7 @@ pub static ENDPOINTS: &[Endpoint] = &[
         description: "Issues a short-lived, single-use code for a user. The caller is either the user (a bearer access token) or a client in HTTP Basic naming the user in `userName`. The payload, broker, trading account and server travel with the code and come back when it is redeemed at `oauth2/onetime/authorize`.",
         auth: Auth::BearerOrClient,
         uri_params: &[],
+        body_params: &[],
         request: Some(BodyDoc {
             module: "onetime",
             model: "OneTimeTokenRequest",
@@ -383,6 +397,7 @@ pub static ENDPOINTS: &[Endpoint] = &[
         description: "Redeems a one-time code (once: a second redemption fails and ends the session it opened). The client authenticates in HTTP Basic or with `clientId` and `clientSecret` in the body.",
         auth: Auth::Client,
         uri_params: &[],
+        body_params: &[],
         request: Some(BodyDoc {
             module: "onetime",
             model: "OneTimeAuthorizeRequest",
@@ -405,6 +420,7 @@ pub static ENDPOINTS: &[Endpoint] = &[
         description: "Authorization code request endpoint. Returns an authorization code that can be exchanged with an access token.",
         auth: Auth::ClientInBody,
         uri_params: &[],
+        body_params: &[],
         request: Some(BodyDoc {
             module: "otc",
             model: "AuthCodeRequest",
@@ -427,6 +443,7 @@ pub static ENDPOINTS: &[Endpoint] = &[
         description: "Exchanges the code from `admin/login/auth_code` for an access token. The code is single use and belongs to the client it was issued to.",
         auth: Auth::ClientInBody,
         uri_params: &[],
+        body_params: &[],
         request: Some(BodyDoc {
             module: "otc",
             model: "TokenRequest",
@@ -449,6 +466,7 @@ pub static ENDPOINTS: &[Endpoint] = &[
         description: "Create an OAuth token to access AuExpress Web Applications",
         auth: Auth::None,
         uri_params: &[],
+        body_params: &[],
         request: Some(BodyDoc {
             module: "member",
             model: "AuthMemberModel",
@@ -471,6 +489,7 @@ pub static ENDPOINTS: &[Endpoint] = &[
         description: "The token endpoint of API v1. `grant_type` selects the grant: `password` (`username`, `password`), `refresh_token` (`refresh_token`; the old refresh token is rotated), `client_credentials`, or `authorization_code` (`code` from `admin/login/auth_code`). With `WindowsAuthentication` set to true the user is taken from the trusted authenticating proxy instead of a password.",
         auth: Auth::ClientOptional,
         uri_params: &[],
+        body_params: &[],
         request: Some(BodyDoc {
             module: "v1",
             model: "TokenRequest",
@@ -493,6 +512,7 @@ pub static ENDPOINTS: &[Endpoint] = &[
         description: "V2 - The /token endpoint is used to log a user into the system.\nContrary to most methods in this API, this method does not expect JSON in the request body.\nInstead it expects the parameters in application/x-www-form-urlencoded format:\ngrant_type=password&username=theuser&password=thepass",
         auth: Auth::ClientOptional,
         uri_params: &[],
+        body_params: &[],
         request: Some(BodyDoc {
             module: "katana",
             model: "OAuthRequest",
@@ -515,6 +535,7 @@ pub static ENDPOINTS: &[Endpoint] = &[
         description: "Answers `{\"active\":false}` for anything that is not a live token of the calling client's realm, and the token's details otherwise. Works for the tokens of every dialect.",
         auth: Auth::Client,
         uri_params: &[],
+        body_params: &[],
         request: Some(BodyDoc {
             module: "oauth",
             model: "IntrospectionRequest",
@@ -537,6 +558,7 @@ pub static ENDPOINTS: &[Endpoint] = &[
         description: "Revokes an access or refresh token of the calling client. Revoking a refresh token ends its session, with every token issued in it. The answer is an empty 200 whether or not the token existed.",
         auth: Auth::Client,
         uri_params: &[],
+        body_params: &[],
         request: Some(BodyDoc {
             module: "oauth",
             model: "RevocationRequest",
@@ -558,6 +580,7 @@ pub static ENDPOINTS: &[Endpoint] = &[
         description: "The server's endpoints, grant types and client authentication methods. The issuer is the scheme and host the request came to.",
         auth: Auth::None,
         uri_params: &[],
+        body_params: &[],
         request: None,
         response: ResponseDoc::Model(BodyDoc {
             module: "oauth",
@@ -575,6 +598,7 @@ pub static ENDPOINTS: &[Endpoint] = &[
         description: "Reads the database once. `{\"status\":\"ok\"}` with 200 when it answers, `{\"status\":\"unavailable\"}` with 503 when it does not.",
         auth: Auth::None,
         uri_params: &[],
+        body_params: &[],
         request: None,
         response: ResponseDoc::Other {
             media: "application/json",
@@ -591,6 +615,7 @@ pub static ENDPOINTS: &[Endpoint] = &[
         description: "The Prometheus text exposition format (version 0.0.4).",
         auth: Auth::None,
         uri_params: &[],
+        body_params: &[],
         request: None,
         response: ResponseDoc::Other {
             media: "text/plain",

@@ -5,8 +5,8 @@
 use std::fmt::Write as _;
 
 use crate::docs::{self, ModelDoc, ModelKind, TypeName};
-use crate::endpoints::{self, BodyDoc, Endpoint, ResponseDoc, ENDPOINTS, GROUPS};
-use crate::samples::{Sample, NOT_AVAILABLE};
+use crate::endpoints::{self, Auth, BodyDoc, Endpoint, ResponseDoc, ENDPOINTS, GROUPS};
+use crate::samples::{Media, Sample, NOT_AVAILABLE};
 
 const STYLE: &str = r#"
 :root{--fg:#1b1f24;--muted:#57606a;--line:#d0d7de;--bg:#fff;--code:#f6f8fa;--accent:#0b5cad}
@@ -144,8 +144,12 @@ fn type_cell(module: &str, ty: &str) -> String {
 /// The Name / Description / Type / Additional information table of a struct.
 fn member_table(m: &ModelDoc) -> String {
     let mut t = String::from("<div class=\"table-wrap\"><table class=\"help-page-table\">\n<thead><tr><th>Name</th><th>Description</th><th>Type</th><th>Additional information</th></tr></thead>\n<tbody>\n");
+    let omitted = crate::openapi::contract(m.module, m.name).map_or(&[][..], |c| c.omit);
     for f in m.fields {
-        let extra = f.additional();
+        let mut extra = f.additional();
+        if omitted.contains(&f.wire) {
+            extra.push("JSON only: not written in XML".to_owned());
+        }
         let extra = if extra.is_empty() {
             "<p>None.</p>".to_owned()
         } else {
@@ -161,6 +165,74 @@ fn member_table(m: &ModelDoc) -> String {
             inline(&f.description()),
             type_cell(m.module, f.ty),
             extra
+        );
+    }
+    t.push_str("</tbody>\n</table></div>\n");
+    t
+}
+
+/// The Name / Description / Type / Additional information table of parameters.
+fn param_table(params: &[crate::endpoints::Param]) -> String {
+    let mut t = String::from("<div class=\"table-wrap\"><table class=\"help-page-table\">\n<thead><tr><th>Name</th><th>Description</th><th>Type</th><th>Additional information</th></tr></thead>\n<tbody>\n");
+    for p in params {
+        let _ = writeln!(
+            t,
+            "<tr><td class=\"parameter-name\">{}</td><td class=\"parameter-documentation\"><p>{}</p></td><td class=\"parameter-type\">string</td><td class=\"parameter-annotations\"><p>{}</p></td></tr>",
+            escape(p.name),
+            inline(p.description),
+            if p.required { "Required" } else { "None." }
+        );
+    }
+    t.push_str("</tbody>\n</table></div>\n");
+    t
+}
+
+/// The members table of an inline JSON Schema (`properties` with `description`s).
+fn schema_table(schema: &str) -> String {
+    let Ok(j) = serde_json::from_str::<crate::json::J>(schema) else {
+        return String::new();
+    };
+    let Some(crate::json::J::Obj(props)) = j.get("properties") else {
+        return String::new();
+    };
+    let required: Vec<&str> = match j.get("required") {
+        Some(crate::json::J::Arr(r)) => r
+            .iter()
+            .filter_map(|x| match x {
+                crate::json::J::Str(s) => Some(s.as_str()),
+                _ => None,
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    let text = |v: Option<&crate::json::J>| match v {
+        Some(crate::json::J::Str(s)) => s.clone(),
+        Some(crate::json::J::Arr(a)) => a
+            .iter()
+            .filter_map(|x| match x {
+                crate::json::J::Str(s) if s != "null" => Some(s.clone()),
+                _ => None,
+            })
+            .collect::<Vec<_>>()
+            .join(", "),
+        _ => String::new(),
+    };
+    let mut t = String::from("<div class=\"table-wrap\"><table class=\"help-page-table\">\n<thead><tr><th>Name</th><th>Description</th><th>Type</th><th>Additional information</th></tr></thead>\n<tbody>\n");
+    for (name, p) in props {
+        let ty = match text(p.get("type")).as_str() {
+            "array" => format!(
+                "Collection of {}",
+                text(p.get("items").and_then(|i| i.get("type")))
+            ),
+            other => other.to_owned(),
+        };
+        let _ = writeln!(
+            t,
+            "<tr><td class=\"parameter-name\">{}</td><td class=\"parameter-documentation\"><p>{}</p></td><td class=\"parameter-type\">{}</td><td class=\"parameter-annotations\"><p>{}</p></td></tr>",
+            escape(name),
+            inline(&text(p.get("description"))),
+            escape(&ty),
+            if required.contains(&name.as_str()) { "Always present" } else { "Omitted when absent" }
         );
     }
     t.push_str("</tbody>\n</table></div>\n");
@@ -227,12 +299,56 @@ fn body_section(body: &BodyDoc) -> String {
     out
 }
 
-/// `/Help/Api/{id}`.
-pub fn api(e: &Endpoint) -> String {
+/// Single-quotes `text` for a POSIX shell.
+fn shell_quote(text: &str) -> String {
+    format!("'{}'", text.replace('\'', r"'\''"))
+}
+
+/// A curl command calling `e` at `base` with its first JSON or form sample and placeholders
+/// for the credentials.
+pub fn curl(e: &Endpoint, base: &str) -> String {
+    let mut query = crate::json::J::obj();
+    for p in e.uri_params.iter().filter(|p| !p.example.is_empty()) {
+        query.put(p.name, p.example);
+    }
+    let url = match crate::form::from_json(&query).filter(|q| !q.is_empty()) {
+        Some(q) => format!("{base}{}?{q}", e.path),
+        None => format!("{base}{}", e.path),
+    };
+    let mut cmd = format!("curl -s -X {} {}", e.method, shell_quote(&url));
+    match e.auth {
+        Auth::BearerOrClient => cmd.push_str(" -H 'Authorization: Bearer ACCESS_TOKEN'"),
+        Auth::Client | Auth::ClientOptional => cmd.push_str(" -u 'CLIENT_ID:CLIENT_SECRET'"),
+        Auth::None | Auth::ClientInBody => {}
+    }
+    {
+        let samples = e.request_samples();
+        let first = samples
+            .iter()
+            .find(|s| matches!(s.media, Media::Json | Media::Form) && s.body.is_some());
+        if let Some(Sample {
+            media,
+            body: Some(text),
+        }) = first
+        {
+            let content_type = media.types()[0];
+            cmd.push_str(&format!(" -H 'Content-Type: {content_type}'"));
+            cmd.push_str(&format!(" --data-binary {}", shell_quote(text)));
+        }
+    }
+    if let ResponseDoc::Model(_) = e.response {
+        cmd.push_str(" -H 'Accept: application/json'");
+    }
+    cmd
+}
+
+/// `/Help/Api/{id}`; `base` is the scheme and host the page was asked at (for the curl
+/// command).
+pub fn api(e: &Endpoint, base: &str) -> String {
     let mut b = String::new();
     let _ = writeln!(b, "<h1 id=\"top\">{}</h1>", escape(&e.title()));
     b.push_str(&paragraphs(e.description));
-    b.push_str("<nav class=\"toc\" aria-label=\"Sections\"><a href=\"#request\">Request Information</a><a href=\"#response\">Response Information</a>");
+    b.push_str("<nav class=\"toc\" aria-label=\"Sections\"><a href=\"#request\">Request Information</a><a href=\"#try-it\">Try it</a><a href=\"#response\">Response Information</a>");
     if !e.errors.statuses().is_empty() {
         b.push_str("<a href=\"#errors\">Error Information</a>");
     }
@@ -242,17 +358,7 @@ pub fn api(e: &Endpoint) -> String {
     if e.uri_params.is_empty() {
         b.push_str("<p>None.</p>\n");
     } else {
-        b.push_str("<div class=\"table-wrap\"><table class=\"help-page-table\">\n<thead><tr><th>Name</th><th>Description</th><th>Type</th><th>Additional information</th></tr></thead>\n<tbody>\n");
-        for p in e.uri_params {
-            let _ = writeln!(
-                b,
-                "<tr><td class=\"parameter-name\">{}</td><td class=\"parameter-documentation\"><p>{}</p></td><td class=\"parameter-type\">string</td><td class=\"parameter-annotations\"><p>{}</p></td></tr>",
-                escape(p.name),
-                inline(p.description),
-                if p.required { "Required" } else { "None." }
-            );
-        }
-        b.push_str("</tbody>\n</table></div>\n");
+        b.push_str(&param_table(e.uri_params));
     }
     b.push_str("<h3 id=\"authentication\">Authentication</h3>\n");
     let _ = writeln!(b, "<p>{}</p>", inline(e.auth.describe()));
@@ -263,8 +369,21 @@ pub fn api(e: &Endpoint) -> String {
             b.push_str("<h3 id=\"request-formats\">Request Formats</h3>\n");
             b.push_str(&samples_html("request", &(body.samples)()));
         }
+        None if !e.body_params.is_empty() => {
+            b.push_str("<p>A form (<code>application/x-www-form-urlencoded</code>) or a JSON object with these members.</p>\n");
+            b.push_str(&param_table(e.body_params));
+            b.push_str("<h3 id=\"request-formats\">Request Formats</h3>\n");
+            b.push_str(&samples_html("request", &e.request_samples()));
+        }
         None => b.push_str("<p>None.</p>\n"),
     }
+
+    b.push_str("<h3 id=\"try-it\">Try it</h3>\n<p>The request with the first sample body; put real values in place of the samples and the credential placeholders.</p>\n");
+    let _ = writeln!(
+        b,
+        "<pre class=\"wrapped\" data-media=\"curl\">{}</pre>",
+        escape(&curl(e, base))
+    );
 
     b.push_str("<h2 id=\"response\">Response Information</h2>\n<h3 id=\"resource-description\">Resource Description</h3>\n");
     match &e.response {
@@ -274,12 +393,15 @@ pub fn api(e: &Endpoint) -> String {
             b.push_str(&samples_html("response", &(body.samples)()));
         }
         ResponseDoc::Other {
-            media, description, ..
+            media,
+            description,
+            schema,
         } => {
-            let _ = writeln!(b, "<p>{}</p>", inline(description));
+            b.push_str(&paragraphs(description));
             if !media.is_empty() {
                 let _ = writeln!(b, "<p>Media type: <code>{}</code></p>", escape(media));
             }
+            b.push_str(&schema_table(schema));
         }
     }
 

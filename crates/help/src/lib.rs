@@ -25,9 +25,19 @@ pub fn index() -> String {
     html::index()
 }
 
-/// `/Help/Api/{id}` (the id compared case-insensitively); `None` for an unknown id.
-pub fn api_page(id: &str) -> Option<String> {
-    endpoints::Endpoint::find(id).map(html::api)
+/// `/Help/Api/{id}` (the id compared case-insensitively); `None` for an unknown id. `base`
+/// (`http://host:port`) goes into the page's curl command; anything but a plain scheme, host
+/// and port is replaced by `http://localhost:8080`.
+pub fn api_page(id: &str, base: &str) -> Option<String> {
+    let plain = base.split_once("://").is_some_and(|(scheme, host)| {
+        matches!(scheme, "http" | "https")
+            && !host.is_empty()
+            && host
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b))
+    });
+    let base = if plain { base } else { "http://localhost:8080" };
+    endpoints::Endpoint::find(id).map(|e| html::api(e, base))
 }
 
 /// `/Help/ResourceModel?modelName={name}`; `None` for an unknown model.
@@ -40,4 +50,32 @@ pub fn openapi_json() -> String {
     let mut text = openapi::document().to_pretty();
     text.push('\n');
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_curl_command_names_only_a_plain_host() {
+        let page = api_page("post-API-token", "http://gate.example:8080").expect("page");
+        assert!(page.contains("curl -s -X POST &#39;http://gate.example:8080/api/Token&#39;"));
+        for hostile in [
+            "http://x'; rm -rf ~ #",
+            "javascript:alert(1)",
+            "http://",
+            "ftp://x",
+        ] {
+            let page = api_page("POST-api-Token", hostile).expect("page");
+            assert!(
+                page.contains("&#39;http://localhost:8080/api/Token&#39;"),
+                "{hostile}"
+            );
+            assert!(
+                !page.contains("rm -rf") && !page.contains("alert"),
+                "{hostile}"
+            );
+        }
+        assert!(api_page("POST-nothing", "http://x").is_none());
+    }
 }

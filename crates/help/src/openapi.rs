@@ -125,7 +125,7 @@ fn field_schema(m: &ModelDoc, f: &FieldDoc, c: Option<ContractInfo>) -> J {
     let mut s = type_schema(m.module, f.ty);
     let mut description = f.description();
     if c.is_some_and(|c| c.omit.contains(&f.wire)) {
-        description.push_str(" Written in JSON only (not in XML).");
+        description.push_str(" JSON only: not written in XML.");
     }
     if f.skip_if_none {
         description.push_str(" Omitted when absent.");
@@ -327,6 +327,31 @@ fn operation(e: &Endpoint) -> J {
             .collect();
         op.put("parameters", J::Arr(params));
     }
+    if e.request.is_none() && !e.body_params.is_empty() {
+        let mut props = J::obj();
+        let mut required = Vec::new();
+        for p in e.body_params {
+            props.put(
+                p.name,
+                J::obj()
+                    .set("type", "string")
+                    .set("description", p.description),
+            );
+            if p.required {
+                required.push(J::from(p.name));
+            }
+        }
+        let schema = J::obj()
+            .set("type", "object")
+            .set("properties", props)
+            .set("required", J::Arr(required));
+        op.put(
+            "requestBody",
+            J::obj()
+                .set("required", true)
+                .set("content", content(&e.request_samples(), &schema, true)),
+        );
+    }
     if let Some(b) = &e.request {
         op.put(
             "requestBody",
@@ -426,4 +451,75 @@ pub fn document() -> J {
                     ),
             ),
         )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refs<'a>(j: &'a J, out: &mut Vec<&'a str>) {
+        match j {
+            J::Obj(members) => {
+                for (k, v) in members {
+                    match (k.as_str(), v) {
+                        ("$ref", J::Str(r)) => out.push(r),
+                        _ => refs(v, out),
+                    }
+                }
+            }
+            J::Arr(items) => items.iter().for_each(|i| refs(i, out)),
+            _ => {}
+        }
+    }
+
+    #[test]
+    fn every_reference_resolves_and_operation_ids_are_unique() {
+        let doc = document();
+        let mut found = Vec::new();
+        refs(&doc, &mut found);
+        assert!(found.len() > 20);
+        let schemas = doc
+            .get("components")
+            .and_then(|c| c.get("schemas"))
+            .expect("schemas");
+        for r in found {
+            let name = r.strip_prefix("#/components/schemas/").expect(r);
+            assert!(schemas.get(name).is_some(), "{r}");
+        }
+        let mut ids: Vec<String> = ENDPOINTS.iter().map(Endpoint::id).collect();
+        ids.sort();
+        ids.dedup();
+        assert_eq!(ids.len(), ENDPOINTS.len());
+    }
+
+    #[test]
+    fn wire_names_order_and_dotnet_formats() {
+        let doc = document();
+        let schemas = doc
+            .get("components")
+            .and_then(|c| c.get("schemas"))
+            .expect("schemas");
+        let Some(J::Obj(props)) = schemas.get("TokenModel").and_then(|m| m.get("properties"))
+        else {
+            panic!("TokenModel");
+        };
+        let names: Vec<&str> = props.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(names[..3], ["UserName", "Token", "ExpireIn"]);
+        let expire_in = schemas
+            .get("TokenModel")
+            .and_then(|m| m.get("properties"))
+            .and_then(|p| p.get("ExpireIn"))
+            .expect("ExpireIn");
+        assert_eq!(expire_in.get("pattern"), Some(&J::from(TIME_SPAN_PATTERN)));
+        // camelCase JSON, PascalCase XML (onetime).
+        let client_id = schemas
+            .get("OneTimeTokenRequest")
+            .and_then(|m| m.get("properties"))
+            .and_then(|p| p.get("clientId"))
+            .expect("clientId");
+        assert_eq!(
+            client_id.get("xml").and_then(|x| x.get("name")),
+            Some(&J::from("ClientId"))
+        );
+    }
 }

@@ -414,3 +414,13 @@ pub fn oauth_error(katana: bool) -> ErrorResponse {
         ErrorResponse::new(ErrorCode::InvalidClient, "Client authentication failed.")
     }
 }
+
+/// Form and JSON samples of a parameter list (the examples of [`crate::endpoints::Param`]):
+/// the JSON is the codec's, the form derived from it like every other form sample.
+pub fn params(params: &[crate::endpoints::Param]) -> Vec<Sample> {
+    let mut j = J::obj();
+    for p in params.iter().filter(|p| !p.example.is_empty()) {
+        j.put(p.name, p.example);
+    }
+    vec![form(&j), rfc_json(&j)]
+}

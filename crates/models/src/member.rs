@@ -96,7 +96,7 @@ pub struct TokenModel {
     /// null would break strongly typed clients).
     #[serde(rename = "id_SubAccount")]
     pub id_sub_account: i32,
-    /// Token Expire Time Universal (JSON only).
+    /// Token Expire Time Universal: the expiry in UTC.
     #[serde(rename = "ExpireTimeUTC")]
     pub expire_time_utc: DateTime,
 }

@@ -4,13 +4,14 @@
 //! how a read transaction begins, and how migrations are serialised. Every query lives once,
 //! in `repo.rs`, compiled for both connection types.
 
+use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::time::Duration;
 
 use diesel::connection::SimpleConnection;
 use diesel::pg::PgConnection;
 use diesel::r2d2::{CustomizeConnection, R2D2Connection};
 use diesel::result::QueryResult;
-use diesel::{Connection, RunQueryDsl, SqliteConnection};
+use diesel::{Connection, SqliteConnection};
 use diesel_migrations::MigrationHarness;
 use gatehouse_domain::store::{ReadTx, WriteTx};
 use gatehouse_domain::Error as DomainError;
@@ -25,6 +26,8 @@ pub(crate) const PG_WRITE_LOCK: i64 = 0x6761_7465_7772_6974;
 /// Key of the session-level advisory lock held while migrating ("gatemigr"): replicas that
 /// start together migrate once; the others wait, then find nothing pending.
 pub(crate) const PG_MIGRATE_LOCK: i64 = 0x6761_7465_6d69_6772;
+/// The savepoint each job of a PostgreSQL batch runs in.
+const PG_JOB: &str = "gatehouse_job";
 
 /// A connection type the storage runs on.
 pub(crate) trait Backend: Connection + R2D2Connection + Send + Sized + 'static {
@@ -131,6 +134,12 @@ impl Backend for SqliteConnection {
         finish(self.transaction::<R, TxError, _>(|c| f(&mut Tx::new(c)).map_err(TxError::Domain)))
     }
 
+    /// The job runs in the savepoint the batch (or the job before it) opened; then one round
+    /// trip either releases it and opens the next job's (success) or rolls back to it
+    /// (failure; the savepoint stays for the next job). A job that left the transaction
+    /// aborted while returning `Ok` (a swallowed database error) fails the release: it is
+    /// rolled back and reported as failed. A panicking job is rolled back before the panic
+    /// goes on to the writer.
     fn savepoint<R>(
         &mut self,
         f: impl FnOnce(&mut dyn WriteTx) -> Result<R, DomainError>,
@@ -193,12 +202,21 @@ impl Backend for PgConnection {
         Ok(applied)
     }
 
+    /// One round trip to begin: `BEGIN`, the writers' advisory lock, and the first job's
+    /// savepoint, sent together; one to commit. (Diesel's nested transactions would cost two
+    /// more round trips per job, on the path every replica's writes take one after another.)
     fn batch(&mut self, f: impl FnOnce(&mut Self) -> QueryResult<()>) -> QueryResult<()> {
-        self.transaction(|c| {
-            diesel::sql_query(format!("SELECT pg_advisory_xact_lock({PG_WRITE_LOCK})"))
-                .execute(c)?;
-            f(c)
-        })
+        let result = self
+            .batch_execute(&format!(
+                "BEGIN; SELECT pg_advisory_xact_lock({PG_WRITE_LOCK}); SAVEPOINT {PG_JOB}"
+            ))
+            .and_then(|()| f(self))
+            .and_then(|()| self.batch_execute("COMMIT"));
+        if result.is_err() {
+            // Whatever state the transaction is in, end it (an error if there is none).
+            let _ = self.batch_execute("ROLLBACK");
+        }
+        result
     }
 
     fn read<R>(
@@ -213,10 +231,34 @@ impl Backend for PgConnection {
         )
     }
 
+    /// The job runs in the savepoint the batch (or the job before it) opened; then one round
+    /// trip either releases it and opens the next job's (success) or rolls back to it
+    /// (failure; the savepoint stays for the next job). A job that left the transaction
+    /// aborted while returning `Ok` (a swallowed database error) fails the release: it is
+    /// rolled back and reported as failed. A panicking job is rolled back before the panic
+    /// goes on to the writer.
     fn savepoint<R>(
         &mut self,
         f: impl FnOnce(&mut dyn WriteTx) -> Result<R, DomainError>,
     ) -> Result<R, DomainError> {
-        finish(self.transaction::<R, TxError, _>(|c| f(&mut Tx::new(c)).map_err(TxError::Domain)))
+        let rollback = format!("ROLLBACK TO SAVEPOINT {PG_JOB}");
+        let result = match catch_unwind(AssertUnwindSafe(|| f(&mut Tx::new(self)))) {
+            Ok(result) => result,
+            Err(panic) => {
+                let _ = self.batch_execute(&rollback);
+                resume_unwind(panic)
+            }
+        };
+        let step = match &result {
+            Ok(_) => format!("RELEASE SAVEPOINT {PG_JOB}; SAVEPOINT {PG_JOB}"),
+            Err(_) => rollback.clone(),
+        };
+        match self.batch_execute(&step) {
+            Ok(()) => result,
+            Err(e) => {
+                let _ = self.batch_execute(&rollback);
+                Err(DomainError::storage(StorageError::Query(e)))
+            }
+        }
     }
 }

@@ -571,6 +571,18 @@ impl WriteTx for Tx<'_, $conn> {
         Ok(n == 1)
     }
 
+    fn end_browser_sessions_of(&mut self, user_id: Uuid, at: OffsetDateTime) -> Result<u64> {
+        let n = diesel::update(
+            browser_sessions::table
+                .filter(browser_sessions::user_id.eq(guid(user_id)))
+                .filter(browser_sessions::ended_at.is_null()),
+        )
+        .set(browser_sessions::ended_at.eq(micros(at)))
+        .execute(self.conn)
+        .map_err(db)?;
+        Ok(u64::try_from(n).unwrap_or(u64::MAX))
+    }
+
     fn insert_signing_key(&mut self, key: &SigningKey) -> Result<()> {
         diesel::insert_into(signing_keys::table)
             .values(SigningKeyRow::from_domain(key))

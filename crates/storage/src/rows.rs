@@ -206,6 +206,7 @@ pub(crate) struct ClientRow {
     pub broker_id: Option<String>,
     pub redirect_uris: String,
     pub consent_required: bool,
+    pub client_name: Option<String>,
     pub access_token_format: String,
 }
 
@@ -223,6 +224,7 @@ impl ClientRow {
             redirect_uris: serde_json::to_string(&c.redirect_uris)
                 .unwrap_or_else(|_| "[]".to_owned()),
             consent_required: c.consent_required,
+            client_name: c.client_name.clone(),
             access_token_format: c.access_token_format.as_str().to_owned(),
         }
     }
@@ -245,6 +247,7 @@ impl ClientRow {
             redirect_uris: serde_json::from_str(&self.redirect_uris)
                 .map_err(|e| corrupt("clients", format!("redirect_uris: {e}")))?,
             consent_required: self.consent_required,
+            client_name: self.client_name,
             access_token_format: TokenFormat::parse(&self.access_token_format).ok_or_else(
                 || {
                     corrupt(

@@ -61,6 +61,7 @@ diesel::table! {
         broker_id -> Nullable<Text>,
         redirect_uris -> Text,
         consent_required -> Bool,
+        client_name -> Nullable<Text>,
         access_token_format -> Text,
     }
 }

@@ -1,13 +1,15 @@
-//! The writer thread: every write transaction runs here, on one connection, with group
-//! commit.
+//! The writer thread: every write transaction of this process runs here, on one connection,
+//! with group commit.
 //!
 //! Callers hand in a job (a closure) and block until it is durable. The thread takes the first
-//! waiting job and up to `max_batch - 1` more that are already queued, opens one
-//! `BEGIN IMMEDIATE` transaction, runs each job under its own `SAVEPOINT` (a job that fails
-//! rolls back only its own changes), commits once, and only then answers every caller. Under
-//! load one fsync covers many grants; alone, a job commits immediately (no waiting for
-//! company). Jobs run one after the other on the same connection, so each sees the writes of
-//! the jobs before it: consuming a code twice in one batch still fails the second time.
+//! waiting job and up to `max_batch - 1` more that are already queued, opens one batch
+//! transaction (SQLite `BEGIN IMMEDIATE`; PostgreSQL `BEGIN` then the advisory lock that the
+//! writers of every replica take, see `backend.rs`), runs each job under its own `SAVEPOINT`
+//! (a job that fails rolls back only its own changes), commits once, and only then answers
+//! every caller. Under load one fsync covers many grants; alone, a job commits immediately
+//! (no waiting for company). Jobs run one after the other on the same connection, so each
+//! sees the writes of the jobs before it: consuming a code twice in one batch still fails the
+//! second time.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicU64, Ordering};

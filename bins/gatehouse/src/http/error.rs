@@ -28,13 +28,13 @@ pub enum ApiError {
     /// The body did not decode.
     #[error("{0}")]
     Decode(DecodeError),
-    /// A legacy dialect's body did not bind (Web API: `ModelState` with the member's key).
-    #[error("{error}")]
+    /// A legacy dialect's body did not bind (Web API: `ModelState` with the members' keys).
+    #[error("{}", .errors.errors.first().map(ToString::to_string).unwrap_or_default())]
     Binding {
         /// The media type it was read as.
         format: BodyFormat,
-        /// What went wrong (never quotes the body).
-        error: DecodeError,
+        /// What went wrong (never quotes the body); the first failure is the message.
+        errors: codec::BindingErrors,
     },
     /// A required member is missing or a value is out of range.
     #[error("{0}")]
@@ -330,9 +330,19 @@ pub fn render(
             );
             let body = match err {
                 ApiError::Invalid { key, error } => HttpError::invalid_model(key, error),
-                ApiError::Binding { format, error } => {
-                    let (key, error) = model_state_entry(*format, error, camel);
-                    HttpError::invalid_model(key, error)
+                ApiError::Binding { format, errors } => {
+                    let mut e = HttpError::new("The request is invalid.");
+                    for error in &errors.errors {
+                        let (key, message) = model_state_entry(*format, error, camel);
+                        e.add_model_error(key, message);
+                    }
+                    for member in &errors.missing {
+                        e.add_model_error(
+                            format!("request.{member}"),
+                            format!("The {member} field is required."),
+                        );
+                    }
+                    e
                 }
                 _ => HttpError::new(message),
             };

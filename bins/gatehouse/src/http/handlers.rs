@@ -451,7 +451,7 @@ async fn introspect(req: HttpRequest, payload: web::Payload, state: Data) -> Htt
         let client = client_auth(&req, &ctx, r.client_id, r.client_secret)?
             .ok_or(ApiError::MissingClient)?;
         let token = required(r.token, "token")?;
-        let info = state.read_now(|s| s.introspect(&client, &token))?;
+        let info = state.read(move |s| s.introspect(&client, &token)).await?;
         json_response(
             &info
                 .map(introspection)

@@ -120,7 +120,8 @@ pub enum Leniency {
 ///
 /// A zero-length body binds the empty model whatever the Content-Type (none included): Web
 /// API bound `null` without consulting a formatter, so there is no 415; the handler then
-/// reports the required members, as it does for `{}`.
+/// reports the required members, as it does for `{}`. A JSON or form body of whitespace
+/// binds the empty model too (Json.NET read it as `null`).
 pub fn decode<T: DeserializeOwned + Contract>(
     req: &HttpRequest,
     body: &[u8],
@@ -131,9 +132,11 @@ pub fn decode<T: DeserializeOwned + Contract>(
         ..DecodeOptions::default()
     };
     if body.is_empty() {
-        return codec::decode(BodyFormat::Json, b"{}", &opts).map_err(|error| ApiError::Binding {
-            format: BodyFormat::Json,
-            error,
+        return codec::decode_reporting(BodyFormat::Json, b"{}", &opts).map_err(|errors| {
+            ApiError::Binding {
+                format: BodyFormat::Json,
+                errors,
+            }
         });
     }
     let content_type = header_str(req, header::CONTENT_TYPE);
@@ -143,7 +146,21 @@ pub fn decode<T: DeserializeOwned + Contract>(
         (Err(_), Leniency::Katana) => BodyFormat::Form,
         (Err(e), Leniency::WebApi) => return Err(ApiError::MediaType(e.to_string())),
     };
-    codec::decode(format, body, &opts).map_err(|error| ApiError::Binding { format, error })
+    // Json.NET read only whitespace as `null`, and a blank form binds nothing: the empty model
+    // too. (Whitespace is not an XML document: DataContractSerializer refused it.)
+    let blank = body.iter().all(u8::is_ascii_whitespace);
+    let body: &[u8] = if blank && format != BodyFormat::Xml {
+        b"{}"
+    } else {
+        body
+    };
+    let format = if blank && format != BodyFormat::Xml {
+        BodyFormat::Json
+    } else {
+        format
+    };
+    codec::decode_reporting(format, body, &opts)
+        .map_err(|errors| ApiError::Binding { format, errors })
 }
 
 /// Decodes a body of a JSON-only (RFC) type: JSON or form.

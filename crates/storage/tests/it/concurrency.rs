@@ -275,6 +275,72 @@ fn purge_from_two_stores_at_once() {
         .expect("the live token stays");
 }
 
+/// A write that panics halfway, and one that swallows a database error and returns `Ok`:
+/// neither leaves anything behind, both callers get an error, and writes of the same batch
+/// and after it are unaffected.
+fn broken_writes_leave_nothing_behind() {
+    use gatehouse_domain::model::LoginFailure;
+    use gatehouse_storage::StorageOptions;
+    use time::macros::datetime;
+    let (_place, storage) = crate::support::open_with(StorageOptions::default());
+    let storage = Arc::new(storage);
+    let failure = |key: &str| LoginFailure {
+        key: key.to_owned(),
+        failures: 1,
+        last_failure_at: datetime!(2026-01-01 00:00 UTC),
+        locked_until: None,
+    };
+    let s = storage.clone();
+    let panicked = std::thread::spawn(move || {
+        s.write(move |tx| {
+            tx.put_login_failure(&failure("half"))?;
+            panic!("a bug halfway through a write");
+            #[allow(unreachable_code)]
+            Ok(())
+        })
+    })
+    .join()
+    .expect("the caller gets an error, not the panic");
+    assert!(matches!(panicked, Err(Error::Storage(_))), "{panicked:?}");
+    let swallowed = storage.write(move |tx| {
+        tx.put_login_failure(&failure("swallowed"))?;
+        // A foreign key violation, ignored by the closure.
+        let _ = tx.insert_session(&gatehouse_domain::model::Session {
+            id: uuid::Uuid::from_u128(7),
+            client_id: Some("no-such-client".to_owned()),
+            user_id: None,
+            client_key: None,
+            caller_ip: None,
+            created_at: datetime!(2026-01-01 00:00 UTC),
+            last_used_at: datetime!(2026-01-01 00:00 UTC),
+            ended_at: None,
+        });
+        Ok(())
+    });
+    storage
+        .write(move |tx| tx.put_login_failure(&failure("after")))
+        .expect("the writer goes on");
+    let (half, swallowed_row, after) = storage
+        .read(|tx| {
+            Ok((
+                tx.login_failure("half")?.is_some(),
+                tx.login_failure("swallowed")?.is_some(),
+                tx.login_failure("after")?.is_some(),
+            ))
+        })
+        .expect("read");
+    assert!(!half, "the panicking write was rolled back");
+    assert!(after);
+    // SQLite keeps going after a failed statement; PostgreSQL aborts the transaction, so
+    // there the whole write is refused rather than committed half-done.
+    if crate::support::backend() == crate::support::Backend::Postgres {
+        assert!(swallowed.is_err(), "{swallowed:?}");
+        assert!(!swallowed_row);
+    } else {
+        assert!(swallowed.is_ok() && swallowed_row);
+    }
+}
+
 both!(
     one_time_code_redeemed_by_32_threads_exactly_one_wins,
     authorization_code_exchanged_by_32_threads_exactly_one_wins,
@@ -283,4 +349,5 @@ both!(
     without_batching_every_write_is_its_own_transaction,
     two_stores_one_refresh_token_exactly_one_rotation,
     purge_from_two_stores_at_once,
+    broken_writes_leave_nothing_behind,
 );

@@ -143,6 +143,7 @@ fn client_authentication_rules() {
             broker_id: None,
             redirect_uris: Vec::new(),
             consent_required: false,
+            client_name: None,
             access_token_format: Default::default(),
         })
         .expect("client");
@@ -475,6 +476,7 @@ fn refresh_rotates_and_reuse_ends_the_family() {
             broker_id: None,
             redirect_uris: Vec::new(),
             consent_required: false,
+            client_name: None,
             access_token_format: Default::default(),
         })
         .expect("client");
@@ -696,6 +698,7 @@ fn authorization_codes_are_single_use_and_bound() {
             broker_id: None,
             redirect_uris: Vec::new(),
             consent_required: false,
+            client_name: None,
             access_token_format: Default::default(),
         })
         .expect("client")
@@ -1127,6 +1130,7 @@ fn cli_operations() {
             broker_id: None,
             redirect_uris: Vec::new(),
             consent_required: false,
+            client_name: None,
             access_token_format: Default::default(),
         })
         .expect("add client");

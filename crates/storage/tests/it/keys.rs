@@ -44,6 +44,7 @@ fn signing(fx: &Fx, kek: [u8; 32]) -> Gatehouse<Storage> {
             redirect_uris: Vec::new(),
             consent_required: false,
             access_token_format: TokenFormat::Jwt,
+            client_name: None,
         })
         .expect("client")
         .expect("secret");

@@ -27,6 +27,7 @@ macro_rules! both {
     )+};
 }
 
+mod authorize;
 mod concurrency;
 mod copy;
 mod grants;

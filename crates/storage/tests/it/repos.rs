@@ -49,6 +49,7 @@ fn client(id: &str) -> Client {
         broker_id: None,
         redirect_uris: vec!["https://app.example/cb".to_owned()],
         consent_required: false,
+        client_name: Some("App".to_owned()),
         access_token_format: Default::default(),
     }
 }
@@ -394,8 +395,65 @@ fn token_repositories_round_trip() {
         .is_some());
 }
 
+fn browser_sessions_round_trip_end_once_and_are_purged() {
+    use gatehouse_domain::browser_session::BrowserSession;
+    let (_dir, storage) = open();
+    let record = BrowserSession {
+        digest: TokenDigest::of("cookie"),
+        id: Uuid::from_u128(77),
+        user_id: Uuid::from_u128(1),
+        authenticated_at: T0,
+        expires_at: T0 + Duration::hours(12),
+        ended_at: None,
+    };
+    let stored = record.clone();
+    storage
+        .write(move |tx| {
+            tx.upsert_user(&user(1, "alice"))?;
+            tx.insert_browser_session(&stored)
+        })
+        .expect("insert");
+    let read = storage
+        .read(|tx| tx.browser_session(&TokenDigest::of("cookie")))
+        .expect("read");
+    assert_eq!(read, Some(record.clone()));
+    assert_eq!(
+        storage
+            .read(|tx| tx.browser_session(&TokenDigest::of("other")))
+            .expect("read"),
+        None
+    );
+    let ended = storage
+        .write(|tx| {
+            Ok((
+                tx.end_browser_session(&TokenDigest::of("cookie"), T0 + Duration::hours(1))?,
+                tx.end_browser_session(&TokenDigest::of("cookie"), T0 + Duration::hours(2))?,
+                tx.end_browser_session(&TokenDigest::of("other"), T0)?,
+            ))
+        })
+        .expect("end");
+    assert_eq!(ended, (true, false, false));
+    let read = storage
+        .read(|tx| tx.browser_session(&TokenDigest::of("cookie")))
+        .expect("read")
+        .and_then(|s| s.ended_at);
+    assert_eq!(read, Some(T0 + Duration::hours(1)), "the first end counts");
+    // A user with a browser session is still a user; its session goes with the purge.
+    let purged = storage
+        .write(|tx| tx.purge_expired(T0 + Duration::hours(13), T0))
+        .expect("purge");
+    assert_eq!(purged, 1);
+    assert_eq!(
+        storage
+            .read(|tx| tx.browser_session(&TokenDigest::of("cookie")))
+            .expect("read"),
+        None
+    );
+}
+
 both!(
     account_repositories_round_trip,
     unique_names_and_foreign_keys_are_enforced,
     token_repositories_round_trip,
+    browser_sessions_round_trip_end_once_and_are_purged,
 );

@@ -63,6 +63,7 @@ fn params_from(pairs: &[(String, String)]) -> AuthorizationParams {
             "code_challenge" => &mut p.code_challenge,
             "code_challenge_method" => &mut p.code_challenge_method,
             "prompt" => &mut p.prompt,
+            "response_mode" => &mut p.response_mode,
             "nonce" => &mut p.nonce,
             // RFC 6749 section 3.1: unknown parameters are ignored.
             _ => continue,
@@ -151,6 +152,8 @@ fn refuse(state: &AppState, error: AuthorizeError) -> HttpResponse {
             if let Some(s) = echoed.as_deref() {
                 params.push(("state", s));
             }
+            // RFC 9207: the issuer, so a client talking to several servers detects a mix-up.
+            params.push(("iss", state.issuer()));
             redirect(&with_query(&redirect_uri, &params), &[])
         }
         AuthorizeError::Internal(e) => server_error(state, &format!("authorization check: {e}")),
@@ -209,7 +212,7 @@ fn login_form(
     page::respond(
         status,
         page::login(
-            &request.client_id,
+            &request.client_name,
             &carried(request),
             &token,
             user_name,
@@ -242,7 +245,7 @@ async fn conclude(
         return page::respond(
             StatusCode::OK,
             page::consent(
-                &request.client_id,
+                &request.client_name,
                 &session.user.user_name,
                 &request.scope,
                 &carried(&request),
@@ -273,6 +276,7 @@ async fn issue(
             if let Some(s) = echoed.as_deref() {
                 params.push(("state", s));
             }
+            params.push(("iss", state.issuer()));
             redirect(&with_query(&redirect_uri, &params), &cookies)
         }
         Err(e) => server_error(state, &format!("issuing a code: {e}")),
@@ -468,6 +472,15 @@ pub(super) async fn login(req: HttpRequest, payload: web::Payload, state: Data) 
         }
     };
     tracing::info!(user = %login.session.user.id, "browser session opened");
+    // A login replaces the browser's previous session (prompt=login, another user): end it.
+    if let Some(previous) = cookie(&req, names(&state).0) {
+        if let Err(e) = state
+            .blocking(move |s| s.end_browser_session(&previous))
+            .await
+        {
+            tracing::warn!(error = %e, "could not end the replaced browser session");
+        }
+    }
     let cookies = vec![set_cookie(
         &state,
         names(&state).0,

@@ -28,6 +28,7 @@ pub struct Metadata {
     token_endpoint_auth_methods_supported: [&'static str; 3],
     revocation_endpoint_auth_methods_supported: [&'static str; 3],
     introspection_endpoint_auth_methods_supported: [&'static str; 2],
+    authorization_response_iss_parameter_supported: bool,
 }
 
 impl Metadata {
@@ -66,6 +67,7 @@ impl Metadata {
                 "client_secret_basic",
                 "client_secret_post",
             ],
+            authorization_response_iss_parameter_supported: true,
         }
     }
 }
