@@ -10,8 +10,7 @@ use gatehouse_codec::{self as codec, ResponseFormat};
 use gatehouse_models::dotnet::{DateTime, TimeSpan};
 use gatehouse_models::http_error::HttpError;
 use gatehouse_models::oauth::{
-    AuthorizationServerMetadata, ErrorCode, ErrorResponse, IntrospectionRequest,
-    IntrospectionResponse, RevocationRequest,
+    ErrorCode, ErrorResponse, IntrospectionRequest, IntrospectionResponse, RevocationRequest,
 };
 use gatehouse_models::otc::ResponseStatus;
 use gatehouse_models::{katana, member, onetime, otc, v1, Contract};
@@ -337,31 +336,6 @@ pub fn revocation_request() -> RevocationRequest {
         token_type_hint: Some("refresh_token".into()),
         ..RevocationRequest::new("sample string 1")
     }
-}
-
-/// `GET /.well-known/oauth-authorization-server`, as a server at `https://gatehouse.example`
-/// answers it.
-pub fn metadata() -> AuthorizationServerMetadata {
-    let issuer = "https://gatehouse.example";
-    let at = |p: &str| format!("{issuer}{p}");
-    let mut m = AuthorizationServerMetadata::new(issuer, at("/api/v1/auth/token"));
-    m.introspection_endpoint = Some(at("/oauth2/introspect"));
-    m.revocation_endpoint = Some(at("/oauth2/revoke"));
-    m.grant_types_supported = Some(
-        [
-            "password",
-            "refresh_token",
-            "client_credentials",
-            "authorization_code",
-        ]
-        .map(String::from)
-        .to_vec(),
-    );
-    let methods = ["client_secret_basic", "client_secret_post", "none"].map(String::from);
-    m.token_endpoint_auth_methods_supported = Some(methods.to_vec());
-    m.introspection_endpoint_auth_methods_supported = Some(methods[..2].to_vec());
-    m.revocation_endpoint_auth_methods_supported = Some(methods[..2].to_vec());
-    m
 }
 
 // ----- error bodies -------------------------------------------------------------------
