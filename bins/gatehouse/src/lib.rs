@@ -57,8 +57,16 @@ const BLOCKING_THREADS_PER_WORKER: usize = 16;
 /// Opens the database, runs the migrations, loads the demo data when asked, and builds the
 /// shared state.
 pub fn build_state(config: &Config) -> Result<AppState, StartError> {
-    let storage = state::open_storage(&config.database, config.synchronous)
-        .map_err(|e| StartError::Database(e.to_string()))?;
+    let storage = state::open_database(
+        &config.database,
+        config.synchronous,
+        gatehouse_storage::StorageOptions {
+            read_pool_size: config.database_pool_size,
+            statement_timeout: std::time::Duration::from_secs(config.database_statement_timeout),
+            ..gatehouse_storage::StorageOptions::default()
+        },
+    )
+    .map_err(|e| StartError::Database(e.to_string()))?;
     let hasher = PasswordHasher::new(config.hash_iterations)
         .map_err(|e| StartError::Database(format!("hash iterations: {e}")))?;
     let rng: Arc<dyn Rng> = Arc::new(SystemRng::new());
@@ -111,9 +119,11 @@ fn http_server(
     let data = web::Data::new(state);
     spawn_purge(data.clone());
     let help_pages = config.help_pages;
+    let issued = data.clone();
     let server = HttpServer::new(move || {
         App::new()
             .app_data(data.clone())
+            .wrap(actix_web::middleware::from_fn(http::legacy::legacy_answers))
             .wrap(actix_web::middleware::from_fn(http::normalize_and_measure))
             .configure(http::routes)
             .configure(help::routes(help_pages))
@@ -134,6 +144,7 @@ fn http_server(
         source,
     })?;
     let addr = server.addrs().first().copied().unwrap_or(config.bind);
+    issued.set_issuer(config.issuer_for(addr));
     Ok((server.run(), addr))
 }
 
@@ -189,7 +200,7 @@ pub fn serve_blocking(config: Config) -> Result<(), StartError> {
     let state = build_state(&config)?;
     actix_web::rt::System::new().block_on(async move {
         let (server, addr) = http_server(state, &config)?;
-        tracing::info!(%addr, database = %config.database.display(), ready_ms = started.elapsed().as_millis() as u64, "gatehouse listening");
+        tracing::info!(%addr, database = %config.database, ready_ms = started.elapsed().as_millis() as u64, "gatehouse listening");
         let handle = server.handle();
         actix_web::rt::spawn(async move {
             shutdown_signal().await;

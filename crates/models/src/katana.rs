@@ -73,6 +73,7 @@ impl fmt::Debug for OAuthRequest {
 impl Contract for OAuthRequest {
     const XML_ROOT: &'static str = "OAuthRequest";
     const XML_NAMESPACE: &'static str = XML_NAMESPACE;
+    const REQUIRED: &'static [&'static str] = &["grant_type", "userName", "password"];
 }
 
 /// Response of `POST /token` (seed 004).

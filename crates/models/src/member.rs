@@ -14,9 +14,12 @@ pub const XML_NAMESPACE: &str = "http://schemas.datacontract.org/2004/07/AuEAuth
 
 /// Body of `POST /api/Token` (seed 002).
 ///
-/// `SubAccount` is in the legacy XML but not in its JSON sample (the legacy JSON contract
-/// ignored it). Gatehouse reads it from both; when serializing, it is written only when set,
-/// so a request without it is byte-identical to the seed's JSON.
+/// `SubAccount` is in the legacy XML sample but not in its JSON sample nor in the help table:
+/// the CLR property was `[JsonIgnore]`, so Json.NET never bound it while DataContractSerializer
+/// and the form binders did. Gatehouse does the same ([`Contract::JSON_IGNORE`]): a JSON
+/// client that sends it logs into the member's default sub-account, as it always did. When
+/// serializing, it is written only when set, so a request without it is byte-identical to the
+/// seed's JSON.
 #[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct AuthMemberModel {
@@ -57,6 +60,7 @@ impl fmt::Debug for AuthMemberModel {
 impl Contract for AuthMemberModel {
     const XML_ROOT: &'static str = "AuthMemberModel";
     const XML_NAMESPACE: &'static str = XML_NAMESPACE;
+    const JSON_IGNORE: &'static [&'static str] = &["SubAccount"];
 }
 
 /// Response of `POST /api/Token`: a token and its expiry (seed 002).

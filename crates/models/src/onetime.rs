@@ -61,6 +61,7 @@ impl Contract for OneTimeTokenRequest {
     const XML_ROOT: &'static str = "OneTimeTokenRequest";
     const XML_NAMESPACE: &'static str = XML_NAMESPACE;
     const JSON_CAMEL_CASE: bool = true;
+    const REQUIRED: &'static [&'static str] = &["ClientId"];
 }
 
 /// Response of `POST /oauth2/onetime/token`: the one-time code.

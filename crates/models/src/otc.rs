@@ -74,6 +74,7 @@ impl fmt::Debug for AuthCodeRequest {
 impl Contract for AuthCodeRequest {
     const XML_ROOT: &'static str = "AuthCodeRequest";
     const XML_NAMESPACE: &'static str = REQUESTS_NAMESPACE;
+    const REQUIRED: &'static [&'static str] = &["ClientId", "ClientSecret", "Username", "Password"];
 }
 
 /// Body of `POST /admin/login/token` (new): exchange an authorization code for an access

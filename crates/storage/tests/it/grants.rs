@@ -35,7 +35,6 @@ fn stored_hash(fx: &crate::support::Fx, name: &str) -> String {
 
 // ----- password grant -------------------------------------------------------------------
 
-#[test]
 fn katana_password_grant_issues_a_session_and_a_token() {
     let fx = fx();
     let grant = gatehouse_domain::PasswordGrant {
@@ -72,7 +71,6 @@ fn katana_password_grant_issues_a_session_and_a_token() {
     assert!(!shown.contains("alice-password-1"));
 }
 
-#[test]
 fn v1_password_grant_with_clients() {
     let fx = fx();
     let issued = fx
@@ -111,7 +109,6 @@ fn v1_password_grant_with_clients() {
     assert!(public.refresh_token.is_some());
 }
 
-#[test]
 fn client_authentication_rules() {
     let fx = fx();
     let wrong = fx
@@ -144,6 +141,9 @@ fn client_authentication_rules() {
             scope: String::new(),
             redirect_url: None,
             broker_id: None,
+            redirect_uris: Vec::new(),
+            consent_required: false,
+            client_name: None,
         })
         .expect("client");
     let secret = fx.gh.rotate_client_secret("machine").expect("rotate");
@@ -165,7 +165,6 @@ fn client_authentication_rules() {
     assert_eq!(fx.gh.hasher().hash_invocations(), before);
 }
 
-#[test]
 fn wrong_password_and_unknown_user_look_the_same_and_cost_a_hash() {
     let fx = fx();
     let h = || fx.gh.hasher().hash_invocations();
@@ -185,7 +184,6 @@ fn wrong_password_and_unknown_user_look_the_same_and_cost_a_hash() {
     );
 }
 
-#[test]
 fn disabled_user_is_refused_only_after_the_password_and_tokens_die() {
     let fx = fx();
     let before = fx
@@ -222,7 +220,6 @@ fn disabled_user_is_refused_only_after_the_password_and_tokens_die() {
         .is_ok());
 }
 
-#[test]
 fn lockout_backs_off_without_hashing_and_expires() {
     let fx = fx();
     let h = || fx.gh.hasher().hash_invocations();
@@ -280,7 +277,6 @@ fn lockout_backs_off_without_hashing_and_expires() {
         .is_ok());
 }
 
-#[test]
 fn lockout_per_address_and_persisted() {
     let fx = fx();
     let ip: IpAddr = "198.51.100.9".parse().expect("ip");
@@ -326,7 +322,6 @@ fn lockout_per_address_and_persisted() {
     assert!(record.locked_until.is_none());
 }
 
-#[test]
 fn rehash_on_login_when_the_cost_changed() {
     let fx = fx();
     let old = stored_hash(&fx, "alice");
@@ -358,7 +353,6 @@ fn rehash_on_login_when_the_cost_changed() {
     assert_eq!(stored_hash(&fx, "alice"), new);
 }
 
-#[test]
 fn aspnet_identity_import_then_login_upgrades_the_hash() {
     let fx = fx();
     // Computed with Python's hashlib (see docs/import.md):
@@ -400,7 +394,6 @@ fn aspnet_identity_import_then_login_upgrades_the_hash() {
 
 // ----- tokens ---------------------------------------------------------------------------
 
-#[test]
 fn access_tokens_expire_and_can_be_revoked() {
     let fx = fx();
     let issued = fx
@@ -435,7 +428,6 @@ fn access_tokens_expire_and_can_be_revoked() {
     assert!(fx.gh.refresh_grant(&demo_client(), refresh, None).is_ok());
 }
 
-#[test]
 fn refresh_rotates_and_reuse_ends_the_family() {
     let fx = fx();
     let first = fx
@@ -481,6 +473,9 @@ fn refresh_rotates_and_reuse_ends_the_family() {
             scope: "openid".to_owned(),
             redirect_url: None,
             broker_id: None,
+            redirect_uris: Vec::new(),
+            consent_required: false,
+            client_name: None,
         })
         .expect("client");
     assert!(matches!(
@@ -511,7 +506,6 @@ fn refresh_rotates_and_reuse_ends_the_family() {
     ));
 }
 
-#[test]
 fn refresh_tokens_expire() {
     let fx = fx();
     let first = fx
@@ -531,7 +525,6 @@ fn refresh_tokens_expire() {
     ));
 }
 
-#[test]
 fn refresh_grace_window_allows_a_concurrent_replay() {
     let fx = fx_with(Config {
         refresh_grace: Some(Duration::seconds(10)),
@@ -571,7 +564,6 @@ fn refresh_grace_window_allows_a_concurrent_replay() {
         .is_err());
 }
 
-#[test]
 fn client_credentials_grant() {
     let fx = fx();
     let issued = fx
@@ -592,7 +584,6 @@ fn client_credentials_grant() {
     ));
 }
 
-#[test]
 fn windows_grant() {
     let fx = fx();
     let issued = fx
@@ -630,7 +621,6 @@ fn member(id: &str, pw: &str, sub: Option<&str>) -> MemberGrant {
     }
 }
 
-#[test]
 fn member_grant_and_sub_accounts() {
     let fx = fx();
     let plain = fx
@@ -673,7 +663,6 @@ fn member_grant_and_sub_accounts() {
 
 // ----- authorization codes --------------------------------------------------------------
 
-#[test]
 fn authorization_codes_are_single_use_and_bound() {
     let fx = fx();
     let pw = Secret::new("alice-password-1");
@@ -705,6 +694,9 @@ fn authorization_codes_are_single_use_and_bound() {
             scope: String::new(),
             redirect_url: None,
             broker_id: None,
+            redirect_uris: Vec::new(),
+            consent_required: false,
+            client_name: None,
         })
         .expect("client")
         .expect("secret");
@@ -758,7 +750,6 @@ fn alice_bearer(fx: &crate::support::Fx) -> OneTimeIssuer {
     OneTimeIssuer::Bearer(login.access_token)
 }
 
-#[test]
 fn one_time_codes_by_bearer() {
     let fx = fx();
     let bearer = alice_bearer(&fx);
@@ -877,7 +868,6 @@ fn one_time_codes_by_bearer() {
     ));
 }
 
-#[test]
 fn one_time_codes_by_a_broker_client() {
     let fx = fx();
     let issuer = OneTimeIssuer::Client(ClientAuth::basic("demo-client", "demo-secret"));
@@ -930,7 +920,6 @@ fn one_time_codes_by_a_broker_client() {
 
 // ----- introspection, revocation ----------------------------------------------------------
 
-#[test]
 fn introspection_and_revocation() {
     let fx = fx();
     let issued = fx
@@ -990,7 +979,6 @@ fn introspection_and_revocation() {
 
 // ----- provisioning ---------------------------------------------------------------------
 
-#[test]
 fn import_is_idempotent() {
     let fx = fx();
     let hash = stored_hash(&fx, "alice");
@@ -1031,7 +1019,6 @@ fn import_is_idempotent() {
     assert_eq!(counts, (2, 2, 2));
 }
 
-#[test]
 fn import_validates_and_applies_all_or_nothing() {
     let fx = fx();
     let bad_grant =
@@ -1073,7 +1060,6 @@ fn import_validates_and_applies_all_or_nothing() {
     assert!(matches!(fx.gh.import(&both), Err(Error::InvalidRequest(_))));
 }
 
-#[test]
 fn cli_operations() {
     let fx = fx();
     let user = fx
@@ -1139,8 +1125,37 @@ fn cli_operations() {
             scope: String::new(),
             redirect_url: None,
             broker_id: None,
+            redirect_uris: Vec::new(),
+            consent_required: false,
+            client_name: None,
         })
         .expect("add client");
     assert!(public.is_none());
     assert!(fx.gh.purge_expired().is_ok());
 }
+
+both!(
+    katana_password_grant_issues_a_session_and_a_token,
+    v1_password_grant_with_clients,
+    client_authentication_rules,
+    wrong_password_and_unknown_user_look_the_same_and_cost_a_hash,
+    disabled_user_is_refused_only_after_the_password_and_tokens_die,
+    lockout_backs_off_without_hashing_and_expires,
+    lockout_per_address_and_persisted,
+    rehash_on_login_when_the_cost_changed,
+    aspnet_identity_import_then_login_upgrades_the_hash,
+    access_tokens_expire_and_can_be_revoked,
+    refresh_rotates_and_reuse_ends_the_family,
+    refresh_tokens_expire,
+    refresh_grace_window_allows_a_concurrent_replay,
+    client_credentials_grant,
+    windows_grant,
+    member_grant_and_sub_accounts,
+    authorization_codes_are_single_use_and_bound,
+    one_time_codes_by_bearer,
+    one_time_codes_by_a_broker_client,
+    introspection_and_revocation,
+    import_is_idempotent,
+    import_validates_and_applies_all_or_nothing,
+    cli_operations,
+);
