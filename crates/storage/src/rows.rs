@@ -438,7 +438,7 @@ impl AuthorizationCodeRow {
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = browser_sessions, check_for_backend(diesel::sqlite::Sqlite))]
+#[diesel(table_name = browser_sessions, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
 pub(crate) struct BrowserSessionRow {
     pub digest: Vec<u8>,
     pub id: String,
