@@ -176,6 +176,9 @@ pub fn seed(db: &Path, plan: &SeedPlan, sample_out: Option<&Path>) -> Result<See
                 created_at: now,
                 last_used_at: now,
                 ended_at: None,
+                parent_id: None,
+                source_token: None,
+                expires_at: None,
             };
             let access = AccessToken {
                 digest: TokenDigest::of(&t),
@@ -289,6 +292,7 @@ mod tests {
                 broker_id: None,
                 access_token_lifetime: None,
                 refresh_token_lifetime: None,
+                introspect_any: false,
             };
             store
                 .write(move |tx| tx.upsert_client(&client))

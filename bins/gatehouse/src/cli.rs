@@ -44,6 +44,8 @@ pub struct NewClientArgs {
     pub broker: Option<uuid::Uuid>,
     /// No secret.
     pub public: bool,
+    /// May introspect and revoke every client's tokens (a resource server).
+    pub introspect_any: bool,
 }
 
 fn service(database: &Path, hash_iterations: Option<u32>) -> Result<Service, String> {
@@ -141,7 +143,7 @@ pub fn user_passwd(
     service(database, hash_iterations)?
         .set_password(user_name, &password)
         .map_err(|e| e.to_string())?;
-    println!("password of {user_name} changed");
+    println!("password of {user_name} changed; every session of theirs has ended");
     Ok(())
 }
 
@@ -150,7 +152,7 @@ pub fn user_disable(database: &Path, user_name: &str) -> Result<(), String> {
     service(database, None)?
         .set_user_disabled(user_name, true)
         .map_err(|e| e.to_string())?;
-    println!("user {user_name} disabled; their tokens stop working at once");
+    println!("user {user_name} disabled; every session of theirs has ended");
     Ok(())
 }
 
@@ -164,6 +166,7 @@ pub fn client_add(database: &Path, args: NewClientArgs) -> Result<(), String> {
         scope: args.scope,
         redirect_url: args.redirect_url,
         broker_id: args.broker,
+        introspect_any: args.introspect_any,
     };
     let secret = service(database, None)?
         .add_client(spec)

@@ -113,6 +113,10 @@ enum ClientCommand {
         /// A public client: no secret
         #[arg(long)]
         public: bool,
+        /// May introspect (and revoke) every client's tokens, not only its own: for resource
+        /// servers
+        #[arg(long)]
+        introspect_any: bool,
     },
     /// Replace a client's secret with a new generated one, printed once
     RotateSecret {
@@ -177,6 +181,7 @@ fn main() -> ExitCode {
             redirect_url,
             broker,
             public,
+            introspect_any,
         }) => gatehouse::cli::client_add(
             &database,
             gatehouse::cli::NewClientArgs {
@@ -186,6 +191,7 @@ fn main() -> ExitCode {
                 redirect_url,
                 broker,
                 public,
+                introspect_any,
             },
         ),
         Command::Client(ClientCommand::RotateSecret { client_id }) => {

@@ -54,6 +54,8 @@ pub fn build_service(
             max_delay: time::Duration::seconds(config.lockout_max_delay),
             ..gatehouse_domain::config::LockoutPolicy::default()
         },
+        session_max_lifetime: time::Duration::seconds(config.session_max_lifetime),
+        onetime_chain: config.onetime_chain,
         ..gatehouse_domain::config::Config::default()
     };
     Gatehouse::new(storage, clock, rng, hasher, domain)

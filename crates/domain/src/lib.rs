@@ -55,5 +55,6 @@ pub use error::Error;
 pub use service::{
     ClientAuth, Gatehouse, IssuedCode, IssuedTokens, MemberGrant, MemberLogin, OneTimeIssuer,
     OneTimeRedemption, OneTimeRequest, PasswordGrant, TokenInfo, TokenKind, UserInfo, WindowsGrant,
+    WithoutClient,
 };
 pub use store::{ReadTx, Store, WriteTx};

@@ -202,6 +202,7 @@ pub(crate) struct ClientRow {
     pub refresh_token_lifetime_secs: Option<i64>,
     pub redirect_url: Option<String>,
     pub broker_id: Option<String>,
+    pub introspect_any: bool,
 }
 
 impl ClientRow {
@@ -215,6 +216,7 @@ impl ClientRow {
             refresh_token_lifetime_secs: secs(c.refresh_token_lifetime),
             redirect_url: c.redirect_url.clone(),
             broker_id: c.broker_id.map(guid),
+            introspect_any: c.introspect_any,
         }
     }
 
@@ -233,6 +235,7 @@ impl ClientRow {
             refresh_token_lifetime: self.refresh_token_lifetime_secs.map(Duration::seconds),
             redirect_url: self.redirect_url,
             broker_id: opt_guid("clients", self.broker_id.as_deref())?,
+            introspect_any: self.introspect_any,
             client_id: self.client_id,
         })
     }
@@ -249,6 +252,9 @@ pub(crate) struct SessionRow {
     pub created_at: i64,
     pub last_used_at: i64,
     pub ended_at: Option<i64>,
+    pub parent_id: Option<String>,
+    pub source_token: Option<Vec<u8>>,
+    pub expires_at: Option<i64>,
 }
 
 impl SessionRow {
@@ -262,6 +268,9 @@ impl SessionRow {
             created_at: micros(s.created_at),
             last_used_at: micros(s.last_used_at),
             ended_at: s.ended_at.map(micros),
+            parent_id: s.parent_id.map(guid),
+            source_token: s.source_token.as_ref().map(digest_bytes),
+            expires_at: s.expires_at.map(micros),
         }
     }
 
@@ -276,6 +285,13 @@ impl SessionRow {
             created_at: time(T, self.created_at)?,
             last_used_at: time(T, self.last_used_at)?,
             ended_at: opt_time(T, self.ended_at)?,
+            parent_id: opt_guid(T, self.parent_id.as_deref())?,
+            source_token: self
+                .source_token
+                .as_deref()
+                .map(|b| parse_digest(T, b))
+                .transpose()?,
+            expires_at: opt_time(T, self.expires_at)?,
         })
     }
 }
@@ -334,6 +350,7 @@ pub(crate) struct RefreshTokenRow {
     pub rotated_at: Option<i64>,
     pub successor: Option<Vec<u8>>,
     pub revoked_at: Option<i64>,
+    pub replayed_at: Option<i64>,
 }
 
 impl RefreshTokenRow {
@@ -348,6 +365,7 @@ impl RefreshTokenRow {
             rotated_at: t.rotated_at.map(micros),
             successor: t.successor.as_ref().map(digest_bytes),
             revoked_at: t.revoked_at.map(micros),
+            replayed_at: t.replayed_at.map(micros),
         }
     }
 
@@ -367,6 +385,7 @@ impl RefreshTokenRow {
                 .map(|b| parse_digest(T, b))
                 .transpose()?,
             revoked_at: opt_time(T, self.revoked_at)?,
+            replayed_at: opt_time(T, self.replayed_at)?,
         })
     }
 }
@@ -426,6 +445,9 @@ pub(crate) struct OneTimeCodeRow {
     pub expires_at: i64,
     pub consumed_at: Option<i64>,
     pub session_id: Option<String>,
+    pub scope: Option<String>,
+    pub source_session_id: Option<String>,
+    pub source_token: Option<Vec<u8>>,
 }
 
 impl OneTimeCodeRow {
@@ -445,6 +467,9 @@ impl OneTimeCodeRow {
             expires_at: micros(c.expires_at),
             consumed_at: c.consumed_at.map(micros),
             session_id: c.session_id.map(guid),
+            scope: c.scope.clone(),
+            source_session_id: c.source_session_id.map(guid),
+            source_token: c.source_token.as_ref().map(digest_bytes),
         })
     }
 
@@ -466,6 +491,13 @@ impl OneTimeCodeRow {
             expires_at: time(T, self.expires_at)?,
             consumed_at: opt_time(T, self.consumed_at)?,
             session_id: opt_guid(T, self.session_id.as_deref())?,
+            scope: self.scope,
+            source_session_id: opt_guid(T, self.source_session_id.as_deref())?,
+            source_token: self
+                .source_token
+                .as_deref()
+                .map(|b| parse_digest(T, b))
+                .transpose()?,
         })
     }
 }

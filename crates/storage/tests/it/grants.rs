@@ -144,6 +144,7 @@ fn client_authentication_rules() {
             scope: String::new(),
             redirect_url: None,
             broker_id: None,
+            introspect_any: false,
         })
         .expect("client");
     let secret = fx.gh.rotate_client_secret("machine").expect("rotate");
@@ -201,10 +202,11 @@ fn disabled_user_is_refused_only_after_the_password_and_tokens_die() {
         fx.gh.validate_access_token(before.access_token.expose()),
         Err(Error::InvalidToken)
     ));
+    // Disabling ended the session: its refresh token is dead, and stays dead.
     let refresh = before.refresh_token.as_ref().expect("refresh").expose();
     assert!(matches!(
         fx.gh.refresh_grant(&demo_client(), refresh, None),
-        Err(Error::AccountDisabled)
+        Err(Error::InvalidGrant(_))
     ));
     let windows = fx.gh.windows_grant(WindowsGrant {
         user_name: "bob".to_owned(),
@@ -213,6 +215,7 @@ fn disabled_user_is_refused_only_after_the_password_and_tokens_die() {
         caller_ip: None,
         scope: None,
         want_refresh: false,
+        without_client: gatehouse_domain::WithoutClient::Scope(String::new()),
     });
     assert!(matches!(windows, Err(Error::AccountDisabled)));
     fx.gh.set_user_disabled("bob", false).expect("enable");
@@ -220,6 +223,15 @@ fn disabled_user_is_refused_only_after_the_password_and_tokens_die() {
         .gh
         .password_grant(password("bob", "bob-password-1"))
         .is_ok());
+    // Re-enabling does not revive the old session.
+    assert!(matches!(
+        fx.gh.validate_access_token(before.access_token.expose()),
+        Err(Error::InvalidToken)
+    ));
+    assert!(matches!(
+        fx.gh.refresh_grant(&demo_client(), refresh, None),
+        Err(Error::InvalidGrant(_))
+    ));
 }
 
 #[test]
@@ -481,6 +493,7 @@ fn refresh_rotates_and_reuse_ends_the_family() {
             scope: "openid".to_owned(),
             redirect_url: None,
             broker_id: None,
+            introspect_any: false,
         })
         .expect("client");
     assert!(matches!(
@@ -604,6 +617,7 @@ fn windows_grant() {
             caller_ip: None,
             scope: None,
             want_refresh: true,
+            without_client: gatehouse_domain::WithoutClient::Refuse,
         })
         .expect("windows");
     assert!(issued.refresh_token.is_some());
@@ -615,6 +629,7 @@ fn windows_grant() {
         caller_ip: None,
         scope: None,
         want_refresh: false,
+        without_client: gatehouse_domain::WithoutClient::Scope(String::new()),
     });
     assert!(matches!(unknown, Err(Error::InvalidCredentials)));
 }
@@ -705,6 +720,7 @@ fn authorization_codes_are_single_use_and_bound() {
             scope: String::new(),
             redirect_url: None,
             broker_id: None,
+            introspect_any: false,
         })
         .expect("client")
         .expect("secret");
@@ -774,11 +790,11 @@ fn one_time_codes_by_bearer() {
     };
     let code = fx.gh.issue_onetime_code(&bearer, &request).expect("code");
     assert_eq!(code.expires_in, Duration::seconds(60));
-    // Only the named client may redeem.
+    // Only a confidential client with the onetime grant may redeem.
     assert!(matches!(
         fx.gh
             .redeem_onetime_code(&public_client(), code.code.expose()),
-        Err(Error::InvalidGrant(_))
+        Err(Error::UnauthorizedClient)
     ));
     let redeemed = fx
         .gh
@@ -886,7 +902,7 @@ fn one_time_codes_by_a_broker_client() {
         .issue_onetime_code(
             &issuer,
             &OneTimeRequest {
-                client_id: "demo-public".to_owned(),
+                client_id: "demo-client".to_owned(),
                 user_name: Some("alice".to_owned()),
                 ..OneTimeRequest::default()
             },
@@ -894,15 +910,28 @@ fn one_time_codes_by_a_broker_client() {
         .expect("code");
     let redeemed = fx
         .gh
-        .redeem_onetime_code(&public_client(), code.code.expose())
+        .redeem_onetime_code(&demo_client(), code.code.expose())
         .expect("redeem");
     assert_eq!(redeemed.broker_id, Some(broker()), "the client's broker");
-    assert_eq!(redeemed.tokens.client_id.as_deref(), Some("demo-public"));
+    assert_eq!(redeemed.tokens.client_id.as_deref(), Some("demo-client"));
+    // A public client cannot be the redeemer.
+    let for_public = fx.gh.issue_onetime_code(
+        &issuer,
+        &OneTimeRequest {
+            client_id: "demo-public".to_owned(),
+            user_name: Some("alice".to_owned()),
+            ..OneTimeRequest::default()
+        },
+    );
+    assert!(
+        matches!(for_public, Err(Error::InvalidRequest(_))),
+        "{for_public:?}"
+    );
     // Bob has no trading account at the broker.
     let bob = fx.gh.issue_onetime_code(
         &issuer,
         &OneTimeRequest {
-            client_id: "demo-public".to_owned(),
+            client_id: "demo-client".to_owned(),
             user_name: Some("bob".to_owned()),
             ..OneTimeRequest::default()
         },
@@ -955,9 +984,14 @@ fn introspection_and_revocation() {
     );
     let r = fx
         .gh
-        .introspect(&public_client(), &refresh)
+        .introspect(&demo_client(), &refresh)
         .expect("introspect");
     assert_eq!(r.map(|i| i.kind), Some(TokenKind::Refresh));
+    // A public client cannot introspect at all (RFC 7662 section 2.1).
+    assert!(matches!(
+        fx.gh.introspect(&public_client(), &refresh),
+        Err(Error::InvalidClient)
+    ));
     assert_eq!(
         fx.gh.introspect(&demo_client(), "nothing").expect("ok"),
         None
@@ -1139,6 +1173,7 @@ fn cli_operations() {
             scope: String::new(),
             redirect_url: None,
             broker_id: None,
+            introspect_any: false,
         })
         .expect("add client");
     assert!(public.is_none());

@@ -12,8 +12,9 @@ fn migrations_run_from_empty_and_only_once() {
     let storage = Storage::open(&path, StorageOptions::default()).expect("open");
     assert!(path.exists());
     let applied = storage.applied_migrations().expect("applied");
-    assert_eq!(applied.len(), 1, "{applied:?}");
+    assert_eq!(applied.len(), 2, "{applied:?}");
     assert!(applied[0].starts_with("20261123000000"), "{applied:?}");
+    assert!(applied[1].starts_with("20261130000000"), "{applied:?}");
     // Every table is there and empty.
     let (users, clients) = storage
         .read(|tx| Ok((tx.users()?.len(), tx.clients()?.len())))
@@ -102,7 +103,7 @@ fn schema_rs_matches_the_migrated_database() {
                 .push((column.to_owned(), ty));
         }
     }
-    assert_eq!(expected.len(), 12);
+    assert_eq!(expected.len(), 13);
 
     let (_dir, path) = temp_db();
     drop(Storage::open(&path, StorageOptions::default()).expect("open"));
