@@ -21,7 +21,8 @@ use crate::metrics::{Gauges, Metrics};
 /// The grant logic over SQLite.
 pub type Service = Gatehouse<Storage>;
 
-/// Opens (creating and migrating) the database.
+/// Opens (creating and migrating) the database (created with mode 0600, see
+/// [`Storage::open`]).
 pub fn open_storage(path: &Path, synchronous: Synchronous) -> Result<Storage, StorageError> {
     let options = StorageOptions {
         synchronous: match synchronous {
@@ -155,6 +156,7 @@ impl AppState {
             hash_running: self.pool.running(),
             hash_threads: self.pool.threads(),
             password_hashes: self.service.hasher().hash_invocations(),
+            hash_iterations: self.service.hasher().iterations_run(),
         }
     }
 }

@@ -560,7 +560,8 @@ impl<S: Store> Gatehouse<S> {
     ) -> Result<Option<Client>> {
         match (auth, without) {
             (Some(auth), _) => Ok(Some(
-                authenticate_in(tx, auth, now).inspect_err(|e| self.client_failed(e, Some(auth)))?,
+                authenticate_in(tx, auth, now)
+                    .inspect_err(|e| self.client_failed(e, Some(auth)))?,
             )),
             (None, WithoutClient::Client(id)) => tx.client(id)?.map(Some).ok_or_else(|| {
                 tracing::warn!("the configured default client does not exist");
@@ -1118,8 +1119,7 @@ impl<S: Store> Gatehouse<S> {
             .read(|tx| Ok((tx.client(client_id)?, tx.trading_accounts_of(user.id)?)))?;
         // Only a confidential client holding the onetime grant may redeem (unknown and
         // unfit clients get the same answer).
-        if !redeemer.is_some_and(|c| c.is_confidential() && c.grants.contains(GrantType::OneTime))
-        {
+        if !redeemer.is_some_and(|c| c.is_confidential() && c.grants.contains(GrantType::OneTime)) {
             return Err(Error::InvalidRequest(
                 "ClientId names no confidential client with the onetime grant".to_owned(),
             ));
@@ -1172,11 +1172,8 @@ impl<S: Store> Gatehouse<S> {
             .write(move |tx| -> Result<Result<()>> {
                 // Expired codes go at once; consumed ones hold no payload and go at expiry.
                 tx.delete_expired_onetime_codes(now)?;
-                let (hits, window_ends) = tx.hit_rate_window(
-                    &format!("onetime:{}", record.user_id),
-                    now,
-                    caps.window,
-                )?;
+                let (hits, window_ends) =
+                    tx.hit_rate_window(&format!("onetime:{}", record.user_id), now, caps.window)?;
                 if hits > caps.rate {
                     return Ok(Err(Error::RateLimited {
                         retry_after: window_ends - now,
@@ -2039,8 +2036,12 @@ mod tests {
 
     #[test]
     fn ipv6_callers_are_keyed_by_their_64() {
-        let a: IpAddr = "2001:db8:1:2:aaaa::1".parse().unwrap_or(IpAddr::from([0; 4]));
-        let b: IpAddr = "2001:db8:1:2:ffff:1:2:3".parse().unwrap_or(IpAddr::from([0; 4]));
+        let a: IpAddr = "2001:db8:1:2:aaaa::1"
+            .parse()
+            .unwrap_or(IpAddr::from([0; 4]));
+        let b: IpAddr = "2001:db8:1:2:ffff:1:2:3"
+            .parse()
+            .unwrap_or(IpAddr::from([0; 4]));
         let c: IpAddr = "2001:db8:1:3::1".parse().unwrap_or(IpAddr::from([0; 4]));
         assert_eq!(address_key(a), "ip:2001:db8:1:2::/64");
         assert_eq!(address_key(a), address_key(b));
@@ -2096,7 +2097,10 @@ mod tests {
                 .as_deref(),
             Some("")
         );
-        assert_eq!(intersect_scope("openid profile admin", "admin openid"), "openid admin");
+        assert_eq!(
+            intersect_scope("openid profile admin", "admin openid"),
+            "openid admin"
+        );
         assert_eq!(intersect_scope("a", ""), "");
     }
 }

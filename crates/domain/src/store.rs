@@ -85,8 +85,11 @@ pub trait ReadTx {
     fn login_failure(&mut self, key: &str) -> Result<Option<LoginFailure>>;
     /// How many one-time codes for `user_id` are outstanding (unconsumed, expiring after
     /// `now`).
-    fn outstanding_onetime_codes_of_user(&mut self, user_id: Uuid, now: OffsetDateTime)
-        -> Result<u64>;
+    fn outstanding_onetime_codes_of_user(
+        &mut self,
+        user_id: Uuid,
+        now: OffsetDateTime,
+    ) -> Result<u64>;
     /// How many one-time codes issued by a bearer token of `session_id` are outstanding.
     fn outstanding_onetime_codes_of_session(
         &mut self,
@@ -137,8 +140,7 @@ pub trait WriteTx: ReadTx {
     ) -> Result<bool>;
     /// Records the one retry of a rotated refresh token inside the grace window; `false` (and
     /// no change) if it is unknown or already had its retry.
-    fn mark_refresh_replayed(&mut self, digest: &TokenDigest, at: OffsetDateTime)
-        -> Result<bool>;
+    fn mark_refresh_replayed(&mut self, digest: &TokenDigest, at: OffsetDateTime) -> Result<bool>;
     /// Stores an authorization code.
     fn insert_authorization_code(&mut self, code: &AuthorizationCode) -> Result<()>;
     /// Consumes an unconsumed code, remembering the session its exchange opened; `false`

@@ -554,9 +554,10 @@ impl WriteTx for SqliteTx<'_> {
     }
 
     fn delete_expired_onetime_codes(&mut self, now: OffsetDateTime) -> Result<u64> {
-        let n = diesel::delete(onetime_codes::table.filter(onetime_codes::expires_at.le(micros(now))))
-            .execute(self.conn)
-            .map_err(db)?;
+        let n =
+            diesel::delete(onetime_codes::table.filter(onetime_codes::expires_at.le(micros(now))))
+                .execute(self.conn)
+                .map_err(db)?;
         Ok(u64::try_from(n).unwrap_or(u64::MAX))
     }
 

@@ -326,8 +326,14 @@ mod tests {
         let domains = vec!["CORP".to_owned(), "corp.example".to_owned()];
         assert_eq!(windows_account("CORP\\alice", &domains), Some("alice"));
         assert_eq!(windows_account("corp\\alice", &domains), Some("alice"));
-        assert_eq!(windows_account("alice@corp.example", &domains), Some("alice"));
-        assert_eq!(windows_account("alice@CORP.EXAMPLE", &domains), Some("alice"));
+        assert_eq!(
+            windows_account("alice@corp.example", &domains),
+            Some("alice")
+        );
+        assert_eq!(
+            windows_account("alice@CORP.EXAMPLE", &domains),
+            Some("alice")
+        );
         for refused in [
             "UNTRUSTED-FOREST\\alice",
             "alice@evil.example",

@@ -274,7 +274,10 @@ mod tests {
     #[test]
     fn trusted_hops_are_skipped_from_the_right() {
         assert_eq!(
-            caller(&["203.0.113.5, 10.0.0.2", "10.0.0.1"], &["127.0.0.1", "10.0.0.1", "10.0.0.2"]),
+            caller(
+                &["203.0.113.5, 10.0.0.2", "10.0.0.1"],
+                &["127.0.0.1", "10.0.0.1", "10.0.0.2"]
+            ),
             Caller::Addr(ip("203.0.113.5"))
         );
         // Every hop trusted: the left-most stands for the caller.
