@@ -34,7 +34,7 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run the server (migrations run first)
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Create or upgrade the database schema and exit
     Migrate,
     /// Provision clients, users, members, brokers and trading accounts from a JSON document
@@ -139,7 +139,7 @@ fn main() -> ExitCode {
         .unwrap_or_else(|| PathBuf::from("gatehouse.db"));
     let result = match cli.command {
         Command::Serve(args) => {
-            match gatehouse::config::Config::resolve(args, Some(database), file) {
+            match gatehouse::config::Config::resolve(*args, Some(database), file) {
                 Ok(config) => gatehouse::serve_blocking(config).map_err(|e| e.to_string()),
                 Err(e) => Err(e),
             }

@@ -1281,7 +1281,7 @@ impl<S: Store> Gatehouse<S> {
                 let lineage = Lineage {
                     scope: intersect_scope(record.scope.as_deref().unwrap_or(""), &client.scope),
                     parent_id: record.source_session_id,
-                    source_token: record.source_token.clone(),
+                    source_token: record.source_token,
                     parent_end,
                 };
                 let mint = template.finish_with(&client, &user, lineage);

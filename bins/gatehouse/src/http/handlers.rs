@@ -317,42 +317,6 @@ pub fn windows_account<'a>(principal: &'a str, domains: &[String]) -> Option<&'a
     None
 }
 
-#[cfg(test)]
-mod tests {
-    use super::windows_account;
-
-    #[test]
-    fn windows_principals_match_whole_domains() {
-        let domains = vec!["CORP".to_owned(), "corp.example".to_owned()];
-        assert_eq!(windows_account("CORP\\alice", &domains), Some("alice"));
-        assert_eq!(windows_account("corp\\alice", &domains), Some("alice"));
-        assert_eq!(
-            windows_account("alice@corp.example", &domains),
-            Some("alice")
-        );
-        assert_eq!(
-            windows_account("alice@CORP.EXAMPLE", &domains),
-            Some("alice")
-        );
-        for refused in [
-            "UNTRUSTED-FOREST\\alice",
-            "alice@evil.example",
-            "evil\\x\\alice",
-            "CORP\\x\\alice",
-            "alice",
-            "CORP\\",
-            "\\alice",
-            "alice@",
-            "alice@corp.example.evil",
-            "x@alice@corp.example",
-            "CORP\\alice@corp.example",
-        ] {
-            assert_eq!(windows_account(refused, &domains), None, "{refused}");
-        }
-        assert_eq!(windows_account("CORP\\alice", &[]), None);
-    }
-}
-
 // ----- member: POST /api/Token -------------------------------------------------------
 
 async fn member_token(req: HttpRequest, payload: web::Payload, state: Data) -> HttpResponse {
@@ -615,4 +579,40 @@ async fn metrics(state: Data) -> HttpResponse {
             "text/plain; version=0.0.4; charset=utf-8",
         ))
         .body(state.metrics.render(state.gauges()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::windows_account;
+
+    #[test]
+    fn windows_principals_match_whole_domains() {
+        let domains = vec!["CORP".to_owned(), "corp.example".to_owned()];
+        assert_eq!(windows_account("CORP\\alice", &domains), Some("alice"));
+        assert_eq!(windows_account("corp\\alice", &domains), Some("alice"));
+        assert_eq!(
+            windows_account("alice@corp.example", &domains),
+            Some("alice")
+        );
+        assert_eq!(
+            windows_account("alice@CORP.EXAMPLE", &domains),
+            Some("alice")
+        );
+        for refused in [
+            "UNTRUSTED-FOREST\\alice",
+            "alice@evil.example",
+            "evil\\x\\alice",
+            "CORP\\x\\alice",
+            "alice",
+            "CORP\\",
+            "\\alice",
+            "alice@",
+            "alice@corp.example.evil",
+            "x@alice@corp.example",
+            "CORP\\alice@corp.example",
+        ] {
+            assert_eq!(windows_account(refused, &domains), None, "{refused}");
+        }
+        assert_eq!(windows_account("CORP\\alice", &[]), None);
+    }
 }
