@@ -200,6 +200,21 @@ fn a_one_time_code_never_widens_or_outlives_its_source() {
         !server.active(&derived),
         "derived token survived reuse detection"
     );
+
+    // A replayed code ends both what it opened and the session that issued it.
+    let login = v1_alice(&server, "openid");
+    let code = code_of(&issue_code(
+        &server,
+        &str_of(&login, "access_token"),
+        "partner",
+    ));
+    let body = format!(r#"{{"code":"{code}"}}"#);
+    let derived = access_of(&redeem(&server, &body, Some(("partner", "partner-secret"))));
+    let res = redeem(&server, &body, Some(("partner", "partner-secret")));
+    assert_eq!(res.status, 400, "{}", res.text());
+    assert!(!server.active(&derived));
+    assert!(!server.active(&str_of(&login, "access_token")));
+    assert!(!server.active(&str_of(&login, "refresh_token")));
 }
 
 /// With `--onetime-chain` a derived token may issue codes, and every descendant still ends

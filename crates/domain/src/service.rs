@@ -1207,7 +1207,7 @@ impl<S: Store> Gatehouse<S> {
     /// onetime `/oauth2/onetime/authorize`: the confidential client named in the code, which
     /// must hold the `onetime` grant, redeems it exactly once and gets the identity, the
     /// recorded fields and a fresh access token. A second redemption fails and ends the
-    /// session the first one opened.
+    /// session the first one opened and the session that issued the code.
     ///
     /// The token's scope is the code's (the issuing token's) narrowed to the redeeming
     /// client's (RFC 8693 section 2.1: never more than the subject token). Its session is a
@@ -1243,10 +1243,15 @@ impl<S: Store> Gatehouse<S> {
                     )));
                 }
                 if record.consumed_at.is_some() {
-                    if let Some(session) = record.session_id {
+                    // A replayed code was stolen somewhere between issuer and redeemer: end
+                    // what it opened and the session that issued it (the whole lineage).
+                    for session in [record.session_id, record.source_session_id]
+                        .into_iter()
+                        .flatten()
+                    {
                         tx.end_session(session, now)?;
                     }
-                    tracing::warn!(client = %client.client_id, "one-time code reused; its session ended");
+                    tracing::warn!(client = %client.client_id, "one-time code reused; its session and the issuing session ended");
                     return Ok(Err(Error::InvalidGrant("the code was already used")));
                 }
                 if record.expires_at <= now {

@@ -819,6 +819,12 @@ fn one_time_codes_by_bearer() {
         .gh
         .validate_access_token(redeemed.tokens.access_token.expose())
         .is_err());
+    // The replay ended the issuing session too.
+    let OneTimeIssuer::Bearer(old) = &bearer else {
+        panic!("a bearer issuer");
+    };
+    assert!(fx.gh.validate_access_token(old.expose()).is_err());
+    let bearer = alice_bearer(&fx);
 
     // Mismatches.
     let mismatch = |r: OneTimeRequest| fx.gh.issue_onetime_code(&bearer, &r);
@@ -1178,4 +1184,73 @@ fn cli_operations() {
         .expect("add client");
     assert!(public.is_none());
     assert!(fx.gh.purge_expired().is_ok());
+}
+
+/// `gatehouse user passwd` (set_password) ends every session of the user.
+#[test]
+fn a_new_password_ends_every_session() {
+    let fx = fx();
+    let v1 = fx
+        .gh
+        .password_grant(v1_password("alice", "alice-password-1"))
+        .expect("login");
+    let katana = fx
+        .gh
+        .password_grant(password("alice", "alice-password-1"))
+        .expect("login");
+    let bob = fx
+        .gh
+        .password_grant(v1_password("bob", "bob-password-1"))
+        .expect("login");
+    fx.gh
+        .set_password("alice", &Secret::new("alice-password-2"))
+        .expect("passwd");
+    for token in [&v1.access_token, &katana.access_token] {
+        assert!(matches!(
+            fx.gh.validate_access_token(token.expose()),
+            Err(Error::InvalidToken)
+        ));
+    }
+    let refresh = v1.refresh_token.as_ref().expect("refresh").expose();
+    assert!(matches!(
+        fx.gh.refresh_grant(&demo_client(), refresh, None),
+        Err(Error::InvalidGrant(_))
+    ));
+    // Another user's session is untouched.
+    assert!(fx
+        .gh
+        .validate_access_token(bob.access_token.expose())
+        .is_ok());
+}
+
+/// A client added with `introspect_any` sees every token; without it, only its own.
+#[test]
+fn introspect_any_is_a_client_setting() {
+    let fx = fx();
+    let alice = fx
+        .gh
+        .password_grant(v1_password("alice", "alice-password-1"))
+        .expect("login");
+    for (id, any) in [("narrow", false), ("wide", true)] {
+        fx.gh
+            .add_client(NewClientSpec {
+                client_id: id.to_owned(),
+                confidential: true,
+                grants: GrantSet::empty(),
+                scope: String::new(),
+                redirect_url: None,
+                broker_id: None,
+                introspect_any: any,
+            })
+            .expect("client");
+        let secret = fx.gh.rotate_client_secret(id).expect("secret");
+        let seen = fx
+            .gh
+            .introspect(
+                &ClientAuth::new(id, Some(secret)),
+                alice.access_token.expose(),
+            )
+            .expect("introspect");
+        assert_eq!(seen.is_some(), any, "{id}");
+    }
 }
