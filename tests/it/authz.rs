@@ -434,6 +434,15 @@ fn refresh_follows_the_clients_current_scope_and_the_session_has_an_end() {
         assert!(v["expires_in"].as_i64() <= Some(600));
         token = str_of(&v, "refresh_token");
     }
+    // Take the password grant away from demo-client: its password sessions stop refreshing.
+    import(
+        &server.db,
+        r#"{"clients":[{"client_id":"demo-client","secret":"demo-secret",
+            "grants":["refresh_token","client_credentials","authorization_code","onetime"],
+            "scope":"openid","redirect_url":"https://app.example/callback",
+            "broker_id":"3be9edf1-5491-4d5c-a5c6-423218dfb6cc","introspect_any":true}]}"#,
+    );
+    oauth_error(&refresh(&server, &token, None), 400, "unauthorized_client");
 }
 
 // ----- 5. the cost of a failed login ----------------------------------------------------------

@@ -179,6 +179,7 @@ pub fn seed(db: &Path, plan: &SeedPlan, sample_out: Option<&Path>) -> Result<See
                 parent_id: None,
                 source_token: None,
                 expires_at: None,
+                grant: None,
             };
             let access = AccessToken {
                 digest: TokenDigest::of(&t),

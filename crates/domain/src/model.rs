@@ -313,6 +313,9 @@ pub struct Session {
     /// `None` for sessions stored before it was recorded (then `created_at` plus the
     /// configured maximum applies).
     pub expires_at: Option<OffsetDateTime>,
+    /// The grant that opened the session: a refresh needs the client to still hold it.
+    /// `None` for sessions stored before it was recorded.
+    pub grant: Option<GrantType>,
 }
 
 /// An access token (stored as its digest).

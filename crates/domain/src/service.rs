@@ -441,6 +441,7 @@ struct MintSpec<'a> {
     user: Option<&'a User>,
     scope: String,
     refresh: bool,
+    grant: GrantType,
 }
 
 /// `now + d`, saturating at the largest representable instant instead of panicking on an
@@ -605,6 +606,7 @@ impl<S: Store> Gatehouse<S> {
         )?;
         let login = self.verify_password(&keys, &records, user, &grant.password)?;
         let mint = self.mint(MintSpec {
+            grant: GrantType::Password,
             client_key: grant.client_key.clone(),
             caller_ip: grant.caller_ip,
             client: client.as_ref(),
@@ -652,6 +654,7 @@ impl<S: Store> Gatehouse<S> {
             return Err(Error::AccountDisabled);
         }
         let mint = self.mint(MintSpec {
+            grant: GrantType::Password,
             client_key: grant.client_key.clone(),
             caller_ip: grant.caller_ip,
             client: client.as_ref(),
@@ -720,6 +723,7 @@ impl<S: Store> Gatehouse<S> {
             },
         };
         let mint = self.mint(MintSpec {
+            grant: GrantType::Password,
             client_key: None,
             caller_ip: grant.caller_ip,
             client: None,
@@ -750,8 +754,10 @@ impl<S: Store> Gatehouse<S> {
     /// a second replay ends the session like any reuse. So a family has at most two live
     /// heads, never one per replay.
     ///
-    /// The client's current grants and scope apply: a scope removed from the client since
-    /// the session began is dropped from the new pair (asking for it is `InvalidScope`). No
+    /// The client's current grants and scope apply: the client must still hold the grant
+    /// that opened the session (else `UnauthorizedClient`), and a scope removed from the
+    /// client since the session began is dropped from the new pair (asking for it is
+    /// `InvalidScope`). No
     /// token outlives the session's absolute end (`session_max_lifetime` from the first
     /// grant); past it the refresh fails.
     ///
@@ -822,6 +828,12 @@ impl<S: Store> Gatehouse<S> {
                     },
                     None => None,
                 };
+                // The client must still hold the grant that opened the session.
+                if let Some(grant) = session.grant {
+                    if let Err(e) = require_grant(&client, grant) {
+                        return Ok(Err(e));
+                    }
+                }
                 // The client's scope today bounds what the session may still carry.
                 let allowed = intersect_scope(&old.scope, &client.scope);
                 let scope = match narrow_scope(&allowed, requested.as_deref()) {
@@ -896,6 +908,7 @@ impl<S: Store> Gatehouse<S> {
         require_grant(&client, GrantType::ClientCredentials)?;
         let scope = grant_scope(Some(&client), &WithoutClient::Refuse, scope)?;
         let mint = self.mint(MintSpec {
+            grant: GrantType::ClientCredentials,
             client_key: None,
             caller_ip,
             client: Some(&client),
@@ -980,7 +993,12 @@ impl<S: Store> Gatehouse<S> {
         require_grant(&client, GrantType::AuthorizationCode)?;
         let digest = TokenDigest::of(code);
         let now = self.now();
-        let template = self.mint_template(&client, want_refresh, caller_ip);
+        let template = self.mint_template(
+            &client,
+            want_refresh,
+            caller_ip,
+            GrantType::AuthorizationCode,
+        );
         self.store
             .write(move |tx| -> Result<Result<IssuedTokens>> {
                 let Some(record) = tx.authorization_code(&digest)? else {
@@ -1231,7 +1249,7 @@ impl<S: Store> Gatehouse<S> {
         let digest = TokenDigest::of(code);
         let now = self.now();
         let max = self.config.session_max_lifetime;
-        let template = self.mint_template(&client, false, None);
+        let template = self.mint_template(&client, false, None, GrantType::OneTime);
         self.store
             .write(move |tx| -> Result<Result<OneTimeRedemption>> {
                 let Some(record) = tx.onetime_code(&digest)? else {
@@ -1534,6 +1552,7 @@ impl<S: Store> Gatehouse<S> {
             parent_id: None,
             source_token: None,
             expires_at: Some(session_end),
+            grant: Some(spec.grant),
         };
         let (access_secret, access_digest) = generate_token(&*self.rng);
         let access = AccessToken {
@@ -1593,6 +1612,7 @@ impl<S: Store> Gatehouse<S> {
         client: &Client,
         want_refresh: bool,
         caller_ip: Option<IpAddr>,
+        grant: GrantType,
     ) -> MintTemplate {
         let now = self.now();
         let (access, access_digest) = generate_token(&*self.rng);
@@ -1611,6 +1631,7 @@ impl<S: Store> Gatehouse<S> {
                 .unwrap_or(self.config.refresh_token_lifetime),
             caller_ip: caller_ip.map(|ip| ip.to_string()),
             session_end: later(now, self.config.session_max_lifetime),
+            grant,
         }
     }
 }
@@ -1642,6 +1663,7 @@ struct MintTemplate {
     refresh_life: Duration,
     caller_ip: Option<String>,
     session_end: OffsetDateTime,
+    grant: GrantType,
 }
 
 impl MintTemplate {
@@ -1674,6 +1696,7 @@ impl MintTemplate {
             parent_id: lineage.parent_id,
             source_token: lineage.source_token,
             expires_at: Some(session_end),
+            grant: Some(self.grant),
         };
         let access = AccessToken {
             digest: self.access.1,

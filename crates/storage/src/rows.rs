@@ -6,8 +6,9 @@ use std::collections::BTreeMap;
 
 use diesel::prelude::*;
 use gatehouse_domain::model::{
-    user_name_key, AccessToken, AuthorizationCode, Broker, Client, GrantSet, LoginFailure, Member,
-    OneTimeCode, RefreshToken, Session, SubAccount, TradingAccount, User, UserFlags,
+    user_name_key, AccessToken, AuthorizationCode, Broker, Client, GrantSet, GrantType,
+    LoginFailure, Member, OneTimeCode, RefreshToken, Session, SubAccount, TradingAccount, User,
+    UserFlags,
 };
 use gatehouse_domain::secret::{ClientSecretHash, TokenDigest};
 use gatehouse_domain::Error as DomainError;
@@ -255,6 +256,7 @@ pub(crate) struct SessionRow {
     pub parent_id: Option<String>,
     pub source_token: Option<Vec<u8>>,
     pub expires_at: Option<i64>,
+    pub grant_type: Option<String>,
 }
 
 impl SessionRow {
@@ -271,6 +273,7 @@ impl SessionRow {
             parent_id: s.parent_id.map(guid),
             source_token: s.source_token.as_ref().map(digest_bytes),
             expires_at: s.expires_at.map(micros),
+            grant_type: s.grant.map(|g| g.as_str().to_owned()),
         }
     }
 
@@ -292,6 +295,13 @@ impl SessionRow {
                 .map(|b| parse_digest(T, b))
                 .transpose()?,
             expires_at: opt_time(T, self.expires_at)?,
+            grant: self
+                .grant_type
+                .as_deref()
+                .map(|g| {
+                    GrantType::parse(g).ok_or_else(|| corrupt(T, format!("unknown grant {g:?}")))
+                })
+                .transpose()?,
         })
     }
 }

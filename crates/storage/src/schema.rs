@@ -120,6 +120,7 @@ diesel::table! {
         parent_id -> Nullable<Text>,
         source_token -> Nullable<Binary>,
         expires_at -> Nullable<BigInt>,
+        grant_type -> Nullable<Text>,
     }
 }
 

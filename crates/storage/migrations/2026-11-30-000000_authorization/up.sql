@@ -12,6 +12,8 @@ ALTER TABLE clients ADD COLUMN introspect_any BOOLEAN NOT NULL DEFAULT FALSE;
 ALTER TABLE sessions ADD COLUMN parent_id TEXT;
 ALTER TABLE sessions ADD COLUMN source_token BLOB;
 ALTER TABLE sessions ADD COLUMN expires_at BIGINT;
+-- The grant that opened the session; a refresh needs the client to still hold it.
+ALTER TABLE sessions ADD COLUMN grant_type TEXT;
 CREATE INDEX sessions_user ON sessions (user_id);
 
 -- A rotated refresh token presented again inside the grace window gets one retry; this is

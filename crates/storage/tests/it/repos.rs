@@ -68,6 +68,7 @@ fn session(id: u128, user: Option<u128>, client: Option<&str>) -> Session {
         parent_id: None,
         source_token: None,
         expires_at: None,
+        grant: None,
     }
 }
 
