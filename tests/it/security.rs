@@ -728,4 +728,10 @@ fn malformed_requests_are_not_logged_at_error() {
         .filter(|l| l.contains(" ERROR ") && l.contains("actix_http"))
         .collect();
     assert!(errors.is_empty(), "actix ERROR lines: {errors:?}");
+    // They were seen, at DEBUG (so the check above is not vacuous).
+    assert!(
+        text.lines()
+            .any(|l| l.contains(" DEBUG ") && l.contains("gatehouse::malformed_request")),
+        "no malformed-request line at DEBUG"
+    );
 }
