@@ -292,6 +292,15 @@ fn introspection_needs_a_confidential_client_and_shows_only_its_tokens() {
         );
         assert_eq!(res.json()["active"], true, "{}", res.text());
     }
+    // Refusing a public client is not a failed authentication: it does not lock the address.
+    for _ in 0..6 {
+        let res = server.send(
+            Request::post("/oauth2/introspect")
+                .form(&format!("client_id=demo-public&token={katana}")),
+        );
+        oauth_error(&res, 401, "invalid_client");
+    }
+    assert!(server.active(&katana));
     // rs sees its own token.
     let own = server.send(
         Request::post("/api/v1/auth/token")

@@ -1356,18 +1356,20 @@ impl<S: Store> Gatehouse<S> {
             .read(|tx| {
                 let caller = authenticate_in(tx, client, now)?;
                 if !caller.is_confidential() {
-                    return Err(Error::InvalidClient);
+                    // Not a guess at a secret: refused without counting against the address.
+                    return Ok(Err(Error::InvalidClient));
                 }
                 let info = match live_access(tx, &digest, now, max)? {
                     Some(info) => Some(info),
                     None => live_refresh(tx, &digest, now, max)?,
                 };
-                Ok(info.filter(|info| {
+                Ok(Ok(info.filter(|info| {
                     caller.introspect_any
                         || info.client_id.as_deref() == Some(caller.client_id.as_str())
-                }))
+                })))
             })
             .inspect_err(|e| self.client_failed(e, Some(client)))
+            .and_then(|r| r)
     }
 
     /// RFC 7009 revocation by an authenticated client. Revoking a refresh token ends its
