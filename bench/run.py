@@ -8,6 +8,12 @@ measured in this run on this machine; all load stays on 127.0.0.1 and every step
 in time.
 
     python3 bench/run.py [--quick] [--scale 1000,1000000] [--json FILE] [--plot FILE]
+                         [--postgres | --postgres-only]
+
+--postgres adds SQLite beside PostgreSQL (one replica, and two replicas on one database) at
+64 connections for client credentials, refresh, code exchange and introspection, every grant
+durable, on a throwaway cluster (initdb + pg_ctl from Debian's postgresql, installed when
+missing) that is deleted afterwards.
 
 How tokens are minted: single-use things (refresh tokens, authorization codes) are minted
 before the measurement by the real server over HTTP, but started with a cheap hash cost
@@ -664,6 +670,227 @@ def bench_main(cfg: Config, wrk: str, server_bin: Path, bench_bin: Path, work: P
     return rows, results
 
 
+# ---------------------------------------------------------------------------------------
+# PostgreSQL: a throwaway durable cluster, one and two replicas
+
+
+def ensure_postgres() -> Path:
+    """The newest /usr/lib/postgresql/*/bin (Debian's postgresql, installed when missing)."""
+    def find() -> Path | None:
+        bins = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"),
+                      key=lambda p: int(p.parent.parent.name) if p.parent.parent.name.isdigit() else 0)
+        return bins[-1].parent if bins else None
+    found = find()
+    if found:
+        return found
+    log("PostgreSQL not found: installing Debian's postgresql (apt-get install -y postgresql)")
+    sudo = [] if os.geteuid() == 0 else ["sudo"]
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    if subprocess.run(sudo + ["apt-get", "install", "-y", "--no-install-recommends", "postgresql"], env=env).returncode != 0:
+        subprocess.run(sudo + ["apt-get", "update"], env=env, check=True)
+        subprocess.run(sudo + ["apt-get", "install", "-y", "--no-install-recommends", "postgresql"], env=env, check=True)
+    found = find()
+    if not found:
+        sys.exit("initdb is still missing after apt-get install postgresql")
+    return found
+
+
+class PgCluster:
+    """initdb + pg_ctl into a temporary directory, on a free loopback port, durable
+    (fsync=on, synchronous_commit=on: PostgreSQL's defaults). As root it runs as Debian's
+    `postgres` system user. Stopped and deleted by stop()."""
+
+    USER = "gatehouse"
+
+    def __init__(self, bin_dir: Path):
+        import pwd
+        self.bin = bin_dir
+        self.dir = Path(tempfile.mkdtemp(prefix="gatehouse-bench-pg-"))
+        self.password = base64.b32encode(os.urandom(10)).decode().lower()
+        self.run_as = None
+        if os.geteuid() == 0:
+            try:
+                pw = pwd.getpwnam("postgres")
+            except KeyError:
+                subprocess.run(["useradd", "--system", "--user-group", "--no-create-home", "postgres"], check=True)
+                pw = pwd.getpwnam("postgres")
+            os.chown(self.dir, pw.pw_uid, pw.pw_gid)
+            self.run_as = "postgres"
+        pwfile = self.dir / "pwfile"
+        pwfile.write_text(self.password + "\n")
+        if self.run_as:
+            os.chown(pwfile, pwd.getpwnam("postgres").pw_uid, pwd.getpwnam("postgres").pw_gid)
+        self.port = free_port()
+        data = self.dir / "data"
+        self._tool("initdb", "-D", str(data), "-U", self.USER, "-A", "scram-sha-256", "-E", "UTF8",
+                   "--locale=C", f"--pwfile={pwfile}")
+        opts = (f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c max_connections=300 "
+                "-c shared_buffers=256MB -c fsync=on -c synchronous_commit=on")
+        self._tool("pg_ctl", "-D", str(data), "-l", str(self.dir / "log"), "-w", "-t", "60", "-o", opts, "start")
+        log(f"PostgreSQL {self.bin.parent.name} cluster on 127.0.0.1:{self.port} in {self.dir}")
+
+    def _tool(self, name: str, *args: str) -> None:
+        argv = [str(self.bin / name), *args]
+        if self.run_as:
+            argv = ["runuser", "-u", self.run_as, "--", *argv]
+        subprocess.run(argv, check=True, capture_output=True)
+
+    def url(self, db: str) -> str:
+        return f"postgres://{self.USER}:{self.password}@127.0.0.1:{self.port}/{db}"
+
+    def psql(self, sql: str, db: str = "postgres") -> str:
+        r = subprocess.run([str(self.bin / "psql"), "-X", "-q", "-t", "-A", "-h", "127.0.0.1", "-p", str(self.port),
+                            "-U", self.USER, "-d", db, "-c", sql],
+                           env=dict(os.environ, PGPASSWORD=self.password), check=True, capture_output=True, text=True)
+        return r.stdout.strip()
+
+    def create(self, db: str) -> str:
+        self.psql(f"CREATE DATABASE {db}")
+        return self.url(db)
+
+    def commit_rate(self, seconds: float, work: Path) -> float:
+        """Durable single-row commits per second by one client (pgbench): the PostgreSQL
+        counterpart of the SQLite fsync ceiling."""
+        self.psql("CREATE TABLE IF NOT EXISTS commits (id bigserial PRIMARY KEY, v bytea)")
+        script = work / "commit.sql"
+        script.write_text("INSERT INTO commits (v) VALUES ('\\x00');\n")
+        r = subprocess.run([str(self.bin / "pgbench"), "-n", "-c", "1", "-T", str(max(1, round(seconds))),
+                            "-f", str(script), "-h", "127.0.0.1", "-p", str(self.port), "-U", self.USER,
+                            "postgres"], env=dict(os.environ, PGPASSWORD=self.password),
+                           check=True, capture_output=True, text=True)
+        m = re.search(r"tps = ([0-9.]+)", r.stdout)
+        return float(m.group(1)) if m else 0.0
+
+    def stop(self) -> None:
+        try:
+            self._tool("pg_ctl", "-D", str(self.dir / "data"), "-m", "fast", "stop")
+        except subprocess.CalledProcessError:
+            pass
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def wrk_both(loads: list) -> Load:
+    """Runs several wrk loads at once (callables), sums the rates, keeps the worst p99."""
+    import concurrent.futures
+    with concurrent.futures.ThreadPoolExecutor(len(loads)) as ex:
+        results = list(ex.map(lambda f: f(), loads))
+    return Load(rps=sum(r.rps for r in results), p50_ms=max(r.p50_ms for r in results),
+                p99_ms=max(r.p99_ms for r in results), requests=sum(r.requests for r in results),
+                errors=sum(r.errors for r in results), wrapped=sum(r.wrapped for r in results))
+
+
+def postgres_main(cfg: Config, wrk: str, server_bin: Path, work: Path) -> tuple[list[Row], dict]:
+    """SQLite and PostgreSQL side by side on the four write/read endpoints at 64 connections:
+    SQLite (one process), PostgreSQL with one replica, PostgreSQL with two replicas (two
+    processes on the same database, the 64 connections split between them), each grant
+    durable (SQLite synchronous=FULL, PostgreSQL synchronous_commit=on)."""
+    rows: list[Row] = []
+    secs = cfg.seconds
+    c = 64
+    form = "application/x-www-form-urlencoded"
+    pg = PgCluster(ensure_postgres())
+    procs: list[Proc] = []
+    try:
+        pg_commits = pg.commit_rate(min(secs, 5), work)
+        log(f"PostgreSQL durable single-row commits (pgbench, 1 client): {pg_commits:,.0f}/s")
+        doc = work / "pg-import.json"
+        doc.write_text(json.dumps(import_document(0)))
+        targets = {"sqlite": str(work / "cmp.db"), "postgres": pg.create("bench")}
+        for name, database in targets.items():
+            subprocess.run([str(server_bin), "--database", database, "import", str(doc)], check=True,
+                           capture_output=True)
+
+        def serve(database: str, name: str, sync: str, iterations: int, workers: int) -> Proc:
+            p = free_port()
+            proc = start(name, [str(server_bin), "--database", database, "serve", "--bind", f"127.0.0.1:{p}",
+                                "--hash-iterations", str(iterations), "--hash-threads", str(cfg.hash_threads),
+                                "--hash-queue", "1024", "--workers", str(workers), "--synchronous", sync,
+                                "--code-lifetime", "3600", "--database-pool-size", "16"], p, "/healthz", work)
+            procs.append(proc)
+            return proc
+
+        # Single-use pools, minted per backend (one pool per measured run).
+        runs = ["sqlite", "pg1", "pg2"]
+        pools: dict[str, dict[str, Path]] = {}
+        per_run = int(secs * 4000) + 500
+        for name, database in targets.items():
+            m = serve(database, f"mint-{name}", "normal", MINT_ITERATIONS, cfg.workers)
+            n_runs = 1 if name == "sqlite" else 2
+            refresh = mint(wrk, m.url + "/api/v1/auth/token", per_run * n_runs, work / f"refresh-{name}.txt",
+                           f"grant_type=password&username={OP_USER}&password={OP_PASSWORD}", form,
+                           r'"refresh_token":"([^"]+)"', auth=BASIC)
+            codes = mint(wrk, m.url + "/admin/login/auth_code", per_run * n_runs, work / f"codes-{name}.txt",
+                         f"ClientId={CLIENT_ID}&ClientSecret={CLIENT_SECRET}&Username={OP_USER}&Password={OP_PASSWORD}",
+                         form, r'"AuthCode":"([^"]+)"')
+            access = mint(wrk, m.url + "/api/v1/auth/token", 20000, work / f"access-{name}.txt",
+                          "grant_type=client_credentials", form, r'"access_token":"([^"]+)"', auth=BASIC)
+            m.stop()
+            procs.remove(m)
+            if name == "sqlite":
+                pools["sqlite"] = {"refresh": refresh, "codes": codes, "access": access}
+            else:
+                r1, r2 = split_pool(refresh, 2)
+                c1, c2 = split_pool(codes, 2)
+                pools["pg1"] = {"refresh": r1, "codes": c1, "access": access}
+                pools["pg2"] = {"refresh": r2, "codes": c2, "access": access}
+
+        def measure(servers: list[Proc], run: str) -> dict[str, Load]:
+            share = c // len(servers)
+            out: dict[str, Load] = {}
+            pool = pools[run]
+            halves = {k: (split_pool(v, len(servers)) if len(servers) > 1 else [v]) for k, v in pool.items()}
+            out["client_credentials"] = wrk_both([
+                (lambda s=s: wrk_fixed(wrk, s.url + "/api/v1/auth/token", share, secs,
+                                       "grant_type=client_credentials", form, auth=BASIC)) for s in servers])
+            out["refresh"] = wrk_both([
+                (lambda s=s, i=i: wrk_pooled(wrk, s.url + "/api/v1/auth/token", share, secs, halves["refresh"][i],
+                                             '{"grant_type":"refresh_token","refresh_token":"{}"}',
+                                             "application/json", auth=BASIC)) for i, s in enumerate(servers)])
+            out["code"] = wrk_both([
+                (lambda s=s, i=i: wrk_pooled(wrk, s.url + "/admin/login/token", share, secs, halves["codes"][i],
+                                             f'{{"ClientId":"{CLIENT_ID}","ClientSecret":"{CLIENT_SECRET}","AuthCode":"{{}}"}}',
+                                             "application/json")) for i, s in enumerate(servers)])
+            out["introspect"] = wrk_both([
+                (lambda s=s: wrk_pooled(wrk, s.url + "/oauth2/introspect", share, secs, pool["access"], "token={}",
+                                        form, auth=BASIC, urlencode=True)) for s in servers])
+            return out
+
+        measured: dict[str, dict[str, Load]] = {}
+        s = serve(targets["sqlite"], "gatehouse-sqlite", "full", REAL_ITERATIONS, cfg.workers)
+        measured["sqlite"] = measure([s], "sqlite")
+        s.stop()
+        procs.remove(s)
+        one = serve(targets["postgres"], "gatehouse-pg", "full", REAL_ITERATIONS, cfg.workers)
+        measured["pg1"] = measure([one], "pg1")
+        two = serve(targets["postgres"], "gatehouse-pg-2", "full", REAL_ITERATIONS, cfg.workers)
+        measured["pg2"] = measure([one, two], "pg2")
+    finally:
+        for p in procs:
+            p.stop()
+        pg.stop()
+
+    names = {"client_credentials": ("v1 client_credentials", "form", 0.5),
+             "refresh": ("v1 refresh_token", "json", None),
+             "code": ("otc `/admin/login/token` code exchange", "json", None),
+             "introspect": ("`/oauth2/introspect`", "form", 0.7)}
+    labels = {"sqlite": "SQLite, 1 process", "pg1": "PostgreSQL, 1 replica", "pg2": "PostgreSQL, 2 replicas"}
+    for key, (endpoint, media, goal_ratio) in names.items():
+        base = measured["sqlite"][key].rps
+        for run in runs:
+            ld = measured[run][key]
+            goal = ""
+            if run != "sqlite" and goal_ratio is not None:
+                ratio = ld.rps / base
+                goal = verdict(ratio >= goal_ratio,
+                               f"{ratio * 100:.0f}% of SQLite vs >= {goal_ratio * 100:.0f}%")
+            rows.append(Row(f"{labels[run]}: {endpoint}", media, c, ld,
+                            "SQLite" if run != "sqlite" else "", ld.rps / base if run != "sqlite" else None,
+                            goal=goal, key=f"db/{run}/{key}",
+                            single_use=key in ("refresh", "code")))
+    return rows, {"pg_commits_per_second": pg_commits,
+                  "db_rows": [{"key": r.key, "cells": r.cells()} for r in rows]}
+
+
 def machine() -> str:
     model = "unknown"
     try:
@@ -687,6 +914,10 @@ def main() -> None:
     ap.add_argument("--json", type=Path, help="also write the results as JSON")
     ap.add_argument("--plot", type=Path, help="write a throughput-vs-concurrency plot (.svg)")
     ap.add_argument("--keep", action="store_true", help="keep the temporary directory")
+    ap.add_argument("--postgres", action="store_true",
+                    help="also compare SQLite with PostgreSQL (1 and 2 replicas) on a throwaway cluster")
+    ap.add_argument("--postgres-only", action="store_true",
+                    help="only the SQLite/PostgreSQL comparison (skips the other rows)")
     args = ap.parse_args()
 
     try:
@@ -710,7 +941,14 @@ def main() -> None:
     t0 = time.monotonic()
     load_before = os.getloadavg()
     try:
-        rows, results = bench_main(cfg, wrk, server_bin, bench_bin, work)
+        if args.postgres_only:
+            rows, results = [], {"pbkdf2": None, "sqlite": None, "series": {}}
+        else:
+            rows, results = bench_main(cfg, wrk, server_bin, bench_bin, work)
+        if args.postgres or args.postgres_only:
+            db_rows, db_results = postgres_main(cfg, wrk, server_bin, work)
+            rows += db_rows
+            results.update(db_results)
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
@@ -721,10 +959,14 @@ def main() -> None:
     results["loadavg_before"], results["loadavg_after"] = load_before, os.getloadavg()
     pb, sq = results["pbkdf2"], results["sqlite"]
     print(f"Machine: {results['machine']}")
-    print(f"Ceilings: PBKDF2-SHA256 {pb['iterations']:,} iterations {pb['seconds_per_hash'] * 1000:.1f} ms/hash, "
-          f"{pb['cores']} cores -> {pb['hashes_per_second']:.1f} hashes/s; SQLite WAL single-row commits "
-          f"{sq['full']['commits_per_second']:,.0f}/s (synchronous=full), "
-          f"{sq['normal']['commits_per_second']:,.0f}/s (normal)")
+    if "pg_commits_per_second" in results:
+        print(f"PostgreSQL durable single-row commits (pgbench, one client, synchronous_commit=on): "
+              f"{results['pg_commits_per_second']:,.0f}/s")
+    if pb and sq:
+        print(f"Ceilings: PBKDF2-SHA256 {pb['iterations']:,} iterations {pb['seconds_per_hash'] * 1000:.1f} ms/hash, "
+              f"{pb['cores']} cores -> {pb['hashes_per_second']:.1f} hashes/s; SQLite WAL single-row commits "
+              f"{sq['full']['commits_per_second']:,.0f}/s (synchronous=full), "
+              f"{sq['normal']['commits_per_second']:,.0f}/s (normal)")
     print(f"{seconds:g} s per point; errors = HTTP status >= 400 + socket errors; wall time "
           f"{results['wall_seconds']:.0f} s; load average (1 min) {load_before[0]:.1f} before, "
           f"{results['loadavg_after'][0]:.1f} after (other processes compete for the same cores above "

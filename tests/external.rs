@@ -19,6 +19,9 @@ pub enum Piece {
     Browser,
     /// The Python interpreter of the virtualenv with `scripts/test-requirements.txt`.
     Python,
+    /// The directory where `npm ci` installed `tests/clients/package.json` (its
+    /// `node_modules` holds the pinned openid-client); `node` from the PATH runs scripts there.
+    Node,
 }
 
 impl Piece {
@@ -27,6 +30,7 @@ impl Piece {
             Piece::Postgres => "postgres",
             Piece::Browser => "browser",
             Piece::Python => "python",
+            Piece::Node => "node",
         }
     }
 
@@ -35,6 +39,7 @@ impl Piece {
             Piece::Postgres => "GATEHOUSE_TEST_PG_BIN",
             Piece::Browser => "GATEHOUSE_TEST_CHROMEDRIVER",
             Piece::Python => "GATEHOUSE_TEST_PYTHON",
+            Piece::Node => "GATEHOUSE_TEST_NODE_DIR",
         }
     }
 
@@ -43,6 +48,9 @@ impl Piece {
             Piece::Postgres => "Debian package `postgresql`",
             Piece::Browser => "Debian packages `chromium` and `chromium-driver`",
             Piece::Python => "a virtualenv with scripts/test-requirements.txt",
+            Piece::Node => {
+                "Debian's `nodejs` and `npm`, and `npm ci` of tests/clients/package.json"
+            }
         }
     }
 
@@ -64,7 +72,7 @@ impl Piece {
                 let driver = PathBuf::from("/usr/bin/chromedriver");
                 (driver.exists() && chromium().exists()).then_some(driver)
             }
-            Piece::Python => None,
+            Piece::Python | Piece::Node => None,
         }
     }
 }

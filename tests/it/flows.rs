@@ -237,7 +237,10 @@ fn onetime_code_issued_by_a_user_and_redeemed_once() {
             .json(&format!(r#"{{"code":"{code}"}}"#)),
     );
     assert_eq!(res.status, 400, "{}", res.text());
-    assert!(res.json()["Message"].is_string());
+    assert!(
+        res.json()["message"].is_string(),
+        "onetime errors are camelCase"
+    );
     assert!(!server.active(&access));
 }
 
@@ -287,7 +290,10 @@ fn onetime_code_checks_the_trading_account_and_user() {
                 .json(body),
         );
         assert_eq!(res.status, 403, "{body}: {}", res.text());
-        assert!(res.json()["Message"].is_string());
+        assert!(
+            res.json()["message"].is_string(),
+            "onetime errors are camelCase"
+        );
     }
     assert_eq!(server.count("onetime_codes"), before, "nothing stored");
 }
@@ -301,10 +307,14 @@ fn introspection_and_revocation() {
     assert_eq!(info["active"], true);
     assert_eq!(info["username"], "alice");
     assert_eq!(info["client_id"], "demo-client");
-    assert_eq!(info["token_type"], "access_token");
+    assert_eq!(info["token_type"], "Bearer");
     assert_eq!(info["scope"], "openid profile");
     assert!(info["exp"].as_i64() > info["iat"].as_i64());
-    assert_eq!(server.introspect(&refresh)["token_type"], "refresh_token");
+    assert_eq!(
+        server.introspect(&refresh)["token_type"],
+        serde_json::Value::Null
+    );
+    assert_eq!(server.introspect(&refresh)["active"], true);
     assert_eq!(
         server.introspect("no-such-token").to_string(),
         r#"{"active":false}"#
@@ -373,16 +383,24 @@ fn a_katana_token_is_a_bearer_for_onetime_and_dies_with_its_user() {
 #[test]
 fn member_sub_accounts() {
     let server = Server::start();
+    // SubAccount is read from XML and forms; legacy JSON never bound it ([JsonIgnore]).
     let res = server.send(
         Request::post("/api/token/")
             .json(r#"{"MemberId":"1234","Password":"alice-password-1","SubAccount":"9"}"#),
     );
     assert_eq!(res.status, 200, "{}", res.text());
+    assert_eq!(res.json()["id_SubAccount"], 0);
+    let res = server.send(
+        Request::post("/api/token/").form("MemberId=1234&Password=alice-password-1&SubAccount=9"),
+    );
+    assert_eq!(res.status, 200, "{}", res.text());
     assert_eq!(res.json()["id_SubAccount"], 9);
     assert_eq!(res.json()["id_Member"], 7);
     let res = server.send(
-        Request::post("/api/Token")
-            .json(r#"{"MemberId":"5678","Password":"bob-password-1","SubAccount":"8"}"#),
+        Request::post("/api/Token").xml(&format!(
+            r#"<AuthMemberModel xmlns="{}"><MemberId>5678</MemberId><Password>bob-password-1</Password><SubAccount>8</SubAccount></AuthMemberModel>"#,
+            gatehouse_models::member::XML_NAMESPACE
+        )),
     );
     assert_eq!(res.status, 403, "{}", res.text());
     let res = server.send(
@@ -465,7 +483,10 @@ fn health_metadata_and_metrics() {
     let res = server.send(Request::get("/.well-known/oauth-authorization-server"));
     assert_eq!(res.status, 200);
     let v = res.json();
-    assert!(s(&v, "token_endpoint").ends_with("/api/v1/auth/token"));
+    assert_eq!(
+        s(&v, "token_endpoint"),
+        format!("http://{}/oauth2/token", server.addr)
+    );
     assert!(s(&v, "introspection_endpoint").ends_with("/oauth2/introspect"));
     server.alice_token();
     let res = server.send(Request::get("/metrics"));

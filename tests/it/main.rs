@@ -3,8 +3,12 @@
 mod authz;
 mod errors;
 mod flows;
+mod help;
 mod hostile;
 mod oauth2_client;
+mod oracle;
 mod security;
 mod seeds;
+mod standard;
 mod support;
+mod wire;

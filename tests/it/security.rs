@@ -18,7 +18,7 @@ static LOGS: OnceLock<LogBuffer> = OnceLock::new();
 
 /// Installs (once per test binary) a TRACE subscriber for every target writing into a shared
 /// buffer: every log line of every server started afterwards lands in it.
-fn capture_logs() -> LogBuffer {
+pub(crate) fn capture_logs() -> LogBuffer {
     LOGS.get_or_init(|| {
         let buf = LogBuffer::default();
         let writer = buf.clone();
@@ -34,7 +34,7 @@ fn capture_logs() -> LogBuffer {
 
 /// Every maximal run of base64url characters of exactly 43 characters in `text`: the shape
 /// of Gatehouse's tokens and codes (256 random bits).
-fn token_shaped(text: &str) -> Vec<String> {
+pub(crate) fn token_shaped(text: &str) -> Vec<String> {
     let mut out = Vec::new();
     let mut run = String::new();
     for c in text.chars().chain(std::iter::once(' ')) {

@@ -13,8 +13,10 @@ fn assert_token_headers(res: &Response, content_type: &str) {
         "{}",
         res.text()
     );
-    assert_eq!(res.header("cache-control"), Some("no-store"));
+    // RFC 6749's no-store beside the legacy host's no-cache and Expires (issue 11).
+    assert_eq!(res.header("cache-control"), Some("no-store, no-cache"));
     assert_eq!(res.header("pragma"), Some("no-cache"));
+    assert_eq!(res.header("expires"), Some("-1"));
 }
 
 const JSON: &str = "application/json; charset=utf-8";

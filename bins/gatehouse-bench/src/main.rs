@@ -55,7 +55,8 @@ enum Command {
     /// Store N users and N live access tokens (one session each) through the server's
     /// storage crate, in large transactions, for the scale runs.
     Seed {
-        /// The server's database (created and migrated if missing; the client must exist).
+        /// The server's database: a SQLite path or a postgres:// URL (created and migrated if
+        /// missing; the client must exist).
         #[arg(long)]
         database: PathBuf,
         /// Users `scale-user-<i>`.

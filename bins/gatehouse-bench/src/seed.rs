@@ -120,8 +120,13 @@ fn storage_error(e: impl std::fmt::Display) -> Error {
 /// sample file.
 pub fn seed(db: &Path, plan: &SeedPlan, sample_out: Option<&Path>) -> Result<SeedReport, Error> {
     plan.check()?;
-    let store = Storage::open(
-        db,
+    // A SQLite path, or a postgres:// URL (the scale rows on PostgreSQL).
+    let database = match db.to_str() {
+        Some(text) => gatehouse_storage::Database::parse(text).map_err(storage_error)?,
+        None => gatehouse_storage::Database::Sqlite(db.to_owned()),
+    };
+    let store = Storage::connect(
+        &database,
         StorageOptions {
             synchronous: Synchronous::Normal,
             ..StorageOptions::default()
@@ -294,6 +299,9 @@ mod tests {
                 access_token_lifetime: None,
                 refresh_token_lifetime: None,
                 introspect_any: false,
+                redirect_uris: Vec::new(),
+                consent_required: false,
+                client_name: None,
             };
             store
                 .write(move |tx| tx.upsert_client(&client))

@@ -46,11 +46,17 @@ pub struct NewClientArgs {
     pub public: bool,
     /// May introspect and revoke every client's tokens (a resource server).
     pub introspect_any: bool,
+    /// Redirect URIs of `/oauth2/authorize`.
+    pub redirect_uris: Vec<String>,
+    /// Consent page at `/oauth2/authorize`.
+    pub consent_required: bool,
+    /// Display name on the login and consent pages.
+    pub client_name: Option<String>,
 }
 
 fn service(database: &Path, hash_iterations: Option<u32>) -> Result<Service, String> {
     let storage = state::open_storage(database, Synchronous::Full)
-        .map_err(|e| format!("database {}: {e}", database.display()))?;
+        .map_err(|e| format!("database {}: {e}", state::database_label(database)))?;
     let hasher = PasswordHasher::new(hash_iterations.unwrap_or(DEFAULT_ITERATIONS))
         .map_err(|e| format!("hash iterations: {e}"))?;
     let rng: Arc<dyn Rng> = Arc::new(SystemRng::new());
@@ -67,8 +73,8 @@ fn service(database: &Path, hash_iterations: Option<u32>) -> Result<Service, Str
 /// `gatehouse migrate`.
 pub fn migrate(database: &Path) -> Result<(), String> {
     state::open_storage(database, Synchronous::Full)
-        .map_err(|e| format!("database {}: {e}", database.display()))?;
-    println!("{}: schema up to date", database.display());
+        .map_err(|e| format!("database {}: {e}", state::database_label(database)))?;
+    println!("{}: schema up to date", state::database_label(database));
     Ok(())
 }
 
@@ -167,6 +173,9 @@ pub fn client_add(database: &Path, args: NewClientArgs) -> Result<(), String> {
         redirect_url: args.redirect_url,
         broker_id: args.broker,
         introspect_any: args.introspect_any,
+        redirect_uris: args.redirect_uris,
+        consent_required: args.consent_required,
+        client_name: args.client_name,
     };
     let secret = service(database, None)?
         .add_client(spec)
@@ -188,5 +197,42 @@ pub fn client_rotate_secret(database: &Path, client_id: &str) -> Result<(), Stri
         .map_err(|e| e.to_string())?;
     eprintln!("new secret of {client_id} (shown once; the old one no longer works):");
     println!("{}", secret.expose());
+    Ok(())
+}
+
+/// `copy --from … --to …`: users, clients, sessions, live tokens and codes, and lockout state
+/// from one database into another (either backend; both migrated first). Idempotent; a
+/// progress line per chunk on stderr; verified by counts at the end.
+pub fn copy(from: &Path, to: &Path) -> Result<(), String> {
+    use gatehouse_domain::clock::Clock as _;
+    use std::io::Write as _;
+    let (from_label, to_label) = (state::database_label(from), state::database_label(to));
+    if from_label == to_label {
+        return Err("copy: --from and --to name the same database".to_owned());
+    }
+    let source = state::open_storage(from, Synchronous::Full)
+        .map_err(|e| format!("database {from_label}: {e}"))?;
+    let target = state::open_storage(to, Synchronous::Full)
+        .map_err(|e| format!("database {to_label}: {e}"))?;
+    eprintln!("copying {from_label} -> {to_label}");
+    let mut stderr = std::io::stderr();
+    let report = gatehouse_storage::copy(&source, &target, SystemClock.now(), &mut |t| {
+        let _ = write!(
+            stderr,
+            "\r{:<20} {:>10} of {:>10} copied, {:>10} already there",
+            t.table, t.inserted, t.source_rows, t.already_present
+        );
+        if t.destination_rows > 0 || t.source_rows == 0 {
+            let _ = writeln!(stderr);
+        }
+    })
+    .map_err(|e| format!("copy: {e}"))?;
+    for t in &report.tables {
+        println!(
+            "{}: {} in the source, {} in the destination ({} copied now)",
+            t.table, t.source_rows, t.destination_rows, t.inserted
+        );
+    }
+    println!("copy verified: every table holds at least the source's rows");
     Ok(())
 }

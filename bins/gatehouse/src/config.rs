@@ -61,14 +61,29 @@ pub struct ServeArgs {
     /// HTTP worker threads [default: number of cores]
     #[arg(long, env = "GATEHOUSE_WORKERS", value_name = "N")]
     pub workers: Option<usize>,
-    /// SQLite durability: `full` fsyncs every commit, `normal` may lose the last commits on
-    /// power loss (never on a process crash) [default: full]
+    /// Durability: `full` fsyncs every commit (SQLite synchronous=FULL, PostgreSQL
+    /// synchronous_commit=on); `normal` may lose the last commits on power loss (SQLite: never
+    /// on a process crash) [default: full]
     #[arg(long, env = "GATEHOUSE_SYNCHRONOUS", value_name = "full|normal")]
     pub synchronous: Option<Synchronous>,
     /// Seconds a client has to send its request head, and again its body; past it the
     /// connection is answered 408 or 400 and closed (slow clients) [default: 10]
     #[arg(long, env = "GATEHOUSE_REQUEST_TIMEOUT", value_name = "SECONDS")]
     pub request_timeout: Option<u64>,
+    /// Database connections for reads (the pool; writes have one more) [default: 8]
+    #[arg(long, env = "GATEHOUSE_DATABASE_POOL_SIZE", value_name = "N")]
+    pub database_pool_size: Option<u32>,
+    /// PostgreSQL: longest a statement may run, lock waits included [default: 5]
+    #[arg(
+        long,
+        env = "GATEHOUSE_DATABASE_STATEMENT_TIMEOUT",
+        value_name = "SECONDS"
+    )]
+    pub database_statement_timeout: Option<u64>,
+    /// PostgreSQL: libpq's sslmode (disable, allow, prefer, require, verify-ca, verify-full);
+    /// an sslmode in the URL wins [default: libpq's, prefer]
+    #[arg(long, env = "GATEHOUSE_DATABASE_SSLMODE", value_name = "MODE")]
+    pub database_sslmode: Option<String>,
     /// Failed logins (per account, per address) before the first lock [default: 5]
     #[arg(long, env = "GATEHOUSE_LOCKOUT_FREE_FAILURES", value_name = "N")]
     pub lockout_free_failures: Option<u32>,
@@ -106,6 +121,23 @@ pub struct ServeArgs {
     /// Serve /metrics on this separate address (exact path only) instead of the main one
     #[arg(long, env = "GATEHOUSE_METRICS_BIND", value_name = "ADDR:PORT")]
     pub metrics_bind: Option<SocketAddr>,
+    /// Serve the help pages (/Help) and the OpenAPI document (/openapi.json) [default: on]
+    #[arg(long, env = "GATEHOUSE_HELP_PAGES", value_name = "on|off")]
+    pub help_pages: Option<OnOff>,
+    /// Issuer identifier of the standards surface (RFC 8414 metadata, cookies' Secure flag),
+    /// e.g. https://login.example.com [default: http://<bound address>]
+    #[arg(long, env = "GATEHOUSE_ISSUER", value_name = "URL")]
+    pub issuer: Option<String>,
+}
+
+/// A switch: `on` or `off`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum OnOff {
+    /// Enabled.
+    On,
+    /// Disabled.
+    Off,
 }
 
 /// SQLite `synchronous` setting.
@@ -164,6 +196,11 @@ pub struct FileConfig {
     onetime_chain: Option<bool>,
     windows_domains: Option<Vec<String>>,
     metrics_bind: Option<SocketAddr>,
+    help_pages: Option<OnOff>,
+    issuer: Option<String>,
+    database_pool_size: Option<u32>,
+    database_statement_timeout: Option<u64>,
+    database_sslmode: Option<String>,
 }
 
 impl FileConfig {
@@ -193,8 +230,12 @@ impl FileConfig {
 pub struct Config {
     /// Listen address.
     pub bind: SocketAddr,
-    /// SQLite database file.
-    pub database: PathBuf,
+    /// The database: a SQLite file or a PostgreSQL URL (whose password never prints).
+    pub database: gatehouse_storage::Database,
+    /// Read connections in the pool.
+    pub database_pool_size: u32,
+    /// PostgreSQL statement timeout, seconds.
+    pub database_statement_timeout: u64,
     /// Load the demo data at start.
     pub demo: bool,
     /// PBKDF2 iterations.
@@ -243,6 +284,27 @@ pub struct Config {
     pub windows_domains: Vec<String>,
     /// Separate listener for /metrics.
     pub metrics_bind: Option<SocketAddr>,
+    /// Serve `/Help` and `/openapi.json`.
+    pub help_pages: bool,
+    /// Issuer identifier (no trailing slash); `None`: derived from the bound address.
+    pub issuer: Option<String>,
+}
+
+/// `--database` (a path, `sqlite://PATH` or `postgres://…`) with `--database-sslmode`.
+/// Errors never hold the URL's password.
+pub fn database_setting(
+    value: PathBuf,
+    sslmode: Option<String>,
+) -> Result<gatehouse_storage::Database, String> {
+    let database = match value.to_str() {
+        Some(text) => gatehouse_storage::Database::parse(text).map_err(|e| e.to_string())?,
+        None => gatehouse_storage::Database::Sqlite(value),
+    };
+    let sslmode = sslmode
+        .map(|m| m.parse::<gatehouse_storage::SslMode>())
+        .transpose()
+        .map_err(|e| format!("database-sslmode: {e}"))?;
+    Ok(database.with_sslmode(sslmode))
 }
 
 fn cores() -> usize {
@@ -269,9 +331,20 @@ impl Config {
                 .bind
                 .or(file.bind)
                 .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080))),
-            database: database
-                .or(file.database)
-                .unwrap_or_else(|| PathBuf::from("gatehouse.db")),
+            database: database_setting(
+                database
+                    .or(file.database)
+                    .unwrap_or_else(|| PathBuf::from("gatehouse.db")),
+                args.database_sslmode.or(file.database_sslmode),
+            )?,
+            database_pool_size: args
+                .database_pool_size
+                .or(file.database_pool_size)
+                .unwrap_or(8),
+            database_statement_timeout: args
+                .database_statement_timeout
+                .or(file.database_statement_timeout)
+                .unwrap_or(5),
             demo: args.demo,
             hash_iterations: args
                 .hash_iterations
@@ -336,6 +409,11 @@ impl Config {
                 .filter(|d| !d.is_empty())
                 .collect(),
             metrics_bind: args.metrics_bind.or(file.metrics_bind),
+            help_pages: args.help_pages.or(file.help_pages).unwrap_or(OnOff::On) == OnOff::On,
+            issuer: args
+                .issuer
+                .or(file.issuer)
+                .map(|i| i.trim_end_matches('/').to_owned()),
         };
         config.validate()?;
         Ok(config)
@@ -367,11 +445,51 @@ impl Config {
         if self.request_timeout == 0 {
             return Err("request-timeout must be at least 1 second".into());
         }
+        if self.database_pool_size == 0 || self.database_statement_timeout == 0 {
+            return Err(
+                "database-pool-size and database-statement-timeout must be at least 1".into(),
+            );
+        }
         if self.body_limit < 1024 {
             return Err("body-limit must be at least 1024 bytes".into());
         }
+        if let Some(issuer) = &self.issuer {
+            check_issuer(issuer)?;
+        }
         Ok(())
     }
+
+    /// The issuer: `--issuer`, else `http://` and the bound address (an unspecified address
+    /// becomes loopback).
+    pub fn issuer_for(&self, bound: SocketAddr) -> String {
+        if let Some(issuer) = &self.issuer {
+            return issuer.clone();
+        }
+        let ip = match bound.ip() {
+            IpAddr::V4(v4) if v4.is_unspecified() => IpAddr::from([127, 0, 0, 1]),
+            IpAddr::V6(v6) if v6.is_unspecified() => IpAddr::V6(std::net::Ipv6Addr::LOCALHOST),
+            ip => ip,
+        };
+        format!("http://{}", SocketAddr::new(ip, bound.port()))
+    }
+}
+
+/// RFC 8414 section 2: an http(s) URL with a host, no query, no fragment.
+fn check_issuer(issuer: &str) -> Result<(), String> {
+    let bad = |why: &str| Err(format!("issuer {issuer:?} {why}"));
+    let Some(rest) = issuer
+        .strip_prefix("https://")
+        .or_else(|| issuer.strip_prefix("http://"))
+    else {
+        return bad("must start with https:// (or http:// for local testing)");
+    };
+    if rest.is_empty() || rest.starts_with('/') {
+        return bad("has no host");
+    }
+    if issuer.contains(['?', '#']) || issuer.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return bad("must not have a query, a fragment or spaces");
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -407,7 +525,64 @@ mod tests {
         assert_eq!(c.hash_iterations, 7);
         assert_eq!(c.code_lifetime, 30);
         assert_eq!(c.access_token_lifetime, 1200);
-        assert_eq!(c.database, PathBuf::from("gatehouse.db"));
+        assert_eq!(
+            c.database,
+            gatehouse_storage::Database::Sqlite(PathBuf::from("gatehouse.db"))
+        );
+        assert_eq!((c.database_pool_size, c.database_statement_timeout), (8, 5));
+    }
+
+    #[test]
+    fn database_urls_and_their_passwords() {
+        let args = ServeArgs {
+            database_sslmode: Some("require".to_owned()),
+            database_pool_size: Some(3),
+            ..Default::default()
+        };
+        let c = Config::resolve(
+            args,
+            Some(PathBuf::from("postgres://gh:Sup3rSecret@db:5432/gatehouse")),
+            FileConfig::default(),
+        )
+        .expect("valid");
+        assert_eq!(c.database.backend(), "postgres");
+        assert_eq!(c.database_pool_size, 3);
+        let shown = format!("{} {:?} {c:?}", c.database, c.database);
+        assert!(!shown.contains("Sup3rSecret"), "{shown}");
+        assert!(
+            shown.contains("postgres://gh:***@db:5432/gatehouse?sslmode=require"),
+            "{shown}"
+        );
+        let sqlite = Config::resolve(
+            ServeArgs::default(),
+            Some(PathBuf::from("sqlite:///var/lib/gh.db")),
+            FileConfig::default(),
+        )
+        .expect("valid");
+        assert_eq!(
+            sqlite.database,
+            gatehouse_storage::Database::Sqlite(PathBuf::from("/var/lib/gh.db"))
+        );
+        let bad = Config::resolve(
+            ServeArgs::default(),
+            Some(PathBuf::from("mysql://root:Sup3rSecret@db/x")),
+            FileConfig::default(),
+        )
+        .expect_err("unknown scheme");
+        assert!(
+            bad.contains("mysql://") && !bad.contains("Sup3rSecret"),
+            "{bad}"
+        );
+        let bad_mode = Config::resolve(
+            ServeArgs {
+                database_sslmode: Some("yes".to_owned()),
+                ..Default::default()
+            },
+            None,
+            FileConfig::default(),
+        )
+        .expect_err("bad sslmode");
+        assert!(bad_mode.contains("sslmode"), "{bad_mode}");
     }
 
     #[test]
@@ -418,5 +593,24 @@ mod tests {
             ..Default::default()
         };
         assert!(Config::resolve(args, None, FileConfig::default()).is_err());
+    }
+
+    #[test]
+    fn help_pages_default_on_and_switch_off_by_flag_or_file() {
+        let on = Config::resolve(ServeArgs::default(), None, FileConfig::default());
+        assert!(on.expect("valid").help_pages);
+        let file: FileConfig = toml::from_str("help_pages = \"off\"").expect("valid toml");
+        assert!(
+            !Config::resolve(ServeArgs::default(), None, file)
+                .expect("valid")
+                .help_pages
+        );
+        let args = ServeArgs {
+            help_pages: Some(OnOff::On),
+            ..Default::default()
+        };
+        let file: FileConfig = toml::from_str("help_pages = \"off\"").expect("valid toml");
+        assert!(Config::resolve(args, None, file).expect("valid").help_pages);
+        assert!(toml::from_str::<FileConfig>("help_pages = \"maybe\"").is_err());
     }
 }

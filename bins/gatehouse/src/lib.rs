@@ -15,6 +15,7 @@ use gatehouse_domain::rng::{Rng, SystemRng};
 
 pub mod cli;
 pub mod config;
+pub mod help;
 pub mod http;
 pub mod metrics;
 pub mod state;
@@ -56,8 +57,16 @@ const BLOCKING_THREADS_PER_WORKER: usize = 16;
 /// Opens the database, runs the migrations, loads the demo data when asked, and builds the
 /// shared state.
 pub fn build_state(config: &Config) -> Result<AppState, StartError> {
-    let storage = state::open_storage(&config.database, config.synchronous)
-        .map_err(|e| StartError::Database(e.to_string()))?;
+    let storage = state::open_database(
+        &config.database,
+        config.synchronous,
+        gatehouse_storage::StorageOptions {
+            read_pool_size: config.database_pool_size,
+            statement_timeout: std::time::Duration::from_secs(config.database_statement_timeout),
+            ..gatehouse_storage::StorageOptions::default()
+        },
+    )
+    .map_err(|e| StartError::Database(e.to_string()))?;
     let hasher = PasswordHasher::new(config.hash_iterations)
         .map_err(|e| StartError::Database(format!("hash iterations: {e}")))?;
     let rng: Arc<dyn Rng> = Arc::new(SystemRng::new());
@@ -132,16 +141,19 @@ fn http_server(state: AppState, config: &Config) -> Result<Servers, StartError> 
         None => None,
     };
     let separate_metrics = config.metrics_bind.is_some();
-    let app_data = data.clone();
+    let help_pages = config.help_pages;
+    let issued = data.clone();
     let server = HttpServer::new(move || {
         App::new()
-            .app_data(app_data.clone())
+            .app_data(data.clone())
+            .wrap(actix_web::middleware::from_fn(http::legacy::legacy_answers))
             .wrap(actix_web::middleware::from_fn(http::normalize_and_measure))
             .configure(if separate_metrics {
                 http::routes_without_metrics
             } else {
                 http::routes
             })
+            .configure(help::routes(help_pages))
             .default_service(web::to(http::not_found))
     })
     .workers(config.workers)
@@ -159,6 +171,7 @@ fn http_server(state: AppState, config: &Config) -> Result<Servers, StartError> 
         source,
     })?;
     let addr = server.addrs().first().copied().unwrap_or(config.bind);
+    issued.set_issuer(config.issuer_for(addr));
     Ok((server.run(), addr, metrics))
 }
 
@@ -234,7 +247,7 @@ pub fn serve_blocking(config: Config) -> Result<(), StartError> {
     let state = build_state(&config)?;
     actix_web::rt::System::new().block_on(async move {
         let (server, addr, metrics) = http_server(state, &config)?;
-        tracing::info!(%addr, database = %config.database.display(), ready_ms = started.elapsed().as_millis() as u64, "gatehouse listening");
+        tracing::info!(%addr, database = %config.database, ready_ms = started.elapsed().as_millis() as u64, "gatehouse listening");
         if let Some((_, metrics_addr)) = &metrics {
             tracing::info!(%metrics_addr, "metrics listening");
         }

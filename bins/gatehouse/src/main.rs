@@ -18,8 +18,14 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[derive(Debug, Parser)]
 #[command(name = "gatehouse", version, about, long_about)]
 struct Cli {
-    /// SQLite database file [default: ./gatehouse.db]
-    #[arg(long, global = true, env = "GATEHOUSE_DATABASE", value_name = "PATH")]
+    /// SQLite database file, sqlite://PATH, or postgres://user:password@host:port/database
+    /// (the password is never logged) [default: ./gatehouse.db]
+    #[arg(
+        long,
+        global = true,
+        env = "GATEHOUSE_DATABASE",
+        value_name = "PATH|URL"
+    )]
     database: Option<PathBuf>,
     /// TOML config file with the same settings as the flags
     #[arg(long, global = true, env = "GATEHOUSE_CONFIG", value_name = "FILE")]
@@ -32,6 +38,8 @@ struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
+// Parsed once per run: the size of `serve`'s flags does not matter.
+#[allow(clippy::large_enum_variant)]
 enum Command {
     /// Run the server (migrations run first)
     Serve(Box<ServeArgs>),
@@ -52,6 +60,18 @@ enum Command {
     /// Add a client or rotate its secret (the new secret is printed once)
     #[command(subcommand)]
     Client(ClientCommand),
+    /// Print the OpenAPI 3.1 document (the same as GET /openapi.json) and exit
+    Openapi,
+    /// Copy users, clients, sessions, live tokens and lockout state from one database to
+    /// another (SQLite file or PostgreSQL URL, either way); idempotent, verified by counts
+    Copy {
+        /// The database to read
+        #[arg(long, value_name = "PATH|URL")]
+        from: PathBuf,
+        /// The database to fill (created and migrated when needed)
+        #[arg(long, value_name = "PATH|URL")]
+        to: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -117,6 +137,15 @@ enum ClientCommand {
         /// servers
         #[arg(long)]
         introspect_any: bool,
+        /// A redirect URI for /oauth2/authorize, matched exactly (repeat for several)
+        #[arg(long = "redirect-uri", value_name = "URI")]
+        redirect_uris: Vec<String>,
+        /// Show a consent page listing the scope before /oauth2/authorize issues a code
+        #[arg(long)]
+        consent_required: bool,
+        /// Name shown on the login and consent pages (default: the client id)
+        #[arg(long = "name", value_name = "NAME")]
+        client_name: Option<String>,
     },
     /// Replace a client's secret with a new generated one, printed once
     RotateSecret {
@@ -127,6 +156,12 @@ enum ClientCommand {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if matches!(cli.command, Command::Openapi) {
+        use std::io::Write as _;
+        // A closed pipe (`gatehouse openapi | head`) is not a failure worth a panic.
+        let _ = std::io::stdout().write_all(gatehouse_help::openapi_json().as_bytes());
+        return ExitCode::SUCCESS;
+    }
     gatehouse::telemetry::init(cli.log.as_deref().unwrap_or("info"));
     let file = match gatehouse::config::FileConfig::load(cli.config.as_deref()) {
         Ok(f) => f,
@@ -182,6 +217,9 @@ fn main() -> ExitCode {
             broker,
             public,
             introspect_any,
+            redirect_uris,
+            consent_required,
+            client_name,
         }) => gatehouse::cli::client_add(
             &database,
             gatehouse::cli::NewClientArgs {
@@ -192,11 +230,16 @@ fn main() -> ExitCode {
                 broker,
                 public,
                 introspect_any,
+                redirect_uris,
+                consent_required,
+                client_name,
             },
         ),
         Command::Client(ClientCommand::RotateSecret { client_id }) => {
             gatehouse::cli::client_rotate_secret(&database, &client_id)
         }
+        Command::Openapi => Ok(()),
+        Command::Copy { from, to } => gatehouse::cli::copy(&from, &to),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -12,7 +12,7 @@ use gatehouse_domain::hash_pool::HashPool;
 use gatehouse_domain::rng::Rng;
 use gatehouse_domain::service::Gatehouse;
 use gatehouse_domain::Error as DomainError;
-use gatehouse_storage::{Storage, StorageError, StorageOptions};
+use gatehouse_storage::{Database, Storage, StorageError, StorageOptions};
 
 use crate::config::{Config, Synchronous};
 use crate::http::ApiError;
@@ -21,17 +21,40 @@ use crate::metrics::{Gauges, Metrics};
 /// The grant logic over SQLite.
 pub type Service = Gatehouse<Storage>;
 
-/// Opens (creating and migrating) the database (created with mode 0600, see
-/// [`Storage::open`]).
+/// Opens (creating and migrating) the database named by `--database` (a SQLite path or a
+/// `sqlite://`/`postgres://` URL) with the default pool and timeouts. A new SQLite file is
+/// created with mode 0600 (see [`Storage::open`]).
 pub fn open_storage(path: &Path, synchronous: Synchronous) -> Result<Storage, StorageError> {
+    let database = match path.to_str() {
+        Some(text) => Database::parse(text)?,
+        None => Database::Sqlite(path.to_owned()),
+    };
+    open_database(&database, synchronous, StorageOptions::default())
+}
+
+/// Opens (creating and migrating) `database` with `options` and the durability setting.
+pub fn open_database(
+    database: &Database,
+    synchronous: Synchronous,
+    options: StorageOptions,
+) -> Result<Storage, StorageError> {
     let options = StorageOptions {
         synchronous: match synchronous {
             Synchronous::Full => gatehouse_storage::Synchronous::Full,
             Synchronous::Normal => gatehouse_storage::Synchronous::Normal,
         },
-        ..StorageOptions::default()
+        ..options
     };
-    Storage::open(path, options)
+    Storage::connect(database, options)
+}
+
+/// `--database` as it may be shown: a SQLite path, or a URL with its password as `***`.
+pub fn database_label(path: &Path) -> String {
+    match path.to_str().map(Database::parse) {
+        Some(Ok(database)) => database.to_string(),
+        Some(Err(_)) => "(invalid database setting)".to_owned(),
+        None => path.display().to_string(),
+    }
 }
 
 /// Assembles the service from the configuration.
@@ -79,6 +102,8 @@ pub struct AppState {
     /// Request metrics.
     pub metrics: Metrics,
     rng: Arc<dyn Rng>,
+    /// The issuer identifier (`--issuer`, else derived from the bound address at start).
+    issuer: std::sync::OnceLock<String>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -98,7 +123,23 @@ impl AppState {
             config,
             metrics: Metrics::default(),
             rng,
+            issuer: std::sync::OnceLock::new(),
         }
+    }
+
+    /// Sets the issuer once (later calls are ignored).
+    pub fn set_issuer(&self, issuer: String) {
+        let _ = self.issuer.set(issuer);
+    }
+
+    /// The issuer identifier, without a trailing slash.
+    pub fn issuer(&self) -> &str {
+        self.issuer.get().map_or("http://127.0.0.1", String::as_str)
+    }
+
+    /// Whether cookies get `Secure` (and the `__Host-` prefix): the issuer is https.
+    pub fn secure_cookies(&self) -> bool {
+        self.issuer().starts_with("https://")
     }
 
     /// Runs `f` on the blocking pool (database work that hashes no password).
@@ -122,6 +163,22 @@ impl AppState {
         F: FnOnce(&Service) -> Result<R, DomainError>,
     {
         f(&self.service).map_err(ApiError::from)
+    }
+
+    /// A read: on SQLite right here on the HTTP worker ([`Self::read_now`]); on PostgreSQL,
+    /// where every query is a network round trip, on the blocking pool, so that an HTTP
+    /// worker never sits waiting for the database (with two workers, inline reads capped
+    /// introspection at two requests in flight: 1,873/s against 9,345/s on SQLite).
+    pub async fn read<R, F>(&self, f: F) -> Result<R, ApiError>
+    where
+        R: Send + 'static,
+        F: FnOnce(&Service) -> Result<R, DomainError> + Send + 'static,
+    {
+        if self.service.store().backend() == "postgres" {
+            self.blocking(f).await
+        } else {
+            self.read_now(f)
+        }
     }
 
     /// Runs `f` on the password-hash pool; a full queue is [`ApiError::Busy`] at once.

@@ -122,16 +122,6 @@ impl DeErr {
             path,
         )
     }
-
-    pub(crate) fn too_long(path: &Path<'_>, max: usize) -> Self {
-        DeErr::at(
-            DecodeError::TooLong {
-                field: String::new(),
-                max,
-            },
-            path,
-        )
-    }
 }
 
 impl fmt::Display for DeErr {

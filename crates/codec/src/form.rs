@@ -17,6 +17,7 @@ fn malformed(reason: &str) -> DecodeError {
     DecodeError::Malformed {
         format: "form data",
         reason: reason.to_owned(),
+        field: String::new(),
     }
 }
 

@@ -1,19 +1,20 @@
 //! JSON as Json.NET wrote and read it.
 //!
-//! Writing is `serde_json` with [`JsonNetFormatter`]. Reading parses a `serde_json::Value`
-//! (whose recursion limit of 128 keeps the stack safe), checks depth and string lengths, and
-//! binds through [`JsonDe`], which adds Json.NET's leniencies: case-insensitive property
-//! names, booleans and integers in strings.
+//! Writing is `serde_json` with [`JsonNetFormatter`]. Reading parses with Json.NET's
+//! leniencies ([`crate::json_text`]: comments, single quotes, trailing commas and text, depth
+//! and length limits, exact duplicate names refused) and binds through [`JsonDe`], which adds
+//! the binding leniencies: case-insensitive property names, numbers and booleans bound into
+//! strings as their .NET text, `0`/non-zero into booleans, booleans and integers in strings.
 
 use std::io;
 
 use serde::de::{self, IntoDeserializer};
 use serde::Serialize;
 use serde_json::ser::{CharEscape, Formatter};
-use serde_json::{Number, Value};
 
 use crate::de_common::{match_field_ci, parse_bool_text, parse_i128, visit_int, DeErr, Path};
 use crate::error::{DecodeError, EncodeError};
+use crate::json_text::{JNumber, JValue as Value};
 use crate::DecodeOptions;
 
 /// Json.NET's default string escaping on top of serde_json's compact output: serde_json
@@ -101,67 +102,100 @@ pub(crate) fn from_slice<T: de::DeserializeOwned>(
     body: &[u8],
     opts: &DecodeOptions,
 ) -> Result<T, DecodeError> {
+    from_slice_ignoring(body, opts, &[])
+}
+
+/// Most member failures reported for one body (Json.NET had no limit; each retry costs a bind).
+const MAX_REPORTED: usize = 16;
+
+/// Bind as Json.NET did under Web API's error handler: a root member whose value does not
+/// convert is reported and skipped, and binding goes on with the others (at most
+/// [`MAX_REPORTED`] failures). `Ok` only when nothing failed; otherwise every failure in
+/// document order, and the `required` members (CLR names) that are then missing, null or
+/// blank.
+pub(crate) fn from_slice_reporting<T: de::DeserializeOwned>(
+    body: &[u8],
+    opts: &DecodeOptions,
+    ignore: &[&str],
+    required: &[&'static str],
+) -> Result<T, (Vec<DecodeError>, Vec<&'static str>)> {
+    let text = std::str::from_utf8(body).map_err(|_| (vec![DecodeError::InvalidUtf8], vec![]))?;
+    let mut value =
+        crate::json_text::parse_reporting(strip_bom(text), opts).map_err(|(e, twice)| {
+            let errors = if twice { vec![e.clone(), e] } else { vec![e] };
+            (errors, vec![])
+        })?;
+    if let Value::Object(members) = &mut value {
+        if !ignore.is_empty() {
+            members.retain(|(k, _)| !ignore.iter().any(|i| i.eq_ignore_ascii_case(k)));
+        }
+    }
+    let mut errors = Vec::new();
+    loop {
+        let err = match T::deserialize(JsonDe {
+            value: &value,
+            path: &Path::Root,
+        }) {
+            Ok(v) if errors.is_empty() => return Ok(v),
+            Ok(_) => break,
+            Err(e) => e.locate(&Path::Root).err,
+        };
+        // The root member the failure is under, as sent.
+        let member = err
+            .field()
+            .map(|f| f.split(['.', '[']).next().unwrap_or(f).to_owned());
+        errors.push(err);
+        let Value::Object(members) = &mut value else {
+            return Err((errors, vec![]));
+        };
+        let Some(at) = member.and_then(|m| members.iter().position(|(k, _)| *k == m)) else {
+            return Err((errors, vec![]));
+        };
+        members.remove(at);
+        if errors.len() >= MAX_REPORTED {
+            return Err((errors, vec![]));
+        }
+    }
+    let Value::Object(members) = &value else {
+        return Err((errors, vec![]));
+    };
+    let missing = required
+        .iter()
+        .filter(|r| {
+            !members.iter().any(|(k, v)| {
+                k.eq_ignore_ascii_case(r)
+                    && match v {
+                        Value::Null => false,
+                        Value::String(s) => !s.trim().is_empty(),
+                        _ => true,
+                    }
+            })
+        })
+        .copied()
+        .collect();
+    Err((errors, missing))
+}
+
+/// Parse and bind a JSON body, skipping the root members named in `ignore` (any case), as
+/// Json.NET skipped `[JsonIgnore]` properties.
+pub(crate) fn from_slice_ignoring<T: de::DeserializeOwned>(
+    body: &[u8],
+    opts: &DecodeOptions,
+    ignore: &[&str],
+) -> Result<T, DecodeError> {
     let text = std::str::from_utf8(body).map_err(|_| DecodeError::InvalidUtf8)?;
     let text = strip_bom(text);
-    if text.trim().is_empty() {
-        return Err(DecodeError::EmptyBody);
-    }
-    let value: Value = serde_json::from_str(text).map_err(|e| {
-        let reason = e.to_string();
-        if reason.starts_with("recursion limit exceeded") {
-            DecodeError::TooDeep {
-                max: opts.max_depth,
-            }
-        } else {
-            DecodeError::Malformed {
-                format: "JSON",
-                reason,
-            }
+    let mut value = crate::json_text::parse(text, opts)?;
+    if let Value::Object(members) = &mut value {
+        if !ignore.is_empty() {
+            members.retain(|(k, _)| !ignore.iter().any(|i| i.eq_ignore_ascii_case(k)));
         }
-    })?;
-    check_limits(&value, &Path::Root, 1, opts).map_err(|e| e.err)?;
+    }
     T::deserialize(JsonDe {
         value: &value,
         path: &Path::Root,
     })
     .map_err(|e| e.locate(&Path::Root).err)
-}
-
-/// Depth and string-length limits over the whole document, unknown members included.
-/// Recursion is safe: serde_json refuses documents nested deeper than 128.
-fn check_limits(
-    v: &Value,
-    path: &Path<'_>,
-    depth: usize,
-    opts: &DecodeOptions,
-) -> Result<(), DeErr> {
-    match v {
-        Value::String(s) if s.len() > opts.max_string_len => {
-            Err(DeErr::too_long(path, opts.max_string_len))
-        }
-        Value::Array(_) | Value::Object(_) if depth > opts.max_depth => {
-            Err(DeErr::new(DecodeError::TooDeep {
-                max: opts.max_depth,
-            }))
-        }
-        Value::Array(items) => {
-            for (i, item) in items.iter().enumerate() {
-                check_limits(item, &Path::Index(path, i), depth + 1, opts)?;
-            }
-            Ok(())
-        }
-        Value::Object(map) => {
-            for (k, item) in map {
-                let p = Path::Field(path, k);
-                if k.len() > opts.max_string_len {
-                    return Err(DeErr::too_long(&p, opts.max_string_len));
-                }
-                check_limits(item, &p, depth + 1, opts)?;
-            }
-            Ok(())
-        }
-        _ => Ok(()),
-    }
 }
 
 fn kind(v: &Value) -> &'static str {
@@ -183,7 +217,7 @@ pub(crate) struct JsonDe<'a> {
 
 impl<'a> JsonDe<'a> {
     fn wrong(&self, expected: &str) -> DeErr {
-        if self.value.is_null() {
+        if matches!(self.value, Value::Null) {
             DeErr::null(self.path, expected)
         } else {
             DeErr::invalid_type(self.path, expected, kind(self.value))
@@ -212,20 +246,17 @@ impl<'a> JsonDe<'a> {
     }
 }
 
-fn number_to_int(n: &Number) -> Option<i128> {
-    if let Some(i) = n.as_i64() {
-        Some(i128::from(i))
-    } else if let Some(u) = n.as_u64() {
-        Some(i128::from(u))
+fn number_to_int(n: &JNumber) -> Option<i128> {
+    if n.int.is_some() {
+        return n.int;
+    }
+    let f = n.float;
+    // Exactly integral and within i64: Json.NET converted such floats.
+    if f.fract() == 0.0 && f.abs() < 9.2e18 {
+        #[allow(clippy::cast_possible_truncation)]
+        Some(f as i64 as i128)
     } else {
-        let f = n.as_f64()?;
-        // Exactly integral and within i64: Json.NET converted such floats.
-        if f.fract() == 0.0 && f.abs() < 9.2e18 {
-            #[allow(clippy::cast_possible_truncation)]
-            Some(f as i64 as i128)
-        } else {
-            None
-        }
+        None
     }
 }
 
@@ -246,15 +277,10 @@ impl<'de> de::Deserializer<'de> for JsonDe<'_> {
         let r = match self.value {
             Value::Null => visitor.visit_unit(),
             Value::Bool(b) => visitor.visit_bool(*b),
-            Value::Number(n) => {
-                if let Some(i) = n.as_i64() {
-                    visitor.visit_i64(i)
-                } else if let Some(u) = n.as_u64() {
-                    visitor.visit_u64(u)
-                } else {
-                    visitor.visit_f64(n.as_f64().unwrap_or(f64::NAN))
-                }
-            }
+            Value::Number(n) => match n.int {
+                Some(i) => visit_int(visitor, i),
+                None => visitor.visit_f64(n.float),
+            },
             Value::String(s) => visitor.visit_str(s),
             Value::Array(items) => visitor.visit_seq(JsonSeq {
                 items: items.iter().enumerate(),
@@ -273,6 +299,8 @@ impl<'de> de::Deserializer<'de> for JsonDe<'_> {
     fn deserialize_bool<V: de::Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeErr> {
         let b = match self.value {
             Value::Bool(b) => *b,
+            // Json.NET converted numbers: zero is false, anything else true.
+            Value::Number(n) => n.float != 0.0,
             Value::String(s) => parse_bool_text(s).ok_or_else(|| {
                 DeErr::invalid_value(
                     self.path,
@@ -304,7 +332,7 @@ impl<'de> de::Deserializer<'de> for JsonDe<'_> {
 
     fn deserialize_f64<V: de::Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeErr> {
         let f = match self.value {
-            Value::Number(n) => n.as_f64(),
+            Value::Number(n) => Some(n.float),
             Value::String(s) => s.trim().parse::<f64>().ok(),
             _ => return Err(self.wrong("a number")),
         };
@@ -318,13 +346,16 @@ impl<'de> de::Deserializer<'de> for JsonDe<'_> {
     }
 
     fn deserialize_str<V: de::Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeErr> {
-        match self.value {
-            Value::String(s) => {
-                let r = visitor.visit_str(s);
-                self.fin(r)
-            }
-            _ => Err(self.wrong("a string")),
-        }
+        // Json.NET bound a number or a boolean into a string member as its .NET text
+        // (`1234`, `1.5`, `True`): JavaScript clients send member ids as numbers.
+        let r = match self.value {
+            Value::String(s) => visitor.visit_str(s),
+            Value::Number(n) => visitor.visit_str(&n.text()),
+            Value::Bool(true) => visitor.visit_str("True"),
+            Value::Bool(false) => visitor.visit_str("False"),
+            _ => return Err(self.wrong("a string")),
+        };
+        self.fin(r)
     }
 
     fn deserialize_string<V: de::Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeErr> {
@@ -498,9 +529,10 @@ impl<'de> de::SeqAccess<'de> for JsonSeq<'_> {
 /// names, exactly first, then case-insensitively; unknown keys pass through unchanged (the
 /// struct's visitor ignores them).
 struct JsonMap<'a> {
-    iter: serde_json::map::Iter<'a>,
+    iter: std::slice::Iter<'a, (String, Value)>,
     fields: Option<&'static [&'static str]>,
-    value: Option<(&'a str, &'a Value)>,
+    /// The serde name, the name as sent (Json.NET's path uses it), the value.
+    value: Option<(&'a str, &'a str, &'a Value)>,
     path: &'a Path<'a>,
 }
 
@@ -518,23 +550,23 @@ impl<'de> de::MapAccess<'de> for JsonMap<'_> {
             Some(fields) => match_field_ci(k, fields).unwrap_or(k.as_str()),
             None => k.as_str(),
         };
-        self.value = Some((name, v));
+        self.value = Some((name, k.as_str(), v));
         seed.deserialize(de::value::StrDeserializer::<DeErr>::new(name))
             .map(Some)
             .map_err(|e| e.locate(self.path))
     }
 
     fn next_value_seed<S: de::DeserializeSeed<'de>>(&mut self, seed: S) -> Result<S::Value, DeErr> {
-        let Some((name, value)) = self.value.take() else {
+        let Some((_, sent, value)) = self.value.take() else {
             return Err(DeErr::invalid_value(
                 self.path,
                 "internal: value requested before key",
             ));
         };
         let path = if self.fields.is_some() {
-            Path::Field(self.path, name)
+            Path::Field(self.path, sent)
         } else {
-            Path::Key(self.path, name)
+            Path::Key(self.path, sent)
         };
         seed.deserialize(JsonDe { value, path: &path })
             .map_err(|e| e.locate(&path))

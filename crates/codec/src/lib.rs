@@ -42,10 +42,20 @@ mod auth;
 mod de_common;
 mod error;
 mod form;
+mod http_error;
 mod json;
+mod json_text;
 mod media;
 mod text_de;
 mod xml;
+
+/// XML reading limits, and the resolution-work measure the tests use.
+pub mod xml_limits {
+    pub use crate::xml::de::{
+        resolution_work, MAX_ATTRIBUTES_PER_ELEMENT, MAX_NAMESPACES_IN_SCOPE,
+        MAX_NAMESPACES_PER_ELEMENT,
+    };
+}
 
 use gatehouse_models::Contract;
 use serde::de::DeserializeOwned;
@@ -53,14 +63,16 @@ use serde::Serialize;
 
 pub use auth::{parse_basic, parse_bearer, BasicCredentials, ClientPair};
 pub use error::{DecodeError, EncodeError, MediaTypeError};
+pub use http_error::{encode_http_error, encode_local_name};
 pub use json::JsonNetFormatter;
-pub use media::{classify, negotiate, BodyFormat, ResponseFormat};
+pub use media::{
+    classify, negotiate, negotiate_media, BodyFormat, Charset, Negotiated, ResponseFormat,
+};
 
 /// Limits and leniencies of the readers.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DecodeOptions {
-    /// Deepest nesting of objects, arrays, elements or key segments (default 64). JSON is
-    /// also limited to 128 by serde_json's parser whatever this says.
+    /// Deepest nesting of objects, arrays, elements or key segments (default 64).
     pub max_depth: usize,
     /// Longest string, text node, form key or value, in bytes (default 64 KiB).
     pub max_string_len: usize,
@@ -86,9 +98,36 @@ pub fn decode<T: DeserializeOwned + Contract>(
     opts: &DecodeOptions,
 ) -> Result<T, DecodeError> {
     match format {
-        BodyFormat::Json => json::from_slice(body, opts),
+        BodyFormat::Json => json::from_slice_ignoring(body, opts, T::JSON_IGNORE),
         BodyFormat::Xml => xml::de::from_slice(body, opts),
         BodyFormat::Form => form::from_slice(body, opts),
+    }
+}
+
+/// Why a body did not bind, as Web API's `ModelState` listed it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BindingErrors {
+    /// Every failure, in document order (JSON goes on past a member that does not convert,
+    /// as Json.NET did; XML and forms stop at the first). Never empty.
+    pub errors: Vec<DecodeError>,
+    /// `[Required]` members (CLR names, [`Contract::REQUIRED`]) missing once the failing
+    /// members were skipped (JSON only).
+    pub missing: Vec<&'static str>,
+}
+
+/// [`decode`], reporting every failure Web API's `ModelState` would have listed.
+pub fn decode_reporting<T: DeserializeOwned + Contract>(
+    format: BodyFormat,
+    body: &[u8],
+    opts: &DecodeOptions,
+) -> Result<T, BindingErrors> {
+    match format {
+        BodyFormat::Json => json::from_slice_reporting(body, opts, T::JSON_IGNORE, T::REQUIRED)
+            .map_err(|(errors, missing)| BindingErrors { errors, missing }),
+        _ => decode(format, body, opts).map_err(|e| BindingErrors {
+            errors: vec![e],
+            missing: Vec::new(),
+        }),
     }
 }
 

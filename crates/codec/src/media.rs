@@ -182,50 +182,239 @@ fn matches(supported: &str, e: &AcceptEntry<'_>) -> Option<Range> {
 ///    not match: form is never written).
 /// 3. Otherwise JSON.
 pub fn negotiate(accept: Option<&str>, content_type: Option<&str>) -> ResponseFormat {
+    negotiate_media(accept, None, content_type).format
+}
+
+/// The character encoding of a response body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Charset {
+    /// UTF-8, no byte order mark (the default).
+    Utf8,
+    /// UTF-16 little-endian with a byte order mark, as .NET's `UnicodeEncoding` wrote it.
+    Utf16,
+}
+
+/// The full outcome of Web API's content negotiation: the formatter, the media type that
+/// matched (`text/json` when that is what the Accept range, `text/*` or the request
+/// Content-Type named; the formatter's first type otherwise), and the charset
+/// (`Accept-Charset`, then the request's charset, then UTF-8).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Negotiated {
+    /// JSON or XML.
+    pub format: ResponseFormat,
+    /// `application/json`, `text/json`, `application/xml` or `text/xml`.
+    pub media_type: &'static str,
+    /// The body's encoding.
+    pub charset: Charset,
+}
+
+impl Negotiated {
+    /// The negotiation's answer for a body Gatehouse wrote in `format` regardless of the
+    /// Accept header (the RFC 6749 errors are JSON): the matched media type only when the
+    /// formats agree.
+    pub fn for_format(self, format: ResponseFormat) -> Negotiated {
+        if format == self.format {
+            self
+        } else {
+            Negotiated {
+                format,
+                media_type: WRITERS[format as usize].1[0],
+                charset: self.charset,
+            }
+        }
+    }
+
+    /// The Content-Type header: `text/json; charset=utf-8`, `application/xml; charset=utf-16`.
+    pub fn content_type(&self) -> String {
+        let charset = match self.charset {
+            Charset::Utf8 => "utf-8",
+            Charset::Utf16 => "utf-16",
+        };
+        format!("{}; charset={charset}", self.media_type)
+    }
+
+    /// The body in the negotiated charset (`utf8` is what the encoders wrote).
+    pub fn encode_body(&self, utf8: &[u8]) -> Vec<u8> {
+        match (self.charset, std::str::from_utf8(utf8)) {
+            (Charset::Utf16, Ok(text)) => {
+                let mut out = Vec::with_capacity(2 + utf8.len() * 2);
+                out.extend_from_slice(&[0xFF, 0xFE]);
+                for unit in text.encode_utf16() {
+                    out.extend_from_slice(&unit.to_le_bytes());
+                }
+                out
+            }
+            _ => utf8.to_vec(),
+        }
+    }
+}
+
+/// The `charset` parameter of a media type, if any.
+fn charset_param(media_type: &str) -> Option<&str> {
+    media_type.split(';').skip(1).find_map(|p| {
+        let (k, v) = p.split_once('=')?;
+        k.trim()
+            .eq_ignore_ascii_case("charset")
+            .then(|| v.trim().trim_matches('"'))
+    })
+}
+
+fn charset_named(name: &str) -> Option<Charset> {
+    if name.eq_ignore_ascii_case("utf-8") {
+        Some(Charset::Utf8)
+    } else if name.eq_ignore_ascii_case("utf-16") {
+        Some(Charset::Utf16)
+    } else {
+        None
+    }
+}
+
+/// Web API's `SelectResponseCharacterEncoding`: the Accept-Charset entries by descending q
+/// (stable), the first one the formatters support (`*` is UTF-8, q=0 never matches); then
+/// the request's own charset; then UTF-8.
+fn select_charset(accept_charset: Option<&str>, content_type: Option<&str>) -> Charset {
+    if let Some(header) = accept_charset {
+        let mut entries: Vec<(&str, u16)> = header
+            .split(',')
+            .filter_map(|item| {
+                let mut parts = item.split(';');
+                let name = parts.next()?.trim();
+                let mut q = Some(1000);
+                for p in parts {
+                    if let Some((k, v)) = p.split_once('=') {
+                        if k.trim().eq_ignore_ascii_case("q") {
+                            q = parse_q(v);
+                        }
+                    }
+                }
+                Some((name, q?))
+            })
+            .filter(|(name, q)| !name.is_empty() && *q > 0)
+            .collect();
+        entries.sort_by_key(|e| std::cmp::Reverse(e.1));
+        for (name, _) in entries {
+            if name == "*" {
+                return Charset::Utf8;
+            }
+            if let Some(c) = charset_named(name) {
+                return c;
+            }
+        }
+    }
+    content_type
+        .and_then(charset_param)
+        .and_then(charset_named)
+        .unwrap_or(Charset::Utf8)
+}
+
+/// Web API's whole negotiation: formatter and media type ([`negotiate`]) and charset.
+pub fn negotiate_media(
+    accept: Option<&str>,
+    accept_charset: Option<&str>,
+    content_type: Option<&str>,
+) -> Negotiated {
+    let charset = select_charset(accept_charset, content_type);
+    let done = |format: ResponseFormat, media_type: &'static str| Negotiated {
+        format,
+        media_type,
+        charset,
+    };
     if let Some(accept) = accept {
         let entries = parse_accept(accept);
-        // Best (q, format) per ranking bucket, replaced only by a strictly higher q.
-        let mut buckets: [Option<(u16, ResponseFormat)>; 3] = [None; 3];
+        // Best (q, format, media type) per ranking bucket, replaced only by a strictly
+        // higher q.
+        let mut buckets: [Option<(u16, ResponseFormat, &'static str)>; 3] = [None; 3];
         for (format, supported) in WRITERS {
             let found = entries.iter().filter(|e| e.q > 0).find_map(|e| {
                 supported
                     .iter()
-                    .find_map(|s| matches(s, e))
-                    .map(|range| (range, e.q))
+                    .find_map(|s| matches(s, e).map(|range| (range, e.q, *s)))
             });
-            if let Some((range, q)) = found {
+            if let Some((range, q, media)) = found {
                 let slot = &mut buckets[range as usize];
                 match slot {
-                    Some((best, _)) if *best >= q => {}
-                    _ => *slot = Some((q, format)),
+                    Some((best, ..)) if *best >= q => {}
+                    _ => *slot = Some((q, format, media)),
                 }
             }
         }
-        let mut best: Option<(u16, ResponseFormat)> = None;
+        let mut best: Option<(u16, ResponseFormat, &'static str)> = None;
         for candidate in [buckets[2], buckets[1], buckets[0]].into_iter().flatten() {
             match best {
-                Some((q, _)) if q >= candidate.0 => {}
+                Some((q, ..)) if q >= candidate.0 => {}
                 _ => best = Some(candidate),
             }
         }
-        if let Some((_, format)) = best {
-            return format;
+        if let Some((_, format, media)) = best {
+            return done(format, media);
         }
     }
     if let Some(ct) = content_type {
         let mt = essence(ct);
         for (format, supported) in WRITERS {
-            if supported.iter().any(|s| s.eq_ignore_ascii_case(mt)) {
-                return format;
+            if let Some(s) = supported.iter().find(|s| s.eq_ignore_ascii_case(mt)) {
+                return done(format, s);
             }
         }
     }
-    ResponseFormat::Json
+    done(ResponseFormat::Json, "application/json")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn media_types_and_charsets_as_web_api_chose_them() {
+        let n = |a: Option<&str>, ac: Option<&str>, ct: Option<&str>| {
+            let n = negotiate_media(a, ac, ct);
+            (n.content_type(), n.format)
+        };
+        use ResponseFormat::{Json, Xml};
+        assert_eq!(
+            n(None, None, None),
+            ("application/json; charset=utf-8".into(), Json)
+        );
+        assert_eq!(
+            n(Some("text/xml"), None, None),
+            ("text/xml; charset=utf-8".into(), Xml)
+        );
+        assert_eq!(
+            n(Some("text/*"), None, None),
+            ("text/json; charset=utf-8".into(), Json)
+        );
+        assert_eq!(
+            n(Some("*/*"), None, Some("text/xml")),
+            ("application/json; charset=utf-8".into(), Json)
+        );
+        assert_eq!(
+            n(None, None, Some("text/json")),
+            ("text/json; charset=utf-8".into(), Json)
+        );
+        assert_eq!(
+            n(None, Some("utf-16"), None),
+            ("application/json; charset=utf-16".into(), Json)
+        );
+        assert_eq!(
+            n(Some("text/html"), Some("utf-8;q=0.5, utf-16"), None).0,
+            "application/json; charset=utf-16"
+        );
+        assert_eq!(
+            n(
+                None,
+                Some("iso-8859-1"),
+                Some("application/xml; charset=utf-16")
+            )
+            .0,
+            "application/xml; charset=utf-16"
+        );
+        assert_eq!(
+            n(None, Some("utf-16;q=0"), None).0,
+            "application/json; charset=utf-8"
+        );
+        let u = negotiate_media(None, Some("utf-16"), None).encode_body(b"{}");
+        assert_eq!(u, [0xFF, 0xFE, b'{', 0, b'}', 0]);
+    }
 
     #[test]
     fn q_values() {

@@ -106,6 +106,15 @@ pub struct ImportClient {
     /// its own.
     #[serde(default)]
     pub introspect_any: bool,
+    /// Redirect URIs for `/oauth2/authorize`, matched exactly.
+    #[serde(default)]
+    pub redirect_uris: Vec<String>,
+    /// Whether `/oauth2/authorize` shows a consent page for this client.
+    #[serde(default)]
+    pub consent_required: bool,
+    /// The name the login and consent pages show.
+    #[serde(default)]
+    pub client_name: Option<String>,
 }
 
 impl fmt::Debug for ImportClient {
@@ -117,6 +126,8 @@ impl fmt::Debug for ImportClient {
             .field("grants", &self.grants)
             .field("scope", &self.scope)
             .field("introspect_any", &self.introspect_any)
+            .field("redirect_uris", &self.redirect_uris)
+            .field("consent_required", &self.consent_required)
             .finish_non_exhaustive()
     }
 }
@@ -246,6 +257,42 @@ pub struct NewClientSpec {
     pub broker_id: Option<Uuid>,
     /// May introspect and revoke every client's tokens.
     pub introspect_any: bool,
+    /// Redirect URIs for `/oauth2/authorize`.
+    pub redirect_uris: Vec<String>,
+    /// Whether `/oauth2/authorize` shows a consent page.
+    pub consent_required: bool,
+    /// Display name for the login and consent pages.
+    pub client_name: Option<String>,
+}
+
+/// Every redirect URI must be one [`crate::authorize::valid_redirect_uri`] accepts, once.
+fn check_redirect_uris(client_id: &str, uris: &[String]) -> Result<()> {
+    for (i, uri) in uris.iter().enumerate() {
+        if !crate::authorize::valid_redirect_uri(uri) {
+            return Err(Error::InvalidRequest(format!(
+                "client {client_id}: redirect URI {uri:?} is not an absolute https URI, an http \
+                 loopback URI or a private-use scheme URI without a fragment"
+            )));
+        }
+        if uris[..i].contains(uri) {
+            return Err(Error::InvalidRequest(format!(
+                "client {client_id}: redirect URI {uri:?} is listed twice"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// A display name: 1 to 100 characters, no control characters.
+fn check_client_name(client_id: &str, name: Option<&str>) -> Result<()> {
+    match name {
+        Some(n) if n.trim().is_empty() || n.chars().count() > 100 || n.chars().any(char::is_control) => {
+            Err(Error::InvalidRequest(format!(
+                "client {client_id}: client_name must be 1 to 100 characters without control characters"
+            )))
+        }
+        _ => Ok(()),
+    }
 }
 
 fn lifetime(secs: Option<u32>) -> Option<Duration> {
@@ -304,6 +351,8 @@ impl<S: Store> Gatehouse<S> {
                 })?),
                 (None, None) => None,
             };
+            check_redirect_uris(&item.client_id, &item.redirect_uris)?;
+            check_client_name(&item.client_id, item.client_name.as_deref())?;
             clients.push(Client {
                 client_id: item.client_id.clone(),
                 secret_hash,
@@ -318,6 +367,9 @@ impl<S: Store> Gatehouse<S> {
                 redirect_url: item.redirect_url.clone(),
                 broker_id: item.broker_id,
                 introspect_any: item.introspect_any,
+                redirect_uris: item.redirect_uris.clone(),
+                consent_required: item.consent_required,
+                client_name: item.client_name.clone(),
             });
         }
 
@@ -543,7 +595,12 @@ impl<S: Store> Gatehouse<S> {
                 tx.end_user_sessions(user.id, now)?;
             }
             user.flags.disabled = disabled;
-            tx.upsert_user(&user)
+            tx.upsert_user(&user)?;
+            if disabled {
+                // Their browser sessions end for good (re-enabling does not revive them).
+                tx.end_browser_sessions_of(user.id, now)?;
+            }
+            Ok(())
         })
     }
 
@@ -553,6 +610,8 @@ impl<S: Store> Gatehouse<S> {
     /// `InvalidRequest`, `Conflict` (id taken), `Storage`.
     pub fn add_client(&self, spec: NewClientSpec) -> Result<Option<Secret>> {
         self.check_name(&spec.client_id, "client id")?;
+        check_redirect_uris(&spec.client_id, &spec.redirect_uris)?;
+        check_client_name(&spec.client_id, spec.client_name.as_deref())?;
         let secret = spec
             .confidential
             .then(|| generate_client_secret(self.rng()));
@@ -566,6 +625,9 @@ impl<S: Store> Gatehouse<S> {
             redirect_url: spec.redirect_url,
             broker_id: spec.broker_id,
             introspect_any: spec.introspect_any,
+            redirect_uris: spec.redirect_uris,
+            consent_required: spec.consent_required,
+            client_name: spec.client_name,
         };
         self.store().write(move |tx| {
             if tx.client(&client.client_id)?.is_some() {

@@ -28,6 +28,9 @@
 //! | revoke | `revoke(&ClientAuth, token) -> ()` | `/oauth2/revoke` |
 //! | import (hash) | `import(&ImportDocument) -> ImportReport`; `import::demo_document()` | `import`, `serve --demo` |
 //! | CLI (hash) | `add_user(NewUserSpec, &Secret) -> User`, `set_password(name, &Secret)`, `set_user_disabled(name, bool)`, `add_client(NewClientSpec) -> Option<Secret>`, `rotate_client_secret(id) -> Secret` | `gatehouse user/client` |
+//! | authorize | `check_authorization(&AuthorizationParams) -> AuthorizationRequest` (`AuthorizeError`: page or redirect), `issue_authorization_code(&request, &BrowserSessionInfo) -> IssuedCode` | `/oauth2/authorize` |
+//! | browser login (hash) | `browser_login(name, &Secret, ip) -> BrowserLogin`, `browser_session(cookie)`, `end_browser_session(cookie)` | login page, `/oauth2/logout` |
+//! | bound exchange | `exchange_code(&ClientAuth, code, CodeBinding { redirect_uri, code_verifier }, ip, want_refresh)` | `/oauth2/token`, v1 `authorization_code` |
 //! | housekeeping | `purge_expired() -> u64` | timer |
 //!
 //! `ClientAuth::new(id, Option<Secret>)` for body credentials, `ClientAuth::basic(user,
@@ -40,6 +43,8 @@
 //! `InvalidRequest(reason)` (400), `InvalidToken` (401 for Bearer), `NotFound`/`Conflict`
 //! (CLI), `Credential`, `Storage` (500).
 
+pub mod authorize;
+pub mod browser_session;
 pub mod clock;
 pub mod config;
 pub mod credentials;
@@ -47,6 +52,7 @@ pub mod error;
 pub mod hash_pool;
 pub mod import;
 pub mod model;
+pub mod pkce;
 pub mod rng;
 pub mod secret;
 pub mod service;

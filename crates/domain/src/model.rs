@@ -259,6 +259,12 @@ pub struct Client {
     /// resource server's right (RFC 7662 section 2.1). Without it a client sees only its own
     /// tokens.
     pub introspect_any: bool,
+    /// Redirect URIs registered for `/oauth2/authorize`, matched exactly (RFC 9700 2.1).
+    pub redirect_uris: Vec<String>,
+    /// Whether `/oauth2/authorize` asks the user to consent (third-party clients).
+    pub consent_required: bool,
+    /// The name the login and consent pages show (RFC 7591 `client_name`); else the id.
+    pub client_name: Option<String>,
 }
 
 impl Client {
@@ -280,6 +286,9 @@ impl fmt::Debug for Client {
             .field("redirect_url", &self.redirect_url)
             .field("broker_id", &self.broker_id)
             .field("introspect_any", &self.introspect_any)
+            .field("redirect_uris", &self.redirect_uris)
+            .field("consent_required", &self.consent_required)
+            .field("client_name", &self.client_name)
             .finish_non_exhaustive()
     }
 }
@@ -365,7 +374,9 @@ pub struct RefreshToken {
     pub replayed_at: Option<OffsetDateTime>,
 }
 
-/// An authorization code of the otc dialect.
+/// An authorization code: of the otc dialect (`/admin/login/auth_code`, bound to client and
+/// user only) or of `/oauth2/authorize` (also bound to the redirect URI, the PKCE challenge,
+/// the scope and the browser session that authenticated the user).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuthorizationCode {
     /// SHA-256 of the code.
@@ -382,6 +393,16 @@ pub struct AuthorizationCode {
     pub consumed_at: Option<OffsetDateTime>,
     /// The session the exchange opened (ended if the code is presented again).
     pub session_id: Option<Uuid>,
+    /// The `redirect_uri` of the authorization request; the exchange must repeat it exactly.
+    pub redirect_uri: Option<String>,
+    /// The PKCE `S256` challenge; the exchange must present its verifier.
+    pub code_challenge: Option<String>,
+    /// The scope granted by the authorization (`None`: the client's whole scope, otc codes).
+    pub scope: Option<String>,
+    /// When the user authenticated (the browser session's login; OpenID `auth_time`).
+    pub auth_time: Option<OffsetDateTime>,
+    /// The browser session that authorized it (OpenID `sid`).
+    pub browser_session_id: Option<Uuid>,
 }
 
 /// A one-time code of the onetime dialect.

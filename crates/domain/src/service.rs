@@ -12,6 +12,7 @@ use std::sync::Arc;
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
+use crate::authorize::CodeBinding;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::credentials::{PasswordHasher, Verification};
@@ -408,8 +409,8 @@ pub struct TokenInfo {
 }
 
 /// A login whose password checked out.
-struct VerifiedLogin {
-    user: User,
+pub(crate) struct VerifiedLogin {
+    pub(crate) user: User,
     new_hash: Option<String>,
 }
 
@@ -446,7 +447,7 @@ struct MintSpec<'a> {
 
 /// `now + d`, saturating at the largest representable instant instead of panicking on an
 /// absurd configured lifetime.
-fn later(now: OffsetDateTime, d: Duration) -> OffsetDateTime {
+pub(crate) fn later(now: OffsetDateTime, d: Duration) -> OffsetDateTime {
     now.checked_add(d)
         .unwrap_or_else(|| time::PrimitiveDateTime::MAX.assume_utc())
 }
@@ -455,7 +456,7 @@ fn lifetime_secs(d: Duration) -> Duration {
     Duration::seconds(d.whole_seconds())
 }
 
-fn account_key(user_name: &str) -> String {
+pub(crate) fn account_key(user_name: &str) -> String {
     format!("user:{}", user_name_key(user_name))
 }
 
@@ -962,6 +963,11 @@ impl<S: Store> Gatehouse<S> {
             expires_at: later(now, life),
             consumed_at: None,
             session_id: None,
+            redirect_uri: None,
+            code_challenge: None,
+            scope: None,
+            auth_time: None,
+            browser_session_id: None,
         };
         let account = keys[0].clone();
         self.store.write(move |tx| {
@@ -986,6 +992,29 @@ impl<S: Store> Gatehouse<S> {
         &self,
         client: &ClientAuth,
         code: &str,
+        caller_ip: Option<IpAddr>,
+        want_refresh: bool,
+    ) -> Result<IssuedTokens> {
+        self.exchange_code(
+            client,
+            code,
+            CodeBinding::default(),
+            caller_ip,
+            want_refresh,
+        )
+    }
+
+    /// [`Gatehouse::exchange_auth_code`] with the redirect URI and PKCE verifier of the token
+    /// request, checked against what the code is bound to ([`CodeBinding::check`]).
+    ///
+    /// # Errors
+    /// As [`Gatehouse::exchange_auth_code`]; `InvalidGrant` also for a redirect URI or a
+    /// verifier that does not match.
+    pub fn exchange_code(
+        &self,
+        client: &ClientAuth,
+        code: &str,
+        binding: CodeBinding,
         caller_ip: Option<IpAddr>,
         want_refresh: bool,
     ) -> Result<IssuedTokens> {
@@ -1019,12 +1048,15 @@ impl<S: Store> Gatehouse<S> {
                 if record.expires_at <= now {
                     return Ok(Err(Error::InvalidGrant("the code has expired")));
                 }
+                if let Err(e) = binding.check(&record, &client) {
+                    return Ok(Err(e));
+                }
                 let user = match tx.user_by_id(record.user_id)? {
                     Some(user) if user.flags.disabled => return Ok(Err(Error::AccountDisabled)),
                     Some(user) => user,
                     None => return Ok(Err(Error::InvalidGrant("unknown user"))),
                 };
-                let mint = template.finish(&client, &user);
+                let mint = template.finish(&client, &user, record.scope.as_deref());
                 mint.apply(tx)?;
                 if !tx.consume_authorization_code(&digest, now, mint.out.session_id)? {
                     return Err(Error::InvalidGrant("the code was already used"));
@@ -1471,7 +1503,7 @@ impl<S: Store> Gatehouse<S> {
 
     /// Lockout check, password verification, failure recording. Returns the user whose
     /// password was right, with a new hash if the stored one should be upgraded.
-    fn verify_password(
+    pub(crate) fn verify_password(
         &self,
         keys: &[String],
         records: &[Option<LoginFailure>],
@@ -1669,9 +1701,10 @@ struct MintTemplate {
 }
 
 impl MintTemplate {
-    fn finish(self, client: &Client, user: &User) -> Mint {
+    /// A session of its own; `scope` as granted (`None`: the client's whole scope).
+    fn finish(self, client: &Client, user: &User, scope: Option<&str>) -> Mint {
         let lineage = Lineage {
-            scope: normalize_scope(&client.scope),
+            scope: normalize_scope(scope.unwrap_or(&client.scope)),
             parent_id: None,
             source_token: None,
             parent_end: None,
@@ -1751,14 +1784,14 @@ impl MintTemplate {
     }
 }
 
-fn lockout_records<T: ReadTx + ?Sized>(
+pub(crate) fn lockout_records<T: ReadTx + ?Sized>(
     tx: &mut T,
     keys: &[String],
 ) -> Result<Vec<Option<LoginFailure>>> {
     keys.iter().map(|k| tx.login_failure(k)).collect()
 }
 
-fn login_keys(account: String, ip: Option<IpAddr>) -> Vec<String> {
+pub(crate) fn login_keys(account: String, ip: Option<IpAddr>) -> Vec<String> {
     let mut keys = vec![account];
     if let Some(ip) = ip {
         keys.push(address_key(ip));
@@ -1785,7 +1818,7 @@ fn record_failure(
     })
 }
 
-fn apply_login_success(
+pub(crate) fn apply_login_success(
     tx: &mut dyn WriteTx,
     account_key: &str,
     login: &VerifiedLogin,
@@ -1851,7 +1884,7 @@ fn check_pair<T: ReadTx + ?Sized>(
     Ok(ok.then_some(client))
 }
 
-fn require_grant(client: &Client, grant: GrantType) -> Result<()> {
+pub(crate) fn require_grant(client: &Client, grant: GrantType) -> Result<()> {
     if client.grants.contains(grant) {
         Ok(())
     } else {
@@ -1897,7 +1930,7 @@ fn intersect_scope(a: &str, b: &str) -> String {
 }
 
 /// `requested` (if any) must be within `allowed`.
-fn narrow_scope(allowed: &str, requested: Option<&str>) -> Result<String> {
+pub(crate) fn narrow_scope(allowed: &str, requested: Option<&str>) -> Result<String> {
     let Some(requested) = requested.map(normalize_scope).filter(|s| !s.is_empty()) else {
         return Ok(normalize_scope(allowed));
     };

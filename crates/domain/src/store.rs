@@ -18,6 +18,7 @@
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use crate::browser_session::BrowserSession;
 use crate::error::Error;
 use crate::model::{
     AccessToken, AuthorizationCode, Broker, Client, LoginFailure, Member, NewMember, OneTimeCode,
@@ -96,6 +97,8 @@ pub trait ReadTx {
         session_id: Uuid,
         now: OffsetDateTime,
     ) -> Result<u64>;
+    /// A browser session by the digest of its cookie.
+    fn browser_session(&mut self, digest: &TokenDigest) -> Result<Option<BrowserSession>>;
 }
 
 /// Writes, only inside [`Store::write`].
@@ -122,7 +125,8 @@ pub trait WriteTx: ReadTx {
     /// Ends a session (and with it every token of it); `false` if it was already ended or
     /// does not exist.
     fn end_session(&mut self, id: Uuid, at: OffsetDateTime) -> Result<bool>;
-    /// Ends every live session of a user (password change, disable); returns how many.
+    /// Ends every live session of a user, token sessions and browser sessions (password
+    /// change, disable); returns how many.
     fn end_user_sessions(&mut self, user_id: Uuid, at: OffsetDateTime) -> Result<u64>;
     /// Stores an access token.
     fn insert_access_token(&mut self, token: &AccessToken) -> Result<()>;
@@ -178,8 +182,14 @@ pub trait WriteTx: ReadTx {
     fn put_login_failure(&mut self, failure: &LoginFailure) -> Result<()>;
     /// Forgets a lockout record.
     fn clear_login_failure(&mut self, key: &str) -> Result<()>;
-    /// Deletes tokens and codes that expired before `before`, and lockout records last
-    /// touched before `forgotten_before`. Returns how many rows went.
+    /// Stores a browser session.
+    fn insert_browser_session(&mut self, session: &BrowserSession) -> Result<()>;
+    /// Ends a browser session (logout); `false` if unknown or already ended.
+    fn end_browser_session(&mut self, digest: &TokenDigest, at: OffsetDateTime) -> Result<bool>;
+    /// Ends every live browser session of a user; how many.
+    fn end_browser_sessions_of(&mut self, user_id: Uuid, at: OffsetDateTime) -> Result<u64>;
+    /// Deletes tokens, codes and browser sessions that expired before `before`, and lockout
+    /// records last touched before `forgotten_before`. Returns how many rows went.
     fn purge_expired(
         &mut self,
         before: OffsetDateTime,

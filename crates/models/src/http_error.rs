@@ -1,12 +1,17 @@
 //! Web API's `HttpError`: the error body of the onetime and member dialects.
 //!
 //! JSON: `{"Message":"The request is invalid.","ModelState":{"request.MemberId":["..."]}}`,
-//! `ModelState` omitted when there is none. XML: `<Error><Message>...</Message></Error>`, root
-//! `Error` without a namespace and without `ModelState`.
+//! `ModelState` omitted when there is none. XML: `<Error><Message>...</Message><ModelState>
+//! <request.MemberId>...</request.MemberId></ModelState></Error>`, root `Error` without a
+//! namespace. Web API wrote it with its own `IXmlSerializable` and, on the onetime service,
+//! camel-cased its JSON: `gatehouse_codec::encode_http_error` writes both exactly; the generic
+//! contract encoder writes the message only ([`Contract::XML_OMIT`]).
 
-use std::collections::BTreeMap;
+use std::fmt;
 
-use serde::{Deserialize, Serialize};
+use serde::de::{MapAccess, Visitor};
+use serde::ser::SerializeMap;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::Contract;
 
@@ -22,7 +27,57 @@ pub struct HttpError {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub model_state: Option<BTreeMap<String, Vec<String>>>,
+    pub model_state: Option<ModelState>,
+}
+
+/// Web API's `ModelStateDictionary` as written: keys in the order the errors were added
+/// (formatter errors first, then validation), each with its messages.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ModelState(pub Vec<(String, Vec<String>)>);
+
+impl ModelState {
+    /// The messages of `key`, if any.
+    pub fn get(&self, key: &str) -> Option<&Vec<String>> {
+        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v)
+    }
+
+    /// Keys and messages in order.
+    pub fn iter(&self) -> impl Iterator<Item = (&String, &Vec<String>)> {
+        self.0.iter().map(|(k, v)| (k, v))
+    }
+}
+
+impl Serialize for ModelState {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(Some(self.0.len()))?;
+        for (k, v) in &self.0 {
+            m.serialize_entry(k, v)?;
+        }
+        m.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for ModelState {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = ModelState;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an object of message arrays")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<ModelState, A::Error> {
+                let mut out = ModelState::default();
+                while let Some((k, v)) = map.next_entry::<String, Vec<String>>()? {
+                    match out.0.iter_mut().find(|(key, _)| *key == k) {
+                        Some((_, msgs)) => msgs.extend(v),
+                        None => out.0.push((k, v)),
+                    }
+                }
+                Ok(out)
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 
 impl HttpError {
@@ -44,11 +99,12 @@ impl HttpError {
 
     /// Adds a validation error for `key`.
     pub fn add_model_error(&mut self, key: impl Into<String>, error: impl Into<String>) {
-        self.model_state
-            .get_or_insert_with(BTreeMap::new)
-            .entry(key.into())
-            .or_default()
-            .push(error.into());
+        let key = key.into();
+        let state = self.model_state.get_or_insert_with(ModelState::default);
+        match state.0.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, messages)) => messages.push(error.into()),
+            None => state.0.push((key, vec![error.into()])),
+        }
     }
 }
 

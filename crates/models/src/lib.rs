@@ -205,6 +205,13 @@ pub trait Contract {
     /// `CamelCasePropertyNamesContractResolver`); the XML name is the JSON name with its first
     /// letter upper-cased.
     const JSON_CAMEL_CASE: bool = false;
+    /// Members Json.NET never read (`[JsonIgnore]` in the CLR model) although XML and forms
+    /// bind them: the JSON reader skips them, whatever their case. Serde field names.
+    const JSON_IGNORE: &'static [&'static str] = &[];
+    /// Members the CLR model marked `[Required]` (CLR names, as Web API's `ModelState` keys
+    /// show them). Web API added "The X field is required." for each one still missing after
+    /// the formatter's own errors; the codec reports them beside those errors.
+    const REQUIRED: &'static [&'static str] = &[];
 }
 
 /// Newtype-struct names through which a value tells an XML serializer that its XML text

@@ -14,16 +14,21 @@ pub const XML_NAMESPACE: &str = "http://schemas.datacontract.org/2004/07/AuEAuth
 
 /// Body of `POST /api/Token` (seed 002).
 ///
-/// `SubAccount` is in the legacy XML but not in its JSON sample (the legacy JSON contract
-/// ignored it). Gatehouse reads it from both; when serializing, it is written only when set,
-/// so a request without it is byte-identical to the seed's JSON.
+/// `SubAccount` is in the legacy XML sample but not in its JSON sample nor in the help table:
+/// the CLR property was `[JsonIgnore]`, so Json.NET never bound it while DataContractSerializer
+/// and the form binders did. Gatehouse does the same ([`Contract::JSON_IGNORE`]): a JSON
+/// client that sends it logs into the member's default sub-account, as it always did. When
+/// serializing, it is written only when set, so a request without it is byte-identical to the
+/// seed's JSON.
 #[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct AuthMemberModel {
-    /// Member id (usually 4 or 5 digits).
+    /// Member Id (usually 4~5 numbers).
+    /// Additional information: Required.
     #[serde(rename = "MemberId")]
     pub member_id: Option<String>,
-    /// Member login password (a secret).
+    /// Member Login Password (a secret).
+    /// Additional information: Required.
     #[serde(rename = "Password")]
     pub password: Option<String>,
     /// Optional sub-account of the member, which selects `id_SubAccount`.
@@ -55,6 +60,7 @@ impl fmt::Debug for AuthMemberModel {
 impl Contract for AuthMemberModel {
     const XML_ROOT: &'static str = "AuthMemberModel";
     const XML_NAMESPACE: &'static str = XML_NAMESPACE;
+    const JSON_IGNORE: &'static [&'static str] = &["SubAccount"];
 }
 
 /// Response of `POST /api/Token`: a token and its expiry (seed 002).
@@ -68,19 +74,19 @@ pub struct TokenModel {
     /// User name used to obtain this token.
     #[serde(rename = "UserName")]
     pub user_name: String,
-    /// API or user login token (a secret).
+    /// API or User login Token (a secret).
     #[serde(rename = "Token")]
     pub token: String,
-    /// Token lifetime.
+    /// Token Valid time span.
     #[serde(rename = "ExpireIn")]
     pub expire_in: TimeSpan,
-    /// Expiry, as local time in the service's display offset (`+10:00`).
+    /// Token Expire Time, as local time in the service's display offset (`+10:00`).
     #[serde(rename = "ExpireTime")]
     pub expire_time: DateTime,
-    /// Query-all order track permitted.
+    /// Query all order track permitted.
     #[serde(rename = "QueryAll")]
     pub query_all: bool,
-    /// DF visible.
+    /// DF Visible.
     #[serde(rename = "DFVisible")]
     pub df_visible: bool,
     /// Internal numeric id of the member.
@@ -90,7 +96,7 @@ pub struct TokenModel {
     /// null would break strongly typed clients).
     #[serde(rename = "id_SubAccount")]
     pub id_sub_account: i32,
-    /// Expiry in UTC (JSON only).
+    /// Token Expire Time Universal: the expiry in UTC.
     #[serde(rename = "ExpireTimeUTC")]
     pub expire_time_utc: DateTime,
 }

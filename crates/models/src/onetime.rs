@@ -26,22 +26,23 @@ pub const XML_NAMESPACE: &str = "http://schemas.datacontract.org/2004/07/App.Aut
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct OneTimeTokenRequest {
-    /// `clientId`: the client that will redeem the code.
+    /// The client that will redeem the code.
+    /// Additional information: Required.
     #[serde(rename = "clientId")]
     pub client_id: Option<String>,
-    /// `brokerId`: the broker of the trading account.
+    /// The broker of the trading account.
     #[serde(rename = "brokerId")]
     pub broker_id: Option<Uuid>,
-    /// `userName`: the user the code is for; must be the caller when a user calls.
+    /// The user the code is for; must be the caller when a user calls with a bearer token.
     #[serde(rename = "userName")]
     pub user_name: Option<String>,
-    /// `tradingAccount`: the trading account the code is for.
+    /// The trading account the code is for.
     #[serde(rename = "tradingAccount")]
     pub trading_account: Option<String>,
-    /// `server`: the trading server of the account.
+    /// The trading server of the account.
     #[serde(rename = "server")]
     pub server: Option<String>,
-    /// `payload`: free key/value data kept with the code and returned on redemption.
+    /// Free key/value data kept with the code and returned when it is redeemed.
     #[serde(rename = "payload")]
     pub payload: Option<BTreeMap<String, String>>,
 }
@@ -60,12 +61,13 @@ impl Contract for OneTimeTokenRequest {
     const XML_ROOT: &'static str = "OneTimeTokenRequest";
     const XML_NAMESPACE: &'static str = XML_NAMESPACE;
     const JSON_CAMEL_CASE: bool = true;
+    const REQUIRED: &'static [&'static str] = &["ClientId"];
 }
 
 /// Response of `POST /oauth2/onetime/token`: the one-time code.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OneTimeTokenResponse {
-    /// `code`: the single-use code (a secret).
+    /// The one-time code: single use, short-lived (a secret).
     #[serde(rename = "code")]
     pub code: String,
 }
@@ -97,13 +99,14 @@ impl Contract for OneTimeTokenResponse {
 #[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct OneTimeAuthorizeRequest {
-    /// `code`: the one-time code (a secret).
+    /// The one-time code from `oauth2/onetime/token` (a secret).
+    /// Additional information: Required.
     #[serde(rename = "code")]
     pub code: Option<String>,
-    /// `clientId`: the redeeming client.
+    /// The redeeming client (or HTTP Basic).
     #[serde(rename = "clientId")]
     pub client_id: Option<String>,
-    /// `clientSecret`: its secret (a secret).
+    /// The redeeming client's secret (a secret).
     #[serde(rename = "clientSecret")]
     pub client_secret: Option<String>,
 }
@@ -143,31 +146,31 @@ impl Contract for OneTimeAuthorizeRequest {
 /// a fresh access token.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OneTimeAuthorizeResponse {
-    /// `userId`: the user's GUID.
+    /// The user's GUID.
     #[serde(rename = "userId")]
     pub user_id: Uuid,
-    /// `userName`: the user's name.
+    /// The user's name.
     #[serde(rename = "userName")]
     pub user_name: String,
-    /// `brokerId`: the broker, when the code named a trading account.
+    /// The broker, when the code named a trading account.
     #[serde(rename = "brokerId")]
     pub broker_id: Option<Uuid>,
-    /// `tradingAccount`: the trading account, when the code named one.
+    /// The trading account, when the code named one.
     #[serde(rename = "tradingAccount")]
     pub trading_account: Option<String>,
-    /// `server`: the trading server, when the code named one.
+    /// The trading server, when the code named one.
     #[serde(rename = "server")]
     pub server: Option<String>,
-    /// `payload`: the payload given when the code was issued (empty when none was).
+    /// The payload given when the code was issued (empty when none was).
     #[serde(rename = "payload")]
     pub payload: BTreeMap<String, String>,
-    /// `accessToken`: a new access token for the user (a secret).
+    /// A new access token for the user (a secret).
     #[serde(rename = "accessToken")]
     pub access_token: String,
-    /// `tokenType`: `Bearer`.
+    /// `Bearer`.
     #[serde(rename = "tokenType")]
     pub token_type: String,
-    /// `expiresIn`: lifetime of the access token in whole seconds.
+    /// Lifetime of the access token in whole seconds.
     #[serde(rename = "expiresIn")]
     pub expires_in: i64,
 }

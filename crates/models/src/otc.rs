@@ -25,16 +25,20 @@ pub const RESPONSES_NAMESPACE: &str =
 #[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct AuthCodeRequest {
-    /// API client consumer id.
+    /// API client consumer id
+    /// Additional information: Required.
     #[serde(rename = "ClientId")]
     pub client_id: Option<String>,
-    /// API client consumer secret (a secret).
+    /// API client consumer secret (a secret)
+    /// Additional information: Required.
     #[serde(rename = "ClientSecret")]
     pub client_secret: Option<String>,
-    /// Operator user name.
+    /// Operator Username
+    /// Additional information: Required.
     #[serde(rename = "Username")]
     pub username: Option<String>,
-    /// Operator password (a secret).
+    /// Operator Password (a secret)
+    /// Additional information: Required.
     #[serde(rename = "Password")]
     pub password: Option<String>,
 }
@@ -70,6 +74,7 @@ impl fmt::Debug for AuthCodeRequest {
 impl Contract for AuthCodeRequest {
     const XML_ROOT: &'static str = "AuthCodeRequest";
     const XML_NAMESPACE: &'static str = REQUESTS_NAMESPACE;
+    const REQUIRED: &'static [&'static str] = &["ClientId", "ClientSecret", "Username", "Password"];
 }
 
 /// Body of `POST /admin/login/token` (new): exchange an authorization code for an access
@@ -78,12 +83,15 @@ impl Contract for AuthCodeRequest {
 #[serde(default)]
 pub struct TokenRequest {
     /// API client consumer id; must be the client the code was issued to.
+    /// Additional information: Required.
     #[serde(rename = "ClientId")]
     pub client_id: Option<String>,
     /// API client consumer secret (a secret).
+    /// Additional information: Required.
     #[serde(rename = "ClientSecret")]
     pub client_secret: Option<String>,
-    /// The authorization code from `/admin/login/auth_code` (a secret).
+    /// The authorization code from `admin/login/auth_code` (a secret).
+    /// Additional information: Required.
     #[serde(rename = "AuthCode")]
     pub auth_code: Option<String>,
 }
@@ -306,16 +314,16 @@ impl<'de> Deserialize<'de> for ResponseStatus {
 /// JSON order is `Message`, `StatusCode`, `Status`, `ErrorId` (the seed's); XML sorts them.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ResponseHeader {
-    /// A human sentence; empty on success.
+    /// Message: a human sentence; empty on success.
     #[serde(rename = "Message")]
     pub message: String,
-    /// The outcome.
+    /// Status code: the outcome, an integer in JSON and its name in XML.
     #[serde(rename = "StatusCode")]
     pub status_code: ResponseStatus,
-    /// The outcome's name, [`ResponseStatus::name`].
+    /// Status: the name of the outcome (`Ok`, `InvalidCredentials`, ...).
     #[serde(rename = "Status")]
     pub status: String,
-    /// On failure, a fresh id that also appears in the server's log line; null on success.
+    /// Error id: on failure, a fresh id that also appears in the server's log line; null on success.
     #[serde(rename = "ErrorId")]
     pub error_id: Option<String>,
 }
@@ -354,7 +362,7 @@ impl Contract for ResponseHeader {
 /// `Body` of a successful [`AuthCodeResponse`].
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuthCodeResponseBody {
-    /// The authorization code, to exchange for an access token (a secret).
+    /// Authorization Code, exchange this for an access token (a secret).
     #[serde(rename = "AuthCode")]
     pub auth_code: String,
 }

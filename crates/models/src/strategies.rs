@@ -534,7 +534,9 @@ pub fn http_error() -> impl Strategy<Value = http_error::HttpError> {
     )
         .prop_map(|(message, model_state)| http_error::HttpError {
             message,
-            model_state,
+            model_state: model_state.map(|m| {
+                http_error::ModelState(m.into_iter().filter(|(_, v)| !v.is_empty()).collect())
+            }),
         })
 }
 

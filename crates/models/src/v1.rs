@@ -20,7 +20,13 @@ pub const XML_NAMESPACE: &str = "http://schemas.datacontract.org/2004/07/IO.Swag
 #[serde(default)]
 pub struct TokenRequest {
     /// Take the user from the trusted authenticating reverse proxy instead of a password.
-    #[serde(rename = "WindowsAuthentication")]
+    /// A non-nullable `bool` in legacy: absent is `None` (false), `null` is a binding error
+    /// (Json.NET could not convert it), a JSON number binds (non-zero is true).
+    #[serde(
+        rename = "WindowsAuthentication",
+        deserialize_with = "non_null_bool",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub windows_authentication: Option<bool>,
     /// Client id (or HTTP Basic).
     #[serde(rename = "client_id")]
@@ -82,6 +88,11 @@ impl TokenRequest {
             ..Self::new("authorization_code")
         }
     }
+}
+
+/// A present `bool` member that must not be null (a non-nullable `bool` in the CLR model).
+fn non_null_bool<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
+    bool::deserialize(d).map(Some)
 }
 
 impl fmt::Debug for TokenRequest {
@@ -210,7 +221,8 @@ mod tests {
         let req = TokenRequest::authorization_code("c");
         assert_eq!(
             serde_json::to_string(&req).unwrap(),
-            r#"{"WindowsAuthentication":null,"client_id":null,"client_secret":null,"scope":null,"username":null,"password":null,"grant_type":"authorization_code","refresh_token":null,"code":"c"}"#
+            // No `"WindowsAuthentication":null`: legacy refused null in its non-nullable bool.
+            r#"{"client_id":null,"client_secret":null,"scope":null,"username":null,"password":null,"grant_type":"authorization_code","refresh_token":null,"code":"c"}"#
         );
         assert_eq!(
             TokenRequest::password("u", "p").grant_type.as_deref(),

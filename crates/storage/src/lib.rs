@@ -1,21 +1,31 @@
-//! Diesel/SQLite implementation of the Gatehouse domain repositories.
+//! Diesel implementation of the Gatehouse domain repositories, on SQLite (the embedded
+//! default) or PostgreSQL (several replicas on one database).
 //!
-//! * [`Storage::open`] opens (or creates) the database file, runs the embedded migrations
-//!   and builds an r2d2 pool for reads.
-//! * Every connection gets `journal_mode=WAL`, `busy_timeout`, `foreign_keys=ON` and
+//! * [`Storage::open`] opens (or creates) a SQLite file, [`Storage::connect`] either backend
+//!   from a [`Database`]; both run the embedded migrations of their backend (PostgreSQL under
+//!   an advisory lock, so replicas starting together migrate once) and build an r2d2 pool
+//!   for reads.
+//! * SQLite connections get `journal_mode=WAL`, `busy_timeout`, `foreign_keys=ON` and
 //!   `synchronous=FULL` (fsync on every commit; [`Synchronous::Normal`] trades the last
-//!   commits before a power loss for speed).
-//! * Writes go through one dedicated writer thread and its connection, in `BEGIN IMMEDIATE`
-//!   transactions, so a read-then-write inside [`Store::write`] is never interleaved with
-//!   another write: single-use codes and rotated refresh tokens are consumed exactly once.
+//!   commits before a power loss for speed). PostgreSQL connections get `statement_timeout`
+//!   and `synchronous_commit=on` (`off` for [`Synchronous::Normal`]).
+//! * Writes go through one dedicated writer thread and its connection per process. On SQLite
+//!   its transactions are `BEGIN IMMEDIATE`; on PostgreSQL each begins by taking a
+//!   transaction-level advisory lock that the writers of every replica take, so a
+//!   read-then-write inside [`Store::write`] is never interleaved with another write, on this
+//!   process or another: single-use codes and rotated refresh tokens are consumed exactly
+//!   once.
 //! * Group commit: the writer runs every write already waiting (up to
 //!   [`StorageOptions::max_batch`]) in one transaction, each under its own `SAVEPOINT`, and
 //!   answers the callers after the one commit (one fsync for the whole batch).
-//! * Reads run on the pool in deferred transactions (consistent snapshots; WAL lets them run
-//!   beside the writer).
+//! * Reads run on the pool in read transactions with a consistent snapshot (SQLite deferred
+//!   transactions under WAL; PostgreSQL `REPEATABLE READ READ ONLY`), beside the writer.
 //!
 //! A write closure must not call [`Store::write`] itself (it would wait for its own batch).
 
+mod backend;
+mod copy;
+mod database;
 mod repo;
 mod rows;
 pub mod schema;
@@ -25,18 +35,24 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use diesel::connection::SimpleConnection;
-use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool};
-use diesel::{Connection, SqliteConnection};
+use diesel::pg::PgConnection;
+use diesel::r2d2::{ConnectionManager, Pool};
+use diesel::SqliteConnection;
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 use gatehouse_domain::store::{ReadTx, Store, WriteTx};
 use gatehouse_domain::Error as DomainError;
 
-pub use repo::SqliteTx;
+use backend::{Backend, PgSettings, Pragmas};
+pub use copy::{copy, CopyReport, CopyTable};
+pub use database::{Database, SslMode};
+pub use repo::{PgTx, SqliteTx, Tx};
 pub use writer::WriteStats;
 
-/// The migrations under `crates/storage/migrations`, compiled in.
+/// The SQLite migrations under `crates/storage/migrations`, compiled in.
 pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
+/// The PostgreSQL migrations under `crates/storage/migrations-postgres`, compiled in: the
+/// same versions as [`MIGRATIONS`] (a test holds them equal), in PostgreSQL's dialect.
+pub const PG_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations-postgres");
 
 /// Errors of the storage layer. Above storage they travel as the opaque
 /// [`gatehouse_domain::Error::Storage`].
@@ -46,6 +62,10 @@ pub enum StorageError {
     /// The database could not be opened.
     #[error("cannot open the database: {0}")]
     Connection(#[from] diesel::ConnectionError),
+    /// The `--database` value is neither a path, a `sqlite://` nor a `postgres://` URL, or a
+    /// setting is out of range. (Never holds the password.)
+    #[error("invalid database setting: {0}")]
+    Config(String),
     /// A migration failed.
     #[error("migration failed: {0}")]
     Migration(String),
@@ -91,22 +111,17 @@ fn create_private(path: &Path) -> std::io::Result<()> {
 }
 
 /// SQLite's `synchronous` setting.
+/// Durability of commits: SQLite's `synchronous`, PostgreSQL's `synchronous_commit`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum Synchronous {
-    /// fsync on every commit: an acknowledged token survives a power loss (default).
+    /// fsync on every commit: an acknowledged token survives a power loss (default;
+    /// PostgreSQL `synchronous_commit=on`).
     #[default]
     Full,
-    /// fsync at checkpoints only: durable across a process crash, not a power loss.
+    /// SQLite: fsync at checkpoints only: durable across a process crash, not a power loss.
+    /// PostgreSQL: `synchronous_commit=off` (a crash of the database server may lose the
+    /// last commits).
     Normal,
-}
-
-impl Synchronous {
-    fn pragma(self) -> &'static str {
-        match self {
-            Synchronous::Full => "FULL",
-            Synchronous::Normal => "NORMAL",
-        }
-    }
 }
 
 /// How to open the database.
@@ -114,8 +129,11 @@ impl Synchronous {
 pub struct StorageOptions {
     /// Durability of commits.
     pub synchronous: Synchronous,
-    /// How long a connection waits for a lock held by another process.
+    /// How long a connection waits for a lock held by another process (SQLite).
     pub busy_timeout: Duration,
+    /// Longest a statement may run, waiting for locks included (PostgreSQL
+    /// `statement_timeout`).
+    pub statement_timeout: Duration,
     /// Read connections in the pool.
     pub read_pool_size: u32,
     /// How long a read waits for a pool connection.
@@ -129,6 +147,7 @@ impl Default for StorageOptions {
         Self {
             synchronous: Synchronous::Full,
             busy_timeout: Duration::from_secs(5),
+            statement_timeout: Duration::from_secs(5),
             read_pool_size: 8,
             pool_timeout: Duration::from_secs(5),
             max_batch: 64,
@@ -136,51 +155,85 @@ impl Default for StorageOptions {
     }
 }
 
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Pragmas {
-    synchronous: Synchronous,
-    busy_timeout_ms: u64,
+/// One backend's pool and writer.
+struct Engine<C: Backend> {
+    pool: Pool<ConnectionManager<C>>,
+    writer: Arc<writer::Writer<C>>,
 }
 
-impl Pragmas {
-    pub(crate) fn apply(self, conn: &mut SqliteConnection) -> Result<(), diesel::result::Error> {
-        conn.batch_execute(&format!(
-            "PRAGMA busy_timeout = {}; PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; \
-             PRAGMA synchronous = {};",
-            self.busy_timeout_ms,
-            self.synchronous.pragma()
-        ))
-    }
-
-    /// The writer's own settings: every grant inserts at a random place of the digest and
-    /// GUID indexes, so with millions of rows a larger page cache (16 MiB instead of SQLite's
-    /// 2 MiB) keeps the inserts off the OS page cache. Memory grows only as pages are used.
-    pub(crate) fn apply_writer(
-        self,
-        conn: &mut SqliteConnection,
-    ) -> Result<(), diesel::result::Error> {
-        self.apply(conn)?;
-        conn.batch_execute("PRAGMA cache_size = -16384;")
+impl<C: Backend> Clone for Engine<C> {
+    fn clone(&self) -> Self {
+        Self {
+            pool: self.pool.clone(),
+            writer: self.writer.clone(),
+        }
     }
 }
 
-impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for Pragmas {
-    fn on_acquire(&self, conn: &mut SqliteConnection) -> Result<(), diesel::r2d2::Error> {
-        self.apply(conn).map_err(diesel::r2d2::Error::QueryError)
+impl<C: Backend> Engine<C> {
+    /// Migrates, then starts the writer and the read pool. `url` may hold a password: it
+    /// goes to the driver only, never into a log or an error.
+    fn start(
+        url: String,
+        settings: C::Settings,
+        options: &StorageOptions,
+        test_on_check_out: bool,
+    ) -> Result<Self, StorageError> {
+        let mut migrator = C::open_writer(&url, &settings)?;
+        for version in migrator.migrate()? {
+            tracing::info!(%version, "applied migration");
+        }
+        drop(migrator);
+        let writer = C::open_writer(&url, &settings)?;
+        let pool = Pool::builder()
+            .max_size(options.read_pool_size.max(1))
+            .connection_timeout(options.pool_timeout)
+            // SQLite: r2d2 would run `SELECT 1` (parsed anew each time) on every checkout; a
+            // local file connection does not go stale the way a network connection does, and
+            // a broken one fails its own query with an error the caller sees. PostgreSQL:
+            // checked, so a server restart costs no failed request.
+            .test_on_check_out(test_on_check_out)
+            .connection_customizer(Box::new(settings.clone()))
+            .build(ConnectionManager::<C>::new(url.clone()))?;
+        let writer = writer::Writer::spawn(writer, url, settings, options.max_batch)?;
+        Ok(Self {
+            pool,
+            writer: Arc::new(writer),
+        })
+    }
+
+    fn read<R>(
+        &self,
+        f: impl FnOnce(&mut dyn ReadTx) -> Result<R, DomainError>,
+    ) -> Result<R, DomainError> {
+        let mut conn = self
+            .pool
+            .get()
+            .map_err(|e| DomainError::storage(StorageError::Pool(e)))?;
+        C::read(&mut conn, f)
     }
 }
 
-/// The SQLite store. Cheap to clone (shared pool and writer).
+#[derive(Clone)]
+enum Inner {
+    Sqlite(Engine<SqliteConnection>),
+    Postgres(Engine<PgConnection>),
+}
+
+/// The store: SQLite or PostgreSQL. Cheap to clone (shared pool and writer).
 #[derive(Clone)]
 pub struct Storage {
-    pool: Pool<ConnectionManager<SqliteConnection>>,
-    writer: Arc<writer::Writer>,
+    inner: Inner,
 }
 
 impl std::fmt::Debug for Storage {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let state = self.pool.state();
+        let (backend, state) = match &self.inner {
+            Inner::Sqlite(e) => ("sqlite", e.pool.state()),
+            Inner::Postgres(e) => ("postgres", e.pool.state()),
+        };
         f.debug_struct("Storage")
+            .field("backend", &backend)
             .field("pool_connections", &state.connections)
             .field("pool_idle", &state.idle_connections)
             .finish_non_exhaustive()
@@ -188,7 +241,7 @@ impl std::fmt::Debug for Storage {
 }
 
 impl Storage {
-    /// Opens or creates the database at `path`, applies the pragmas, runs pending
+    /// Opens or creates the SQLite database at `path`, applies the pragmas, runs pending
     /// migrations and builds the read pool.
     ///
     /// # Errors
@@ -204,34 +257,49 @@ impl Storage {
                 "{url}: {e}"
             )))
         })?;
-        let mut writer = SqliteConnection::establish(&url)?;
-        pragmas.apply_writer(&mut writer)?;
-        let applied = writer
-            .run_pending_migrations(MIGRATIONS)
-            .map_err(|e| StorageError::Migration(e.to_string()))?;
-        for version in &applied {
-            tracing::info!(%version, "applied migration");
-        }
-        let pool = Pool::builder()
-            .max_size(options.read_pool_size.max(1))
-            .connection_timeout(options.pool_timeout)
-            // r2d2 would run `SELECT 1` (parsed anew each time) on every checkout; a local
-            // SQLite file connection does not go stale the way a network connection does, and
-            // a broken one fails its own query with an error the caller sees.
-            .test_on_check_out(false)
-            .connection_customizer(Box::new(pragmas))
-            .build(ConnectionManager::<SqliteConnection>::new(url.clone()))?;
-        let writer = writer::Writer::spawn(writer, url, pragmas, options.max_batch)?;
         Ok(Self {
-            pool,
-            writer: Arc::new(writer),
+            inner: Inner::Sqlite(Engine::start(url, pragmas, &options, false)?),
         })
+    }
+
+    /// Opens either backend: a SQLite file (created when missing) or a PostgreSQL database
+    /// (which must exist); runs the pending migrations of that backend and builds the pool.
+    ///
+    /// # Errors
+    /// [`StorageError`] if the database cannot be reached or a migration fails. The error
+    /// never holds the password of a URL.
+    pub fn connect(database: &Database, options: StorageOptions) -> Result<Self, StorageError> {
+        match database {
+            Database::Sqlite(path) => Self::open(path, options),
+            Database::Postgres(url) => {
+                let settings = PgSettings {
+                    synchronous: options.synchronous,
+                    statement_timeout: options.statement_timeout,
+                };
+                let engine = Engine::start(url.expose().to_owned(), settings, &options, true)
+                    .map_err(|e| url.scrub(e))?;
+                Ok(Self {
+                    inner: Inner::Postgres(engine),
+                })
+            }
+        }
+    }
+
+    /// `"sqlite"` or `"postgres"`.
+    pub fn backend(&self) -> &'static str {
+        match &self.inner {
+            Inner::Sqlite(_) => "sqlite",
+            Inner::Postgres(_) => "postgres",
+        }
     }
 
     /// How many write transactions (batches) and writes the writer has run: `writes /
     /// transactions` is the group-commit factor.
     pub fn write_stats(&self) -> WriteStats {
-        self.writer.stats()
+        match &self.inner {
+            Inner::Sqlite(e) => e.writer.stats(),
+            Inner::Postgres(e) => e.writer.stats(),
+        }
     }
 
     /// The names of the migrations applied to this database, oldest first.
@@ -239,9 +307,11 @@ impl Storage {
     /// # Errors
     /// [`StorageError`] on a database failure.
     pub fn applied_migrations(&self) -> Result<Vec<String>, StorageError> {
-        let mut conn = self.pool.get()?;
-        let mut versions = conn
-            .applied_migrations()
+        let versions = match &self.inner {
+            Inner::Sqlite(e) => e.pool.get()?.applied_migrations(),
+            Inner::Postgres(e) => e.pool.get()?.applied_migrations(),
+        };
+        let mut versions = versions
             .map_err(|e| StorageError::Migration(e.to_string()))?
             .into_iter()
             .map(|v| v.to_string())
@@ -250,11 +320,13 @@ impl Storage {
         Ok(versions)
     }
 
-    /// The value of a pragma whose result column has its name (`journal_mode`,
-    /// `foreign_keys`, `synchronous`), as seen by a read connection. For diagnostics.
+    /// A setting as a read connection sees it, for diagnostics: on SQLite a pragma whose
+    /// result column has its name (`journal_mode`, `foreign_keys`, `synchronous`), on
+    /// PostgreSQL `current_setting(name)` (`statement_timeout`, `synchronous_commit`,
+    /// `transaction_isolation`).
     ///
     /// # Errors
-    /// [`StorageError`] on a database failure.
+    /// [`StorageError`] on a database failure or a name that is not a plain identifier.
     pub fn pragma(&self, name: &str) -> Result<String, StorageError> {
         use diesel::sql_types::Text;
         use diesel::RunQueryDsl as _;
@@ -269,11 +341,15 @@ impl Storage {
                 detail: "invalid pragma name".to_owned(),
             });
         }
-        let mut conn = self.pool.get()?;
-        let rows: Vec<Value> = diesel::sql_query(format!(
-            "SELECT CAST({name} AS TEXT) AS value FROM pragma_{name}"
-        ))
-        .load(&mut *conn)?;
+        let rows: Vec<Value> = match &self.inner {
+            Inner::Sqlite(e) => diesel::sql_query(format!(
+                "SELECT CAST({name} AS TEXT) AS value FROM pragma_{name}"
+            ))
+            .load(&mut *e.pool.get()?)?,
+            Inner::Postgres(e) => diesel::sql_query("SELECT current_setting($1) AS value")
+                .bind::<Text, _>(name)
+                .load(&mut *e.pool.get()?)?,
+        };
         Ok(rows.into_iter().next().map(|v| v.value).unwrap_or_default())
     }
 }
@@ -302,20 +378,19 @@ impl Store for Storage {
         &self,
         f: impl FnOnce(&mut dyn ReadTx) -> Result<R, DomainError>,
     ) -> Result<R, DomainError> {
-        let mut conn = self
-            .pool
-            .get()
-            .map_err(|e| DomainError::storage(StorageError::Pool(e)))?;
-        finish(conn.transaction::<R, TxError, _>(|c| {
-            let mut tx = SqliteTx::new(c);
-            f(&mut tx).map_err(TxError::Domain)
-        }))
+        match &self.inner {
+            Inner::Sqlite(e) => e.read(f),
+            Inner::Postgres(e) => e.read(f),
+        }
     }
 
     fn write<R: Send + 'static>(
         &self,
         f: impl FnOnce(&mut dyn WriteTx) -> Result<R, DomainError> + Send + 'static,
     ) -> Result<R, DomainError> {
-        self.writer.write(f)
+        match &self.inner {
+            Inner::Sqlite(e) => e.writer.write(f),
+            Inner::Postgres(e) => e.writer.write(f),
+        }
     }
 }

@@ -1,10 +1,15 @@
-//! The repositories: [`ReadTx`] and [`WriteTx`] over one SQLite connection inside a
-//! transaction.
+//! The repositories: [`ReadTx`] and [`WriteTx`] over one connection inside a transaction.
+//!
+//! The queries are written once and compiled for both backends ([`SqliteConnection`] and
+//! [`PgConnection`]) by `repositories!`: the column types are portable (Text, BigInt, Binary,
+//! Bool), so the same diesel code is valid SQL on both, and nothing of a dialect leaks upward.
 
 use diesel::dsl::max;
+use diesel::pg::PgConnection;
 use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use diesel::SqliteConnection;
+use gatehouse_domain::browser_session::BrowserSession;
 use gatehouse_domain::model::{
     user_name_key, AccessToken, AuthorizationCode, Broker, Client, LoginFailure, Member, NewMember,
     OneTimeCode, RefreshToken, Session, SubAccount, TradingAccount, User,
@@ -35,24 +40,32 @@ fn conflict_or_db(what: impl FnOnce() -> String) -> impl FnOnce(DieselError) -> 
 }
 
 /// A transaction on one connection; what the closures of [`gatehouse_domain::Store`] get.
-pub struct SqliteTx<'c> {
-    conn: &'c mut SqliteConnection,
+pub struct Tx<'c, C> {
+    conn: &'c mut C,
 }
 
-impl std::fmt::Debug for SqliteTx<'_> {
+/// A transaction on a SQLite connection.
+pub type SqliteTx<'c> = Tx<'c, SqliteConnection>;
+/// A transaction on a PostgreSQL connection.
+pub type PgTx<'c> = Tx<'c, PgConnection>;
+
+impl<C> std::fmt::Debug for Tx<'_, C> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SqliteTx").finish_non_exhaustive()
+        f.debug_struct("Tx").finish_non_exhaustive()
     }
 }
 
-impl<'c> SqliteTx<'c> {
+impl<'c, C> Tx<'c, C> {
     /// Wraps a connection that is inside a transaction.
-    pub fn new(conn: &'c mut SqliteConnection) -> Self {
+    pub fn new(conn: &'c mut C) -> Self {
         Self { conn }
     }
 }
 
-impl ReadTx for SqliteTx<'_> {
+/// The repository implementations, once, for each connection type given.
+macro_rules! repositories {
+    ($($conn:ty),+) => {$(
+impl ReadTx for Tx<'_, $conn> {
     fn user_by_id(&mut self, id: Uuid) -> Result<Option<User>> {
         users::table
             .find(guid(id))
@@ -235,6 +248,17 @@ impl ReadTx for SqliteTx<'_> {
             .transpose()
     }
 
+    fn browser_session(&mut self, digest: &TokenDigest) -> Result<Option<BrowserSession>> {
+        browser_sessions::table
+            .find(digest_bytes(digest))
+            .select(BrowserSessionRow::as_select())
+            .first(self.conn)
+            .optional()
+            .map_err(db)?
+            .map(BrowserSessionRow::into_domain)
+            .transpose()
+    }
+
     fn login_failure(&mut self, key: &str) -> Result<Option<LoginFailure>> {
         login_failures::table
             .find(key)
@@ -277,7 +301,7 @@ impl ReadTx for SqliteTx<'_> {
     }
 }
 
-impl WriteTx for SqliteTx<'_> {
+impl WriteTx for Tx<'_, $conn> {
     fn upsert_user(&mut self, user: &User) -> Result<()> {
         let row = UserRow::from_domain(user);
         diesel::insert_into(users::table)
@@ -430,7 +454,16 @@ impl WriteTx for SqliteTx<'_> {
         .set(sessions::ended_at.eq(micros(at)))
         .execute(self.conn)
         .map_err(db)?;
-        Ok(u64::try_from(n).unwrap_or(u64::MAX))
+        // The sign-in of the login page too: a new password must sign in again.
+        let browsers = diesel::update(
+            browser_sessions::table
+                .filter(browser_sessions::user_id.eq(guid(user_id)))
+                .filter(browser_sessions::ended_at.is_null()),
+        )
+        .set(browser_sessions::ended_at.eq(micros(at)))
+        .execute(self.conn)
+        .map_err(db)?;
+        Ok(u64::try_from(n.saturating_add(browsers)).unwrap_or(u64::MAX))
     }
 
     fn insert_access_token(&mut self, token: &AccessToken) -> Result<()> {
@@ -618,6 +651,38 @@ impl WriteTx for SqliteTx<'_> {
         Ok(())
     }
 
+    fn insert_browser_session(&mut self, session: &BrowserSession) -> Result<()> {
+        diesel::insert_into(browser_sessions::table)
+            .values(BrowserSessionRow::from_domain(session))
+            .execute(self.conn)
+            .map_err(db)?;
+        Ok(())
+    }
+
+    fn end_browser_session(&mut self, digest: &TokenDigest, at: OffsetDateTime) -> Result<bool> {
+        let n = diesel::update(
+            browser_sessions::table
+                .find(digest_bytes(digest))
+                .filter(browser_sessions::ended_at.is_null()),
+        )
+        .set(browser_sessions::ended_at.eq(micros(at)))
+        .execute(self.conn)
+        .map_err(db)?;
+        Ok(n == 1)
+    }
+
+    fn end_browser_sessions_of(&mut self, user_id: Uuid, at: OffsetDateTime) -> Result<u64> {
+        let n = diesel::update(
+            browser_sessions::table
+                .filter(browser_sessions::user_id.eq(guid(user_id)))
+                .filter(browser_sessions::ended_at.is_null()),
+        )
+        .set(browser_sessions::ended_at.eq(micros(at)))
+        .execute(self.conn)
+        .map_err(db)?;
+        Ok(u64::try_from(n).unwrap_or(u64::MAX))
+    }
+
     fn purge_expired(
         &mut self,
         before: OffsetDateTime,
@@ -639,6 +704,10 @@ impl WriteTx for SqliteTx<'_> {
         n += diesel::delete(onetime_codes::table.filter(onetime_codes::expires_at.lt(before)))
             .execute(self.conn)
             .map_err(db)?;
+        n +=
+            diesel::delete(browser_sessions::table.filter(browser_sessions::expires_at.lt(before)))
+                .execute(self.conn)
+                .map_err(db)?;
         n += diesel::delete(
             rate_windows::table.filter(rate_windows::window_start.lt(micros(forgotten_before))),
         )
@@ -660,3 +729,7 @@ impl WriteTx for SqliteTx<'_> {
         Ok(u64::try_from(n).unwrap_or(u64::MAX))
     }
 }
+    )+};
+}
+
+repositories!(SqliteConnection, PgConnection);

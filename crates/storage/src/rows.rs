@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 
 use diesel::prelude::*;
+use gatehouse_domain::browser_session::BrowserSession;
 use gatehouse_domain::model::{
     user_name_key, AccessToken, AuthorizationCode, Broker, Client, GrantSet, GrantType,
     LoginFailure, Member, OneTimeCode, RefreshToken, Session, SubAccount, TradingAccount, User,
@@ -65,7 +66,7 @@ fn secs(d: Option<Duration>) -> Option<i64> {
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
-#[diesel(table_name = users, check_for_backend(diesel::sqlite::Sqlite))]
+#[diesel(table_name = users, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
 pub(crate) struct UserRow {
     pub id: String,
     pub user_name: String,
@@ -113,7 +114,7 @@ impl UserRow {
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = members, check_for_backend(diesel::sqlite::Sqlite))]
+#[diesel(table_name = members, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
 pub(crate) struct MemberRow {
     pub id: i64,
     pub member_id: String,
@@ -131,7 +132,7 @@ impl MemberRow {
 }
 
 #[derive(Debug, Clone, Copy, Queryable, Selectable, Insertable)]
-#[diesel(table_name = sub_accounts, check_for_backend(diesel::sqlite::Sqlite))]
+#[diesel(table_name = sub_accounts, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
 pub(crate) struct SubAccountRow {
     pub id: i64,
     pub member: i64,
@@ -147,7 +148,7 @@ impl From<SubAccountRow> for SubAccount {
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
-#[diesel(table_name = brokers, check_for_backend(diesel::sqlite::Sqlite))]
+#[diesel(table_name = brokers, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
 pub(crate) struct BrokerRow {
     pub id: String,
     pub name: String,
@@ -163,7 +164,7 @@ impl BrokerRow {
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = trading_accounts, check_for_backend(diesel::sqlite::Sqlite))]
+#[diesel(table_name = trading_accounts, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
 pub(crate) struct TradingAccountRow {
     pub broker_id: String,
     pub account: String,
@@ -193,7 +194,7 @@ impl TradingAccountRow {
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = clients, primary_key(client_id), treat_none_as_null = true)]
-#[diesel(check_for_backend(diesel::sqlite::Sqlite))]
+#[diesel(check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
 pub(crate) struct ClientRow {
     pub client_id: String,
     pub secret_hash: Option<String>,
@@ -204,6 +205,9 @@ pub(crate) struct ClientRow {
     pub redirect_url: Option<String>,
     pub broker_id: Option<String>,
     pub introspect_any: bool,
+    pub redirect_uris: String,
+    pub consent_required: bool,
+    pub client_name: Option<String>,
 }
 
 impl ClientRow {
@@ -218,6 +222,10 @@ impl ClientRow {
             redirect_url: c.redirect_url.clone(),
             broker_id: c.broker_id.map(guid),
             introspect_any: c.introspect_any,
+            redirect_uris: serde_json::to_string(&c.redirect_uris)
+                .unwrap_or_else(|_| "[]".to_owned()),
+            consent_required: c.consent_required,
+            client_name: c.client_name.clone(),
         }
     }
 
@@ -237,13 +245,17 @@ impl ClientRow {
             redirect_url: self.redirect_url,
             broker_id: opt_guid("clients", self.broker_id.as_deref())?,
             introspect_any: self.introspect_any,
+            redirect_uris: serde_json::from_str(&self.redirect_uris)
+                .map_err(|e| corrupt("clients", format!("redirect_uris: {e}")))?,
+            consent_required: self.consent_required,
+            client_name: self.client_name,
             client_id: self.client_id,
         })
     }
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = sessions, check_for_backend(diesel::sqlite::Sqlite))]
+#[diesel(table_name = sessions, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
 pub(crate) struct SessionRow {
     pub id: String,
     pub client_id: Option<String>,
@@ -307,7 +319,7 @@ impl SessionRow {
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = access_tokens, check_for_backend(diesel::sqlite::Sqlite))]
+#[diesel(table_name = access_tokens, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
 pub(crate) struct AccessTokenRow {
     pub digest: Vec<u8>,
     pub session_id: String,
@@ -349,7 +361,7 @@ impl AccessTokenRow {
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = refresh_tokens, check_for_backend(diesel::sqlite::Sqlite))]
+#[diesel(table_name = refresh_tokens, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
 pub(crate) struct RefreshTokenRow {
     pub digest: Vec<u8>,
     pub session_id: String,
@@ -401,7 +413,7 @@ impl RefreshTokenRow {
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = authorization_codes, check_for_backend(diesel::sqlite::Sqlite))]
+#[diesel(table_name = authorization_codes, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
 pub(crate) struct AuthorizationCodeRow {
     pub digest: Vec<u8>,
     pub client_id: String,
@@ -410,6 +422,11 @@ pub(crate) struct AuthorizationCodeRow {
     pub expires_at: i64,
     pub consumed_at: Option<i64>,
     pub session_id: Option<String>,
+    pub redirect_uri: Option<String>,
+    pub code_challenge: Option<String>,
+    pub scope: Option<String>,
+    pub auth_time: Option<i64>,
+    pub browser_session_id: Option<String>,
 }
 
 impl AuthorizationCodeRow {
@@ -422,6 +439,11 @@ impl AuthorizationCodeRow {
             expires_at: micros(c.expires_at),
             consumed_at: c.consumed_at.map(micros),
             session_id: c.session_id.map(guid),
+            redirect_uri: c.redirect_uri.clone(),
+            code_challenge: c.code_challenge.clone(),
+            scope: c.scope.clone(),
+            auth_time: c.auth_time.map(micros),
+            browser_session_id: c.browser_session_id.map(guid),
         }
     }
 
@@ -435,12 +457,53 @@ impl AuthorizationCodeRow {
             expires_at: time(T, self.expires_at)?,
             consumed_at: opt_time(T, self.consumed_at)?,
             session_id: opt_guid(T, self.session_id.as_deref())?,
+            redirect_uri: self.redirect_uri,
+            code_challenge: self.code_challenge,
+            scope: self.scope,
+            auth_time: opt_time(T, self.auth_time)?,
+            browser_session_id: opt_guid(T, self.browser_session_id.as_deref())?,
         })
     }
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = onetime_codes, check_for_backend(diesel::sqlite::Sqlite))]
+#[diesel(table_name = browser_sessions, check_for_backend(diesel::sqlite::Sqlite))]
+pub(crate) struct BrowserSessionRow {
+    pub digest: Vec<u8>,
+    pub id: String,
+    pub user_id: String,
+    pub authenticated_at: i64,
+    pub expires_at: i64,
+    pub ended_at: Option<i64>,
+}
+
+impl BrowserSessionRow {
+    pub fn from_domain(s: &BrowserSession) -> Self {
+        Self {
+            digest: digest_bytes(&s.digest),
+            id: guid(s.id),
+            user_id: guid(s.user_id),
+            authenticated_at: micros(s.authenticated_at),
+            expires_at: micros(s.expires_at),
+            ended_at: s.ended_at.map(micros),
+        }
+    }
+
+    pub fn into_domain(self) -> Result<BrowserSession> {
+        const T: &str = "browser_sessions";
+        Ok(BrowserSession {
+            digest: parse_digest(T, &self.digest)?,
+            id: parse_guid(T, &self.id)?,
+            user_id: parse_guid(T, &self.user_id)?,
+            authenticated_at: time(T, self.authenticated_at)?,
+            expires_at: time(T, self.expires_at)?,
+            ended_at: opt_time(T, self.ended_at)?,
+        })
+    }
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = onetime_codes, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
 pub(crate) struct OneTimeCodeRow {
     pub digest: Vec<u8>,
     pub issuer_client_id: Option<String>,
@@ -514,7 +577,7 @@ impl OneTimeCodeRow {
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = login_failures, primary_key(lock_key), treat_none_as_null = true)]
-#[diesel(check_for_backend(diesel::sqlite::Sqlite))]
+#[diesel(check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
 pub(crate) struct LoginFailureRow {
     pub lock_key: String,
     pub failures: i64,

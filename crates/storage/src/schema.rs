@@ -22,6 +22,11 @@ diesel::table! {
         expires_at -> BigInt,
         consumed_at -> Nullable<BigInt>,
         session_id -> Nullable<Text>,
+        redirect_uri -> Nullable<Text>,
+        code_challenge -> Nullable<Text>,
+        scope -> Nullable<Text>,
+        auth_time -> Nullable<BigInt>,
+        browser_session_id -> Nullable<Text>,
     }
 }
 
@@ -29,6 +34,17 @@ diesel::table! {
     brokers (id) {
         id -> Text,
         name -> Text,
+    }
+}
+
+diesel::table! {
+    browser_sessions (digest) {
+        digest -> Binary,
+        id -> Text,
+        user_id -> Text,
+        authenticated_at -> BigInt,
+        expires_at -> BigInt,
+        ended_at -> Nullable<BigInt>,
     }
 }
 
@@ -43,6 +59,9 @@ diesel::table! {
         redirect_url -> Nullable<Text>,
         broker_id -> Nullable<Text>,
         introspect_any -> Bool,
+        redirect_uris -> Text,
+        consent_required -> Bool,
+        client_name -> Nullable<Text>,
     }
 }
 
@@ -159,6 +178,7 @@ diesel::joinable!(access_tokens -> sessions (session_id));
 diesel::joinable!(authorization_codes -> clients (client_id));
 diesel::joinable!(authorization_codes -> sessions (session_id));
 diesel::joinable!(authorization_codes -> users (user_id));
+diesel::joinable!(browser_sessions -> users (user_id));
 diesel::joinable!(clients -> brokers (broker_id));
 diesel::joinable!(members -> users (user_id));
 diesel::joinable!(onetime_codes -> clients (redeeming_client_id));
@@ -175,6 +195,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     access_tokens,
     authorization_codes,
     brokers,
+    browser_sessions,
     clients,
     login_failures,
     members,

@@ -1,37 +1,39 @@
-//! The writer thread: every write transaction runs here, on one connection, with group
-//! commit.
+//! The writer thread: every write transaction of this process runs here, on one connection,
+//! with group commit.
 //!
 //! Callers hand in a job (a closure) and block until it is durable. The thread takes the first
-//! waiting job and up to `max_batch - 1` more that are already queued, opens one
-//! `BEGIN IMMEDIATE` transaction, runs each job under its own `SAVEPOINT` (a job that fails
-//! rolls back only its own changes), commits once, and only then answers every caller. Under
-//! load one fsync covers many grants; alone, a job commits immediately (no waiting for
-//! company). Jobs run one after the other on the same connection, so each sees the writes of
-//! the jobs before it: consuming a code twice in one batch still fails the second time.
+//! waiting job and up to `max_batch - 1` more that are already queued, opens one batch
+//! transaction (SQLite `BEGIN IMMEDIATE`; PostgreSQL `BEGIN` then the advisory lock that the
+//! writers of every replica take, see `backend.rs`), runs each job under its own `SAVEPOINT`
+//! (a job that fails rolls back only its own changes), commits once, and only then answers
+//! every caller. Under load one fsync covers many grants; alone, a job commits immediately
+//! (no waiting for company). Jobs run one after the other on the same connection, so each
+//! sees the writes of the jobs before it: consuming a code twice in one batch still fails the
+//! second time.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{mpsc, Arc};
 
-use diesel::{Connection, SqliteConnection};
 use gatehouse_domain::store::WriteTx;
 use gatehouse_domain::Error as DomainError;
 
-use crate::{finish, Pragmas, SqliteTx, StorageError, TxError};
+use crate::backend::Backend;
+use crate::StorageError;
 
 /// Called with the outcome of the commit; sends the job's result to its caller.
 type Finisher = Box<dyn FnOnce(Result<(), String>) + Send>;
 /// Runs inside the batch transaction and returns what to do once the batch committed.
-type Job = Box<dyn FnOnce(&mut SqliteConnection) -> (Finisher, bool) + Send>;
+type Job<C> = Box<dyn FnOnce(&mut C) -> (Finisher, bool) + Send>;
 
 /// The handle through which writes reach the thread.
-pub(crate) struct Writer {
-    jobs: mpsc::Sender<Job>,
+pub(crate) struct Writer<C: Backend> {
+    jobs: mpsc::Sender<Job<C>>,
     stats: Arc<Counters>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
-impl Drop for Writer {
+impl<C: Backend> Drop for Writer<C> {
     /// Closes the queue and waits for the thread to finish the jobs already queued and close
     /// its connection, so that once the last `Storage` is gone the file is closed too (a
     /// process that reopens it, or deletes it, sees no lingering writer).
@@ -62,20 +64,20 @@ pub struct WriteStats {
     pub writes: u64,
 }
 
-impl Writer {
+impl<C: Backend> Writer<C> {
     /// Starts the thread on an open, migrated connection.
     pub(crate) fn spawn(
-        conn: SqliteConnection,
+        conn: C,
         url: String,
-        pragmas: Pragmas,
+        settings: C::Settings,
         max_batch: usize,
     ) -> std::io::Result<Self> {
-        let (jobs, queue) = mpsc::channel::<Job>();
+        let (jobs, queue) = mpsc::channel::<Job<C>>();
         let stats = Arc::new(Counters::default());
         let counters = stats.clone();
         let thread = std::thread::Builder::new()
-            .name("gatehouse-sqlite-writer".to_owned())
-            .spawn(move || run(conn, &url, pragmas, &queue, max_batch.max(1), &counters))?;
+            .name(C::WRITER_THREAD.to_owned())
+            .spawn(move || run(conn, &url, &settings, &queue, max_batch.max(1), &counters))?;
         Ok(Self {
             jobs,
             stats,
@@ -97,15 +99,10 @@ impl Writer {
         f: impl FnOnce(&mut dyn WriteTx) -> Result<R, DomainError> + Send + 'static,
     ) -> Result<R, DomainError> {
         let (done, result) = mpsc::sync_channel::<Result<R, DomainError>>(1);
-        let job: Job = Box::new(move |conn: &mut SqliteConnection| {
-            let outcome = catch_unwind(AssertUnwindSafe(|| {
-                conn.transaction::<R, TxError, _>(|c| {
-                    let mut tx = SqliteTx::new(c);
-                    f(&mut tx).map_err(TxError::Domain)
-                })
-            }));
+        let job: Job<C> = Box::new(move |conn: &mut C| {
+            let outcome = catch_unwind(AssertUnwindSafe(|| conn.savepoint(f)));
             let (outcome, panicked) = match outcome {
-                Ok(result) => (finish(result), false),
+                Ok(result) => (result, false),
                 Err(_) => (
                     Err(DomainError::storage(StorageError::Writer(
                         "a write transaction panicked".to_owned(),
@@ -136,11 +133,11 @@ impl Writer {
     }
 }
 
-fn run(
-    mut conn: SqliteConnection,
+fn run<C: Backend>(
+    mut conn: C,
     url: &str,
-    pragmas: Pragmas,
-    queue: &mpsc::Receiver<Job>,
+    settings: &C::Settings,
+    queue: &mpsc::Receiver<Job<C>>,
     max_batch: usize,
     counters: &Counters,
 ) {
@@ -159,7 +156,7 @@ fn run(
             .fetch_add(u64::try_from(size).unwrap_or(u64::MAX), Ordering::Relaxed);
         let mut finishers = Vec::with_capacity(size);
         let mut panicked = false;
-        let committed = conn.immediate_transaction::<(), diesel::result::Error, _>(|c| {
+        let committed = conn.batch(|c| {
             for job in batch.drain(..) {
                 let (finisher, job_panicked) = job(c);
                 panicked |= job_panicked;
@@ -178,14 +175,12 @@ fn run(
         for finisher in finishers {
             finisher(committed.clone());
         }
-        if panicked {
-            // A panic may have left diesel's transaction bookkeeping inconsistent: start over
-            // on a fresh connection.
-            match SqliteConnection::establish(url) {
-                Ok(mut fresh) => match pragmas.apply_writer(&mut fresh) {
-                    Ok(()) => conn = fresh,
-                    Err(e) => tracing::error!(error = %e, "cannot configure a new writer"),
-                },
+        // A panic may have left diesel's transaction bookkeeping inconsistent, and a
+        // network connection may have gone (a restarted PostgreSQL): start over on a fresh
+        // connection. (The URL is never logged: it may hold a password.)
+        if panicked || (committed.is_err() && conn.lost()) {
+            match C::open_writer(url, settings) {
+                Ok(fresh) => conn = fresh,
                 Err(e) => tracing::error!(error = %e, "cannot reopen the writer connection"),
             }
         }

@@ -5,7 +5,7 @@
 
 use actix_web::http::{header, StatusCode};
 use actix_web::HttpResponse;
-use gatehouse_codec::{self as codec, DecodeError, ResponseFormat};
+use gatehouse_codec::{self as codec, BodyFormat, DecodeError, ResponseFormat};
 use gatehouse_domain::Error as DomainError;
 use gatehouse_models::http_error::HttpError;
 use gatehouse_models::oauth::{ErrorCode, ErrorResponse};
@@ -28,6 +28,14 @@ pub enum ApiError {
     /// The body did not decode.
     #[error("{0}")]
     Decode(DecodeError),
+    /// A legacy dialect's body did not bind (Web API: `ModelState` with the members' keys).
+    #[error("{}", .errors.errors.first().map(ToString::to_string).unwrap_or_default())]
+    Binding {
+        /// The media type it was read as.
+        format: BodyFormat,
+        /// What went wrong (never quotes the body); the first failure is the message.
+        errors: codec::BindingErrors,
+    },
     /// A required member is missing or a value is out of range.
     #[error("{0}")]
     BadRequest(String),
@@ -116,7 +124,10 @@ impl ApiError {
                 R::InvalidClient,
                 None,
             ),
-            ApiError::Decode(_) | ApiError::BadRequest(_) | ApiError::Invalid { .. } => (
+            ApiError::Decode(_)
+            | ApiError::Binding { .. }
+            | ApiError::BadRequest(_)
+            | ApiError::Invalid { .. } => (
                 StatusCode::BAD_REQUEST,
                 E::InvalidRequest,
                 R::InvalidRequest,
@@ -247,6 +258,41 @@ fn domain_problem(e: &DomainError) -> (StatusCode, ErrorCode, ResponseStatus, Op
     }
 }
 
+/// Web API's `ModelState` entry for a body that did not bind, as the legacy formatters
+/// reported it to a remote client (exception texts hidden: "An error has occurred."):
+/// XML failures are the whole document's (`request`); JSON ones sit at Json.NET's path of the
+/// member being read (`request.brokerId`, `request` at the root); form ones name the member by
+/// its CLR name. Legacy's form message quoted the value (`The value 'x' is not valid for
+/// BrokerId.`); this one does not (a value may be a password).
+fn model_state_entry(format: BodyFormat, e: &DecodeError, camel: bool) -> (String, String) {
+    const HIDDEN: &str = "An error has occurred.";
+    let key = |member: &str| format!("request.{member}");
+    match (format, e.field()) {
+        (BodyFormat::Xml, _) | (_, None) => ("request".to_owned(), HIDDEN.to_owned()),
+        (BodyFormat::Json, Some(path)) => (key(path), HIDDEN.to_owned()),
+        (BodyFormat::Form, Some(path)) => {
+            let mut member = path.to_owned();
+            if camel {
+                if let Some(first) = member.get(..1) {
+                    member = format!("{}{}", first.to_ascii_uppercase(), &member[1..]);
+                }
+            }
+            let message = match e {
+                DecodeError::InvalidValue { .. } | DecodeError::InvalidType { .. } => {
+                    format!("The value is not valid for {member}.")
+                }
+                _ => HIDDEN.to_owned(),
+            };
+            (key(&member), message)
+        }
+    }
+}
+
+/// One of the five legacy dialects (whose answers `legacy::legacy_answers` finishes).
+fn is_legacy(endpoint: Endpoint) -> bool {
+    endpoint.dialect() != "shared"
+}
+
 /// Writes `err` in the words of `endpoint`'s dialect.
 pub fn render(
     endpoint: Endpoint,
@@ -287,15 +333,33 @@ pub fn render(
             )
         }
         Family::WebApi => {
+            // The onetime service's JSON formatter camel-cased HttpError too.
+            let camel = matches!(
+                endpoint,
+                Endpoint::OneTimeToken | Endpoint::OneTimeAuthorize
+            );
             let body = match err {
-                ApiError::Invalid { key, error } => {
+                ApiError::Invalid { key, error } => HttpError::invalid_model(key, error),
+                ApiError::Binding { format, errors } => {
                     let mut e = HttpError::new("The request is invalid.");
-                    e.add_model_error(key.clone(), error.clone());
+                    for error in &errors.errors {
+                        let (key, message) = model_state_entry(*format, error, camel);
+                        e.add_model_error(key, message);
+                    }
+                    for member in &errors.missing {
+                        e.add_model_error(
+                            format!("request.{member}"),
+                            format!("The {member} field is required."),
+                        );
+                    }
                     e
                 }
                 _ => HttpError::new(message),
             };
-            (codec::encode(format, &body), format.content_type())
+            (
+                codec::encode_http_error(format, &body, camel),
+                format.content_type(),
+            )
         }
         Family::Otc { token } => {
             let id = error_id.to_owned();
@@ -315,9 +379,13 @@ pub fn render(
         }
     };
     let mut res = HttpResponse::build(status);
+    // No Cache-Control here: error answers get the legacy host's `no-cache`, `Pragma` and
+    // `Expires: -1` from `legacy::legacy_answers` (the standards endpoints theirs below).
     res.insert_header((header::CONTENT_TYPE, content_type))
-        .insert_header((header::CACHE_CONTROL, "no-store"))
         .insert_header((header::PRAGMA, "no-cache"));
+    if !is_legacy(endpoint) {
+        res.insert_header((header::CACHE_CONTROL, "no-store"));
+    }
     if let Some(secs) = p.retry_after {
         res.insert_header((header::RETRY_AFTER, secs.to_string()));
     }

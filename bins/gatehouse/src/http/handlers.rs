@@ -7,13 +7,11 @@ use gatehouse_codec::{self as codec, ResponseFormat};
 use gatehouse_domain::secret::Secret;
 use gatehouse_domain::service::{
     ClientAuth, IssuedTokens, MemberGrant, OneTimeIssuer, OneTimeRequest, PasswordGrant, TokenInfo,
-    WindowsGrant, WithoutClient,
+    TokenKind, WindowsGrant, WithoutClient,
 };
 use gatehouse_domain::store::Store as _;
 use gatehouse_models::dotnet::{DateTime, TimeSpan};
-use gatehouse_models::oauth::{
-    AuthorizationServerMetadata, IntrospectionRequest, IntrospectionResponse, RevocationRequest,
-};
+use gatehouse_models::oauth::{IntrospectionRequest, IntrospectionResponse, RevocationRequest};
 use gatehouse_models::{katana, member, onetime, otc, v1, Contract};
 use serde::Serialize;
 
@@ -239,8 +237,9 @@ async fn v1_token(req: HttpRequest, payload: web::Payload, state: Data) -> HttpR
                 Some("authorization_code") => {
                     let code = required(r.code, "code")?;
                     let client = client.ok_or(ApiError::MissingClient)?;
+                    let binding = super::standard::v1_code_binding(&req, &body);
                     state
-                        .blocking(move |s| s.exchange_auth_code(&client, &code, Some(ip), true))
+                        .blocking(move |s| s.exchange_code(&client, &code, binding, Some(ip), true))
                         .await?
                 }
                 None => {
@@ -485,7 +484,7 @@ async fn introspect(req: HttpRequest, payload: web::Payload, state: Data) -> Htt
         let client = client_auth(&req, &ctx, r.client_id, r.client_secret)?
             .ok_or(ApiError::MissingClient)?;
         let token = required(r.token, "token")?;
-        let info = state.read_now(|s| s.introspect(&client, &token))?;
+        let info = state.read(move |s| s.introspect(&client, &token)).await?;
         json_response(
             &info
                 .map(introspection)
@@ -499,7 +498,8 @@ async fn introspect(req: HttpRequest, payload: web::Payload, state: Data) -> Htt
 fn introspection(info: TokenInfo) -> IntrospectionResponse {
     let mut r = IntrospectionResponse::new_active();
     r.scope = Some(info.scope).filter(|s| !s.is_empty());
-    r.token_type = Some(info.kind.as_str().to_owned());
+    // RFC 7662 2.2: the RFC 6749 token type. A refresh token has none: the member is left out.
+    r.token_type = (info.kind == TokenKind::Access).then(|| "Bearer".to_owned());
     r.exp = Some(info.expires_at.unix_timestamp());
     r.iat = Some(info.issued_at.unix_timestamp());
     r.sub = info
@@ -523,39 +523,17 @@ async fn revoke(req: HttpRequest, payload: web::Payload, state: Data) -> HttpRes
             .ok_or(ApiError::MissingClient)?;
         let token = required(r.token, "token")?;
         state.blocking(move |s| s.revoke(&client, &token)).await?;
-        Ok(no_store(HttpResponse::Ok()).finish())
+        // RFC 7009 2.2 asks for no body; `{}` as JSON costs nothing and some clients need it.
+        Ok(no_store(HttpResponse::Ok())
+            .insert_header((header::CONTENT_TYPE, ResponseFormat::Json.content_type()))
+            .body("{}"))
     }
     .await;
     finish(&req, &state, &ctx, outcome)
 }
 
-async fn metadata(req: HttpRequest) -> HttpResponse {
-    let info = req.connection_info();
-    let issuer = format!("{}://{}", info.scheme(), info.host());
-    let at = |path: &str| format!("{issuer}{path}");
-    let mut m = AuthorizationServerMetadata::new(issuer.clone(), at("/api/v1/auth/token"));
-    m.introspection_endpoint = Some(at(Endpoint::Introspect.route()));
-    m.revocation_endpoint = Some(at(Endpoint::Revoke.route()));
-    m.grant_types_supported = Some(
-        [
-            "password",
-            "refresh_token",
-            "client_credentials",
-            "authorization_code",
-        ]
-        .map(String::from)
-        .to_vec(),
-    );
-    let methods = ["client_secret_basic", "client_secret_post", "none"].map(String::from);
-    m.token_endpoint_auth_methods_supported = Some(methods.to_vec());
-    m.introspection_endpoint_auth_methods_supported = Some(methods[..2].to_vec());
-    m.revocation_endpoint_auth_methods_supported = Some(methods[..2].to_vec());
-    match codec::encode_json(&m) {
-        Ok(body) => HttpResponse::Ok()
-            .insert_header((header::CONTENT_TYPE, ResponseFormat::Json.content_type()))
-            .body(body),
-        Err(_) => HttpResponse::InternalServerError().finish(),
-    }
+async fn metadata(state: Data) -> HttpResponse {
+    super::standard::metadata_document(&state).await
 }
 
 async fn health(state: Data) -> HttpResponse {

@@ -9,11 +9,13 @@ use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::{header, StatusCode, Uri};
 use actix_web::middleware::Next;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpMessage as _, HttpRequest, HttpResponse};
 
 pub mod error;
 mod handlers;
+pub mod legacy;
 pub mod request;
+pub mod standard;
 
 pub use error::ApiError;
 
@@ -153,6 +155,8 @@ pub async fn normalize_and_measure(
         p => Some(p.into_owned()),
     };
     if let Some(path) = normalized {
+        let original = legacy::OriginalUri(req.uri().clone());
+        req.extensions_mut().insert(original);
         let pq = match req.query_string() {
             "" => path,
             q => format!("{path}?{q}"),
@@ -163,6 +167,7 @@ pub async fn normalize_and_measure(
         }
     }
     let endpoint = Endpoint::from_route(req.path());
+    let standard_route = standard::route_label(req.path());
     let metrics = req
         .app_data::<web::Data<crate::AppState>>()
         .map(|s| s.clone().into_inner());
@@ -170,7 +175,10 @@ pub async fn normalize_and_measure(
     if let Some(state) = metrics {
         let (route, dialect) = match endpoint {
             Some(e) => (e.route(), e.dialect()),
-            None => ("unmatched", "none"),
+            None => match standard_route {
+                Some(route) => (route, "standard"),
+                None => ("unmatched", "none"),
+            },
         };
         state
             .metrics
@@ -203,37 +211,38 @@ fn register(cfg: &mut web::ServiceConfig, with_metrics: bool) {
             _ => "POST",
         };
         let handler = handlers::route(endpoint, method);
+        // Web API's 405: negotiated, in the dialect's casing (the standards endpoints answer
+        // the same words; they are not Web API's, so they stay JSON).
+        let camel = matches!(
+            endpoint,
+            Endpoint::OneTimeToken | Endpoint::OneTimeAuthorize
+        );
         cfg.service(
             web::resource(endpoint.route())
                 .route(handler)
-                .default_service(web::to(move || async move {
-                    HttpResponse::MethodNotAllowed()
-                        .insert_header((header::ALLOW, allow))
-                        .content_type("application/json; charset=utf-8")
-                        .body(format!(
-                            "{{\"Message\":\"The requested resource does not support this http method; use {allow}.\"}}"
-                        ))
+                .default_service(web::to(move |req: HttpRequest| async move {
+                    let message = format!(
+                        "The requested resource does not support http method '{}'.",
+                        req.method()
+                    );
+                    let mut res =
+                        legacy::web_api_error(&req, StatusCode::METHOD_NOT_ALLOWED, message, camel);
+                    res.headers_mut()
+                        .insert(header::ALLOW, header::HeaderValue::from_static(allow));
+                    res
                 })),
         );
     }
+    standard::routes(cfg);
 }
 
-/// Web API's answer for a path no route matches.
+/// Web API's answer for a path no route matches: the request URI as sent, absolute.
 pub async fn not_found(req: HttpRequest) -> HttpResponse {
-    let body = gatehouse_models::http_error::HttpError::new(format!(
+    let message = format!(
         "No HTTP resource was found that matches the request URI '{}'.",
-        req.path()
-    ));
-    let format = gatehouse_codec::negotiate(
-        request::header_str(&req, header::ACCEPT),
-        request::header_str(&req, header::CONTENT_TYPE),
+        legacy::display_uri(&req)
     );
-    match gatehouse_codec::encode(format, &body) {
-        Ok(bytes) => HttpResponse::build(StatusCode::NOT_FOUND)
-            .content_type(format.content_type())
-            .body(bytes),
-        Err(_) => HttpResponse::NotFound().finish(),
-    }
+    legacy::web_api_error(&req, StatusCode::NOT_FOUND, message, false)
 }
 
 #[cfg(test)]

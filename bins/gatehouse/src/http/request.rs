@@ -95,6 +95,17 @@ pub fn client_ip(req: &HttpRequest, trusted: &[IpAddr]) -> (Caller, bool) {
     (forwarded_caller(&lines, trusted, peer), true)
 }
 
+/// The caller's address for a handler that needs one: as [`client_ip`], and
+/// [`Caller::Unidentified`] refused the way [`Ctx::identified`] refuses it.
+pub fn caller_ip(req: &HttpRequest, trusted: &[IpAddr]) -> Result<IpAddr, ApiError> {
+    match client_ip(req, trusted).0 {
+        Caller::Addr(ip) => Ok(ip),
+        Caller::Unidentified => Err(ApiError::BadRequest(
+            "The forwarding proxy did not identify the caller (X-Forwarded-For).".into(),
+        )),
+    }
+}
+
 /// Who called, as far as a trusted proxy can tell.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Caller {
@@ -176,11 +187,28 @@ pub enum Leniency {
 }
 
 /// Decodes `body` as the request's Content-Type says.
+///
+/// A zero-length body binds the empty model whatever the Content-Type (none included): Web
+/// API bound `null` without consulting a formatter, so there is no 415; the handler then
+/// reports the required members, as it does for `{}`. A JSON or form body of whitespace
+/// binds the empty model too (Json.NET read it as `null`).
 pub fn decode<T: DeserializeOwned + Contract>(
     req: &HttpRequest,
     body: &[u8],
     leniency: Leniency,
 ) -> Result<T, ApiError> {
+    let opts = DecodeOptions {
+        join_repeated_form_keys: leniency == Leniency::Katana,
+        ..DecodeOptions::default()
+    };
+    if body.is_empty() {
+        return codec::decode_reporting(BodyFormat::Json, b"{}", &opts).map_err(|errors| {
+            ApiError::Binding {
+                format: BodyFormat::Json,
+                errors,
+            }
+        });
+    }
     let content_type = header_str(req, header::CONTENT_TYPE);
     let format = match (codec::classify(content_type), leniency) {
         (Ok(f), _) => f,
@@ -188,14 +216,21 @@ pub fn decode<T: DeserializeOwned + Contract>(
         (Err(_), Leniency::Katana) => BodyFormat::Form,
         (Err(e), Leniency::WebApi) => return Err(ApiError::MediaType(e.to_string())),
     };
-    if body.is_empty() {
-        return Err(ApiError::BadRequest("The request body is empty.".into()));
-    }
-    let opts = DecodeOptions {
-        join_repeated_form_keys: leniency == Leniency::Katana,
-        ..DecodeOptions::default()
+    // Json.NET read only whitespace as `null`, and a blank form binds nothing: the empty model
+    // too. (Whitespace is not an XML document: DataContractSerializer refused it.)
+    let blank = body.iter().all(u8::is_ascii_whitespace);
+    let body: &[u8] = if blank && format != BodyFormat::Xml {
+        b"{}"
+    } else {
+        body
     };
-    codec::decode(format, body, &opts).map_err(ApiError::Decode)
+    let format = if blank && format != BodyFormat::Xml {
+        BodyFormat::Json
+    } else {
+        format
+    };
+    codec::decode_reporting(format, body, &opts)
+        .map_err(|errors| ApiError::Binding { format, errors })
 }
 
 /// Decodes a body of a JSON-only (RFC) type: JSON or form.

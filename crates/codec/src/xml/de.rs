@@ -12,11 +12,41 @@ use crate::error::DecodeError;
 use crate::text_de::{Ctx, Mode, Node, Ns, TextDe};
 use crate::DecodeOptions;
 
-fn malformed(reason: impl std::fmt::Display) -> DecodeError {
+fn malformed(reason: &'static str) -> DecodeError {
     DecodeError::Malformed {
         format: "XML",
-        reason: reason.to_string(),
+        reason: reason.to_owned(),
+        field: String::new(),
     }
+}
+
+/// Most attributes one element may carry. DataContractSerializer's own documents carry at
+/// most three (`xmlns`, `xmlns:i`, `i:nil`); the bound keeps attribute checks and namespace
+/// resolution constant per element, so decoding stays linear in the body.
+pub const MAX_ATTRIBUTES_PER_ELEMENT: usize = 32;
+/// Most namespace declarations (`xmlns`, `xmlns:p`) one element may carry.
+pub const MAX_NAMESPACES_PER_ELEMENT: usize = 8;
+/// Most namespace bindings in scope at any point (over all open elements): every element or
+/// attribute name is resolved against at most this many.
+pub const MAX_NAMESPACES_IN_SCOPE: usize = 32;
+
+/// A quick-xml failure in words that never quote the document: an end tag's name, an
+/// attribute or a reference may be a piece of a password (`</Secret99pw>`).
+fn opaque(e: &quick_xml::Error) -> DecodeError {
+    use quick_xml::errors::IllFormedError as I;
+    use quick_xml::Error as E;
+    malformed(match e {
+        E::Syntax(_) => "invalid markup (an unclosed tag, comment or section)",
+        E::IllFormed(I::MismatchedEndTag { .. }) => "an end tag does not match its start tag",
+        E::IllFormed(I::UnmatchedEndTag(_)) => "an end tag without a start tag",
+        E::IllFormed(I::MissingEndTag(_)) => "an element is not closed",
+        E::IllFormed(_) => "ill-formed markup",
+        E::InvalidAttr(_) => "an invalid attribute",
+        E::Encoding(_) => "invalid text encoding",
+        E::Escape(_) => "an invalid character or entity reference",
+        E::Namespace(_) => "an invalid namespace declaration",
+        _ => "unreadable markup",
+    })
 }
 
 /// The path of the element on top of the stack (root excluded), for length errors.
@@ -68,6 +98,29 @@ pub(crate) fn parse_tree(
     namespace: &'static str,
     opts: &DecodeOptions,
 ) -> Result<Node, DecodeError> {
+    parse_tree_counting(body, root_name, namespace, opts, &mut 0)
+}
+
+/// The work of namespace resolution for `body`: for every element and attribute name, the
+/// bindings in scope it may be compared against. Bounded by a constant times the number of
+/// names, hence linear in the body (tests measure it; nothing else needs it).
+#[doc(hidden)]
+pub fn resolution_work<T: gatehouse_models::Contract>(
+    body: &[u8],
+    opts: &DecodeOptions,
+) -> (usize, Result<(), DecodeError>) {
+    let mut work = 0;
+    let r = parse_tree_counting(body, T::XML_ROOT, T::XML_NAMESPACE, opts, &mut work);
+    (work, r.map(|_| ()))
+}
+
+fn parse_tree_counting(
+    body: &[u8],
+    root_name: &'static str,
+    namespace: &'static str,
+    opts: &DecodeOptions,
+    work: &mut usize,
+) -> Result<Node, DecodeError> {
     let text = std::str::from_utf8(body).map_err(|_| DecodeError::InvalidUtf8)?;
     let text = crate::json::strip_bom(text);
     if text.trim().is_empty() {
@@ -75,6 +128,9 @@ pub(crate) fn parse_tree(
     }
     let mut reader = NsReader::from_str(text);
     let mut stack: Vec<Node> = Vec::new();
+    // Namespace declarations of each open element, and their sum.
+    let mut declarations: Vec<usize> = Vec::new();
+    let mut in_scope = 0;
     let mut root: Option<Node> = None;
     // The root's namespace: `None` when it has none.
     let mut root_ns: Option<Vec<u8>> = None;
@@ -83,7 +139,7 @@ pub(crate) fn parse_tree(
         max: opts.max_string_len,
     };
     loop {
-        let (resolved, event) = reader.read_resolved_event().map_err(malformed)?;
+        let (resolved, event) = reader.read_resolved_event().map_err(|e| opaque(&e))?;
         // Only elements need their namespace; classify it without allocating (the root's is
         // kept once to compare its members against).
         let class: Result<ElemNs, DecodeError> = match (&event, resolved) {
@@ -134,13 +190,14 @@ pub(crate) fn parse_tree(
                                 found: local,
                             });
                         }
-                        if let Some(found) = &ns {
-                            if found.as_slice() != namespace.as_bytes() || namespace.is_empty() {
-                                return Err(DecodeError::WrongNamespace {
-                                    expected: namespace,
-                                    found: String::from_utf8_lossy(found).into_owned(),
-                                });
-                            }
+                        // DataContractSerializer refused a root in another namespace and a
+                        // root without one (unless the contract has none).
+                        let found = ns.as_deref().unwrap_or_default();
+                        if found != namespace.as_bytes() {
+                            return Err(DecodeError::WrongNamespace {
+                                expected: namespace,
+                                found: String::from_utf8_lossy(found).into_owned(),
+                            });
                         }
                         root_ns = ns;
                         Ns::Contract
@@ -148,8 +205,29 @@ pub(crate) fn parse_tree(
                     ElemNs::Member(kind) => kind,
                 };
                 let mut node = Node::new(local, kind);
-                for attr in e.attributes() {
-                    let attr = attr.map_err(malformed)?;
+                let mut declared = 0;
+                for (n, attr) in e.attributes().enumerate() {
+                    if n >= MAX_ATTRIBUTES_PER_ELEMENT {
+                        return Err(DecodeError::Forbidden {
+                            what: "an element with more than 32 attributes",
+                        });
+                    }
+                    let attr = attr.map_err(|_| malformed("an invalid attribute"))?;
+                    if attr.key.as_namespace_binding().is_some() {
+                        declared += 1;
+                        if declared > MAX_NAMESPACES_PER_ELEMENT {
+                            return Err(DecodeError::Forbidden {
+                                what: "an element with more than 8 namespace declarations",
+                            });
+                        }
+                        if in_scope + declared > MAX_NAMESPACES_IN_SCOPE {
+                            return Err(DecodeError::Forbidden {
+                                what: "more than 32 namespace declarations in scope",
+                            });
+                        }
+                        continue;
+                    }
+                    *work += in_scope + declared + 1;
                     let (attr_ns, attr_local) = reader.resolve_attribute(attr.key);
                     let is_xsi =
                         matches!(attr_ns, ResolveResult::Bound(n) if n.0 == XSI.as_bytes());
@@ -161,26 +239,36 @@ pub(crate) fn parse_tree(
                         node.nil = v == "true" || v == "1";
                     }
                 }
+                // The element's own name was resolved against the bindings in scope.
+                *work += in_scope + declared + 1;
                 let is_empty = matches!(event, Event::Empty(_));
                 stack.push(node);
                 if is_empty {
                     close(&mut stack, &mut root);
+                } else {
+                    declarations.push(declared);
+                    in_scope += declared;
                 }
             }
-            Event::End(_) => close(&mut stack, &mut root),
+            Event::End(_) => {
+                in_scope -= declarations.pop().unwrap_or(0);
+                close(&mut stack, &mut root);
+            }
             Event::Text(t) => {
-                let s = t.xml10_content().map_err(malformed)?;
+                let s = t
+                    .xml10_content()
+                    .map_err(|_| malformed("invalid text encoding"))?;
                 append(&mut stack, &s, opts, &too_long)?;
             }
             Event::CData(c) => {
-                let s = c.decode().map_err(malformed)?;
+                let s = c.decode().map_err(|_| malformed("invalid text encoding"))?;
                 if stack.is_empty() {
                     return Err(malformed("character data outside the root element"));
                 }
                 append(&mut stack, &s, opts, &too_long)?;
             }
             Event::GeneralRef(r) => {
-                let name = r.decode().map_err(malformed)?;
+                let name = r.decode().map_err(|_| malformed("invalid text encoding"))?;
                 let c = resolve_reference(&name)?;
                 if stack.is_empty() {
                     return Err(malformed("a reference outside the root element"));

@@ -1,6 +1,6 @@
 //! XML as DataContractSerializer wrote it ([`ser`]) and read with stricter rules ([`de`]).
 
-pub(crate) mod de;
+pub mod de;
 pub(crate) mod ser;
 
 /// `xmlns:i`.

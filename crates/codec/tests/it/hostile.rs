@@ -86,10 +86,8 @@ fn wrong_root_and_namespace() {
         format!("<TokenModel xmlns=\"{MEMBER_NS}\"/>").as_bytes(),
     );
     assert!(matches!(e, DecodeError::WrongRoot { .. }), "{e:?}");
-    assert_eq!(
-        e.to_string(),
-        "the root element is 'TokenModel', expected 'AuthMemberModel'"
-    );
+    // The name sent is not echoed (it could be anything the caller typed).
+    assert_eq!(e.to_string(), "the root element is not 'AuthMemberModel'");
     let e = member_req(
         BodyFormat::Xml,
         b"<AuthMemberModel xmlns=\"http://schemas.datacontract.org/2004/07/Evil\"/>",
@@ -307,11 +305,22 @@ fn one_mebibyte_string() {
 
 #[test]
 fn malformed_documents() {
+    // Json.NET read a trailing comma, single quotes, comments and trailing text (issue 11):
+    // they bind; what it could not read stays malformed.
     for body in [
         &b"{\"MemberId\":\"1\",}"[..],
         b"{'MemberId':'1'}",
         b"{\"MemberId\":\"1\"} trailing",
-        b"nul",
+        b"/* c */ {MemberId: '1'}",
+    ] {
+        let m: member::AuthMemberModel = decode(BodyFormat::Json, body, &opts()).expect("lenient");
+        assert_eq!(m.member_id.as_deref(), Some("1"));
+    }
+    for body in [
+        &b"nul"[..],
+        b"{\"MemberId\" \"1\"}",
+        b"{\"MemberId\":}",
+        b"{,}",
     ] {
         assert!(matches!(
             member_req(BodyFormat::Json, body),
@@ -346,4 +355,109 @@ fn dictionaries_of_the_wrong_shape() {
         decode::<onetime::OneTimeTokenRequest>(BodyFormat::Json, br#"{"payload":["a"]}"#, &opts())
             .expect_err("array");
     assert_eq!(e.field(), Some("payload"));
+}
+
+/// Issue 9 item 11: attributes and namespace declarations cost work proportional to the body,
+/// whatever their shape. Measured as namespace-resolution work (names compared against the
+/// bindings in scope), not time.
+#[test]
+fn xml_attribute_and_namespace_work_is_linear_at_the_body_limit() {
+    use gatehouse_codec::xml_limits::{
+        resolution_work, MAX_ATTRIBUTES_PER_ELEMENT, MAX_NAMESPACES_IN_SCOPE,
+        MAX_NAMESPACES_PER_ELEMENT,
+    };
+    const LIMIT: usize = 64 * 1024;
+    let fill = |head: &str, unit: &dyn Fn(usize) -> String, tail: &str| {
+        let mut s = head.to_owned();
+        let mut i = 0;
+        while s.len() + tail.len() + unit(i).len() < LIMIT {
+            s.push_str(&unit(i));
+            i += 1;
+        }
+        s.push_str(tail);
+        s
+    };
+    // The shapes that were quadratic: one element with thousands of declarations or
+    // attributes. Refused as soon as the bound is passed, after constant work.
+    let decls = fill(
+        &format!("<AuthMemberModel xmlns=\"{MEMBER_NS}\""),
+        &|i| format!(" xmlns:p{i}=\"urn:{i}\""),
+        "/>",
+    );
+    let attrs = fill(
+        &format!("<AuthMemberModel xmlns=\"{MEMBER_NS}\""),
+        &|i| format!(" a{i}=\"\""),
+        "/>",
+    );
+    for body in [&decls, &attrs] {
+        assert!(body.len() > LIMIT - 64);
+        let (work, r) = resolution_work::<member::AuthMemberModel>(body.as_bytes(), &opts());
+        assert!(matches!(r, Err(DecodeError::Forbidden { .. })), "{r:?}");
+        assert!(
+            work <= MAX_ATTRIBUTES_PER_ELEMENT * MAX_NAMESPACES_IN_SCOPE,
+            "{work}"
+        );
+    }
+    // The worst accepted shape: every element as wide as allowed, the scope as full as
+    // allowed (declarations nested 4 deep), siblings filling the body limit.
+    let wide = |i: usize| {
+        let ns: String = (0..MAX_NAMESPACES_PER_ELEMENT)
+            .map(|k| format!(" xmlns:q{k}=\"urn:{i}:{k}\""))
+            .collect();
+        let plain: String = (0..MAX_ATTRIBUTES_PER_ELEMENT - MAX_NAMESPACES_PER_ELEMENT)
+            .map(|k| format!(" q{}:b{k}=\"\"", k % MAX_NAMESPACES_PER_ELEMENT))
+            .collect();
+        format!("<u{i}{ns}{plain}/>")
+    };
+    // The root declares one, each sibling 8: the rest of the scope goes to the wrappers.
+    let depth =
+        (MAX_NAMESPACES_IN_SCOPE - 1 - MAX_NAMESPACES_PER_ELEMENT) / MAX_NAMESPACES_PER_ELEMENT;
+    let open: String = (0..depth)
+        .map(|d| {
+            let ns: String = (0..MAX_NAMESPACES_PER_ELEMENT)
+                .map(|k| format!(" xmlns:d{d}x{k}=\"urn:d{d}:{k}\""))
+                .collect();
+            format!("<w{d}{ns}>")
+        })
+        .collect();
+    let close: String = (0..depth).rev().map(|d| format!("</w{d}>")).collect();
+    let head = format!("<AuthMemberModel xmlns=\"{MEMBER_NS}\"><MemberId>1</MemberId>{open}");
+    let tail = format!("{close}</AuthMemberModel>");
+    let half = |limit: usize| {
+        let mut s = head.clone();
+        let mut i = 0;
+        while s.len() + tail.len() + wide(i).len() < limit {
+            s.push_str(&wide(i));
+            i += 1;
+        }
+        s.push_str(&tail);
+        s
+    };
+    let full = half(LIMIT);
+    let small = half(LIMIT / 2);
+    let (w_full, r) = resolution_work::<member::AuthMemberModel>(full.as_bytes(), &opts());
+    r.expect("the widest accepted shape decodes");
+    let (w_small, r) = resolution_work::<member::AuthMemberModel>(small.as_bytes(), &opts());
+    r.expect("half of it too");
+    // Linear: at most (bindings in scope + 1) comparisons per name, a name per few bytes;
+    // twice the body is about twice the work, not four times.
+    assert!(
+        w_full <= (MAX_NAMESPACES_IN_SCOPE + 1) * full.len() / 4,
+        "{w_full} for {}",
+        full.len()
+    );
+    eprintln!(
+        "xml resolution work: {w_small} for {} bytes, {w_full} for {} bytes",
+        small.len(),
+        full.len()
+    );
+    let ratio = w_full as f64 / w_small as f64;
+    assert!(
+        (1.8..2.3).contains(&ratio),
+        "{w_small} -> {w_full}: {ratio}"
+    );
+    // And it binds: the unknown wide elements are skipped.
+    let m: member::AuthMemberModel =
+        decode(BodyFormat::Xml, full.as_bytes(), &opts()).expect("binds");
+    assert_eq!(m.member_id.as_deref(), Some("1"));
 }

@@ -37,6 +37,9 @@ fn json_names_match_exactly_then_case_insensitively() {
         json(r#"{"memberid":"1234","PASSWORD":"pw","subAccount":"8"}"#).expect("ci");
     assert_eq!(m.member_id.as_deref(), Some("1234"));
     assert_eq!(m.password.as_deref(), Some("pw"));
+    // SubAccount was [JsonIgnore] in legacy (seed 002): JSON never binds it, XML and forms do.
+    assert_eq!(m.sub_account, None);
+    let m: member::AuthMemberModel = form("MemberId=1&SubAccount=8").expect("form");
     assert_eq!(m.sub_account.as_deref(), Some("8"));
 
     #[derive(serde::Deserialize, Debug)]
@@ -105,11 +108,16 @@ fn json_booleans_and_integers_in_strings() {
 
 #[test]
 fn json_type_errors_name_the_field() {
+    // Json.NET bound a number or a boolean into a string as its .NET text (issue 11).
+    let m = json::<member::AuthMemberModel>(r#"{"MemberId":1234,"Password":true}"#)
+        .expect("number as text");
+    assert_eq!(m.member_id.as_deref(), Some("1234"));
+    assert_eq!(m.password.as_deref(), Some("True"));
     let e =
-        json::<member::AuthMemberModel>(r#"{"MemberId":1234,"Password":"x"}"#).expect_err("number");
+        json::<member::AuthMemberModel>(r#"{"MemberId":{},"Password":"x"}"#).expect_err("object");
     assert_eq!(
         e.to_string(),
-        "field 'MemberId': expected a string, found a number"
+        "field 'MemberId': expected a string, found an object"
     );
     assert_eq!(e.field(), Some("MemberId"));
 
@@ -131,7 +139,7 @@ fn json_type_errors_name_the_field() {
         "the request body: expected an object, found an array"
     );
 
-    let e = json::<onetime::OneTimeTokenRequest>(r#"{"clientId":"c","payload":{"k":1}}"#)
+    let e = json::<onetime::OneTimeTokenRequest>(r#"{"clientId":"c","payload":{"k":[1]}}"#)
         .expect_err("dict value");
     assert_eq!(e.field(), Some("payload[k]"), "{e}");
 }
@@ -205,10 +213,10 @@ fn xml_unknown_and_foreign_members_are_skipped() {
 
 #[test]
 fn xml_root_and_namespace() {
-    // No namespace at all is accepted.
-    let r: v1::TokenRequest =
-        xml("<TokenRequest><scope>s</scope></TokenRequest>").expect("no namespace");
-    assert_eq!(r.scope.as_deref(), Some("s"));
+    // No namespace at all is refused, as DataContractSerializer did (issue 11).
+    let e = xml::<v1::TokenRequest>("<TokenRequest><scope>s</scope></TokenRequest>")
+        .expect_err("no namespace");
+    assert!(matches!(e, DecodeError::WrongNamespace { .. }), "{e:?}");
     // A prefixed root in the right namespace is fine.
     let r: v1::TokenRequest =
         xml(&format!(r#"<p:TokenRequest xmlns:p="{V1_NS}"><p:scope>s</p:scope><scope>unqualified</scope></p:TokenRequest>"#))

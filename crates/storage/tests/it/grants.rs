@@ -35,7 +35,6 @@ fn stored_hash(fx: &crate::support::Fx, name: &str) -> String {
 
 // ----- password grant -------------------------------------------------------------------
 
-#[test]
 fn katana_password_grant_issues_a_session_and_a_token() {
     let fx = fx();
     let grant = gatehouse_domain::PasswordGrant {
@@ -72,7 +71,6 @@ fn katana_password_grant_issues_a_session_and_a_token() {
     assert!(!shown.contains("alice-password-1"));
 }
 
-#[test]
 fn v1_password_grant_with_clients() {
     let fx = fx();
     let issued = fx
@@ -111,7 +109,6 @@ fn v1_password_grant_with_clients() {
     assert!(public.refresh_token.is_some());
 }
 
-#[test]
 fn client_authentication_rules() {
     let fx = fx();
     let wrong = fx
@@ -145,6 +142,9 @@ fn client_authentication_rules() {
             redirect_url: None,
             broker_id: None,
             introspect_any: false,
+            redirect_uris: Vec::new(),
+            consent_required: false,
+            client_name: None,
         })
         .expect("client");
     let secret = fx.gh.rotate_client_secret("machine").expect("rotate");
@@ -166,7 +166,6 @@ fn client_authentication_rules() {
     assert_eq!(fx.gh.hasher().hash_invocations(), before);
 }
 
-#[test]
 fn wrong_password_and_unknown_user_look_the_same_and_cost_a_hash() {
     let fx = fx();
     let h = || fx.gh.hasher().hash_invocations();
@@ -186,7 +185,6 @@ fn wrong_password_and_unknown_user_look_the_same_and_cost_a_hash() {
     );
 }
 
-#[test]
 fn disabled_user_is_refused_only_after_the_password_and_tokens_die() {
     let fx = fx();
     let before = fx
@@ -234,7 +232,6 @@ fn disabled_user_is_refused_only_after_the_password_and_tokens_die() {
     ));
 }
 
-#[test]
 fn lockout_backs_off_without_hashing_and_expires() {
     let fx = fx();
     let h = || fx.gh.hasher().hash_invocations();
@@ -292,7 +289,6 @@ fn lockout_backs_off_without_hashing_and_expires() {
         .is_ok());
 }
 
-#[test]
 fn lockout_per_address_and_persisted() {
     let fx = fx();
     let ip: IpAddr = "198.51.100.9".parse().expect("ip");
@@ -338,7 +334,6 @@ fn lockout_per_address_and_persisted() {
     assert!(record.locked_until.is_none());
 }
 
-#[test]
 fn rehash_on_login_when_the_cost_changed() {
     let fx = fx();
     let old = stored_hash(&fx, "alice");
@@ -370,7 +365,6 @@ fn rehash_on_login_when_the_cost_changed() {
     assert_eq!(stored_hash(&fx, "alice"), new);
 }
 
-#[test]
 fn aspnet_identity_import_then_login_upgrades_the_hash() {
     let fx = fx();
     // Computed with Python's hashlib (see docs/import.md):
@@ -412,7 +406,6 @@ fn aspnet_identity_import_then_login_upgrades_the_hash() {
 
 // ----- tokens ---------------------------------------------------------------------------
 
-#[test]
 fn access_tokens_expire_and_can_be_revoked() {
     let fx = fx();
     let issued = fx
@@ -447,7 +440,6 @@ fn access_tokens_expire_and_can_be_revoked() {
     assert!(fx.gh.refresh_grant(&demo_client(), refresh, None).is_ok());
 }
 
-#[test]
 fn refresh_rotates_and_reuse_ends_the_family() {
     let fx = fx();
     let first = fx
@@ -494,6 +486,9 @@ fn refresh_rotates_and_reuse_ends_the_family() {
             redirect_url: None,
             broker_id: None,
             introspect_any: false,
+            redirect_uris: Vec::new(),
+            consent_required: false,
+            client_name: None,
         })
         .expect("client");
     assert!(matches!(
@@ -524,7 +519,6 @@ fn refresh_rotates_and_reuse_ends_the_family() {
     ));
 }
 
-#[test]
 fn refresh_tokens_expire() {
     let fx = fx();
     let first = fx
@@ -544,7 +538,6 @@ fn refresh_tokens_expire() {
     ));
 }
 
-#[test]
 fn refresh_grace_window_allows_a_concurrent_replay() {
     let fx = fx_with(Config {
         refresh_grace: Some(Duration::seconds(10)),
@@ -584,7 +577,6 @@ fn refresh_grace_window_allows_a_concurrent_replay() {
         .is_err());
 }
 
-#[test]
 fn client_credentials_grant() {
     let fx = fx();
     let issued = fx
@@ -605,7 +597,6 @@ fn client_credentials_grant() {
     ));
 }
 
-#[test]
 fn windows_grant() {
     let fx = fx();
     let issued = fx
@@ -645,7 +636,6 @@ fn member(id: &str, pw: &str, sub: Option<&str>) -> MemberGrant {
     }
 }
 
-#[test]
 fn member_grant_and_sub_accounts() {
     let fx = fx();
     let plain = fx
@@ -688,7 +678,6 @@ fn member_grant_and_sub_accounts() {
 
 // ----- authorization codes --------------------------------------------------------------
 
-#[test]
 fn authorization_codes_are_single_use_and_bound() {
     let fx = fx();
     let pw = Secret::new("alice-password-1");
@@ -721,6 +710,9 @@ fn authorization_codes_are_single_use_and_bound() {
             redirect_url: None,
             broker_id: None,
             introspect_any: false,
+            redirect_uris: Vec::new(),
+            consent_required: false,
+            client_name: None,
         })
         .expect("client")
         .expect("secret");
@@ -774,7 +766,6 @@ fn alice_bearer(fx: &crate::support::Fx) -> OneTimeIssuer {
     OneTimeIssuer::Bearer(login.access_token)
 }
 
-#[test]
 fn one_time_codes_by_bearer() {
     let fx = fx();
     let bearer = alice_bearer(&fx);
@@ -899,7 +890,6 @@ fn one_time_codes_by_bearer() {
     ));
 }
 
-#[test]
 fn one_time_codes_by_a_broker_client() {
     let fx = fx();
     let issuer = OneTimeIssuer::Client(ClientAuth::basic("demo-client", "demo-secret"));
@@ -965,7 +955,6 @@ fn one_time_codes_by_a_broker_client() {
 
 // ----- introspection, revocation ----------------------------------------------------------
 
-#[test]
 fn introspection_and_revocation() {
     let fx = fx();
     let issued = fx
@@ -1030,7 +1019,6 @@ fn introspection_and_revocation() {
 
 // ----- provisioning ---------------------------------------------------------------------
 
-#[test]
 fn import_is_idempotent() {
     let fx = fx();
     let hash = stored_hash(&fx, "alice");
@@ -1071,7 +1059,6 @@ fn import_is_idempotent() {
     assert_eq!(counts, (2, 2, 2));
 }
 
-#[test]
 fn import_validates_and_applies_all_or_nothing() {
     let fx = fx();
     let bad_grant =
@@ -1113,7 +1100,6 @@ fn import_validates_and_applies_all_or_nothing() {
     assert!(matches!(fx.gh.import(&both), Err(Error::InvalidRequest(_))));
 }
 
-#[test]
 fn cli_operations() {
     let fx = fx();
     let user = fx
@@ -1180,6 +1166,9 @@ fn cli_operations() {
             redirect_url: None,
             broker_id: None,
             introspect_any: false,
+            redirect_uris: Vec::new(),
+            consent_required: false,
+            client_name: None,
         })
         .expect("add client");
     assert!(public.is_none());
@@ -1241,6 +1230,9 @@ fn introspect_any_is_a_client_setting() {
                 redirect_url: None,
                 broker_id: None,
                 introspect_any: any,
+                redirect_uris: Vec::new(),
+                consent_required: false,
+                client_name: None,
             })
             .expect("client");
         let secret = fx.gh.rotate_client_secret(id).expect("secret");
@@ -1254,3 +1246,28 @@ fn introspect_any_is_a_client_setting() {
         assert_eq!(seen.is_some(), any, "{id}");
     }
 }
+both!(
+    katana_password_grant_issues_a_session_and_a_token,
+    v1_password_grant_with_clients,
+    client_authentication_rules,
+    wrong_password_and_unknown_user_look_the_same_and_cost_a_hash,
+    disabled_user_is_refused_only_after_the_password_and_tokens_die,
+    lockout_backs_off_without_hashing_and_expires,
+    lockout_per_address_and_persisted,
+    rehash_on_login_when_the_cost_changed,
+    aspnet_identity_import_then_login_upgrades_the_hash,
+    access_tokens_expire_and_can_be_revoked,
+    refresh_rotates_and_reuse_ends_the_family,
+    refresh_tokens_expire,
+    refresh_grace_window_allows_a_concurrent_replay,
+    client_credentials_grant,
+    windows_grant,
+    member_grant_and_sub_accounts,
+    authorization_codes_are_single_use_and_bound,
+    one_time_codes_by_bearer,
+    one_time_codes_by_a_broker_client,
+    introspection_and_revocation,
+    import_is_idempotent,
+    import_validates_and_applies_all_or_nothing,
+    cli_operations,
+);

@@ -1,4 +1,5 @@
-//! Migrations from an empty file, pragmas.
+//! Migrations from an empty database on each backend (the same versions on both, each
+//! matching `src/schema.rs`), connection settings, replicas that start together.
 
 use gatehouse_domain::store::Store;
 use gatehouse_storage::{Storage, StorageOptions, Synchronous, MIGRATIONS};
@@ -12,9 +13,11 @@ fn migrations_run_from_empty_and_only_once() {
     let storage = Storage::open(&path, StorageOptions::default()).expect("open");
     assert!(path.exists());
     let applied = storage.applied_migrations().expect("applied");
-    assert_eq!(applied.len(), 2, "{applied:?}");
+    assert_eq!(applied.len(), 4, "{applied:?}");
     assert!(applied[0].starts_with("20261123000000"), "{applied:?}");
     assert!(applied[1].starts_with("20261130000000"), "{applied:?}");
+    assert!(applied[2].starts_with("20261201000000"), "{applied:?}");
+    assert!(applied[3].starts_with("20261201000100"), "{applied:?}");
     // Every table is there and empty.
     let (users, clients) = storage
         .read(|tx| Ok((tx.users()?.len(), tx.clients()?.len())))
@@ -50,35 +53,13 @@ fn connections_get_the_server_pragmas() {
     assert!(normal.pragma("x; DROP TABLE users").is_err());
 }
 
-/// `src/schema.rs` (what diesel queries are checked against) matches the tables the
-/// migrations create: same tables, columns, types, nullability and primary keys, as
-/// `diesel print-schema` would write them.
-#[test]
-fn schema_rs_matches_the_migrated_database() {
-    use diesel::sql_types::{BigInt, Text};
-    use diesel::{Connection, RunQueryDsl, SqliteConnection};
+/// (table, primary key columns, (column, diesel type) in order)
+type TableSpec = (String, Vec<String>, Vec<(String, String)>);
 
-    #[derive(diesel::QueryableByName)]
-    struct Column {
-        #[diesel(sql_type = Text)]
-        name: String,
-        #[diesel(sql_type = Text)]
-        ty: String,
-        #[diesel(sql_type = BigInt)]
-        not_null: i64,
-        #[diesel(sql_type = BigInt)]
-        pk: i64,
-    }
-    #[derive(diesel::QueryableByName)]
-    struct Table {
-        #[diesel(sql_type = Text)]
-        name: String,
-    }
-
+/// The tables of `src/schema.rs` and its `joinable!` lines (child, parent, column).
+fn expected_schema() -> (Vec<TableSpec>, Vec<(String, String, String)>) {
     // Parse schema.rs: `table (pk, ...) {` then `column -> Type,` lines.
     let text = include_str!("../../src/schema.rs");
-    /// (table, primary key columns, (column, diesel type) in order)
-    type TableSpec = (String, Vec<String>, Vec<(String, String)>);
     let mut expected: Vec<TableSpec> = Vec::new();
     let mut joinables: Vec<(String, String, String)> = Vec::new();
     for line in text.lines().map(str::trim) {
@@ -103,7 +84,36 @@ fn schema_rs_matches_the_migrated_database() {
                 .push((column.to_owned(), ty));
         }
     }
-    assert_eq!(expected.len(), 13);
+    assert_eq!(expected.len(), 14);
+
+    (expected, joinables)
+}
+
+/// `src/schema.rs` (what diesel queries are checked against) matches the tables the
+/// migrations create: same tables, columns, types, nullability and primary keys, as
+/// `diesel print-schema` would write them.
+#[test]
+fn schema_rs_matches_the_migrated_database() {
+    let (expected, mut joinables) = expected_schema();
+    use diesel::sql_types::{BigInt, Text};
+    use diesel::{Connection, RunQueryDsl, SqliteConnection};
+
+    #[derive(diesel::QueryableByName)]
+    struct Column {
+        #[diesel(sql_type = Text)]
+        name: String,
+        #[diesel(sql_type = Text)]
+        ty: String,
+        #[diesel(sql_type = BigInt)]
+        not_null: i64,
+        #[diesel(sql_type = BigInt)]
+        pk: i64,
+    }
+    #[derive(diesel::QueryableByName)]
+    struct Table {
+        #[diesel(sql_type = Text)]
+        name: String,
+    }
 
     let (_dir, path) = temp_db();
     drop(Storage::open(&path, StorageOptions::default()).expect("open"));
@@ -178,6 +188,241 @@ fn schema_rs_matches_the_migrated_database() {
         );
     }
     actual_fks.sort();
+    joinables.sort();
+    assert_eq!(actual_fks, joinables);
+}
+
+/// The two migration sets have the same versions, in the same order: a migration added for
+/// one backend only fails here.
+#[test]
+fn both_backends_have_the_same_migrations() {
+    use diesel::migration::MigrationSource;
+    use gatehouse_storage::PG_MIGRATIONS;
+    let sqlite: Vec<String> = MigrationSource::<diesel::sqlite::Sqlite>::migrations(&MIGRATIONS)
+        .expect("sqlite set")
+        .iter()
+        .map(|m| m.name().version().to_string())
+        .collect();
+    let pg: Vec<String> = MigrationSource::<diesel::pg::Pg>::migrations(&PG_MIGRATIONS)
+        .expect("postgres set")
+        .iter()
+        .map(|m| m.name().version().to_string())
+        .collect();
+    assert!(!sqlite.is_empty());
+    assert_eq!(sqlite, pg);
+}
+
+fn pg_url(test: &str) -> Option<String> {
+    gatehouse_tests::pg::fresh_database(test)
+}
+
+#[test]
+fn postgres_migrations_run_once_even_when_replicas_start_together() {
+    let Some(url) = pg_url("postgres_migrations_run_once_even_when_replicas_start_together") else {
+        return;
+    };
+    let database = gatehouse_storage::Database::parse(&url).expect("url");
+    // Four "replicas" start at the same moment on an empty database.
+    let barrier = std::sync::Arc::new(std::sync::Barrier::new(4));
+    let handles: Vec<_> = (0..4)
+        .map(|_| {
+            let database = database.clone();
+            let barrier = barrier.clone();
+            std::thread::spawn(move || {
+                barrier.wait();
+                Storage::connect(&database, StorageOptions::default())
+            })
+        })
+        .collect();
+    let stores: Vec<Storage> = handles
+        .into_iter()
+        .map(|h| h.join().expect("thread").expect("every replica starts"))
+        .collect();
+    let applied = stores[0].applied_migrations().expect("applied");
+    use diesel::migration::MigrationSource;
+    let embedded = MigrationSource::<diesel::pg::Pg>::migrations(&gatehouse_storage::PG_MIGRATIONS)
+        .expect("embedded");
+    assert_eq!(applied.len(), embedded.len(), "{applied:?}");
+    for s in &stores {
+        assert_eq!(s.applied_migrations().expect("applied"), applied);
+        assert_eq!(s.backend(), "postgres");
+        let (users, clients) = s
+            .read(|tx| Ok((tx.users()?.len(), tx.clients()?.len())))
+            .expect("read");
+        assert_eq!((users, clients), (0, 0));
+    }
+}
+
+#[test]
+fn postgres_connections_get_the_settings() {
+    let Some(url) = pg_url("postgres_connections_get_the_settings") else {
+        return;
+    };
+    let database = gatehouse_storage::Database::parse(&url).expect("url");
+    let storage = Storage::connect(
+        &database,
+        StorageOptions {
+            statement_timeout: std::time::Duration::from_millis(1500),
+            ..StorageOptions::default()
+        },
+    )
+    .expect("open");
+    assert_eq!(
+        storage.pragma("statement_timeout").expect("setting"),
+        "1500ms"
+    );
+    assert_eq!(storage.pragma("synchronous_commit").expect("setting"), "on");
+    assert_eq!(storage.pragma("TimeZone").expect("setting"), "UTC");
+    assert!(storage.pragma("x; DROP TABLE users").is_err());
+    drop(storage);
+    let normal = Storage::connect(
+        &database,
+        StorageOptions {
+            synchronous: Synchronous::Normal,
+            ..StorageOptions::default()
+        },
+    )
+    .expect("open");
+    assert_eq!(normal.pragma("synchronous_commit").expect("setting"), "off");
+}
+
+/// A wrong password is refused with an error that does not contain it; `sslmode=require`
+/// against a server without TLS is refused (the setting reaches libpq).
+#[test]
+fn postgres_errors_never_show_the_password() {
+    let Some(cluster) = gatehouse_tests::pg::shared("postgres_errors_never_show_the_password")
+    else {
+        return;
+    };
+    let wrong = format!(
+        "postgres://{}:Wr0ngSecret@127.0.0.1:{}/postgres",
+        gatehouse_tests::pg::USER,
+        cluster.port()
+    );
+    let database = gatehouse_storage::Database::parse(&wrong).expect("url");
+    let e = Storage::connect(&database, StorageOptions::default()).expect_err("refused");
+    let text = format!("{e} {e:?} {database} {database:?}");
+    assert!(!text.contains("Wr0ngSecret"), "{text}");
+    assert!(text.contains("password authentication failed"), "{text}");
+
+    let tls = gatehouse_storage::Database::parse(&cluster.url("postgres"))
+        .expect("url")
+        .with_sslmode(Some(gatehouse_storage::SslMode::Require));
+    let e = Storage::connect(&tls, StorageOptions::default()).expect_err("no TLS here");
+    let text = format!("{e} {e:?}");
+    assert!(text.contains("SSL"), "{text}");
+    assert!(!text.contains(cluster.password()), "{text}");
+}
+
+/// `src/schema.rs` matches the tables the PostgreSQL migrations create, like the SQLite
+/// check above.
+#[test]
+fn schema_rs_matches_the_migrated_postgres_database() {
+    use diesel::pg::PgConnection;
+    use diesel::sql_types::{BigInt, Text};
+    use diesel::{Connection, RunQueryDsl};
+
+    let Some(url) = pg_url("schema_rs_matches_the_migrated_postgres_database") else {
+        return;
+    };
+    let (expected, mut joinables) = expected_schema();
+    drop(
+        Storage::connect(
+            &gatehouse_storage::Database::parse(&url).expect("url"),
+            StorageOptions::default(),
+        )
+        .expect("open"),
+    );
+    let mut conn = PgConnection::establish(&url).expect("connect");
+
+    #[derive(diesel::QueryableByName)]
+    struct Name {
+        #[diesel(sql_type = Text)]
+        name: String,
+    }
+    #[derive(diesel::QueryableByName)]
+    struct Column {
+        #[diesel(sql_type = Text)]
+        name: String,
+        #[diesel(sql_type = Text)]
+        ty: String,
+        #[diesel(sql_type = BigInt)]
+        not_null: i64,
+    }
+    #[derive(diesel::QueryableByName)]
+    struct ForeignKey {
+        #[diesel(sql_type = Text)]
+        parent: String,
+        #[diesel(sql_type = Text)]
+        column: String,
+    }
+    let tables: Vec<Name> = diesel::sql_query(
+        "SELECT table_name::text AS name FROM information_schema.tables \
+         WHERE table_schema = 'public' AND table_name <> '__diesel_schema_migrations' \
+         ORDER BY table_name::text COLLATE \"C\"",
+    )
+    .load(&mut conn)
+    .expect("tables");
+    let names: Vec<_> = tables.into_iter().map(|t| t.name).collect();
+    let expected_names: Vec<_> = expected.iter().map(|t| t.0.clone()).collect();
+    assert_eq!(names, expected_names);
+    let mut actual_fks = Vec::new();
+    for (table, pk, columns) in &expected {
+        let actual: Vec<Column> = diesel::sql_query(
+            "SELECT column_name::text AS name, data_type::text AS ty, \
+             (CASE WHEN is_nullable = 'NO' THEN 1 ELSE 0 END)::bigint AS not_null \
+             FROM information_schema.columns WHERE table_schema = 'public' AND table_name = $1 \
+             ORDER BY ordinal_position",
+        )
+        .bind::<Text, _>(table)
+        .load(&mut conn)
+        .expect("columns");
+        let actual_columns: Vec<(String, String)> = actual
+            .iter()
+            .map(|c| {
+                let base = match c.ty.as_str() {
+                    "text" => "Text",
+                    "bigint" => "BigInt",
+                    "boolean" => "Bool",
+                    "bytea" => "Binary",
+                    other => panic!("{table}.{}: unexpected SQL type {other}", c.name),
+                };
+                let ty = if c.not_null == 0 {
+                    format!("Nullable<{base}>")
+                } else {
+                    base.to_owned()
+                };
+                (c.name.clone(), ty)
+            })
+            .collect();
+        assert_eq!(&actual_columns, columns, "columns of {table}");
+        let actual_pk: Vec<Name> = diesel::sql_query(
+            "SELECT a.attname::text AS name FROM pg_index i \
+             JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey) \
+             WHERE i.indrelid = $1::regclass AND i.indisprimary \
+             ORDER BY array_position(i.indkey::int2[], a.attnum)",
+        )
+        .bind::<Text, _>(table)
+        .load(&mut conn)
+        .expect("primary key");
+        let actual_pk: Vec<String> = actual_pk.into_iter().map(|n| n.name).collect();
+        assert_eq!(&actual_pk, pk, "primary key of {table}");
+        let fks: Vec<ForeignKey> = diesel::sql_query(
+            "SELECT p.relname::text AS parent, a.attname::text AS column FROM pg_constraint c \
+             JOIN pg_class p ON p.oid = c.confrelid \
+             JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1] \
+             WHERE c.contype = 'f' AND c.conrelid = $1::regclass",
+        )
+        .bind::<Text, _>(table)
+        .load(&mut conn)
+        .expect("foreign keys");
+        actual_fks.extend(
+            fks.into_iter()
+                .map(|fk| (table.clone(), fk.parent, fk.column)),
+        );
+    }
+    actual_fks.sort();
+
     joinables.sort();
     assert_eq!(actual_fks, joinables);
 }

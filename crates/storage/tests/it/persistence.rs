@@ -1,14 +1,13 @@
-//! Data survives dropping the pool and reopening the file.
+//! Data survives dropping the pool and reopening the database.
 
 use gatehouse_domain::store::Store;
 use gatehouse_domain::Config;
 
 use crate::support::{demo_client, fx, service, v1_password, Fx, TEST_ITERATIONS};
 
-#[test]
 fn data_survives_drop_and_reopen() {
     let fx = fx();
-    let path = fx.path();
+    let database = fx.database().clone();
     let issued = fx
         .gh
         .password_grant(v1_password("alice", "alice-password-1"))
@@ -19,10 +18,10 @@ fn data_survives_drop_and_reopen() {
         .as_ref()
         .map(|s| s.expose().to_owned())
         .expect("refresh");
-    let Fx { dir, clock, gh } = fx;
+    let Fx { place, clock, gh } = fx;
     drop(gh); // the pool and the writer connection close here
 
-    let gh = service(&path, clock, TEST_ITERATIONS, Config::default());
+    let gh = service(&database, clock, TEST_ITERATIONS, Config::default());
     let users = gh.store().read(|tx| tx.users()).expect("users");
     let names: Vec<_> = users.iter().map(|u| u.user_name.as_str()).collect();
     assert_eq!(names, ["alice", "bob"]);
@@ -32,5 +31,7 @@ fn data_survives_drop_and_reopen() {
         .refresh_grant(&demo_client(), &refresh, None)
         .expect("refresh after reopen");
     assert_eq!(rotated.session_id, issued.session_id);
-    drop(dir);
+    drop(place);
 }
+
+both!(data_survives_drop_and_reopen,);

@@ -15,16 +15,12 @@ use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
-use crate::support::temp_db;
+use crate::support::{open_with, Place};
 
 const T0: OffsetDateTime = datetime!(2026-01-01 00:00:00.123456 UTC);
 
-fn open() -> (tempfile::TempDir, Storage) {
-    let (dir, path) = temp_db();
-    (
-        dir,
-        Storage::open(path, StorageOptions::default()).expect("open"),
-    )
+fn open() -> (Place, Storage) {
+    open_with(StorageOptions::default())
 }
 
 fn user(id: u128, name: &str) -> User {
@@ -52,6 +48,9 @@ fn client(id: &str) -> Client {
         redirect_url: None,
         broker_id: None,
         introspect_any: false,
+        redirect_uris: vec!["https://app.example/cb".to_owned()],
+        consent_required: false,
+        client_name: Some("App".to_owned()),
     }
 }
 
@@ -73,7 +72,6 @@ fn session(id: u128, user: Option<u128>, client: Option<&str>) -> Session {
 }
 
 /// Users, members, sub-accounts, brokers, trading accounts, clients.
-#[test]
 fn account_repositories_round_trip() {
     let (_dir, storage) = open();
     let rng = SeededRng::new(3);
@@ -199,7 +197,6 @@ fn account_repositories_round_trip() {
     assert!(c1.secret_hash.is_none() && c1.redirect_url.is_none());
 }
 
-#[test]
 fn unique_names_and_foreign_keys_are_enforced() {
     let (_dir, storage) = open();
     storage
@@ -223,7 +220,6 @@ fn unique_names_and_foreign_keys_are_enforced() {
 }
 
 /// Sessions, access and refresh tokens, codes, login failures, purge.
-#[test]
 fn token_repositories_round_trip() {
     let (_dir, storage) = open();
     let d = |s: &str| TokenDigest::of(s);
@@ -262,6 +258,11 @@ fn token_repositories_round_trip() {
                 expires_at: T0 + Duration::seconds(60),
                 consumed_at: None,
                 session_id: None,
+                redirect_uri: Some("https://app.example/cb".to_owned()),
+                code_challenge: None,
+                scope: Some("a".to_owned()),
+                auth_time: Some(T0),
+                browser_session_id: None,
             })?;
             let mut payload = BTreeMap::new();
             payload.insert("k".to_owned(), "v \u{e9}".to_owned());
@@ -402,3 +403,66 @@ fn token_repositories_round_trip() {
         .expect("read")
         .is_some());
 }
+
+fn browser_sessions_round_trip_end_once_and_are_purged() {
+    use gatehouse_domain::browser_session::BrowserSession;
+    let (_dir, storage) = open();
+    let record = BrowserSession {
+        digest: TokenDigest::of("cookie"),
+        id: Uuid::from_u128(77),
+        user_id: Uuid::from_u128(1),
+        authenticated_at: T0,
+        expires_at: T0 + Duration::hours(12),
+        ended_at: None,
+    };
+    let stored = record.clone();
+    storage
+        .write(move |tx| {
+            tx.upsert_user(&user(1, "alice"))?;
+            tx.insert_browser_session(&stored)
+        })
+        .expect("insert");
+    let read = storage
+        .read(|tx| tx.browser_session(&TokenDigest::of("cookie")))
+        .expect("read");
+    assert_eq!(read, Some(record.clone()));
+    assert_eq!(
+        storage
+            .read(|tx| tx.browser_session(&TokenDigest::of("other")))
+            .expect("read"),
+        None
+    );
+    let ended = storage
+        .write(|tx| {
+            Ok((
+                tx.end_browser_session(&TokenDigest::of("cookie"), T0 + Duration::hours(1))?,
+                tx.end_browser_session(&TokenDigest::of("cookie"), T0 + Duration::hours(2))?,
+                tx.end_browser_session(&TokenDigest::of("other"), T0)?,
+            ))
+        })
+        .expect("end");
+    assert_eq!(ended, (true, false, false));
+    let read = storage
+        .read(|tx| tx.browser_session(&TokenDigest::of("cookie")))
+        .expect("read")
+        .and_then(|s| s.ended_at);
+    assert_eq!(read, Some(T0 + Duration::hours(1)), "the first end counts");
+    // A user with a browser session is still a user; its session goes with the purge.
+    let purged = storage
+        .write(|tx| tx.purge_expired(T0 + Duration::hours(13), T0))
+        .expect("purge");
+    assert_eq!(purged, 1);
+    assert_eq!(
+        storage
+            .read(|tx| tx.browser_session(&TokenDigest::of("cookie")))
+            .expect("read"),
+        None
+    );
+}
+
+both!(
+    account_repositories_round_trip,
+    unique_names_and_foreign_keys_are_enforced,
+    token_repositories_round_trip,
+    browser_sessions_round_trip_end_once_and_are_purged,
+);

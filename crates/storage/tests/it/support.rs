@@ -1,5 +1,14 @@
-//! Shared fixtures: a temporary database, a mock clock, the demo data at a low hash cost.
+//! Shared fixtures: a temporary database on the backend under test, a mock clock, the demo
+//! data at a low hash cost.
+//!
+//! Every test runs twice, once per backend: a test module lists its test functions in
+//! `both!(…)` (in main.rs), which makes `<name>::sqlite` and `<name>::postgres`. The backend
+//! under test is a thread-local that [`place`] and [`fx`] read: SQLite gets a file in a
+//! temporary directory, PostgreSQL a fresh database on the throwaway cluster of this test
+//! process (`gatehouse_tests::pg`), or the PostgreSQL half is left out, loudly, when the
+//! server binaries are missing (and fails under `GATEHOUSE_TEST_REQUIRE=postgres`).
 
+use std::cell::Cell;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -9,38 +18,97 @@ use gatehouse_domain::import::demo_document;
 use gatehouse_domain::rng::SeededRng;
 use gatehouse_domain::secret::Secret;
 use gatehouse_domain::{ClientAuth, Config, Gatehouse, PasswordGrant};
-use gatehouse_storage::{Storage, StorageOptions};
+use gatehouse_storage::{Database, Storage, StorageOptions};
 use tempfile::TempDir;
 use time::macros::datetime;
+
+/// A backend under test.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+thread_local! {
+    static BACKEND: Cell<Backend> = const { Cell::new(Backend::Sqlite) };
+}
+
+/// The backend the current test runs on.
+pub fn backend() -> Backend {
+    BACKEND.with(Cell::get)
+}
+
+/// Runs `test` on `backend` (what `both!` expands to).
+pub fn run(backend: Backend, name: &str, test: fn()) {
+    if backend == Backend::Postgres && gatehouse_tests::pg::shared(name).is_none() {
+        return;
+    }
+    BACKEND.with(|b| b.set(backend));
+    test();
+}
+
+/// A new, empty database on the backend under test. (For SQLite the directory goes when
+/// this is dropped; PostgreSQL databases go with the cluster.)
+pub struct Place {
+    _dir: Option<TempDir>,
+    pub database: Database,
+}
+
+pub fn place() -> Place {
+    match backend() {
+        Backend::Sqlite => {
+            let (dir, path) = temp_db();
+            Place {
+                _dir: Some(dir),
+                database: Database::Sqlite(path),
+            }
+        }
+        Backend::Postgres => {
+            let url = gatehouse_tests::pg::fresh_database("storage suite")
+                .expect("the PostgreSQL half runs only with a cluster");
+            Place {
+                _dir: None,
+                database: Database::parse(&url).expect("postgres URL"),
+            }
+        }
+    }
+}
+
+/// A new database, opened.
+pub fn open_with(options: StorageOptions) -> (Place, Storage) {
+    let place = place();
+    let storage = Storage::connect(&place.database, options).expect("open");
+    (place, storage)
+}
 
 /// PBKDF2 cost used in tests (production: 600,000).
 pub const TEST_ITERATIONS: u32 = 1_000;
 
 pub struct Fx {
-    pub dir: TempDir,
+    pub place: Place,
     pub clock: Arc<MockClock>,
     pub gh: Arc<Gatehouse<Storage>>,
 }
 
 impl Fx {
-    pub fn path(&self) -> PathBuf {
-        self.dir.path().join("gatehouse.db")
+    pub fn database(&self) -> &Database {
+        &self.place.database
     }
 
-    /// Another service over the same file, with another hasher / config.
+    /// Another service over the same database, with another hasher / config.
     pub fn reopen(&self, iterations: u32, config: Config) -> Gatehouse<Storage> {
-        service(&self.path(), self.clock.clone(), iterations, config)
+        service(self.database(), self.clock.clone(), iterations, config)
     }
 }
 
-/// A service over the database at `path`.
+/// A service over `database`.
 pub fn service(
-    path: &std::path::Path,
+    database: &Database,
     clock: Arc<MockClock>,
     iterations: u32,
     config: Config,
 ) -> Gatehouse<Storage> {
-    let storage = Storage::open(path, StorageOptions::default()).expect("open");
+    let storage = Storage::connect(database, StorageOptions::default()).expect("open");
     Gatehouse::new(
         storage,
         clock,
@@ -62,8 +130,7 @@ pub fn fx() -> Fx {
 }
 
 pub fn fx_with(config: Config) -> Fx {
-    let (dir, path) = temp_db();
-    let storage = Storage::open(&path, StorageOptions::default()).expect("open");
+    let (place, storage) = open_with(StorageOptions::default());
     let clock = Arc::new(MockClock::new(datetime!(2026-01-01 00:00 UTC)));
     let gh = Gatehouse::new(
         storage,
@@ -75,7 +142,7 @@ pub fn fx_with(config: Config) -> Fx {
     let doc = demo_document().expect("demo");
     gh.import(&doc).expect("import demo");
     Fx {
-        dir,
+        place,
         clock,
         gh: Arc::new(gh),
     }

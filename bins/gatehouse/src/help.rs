@@ -1,0 +1,82 @@
+//! The help pages and the OpenAPI document over HTTP (`--help-pages on|off`, default on):
+//! `GET /Help`, `/Help/Api/{METHOD}-{path}`, `/Help/ResourceModel?modelName=…` and
+//! `/openapi.json`. The content is `gatehouse-help`'s; this module only routes. Paths arrive
+//! lower-cased (see [`crate::http::normalize_path`]); ids are compared case-insensitively.
+
+use std::sync::OnceLock;
+
+use actix_web::http::header;
+use actix_web::{web, HttpRequest, HttpResponse};
+
+/// Pages allow only their inline stylesheet: no scripts, no external assets.
+const CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
+/// Registers the routes when `enabled`; with help pages off the paths fall through to the
+/// server's ordinary 404.
+pub fn routes(enabled: bool) -> impl FnOnce(&mut web::ServiceConfig) {
+    move |cfg| {
+        if !enabled {
+            return;
+        }
+        cfg.route("/help", web::get().to(index))
+            .route("/help/api/{id}", web::get().to(api))
+            .route("/help/resourcemodel", web::get().to(model))
+            .route("/openapi.json", web::get().to(openapi));
+    }
+}
+
+fn html(status: actix_web::http::StatusCode, body: String) -> HttpResponse {
+    HttpResponse::build(status)
+        .insert_header((header::CONTENT_TYPE, "text/html; charset=utf-8"))
+        .insert_header((header::CONTENT_SECURITY_POLICY, CSP))
+        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .body(body)
+}
+
+async fn index() -> HttpResponse {
+    static PAGE: OnceLock<String> = OnceLock::new();
+    html(
+        actix_web::http::StatusCode::OK,
+        PAGE.get_or_init(gatehouse_help::index).clone(),
+    )
+}
+
+async fn api(req: HttpRequest, id: web::Path<String>) -> HttpResponse {
+    let base = {
+        let info = req.connection_info();
+        format!("{}://{}", info.scheme(), info.host())
+    };
+    match gatehouse_help::api_page(&id, &base) {
+        Some(page) => html(actix_web::http::StatusCode::OK, page),
+        None => html(
+            actix_web::http::StatusCode::NOT_FOUND,
+            gatehouse_help::html::not_found("this API"),
+        ),
+    }
+}
+
+async fn model(req: HttpRequest) -> HttpResponse {
+    let query = web::Query::<Vec<(String, String)>>::from_query(req.query_string())
+        .map(|q| q.into_inner())
+        .unwrap_or_default();
+    let name = query
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("modelName"))
+        .map(|(_, v)| v.as_str())
+        .unwrap_or_default();
+    match gatehouse_help::model_page(name) {
+        Some(page) => html(actix_web::http::StatusCode::OK, page),
+        None => html(
+            actix_web::http::StatusCode::NOT_FOUND,
+            gatehouse_help::html::not_found("this model"),
+        ),
+    }
+}
+
+async fn openapi() -> HttpResponse {
+    static DOC: OnceLock<String> = OnceLock::new();
+    HttpResponse::Ok()
+        .insert_header((header::CONTENT_TYPE, "application/json; charset=utf-8"))
+        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .body(DOC.get_or_init(gatehouse_help::openapi_json).clone())
+}

@@ -1,0 +1,561 @@
+//! `GET /oauth2/authorize`, the login form (`POST /oauth2/login`), the consent form
+//! (`POST /oauth2/consent`) and `/oauth2/logout`.
+//!
+//! CSRF: the login form carries a token bound to a pre-login cookie (`gatehouse_login`,
+//! random, HttpOnly, SameSite=Lax): base64url(SHA-256("login" NUL cookie)). A form posted
+//! from another site has neither the cookie (SameSite) nor the token (it cannot read our
+//! page). The consent form's token is bound the same way to the browser-session cookie.
+//! Logout is a POST; SameSite=Lax keeps a cross-site POST from carrying the session cookie.
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{web, HttpRequest, HttpResponse};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use gatehouse_domain::authorize::{
+    AuthorizationParams, AuthorizationRequest, AuthorizeError, Prompt,
+};
+use gatehouse_domain::browser_session::{BrowserSessionInfo, BROWSER_SESSION_LIFETIME};
+use gatehouse_domain::secret::Secret;
+use gatehouse_domain::Error as DomainError;
+
+use super::page;
+use super::{bound_token, constant_time_eq, cookie, parse_urlencoded, with_query};
+use crate::http::request;
+use crate::http::ApiError;
+use crate::AppState;
+
+type Data = web::Data<AppState>;
+
+const LOGIN_PURPOSE: &str = "gatehouse login form";
+const CONSENT_PURPOSE: &str = "gatehouse consent form";
+
+/// Cookie names: with the `__Host-` prefix when the issuer is https (Secure, Path=/, no
+/// Domain: the browser refuses the cookie from any other host or over http).
+fn names(state: &AppState) -> (&'static str, &'static str) {
+    if state.secure_cookies() {
+        ("__Host-gatehouse_session", "__Host-gatehouse_login")
+    } else {
+        ("gatehouse_session", "gatehouse_login")
+    }
+}
+
+fn set_cookie(state: &AppState, name: &str, value: &str, max_age: Option<i64>) -> String {
+    let secure = if state.secure_cookies() {
+        "; Secure"
+    } else {
+        ""
+    };
+    let age = max_age
+        .map(|s| format!("; Max-Age={s}"))
+        .unwrap_or_default();
+    format!("{name}={value}; Path=/; HttpOnly; SameSite=Lax{secure}{age}")
+}
+
+fn params_from(pairs: &[(String, String)]) -> AuthorizationParams {
+    let mut p = AuthorizationParams::default();
+    for (key, value) in pairs {
+        let slot = match key.as_str() {
+            "response_type" => &mut p.response_type,
+            "client_id" => &mut p.client_id,
+            "redirect_uri" => &mut p.redirect_uri,
+            "scope" => &mut p.scope,
+            "state" => &mut p.state,
+            "code_challenge" => &mut p.code_challenge,
+            "code_challenge_method" => &mut p.code_challenge_method,
+            "prompt" => &mut p.prompt,
+            "response_mode" => &mut p.response_mode,
+            // RFC 6749 section 3.1: unknown parameters are ignored.
+            _ => continue,
+        };
+        if slot.is_some() {
+            if p.repeated.is_none() {
+                p.repeated = Some(key.clone());
+            }
+        } else {
+            *slot = Some(value.clone());
+        }
+    }
+    p
+}
+
+/// The authorization request's parameters, carried through the login and consent forms.
+fn carried(r: &AuthorizationRequest) -> Vec<(&'static str, String)> {
+    let mut fields = vec![
+        ("response_type", "code".to_owned()),
+        ("client_id", r.client_id.clone()),
+        ("redirect_uri", r.redirect_uri.clone()),
+        ("scope", r.scope.clone()),
+    ];
+    if let Some(state) = &r.state {
+        fields.push(("state", state.clone()));
+    }
+    if let Some(challenge) = &r.code_challenge {
+        fields.push(("code_challenge", challenge.clone()));
+        fields.push(("code_challenge_method", "S256".to_owned()));
+    }
+    if r.prompt == Prompt::Consent {
+        fields.push(("prompt", "consent".to_owned()));
+    }
+    fields
+}
+
+fn redirect(location: &str, cookies: &[String]) -> HttpResponse {
+    let mut res = HttpResponse::SeeOther();
+    res.insert_header((header::LOCATION, location))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .insert_header((header::PRAGMA, "no-cache"))
+        .insert_header((header::REFERRER_POLICY, "no-referrer"));
+    for cookie in cookies {
+        res.append_header((header::SET_COOKIE, cookie.as_str()));
+    }
+    res.finish()
+}
+
+fn error_page(status: StatusCode, message: &str) -> HttpResponse {
+    page::respond(
+        status,
+        page::error("This sign-in request cannot be completed", message),
+        &[],
+    )
+}
+
+fn server_error(state: &AppState, what: &str) -> HttpResponse {
+    let id = state.error_id();
+    tracing::error!(error_id = %id, "{what}");
+    error_page(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        &format!("An error occurred on the server (error id {id})."),
+    )
+}
+
+fn refuse(state: &AppState, error: AuthorizeError) -> HttpResponse {
+    match error {
+        AuthorizeError::Page(message) => {
+            tracing::info!(reason = %message, "authorization request refused (page)");
+            error_page(StatusCode::BAD_REQUEST, &message)
+        }
+        AuthorizeError::Redirect {
+            redirect_uri,
+            error,
+            description,
+            state: echoed,
+        } => {
+            tracing::info!(error, reason = %description, "authorization request refused (redirect)");
+            let mut params = vec![
+                ("error", error),
+                ("error_description", description.as_str()),
+            ];
+            if let Some(s) = echoed.as_deref() {
+                params.push(("state", s));
+            }
+            // RFC 9207: the issuer, so a client talking to several servers detects a mix-up.
+            params.push(("iss", state.issuer()));
+            redirect(&with_query(&redirect_uri, &params), &[])
+        }
+        AuthorizeError::Internal(e) => server_error(state, &format!("authorization check: {e}")),
+    }
+}
+
+async fn check(
+    state: &AppState,
+    params: AuthorizationParams,
+) -> Result<AuthorizationRequest, HttpResponse> {
+    match state
+        .blocking(move |s| Ok(s.check_authorization(&params)))
+        .await
+    {
+        Ok(Ok(request)) => Ok(request),
+        Ok(Err(e)) => Err(refuse(state, e)),
+        Err(e) => Err(server_error(state, &format!("authorization check: {e}"))),
+    }
+}
+
+async fn live_session(state: &AppState, req: &HttpRequest) -> Option<(BrowserSessionInfo, String)> {
+    let value = cookie(req, names(state).0)?;
+    let lookup = value.clone();
+    match state.blocking(move |s| s.browser_session(&lookup)).await {
+        Ok(Some(info)) => Some((info, value)),
+        Ok(None) => None,
+        Err(e) => {
+            tracing::warn!(error = %e, "browser session look-up failed");
+            None
+        }
+    }
+}
+
+/// The login form, with the pre-login cookie set when the browser has none.
+fn login_form(
+    state: &AppState,
+    req: &HttpRequest,
+    request: &AuthorizationRequest,
+    status: StatusCode,
+    user_name: &str,
+    message: Option<&str>,
+    mut cookies: Vec<String>,
+) -> HttpResponse {
+    let csrf_name = names(state).1;
+    let csrf_cookie = match cookie(req, csrf_name).filter(|c| c.len() == 43) {
+        Some(existing) => existing,
+        None => {
+            let mut bytes = [0u8; 32];
+            state.service.rng().fill(&mut bytes);
+            let value = URL_SAFE_NO_PAD.encode(bytes);
+            cookies.push(set_cookie(state, csrf_name, &value, None));
+            value
+        }
+    };
+    let token = bound_token(LOGIN_PURPOSE, &csrf_cookie);
+    page::respond(
+        status,
+        page::login(
+            &request.client_name,
+            &carried(request),
+            &token,
+            user_name,
+            message,
+        ),
+        &cookies,
+    )
+}
+
+/// With a live browser session: the consent page, or the code.
+async fn conclude(
+    state: &AppState,
+    request: AuthorizationRequest,
+    session: BrowserSessionInfo,
+    session_cookie: &str,
+    cookies: Vec<String>,
+) -> HttpResponse {
+    if request.consent_required {
+        if request.prompt == Prompt::None {
+            return refuse(
+                state,
+                AuthorizeError::redirect(
+                    &request,
+                    "consent_required",
+                    "the client needs the user's consent, and prompt=none forbids asking",
+                ),
+            );
+        }
+        let token = bound_token(CONSENT_PURPOSE, session_cookie);
+        return page::respond(
+            StatusCode::OK,
+            page::consent(
+                &request.client_name,
+                &session.user.user_name,
+                &request.scope,
+                &carried(&request),
+                &token,
+            ),
+            &cookies,
+        );
+    }
+    issue(state, request, session, cookies).await
+}
+
+async fn issue(
+    state: &AppState,
+    request: AuthorizationRequest,
+    session: BrowserSessionInfo,
+    cookies: Vec<String>,
+) -> HttpResponse {
+    let redirect_uri = request.redirect_uri.clone();
+    let echoed = request.state.clone();
+    let client = request.client_id.clone();
+    match state
+        .blocking(move |s| s.issue_authorization_code(&request, &session))
+        .await
+    {
+        Ok(code) => {
+            tracing::info!(client = %client, "authorization code issued");
+            let mut params = vec![("code", code.code.expose())];
+            if let Some(s) = echoed.as_deref() {
+                params.push(("state", s));
+            }
+            params.push(("iss", state.issuer()));
+            redirect(&with_query(&redirect_uri, &params), &cookies)
+        }
+        Err(e) => server_error(state, &format!("issuing a code: {e}")),
+    }
+}
+
+/// `GET /oauth2/authorize`.
+pub(super) async fn authorize(req: HttpRequest, state: Data) -> HttpResponse {
+    let Some(pairs) = parse_urlencoded(req.query_string()) else {
+        return error_page(
+            StatusCode::BAD_REQUEST,
+            "The request's query string is not valid URL encoding.",
+        );
+    };
+    let request = match check(&state, params_from(&pairs)).await {
+        Ok(r) => r,
+        Err(res) => return res,
+    };
+    let session = if request.prompt == Prompt::Login {
+        None
+    } else {
+        live_session(&state, &req).await
+    };
+    match session {
+        Some((info, cookie)) => conclude(&state, request, info, &cookie, Vec::new()).await,
+        None if request.prompt == Prompt::None => refuse(
+            &state,
+            AuthorizeError::redirect(
+                &request,
+                "login_required",
+                "the user is not signed in, and prompt=none forbids asking",
+            ),
+        ),
+        None => login_form(&state, &req, &request, StatusCode::OK, "", None, Vec::new()),
+    }
+}
+
+async fn form_pairs(
+    req: &HttpRequest,
+    payload: web::Payload,
+    state: &AppState,
+) -> Result<Vec<(String, String)>, HttpResponse> {
+    let body = match request::read_body(req, payload, state.config.body_limit).await {
+        Ok(body) => body,
+        Err(ApiError::TooLarge { .. }) => {
+            return Err(error_page(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "The form is too large.",
+            ))
+        }
+        Err(_) => {
+            return Err(error_page(
+                StatusCode::BAD_REQUEST,
+                "The form could not be read.",
+            ))
+        }
+    };
+    let is_form = request::header_str(req, header::CONTENT_TYPE).is_some_and(|v| {
+        v.split(';').next().is_some_and(|m| {
+            m.trim()
+                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        })
+    });
+    if !is_form {
+        return Err(error_page(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "The form must be sent as application/x-www-form-urlencoded.",
+        ));
+    }
+    std::str::from_utf8(&body)
+        .ok()
+        .and_then(parse_urlencoded)
+        .ok_or_else(|| {
+            error_page(
+                StatusCode::BAD_REQUEST,
+                "The form is not valid URL encoding.",
+            )
+        })
+}
+
+fn field<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    pairs
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+}
+
+fn token_matches(purpose: &str, cookie_value: Option<&str>, presented: Option<&str>) -> bool {
+    match (cookie_value, presented) {
+        (Some(c), Some(p)) => constant_time_eq(bound_token(purpose, c).as_bytes(), p.as_bytes()),
+        _ => false,
+    }
+}
+
+/// `POST /oauth2/login`: the login form.
+pub(super) async fn login(req: HttpRequest, payload: web::Payload, state: Data) -> HttpResponse {
+    let pairs = match form_pairs(&req, payload, &state).await {
+        Ok(p) => p,
+        Err(res) => return res,
+    };
+    let request = match check(&state, params_from(&pairs)).await {
+        Ok(r) => r,
+        Err(res) => return res,
+    };
+    let user_name = field(&pairs, "username").unwrap_or_default().to_owned();
+    let csrf_cookie = cookie(&req, names(&state).1);
+    if !token_matches(
+        LOGIN_PURPOSE,
+        csrf_cookie.as_deref(),
+        field(&pairs, "csrf_token"),
+    ) {
+        tracing::info!("login form refused: CSRF token missing or not this browser's");
+        return login_form(
+            &state,
+            &req,
+            &request,
+            StatusCode::FORBIDDEN,
+            &user_name,
+            Some("This sign-in form expired or did not come from this site. Please sign in again."),
+            Vec::new(),
+        );
+    }
+    let password = field(&pairs, "password").unwrap_or_default();
+    if user_name.trim().is_empty() || password.is_empty() {
+        return login_form(
+            &state,
+            &req,
+            &request,
+            StatusCode::BAD_REQUEST,
+            &user_name,
+            Some("Enter your user name and password."),
+            Vec::new(),
+        );
+    }
+    let password = Secret::from(password);
+    let Ok(ip) = request::caller_ip(&req, &state.config.trusted_proxies) else {
+        return login_form(
+            &state,
+            &req,
+            &request,
+            StatusCode::BAD_REQUEST,
+            &user_name,
+            Some("Your address could not be determined; sign-in is refused."),
+            Vec::new(),
+        );
+    };
+    let name = user_name.clone();
+    let outcome = state
+        .hashing(move |s| s.browser_login(&name, &password, Some(ip)))
+        .await;
+    let login = match outcome {
+        Ok(login) => login,
+        Err(e) => {
+            let (status, message, retry) = match &e {
+                ApiError::Domain(DomainError::InvalidCredentials) => (
+                    StatusCode::BAD_REQUEST,
+                    "The user name or password is incorrect.".to_owned(),
+                    None,
+                ),
+                ApiError::Domain(d @ DomainError::Locked { .. }) => {
+                    let secs = d.retry_after_secs().unwrap_or(1);
+                    (
+                        StatusCode::TOO_MANY_REQUESTS,
+                        format!(
+                            "Too many failed sign-in attempts. Try again in {secs} second{}.",
+                            if secs == 1 { "" } else { "s" }
+                        ),
+                        Some(secs),
+                    )
+                }
+                ApiError::Domain(DomainError::AccountDisabled) => (
+                    StatusCode::FORBIDDEN,
+                    "This account is disabled.".to_owned(),
+                    None,
+                ),
+                ApiError::Domain(DomainError::InvalidRequest(_)) => (
+                    StatusCode::BAD_REQUEST,
+                    "Enter your user name and password.".to_owned(),
+                    None,
+                ),
+                ApiError::Busy => (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "The server is busy. Please try again in a moment.".to_owned(),
+                    Some(1),
+                ),
+                other => return server_error(&state, &format!("login: {other}")),
+            };
+            tracing::info!(status = status.as_u16(), "login refused");
+            let mut res = login_form(
+                &state,
+                &req,
+                &request,
+                status,
+                &user_name,
+                Some(&message),
+                Vec::new(),
+            );
+            if let Some(secs) = retry {
+                res.headers_mut()
+                    .insert(header::RETRY_AFTER, header::HeaderValue::from(secs));
+            }
+            return res;
+        }
+    };
+    tracing::info!(user = %login.session.user.id, "browser session opened");
+    // A login replaces the browser's previous session (prompt=login, another user): end it.
+    if let Some(previous) = cookie(&req, names(&state).0) {
+        if let Err(e) = state
+            .blocking(move |s| s.end_browser_session(&previous))
+            .await
+        {
+            tracing::warn!(error = %e, "could not end the replaced browser session");
+        }
+    }
+    let cookies = vec![set_cookie(
+        &state,
+        names(&state).0,
+        login.cookie.expose(),
+        Some(BROWSER_SESSION_LIFETIME.whole_seconds()),
+    )];
+    let cookie_value = login.cookie.expose().to_owned();
+    conclude(&state, request, login.session, &cookie_value, cookies).await
+}
+
+/// `POST /oauth2/consent`: the consent form.
+pub(super) async fn consent(req: HttpRequest, payload: web::Payload, state: Data) -> HttpResponse {
+    let pairs = match form_pairs(&req, payload, &state).await {
+        Ok(p) => p,
+        Err(res) => return res,
+    };
+    let request = match check(&state, params_from(&pairs)).await {
+        Ok(r) => r,
+        Err(res) => return res,
+    };
+    let Some((session, session_cookie)) = live_session(&state, &req).await else {
+        return login_form(
+            &state,
+            &req,
+            &request,
+            StatusCode::OK,
+            "",
+            Some("Your sign-in session has ended. Please sign in again."),
+            Vec::new(),
+        );
+    };
+    if !token_matches(
+        CONSENT_PURPOSE,
+        Some(&session_cookie),
+        field(&pairs, "csrf_token"),
+    ) {
+        tracing::info!("consent form refused: CSRF token missing or not this session's");
+        return error_page(
+            StatusCode::FORBIDDEN,
+            "This consent form expired or did not come from this site.",
+        );
+    }
+    match field(&pairs, "decision") {
+        Some("allow") => issue(&state, request, session, Vec::new()).await,
+        Some("deny") => refuse(
+            &state,
+            AuthorizeError::redirect(&request, "access_denied", "the user denied the request"),
+        ),
+        _ => error_page(StatusCode::BAD_REQUEST, "Choose Allow or Deny."),
+    }
+}
+
+/// `GET /oauth2/logout`: a page with a sign-out button.
+pub(super) async fn logout_page() -> HttpResponse {
+    page::respond(StatusCode::OK, page::logout(false), &[])
+}
+
+/// `POST /oauth2/logout`: ends the browser session and forgets its cookie.
+pub(super) async fn logout(req: HttpRequest, state: Data) -> HttpResponse {
+    let name = names(&state).0;
+    if let Some(value) = cookie(&req, name) {
+        if let Err(e) = state.blocking(move |s| s.end_browser_session(&value)).await {
+            return server_error(&state, &format!("logout: {e}"));
+        }
+        tracing::info!("browser session ended (logout)");
+    }
+    page::respond(
+        StatusCode::OK,
+        page::logout(true),
+        &[set_cookie(&state, name, "", Some(0))],
+    )
+}

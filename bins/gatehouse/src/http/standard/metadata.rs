@@ -1,0 +1,105 @@
+//! RFC 8414 authorization server metadata at `/.well-known/oauth-authorization-server`,
+//! built from the configured issuer (never from request headers: a `Host` header must not
+//! be able to move the endpoints a client trusts), listing exactly what works.
+
+use actix_web::http::header;
+use actix_web::HttpResponse;
+use gatehouse_domain::store::Store as _;
+use serde::Serialize;
+
+use crate::AppState;
+
+/// The document. Every member but `issuer` and `response_types_supported` is optional in
+/// the RFC; those listed here are the ones Gatehouse serves.
+#[derive(Debug, Serialize)]
+pub struct Metadata {
+    issuer: String,
+    authorization_endpoint: String,
+    token_endpoint: String,
+    introspection_endpoint: String,
+    revocation_endpoint: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    scopes_supported: Vec<String>,
+    response_types_supported: [&'static str; 1],
+    response_modes_supported: [&'static str; 1],
+    grant_types_supported: [&'static str; 4],
+    code_challenge_methods_supported: [&'static str; 1],
+    token_endpoint_auth_methods_supported: [&'static str; 3],
+    revocation_endpoint_auth_methods_supported: [&'static str; 3],
+    introspection_endpoint_auth_methods_supported: [&'static str; 2],
+    authorization_response_iss_parameter_supported: bool,
+}
+
+impl Metadata {
+    /// The document for `issuer` (no trailing slash) and the union of the clients' scopes.
+    pub fn new(issuer: &str, scopes: Vec<String>) -> Self {
+        let at = |path: &str| format!("{issuer}{path}");
+        Self {
+            issuer: issuer.to_owned(),
+            authorization_endpoint: at(super::AUTHORIZE),
+            token_endpoint: at(super::TOKEN),
+            introspection_endpoint: at("/oauth2/introspect"),
+            revocation_endpoint: at("/oauth2/revoke"),
+            scopes_supported: scopes,
+            response_types_supported: ["code"],
+            response_modes_supported: ["query"],
+            grant_types_supported: [
+                "authorization_code",
+                "refresh_token",
+                "client_credentials",
+                "password",
+            ],
+            code_challenge_methods_supported: ["S256"],
+            token_endpoint_auth_methods_supported: [
+                "client_secret_basic",
+                "client_secret_post",
+                "none",
+            ],
+            // A public client may revoke its own tokens with its client_id (RFC 7009 2.1).
+            revocation_endpoint_auth_methods_supported: [
+                "client_secret_basic",
+                "client_secret_post",
+                "none",
+            ],
+            introspection_endpoint_auth_methods_supported: [
+                "client_secret_basic",
+                "client_secret_post",
+            ],
+            authorization_response_iss_parameter_supported: true,
+        }
+    }
+}
+
+/// `GET /.well-known/oauth-authorization-server`.
+pub async fn document(state: &AppState) -> HttpResponse {
+    let scopes = state
+        .blocking(|s| {
+            s.store().read(|tx| {
+                let mut scopes: Vec<String> = tx
+                    .clients()?
+                    .iter()
+                    .flat_map(|c| c.scope.split_ascii_whitespace().map(str::to_owned))
+                    .collect();
+                scopes.sort();
+                scopes.dedup();
+                Ok(scopes)
+            })
+        })
+        .await;
+    let scopes = match scopes {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::warn!(error = %e, "metadata: clients could not be read");
+            return HttpResponse::ServiceUnavailable()
+                .insert_header((header::CACHE_CONTROL, "no-store"))
+                .finish();
+        }
+    };
+    match serde_json::to_vec(&Metadata::new(state.issuer(), scopes)) {
+        Ok(body) => HttpResponse::Ok()
+            .insert_header((header::CONTENT_TYPE, "application/json"))
+            .insert_header((header::CACHE_CONTROL, "public, max-age=300"))
+            .body(body),
+        Err(_) => HttpResponse::InternalServerError().finish(),
+    }
+}

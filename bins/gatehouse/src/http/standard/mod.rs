@@ -1,0 +1,225 @@
+//! The standards-native surface beside the legacy dialects: `/oauth2/authorize` with its
+//! login and consent pages, `/oauth2/logout`, the RFC 6749 token endpoint `/oauth2/token`,
+//! and the RFC 8414 metadata built from the configured issuer.
+//!
+//! Every page is server-rendered HTML with an inline stylesheet (no script, no external
+//! asset), never cached, never framed. Decisions are domain calls
+//! (`check_authorization`, `browser_login`, `issue_authorization_code`, `exchange_code`).
+
+use actix_web::http::header;
+use actix_web::{web, HttpRequest, HttpResponse};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+
+mod authorize;
+pub mod metadata;
+mod page;
+mod token;
+
+pub use metadata::document as metadata_document;
+
+/// `GET /oauth2/authorize`
+pub const AUTHORIZE: &str = "/oauth2/authorize";
+/// `POST /oauth2/login` (the login form's target)
+pub const LOGIN: &str = "/oauth2/login";
+/// `POST /oauth2/consent` (the consent form's target)
+pub const CONSENT: &str = "/oauth2/consent";
+/// `GET|POST /oauth2/logout`
+pub const LOGOUT: &str = "/oauth2/logout";
+/// `POST /oauth2/token`
+pub const TOKEN: &str = "/oauth2/token";
+
+/// The metrics label of a standards route (`None` for other paths).
+pub fn route_label(path: &str) -> Option<&'static str> {
+    [AUTHORIZE, LOGIN, CONSENT, LOGOUT, TOKEN]
+        .into_iter()
+        .find(|r| *r == path)
+}
+
+/// Registers the standards routes.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    let resource = |path: &'static str, allow: &'static str| {
+        web::resource(path).default_service(web::to(move || async move {
+            HttpResponse::MethodNotAllowed()
+                .insert_header((header::ALLOW, allow))
+                .insert_header((header::CACHE_CONTROL, "no-store"))
+                .content_type("application/json")
+                .body(r#"{"error":"invalid_request","error_description":"Method not allowed."}"#)
+        }))
+    };
+    cfg.service(resource(AUTHORIZE, "GET").route(web::get().to(authorize::authorize)))
+        .service(resource(LOGIN, "POST").route(web::post().to(authorize::login)))
+        .service(resource(CONSENT, "POST").route(web::post().to(authorize::consent)))
+        .service(
+            resource(LOGOUT, "GET, POST")
+                .route(web::get().to(authorize::logout_page))
+                .route(web::post().to(authorize::logout)),
+        )
+        .service(resource(TOKEN, "POST").route(web::post().to(token::token)));
+}
+
+/// The `redirect_uri` and `code_verifier` of a v1 `authorization_code` request (read from
+/// the same body beside the v1 contract, which does not carry them), so a code issued by
+/// `/oauth2/authorize` is checked at v1 exactly as at `/oauth2/token`.
+pub fn v1_code_binding(req: &HttpRequest, body: &[u8]) -> gatehouse_domain::authorize::CodeBinding {
+    #[derive(Default, serde::Deserialize)]
+    #[serde(default)]
+    struct Extras {
+        redirect_uri: Option<String>,
+        code_verifier: Option<String>,
+    }
+    let opts = gatehouse_codec::DecodeOptions::default();
+    let content_type = crate::http::request::header_str(req, header::CONTENT_TYPE);
+    let extras: Extras = match gatehouse_codec::classify(content_type) {
+        Ok(gatehouse_codec::BodyFormat::Form) => {
+            gatehouse_codec::decode_form(body, &opts).unwrap_or_default()
+        }
+        Ok(gatehouse_codec::BodyFormat::Json) => {
+            gatehouse_codec::decode_json(body, &opts).unwrap_or_default()
+        }
+        _ => Extras::default(),
+    };
+    gatehouse_domain::authorize::CodeBinding {
+        redirect_uri: extras.redirect_uri.filter(|v| !v.is_empty()),
+        code_verifier: extras.code_verifier.filter(|v| !v.is_empty()),
+    }
+}
+
+// ----- small HTTP helpers ------------------------------------------------------------------
+
+/// Parses `application/x-www-form-urlencoded` text (a query string or a form body) into
+/// pairs; `None` when an escape is malformed or a value is not UTF-8.
+pub(crate) fn parse_urlencoded(text: &str) -> Option<Vec<(String, String)>> {
+    let mut out = Vec::new();
+    for part in text.split('&').filter(|p| !p.is_empty()) {
+        let (k, v) = part.split_once('=').unwrap_or((part, ""));
+        out.push((percent_decode(k)?, percent_decode(v)?));
+    }
+    Some(out)
+}
+
+fn percent_decode(input: &str) -> Option<String> {
+    let bytes = input.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' => {
+                let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
+                out.push(u8::from_str_radix(hex, 16).ok()?);
+                i += 3;
+            }
+            b'+' => {
+                out.push(b' ');
+                i += 1;
+            }
+            b => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+/// Percent-encodes everything but RFC 3986 unreserved characters.
+pub(crate) fn percent_encode(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for b in value.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// `uri` with `params` added to its query (RFC 6749 section 4.1.2: keep the existing query).
+pub(crate) fn with_query(uri: &str, params: &[(&str, &str)]) -> String {
+    let mut out = uri.to_owned();
+    let mut sep = if uri.contains('?') { '&' } else { '?' };
+    if uri.ends_with('?') || uri.ends_with('&') {
+        sep = '\0';
+    }
+    for (k, v) in params {
+        if sep != '\0' {
+            out.push(sep);
+        }
+        sep = '&';
+        out.push_str(k);
+        out.push('=');
+        out.push_str(&percent_encode(v));
+    }
+    out
+}
+
+/// A cookie of the request by name.
+pub(crate) fn cookie(req: &HttpRequest, name: &str) -> Option<String> {
+    req.headers()
+        .get_all(header::COOKIE)
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.trim_matches('"').to_owned())
+        .filter(|v| !v.is_empty())
+}
+
+/// base64url(SHA-256(purpose NUL value)): a form token bound to a cookie value.
+pub(crate) fn bound_token(purpose: &str, value: &str) -> String {
+    let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
+    ctx.update(purpose.as_bytes());
+    ctx.update(&[0]);
+    ctx.update(value.as_bytes());
+    URL_SAFE_NO_PAD.encode(ctx.finish().as_ref())
+}
+
+/// Comparison whose time depends only on the lengths.
+pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let diff = a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y));
+    std::hint::black_box(diff) == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urlencoded_round_trip() {
+        let pairs = parse_urlencoded("a=1&b=x+y%2Bz&c&d=%C3%A9").unwrap_or_default();
+        assert_eq!(
+            pairs,
+            [
+                ("a".into(), "1".into()),
+                ("b".into(), "x y+z".into()),
+                ("c".into(), String::new()),
+                ("d".into(), "é".into())
+            ]
+        );
+        assert!(parse_urlencoded("a=%zz").is_none());
+        assert!(parse_urlencoded("a=%FF").is_none());
+        assert_eq!(percent_encode("a b&c=é"), "a%20b%26c%3D%C3%A9");
+    }
+
+    #[test]
+    fn queries_are_appended() {
+        assert_eq!(
+            with_query("https://a.example/cb", &[("code", "x"), ("state", "s t")]),
+            "https://a.example/cb?code=x&state=s%20t"
+        );
+        assert_eq!(
+            with_query("https://a.example/cb?k=v", &[("code", "x")]),
+            "https://a.example/cb?k=v&code=x"
+        );
+    }
+
+    #[test]
+    fn labels() {
+        assert_eq!(route_label("/oauth2/token"), Some(TOKEN));
+        assert_eq!(route_label("/oauth2/tokens"), None);
+    }
+}

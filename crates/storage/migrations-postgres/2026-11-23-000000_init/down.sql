@@ -1,0 +1,12 @@
+DROP TABLE login_failures;
+DROP TABLE onetime_codes;
+DROP TABLE authorization_codes;
+DROP TABLE refresh_tokens;
+DROP TABLE access_tokens;
+DROP TABLE sessions;
+DROP TABLE clients;
+DROP TABLE trading_accounts;
+DROP TABLE brokers;
+DROP TABLE sub_accounts;
+DROP TABLE members;
+DROP TABLE users;

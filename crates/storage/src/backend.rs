@@ -1,0 +1,264 @@
+//! What differs between the two backends, and nothing else: how a connection is opened and
+//! configured, how the writer's batch transaction begins (SQLite `BEGIN IMMEDIATE`;
+//! PostgreSQL `BEGIN` + a transaction-level advisory lock that every replica's writer takes),
+//! how a read transaction begins, and how migrations are serialised. Every query lives once,
+//! in `repo.rs`, compiled for both connection types.
+
+use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
+use std::time::Duration;
+
+use diesel::connection::SimpleConnection;
+use diesel::pg::PgConnection;
+use diesel::r2d2::{CustomizeConnection, R2D2Connection};
+use diesel::result::QueryResult;
+use diesel::{Connection, SqliteConnection};
+use diesel_migrations::MigrationHarness;
+use gatehouse_domain::store::{ReadTx, WriteTx};
+use gatehouse_domain::Error as DomainError;
+
+use crate::repo::Tx;
+use crate::{finish, StorageError, Synchronous, TxError, MIGRATIONS, PG_MIGRATIONS};
+
+/// Key of the advisory lock every PostgreSQL write batch of every replica holds until its
+/// commit ("gatewrit"): batches of all replicas are serialised, so a read followed by a write
+/// in one write closure is never interleaved with another replica's writer.
+pub(crate) const PG_WRITE_LOCK: i64 = 0x6761_7465_7772_6974;
+/// Key of the session-level advisory lock held while migrating ("gatemigr"): replicas that
+/// start together migrate once; the others wait, then find nothing pending.
+pub(crate) const PG_MIGRATE_LOCK: i64 = 0x6761_7465_6d69_6772;
+/// The savepoint each job of a PostgreSQL batch runs in.
+const PG_JOB: &str = "gatehouse_job";
+
+/// A connection type the storage runs on.
+pub(crate) trait Backend: Connection + R2D2Connection + Send + Sized + 'static {
+    /// Name of the writer thread.
+    const WRITER_THREAD: &'static str;
+    /// How every connection is configured.
+    type Settings: CustomizeConnection<Self, diesel::r2d2::Error> + Clone + Send + Sync + 'static;
+
+    /// Opens and configures the writer connection (also used to reconnect it).
+    fn open_writer(url: &str, settings: &Self::Settings) -> Result<Self, StorageError>;
+
+    /// Runs the pending migrations (serialised across processes where the backend needs it)
+    /// and returns the versions applied.
+    fn migrate(&mut self) -> Result<Vec<String>, StorageError>;
+
+    /// Runs `f` inside one write transaction of the batch kind (serialised with every other
+    /// writer, of this process or another); an `Err` from `f` rolls it back.
+    fn batch(&mut self, f: impl FnOnce(&mut Self) -> QueryResult<()>) -> QueryResult<()>;
+
+    /// Runs `f` in a read transaction with a consistent snapshot.
+    fn read<R>(
+        &mut self,
+        f: impl FnOnce(&mut dyn ReadTx) -> Result<R, DomainError>,
+    ) -> Result<R, DomainError>;
+
+    /// Runs `f` in a savepoint (nested transaction) of the current batch.
+    fn savepoint<R>(
+        &mut self,
+        f: impl FnOnce(&mut dyn WriteTx) -> Result<R, DomainError>,
+    ) -> Result<R, DomainError>;
+
+    /// `true` when the connection no longer answers (then the writer reconnects).
+    fn lost(&mut self) -> bool {
+        R2D2Connection::ping(self).is_err()
+    }
+}
+
+/// SQLite's per-connection pragmas.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Pragmas {
+    pub(crate) synchronous: Synchronous,
+    pub(crate) busy_timeout_ms: u64,
+}
+
+impl Pragmas {
+    pub(crate) fn apply(self, conn: &mut SqliteConnection) -> Result<(), diesel::result::Error> {
+        conn.batch_execute(&format!(
+            "PRAGMA busy_timeout = {}; PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; \
+             PRAGMA synchronous = {};",
+            self.busy_timeout_ms,
+            match self.synchronous {
+                Synchronous::Full => "FULL",
+                Synchronous::Normal => "NORMAL",
+            }
+        ))
+    }
+
+    /// The writer's own settings: every grant inserts at a random place of the digest and
+    /// GUID indexes, so with millions of rows a larger page cache (16 MiB instead of SQLite's
+    /// 2 MiB) keeps the inserts off the OS page cache. Memory grows only as pages are used.
+    pub(crate) fn apply_writer(
+        self,
+        conn: &mut SqliteConnection,
+    ) -> Result<(), diesel::result::Error> {
+        self.apply(conn)?;
+        conn.batch_execute("PRAGMA cache_size = -16384;")
+    }
+}
+
+impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for Pragmas {
+    fn on_acquire(&self, conn: &mut SqliteConnection) -> Result<(), diesel::r2d2::Error> {
+        self.apply(conn).map_err(diesel::r2d2::Error::QueryError)
+    }
+}
+
+impl Backend for SqliteConnection {
+    const WRITER_THREAD: &'static str = "gatehouse-sqlite-writer";
+    type Settings = Pragmas;
+
+    fn open_writer(url: &str, settings: &Pragmas) -> Result<Self, StorageError> {
+        let mut conn = SqliteConnection::establish(url)?;
+        settings.apply_writer(&mut conn)?;
+        Ok(conn)
+    }
+
+    fn migrate(&mut self) -> Result<Vec<String>, StorageError> {
+        // The writer holds the file's write lock while migrating (SQLite serialises writers).
+        Ok(self
+            .run_pending_migrations(MIGRATIONS)
+            .map_err(|e| StorageError::Migration(e.to_string()))?
+            .into_iter()
+            .map(|v| v.to_string())
+            .collect())
+    }
+
+    fn batch(&mut self, f: impl FnOnce(&mut Self) -> QueryResult<()>) -> QueryResult<()> {
+        self.immediate_transaction(f)
+    }
+
+    fn read<R>(
+        &mut self,
+        f: impl FnOnce(&mut dyn ReadTx) -> Result<R, DomainError>,
+    ) -> Result<R, DomainError> {
+        finish(self.transaction::<R, TxError, _>(|c| f(&mut Tx::new(c)).map_err(TxError::Domain)))
+    }
+
+    /// The job runs in the savepoint the batch (or the job before it) opened; then one round
+    /// trip either releases it and opens the next job's (success) or rolls back to it
+    /// (failure; the savepoint stays for the next job). A job that left the transaction
+    /// aborted while returning `Ok` (a swallowed database error) fails the release: it is
+    /// rolled back and reported as failed. A panicking job is rolled back before the panic
+    /// goes on to the writer.
+    fn savepoint<R>(
+        &mut self,
+        f: impl FnOnce(&mut dyn WriteTx) -> Result<R, DomainError>,
+    ) -> Result<R, DomainError> {
+        finish(self.transaction::<R, TxError, _>(|c| f(&mut Tx::new(c)).map_err(TxError::Domain)))
+    }
+}
+
+/// PostgreSQL per-connection settings.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct PgSettings {
+    pub(crate) synchronous: Synchronous,
+    pub(crate) statement_timeout: Duration,
+}
+
+impl PgSettings {
+    fn apply(self, conn: &mut PgConnection) -> Result<(), diesel::result::Error> {
+        let timeout_ms = u64::try_from(self.statement_timeout.as_millis()).unwrap_or(u64::MAX);
+        conn.batch_execute(&format!(
+            "SET statement_timeout = {timeout_ms}; SET synchronous_commit = {}; \
+             SET application_name = 'gatehouse'; SET TIME ZONE 'UTC';",
+            match self.synchronous {
+                Synchronous::Full => "on",
+                Synchronous::Normal => "off",
+            }
+        ))
+    }
+}
+
+impl CustomizeConnection<PgConnection, diesel::r2d2::Error> for PgSettings {
+    fn on_acquire(&self, conn: &mut PgConnection) -> Result<(), diesel::r2d2::Error> {
+        self.apply(conn).map_err(diesel::r2d2::Error::QueryError)
+    }
+}
+
+impl Backend for PgConnection {
+    const WRITER_THREAD: &'static str = "gatehouse-pg-writer";
+    type Settings = PgSettings;
+
+    fn open_writer(url: &str, settings: &PgSettings) -> Result<Self, StorageError> {
+        let mut conn = PgConnection::establish(url)?;
+        settings.apply(&mut conn)?;
+        Ok(conn)
+    }
+
+    fn migrate(&mut self) -> Result<Vec<String>, StorageError> {
+        // A session-level advisory lock: a second replica starting at the same moment waits
+        // here until the first has migrated, then finds nothing pending. Migrations may take
+        // longer than a statement is allowed to.
+        self.batch_execute(&format!(
+            "SET statement_timeout = 0; SELECT pg_advisory_lock({PG_MIGRATE_LOCK})"
+        ))?;
+        let applied = self
+            .run_pending_migrations(PG_MIGRATIONS)
+            .map(|v| v.into_iter().map(|v| v.to_string()).collect::<Vec<_>>())
+            .map_err(|e| StorageError::Migration(e.to_string()));
+        let unlocked = self.batch_execute(&format!("SELECT pg_advisory_unlock({PG_MIGRATE_LOCK})"));
+        let applied = applied?;
+        unlocked?;
+        Ok(applied)
+    }
+
+    /// One round trip to begin: `BEGIN`, the writers' advisory lock, and the first job's
+    /// savepoint, sent together; one to commit. (Diesel's nested transactions would cost two
+    /// more round trips per job, on the path every replica's writes take one after another.)
+    fn batch(&mut self, f: impl FnOnce(&mut Self) -> QueryResult<()>) -> QueryResult<()> {
+        let result = self
+            .batch_execute(&format!(
+                "BEGIN; SELECT pg_advisory_xact_lock({PG_WRITE_LOCK}); SAVEPOINT {PG_JOB}"
+            ))
+            .and_then(|()| f(self))
+            .and_then(|()| self.batch_execute("COMMIT"));
+        if result.is_err() {
+            // Whatever state the transaction is in, end it (an error if there is none).
+            let _ = self.batch_execute("ROLLBACK");
+        }
+        result
+    }
+
+    fn read<R>(
+        &mut self,
+        f: impl FnOnce(&mut dyn ReadTx) -> Result<R, DomainError>,
+    ) -> Result<R, DomainError> {
+        finish(
+            self.build_transaction()
+                .repeatable_read()
+                .read_only()
+                .run::<R, TxError, _>(|c| f(&mut Tx::new(c)).map_err(TxError::Domain)),
+        )
+    }
+
+    /// The job runs in the savepoint the batch (or the job before it) opened; then one round
+    /// trip either releases it and opens the next job's (success) or rolls back to it
+    /// (failure; the savepoint stays for the next job). A job that left the transaction
+    /// aborted while returning `Ok` (a swallowed database error) fails the release: it is
+    /// rolled back and reported as failed. A panicking job is rolled back before the panic
+    /// goes on to the writer.
+    fn savepoint<R>(
+        &mut self,
+        f: impl FnOnce(&mut dyn WriteTx) -> Result<R, DomainError>,
+    ) -> Result<R, DomainError> {
+        let rollback = format!("ROLLBACK TO SAVEPOINT {PG_JOB}");
+        let result = match catch_unwind(AssertUnwindSafe(|| f(&mut Tx::new(self)))) {
+            Ok(result) => result,
+            Err(panic) => {
+                let _ = self.batch_execute(&rollback);
+                resume_unwind(panic)
+            }
+        };
+        let step = match &result {
+            Ok(_) => format!("RELEASE SAVEPOINT {PG_JOB}; SAVEPOINT {PG_JOB}"),
+            Err(_) => rollback.clone(),
+        };
+        match self.batch_execute(&step) {
+            Ok(()) => result,
+            Err(e) => {
+                let _ = self.batch_execute(&rollback);
+                Err(DomainError::storage(StorageError::Query(e)))
+            }
+        }
+    }
+}

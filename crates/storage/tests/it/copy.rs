@@ -1,0 +1,93 @@
+//! `gatehouse_storage::copy`: SQLite → PostgreSQL → SQLite keeps users, clients, sessions,
+//! live tokens and lockout state; a second run copies nothing new; expired tokens stay
+//! behind.
+
+use std::sync::Arc;
+
+use gatehouse_domain::clock::{Clock, MockClock};
+use gatehouse_domain::store::Store;
+use gatehouse_domain::Config;
+use gatehouse_storage::{copy, CopyTable, Database, Storage, StorageOptions};
+use time::Duration;
+
+use crate::support::{demo_client, password, service, temp_db, v1_password, TEST_ITERATIONS};
+
+fn counts(report: &[CopyTable]) -> Vec<(&'static str, u64)> {
+    report.iter().map(|t| (t.table, t.source_rows)).collect()
+}
+
+#[test]
+fn sqlite_to_postgres_and_back() {
+    let Some(url) = gatehouse_tests::pg::fresh_database("sqlite_to_postgres_and_back") else {
+        return;
+    };
+    // The source (SQLite, the fixture's default): the demo data, a session with tokens, a lockout record, an expired token.
+    let fx = crate::support::fx();
+    let old = fx
+        .gh
+        .password_grant(v1_password("alice", "alice-password-1"))
+        .expect("login");
+    fx.clock.advance(Duration::hours(2)); // `old` access token expired (20 min)
+    let live = fx
+        .gh
+        .password_grant(v1_password("alice", "alice-password-1"))
+        .expect("login");
+    assert!(fx.gh.password_grant(password("bob", "wrong")).is_err());
+    let now = fx.clock.now();
+
+    let pg = Database::parse(&url).expect("url");
+    let target = Storage::connect(&pg, StorageOptions::default()).expect("open pg");
+    let mut lines = 0;
+    let report = copy(fx.gh.store(), &target, now, &mut |_| lines += 1).expect("copy");
+    assert!(lines >= 12, "a progress line per table at least");
+    assert!(report.inserted() > 0);
+    let by_table = counts(&report.tables);
+    assert!(by_table.contains(&("users", 2)), "{by_table:?}");
+    assert!(
+        by_table.contains(&("access_tokens", 1)),
+        "only the live one: {by_table:?}"
+    );
+    assert!(by_table.contains(&("login_failures", 1)), "{by_table:?}");
+    for t in &report.tables {
+        assert_eq!(t.destination_rows, t.source_rows, "{t:?}");
+    }
+
+    // The copy serves: the live tokens work there, the expired one is not there.
+    let clock = Arc::new(MockClock::new(now));
+    let on_pg = service(&pg, clock.clone(), TEST_ITERATIONS, Config::default());
+    let info = on_pg
+        .validate_access_token(live.access_token.expose())
+        .expect("live token copied");
+    assert_eq!(info.user.map(|u| u.user_name).as_deref(), Some("alice"));
+    assert!(on_pg
+        .validate_access_token(old.access_token.expose())
+        .is_err());
+    let refresh = live.refresh_token.as_ref().expect("refresh").expose();
+    on_pg
+        .refresh_grant(&demo_client(), refresh, None)
+        .expect("refresh on the copy");
+    let failure = on_pg
+        .store()
+        .read(|tx| tx.login_failure("user:bob"))
+        .expect("read")
+        .expect("lockout state copied");
+    assert_eq!(failure.failures, 1);
+
+    // Idempotent: again, nothing new.
+    let again = copy(fx.gh.store(), &target, now, &mut |_| {}).expect("copy again");
+    assert_eq!(again.inserted(), 0, "{again:?}");
+
+    // And back, into a new SQLite file: the rotation done on PostgreSQL comes along.
+    let (_dir, path) = temp_db();
+    let back = Storage::open(&path, StorageOptions::default()).expect("open sqlite");
+    let report = copy(on_pg.store(), &back, now, &mut |_| {}).expect("copy back");
+    for t in &report.tables {
+        assert_eq!(t.destination_rows, t.source_rows, "{t:?}");
+        assert_eq!(t.inserted, t.source_rows, "{t:?}");
+    }
+    let rotated = back
+        .read(|tx| tx.refresh_token(&gatehouse_domain::secret::TokenDigest::of(refresh)))
+        .expect("read")
+        .expect("refresh token there");
+    assert!(rotated.rotated_at.is_some(), "{rotated:?}");
+}
