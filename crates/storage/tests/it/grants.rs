@@ -1176,7 +1176,6 @@ fn cli_operations() {
 }
 
 /// `gatehouse user passwd` (set_password) ends every session of the user.
-#[test]
 fn a_new_password_ends_every_session() {
     let fx = fx();
     let v1 = fx
@@ -1213,7 +1212,6 @@ fn a_new_password_ends_every_session() {
 }
 
 /// A client added with `introspect_any` sees every token; without it, only its own.
-#[test]
 fn introspect_any_is_a_client_setting() {
     let fx = fx();
     let alice = fx
@@ -1270,4 +1268,6 @@ both!(
     import_is_idempotent,
     import_validates_and_applies_all_or_nothing,
     cli_operations,
+    a_new_password_ends_every_session,
+    introspect_any_is_a_client_setting,
 );
