@@ -264,6 +264,17 @@ macro_rules! copy_between {
                     src,
                     dst,
                     progress,
+                    browser_sessions,
+                    browser_sessions::digest,
+                    Vec::<u8>::new(),
+                    BrowserSessionRow,
+                    |r: &BrowserSessionRow| r.digest.clone(),
+                    browser_sessions::expires_at.ge(now)
+                ),
+                copy_table!(
+                    src,
+                    dst,
+                    progress,
                     login_failures,
                     login_failures::lock_key,
                     String::new(),
