@@ -58,6 +58,7 @@ diesel::table! {
         refresh_token_lifetime_secs -> Nullable<BigInt>,
         redirect_url -> Nullable<Text>,
         broker_id -> Nullable<Text>,
+        introspect_any -> Bool,
         redirect_uris -> Text,
         consent_required -> Bool,
         client_name -> Nullable<Text>,
@@ -96,6 +97,17 @@ diesel::table! {
         expires_at -> BigInt,
         consumed_at -> Nullable<BigInt>,
         session_id -> Nullable<Text>,
+        scope -> Nullable<Text>,
+        source_session_id -> Nullable<Text>,
+        source_token -> Nullable<Binary>,
+    }
+}
+
+diesel::table! {
+    rate_windows (rate_key) {
+        rate_key -> Text,
+        window_start -> BigInt,
+        hits -> BigInt,
     }
 }
 
@@ -110,6 +122,7 @@ diesel::table! {
         rotated_at -> Nullable<BigInt>,
         successor -> Nullable<Binary>,
         revoked_at -> Nullable<BigInt>,
+        replayed_at -> Nullable<BigInt>,
     }
 }
 
@@ -123,6 +136,10 @@ diesel::table! {
         created_at -> BigInt,
         last_used_at -> BigInt,
         ended_at -> Nullable<BigInt>,
+        parent_id -> Nullable<Text>,
+        source_token -> Nullable<Binary>,
+        expires_at -> Nullable<BigInt>,
+        grant_type -> Nullable<Text>,
     }
 }
 
@@ -183,6 +200,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     login_failures,
     members,
     onetime_codes,
+    rate_windows,
     refresh_tokens,
     sessions,
     sub_accounts,

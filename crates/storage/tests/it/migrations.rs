@@ -13,9 +13,11 @@ fn migrations_run_from_empty_and_only_once() {
     let storage = Storage::open(&path, StorageOptions::default()).expect("open");
     assert!(path.exists());
     let applied = storage.applied_migrations().expect("applied");
-    assert_eq!(applied.len(), 3, "{applied:?}");
+    assert_eq!(applied.len(), 4, "{applied:?}");
     assert!(applied[0].starts_with("20261123000000"), "{applied:?}");
-    assert!(applied[1].starts_with("20261201000000"), "{applied:?}");
+    assert!(applied[1].starts_with("20261130000000"), "{applied:?}");
+    assert!(applied[2].starts_with("20261201000000"), "{applied:?}");
+    assert!(applied[3].starts_with("20261201000100"), "{applied:?}");
     // Every table is there and empty.
     let (users, clients) = storage
         .read(|tx| Ok((tx.users()?.len(), tx.clients()?.len())))
@@ -82,7 +84,7 @@ fn expected_schema() -> (Vec<TableSpec>, Vec<(String, String, String)>) {
                 .push((column.to_owned(), ty));
         }
     }
-    assert_eq!(expected.len(), 13);
+    assert_eq!(expected.len(), 14);
 
     (expected, joinables)
 }
