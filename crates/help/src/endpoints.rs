@@ -81,6 +81,8 @@ pub enum ErrorStyle {
     WebApi {
         /// A required member (`ClientId`).
         required: &'static str,
+        /// The dialect's JSON camel-cased `HttpError` too (onetime).
+        camel: bool,
     },
     /// The otc Header/Body envelope (`token`: the token exchange's).
     Otc {
@@ -150,9 +152,9 @@ impl ErrorStyle {
     /// Sample error bodies: (what it shows, sample).
     pub fn samples(self) -> Vec<(&'static str, Sample)> {
         match self {
-            ErrorStyle::WebApi { required } => s::web_api_errors(required)
+            ErrorStyle::WebApi { required, camel } => s::web_api_errors(required)
                 .into_iter()
-                .flat_map(|(label, e)| [(label, s::json(&e)), (label, s::xml(&e))])
+                .flat_map(|(label, e)| s::http_error(&e, camel).map(|x| (label, x)))
                 .collect(),
             ErrorStyle::Otc { token } => {
                 let label = if token {
@@ -384,7 +386,7 @@ pub static ENDPOINTS: &[Endpoint] = &[
             description: "",
             samples: seed000_response,
         }),
-        errors: ErrorStyle::WebApi { required: "ClientId" },
+        errors: ErrorStyle::WebApi { required: "ClientId", camel: true },
     },
     Endpoint {
         method: "POST",
@@ -407,7 +409,7 @@ pub static ENDPOINTS: &[Endpoint] = &[
             description: "",
             samples: onetime_authorize_response,
         }),
-        errors: ErrorStyle::WebApi { required: "Code" },
+        errors: ErrorStyle::WebApi { required: "Code", camel: true },
     },
     Endpoint {
         method: "POST",
@@ -476,7 +478,7 @@ pub static ENDPOINTS: &[Endpoint] = &[
             description: "A token and its expire time.",
             samples: seed002_response,
         }),
-        errors: ErrorStyle::WebApi { required: "MemberId" },
+        errors: ErrorStyle::WebApi { required: "MemberId", camel: false },
     },
     Endpoint {
         method: "POST",
@@ -552,7 +554,7 @@ pub static ENDPOINTS: &[Endpoint] = &[
         path: "/oauth2/revoke",
         group: "OAuth2",
         summary: "RFC 7009 token revocation: end a token (a refresh token ends its whole session).",
-        description: "Revokes an access or refresh token of the calling client. Revoking a refresh token ends its session, with every token issued in it. The answer is an empty 200 whether or not the token existed.",
+        description: "Revokes an access or refresh token of the calling client. Revoking a refresh token ends its session, with every token issued in it. The answer is `{}` with 200 whether or not the token existed.",
         auth: Auth::Client,
         uri_params: &[],
         body_params: &[],
@@ -563,9 +565,9 @@ pub static ENDPOINTS: &[Endpoint] = &[
             samples: revocation_request,
         }),
         response: ResponseDoc::Other {
-            media: "",
-            description: "An empty 200.",
-            schema: "",
+            media: "application/json",
+            description: "`{}` with 200, whether or not the token existed (RFC 7009 section 2.2).",
+            schema: r#"{"type":"object","additionalProperties":false,"properties":{}}"#,
         },
         errors: ErrorStyle::OAuth { katana: false },
     },
@@ -590,7 +592,7 @@ pub static ENDPOINTS: &[Endpoint] = &[
         request: None,
         response: ResponseDoc::Other {
             media: "text/html",
-            description: "The login page or the consent page (200), or a 303 redirect to `redirect_uri` carrying `code` and `state` (or `error`, `error_description` and `state`).",
+            description: "The login page or the consent page (200), or a 303 redirect to `redirect_uri` carrying `code`, `state` and `iss` (or `error`, `error_description`, `state` and `iss`; RFC 9207).",
             schema: "",
         },
         errors: ErrorStyle::None,
@@ -724,7 +726,7 @@ pub static ENDPOINTS: &[Endpoint] = &[
         response: ResponseDoc::Other {
             media: "application/json",
             description: "RFC 8414 section 2.",
-            schema: r#"{"type":"object","additionalProperties":false,"properties":{"issuer":{"type":"string","description":"The issuer identifier: the configured public URL."},"authorization_endpoint":{"type":"string","description":"`oauth2/authorize` of the issuer."},"token_endpoint":{"type":"string","description":"`oauth2/token` of the issuer."},"introspection_endpoint":{"type":"string","description":"`oauth2/introspect` of the issuer (RFC 7662)."},"revocation_endpoint":{"type":"string","description":"`oauth2/revoke` of the issuer (RFC 7009)."},"scopes_supported":{"type":"array","items":{"type":"string"},"description":"Every scope some client may have; omitted when none."},"response_types_supported":{"type":"array","items":{"type":"string"},"description":"`code`."},"response_modes_supported":{"type":"array","items":{"type":"string"},"description":"`query`."},"grant_types_supported":{"type":"array","items":{"type":"string"},"description":"`authorization_code`, `refresh_token`, `client_credentials`, `password`."},"code_challenge_methods_supported":{"type":"array","items":{"type":"string"},"description":"`S256` (RFC 7636)."},"token_endpoint_auth_methods_supported":{"type":"array","items":{"type":"string"},"description":"`client_secret_basic`, `client_secret_post`, `none`."},"revocation_endpoint_auth_methods_supported":{"type":"array","items":{"type":"string"},"description":"`client_secret_basic`, `client_secret_post`, `none` (a public client revokes its own tokens)."},"introspection_endpoint_auth_methods_supported":{"type":"array","items":{"type":"string"},"description":"`client_secret_basic`, `client_secret_post`."}},"required":["issuer","authorization_endpoint","token_endpoint","introspection_endpoint","revocation_endpoint","response_types_supported","response_modes_supported","grant_types_supported","code_challenge_methods_supported","token_endpoint_auth_methods_supported","revocation_endpoint_auth_methods_supported","introspection_endpoint_auth_methods_supported"]}"#,
+            schema: r#"{"type":"object","additionalProperties":false,"properties":{"issuer":{"type":"string","description":"The issuer identifier: the configured public URL."},"authorization_endpoint":{"type":"string","description":"`oauth2/authorize` of the issuer."},"token_endpoint":{"type":"string","description":"`oauth2/token` of the issuer."},"introspection_endpoint":{"type":"string","description":"`oauth2/introspect` of the issuer (RFC 7662)."},"revocation_endpoint":{"type":"string","description":"`oauth2/revoke` of the issuer (RFC 7009)."},"scopes_supported":{"type":"array","items":{"type":"string"},"description":"Every scope some client may have; omitted when none."},"response_types_supported":{"type":"array","items":{"type":"string"},"description":"`code`."},"response_modes_supported":{"type":"array","items":{"type":"string"},"description":"`query`."},"grant_types_supported":{"type":"array","items":{"type":"string"},"description":"`authorization_code`, `refresh_token`, `client_credentials`, `password`."},"code_challenge_methods_supported":{"type":"array","items":{"type":"string"},"description":"`S256` (RFC 7636)."},"token_endpoint_auth_methods_supported":{"type":"array","items":{"type":"string"},"description":"`client_secret_basic`, `client_secret_post`, `none`."},"revocation_endpoint_auth_methods_supported":{"type":"array","items":{"type":"string"},"description":"`client_secret_basic`, `client_secret_post`, `none` (a public client revokes its own tokens)."},"introspection_endpoint_auth_methods_supported":{"type":"array","items":{"type":"string"},"description":"`client_secret_basic`, `client_secret_post`."},"authorization_response_iss_parameter_supported":{"type":"boolean","description":"`true`: the redirect of `oauth2/authorize` carries `iss`, the issuer (RFC 9207), so a client can tell which server answered."}},"required":["issuer","authorization_endpoint","token_endpoint","introspection_endpoint","revocation_endpoint","response_types_supported","response_modes_supported","grant_types_supported","code_challenge_methods_supported","token_endpoint_auth_methods_supported","revocation_endpoint_auth_methods_supported","introspection_endpoint_auth_methods_supported","authorization_response_iss_parameter_supported"]}"#,
         },
         errors: ErrorStyle::None,
     },

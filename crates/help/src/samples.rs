@@ -322,7 +322,7 @@ pub fn introspection_response() -> IntrospectionResponse {
     r.scope = Some("api".into());
     r.client_id = Some("demo-client".into());
     r.username = Some("alice".into());
-    r.token_type = Some("access_token".into());
+    r.token_type = Some("Bearer".into());
     r.exp = Some(1_746_343_647);
     r.iat = Some(1_746_342_447);
     r.sub = Some(USER.to_string());
@@ -354,6 +354,26 @@ pub fn web_api_errors(required: &str) -> Vec<(&'static str, HttpError)> {
                 format!("The {required} field is required."),
             ),
         ),
+    ]
+}
+
+/// Web API's `HttpError` as the server writes it (`gatehouse_codec::encode_http_error`: the
+/// onetime dialect camel-cases its JSON, XML carries `ModelState`), in JSON and XML.
+pub fn http_error(e: &HttpError, camel: bool) -> [Sample; 2] {
+    let write = |format| {
+        let bytes = codec::encode_http_error(format, e, camel)
+            .unwrap_or_else(|err| panic!("sample encodes: {err}"));
+        String::from_utf8(bytes).unwrap_or_else(|err| panic!("codec writes UTF-8: {err}"))
+    };
+    [
+        Sample {
+            media: Media::Json,
+            body: Some(crate::pretty::json(&write(ResponseFormat::Json))),
+        },
+        Sample {
+            media: Media::Xml,
+            body: Some(crate::pretty::xml(&write(ResponseFormat::Xml))),
+        },
     ]
 }
 
