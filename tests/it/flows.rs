@@ -445,6 +445,7 @@ fn windows_authentication_through_a_trusted_proxy() {
     let server = Server::start_with(|a| {
         a.windows_auth_header = Some("X-Remote-User".into());
         a.trusted_proxies = Some(vec!["127.0.0.1".parse().expect("ip")]);
+        a.windows_domains = Some(vec!["CORP".into()]);
     });
     let res = server.send(
         Request::post("/api/v1/auth/token")

@@ -15,7 +15,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use gatehouse::config::OnOff;
-use gatehouse_help::endpoints::{self, ResponseDoc, ENDPOINTS};
+use gatehouse_help::endpoints::{self, ErrorStyle, ResponseDoc, ENDPOINTS};
+use gatehouse_help::openapi::CAMEL_HTTP_ERROR;
 use gatehouse_help::samples::Media;
 use gatehouse_tests::external::{chromium, require, Piece};
 use gatehouse_tests::Request;
@@ -389,14 +390,20 @@ fn sample_cases() -> serde_json::Value {
             let samples = e.errors.samples().into_iter().map(|(_, s)| s).collect();
             bodies.push(("error", module, model, samples));
         }
+        let camel = matches!(e.errors, ErrorStyle::WebApi { camel: true, .. });
         for (section, module, model, samples) in bodies {
             for s in samples {
                 if let (Media::Json | Media::JavaScript, Some(text)) = (s.media, &s.body) {
+                    let reference = if section == "error" && camel {
+                        format!("#/components/schemas/{CAMEL_HTTP_ERROR}")
+                    } else {
+                        schema(module, model)
+                    };
                     cases.push(serde_json::json!({
                         "where": format!("{} {section} {:?}", e.id(), s.media),
                         "page": format!("/Help/Api/{}", e.id()),
                         "text": text,
-                        "ref": schema(module, model),
+                        "ref": reference,
                         "instance": serde_json::from_str::<serde_json::Value>(text).expect("json sample"),
                     }));
                 }
@@ -529,6 +536,62 @@ fn live_cases(server: &Server) -> Vec<serde_json::Value> {
                 .form(&format!("token={token}")),
         ),
         401,
+    );
+    case(
+        "onetime error",
+        format!("#/components/schemas/{CAMEL_HTTP_ERROR}"),
+        server.send(
+            Request::post("/oauth2/onetime/token")
+                .bearer(&token)
+                .json(r#"{"userName":"alice"}"#),
+        ),
+        400,
+    );
+    case(
+        "revocation",
+        inline("/oauth2/revoke", "post", 200),
+        server.send(
+            Request::post("/oauth2/revoke")
+                .basic("demo-client", "demo-secret")
+                .form("token=no-such-token"),
+        ),
+        200,
+    );
+    case(
+        "metadata",
+        inline("/.well-known/oauth-authorization-server", "get", 200),
+        server.send(Request::get("/.well-known/oauth-authorization-server")),
+        200,
+    );
+    case(
+        "oauth2 token",
+        inline("/oauth2/token", "post", 200),
+        server.send(
+            Request::post("/oauth2/token")
+                .basic("demo-client", "demo-secret")
+                .form("grant_type=client_credentials"),
+        ),
+        200,
+    );
+    case(
+        "oauth2 token refresh",
+        inline("/oauth2/token", "post", 200),
+        server.send(
+            Request::post("/oauth2/token")
+                .basic("demo-client", "demo-secret")
+                .form("grant_type=password&username=alice&password=alice-password-1"),
+        ),
+        200,
+    );
+    case(
+        "oauth2 token error",
+        schema("oauth", "ErrorResponse"),
+        server.send(
+            Request::post("/oauth2/token")
+                .basic("demo-client", "demo-secret")
+                .form("grant_type=authorization_code&code=nope"),
+        ),
+        400,
     );
     case(
         "healthz",
@@ -687,11 +750,9 @@ fn the_try_it_command_of_every_page_reaches_its_endpoint() {
             .map(|(c, _)| unescape(c))
             .unwrap_or_else(|| panic!("{}: no curl command", e.id()));
         // The page names the host it was asked at (the test client says `Host: localhost`).
+        let url = format!("curl -s -X {} 'http://localhost{}", e.method, e.path);
         assert!(
-            cmd.starts_with(&format!(
-                "curl -s -X {} 'http://localhost{}'",
-                e.method, e.path
-            )),
+            cmd.starts_with(&url) && matches!(cmd[url.len()..].chars().next(), Some('\'' | '?')),
             "{cmd}"
         );
         let cmd = cmd

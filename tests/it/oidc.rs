@@ -209,10 +209,10 @@ fn jwt_access_tokens_are_rfc_9068_and_introspection_refuses_tampering() {
     assert_eq!(info["active"], true);
     assert_eq!(info["token_type"], "Bearer");
     assert_eq!(info["scope"], "read write");
-    // Another client may introspect it too (as for opaque tokens), and sees it active.
+    // Another client (without introspect_any) sees it inactive, as for opaque tokens.
     assert_eq!(
         introspect(&server, "other", "other-secret", &tok)["active"],
-        true
+        false
     );
 
     let [h, p, s] = {
@@ -697,8 +697,10 @@ fn code_flow_id_token_userinfo_and_logout() {
         .to_owned();
     let res = browser.send(&server, Request::post("/oauth2/logout").form(""));
     assert_eq!(res.status, 200, "{}", res.text());
-    for t in [at, t2["access_token"].as_str().unwrap_or_default(), opaque] {
-        assert!(!active(&server, t), "logout ends the tokens");
+    let rp_active = |t: &str| introspect(&server, "rp", "rp-secret", t)["active"] == json!(true);
+    assert!(introspect(&server, "rp-opaque", "rp2-secret", opaque)["active"] == json!(false));
+    for t in [at, t2["access_token"].as_str().unwrap_or_default()] {
+        assert!(!rp_active(t), "logout ends the tokens");
     }
     assert_eq!(userinfo(&server, at).status, 401);
     let res = server.send(
@@ -710,7 +712,7 @@ fn code_flow_id_token_userinfo_and_logout() {
             )),
     );
     assert_eq!(res.status, 400, "the refresh token ended too");
-    assert!(active(&server, &bob_at));
+    assert!(rp_active(&bob_at));
     assert_eq!(userinfo(&server, &bob_at).status, 200);
     // The next authorization asks for the password again.
     let path = format!(
@@ -935,6 +937,7 @@ fn access_token_format_is_validated() {
             consent_required: false,
             access_token_format: "signed".into(),
             client_name: None,
+            introspect_any: false,
         },
     )
     .expect_err("refused");

@@ -639,3 +639,99 @@ fn client_secret_guessing_is_throttled() {
         "sixth client-secret guess from one address",
     );
 }
+
+// ----- log forging (CWE-117) ------------------------------------------------------------
+
+/// Forged keys and values with CR, LF, ESC and other control characters, unauthenticated, on
+/// every body format: the captured log never holds a raw control character inside a line,
+/// never a line the caller wrote, and the forged key does reach the log (escaped), so the
+/// scan is not vacuous.
+#[test]
+fn forged_keys_and_values_cannot_forge_log_lines() {
+    let logs = capture_logs();
+    let server = Server::start_with(|a| a.lockout_free_failures = Some(1_000));
+    let forged = "2026-01-01T00:00:00.000000Z  INFO gatehouse: forged line";
+    let key = format!("k\r\n{forged}\x1b[2J");
+    let enc = |s: &str| s.bytes().map(|b| format!("%{b:02X}")).collect::<String>();
+    let token = server.alice_token();
+    let requests = [
+        // A repeated payload key (refused, and named in the reason).
+        Request::post("/oauth2/onetime/token")
+            .bearer(&token)
+            .form(&format!(
+                "ClientId=demo-client&Payload[{k}]=1&Payload[{k}]=2",
+                k = enc(&key)
+            )),
+        // A repeated form key at v1 and katana.
+        Request::post("/api/v1/auth/token")
+            .form(&format!("{k}=1&{k}=2&grant_type=password", k = enc(&key))),
+        Request::post("/token").form(&format!("{k}=1&{k}=2", k = enc(&key))),
+        // Control characters in values: user names, client ids, scopes.
+        Request::post("/token").form(&format!(
+            "grant_type=password&userName={}&password=x",
+            enc(&key)
+        )),
+        Request::post("/api/v1/auth/token").form(&format!(
+            "grant_type=client_credentials&client_id={}&client_secret=x&scope={}",
+            enc(&key),
+            enc(&key)
+        )),
+        Request::post("/oauth2/onetime/token")
+            .bearer(&token)
+            .json(&format!(
+                r#"{{"clientId":"demo-client","payload":{{"{}":"x"}}, "{}":1}}"#,
+                "k\\r\\nX\\u001b", "\\u001b[31m\\r\\nforged"
+            )),
+        Request::post("/api/Token").xml(
+            "<AuthMemberModel><MemberId>1\u{1b}</MemberId><Password>p</Password></AuthMemberModel>",
+        ),
+    ];
+    for request in requests {
+        let res = server.send(request);
+        assert!(res.status < 500, "{}: {}", res.status, res.text());
+    }
+    drop(server);
+    let text = logs.contents();
+    for line in text.lines() {
+        assert!(
+            !line.chars().any(|c| c.is_control()),
+            "a raw control character in a log line: {line:?}"
+        );
+        assert!(
+            !line.starts_with("2026-01-01T00:00:00"),
+            "a forged log line: {line:?}"
+        );
+    }
+    assert!(
+        text.contains("\\u{d}\\u{a}2026-01-01T00:00:00.000000Z  INFO gatehouse: forged line"),
+        "the forged key never reached the log, so nothing was tested"
+    );
+}
+
+/// A malformed request is logged by actix-http at ERROR; Gatehouse lowers it to DEBUG (an
+/// unauthenticated caller must not be able to fill the log at ERROR).
+#[test]
+fn malformed_requests_are_not_logged_at_error() {
+    let logs = capture_logs();
+    let server = Server::start();
+    for raw in [
+        &b"GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nabcde"[..],
+        b"POST /token HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+        b"\x16\x03\x01 not http at all\r\n\r\n",
+    ] {
+        let _ = gatehouse_tests::send_raw(server.addr, raw);
+    }
+    drop(server);
+    let text = logs.contents();
+    let errors: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains(" ERROR ") && l.contains("actix_http"))
+        .collect();
+    assert!(errors.is_empty(), "actix ERROR lines: {errors:?}");
+    // They were seen, at DEBUG (so the check above is not vacuous).
+    assert!(
+        text.lines()
+            .any(|l| l.contains(" DEBUG ") && l.contains("gatehouse::malformed_request")),
+        "no malformed-request line at DEBUG"
+    );
+}

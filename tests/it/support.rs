@@ -11,6 +11,7 @@ pub const BROKER: &str = "3be9edf1-5491-4d5c-a5c6-423218dfb6cc";
 
 pub struct Server {
     pub addr: SocketAddr,
+    metrics_addr: Option<SocketAddr>,
     pub db: PathBuf,
     running: Option<gatehouse::Running>,
     _dir: TempDb,
@@ -40,10 +41,16 @@ impl Server {
         let running = gatehouse::start(config).expect("server starts");
         Self {
             addr: running.addr,
+            metrics_addr: running.metrics_addr,
             db: dir.path.clone(),
             running: Some(running),
             _dir: dir,
         }
+    }
+
+    /// The `--metrics-bind` listener, when configured.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_addr
     }
 
     pub fn send(&self, request: Request) -> Response {

@@ -181,6 +181,10 @@ pub fn seed(db: &Path, plan: &SeedPlan, sample_out: Option<&Path>) -> Result<See
                 created_at: now,
                 last_used_at: now,
                 ended_at: None,
+                parent_id: None,
+                source_token: None,
+                expires_at: None,
+                grant: None,
             };
             let access = AccessToken {
                 digest: TokenDigest::of(&t),
@@ -294,6 +298,7 @@ mod tests {
                 broker_id: None,
                 access_token_lifetime: None,
                 refresh_token_lifetime: None,
+                introspect_any: false,
                 redirect_uris: Vec::new(),
                 consent_required: false,
                 client_name: None,

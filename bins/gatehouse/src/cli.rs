@@ -44,6 +44,8 @@ pub struct NewClientArgs {
     pub broker: Option<uuid::Uuid>,
     /// No secret.
     pub public: bool,
+    /// May introspect and revoke every client's tokens (a resource server).
+    pub introspect_any: bool,
     /// Redirect URIs of `/oauth2/authorize`.
     pub redirect_uris: Vec<String>,
     /// Consent page at `/oauth2/authorize`.
@@ -149,7 +151,7 @@ pub fn user_passwd(
     service(database, hash_iterations)?
         .set_password(user_name, &password)
         .map_err(|e| e.to_string())?;
-    println!("password of {user_name} changed");
+    println!("password of {user_name} changed; every session of theirs has ended");
     Ok(())
 }
 
@@ -158,7 +160,7 @@ pub fn user_disable(database: &Path, user_name: &str) -> Result<(), String> {
     service(database, None)?
         .set_user_disabled(user_name, true)
         .map_err(|e| e.to_string())?;
-    println!("user {user_name} disabled; their tokens stop working at once");
+    println!("user {user_name} disabled; every session of theirs has ended");
     Ok(())
 }
 
@@ -172,6 +174,7 @@ pub fn client_add(database: &Path, args: NewClientArgs) -> Result<(), String> {
         scope: args.scope,
         redirect_url: args.redirect_url,
         broker_id: args.broker,
+        introspect_any: args.introspect_any,
         redirect_uris: args.redirect_uris,
         consent_required: args.consent_required,
         client_name: args.client_name,

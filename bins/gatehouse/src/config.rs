@@ -93,6 +93,34 @@ pub struct ServeArgs {
     /// Longest lock [default: 900]
     #[arg(long, env = "GATEHOUSE_LOCKOUT_MAX_DELAY", value_name = "SECONDS")]
     pub lockout_max_delay: Option<i64>,
+    /// Client that stands in for v1 requests that name no client (a legacy proxy that
+    /// supplied its own); its grants and scope apply. Unset: such requests are refused
+    #[arg(long, env = "GATEHOUSE_V1_DEFAULT_CLIENT", value_name = "CLIENT_ID")]
+    pub v1_default_client: Option<String>,
+    /// Space-separated scope of tokens from Katana's `/token` without a client
+    /// [default: empty]
+    #[arg(long, env = "GATEHOUSE_KATANA_DEFAULT_SCOPE", value_name = "SCOPE")]
+    pub katana_default_scope: Option<String>,
+    /// Absolute lifetime of a session from its first grant, in seconds: no refresh reaches
+    /// past it [default: 2592000, 30 days]
+    #[arg(long, env = "GATEHOUSE_SESSION_MAX_LIFETIME", value_name = "SECONDS")]
+    pub session_max_lifetime: Option<i64>,
+    /// Let a token obtained with a one-time code issue further one-time codes (never past
+    /// the first session's end) [default: off]
+    #[arg(long, env = "GATEHOUSE_ONETIME_CHAIN")]
+    pub onetime_chain: bool,
+    /// Windows domains whose users may log in through the authenticating proxy, comma
+    /// separated, NetBIOS or DNS names (CORP,corp.example); other principals are refused
+    #[arg(
+        long,
+        env = "GATEHOUSE_WINDOWS_DOMAINS",
+        value_delimiter = ',',
+        value_name = "DOMAIN,..."
+    )]
+    pub windows_domains: Option<Vec<String>>,
+    /// Serve /metrics on this separate address (exact path only) instead of the main one
+    #[arg(long, env = "GATEHOUSE_METRICS_BIND", value_name = "ADDR:PORT")]
+    pub metrics_bind: Option<SocketAddr>,
     /// Serve the help pages (/Help) and the OpenAPI document (/openapi.json) [default: on]
     #[arg(long, env = "GATEHOUSE_HELP_PAGES", value_name = "on|off")]
     pub help_pages: Option<OnOff>,
@@ -167,6 +195,12 @@ pub struct FileConfig {
     lockout_free_failures: Option<u32>,
     lockout_initial_delay: Option<i64>,
     lockout_max_delay: Option<i64>,
+    v1_default_client: Option<String>,
+    katana_default_scope: Option<String>,
+    session_max_lifetime: Option<i64>,
+    onetime_chain: Option<bool>,
+    windows_domains: Option<Vec<String>>,
+    metrics_bind: Option<SocketAddr>,
     help_pages: Option<OnOff>,
     issuer: Option<String>,
     key_encryption_key_file: Option<PathBuf>,
@@ -244,6 +278,18 @@ pub struct Config {
     pub lockout_initial_delay: i64,
     /// Longest lock, seconds.
     pub lockout_max_delay: i64,
+    /// Client standing in for v1 requests without one.
+    pub v1_default_client: Option<String>,
+    /// Scope of client-less Katana tokens.
+    pub katana_default_scope: String,
+    /// Absolute session lifetime, seconds.
+    pub session_max_lifetime: i64,
+    /// Tokens from one-time codes may issue one-time codes.
+    pub onetime_chain: bool,
+    /// Windows domains accepted from the authenticating proxy.
+    pub windows_domains: Vec<String>,
+    /// Separate listener for /metrics.
+    pub metrics_bind: Option<SocketAddr>,
     /// Serve `/Help` and `/openapi.json`.
     pub help_pages: bool,
     /// Issuer identifier (no trailing slash); `None`: derived from the bound address.
@@ -349,6 +395,28 @@ impl Config {
                 .lockout_max_delay
                 .or(file.lockout_max_delay)
                 .unwrap_or(15 * 60),
+            v1_default_client: args
+                .v1_default_client
+                .or(file.v1_default_client)
+                .filter(|c| !c.trim().is_empty()),
+            katana_default_scope: args
+                .katana_default_scope
+                .or(file.katana_default_scope)
+                .unwrap_or_default(),
+            session_max_lifetime: args
+                .session_max_lifetime
+                .or(file.session_max_lifetime)
+                .unwrap_or(30 * 24 * 3600),
+            onetime_chain: args.onetime_chain || file.onetime_chain.unwrap_or(false),
+            windows_domains: args
+                .windows_domains
+                .or(file.windows_domains)
+                .unwrap_or_default()
+                .into_iter()
+                .map(|d| d.trim().to_owned())
+                .filter(|d| !d.is_empty())
+                .collect(),
+            metrics_bind: args.metrics_bind.or(file.metrics_bind),
             help_pages: args.help_pages.or(file.help_pages).unwrap_or(OnOff::On) == OnOff::On,
             issuer: args
                 .issuer
@@ -369,6 +437,7 @@ impl Config {
             ("code-lifetime", self.code_lifetime),
             ("lockout-initial-delay", self.lockout_initial_delay),
             ("lockout-max-delay", self.lockout_max_delay),
+            ("session-max-lifetime", self.session_max_lifetime),
         ];
         for (name, v) in positive {
             if v <= 0 {

@@ -97,7 +97,10 @@ pub fn build_state(config: &Config) -> Result<AppState, StartError> {
 pub struct Running {
     /// The bound address (port 0 in the config picks a free one).
     pub addr: SocketAddr,
+    /// The metrics listener's address, when `--metrics-bind` is set.
+    pub metrics_addr: Option<SocketAddr>,
     handle: actix_web::dev::ServerHandle,
+    metrics_handle: Option<actix_web::dev::ServerHandle>,
     thread: Option<std::thread::JoinHandle<std::io::Result<()>>>,
 }
 
@@ -110,8 +113,14 @@ impl Running {
     fn shutdown(&mut self) {
         if let Some(thread) = self.thread.take() {
             let handle = self.handle.clone();
+            let metrics = self.metrics_handle.take();
             let _ = std::thread::spawn(move || {
-                actix_web::rt::System::new().block_on(handle.stop(true));
+                actix_web::rt::System::new().block_on(async move {
+                    if let Some(metrics) = metrics {
+                        metrics.stop(true).await;
+                    }
+                    handle.stop(true).await;
+                });
             })
             .join();
             let _ = thread.join();
@@ -125,12 +134,26 @@ impl Drop for Running {
     }
 }
 
-fn http_server(
-    state: AppState,
-    config: &Config,
-) -> Result<(actix_web::dev::Server, SocketAddr), StartError> {
+/// The main server, and the metrics listener (already running) when one is configured.
+type Servers = (
+    actix_web::dev::Server,
+    SocketAddr,
+    Option<(actix_web::dev::ServerHandle, SocketAddr)>,
+);
+
+fn http_server(state: AppState, config: &Config) -> Result<Servers, StartError> {
     let data = web::Data::new(state);
     spawn_purge(data.clone());
+    let metrics = match config.metrics_bind {
+        Some(bind) => {
+            let (server, addr) = metrics_server(data.clone(), bind)?;
+            let handle = server.handle();
+            actix_web::rt::spawn(server);
+            Some((handle, addr))
+        }
+        None => None,
+    };
+    let separate_metrics = config.metrics_bind.is_some();
     let help_pages = config.help_pages;
     let issued = data.clone();
     let server = HttpServer::new(move || {
@@ -138,7 +161,11 @@ fn http_server(
             .app_data(data.clone())
             .wrap(actix_web::middleware::from_fn(http::legacy::legacy_answers))
             .wrap(actix_web::middleware::from_fn(http::normalize_and_measure))
-            .configure(http::routes)
+            .configure(if separate_metrics {
+                http::routes_without_metrics
+            } else {
+                http::routes
+            })
             .configure(help::routes(help_pages))
             .default_service(web::to(http::not_found))
     })
@@ -158,6 +185,24 @@ fn http_server(
     })?;
     let addr = server.addrs().first().copied().unwrap_or(config.bind);
     issued.set_issuer(config.issuer_for(addr));
+    Ok((server.run(), addr, metrics))
+}
+
+/// The `--metrics-bind` listener: `GET /metrics`, exactly, and nothing else.
+fn metrics_server(
+    data: web::Data<AppState>,
+    bind: SocketAddr,
+) -> Result<(actix_web::dev::Server, SocketAddr), StartError> {
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(data.clone())
+            .default_service(web::to(metrics::exact_metrics))
+    })
+    .workers(1)
+    .disable_signals()
+    .bind(bind)
+    .map_err(|source| StartError::Bind { addr: bind, source })?;
+    let addr = server.addrs().first().copied().unwrap_or(bind);
     Ok((server.run(), addr))
 }
 
@@ -186,8 +231,8 @@ pub fn start(config: Config) -> Result<Running, StartError> {
     let thread = std::thread::spawn(move || {
         actix_web::rt::System::new().block_on(async move {
             match http_server(state, &config) {
-                Ok((server, addr)) => {
-                    let _ = tx.send(Ok((server.handle(), addr)));
+                Ok((server, addr, metrics)) => {
+                    let _ = tx.send(Ok((server.handle(), addr, metrics)));
                     server.await
                 }
                 Err(e) => {
@@ -197,12 +242,14 @@ pub fn start(config: Config) -> Result<Running, StartError> {
             }
         })
     });
-    let (handle, addr) = rx
+    let (handle, addr, metrics) = rx
         .recv()
         .map_err(|_| StartError::Io(std::io::Error::other("server thread died")))??;
     Ok(Running {
         addr,
+        metrics_addr: metrics.as_ref().map(|(_, a)| *a),
         handle,
+        metrics_handle: metrics.map(|(h, _)| h),
         thread: Some(thread),
     })
 }
@@ -212,12 +259,18 @@ pub fn serve_blocking(config: Config) -> Result<(), StartError> {
     let started = std::time::Instant::now();
     let state = build_state(&config)?;
     actix_web::rt::System::new().block_on(async move {
-        let (server, addr) = http_server(state, &config)?;
+        let (server, addr, metrics) = http_server(state, &config)?;
         tracing::info!(%addr, database = %config.database, ready_ms = started.elapsed().as_millis() as u64, "gatehouse listening");
+        if let Some((_, metrics_addr)) = &metrics {
+            tracing::info!(%metrics_addr, "metrics listening");
+        }
         let handle = server.handle();
         actix_web::rt::spawn(async move {
             shutdown_signal().await;
             tracing::info!("shutting down: draining connections");
+            if let Some((metrics, _)) = metrics {
+                metrics.stop(true).await;
+            }
             handle.stop(true).await;
         });
         server.await?;

@@ -42,7 +42,7 @@ struct Cli {
 #[allow(clippy::large_enum_variant)]
 enum Command {
     /// Run the server (migrations run first)
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Create or upgrade the database schema and exit
     Migrate,
     /// Provision clients, users, members, brokers and trading accounts from a JSON document
@@ -136,6 +136,10 @@ enum ClientCommand {
         /// A public client: no secret
         #[arg(long)]
         public: bool,
+        /// May introspect (and revoke) every client's tokens, not only its own: for resource
+        /// servers
+        #[arg(long)]
+        introspect_any: bool,
         /// A redirect URI for /oauth2/authorize, matched exactly (repeat for several)
         #[arg(long = "redirect-uri", value_name = "URI")]
         redirect_uris: Vec<String>,
@@ -203,7 +207,7 @@ fn main() -> ExitCode {
         .unwrap_or_else(|| PathBuf::from("gatehouse.db"));
     let result = match cli.command {
         Command::Serve(args) => {
-            match gatehouse::config::Config::resolve(args, Some(database), file) {
+            match gatehouse::config::Config::resolve(*args, Some(database), file) {
                 Ok(config) => gatehouse::serve_blocking(config).map_err(|e| e.to_string()),
                 Err(e) => Err(e),
             }
@@ -245,6 +249,7 @@ fn main() -> ExitCode {
             redirect_url,
             broker,
             public,
+            introspect_any,
             redirect_uris,
             consent_required,
             client_name,
@@ -258,6 +263,7 @@ fn main() -> ExitCode {
                 redirect_url,
                 broker,
                 public,
+                introspect_any,
                 redirect_uris,
                 consent_required,
                 client_name,

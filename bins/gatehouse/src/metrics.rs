@@ -44,6 +44,8 @@ pub struct Gauges {
     pub hash_threads: usize,
     /// PBKDF2 computations run so far (hashes, verifications and dummy verifications).
     pub password_hashes: u64,
+    /// PBKDF2 iterations run so far, the padding of failed legacy-hash checks included.
+    pub hash_iterations: u64,
 }
 
 impl Metrics {
@@ -139,8 +141,31 @@ impl Metrics {
             "# HELP gatehouse_password_hashes_total PBKDF2 computations (hashes, verifications, dummy verifications for unknown users).\n# TYPE gatehouse_password_hashes_total counter\ngatehouse_password_hashes_total {}",
             gauges.password_hashes
         );
+        let _ = writeln!(
+            out,
+            "# HELP gatehouse_password_hash_iterations_total PBKDF2 iterations run (every failed check costs at least the configured count).\n# TYPE gatehouse_password_hash_iterations_total counter\ngatehouse_password_hash_iterations_total {}",
+            gauges.hash_iterations
+        );
         out
     }
+}
+
+/// The separate metrics listener (`--metrics-bind`): `GET /metrics` exactly as written (no
+/// case folding, no percent-decoding, no trailing slash), everything else 404, so a proxy
+/// rule on the path cannot be bypassed by a variant of it.
+pub async fn exact_metrics(
+    req: actix_web::HttpRequest,
+    state: actix_web::web::Data<crate::AppState>,
+) -> actix_web::HttpResponse {
+    if req.method() != actix_web::http::Method::GET || req.uri().path() != "/metrics" {
+        return actix_web::HttpResponse::NotFound().finish();
+    }
+    actix_web::HttpResponse::Ok()
+        .insert_header((
+            actix_web::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        ))
+        .body(state.metrics.render(state.gauges()))
 }
 
 #[cfg(test)]
@@ -158,6 +183,7 @@ mod tests {
             hash_running: 1,
             hash_threads: 2,
             password_hashes: 7,
+            hash_iterations: 7_000,
         });
         assert!(text.contains(
             "gatehouse_http_requests_total{route=\"/token\",dialect=\"katana\",status=\"200\"} 2"

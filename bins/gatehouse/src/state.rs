@@ -22,7 +22,8 @@ use crate::metrics::{Gauges, Metrics};
 pub type Service = Gatehouse<Storage>;
 
 /// Opens (creating and migrating) the database named by `--database` (a SQLite path or a
-/// `sqlite://`/`postgres://` URL) with the default pool and timeouts.
+/// `sqlite://`/`postgres://` URL) with the default pool and timeouts. A new SQLite file is
+/// created with mode 0600 (see [`Storage::open`]).
 pub fn open_storage(path: &Path, synchronous: Synchronous) -> Result<Storage, StorageError> {
     let database = match path.to_str() {
         Some(text) => Database::parse(text)?,
@@ -77,6 +78,8 @@ pub fn build_service(
             max_delay: time::Duration::seconds(config.lockout_max_delay),
             ..gatehouse_domain::config::LockoutPolicy::default()
         },
+        session_max_lifetime: time::Duration::seconds(config.session_max_lifetime),
+        onetime_chain: config.onetime_chain,
         ..gatehouse_domain::config::Config::default()
     };
     Gatehouse::new(storage, clock, rng, hasher, domain)
@@ -213,6 +216,7 @@ impl AppState {
             hash_running: self.pool.running(),
             hash_threads: self.pool.threads(),
             password_hashes: self.service.hasher().hash_invocations(),
+            hash_iterations: self.service.hasher().iterations_run(),
         }
     }
 }

@@ -532,6 +532,7 @@ mod tests {
             redirect_uris: Vec::new(),
             consent_required: false,
             client_name: None,
+            introspect_any: false,
             access_token_format: Default::default(),
         }
     }

@@ -24,6 +24,22 @@ pub struct Config {
     pub max_payload_item_bytes: usize,
     /// Longest user name, member id, client key or trading-account field, in bytes (256).
     pub max_name_bytes: usize,
+    /// Absolute lifetime of a session from its first grant (30 days): no refresh and no
+    /// access token reaches past it (RFC 9700 section 4.14).
+    pub session_max_lifetime: Duration,
+    /// Whether an access token obtained by redeeming a one-time code may itself issue
+    /// one-time codes (`false`). Even then every descendant ends with the first session.
+    pub onetime_chain: bool,
+    /// Most outstanding (unredeemed, unexpired) one-time codes per user (16).
+    pub max_onetime_codes_per_user: u64,
+    /// Most outstanding one-time codes issued through one session's bearer tokens (4).
+    pub max_onetime_codes_per_session: u64,
+    /// Most one-time codes a user may have issued per `onetime_rate_window` (30).
+    pub onetime_rate: u64,
+    /// The window of `onetime_rate` (60 s).
+    pub onetime_rate_window: Duration,
+    /// Largest one-time code payload, keys and values together, in bytes (4 KiB).
+    pub max_payload_bytes: usize,
 }
 
 impl Default for Config {
@@ -38,6 +54,13 @@ impl Default for Config {
             max_payload_entries: 32,
             max_payload_item_bytes: 1024,
             max_name_bytes: 256,
+            session_max_lifetime: Duration::days(30),
+            onetime_chain: false,
+            max_onetime_codes_per_user: 16,
+            max_onetime_codes_per_session: 4,
+            onetime_rate: 30,
+            onetime_rate_window: Duration::seconds(60),
+            max_payload_bytes: 4096,
         }
     }
 }
@@ -47,7 +70,9 @@ impl Default for Config {
 ///
 /// The first `free_failures - 1` failures cost nothing; the `free_failures`-th locks for
 /// `initial_delay`, each further one doubles the delay up to `max_delay`. A success clears the
-/// account's count (not the address's). A count not increased for `forget_after` starts over.
+/// account's count, not the address's: an address shared by an attacker and a legitimate
+/// user (NAT, a proxy) must not be reset by the attacker's own successful logins in between
+/// guesses. A count not increased for `forget_after` starts over.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LockoutPolicy {
     /// Failures before the first delay (5).

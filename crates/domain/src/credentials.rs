@@ -127,6 +127,8 @@ impl Verification {
 pub struct PasswordHasher {
     iterations: NonZeroU32,
     invocations: Arc<AtomicU64>,
+    /// PBKDF2 iterations run, padding included (the work measure of tests and metrics).
+    iterations_run: Arc<AtomicU64>,
     /// A current-format hash of a fixed password, checked by [`Self::dummy_verify`].
     dummy: Arc<([u8; SALT_BYTES], [u8; HASH_BYTES])>,
 }
@@ -166,6 +168,7 @@ impl PasswordHasher {
         Self {
             iterations,
             invocations: Arc::new(AtomicU64::new(0)),
+            iterations_run: Arc::new(AtomicU64::new(0)),
             dummy: Arc::new((salt, [0u8; HASH_BYTES])),
         }
     }
@@ -182,8 +185,35 @@ impl PasswordHasher {
         self.invocations.load(Ordering::Relaxed)
     }
 
+    /// PBKDF2 iterations run by this hasher and its clones, padding included: every failed
+    /// verification adds at least [`Self::iterations`] (tests measure work with it, not
+    /// time).
+    pub fn iterations_run(&self) -> u64 {
+        self.iterations_run.load(Ordering::Relaxed)
+    }
+
     fn count(&self) {
         self.invocations.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn count_iterations(&self, n: NonZeroU32) {
+        self.iterations_run
+            .fetch_add(u64::from(n.get()), Ordering::Relaxed);
+    }
+
+    /// Runs `n` PBKDF2-HMAC-SHA256 iterations on the dummy salt and discards them: the
+    /// padding that brings a failed check of a cheaper stored hash up to the configured cost.
+    fn pad(&self, n: NonZeroU32, password: &str) {
+        self.count_iterations(n);
+        let (salt, hash) = &*self.dummy;
+        let outcome = pbkdf2::verify(
+            pbkdf2::PBKDF2_HMAC_SHA256,
+            n,
+            salt,
+            password.as_bytes(),
+            hash,
+        );
+        std::hint::black_box(outcome.is_ok());
     }
 
     /// Hashes `password` with a fresh 16-byte salt into
@@ -193,6 +223,7 @@ impl PasswordHasher {
         rng.fill(&mut salt);
         let mut hash = [0u8; HASH_BYTES];
         self.count();
+        self.count_iterations(self.iterations);
         pbkdf2::derive(
             pbkdf2::PBKDF2_HMAC_SHA256,
             self.iterations,
@@ -216,6 +247,7 @@ impl PasswordHasher {
         let parsed = StoredHash::parse(stored)?;
         let current = parsed.is_current(self.iterations);
         self.count();
+        self.count_iterations(parsed.iterations);
         let ok = pbkdf2::verify(
             parsed.algorithm,
             parsed.iterations,
@@ -224,6 +256,19 @@ impl PasswordHasher {
             &parsed.hash,
         )
         .is_ok();
+        if !ok {
+            // A wrong password must cost what an unknown user costs (a configured-cost
+            // verification), whatever the stored hash: pad a cheaper legacy check, so its
+            // answer time does not tell that the account exists with an old hash.
+            if let Some(rest) = self
+                .iterations
+                .get()
+                .checked_sub(parsed.iterations.get())
+                .and_then(NonZeroU32::new)
+            {
+                self.pad(rest, password);
+            }
+        }
         Ok(match (ok, current) {
             (false, _) => Verification::Invalid,
             (true, true) => Verification::Valid,
@@ -235,6 +280,7 @@ impl PasswordHasher {
     /// for an unknown user takes as long as one for a known user.
     pub fn dummy_verify(&self, password: &str) {
         self.count();
+        self.count_iterations(self.iterations);
         let (salt, hash) = &*self.dummy;
         let outcome = pbkdf2::verify(
             pbkdf2::PBKDF2_HMAC_SHA256,

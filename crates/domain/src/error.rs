@@ -23,6 +23,14 @@ pub enum Error {
         /// How long until the next attempt is considered.
         retry_after: Duration,
     },
+    /// The caller is throttled, not refused: its address is locked after failed client
+    /// authentications, or it exceeded a rate or a cap (one-time codes). Not the grant's
+    /// fault; retry after the delay.
+    #[error("too many requests; retry later")]
+    RateLimited {
+        /// How long until the next attempt is considered.
+        retry_after: Duration,
+    },
     /// The grant (refresh token, code) is unknown, expired, used, revoked or not the
     /// caller's.
     #[error("invalid grant: {0}")]
@@ -67,7 +75,7 @@ impl Error {
     /// `Retry-After`).
     pub fn retry_after_secs(&self) -> Option<u64> {
         match self {
-            Error::Locked { retry_after } => {
+            Error::Locked { retry_after } | Error::RateLimited { retry_after } => {
                 let micros = retry_after.whole_microseconds().max(0);
                 let secs = ((micros + 999_999) / 1_000_000).max(1);
                 Some(u64::try_from(secs).unwrap_or(u64::MAX))

@@ -103,6 +103,10 @@ pub struct ImportClient {
     /// Refresh-token lifetime in seconds (default: the server's).
     #[serde(default)]
     pub refresh_token_lifetime_secs: Option<u32>,
+    /// May introspect and revoke every client's tokens (a resource server); default: only
+    /// its own.
+    #[serde(default)]
+    pub introspect_any: bool,
     /// Redirect URIs for `/oauth2/authorize`, matched exactly.
     #[serde(default)]
     pub redirect_uris: Vec<String>,
@@ -125,6 +129,7 @@ impl fmt::Debug for ImportClient {
             .field("has_secret_hash", &self.secret_hash.is_some())
             .field("grants", &self.grants)
             .field("scope", &self.scope)
+            .field("introspect_any", &self.introspect_any)
             .field("redirect_uris", &self.redirect_uris)
             .field("consent_required", &self.consent_required)
             .field("access_token_format", &self.access_token_format)
@@ -255,6 +260,8 @@ pub struct NewClientSpec {
     pub redirect_url: Option<String>,
     /// Broker of a `onetime` client.
     pub broker_id: Option<Uuid>,
+    /// May introspect and revoke every client's tokens.
+    pub introspect_any: bool,
     /// Redirect URIs for `/oauth2/authorize`.
     pub redirect_uris: Vec<String>,
     /// Whether `/oauth2/authorize` shows a consent page.
@@ -366,6 +373,7 @@ impl<S: Store> Gatehouse<S> {
                 refresh_token_lifetime: lifetime(item.refresh_token_lifetime_secs),
                 redirect_url: item.redirect_url.clone(),
                 broker_id: item.broker_id,
+                introspect_any: item.introspect_any,
                 redirect_uris: item.redirect_uris.clone(),
                 consent_required: item.consent_required,
                 client_name: item.client_name.clone(),
@@ -488,12 +496,19 @@ impl<S: Store> Gatehouse<S> {
             }
             for (user, member, accounts) in &users {
                 // Re-check inside the transaction: another writer may have taken the name.
-                if let Some(other) = tx.user_by_name(&user.user_name)? {
+                let stored = tx.user_by_name(&user.user_name)?;
+                if let Some(other) = &stored {
                     if other.id != user.id {
                         return Err(Error::Conflict(format!(
                             "user {} exists with another id",
                             user.user_name
                         )));
+                    }
+                    // A new password or a disable ends every session of the user; a later
+                    // re-enable does not bring them back.
+                    let disabled_now = user.flags.disabled && !other.flags.disabled;
+                    if disabled_now || other.password_hash != user.password_hash {
+                        tx.end_user_sessions(user.id, now)?;
                     }
                 }
                 tx.upsert_user(user)?;
@@ -566,18 +581,22 @@ impl<S: Store> Gatehouse<S> {
         }
         let hash = self.hasher().hash(password.expose(), self.rng());
         let name = user_name.to_owned();
+        let now = self.now();
         self.store().write(move |tx| {
             let mut user = tx
                 .user_by_name(&name)?
                 .ok_or_else(|| Error::NotFound(format!("user {name}")))?;
             user.password_hash = hash;
             tx.upsert_user(&user)?;
+            // Every session of the old password ends (RFC 9700 section 4.14).
+            tx.end_user_sessions(user.id, now)?;
             // A new password lifts the account's lockout.
             tx.clear_login_failure(&format!("user:{}", user_name_key(&name)))
         })
     }
 
-    /// Disables or re-enables a user. A disabled user's tokens stop validating at once.
+    /// Disables or re-enables a user. Disabling ends every session of the user at once;
+    /// re-enabling does not revive them.
     ///
     /// # Errors
     /// `NotFound`, `Storage`.
@@ -588,6 +607,9 @@ impl<S: Store> Gatehouse<S> {
             let mut user = tx
                 .user_by_name(&name)?
                 .ok_or_else(|| Error::NotFound(format!("user {name}")))?;
+            if disabled && !user.flags.disabled {
+                tx.end_user_sessions(user.id, now)?;
+            }
             user.flags.disabled = disabled;
             tx.upsert_user(&user)?;
             if disabled {
@@ -618,6 +640,7 @@ impl<S: Store> Gatehouse<S> {
             refresh_token_lifetime: None,
             redirect_url: spec.redirect_url,
             broker_id: spec.broker_id,
+            introspect_any: spec.introspect_any,
             redirect_uris: spec.redirect_uris,
             consent_required: spec.consent_required,
             client_name: spec.client_name,

@@ -24,7 +24,7 @@
 //! | one-time issue | `issue_onetime_code(&OneTimeIssuer, &OneTimeRequest) -> IssuedCode` | onetime `/oauth2/onetime/token` |
 //! | one-time redeem | `redeem_onetime_code(&ClientAuth, code) -> OneTimeRedemption` | onetime `/oauth2/onetime/authorize` |
 //! | bearer | `validate_access_token(token) -> TokenInfo` (`Error::InvalidToken`) | onetime Bearer |
-//! | introspect | `introspect(&ClientAuth, token) -> Option<TokenInfo>` (`None` = inactive) | `/oauth2/introspect` |
+//! | introspect | `introspect(&ClientAuth, token) -> Option<TokenInfo>` (`None` = inactive or not the caller's; confidential clients only) | `/oauth2/introspect` |
 //! | revoke | `revoke(&ClientAuth, token) -> ()` | `/oauth2/revoke` |
 //! | import (hash) | `import(&ImportDocument) -> ImportReport`; `import::demo_document()` | `import`, `serve --demo` |
 //! | CLI (hash) | `add_user(NewUserSpec, &Secret) -> User`, `set_password(name, &Secret)`, `set_user_disabled(name, bool)`, `add_client(NewClientSpec) -> Option<Secret>`, `rotate_client_secret(id) -> Secret` | `gatehouse user/client` |
@@ -38,6 +38,8 @@
 //! password)` for a decoded Basic header (also tried URL-decoded). Errors map to dialects:
 //! `InvalidClient` (401 / `invalid_client`), `InvalidCredentials` and `AccountDisabled`
 //! (`invalid_grant`), `Locked { retry_after }` (429, `Error::retry_after_secs`),
+//! `RateLimited { retry_after }` (429 `temporarily_unavailable`: a throttled client address,
+//! a one-time code cap),
 //! `InvalidGrant(reason)`, `UnauthorizedClient`, `InvalidScope`, `Forbidden(reason)` (403),
 //! `InvalidRequest(reason)` (400), `InvalidToken` (401 for Bearer), `NotFound`/`Conflict`
 //! (CLI), `Credential`, `Storage` (500).
@@ -64,5 +66,6 @@ pub use error::Error;
 pub use service::{
     ClientAuth, Gatehouse, IssuedCode, IssuedTokens, MemberGrant, MemberLogin, OneTimeIssuer,
     OneTimeRedemption, OneTimeRequest, PasswordGrant, TokenInfo, TokenKind, UserInfo, WindowsGrant,
+    WithoutClient,
 };
 pub use store::{ReadTx, Store, WriteTx};

@@ -255,6 +255,10 @@ pub struct Client {
     pub redirect_url: Option<String>,
     /// The broker a `onetime` client acts for.
     pub broker_id: Option<Uuid>,
+    /// May introspect (and revoke) tokens issued to other clients or to no client: a
+    /// resource server's right (RFC 7662 section 2.1). Without it a client sees only its own
+    /// tokens.
+    pub introspect_any: bool,
     /// Redirect URIs registered for `/oauth2/authorize`, matched exactly (RFC 9700 2.1).
     pub redirect_uris: Vec<String>,
     /// Whether `/oauth2/authorize` asks the user to consent (third-party clients).
@@ -312,6 +316,7 @@ impl fmt::Debug for Client {
             .field("refresh_token_lifetime", &self.refresh_token_lifetime)
             .field("redirect_url", &self.redirect_url)
             .field("broker_id", &self.broker_id)
+            .field("introspect_any", &self.introspect_any)
             .field("redirect_uris", &self.redirect_uris)
             .field("consent_required", &self.consent_required)
             .field("client_name", &self.client_name)
@@ -339,6 +344,19 @@ pub struct Session {
     pub last_used_at: OffsetDateTime,
     /// Ended at: every token of an ended session is dead.
     pub ended_at: Option<OffsetDateTime>,
+    /// The session this one derives from (a one-time code redeemed with a token of the
+    /// parent). A child lives only while its parent lives.
+    pub parent_id: Option<Uuid>,
+    /// The access token of the parent that issued the one-time code: revoking it ends the
+    /// child too.
+    pub source_token: Option<TokenDigest>,
+    /// The absolute end of the session: no token of it, refreshed or not, outlives it.
+    /// `None` for sessions stored before it was recorded (then `created_at` plus the
+    /// configured maximum applies).
+    pub expires_at: Option<OffsetDateTime>,
+    /// The grant that opened the session: a refresh needs the client to still hold it.
+    /// `None` for sessions stored before it was recorded.
+    pub grant: Option<GrantType>,
 }
 
 /// An access token (stored as its digest).
@@ -383,6 +401,9 @@ pub struct RefreshToken {
     pub successor: Option<TokenDigest>,
     /// Revoked at.
     pub revoked_at: Option<OffsetDateTime>,
+    /// When, after its rotation, it was presented again inside the grace window and got its
+    /// one retry.
+    pub replayed_at: Option<OffsetDateTime>,
 }
 
 /// An authorization code: of the otc dialect (`/admin/login/auth_code`, bound to client and
@@ -447,6 +468,13 @@ pub struct OneTimeCode {
     pub consumed_at: Option<OffsetDateTime>,
     /// The session the redemption opened.
     pub session_id: Option<Uuid>,
+    /// The most scope the redemption may grant (the issuing token's or client's); the
+    /// redeeming client's scope narrows it further.
+    pub scope: Option<String>,
+    /// The session of the bearer token that issued it (the redemption's parent).
+    pub source_session_id: Option<Uuid>,
+    /// The bearer access token that issued it.
+    pub source_token: Option<TokenDigest>,
 }
 
 /// Failed logins counted against one key: `user:<name key>` (on every dialect, the member

@@ -208,6 +208,20 @@ impl fmt::Debug for IssuedTokens {
     }
 }
 
+/// What a user grant without client credentials is allowed to do.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum WithoutClient {
+    /// Refused as `InvalidClient` (RFC 6749 section 3.2.1: the client must identify itself).
+    #[default]
+    Refuse,
+    /// This configured client stands in (a legacy proxy that supplied its own client): its
+    /// grants and scope apply, no secret is asked for.
+    Client(String),
+    /// No client; the token gets this fixed space-separated scope (Katana's `/token`, which
+    /// has no scope parameter).
+    Scope(String),
+}
+
 /// Input of [`Gatehouse::password_grant`].
 #[derive(Clone)]
 pub struct PasswordGrant {
@@ -226,6 +240,8 @@ pub struct PasswordGrant {
     /// Whether the dialect hands out refresh tokens (v1: yes, katana: no). One is issued only
     /// if the client also has the `refresh_token` grant.
     pub want_refresh: bool,
+    /// What happens when `client` is `None`.
+    pub without_client: WithoutClient,
 }
 
 impl fmt::Debug for PasswordGrant {
@@ -237,6 +253,7 @@ impl fmt::Debug for PasswordGrant {
             .field("caller_ip", &self.caller_ip)
             .field("scope", &self.scope)
             .field("want_refresh", &self.want_refresh)
+            .field("without_client", &self.without_client)
             .finish_non_exhaustive()
     }
 }
@@ -256,6 +273,8 @@ pub struct WindowsGrant {
     pub scope: Option<String>,
     /// See [`PasswordGrant::want_refresh`].
     pub want_refresh: bool,
+    /// See [`PasswordGrant::without_client`].
+    pub without_client: WithoutClient,
 }
 
 /// Input of [`Gatehouse::member_grant`].
@@ -428,6 +447,7 @@ struct MintSpec<'a> {
     user: Option<&'a User>,
     scope: String,
     refresh: bool,
+    grant: GrantType,
 }
 
 /// `now + d`, saturating at the largest representable instant instead of panicking on an
@@ -445,8 +465,18 @@ pub(crate) fn account_key(user_name: &str) -> String {
     format!("user:{}", user_name_key(user_name))
 }
 
+/// The lockout key of an address. An IPv6 caller is keyed by its /64: one subscriber
+/// usually holds a whole /64 and could otherwise rotate through it at will. IPv4-mapped
+/// IPv6 addresses count as the IPv4 address.
 fn address_key(ip: IpAddr) -> String {
-    format!("ip:{ip}")
+    match ip.to_canonical() {
+        IpAddr::V4(v4) => format!("ip:{v4}"),
+        IpAddr::V6(v6) => {
+            let s = v6.segments();
+            let net = std::net::Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0);
+            format!("ip:{net}/64")
+        }
+    }
 }
 
 impl<S: Store> Gatehouse<S> {
@@ -539,6 +569,29 @@ impl<S: Store> Gatehouse<S> {
         }
     }
 
+    /// The client of a user grant: the authenticated one, the configured stand-in, or none
+    /// (only when a fixed scope is configured for client-less grants).
+    fn grant_client<T: ReadTx + ?Sized>(
+        &self,
+        tx: &mut T,
+        auth: Option<&ClientAuth>,
+        without: &WithoutClient,
+        now: OffsetDateTime,
+    ) -> Result<Option<Client>> {
+        match (auth, without) {
+            (Some(auth), _) => Ok(Some(
+                authenticate_in(tx, auth, now)
+                    .inspect_err(|e| self.client_failed(e, Some(auth)))?,
+            )),
+            (None, WithoutClient::Client(id)) => tx.client(id)?.map(Some).ok_or_else(|| {
+                tracing::warn!("the configured default client does not exist");
+                Error::InvalidClient
+            }),
+            (None, WithoutClient::Scope(_)) => Ok(None),
+            (None, WithoutClient::Refuse) => Err(Error::InvalidClient),
+        }
+    }
+
     // ----- password-based grants -----------------------------------------------------
 
     /// The password grant (katana `/token`, v1 `grant_type=password`).
@@ -557,22 +610,22 @@ impl<S: Store> Gatehouse<S> {
         let keys = login_keys(account_key(&grant.user_name), grant.caller_ip);
         let now = self.now();
         let (client, user, records) = self.store.read(|tx| {
-            let client = match &grant.client {
-                Some(auth) => Some(
-                    authenticate_in(tx, auth, now)
-                        .inspect_err(|e| self.client_failed(e, Some(auth)))?,
-                ),
-                None => None,
-            };
+            let client =
+                self.grant_client(tx, grant.client.as_ref(), &grant.without_client, now)?;
             let user = tx.user_by_name(&grant.user_name)?;
             Ok((client, user, lockout_records(tx, &keys)?))
         })?;
         if let Some(client) = &client {
             require_grant(client, GrantType::Password)?;
         }
-        let scope = grant_scope(client.as_ref(), grant.scope.as_deref())?;
+        let scope = grant_scope(
+            client.as_ref(),
+            &grant.without_client,
+            grant.scope.as_deref(),
+        )?;
         let login = self.verify_password(&keys, &records, user, &grant.password)?;
         let mint = self.mint(MintSpec {
+            grant: GrantType::Password,
             keys: None,
             client_key: grant.client_key.clone(),
             caller_ip: grant.caller_ip,
@@ -604,24 +657,24 @@ impl<S: Store> Gatehouse<S> {
         self.check_client_key(grant.client_key.as_deref())?;
         let now = self.now();
         let (client, user) = self.store.read(|tx| {
-            let client = match &grant.client {
-                Some(auth) => Some(
-                    authenticate_in(tx, auth, now)
-                        .inspect_err(|e| self.client_failed(e, Some(auth)))?,
-                ),
-                None => None,
-            };
+            let client =
+                self.grant_client(tx, grant.client.as_ref(), &grant.without_client, now)?;
             Ok((client, tx.user_by_name(&grant.user_name)?))
         })?;
         if let Some(client) = &client {
             require_grant(client, GrantType::Password)?;
         }
-        let scope = grant_scope(client.as_ref(), grant.scope.as_deref())?;
+        let scope = grant_scope(
+            client.as_ref(),
+            &grant.without_client,
+            grant.scope.as_deref(),
+        )?;
         let user = user.ok_or(Error::InvalidCredentials)?;
         if user.flags.disabled {
             return Err(Error::AccountDisabled);
         }
         let mint = self.mint(MintSpec {
+            grant: GrantType::Password,
             keys: None,
             client_key: grant.client_key.clone(),
             caller_ip: grant.caller_ip,
@@ -691,6 +744,7 @@ impl<S: Store> Gatehouse<S> {
             },
         };
         let mint = self.mint(MintSpec {
+            grant: GrantType::Password,
             keys: None,
             client_key: None,
             caller_ip: grant.caller_ip,
@@ -716,9 +770,18 @@ impl<S: Store> Gatehouse<S> {
 
     /// The refresh grant with rotation. The presented token is consumed atomically and a new
     /// pair issued in the same session. A token that was already rotated ends the whole
-    /// session (every token of the family) and fails, unless it is presented within the
-    /// configured grace window after its rotation: then a new pair is issued in the same
-    /// session and the earlier successor stays valid too.
+    /// session (every token of the family, and every session derived from it) and fails,
+    /// unless it is presented within the configured grace window after its rotation: then it
+    /// gets one retry, a new pair in the same session (the earlier successor stays valid);
+    /// a second replay ends the session like any reuse. So a family has at most two live
+    /// heads, never one per replay.
+    ///
+    /// The client's current grants and scope apply: the client must still hold the grant
+    /// that opened the session (else `UnauthorizedClient`), and a scope removed from the
+    /// client since the session began is dropped from the new pair (asking for it is
+    /// `InvalidScope`). No
+    /// token outlives the session's absolute end (`session_max_lifetime` from the first
+    /// grant); past it the refresh fails.
     ///
     /// # Errors
     /// `InvalidClient`, `UnauthorizedClient`, `InvalidGrant` (unknown, expired, revoked,
@@ -734,6 +797,7 @@ impl<S: Store> Gatehouse<S> {
         let digest = TokenDigest::of(refresh_token);
         let now = self.now();
         let grace = self.config.refresh_grace;
+        let max = self.config.session_max_lifetime;
         // What the new pair will be, prepared outside the transaction.
         let (access_secret, access_digest) = generate_token(&*self.rng);
         let (refresh_secret, refresh_digest) = generate_token(&*self.rng);
@@ -795,7 +859,7 @@ impl<S: Store> Gatehouse<S> {
                 let Some(session) = tx.session(old.session_id)? else {
                     return Ok(Err(Error::InvalidGrant("unknown session")));
                 };
-                if session.ended_at.is_some() {
+                if live_session(tx, session.id, now, max)?.is_none() {
                     return Ok(Err(Error::InvalidGrant("the session has ended")));
                 }
                 if old.revoked_at.is_some() {
@@ -806,7 +870,7 @@ impl<S: Store> Gatehouse<S> {
                 }
                 if let Some(rotated_at) = old.rotated_at {
                     let in_grace = grace.is_some_and(|g| now - rotated_at <= g);
-                    if !in_grace {
+                    if !in_grace || !tx.mark_refresh_replayed(&digest, now)? {
                         tx.end_session(session.id, now)?;
                         tracing::warn!(session = %session.id, "refresh token reused; session ended");
                         return Ok(Err(Error::InvalidGrant(
@@ -824,7 +888,15 @@ impl<S: Store> Gatehouse<S> {
                     },
                     None => None,
                 };
-                let scope = match narrow_scope(&old.scope, requested.as_deref()) {
+                // The client must still hold the grant that opened the session.
+                if let Some(grant) = session.grant {
+                    if let Err(e) = require_grant(&client, grant) {
+                        return Ok(Err(e));
+                    }
+                }
+                // The client's scope today bounds what the session may still carry.
+                let allowed = intersect_scope(&old.scope, &client.scope);
+                let scope = match narrow_scope(&allowed, requested.as_deref()) {
                     Ok(scope) => scope,
                     Err(e) => return Ok(Err(e)),
                 };
@@ -841,6 +913,7 @@ impl<S: Store> Gatehouse<S> {
                     // Cannot happen inside a serialized write transaction; fail closed.
                     return Ok(Err(Error::InvalidGrant("the refresh token was already used")));
                 }
+                let end = session_end(&session, max);
                 let access = AccessToken {
                     digest: access_digest,
                     session_id: session.id,
@@ -848,7 +921,7 @@ impl<S: Store> Gatehouse<S> {
                     user_id: session.user_id,
                     scope: scope.clone(),
                     issued_at: now,
-                    expires_at: later(now, access_life),
+                    expires_at: later(now, access_life).min(end),
                     revoked_at: None,
                 };
                 let refresh = RefreshToken {
@@ -857,20 +930,21 @@ impl<S: Store> Gatehouse<S> {
                     client_id: Some(client.client_id.clone()),
                     scope: scope.clone(),
                     issued_at: now,
-                    expires_at: later(now, refresh_life),
+                    expires_at: later(now, refresh_life).min(end),
                     rotated_at: None,
                     successor: None,
                     revoked_at: None,
+                    replayed_at: None,
                 };
                 tx.insert_access_token(&access)?;
                 tx.insert_refresh_token(&refresh)?;
                 tx.touch_session(session.id, now)?;
                 Ok(Ok(IssuedTokens {
                     access_token: access_secret,
-                    expires_in: lifetime_secs(access_life),
+                    expires_in: lifetime_secs(access.expires_at - now),
                     expires_at: access.expires_at,
                     refresh_token: Some(refresh_secret),
-                    refresh_expires_in: Some(lifetime_secs(refresh_life)),
+                    refresh_expires_in: Some(lifetime_secs(refresh.expires_at - now)),
                     scope,
                     session_id: session.id,
                     client_key: session.client_key,
@@ -900,8 +974,9 @@ impl<S: Store> Gatehouse<S> {
             return Err(Error::UnauthorizedClient);
         }
         require_grant(&client, GrantType::ClientCredentials)?;
-        let scope = grant_scope(Some(&client), scope)?;
+        let scope = grant_scope(Some(&client), &WithoutClient::Refuse, scope)?;
         let mint = self.mint(MintSpec {
+            grant: GrantType::ClientCredentials,
             keys: keys.as_deref(),
             client_key: None,
             caller_ip,
@@ -1016,7 +1091,12 @@ impl<S: Store> Gatehouse<S> {
         require_grant(&client, GrantType::AuthorizationCode)?;
         let digest = TokenDigest::of(code);
         let now = self.now();
-        let mut template = self.mint_template(&client, want_refresh, caller_ip);
+        let mut template = self.mint_template(
+            &client,
+            want_refresh,
+            caller_ip,
+            GrantType::AuthorizationCode,
+        );
         self.sign_for_code(&client, &digest, &mut template)?;
         self.store
             .write(move |tx| -> Result<Result<IssuedTokens>> {
@@ -1086,9 +1166,27 @@ impl<S: Store> Gatehouse<S> {
             }
         }
         let now = self.now();
-        let (user, issuer_client_id, broker_id) = match issuer {
+        let max = self.config.session_max_lifetime;
+        // The scope the code may carry at most, and the bearer's session and token (the
+        // redemption's parent).
+        let (user, issuer_client_id, broker_id, scope, source) = match issuer {
             OneTimeIssuer::Bearer(token) => {
-                let info = self.validate_access_token(token.expose())?;
+                let digest = TokenDigest::of(token.expose());
+                let (info, session) = self
+                    .store
+                    .read(|tx| {
+                        let Some(info) = live_access(tx, &digest, now, max)? else {
+                            return Ok(None);
+                        };
+                        let session = live_session(tx, info.session_id, now, max)?;
+                        Ok(session.map(|s| (info, s)))
+                    })?
+                    .ok_or(Error::InvalidToken)?;
+                if session.parent_id.is_some() && !self.config.onetime_chain {
+                    return Err(Error::Forbidden(
+                        "a token obtained with a one-time code cannot issue one-time codes",
+                    ));
+                }
                 let user = info.user.ok_or(Error::Forbidden(
                     "the access token does not belong to a user",
                 ))?;
@@ -1097,7 +1195,13 @@ impl<S: Store> Gatehouse<S> {
                         return Err(Error::Forbidden("UserName is not the token's user"));
                     }
                 }
-                (user, None, request.broker_id)
+                (
+                    user,
+                    None,
+                    request.broker_id,
+                    info.scope,
+                    Some((session.id, digest)),
+                )
             }
             OneTimeIssuer::Client(auth) => {
                 let client = self.authenticate_client(auth)?;
@@ -1121,14 +1225,24 @@ impl<S: Store> Gatehouse<S> {
                 if user.flags.disabled {
                     return Err(Error::AccountDisabled);
                 }
-                (UserInfo::from(&user), Some(client.client_id), Some(broker))
+                (
+                    UserInfo::from(&user),
+                    Some(client.client_id),
+                    Some(broker),
+                    normalize_scope(&client.scope),
+                    None,
+                )
             }
         };
         let (redeemer, accounts) = self
             .store
             .read(|tx| Ok((tx.client(client_id)?, tx.trading_accounts_of(user.id)?)))?;
-        if redeemer.is_none() {
-            return Err(Error::InvalidRequest("unknown ClientId".to_owned()));
+        // Only a confidential client holding the onetime grant may redeem (unknown and
+        // unfit clients get the same answer).
+        if !redeemer.is_some_and(|c| c.is_confidential() && c.grants.contains(GrantType::OneTime)) {
+            return Err(Error::InvalidRequest(
+                "ClientId names no confidential client with the onetime grant".to_owned(),
+            ));
         }
         let wants_account =
             request.trading_account.is_some() || request.server.is_some() || broker_id.is_some();
@@ -1163,9 +1277,46 @@ impl<S: Store> Gatehouse<S> {
             expires_at: later(now, life),
             consumed_at: None,
             session_id: None,
+            scope: Some(scope),
+            source_session_id: source.as_ref().map(|(s, _)| *s),
+            source_token: source.map(|(_, d)| d),
+        };
+        let caps = OneTimeCaps {
+            per_user: self.config.max_onetime_codes_per_user,
+            per_session: self.config.max_onetime_codes_per_session,
+            rate: self.config.onetime_rate,
+            window: self.config.onetime_rate_window,
+            life,
         };
         self.store
-            .write(move |tx| tx.insert_onetime_code(&record))?;
+            .write(move |tx| -> Result<Result<()>> {
+                // Expired codes go at once; consumed ones hold no payload and go at expiry.
+                tx.delete_expired_onetime_codes(now)?;
+                let (hits, window_ends) =
+                    tx.hit_rate_window(&format!("onetime:{}", record.user_id), now, caps.window)?;
+                if hits > caps.rate {
+                    return Ok(Err(Error::RateLimited {
+                        retry_after: window_ends - now,
+                    }));
+                }
+                let over_user =
+                    tx.outstanding_onetime_codes_of_user(record.user_id, now)? >= caps.per_user;
+                let over_session = match record.source_session_id {
+                    Some(session) => {
+                        tx.outstanding_onetime_codes_of_session(session, now)? >= caps.per_session
+                    }
+                    None => false,
+                };
+                if over_user || over_session {
+                    // The oldest outstanding code expires within one code lifetime.
+                    return Ok(Err(Error::RateLimited {
+                        retry_after: caps.life,
+                    }));
+                }
+                tx.insert_onetime_code(&record)?;
+                Ok(Ok(()))
+            })
+            .and_then(|r| r)?;
         Ok(IssuedCode {
             code,
             expires_in: life,
@@ -1173,12 +1324,19 @@ impl<S: Store> Gatehouse<S> {
         })
     }
 
-    /// onetime `/oauth2/onetime/authorize`: the client named in the code redeems it exactly
-    /// once and gets the identity, the recorded fields and a fresh access token. A second
-    /// redemption fails and ends the session the first one opened.
+    /// onetime `/oauth2/onetime/authorize`: the confidential client named in the code, which
+    /// must hold the `onetime` grant, redeems it exactly once and gets the identity, the
+    /// recorded fields and a fresh access token. A second redemption fails and ends the
+    /// session the first one opened and the session that issued the code.
+    ///
+    /// The token's scope is the code's (the issuing token's) narrowed to the redeeming
+    /// client's (RFC 8693 section 2.1: never more than the subject token). Its session is a
+    /// child of the issuing token's session: it ends when that session ends or that access
+    /// token is revoked, and never outlives the parent's absolute end.
     ///
     /// # Errors
-    /// `InvalidClient`, `InvalidGrant` (unknown, expired, used, another client's),
+    /// `InvalidClient`, `UnauthorizedClient` (public client, or no `onetime` grant),
+    /// `InvalidGrant` (unknown, expired, used, another client's, issuing session ended),
     /// `AccountDisabled`, `Storage`.
     pub fn redeem_onetime_code(
         &self,
@@ -1186,9 +1344,14 @@ impl<S: Store> Gatehouse<S> {
         code: &str,
     ) -> Result<OneTimeRedemption> {
         let client = self.authenticate_client(client)?;
+        if !client.is_confidential() {
+            return Err(Error::UnauthorizedClient);
+        }
+        require_grant(&client, GrantType::OneTime)?;
         let digest = TokenDigest::of(code);
         let now = self.now();
-        let template = self.mint_template(&client, false, None);
+        let max = self.config.session_max_lifetime;
+        let template = self.mint_template(&client, false, None, GrantType::OneTime);
         self.store
             .write(move |tx| -> Result<Result<OneTimeRedemption>> {
                 let Some(record) = tx.onetime_code(&digest)? else {
@@ -1200,10 +1363,15 @@ impl<S: Store> Gatehouse<S> {
                     )));
                 }
                 if record.consumed_at.is_some() {
-                    if let Some(session) = record.session_id {
+                    // A replayed code was stolen somewhere between issuer and redeemer: end
+                    // what it opened and the session that issued it (the whole lineage).
+                    for session in [record.session_id, record.source_session_id]
+                        .into_iter()
+                        .flatten()
+                    {
                         tx.end_session(session, now)?;
                     }
-                    tracing::warn!(client = %client.client_id, "one-time code reused; its session ended");
+                    tracing::warn!(client = %client.client_id, "one-time code reused; its session and the issuing session ended");
                     return Ok(Err(Error::InvalidGrant("the code was already used")));
                 }
                 if record.expires_at <= now {
@@ -1214,7 +1382,34 @@ impl<S: Store> Gatehouse<S> {
                     Some(user) => user,
                     None => return Ok(Err(Error::InvalidGrant("unknown user"))),
                 };
-                let mint = template.finish(&client, &user, None);
+                let parent_end = match record.source_session_id {
+                    Some(parent) => match live_session(tx, parent, now, max)? {
+                        Some(parent) => Some(session_end(&parent, max)),
+                        None => {
+                            return Ok(Err(Error::InvalidGrant(
+                                "the session that issued the code has ended",
+                            )))
+                        }
+                    },
+                    None => None,
+                };
+                if let Some(source) = &record.source_token {
+                    if tx
+                        .access_token(source)?
+                        .is_some_and(|t| t.revoked_at.is_some())
+                    {
+                        return Ok(Err(Error::InvalidGrant(
+                            "the token that issued the code was revoked",
+                        )));
+                    }
+                }
+                let lineage = Lineage {
+                    scope: intersect_scope(record.scope.as_deref().unwrap_or(""), &client.scope),
+                    parent_id: record.source_session_id,
+                    source_token: record.source_token,
+                    parent_end,
+                };
+                let mint = template.finish_with(&client, &user, lineage);
                 mint.apply(tx)?;
                 if !tx.consume_onetime_code(&digest, now, mint.out.session_id)? {
                     return Err(Error::InvalidGrant("the code was already used"));
@@ -1241,45 +1436,61 @@ impl<S: Store> Gatehouse<S> {
     pub fn validate_access_token(&self, token: &str) -> Result<TokenInfo> {
         let digest = TokenDigest::of(token);
         let now = self.now();
+        let max = self.config.session_max_lifetime;
         self.store
             .read(|tx| {
                 if !self.jwt_acceptable(tx, token, now)? {
                     return Ok(None);
                 }
-                live_access(tx, &digest, now)
+                live_access(tx, &digest, now, max)
             })?
             .ok_or(Error::InvalidToken)
     }
 
-    /// RFC 7662 introspection by an authenticated client, for access and refresh tokens.
-    /// `Ok(None)` is `{"active": false}`: anything not live, codes included.
+    /// RFC 7662 introspection by an authenticated confidential client, for access and
+    /// refresh tokens. `Ok(None)` is `{"active": false}`: anything not live, codes included,
+    /// and any token the client may not see. A client sees the tokens issued to it; one with
+    /// `introspect_any` (a resource server) sees every token. A public client cannot
+    /// introspect at all (RFC 7662 section 2.1: the endpoint requires authorization).
     ///
     /// # Errors
-    /// `InvalidClient`, `Storage`.
+    /// `InvalidClient` (unknown, wrong secret, or public), `Storage`.
     pub fn introspect(&self, client: &ClientAuth, token: &str) -> Result<Option<TokenInfo>> {
         let digest = TokenDigest::of(token);
         let now = self.now();
+        let max = self.config.session_max_lifetime;
         self.store
             .read(|tx| {
-                authenticate_in(tx, client, now)?;
+                let caller = authenticate_in(tx, client, now)?;
+                if !caller.is_confidential() {
+                    // Not a guess at a secret: refused without counting against the address.
+                    return Ok(Err(Error::InvalidClient));
+                }
                 if !self.jwt_acceptable(tx, token, now)? {
-                    return Ok(None);
+                    return Ok(Ok(None));
                 }
-                if let Some(info) = live_access(tx, &digest, now)? {
-                    return Ok(Some(info));
-                }
-                live_refresh(tx, &digest, now)
+                let info = match live_access(tx, &digest, now, max)? {
+                    Some(info) => Some(info),
+                    None => live_refresh(tx, &digest, now, max)?,
+                };
+                Ok(Ok(info.filter(|info| {
+                    caller.introspect_any
+                        || info.client_id.as_deref() == Some(caller.client_id.as_str())
+                })))
             })
             .inspect_err(|e| self.client_failed(e, Some(client)))
+            .and_then(|r| r)
     }
 
     /// RFC 7009 revocation by an authenticated client. Revoking a refresh token ends its
-    /// session and with it every access token of the session; revoking an access token
-    /// revokes that token. Unknown tokens are a success. A token issued to another client is
-    /// refused.
+    /// session and with it every access token of the session (and every session derived
+    /// from it); revoking an access token revokes that token (and ends the sessions of the
+    /// one-time codes it issued). Unknown tokens are a success. A client revokes the tokens
+    /// issued to it; tokens of another client or of no client (katana, member, Windows) only
+    /// a confidential client with `introspect_any` may revoke (RFC 7009 section 5).
     ///
     /// # Errors
-    /// `InvalidClient`, `UnauthorizedClient` (another client's token), `Storage`.
+    /// `InvalidClient`, `UnauthorizedClient` (a token the client may not revoke), `Storage`.
     pub fn revoke(&self, client: &ClientAuth, token: &str) -> Result<()> {
         let client = self.authenticate_client(client)?;
         let digest = TokenDigest::of(token);
@@ -1288,9 +1499,10 @@ impl<S: Store> Gatehouse<S> {
         if !self.store.read(|tx| self.jwt_acceptable(tx, token, now))? {
             return Ok(());
         }
+        let any = client.introspect_any && client.is_confidential();
         self.store.write(move |tx| {
             let owner_ok =
-                |owner: &Option<String>| owner.as_deref().is_none_or(|o| o == client.client_id);
+                |owner: &Option<String>| any || owner.as_deref() == Some(client.client_id.as_str());
             if let Some(refresh) = tx.refresh_token(&digest)? {
                 if !owner_ok(&refresh.client_id) {
                     return Err(Error::UnauthorizedClient);
@@ -1317,8 +1529,11 @@ impl<S: Store> Gatehouse<S> {
         let now = self.now();
         let before = now - Duration::days(1);
         let forgotten = now - self.config.lockout.forget_after;
-        self.store
-            .write(move |tx| tx.purge_expired(before, forgotten))
+        self.store.write(move |tx| {
+            // One-time codes go as soon as they expire (their payloads are the bulky part).
+            let codes = tx.delete_expired_onetime_codes(now)?;
+            Ok(tx.purge_expired(before, forgotten)?.saturating_add(codes))
+        })
     }
 
     // ----- helpers -------------------------------------------------------------------
@@ -1343,6 +1558,13 @@ impl<S: Store> Gatehouse<S> {
     }
 
     fn check_payload(&self, payload: &BTreeMap<String, String>) -> Result<()> {
+        let total: usize = payload.iter().map(|(k, v)| k.len() + v.len()).sum();
+        if total > self.config.max_payload_bytes {
+            return Err(Error::InvalidRequest(format!(
+                "Payload is larger than {} bytes",
+                self.config.max_payload_bytes
+            )));
+        }
         if payload.len() > self.config.max_payload_entries {
             return Err(Error::InvalidRequest(format!(
                 "Payload has more than {} entries",
@@ -1433,6 +1655,7 @@ impl<S: Store> Gatehouse<S> {
         let user_id = spec.user.map(|u| u.id);
         let session_id = self.rng.uuid_v4();
         let client_key = spec.client_key;
+        let session_end = later(now, self.config.session_max_lifetime);
         let session = Session {
             id: session_id,
             client_id: client_id.clone(),
@@ -1442,6 +1665,10 @@ impl<S: Store> Gatehouse<S> {
             created_at: now,
             last_used_at: now,
             ended_at: None,
+            parent_id: None,
+            source_token: None,
+            expires_at: Some(session_end),
+            grant: Some(spec.grant),
         };
         let (access_secret, access_digest) = match spec.client {
             Some(c) if c.access_token_format == TokenFormat::Jwt => self.jwt_access_token(
@@ -1462,7 +1689,7 @@ impl<S: Store> Gatehouse<S> {
             user_id,
             scope: spec.scope.clone(),
             issued_at: now,
-            expires_at: later(now, access_life),
+            expires_at: later(now, access_life).min(session_end),
             revoked_at: None,
         };
         let (refresh, refresh_secret) = if spec.refresh {
@@ -1473,20 +1700,22 @@ impl<S: Store> Gatehouse<S> {
                 client_id: client_id.clone(),
                 scope: spec.scope.clone(),
                 issued_at: now,
-                expires_at: later(now, refresh_life),
+                expires_at: later(now, refresh_life).min(session_end),
                 rotated_at: None,
                 successor: None,
                 revoked_at: None,
+                replayed_at: None,
             };
             (Some(token), Some(secret))
         } else {
             (None, None)
         };
+        let refresh_expires_in = refresh.as_ref().map(|r| lifetime_secs(r.expires_at - now));
         let out = IssuedTokens {
             access_token: access_secret,
-            expires_in: lifetime_secs(access_life),
+            expires_in: lifetime_secs(access.expires_at - now),
             expires_at: access.expires_at,
-            refresh_expires_in: refresh_secret.as_ref().map(|_| lifetime_secs(refresh_life)),
+            refresh_expires_in: refresh_secret.as_ref().and(refresh_expires_in),
             refresh_token: refresh_secret,
             scope: spec.scope,
             session_id,
@@ -1511,6 +1740,7 @@ impl<S: Store> Gatehouse<S> {
         client: &Client,
         want_refresh: bool,
         caller_ip: Option<IpAddr>,
+        grant: GrantType,
     ) -> MintTemplate {
         let now = self.now();
         let (access, access_digest) = generate_token(&*self.rng);
@@ -1529,6 +1759,8 @@ impl<S: Store> Gatehouse<S> {
                 .unwrap_or(self.config.refresh_token_lifetime),
             caller_ip: caller_ip.map(|ip| ip.to_string()),
             id_token: None,
+            session_end: later(now, self.config.session_max_lifetime),
+            grant,
         }
     }
 }
@@ -1592,6 +1824,24 @@ impl<S: Store> Gatehouse<S> {
     }
 }
 
+/// Where a session opened inside a transaction derives from, and what it may carry.
+struct Lineage {
+    scope: String,
+    parent_id: Option<Uuid>,
+    source_token: Option<TokenDigest>,
+    /// The parent's absolute end: the child never outlives it.
+    parent_end: Option<OffsetDateTime>,
+}
+
+/// The limits a one-time code issuance checks inside its transaction.
+struct OneTimeCaps {
+    per_user: u64,
+    per_session: u64,
+    rate: u64,
+    window: Duration,
+    life: Duration,
+}
+
 struct MintTemplate {
     now: OffsetDateTime,
     session_id: Uuid,
@@ -1601,12 +1851,29 @@ struct MintTemplate {
     refresh_life: Duration,
     caller_ip: Option<String>,
     id_token: Option<Secret>,
+    session_end: OffsetDateTime,
+    grant: GrantType,
 }
 
 impl MintTemplate {
+    /// A session of its own; `scope` as granted (`None`: the client's whole scope).
     fn finish(self, client: &Client, user: &User, scope: Option<&str>) -> Mint {
+        let lineage = Lineage {
+            scope: normalize_scope(scope.unwrap_or(&client.scope)),
+            parent_id: None,
+            source_token: None,
+            parent_end: None,
+        };
+        self.finish_with(client, user, lineage)
+    }
+
+    fn finish_with(self, client: &Client, user: &User, lineage: Lineage) -> Mint {
         let now = self.now;
-        let scope = normalize_scope(scope.unwrap_or(&client.scope));
+        let scope = lineage.scope;
+        let session_end = match lineage.parent_end {
+            Some(parent_end) => self.session_end.min(parent_end),
+            None => self.session_end,
+        };
         let session = Session {
             id: self.session_id,
             client_id: Some(client.client_id.clone()),
@@ -1616,6 +1883,10 @@ impl MintTemplate {
             created_at: now,
             last_used_at: now,
             ended_at: None,
+            parent_id: lineage.parent_id,
+            source_token: lineage.source_token,
+            expires_at: Some(session_end),
+            grant: Some(self.grant),
         };
         let access = AccessToken {
             digest: self.access.1,
@@ -1624,7 +1895,7 @@ impl MintTemplate {
             user_id: Some(user.id),
             scope: scope.clone(),
             issued_at: now,
-            expires_at: later(now, self.access_life),
+            expires_at: later(now, self.access_life).min(session_end),
             revoked_at: None,
         };
         let (refresh, refresh_secret) = match self.refresh {
@@ -1635,22 +1906,22 @@ impl MintTemplate {
                     client_id: Some(client.client_id.clone()),
                     scope: scope.clone(),
                     issued_at: now,
-                    expires_at: later(now, self.refresh_life),
+                    expires_at: later(now, self.refresh_life).min(session_end),
                     rotated_at: None,
                     successor: None,
                     revoked_at: None,
+                    replayed_at: None,
                 }),
                 Some(secret),
             ),
             None => (None, None),
         };
+        let refresh_expires_in = refresh.as_ref().map(|r| lifetime_secs(r.expires_at - now));
         let out = IssuedTokens {
             access_token: self.access.0,
-            expires_in: lifetime_secs(self.access_life),
+            expires_in: lifetime_secs(access.expires_at - now),
             expires_at: access.expires_at,
-            refresh_expires_in: refresh_secret
-                .as_ref()
-                .map(|_| lifetime_secs(self.refresh_life)),
+            refresh_expires_in: refresh_secret.as_ref().and(refresh_expires_in),
             refresh_token: refresh_secret,
             scope,
             session_id: self.session_id,
@@ -1732,7 +2003,9 @@ pub(crate) fn authenticate_in<T: ReadTx + ?Sized>(
             .and_then(|r| r.locked_until)
             .filter(|until| *until > now)
         {
-            return Err(Error::Locked {
+            // The caller is throttled; no grant was looked at, so not `Locked` (whose
+            // dialect code is invalid_grant) but `RateLimited`.
+            return Err(Error::RateLimited {
                 retry_after: until - now,
             });
         }
@@ -1787,15 +2060,29 @@ fn normalize_scope(scope: &str) -> String {
 }
 
 /// The scope to grant: the client's whole scope when none is requested, else the requested
-/// one, which must be within the client's. Without a client the requested scope is passed
-/// through unchecked (Katana did not validate it either).
-fn grant_scope(client: Option<&Client>, requested: Option<&str>) -> Result<String> {
-    let requested = requested.map(normalize_scope).filter(|s| !s.is_empty());
-    match (client, requested) {
-        (None, requested) => Ok(requested.unwrap_or_default()),
-        (Some(client), None) => Ok(normalize_scope(&client.scope)),
-        (Some(client), Some(requested)) => narrow_scope(&client.scope, Some(&requested)),
+/// one, which must be within the client's (`InvalidScope`, RFC 6749 section 3.3). Without a
+/// client only [`WithoutClient::Scope`] grants anything, and only within that fixed scope.
+fn grant_scope(
+    client: Option<&Client>,
+    without: &WithoutClient,
+    requested: Option<&str>,
+) -> Result<String> {
+    match (client, without) {
+        (Some(client), _) => narrow_scope(&client.scope, requested),
+        (None, WithoutClient::Scope(fixed)) => narrow_scope(fixed, requested),
+        (None, _) => Err(Error::InvalidClient),
     }
+}
+
+/// The items of `a` that are also in `b`, in `a`'s order.
+fn intersect_scope(a: &str, b: &str) -> String {
+    let b: Vec<&str> = b.split_ascii_whitespace().collect();
+    normalize_scope(
+        &a.split_ascii_whitespace()
+            .filter(|item| b.contains(item))
+            .collect::<Vec<_>>()
+            .join(" "),
+    )
 }
 
 /// `requested` (if any) must be within `allowed`.
@@ -1824,19 +2111,67 @@ fn live_user<T: ReadTx + ?Sized>(
     }
 }
 
-fn live_session<T: ReadTx + ?Sized>(tx: &mut T, id: Uuid) -> Result<bool> {
-    Ok(tx.session(id)?.is_some_and(|s| s.ended_at.is_none()))
+/// The absolute end of a session (sessions stored before it was recorded: from their start).
+fn session_end(session: &Session, max: Duration) -> OffsetDateTime {
+    session
+        .expires_at
+        .unwrap_or_else(|| later(session.created_at, max))
+}
+
+/// How many ancestors a session may have before it is treated as dead (a chain longer than
+/// this cannot be built with the one-time code caps in force; the bound keeps a corrupt
+/// parent loop from spinning).
+const MAX_LINEAGE: usize = 16;
+
+/// Whether a session is live: not ended, before its absolute end, and, for a child, its
+/// parent live too and the access token that issued its code not revoked. Checked on every
+/// validation, introspection and refresh, so ending a parent by any path (revocation,
+/// refresh reuse, code replay, password change, disable) ends its children at once.
+fn live_session<T: ReadTx + ?Sized>(
+    tx: &mut T,
+    id: Uuid,
+    now: OffsetDateTime,
+    max: Duration,
+) -> Result<Option<Session>> {
+    let Some(first) = tx.session(id)? else {
+        return Ok(None);
+    };
+    let mut current = first.clone();
+    for _ in 0..MAX_LINEAGE {
+        if current.ended_at.is_some() || session_end(&current, max) <= now {
+            return Ok(None);
+        }
+        if let Some(source) = &current.source_token {
+            if tx
+                .access_token(source)?
+                .is_some_and(|t| t.revoked_at.is_some())
+            {
+                return Ok(None);
+            }
+        }
+        let Some(parent) = current.parent_id else {
+            return Ok(Some(first));
+        };
+        let Some(parent) = tx.session(parent)? else {
+            return Ok(None);
+        };
+        current = parent;
+    }
+    Ok(None)
 }
 
 fn live_access<T: ReadTx + ?Sized>(
     tx: &mut T,
     digest: &TokenDigest,
     now: OffsetDateTime,
+    max: Duration,
 ) -> Result<Option<TokenInfo>> {
     let Some(token) = tx.access_token(digest)? else {
         return Ok(None);
     };
-    if token.revoked_at.is_some() || token.expires_at <= now || !live_session(tx, token.session_id)?
+    if token.revoked_at.is_some()
+        || token.expires_at <= now
+        || live_session(tx, token.session_id, now, max)?.is_none()
     {
         return Ok(None);
     }
@@ -1858,18 +2193,18 @@ fn live_refresh<T: ReadTx + ?Sized>(
     tx: &mut T,
     digest: &TokenDigest,
     now: OffsetDateTime,
+    max: Duration,
 ) -> Result<Option<TokenInfo>> {
     let Some(token) = tx.refresh_token(digest)? else {
         return Ok(None);
     };
-    if token.revoked_at.is_some()
-        || token.rotated_at.is_some()
-        || token.expires_at <= now
-        || !live_session(tx, token.session_id)?
-    {
+    if token.revoked_at.is_some() || token.rotated_at.is_some() || token.expires_at <= now {
         return Ok(None);
     }
-    let user_id = tx.session(token.session_id)?.and_then(|s| s.user_id);
+    let Some(session) = live_session(tx, token.session_id, now, max)? else {
+        return Ok(None);
+    };
+    let user_id = session.user_id;
     let Some(user) = live_user(tx, user_id)? else {
         return Ok(None);
     };
@@ -1919,6 +2254,22 @@ mod tests {
     }
 
     #[test]
+    fn ipv6_callers_are_keyed_by_their_64() {
+        let a: IpAddr = "2001:db8:1:2:aaaa::1"
+            .parse()
+            .unwrap_or(IpAddr::from([0; 4]));
+        let b: IpAddr = "2001:db8:1:2:ffff:1:2:3"
+            .parse()
+            .unwrap_or(IpAddr::from([0; 4]));
+        let c: IpAddr = "2001:db8:1:3::1".parse().unwrap_or(IpAddr::from([0; 4]));
+        assert_eq!(address_key(a), "ip:2001:db8:1:2::/64");
+        assert_eq!(address_key(a), address_key(b));
+        assert_ne!(address_key(a), address_key(c));
+        let mapped: IpAddr = "::ffff:203.0.113.5".parse().unwrap_or(IpAddr::from([0; 4]));
+        assert_eq!(address_key(mapped), "ip:203.0.113.5");
+    }
+
+    #[test]
     fn percent_decoding() {
         assert_eq!(percent_decode("a%2Bb+c").as_deref(), Some("a+b c"));
         assert_eq!(percent_decode("%C3%A9").as_deref(), Some("é"));
@@ -1945,7 +2296,30 @@ mod tests {
             narrow_scope("openid profile", Some("admin")),
             Err(Error::InvalidScope)
         ));
-        assert_eq!(grant_scope(None, Some("x y")).ok().as_deref(), Some("x y"));
-        assert_eq!(grant_scope(None, None).ok().as_deref(), Some(""));
+        // No client: refused, unless a fixed scope is configured; then only within it.
+        assert!(matches!(
+            grant_scope(None, &WithoutClient::Refuse, Some("admin")),
+            Err(Error::InvalidClient)
+        ));
+        let katana = WithoutClient::Scope("openid".to_owned());
+        assert_eq!(
+            grant_scope(None, &katana, None).ok().as_deref(),
+            Some("openid")
+        );
+        assert!(matches!(
+            grant_scope(None, &katana, Some("admin root")),
+            Err(Error::InvalidScope)
+        ));
+        assert_eq!(
+            grant_scope(None, &WithoutClient::Scope(String::new()), None)
+                .ok()
+                .as_deref(),
+            Some("")
+        );
+        assert_eq!(
+            intersect_scope("openid profile admin", "admin openid"),
+            "openid admin"
+        );
+        assert_eq!(intersect_scope("a", ""), "");
     }
 }

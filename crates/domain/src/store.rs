@@ -85,6 +85,19 @@ pub trait ReadTx {
     fn onetime_code(&mut self, digest: &TokenDigest) -> Result<Option<OneTimeCode>>;
     /// The failure record of a lockout key.
     fn login_failure(&mut self, key: &str) -> Result<Option<LoginFailure>>;
+    /// How many one-time codes for `user_id` are outstanding (unconsumed, expiring after
+    /// `now`).
+    fn outstanding_onetime_codes_of_user(
+        &mut self,
+        user_id: Uuid,
+        now: OffsetDateTime,
+    ) -> Result<u64>;
+    /// How many one-time codes issued by a bearer token of `session_id` are outstanding.
+    fn outstanding_onetime_codes_of_session(
+        &mut self,
+        session_id: Uuid,
+        now: OffsetDateTime,
+    ) -> Result<u64>;
     /// A browser session by the digest of its cookie.
     fn browser_session(&mut self, digest: &TokenDigest) -> Result<Option<BrowserSession>>;
     /// Every signing key, oldest first.
@@ -115,6 +128,9 @@ pub trait WriteTx: ReadTx {
     /// Ends a session (and with it every token of it); `false` if it was already ended or
     /// does not exist.
     fn end_session(&mut self, id: Uuid, at: OffsetDateTime) -> Result<bool>;
+    /// Ends every live session of a user, token sessions and browser sessions (password
+    /// change, disable); returns how many.
+    fn end_user_sessions(&mut self, user_id: Uuid, at: OffsetDateTime) -> Result<u64>;
     /// Stores an access token.
     fn insert_access_token(&mut self, token: &AccessToken) -> Result<()>;
     /// Revokes one access token; `false` if unknown or already revoked.
@@ -129,6 +145,9 @@ pub trait WriteTx: ReadTx {
         successor: &TokenDigest,
         at: OffsetDateTime,
     ) -> Result<bool>;
+    /// Records the one retry of a rotated refresh token inside the grace window; `false` (and
+    /// no change) if it is unknown or already had its retry.
+    fn mark_refresh_replayed(&mut self, digest: &TokenDigest, at: OffsetDateTime) -> Result<bool>;
     /// Stores an authorization code.
     fn insert_authorization_code(&mut self, code: &AuthorizationCode) -> Result<()>;
     /// Consumes an unconsumed code, remembering the session its exchange opened; `false`
@@ -141,13 +160,27 @@ pub trait WriteTx: ReadTx {
     ) -> Result<bool>;
     /// Stores a one-time code.
     fn insert_onetime_code(&mut self, code: &OneTimeCode) -> Result<()>;
-    /// Consumes an unconsumed one-time code; `false` (and no change) if unknown or consumed.
+    /// Consumes an unconsumed one-time code and forgets its payload (only the digest, the
+    /// times and the session stay, for replay detection until it expires); `false` (and no
+    /// change) if unknown or consumed.
     fn consume_onetime_code(
         &mut self,
         digest: &TokenDigest,
         at: OffsetDateTime,
         session_id: Uuid,
     ) -> Result<bool>;
+    /// Deletes one-time codes that expired at or before `now`, consumed or not; returns how
+    /// many.
+    fn delete_expired_onetime_codes(&mut self, now: OffsetDateTime) -> Result<u64>;
+    /// Counts one hit against a fixed-window rate counter: a window older than `window`
+    /// starts over at `now`. Returns the hits in the current window (this one included) and
+    /// when the window ends.
+    fn hit_rate_window(
+        &mut self,
+        key: &str,
+        now: OffsetDateTime,
+        window: time::Duration,
+    ) -> Result<(u64, OffsetDateTime)>;
     /// Inserts or replaces a lockout record.
     fn put_login_failure(&mut self, failure: &LoginFailure) -> Result<()>;
     /// Forgets a lockout record.

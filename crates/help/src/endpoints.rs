@@ -37,7 +37,7 @@ pub const GROUPS: &[Group] = &[
     },
     Group {
         id: "OAuth2",
-        about: "Standards endpoints for every dialect's tokens: RFC 7662 introspection, RFC 7009 revocation, RFC 8414 metadata.",
+        about: "The standards surface, for every dialect's tokens: the authorization code flow with PKCE (RFC 6749, RFC 7636) with its login and consent pages, the RFC 6749 token endpoint, RFC 7662 introspection, RFC 7009 revocation, RFC 8414 metadata.",
     },
     Group {
         id: "Operations",
@@ -81,6 +81,8 @@ pub enum ErrorStyle {
     WebApi {
         /// A required member (`ClientId`).
         required: &'static str,
+        /// The dialect's JSON camel-cased `HttpError` too (onetime).
+        camel: bool,
     },
     /// The otc Header/Body envelope (`token`: the token exchange's).
     Otc {
@@ -150,9 +152,9 @@ impl ErrorStyle {
     /// Sample error bodies: (what it shows, sample).
     pub fn samples(self) -> Vec<(&'static str, Sample)> {
         match self {
-            ErrorStyle::WebApi { required } => s::web_api_errors(required)
+            ErrorStyle::WebApi { required, camel } => s::web_api_errors(required)
                 .into_iter()
-                .flat_map(|(label, e)| [(label, s::json(&e)), (label, s::xml(&e))])
+                .flat_map(|(label, e)| s::http_error(&e, camel).map(|x| (label, x)))
                 .collect(),
             ErrorStyle::Otc { token } => {
                 let label = if token {
@@ -360,9 +362,6 @@ fn revocation_request() -> Vec<Sample> {
     let v = s::revocation_request();
     vec![s::form(&v), s::rfc_json(&v)]
 }
-fn metadata_response() -> Vec<Sample> {
-    vec![s::rfc_json(&s::metadata())]
-}
 
 /// Every endpoint, in index order.
 pub static ENDPOINTS: &[Endpoint] = &[
@@ -387,7 +386,7 @@ pub static ENDPOINTS: &[Endpoint] = &[
             description: "",
             samples: seed000_response,
         }),
-        errors: ErrorStyle::WebApi { required: "ClientId" },
+        errors: ErrorStyle::WebApi { required: "ClientId", camel: true },
     },
     Endpoint {
         method: "POST",
@@ -410,7 +409,7 @@ pub static ENDPOINTS: &[Endpoint] = &[
             description: "",
             samples: onetime_authorize_response,
         }),
-        errors: ErrorStyle::WebApi { required: "Code" },
+        errors: ErrorStyle::WebApi { required: "Code", camel: true },
     },
     Endpoint {
         method: "POST",
@@ -479,7 +478,7 @@ pub static ENDPOINTS: &[Endpoint] = &[
             description: "A token and its expire time.",
             samples: seed002_response,
         }),
-        errors: ErrorStyle::WebApi { required: "MemberId" },
+        errors: ErrorStyle::WebApi { required: "MemberId", camel: false },
     },
     Endpoint {
         method: "POST",
@@ -555,7 +554,7 @@ pub static ENDPOINTS: &[Endpoint] = &[
         path: "/oauth2/revoke",
         group: "OAuth2",
         summary: "RFC 7009 token revocation: end a token (a refresh token ends its whole session).",
-        description: "Revokes an access or refresh token of the calling client. Revoking a refresh token ends its session, with every token issued in it. The answer is an empty 200 whether or not the token existed.",
+        description: "Revokes an access or refresh token of the calling client. Revoking a refresh token ends its session, with every token issued in it. The answer is `{}` with 200 whether or not the token existed.",
         auth: Auth::Client,
         uri_params: &[],
         body_params: &[],
@@ -566,9 +565,151 @@ pub static ENDPOINTS: &[Endpoint] = &[
             samples: revocation_request,
         }),
         response: ResponseDoc::Other {
-            media: "",
-            description: "An empty 200.",
+            media: "application/json",
+            description: "`{}` with 200, whether or not the token existed (RFC 7009 section 2.2).",
+            schema: r#"{"type":"object","additionalProperties":false,"properties":{}}"#,
+        },
+        errors: ErrorStyle::OAuth { katana: false },
+    },
+    Endpoint {
+        method: "GET",
+        path: "/oauth2/authorize",
+        group: "OAuth2",
+        summary: "RFC 6749 authorization endpoint (code flow, PKCE): signs the user in and sends a code back to the client.",
+        description: "Starts the authorization code flow in the user's browser. Without a live sign-in session it shows the login page, then the consent page where consent is needed; with one it redirects (303) to `redirect_uri` with `code` and `state`. The code is single use and bound to the client, the redirect URI, the PKCE challenge and the scope; the client exchanges it at `oauth2/token` (or `api/v1/auth/token`).\n\nAn unknown client, or a redirect URI the client did not register, is shown to the user as an error page (400) and never redirected; every later error goes to the redirect URI as `error`, `error_description` and `state` (RFC 6749 section 4.1.2.1).",
+        auth: Auth::None,
+        uri_params: &[
+            Param { name: "response_type", description: "`code` (the only response type).", required: true, example: "code" },
+            Param { name: "client_id", description: "The client.", required: true, example: "CLIENT_ID" },
+            Param { name: "redirect_uri", description: "One of the client's registered redirect URIs, compared as exact strings.", required: true, example: "https://app.example/callback" },
+            Param { name: "scope", description: "Space-separated scopes within the client's scope; the client's whole scope when absent.", required: false, example: "openid" },
+            Param { name: "state", description: "Opaque value echoed to the redirect URI (at most 2048 bytes); use it against cross-site request forgery.", required: false, example: "af0ifjsldkj" },
+            Param { name: "code_challenge", description: "PKCE (RFC 7636): base64url of the SHA-256 of the code verifier.", required: false, example: "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM" },
+            Param { name: "code_challenge_method", description: "`S256` (the only method).", required: false, example: "S256" },
+            Param { name: "prompt", description: "`login` (sign in again), `none` (no page: an error when the user must sign in or consent) or `consent` (ask again).", required: false, example: "" },
+        ],
+        body_params: &[],
+        request: None,
+        response: ResponseDoc::Other {
+            media: "text/html",
+            description: "The login page or the consent page (200), or a 303 redirect to `redirect_uri` carrying `code`, `state` and `iss` (or `error`, `error_description`, `state` and `iss`; RFC 9207).",
             schema: "",
+        },
+        errors: ErrorStyle::None,
+    },
+    Endpoint {
+        method: "POST",
+        path: "/oauth2/login",
+        group: "OAuth2",
+        summary: "The login page's form: signs the user in and continues the authorization request.",
+        description: "The target of the login page of `oauth2/authorize`, not an API for clients: it needs the page's `csrf_token` and the pre-login cookie set with it. The authorization request's parameters travel with the form. A right password opens a browser session and continues to the consent page or the redirect; a wrong one shows the page again with a message that never says which of the two was wrong; failures count towards the lockout like every other login.",
+        auth: Auth::None,
+        uri_params: &[],
+        body_params: &[
+            Param { name: "username", description: "The user name.", required: true, example: "alice" },
+            Param { name: "password", description: "The password.", required: true, example: "PASSWORD" },
+            Param { name: "csrf_token", description: "The login page's form token, bound to its pre-login cookie.", required: true, example: "CSRF_TOKEN" },
+            Param { name: "response_type", description: "Carried from the authorization request.", required: true, example: "code" },
+            Param { name: "client_id", description: "Carried from the authorization request.", required: true, example: "CLIENT_ID" },
+            Param { name: "redirect_uri", description: "Carried from the authorization request.", required: true, example: "https://app.example/callback" },
+            Param { name: "scope", description: "Carried from the authorization request.", required: false, example: "openid" },
+            Param { name: "state", description: "Carried from the authorization request.", required: false, example: "af0ifjsldkj" },
+            Param { name: "code_challenge", description: "Carried from the authorization request.", required: false, example: "" },
+            Param { name: "code_challenge_method", description: "Carried from the authorization request.", required: false, example: "" },
+            Param { name: "prompt", description: "Carried from the authorization request.", required: false, example: "" },
+        ],
+        request: None,
+        response: ResponseDoc::Other {
+            media: "text/html",
+            description: "A 303 redirect (to the consent page's request or to `redirect_uri` with the code), or the login page again: 400 for a wrong user name or password, 403 for a missing or stale form token, 429 while locked out.",
+            schema: "",
+        },
+        errors: ErrorStyle::None,
+    },
+    Endpoint {
+        method: "POST",
+        path: "/oauth2/consent",
+        group: "OAuth2",
+        summary: "The consent page's form: allow or deny the client's request.",
+        description: "The target of the consent page of `oauth2/authorize`, not an API for clients: it needs a live browser session and the page's `csrf_token`. `allow` redirects to `redirect_uri` with the code; `deny` redirects with `error=access_denied`.",
+        auth: Auth::None,
+        uri_params: &[],
+        body_params: &[
+            Param { name: "decision", description: "`allow` or `deny`.", required: true, example: "allow" },
+            Param { name: "csrf_token", description: "The consent page's form token, bound to the browser session.", required: true, example: "CSRF_TOKEN" },
+            Param { name: "response_type", description: "Carried from the authorization request.", required: true, example: "code" },
+            Param { name: "client_id", description: "Carried from the authorization request.", required: true, example: "CLIENT_ID" },
+            Param { name: "redirect_uri", description: "Carried from the authorization request.", required: true, example: "https://app.example/callback" },
+            Param { name: "scope", description: "Carried from the authorization request.", required: false, example: "openid" },
+            Param { name: "state", description: "Carried from the authorization request.", required: false, example: "af0ifjsldkj" },
+        ],
+        request: None,
+        response: ResponseDoc::Other {
+            media: "text/html",
+            description: "A 303 redirect to `redirect_uri`; the login page when the session has ended; 403 for a missing or stale form token.",
+            schema: "",
+        },
+        errors: ErrorStyle::None,
+    },
+    Endpoint {
+        method: "GET",
+        path: "/oauth2/logout",
+        group: "OAuth2",
+        summary: "A page with a sign-out button for the browser session.",
+        description: "Shows a page whose button posts to `oauth2/logout`.",
+        auth: Auth::None,
+        uri_params: &[],
+        body_params: &[],
+        request: None,
+        response: ResponseDoc::Other {
+            media: "text/html",
+            description: "The sign-out page.",
+            schema: "",
+        },
+        errors: ErrorStyle::None,
+    },
+    Endpoint {
+        method: "POST",
+        path: "/oauth2/logout",
+        group: "OAuth2",
+        summary: "Ends the browser session (tokens already issued stay valid until revoked).",
+        description: "Ends the browser sign-in session of `oauth2/authorize` and clears its cookie.",
+        auth: Auth::None,
+        uri_params: &[],
+        body_params: &[],
+        request: None,
+        response: ResponseDoc::Other {
+            media: "text/html",
+            description: "A page saying the user is signed out.",
+            schema: "",
+        },
+        errors: ErrorStyle::None,
+    },
+    Endpoint {
+        method: "POST",
+        path: "/oauth2/token",
+        group: "OAuth2",
+        summary: "RFC 6749 token endpoint: authorization_code (with PKCE), refresh_token, client_credentials, password.",
+        description: "The standards token endpoint for every grant the client has. `authorization_code` redeems a code of `oauth2/authorize` with the same `redirect_uri` and the PKCE `code_verifier`; `refresh_token` rotates the refresh token; `client_credentials` and `password` as in RFC 6749. The answer is section 5.1 exactly: absent members are omitted, never null.",
+        auth: Auth::Client,
+        uri_params: &[],
+        body_params: &[
+            Param { name: "grant_type", description: "`authorization_code`, `refresh_token`, `client_credentials` or `password`.", required: true, example: "authorization_code" },
+            Param { name: "code", description: "The authorization code (`authorization_code`).", required: false, example: "SplxlOBeZQQYbYS6WxSbIA" },
+            Param { name: "redirect_uri", description: "The `redirect_uri` of the authorization request (`authorization_code`).", required: false, example: "https://app.example/callback" },
+            Param { name: "code_verifier", description: "The PKCE code verifier (`authorization_code`, when the request had a `code_challenge`).", required: false, example: "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk" },
+            Param { name: "refresh_token", description: "The refresh token (`refresh_token`).", required: false, example: "" },
+            Param { name: "username", description: "The user name (`password`).", required: false, example: "" },
+            Param { name: "password", description: "The password (`password`).", required: false, example: "" },
+            Param { name: "scope", description: "Space-separated scopes; a refresh may narrow, not widen.", required: false, example: "" },
+            Param { name: "client_id", description: "The client, when not in HTTP Basic (a public client sends only this).", required: false, example: "" },
+            Param { name: "client_secret", description: "The client's secret, when not in HTTP Basic (never both).", required: false, example: "" },
+        ],
+        request: None,
+        response: ResponseDoc::Other {
+            media: "application/json",
+            description: "RFC 6749 section 5.1.",
+            schema: r#"{"type":"object","additionalProperties":false,"properties":{"access_token":{"type":"string","description":"The access token."},"token_type":{"type":"string","enum":["Bearer"],"description":"`Bearer`."},"expires_in":{"type":"integer","description":"Lifetime of the access token in seconds."},"refresh_token":{"type":"string","description":"A refresh token, when the grant issues one."},"scope":{"type":"string","description":"The granted scope, space-separated, when there is one."}},"required":["access_token","token_type","expires_in"]}"#,
         },
         errors: ErrorStyle::OAuth { katana: false },
     },
@@ -577,17 +718,16 @@ pub static ENDPOINTS: &[Endpoint] = &[
         path: "/.well-known/oauth-authorization-server",
         group: "OAuth2",
         summary: "RFC 8414 authorization server metadata.",
-        description: "The server's endpoints, grant types and client authentication methods. The issuer is the scheme and host the request came to.",
+        description: "The server's endpoints, grant types, PKCE method and client authentication methods, built from the configured issuer (never from the request's Host header).",
         auth: Auth::None,
         uri_params: &[],
         body_params: &[],
         request: None,
-        response: ResponseDoc::Model(BodyDoc {
-            module: "oauth",
-            model: "AuthorizationServerMetadata",
-            description: "",
-            samples: metadata_response,
-        }),
+        response: ResponseDoc::Other {
+            media: "application/json",
+            description: "RFC 8414 section 2.",
+            schema: r#"{"type":"object","additionalProperties":false,"properties":{"issuer":{"type":"string","description":"The issuer identifier: the configured public URL."},"authorization_endpoint":{"type":"string","description":"`oauth2/authorize` of the issuer."},"token_endpoint":{"type":"string","description":"`oauth2/token` of the issuer."},"introspection_endpoint":{"type":"string","description":"`oauth2/introspect` of the issuer (RFC 7662)."},"revocation_endpoint":{"type":"string","description":"`oauth2/revoke` of the issuer (RFC 7009)."},"jwks_uri":{"type":"string","description":"`oauth2/jwks` of the issuer: the published signing keys (RFC 7517)."},"scopes_supported":{"type":"array","items":{"type":"string"},"description":"Every scope some client may have; omitted when none."},"response_types_supported":{"type":"array","items":{"type":"string"},"description":"`code`."},"response_modes_supported":{"type":"array","items":{"type":"string"},"description":"`query`."},"grant_types_supported":{"type":"array","items":{"type":"string"},"description":"`authorization_code`, `refresh_token`, `client_credentials`, `password`."},"code_challenge_methods_supported":{"type":"array","items":{"type":"string"},"description":"`S256` (RFC 7636)."},"token_endpoint_auth_methods_supported":{"type":"array","items":{"type":"string"},"description":"`client_secret_basic`, `client_secret_post`, `none`."},"revocation_endpoint_auth_methods_supported":{"type":"array","items":{"type":"string"},"description":"`client_secret_basic`, `client_secret_post`, `none` (a public client revokes its own tokens)."},"introspection_endpoint_auth_methods_supported":{"type":"array","items":{"type":"string"},"description":"`client_secret_basic`, `client_secret_post`."},"authorization_response_iss_parameter_supported":{"type":"boolean","description":"`true`: the redirect of `oauth2/authorize` carries `iss`, the issuer (RFC 9207), so a client can tell which server answered."}},"required":["issuer","authorization_endpoint","token_endpoint","introspection_endpoint","revocation_endpoint","jwks_uri","response_types_supported","response_modes_supported","grant_types_supported","code_challenge_methods_supported","token_endpoint_auth_methods_supported","revocation_endpoint_auth_methods_supported","introspection_endpoint_auth_methods_supported","authorization_response_iss_parameter_supported"]}"#,
+        },
         errors: ErrorStyle::None,
     },
     Endpoint {

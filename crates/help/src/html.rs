@@ -144,11 +144,16 @@ fn type_cell(module: &str, ty: &str) -> String {
 /// The Name / Description / Type / Additional information table of a struct.
 fn member_table(m: &ModelDoc) -> String {
     let mut t = String::from("<div class=\"table-wrap\"><table class=\"help-page-table\">\n<thead><tr><th>Name</th><th>Description</th><th>Type</th><th>Additional information</th></tr></thead>\n<tbody>\n");
-    let omitted = crate::openapi::contract(m.module, m.name).map_or(&[][..], |c| c.omit);
+    let contract = crate::openapi::contract(m.module, m.name);
+    let omitted = contract.map_or(&[][..], |c| c.omit);
+    let ignored = contract.map_or(&[][..], |c| c.json_ignore);
     for f in m.fields {
         let mut extra = f.additional();
         if omitted.contains(&f.wire) {
             extra.push("JSON only: not written in XML".to_owned());
+        }
+        if ignored.contains(&f.wire) {
+            extra.push("XML and form only: JSON readers ignore it".to_owned());
         }
         let extra = if extra.is_empty() {
             "<p>None.</p>".to_owned()

@@ -29,6 +29,8 @@ pub struct ContractInfo {
     pub camel: bool,
     /// Members JSON has and XML has not.
     pub omit: &'static [&'static str],
+    /// Members the JSON reader ignores (`[JsonIgnore]` in the CLR model).
+    pub json_ignore: &'static [&'static str],
 }
 
 fn info<T: Contract>() -> Option<ContractInfo> {
@@ -37,6 +39,7 @@ fn info<T: Contract>() -> Option<ContractInfo> {
         namespace: T::XML_NAMESPACE,
         camel: T::JSON_CAMEL_CASE,
         omit: T::XML_OMIT,
+        json_ignore: T::JSON_IGNORE,
     })
 }
 
@@ -60,7 +63,11 @@ pub fn contract(module: &str, name: &str) -> Option<ContractInfo> {
         ("v1", "AccessTokenResponse") => info::<v1::AccessTokenResponse>(),
         ("katana", "OAuthRequest") => info::<katana::OAuthRequest>(),
         ("katana", "OAuthToken") => info::<katana::OAuthToken>(),
-        ("http_error", "HttpError") => info::<http_error::HttpError>(),
+        // The server writes `HttpError` with `gatehouse_codec::encode_http_error`, whose XML
+        // carries `ModelState` (the generic contract encoder's XML_OMIT does not apply).
+        ("http_error", "HttpError") => {
+            info::<http_error::HttpError>().map(|c| ContractInfo { omit: &[], ..c })
+        }
         _ => {
             let _ = std::marker::PhantomData::<oauth::ErrorResponse>;
             None
@@ -127,6 +134,9 @@ fn field_schema(m: &ModelDoc, f: &FieldDoc, c: Option<ContractInfo>) -> J {
     if c.is_some_and(|c| c.omit.contains(&f.wire)) {
         description.push_str(" JSON only: not written in XML.");
     }
+    if c.is_some_and(|c| c.json_ignore.contains(&f.wire)) {
+        description.push_str(" Read from XML and form bodies only: JSON readers ignore it.");
+    }
     if f.skip_if_none {
         description.push_str(" Omitted when absent.");
     }
@@ -149,6 +159,35 @@ fn field_schema(m: &ModelDoc, f: &FieldDoc, c: Option<ContractInfo>) -> J {
             s.put("xml", J::obj().set("name", xml_name));
         }
     }
+    s
+}
+
+/// The JSON of `HttpError` on the onetime dialect, whose Json.NET resolver camel-cased it.
+pub const CAMEL_HTTP_ERROR: &str = "HttpError.camelCase";
+
+/// Json.NET's `ToCamelCase` for the names `HttpError` has (`Message`, `ModelState`).
+fn camel(name: &str) -> String {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .map(|c| c.to_lowercase().chain(chars).collect())
+        .unwrap_or_default()
+}
+
+fn camel_case_schema(mut s: J) -> J {
+    if let Some(J::Obj(props)) = s.get_mut("properties") {
+        for (k, _) in props.iter_mut() {
+            *k = camel(k);
+        }
+    }
+    if let Some(J::Arr(required)) = s.get_mut("required") {
+        for r in required.iter_mut() {
+            if let J::Str(name) = r {
+                *name = camel(name);
+            }
+        }
+    }
+    s.put("description", "Web API's `HttpError` as the onetime dialect wrote it: member names camel-cased by its Json.NET contract resolver (the model-state keys too).");
     s
 }
 
@@ -264,11 +303,17 @@ fn error_responses(style: ErrorStyle, responses: &mut J) {
     };
     let samples = style.samples();
     let json_only = matches!(style, ErrorStyle::OAuth { .. });
+    let camel = matches!(style, ErrorStyle::WebApi { camel: true, .. });
     for (status, when) in style.statuses() {
         let mut c = J::obj();
         for (_, sample) in &samples {
             for mt in sample.media.types() {
-                c.put(mt, J::obj().set("schema", reference(m)));
+                let schema = if camel && sample.media == Media::Json {
+                    J::obj().set("$ref", format!("#/components/schemas/{CAMEL_HTTP_ERROR}"))
+                } else {
+                    reference(m)
+                };
+                c.put(mt, J::obj().set("schema", schema));
             }
         }
         if json_only {
@@ -414,6 +459,9 @@ pub fn document() -> J {
     let mut schemas = J::obj();
     for m in documented_models() {
         schemas.put(&m.id(), model_schema(m));
+    }
+    if let Some(m) = docs::model("http_error", "HttpError") {
+        schemas.put(CAMEL_HTTP_ERROR, camel_case_schema(model_schema(m)));
     }
     let tags: Vec<J> = GROUPS
         .iter()

@@ -10,8 +10,7 @@ use gatehouse_codec::{self as codec, ResponseFormat};
 use gatehouse_models::dotnet::{DateTime, TimeSpan};
 use gatehouse_models::http_error::HttpError;
 use gatehouse_models::oauth::{
-    AuthorizationServerMetadata, ErrorCode, ErrorResponse, IntrospectionRequest,
-    IntrospectionResponse, RevocationRequest,
+    ErrorCode, ErrorResponse, IntrospectionRequest, IntrospectionResponse, RevocationRequest,
 };
 use gatehouse_models::otc::ResponseStatus;
 use gatehouse_models::{katana, member, onetime, otc, v1, Contract};
@@ -323,7 +322,7 @@ pub fn introspection_response() -> IntrospectionResponse {
     r.scope = Some("api".into());
     r.client_id = Some("demo-client".into());
     r.username = Some("alice".into());
-    r.token_type = Some("access_token".into());
+    r.token_type = Some("Bearer".into());
     r.exp = Some(1_746_343_647);
     r.iat = Some(1_746_342_447);
     r.sub = Some(USER.to_string());
@@ -337,31 +336,6 @@ pub fn revocation_request() -> RevocationRequest {
         token_type_hint: Some("refresh_token".into()),
         ..RevocationRequest::new("sample string 1")
     }
-}
-
-/// `GET /.well-known/oauth-authorization-server`, as a server at `https://gatehouse.example`
-/// answers it.
-pub fn metadata() -> AuthorizationServerMetadata {
-    let issuer = "https://gatehouse.example";
-    let at = |p: &str| format!("{issuer}{p}");
-    let mut m = AuthorizationServerMetadata::new(issuer, at("/api/v1/auth/token"));
-    m.introspection_endpoint = Some(at("/oauth2/introspect"));
-    m.revocation_endpoint = Some(at("/oauth2/revoke"));
-    m.grant_types_supported = Some(
-        [
-            "password",
-            "refresh_token",
-            "client_credentials",
-            "authorization_code",
-        ]
-        .map(String::from)
-        .to_vec(),
-    );
-    let methods = ["client_secret_basic", "client_secret_post", "none"].map(String::from);
-    m.token_endpoint_auth_methods_supported = Some(methods.to_vec());
-    m.introspection_endpoint_auth_methods_supported = Some(methods[..2].to_vec());
-    m.revocation_endpoint_auth_methods_supported = Some(methods[..2].to_vec());
-    m
 }
 
 // ----- error bodies -------------------------------------------------------------------
@@ -380,6 +354,26 @@ pub fn web_api_errors(required: &str) -> Vec<(&'static str, HttpError)> {
                 format!("The {required} field is required."),
             ),
         ),
+    ]
+}
+
+/// Web API's `HttpError` as the server writes it (`gatehouse_codec::encode_http_error`: the
+/// onetime dialect camel-cases its JSON, XML carries `ModelState`), in JSON and XML.
+pub fn http_error(e: &HttpError, camel: bool) -> [Sample; 2] {
+    let write = |format| {
+        let bytes = codec::encode_http_error(format, e, camel)
+            .unwrap_or_else(|err| panic!("sample encodes: {err}"));
+        String::from_utf8(bytes).unwrap_or_else(|err| panic!("codec writes UTF-8: {err}"))
+    };
+    [
+        Sample {
+            media: Media::Json,
+            body: Some(crate::pretty::json(&write(ResponseFormat::Json))),
+        },
+        Sample {
+            media: Media::Xml,
+            body: Some(crate::pretty::xml(&write(ResponseFormat::Xml))),
+        },
     ]
 }
 

@@ -5,7 +5,8 @@
 //! so millions of tokens never sit in memory at once); each chunk is inserted in one write
 //! transaction of the destination (on PostgreSQL under the writers' advisory lock) with
 //! `ON CONFLICT DO NOTHING`, so a copy that was interrupted, or is run again, completes
-//! without duplicating anything. Tokens and codes already expired are not copied. At the end
+//! without duplicating anything. Tokens, codes and browser sessions already expired are not
+//! copied. At the end
 //! the rows the source has are counted on both sides: the destination must hold at least as
 //! many (more if it had rows of its own).
 
@@ -259,6 +260,17 @@ macro_rules! copy_between {
                     OneTimeCodeRow,
                     |r: &OneTimeCodeRow| r.digest.clone(),
                     onetime_codes::expires_at.ge(now)
+                ),
+                copy_table!(
+                    src,
+                    dst,
+                    progress,
+                    browser_sessions,
+                    browser_sessions::digest,
+                    Vec::<u8>::new(),
+                    BrowserSessionRow,
+                    |r: &BrowserSessionRow| r.digest.clone(),
+                    browser_sessions::expires_at.ge(now)
                 ),
                 copy_table!(
                     src,

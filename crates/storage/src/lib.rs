@@ -91,6 +91,26 @@ pub enum StorageError {
     },
 }
 
+/// Creates `path` with mode 0600 when it does not exist yet (an existing file keeps its
+/// mode). SQLite gives its `-wal` and `-shm` files the mode of the database file, so the
+/// token digests, password hashes and lockout records are readable by the server's user
+/// only, whatever the umask.
+fn create_private(path: &Path) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+/// SQLite's `synchronous` setting.
 /// Durability of commits: SQLite's `synchronous`, PostgreSQL's `synchronous_commit`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum Synchronous {
@@ -232,6 +252,11 @@ impl Storage {
             synchronous: options.synchronous,
             busy_timeout_ms: u64::try_from(options.busy_timeout.as_millis()).unwrap_or(u64::MAX),
         };
+        create_private(path.as_ref()).map_err(|e| {
+            StorageError::Connection(diesel::ConnectionError::BadConnection(format!(
+                "{url}: {e}"
+            )))
+        })?;
         Ok(Self {
             inner: Inner::Sqlite(Engine::start(url, pragmas, &options, false)?),
         })

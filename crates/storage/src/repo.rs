@@ -281,6 +281,36 @@ impl ReadTx for Tx<'_, $conn> {
             .map(LoginFailureRow::into_domain)
             .transpose()
     }
+
+    fn outstanding_onetime_codes_of_user(
+        &mut self,
+        user_id: Uuid,
+        now: OffsetDateTime,
+    ) -> Result<u64> {
+        let n: i64 = onetime_codes::table
+            .filter(onetime_codes::user_id.eq(guid(user_id)))
+            .filter(onetime_codes::consumed_at.is_null())
+            .filter(onetime_codes::expires_at.gt(micros(now)))
+            .count()
+            .get_result(self.conn)
+            .map_err(db)?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    fn outstanding_onetime_codes_of_session(
+        &mut self,
+        session_id: Uuid,
+        now: OffsetDateTime,
+    ) -> Result<u64> {
+        let n: i64 = onetime_codes::table
+            .filter(onetime_codes::source_session_id.eq(guid(session_id)))
+            .filter(onetime_codes::consumed_at.is_null())
+            .filter(onetime_codes::expires_at.gt(micros(now)))
+            .count()
+            .get_result(self.conn)
+            .map_err(db)?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
 }
 
 impl WriteTx for Tx<'_, $conn> {
@@ -427,6 +457,27 @@ impl WriteTx for Tx<'_, $conn> {
         Ok(n == 1)
     }
 
+    fn end_user_sessions(&mut self, user_id: Uuid, at: OffsetDateTime) -> Result<u64> {
+        let n = diesel::update(
+            sessions::table
+                .filter(sessions::user_id.eq(guid(user_id)))
+                .filter(sessions::ended_at.is_null()),
+        )
+        .set(sessions::ended_at.eq(micros(at)))
+        .execute(self.conn)
+        .map_err(db)?;
+        // The sign-in of the login page too: a new password must sign in again.
+        let browsers = diesel::update(
+            browser_sessions::table
+                .filter(browser_sessions::user_id.eq(guid(user_id)))
+                .filter(browser_sessions::ended_at.is_null()),
+        )
+        .set(browser_sessions::ended_at.eq(micros(at)))
+        .execute(self.conn)
+        .map_err(db)?;
+        Ok(u64::try_from(n.saturating_add(browsers)).unwrap_or(u64::MAX))
+    }
+
     fn insert_access_token(&mut self, token: &AccessToken) -> Result<()> {
         diesel::insert_into(access_tokens::table)
             .values(AccessTokenRow::from_domain(token))
@@ -471,6 +522,18 @@ impl WriteTx for Tx<'_, $conn> {
             refresh_tokens::rotated_at.eq(micros(at)),
             refresh_tokens::successor.eq(digest_bytes(successor)),
         ))
+        .execute(self.conn)
+        .map_err(db)?;
+        Ok(n == 1)
+    }
+
+    fn mark_refresh_replayed(&mut self, digest: &TokenDigest, at: OffsetDateTime) -> Result<bool> {
+        let n = diesel::update(
+            refresh_tokens::table
+                .find(digest_bytes(digest))
+                .filter(refresh_tokens::replayed_at.is_null()),
+        )
+        .set(refresh_tokens::replayed_at.eq(micros(at)))
         .execute(self.conn)
         .map_err(db)?;
         Ok(n == 1)
@@ -526,10 +589,59 @@ impl WriteTx for Tx<'_, $conn> {
         .set((
             onetime_codes::consumed_at.eq(micros(at)),
             onetime_codes::session_id.eq(guid(session_id)),
+            onetime_codes::payload.eq("{}"),
+            onetime_codes::trading_account.eq(None::<String>),
+            onetime_codes::server.eq(None::<String>),
         ))
         .execute(self.conn)
         .map_err(db)?;
         Ok(n == 1)
+    }
+
+    fn delete_expired_onetime_codes(&mut self, now: OffsetDateTime) -> Result<u64> {
+        let n =
+            diesel::delete(onetime_codes::table.filter(onetime_codes::expires_at.le(micros(now))))
+                .execute(self.conn)
+                .map_err(db)?;
+        Ok(u64::try_from(n).unwrap_or(u64::MAX))
+    }
+
+    fn hit_rate_window(
+        &mut self,
+        key: &str,
+        now: OffsetDateTime,
+        window: time::Duration,
+    ) -> Result<(u64, OffsetDateTime)> {
+        let current: Option<(i64, i64)> = rate_windows::table
+            .find(key)
+            .select((rate_windows::window_start, rate_windows::hits))
+            .first(self.conn)
+            .optional()
+            .map_err(db)?;
+        let now_us = micros(now);
+        let window_us = i64::try_from(window.whole_microseconds()).unwrap_or(i64::MAX);
+        let (start, hits) = match current {
+            Some((start, hits)) if now_us.saturating_sub(start) < window_us => {
+                (start, hits.saturating_add(1))
+            }
+            _ => (now_us, 1),
+        };
+        diesel::insert_into(rate_windows::table)
+            .values((
+                rate_windows::rate_key.eq(key),
+                rate_windows::window_start.eq(start),
+                rate_windows::hits.eq(hits),
+            ))
+            .on_conflict(rate_windows::rate_key)
+            .do_update()
+            .set((
+                rate_windows::window_start.eq(start),
+                rate_windows::hits.eq(hits),
+            ))
+            .execute(self.conn)
+            .map_err(db)?;
+        let ends = time("rate_windows", start.saturating_add(window_us))?;
+        Ok((u64::try_from(hits).unwrap_or(0), ends))
     }
 
     fn put_login_failure(&mut self, failure: &LoginFailure) -> Result<()> {
@@ -656,6 +768,11 @@ impl WriteTx for Tx<'_, $conn> {
             diesel::delete(browser_sessions::table.filter(browser_sessions::expires_at.lt(before)))
                 .execute(self.conn)
                 .map_err(db)?;
+        n += diesel::delete(
+            rate_windows::table.filter(rate_windows::window_start.lt(micros(forgotten_before))),
+        )
+        .execute(self.conn)
+        .map_err(db)?;
         n += diesel::delete(
             login_failures::table.filter(
                 login_failures::last_failure_at

@@ -8,8 +8,9 @@ use diesel::prelude::*;
 use gatehouse_domain::browser_session::BrowserSession;
 use gatehouse_domain::keys::{Alg, SigningKey};
 use gatehouse_domain::model::{
-    user_name_key, AccessToken, AuthorizationCode, Broker, Client, GrantSet, LoginFailure, Member,
-    OneTimeCode, RefreshToken, Session, SubAccount, TokenFormat, TradingAccount, User, UserFlags,
+    user_name_key, AccessToken, AuthorizationCode, Broker, Client, GrantSet, GrantType,
+    LoginFailure, Member, OneTimeCode, RefreshToken, Session, SubAccount, TokenFormat,
+    TradingAccount, User, UserFlags,
 };
 use gatehouse_domain::secret::{ClientSecretHash, TokenDigest};
 use gatehouse_domain::Error as DomainError;
@@ -204,6 +205,7 @@ pub(crate) struct ClientRow {
     pub refresh_token_lifetime_secs: Option<i64>,
     pub redirect_url: Option<String>,
     pub broker_id: Option<String>,
+    pub introspect_any: bool,
     pub redirect_uris: String,
     pub consent_required: bool,
     pub client_name: Option<String>,
@@ -221,6 +223,7 @@ impl ClientRow {
             refresh_token_lifetime_secs: secs(c.refresh_token_lifetime),
             redirect_url: c.redirect_url.clone(),
             broker_id: c.broker_id.map(guid),
+            introspect_any: c.introspect_any,
             redirect_uris: serde_json::to_string(&c.redirect_uris)
                 .unwrap_or_else(|_| "[]".to_owned()),
             consent_required: c.consent_required,
@@ -244,6 +247,7 @@ impl ClientRow {
             refresh_token_lifetime: self.refresh_token_lifetime_secs.map(Duration::seconds),
             redirect_url: self.redirect_url,
             broker_id: opt_guid("clients", self.broker_id.as_deref())?,
+            introspect_any: self.introspect_any,
             redirect_uris: serde_json::from_str(&self.redirect_uris)
                 .map_err(|e| corrupt("clients", format!("redirect_uris: {e}")))?,
             consent_required: self.consent_required,
@@ -272,6 +276,10 @@ pub(crate) struct SessionRow {
     pub created_at: i64,
     pub last_used_at: i64,
     pub ended_at: Option<i64>,
+    pub parent_id: Option<String>,
+    pub source_token: Option<Vec<u8>>,
+    pub expires_at: Option<i64>,
+    pub grant_type: Option<String>,
 }
 
 impl SessionRow {
@@ -285,6 +293,10 @@ impl SessionRow {
             created_at: micros(s.created_at),
             last_used_at: micros(s.last_used_at),
             ended_at: s.ended_at.map(micros),
+            parent_id: s.parent_id.map(guid),
+            source_token: s.source_token.as_ref().map(digest_bytes),
+            expires_at: s.expires_at.map(micros),
+            grant_type: s.grant.map(|g| g.as_str().to_owned()),
         }
     }
 
@@ -299,6 +311,20 @@ impl SessionRow {
             created_at: time(T, self.created_at)?,
             last_used_at: time(T, self.last_used_at)?,
             ended_at: opt_time(T, self.ended_at)?,
+            parent_id: opt_guid(T, self.parent_id.as_deref())?,
+            source_token: self
+                .source_token
+                .as_deref()
+                .map(|b| parse_digest(T, b))
+                .transpose()?,
+            expires_at: opt_time(T, self.expires_at)?,
+            grant: self
+                .grant_type
+                .as_deref()
+                .map(|g| {
+                    GrantType::parse(g).ok_or_else(|| corrupt(T, format!("unknown grant {g:?}")))
+                })
+                .transpose()?,
         })
     }
 }
@@ -357,6 +383,7 @@ pub(crate) struct RefreshTokenRow {
     pub rotated_at: Option<i64>,
     pub successor: Option<Vec<u8>>,
     pub revoked_at: Option<i64>,
+    pub replayed_at: Option<i64>,
 }
 
 impl RefreshTokenRow {
@@ -371,6 +398,7 @@ impl RefreshTokenRow {
             rotated_at: t.rotated_at.map(micros),
             successor: t.successor.as_ref().map(digest_bytes),
             revoked_at: t.revoked_at.map(micros),
+            replayed_at: t.replayed_at.map(micros),
         }
     }
 
@@ -390,6 +418,7 @@ impl RefreshTokenRow {
                 .map(|b| parse_digest(T, b))
                 .transpose()?,
             revoked_at: opt_time(T, self.revoked_at)?,
+            replayed_at: opt_time(T, self.replayed_at)?,
         })
     }
 }
@@ -452,7 +481,7 @@ impl AuthorizationCodeRow {
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = browser_sessions, check_for_backend(diesel::sqlite::Sqlite))]
+#[diesel(table_name = browser_sessions, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
 pub(crate) struct BrowserSessionRow {
     pub digest: Vec<u8>,
     pub id: String,
@@ -503,6 +532,9 @@ pub(crate) struct OneTimeCodeRow {
     pub expires_at: i64,
     pub consumed_at: Option<i64>,
     pub session_id: Option<String>,
+    pub scope: Option<String>,
+    pub source_session_id: Option<String>,
+    pub source_token: Option<Vec<u8>>,
 }
 
 impl OneTimeCodeRow {
@@ -522,6 +554,9 @@ impl OneTimeCodeRow {
             expires_at: micros(c.expires_at),
             consumed_at: c.consumed_at.map(micros),
             session_id: c.session_id.map(guid),
+            scope: c.scope.clone(),
+            source_session_id: c.source_session_id.map(guid),
+            source_token: c.source_token.as_ref().map(digest_bytes),
         })
     }
 
@@ -543,6 +578,13 @@ impl OneTimeCodeRow {
             expires_at: time(T, self.expires_at)?,
             consumed_at: opt_time(T, self.consumed_at)?,
             session_id: opt_guid(T, self.session_id.as_deref())?,
+            scope: self.scope,
+            source_session_id: opt_guid(T, self.source_session_id.as_deref())?,
+            source_token: self
+                .source_token
+                .as_deref()
+                .map(|b| parse_digest(T, b))
+                .transpose()?,
         })
     }
 }

@@ -59,6 +59,7 @@ diesel::table! {
         refresh_token_lifetime_secs -> Nullable<BigInt>,
         redirect_url -> Nullable<Text>,
         broker_id -> Nullable<Text>,
+        introspect_any -> Bool,
         redirect_uris -> Text,
         consent_required -> Bool,
         client_name -> Nullable<Text>,
@@ -98,6 +99,17 @@ diesel::table! {
         expires_at -> BigInt,
         consumed_at -> Nullable<BigInt>,
         session_id -> Nullable<Text>,
+        scope -> Nullable<Text>,
+        source_session_id -> Nullable<Text>,
+        source_token -> Nullable<Binary>,
+    }
+}
+
+diesel::table! {
+    rate_windows (rate_key) {
+        rate_key -> Text,
+        window_start -> BigInt,
+        hits -> BigInt,
     }
 }
 
@@ -112,6 +124,7 @@ diesel::table! {
         rotated_at -> Nullable<BigInt>,
         successor -> Nullable<Binary>,
         revoked_at -> Nullable<BigInt>,
+        replayed_at -> Nullable<BigInt>,
     }
 }
 
@@ -125,6 +138,10 @@ diesel::table! {
         created_at -> BigInt,
         last_used_at -> BigInt,
         ended_at -> Nullable<BigInt>,
+        parent_id -> Nullable<Text>,
+        source_token -> Nullable<Binary>,
+        expires_at -> Nullable<BigInt>,
+        grant_type -> Nullable<Text>,
     }
 }
 
@@ -198,6 +215,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     login_failures,
     members,
     onetime_codes,
+    rate_windows,
     refresh_tokens,
     sessions,
     signing_keys,

@@ -214,6 +214,16 @@ fn domain_problem(e: &DomainError) -> (StatusCode, ErrorCode, ResponseStatus, Op
             R::TooManyRequests,
             e.retry_after_secs(),
         ),
+        // A throttled caller (an address locked after failed client authentications, a
+        // one-time code rate or cap): nothing is wrong with its grant or its credentials, so
+        // neither invalid_grant nor invalid_client (clients drop tokens or secrets on those);
+        // temporarily_unavailable is RFC 6749's retryable code, with 429 and Retry-After.
+        DomainError::RateLimited { .. } => (
+            StatusCode::TOO_MANY_REQUESTS,
+            E::TemporarilyUnavailable,
+            R::TooManyRequests,
+            e.retry_after_secs(),
+        ),
         DomainError::InvalidGrant(_) => (
             StatusCode::BAD_REQUEST,
             E::InvalidGrant,

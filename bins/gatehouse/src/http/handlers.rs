@@ -7,7 +7,7 @@ use gatehouse_codec::{self as codec, ResponseFormat};
 use gatehouse_domain::secret::Secret;
 use gatehouse_domain::service::{
     ClientAuth, IssuedTokens, MemberGrant, OneTimeIssuer, OneTimeRequest, PasswordGrant, TokenInfo,
-    TokenKind, WindowsGrant,
+    TokenKind, WindowsGrant, WithoutClient,
 };
 use gatehouse_domain::store::Store as _;
 use gatehouse_models::dotnet::{DateTime, TimeSpan};
@@ -136,6 +136,7 @@ fn secs(d: time::Duration) -> i64 {
 async fn katana_token(req: HttpRequest, payload: web::Payload, state: Data) -> HttpResponse {
     let ctx = ctx(&req, &state, Endpoint::KatanaToken);
     let outcome = async {
+        ctx.identified()?;
         let body = request::read_body(&req, payload, state.config.body_limit).await?;
         let form: katana::OAuthRequest = request::decode(&req, &body, Leniency::Katana)?;
         // Katana compared grant_type case-sensitively and knew only the password grant here.
@@ -151,6 +152,9 @@ async fn katana_token(req: HttpRequest, payload: web::Payload, state: Data) -> H
             caller_ip: Some(ctx.ip),
             scope: None,
             want_refresh: false,
+            // Katana's /token has no scope parameter: a client-less token gets the configured
+            // default scope (empty unless set), nothing a caller asks for.
+            without_client: WithoutClient::Scope(state.config.katana_default_scope.clone()),
         };
         let issued = state.hashing(move |s| s.password_grant(grant)).await?;
         let user = issued.user.clone().ok_or(ApiError::Internal)?;
@@ -176,11 +180,18 @@ async fn katana_token(req: HttpRequest, payload: web::Payload, state: Data) -> H
 async fn v1_token(req: HttpRequest, payload: web::Payload, state: Data) -> HttpResponse {
     let ctx = ctx(&req, &state, Endpoint::V1Token);
     let outcome = async {
+        ctx.identified()?;
         let body = request::read_body(&req, payload, state.config.body_limit).await?;
         let r: v1::TokenRequest = request::decode(&req, &body, Leniency::WebApi)?;
         let client = client_auth(&req, &ctx, r.client_id, r.client_secret)?;
         let ip = ctx.ip;
         let scope = non_empty(r.scope);
+        // RFC 6749 section 3.2.1: the client identifies itself, unless a configured default
+        // client stands in (a legacy proxy that supplied its own).
+        let without_client = match &state.config.v1_default_client {
+            Some(id) => WithoutClient::Client(id.clone()),
+            None => WithoutClient::Refuse,
+        };
         let issued = if r.windows_authentication == Some(true) {
             let user_name = windows_user(&req, &state, &ctx)?;
             let grant = WindowsGrant {
@@ -190,6 +201,7 @@ async fn v1_token(req: HttpRequest, payload: web::Payload, state: Data) -> HttpR
                 caller_ip: Some(ip),
                 scope,
                 want_refresh: true,
+                without_client,
             };
             state.blocking(move |s| s.windows_grant(grant)).await?
         } else {
@@ -203,6 +215,7 @@ async fn v1_token(req: HttpRequest, payload: web::Payload, state: Data) -> HttpR
                         caller_ip: Some(ip),
                         scope,
                         want_refresh: true,
+                        without_client,
                     };
                     state.hashing(move |s| s.password_grant(grant)).await?
                 }
@@ -278,15 +291,29 @@ fn windows_user(req: &HttpRequest, state: &AppState, ctx: &Ctx) -> Result<String
         .ok_or_else(|| {
             ApiError::BadRequest("The authenticating proxy sent no Windows user.".into())
         })?;
-    // DOMAIN\user and user@domain both name the account by its last part.
-    let user = value
-        .rsplit('\\')
-        .next()
-        .unwrap_or(value)
-        .split('@')
-        .next()
-        .unwrap_or(value);
-    Ok(user.to_owned())
+    windows_account(value, &state.config.windows_domains)
+        .map(str::to_owned)
+        .ok_or_else(|| {
+            ApiError::Domain(gatehouse_domain::Error::Forbidden(
+                "the Windows user is not in a domain this server accepts",
+            ))
+        })
+}
+
+/// The account name of a Windows principal whose whole domain is one of `domains`
+/// (case-insensitively): `DOMAIN\\user` (down-level logon name) or `user@domain` (UPN).
+/// Anything else — a bare name, an unlisted domain, more than one separator, an empty part —
+/// is `None`: the domain is part of the identity, and `alice` of another forest is not ours.
+pub fn windows_account<'a>(principal: &'a str, domains: &[String]) -> Option<&'a str> {
+    let known = |d: &str| !d.is_empty() && domains.iter().any(|k| k.eq_ignore_ascii_case(d));
+    let valid_user = |u: &str| !u.is_empty() && !u.contains(['\\', '@', '/']);
+    if let Some((domain, user)) = principal.split_once('\\') {
+        return (known(domain) && valid_user(user)).then_some(user);
+    }
+    if let Some((user, domain)) = principal.rsplit_once('@') {
+        return (known(domain) && valid_user(user)).then_some(user);
+    }
+    None
 }
 
 // ----- member: POST /api/Token -------------------------------------------------------
@@ -295,6 +322,7 @@ async fn member_token(req: HttpRequest, payload: web::Payload, state: Data) -> H
     let ctx = ctx(&req, &state, Endpoint::MemberToken);
     let offset = state.config.display_offset;
     let outcome = async {
+        ctx.identified()?;
         let body = request::read_body(&req, payload, state.config.body_limit).await?;
         let m: member::AuthMemberModel = request::decode(&req, &body, Leniency::WebApi)?;
         let grant = MemberGrant {
@@ -336,6 +364,7 @@ async fn member_token(req: HttpRequest, payload: web::Payload, state: Data) -> H
 async fn otc_auth_code(req: HttpRequest, payload: web::Payload, state: Data) -> HttpResponse {
     let ctx = ctx(&req, &state, Endpoint::OtcAuthCode);
     let outcome = async {
+        ctx.identified()?;
         let body = request::read_body(&req, payload, state.config.body_limit).await?;
         let r: otc::AuthCodeRequest = request::decode(&req, &body, Leniency::WebApi)?;
         let client_id = required(r.client_id, "ClientId")?;
@@ -356,6 +385,7 @@ async fn otc_auth_code(req: HttpRequest, payload: web::Payload, state: Data) -> 
 async fn otc_token(req: HttpRequest, payload: web::Payload, state: Data) -> HttpResponse {
     let ctx = ctx(&req, &state, Endpoint::OtcToken);
     let outcome = async {
+        ctx.identified()?;
         let body = request::read_body(&req, payload, state.config.body_limit).await?;
         let r: otc::TokenRequest = request::decode(&req, &body, Leniency::WebApi)?;
         let client_id = required(r.client_id, "ClientId")?;
@@ -380,6 +410,7 @@ async fn otc_token(req: HttpRequest, payload: web::Payload, state: Data) -> Http
 async fn onetime_token(req: HttpRequest, payload: web::Payload, state: Data) -> HttpResponse {
     let ctx = ctx(&req, &state, Endpoint::OneTimeToken);
     let outcome = async {
+        ctx.identified()?;
         let issuer = if let Some(token) = request::bearer(&req) {
             OneTimeIssuer::Bearer(Secret::from(token))
         } else if let Some(basic) = request::basic(&req)? {
@@ -414,6 +445,7 @@ async fn onetime_token(req: HttpRequest, payload: web::Payload, state: Data) -> 
 async fn onetime_authorize(req: HttpRequest, payload: web::Payload, state: Data) -> HttpResponse {
     let ctx = ctx(&req, &state, Endpoint::OneTimeAuthorize);
     let outcome = async {
+        ctx.identified()?;
         let body = request::read_body(&req, payload, state.config.body_limit).await?;
         let r: onetime::OneTimeAuthorizeRequest = request::decode(&req, &body, Leniency::WebApi)?;
         let code = required_member(r.code, "request", "Code")?;
@@ -446,6 +478,7 @@ async fn onetime_authorize(req: HttpRequest, payload: web::Payload, state: Data)
 async fn introspect(req: HttpRequest, payload: web::Payload, state: Data) -> HttpResponse {
     let ctx = ctx(&req, &state, Endpoint::Introspect);
     let outcome = async {
+        ctx.identified()?;
         let body = request::read_body(&req, payload, state.config.body_limit).await?;
         let r: IntrospectionRequest = request::decode_rfc(&req, &body)?;
         let client = client_auth(&req, &ctx, r.client_id, r.client_secret)?
@@ -483,6 +516,7 @@ fn introspection(info: TokenInfo) -> IntrospectionResponse {
 async fn revoke(req: HttpRequest, payload: web::Payload, state: Data) -> HttpResponse {
     let ctx = ctx(&req, &state, Endpoint::Revoke);
     let outcome = async {
+        ctx.identified()?;
         let body = request::read_body(&req, payload, state.config.body_limit).await?;
         let r: RevocationRequest = request::decode_rfc(&req, &body)?;
         let client = client_auth(&req, &ctx, r.client_id, r.client_secret)?
@@ -523,4 +557,40 @@ async fn metrics(state: Data) -> HttpResponse {
             "text/plain; version=0.0.4; charset=utf-8",
         ))
         .body(state.metrics.render(state.gauges()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::windows_account;
+
+    #[test]
+    fn windows_principals_match_whole_domains() {
+        let domains = vec!["CORP".to_owned(), "corp.example".to_owned()];
+        assert_eq!(windows_account("CORP\\alice", &domains), Some("alice"));
+        assert_eq!(windows_account("corp\\alice", &domains), Some("alice"));
+        assert_eq!(
+            windows_account("alice@corp.example", &domains),
+            Some("alice")
+        );
+        assert_eq!(
+            windows_account("alice@CORP.EXAMPLE", &domains),
+            Some("alice")
+        );
+        for refused in [
+            "UNTRUSTED-FOREST\\alice",
+            "alice@evil.example",
+            "evil\\x\\alice",
+            "CORP\\x\\alice",
+            "alice",
+            "CORP\\",
+            "\\alice",
+            "alice@",
+            "alice@corp.example.evil",
+            "x@alice@corp.example",
+            "CORP\\alice@corp.example",
+        ] {
+            assert_eq!(windows_account(refused, &domains), None, "{refused}");
+        }
+        assert_eq!(windows_account("CORP\\alice", &[]), None);
+    }
 }

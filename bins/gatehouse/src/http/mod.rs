@@ -191,7 +191,19 @@ pub async fn normalize_and_measure(
 
 /// Registers every route.
 pub fn routes(cfg: &mut web::ServiceConfig) {
+    register(cfg, true);
+}
+
+/// Registers every route but `/metrics` (served on its own listener, `--metrics-bind`).
+pub fn routes_without_metrics(cfg: &mut web::ServiceConfig) {
+    register(cfg, false);
+}
+
+fn register(cfg: &mut web::ServiceConfig, with_metrics: bool) {
     for endpoint in Endpoint::ALL {
+        if endpoint == Endpoint::Metrics && !with_metrics {
+            continue;
+        }
         let method = match endpoint {
             Endpoint::Metadata | Endpoint::Health | Endpoint::Metrics => web::get(),
             _ => web::post(),

@@ -19,8 +19,12 @@ pub struct Ctx {
     pub endpoint: Endpoint,
     /// The negotiated response format.
     pub format: ResponseFormat,
-    /// The caller's address (X-Forwarded-For only from trusted proxies).
+    /// The caller's address (X-Forwarded-For only from trusted proxies); the unspecified
+    /// address when a trusted proxy did not identify the caller (see [`Ctx::identified`]).
     pub ip: IpAddr,
+    /// Whether the caller's address is known (false: a trusted proxy forwarded a hop that
+    /// is not an address).
+    pub identified: bool,
     /// Whether the peer is one of the trusted proxies.
     pub from_trusted_proxy: bool,
 }
@@ -30,12 +34,29 @@ impl Ctx {
     pub fn new(req: &HttpRequest, endpoint: Endpoint, trusted: &[IpAddr]) -> Self {
         let accept = header_str(req, header::ACCEPT);
         let content_type = header_str(req, header::CONTENT_TYPE);
-        let (ip, from_trusted_proxy) = client_ip(req, trusted);
+        let (caller, from_trusted_proxy) = client_ip(req, trusted);
+        let (ip, identified) = match caller {
+            Caller::Addr(ip) => (ip, true),
+            Caller::Unidentified => (IpAddr::from([0, 0, 0, 0]), false),
+        };
         Self {
             endpoint,
             format: codec::negotiate(accept, content_type),
             ip,
+            identified,
             from_trusted_proxy,
+        }
+    }
+
+    /// Refuses a request whose caller a trusted proxy did not identify: per-address lockout
+    /// needs an address, and the proxy's own would lump every caller together.
+    pub fn identified(&self) -> Result<(), ApiError> {
+        if self.identified {
+            Ok(())
+        } else {
+            Err(ApiError::BadRequest(
+                "The forwarding proxy did not identify the caller (X-Forwarded-For).".into(),
+            ))
         }
     }
 }
@@ -46,37 +67,86 @@ pub fn header_str(req: &HttpRequest, name: header::HeaderName) -> Option<&str> {
 }
 
 /// The caller's address: the peer, or, when the peer is a trusted proxy, the right-most
-/// address of X-Forwarded-For that is not itself a trusted proxy.
-pub fn client_ip(req: &HttpRequest, trusted: &[IpAddr]) -> (IpAddr, bool) {
+/// X-Forwarded-For hop that is not itself a trusted proxy (RFC 7239 section 5.2, RFC 9110
+/// section 5.3).
+///
+/// Every `X-Forwarded-For` field line counts, joined in order (a proxy such as HAProxy adds
+/// its own line after the client's), and the list is walked from the right: each trusted
+/// proxy vouches only for the hop to its left, so the first untrusted hop is the caller and
+/// anything further left is the client's own claim. Ports are stripped (`203.0.113.5:40000`,
+/// `[2001:db8::1]:443`), quotes too. When that hop is not an address (`unknown`, garbage) the
+/// caller is [`Caller::Unidentified`] and the request is refused: falling back to the proxy's
+/// own address would let one caller lock out everyone behind the proxy. When every hop is a
+/// trusted proxy the left-most stands for the caller; without the header the peer (the proxy
+/// itself, e.g. a health check) is the caller.
+pub fn client_ip(req: &HttpRequest, trusted: &[IpAddr]) -> (Caller, bool) {
     let peer = req
         .peer_addr()
-        .map(|a| a.ip())
+        .map(|a| a.ip().to_canonical())
         .unwrap_or(IpAddr::from([127, 0, 0, 1]));
     if !trusted.contains(&peer) {
-        return (peer, false);
+        return (Caller::Addr(peer), false);
     }
-    let mut ip = peer;
-    for value in req.headers().get_all("x-forwarded-for") {
-        let Ok(value) = value.to_str() else { continue };
-        for hop in value.split(',').rev() {
-            match hop.trim().parse::<IpAddr>() {
-                Ok(addr) if trusted.contains(&addr) => continue,
-                Ok(addr) => return (addr, true),
-                Err(_) => return (ip, true),
-            }
+    let lines: Vec<&str> = req
+        .headers()
+        .get_all("x-forwarded-for")
+        .map(|v| v.to_str().unwrap_or("unknown"))
+        .collect();
+    (forwarded_caller(&lines, trusted, peer), true)
+}
+
+/// The caller's address for a handler that needs one: as [`client_ip`], and
+/// [`Caller::Unidentified`] refused the way [`Ctx::identified`] refuses it.
+pub fn caller_ip(req: &HttpRequest, trusted: &[IpAddr]) -> Result<IpAddr, ApiError> {
+    match client_ip(req, trusted).0 {
+        Caller::Addr(ip) => Ok(ip),
+        Caller::Unidentified => Err(ApiError::BadRequest(
+            "The forwarding proxy did not identify the caller (X-Forwarded-For).".into(),
+        )),
+    }
+}
+
+/// Who called, as far as a trusted proxy can tell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Caller {
+    /// An address.
+    Addr(IpAddr),
+    /// The hop that should name the caller is not an address.
+    Unidentified,
+}
+
+/// The walk of [`client_ip`] over the `X-Forwarded-For` field lines, in order.
+pub fn forwarded_caller(lines: &[&str], trusted: &[IpAddr], peer: IpAddr) -> Caller {
+    let hops: Vec<&str> = lines
+        .iter()
+        .flat_map(|line| line.split(','))
+        .map(str::trim)
+        .filter(|hop| !hop.is_empty())
+        .collect();
+    for hop in hops.iter().rev() {
+        match parse_hop(hop) {
+            Some(addr) if trusted.contains(&addr) => continue,
+            Some(addr) => return Caller::Addr(addr),
+            None => return Caller::Unidentified,
         }
     }
-    // Every hop was a trusted proxy: the last one stands for the client.
-    if let Some(last) = req
-        .headers()
-        .get("x-forwarded-for")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(',').next())
-        .and_then(|v| v.trim().parse().ok())
-    {
-        ip = last;
-    }
-    (ip, true)
+    Caller::Addr(hops.first().and_then(|h| parse_hop(h)).unwrap_or(peer))
+}
+
+/// One hop: an IP address, with or without a port, brackets or quotes.
+fn parse_hop(hop: &str) -> Option<IpAddr> {
+    let hop = hop.trim().trim_matches('"');
+    let addr = hop
+        .parse::<IpAddr>()
+        .ok()
+        .or_else(|| hop.parse::<std::net::SocketAddr>().ok().map(|a| a.ip()))
+        .or_else(|| {
+            hop.strip_prefix('[')
+                .and_then(|h| h.strip_suffix(']'))
+                .and_then(|h| h.parse::<std::net::Ipv6Addr>().ok())
+                .map(IpAddr::V6)
+        })?;
+    Some(addr.to_canonical())
 }
 
 /// Reads the body, refusing more than `limit` bytes (a Content-Length over the limit is
@@ -207,4 +277,84 @@ fn is_scheme(value: &str, scheme: &str) -> bool {
         .get(..scheme.len())
         .is_some_and(|s| s.eq_ignore_ascii_case(scheme))
         && value.as_bytes().get(scheme.len()) == Some(&b' ')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap_or(IpAddr::from([255, 255, 255, 255]))
+    }
+
+    fn caller(lines: &[&str], trusted: &[&str]) -> Caller {
+        let trusted: Vec<IpAddr> = trusted.iter().map(|t| ip(t)).collect();
+        forwarded_caller(lines, &trusted, ip("127.0.0.1"))
+    }
+
+    #[test]
+    fn the_line_the_proxy_appends_wins_over_the_clients_own() {
+        // The client sent its own line first; HAProxy appended the real peer as a new line.
+        assert_eq!(
+            caller(&["198.51.100.7", "203.0.113.5"], &["127.0.0.1"]),
+            Caller::Addr(ip("203.0.113.5"))
+        );
+        // In one line, comma separated: the same walk.
+        assert_eq!(
+            caller(&["198.51.100.7, 203.0.113.5"], &["127.0.0.1"]),
+            Caller::Addr(ip("203.0.113.5"))
+        );
+    }
+
+    #[test]
+    fn trusted_hops_are_skipped_from_the_right() {
+        assert_eq!(
+            caller(
+                &["203.0.113.5, 10.0.0.2", "10.0.0.1"],
+                &["127.0.0.1", "10.0.0.1", "10.0.0.2"]
+            ),
+            Caller::Addr(ip("203.0.113.5"))
+        );
+        // Every hop trusted: the left-most stands for the caller.
+        assert_eq!(
+            caller(&["10.0.0.2, 10.0.0.1"], &["10.0.0.1", "10.0.0.2"]),
+            Caller::Addr(ip("10.0.0.2"))
+        );
+        // No header at all: the peer.
+        assert_eq!(caller(&[], &["127.0.0.1"]), Caller::Addr(ip("127.0.0.1")));
+    }
+
+    #[test]
+    fn ports_brackets_and_quotes_are_stripped() {
+        assert_eq!(
+            caller(&["203.0.113.5:40000"], &[]),
+            Caller::Addr(ip("203.0.113.5"))
+        );
+        assert_eq!(
+            caller(&["[2001:db8::1]:443"], &[]),
+            Caller::Addr(ip("2001:db8::1"))
+        );
+        assert_eq!(
+            caller(&["\"[2001:db8::2]\""], &[]),
+            Caller::Addr(ip("2001:db8::2"))
+        );
+        assert_eq!(
+            caller(&["::ffff:203.0.113.9"], &[]),
+            Caller::Addr(ip("203.0.113.9"))
+        );
+    }
+
+    #[test]
+    fn a_hop_that_is_not_an_address_is_never_the_proxy() {
+        assert_eq!(caller(&["unknown"], &["127.0.0.1"]), Caller::Unidentified);
+        assert_eq!(
+            caller(&["203.0.113.5, garbage"], &["127.0.0.1"]),
+            Caller::Unidentified
+        );
+        // Junk the client wrote to the left of a well-formed hop does not matter.
+        assert_eq!(
+            caller(&["unknown, 203.0.113.5"], &["127.0.0.1"]),
+            Caller::Addr(ip("203.0.113.5"))
+        );
+    }
 }

@@ -1,4 +1,4 @@
-//! The authorization endpoint's rules over real SQLite with a mock clock: lifetimes of codes
+//! The authorization endpoint's rules over real databases (both backends) with a mock clock: lifetimes of codes
 //! and browser sessions, and what a browser session is worth once its user is disabled.
 
 use gatehouse_domain::authorize::{AuthorizationParams, CodeBinding};
@@ -33,7 +33,6 @@ fn binding(verifier: &str) -> CodeBinding {
     }
 }
 
-#[test]
 fn codes_expire_and_carry_scope_user_and_login_time() {
     let fx = fx();
     let request = fx.gh.check_authorization(&params()).expect("valid request");
@@ -86,7 +85,6 @@ fn codes_expire_and_carry_scope_user_and_login_time() {
     ));
 }
 
-#[test]
 fn browser_sessions_end_by_age_logout_and_disabling() {
     let fx = fx();
     let wrong = fx
@@ -150,3 +148,8 @@ fn browser_sessions_end_by_age_logout_and_disabling() {
         "Debug hides the cookie"
     );
 }
+
+both!(
+    codes_expire_and_carry_scope_user_and_login_time,
+    browser_sessions_end_by_age_logout_and_disabling,
+);

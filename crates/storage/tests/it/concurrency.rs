@@ -314,6 +314,10 @@ fn broken_writes_leave_nothing_behind() {
             created_at: datetime!(2026-01-01 00:00 UTC),
             last_used_at: datetime!(2026-01-01 00:00 UTC),
             ended_at: None,
+            parent_id: None,
+            source_token: None,
+            expires_at: None,
+            grant: None,
         });
         Ok(())
     });

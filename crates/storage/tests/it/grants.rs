@@ -141,6 +141,7 @@ fn client_authentication_rules() {
             scope: String::new(),
             redirect_url: None,
             broker_id: None,
+            introspect_any: false,
             redirect_uris: Vec::new(),
             consent_required: false,
             client_name: None,
@@ -200,10 +201,11 @@ fn disabled_user_is_refused_only_after_the_password_and_tokens_die() {
         fx.gh.validate_access_token(before.access_token.expose()),
         Err(Error::InvalidToken)
     ));
+    // Disabling ended the session: its refresh token is dead, and stays dead.
     let refresh = before.refresh_token.as_ref().expect("refresh").expose();
     assert!(matches!(
         fx.gh.refresh_grant(&demo_client(), refresh, None),
-        Err(Error::AccountDisabled)
+        Err(Error::InvalidGrant(_))
     ));
     let windows = fx.gh.windows_grant(WindowsGrant {
         user_name: "bob".to_owned(),
@@ -212,6 +214,7 @@ fn disabled_user_is_refused_only_after_the_password_and_tokens_die() {
         caller_ip: None,
         scope: None,
         want_refresh: false,
+        without_client: gatehouse_domain::WithoutClient::Scope(String::new()),
     });
     assert!(matches!(windows, Err(Error::AccountDisabled)));
     fx.gh.set_user_disabled("bob", false).expect("enable");
@@ -219,6 +222,15 @@ fn disabled_user_is_refused_only_after_the_password_and_tokens_die() {
         .gh
         .password_grant(password("bob", "bob-password-1"))
         .is_ok());
+    // Re-enabling does not revive the old session.
+    assert!(matches!(
+        fx.gh.validate_access_token(before.access_token.expose()),
+        Err(Error::InvalidToken)
+    ));
+    assert!(matches!(
+        fx.gh.refresh_grant(&demo_client(), refresh, None),
+        Err(Error::InvalidGrant(_))
+    ));
 }
 
 fn lockout_backs_off_without_hashing_and_expires() {
@@ -474,6 +486,7 @@ fn refresh_rotates_and_reuse_ends_the_family() {
             scope: "openid".to_owned(),
             redirect_url: None,
             broker_id: None,
+            introspect_any: false,
             redirect_uris: Vec::new(),
             consent_required: false,
             client_name: None,
@@ -597,6 +610,7 @@ fn windows_grant() {
             caller_ip: None,
             scope: None,
             want_refresh: true,
+            without_client: gatehouse_domain::WithoutClient::Refuse,
         })
         .expect("windows");
     assert!(issued.refresh_token.is_some());
@@ -608,6 +622,7 @@ fn windows_grant() {
         caller_ip: None,
         scope: None,
         want_refresh: false,
+        without_client: gatehouse_domain::WithoutClient::Scope(String::new()),
     });
     assert!(matches!(unknown, Err(Error::InvalidCredentials)));
 }
@@ -696,6 +711,7 @@ fn authorization_codes_are_single_use_and_bound() {
             scope: String::new(),
             redirect_url: None,
             broker_id: None,
+            introspect_any: false,
             redirect_uris: Vec::new(),
             consent_required: false,
             client_name: None,
@@ -768,11 +784,11 @@ fn one_time_codes_by_bearer() {
     };
     let code = fx.gh.issue_onetime_code(&bearer, &request).expect("code");
     assert_eq!(code.expires_in, Duration::seconds(60));
-    // Only the named client may redeem.
+    // Only a confidential client with the onetime grant may redeem.
     assert!(matches!(
         fx.gh
             .redeem_onetime_code(&public_client(), code.code.expose()),
-        Err(Error::InvalidGrant(_))
+        Err(Error::UnauthorizedClient)
     ));
     let redeemed = fx
         .gh
@@ -797,6 +813,12 @@ fn one_time_codes_by_bearer() {
         .gh
         .validate_access_token(redeemed.tokens.access_token.expose())
         .is_err());
+    // The replay ended the issuing session too.
+    let OneTimeIssuer::Bearer(old) = &bearer else {
+        panic!("a bearer issuer");
+    };
+    assert!(fx.gh.validate_access_token(old.expose()).is_err());
+    let bearer = alice_bearer(&fx);
 
     // Mismatches.
     let mismatch = |r: OneTimeRequest| fx.gh.issue_onetime_code(&bearer, &r);
@@ -879,7 +901,7 @@ fn one_time_codes_by_a_broker_client() {
         .issue_onetime_code(
             &issuer,
             &OneTimeRequest {
-                client_id: "demo-public".to_owned(),
+                client_id: "demo-client".to_owned(),
                 user_name: Some("alice".to_owned()),
                 ..OneTimeRequest::default()
             },
@@ -887,15 +909,28 @@ fn one_time_codes_by_a_broker_client() {
         .expect("code");
     let redeemed = fx
         .gh
-        .redeem_onetime_code(&public_client(), code.code.expose())
+        .redeem_onetime_code(&demo_client(), code.code.expose())
         .expect("redeem");
     assert_eq!(redeemed.broker_id, Some(broker()), "the client's broker");
-    assert_eq!(redeemed.tokens.client_id.as_deref(), Some("demo-public"));
+    assert_eq!(redeemed.tokens.client_id.as_deref(), Some("demo-client"));
+    // A public client cannot be the redeemer.
+    let for_public = fx.gh.issue_onetime_code(
+        &issuer,
+        &OneTimeRequest {
+            client_id: "demo-public".to_owned(),
+            user_name: Some("alice".to_owned()),
+            ..OneTimeRequest::default()
+        },
+    );
+    assert!(
+        matches!(for_public, Err(Error::InvalidRequest(_))),
+        "{for_public:?}"
+    );
     // Bob has no trading account at the broker.
     let bob = fx.gh.issue_onetime_code(
         &issuer,
         &OneTimeRequest {
-            client_id: "demo-public".to_owned(),
+            client_id: "demo-client".to_owned(),
             user_name: Some("bob".to_owned()),
             ..OneTimeRequest::default()
         },
@@ -947,9 +982,14 @@ fn introspection_and_revocation() {
     );
     let r = fx
         .gh
-        .introspect(&public_client(), &refresh)
+        .introspect(&demo_client(), &refresh)
         .expect("introspect");
     assert_eq!(r.map(|i| i.kind), Some(TokenKind::Refresh));
+    // A public client cannot introspect at all (RFC 7662 section 2.1).
+    assert!(matches!(
+        fx.gh.introspect(&public_client(), &refresh),
+        Err(Error::InvalidClient)
+    ));
     assert_eq!(
         fx.gh.introspect(&demo_client(), "nothing").expect("ok"),
         None
@@ -1128,6 +1168,7 @@ fn cli_operations() {
             scope: String::new(),
             redirect_url: None,
             broker_id: None,
+            introspect_any: false,
             redirect_uris: Vec::new(),
             consent_required: false,
             client_name: None,
@@ -1138,6 +1179,76 @@ fn cli_operations() {
     assert!(fx.gh.purge_expired().is_ok());
 }
 
+/// `gatehouse user passwd` (set_password) ends every session of the user.
+fn a_new_password_ends_every_session() {
+    let fx = fx();
+    let v1 = fx
+        .gh
+        .password_grant(v1_password("alice", "alice-password-1"))
+        .expect("login");
+    let katana = fx
+        .gh
+        .password_grant(password("alice", "alice-password-1"))
+        .expect("login");
+    let bob = fx
+        .gh
+        .password_grant(v1_password("bob", "bob-password-1"))
+        .expect("login");
+    fx.gh
+        .set_password("alice", &Secret::new("alice-password-2"))
+        .expect("passwd");
+    for token in [&v1.access_token, &katana.access_token] {
+        assert!(matches!(
+            fx.gh.validate_access_token(token.expose()),
+            Err(Error::InvalidToken)
+        ));
+    }
+    let refresh = v1.refresh_token.as_ref().expect("refresh").expose();
+    assert!(matches!(
+        fx.gh.refresh_grant(&demo_client(), refresh, None),
+        Err(Error::InvalidGrant(_))
+    ));
+    // Another user's session is untouched.
+    assert!(fx
+        .gh
+        .validate_access_token(bob.access_token.expose())
+        .is_ok());
+}
+
+/// A client added with `introspect_any` sees every token; without it, only its own.
+fn introspect_any_is_a_client_setting() {
+    let fx = fx();
+    let alice = fx
+        .gh
+        .password_grant(v1_password("alice", "alice-password-1"))
+        .expect("login");
+    for (id, any) in [("narrow", false), ("wide", true)] {
+        fx.gh
+            .add_client(NewClientSpec {
+                client_id: id.to_owned(),
+                confidential: true,
+                grants: GrantSet::empty(),
+                scope: String::new(),
+                redirect_url: None,
+                broker_id: None,
+                introspect_any: any,
+                redirect_uris: Vec::new(),
+                consent_required: false,
+                client_name: None,
+                access_token_format: Default::default(),
+            })
+            .expect("client");
+        let secret = fx.gh.rotate_client_secret(id).expect("secret");
+        let seen = fx
+            .gh
+            .introspect(
+                &ClientAuth::new(id, Some(secret)),
+                alice.access_token.expose(),
+            )
+            .expect("introspect");
+        assert_eq!(seen.is_some(), any, "{id}");
+    }
+}
 both!(
     katana_password_grant_issues_a_session_and_a_token,
     v1_password_grant_with_clients,
@@ -1162,4 +1273,6 @@ both!(
     import_is_idempotent,
     import_validates_and_applies_all_or_nothing,
     cli_operations,
+    a_new_password_ends_every_session,
+    introspect_any_is_a_client_setting,
 );

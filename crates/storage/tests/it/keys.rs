@@ -45,6 +45,7 @@ fn signing(fx: &Fx, kek: [u8; 32]) -> Gatehouse<Storage> {
             consent_required: false,
             access_token_format: TokenFormat::Jwt,
             client_name: None,
+            introspect_any: false,
         })
         .expect("client")
         .expect("secret");

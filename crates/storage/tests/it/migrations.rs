@@ -13,9 +13,11 @@ fn migrations_run_from_empty_and_only_once() {
     let storage = Storage::open(&path, StorageOptions::default()).expect("open");
     assert!(path.exists());
     let applied = storage.applied_migrations().expect("applied");
-    assert_eq!(applied.len(), 4, "{applied:?}");
+    assert_eq!(applied.len(), 5, "{applied:?}");
     assert!(applied[0].starts_with("20261123000000"), "{applied:?}");
-    assert!(applied[1].starts_with("20261201000000"), "{applied:?}");
+    assert!(applied[1].starts_with("20261130000000"), "{applied:?}");
+    assert!(applied[2].starts_with("20261201000000"), "{applied:?}");
+    assert!(applied[3].starts_with("20261201000100"), "{applied:?}");
     assert!(
         applied.iter().any(|a| a.starts_with("20261201000200")),
         "signing keys: {applied:?}"
@@ -86,7 +88,7 @@ fn expected_schema() -> (Vec<TableSpec>, Vec<(String, String, String)>) {
                 .push((column.to_owned(), ty));
         }
     }
-    assert_eq!(expected.len(), 14);
+    assert_eq!(expected.len(), 15);
 
     (expected, joinables)
 }

@@ -165,6 +165,8 @@ pub fn password(user: &str, password: &str) -> PasswordGrant {
         caller_ip: None,
         scope: None,
         want_refresh: false,
+        // Katana's: no client, the (empty) default scope.
+        without_client: gatehouse_domain::WithoutClient::Scope(String::new()),
     }
 }
 

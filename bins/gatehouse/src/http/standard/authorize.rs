@@ -412,7 +412,17 @@ pub(super) async fn login(req: HttpRequest, payload: web::Payload, state: Data) 
         );
     }
     let password = Secret::from(password);
-    let ip = request::client_ip(&req, &state.config.trusted_proxies).0;
+    let Ok(ip) = request::caller_ip(&req, &state.config.trusted_proxies) else {
+        return login_form(
+            &state,
+            &req,
+            &request,
+            StatusCode::BAD_REQUEST,
+            &user_name,
+            Some("Your address could not be determined; sign-in is refused."),
+            Vec::new(),
+        );
+    };
     let name = user_name.clone();
     let outcome = state
         .hashing(move |s| s.browser_login(&name, &password, Some(ip)))

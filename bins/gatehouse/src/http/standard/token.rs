@@ -10,7 +10,7 @@ use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use gatehouse_domain::authorize::CodeBinding;
 use gatehouse_domain::secret::Secret;
-use gatehouse_domain::service::{ClientAuth, IssuedTokens, PasswordGrant};
+use gatehouse_domain::service::{ClientAuth, IssuedTokens, PasswordGrant, WithoutClient};
 use gatehouse_models::oauth::{ErrorCode, ErrorResponse};
 use serde::{Deserialize, Serialize};
 
@@ -93,7 +93,7 @@ async fn grant(
     let body = request::read_body(req, payload, state.config.body_limit).await?;
     let mut form: TokenForm = request::decode_rfc(req, &body)?;
     let grant_type = form.grant_type.take();
-    let ip = request::client_ip(req, &state.config.trusted_proxies).0;
+    let ip = request::caller_ip(req, &state.config.trusted_proxies)?;
     let client = client_auth(req, ip, &mut form)?;
     let scope = non_empty(form.scope.take());
     match grant_type.as_deref() {
@@ -128,6 +128,8 @@ async fn grant(
                 caller_ip: Some(ip),
                 scope,
                 want_refresh: true,
+                // The client authenticated above (RFC 6749 section 3.2.1).
+                without_client: WithoutClient::Refuse,
             };
             state.hashing(move |s| s.password_grant(grant)).await
         }

@@ -1,0 +1,13 @@
+DROP TABLE rate_windows;
+DROP INDEX onetime_codes_source_session;
+DROP INDEX onetime_codes_user;
+ALTER TABLE onetime_codes DROP COLUMN source_token;
+ALTER TABLE onetime_codes DROP COLUMN source_session_id;
+ALTER TABLE onetime_codes DROP COLUMN scope;
+ALTER TABLE refresh_tokens DROP COLUMN replayed_at;
+DROP INDEX sessions_user;
+ALTER TABLE sessions DROP COLUMN grant_type;
+ALTER TABLE sessions DROP COLUMN expires_at;
+ALTER TABLE sessions DROP COLUMN source_token;
+ALTER TABLE sessions DROP COLUMN parent_id;
+ALTER TABLE clients DROP COLUMN introspect_any;
