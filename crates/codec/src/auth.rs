@@ -96,7 +96,7 @@ pub fn parse_basic(header: &str) -> Result<BasicCredentials, DecodeError> {
 
 /// `application/x-www-form-urlencoded` decoding of one component: `+` is a space, `%XX` a
 /// byte; `None` on a malformed escape or invalid UTF-8.
-pub(crate) fn form_url_decode(s: &str) -> Option<String> {
+pub fn form_url_decode(s: &str) -> Option<String> {
     let bytes = s.as_bytes();
     if !bytes.iter().any(|&b| b == b'%' || b == b'+') {
         return Some(s.to_owned());
