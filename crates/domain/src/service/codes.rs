@@ -1,0 +1,241 @@
+//! Authorization codes: issuing them (otc `/admin/login/auth_code`) and exchanging them
+//! (otc `/admin/login/token`, v1 and `/oauth2/token` `authorization_code`).
+
+use std::fmt;
+use std::net::IpAddr;
+
+use time::{Duration, OffsetDateTime};
+
+use crate::authorize::CodeBinding;
+use crate::error::Error;
+use crate::model::{AuthorizationCode, Client, GrantType, TokenFormat};
+use crate::secret::{generate_token, Secret, TokenDigest};
+use crate::store::Store;
+
+use super::client_auth::{require_grant, ClientAuth};
+use super::lockout::{account_key, apply_login_success, lockout_records, login_keys};
+use super::scope::normalize_scope;
+use super::tokens::{IssuedTokens, MintTemplate};
+use super::{later, Gatehouse, Result};
+
+/// A freshly issued authorization or one-time code.
+#[derive(Clone)]
+pub struct IssuedCode {
+    /// The code (for its owner only).
+    pub code: Secret,
+    /// Its lifetime.
+    pub expires_in: Duration,
+    /// Its expiry.
+    pub expires_at: OffsetDateTime,
+}
+
+impl fmt::Debug for IssuedCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("IssuedCode")
+            .field("expires_in", &self.expires_in)
+            .field("expires_at", &self.expires_at)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S: Store> Gatehouse<S> {
+    /// otc `/admin/login/auth_code`: a confidential client with the `authorization_code`
+    /// grant, and an operator's user name and password, get a single-use code bound to both.
+    ///
+    /// # Errors
+    /// `InvalidClient`, `UnauthorizedClient`, `Locked`, `InvalidCredentials`,
+    /// `AccountDisabled`, `Forbidden` (not an operator), `Storage`.
+    pub fn issue_auth_code(
+        &self,
+        client: &ClientAuth,
+        user_name: &str,
+        password: &Secret,
+        caller_ip: Option<IpAddr>,
+    ) -> Result<IssuedCode> {
+        self.check_name(user_name, "user name")?;
+        let client = self.authenticate_client(client)?;
+        if !client.is_confidential() {
+            return Err(Error::UnauthorizedClient);
+        }
+        require_grant(&client, GrantType::AuthorizationCode)?;
+        let keys = login_keys(account_key(user_name), caller_ip);
+        let (user, records) = self
+            .store
+            .read(|tx| Ok((tx.user_by_name(user_name)?, lockout_records(tx, &keys)?)))?;
+        let login = self.verify_password(&keys, &records, user, password)?;
+        if !login.user.flags.operator {
+            return Err(Error::Forbidden("the user is not an operator"));
+        }
+        let now = self.now();
+        let life = self.config.auth_code_lifetime;
+        let (code, digest) = generate_token(&*self.rng);
+        let record = AuthorizationCode {
+            digest,
+            client_id: client.client_id.clone(),
+            user_id: login.user.id,
+            issued_at: now,
+            expires_at: later(now, life),
+            consumed_at: None,
+            session_id: None,
+            redirect_uri: None,
+            code_challenge: None,
+            scope: None,
+            auth_time: None,
+            browser_session_id: None,
+            nonce: None,
+        };
+        let account = keys[0].clone();
+        self.store.write(move |tx| {
+            apply_login_success(tx, &account, &login)?;
+            tx.insert_authorization_code(&record)
+        })?;
+        Ok(IssuedCode {
+            code,
+            expires_in: life,
+            expires_at: later(now, life),
+        })
+    }
+
+    /// Exchanges an authorization code (otc `/admin/login/token`, v1
+    /// `grant_type=authorization_code`) once. A second exchange fails and ends the session
+    /// the first one opened.
+    ///
+    /// # Errors
+    /// `InvalidClient`, `UnauthorizedClient`, `InvalidGrant` (unknown, expired, used, another
+    /// client's), `AccountDisabled`, `Storage`.
+    pub fn exchange_auth_code(
+        &self,
+        client: &ClientAuth,
+        code: &str,
+        caller_ip: Option<IpAddr>,
+        want_refresh: bool,
+    ) -> Result<IssuedTokens> {
+        self.exchange_code(
+            client,
+            code,
+            CodeBinding::default(),
+            caller_ip,
+            want_refresh,
+        )
+    }
+
+    /// [`Gatehouse::exchange_auth_code`] with the redirect URI and PKCE verifier of the token
+    /// request, checked against what the code is bound to ([`CodeBinding::check`]).
+    ///
+    /// # Errors
+    /// As [`Gatehouse::exchange_auth_code`]; `InvalidGrant` also for a redirect URI or a
+    /// verifier that does not match.
+    pub fn exchange_code(
+        &self,
+        client: &ClientAuth,
+        code: &str,
+        binding: CodeBinding,
+        caller_ip: Option<IpAddr>,
+        want_refresh: bool,
+    ) -> Result<IssuedTokens> {
+        let client = self.authenticate_client(client)?;
+        require_grant(&client, GrantType::AuthorizationCode)?;
+        let digest = TokenDigest::of(code);
+        let now = self.now();
+        let mut template = self.mint_template(
+            &client,
+            want_refresh,
+            caller_ip,
+            GrantType::AuthorizationCode,
+        );
+        self.sign_for_code(&client, &digest, &mut template)?;
+        self.store
+            .write(move |tx| -> Result<Result<IssuedTokens>> {
+                let Some(record) = tx.authorization_code(&digest)? else {
+                    return Ok(Err(Error::InvalidGrant("unknown authorization code")));
+                };
+                if record.client_id != client.client_id {
+                    return Ok(Err(Error::InvalidGrant(
+                        "the code was issued to another client",
+                    )));
+                }
+                if record.consumed_at.is_some() {
+                    if let Some(session) = record.session_id {
+                        tx.end_session(session, now)?;
+                    }
+                    tracing::warn!(client = %client.client_id, "authorization code reused; its session ended");
+                    return Ok(Err(Error::InvalidGrant("the code was already used")));
+                }
+                if record.expires_at <= now {
+                    return Ok(Err(Error::InvalidGrant("the code has expired")));
+                }
+                if let Err(e) = binding.check(&record, &client) {
+                    return Ok(Err(e));
+                }
+                let user = match tx.user_by_id(record.user_id)? {
+                    Some(user) if user.flags.disabled => return Ok(Err(Error::AccountDisabled)),
+                    Some(user) => user,
+                    None => return Ok(Err(Error::InvalidGrant("unknown user"))),
+                };
+                let mint = template.finish(&client, &user, record.scope.as_deref());
+                mint.apply(tx)?;
+                if !tx.consume_authorization_code(&digest, now, mint.out.session_id)? {
+                    return Err(Error::InvalidGrant("the code was already used"));
+                }
+                Ok(Ok(mint.out))
+            })
+            .and_then(|r| r)
+    }
+
+    /// For a code exchange by a JWT client or with the `openid` scope: reads the code (its
+    /// user, scope, nonce and browser session never change once written) and signs the
+    /// access token and id_token outside the write transaction. The write still checks
+    /// everything; an unknown or foreign code leaves the template as it was.
+    pub(crate) fn sign_for_code(
+        &self,
+        client: &Client,
+        digest: &TokenDigest,
+        template: &mut MintTemplate,
+    ) -> Result<()> {
+        let jwt = client.access_token_format == TokenFormat::Jwt;
+        // Without keys there is no id_token (the exchange still succeeds); a JWT client
+        // without keys fails below, as configured.
+        let oidc = self.key_ring().is_some() && crate::oidc::has_scope(&client.scope, "openid");
+        if !jwt && !oidc {
+            return Ok(());
+        }
+        let pre = self.store.read(|tx| {
+            let Some(code) = tx.authorization_code(digest)? else {
+                return Ok(None);
+            };
+            let user = tx.user_by_id(code.user_id)?;
+            let keys = tx.signing_keys()?;
+            Ok(user.map(|u| (code, u, keys)))
+        })?;
+        let Some((code, user, keys)) = pre else {
+            return Ok(());
+        };
+        if code.client_id != client.client_id || code.consumed_at.is_some() {
+            return Ok(());
+        }
+        let scope = normalize_scope(code.scope.as_deref().unwrap_or(&client.scope));
+        if jwt {
+            template.access = self.jwt_access_token(
+                client,
+                Some(user.id),
+                template.session_id,
+                &scope,
+                template.now,
+                later(template.now, template.access_life),
+                Some(&keys),
+            )?;
+        }
+        if oidc && code.redirect_uri.is_some() && crate::oidc::has_scope(&scope, "openid") {
+            template.id_token = Some(self.id_token(
+                client,
+                &user,
+                &code,
+                template.access.0.expose(),
+                template.now,
+                template.access_life,
+                Some(&keys),
+            )?);
+        }
+        Ok(())
+    }
+}

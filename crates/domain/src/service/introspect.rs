@@ -1,0 +1,218 @@
+//! Liveness of tokens and sessions: Bearer validation and RFC 7662 introspection.
+
+use time::{Duration, OffsetDateTime};
+use uuid::Uuid;
+
+use crate::error::Error;
+use crate::model::{Session, User};
+use crate::secret::TokenDigest;
+use crate::store::{ReadTx, Store};
+
+use super::client_auth::{authenticate_in, ClientAuth};
+use super::tokens::{session_end, UserInfo};
+use super::{Gatehouse, Result};
+
+/// Which kind of token a [`TokenInfo`] describes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenKind {
+    /// An access token.
+    Access,
+    /// A refresh token.
+    Refresh,
+}
+
+impl TokenKind {
+    /// RFC 7009 / 7662 `token_type_hint` names.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TokenKind::Access => "access_token",
+            TokenKind::Refresh => "refresh_token",
+        }
+    }
+}
+
+/// A live token, as validation and introspection report it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenInfo {
+    /// Access or refresh.
+    pub kind: TokenKind,
+    /// The session.
+    pub session_id: Uuid,
+    /// The client it was issued to.
+    pub client_id: Option<String>,
+    /// The user.
+    pub user: Option<UserInfo>,
+    /// Scope, space-separated.
+    pub scope: String,
+    /// Issued at.
+    pub issued_at: OffsetDateTime,
+    /// Expires at.
+    pub expires_at: OffsetDateTime,
+}
+
+impl<S: Store> Gatehouse<S> {
+    /// Checks a bearer access token: known, not expired, not revoked, session not ended,
+    /// user not disabled.
+    ///
+    /// # Errors
+    /// [`Error::InvalidToken`], [`Error::Storage`].
+    pub fn validate_access_token(&self, token: &str) -> Result<TokenInfo> {
+        let digest = TokenDigest::of(token);
+        let now = self.now();
+        let max = self.config.session_max_lifetime;
+        self.store
+            .read(|tx| {
+                if !self.jwt_acceptable(tx, token, now)? {
+                    return Ok(None);
+                }
+                live_access(tx, &digest, now, max)
+            })?
+            .ok_or(Error::InvalidToken)
+    }
+
+    /// RFC 7662 introspection by an authenticated confidential client, for access and
+    /// refresh tokens. `Ok(None)` is `{"active": false}`: anything not live, codes included,
+    /// and any token the client may not see. A client sees the tokens issued to it; one with
+    /// `introspect_any` (a resource server) sees every token. A public client cannot
+    /// introspect at all (RFC 7662 section 2.1: the endpoint requires authorization).
+    ///
+    /// # Errors
+    /// `InvalidClient` (unknown, wrong secret, or public), `Storage`.
+    pub fn introspect(&self, client: &ClientAuth, token: &str) -> Result<Option<TokenInfo>> {
+        let digest = TokenDigest::of(token);
+        let now = self.now();
+        let max = self.config.session_max_lifetime;
+        self.store
+            .read(|tx| {
+                let caller = authenticate_in(tx, client, now)?;
+                if !caller.is_confidential() {
+                    // Not a guess at a secret: refused without counting against the address.
+                    return Ok(Err(Error::InvalidClient));
+                }
+                if !self.jwt_acceptable(tx, token, now)? {
+                    return Ok(Ok(None));
+                }
+                let info = match live_access(tx, &digest, now, max)? {
+                    Some(info) => Some(info),
+                    None => live_refresh(tx, &digest, now, max)?,
+                };
+                Ok(Ok(info.filter(|info| {
+                    caller.introspect_any
+                        || info.client_id.as_deref() == Some(caller.client_id.as_str())
+                })))
+            })
+            .inspect_err(|e| self.client_failed(e, Some(client)))
+            .and_then(|r| r)
+    }
+}
+
+pub(crate) fn live_user<T: ReadTx + ?Sized>(
+    tx: &mut T,
+    user_id: Option<Uuid>,
+) -> Result<Option<Option<User>>> {
+    match user_id {
+        None => Ok(Some(None)),
+        Some(id) => Ok(tx.user_by_id(id)?.filter(|u| !u.flags.disabled).map(Some)),
+    }
+}
+
+/// How many ancestors a session may have before it is treated as dead (a chain longer than
+/// this cannot be built with the one-time code caps in force; the bound keeps a corrupt
+/// parent loop from spinning).
+pub(crate) const MAX_LINEAGE: usize = 16;
+
+/// Whether a session is live: not ended, before its absolute end, and, for a child, its
+/// parent live too and the access token that issued its code not revoked. Checked on every
+/// validation, introspection and refresh, so ending a parent by any path (revocation,
+/// refresh reuse, code replay, password change, disable) ends its children at once.
+pub(crate) fn live_session<T: ReadTx + ?Sized>(
+    tx: &mut T,
+    id: Uuid,
+    now: OffsetDateTime,
+    max: Duration,
+) -> Result<Option<Session>> {
+    let Some(first) = tx.session(id)? else {
+        return Ok(None);
+    };
+    let mut current = first.clone();
+    for _ in 0..MAX_LINEAGE {
+        if current.ended_at.is_some() || session_end(&current, max) <= now {
+            return Ok(None);
+        }
+        if let Some(source) = &current.source_token {
+            if tx
+                .access_token(source)?
+                .is_some_and(|t| t.revoked_at.is_some())
+            {
+                return Ok(None);
+            }
+        }
+        let Some(parent) = current.parent_id else {
+            return Ok(Some(first));
+        };
+        let Some(parent) = tx.session(parent)? else {
+            return Ok(None);
+        };
+        current = parent;
+    }
+    Ok(None)
+}
+
+pub(crate) fn live_access<T: ReadTx + ?Sized>(
+    tx: &mut T,
+    digest: &TokenDigest,
+    now: OffsetDateTime,
+    max: Duration,
+) -> Result<Option<TokenInfo>> {
+    let Some(token) = tx.access_token(digest)? else {
+        return Ok(None);
+    };
+    if token.revoked_at.is_some()
+        || token.expires_at <= now
+        || live_session(tx, token.session_id, now, max)?.is_none()
+    {
+        return Ok(None);
+    }
+    let Some(user) = live_user(tx, token.user_id)? else {
+        return Ok(None);
+    };
+    Ok(Some(TokenInfo {
+        kind: TokenKind::Access,
+        session_id: token.session_id,
+        client_id: token.client_id,
+        user: user.as_ref().map(UserInfo::from),
+        scope: token.scope,
+        issued_at: token.issued_at,
+        expires_at: token.expires_at,
+    }))
+}
+
+pub(crate) fn live_refresh<T: ReadTx + ?Sized>(
+    tx: &mut T,
+    digest: &TokenDigest,
+    now: OffsetDateTime,
+    max: Duration,
+) -> Result<Option<TokenInfo>> {
+    let Some(token) = tx.refresh_token(digest)? else {
+        return Ok(None);
+    };
+    if token.revoked_at.is_some() || token.rotated_at.is_some() || token.expires_at <= now {
+        return Ok(None);
+    }
+    let Some(session) = live_session(tx, token.session_id, now, max)? else {
+        return Ok(None);
+    };
+    let user_id = session.user_id;
+    let Some(user) = live_user(tx, user_id)? else {
+        return Ok(None);
+    };
+    Ok(Some(TokenInfo {
+        kind: TokenKind::Refresh,
+        session_id: token.session_id,
+        client_id: token.client_id,
+        user: user.as_ref().map(UserInfo::from),
+        scope: token.scope,
+        issued_at: token.issued_at,
+        expires_at: token.expires_at,
+    }))
+}

@@ -1,0 +1,188 @@
+//! [`Gatehouse`]: the grant operations, one synchronous method each.
+//!
+//! Password-checking operations (`password_grant`, `member_grant`, `issue_auth_code`,
+//! provisioning with plain passwords) run a PBKDF2 computation: call them on the hash pool.
+//! Everything else costs a transaction or two.
+//!
+//! One module per operation or rule, each with its inputs and outputs beside it:
+//! [`client_auth`] (who the client is), [`lockout`] (password checks and back-off),
+//! [`scope`], [`tokens`] (the token factory), [`password`], [`refresh`],
+//! [`client_credentials`], [`codes`] (authorization codes), [`onetime`],
+//! [`introspect`] (validation and introspection), [`revoke`].
+
+use std::fmt;
+use std::sync::Arc;
+
+use time::{Duration, OffsetDateTime};
+
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::credentials::PasswordHasher;
+use crate::error::Error;
+use crate::rng::Rng;
+use crate::store::Store;
+
+pub mod client_auth;
+pub mod client_credentials;
+pub mod codes;
+pub mod introspect;
+pub mod lockout;
+pub mod onetime;
+pub mod password;
+pub mod refresh;
+pub mod revoke;
+pub mod scope;
+pub mod tokens;
+
+pub use client_auth::{ClientAuth, WithoutClient};
+pub use codes::IssuedCode;
+pub use introspect::{TokenInfo, TokenKind};
+pub use onetime::{OneTimeIssuer, OneTimeRedemption, OneTimeRequest};
+pub use password::{MemberGrant, MemberLogin, PasswordGrant, WindowsGrant};
+pub use tokens::{IssuedTokens, UserInfo};
+
+pub(crate) use client_auth::authenticate_in;
+pub(crate) use lockout::{account_key, apply_login_success, lockout_records, login_keys};
+pub(crate) use scope::narrow_scope;
+
+pub(crate) type Result<T> = std::result::Result<T, Error>;
+
+/// The grant logic over a [`Store`], with injected clock, randomness and password hasher.
+pub struct Gatehouse<S: Store> {
+    store: S,
+    clock: Arc<dyn Clock>,
+    rng: Arc<dyn Rng>,
+    hasher: PasswordHasher,
+    config: Config,
+    keys: Option<Arc<crate::keys::KeyRing>>,
+}
+
+impl<S: Store> fmt::Debug for Gatehouse<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Gatehouse")
+            .field("hasher", &self.hasher)
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+/// `now + d`, saturating at the largest representable instant instead of panicking on an
+/// absurd configured lifetime.
+pub(crate) fn later(now: OffsetDateTime, d: Duration) -> OffsetDateTime {
+    now.checked_add(d)
+        .unwrap_or_else(|| time::PrimitiveDateTime::MAX.assume_utc())
+}
+
+impl<S: Store> Gatehouse<S> {
+    /// Assembles the service.
+    pub fn new(
+        store: S,
+        clock: Arc<dyn Clock>,
+        rng: Arc<dyn Rng>,
+        hasher: PasswordHasher,
+        config: Config,
+    ) -> Self {
+        Self {
+            store,
+            clock,
+            rng,
+            hasher,
+            config,
+            keys: None,
+        }
+    }
+
+    /// Adds the signing keys (JWT access tokens, id_tokens, the JWKS).
+    #[must_use]
+    pub fn with_key_ring(mut self, keys: Arc<crate::keys::KeyRing>) -> Self {
+        self.keys = Some(keys);
+        self
+    }
+
+    /// The signing keys, when configured.
+    pub fn key_ring(&self) -> Option<&crate::keys::KeyRing> {
+        self.keys.as_deref()
+    }
+
+    /// The store.
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The password hasher (its `hash_invocations` counts PBKDF2 runs).
+    pub fn hasher(&self) -> &PasswordHasher {
+        &self.hasher
+    }
+
+    /// The clock.
+    pub fn clock(&self) -> &dyn Clock {
+        &*self.clock
+    }
+
+    /// The randomness source.
+    pub fn rng(&self) -> &dyn Rng {
+        &*self.rng
+    }
+
+    pub(crate) fn now(&self) -> OffsetDateTime {
+        self.clock.now()
+    }
+
+    /// Deletes tokens and codes expired for more than a day, and lockout records idle for
+    /// longer than the policy remembers them.
+    ///
+    /// # Errors
+    /// `Storage`.
+    pub fn purge_expired(&self) -> Result<u64> {
+        let now = self.now();
+        let before = now - Duration::days(1);
+        let forgotten = now - self.config.lockout.forget_after;
+        self.store.write(move |tx| {
+            // One-time codes go as soon as they expire (their payloads are the bulky part).
+            let codes = tx.delete_expired_onetime_codes(now)?;
+            Ok(tx.purge_expired(before, forgotten)?.saturating_add(codes))
+        })
+    }
+
+    pub(crate) fn check_name(&self, value: &str, what: &str) -> Result<()> {
+        if value.trim().is_empty() {
+            return Err(Error::InvalidRequest(format!("{what} is required")));
+        }
+        if value.len() > self.config.max_name_bytes {
+            return Err(Error::InvalidRequest(format!("{what} is too long")));
+        }
+        Ok(())
+    }
+
+    fn check_client_key(&self, key: Option<&str>) -> Result<()> {
+        match key {
+            Some(key) if key.len() > self.config.max_name_bytes => {
+                Err(Error::InvalidRequest("clientKey is too long".to_owned()))
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn absurd_lifetimes_saturate_instead_of_panicking() {
+        let now = time::macros::datetime!(2026-01-01 00:00 UTC);
+        assert_eq!(
+            later(now, Duration::MAX),
+            time::PrimitiveDateTime::MAX.assume_utc()
+        );
+        assert_eq!(
+            later(now, Duration::minutes(20)),
+            now + Duration::minutes(20)
+        );
+    }
+}

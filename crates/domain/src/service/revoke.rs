@@ -1,0 +1,48 @@
+//! RFC 7009 revocation.
+
+use crate::error::Error;
+use crate::secret::TokenDigest;
+use crate::store::Store;
+
+use super::client_auth::ClientAuth;
+use super::{Gatehouse, Result};
+
+impl<S: Store> Gatehouse<S> {
+    /// RFC 7009 revocation by an authenticated client. Revoking a refresh token ends its
+    /// session and with it every access token of the session (and every session derived
+    /// from it); revoking an access token revokes that token (and ends the sessions of the
+    /// one-time codes it issued). Unknown tokens are a success. A client revokes the tokens
+    /// issued to it; tokens of another client or of no client (katana, member, Windows) only
+    /// a confidential client with `introspect_any` may revoke (RFC 7009 section 5).
+    ///
+    /// # Errors
+    /// `InvalidClient`, `UnauthorizedClient` (a token the client may not revoke), `Storage`.
+    pub fn revoke(&self, client: &ClientAuth, token: &str) -> Result<()> {
+        let client = self.authenticate_client(client)?;
+        let digest = TokenDigest::of(token);
+        let now = self.now();
+        // A JWT that does not verify is no token of ours: nothing to revoke (RFC 7009 2.2).
+        if !self.store.read(|tx| self.jwt_acceptable(tx, token, now))? {
+            return Ok(());
+        }
+        let any = client.introspect_any && client.is_confidential();
+        self.store.write(move |tx| {
+            let owner_ok =
+                |owner: &Option<String>| any || owner.as_deref() == Some(client.client_id.as_str());
+            if let Some(refresh) = tx.refresh_token(&digest)? {
+                if !owner_ok(&refresh.client_id) {
+                    return Err(Error::UnauthorizedClient);
+                }
+                tx.end_session(refresh.session_id, now)?;
+                return Ok(());
+            }
+            if let Some(access) = tx.access_token(&digest)? {
+                if !owner_ok(&access.client_id) {
+                    return Err(Error::UnauthorizedClient);
+                }
+                tx.revoke_access_token(&digest, now)?;
+            }
+            Ok(())
+        })
+    }
+}
