@@ -95,7 +95,19 @@ fn password_and_refresh_grants_at_v1() {
     let replay = client
         .exchange_refresh_token(&RefreshToken::new(refresh.secret().clone()))
         .request(&transport);
-    assert!(replay.is_err());
+    match replay {
+        Err(oauth2::RequestTokenError::ServerResponse(e)) => {
+            assert_eq!(
+                *e.error(),
+                oauth2::basic::BasicErrorResponseType::InvalidGrant
+            );
+            assert_eq!(
+                e.error_description().map(String::as_str),
+                Some("Invalid grant: the refresh token was already used; the session has ended.")
+            );
+        }
+        other => panic!("the replay was not refused with invalid_grant: {other:?}"),
+    }
 }
 
 #[test]

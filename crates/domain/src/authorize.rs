@@ -7,11 +7,13 @@
 //! `redirect_uri` is one it registered, compared as exact strings): failures there are shown
 //! to the user ([`AuthorizeError::Page`]) and never redirected. Everything after that is sent
 //! back to the redirect URI ([`AuthorizeError::Redirect`]) with `state`.
+//!
+//! Longer than 500 lines because of its tests (the rules are about 450 lines).
 
 use std::fmt;
 
 use crate::browser_session::BrowserSessionInfo;
-use crate::error::Error;
+use crate::error::{Error, GrantRejection};
 use crate::model::{AuthorizationCode, Client, GrantType};
 use crate::pkce;
 use crate::secret::generate_token;
@@ -422,39 +424,25 @@ impl CodeBinding {
         if let Some(bound) = &record.redirect_uri {
             match self.redirect_uri.as_deref() {
                 Some(given) if given == bound => {}
-                Some(_) => {
-                    return Err(Error::InvalidGrant(
-                        "redirect_uri is not the one of the authorization request",
-                    ))
-                }
-                None => {
-                    return Err(Error::InvalidGrant(
-                        "redirect_uri is required: the authorization request had one",
-                    ))
-                }
+                Some(_) => return Err(Error::InvalidGrant(GrantRejection::RedirectUriMismatch)),
+                None => return Err(Error::InvalidGrant(GrantRejection::RedirectUriMissing)),
             }
         }
         match (&record.code_challenge, verifier) {
             (Some(challenge), Some(verifier)) => {
                 if !pkce::verify(verifier, challenge) {
-                    return Err(Error::InvalidGrant(
-                        "code_verifier does not match the code_challenge",
-                    ));
+                    return Err(Error::InvalidGrant(GrantRejection::VerifierMismatch));
                 }
             }
-            (Some(_), None) => {
-                return Err(Error::InvalidGrant(
-                    "code_verifier is required: the code was issued with a code_challenge",
-                ))
-            }
+            (Some(_), None) => return Err(Error::InvalidGrant(GrantRejection::VerifierMissing)),
             (None, Some(_)) => {
                 return Err(Error::InvalidGrant(
-                    "code_verifier given, but the code was issued without a code_challenge",
+                    GrantRejection::VerifierWithoutChallenge,
                 ))
             }
             (None, None) => {
                 if !client.is_confidential() {
-                    return Err(Error::InvalidGrant("a public client must use PKCE"));
+                    return Err(Error::InvalidGrant(GrantRejection::PkceRequired));
                 }
             }
         }

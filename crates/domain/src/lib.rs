@@ -34,13 +34,15 @@
 //! | housekeeping | `purge_expired() -> u64` | timer |
 //! | signed tokens | `with_key_ring(Arc<KeyRing>)`, `ensure_signing_key()`, `rotate_key(alg, delay)`, `retire_key(kid, window)`, `list_keys()`, `jwks()`, `userinfo(token)`; JWT access tokens for clients with `access_token_format = jwt`, id_tokens on code exchanges with `openid` ([`oidc`], [`keys`]) | `/oauth2/jwks`, `/oauth2/userinfo`, `gatehouse keys` |
 //!
-//! `ClientAuth::new(id, Option<Secret>)` for body credentials, `ClientAuth::basic(user,
-//! password)` for a decoded Basic header (also tried URL-decoded). Errors map to dialects:
+//! `ClientAuth::new(id, Option<Secret>)` for body credentials, `ClientAuth::basic(candidates)`
+//! for a Basic header's (id, secret) pairs as the codec yields them (raw, then URL-decoded;
+//! the domain decodes nothing). Errors map to dialects:
 //! `InvalidClient` (401 / `invalid_client`), `InvalidCredentials` and `AccountDisabled`
 //! (`invalid_grant`), `Locked { retry_after }` (429, `Error::retry_after_secs`),
 //! `RateLimited { retry_after }` (429 `temporarily_unavailable`: a throttled client address,
 //! a one-time code cap),
-//! `InvalidGrant(reason)`, `UnauthorizedClient`, `InvalidScope`, `Forbidden(reason)` (403),
+//! `InvalidGrant(GrantRejection)` (which rule refused: `WrongClient(GrantKind)`,
+//! `Replayed(..)`, `Expired(..)`, `SessionEnded`, …), `UnauthorizedClient`, `InvalidScope`, `Forbidden(reason)` (403),
 //! `InvalidRequest(reason)` (400), `InvalidToken` (401 for Bearer), `NotFound`/`Conflict`
 //! (CLI), `Credential`, `Storage` (500).
 
@@ -62,7 +64,7 @@ pub mod service;
 pub mod store;
 
 pub use config::{Config, LockoutPolicy};
-pub use error::Error;
+pub use error::{Error, GrantKind, GrantRejection};
 pub use service::{
     ClientAuth, Gatehouse, IssuedCode, IssuedTokens, MemberGrant, MemberLogin, OneTimeIssuer,
     OneTimeRedemption, OneTimeRequest, PasswordGrant, TokenInfo, TokenKind, UserInfo, WindowsGrant,

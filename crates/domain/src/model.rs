@@ -1,5 +1,7 @@
-//! The entities Gatehouse keeps. Plain data: the rules live in [`crate::service`], the
-//! persistence in the storage crate behind [`crate::store`].
+//! The entities Gatehouse keeps, and (in [`rules`], re-exported here) the validity rules each
+//! one decides by itself: expired, revoked, rotated, consumed, disabled, each check returning
+//! a typed rejection, with the time passed in. The grant logic lives in [`crate::service`],
+//! the persistence in the storage crate behind [`crate::store`].
 //!
 //! Times are UTC [`OffsetDateTime`]s; identifiers are GUIDs ([`Uuid`]) where the legacy
 //! services used GUIDs, strings or integers elsewhere. Tokens and codes are kept only as
@@ -12,6 +14,10 @@ use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
 use crate::secret::{ClientSecretHash, TokenDigest};
+
+pub mod rules;
+
+pub use rules::{CodeRejection, SessionRejection, TokenRejection, UserRejection};
 
 /// The case-insensitive key of a user name (what uniqueness and look-ups use).
 pub fn user_name_key(user_name: &str) -> String {

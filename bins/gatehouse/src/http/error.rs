@@ -249,7 +249,10 @@ fn domain_problem(e: &DomainError) -> (StatusCode, ErrorCode, ResponseStatus, Op
             R::InvalidRequest,
             None,
         ),
-        _ => (
+        DomainError::NotFound(_)
+        | DomainError::Conflict(_)
+        | DomainError::Credential(_)
+        | DomainError::Storage(_) => (
             StatusCode::INTERNAL_SERVER_ERROR,
             E::ServerError,
             R::InternalError,

@@ -103,7 +103,8 @@ fn client_auth(
 ) -> Result<Option<ClientAuth>, ApiError> {
     if let Some(basic) = request::basic(req)? {
         return Ok(Some(
-            ClientAuth::basic(&basic.raw.id, &basic.raw.secret).with_caller_ip(ctx.ip),
+            ClientAuth::basic(basic.candidates().map(|p| (p.id.clone(), p.secret.clone())))
+                .with_caller_ip(ctx.ip),
         ));
     }
     Ok(non_empty(body_id).map(|id| {
@@ -415,7 +416,8 @@ async fn onetime_token(req: HttpRequest, payload: web::Payload, state: Data) -> 
             OneTimeIssuer::Bearer(Secret::from(token))
         } else if let Some(basic) = request::basic(&req)? {
             OneTimeIssuer::Client(
-                ClientAuth::basic(&basic.raw.id, &basic.raw.secret).with_caller_ip(ctx.ip),
+                ClientAuth::basic(basic.candidates().map(|p| (p.id.clone(), p.secret.clone())))
+                    .with_caller_ip(ctx.ip),
             )
         } else {
             return Err(ApiError::Unauthenticated);
@@ -484,7 +486,21 @@ async fn introspect(req: HttpRequest, payload: web::Payload, state: Data) -> Htt
         let client = client_auth(&req, &ctx, r.client_id, r.client_secret)?
             .ok_or(ApiError::MissingClient)?;
         let token = required(r.token, "token")?;
-        let info = state.read(move |s| s.introspect(&client, &token)).await?;
+        let counted = client.clone();
+        let info = match state.read(move |s| s.introspect(&client, &token)).await {
+            // A wrong secret is counted against the address on the blocking pool (introspection
+            // only reads), before the refusal is sent.
+            Err(ApiError::Domain(gatehouse_domain::Error::InvalidClient)) => {
+                state
+                    .blocking(move |s| {
+                        s.count_failed_client(&counted);
+                        Ok(())
+                    })
+                    .await?;
+                return Err(ApiError::Domain(gatehouse_domain::Error::InvalidClient));
+            }
+            other => other?,
+        };
         json_response(
             &info
                 .map(introspection)

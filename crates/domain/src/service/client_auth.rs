@@ -17,14 +17,14 @@ use super::{Gatehouse, Result};
 /// How a client authenticates: a client id and, for a confidential client, its secret.
 ///
 /// Built from the request body with [`ClientAuth::new`] or from an `Authorization: Basic`
-/// header with [`ClientAuth::basic`], which also tries the URL-decoded form (RFC 6749 2.3.1
-/// says to URL-encode before base64; Katana, oauthlib and Authlib do not, the Rust `oauth2`
-/// crate does).
+/// header with [`ClientAuth::basic`], which takes the header's candidate pairs: as sent, then
+/// URL-decoded when that differs (RFC 6749 2.3.1 says to URL-encode before base64; Katana,
+/// oauthlib and Authlib do not, the Rust `oauth2` crate does). The HTTP edge decodes; the
+/// domain tries each pair in order.
 #[derive(Clone)]
 pub struct ClientAuth {
-    client_id: String,
-    secret: Option<Secret>,
-    decoded: Option<(String, Option<Secret>)>,
+    /// The (client id, secret) pairs to try, the one as presented first.
+    candidates: Vec<(String, Option<Secret>)>,
     caller_ip: Option<IpAddr>,
 }
 
@@ -32,29 +32,20 @@ impl ClientAuth {
     /// Credentials as given (body parameters `client_id` / `client_secret`).
     pub fn new(client_id: impl Into<String>, secret: Option<Secret>) -> Self {
         Self {
-            client_id: client_id.into(),
-            secret: secret.filter(|s| !s.is_empty()),
-            decoded: None,
+            candidates: vec![(client_id.into(), secret.filter(|s| !s.is_empty()))],
             caller_ip: None,
         }
     }
 
-    /// Credentials from a Basic header, already base64-decoded and split at the first `:`.
-    /// Tried as given, then URL-decoded when that differs.
-    pub fn basic(user: &str, password: &str) -> Self {
-        let secret = (!password.is_empty()).then(|| Secret::new(password));
-        let decoded_user = percent_decode(user);
-        let decoded_password = percent_decode(password);
-        let decoded = match (decoded_user, decoded_password) {
-            (Some(u), Some(p)) if u != user || p != password => {
-                Some((u, (!p.is_empty()).then(|| Secret::new(p))))
-            }
-            _ => None,
-        };
+    /// Credentials from a Basic header: the candidate (client id, secret) pairs, as sent
+    /// first (`gatehouse_codec::auth::BasicCredentials::candidates`). An empty secret is no
+    /// secret.
+    pub fn basic(candidates: impl IntoIterator<Item = (String, String)>) -> Self {
         Self {
-            client_id: user.to_owned(),
-            secret,
-            decoded,
+            candidates: candidates
+                .into_iter()
+                .map(|(id, secret)| (id, (!secret.is_empty()).then(|| Secret::new(secret))))
+                .collect(),
             caller_ip: None,
         }
     }
@@ -70,44 +61,20 @@ impl ClientAuth {
 
     /// The client id as presented.
     pub fn client_id(&self) -> &str {
-        &self.client_id
+        self.candidates.first().map_or("", |(id, _)| id.as_str())
     }
 }
 
 impl fmt::Debug for ClientAuth {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ClientAuth")
-            .field("client_id", &self.client_id)
-            .field("has_secret", &self.secret.is_some())
+            .field("client_id", &self.client_id())
+            .field(
+                "has_secret",
+                &self.candidates.first().is_some_and(|(_, s)| s.is_some()),
+            )
             .finish_non_exhaustive()
     }
-}
-
-/// `application/x-www-form-urlencoded` decoding (`+` is a space); `None` for bad escapes or
-/// bytes that are not UTF-8.
-pub(crate) fn percent_decode(input: &str) -> Option<String> {
-    let bytes = input.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'%' => {
-                let hex = bytes.get(i + 1..i + 3)?;
-                let text = std::str::from_utf8(hex).ok()?;
-                out.push(u8::from_str_radix(text, 16).ok()?);
-                i += 3;
-            }
-            b'+' => {
-                out.push(b' ');
-                i += 1;
-            }
-            other => {
-                out.push(other);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8(out).ok()
 }
 
 /// What a user grant without client credentials is allowed to do.
@@ -137,7 +104,8 @@ impl<S: Store> Gatehouse<S> {
             .inspect_err(|e| self.client_failed(e, Some(auth)))
     }
 
-    /// Counts a failed client authentication against the caller's address.
+    /// Counts a failed client authentication against the caller's address (waits for the
+    /// commit: call it on a blocking worker).
     pub(crate) fn client_failed(&self, error: &Error, auth: Option<&ClientAuth>) {
         let (Error::InvalidClient, Some(ip)) = (error, auth.and_then(|a| a.caller_ip)) else {
             return;
@@ -150,6 +118,20 @@ impl<S: Store> Gatehouse<S> {
             .write(move |tx| record_failure(tx, &key, now, &policy))
         {
             tracing::warn!(error = %e, "could not record a failed client authentication");
+        }
+    }
+
+    /// For an operation that only reads and so cannot count a failed client authentication
+    /// itself ([`Gatehouse::introspect`], on an HTTP worker): if `auth` does not authenticate
+    /// (unknown client, wrong or missing secret), counts the failure against the caller's
+    /// address, as every other operation does. Writes: call it on a blocking worker, before
+    /// answering, so that the next attempt sees the count. Credentials that do authenticate
+    /// (a public client refused at introspection is no guess at a secret) count nothing.
+    pub fn count_failed_client(&self, auth: &ClientAuth) {
+        let now = self.now();
+        match self.store.read(|tx| authenticate_in(tx, auth, now)) {
+            Ok(_) => {}
+            Err(e) => self.client_failed(&e, Some(auth)),
         }
     }
 
@@ -195,10 +177,7 @@ pub(crate) fn authenticate_in<T: ReadTx + ?Sized>(
             });
         }
     }
-    if let Some(client) = check_pair(tx, &auth.client_id, auth.secret.as_ref())? {
-        return Ok(client);
-    }
-    if let Some((id, secret)) = &auth.decoded {
+    for (id, secret) in &auth.candidates {
         if let Some(client) = check_pair(tx, id, secret.as_ref())? {
             return Ok(client);
         }
@@ -238,29 +217,23 @@ mod tests {
     use super::*;
 
     #[test]
-    pub(crate) fn basic_credentials_keep_raw_and_decoded_forms() {
-        let auth = ClientAuth::basic("my%20client", "s%3Acret+x");
+    fn basic_credentials_keep_every_candidate_in_order() {
+        let auth = ClientAuth::basic([
+            ("my%20client".to_owned(), "s%3Acret+x".to_owned()),
+            ("my client".to_owned(), "s:cret x".to_owned()),
+        ]);
         assert_eq!(auth.client_id(), "my%20client");
-        let (id, secret) = auth.decoded.clone().unwrap_or_default();
-        assert_eq!(id, "my client");
-        assert_eq!(secret.as_ref().map(Secret::expose), Some("s:cret x"));
-        // Nothing to decode: no alternative.
-        assert!(ClientAuth::basic("demo-client", "demo-secret")
-            .decoded
-            .is_none());
-        // A bad escape leaves only the raw form.
-        assert!(ClientAuth::basic("a%zz", "b").decoded.is_none());
+        let ids: Vec<&str> = auth.candidates.iter().map(|(id, _)| id.as_str()).collect();
+        assert_eq!(ids, ["my%20client", "my client"]);
+        assert_eq!(
+            auth.candidates[1].1.as_ref().map(Secret::expose),
+            Some("s:cret x")
+        );
+        // An empty secret is no secret.
+        let public = ClientAuth::basic([("public".to_owned(), String::new())]);
+        assert!(public.candidates[0].1.is_none());
         let shown = format!("{auth:?}");
         assert!(!shown.contains("s%3Acret"), "{shown}");
-    }
-
-    #[test]
-    pub(crate) fn percent_decoding() {
-        assert_eq!(percent_decode("a%2Bb+c").as_deref(), Some("a+b c"));
-        assert_eq!(percent_decode("%C3%A9").as_deref(), Some("é"));
-        assert_eq!(percent_decode("%"), None);
-        assert_eq!(percent_decode("%4"), None);
-        assert_eq!(percent_decode("%FF"), None);
-        assert_eq!(percent_decode("%é"), None);
+        assert!(!shown.contains("s:cret"), "{shown}");
     }
 }

@@ -14,8 +14,9 @@ use crate::store::Store;
 
 use super::client_auth::{require_grant, ClientAuth};
 use super::lockout::{account_key, apply_login_success, lockout_records, login_keys};
+use super::redeem::redeem;
 use super::scope::normalize_scope;
-use super::tokens::{IssuedTokens, MintTemplate};
+use super::tokens::{IssuedTokens, Lineage, TokenDraft};
 use super::{later, Gatehouse, Result};
 
 /// A freshly issued authorization or one-time code.
@@ -137,47 +138,30 @@ impl<S: Store> Gatehouse<S> {
         require_grant(&client, GrantType::AuthorizationCode)?;
         let digest = TokenDigest::of(code);
         let now = self.now();
-        let mut template = self.mint_template(
-            &client,
-            want_refresh,
-            caller_ip,
-            GrantType::AuthorizationCode,
-        );
-        self.sign_for_code(&client, &digest, &mut template)?;
+        let refresh = want_refresh && client.grants.contains(GrantType::RefreshToken);
+        let mut draft = self.draft(Some(&client), refresh, GrantType::AuthorizationCode);
+        draft.caller_ip = caller_ip.map(|ip| ip.to_string());
+        self.sign_for_code(&client, &digest, &mut draft)?;
         self.store
             .write(move |tx| -> Result<Result<IssuedTokens>> {
-                let Some(record) = tx.authorization_code(&digest)? else {
-                    return Ok(Err(Error::InvalidGrant("unknown authorization code")));
-                };
-                if record.client_id != client.client_id {
-                    return Ok(Err(Error::InvalidGrant(
-                        "the code was issued to another client",
-                    )));
-                }
-                if record.consumed_at.is_some() {
-                    if let Some(session) = record.session_id {
-                        tx.end_session(session, now)?;
-                    }
-                    tracing::warn!(client = %client.client_id, "authorization code reused; its session ended");
-                    return Ok(Err(Error::InvalidGrant("the code was already used")));
-                }
-                if record.expires_at <= now {
-                    return Ok(Err(Error::InvalidGrant("the code has expired")));
-                }
-                if let Err(e) = binding.check(&record, &client) {
-                    return Ok(Err(e));
-                }
-                let user = match tx.user_by_id(record.user_id)? {
-                    Some(user) if user.flags.disabled => return Ok(Err(Error::AccountDisabled)),
-                    Some(user) => user,
-                    None => return Ok(Err(Error::InvalidGrant("unknown user"))),
-                };
-                let mint = template.finish(&client, &user, record.scope.as_deref());
-                mint.apply(tx)?;
-                if !tx.consume_authorization_code(&digest, now, mint.out.session_id)? {
-                    return Err(Error::InvalidGrant("the code was already used"));
-                }
-                Ok(Ok(mint.out))
+                let redeemed = redeem::<AuthorizationCode>(
+                    tx,
+                    &digest,
+                    &client.client_id,
+                    now,
+                    |record| binding.check(record, &client),
+                    |_, record, user| {
+                        let scope =
+                            normalize_scope(record.scope.as_deref().unwrap_or(&client.scope));
+                        Ok(Ok(draft.open(
+                            Some(&client),
+                            Some(user),
+                            scope,
+                            Lineage::default(),
+                        )))
+                    },
+                )?;
+                Ok(redeemed.map(|r| r.tokens))
             })
             .and_then(|r| r)
     }
@@ -185,12 +169,12 @@ impl<S: Store> Gatehouse<S> {
     /// For a code exchange by a JWT client or with the `openid` scope: reads the code (its
     /// user, scope, nonce and browser session never change once written) and signs the
     /// access token and id_token outside the write transaction. The write still checks
-    /// everything; an unknown or foreign code leaves the template as it was.
+    /// everything; an unknown or foreign code leaves the draft as it was.
     pub(crate) fn sign_for_code(
         &self,
         client: &Client,
         digest: &TokenDigest,
-        template: &mut MintTemplate,
+        template: &mut TokenDraft,
     ) -> Result<()> {
         let jwt = client.access_token_format == TokenFormat::Jwt;
         // Without keys there is no id_token (the exchange still succeeds); a JWT client

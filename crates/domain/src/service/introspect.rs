@@ -4,12 +4,12 @@ use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
 use crate::error::Error;
-use crate::model::{Session, User};
+use crate::model::{Session, TokenRejection, User, UserRejection};
 use crate::secret::TokenDigest;
 use crate::store::{ReadTx, Store};
 
 use super::client_auth::{authenticate_in, ClientAuth};
-use super::tokens::{session_end, UserInfo};
+use super::tokens::UserInfo;
 use super::{Gatehouse, Result};
 
 /// Which kind of token a [`TokenInfo`] describes.
@@ -76,6 +76,9 @@ impl<S: Store> Gatehouse<S> {
     /// `introspect_any` (a resource server) sees every token. A public client cannot
     /// introspect at all (RFC 7662 section 2.1: the endpoint requires authorization).
     ///
+    /// Only reads (it runs on an HTTP worker): a failed client authentication is not counted
+    /// here; the caller counts it off the worker with [`Gatehouse::count_failed_client`].
+    ///
     /// # Errors
     /// `InvalidClient` (unknown, wrong secret, or public), `Storage`.
     pub fn introspect(&self, client: &ClientAuth, token: &str) -> Result<Option<TokenInfo>> {
@@ -101,18 +104,30 @@ impl<S: Store> Gatehouse<S> {
                         || info.client_id.as_deref() == Some(caller.client_id.as_str())
                 })))
             })
-            .inspect_err(|e| self.client_failed(e, Some(client)))
             .and_then(|r| r)
     }
 }
 
-pub(crate) fn live_user<T: ReadTx + ?Sized>(
+/// The user of a grant, if it is live: it exists and is not disabled.
+pub(crate) fn user_of<T: ReadTx + ?Sized>(
     tx: &mut T,
-    user_id: Option<Uuid>,
-) -> Result<Option<Option<User>>> {
-    match user_id {
-        None => Ok(Some(None)),
-        Some(id) => Ok(tx.user_by_id(id)?.filter(|u| !u.flags.disabled).map(Some)),
+    id: Uuid,
+) -> Result<std::result::Result<User, UserRejection>> {
+    Ok(match tx.user_by_id(id)? {
+        Some(user) => user.check().map(|()| user),
+        None => Err(UserRejection::Unknown),
+    })
+}
+
+/// The user side of a token, if the token may live: `Ok(None)` for a token without a user
+/// (client credentials).
+fn token_user<T: ReadTx + ?Sized>(
+    tx: &mut T,
+    id: Option<Uuid>,
+) -> Result<std::result::Result<Option<User>, UserRejection>> {
+    match id {
+        None => Ok(Ok(None)),
+        Some(id) => Ok(user_of(tx, id)?.map(Some)),
     }
 }
 
@@ -121,10 +136,11 @@ pub(crate) fn live_user<T: ReadTx + ?Sized>(
 /// parent loop from spinning).
 pub(crate) const MAX_LINEAGE: usize = 16;
 
-/// Whether a session is live: not ended, before its absolute end, and, for a child, its
-/// parent live too and the access token that issued its code not revoked. Checked on every
-/// validation, introspection and refresh, so ending a parent by any path (revocation,
-/// refresh reuse, code replay, password change, disable) ends its children at once.
+/// Whether a session is live: not ended, before its absolute end ([`Session::check`]), and,
+/// for a child, its parent live too and the access token that issued its code not revoked.
+/// Checked on every validation, introspection and refresh, so ending a parent by any path
+/// (revocation, refresh reuse, code replay, password change, disable) ends its children at
+/// once.
 pub(crate) fn live_session<T: ReadTx + ?Sized>(
     tx: &mut T,
     id: Uuid,
@@ -136,13 +152,13 @@ pub(crate) fn live_session<T: ReadTx + ?Sized>(
     };
     let mut current = first.clone();
     for _ in 0..MAX_LINEAGE {
-        if current.ended_at.is_some() || session_end(&current, max) <= now {
+        if current.check(now, max).is_err() {
             return Ok(None);
         }
         if let Some(source) = &current.source_token {
             if tx
                 .access_token(source)?
-                .is_some_and(|t| t.revoked_at.is_some())
+                .is_some_and(|t| t.check(now) == Err(TokenRejection::Revoked))
             {
                 return Ok(None);
             }
@@ -167,13 +183,10 @@ pub(crate) fn live_access<T: ReadTx + ?Sized>(
     let Some(token) = tx.access_token(digest)? else {
         return Ok(None);
     };
-    if token.revoked_at.is_some()
-        || token.expires_at <= now
-        || live_session(tx, token.session_id, now, max)?.is_none()
-    {
+    if token.check(now).is_err() || live_session(tx, token.session_id, now, max)?.is_none() {
         return Ok(None);
     }
-    let Some(user) = live_user(tx, token.user_id)? else {
+    let Ok(user) = token_user(tx, token.user_id)? else {
         return Ok(None);
     };
     Ok(Some(TokenInfo {
@@ -196,14 +209,13 @@ pub(crate) fn live_refresh<T: ReadTx + ?Sized>(
     let Some(token) = tx.refresh_token(digest)? else {
         return Ok(None);
     };
-    if token.revoked_at.is_some() || token.rotated_at.is_some() || token.expires_at <= now {
+    if token.check(now).is_err() {
         return Ok(None);
     }
     let Some(session) = live_session(tx, token.session_id, now, max)? else {
         return Ok(None);
     };
-    let user_id = session.user_id;
-    let Some(user) = live_user(tx, user_id)? else {
+    let Ok(user) = token_user(tx, session.user_id)? else {
         return Ok(None);
     };
     Ok(Some(TokenInfo {

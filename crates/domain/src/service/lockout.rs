@@ -154,7 +154,7 @@ mod tests {
     use super::*;
 
     #[test]
-    pub(crate) fn ipv6_callers_are_keyed_by_their_64() {
+    fn ipv6_callers_are_keyed_by_their_64() {
         let a: IpAddr = "2001:db8:1:2:aaaa::1"
             .parse()
             .unwrap_or(IpAddr::from([0; 4]));

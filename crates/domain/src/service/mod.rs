@@ -29,6 +29,7 @@ pub mod introspect;
 pub mod lockout;
 pub mod onetime;
 pub mod password;
+mod redeem;
 pub mod refresh;
 pub mod revoke;
 pub mod scope;

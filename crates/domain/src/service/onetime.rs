@@ -6,16 +6,17 @@ use std::collections::BTreeMap;
 use time::Duration;
 use uuid::Uuid;
 
-use crate::error::Error;
-use crate::model::{user_name_key, GrantType, OneTimeCode};
+use crate::error::{Error, GrantRejection};
+use crate::model::{user_name_key, GrantType, OneTimeCode, TokenRejection};
 use crate::secret::{generate_token, Secret, TokenDigest};
 use crate::store::Store;
 
 use super::client_auth::{require_grant, ClientAuth};
 use super::codes::IssuedCode;
 use super::introspect::{live_access, live_session};
+use super::redeem::redeem;
 use super::scope::{intersect_scope, normalize_scope};
-use super::tokens::{session_end, IssuedTokens, Lineage, UserInfo};
+use super::tokens::{IssuedTokens, Lineage, UserInfo};
 use super::{later, Gatehouse, Result};
 
 /// Who asks for a one-time code.
@@ -275,76 +276,54 @@ impl<S: Store> Gatehouse<S> {
         let digest = TokenDigest::of(code);
         let now = self.now();
         let max = self.config.session_max_lifetime;
-        let template = self.mint_template(&client, false, None, GrantType::OneTime);
+        let draft = self.draft(Some(&client), false, GrantType::OneTime);
         self.store
             .write(move |tx| -> Result<Result<OneTimeRedemption>> {
-                let Some(record) = tx.onetime_code(&digest)? else {
-                    return Ok(Err(Error::InvalidGrant("unknown code")));
-                };
-                if record.redeeming_client_id != client.client_id {
-                    return Ok(Err(Error::InvalidGrant(
-                        "the code was issued for another client",
-                    )));
-                }
-                if record.consumed_at.is_some() {
-                    // A replayed code was stolen somewhere between issuer and redeemer: end
-                    // what it opened and the session that issued it (the whole lineage).
-                    for session in [record.session_id, record.source_session_id]
-                        .into_iter()
-                        .flatten()
-                    {
-                        tx.end_session(session, now)?;
-                    }
-                    tracing::warn!(client = %client.client_id, "one-time code reused; its session and the issuing session ended");
-                    return Ok(Err(Error::InvalidGrant("the code was already used")));
-                }
-                if record.expires_at <= now {
-                    return Ok(Err(Error::InvalidGrant("the code has expired")));
-                }
-                let user = match tx.user_by_id(record.user_id)? {
-                    Some(user) if user.flags.disabled => return Ok(Err(Error::AccountDisabled)),
-                    Some(user) => user,
-                    None => return Ok(Err(Error::InvalidGrant("unknown user"))),
-                };
-                let parent_end = match record.source_session_id {
-                    Some(parent) => match live_session(tx, parent, now, max)? {
-                        Some(parent) => Some(session_end(&parent, max)),
-                        None => {
-                            return Ok(Err(Error::InvalidGrant(
-                                "the session that issued the code has ended",
-                            )))
+                let redeemed = redeem::<OneTimeCode>(
+                    tx,
+                    &digest,
+                    &client.client_id,
+                    now,
+                    |_| Ok(()),
+                    |tx, record, user| {
+                        let parent_end = match record.source_session_id {
+                            Some(parent) => match live_session(tx, parent, now, max)? {
+                                Some(parent) => Some(parent.end(max)),
+                                None => {
+                                    return Ok(Err(Error::InvalidGrant(
+                                        GrantRejection::IssuerSessionEnded,
+                                    )))
+                                }
+                            },
+                            None => None,
+                        };
+                        if let Some(source) = &record.source_token {
+                            if tx
+                                .access_token(source)?
+                                .is_some_and(|t| t.check(now) == Err(TokenRejection::Revoked))
+                            {
+                                return Ok(Err(Error::InvalidGrant(
+                                    GrantRejection::IssuerTokenRevoked,
+                                )));
+                            }
                         }
+                        let lineage = Lineage {
+                            parent_id: record.source_session_id,
+                            source_token: record.source_token,
+                            parent_end,
+                        };
+                        let scope =
+                            intersect_scope(record.scope.as_deref().unwrap_or(""), &client.scope);
+                        Ok(Ok(draft.open(Some(&client), Some(user), scope, lineage)))
                     },
-                    None => None,
-                };
-                if let Some(source) = &record.source_token {
-                    if tx
-                        .access_token(source)?
-                        .is_some_and(|t| t.revoked_at.is_some())
-                    {
-                        return Ok(Err(Error::InvalidGrant(
-                            "the token that issued the code was revoked",
-                        )));
-                    }
-                }
-                let lineage = Lineage {
-                    scope: intersect_scope(record.scope.as_deref().unwrap_or(""), &client.scope),
-                    parent_id: record.source_session_id,
-                    source_token: record.source_token,
-                    parent_end,
-                };
-                let mint = template.finish_with(&client, &user, lineage);
-                mint.apply(tx)?;
-                if !tx.consume_onetime_code(&digest, now, mint.out.session_id)? {
-                    return Err(Error::InvalidGrant("the code was already used"));
-                }
-                Ok(Ok(OneTimeRedemption {
-                    user: UserInfo::from(&user),
-                    broker_id: record.broker_id,
-                    trading_account: record.trading_account,
-                    server: record.server,
-                    payload: record.payload,
-                    tokens: mint.out,
+                )?;
+                Ok(redeemed.map(|r| OneTimeRedemption {
+                    user: UserInfo::from(&r.user),
+                    broker_id: r.code.broker_id,
+                    trading_account: r.code.trading_account,
+                    server: r.code.server,
+                    payload: r.code.payload,
+                    tokens: r.tokens,
                 }))
             })
             .and_then(|r| r)

@@ -64,7 +64,7 @@ mod tests {
     use super::*;
 
     #[test]
-    pub(crate) fn scope_rules() {
+    fn scope_rules() {
         assert_eq!(normalize_scope(" a  b a "), "a b");
         assert_eq!(
             narrow_scope("openid profile", None).ok().as_deref(),

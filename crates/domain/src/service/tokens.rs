@@ -1,5 +1,9 @@
-//! The token factory: what a grant hands out ([`IssuedTokens`]) and how a new session and its
-//! access and refresh tokens are built outside the write transaction and written inside it.
+//! The token factory, the one place that mints access and refresh tokens and links them to
+//! their session: what a grant hands out ([`IssuedTokens`]), the randomness and times drawn
+//! before the write transaction ([`TokenDraft`]), and the rows written inside it ([`Mint`]):
+//! a new session ([`TokenDraft::open`]: every grant, code exchange and one-time redemption)
+//! or a new pair in an existing one ([`TokenDraft::extend`]: the refresh grant). Every token
+//! is capped by its session's absolute end.
 
 use std::fmt;
 use std::net::IpAddr;
@@ -13,7 +17,6 @@ use crate::model::{
 use crate::secret::{generate_token, Secret, TokenDigest};
 use crate::store::{Store, WriteTx};
 
-use super::scope::normalize_scope;
 use super::{later, Gatehouse, Result};
 
 /// The user side of an issued token.
@@ -82,10 +85,11 @@ impl fmt::Debug for IssuedTokens {
     }
 }
 
-/// Everything needed to write a new session and its tokens; built outside the transaction
-/// (randomness, clock), applied inside.
+/// The rows of one issuance, built outside the transaction (or inside, once the user is known)
+/// and written by [`Mint::apply`]: the session when a new one is opened, its access token, a
+/// refresh token when one is issued; `out` is what the client gets.
 pub(crate) struct Mint {
-    pub(crate) session: Session,
+    pub(crate) session: Option<Session>,
     pub(crate) access: AccessToken,
     pub(crate) refresh: Option<RefreshToken>,
     pub(crate) out: IssuedTokens,
@@ -93,7 +97,9 @@ pub(crate) struct Mint {
 
 impl Mint {
     pub(crate) fn apply(&self, tx: &mut dyn WriteTx) -> Result<()> {
-        tx.insert_session(&self.session)?;
+        if let Some(session) = &self.session {
+            tx.insert_session(session)?;
+        }
         tx.insert_access_token(&self.access)?;
         if let Some(refresh) = &self.refresh {
             tx.insert_refresh_token(refresh)?;
@@ -102,7 +108,8 @@ impl Mint {
     }
 }
 
-/// Parameters of [`Gatehouse::mint`].
+/// Parameters of [`Gatehouse::mint`]: a new session whose user is known before the
+/// transaction.
 pub(crate) struct MintSpec<'a> {
     pub(crate) keys: Option<&'a [crate::keys::SigningKey]>,
     pub(crate) client_key: Option<String>,
@@ -114,209 +121,183 @@ pub(crate) struct MintSpec<'a> {
     pub(crate) grant: GrantType,
 }
 
-pub(crate) fn lifetime_secs(d: Duration) -> Duration {
-    Duration::seconds(d.whole_seconds())
-}
-
-impl<S: Store> Gatehouse<S> {
-    pub(crate) fn mint(&self, spec: MintSpec<'_>) -> Result<Mint> {
-        let now = self.now();
-        let access_life = spec
-            .client
-            .and_then(|c| c.access_token_lifetime)
-            .unwrap_or(self.config.access_token_lifetime);
-        let refresh_life = spec
-            .client
-            .and_then(|c| c.refresh_token_lifetime)
-            .unwrap_or(self.config.refresh_token_lifetime);
-        let client_id = spec.client.map(|c| c.client_id.clone());
-        let user_id = spec.user.map(|u| u.id);
-        let session_id = self.rng.uuid_v4();
-        let client_key = spec.client_key;
-        let session_end = later(now, self.config.session_max_lifetime);
-        let session = Session {
-            id: session_id,
-            client_id: client_id.clone(),
-            user_id,
-            client_key: client_key.clone(),
-            caller_ip: spec.caller_ip.map(|ip| ip.to_string()),
-            created_at: now,
-            last_used_at: now,
-            ended_at: None,
-            parent_id: None,
-            source_token: None,
-            expires_at: Some(session_end),
-            grant: Some(spec.grant),
-        };
-        let (access_secret, access_digest) = match spec.client {
-            Some(c) if c.access_token_format == TokenFormat::Jwt => self.jwt_access_token(
-                c,
-                user_id,
-                session_id,
-                &spec.scope,
-                now,
-                later(now, access_life),
-                spec.keys,
-            )?,
-            _ => generate_token(&*self.rng),
-        };
-        let access = AccessToken {
-            digest: access_digest,
-            session_id,
-            client_id: client_id.clone(),
-            user_id,
-            scope: spec.scope.clone(),
-            issued_at: now,
-            expires_at: later(now, access_life).min(session_end),
-            revoked_at: None,
-        };
-        let (refresh, refresh_secret) = if spec.refresh {
-            let (secret, digest) = generate_token(&*self.rng);
-            let token = RefreshToken {
-                digest,
-                session_id,
-                client_id: client_id.clone(),
-                scope: spec.scope.clone(),
-                issued_at: now,
-                expires_at: later(now, refresh_life).min(session_end),
-                rotated_at: None,
-                successor: None,
-                revoked_at: None,
-                replayed_at: None,
-            };
-            (Some(token), Some(secret))
-        } else {
-            (None, None)
-        };
-        let refresh_expires_in = refresh.as_ref().map(|r| lifetime_secs(r.expires_at - now));
-        let out = IssuedTokens {
-            access_token: access_secret,
-            expires_in: lifetime_secs(access.expires_at - now),
-            expires_at: access.expires_at,
-            refresh_expires_in: refresh_secret.as_ref().and(refresh_expires_in),
-            refresh_token: refresh_secret,
-            scope: spec.scope,
-            session_id,
-            client_key,
-            user: spec.user.map(UserInfo::from),
-            client_id,
-            redirect_url: spec.client.and_then(|c| c.redirect_url.clone()),
-            id_token: None,
-        };
-        Ok(Mint {
-            session,
-            access,
-            refresh,
-            out,
-        })
-    }
-
-    /// Randomness and times for a session opened inside a transaction whose user is only
-    /// known there (code exchanges).
-    pub(crate) fn mint_template(
-        &self,
-        client: &Client,
-        want_refresh: bool,
-        caller_ip: Option<IpAddr>,
-        grant: GrantType,
-    ) -> MintTemplate {
-        let now = self.now();
-        let (access, access_digest) = generate_token(&*self.rng);
-        let refresh = (want_refresh && client.grants.contains(GrantType::RefreshToken))
-            .then(|| generate_token(&*self.rng));
-        MintTemplate {
-            now,
-            session_id: self.rng.uuid_v4(),
-            access: (access, access_digest),
-            refresh,
-            access_life: client
-                .access_token_lifetime
-                .unwrap_or(self.config.access_token_lifetime),
-            refresh_life: client
-                .refresh_token_lifetime
-                .unwrap_or(self.config.refresh_token_lifetime),
-            caller_ip: caller_ip.map(|ip| ip.to_string()),
-            id_token: None,
-            session_end: later(now, self.config.session_max_lifetime),
-            grant,
-        }
-    }
-}
-
-/// Where a session opened inside a transaction derives from, and what it may carry.
+/// Where a new session derives from: nothing, or (one-time redemption) the session and the
+/// access token that issued the code.
+#[derive(Default)]
 pub(crate) struct Lineage {
-    pub(crate) scope: String,
     pub(crate) parent_id: Option<Uuid>,
     pub(crate) source_token: Option<TokenDigest>,
     /// The parent's absolute end: the child never outlives it.
     pub(crate) parent_end: Option<OffsetDateTime>,
 }
 
-pub(crate) struct MintTemplate {
+/// The randomness and times of one issuance, drawn before the write transaction: the new
+/// session's id, the access token (opaque, or a JWT signed once its claims are known), the
+/// refresh token if one is issued, the lifetimes of the client, and what the session records.
+pub(crate) struct TokenDraft {
     pub(crate) now: OffsetDateTime,
     pub(crate) session_id: Uuid,
     pub(crate) access: (Secret, TokenDigest),
     pub(crate) refresh: Option<(Secret, TokenDigest)>,
     pub(crate) access_life: Duration,
     pub(crate) refresh_life: Duration,
-    pub(crate) caller_ip: Option<String>,
-    pub(crate) id_token: Option<Secret>,
+    /// The absolute end of a session opened now.
     pub(crate) session_end: OffsetDateTime,
+    pub(crate) caller_ip: Option<String>,
+    pub(crate) client_key: Option<String>,
     pub(crate) grant: GrantType,
+    pub(crate) id_token: Option<Secret>,
 }
 
-impl MintTemplate {
-    /// A session of its own; `scope` as granted (`None`: the client's whole scope).
-    pub(crate) fn finish(self, client: &Client, user: &User, scope: Option<&str>) -> Mint {
-        let lineage = Lineage {
-            scope: normalize_scope(scope.unwrap_or(&client.scope)),
-            parent_id: None,
-            source_token: None,
-            parent_end: None,
-        };
-        self.finish_with(client, user, lineage)
+/// `d` in whole seconds (`expires_in`).
+pub(crate) fn lifetime_secs(d: Duration) -> Duration {
+    Duration::seconds(d.whole_seconds())
+}
+
+impl<S: Store> Gatehouse<S> {
+    /// Draws a session id and the token values, with `client`'s lifetimes (the configured
+    /// ones without a client or where it sets none). `refresh`: whether a refresh token is
+    /// issued.
+    pub(crate) fn draft(
+        &self,
+        client: Option<&Client>,
+        refresh: bool,
+        grant: GrantType,
+    ) -> TokenDraft {
+        let now = self.now();
+        let session_id = self.rng.uuid_v4();
+        let access = generate_token(&*self.rng);
+        let refresh = refresh.then(|| generate_token(&*self.rng));
+        TokenDraft {
+            now,
+            session_id,
+            access,
+            refresh,
+            access_life: client
+                .and_then(|c| c.access_token_lifetime)
+                .unwrap_or(self.config.access_token_lifetime),
+            refresh_life: client
+                .and_then(|c| c.refresh_token_lifetime)
+                .unwrap_or(self.config.refresh_token_lifetime),
+            session_end: later(now, self.config.session_max_lifetime),
+            caller_ip: None,
+            client_key: None,
+            grant,
+            id_token: None,
+        }
     }
 
-    pub(crate) fn finish_with(self, client: &Client, user: &User, lineage: Lineage) -> Mint {
+    /// A new session and its tokens for a user known before the transaction (or none); a
+    /// JWT client's access token is signed here.
+    pub(crate) fn mint(&self, spec: MintSpec<'_>) -> Result<Mint> {
+        let mut draft = self.draft(spec.client, spec.refresh, spec.grant);
+        draft.caller_ip = spec.caller_ip.map(|ip| ip.to_string());
+        draft.client_key = spec.client_key;
+        if let Some(client) = spec
+            .client
+            .filter(|c| c.access_token_format == TokenFormat::Jwt)
+        {
+            draft.access = self.jwt_access_token(
+                client,
+                spec.user.map(|u| u.id),
+                draft.session_id,
+                &spec.scope,
+                draft.now,
+                later(draft.now, draft.access_life),
+                spec.keys,
+            )?;
+        }
+        Ok(draft.open(spec.client, spec.user, spec.scope, Lineage::default()))
+    }
+}
+
+impl TokenDraft {
+    /// Opens a new session (a child of `lineage`'s parent, if any) with these tokens.
+    pub(crate) fn open(
+        self,
+        client: Option<&Client>,
+        user: Option<&User>,
+        scope: String,
+        lineage: Lineage,
+    ) -> Mint {
         let now = self.now;
-        let scope = lineage.scope;
-        let session_end = match lineage.parent_end {
+        let end = match lineage.parent_end {
             Some(parent_end) => self.session_end.min(parent_end),
             None => self.session_end,
         };
         let session = Session {
             id: self.session_id,
-            client_id: Some(client.client_id.clone()),
-            user_id: Some(user.id),
-            client_key: None,
-            caller_ip: self.caller_ip,
+            client_id: client.map(|c| c.client_id.clone()),
+            user_id: user.map(|u| u.id),
+            client_key: self.client_key.clone(),
+            caller_ip: self.caller_ip.clone(),
             created_at: now,
             last_used_at: now,
             ended_at: None,
             parent_id: lineage.parent_id,
             source_token: lineage.source_token,
-            expires_at: Some(session_end),
+            expires_at: Some(end),
             grant: Some(self.grant),
         };
+        let session_id = session.id;
+        let client_key = self.client_key.clone();
+        let mut mint = self.tokens(session_id, end, client, user, scope, client_key);
+        mint.session = Some(session);
+        mint
+    }
+
+    /// A new pair in an existing session (a refresh), capped by its absolute end.
+    pub(crate) fn extend(
+        self,
+        session: &Session,
+        max: Duration,
+        client: &Client,
+        user: Option<&User>,
+        scope: String,
+    ) -> Mint {
+        let end = session.end(max);
+        self.tokens(
+            session.id,
+            end,
+            Some(client),
+            user,
+            scope,
+            session.client_key.clone(),
+        )
+    }
+
+    /// The access token, the refresh token if drawn, and the answer, for the session
+    /// `session_id` that ends at `end`.
+    fn tokens(
+        self,
+        session_id: Uuid,
+        end: OffsetDateTime,
+        client: Option<&Client>,
+        user: Option<&User>,
+        scope: String,
+        client_key: Option<String>,
+    ) -> Mint {
+        let now = self.now;
+        let client_id = client.map(|c| c.client_id.clone());
         let access = AccessToken {
             digest: self.access.1,
-            session_id: self.session_id,
-            client_id: Some(client.client_id.clone()),
-            user_id: Some(user.id),
+            session_id,
+            client_id: client_id.clone(),
+            user_id: user.map(|u| u.id),
             scope: scope.clone(),
             issued_at: now,
-            expires_at: later(now, self.access_life).min(session_end),
+            expires_at: later(now, self.access_life).min(end),
             revoked_at: None,
         };
         let (refresh, refresh_secret) = match self.refresh {
             Some((secret, digest)) => (
                 Some(RefreshToken {
                     digest,
-                    session_id: self.session_id,
-                    client_id: Some(client.client_id.clone()),
+                    session_id,
+                    client_id: client_id.clone(),
                     scope: scope.clone(),
                     issued_at: now,
-                    expires_at: later(now, self.refresh_life).min(session_end),
+                    expires_at: later(now, self.refresh_life).min(end),
                     rotated_at: None,
                     successor: None,
                     revoked_at: None,
@@ -326,33 +307,25 @@ impl MintTemplate {
             ),
             None => (None, None),
         };
-        let refresh_expires_in = refresh.as_ref().map(|r| lifetime_secs(r.expires_at - now));
         let out = IssuedTokens {
             access_token: self.access.0,
             expires_in: lifetime_secs(access.expires_at - now),
             expires_at: access.expires_at,
-            refresh_expires_in: refresh_secret.as_ref().and(refresh_expires_in),
+            refresh_expires_in: refresh.as_ref().map(|r| lifetime_secs(r.expires_at - now)),
             refresh_token: refresh_secret,
             scope,
-            session_id: self.session_id,
-            client_key: None,
-            user: Some(UserInfo::from(user)),
-            client_id: Some(client.client_id.clone()),
-            redirect_url: client.redirect_url.clone(),
+            session_id,
+            client_key,
+            user: user.map(UserInfo::from),
+            client_id,
+            redirect_url: client.and_then(|c| c.redirect_url.clone()),
             id_token: self.id_token,
         };
         Mint {
-            session,
+            session: None,
             access,
             refresh,
             out,
         }
     }
-}
-
-/// The absolute end of a session (sessions stored before it was recorded: from their start).
-pub(crate) fn session_end(session: &Session, max: Duration) -> OffsetDateTime {
-    session
-        .expires_at
-        .unwrap_or_else(|| later(session.created_at, max))
 }

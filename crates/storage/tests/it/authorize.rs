@@ -5,7 +5,7 @@ use gatehouse_domain::authorize::{AuthorizationParams, CodeBinding};
 use gatehouse_domain::pkce::s256;
 use gatehouse_domain::secret::Secret;
 use gatehouse_domain::store::Store;
-use gatehouse_domain::Error;
+use gatehouse_domain::{Error, GrantKind, GrantRejection};
 use time::Duration;
 
 use crate::support::{demo_client, fx};
@@ -81,7 +81,9 @@ fn codes_expire_and_carry_scope_user_and_login_time() {
             None,
             true
         ),
-        Err(Error::InvalidGrant(_))
+        Err(Error::InvalidGrant(GrantRejection::Expired(
+            GrantKind::AuthorizationCode
+        )))
     ));
 }
 

@@ -3,7 +3,7 @@
 use std::sync::{Arc, Barrier};
 
 use gatehouse_domain::store::Store;
-use gatehouse_domain::{Error, OneTimeIssuer, OneTimeRequest};
+use gatehouse_domain::{Error, GrantKind, GrantRejection, OneTimeIssuer, OneTimeRequest};
 
 use crate::support::{demo_client, fx, v1_password};
 
@@ -54,7 +54,10 @@ fn one_time_code_redeemed_by_32_threads_exactly_one_wins() {
     assert!(results
         .iter()
         .filter_map(|r| r.as_ref().err())
-        .all(|e| matches!(e, Error::InvalidGrant(_))));
+        .all(|e| matches!(
+            e,
+            Error::InvalidGrant(GrantRejection::Replayed(GrantKind::OneTimeCode))
+        )));
 }
 
 fn authorization_code_exchanged_by_32_threads_exactly_one_wins() {
@@ -78,6 +81,13 @@ fn authorization_code_exchanged_by_32_threads_exactly_one_wins() {
         1,
         "{results:?}"
     );
+    assert!(results
+        .iter()
+        .filter_map(|r| r.as_ref().err())
+        .all(|e| matches!(
+            e,
+            Error::InvalidGrant(GrantRejection::Replayed(GrantKind::AuthorizationCode))
+        )));
 }
 
 fn refresh_token_used_by_32_threads_at_most_one_wins() {
@@ -223,7 +233,13 @@ fn two_stores_one_refresh_token_exactly_one_rotation() {
     assert!(results
         .iter()
         .filter_map(|r| r.as_ref().err())
-        .all(|e| matches!(e, Error::InvalidGrant(_))));
+        .all(|e| matches!(
+            e,
+            // The first replay ends the family; later ones find it ended.
+            Error::InvalidGrant(
+                GrantRejection::Replayed(GrantKind::RefreshToken) | GrantRejection::SessionEnded
+            )
+        )));
     // The replays ended the family: the winner's new token is dead on both stores.
     let winner = wins[0].access_token.expose().to_owned();
     for gh in [&fx.gh, &other] {

@@ -8,7 +8,8 @@ use gatehouse_domain::model::{GrantSet, GrantType, UserFlags};
 use gatehouse_domain::secret::Secret;
 use gatehouse_domain::store::Store;
 use gatehouse_domain::{
-    ClientAuth, Config, Error, MemberGrant, OneTimeIssuer, OneTimeRequest, TokenKind, WindowsGrant,
+    ClientAuth, Config, Error, GrantKind, GrantRejection, MemberGrant, OneTimeIssuer,
+    OneTimeRequest, TokenKind, WindowsGrant,
 };
 use time::Duration;
 use uuid::Uuid;
@@ -123,15 +124,39 @@ fn client_authentication_rules() {
     assert!(matches!(unknown, Err(Error::InvalidClient)));
     let empty = fx.gh.authenticate_client(&ClientAuth::new("", None));
     assert!(matches!(empty, Err(Error::InvalidClient)));
-    // Basic, raw and URL-encoded (what the Rust oauth2 crate sends).
-    assert!(fx
-        .gh
-        .authenticate_client(&ClientAuth::basic("demo-client", "demo-secret"))
-        .is_ok());
-    assert!(fx
-        .gh
-        .authenticate_client(&ClientAuth::basic("demo%2Dclient", "demo%2Dsecret"))
-        .is_ok());
+    // Basic: the header's candidates, raw first, then URL-decoded (what the Rust oauth2
+    // crate sends); the domain decodes nothing itself.
+    let basic = |pairs: &[(&str, &str)]| {
+        ClientAuth::basic(
+            pairs
+                .iter()
+                .map(|(id, secret)| ((*id).to_owned(), (*secret).to_owned())),
+        )
+    };
+    assert_eq!(
+        fx.gh
+            .authenticate_client(&basic(&[("demo-client", "demo-secret")]))
+            .map(|c| c.client_id)
+            .ok()
+            .as_deref(),
+        Some("demo-client")
+    );
+    assert_eq!(
+        fx.gh
+            .authenticate_client(&basic(&[
+                ("demo%2Dclient", "demo%2Dsecret"),
+                ("demo-client", "demo-secret"),
+            ]))
+            .map(|c| c.client_id)
+            .ok()
+            .as_deref(),
+        Some("demo-client")
+    );
+    assert!(matches!(
+        fx.gh
+            .authenticate_client(&basic(&[("demo%2Dclient", "demo%2Dsecret")])),
+        Err(Error::InvalidClient)
+    ));
     // A client that exists but lacks the password grant.
     fx.gh
         .add_client(NewClientSpec {
@@ -205,7 +230,7 @@ fn disabled_user_is_refused_only_after_the_password_and_tokens_die() {
     let refresh = before.refresh_token.as_ref().expect("refresh").expose();
     assert!(matches!(
         fx.gh.refresh_grant(&demo_client(), refresh, None),
-        Err(Error::InvalidGrant(_))
+        Err(Error::InvalidGrant(GrantRejection::SessionEnded))
     ));
     let windows = fx.gh.windows_grant(WindowsGrant {
         user_name: "bob".to_owned(),
@@ -229,7 +254,7 @@ fn disabled_user_is_refused_only_after_the_password_and_tokens_die() {
     ));
     assert!(matches!(
         fx.gh.refresh_grant(&demo_client(), refresh, None),
-        Err(Error::InvalidGrant(_))
+        Err(Error::InvalidGrant(GrantRejection::SessionEnded))
     ));
 }
 
@@ -335,6 +360,66 @@ fn lockout_per_address_and_persisted() {
     assert!(record.locked_until.is_none());
 }
 
+fn bad_secrets_at_introspection_lock_the_address() {
+    let fx = fx();
+    let ip: IpAddr = "203.0.113.40".parse().expect("ip");
+    let alice = fx
+        .gh
+        .password_grant(v1_password("alice", "alice-password-1"))
+        .expect("login");
+    let token = alice.access_token.expose();
+    let free = fx.gh.config().lockout.free_failures;
+    let writes = || fx.gh.store().write_stats().writes;
+    for _ in 0..free {
+        let guess = ClientAuth::new("demo-client", Some(Secret::new("guess"))).with_caller_ip(ip);
+        // Introspection runs on an HTTP worker: it refuses without writing anything.
+        let before = writes();
+        assert!(matches!(
+            fx.gh.introspect(&guess, token),
+            Err(Error::InvalidClient)
+        ));
+        assert_eq!(writes(), before, "introspection wrote");
+        // The server then counts the failure off the worker.
+        fx.gh.count_failed_client(&guess);
+    }
+    let record = fx
+        .gh
+        .store()
+        .read(|tx| tx.login_failure("ip:203.0.113.40"))
+        .expect("read")
+        .expect("the failures were counted");
+    assert_eq!(record.failures, free);
+    // The address is now throttled, even with the right secret; another address is not.
+    assert!(matches!(
+        fx.gh.introspect(&demo_client().with_caller_ip(ip), token),
+        Err(Error::RateLimited { .. })
+    ));
+    let elsewhere = demo_client().with_caller_ip("203.0.113.41".parse().expect("ip"));
+    assert!(fx
+        .gh
+        .introspect(&elsewhere, token)
+        .expect("introspect")
+        .is_some());
+    // Credentials that authenticate count nothing (a public client refused at introspection
+    // is no guess at a secret).
+    let public = public_client().with_caller_ip(elsewhere_ip());
+    assert!(matches!(
+        fx.gh.introspect(&public, token),
+        Err(Error::InvalidClient)
+    ));
+    fx.gh.count_failed_client(&public);
+    assert!(fx
+        .gh
+        .store()
+        .read(|tx| tx.login_failure("ip:203.0.113.42"))
+        .expect("read")
+        .is_none());
+}
+
+fn elsewhere_ip() -> IpAddr {
+    "203.0.113.42".parse().expect("ip")
+}
+
 fn rehash_on_login_when_the_cost_changed() {
     let fx = fx();
     let old = stored_hash(&fx, "alice");
@@ -432,10 +517,10 @@ fn access_tokens_expire_and_can_be_revoked() {
     fx.gh
         .revoke(&demo_client(), fresh.access_token.expose())
         .expect("revoke");
-    assert!(fx
-        .gh
-        .validate_access_token(fresh.access_token.expose())
-        .is_err());
+    assert!(matches!(
+        fx.gh.validate_access_token(fresh.access_token.expose()),
+        Err(Error::InvalidToken)
+    ));
     // The refresh token of that session still works (only the access token was revoked).
     let refresh = fresh.refresh_token.as_ref().expect("refresh").expose();
     assert!(fx.gh.refresh_grant(&demo_client(), refresh, None).is_ok());
@@ -496,28 +581,34 @@ fn refresh_rotates_and_reuse_ends_the_family() {
     assert!(matches!(
         fx.gh
             .refresh_grant(&ClientAuth::new("other", None), &r2, None),
-        Err(Error::InvalidGrant(_))
+        Err(Error::InvalidGrant(GrantRejection::WrongClient(
+            GrantKind::RefreshToken
+        )))
     ));
     // Replay of r1: invalid_grant, and the whole family ends.
     assert!(matches!(
         fx.gh.refresh_grant(&demo_client(), &r1, None),
-        Err(Error::InvalidGrant(_))
+        Err(Error::InvalidGrant(GrantRejection::Replayed(
+            GrantKind::RefreshToken
+        )))
     ));
-    assert!(fx
-        .gh
-        .validate_access_token(second.access_token.expose())
-        .is_err());
-    assert!(fx
-        .gh
-        .validate_access_token(first.access_token.expose())
-        .is_err());
+    assert!(matches!(
+        fx.gh.validate_access_token(second.access_token.expose()),
+        Err(Error::InvalidToken)
+    ));
+    assert!(matches!(
+        fx.gh.validate_access_token(first.access_token.expose()),
+        Err(Error::InvalidToken)
+    ));
     assert!(matches!(
         fx.gh.refresh_grant(&demo_client(), &r2, None),
-        Err(Error::InvalidGrant(_))
+        Err(Error::InvalidGrant(GrantRejection::SessionEnded))
     ));
     assert!(matches!(
         fx.gh.refresh_grant(&demo_client(), "unknown", None),
-        Err(Error::InvalidGrant(_))
+        Err(Error::InvalidGrant(GrantRejection::Unknown(
+            GrantKind::RefreshToken
+        )))
     ));
 }
 
@@ -536,7 +627,7 @@ fn refresh_tokens_expire() {
     fx.clock.advance(Duration::days(30));
     assert!(matches!(
         fx.gh.refresh_grant(&demo_client(), &r1, None),
-        Err(Error::InvalidGrant(_))
+        Err(Error::InvalidGrant(GrantRejection::SessionEnded))
     ));
 }
 
@@ -571,12 +662,14 @@ fn refresh_grace_window_allows_a_concurrent_replay() {
     fx.clock.advance(Duration::seconds(6));
     assert!(matches!(
         fx.gh.refresh_grant(&demo_client(), &r1, None),
-        Err(Error::InvalidGrant(_))
+        Err(Error::InvalidGrant(GrantRejection::Replayed(
+            GrantKind::RefreshToken
+        )))
     ));
-    assert!(fx
-        .gh
-        .validate_access_token(b.access_token.expose())
-        .is_err());
+    assert!(matches!(
+        fx.gh.validate_access_token(b.access_token.expose()),
+        Err(Error::InvalidToken)
+    ));
 }
 
 fn client_credentials_grant() {
@@ -722,7 +815,9 @@ fn authorization_codes_are_single_use_and_bound() {
     let other = ClientAuth::new("other", Some(other));
     assert!(matches!(
         fx.gh.exchange_auth_code(&other, &code, None, false),
-        Err(Error::InvalidGrant(_))
+        Err(Error::InvalidGrant(GrantRejection::WrongClient(
+            GrantKind::AuthorizationCode
+        )))
     ));
     let first = fx
         .gh
@@ -740,12 +835,14 @@ fn authorization_codes_are_single_use_and_bound() {
     // Second exchange: fails and revokes what the first produced.
     assert!(matches!(
         fx.gh.exchange_auth_code(&demo_client(), &code, None, true),
-        Err(Error::InvalidGrant(_))
+        Err(Error::InvalidGrant(GrantRejection::Replayed(
+            GrantKind::AuthorizationCode
+        )))
     ));
-    assert!(fx
-        .gh
-        .validate_access_token(first.access_token.expose())
-        .is_err());
+    assert!(matches!(
+        fx.gh.validate_access_token(first.access_token.expose()),
+        Err(Error::InvalidToken)
+    ));
     // Expiry.
     let late = fx
         .gh
@@ -755,7 +852,9 @@ fn authorization_codes_are_single_use_and_bound() {
     assert!(matches!(
         fx.gh
             .exchange_auth_code(&demo_client(), late.code.expose(), None, false),
-        Err(Error::InvalidGrant(_))
+        Err(Error::InvalidGrant(GrantRejection::Expired(
+            GrantKind::AuthorizationCode
+        )))
     ));
 }
 
@@ -807,17 +906,23 @@ fn one_time_codes_by_bearer() {
     assert!(matches!(
         fx.gh
             .redeem_onetime_code(&demo_client(), code.code.expose()),
-        Err(Error::InvalidGrant(_))
+        Err(Error::InvalidGrant(GrantRejection::Replayed(
+            GrantKind::OneTimeCode
+        )))
     ));
-    assert!(fx
-        .gh
-        .validate_access_token(redeemed.tokens.access_token.expose())
-        .is_err());
+    assert!(matches!(
+        fx.gh
+            .validate_access_token(redeemed.tokens.access_token.expose()),
+        Err(Error::InvalidToken)
+    ));
     // The replay ended the issuing session too.
     let OneTimeIssuer::Bearer(old) = &bearer else {
         panic!("a bearer issuer");
     };
-    assert!(fx.gh.validate_access_token(old.expose()).is_err());
+    assert!(matches!(
+        fx.gh.validate_access_token(old.expose()),
+        Err(Error::InvalidToken)
+    ));
     let bearer = alice_bearer(&fx);
 
     // Mismatches.
@@ -889,13 +994,18 @@ fn one_time_codes_by_bearer() {
     assert!(matches!(
         fx.gh
             .redeem_onetime_code(&demo_client(), code.code.expose()),
-        Err(Error::InvalidGrant(_))
+        Err(Error::InvalidGrant(GrantRejection::Expired(
+            GrantKind::OneTimeCode
+        )))
     ));
 }
 
 fn one_time_codes_by_a_broker_client() {
     let fx = fx();
-    let issuer = OneTimeIssuer::Client(ClientAuth::basic("demo-client", "demo-secret"));
+    let issuer = OneTimeIssuer::Client(ClientAuth::basic([(
+        "demo-client".to_owned(),
+        "demo-secret".to_owned(),
+    )]));
     let code = fx
         .gh
         .issue_onetime_code(
@@ -1135,7 +1245,10 @@ fn cli_operations() {
     fx.gh
         .set_password("ERIN", &Secret::new("new-pw"))
         .expect("set");
-    assert!(fx.gh.password_grant(password("erin", "erin-pw")).is_err());
+    assert!(matches!(
+        fx.gh.password_grant(password("erin", "erin-pw")),
+        Err(Error::InvalidCredentials)
+    ));
     assert!(fx.gh.password_grant(password("erin", "new-pw")).is_ok());
     assert!(matches!(
         fx.gh.set_password("nobody", &Secret::new("x")),
@@ -1206,7 +1319,7 @@ fn a_new_password_ends_every_session() {
     let refresh = v1.refresh_token.as_ref().expect("refresh").expose();
     assert!(matches!(
         fx.gh.refresh_grant(&demo_client(), refresh, None),
-        Err(Error::InvalidGrant(_))
+        Err(Error::InvalidGrant(GrantRejection::SessionEnded))
     ));
     // Another user's session is untouched.
     assert!(fx
@@ -1257,6 +1370,7 @@ both!(
     disabled_user_is_refused_only_after_the_password_and_tokens_die,
     lockout_backs_off_without_hashing_and_expires,
     lockout_per_address_and_persisted,
+    bad_secrets_at_introspection_lock_the_address,
     rehash_on_login_when_the_cost_changed,
     aspnet_identity_import_then_login_upgrades_the_hash,
     access_tokens_expire_and_can_be_revoked,

@@ -79,7 +79,10 @@ fn client_auth(
                 "client_id in the body is not the client of the Authorization header.".into(),
             ));
         }
-        return Ok(ClientAuth::basic(&basic.raw.id, &basic.raw.secret).with_caller_ip(ip));
+        return Ok(
+            ClientAuth::basic(basic.candidates().map(|p| (p.id.clone(), p.secret.clone())))
+                .with_caller_ip(ip),
+        );
     }
     let id = body_id.ok_or(ApiError::MissingClient)?;
     Ok(ClientAuth::new(id, body_secret.map(Secret::from)).with_caller_ip(ip))
