@@ -24,7 +24,7 @@
 //! | one-time issue | `issue_onetime_code(&OneTimeIssuer, &OneTimeRequest) -> IssuedCode` | onetime `/oauth2/onetime/token` |
 //! | one-time redeem | `redeem_onetime_code(&ClientAuth, code) -> OneTimeRedemption` | onetime `/oauth2/onetime/authorize` |
 //! | bearer | `validate_access_token(token) -> TokenInfo` (`Error::InvalidToken`) | onetime Bearer |
-//! | introspect | `introspect(&ClientAuth, token) -> Option<TokenInfo>` (`None` = inactive or not the caller's; confidential clients only) | `/oauth2/introspect` |
+//! | introspect | `introspect(&ClientAuth, token) -> Option<TokenInfo>` (`None` = inactive or not the caller's; confidential clients only; reads only), then on `InvalidClient` `count_failed_client(&ClientAuth)` on a blocking worker | `/oauth2/introspect` |
 //! | revoke | `revoke(&ClientAuth, token) -> ()` | `/oauth2/revoke` |
 //! | import (hash) | `import(&ImportDocument) -> ImportReport`; `import::demo_document()` | `import`, `serve --demo` |
 //! | CLI (hash) | `add_user(NewUserSpec, &Secret) -> User`, `set_password(name, &Secret)`, `set_user_disabled(name, bool)`, `add_client(NewClientSpec) -> Option<Secret>`, `rotate_client_secret(id) -> Secret` | `gatehouse user/client` |

@@ -6,9 +6,12 @@
 //!
 //! One module per operation or rule, each with its inputs and outputs beside it:
 //! [`client_auth`] (who the client is), [`lockout`] (password checks and back-off),
-//! [`scope`], [`tokens`] (the token factory), [`password`], [`refresh`],
-//! [`client_credentials`], [`codes`] (authorization codes), [`onetime`],
-//! [`introspect`] (validation and introspection), [`revoke`].
+//! [`scope`], [`tokens`] (the token factory: the one place access and refresh tokens and
+//! their session links are built), `redeem` (the code redeemer: single use of authorization
+//! and one-time codes), [`password`], [`refresh`], [`client_credentials`], [`codes`]
+//! (authorization codes), [`onetime`], [`introspect`] (validation and introspection),
+//! [`revoke`]. What an entity decides alone (expired, revoked, rotated, consumed, disabled)
+//! lives on it, in [`crate::model::rules`].
 
 use std::fmt;
 use std::sync::Arc;
