@@ -444,3 +444,53 @@ impl actix_web::ResponseError for ApiError {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The status of each failure in each family, as the legacy services and RFC 6749 answered.
+    #[test]
+    fn each_dialect_answers_its_own_status() {
+        let katana = Family::OAuth { katana: true };
+        let oauth = Family::OAuth { katana: false };
+        let web_api = Family::WebApi;
+        let otc = Family::Otc { token: true };
+        let locked = DomainError::Locked {
+            retry_after: time::Duration::seconds(3),
+        };
+        let cases: [(ApiError, [u16; 4]); 12] = [
+            // [katana, RFC 6749, Web API, otc]
+            (DomainError::InvalidCredentials.into(), [400, 400, 401, 401]),
+            (DomainError::InvalidClient.into(), [400, 401, 401, 401]),
+            (ApiError::MissingClient, [400, 401, 401, 401]),
+            (DomainError::AccountDisabled.into(), [400, 400, 403, 403]),
+            (DomainError::Forbidden("no").into(), [400, 400, 403, 403]),
+            (
+                DomainError::InvalidGrant("used").into(),
+                [400, 400, 400, 400],
+            ),
+            (ApiError::MediaType("x".into()), [400, 415, 415, 415]),
+            (ApiError::TooLarge { limit: 1 }, [413, 413, 413, 413]),
+            (ApiError::Timeout, [408, 408, 408, 408]),
+            (locked.into(), [429, 429, 429, 429]),
+            (ApiError::Busy, [503, 503, 503, 503]),
+            (ApiError::Internal, [500, 500, 500, 500]),
+        ];
+        for (err, expected) in cases {
+            let got = [katana, oauth, web_api, otc].map(|f| err.status(f).as_u16());
+            assert_eq!(got, expected, "{err:?}");
+        }
+    }
+
+    #[test]
+    fn the_problem_carries_the_status_and_the_codes() {
+        let p = ApiError::from(DomainError::InvalidCredentials).problem(Family::WebApi);
+        assert_eq!(p.status, StatusCode::UNAUTHORIZED);
+        assert_eq!(p.oauth, ErrorCode::InvalidGrant);
+        assert_eq!(p.otc, ResponseStatus::InvalidCredentials);
+        let p = ApiError::Busy.problem(Family::OAuth { katana: true });
+        assert_eq!(p.retry_after, Some(1));
+        assert_eq!(p.oauth, ErrorCode::TemporarilyUnavailable);
+    }
+}

@@ -313,3 +313,82 @@ impl<T: 'static, D: Decoding<T> + 'static> FromRequest for Body<T, D> {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use actix_web::test::TestRequest;
+
+    use super::*;
+
+    const BASIC: &str = "Basic ZGVtby1jbGllbnQ6ZGVtby1zZWNyZXQ="; // demo-client:demo-secret
+
+    fn creds(authorization: Option<&str>) -> Credentials {
+        let peer = std::net::SocketAddr::from(([203, 0, 113, 5], 40000));
+        let mut req = TestRequest::default().peer_addr(peer);
+        if let Some(value) = authorization {
+            req = req.insert_header((header::AUTHORIZATION, value));
+        }
+        match Credentials::of(&req.to_http_request()) {
+            Ok(c) => c,
+            Err(e) => panic!("no trusted proxy, so the peer is the caller: {e}"),
+        }
+    }
+
+    fn id(client: &Result<Option<ClientAuth>, ApiError>) -> Option<&str> {
+        client
+            .as_ref()
+            .ok()
+            .and_then(|c| c.as_ref())
+            .map(|c| c.client_id())
+    }
+
+    #[test]
+    fn basic_wins_over_the_body_pair_and_blank_members_are_absent() {
+        let with_basic = creds(Some(BASIC));
+        assert_eq!(with_basic.ip(), IpAddr::from([203, 0, 113, 5]));
+        let client = with_basic.client(Some("other".into()), Some("s".into()));
+        assert_eq!(id(&client), Some("demo-client"));
+        let without = creds(None);
+        let body = without.client(Some("demo-public".into()), None);
+        assert_eq!(id(&body), Some("demo-public"));
+        assert!(matches!(
+            without.client(Some("  ".into()), Some("s".into())),
+            Ok(None)
+        ));
+        assert!(matches!(
+            creds(Some("Basic !!!")).client(None, None),
+            Err(ApiError::BadClientAuth)
+        ));
+        // Another scheme is not client authentication.
+        assert!(matches!(creds(Some("Bearer abc")).basic(), Ok(None)));
+        assert_eq!(creds(Some("Bearer abc")).bearer(), Some("abc"));
+    }
+
+    #[test]
+    fn rfc_6749_allows_one_method_only() {
+        let with_basic = creds(Some(BASIC));
+        assert!(matches!(
+            with_basic.exclusive(None, Some("demo-secret".into())),
+            Err(ApiError::BadRequest(_))
+        ));
+        assert!(matches!(
+            with_basic.exclusive(Some("other".into()), None),
+            Err(ApiError::BadRequest(_))
+        ));
+        let same = with_basic.exclusive(Some("demo-client".into()), None);
+        assert_eq!(
+            same.map(|c| c.client_id().to_owned()).ok(),
+            Some("demo-client".into())
+        );
+        assert!(matches!(
+            creds(None).exclusive(Some(String::new()), None),
+            Err(ApiError::MissingClient)
+        ));
+    }
+
+    #[test]
+    fn the_authorization_header_never_shows() {
+        let shown = format!("{:?}", creds(Some(BASIC)));
+        assert!(!shown.contains("ZGVtby1"), "{shown}");
+    }
+}

@@ -531,15 +531,7 @@ pub(super) async fn consent(req: HttpRequest, payload: web::Payload, state: Data
         Err(res) => return res,
     };
     let Some((session, session_cookie)) = live_session(&state, &req).await else {
-        return login_form(
-            &state,
-            &req,
-            &request,
-            StatusCode::OK,
-            "",
-            Some("Your sign-in session has ended. Please sign in again."),
-            Vec::new(),
-        );
+        return session_ended(&state, &req, &request);
     };
     if !token_matches(
         CONSENT_PURPOSE,
@@ -560,6 +552,24 @@ pub(super) async fn consent(req: HttpRequest, payload: web::Payload, state: Data
         ),
         _ => error_page(StatusCode::BAD_REQUEST, "Choose Allow or Deny."),
     }
+}
+
+/// The login form again: the browser session the consent form belonged to has ended.
+fn session_ended(
+    state: &AppState,
+    req: &HttpRequest,
+    request: &AuthorizationRequest,
+) -> HttpResponse {
+    let message = "Your sign-in session has ended. Please sign in again.";
+    login_form(
+        state,
+        req,
+        request,
+        StatusCode::OK,
+        "",
+        Some(message),
+        Vec::new(),
+    )
 }
 
 /// `GET /oauth2/logout`: a page with a sign-out button.
