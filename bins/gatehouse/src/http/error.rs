@@ -466,10 +466,7 @@ mod tests {
             (ApiError::MissingClient, [400, 401, 401, 401]),
             (DomainError::AccountDisabled.into(), [400, 400, 403, 403]),
             (DomainError::Forbidden("no").into(), [400, 400, 403, 403]),
-            (
-                DomainError::InvalidGrant("used").into(),
-                [400, 400, 400, 400],
-            ),
+            (DomainError::InvalidScope.into(), [400, 400, 400, 400]),
             (ApiError::MediaType("x".into()), [400, 415, 415, 415]),
             (ApiError::TooLarge { limit: 1 }, [413, 413, 413, 413]),
             (ApiError::Timeout, [408, 408, 408, 408]),
