@@ -68,25 +68,15 @@ impl Grant {
         req: &HttpRequest,
         bytes: &[u8],
     ) -> Result<IssuedTokens, ApiError> {
+        if self.r.windows_authentication == Some(true) {
+            return self.windows(state, creds, req).await;
+        }
         let Grant {
             r,
             client,
             scope,
             without_client,
         } = self;
-        if r.windows_authentication == Some(true) {
-            let user_name = windows_user(req, state, creds)?;
-            let grant = WindowsGrant {
-                user_name,
-                client,
-                client_key: None,
-                caller_ip: Some(creds.ip()),
-                scope,
-                want_refresh: true,
-                without_client,
-            };
-            return state.blocking(move |s| s.windows_grant(grant)).await;
-        }
         let ip = creds.ip();
         match r.grant_type.as_deref() {
             Some("password") => {
@@ -128,6 +118,27 @@ impl Grant {
             None => Err(ApiError::BadRequest("grant_type is required.".into())),
             Some(_) => Err(ApiError::UnsupportedGrantType),
         }
+    }
+}
+
+impl Grant {
+    /// `windowsAuthentication: true`: the user the authenticating proxy names, no password.
+    async fn windows(
+        self,
+        state: &AppState,
+        creds: &Credentials,
+        req: &HttpRequest,
+    ) -> Result<IssuedTokens, ApiError> {
+        let grant = WindowsGrant {
+            user_name: windows_user(req, state, creds)?,
+            client: self.client,
+            client_key: None,
+            caller_ip: Some(creds.ip()),
+            scope: self.scope,
+            want_refresh: true,
+            without_client: self.without_client,
+        };
+        state.blocking(move |s| s.windows_grant(grant)).await
     }
 }
 
