@@ -743,6 +743,32 @@ fn a_locked_address_is_throttled_not_told_its_grant_is_bad() {
     assert!(res.header("retry-after").is_some());
 }
 
+/// Introspection only reads on the HTTP worker; the edge counts a wrong client secret off the
+/// worker. The count still adds up: five wrong secrets at `/oauth2/introspect` lock the
+/// address, and the right secret from it is then throttled there and at the token endpoint.
+#[test]
+fn wrong_secrets_at_introspection_still_lock_the_address() {
+    let server = Server::start_with(|a| a.lockout_initial_delay = Some(600));
+    let introspect = |secret: &str| {
+        server.send(
+            Request::post("/oauth2/introspect")
+                .basic("demo-client", secret)
+                .form("token=whatever"),
+        )
+    };
+    for i in 0..5 {
+        oauth_error(&introspect(&format!("guess-{i}")), 401, "invalid_client");
+    }
+    let res = introspect("demo-secret");
+    oauth_error(&res, 429, "temporarily_unavailable");
+    let res = server.send(
+        Request::post("/api/v1/auth/token")
+            .basic("demo-client", "demo-secret")
+            .form("grant_type=client_credentials"),
+    );
+    oauth_error(&res, 429, "temporarily_unavailable");
+}
+
 /// As docs/security.md says: a success clears the account's count, not the address's (so
 /// an attacker sharing an address cannot reset it with a login of their own in between).
 #[test]

@@ -3,8 +3,10 @@
 //! katana and v1 as RFC 6749 JSON, onetime and member as Web API's HttpError, otc as its
 //! Header/Body envelope.
 
+use actix_web::body::BoxBody;
+use actix_web::dev::ServiceResponse;
 use actix_web::http::{header, StatusCode};
-use actix_web::HttpResponse;
+use actix_web::{web, HttpResponse};
 use gatehouse_codec::{self as codec, BodyFormat, DecodeError, ResponseFormat};
 use gatehouse_domain::Error as DomainError;
 use gatehouse_models::http_error::HttpError;
@@ -12,6 +14,7 @@ use gatehouse_models::oauth::{ErrorCode, ErrorResponse};
 use gatehouse_models::otc::{self, ResponseStatus};
 
 use super::{Endpoint, Family};
+use crate::AppState;
 
 /// What went wrong with a request, before it is put in a dialect's words.
 #[derive(Debug, thiserror::Error)]
@@ -73,10 +76,10 @@ pub enum ApiError {
     Internal,
 }
 
-/// A failure in dialect-neutral terms.
+/// A failure in a dialect's terms.
 #[derive(Debug)]
 pub struct Problem {
-    /// HTTP status before dialect adjustments.
+    /// The HTTP status, decided once by [`ApiError::status`].
     pub status: StatusCode,
     /// RFC 6749 section 5.2 code, for the OAuth dialects.
     pub oauth: ErrorCode,
@@ -88,38 +91,92 @@ pub struct Problem {
     pub retry_after: Option<u64>,
 }
 
+/// What a failure is in HTTP terms, before a dialect words it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// Something about the transport, which every dialect answers with its own status:
+    /// 408, 413, 415 (but at Katana), 429.
+    Transport(StatusCode),
+    /// Authentication failed: of the client (`invalid_client`), or of the user or token the
+    /// grant carries (`client: false`).
+    Unauthorized {
+        /// The client's authentication.
+        client: bool,
+    },
+    /// Refused for this caller.
+    Forbidden,
+    /// Anything else the client did.
+    Invalid,
+    /// Ours: 500, or 503 when busy.
+    Server(StatusCode),
+}
+
 impl ApiError {
-    /// The dialect-neutral form.
-    pub fn problem(&self) -> Problem {
+    /// The failure in `family`'s words.
+    pub fn problem(&self, family: Family) -> Problem {
+        let (_, oauth, otc, retry_after) = self.codes();
+        Problem {
+            status: self.status(family),
+            oauth,
+            otc,
+            message: sentence(&self.to_string()),
+            retry_after,
+        }
+    }
+
+    /// The HTTP status in `family`'s dialect, decided here and nowhere else.
+    ///
+    /// Web API and otc answer 401 for any failed authentication and 403 for a refusal.
+    /// RFC 6749 section 5.2 answers 400, but 401 for `invalid_client`; Katana's `/token`
+    /// answered 400 to every OAuth failure, `invalid_client` and an unreadable media type
+    /// included. Transport failures (408, 413, 415, 429) and ours (500, 503) keep their
+    /// status otherwise.
+    pub fn status(&self, family: Family) -> StatusCode {
+        let katana = family == Family::OAuth { katana: true };
+        let oauth = matches!(family, Family::OAuth { .. });
+        match self.codes().0 {
+            Kind::Server(status) => status,
+            Kind::Transport(StatusCode::UNSUPPORTED_MEDIA_TYPE) if katana => {
+                StatusCode::BAD_REQUEST
+            }
+            Kind::Transport(status) => status,
+            Kind::Unauthorized { client } if !katana && (client || !oauth) => {
+                StatusCode::UNAUTHORIZED
+            }
+            Kind::Forbidden if !oauth => StatusCode::FORBIDDEN,
+            Kind::Unauthorized { .. } | Kind::Forbidden | Kind::Invalid => StatusCode::BAD_REQUEST,
+        }
+    }
+
+    /// What the failure is, its RFC 6749 and otc codes, and its `Retry-After`.
+    fn codes(&self) -> (Kind, ErrorCode, ResponseStatus, Option<u64>) {
         use ErrorCode as E;
+        use Kind as K;
         use ResponseStatus as R;
-        let (status, oauth, otc, retry_after) = match self {
+        match self {
             ApiError::MediaType(_) => (
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                K::Transport(StatusCode::UNSUPPORTED_MEDIA_TYPE),
                 E::InvalidRequest,
                 R::UnsupportedMediaType,
                 None,
             ),
             ApiError::TooLarge { .. } => (
-                StatusCode::PAYLOAD_TOO_LARGE,
+                K::Transport(StatusCode::PAYLOAD_TOO_LARGE),
                 E::InvalidRequest,
                 R::PayloadTooLarge,
                 None,
             ),
-            ApiError::UnsupportedGrantType => (
-                StatusCode::BAD_REQUEST,
-                E::UnsupportedGrantType,
+            ApiError::Timeout => (
+                K::Transport(StatusCode::REQUEST_TIMEOUT),
+                E::InvalidRequest,
                 R::InvalidRequest,
                 None,
             ),
-            ApiError::MissingClient => (
-                StatusCode::UNAUTHORIZED,
-                E::InvalidClient,
-                R::InvalidClient,
-                None,
-            ),
-            ApiError::Unauthenticated => (
-                StatusCode::UNAUTHORIZED,
+            ApiError::UnsupportedGrantType => {
+                (K::Invalid, E::UnsupportedGrantType, R::InvalidRequest, None)
+            }
+            ApiError::MissingClient | ApiError::Unauthenticated | ApiError::BadClientAuth => (
+                K::Unauthorized { client: true },
                 E::InvalidClient,
                 R::InvalidClient,
                 None,
@@ -127,44 +184,20 @@ impl ApiError {
             ApiError::Decode(_)
             | ApiError::Binding { .. }
             | ApiError::BadRequest(_)
-            | ApiError::Invalid { .. } => (
-                StatusCode::BAD_REQUEST,
-                E::InvalidRequest,
-                R::InvalidRequest,
-                None,
-            ),
-            ApiError::BadClientAuth => (
-                StatusCode::UNAUTHORIZED,
-                E::InvalidClient,
-                R::InvalidClient,
-                None,
-            ),
-            ApiError::Timeout => (
-                StatusCode::REQUEST_TIMEOUT,
-                E::InvalidRequest,
-                R::InvalidRequest,
-                None,
-            ),
+            | ApiError::Invalid { .. } => (K::Invalid, E::InvalidRequest, R::InvalidRequest, None),
             ApiError::Busy => (
-                StatusCode::SERVICE_UNAVAILABLE,
+                K::Server(StatusCode::SERVICE_UNAVAILABLE),
                 E::TemporarilyUnavailable,
                 R::ServiceUnavailable,
                 Some(1),
             ),
             ApiError::Internal => (
-                StatusCode::INTERNAL_SERVER_ERROR,
+                K::Server(StatusCode::INTERNAL_SERVER_ERROR),
                 E::ServerError,
                 R::InternalError,
                 None,
             ),
-            ApiError::Domain(e) => domain_problem(e),
-        };
-        Problem {
-            status,
-            oauth,
-            otc,
-            message: sentence(&self.to_string()),
-            retry_after,
+            ApiError::Domain(e) => domain_codes(e),
         }
     }
 }
@@ -183,33 +216,31 @@ fn sentence(text: &str) -> String {
     out
 }
 
-fn domain_problem(e: &DomainError) -> (StatusCode, ErrorCode, ResponseStatus, Option<u64>) {
+fn domain_codes(e: &DomainError) -> (Kind, ErrorCode, ResponseStatus, Option<u64>) {
     use ErrorCode as E;
+    use Kind as K;
     use ResponseStatus as R;
+    let too_many = K::Transport(StatusCode::TOO_MANY_REQUESTS);
     match e {
         DomainError::InvalidClient => (
-            StatusCode::UNAUTHORIZED,
+            K::Unauthorized { client: true },
             E::InvalidClient,
             R::InvalidClient,
             None,
         ),
-        DomainError::InvalidCredentials => (
-            StatusCode::UNAUTHORIZED,
+        // A wrong password or token: 401 where the dialect has it, but the grant is what is
+        // invalid (invalid_grant), not the client.
+        DomainError::InvalidCredentials | DomainError::InvalidToken => (
+            K::Unauthorized { client: false },
             E::InvalidGrant,
             R::InvalidCredentials,
             None,
         ),
-        DomainError::AccountDisabled => {
-            (StatusCode::FORBIDDEN, E::InvalidGrant, R::Forbidden, None)
+        DomainError::AccountDisabled | DomainError::Forbidden(_) => {
+            (K::Forbidden, E::InvalidGrant, R::Forbidden, None)
         }
-        DomainError::InvalidToken => (
-            StatusCode::UNAUTHORIZED,
-            E::InvalidGrant,
-            R::InvalidCredentials,
-            None,
-        ),
         DomainError::Locked { .. } => (
-            StatusCode::TOO_MANY_REQUESTS,
+            too_many,
             E::InvalidGrant,
             R::TooManyRequests,
             e.retry_after_secs(),
@@ -219,41 +250,20 @@ fn domain_problem(e: &DomainError) -> (StatusCode, ErrorCode, ResponseStatus, Op
         // neither invalid_grant nor invalid_client (clients drop tokens or secrets on those);
         // temporarily_unavailable is RFC 6749's retryable code, with 429 and Retry-After.
         DomainError::RateLimited { .. } => (
-            StatusCode::TOO_MANY_REQUESTS,
+            too_many,
             E::TemporarilyUnavailable,
             R::TooManyRequests,
             e.retry_after_secs(),
         ),
-        DomainError::InvalidGrant(_) => (
-            StatusCode::BAD_REQUEST,
-            E::InvalidGrant,
-            R::InvalidCode,
-            None,
-        ),
-        DomainError::UnauthorizedClient => (
-            StatusCode::BAD_REQUEST,
-            E::UnauthorizedClient,
-            R::Forbidden,
-            None,
-        ),
-        DomainError::InvalidScope => (
-            StatusCode::BAD_REQUEST,
-            E::InvalidScope,
-            R::InvalidRequest,
-            None,
-        ),
-        DomainError::Forbidden(_) => (StatusCode::FORBIDDEN, E::InvalidGrant, R::Forbidden, None),
-        DomainError::InvalidRequest(_) => (
-            StatusCode::BAD_REQUEST,
-            E::InvalidRequest,
-            R::InvalidRequest,
-            None,
-        ),
+        DomainError::InvalidGrant(_) => (K::Invalid, E::InvalidGrant, R::InvalidCode, None),
+        DomainError::UnauthorizedClient => (K::Invalid, E::UnauthorizedClient, R::Forbidden, None),
+        DomainError::InvalidScope => (K::Invalid, E::InvalidScope, R::InvalidRequest, None),
+        DomainError::InvalidRequest(_) => (K::Invalid, E::InvalidRequest, R::InvalidRequest, None),
         DomainError::NotFound(_)
         | DomainError::Conflict(_)
         | DomainError::Credential(_)
         | DomainError::Storage(_) => (
-            StatusCode::INTERNAL_SERVER_ERROR,
+            K::Server(StatusCode::INTERNAL_SERVER_ERROR),
             E::ServerError,
             R::InternalError,
             None,
@@ -304,9 +314,8 @@ pub fn render(
     error_id: &str,
     used_basic: bool,
 ) -> HttpResponse {
-    let p = err.problem();
-    let is_client_error = p.status.is_client_error();
-    if is_client_error {
+    let p = err.problem(endpoint.family());
+    if p.status.is_client_error() {
         tracing::info!(endpoint = endpoint.route(), status = p.status.as_u16(), error_id, reason = %p.message, "request refused");
     } else {
         tracing::warn!(endpoint = endpoint.route(), status = p.status.as_u16(), error_id, reason = %p.message, "request failed");
@@ -316,19 +325,9 @@ pub fn render(
     } else {
         p.message.clone()
     };
-    let mut status = p.status;
+    let status = p.status;
     let (body, content_type) = match endpoint.family() {
-        Family::OAuth { katana } => {
-            if katana && is_client_error && !matches!(status.as_u16(), 408 | 413 | 429) {
-                // Katana answered every OAuth failure with 400, invalid_client included.
-                status = StatusCode::BAD_REQUEST;
-            } else if !katana
-                && is_client_error
-                && !matches!(status.as_u16(), 408 | 413 | 415 | 429)
-                && p.oauth != ErrorCode::InvalidClient
-            {
-                status = StatusCode::BAD_REQUEST;
-            }
+        Family::OAuth { .. } => {
             let body = ErrorResponse::new(p.oauth, message);
             (
                 codec::encode_json(&body),
@@ -403,4 +402,95 @@ pub fn render(
         }
     }
     res.body(body)
+}
+
+/// The response of a route's middleware: when the handler or an extractor failed with an
+/// [`ApiError`], the answer `write` makes of it (`write` gets the shared state, for the error
+/// id); else the response as it is.
+pub fn rewrite(
+    res: ServiceResponse<BoxBody>,
+    write: impl FnOnce(&AppState, &ApiError) -> HttpResponse,
+) -> ServiceResponse<BoxBody> {
+    let error = res
+        .response()
+        .error()
+        .and_then(|e| e.as_error::<ApiError>());
+    let state = res.request().app_data::<web::Data<AppState>>();
+    let answer = match (error, state) {
+        (Some(err), Some(state)) => write(state, err),
+        _ => return res,
+    };
+    res.into_response(answer)
+}
+
+/// Outside a dialect's route (no [`super::extract::Dialect`] to word it in, see
+/// [`super::in_dialect`], which rewrites the answer in the dialect's words), an error is an
+/// RFC 6749 section 5.2 answer.
+impl actix_web::ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        self.status(Family::OAuth { katana: false })
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let p = self.problem(Family::OAuth { katana: false });
+        let message = if p.status.is_server_error() && !matches!(self, ApiError::Busy) {
+            "An error occurred on the server.".to_owned()
+        } else {
+            p.message
+        };
+        match codec::encode_json(&ErrorResponse::new(p.oauth, message)) {
+            Ok(body) => HttpResponse::build(p.status)
+                .insert_header((header::CONTENT_TYPE, ResponseFormat::Json.content_type()))
+                .insert_header((header::CACHE_CONTROL, "no-store"))
+                .body(body),
+            Err(_) => HttpResponse::build(p.status).finish(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The status of each failure in each family, as the legacy services and RFC 6749 answered.
+    #[test]
+    fn each_dialect_answers_its_own_status() {
+        let katana = Family::OAuth { katana: true };
+        let oauth = Family::OAuth { katana: false };
+        let web_api = Family::WebApi;
+        let otc = Family::Otc { token: true };
+        let locked = DomainError::Locked {
+            retry_after: time::Duration::seconds(3),
+        };
+        let cases: [(ApiError, [u16; 4]); 12] = [
+            // [katana, RFC 6749, Web API, otc]
+            (DomainError::InvalidCredentials.into(), [400, 400, 401, 401]),
+            (DomainError::InvalidClient.into(), [400, 401, 401, 401]),
+            (ApiError::MissingClient, [400, 401, 401, 401]),
+            (DomainError::AccountDisabled.into(), [400, 400, 403, 403]),
+            (DomainError::Forbidden("no").into(), [400, 400, 403, 403]),
+            (DomainError::InvalidScope.into(), [400, 400, 400, 400]),
+            (ApiError::MediaType("x".into()), [400, 415, 415, 415]),
+            (ApiError::TooLarge { limit: 1 }, [413, 413, 413, 413]),
+            (ApiError::Timeout, [408, 408, 408, 408]),
+            (locked.into(), [429, 429, 429, 429]),
+            (ApiError::Busy, [503, 503, 503, 503]),
+            (ApiError::Internal, [500, 500, 500, 500]),
+        ];
+        for (err, expected) in cases {
+            let got = [katana, oauth, web_api, otc].map(|f| err.status(f).as_u16());
+            assert_eq!(got, expected, "{err:?}");
+        }
+    }
+
+    #[test]
+    fn the_problem_carries_the_status_and_the_codes() {
+        let p = ApiError::from(DomainError::InvalidCredentials).problem(Family::WebApi);
+        assert_eq!(p.status, StatusCode::UNAUTHORIZED);
+        assert_eq!(p.oauth, ErrorCode::InvalidGrant);
+        assert_eq!(p.otc, ResponseStatus::InvalidCredentials);
+        let p = ApiError::Busy.problem(Family::OAuth { katana: true });
+        assert_eq!(p.retry_after, Some(1));
+        assert_eq!(p.oauth, ErrorCode::TemporarilyUnavailable);
+    }
 }

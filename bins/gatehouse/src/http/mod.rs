@@ -1,22 +1,45 @@
 //! The HTTP surface: routes, the path normalisation ASP.NET routing implied, metrics, and
-//! one small module per dialect whose handlers extract a typed request, make one domain call
-//! and write the answer in the dialect.
+//! one small module per dialect whose handlers extract a typed request ([`extract`]), make
+//! one domain call and write the answer in the dialect; a failure is an [`ApiError`], put in
+//! the dialect's words by the route's middleware ([`in_dialect`], [`error::render`]).
+//!
+//! | module | routes |
+//! |---|---|
+//! | [`katana`] | `POST /token` |
+//! | [`v1`] | `POST /api/v1/auth/token` |
+//! | [`member`] | `POST /api/Token` |
+//! | [`otc`] | `POST /admin/login/auth_code`, `POST /admin/login/token` |
+//! | [`onetime`] | `POST /oauth2/onetime/token`, `POST /oauth2/onetime/authorize` |
+//! | [`shared`] | introspection, revocation, RFC 8414 metadata, `/healthz`, `/metrics` |
+//! | [`standard`] | `/oauth2/authorize`, login, consent, logout, `/oauth2/token` |
+//! | [`oidc`] | JWKS, userinfo, OpenID Provider metadata |
+//!
+//! Each legacy module documents the quirks of its dialect it keeps; what Web API's pipeline
+//! did to every legacy answer (negotiated media type and charset, caching headers) is
+//! [`legacy`].
 
 use std::borrow::Cow;
 use std::time::Instant;
 
-use actix_web::body::MessageBody;
+use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::{header, StatusCode, Uri};
 use actix_web::middleware::Next;
-use actix_web::{web, HttpMessage as _, HttpRequest, HttpResponse};
+use actix_web::{web, HttpMessage as _, HttpRequest, HttpResponse, Route};
 
 pub mod error;
-mod handlers;
+pub mod extract;
+mod katana;
 pub mod legacy;
+mod member;
 pub mod oidc;
+mod onetime;
+mod otc;
+mod reply;
 pub mod request;
+mod shared;
 pub mod standard;
+mod v1;
 
 pub use error::ApiError;
 
@@ -212,7 +235,7 @@ fn register(cfg: &mut web::ServiceConfig, with_metrics: bool) {
             Endpoint::Metadata | Endpoint::Health | Endpoint::Metrics => "GET",
             _ => "POST",
         };
-        let handler = handlers::route(endpoint, method);
+        let handler = handler(endpoint, method);
         // Web API's 405: negotiated, in the dialect's casing (the standards endpoints answer
         // the same words; they are not Web API's, so they stay JSON).
         let camel = matches!(
@@ -221,6 +244,9 @@ fn register(cfg: &mut web::ServiceConfig, with_metrics: bool) {
         );
         cfg.service(
             web::resource(endpoint.route())
+                .wrap(actix_web::middleware::from_fn(
+                    move |req, next: Next<BoxBody>| in_dialect(endpoint, req, next),
+                ))
                 .route(handler)
                 .default_service(web::to(move |req: HttpRequest| async move {
                     let message = format!(
@@ -237,6 +263,41 @@ fn register(cfg: &mut web::ServiceConfig, with_metrics: bool) {
     }
     standard::routes(cfg);
     oidc::routes(cfg);
+}
+
+/// The actix route for `endpoint`.
+fn handler(endpoint: Endpoint, method: Route) -> Route {
+    match endpoint {
+        Endpoint::KatanaToken => method.to(katana::token),
+        Endpoint::V1Token => method.to(v1::token),
+        Endpoint::MemberToken => method.to(member::token),
+        Endpoint::OtcAuthCode => method.to(otc::auth_code),
+        Endpoint::OtcToken => method.to(otc::token),
+        Endpoint::OneTimeToken => method.to(onetime::token),
+        Endpoint::OneTimeAuthorize => method.to(onetime::authorize),
+        Endpoint::Introspect => method.to(shared::introspect),
+        Endpoint::Revoke => method.to(shared::revoke),
+        Endpoint::Metadata => method.to(shared::metadata),
+        Endpoint::Health => method.to(shared::health),
+        Endpoint::Metrics => method.to(shared::metrics),
+    }
+}
+
+/// Middleware of every [`Endpoint`]'s route: puts the [`extract::Dialect`] (the endpoint and
+/// the negotiated format) in the request's extensions, and writes a failure the handler or
+/// an extractor returned ([`ApiError`]) in that dialect's words, with a fresh error id.
+pub async fn in_dialect(
+    endpoint: Endpoint,
+    req: ServiceRequest,
+    next: Next<BoxBody>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let dialect = extract::Dialect::negotiate(req.request(), endpoint);
+    req.extensions_mut().insert(dialect);
+    let used_basic = request::uses_basic(req.request());
+    let res = next.call(req).await?;
+    Ok(error::rewrite(res, |state, err| {
+        error::render(endpoint, dialect.format, err, &state.error_id(), used_basic)
+    }))
 }
 
 /// Web API's answer for a path no route matches: the request URI as sent, absolute.

@@ -82,26 +82,8 @@ async fn jwks(state: Data) -> HttpResponse {
 
 /// `GET|POST /oauth2/userinfo` with `Authorization: Bearer` (RFC 6750 2.1).
 async fn userinfo(req: HttpRequest, state: Data) -> HttpResponse {
-    let refuse = |error: &'static str| {
-        HttpResponse::Unauthorized()
-            .insert_header((
-                header::WWW_AUTHENTICATE,
-                if error.is_empty() {
-                    "Bearer".to_owned()
-                } else {
-                    format!("Bearer error=\"{error}\"")
-                },
-            ))
-            .insert_header((header::CACHE_CONTROL, "no-store"))
-            .content_type("application/json")
-            .body(if error.is_empty() {
-                r#"{"error":"invalid_request","error_description":"A Bearer access token is required."}"#.to_owned()
-            } else {
-                format!(r#"{{"error":"{error}"}}"#)
-            })
-    };
     let Some(token) = crate::http::request::bearer(&req).map(str::to_owned) else {
-        return refuse("");
+        return bearer_refused("");
     };
     match state.blocking(move |s| s.userinfo(&token)).await {
         Ok(claims) => json(
@@ -110,10 +92,31 @@ async fn userinfo(req: HttpRequest, state: Data) -> HttpResponse {
             serde_json::to_vec(&claims).unwrap_or_default(),
         ),
         Err(crate::http::ApiError::Domain(gatehouse_domain::Error::InvalidToken)) => {
-            refuse("invalid_token")
+            bearer_refused("invalid_token")
         }
         Err(e) => unavailable("userinfo", &e),
     }
+}
+
+/// RFC 6750 section 3: 401 with the `Bearer` challenge, and `error` when there is one (none:
+/// no token was presented).
+fn bearer_refused(error: &'static str) -> HttpResponse {
+    HttpResponse::Unauthorized()
+        .insert_header((
+            header::WWW_AUTHENTICATE,
+            if error.is_empty() {
+                "Bearer".to_owned()
+            } else {
+                format!("Bearer error=\"{error}\"")
+            },
+        ))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .content_type("application/json")
+        .body(if error.is_empty() {
+            r#"{"error":"invalid_request","error_description":"A Bearer access token is required."}"#.to_owned()
+        } else {
+            format!(r#"{{"error":"{error}"}}"#)
+        })
 }
 
 /// OpenID Connect Discovery 1.0 section 3.
@@ -161,59 +164,64 @@ async fn configuration(state: Data) -> HttpResponse {
             Ok((algs, scopes))
         })
         .await;
-    let (algs, scopes) = match read {
-        Ok(r) => r,
-        Err(e) => return unavailable("openid configuration", &e),
-    };
-    let issuer = state.issuer();
-    let at = |path: &str| format!("{issuer}{path}");
-    let doc = Configuration {
-        issuer: issuer.to_owned(),
-        authorization_endpoint: at("/oauth2/authorize"),
-        token_endpoint: at("/oauth2/token"),
-        userinfo_endpoint: at(USERINFO),
-        jwks_uri: at(JWKS),
-        end_session_endpoint: at("/oauth2/logout"),
-        introspection_endpoint: at("/oauth2/introspect"),
-        revocation_endpoint: at("/oauth2/revoke"),
-        scopes_supported: scopes,
-        response_types_supported: ["code"],
-        response_modes_supported: ["query"],
-        grant_types_supported: [
-            "authorization_code",
-            "refresh_token",
-            "client_credentials",
-            "password",
-        ],
-        subject_types_supported: ["public"],
-        id_token_signing_alg_values_supported: algs.iter().map(|a| a.as_str()).collect(),
-        token_endpoint_auth_methods_supported: [
-            "client_secret_basic",
-            "client_secret_post",
-            "none",
-        ],
-        code_challenge_methods_supported: ["S256"],
-        claims_supported: [
-            "iss",
-            "sub",
-            "aud",
-            "exp",
-            "iat",
-            "auth_time",
-            "nonce",
-            "at_hash",
-            "sid",
-            "azp",
-            "preferred_username",
-        ],
-        prompt_values_supported: ["none", "login", "consent"],
-        claims_parameter_supported: false,
-        request_parameter_supported: false,
-        request_uri_parameter_supported: false,
-    };
-    json(
-        StatusCode::OK,
-        "public, max-age=300",
-        serde_json::to_vec(&doc).unwrap_or_default(),
-    )
+    match read {
+        Ok((algs, scopes)) => {
+            let algs = algs.iter().map(|a| a.as_str()).collect();
+            let doc = Configuration::new(state.issuer(), scopes, algs);
+            let body = serde_json::to_vec(&doc).unwrap_or_default();
+            json(StatusCode::OK, "public, max-age=300", body)
+        }
+        Err(e) => unavailable("openid configuration", &e),
+    }
+}
+
+impl Configuration {
+    /// The document of `issuer`, whose clients have `scopes` and whose keys sign with `algs`.
+    fn new(issuer: &str, scopes: Vec<String>, algs: Vec<&'static str>) -> Self {
+        let at = |path: &str| format!("{issuer}{path}");
+        Configuration {
+            issuer: issuer.to_owned(),
+            authorization_endpoint: at("/oauth2/authorize"),
+            token_endpoint: at("/oauth2/token"),
+            userinfo_endpoint: at(USERINFO),
+            jwks_uri: at(JWKS),
+            end_session_endpoint: at("/oauth2/logout"),
+            introspection_endpoint: at("/oauth2/introspect"),
+            revocation_endpoint: at("/oauth2/revoke"),
+            scopes_supported: scopes,
+            response_types_supported: ["code"],
+            response_modes_supported: ["query"],
+            grant_types_supported: [
+                "authorization_code",
+                "refresh_token",
+                "client_credentials",
+                "password",
+            ],
+            subject_types_supported: ["public"],
+            id_token_signing_alg_values_supported: algs,
+            token_endpoint_auth_methods_supported: [
+                "client_secret_basic",
+                "client_secret_post",
+                "none",
+            ],
+            code_challenge_methods_supported: ["S256"],
+            claims_supported: [
+                "iss",
+                "sub",
+                "aud",
+                "exp",
+                "iat",
+                "auth_time",
+                "nonce",
+                "at_hash",
+                "sid",
+                "azp",
+                "preferred_username",
+            ],
+            prompt_values_supported: ["none", "login", "consent"],
+            claims_parameter_supported: false,
+            request_parameter_supported: false,
+            request_uri_parameter_supported: false,
+        }
+    }
 }

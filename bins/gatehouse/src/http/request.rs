@@ -1,65 +1,15 @@
-//! What every handler needs from the HTTP request: the negotiated response format, the body
-//! read within its limit and decoded for the dialect, the caller's address and credentials.
+//! The request plumbing under the extractors of [`super::extract`]: the caller's address,
+//! the body read within its limit and decoded for the dialect, the `Authorization` schemes.
 
 use std::net::IpAddr;
 
 use actix_web::http::header;
 use actix_web::{web, HttpRequest};
-use gatehouse_codec::{self as codec, BasicCredentials, BodyFormat, DecodeOptions, ResponseFormat};
+use gatehouse_codec::{self as codec, BodyFormat, DecodeOptions};
 use gatehouse_models::Contract;
 use serde::de::DeserializeOwned;
 
 use super::error::ApiError;
-use super::Endpoint;
-
-/// The parts of a request a handler works from.
-#[derive(Debug)]
-pub struct Ctx {
-    /// The endpoint answering.
-    pub endpoint: Endpoint,
-    /// The negotiated response format.
-    pub format: ResponseFormat,
-    /// The caller's address (X-Forwarded-For only from trusted proxies); the unspecified
-    /// address when a trusted proxy did not identify the caller (see [`Ctx::identified`]).
-    pub ip: IpAddr,
-    /// Whether the caller's address is known (false: a trusted proxy forwarded a hop that
-    /// is not an address).
-    pub identified: bool,
-    /// Whether the peer is one of the trusted proxies.
-    pub from_trusted_proxy: bool,
-}
-
-impl Ctx {
-    /// Negotiates the response format and works out the caller's address.
-    pub fn new(req: &HttpRequest, endpoint: Endpoint, trusted: &[IpAddr]) -> Self {
-        let accept = header_str(req, header::ACCEPT);
-        let content_type = header_str(req, header::CONTENT_TYPE);
-        let (caller, from_trusted_proxy) = client_ip(req, trusted);
-        let (ip, identified) = match caller {
-            Caller::Addr(ip) => (ip, true),
-            Caller::Unidentified => (IpAddr::from([0, 0, 0, 0]), false),
-        };
-        Self {
-            endpoint,
-            format: codec::negotiate(accept, content_type),
-            ip,
-            identified,
-            from_trusted_proxy,
-        }
-    }
-
-    /// Refuses a request whose caller a trusted proxy did not identify: per-address lockout
-    /// needs an address, and the proxy's own would lump every caller together.
-    pub fn identified(&self) -> Result<(), ApiError> {
-        if self.identified {
-            Ok(())
-        } else {
-            Err(ApiError::BadRequest(
-                "The forwarding proxy did not identify the caller (X-Forwarded-For).".into(),
-            ))
-        }
-    }
-}
 
 /// A header's value when it is present and visible ASCII.
 pub fn header_str(req: &HttpRequest, name: header::HeaderName) -> Option<&str> {
@@ -93,17 +43,6 @@ pub fn client_ip(req: &HttpRequest, trusted: &[IpAddr]) -> (Caller, bool) {
         .map(|v| v.to_str().unwrap_or("unknown"))
         .collect();
     (forwarded_caller(&lines, trusted, peer), true)
-}
-
-/// The caller's address for a handler that needs one: as [`client_ip`], and
-/// [`Caller::Unidentified`] refused the way [`Ctx::identified`] refuses it.
-pub fn caller_ip(req: &HttpRequest, trusted: &[IpAddr]) -> Result<IpAddr, ApiError> {
-    match client_ip(req, trusted).0 {
-        Caller::Addr(ip) => Ok(ip),
-        Caller::Unidentified => Err(ApiError::BadRequest(
-            "The forwarding proxy did not identify the caller (X-Forwarded-For).".into(),
-        )),
-    }
 }
 
 /// Who called, as far as a trusted proxy can tell.
@@ -252,16 +191,6 @@ pub fn decode_rfc<T: DeserializeOwned>(req: &HttpRequest, body: &[u8]) -> Result
     }
 }
 
-/// The `Authorization: Basic` credentials, when the header uses that scheme.
-pub fn basic(req: &HttpRequest) -> Result<Option<BasicCredentials>, ApiError> {
-    match header_str(req, header::AUTHORIZATION) {
-        Some(value) if is_scheme(value, "basic") => codec::parse_basic(value)
-            .map(Some)
-            .map_err(|_| ApiError::BadClientAuth),
-        _ => Ok(None),
-    }
-}
-
 /// The `Authorization: Bearer` token, when the header uses that scheme.
 pub fn bearer(req: &HttpRequest) -> Option<&str> {
     header_str(req, header::AUTHORIZATION).and_then(codec::parse_bearer)
@@ -272,7 +201,8 @@ pub fn uses_basic(req: &HttpRequest) -> bool {
     header_str(req, header::AUTHORIZATION).is_some_and(|v| is_scheme(v, "basic"))
 }
 
-fn is_scheme(value: &str, scheme: &str) -> bool {
+/// Whether an `Authorization` value uses `scheme` (case-insensitively, then a space).
+pub(super) fn is_scheme(value: &str, scheme: &str) -> bool {
     value
         .get(..scheme.len())
         .is_some_and(|s| s.eq_ignore_ascii_case(scheme))

@@ -20,6 +20,7 @@ use gatehouse_domain::Error as DomainError;
 
 use super::page;
 use super::{bound_token, constant_time_eq, cookie, parse_urlencoded, with_query};
+use crate::http::extract::Caller;
 use crate::http::request;
 use crate::http::ApiError;
 use crate::AppState;
@@ -371,119 +372,141 @@ fn token_matches(purpose: &str, cookie_value: Option<&str>, presented: Option<&s
     }
 }
 
+/// The form's pairs and the authorization request they carry, checked again.
+async fn form_request(
+    req: &HttpRequest,
+    payload: web::Payload,
+    state: &AppState,
+) -> Result<(Vec<(String, String)>, AuthorizationRequest), HttpResponse> {
+    let pairs = form_pairs(req, payload, state).await?;
+    let request = check(state, params_from(&pairs)).await?;
+    Ok((pairs, request))
+}
+
 /// `POST /oauth2/login`: the login form.
 pub(super) async fn login(req: HttpRequest, payload: web::Payload, state: Data) -> HttpResponse {
-    let pairs = match form_pairs(&req, payload, &state).await {
-        Ok(p) => p,
-        Err(res) => return res,
-    };
-    let request = match check(&state, params_from(&pairs)).await {
+    let (pairs, request) = match form_request(&req, payload, &state).await {
         Ok(r) => r,
         Err(res) => return res,
     };
     let user_name = field(&pairs, "username").unwrap_or_default().to_owned();
-    let csrf_cookie = cookie(&req, names(&state).1);
+    let again = |status, message: &str| {
+        login_form(
+            &state,
+            &req,
+            &request,
+            status,
+            &user_name,
+            Some(message),
+            Vec::new(),
+        )
+    };
+    let (password, ip) = match login_input(&req, &state, &pairs, &user_name) {
+        Ok(input) => input,
+        Err((status, message)) => return again(status, message),
+    };
+    let name = user_name.clone();
+    match state
+        .hashing(move |s| s.browser_login(&name, &password, Some(ip)))
+        .await
+    {
+        Ok(login) => signed_in(&state, &req, request, login).await,
+        Err(e) => login_refused(&state, &e, again),
+    }
+}
+
+/// The password and the caller's address of a login form that came from this browser and
+/// is filled in; else the status and the sentence to show above the form again.
+fn login_input(
+    req: &HttpRequest,
+    state: &AppState,
+    pairs: &[(String, String)],
+    user_name: &str,
+) -> Result<(Secret, std::net::IpAddr), (StatusCode, &'static str)> {
+    let csrf_cookie = cookie(req, names(state).1);
     if !token_matches(
         LOGIN_PURPOSE,
         csrf_cookie.as_deref(),
-        field(&pairs, "csrf_token"),
+        field(pairs, "csrf_token"),
     ) {
         tracing::info!("login form refused: CSRF token missing or not this browser's");
-        return login_form(
-            &state,
-            &req,
-            &request,
+        return Err((
             StatusCode::FORBIDDEN,
-            &user_name,
-            Some("This sign-in form expired or did not come from this site. Please sign in again."),
-            Vec::new(),
-        );
+            "This sign-in form expired or did not come from this site. Please sign in again.",
+        ));
     }
-    let password = field(&pairs, "password").unwrap_or_default();
+    let password = field(pairs, "password").unwrap_or_default();
     if user_name.trim().is_empty() || password.is_empty() {
-        return login_form(
-            &state,
-            &req,
-            &request,
+        return Err((
             StatusCode::BAD_REQUEST,
-            &user_name,
-            Some("Enter your user name and password."),
-            Vec::new(),
-        );
+            "Enter your user name and password.",
+        ));
     }
-    let password = Secret::from(password);
-    let Ok(ip) = request::caller_ip(&req, &state.config.trusted_proxies) else {
-        return login_form(
-            &state,
-            &req,
-            &request,
+    let Ok(Caller { ip, .. }) = Caller::of(req) else {
+        return Err((
             StatusCode::BAD_REQUEST,
-            &user_name,
-            Some("Your address could not be determined; sign-in is refused."),
-            Vec::new(),
-        );
+            "Your address could not be determined; sign-in is refused.",
+        ));
     };
-    let name = user_name.clone();
-    let outcome = state
-        .hashing(move |s| s.browser_login(&name, &password, Some(ip)))
-        .await;
-    let login = match outcome {
-        Ok(login) => login,
-        Err(e) => {
-            let (status, message, retry) = match &e {
-                ApiError::Domain(DomainError::InvalidCredentials) => (
-                    StatusCode::BAD_REQUEST,
-                    "The user name or password is incorrect.".to_owned(),
-                    None,
-                ),
-                ApiError::Domain(d @ DomainError::Locked { .. }) => {
-                    let secs = d.retry_after_secs().unwrap_or(1);
-                    (
-                        StatusCode::TOO_MANY_REQUESTS,
-                        format!(
-                            "Too many failed sign-in attempts. Try again in {secs} second{}.",
-                            if secs == 1 { "" } else { "s" }
-                        ),
-                        Some(secs),
-                    )
-                }
-                ApiError::Domain(DomainError::AccountDisabled) => (
-                    StatusCode::FORBIDDEN,
-                    "This account is disabled.".to_owned(),
-                    None,
-                ),
-                ApiError::Domain(DomainError::InvalidRequest(_)) => (
-                    StatusCode::BAD_REQUEST,
-                    "Enter your user name and password.".to_owned(),
-                    None,
-                ),
-                ApiError::Busy => (
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "The server is busy. Please try again in a moment.".to_owned(),
-                    Some(1),
-                ),
-                other => return server_error(&state, &format!("login: {other}")),
-            };
-            tracing::info!(status = status.as_u16(), "login refused");
-            let mut res = login_form(
-                &state,
-                &req,
-                &request,
-                status,
-                &user_name,
-                Some(&message),
-                Vec::new(),
-            );
-            if let Some(secs) = retry {
-                res.headers_mut()
-                    .insert(header::RETRY_AFTER, header::HeaderValue::from(secs));
-            }
-            return res;
+    Ok((Secret::from(password), ip))
+}
+
+/// The login form again, saying why the sign-in was refused (`again` writes it).
+fn login_refused(
+    state: &AppState,
+    e: &ApiError,
+    again: impl FnOnce(StatusCode, &str) -> HttpResponse,
+) -> HttpResponse {
+    let (status, message, retry) = match e {
+        ApiError::Domain(DomainError::InvalidCredentials) => (
+            StatusCode::BAD_REQUEST,
+            "The user name or password is incorrect.".to_owned(),
+            None,
+        ),
+        ApiError::Domain(d @ DomainError::Locked { .. }) => {
+            let secs = d.retry_after_secs().unwrap_or(1);
+            let plural = if secs == 1 { "" } else { "s" };
+            let message =
+                format!("Too many failed sign-in attempts. Try again in {secs} second{plural}.");
+            (StatusCode::TOO_MANY_REQUESTS, message, Some(secs))
         }
+        ApiError::Domain(DomainError::AccountDisabled) => (
+            StatusCode::FORBIDDEN,
+            "This account is disabled.".to_owned(),
+            None,
+        ),
+        ApiError::Domain(DomainError::InvalidRequest(_)) => (
+            StatusCode::BAD_REQUEST,
+            "Enter your user name and password.".to_owned(),
+            None,
+        ),
+        ApiError::Busy => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "The server is busy. Please try again in a moment.".to_owned(),
+            Some(1),
+        ),
+        other => return server_error(state, &format!("login: {other}")),
     };
+    tracing::info!(status = status.as_u16(), "login refused");
+    let mut res = again(status, &message);
+    if let Some(secs) = retry {
+        res.headers_mut()
+            .insert(header::RETRY_AFTER, header::HeaderValue::from(secs));
+    }
+    res
+}
+
+/// A browser session opened: it replaces the browser's previous one, and the authorization
+/// goes on (consent, or the code).
+async fn signed_in(
+    state: &AppState,
+    req: &HttpRequest,
+    request: AuthorizationRequest,
+    login: gatehouse_domain::browser_session::BrowserLogin,
+) -> HttpResponse {
     tracing::info!(user = %login.session.user.id, "browser session opened");
     // A login replaces the browser's previous session (prompt=login, another user): end it.
-    if let Some(previous) = cookie(&req, names(&state).0) {
+    if let Some(previous) = cookie(req, names(state).0) {
         if let Err(e) = state
             .blocking(move |s| s.end_browser_session(&previous))
             .await
@@ -492,35 +515,23 @@ pub(super) async fn login(req: HttpRequest, payload: web::Payload, state: Data) 
         }
     }
     let cookies = vec![set_cookie(
-        &state,
-        names(&state).0,
+        state,
+        names(state).0,
         login.cookie.expose(),
         Some(BROWSER_SESSION_LIFETIME.whole_seconds()),
     )];
     let cookie_value = login.cookie.expose().to_owned();
-    conclude(&state, request, login.session, &cookie_value, cookies).await
+    conclude(state, request, login.session, &cookie_value, cookies).await
 }
 
 /// `POST /oauth2/consent`: the consent form.
 pub(super) async fn consent(req: HttpRequest, payload: web::Payload, state: Data) -> HttpResponse {
-    let pairs = match form_pairs(&req, payload, &state).await {
-        Ok(p) => p,
-        Err(res) => return res,
-    };
-    let request = match check(&state, params_from(&pairs)).await {
+    let (pairs, request) = match form_request(&req, payload, &state).await {
         Ok(r) => r,
         Err(res) => return res,
     };
     let Some((session, session_cookie)) = live_session(&state, &req).await else {
-        return login_form(
-            &state,
-            &req,
-            &request,
-            StatusCode::OK,
-            "",
-            Some("Your sign-in session has ended. Please sign in again."),
-            Vec::new(),
-        );
+        return session_ended(&state, &req, &request);
     };
     if !token_matches(
         CONSENT_PURPOSE,
@@ -541,6 +552,24 @@ pub(super) async fn consent(req: HttpRequest, payload: web::Payload, state: Data
         ),
         _ => error_page(StatusCode::BAD_REQUEST, "Choose Allow or Deny."),
     }
+}
+
+/// The login form again: the browser session the consent form belonged to has ended.
+fn session_ended(
+    state: &AppState,
+    req: &HttpRequest,
+    request: &AuthorizationRequest,
+) -> HttpResponse {
+    let message = "Your sign-in session has ended. Please sign in again.";
+    login_form(
+        state,
+        req,
+        request,
+        StatusCode::OK,
+        "",
+        Some(message),
+        Vec::new(),
+    )
 }
 
 /// `GET /oauth2/logout`: a page with a sign-out button.

@@ -55,7 +55,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route(web::get().to(authorize::logout_page))
                 .route(web::post().to(authorize::logout)),
         )
-        .service(resource(TOKEN, "POST").route(web::post().to(token::token)));
+        .service(
+            resource(TOKEN, "POST")
+                .wrap(actix_web::middleware::from_fn(token::answer_errors))
+                .route(web::post().to(token::token)),
+        );
 }
 
 /// The `redirect_uri` and `code_verifier` of a v1 `authorization_code` request (read from

@@ -6,24 +6,27 @@
 //! errors with status 400, or 401 and `WWW-Authenticate: Basic` for `invalid_client`;
 //! `Cache-Control: no-store` and `Pragma: no-cache` on every answer.
 
+use std::net::IpAddr;
+
+use actix_web::body::BoxBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::{header, StatusCode};
+use actix_web::middleware::Next;
 use actix_web::{web, HttpRequest, HttpResponse};
 use gatehouse_domain::authorize::CodeBinding;
 use gatehouse_domain::secret::Secret;
 use gatehouse_domain::service::{ClientAuth, IssuedTokens, PasswordGrant, WithoutClient};
-use gatehouse_models::oauth::{ErrorCode, ErrorResponse};
+use gatehouse_models::oauth::ErrorResponse;
 use serde::{Deserialize, Serialize};
 
-use crate::http::request;
-use crate::http::ApiError;
+use crate::http::extract::{Body, Credentials, Rfc};
+use crate::http::{ApiError, Family};
 use crate::AppState;
-
-type Data = web::Data<AppState>;
 
 /// The token request's parameters (form or JSON body).
 #[derive(Default, Deserialize)]
 #[serde(default)]
-struct TokenForm {
+pub(super) struct TokenForm {
     grant_type: Option<String>,
     code: Option<String>,
     redirect_uri: Option<String>,
@@ -59,47 +62,39 @@ fn required(v: Option<String>, name: &str) -> Result<String, ApiError> {
     non_empty(v).ok_or_else(|| ApiError::BadRequest(format!("{name} is required.")))
 }
 
-/// Basic (raw and URL-decoded), or `client_id`/`client_secret` in the body, or a public
-/// client's bare `client_id`; two methods at once are refused (RFC 6749 section 2.3).
-fn client_auth(
-    req: &HttpRequest,
-    ip: std::net::IpAddr,
-    form: &mut TokenForm,
-) -> Result<ClientAuth, ApiError> {
-    let body_id = non_empty(form.client_id.take());
-    let body_secret = non_empty(form.client_secret.take());
-    if let Some(basic) = request::basic(req)? {
-        if body_secret.is_some() {
-            return Err(ApiError::BadRequest(
-                "Use one client authentication method: HTTP Basic or client_secret in the body, not both.".into(),
-            ));
-        }
-        if body_id.as_deref().is_some_and(|id| id != basic.raw.id) {
-            return Err(ApiError::BadRequest(
-                "client_id in the body is not the client of the Authorization header.".into(),
-            ));
-        }
-        return Ok(
-            ClientAuth::basic(basic.candidates().map(|p| (p.id.clone(), p.secret.clone())))
-                .with_caller_ip(ip),
-        );
-    }
-    let id = body_id.ok_or(ApiError::MissingClient)?;
-    Ok(ClientAuth::new(id, body_secret.map(Secret::from)).with_caller_ip(ip))
+/// `POST /oauth2/token`. The caller is identified after the body is read.
+pub(super) async fn token(
+    body: Body<TokenForm, Rfc>,
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let mut form = body.value;
+    let grant_type = form.grant_type.take();
+    let creds = Credentials::of(&req)?;
+    let client = creds.exclusive(form.client_id.take(), form.client_secret.take())?;
+    let issued = grant(&state, grant_type.as_deref(), form, client, creds.ip()).await?;
+    let body = TokenResponse {
+        access_token: issued.access_token.expose(),
+        token_type: "Bearer",
+        expires_in: issued.expires_in.whole_seconds(),
+        refresh_token: issued.refresh_token.as_ref().map(Secret::expose),
+        scope: Some(issued.scope.as_str()).filter(|s| !s.is_empty()),
+        id_token: issued.id_token.as_ref().map(Secret::expose),
+    };
+    let bytes = serde_json::to_vec(&body).map_err(|_| ApiError::Internal)?;
+    Ok(json(StatusCode::OK, bytes))
 }
 
+/// One domain call for the grant type.
 async fn grant(
-    req: &HttpRequest,
     state: &AppState,
-    payload: web::Payload,
+    grant_type: Option<&str>,
+    mut form: TokenForm,
+    client: ClientAuth,
+    ip: IpAddr,
 ) -> Result<IssuedTokens, ApiError> {
-    let body = request::read_body(req, payload, state.config.body_limit).await?;
-    let mut form: TokenForm = request::decode_rfc(req, &body)?;
-    let grant_type = form.grant_type.take();
-    let ip = request::caller_ip(req, &state.config.trusted_proxies)?;
-    let client = client_auth(req, ip, &mut form)?;
     let scope = non_empty(form.scope.take());
-    match grant_type.as_deref() {
+    match grant_type {
         None | Some("") => Err(ApiError::BadRequest("grant_type is required.".into())),
         Some("authorization_code") => {
             let code = required(form.code, "code")?;
@@ -140,25 +135,13 @@ async fn grant(
     }
 }
 
-/// `POST /oauth2/token`.
-pub(super) async fn token(req: HttpRequest, payload: web::Payload, state: Data) -> HttpResponse {
-    match grant(&req, &state, payload).await {
-        Ok(issued) => {
-            let body = TokenResponse {
-                access_token: issued.access_token.expose(),
-                token_type: "Bearer",
-                expires_in: issued.expires_in.whole_seconds(),
-                refresh_token: issued.refresh_token.as_ref().map(Secret::expose),
-                scope: Some(issued.scope.as_str()).filter(|s| !s.is_empty()),
-                id_token: issued.id_token.as_ref().map(Secret::expose),
-            };
-            match serde_json::to_vec(&body) {
-                Ok(bytes) => json(StatusCode::OK, bytes),
-                Err(_) => error(&state, &ApiError::Internal),
-            }
-        }
-        Err(e) => error(&state, &e),
-    }
+/// Middleware of the route: a failure of the handler or of an extractor ([`ApiError`]) as
+/// section 5.2 says.
+pub(super) async fn answer_errors(
+    req: ServiceRequest,
+    next: Next<BoxBody>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    Ok(crate::http::error::rewrite(next.call(req).await?, error))
 }
 
 fn json(status: StatusCode, body: Vec<u8>) -> HttpResponse {
@@ -183,13 +166,8 @@ fn description(text: &str) -> String {
 }
 
 fn error(state: &AppState, e: &ApiError) -> HttpResponse {
-    let p = e.problem();
-    let status = match p.status.as_u16() {
-        _ if p.oauth == ErrorCode::InvalidClient => StatusCode::UNAUTHORIZED,
-        408 | 413 | 415 | 429 | 503 => p.status,
-        s if s >= 500 => StatusCode::INTERNAL_SERVER_ERROR,
-        _ => StatusCode::BAD_REQUEST,
-    };
+    let p = e.problem(Family::OAuth { katana: false });
+    let status = p.status;
     let message = if status.is_server_error() && !matches!(e, ApiError::Busy) {
         let id = state.error_id();
         tracing::warn!(endpoint = super::TOKEN, error_id = %id, reason = %p.message, "request failed");
