@@ -165,3 +165,51 @@ fn no_layer_prints_the_database_password() {
         }
     }
 }
+
+/// Every flag, variable and file key of the settings tables in docs/operations.md and
+/// docs/deploy.md is one setting of [`Settings`]: same name in all three, known to clap
+/// and to the file.
+#[test]
+fn the_documented_settings_are_the_settings() {
+    use gatehouse::config::Settings;
+    let cmd = Settings::augment(clap::Command::new("gatehouse"));
+    let keys = toml::Value::try_from(Settings {
+        database_sslmode: Some("prefer".into()),
+        windows_auth_header: Some("X".into()),
+        v1_default_client: Some("c".into()),
+        metrics_bind: Some("127.0.0.1:1".parse().expect("addr")),
+        issuer: Some("https://x".into()),
+        key_encryption_key_file: Some("k".into()),
+        ..Settings::default()
+    })
+    .expect("serializes");
+    let mut seen = 0;
+    for doc in ["operations.md", "deploy.md"] {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../docs")
+            .join(doc);
+        let text = std::fs::read_to_string(&path).expect("doc");
+        for row in text.lines().filter(|l| l.starts_with("| `--")) {
+            let cells: Vec<&str> = row.split(" | ").collect();
+            let flag = cells[0]
+                .trim_start_matches("| `--")
+                .split([' ', '`'])
+                .next();
+            let flag = flag.expect("flag");
+            let env = cells[1].trim_matches('`');
+            let key = cells[2].trim_matches('`');
+            if env.ends_with('…') {
+                continue; // a row summing up rows of another table
+            }
+            let arg = cmd
+                .get_arguments()
+                .find(|a| a.get_long() == Some(flag))
+                .unwrap_or_else(|| panic!("--{flag} of {doc} is no setting"));
+            assert_eq!(arg.get_env().and_then(|e| e.to_str()), Some(env), "{row}");
+            assert_eq!(key, arg.get_id().as_str(), "{row}");
+            assert!(keys.get(key).is_some(), "{key} is no file key");
+            seen += 1;
+        }
+    }
+    assert!(seen >= 30, "{seen} documented settings");
+}
