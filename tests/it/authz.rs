@@ -6,7 +6,7 @@ use std::path::Path;
 use gatehouse_tests::{metric, Request, Response};
 use serde_json::Value;
 
-use crate::support::{count_rows, Server};
+use crate::support::{count_rows, settings_of, Server};
 
 // ----- helpers ------------------------------------------------------------------------
 
@@ -15,7 +15,7 @@ fn import(db: &Path, doc: &str) {
     let dir = tempfile::tempdir().expect("temporary directory");
     let file = dir.path().join("doc.json");
     std::fs::write(&file, doc).expect("write import document");
-    gatehouse::cli::import(db, &file, Some(1_000)).expect("import");
+    gatehouse::cli::import(&settings_of(db), &file).expect("import");
 }
 
 /// The extra clients of the issue's reproduction.
@@ -353,7 +353,7 @@ fn v1_without_a_client_is_refused_unless_a_default_client_stands_in() {
 
     let server = Server::start_with(|a| {
         a.v1_default_client = Some("demo-client".into());
-        a.katana_default_scope = Some("openid".into());
+        a.katana_default_scope = "openid".into();
     });
     let res = server.send(Request::post("/api/v1/auth/token").form(grant));
     assert_eq!(res.status, 200, "{}", res.text());
@@ -409,8 +409,8 @@ fn password_change_and_disable_end_sessions_for_good() {
 #[test]
 fn refresh_follows_the_clients_current_scope_and_the_session_has_an_end() {
     let server = Server::start_with(|a| {
-        a.session_max_lifetime = Some(600);
-        a.refresh_token_lifetime = Some(86_400);
+        a.session_max_lifetime = 600;
+        a.refresh_token_lifetime = 86_400;
     });
     let login = server.v1_login("alice", "alice-password-1");
     assert_eq!(login["scope"], "openid profile");
@@ -471,7 +471,7 @@ fn b64_nopad(bytes: &[u8]) -> String {
 #[test]
 fn every_failed_login_costs_the_configured_work() {
     const COST: u64 = 20_000;
-    let server = Server::start_with(|a| a.hash_iterations = Some(20_000));
+    let server = Server::start_with(|a| a.hash_iterations = 20_000);
     let v2 = {
         let mut blob = vec![0u8];
         blob.extend([7u8; 16]);
@@ -536,8 +536,8 @@ fn katana_fail(server: &Server, lines: &[&str], user: &str) -> Response {
 #[test]
 fn the_proxy_appended_address_is_the_one_that_gets_locked() {
     let server = Server::start_with(|a| {
-        a.trusted_proxies = Some(vec!["127.0.0.1".parse().expect("ip")]);
-        a.lockout_initial_delay = Some(600);
+        a.trusted_proxies = vec!["127.0.0.1".parse().expect("ip")];
+        a.lockout_initial_delay = 600;
     });
     // The attacker forges a new first line each time; HAProxy appends the real address.
     for i in 0..5 {
@@ -585,8 +585,8 @@ fn the_proxy_appended_address_is_the_one_that_gets_locked() {
 #[test]
 fn ipv6_callers_are_locked_by_their_64() {
     let server = Server::start_with(|a| {
-        a.trusted_proxies = Some(vec!["127.0.0.1".parse().expect("ip")]);
-        a.lockout_initial_delay = Some(600);
+        a.trusted_proxies = vec!["127.0.0.1".parse().expect("ip")];
+        a.lockout_initial_delay = 600;
     });
     for i in 1..=5 {
         let addr = format!("2001:db8:1:2::{i:x}");
@@ -681,7 +681,7 @@ fn a_one_time_code_flood_is_bounded() {
 
 #[test]
 fn a_replay_in_the_grace_window_gets_one_retry_not_a_fork_each_time() {
-    let server = Server::start_with(|a| a.refresh_grace = Some(30));
+    let server = Server::start_with(|a| a.refresh_grace = 30);
     let login = server.v1_login("alice", "alice-password-1");
     let old = str_of(&login, "refresh_token");
     let first = refresh(&server, &old, None);
@@ -724,7 +724,7 @@ fn count_live_refresh(db: &Path) -> i64 {
 
 #[test]
 fn a_locked_address_is_throttled_not_told_its_grant_is_bad() {
-    let server = Server::start_with(|a| a.lockout_initial_delay = Some(600));
+    let server = Server::start_with(|a| a.lockout_initial_delay = 600);
     for i in 0..5 {
         let res = server.send(
             Request::post("/api/v1/auth/token")
@@ -773,7 +773,7 @@ fn wrong_secrets_at_introspection_still_lock_the_address() {
 /// an attacker sharing an address cannot reset it with a login of their own in between).
 #[test]
 fn a_success_does_not_reset_the_address_count() {
-    let server = Server::start_with(|a| a.lockout_initial_delay = Some(600));
+    let server = Server::start_with(|a| a.lockout_initial_delay = 600);
     let fail = |user: &str| {
         server.send(Request::post("/token").form(&format!(
             "grant_type=password&userName={user}&password=wrong"
@@ -794,8 +794,8 @@ fn a_success_does_not_reset_the_address_count() {
 fn windows_principals_must_name_a_configured_domain() {
     let server = Server::start_with(|a| {
         a.windows_auth_header = Some("X-Remote-User".into());
-        a.trusted_proxies = Some(vec!["127.0.0.1".parse().expect("ip")]);
-        a.windows_domains = Some(vec!["CORP".into(), "corp.example".into()]);
+        a.trusted_proxies = vec!["127.0.0.1".parse().expect("ip")];
+        a.windows_domains = vec!["CORP".into(), "corp.example".into()];
     });
     let body =
         r#"{"WindowsAuthentication":true,"client_id":"demo-client","client_secret":"demo-secret"}"#;

@@ -47,8 +47,7 @@ fn http_error(res: &Response, status: u16) -> String {
 #[test]
 fn wrong_password_and_unknown_user_read_the_same_everywhere() {
     // Each attempt from its own address, so the per-address back-off stays out of the way.
-    let server =
-        Server::start_with(|a| a.trusted_proxies = Some(vec!["127.0.0.1".parse().expect("ip")]));
+    let server = Server::start_with(|a| a.trusted_proxies = vec!["127.0.0.1".parse().expect("ip")]);
     let mut n = 0;
     let mut from = || {
         n += 1;
@@ -346,7 +345,7 @@ fn repeated_failures_lock_with_retry_after_and_persist() {
     // The lock is in the database: a restarted server still refuses.
     let db = server.db.clone();
     server.stop();
-    let running = crate::support::start_on(db);
+    let running = crate::support::restart_on(&db, |_| {});
     let res = Request::post("/token")
         .form("grant_type=password&userName=bob&password=bob-password-1")
         .send(running.addr);
@@ -378,7 +377,7 @@ fn routing_errors() {
 fn one_person_has_one_allowance_across_dialects() {
     // Each attempt from another address (through a trusted proxy): only the account counts.
     let server = Server::start_with(|a| {
-        a.trusted_proxies = Some(vec!["127.0.0.1".parse().expect("ip")]);
+        a.trusted_proxies = vec!["127.0.0.1".parse().expect("ip")];
     });
     for i in 0..5 {
         let res = server.send(

@@ -5,7 +5,7 @@
 use gatehouse_tests::Request;
 use serde_json::Value;
 
-use crate::support::{Server, BROKER};
+use crate::support::{settings_of, Server, BROKER};
 
 const ALICE_ID: &str = "a11ce000-0000-4000-8000-000000000001";
 
@@ -61,7 +61,7 @@ fn refresh_rotates_and_a_replay_ends_the_family() {
 
 #[test]
 fn refresh_grace_window_answers_a_concurrent_retry() {
-    let server = Server::start_with(|a| a.refresh_grace = Some(30));
+    let server = Server::start_with(|a| a.refresh_grace = 30);
     let login = server.v1_login("alice", "alice-password-1");
     let refresh1 = s(&login, "refresh_token");
     let first = v1(
@@ -364,7 +364,7 @@ fn a_katana_token_is_a_bearer_for_onetime_and_dies_with_its_user() {
     let token = server.alice_token();
     assert!(server.active(&token));
     let service_db = server.db.clone();
-    gatehouse::cli::user_disable(&service_db, "alice").expect("disable");
+    gatehouse::cli::user_disable(&settings_of(&service_db), "alice").expect("disable");
     assert!(
         !server.active(&token),
         "a disabled user's tokens stop working"
@@ -444,8 +444,8 @@ fn windows_authentication_through_a_trusted_proxy() {
 
     let server = Server::start_with(|a| {
         a.windows_auth_header = Some("X-Remote-User".into());
-        a.trusted_proxies = Some(vec!["127.0.0.1".parse().expect("ip")]);
-        a.windows_domains = Some(vec!["CORP".into()]);
+        a.trusted_proxies = vec!["127.0.0.1".parse().expect("ip")];
+        a.windows_domains = vec!["CORP".into()];
     });
     let res = server.send(
         Request::post("/api/v1/auth/token")
@@ -508,7 +508,7 @@ fn tokens_survive_a_restart() {
     let token = server.alice_token();
     let db = server.db.clone();
     server.stop();
-    let running = crate::support::start_on(db);
+    let running = crate::support::restart_on(&db, |_| {});
     let res = Request::post("/oauth2/introspect")
         .basic("demo-client", "demo-secret")
         .form(&format!("token={token}"))

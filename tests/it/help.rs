@@ -302,7 +302,7 @@ fn index_lists_every_endpoint_and_pages_link_models() {
 
 #[test]
 fn help_pages_off_removes_them_and_nothing_else() {
-    let server = Server::start_with(|a| a.help_pages = Some(OnOff::Off));
+    let server = Server::start_with(|a| a.help_pages = OnOff::Off);
     for path in [
         "/Help",
         "/Help/Api/POST-api-Token",

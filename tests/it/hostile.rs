@@ -128,7 +128,7 @@ fn xml_bombs_and_external_entities_are_refused() {
 #[test]
 fn ten_thousand_deep_json_and_xml_are_refused() {
     // A body limit large enough that the depth limit, not the size limit, must catch them.
-    let server = Server::start_with(|a| a.body_limit = Some(512 * 1024));
+    let server = Server::start_with(|a| a.body_limit = 512 * 1024);
     let depth = 10_000;
     let objects = format!("{}1{}", "{\"a\":".repeat(depth), "}".repeat(depth));
     let arrays = format!("{}{}", "[".repeat(depth), "]".repeat(depth));
@@ -310,7 +310,7 @@ fn invalid_utf8_is_a_clean_400() {
 
 #[test]
 fn a_lying_content_length_is_refused() {
-    let server = Server::start_with(|a| a.request_timeout = Some(1));
+    let server = Server::start_with(|a| a.request_timeout = 1);
     let body = b"grant_type=password&userName=alice&password=alice-password-1";
     // Shorter than the body: the server reads the declared prefix only, which is not a login;
     // the rest is garbage for a next request that must not be served as one.
@@ -403,7 +403,7 @@ fn trickle(addr: SocketAddr, max_bytes: usize) -> bool {
 
 #[test]
 fn slow_clients_are_cut_off_and_others_are_served() {
-    let server = Server::start_with(|a| a.request_timeout = Some(1));
+    let server = Server::start_with(|a| a.request_timeout = 1);
     let addr = server.addr;
     // Each trickler sends one byte per ~100 ms for up to 150 bytes (15 s): far past the 1 s
     // request timeout.
@@ -498,8 +498,8 @@ fn memory_stays_bounded_under_hostile_load() {
 
 fn memory_bound_in_this_process() {
     let server = Server::start_with(|a| {
-        a.request_timeout = Some(1);
-        a.body_limit = Some(512 * 1024);
+        a.request_timeout = 1;
+        a.body_limit = 512 * 1024;
     });
     // Warm up: first requests allocate the workers' buffers and pools.
     for _ in 0..3 {

@@ -9,7 +9,7 @@ use oauth2::{
     ResourceOwnerUsername, TokenResponse as _, TokenUrl,
 };
 
-use crate::support::Server;
+use crate::support::{settings_of, Server};
 
 /// A secret with every character that Basic encoding trips over.
 const SECRET: &str = "s3:cr%t+ with space";
@@ -58,7 +58,7 @@ fn server_with_client() -> Server {
     );
     let file = tempfile::NamedTempFile::new().expect("temp file");
     std::fs::write(file.path(), doc).expect("write");
-    gatehouse::cli::import(&server.db, file.path(), Some(1000)).expect("import");
+    gatehouse::cli::import(&settings_of(&server.db), file.path()).expect("import");
     server
 }
 

@@ -8,12 +8,13 @@ use std::path::{Path, PathBuf};
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
+use gatehouse::config::Settings;
 use gatehouse_domain::pkce::s256;
 use gatehouse_tests::{Request, Response};
 use serde_json::{json, Value};
 
 use crate::standard::{enc, import};
-use crate::support::Server;
+use crate::support::{settings_of, Server};
 
 const CB: &str = "https://rp.example/cb";
 const VERIFIER: &str = "oidc-verifier-0123456789-abcdefghijklmnopqrstuvwxyz";
@@ -360,7 +361,7 @@ fn rotation_publishes_first_and_retirement_keeps_a_window() {
     let first_kid = kids(&server)[0].clone();
     let t1 = cc(&server);
     // A key with a publish delay: listed at once, not signing yet.
-    gatehouse::cli::keys_rotate(&db, "EdDSA", 3600, &kek(&server)).expect("rotate");
+    gatehouse::cli::keys_rotate(&settings_of(&db), "EdDSA", 3600).expect("rotate");
     let listed = kids(&server);
     assert_eq!(listed.len(), 2);
     let pending = listed[1].clone();
@@ -371,7 +372,7 @@ fn rotation_publishes_first_and_retirement_keeps_a_window() {
         "the pending key does not sign"
     );
     // A key without delay signs at once (the newest active key signs).
-    gatehouse::cli::keys_rotate(&db, "ES256", 0, &kek(&server)).expect("rotate");
+    gatehouse::cli::keys_rotate(&settings_of(&db), "ES256", 0).expect("rotate");
     let listed = kids(&server);
     assert_eq!(listed.len(), 3);
     let es = listed[2].clone();
@@ -383,15 +384,19 @@ fn rotation_publishes_first_and_retirement_keeps_a_window() {
     // A wrong KEK file cannot rotate.
     let wrong = tempfile::NamedTempFile::new().expect("temp");
     std::fs::write(wrong.path(), "tooshort").expect("write");
-    assert!(gatehouse::cli::keys_rotate(&db, "RS256", 0, wrong.path()).is_err());
-    assert!(gatehouse::cli::keys_rotate(&db, "HS256", 0, &kek(&server)).is_err());
+    let wrong = Settings {
+        key_encryption_key_file: Some(wrong.path().to_path_buf()),
+        ..settings_of(&db)
+    };
+    assert!(gatehouse::cli::keys_rotate(&wrong, "RS256", 0).is_err());
+    assert!(gatehouse::cli::keys_rotate(&settings_of(&db), "HS256", 0).is_err());
     // Retired with the default window: still published and accepted.
-    gatehouse::cli::keys_retire(&db, &first_kid, None).expect("retire");
+    gatehouse::cli::keys_retire(&settings_of(&db), &first_kid, None).expect("retire");
     assert!(kids(&server).contains(&first_kid));
     assert!(active(&server, &t1));
-    assert!(gatehouse::cli::keys_retire(&db, "no-such-kid", None).is_err());
+    assert!(gatehouse::cli::keys_retire(&settings_of(&db), "no-such-kid", None).is_err());
     // Retired with no window left: gone from the JWKS, its unexpired tokens refused.
-    gatehouse::cli::keys_retire(&db, &es, Some(0)).expect("retire");
+    gatehouse::cli::keys_retire(&settings_of(&db), &es, Some(0)).expect("retire");
     assert!(!kids(&server).contains(&es));
     assert!(
         !active(&server, &t3),
@@ -401,7 +406,7 @@ fn rotation_publishes_first_and_retirement_keeps_a_window() {
         active(&server, &t1),
         "the other retired key is within its window"
     );
-    gatehouse::cli::keys_list(&db).expect("list");
+    gatehouse::cli::keys_list(&settings_of(&db)).expect("list");
 }
 
 // ----- OpenID Connect --------------------------------------------------------------------
@@ -761,7 +766,7 @@ fn pyjwt_verifies_access_tokens_against_the_jwks() {
     let db = server.db.clone();
     let mut tokens = vec![cc(&server)];
     for alg in ["ES256", "EdDSA", "RS256"] {
-        gatehouse::cli::keys_rotate(&db, alg, 0, &kek(&server)).expect("rotate");
+        gatehouse::cli::keys_rotate(&settings_of(&db), alg, 0).expect("rotate");
         let t = cc(&server);
         assert_eq!(part(&t, 0)["alg"], json!(alg));
         tokens.push(t);
@@ -837,15 +842,14 @@ fn authlib_oidc_client_in_chromium() {
     let mut config = config;
     config["marker_dir"] = json!(marker.path());
     let db = server.db.clone();
-    let kek_path = kek(&server);
     let dir = marker.path().to_path_buf();
     let rotator = std::thread::spawn(move || {
         let ask = dir.join("rotate");
         for _ in 0..600 {
             if ask.exists() {
                 // A new RS256 key (id_tokens) and then an ES256 key (the newest: access tokens).
-                gatehouse::cli::keys_rotate(&db, "RS256", 0, &kek_path).expect("rotate");
-                gatehouse::cli::keys_rotate(&db, "ES256", 0, &kek_path).expect("rotate");
+                gatehouse::cli::keys_rotate(&settings_of(&db), "RS256", 0).expect("rotate");
+                gatehouse::cli::keys_rotate(&settings_of(&db), "ES256", 0).expect("rotate");
                 std::fs::write(dir.join("rotated"), b"").expect("marker");
                 return true;
             }
@@ -895,7 +899,7 @@ fn trace_logs_never_contain_signed_tokens_or_the_kek() {
         secrets.push(t);
     }
     secrets.push(c);
-    gatehouse::cli::keys_rotate(&server.db, "EdDSA", 0, &kek(&server)).expect("rotate");
+    gatehouse::cli::keys_rotate(&settings_of(&server.db), "EdDSA", 0).expect("rotate");
     let t = cc(&server);
     let _ = userinfo(&server, &t);
     secrets.push(t);
@@ -922,10 +926,10 @@ fn access_token_format_is_validated() {
         r#"{"clients":[{"client_id":"x","secret":"x-secret","grants":["client_credentials"],"scope":"","access_token_format":"JWT"}]}"#,
     )
     .expect("write");
-    let err = gatehouse::cli::import(&server.db, file.path(), Some(1000)).expect_err("refused");
+    let err = gatehouse::cli::import(&settings_of(&server.db), file.path()).expect_err("refused");
     assert!(err.contains("access_token_format"), "{err}");
     let err = gatehouse::cli::client_add(
-        &server.db,
+        &settings_of(&server.db),
         gatehouse::cli::NewClientArgs {
             client_id: "y".into(),
             grants: vec!["client_credentials".into()],

@@ -7,10 +7,10 @@
 use std::path::Path;
 use std::sync::OnceLock;
 
-use gatehouse::config::{Config, FileConfig, ServeArgs};
+use gatehouse::config::Settings;
 use gatehouse_tests::{metric, LogBuffer, Request, Response};
 
-use crate::support::{Server, BROKER};
+use crate::support::{restart_on, Server, BROKER};
 
 // ----- log capture -------------------------------------------------------------------
 
@@ -279,7 +279,7 @@ fn trace_logs_never_contain_a_secret() {
     let logs = capture_logs();
     // The flows fail on purpose several times from one address; the back-off is not what
     // this test is about.
-    let server = Server::start_with(|a| a.lockout_free_failures = Some(1_000));
+    let server = Server::start_with(|a| a.lockout_free_failures = 1_000);
     let mut secrets = Secrets::default();
     run_flows(&server, &mut secrets);
     drop(server);
@@ -349,7 +349,7 @@ fn contains(hay: &[u8], needle: &[u8]) -> bool {
 
 #[test]
 fn the_database_holds_no_secret_in_the_clear() {
-    let mut server = Server::start_with(|a| a.lockout_free_failures = Some(1_000));
+    let mut server = Server::start_with(|a| a.lockout_free_failures = 1_000);
     let mut secrets = Secrets::default();
     run_flows(&server, &mut secrets);
     let db = server.db.clone();
@@ -374,22 +374,6 @@ fn the_database_holds_no_secret_in_the_clear() {
 }
 
 // ----- brute force --------------------------------------------------------------------
-
-/// Starts a server on an existing database file (a restart).
-fn restart_on(db: &Path, tweak: impl FnOnce(&mut ServeArgs)) -> gatehouse::Running {
-    let mut args = ServeArgs {
-        bind: Some("127.0.0.1:0".parse().expect("address")),
-        demo: true,
-        hash_iterations: Some(1_000),
-        hash_threads: Some(2),
-        workers: Some(2),
-        ..ServeArgs::default()
-    };
-    tweak(&mut args);
-    let config = Config::resolve(args, Some(db.to_path_buf()), FileConfig::default())
-        .expect("valid configuration");
-    gatehouse::start(config).expect("server restarts")
-}
 
 fn v1_password(user: &str, password: &str, from: Option<&str>) -> Request {
     let mut r = Request::post("/api/v1/auth/token").basic("demo-client", "demo-secret");
@@ -416,7 +400,7 @@ fn hashes(addr: std::net::SocketAddr) -> f64 {
 
 #[test]
 fn credential_stuffing_from_one_address_locks_the_address_across_restarts() {
-    let lock = |a: &mut ServeArgs| a.lockout_initial_delay = Some(600);
+    let lock = |a: &mut Settings| a.lockout_initial_delay = 600;
     let mut server = Server::start_with(lock);
     // Five different accounts (known and unknown), one wrong password each, one address.
     for user in ["alice", "bob", "carol", "dave", "erin"] {
@@ -472,9 +456,9 @@ fn credential_stuffing_from_one_address_locks_the_address_across_restarts() {
 
 #[test]
 fn a_targeted_run_from_many_addresses_locks_the_account_across_restarts() {
-    let config = |a: &mut ServeArgs| {
-        a.lockout_initial_delay = Some(600);
-        a.trusted_proxies = Some(vec!["127.0.0.1".parse().expect("ip")]);
+    let config = |a: &mut Settings| {
+        a.lockout_initial_delay = 600;
+        a.trusted_proxies = vec!["127.0.0.1".parse().expect("ip")];
     };
     let mut server = Server::start_with(config);
     for i in 1..=5 {
@@ -519,7 +503,7 @@ fn a_targeted_run_from_many_addresses_locks_the_account_across_restarts() {
 #[test]
 fn unknown_users_cost_a_full_hash() {
     // No lockout here: the address's failures would otherwise lock the last attempts.
-    let server = Server::start_with(|a| a.lockout_free_failures = Some(0));
+    let server = Server::start_with(|a| a.lockout_free_failures = 0);
     let start = hashes(server.addr);
     let res = server.send(v1_password("alice", "wrong-password", None));
     assert_eq!(res.status, 400);
@@ -559,11 +543,11 @@ fn password_flood_beyond_the_hash_pool_gets_503_while_introspection_answers() {
     // One hash thread, no queue, an expensive hash: the second concurrent password check has
     // nowhere to go and must be refused at once.
     let server = Server::start_with(|a| {
-        a.hash_threads = Some(1);
-        a.hash_queue = Some(0);
-        a.hash_iterations = Some(300_000);
-        a.workers = Some(2);
-        a.lockout_free_failures = Some(0);
+        a.hash_threads = 1;
+        a.hash_queue = 0;
+        a.hash_iterations = 300_000;
+        a.workers = 2;
+        a.lockout_free_failures = 0;
     });
     let token = server.alice_token();
     let addr = server.addr;
@@ -621,7 +605,7 @@ fn password_flood_beyond_the_hash_pool_gets_503_while_introspection_answers() {
 /// client out by guessing at it.
 #[test]
 fn client_secret_guessing_is_throttled() {
-    let server = Server::start_with(|a| a.lockout_initial_delay = Some(600));
+    let server = Server::start_with(|a| a.lockout_initial_delay = 600);
     for i in 0..5 {
         let res = server.send(
             Request::post("/oauth2/introspect")
@@ -649,7 +633,7 @@ fn client_secret_guessing_is_throttled() {
 #[test]
 fn forged_keys_and_values_cannot_forge_log_lines() {
     let logs = capture_logs();
-    let server = Server::start_with(|a| a.lockout_free_failures = Some(1_000));
+    let server = Server::start_with(|a| a.lockout_free_failures = 1_000);
     let forged = "2026-01-01T00:00:00.000000Z  INFO gatehouse: forged line";
     let key = format!("k\r\n{forged}\x1b[2J");
     let enc = |s: &str| s.bytes().map(|b| format!("%{b:02X}")).collect::<String>();

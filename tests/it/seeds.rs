@@ -177,8 +177,9 @@ fn v1_json_xml_and_form() {
 
 #[test]
 fn member_json_and_xml() {
-    let server =
-        Server::start_with(|a| a.display_offset = time::UtcOffset::from_hms(10, 0, 0).ok());
+    let server = Server::start_with(|a| {
+        a.display_offset = time::UtcOffset::from_hms(10, 0, 0).expect("offset")
+    });
     let res = server.send(Request::post("/api/Token").json(
         r#"{
   "MemberId": "1234",

@@ -9,7 +9,7 @@ use gatehouse_domain::pkce::s256;
 use gatehouse_tests::{Request, Response};
 use serde_json::Value;
 
-use crate::support::Server;
+use crate::support::{settings_of, Server};
 
 const WEB_CB: &str = "https://web.example/cb";
 const SPA_CB: &str = "http://127.0.0.1:9/cb";
@@ -30,10 +30,10 @@ fn clients_doc() -> String {
 pub(crate) fn import(server: &Server, doc: &str) {
     let file = tempfile::NamedTempFile::new().expect("temp file");
     std::fs::write(file.path(), doc).expect("write");
-    gatehouse::cli::import(&server.db, file.path(), Some(1000)).expect("import");
+    gatehouse::cli::import(&settings_of(&server.db), file.path()).expect("import");
 }
 
-fn server_with(tweak: impl FnOnce(&mut gatehouse::config::ServeArgs)) -> Server {
+fn server_with(tweak: impl FnOnce(&mut gatehouse::config::Settings)) -> Server {
     let server = Server::start_with(tweak);
     import(&server, &clients_doc());
     server
@@ -680,7 +680,7 @@ fn codes_are_bound_to_their_client_and_a_replay_revokes_what_it_produced() {
 
 #[test]
 fn login_form_csrf_wrong_password_and_lockout() {
-    let server = server_with(|a| a.lockout_initial_delay = Some(600));
+    let server = server_with(|a| a.lockout_initial_delay = 600);
     let [c, m] = pkce(VERIFIER);
     let path = authorize_path("web", WEB_CB, &[(c.0, &c.1), (m.0, &m.1)]);
     let mut browser = Browser::default();
@@ -900,7 +900,7 @@ fn prompt_none_consent_logout_and_disabled_users() {
         redirected(&res, WEB_CB).contains_key("code"),
         "alice's session is live"
     );
-    gatehouse::cli::user_disable(&server.db, "alice").expect("disable");
+    gatehouse::cli::user_disable(&settings_of(&server.db), "alice").expect("disable");
     let res = other.get(&server, &authorize_path("web", WEB_CB, &extra));
     assert_eq!(redirected(&res, WEB_CB)["error"], "login_required");
 }

@@ -2,9 +2,9 @@
 //! password hash (the cost is configuration; production uses 600,000 iterations).
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use gatehouse::config::{Config, FileConfig, ServeArgs};
+use gatehouse::config::Settings;
 use gatehouse_tests::{Request, Response, TempDb};
 
 pub const BROKER: &str = "3be9edf1-5491-4d5c-a5c6-423218dfb6cc";
@@ -23,22 +23,12 @@ impl Server {
         Self::start_with(|_| {})
     }
 
-    /// The demo server, with `tweak` applied to the flags first.
-    pub fn start_with(tweak: impl FnOnce(&mut ServeArgs)) -> Self {
+    /// The demo server, with `tweak` applied to the test settings first.
+    pub fn start_with(tweak: impl FnOnce(&mut Settings)) -> Self {
         let dir = TempDb::new();
-        let mut args = ServeArgs {
-            bind: Some("127.0.0.1:0".parse().expect("address")),
-            demo: true,
-            hash_iterations: Some(1_000),
-            hash_threads: Some(2),
-            hash_queue: Some(64),
-            workers: Some(2),
-            ..ServeArgs::default()
-        };
-        tweak(&mut args);
-        let config = Config::resolve(args, Some(dir.path.clone()), FileConfig::default())
-            .expect("valid configuration");
-        let running = gatehouse::start(config).expect("server starts");
+        let mut settings = settings_of(&dir.path);
+        tweak(&mut settings);
+        let running = gatehouse::start(settings).expect("server starts");
         Self {
             addr: running.addr,
             metrics_addr: running.metrics_addr,
@@ -117,19 +107,34 @@ impl Drop for Server {
     }
 }
 
-/// A second server on an existing database file (no demo data): a restart.
-pub fn start_on(db: PathBuf) -> gatehouse::Running {
-    let config = Config::resolve(
-        ServeArgs {
-            bind: Some("127.0.0.1:0".parse().expect("address")),
-            hash_iterations: Some(1_000),
-            ..ServeArgs::default()
-        },
-        Some(db),
-        FileConfig::default(),
-    )
-    .expect("valid configuration");
-    gatehouse::start(config).expect("restart")
+/// The settings of a demo server on `db`, for the admin commands (`gatehouse::cli::…`) too:
+/// its key-encryption key is `<db>.kek`.
+pub fn settings_of(db: &Path) -> Settings {
+    Settings {
+        demo: true,
+        ..test_settings(db)
+    }
+}
+
+/// Test-friendly settings on the SQLite file `db`: a free port, cheap hashes, two workers
+/// and two hash threads (whatever the machine's cores).
+fn test_settings(db: &Path) -> Settings {
+    Settings {
+        database: gatehouse_storage::Database::Sqlite(db.to_path_buf()),
+        bind: "127.0.0.1:0".parse().expect("address"),
+        hash_iterations: 1_000,
+        hash_threads: 2,
+        workers: 2,
+        ..Settings::default()
+    }
+}
+
+/// A restart: a second server on an existing database file (no demo data loaded again),
+/// with `tweak` applied to the test settings.
+pub fn restart_on(db: &Path, tweak: impl FnOnce(&mut Settings)) -> gatehouse::Running {
+    let mut settings = test_settings(db);
+    tweak(&mut settings);
+    gatehouse::start(settings).expect("server restarts")
 }
 
 /// `SELECT count(*) FROM table`, read straight from the SQLite file.

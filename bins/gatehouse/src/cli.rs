@@ -1,71 +1,225 @@
-//! The one-off commands: `migrate`, `import`, `user …`, `client …`. Passwords come from
-//! stdin, never from argv (argv is visible to every user of the machine); generated secrets
-//! are printed once on stdout.
+//! The subcommands: `serve`, `migrate`, `import`, `user …`, `client …`, `keys …`, `copy`,
+//! `openapi`. Each reads the one [`Settings`] (database, hash cost, lifetimes, key file …).
+//! Passwords come from stdin, never from argv (argv is visible to every user of the
+//! machine); generated secrets are printed once on stdout.
+//!
+//! A subcommand's own flags are the fields of its arguments struct (clap derives them);
+//! the run function takes that struct whole.
 
 use std::io::BufRead as _;
-use std::path::Path;
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use gatehouse_domain::clock::SystemClock;
-use gatehouse_domain::credentials::{PasswordHasher, DEFAULT_ITERATIONS};
+use gatehouse_domain::credentials::PasswordHasher;
 use gatehouse_domain::import::{ImportDocument, NewClientSpec, NewUserSpec};
 use gatehouse_domain::model::{GrantSet, UserFlags};
 use gatehouse_domain::rng::{Rng, SystemRng};
 use gatehouse_domain::secret::Secret;
+use gatehouse_storage::{Database, Storage};
 
-use crate::config::{Config, FileConfig, ServeArgs, Synchronous};
+use crate::config::{DatabaseParser, Settings};
 use crate::state::{self, Service};
 
-/// User flags of `user add`.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Flags {
-    /// Operator.
+/// What `gatehouse` does.
+#[derive(Debug, clap::Subcommand)]
+pub enum Command {
+    /// Run the server (migrations run first)
+    Serve,
+    /// Create or upgrade the database schema and exit
+    Migrate,
+    /// Provision clients, users, members, brokers and trading accounts from a JSON document
+    /// (idempotent; format in docs/import.md)
+    Import {
+        /// The document
+        file: PathBuf,
+    },
+    /// Add, re-password or disable a user (passwords are read from stdin)
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Add a client or rotate its secret (the new secret is printed once)
+    #[command(subcommand)]
+    Client(ClientCommand),
+    /// List, rotate or retire the keys that sign JWT access tokens and id_tokens
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// Print the OpenAPI 3.1 document (the same as GET /openapi.json) and exit
+    Openapi,
+    /// Copy users, clients, sessions, live tokens and lockout state from one database to
+    /// another (SQLite file or PostgreSQL URL, either way); idempotent, verified by counts
+    Copy {
+        /// The database to read
+        #[arg(long, value_name = "PATH|URL", value_parser = DatabaseParser)]
+        from: Database,
+        /// The database to fill (created and migrated when needed)
+        #[arg(long, value_name = "PATH|URL", value_parser = DatabaseParser)]
+        to: Database,
+    },
+}
+
+/// `gatehouse user …`.
+#[derive(Debug, clap::Subcommand)]
+pub enum UserCommand {
+    /// Add a user; the password is the first line of stdin
+    Add(NewUserArgs),
+    /// Set a user's password from the first line of stdin
+    Passwd {
+        /// User name
+        user_name: String,
+    },
+    /// Disable a user (their tokens stop working at once)
+    Disable {
+        /// User name
+        user_name: String,
+    },
+}
+
+/// `gatehouse client …`.
+#[derive(Debug, clap::Subcommand)]
+pub enum ClientCommand {
+    /// Add a client; a confidential client's generated secret is printed once
+    Add(NewClientArgs),
+    /// Replace a client's secret with a new generated one, printed once
+    RotateSecret {
+        /// Client id
+        client_id: String,
+    },
+}
+
+/// `gatehouse keys …`.
+#[derive(Debug, clap::Subcommand)]
+pub enum KeysCommand {
+    /// Every key: kid, algorithm, status, when it signs, until when it is published
+    List,
+    /// Add a key (sealed with the key-encryption key of --key-encryption-key-file): published
+    /// in the JWKS at once, signing after --publish-delay
+    Rotate {
+        /// RS256, ES256 or EdDSA
+        #[arg(long, default_value = "RS256")]
+        alg: String,
+        /// Seconds between publishing the key and signing with it (longer than any JWKS
+        /// cache: the JWKS says max-age=300)
+        #[arg(long, default_value_t = 600)]
+        publish_delay: i64,
+    },
+    /// Stop signing with a key; it stays published until every token it signed expired
+    Retire {
+        /// The key id
+        kid: String,
+        /// Seconds to keep it published [default: the longest access-token lifetime]
+        #[arg(long)]
+        keep_published_for: Option<i64>,
+    },
+}
+
+/// Arguments of `user add`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct NewUserArgs {
+    /// User name (unique, case-insensitively)
+    pub user_name: String,
+    /// May log in at /admin/login/auth_code
+    #[arg(long)]
     pub operator: bool,
-    /// Editor.
+    /// `is_editor` in v1 responses
+    #[arg(long)]
     pub editor: bool,
-    /// QueryAll.
+    /// `QueryAll` in member responses
+    #[arg(long)]
     pub query_all: bool,
-    /// DFVisible.
+    /// `DFVisible` in member responses
+    #[arg(long)]
     pub df_visible: bool,
 }
 
 /// Arguments of `client add`.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, clap::Args)]
 pub struct NewClientArgs {
-    /// Client id.
+    /// Client id
     pub client_id: String,
-    /// Grant names.
+    /// Allowed grants, comma separated: password, refresh_token, client_credentials,
+    /// authorization_code, onetime
+    #[arg(long, value_delimiter = ',', default_value = "password,refresh_token")]
     pub grants: Vec<String>,
-    /// Scope.
+    /// Space-separated scope the client may be granted
+    #[arg(long, default_value = "")]
     pub scope: String,
-    /// Redirect URL.
+    /// Redirect URL returned as `redirect_url` by v1
+    #[arg(long)]
     pub redirect_url: Option<String>,
-    /// Broker.
+    /// Broker a onetime client acts for
+    #[arg(long)]
     pub broker: Option<uuid::Uuid>,
-    /// No secret.
+    /// A public client: no secret
+    #[arg(long)]
     pub public: bool,
-    /// May introspect and revoke every client's tokens (a resource server).
+    /// May introspect (and revoke) every client's tokens, not only its own: for resource
+    /// servers
+    #[arg(long)]
     pub introspect_any: bool,
-    /// Redirect URIs of `/oauth2/authorize`.
+    /// A redirect URI for /oauth2/authorize, matched exactly (repeat for several)
+    #[arg(long = "redirect-uri", value_name = "URI")]
     pub redirect_uris: Vec<String>,
-    /// Consent page at `/oauth2/authorize`.
+    /// Show a consent page listing the scope before /oauth2/authorize issues a code
+    #[arg(long)]
     pub consent_required: bool,
-    /// Display name on the login and consent pages.
+    /// Name shown on the login and consent pages (default: the client id)
+    #[arg(long = "name", value_name = "NAME")]
     pub client_name: Option<String>,
-    /// `opaque` or `jwt`.
+    /// Access-token format: opaque (default) or jwt (RFC 9068, signed)
+    #[arg(long, default_value = "opaque", value_name = "opaque|jwt")]
     pub access_token_format: String,
 }
 
-fn service(database: &Path, hash_iterations: Option<u32>) -> Result<Service, String> {
-    let storage = state::open_storage(database, Synchronous::Full)
-        .map_err(|e| format!("database {}: {e}", state::database_label(database)))?;
-    let hasher = PasswordHasher::new(hash_iterations.unwrap_or(DEFAULT_ITERATIONS))
+impl Command {
+    /// Runs the subcommand with `settings`.
+    pub fn run(self, settings: Settings) -> Result<(), String> {
+        match self {
+            Command::Serve => crate::serve_blocking(settings).map_err(|e| e.to_string()),
+            Command::Migrate => migrate(&settings),
+            Command::Import { file } => import(&settings, &file),
+            Command::User(UserCommand::Add(args)) => user_add(&settings, args),
+            Command::User(UserCommand::Passwd { user_name }) => user_passwd(&settings, &user_name),
+            Command::User(UserCommand::Disable { user_name }) => {
+                user_disable(&settings, &user_name)
+            }
+            Command::Client(ClientCommand::Add(args)) => client_add(&settings, args),
+            Command::Client(ClientCommand::RotateSecret { client_id }) => {
+                client_rotate_secret(&settings, &client_id)
+            }
+            Command::Keys(KeysCommand::List) => keys_list(&settings),
+            Command::Keys(KeysCommand::Rotate { alg, publish_delay }) => {
+                keys_rotate(&settings, &alg, publish_delay)
+            }
+            Command::Keys(KeysCommand::Retire {
+                kid,
+                keep_published_for,
+            }) => keys_retire(&settings, &kid, keep_published_for),
+            Command::Openapi => {
+                use std::io::Write as _;
+                // A closed pipe (`gatehouse openapi | head`) is not a failure worth a panic.
+                let _ = std::io::stdout().write_all(gatehouse_help::openapi_json().as_bytes());
+                Ok(())
+            }
+            Command::Copy { from, to } => copy(&settings, &from, &to),
+        }
+    }
+}
+
+/// Opens (creating and migrating) `database` with the settings' pool, timeouts and
+/// durability.
+fn open(database: &Database, settings: &Settings) -> Result<Storage, String> {
+    Storage::connect(database, settings.storage_options())
+        .map_err(|e| format!("database {database}: {e}"))
+}
+
+fn service(settings: &Settings) -> Result<Service, String> {
+    let storage = open(&settings.database, settings)?;
+    let hasher = PasswordHasher::new(settings.hash_iterations)
         .map_err(|e| format!("hash iterations: {e}"))?;
     let rng: Arc<dyn Rng> = Arc::new(SystemRng::new());
-    let config = Config::resolve(ServeArgs::default(), None, FileConfig::default())?;
     Ok(state::build_service(
         storage,
-        &config,
+        settings,
         hasher,
         rng,
         Arc::new(SystemClock),
@@ -73,20 +227,17 @@ fn service(database: &Path, hash_iterations: Option<u32>) -> Result<Service, Str
 }
 
 /// `gatehouse migrate`.
-pub fn migrate(database: &Path) -> Result<(), String> {
-    state::open_storage(database, Synchronous::Full)
-        .map_err(|e| format!("database {}: {e}", state::database_label(database)))?;
-    println!("{}: schema up to date", state::database_label(database));
+pub fn migrate(settings: &Settings) -> Result<(), String> {
+    open(&settings.database, settings)?;
+    println!("{}: schema up to date", settings.database);
     Ok(())
 }
 
 /// `gatehouse import FILE`.
-pub fn import(database: &Path, file: &Path, hash_iterations: Option<u32>) -> Result<(), String> {
+pub fn import(settings: &Settings, file: &std::path::Path) -> Result<(), String> {
     let text = std::fs::read_to_string(file).map_err(|e| format!("{}: {e}", file.display()))?;
     let doc = ImportDocument::from_json(&text).map_err(|e| e.to_string())?;
-    let report = service(database, hash_iterations)?
-        .import(&doc)
-        .map_err(|e| e.to_string())?;
+    let report = service(settings)?.import(&doc).map_err(|e| e.to_string())?;
     println!(
         "imported {} brokers, {} clients, {} users, {} members, {} sub-accounts, {} trading accounts ({} passwords hashed)",
         report.brokers,
@@ -117,24 +268,19 @@ fn read_secret_line(what: &str) -> Result<Secret, String> {
 }
 
 /// `gatehouse user add NAME`.
-pub fn user_add(
-    database: &Path,
-    user_name: &str,
-    flags: Flags,
-    hash_iterations: Option<u32>,
-) -> Result<(), String> {
+pub fn user_add(settings: &Settings, args: NewUserArgs) -> Result<(), String> {
     let password = read_secret_line("password")?;
     let spec = NewUserSpec {
-        user_name: user_name.to_owned(),
+        user_name: args.user_name,
         flags: UserFlags {
-            operator: flags.operator,
-            editor: flags.editor,
-            query_all: flags.query_all,
-            df_visible: flags.df_visible,
+            operator: args.operator,
+            editor: args.editor,
+            query_all: args.query_all,
+            df_visible: args.df_visible,
             disabled: false,
         },
     };
-    let user = service(database, hash_iterations)?
+    let user = service(settings)?
         .add_user(spec, &password)
         .map_err(|e| e.to_string())?;
     println!("user {} added with id {}", user.user_name, user.id);
@@ -142,13 +288,9 @@ pub fn user_add(
 }
 
 /// `gatehouse user passwd NAME`.
-pub fn user_passwd(
-    database: &Path,
-    user_name: &str,
-    hash_iterations: Option<u32>,
-) -> Result<(), String> {
+pub fn user_passwd(settings: &Settings, user_name: &str) -> Result<(), String> {
     let password = read_secret_line("password")?;
-    service(database, hash_iterations)?
+    service(settings)?
         .set_password(user_name, &password)
         .map_err(|e| e.to_string())?;
     println!("password of {user_name} changed; every session of theirs has ended");
@@ -156,8 +298,8 @@ pub fn user_passwd(
 }
 
 /// `gatehouse user disable NAME`.
-pub fn user_disable(database: &Path, user_name: &str) -> Result<(), String> {
-    service(database, None)?
+pub fn user_disable(settings: &Settings, user_name: &str) -> Result<(), String> {
+    service(settings)?
         .set_user_disabled(user_name, true)
         .map_err(|e| e.to_string())?;
     println!("user {user_name} disabled; every session of theirs has ended");
@@ -165,7 +307,7 @@ pub fn user_disable(database: &Path, user_name: &str) -> Result<(), String> {
 }
 
 /// `gatehouse client add ID`.
-pub fn client_add(database: &Path, args: NewClientArgs) -> Result<(), String> {
+pub fn client_add(settings: &Settings, args: NewClientArgs) -> Result<(), String> {
     let grants = GrantSet::parse_names(&args.grants.join(" "))?;
     let spec = NewClientSpec {
         client_id: args.client_id.clone(),
@@ -181,7 +323,7 @@ pub fn client_add(database: &Path, args: NewClientArgs) -> Result<(), String> {
         access_token_format: gatehouse_domain::model::TokenFormat::parse(&args.access_token_format)
             .ok_or_else(|| "--access-token-format must be opaque or jwt".to_owned())?,
     };
-    let secret = service(database, None)?
+    let secret = service(settings)?
         .add_client(spec)
         .map_err(|e| e.to_string())?;
     match secret {
@@ -195,8 +337,8 @@ pub fn client_add(database: &Path, args: NewClientArgs) -> Result<(), String> {
 }
 
 /// `gatehouse client rotate-secret ID`.
-pub fn client_rotate_secret(database: &Path, client_id: &str) -> Result<(), String> {
-    let secret = service(database, None)?
+pub fn client_rotate_secret(settings: &Settings, client_id: &str) -> Result<(), String> {
+    let secret = service(settings)?
         .rotate_client_secret(client_id)
         .map_err(|e| e.to_string())?;
     eprintln!("new secret of {client_id} (shown once; the old one no longer works):");
@@ -207,18 +349,16 @@ pub fn client_rotate_secret(database: &Path, client_id: &str) -> Result<(), Stri
 /// `copy --from … --to …`: users, clients, sessions, live tokens and codes, and lockout state
 /// from one database into another (either backend; both migrated first). Idempotent; a
 /// progress line per chunk on stderr; verified by counts at the end.
-pub fn copy(from: &Path, to: &Path) -> Result<(), String> {
+pub fn copy(settings: &Settings, from: &Database, to: &Database) -> Result<(), String> {
     use gatehouse_domain::clock::Clock as _;
     use std::io::Write as _;
-    let (from_label, to_label) = (state::database_label(from), state::database_label(to));
-    if from_label == to_label {
+    // Compared as shown (passwords as `***`): one database named with two passwords is one.
+    if from.to_string() == to.to_string() {
         return Err("copy: --from and --to name the same database".to_owned());
     }
-    let source = state::open_storage(from, Synchronous::Full)
-        .map_err(|e| format!("database {from_label}: {e}"))?;
-    let target = state::open_storage(to, Synchronous::Full)
-        .map_err(|e| format!("database {to_label}: {e}"))?;
-    eprintln!("copying {from_label} -> {to_label}");
+    let source = open(from, settings)?;
+    let target = open(to, settings)?;
+    eprintln!("copying {from} -> {to}");
     let mut stderr = std::io::stderr();
     let report = gatehouse_storage::copy(&source, &target, SystemClock.now(), &mut |t| {
         let _ = write!(
@@ -242,10 +382,8 @@ pub fn copy(from: &Path, to: &Path) -> Result<(), String> {
 }
 
 /// `gatehouse keys list`.
-pub fn keys_list(database: &Path) -> Result<(), String> {
-    let keys = service(database, None)?
-        .list_keys()
-        .map_err(|e| e.to_string())?;
+pub fn keys_list(settings: &Settings) -> Result<(), String> {
+    let keys = service(settings)?.list_keys().map_err(|e| e.to_string())?;
     let show = |t: Option<time::OffsetDateTime>| {
         t.and_then(|t| {
             t.format(&time::format_description::well_known::Rfc3339)
@@ -271,19 +409,18 @@ pub fn keys_list(database: &Path) -> Result<(), String> {
 }
 
 /// `gatehouse keys rotate`.
-pub fn keys_rotate(
-    database: &Path,
-    alg: &str,
-    publish_delay: i64,
-    kek_file: &Path,
-) -> Result<(), String> {
+pub fn keys_rotate(settings: &Settings, alg: &str, publish_delay: i64) -> Result<(), String> {
     let alg = gatehouse_domain::keys::Alg::parse(alg)
         .ok_or_else(|| "--alg must be RS256, ES256 or EdDSA".to_owned())?;
     if publish_delay < 0 {
         return Err("--publish-delay must not be negative".to_owned());
     }
-    let ring = state::load_key_ring(kek_file)?;
-    let service = service(database, None)?.with_key_ring(Arc::new(ring));
+    let ring = state::key_ring(settings, &SystemRng::new())?.ok_or_else(|| {
+        "keys rotate needs the key-encryption key: --key-encryption-key-file, \
+         GATEHOUSE_KEY_ENCRYPTION_KEY_FILE or key_encryption_key_file in the config file"
+            .to_owned()
+    })?;
+    let service = service(settings)?.with_key_ring(Arc::new(ring));
     let key = service
         .rotate_key(alg, time::Duration::seconds(publish_delay))
         .map_err(|e| e.to_string())?;
@@ -299,11 +436,11 @@ pub fn keys_rotate(
 }
 
 /// `gatehouse keys retire KID`.
-pub fn keys_retire(database: &Path, kid: &str, keep: Option<i64>) -> Result<(), String> {
+pub fn keys_retire(settings: &Settings, kid: &str, keep: Option<i64>) -> Result<(), String> {
     if keep.is_some_and(|k| k < 0) {
         return Err("--keep-published-for must not be negative".to_owned());
     }
-    let until = service(database, None)?
+    let until = service(settings)?
         .retire_key(kid, keep.map(time::Duration::seconds))
         .map_err(|e| e.to_string())?;
     println!(

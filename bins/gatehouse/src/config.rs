@@ -1,47 +1,95 @@
-//! Server configuration: command-line flags, then `GATEHOUSE_*` environment variables (both
-//! through clap), then a TOML config file, then the built-in defaults.
+//! The settings: one struct, [`Settings`], read by `serve` and by every other subcommand,
+//! layered
+//!
+//! 1. defaults ([`Settings::default`]: each written once; the grant policy's come from
+//!    [`gatehouse_domain::config::Config::default`], the database's from
+//!    [`StorageOptions::default`], and `--help` shows them from there),
+//! 2. the TOML config file (`--config FILE` or `GATEHOUSE_CONFIG`, else `./gatehouse.toml`
+//!    when present; the keys are the field names, an unknown key is an error),
+//! 3. the `GATEHOUSE_*` environment variables,
+//! 4. the flags (`--field-name`, global: before or after the subcommand).
+//!
+//! clap reads 3 and 4 (a flag beats its variable) with no defaults of its own, so an absent
+//! flag and variable leave the value of the file, or the default, untouched.
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 
-use serde::Deserialize;
+use clap::FromArgMatches as _;
+use gatehouse_storage::{Database, SslMode, StorageOptions};
+use serde::{Deserialize, Serialize};
 use time::UtcOffset;
 
-/// Flags of `gatehouse serve` (and the shared ones of the other commands). Every one is
-/// optional so that an absent flag falls through to the environment, the file, the default.
-#[derive(Debug, Default, Clone, clap::Args)]
-pub struct ServeArgs {
-    /// Address and port to listen on [default: 127.0.0.1:8080]
+/// Every setting of every subcommand. Field `foo_bar` is the flag `--foo-bar`, the variable
+/// `GATEHOUSE_FOO_BAR` and the config-file key `foo_bar`.
+///
+/// `Debug` is safe to log: the database URL's password prints as `***`, and the
+/// key-encryption key is a file name here, never the key.
+#[derive(Debug, Clone, PartialEq, Eq, clap::Args, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+#[command(
+    next_help_heading = "Settings (flag, else GATEHOUSE_* variable, else config file, else default)"
+)]
+pub struct Settings {
+    /// SQLite database file, sqlite://PATH, or postgres://user:password@host:port/database
+    /// (the password is never logged)
+    #[arg(
+        long,
+        env = "GATEHOUSE_DATABASE",
+        hide_env_values = true,
+        value_name = "PATH|URL",
+        value_parser = DatabaseParser
+    )]
+    #[serde(with = "database_text")]
+    pub database: Database,
+    /// Database connections for reads (the pool; writes have one more)
+    #[arg(long, env = "GATEHOUSE_DATABASE_POOL_SIZE", value_name = "N")]
+    pub database_pool_size: u32,
+    /// PostgreSQL statement_timeout (waiting for locks included), in seconds
+    #[arg(
+        long,
+        env = "GATEHOUSE_DATABASE_STATEMENT_TIMEOUT",
+        value_name = "SECONDS"
+    )]
+    pub database_statement_timeout: u64,
+    /// PostgreSQL: libpq's sslmode (disable, allow, prefer, require, verify-ca, verify-full);
+    /// an sslmode in the URL wins [default: libpq's, prefer]
+    #[arg(long, env = "GATEHOUSE_DATABASE_SSLMODE", value_name = "MODE")]
+    pub database_sslmode: Option<String>,
+    /// Address and port to listen on
     #[arg(long, env = "GATEHOUSE_BIND", value_name = "ADDR:PORT")]
-    pub bind: Option<SocketAddr>,
+    pub bind: SocketAddr,
     /// Load the demo data (idempotent) before serving
-    #[arg(long, env = "GATEHOUSE_DEMO")]
+    #[arg(long, env = "GATEHOUSE_DEMO", action = clap::ArgAction::Set, num_args = 0..=1,
+          require_equals = true, default_missing_value = "true",
+          value_parser = clap::builder::BoolishValueParser::new(), value_name = "BOOL")]
     pub demo: bool,
-    /// PBKDF2-HMAC-SHA256 iterations for new password hashes [default: 600000]
+    /// PBKDF2-HMAC-SHA256 iterations for new password hashes
     #[arg(long, env = "GATEHOUSE_HASH_ITERATIONS", value_name = "N")]
-    pub hash_iterations: Option<u32>,
+    pub hash_iterations: u32,
     /// Threads hashing passwords [default: number of cores]
     #[arg(long, env = "GATEHOUSE_HASH_THREADS", value_name = "N")]
-    pub hash_threads: Option<usize>,
-    /// Password checks allowed to wait for a hash thread; past it, 503 [default: 64]
+    pub hash_threads: usize,
+    /// Password checks allowed to wait for a hash thread; past it, 503
     #[arg(long, env = "GATEHOUSE_HASH_QUEUE", value_name = "N")]
-    pub hash_queue: Option<usize>,
-    /// Access token lifetime in seconds [default: 1200]
+    pub hash_queue: usize,
+    /// Access token lifetime in seconds
     #[arg(long, env = "GATEHOUSE_ACCESS_TOKEN_LIFETIME", value_name = "SECONDS")]
-    pub access_token_lifetime: Option<i64>,
-    /// Refresh token lifetime in seconds [default: 2592000]
+    pub access_token_lifetime: i64,
+    /// Refresh token lifetime in seconds
     #[arg(long, env = "GATEHOUSE_REFRESH_TOKEN_LIFETIME", value_name = "SECONDS")]
-    pub refresh_token_lifetime: Option<i64>,
-    /// Authorization code and one-time code lifetime in seconds [default: 60]
+    pub refresh_token_lifetime: i64,
+    /// Authorization code and one-time code lifetime in seconds
     #[arg(long, env = "GATEHOUSE_CODE_LIFETIME", value_name = "SECONDS")]
-    pub code_lifetime: Option<i64>,
+    pub code_lifetime: i64,
     /// Seconds during which a just-rotated refresh token may be presented again by a
-    /// concurrent request without ending the session [default: 0, off]
+    /// concurrent request without ending the session (0: off)
     #[arg(long, env = "GATEHOUSE_REFRESH_GRACE", value_name = "SECONDS")]
-    pub refresh_grace: Option<i64>,
-    /// UTC offset of the member dialect's local `ExpireTime`, e.g. +10:00 [default: +00:00]
+    pub refresh_grace: i64,
+    /// UTC offset of the member dialect's local `ExpireTime`, e.g. +10:00
     #[arg(long, env = "GATEHOUSE_DISPLAY_OFFSET", value_name = "+HH:MM", value_parser = parse_offset)]
-    pub display_offset: Option<UtcOffset>,
+    #[serde(with = "offset_text")]
+    pub display_offset: UtcOffset,
     /// Reverse proxies whose X-Forwarded-For (and Windows authentication header) are trusted;
     /// comma separated IP addresses
     #[arg(
@@ -50,64 +98,51 @@ pub struct ServeArgs {
         value_delimiter = ',',
         value_name = "IP,..."
     )]
-    pub trusted_proxies: Option<Vec<IpAddr>>,
+    pub trusted_proxies: Vec<IpAddr>,
     /// Header in which a trusted authenticating proxy passes the Windows user name
     /// (e.g. X-Remote-User); unset disables `WindowsAuthentication`
     #[arg(long, env = "GATEHOUSE_WINDOWS_AUTH_HEADER", value_name = "HEADER")]
     pub windows_auth_header: Option<String>,
-    /// Largest request body accepted, in bytes [default: 65536]
+    /// Largest request body accepted, in bytes
     #[arg(long, env = "GATEHOUSE_BODY_LIMIT", value_name = "BYTES")]
-    pub body_limit: Option<usize>,
+    pub body_limit: usize,
     /// HTTP worker threads [default: number of cores]
     #[arg(long, env = "GATEHOUSE_WORKERS", value_name = "N")]
-    pub workers: Option<usize>,
+    pub workers: usize,
     /// Durability: `full` fsyncs every commit (SQLite synchronous=FULL, PostgreSQL
     /// synchronous_commit=on); `normal` may lose the last commits on power loss (SQLite: never
-    /// on a process crash) [default: full]
+    /// on a process crash)
     #[arg(long, env = "GATEHOUSE_SYNCHRONOUS", value_name = "full|normal")]
-    pub synchronous: Option<Synchronous>,
+    pub synchronous: Synchronous,
     /// Seconds a client has to send its request head, and again its body; past it the
-    /// connection is answered 408 or 400 and closed (slow clients) [default: 10]
+    /// connection is answered 408 or 400 and closed (slow clients)
     #[arg(long, env = "GATEHOUSE_REQUEST_TIMEOUT", value_name = "SECONDS")]
-    pub request_timeout: Option<u64>,
-    /// Database connections for reads (the pool; writes have one more) [default: 8]
-    #[arg(long, env = "GATEHOUSE_DATABASE_POOL_SIZE", value_name = "N")]
-    pub database_pool_size: Option<u32>,
-    /// PostgreSQL: longest a statement may run, lock waits included [default: 5]
-    #[arg(
-        long,
-        env = "GATEHOUSE_DATABASE_STATEMENT_TIMEOUT",
-        value_name = "SECONDS"
-    )]
-    pub database_statement_timeout: Option<u64>,
-    /// PostgreSQL: libpq's sslmode (disable, allow, prefer, require, verify-ca, verify-full);
-    /// an sslmode in the URL wins [default: libpq's, prefer]
-    #[arg(long, env = "GATEHOUSE_DATABASE_SSLMODE", value_name = "MODE")]
-    pub database_sslmode: Option<String>,
-    /// Failed logins (per account, per address) before the first lock [default: 5]
+    pub request_timeout: u64,
+    /// Failed logins (per account, per address) before the first lock (0: no lockout)
     #[arg(long, env = "GATEHOUSE_LOCKOUT_FREE_FAILURES", value_name = "N")]
-    pub lockout_free_failures: Option<u32>,
-    /// First lock after the free failures, doubled by each further one [default: 1]
+    pub lockout_free_failures: u32,
+    /// First lock after the free failures, doubled by each further one, in seconds
     #[arg(long, env = "GATEHOUSE_LOCKOUT_INITIAL_DELAY", value_name = "SECONDS")]
-    pub lockout_initial_delay: Option<i64>,
-    /// Longest lock [default: 900]
+    pub lockout_initial_delay: i64,
+    /// Longest lock, in seconds
     #[arg(long, env = "GATEHOUSE_LOCKOUT_MAX_DELAY", value_name = "SECONDS")]
-    pub lockout_max_delay: Option<i64>,
+    pub lockout_max_delay: i64,
     /// Client that stands in for v1 requests that name no client (a legacy proxy that
     /// supplied its own); its grants and scope apply. Unset: such requests are refused
     #[arg(long, env = "GATEHOUSE_V1_DEFAULT_CLIENT", value_name = "CLIENT_ID")]
     pub v1_default_client: Option<String>,
-    /// Space-separated scope of tokens from Katana's `/token` without a client
-    /// [default: empty]
+    /// Space-separated scope of tokens from Katana's `/token` without a client [default: empty]
     #[arg(long, env = "GATEHOUSE_KATANA_DEFAULT_SCOPE", value_name = "SCOPE")]
-    pub katana_default_scope: Option<String>,
+    pub katana_default_scope: String,
     /// Absolute lifetime of a session from its first grant, in seconds: no refresh reaches
-    /// past it [default: 2592000, 30 days]
+    /// past it
     #[arg(long, env = "GATEHOUSE_SESSION_MAX_LIFETIME", value_name = "SECONDS")]
-    pub session_max_lifetime: Option<i64>,
+    pub session_max_lifetime: i64,
     /// Let a token obtained with a one-time code issue further one-time codes (never past
-    /// the first session's end) [default: off]
-    #[arg(long, env = "GATEHOUSE_ONETIME_CHAIN")]
+    /// the first session's end)
+    #[arg(long, env = "GATEHOUSE_ONETIME_CHAIN", action = clap::ArgAction::Set, num_args = 0..=1,
+          require_equals = true, default_missing_value = "true",
+          value_parser = clap::builder::BoolishValueParser::new(), value_name = "BOOL")]
     pub onetime_chain: bool,
     /// Windows domains whose users may log in through the authenticating proxy, comma
     /// separated, NetBIOS or DNS names (CORP,corp.example); other principals are refused
@@ -117,13 +152,13 @@ pub struct ServeArgs {
         value_delimiter = ',',
         value_name = "DOMAIN,..."
     )]
-    pub windows_domains: Option<Vec<String>>,
+    pub windows_domains: Vec<String>,
     /// Serve /metrics on this separate address (exact path only) instead of the main one
     #[arg(long, env = "GATEHOUSE_METRICS_BIND", value_name = "ADDR:PORT")]
     pub metrics_bind: Option<SocketAddr>,
-    /// Serve the help pages (/Help) and the OpenAPI document (/openapi.json) [default: on]
+    /// Serve the help pages (/Help) and the OpenAPI document (/openapi.json)
     #[arg(long, env = "GATEHOUSE_HELP_PAGES", value_name = "on|off")]
-    pub help_pages: Option<OnOff>,
+    pub help_pages: OnOff,
     /// Issuer identifier of the standards surface (RFC 8414 metadata, cookies' Secure flag),
     /// e.g. https://login.example.com [default: http://<bound address>]
     #[arg(long, env = "GATEHOUSE_ISSUER", value_name = "URL")]
@@ -133,10 +168,81 @@ pub struct ServeArgs {
     /// beside a SQLite database (mode 0600)
     #[arg(long, env = "GATEHOUSE_KEY_ENCRYPTION_KEY_FILE", value_name = "PATH")]
     pub key_encryption_key_file: Option<PathBuf>,
+    /// Log filter, e.g. `info` or `gatehouse=debug,actix_web=warn`
+    #[arg(long, env = "GATEHOUSE_LOG", value_name = "FILTER")]
+    pub log: String,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        let policy = gatehouse_domain::config::Config::default();
+        let storage = StorageOptions::default();
+        let seconds = time::Duration::whole_seconds;
+        Self {
+            database: Database::Sqlite(PathBuf::from("gatehouse.db")),
+            database_pool_size: storage.read_pool_size,
+            database_statement_timeout: storage.statement_timeout.as_secs(),
+            database_sslmode: None,
+            bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            demo: false,
+            hash_iterations: gatehouse_domain::credentials::DEFAULT_ITERATIONS,
+            hash_threads: cores(),
+            hash_queue: 64,
+            access_token_lifetime: seconds(policy.access_token_lifetime),
+            refresh_token_lifetime: seconds(policy.refresh_token_lifetime),
+            code_lifetime: seconds(policy.auth_code_lifetime),
+            refresh_grace: policy.refresh_grace.map_or(0, seconds),
+            display_offset: UtcOffset::UTC,
+            trusted_proxies: Vec::new(),
+            windows_auth_header: None,
+            body_limit: 64 * 1024,
+            workers: cores(),
+            synchronous: storage.synchronous.into(),
+            request_timeout: 10,
+            lockout_free_failures: policy.lockout.free_failures,
+            lockout_initial_delay: seconds(policy.lockout.initial_delay),
+            lockout_max_delay: seconds(policy.lockout.max_delay),
+            v1_default_client: None,
+            katana_default_scope: String::new(),
+            session_max_lifetime: seconds(policy.session_max_lifetime),
+            onetime_chain: policy.onetime_chain,
+            windows_domains: Vec::new(),
+            metrics_bind: None,
+            help_pages: OnOff::On,
+            issuer: None,
+            key_encryption_key_file: None,
+            log: "info".to_owned(),
+        }
+    }
+}
+
+/// The grant policy the settings choose; everything they do not name keeps the domain's
+/// default.
+impl From<&Settings> for gatehouse_domain::config::Config {
+    fn from(s: &Settings) -> Self {
+        let seconds = time::Duration::seconds;
+        let defaults = Self::default();
+        Self {
+            access_token_lifetime: seconds(s.access_token_lifetime),
+            refresh_token_lifetime: seconds(s.refresh_token_lifetime),
+            auth_code_lifetime: seconds(s.code_lifetime),
+            onetime_code_lifetime: seconds(s.code_lifetime),
+            refresh_grace: (s.refresh_grace > 0).then(|| seconds(s.refresh_grace)),
+            lockout: gatehouse_domain::config::LockoutPolicy {
+                free_failures: s.lockout_free_failures,
+                initial_delay: seconds(s.lockout_initial_delay),
+                max_delay: seconds(s.lockout_max_delay),
+                ..defaults.lockout
+            },
+            session_max_lifetime: seconds(s.session_max_lifetime),
+            onetime_chain: s.onetime_chain,
+            ..defaults
+        }
+    }
 }
 
 /// A switch: `on` or `off`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum OnOff {
     /// Enabled.
@@ -145,15 +251,38 @@ pub enum OnOff {
     Off,
 }
 
-/// SQLite `synchronous` setting.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, clap::ValueEnum)]
+/// Durability of commits (see [`gatehouse_storage::Synchronous`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum Synchronous {
     /// fsync on every commit.
-    #[default]
     Full,
     /// fsync at checkpoints only.
     Normal,
+}
+
+impl From<gatehouse_storage::Synchronous> for Synchronous {
+    fn from(s: gatehouse_storage::Synchronous) -> Self {
+        match s {
+            gatehouse_storage::Synchronous::Full => Self::Full,
+            gatehouse_storage::Synchronous::Normal => Self::Normal,
+        }
+    }
+}
+
+impl From<Synchronous> for gatehouse_storage::Synchronous {
+    fn from(s: Synchronous) -> Self {
+        match s {
+            Synchronous::Full => Self::Full,
+            Synchronous::Normal => Self::Normal,
+        }
+    }
+}
+
+fn cores() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2)
 }
 
 fn parse_offset(s: &str) -> Result<UtcOffset, String> {
@@ -172,262 +301,157 @@ fn parse_offset(s: &str) -> Result<UtcOffset, String> {
     UtcOffset::from_hms(sign * h, sign * m, 0).map_err(|_| bad())
 }
 
-/// The config file: the same settings as the flags, in TOML, snake_case keys.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct FileConfig {
-    bind: Option<SocketAddr>,
-    database: Option<PathBuf>,
-    hash_iterations: Option<u32>,
-    hash_threads: Option<usize>,
-    hash_queue: Option<usize>,
-    access_token_lifetime: Option<i64>,
-    refresh_token_lifetime: Option<i64>,
-    code_lifetime: Option<i64>,
-    refresh_grace: Option<i64>,
-    display_offset: Option<String>,
-    trusted_proxies: Option<Vec<IpAddr>>,
-    windows_auth_header: Option<String>,
-    body_limit: Option<usize>,
-    workers: Option<usize>,
-    synchronous: Option<Synchronous>,
-    request_timeout: Option<u64>,
-    lockout_free_failures: Option<u32>,
-    lockout_initial_delay: Option<i64>,
-    lockout_max_delay: Option<i64>,
-    v1_default_client: Option<String>,
-    katana_default_scope: Option<String>,
-    session_max_lifetime: Option<i64>,
-    onetime_chain: Option<bool>,
-    windows_domains: Option<Vec<String>>,
-    metrics_bind: Option<SocketAddr>,
-    help_pages: Option<OnOff>,
-    issuer: Option<String>,
-    key_encryption_key_file: Option<PathBuf>,
-    database_pool_size: Option<u32>,
-    database_statement_timeout: Option<u64>,
-    database_sslmode: Option<String>,
+/// `display_offset` in the config file: `"+10:00"`.
+mod offset_text {
+    use serde::{Deserialize as _, Deserializer, Serializer};
+    use time::UtcOffset;
+
+    pub fn serialize<S: Serializer>(offset: &UtcOffset, s: S) -> Result<S::Ok, S::Error> {
+        let (h, m, _) = offset.as_hms();
+        let sign = if offset.is_negative() { '-' } else { '+' };
+        s.collect_str(&format_args!("{sign}{:02}:{:02}", h.abs(), m.abs()))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<UtcOffset, D::Error> {
+        let text = String::deserialize(d)?;
+        super::parse_offset(&text).map_err(serde::de::Error::custom)
+    }
 }
 
-impl FileConfig {
-    /// Reads `path`; a missing default file is an empty config, a missing named file an error.
-    pub fn load(path: Option<&Path>) -> Result<Self, String> {
+/// `database` in the config file: a path or URL. Written out (the `--help` defaults) with the
+/// password as `***`; errors never hold the password.
+mod database_text {
+    use gatehouse_storage::Database;
+    use serde::{Deserialize as _, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(database: &Database, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(database)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Database, D::Error> {
+        let text = String::deserialize(d)?;
+        Database::parse(&text).map_err(serde::de::Error::custom)
+    }
+}
+
+/// `--database` and `GATEHOUSE_DATABASE`: clap's own error for a bad value would repeat the
+/// value, password and all; this one says only what [`Database::parse`] says.
+#[derive(Debug, Clone, Copy)]
+pub struct DatabaseParser;
+
+impl clap::builder::TypedValueParser for DatabaseParser {
+    type Value = Database;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<Database, clap::Error> {
+        let name = arg.map_or_else(|| "database".to_owned(), |a| a.to_string());
+        let fail = |message: String| {
+            clap::Error::raw(
+                clap::error::ErrorKind::ValueValidation,
+                format!("{name}: {message}\n"),
+            )
+            .with_cmd(cmd)
+        };
+        let text = value
+            .to_str()
+            .ok_or_else(|| fail("is not valid UTF-8".to_owned()))?;
+        Database::parse(text).map_err(|e| fail(e.to_string()))
+    }
+}
+
+impl Settings {
+    /// `cmd` with every setting as a global flag (before or after the subcommand), each
+    /// flag's help ending in the default of [`Settings::default`].
+    pub fn augment(cmd: clap::Command) -> clap::Command {
+        use clap::Args as _;
+        let defaults = toml::Value::try_from(Self::default())
+            .ok()
+            .and_then(|v| v.as_table().cloned())
+            .unwrap_or_default();
+        let ids: Vec<String> = Self::augment_args(clap::Command::new("settings"))
+            .get_arguments()
+            .map(|a| a.get_id().to_string())
+            .collect();
+        // The derive would also give `cmd` this struct's doc comment as its about text.
+        let (about, long_about) = (cmd.get_about().cloned(), cmd.get_long_about().cloned());
+        let mut cmd = Self::augment_args(cmd)
+            .about(None::<&str>)
+            .long_about(None::<&str>);
+        if let Some(about) = about {
+            cmd = cmd.about(about);
+        }
+        if let Some(long_about) = long_about {
+            cmd = cmd.long_about(long_about);
+        }
+        ids.iter().fold(cmd, |cmd, id| {
+            cmd.mut_arg(id, |arg| {
+                let arg = arg.global(true).required(false);
+                let help = arg.get_help().map(ToString::to_string).unwrap_or_default();
+                match defaults.get(id).and_then(shown) {
+                    Some(default) if !help.contains("[default:") => {
+                        arg.help(format!("{help} [default: {default}]"))
+                    }
+                    _ => arg,
+                }
+            })
+        })
+    }
+
+    /// The layers: the defaults, the config file (`file`, else `./gatehouse.toml` when
+    /// present), then what clap found in the environment and the flags of `matches` (from a
+    /// command [`Settings::augment`]ed); normalised and checked.
+    pub fn load(file: Option<&Path>, matches: &clap::ArgMatches) -> Result<Self, String> {
+        let mut settings = Self::from_file(file)?;
+        settings
+            .update_from_arg_matches(matches)
+            .map_err(|e| e.to_string())?;
+        settings.finish()
+    }
+
+    /// The defaults overlaid with the config file: `path`, else `./gatehouse.toml`; a missing
+    /// default file is no file, a missing named one an error.
+    pub fn from_file(path: Option<&Path>) -> Result<Self, String> {
         let (path, required) = match path {
             Some(p) => (p.to_path_buf(), true),
             None => (PathBuf::from("gatehouse.toml"), false),
         };
         match std::fs::read_to_string(&path) {
-            Ok(text) => {
-                toml::from_str(&text).map_err(|e| format!("config file {}: {e}", path.display()))
-            }
+            // The error names the line, without quoting it: it may hold the database password.
+            Ok(text) => toml::from_str(&text).map_err(|e| {
+                let line = e.span().and_then(|span| text.get(..span.start));
+                let line = line.map(|before| before.matches('\n').count() + 1);
+                let at = line.map(|l| format!(", line {l}")).unwrap_or_default();
+                format!("config file {}{at}: {}", path.display(), e.message())
+            }),
             Err(e) if !required && e.kind() == std::io::ErrorKind::NotFound => Ok(Self::default()),
             Err(e) => Err(format!("config file {}: {e}", path.display())),
         }
     }
 
-    /// The database path from the file, when set.
-    pub fn database(&self) -> Option<&Path> {
-        self.database.as_deref()
-    }
-}
-
-/// The resolved configuration the server runs with.
-#[derive(Debug, Clone)]
-pub struct Config {
-    /// Listen address.
-    pub bind: SocketAddr,
-    /// The database: a SQLite file or a PostgreSQL URL (whose password never prints).
-    pub database: gatehouse_storage::Database,
-    /// Read connections in the pool.
-    pub database_pool_size: u32,
-    /// PostgreSQL statement timeout, seconds.
-    pub database_statement_timeout: u64,
-    /// Load the demo data at start.
-    pub demo: bool,
-    /// PBKDF2 iterations.
-    pub hash_iterations: u32,
-    /// Hash pool threads.
-    pub hash_threads: usize,
-    /// Hash pool queue limit.
-    pub hash_queue: usize,
-    /// Access token lifetime, seconds.
-    pub access_token_lifetime: i64,
-    /// Refresh token lifetime, seconds.
-    pub refresh_token_lifetime: i64,
-    /// Code lifetime, seconds.
-    pub code_lifetime: i64,
-    /// Refresh grace window, seconds (0 = off).
-    pub refresh_grace: i64,
-    /// Offset of the member dialect's local time.
-    pub display_offset: UtcOffset,
-    /// Trusted reverse proxies.
-    pub trusted_proxies: Vec<IpAddr>,
-    /// Header carrying the Windows user name, from a trusted proxy.
-    pub windows_auth_header: Option<String>,
-    /// Request body limit in bytes.
-    pub body_limit: usize,
-    /// HTTP workers.
-    pub workers: usize,
-    /// SQLite durability.
-    pub synchronous: Synchronous,
-    /// Seconds allowed for the request head, and again for the body.
-    pub request_timeout: u64,
-    /// Failed logins before the first lock (0 disables the lockout).
-    pub lockout_free_failures: u32,
-    /// First lock, seconds.
-    pub lockout_initial_delay: i64,
-    /// Longest lock, seconds.
-    pub lockout_max_delay: i64,
-    /// Client standing in for v1 requests without one.
-    pub v1_default_client: Option<String>,
-    /// Scope of client-less Katana tokens.
-    pub katana_default_scope: String,
-    /// Absolute session lifetime, seconds.
-    pub session_max_lifetime: i64,
-    /// Tokens from one-time codes may issue one-time codes.
-    pub onetime_chain: bool,
-    /// Windows domains accepted from the authenticating proxy.
-    pub windows_domains: Vec<String>,
-    /// Separate listener for /metrics.
-    pub metrics_bind: Option<SocketAddr>,
-    /// Serve `/Help` and `/openapi.json`.
-    pub help_pages: bool,
-    /// Issuer identifier (no trailing slash); `None`: derived from the bound address.
-    pub issuer: Option<String>,
-    /// The key-encryption key file, if configured.
-    pub key_encryption_key_file: Option<PathBuf>,
-}
-
-/// `--database` (a path, `sqlite://PATH` or `postgres://…`) with `--database-sslmode`.
-/// Errors never hold the URL's password.
-pub fn database_setting(
-    value: PathBuf,
-    sslmode: Option<String>,
-) -> Result<gatehouse_storage::Database, String> {
-    let database = match value.to_str() {
-        Some(text) => gatehouse_storage::Database::parse(text).map_err(|e| e.to_string())?,
-        None => gatehouse_storage::Database::Sqlite(value),
-    };
-    let sslmode = sslmode
-        .map(|m| m.parse::<gatehouse_storage::SslMode>())
-        .transpose()
-        .map_err(|e| format!("database-sslmode: {e}"))?;
-    Ok(database.with_sslmode(sslmode))
-}
-
-fn cores() -> usize {
-    std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(2)
-}
-
-impl Config {
-    /// Flags and environment first (clap already merged those two), then the file, then
-    /// the defaults.
-    pub fn resolve(
-        args: ServeArgs,
-        database: Option<PathBuf>,
-        file: FileConfig,
-    ) -> Result<Self, String> {
-        let display_offset = match (args.display_offset, file.display_offset) {
-            (Some(o), _) => o,
-            (None, Some(s)) => parse_offset(&s)?,
-            (None, None) => UtcOffset::UTC,
-        };
-        let config = Self {
-            bind: args
-                .bind
-                .or(file.bind)
-                .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080))),
-            database: database_setting(
-                database
-                    .or(file.database)
-                    .unwrap_or_else(|| PathBuf::from("gatehouse.db")),
-                args.database_sslmode.or(file.database_sslmode),
-            )?,
-            database_pool_size: args
-                .database_pool_size
-                .or(file.database_pool_size)
-                .unwrap_or(8),
-            database_statement_timeout: args
-                .database_statement_timeout
-                .or(file.database_statement_timeout)
-                .unwrap_or(5),
-            demo: args.demo,
-            hash_iterations: args
-                .hash_iterations
-                .or(file.hash_iterations)
-                .unwrap_or(600_000),
-            hash_threads: args
-                .hash_threads
-                .or(file.hash_threads)
-                .unwrap_or_else(cores),
-            hash_queue: args.hash_queue.or(file.hash_queue).unwrap_or(64),
-            access_token_lifetime: args
-                .access_token_lifetime
-                .or(file.access_token_lifetime)
-                .unwrap_or(20 * 60),
-            refresh_token_lifetime: args
-                .refresh_token_lifetime
-                .or(file.refresh_token_lifetime)
-                .unwrap_or(30 * 24 * 3600),
-            code_lifetime: args.code_lifetime.or(file.code_lifetime).unwrap_or(60),
-            refresh_grace: args.refresh_grace.or(file.refresh_grace).unwrap_or(0),
-            display_offset,
-            trusted_proxies: args
-                .trusted_proxies
-                .or(file.trusted_proxies)
-                .unwrap_or_default(),
-            windows_auth_header: args.windows_auth_header.or(file.windows_auth_header),
-            body_limit: args.body_limit.or(file.body_limit).unwrap_or(64 * 1024),
-            workers: args.workers.or(file.workers).unwrap_or_else(cores),
-            synchronous: args.synchronous.or(file.synchronous).unwrap_or_default(),
-            request_timeout: args.request_timeout.or(file.request_timeout).unwrap_or(10),
-            lockout_free_failures: args
-                .lockout_free_failures
-                .or(file.lockout_free_failures)
-                .unwrap_or(5),
-            lockout_initial_delay: args
-                .lockout_initial_delay
-                .or(file.lockout_initial_delay)
-                .unwrap_or(1),
-            lockout_max_delay: args
-                .lockout_max_delay
-                .or(file.lockout_max_delay)
-                .unwrap_or(15 * 60),
-            v1_default_client: args
-                .v1_default_client
-                .or(file.v1_default_client)
-                .filter(|c| !c.trim().is_empty()),
-            katana_default_scope: args
-                .katana_default_scope
-                .or(file.katana_default_scope)
-                .unwrap_or_default(),
-            session_max_lifetime: args
-                .session_max_lifetime
-                .or(file.session_max_lifetime)
-                .unwrap_or(30 * 24 * 3600),
-            onetime_chain: args.onetime_chain || file.onetime_chain.unwrap_or(false),
-            windows_domains: args
-                .windows_domains
-                .or(file.windows_domains)
-                .unwrap_or_default()
-                .into_iter()
-                .map(|d| d.trim().to_owned())
-                .filter(|d| !d.is_empty())
-                .collect(),
-            metrics_bind: args.metrics_bind.or(file.metrics_bind),
-            help_pages: args.help_pages.or(file.help_pages).unwrap_or(OnOff::On) == OnOff::On,
-            issuer: args
-                .issuer
-                .or(file.issuer)
-                .map(|i| i.trim_end_matches('/').to_owned()),
-            key_encryption_key_file: args
-                .key_encryption_key_file
-                .or(file.key_encryption_key_file),
-        };
-        config.validate()?;
-        Ok(config)
+    /// Normalised (the sslmode joined to the database URL, the issuer without a trailing
+    /// slash, blank names dropped) and checked. Idempotent.
+    pub fn finish(mut self) -> Result<Self, String> {
+        let sslmode = self
+            .database_sslmode
+            .as_deref()
+            .map(str::parse::<SslMode>)
+            .transpose()
+            .map_err(|e| format!("database-sslmode: {e}"))?;
+        self.database = self.database.with_sslmode(sslmode);
+        self.v1_default_client = self.v1_default_client.filter(|c| !c.trim().is_empty());
+        self.windows_domains = self
+            .windows_domains
+            .into_iter()
+            .map(|d| d.trim().to_owned())
+            .filter(|d| !d.is_empty())
+            .collect();
+        self.issuer = self.issuer.map(|i| i.trim_end_matches('/').to_owned());
+        self.validate()?;
+        Ok(self)
     }
 
     fn validate(&self) -> Result<(), String> {
@@ -464,10 +488,27 @@ impl Config {
         if self.body_limit < 1024 {
             return Err("body-limit must be at least 1024 bytes".into());
         }
+        crate::telemetry::check_filter(&self.log).map_err(|e| format!("log: {e}"))?;
         if let Some(issuer) = &self.issuer {
             check_issuer(issuer)?;
         }
         Ok(())
+    }
+
+    /// How the database is opened: pool size, statement timeout and durability from here,
+    /// the rest [`StorageOptions::default`].
+    pub fn storage_options(&self) -> StorageOptions {
+        StorageOptions {
+            synchronous: self.synchronous.into(),
+            read_pool_size: self.database_pool_size,
+            statement_timeout: std::time::Duration::from_secs(self.database_statement_timeout),
+            ..StorageOptions::default()
+        }
+    }
+
+    /// Whether `/Help` and `/openapi.json` are served.
+    pub fn help_pages(&self) -> bool {
+        self.help_pages == OnOff::On
     }
 
     /// The issuer: `--issuer`, else `http://` and the bound address (an unspecified address
@@ -483,6 +524,16 @@ impl Config {
         };
         format!("http://{}", SocketAddr::new(ip, bound.port()))
     }
+}
+
+/// A default as `--help` shows it; none for an empty one.
+fn shown(value: &toml::Value) -> Option<String> {
+    let text = match value {
+        toml::Value::String(s) => s.clone(),
+        toml::Value::Array(items) => items.iter().filter_map(shown).collect::<Vec<_>>().join(","),
+        other => other.to_string(),
+    };
+    (!text.is_empty()).then_some(text)
 }
 
 /// RFC 8414 section 2: an http(s) URL with a host, no query, no fragment.
@@ -507,6 +558,22 @@ fn check_issuer(issuer: &str) -> Result<(), String> {
 mod tests {
     use super::*;
 
+    fn command() -> clap::Command {
+        Settings::augment(clap::Command::new("gatehouse").subcommand(clap::Command::new("serve")))
+    }
+
+    /// `file` (TOML) under `args` (no environment: clap reads it the same way; the
+    /// environment layer is tested on the binary, in tests/settings.rs).
+    fn layered(file: &str, args: &[&str]) -> Result<Settings, String> {
+        let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+        let path = dir.path().join("gatehouse.toml");
+        std::fs::write(&path, file).map_err(|e| e.to_string())?;
+        let matches = command()
+            .try_get_matches_from(std::iter::once("gatehouse").chain(args.iter().copied()))
+            .map_err(|e| e.to_string())?;
+        Settings::load(Some(&path), &matches)
+    }
+
     #[test]
     fn offsets() {
         assert_eq!(
@@ -520,108 +587,169 @@ mod tests {
         for bad in ["10:00", "+25:00", "+1", "", "+aa:bb", "-", "+10:99"] {
             assert!(parse_offset(bad).is_err(), "{bad}");
         }
+        let s = layered("display_offset = \"-05:30\"", &[]).expect("valid");
+        assert_eq!(
+            s.display_offset,
+            UtcOffset::from_hms(-5, -30, 0).expect("offset")
+        );
+        let table = toml::Value::try_from(&s).expect("serializes");
+        assert_eq!(
+            table.get("display_offset").and_then(toml::Value::as_str),
+            Some("-05:30")
+        );
     }
 
     #[test]
-    fn precedence_flags_then_file_then_default() {
-        let file: FileConfig =
-            toml::from_str("bind = \"0.0.0.0:9000\"\nhash_iterations = 5\ncode_lifetime = 30")
-                .expect("valid toml");
-        let args = ServeArgs {
-            hash_iterations: Some(7),
-            ..Default::default()
-        };
-        let c = Config::resolve(args, None, file).expect("valid");
-        assert_eq!(c.bind.to_string(), "0.0.0.0:9000");
-        assert_eq!(c.hash_iterations, 7);
-        assert_eq!(c.code_lifetime, 30);
-        assert_eq!(c.access_token_lifetime, 1200);
-        assert_eq!(
-            c.database,
-            gatehouse_storage::Database::Sqlite(PathBuf::from("gatehouse.db"))
+    fn flags_over_file_over_defaults() {
+        let s = layered(
+            "bind = \"0.0.0.0:9000\"\nhash_iterations = 5\ncode_lifetime = 30\nonetime_chain = true\n\
+             trusted_proxies = [\"10.0.0.5\"]\nhelp_pages = \"off\"",
+            &["serve", "--hash-iterations", "7", "--help-pages", "on"],
+        )
+        .expect("valid");
+        assert_eq!(s.hash_iterations, 7, "flag over file");
+        assert!(s.help_pages(), "flag over file");
+        assert_eq!(s.bind.to_string(), "0.0.0.0:9000", "file over default");
+        assert_eq!(s.code_lifetime, 30);
+        assert!(
+            s.onetime_chain,
+            "a switch in the file stays on without its flag"
         );
-        assert_eq!((c.database_pool_size, c.database_statement_timeout), (8, 5));
+        assert_eq!(s.trusted_proxies, vec![IpAddr::from([10, 0, 0, 5])]);
+        assert_eq!(s.access_token_lifetime, 1200, "the domain's default");
+        assert_eq!(s.database, Database::Sqlite(PathBuf::from("gatehouse.db")));
+        assert_eq!((s.database_pool_size, s.database_statement_timeout), (8, 5));
+        // Flags go before or after the subcommand; a switch may be turned off again.
+        let s = layered(
+            "onetime_chain = true\ndemo = true",
+            &[
+                "--bind",
+                "127.0.0.1:1",
+                "serve",
+                "--onetime-chain=false",
+                "--trusted-proxies",
+                "10.0.0.1,10.0.0.2",
+            ],
+        )
+        .expect("valid");
+        assert_eq!(s.bind.to_string(), "127.0.0.1:1");
+        assert!(!s.onetime_chain && s.demo);
+        assert_eq!(s.trusted_proxies.len(), 2);
+        assert!(layered("", &["serve", "--demo"]).expect("valid").demo);
+    }
+
+    #[test]
+    fn the_domain_policy_is_the_settings() {
+        let domain = gatehouse_domain::config::Config::from(&Settings::default());
+        assert_eq!(domain, gatehouse_domain::config::Config::default());
+        let s = layered(
+            "refresh_grace = 30\nlockout_free_failures = 0",
+            &["--code-lifetime", "90"],
+        )
+        .expect("valid");
+        let domain = gatehouse_domain::config::Config::from(&s);
+        assert_eq!(domain.refresh_grace, Some(time::Duration::seconds(30)));
+        assert_eq!(domain.lockout.free_failures, 0);
+        assert_eq!(domain.onetime_code_lifetime, time::Duration::seconds(90));
+        assert_eq!(domain.auth_code_lifetime, time::Duration::seconds(90));
+    }
+
+    #[test]
+    fn help_shows_each_default_from_the_one_place() {
+        let help = command().render_long_help().to_string();
+        for expected in [
+            "[default: 127.0.0.1:8080]",
+            "[default: 600000]",
+            "[default: gatehouse.db]",
+            "[default: 1200]",
+            "[default: 2592000]",
+            "[default: on]",
+            "[default: full]",
+            "[default: +00:00]",
+            "[default: number of cores]",
+            "[env: GATEHOUSE_BIND=]",
+        ] {
+            assert!(help.contains(expected), "{expected} in {help}");
+        }
+        assert!(!help.contains("[default: info] [default:"), "{help}");
     }
 
     #[test]
     fn database_urls_and_their_passwords() {
-        let args = ServeArgs {
-            database_sslmode: Some("require".to_owned()),
-            database_pool_size: Some(3),
-            ..Default::default()
-        };
-        let c = Config::resolve(
-            args,
-            Some(PathBuf::from("postgres://gh:Sup3rSecret@db:5432/gatehouse")),
-            FileConfig::default(),
+        let s = layered(
+            "database = \"postgres://gh:Sup3rSecret@db:5432/gatehouse\"\ndatabase_sslmode = \"require\"",
+            &["--database-pool-size", "3"],
         )
         .expect("valid");
-        assert_eq!(c.database.backend(), "postgres");
-        assert_eq!(c.database_pool_size, 3);
-        let shown = format!("{} {:?} {c:?}", c.database, c.database);
+        assert_eq!(s.database.backend(), "postgres");
+        assert_eq!(s.database_pool_size, 3);
+        let shown = format!("{} {:?} {s:?}", s.database, s.database);
         assert!(!shown.contains("Sup3rSecret"), "{shown}");
         assert!(
             shown.contains("postgres://gh:***@db:5432/gatehouse?sslmode=require"),
             "{shown}"
         );
-        let sqlite = Config::resolve(
-            ServeArgs::default(),
-            Some(PathBuf::from("sqlite:///var/lib/gh.db")),
-            FileConfig::default(),
-        )
-        .expect("valid");
+        let table = toml::Value::try_from(&s).expect("serializes").to_string();
+        assert!(!table.contains("Sup3rSecret"), "{table}");
+        let sqlite = layered("", &["--database", "sqlite:///var/lib/gh.db"]).expect("valid");
         assert_eq!(
             sqlite.database,
-            gatehouse_storage::Database::Sqlite(PathBuf::from("/var/lib/gh.db"))
+            Database::Sqlite(PathBuf::from("/var/lib/gh.db"))
         );
-        let bad = Config::resolve(
-            ServeArgs::default(),
-            Some(PathBuf::from("mysql://root:Sup3rSecret@db/x")),
-            FileConfig::default(),
-        )
-        .expect_err("unknown scheme");
-        assert!(
-            bad.contains("mysql://") && !bad.contains("Sup3rSecret"),
-            "{bad}"
+        for bad in [
+            layered("", &["--database", "mysql://root:Sup3rSecret@db/x"]),
+            layered("database = \"mysql://root:Sup3rSecret@db/x\"", &[]),
+        ] {
+            let bad = bad.expect_err("unknown scheme");
+            assert!(
+                bad.contains("mysql://") && !bad.contains("Sup3rSecret"),
+                "{bad}"
+            );
+        }
+        let bad = layered(
+            "bind = \"127.0.0.1:1\"\n\ndatabase = \"mysql://root:Sup3rSecret@db/x\"",
+            &[],
         );
-        let bad_mode = Config::resolve(
-            ServeArgs {
-                database_sslmode: Some("yes".to_owned()),
-                ..Default::default()
-            },
-            None,
-            FileConfig::default(),
-        )
-        .expect_err("bad sslmode");
+        assert!(bad.expect_err("unknown scheme").contains("line 3"));
+        let bad_mode = layered("", &["--database-sslmode", "yes"]).expect_err("bad sslmode");
         assert!(bad_mode.contains("sslmode"), "{bad_mode}");
     }
 
     #[test]
     fn unknown_file_keys_and_bad_values_are_errors() {
-        assert!(toml::from_str::<FileConfig>("bnid = 1").is_err());
-        let args = ServeArgs {
-            code_lifetime: Some(0),
-            ..Default::default()
-        };
-        assert!(Config::resolve(args, None, FileConfig::default()).is_err());
+        for (file, args) in [
+            ("bnid = 1", &[][..]),
+            ("help_pages = \"maybe\"", &[]),
+            ("code_lifetime = \"soon\"", &[]),
+            ("", &["--code-lifetime", "0"]),
+            ("code_lifetime = 0", &[]),
+            ("", &["--issuer", "login.example"]),
+            ("log = \"gatehouse=loud\"", &[]),
+            ("", &["--demo=perhaps"]),
+        ] {
+            assert!(layered(file, args).is_err(), "{file} {args:?}");
+        }
+        let missing = Settings::from_file(Some(Path::new("/nonexistent/gatehouse.toml")));
+        assert!(missing
+            .expect_err("named file")
+            .contains("/nonexistent/gatehouse.toml"));
     }
 
     #[test]
-    fn help_pages_default_on_and_switch_off_by_flag_or_file() {
-        let on = Config::resolve(ServeArgs::default(), None, FileConfig::default());
-        assert!(on.expect("valid").help_pages);
-        let file: FileConfig = toml::from_str("help_pages = \"off\"").expect("valid toml");
-        assert!(
-            !Config::resolve(ServeArgs::default(), None, file)
-                .expect("valid")
-                .help_pages
-        );
-        let args = ServeArgs {
-            help_pages: Some(OnOff::On),
-            ..Default::default()
-        };
-        let file: FileConfig = toml::from_str("help_pages = \"off\"").expect("valid toml");
-        assert!(Config::resolve(args, None, file).expect("valid").help_pages);
-        assert!(toml::from_str::<FileConfig>("help_pages = \"maybe\"").is_err());
+    fn normalised() {
+        let s = layered(
+            "issuer = \"https://login.example/\"\nv1_default_client = \" \"",
+            &["--windows-domains", "CORP, ,corp.example "],
+        )
+        .expect("valid");
+        assert_eq!(s.issuer.as_deref(), Some("https://login.example"));
+        assert_eq!(s.v1_default_client, None);
+        assert_eq!(s.windows_domains, vec!["CORP", "corp.example"]);
+        assert_eq!(s.clone().finish(), Ok(s));
+    }
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        command().debug_assert();
     }
 }

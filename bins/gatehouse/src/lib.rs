@@ -23,11 +23,14 @@ pub mod telemetry;
 
 pub use state::AppState;
 
-use config::Config;
+use config::Settings;
 
 /// Why the server did not start.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
+    /// A setting is out of range or malformed.
+    #[error("{0}")]
+    Settings(String),
     /// The database could not be opened or migrated.
     #[error("database: {0}")]
     Database(String),
@@ -56,17 +59,9 @@ const BLOCKING_THREADS_PER_WORKER: usize = 16;
 
 /// Opens the database, runs the migrations, loads the demo data when asked, and builds the
 /// shared state.
-pub fn build_state(config: &Config) -> Result<AppState, StartError> {
-    let storage = state::open_database(
-        &config.database,
-        config.synchronous,
-        gatehouse_storage::StorageOptions {
-            read_pool_size: config.database_pool_size,
-            statement_timeout: std::time::Duration::from_secs(config.database_statement_timeout),
-            ..gatehouse_storage::StorageOptions::default()
-        },
-    )
-    .map_err(|e| StartError::Database(e.to_string()))?;
+pub fn build_state(config: &Settings) -> Result<AppState, StartError> {
+    let storage = gatehouse_storage::Storage::connect(&config.database, config.storage_options())
+        .map_err(|e| StartError::Database(e.to_string()))?;
     let hasher = PasswordHasher::new(config.hash_iterations)
         .map_err(|e| StartError::Database(format!("hash iterations: {e}")))?;
     let rng: Arc<dyn Rng> = Arc::new(SystemRng::new());
@@ -141,7 +136,7 @@ type Servers = (
     Option<(actix_web::dev::ServerHandle, SocketAddr)>,
 );
 
-fn http_server(state: AppState, config: &Config) -> Result<Servers, StartError> {
+fn http_server(state: AppState, config: &Settings) -> Result<Servers, StartError> {
     let data = web::Data::new(state);
     spawn_purge(data.clone());
     let metrics = match config.metrics_bind {
@@ -154,7 +149,7 @@ fn http_server(state: AppState, config: &Config) -> Result<Servers, StartError> 
         None => None,
     };
     let separate_metrics = config.metrics_bind.is_some();
-    let help_pages = config.help_pages;
+    let help_pages = config.help_pages();
     let issued = data.clone();
     let server = HttpServer::new(move || {
         App::new()
@@ -225,7 +220,8 @@ fn spawn_purge(state: web::Data<AppState>) {
 }
 
 /// Starts the server on a background thread and returns once it listens.
-pub fn start(config: Config) -> Result<Running, StartError> {
+pub fn start(config: Settings) -> Result<Running, StartError> {
+    let config = config.finish().map_err(StartError::Settings)?;
     let state = build_state(&config)?;
     let (tx, rx) = std::sync::mpsc::channel();
     let thread = std::thread::spawn(move || {
@@ -255,8 +251,9 @@ pub fn start(config: Config) -> Result<Running, StartError> {
 }
 
 /// Runs the server in the foreground until SIGTERM or Ctrl-C, then drains connections.
-pub fn serve_blocking(config: Config) -> Result<(), StartError> {
+pub fn serve_blocking(config: Settings) -> Result<(), StartError> {
     let started = std::time::Instant::now();
+    let config = config.finish().map_err(StartError::Settings)?;
     let state = build_state(&config)?;
     actix_web::rt::System::new().block_on(async move {
         let (server, addr, metrics) = http_server(state, &config)?;

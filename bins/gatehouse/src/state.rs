@@ -12,77 +12,24 @@ use gatehouse_domain::hash_pool::HashPool;
 use gatehouse_domain::rng::Rng;
 use gatehouse_domain::service::Gatehouse;
 use gatehouse_domain::Error as DomainError;
-use gatehouse_storage::{Database, Storage, StorageError, StorageOptions};
+use gatehouse_storage::{Database, Storage};
 
-use crate::config::{Config, Synchronous};
+use crate::config::Settings;
 use crate::http::ApiError;
 use crate::metrics::{Gauges, Metrics};
 
 /// The grant logic over SQLite.
 pub type Service = Gatehouse<Storage>;
 
-/// Opens (creating and migrating) the database named by `--database` (a SQLite path or a
-/// `sqlite://`/`postgres://` URL) with the default pool and timeouts. A new SQLite file is
-/// created with mode 0600 (see [`Storage::open`]).
-pub fn open_storage(path: &Path, synchronous: Synchronous) -> Result<Storage, StorageError> {
-    let database = match path.to_str() {
-        Some(text) => Database::parse(text)?,
-        None => Database::Sqlite(path.to_owned()),
-    };
-    open_database(&database, synchronous, StorageOptions::default())
-}
-
-/// Opens (creating and migrating) `database` with `options` and the durability setting.
-pub fn open_database(
-    database: &Database,
-    synchronous: Synchronous,
-    options: StorageOptions,
-) -> Result<Storage, StorageError> {
-    let options = StorageOptions {
-        synchronous: match synchronous {
-            Synchronous::Full => gatehouse_storage::Synchronous::Full,
-            Synchronous::Normal => gatehouse_storage::Synchronous::Normal,
-        },
-        ..options
-    };
-    Storage::connect(database, options)
-}
-
-/// `--database` as it may be shown: a SQLite path, or a URL with its password as `***`.
-pub fn database_label(path: &Path) -> String {
-    match path.to_str().map(Database::parse) {
-        Some(Ok(database)) => database.to_string(),
-        Some(Err(_)) => "(invalid database setting)".to_owned(),
-        None => path.display().to_string(),
-    }
-}
-
 /// Assembles the service from the configuration.
 pub fn build_service(
     storage: Storage,
-    config: &Config,
+    config: &Settings,
     hasher: PasswordHasher,
     rng: Arc<dyn Rng>,
     clock: Arc<dyn Clock>,
 ) -> Service {
-    let domain = gatehouse_domain::config::Config {
-        access_token_lifetime: time::Duration::seconds(config.access_token_lifetime),
-        refresh_token_lifetime: time::Duration::seconds(config.refresh_token_lifetime),
-        auth_code_lifetime: time::Duration::seconds(config.code_lifetime),
-        onetime_code_lifetime: time::Duration::seconds(config.code_lifetime),
-        refresh_grace: (config.refresh_grace > 0)
-            .then(|| time::Duration::seconds(config.refresh_grace)),
-        lockout: gatehouse_domain::config::LockoutPolicy {
-            free_failures: config.lockout_free_failures,
-            initial_delay: time::Duration::seconds(config.lockout_initial_delay),
-            max_delay: time::Duration::seconds(config.lockout_max_delay),
-            ..gatehouse_domain::config::LockoutPolicy::default()
-        },
-        session_max_lifetime: time::Duration::seconds(config.session_max_lifetime),
-        onetime_chain: config.onetime_chain,
-        ..gatehouse_domain::config::Config::default()
-    };
-    Gatehouse::new(storage, clock, rng, hasher, domain)
+    Gatehouse::new(storage, clock, rng, hasher, config.into())
 }
 
 /// Loads the demo data of SPEC section 5 (idempotent).
@@ -97,8 +44,8 @@ pub struct AppState {
     pub service: Arc<Service>,
     /// The password-hash pool.
     pub pool: HashPool,
-    /// The configuration.
-    pub config: Config,
+    /// The settings.
+    pub config: Settings,
     /// Request metrics.
     pub metrics: Metrics,
     rng: Arc<dyn Rng>,
@@ -116,7 +63,7 @@ impl std::fmt::Debug for AppState {
 
 impl AppState {
     /// Assembles the state.
-    pub fn new(service: Service, pool: HashPool, config: Config, rng: Arc<dyn Rng>) -> Self {
+    pub fn new(service: Service, pool: HashPool, config: Settings, rng: Arc<dyn Rng>) -> Self {
         Self {
             service: Arc::new(service),
             pool,
@@ -228,7 +175,7 @@ impl AppState {
 /// # Errors
 /// The file cannot be read or created, or does not hold a 256-bit key.
 pub fn key_ring(
-    config: &crate::config::Config,
+    config: &Settings,
     rng: &dyn Rng,
 ) -> Result<Option<gatehouse_domain::keys::KeyRing>, String> {
     let path = match (&config.key_encryption_key_file, &config.database) {

@@ -23,6 +23,13 @@ use tracing_subscriber::layer::{Context, Layer, SubscriberExt};
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::EnvFilter;
 
+/// Whether `filter` is a log filter (`info`, `gatehouse=debug,actix_web=warn`, …).
+pub fn check_filter(filter: &str) -> Result<(), String> {
+    EnvFilter::try_new(filter)
+        .map(drop)
+        .map_err(|e| e.to_string())
+}
+
 /// Installs the global subscriber once; later calls (tests) are no-ops.
 pub fn init(filter: &str) {
     let _ = install(filter, false, std::io::stdout);
