@@ -748,7 +748,7 @@ fn a_locked_address_is_throttled_not_told_its_grant_is_bad() {
 /// address, and the right secret from it is then throttled there and at the token endpoint.
 #[test]
 fn wrong_secrets_at_introspection_still_lock_the_address() {
-    let server = Server::start_with(|a| a.lockout_initial_delay = Some(600));
+    let server = Server::start_with(|a| a.lockout_initial_delay = 600);
     let introspect = |secret: &str| {
         server.send(
             Request::post("/oauth2/introspect")
