@@ -429,12 +429,7 @@ struct Mint {
 
 impl Mint {
     fn apply(&self, tx: &mut dyn WriteTx) -> Result<()> {
-        tx.insert_session(&self.session)?;
-        tx.insert_access_token(&self.access)?;
-        if let Some(refresh) = &self.refresh {
-            tx.insert_refresh_token(refresh)?;
-        }
-        Ok(())
+        tx.insert_tokens(Some(&self.session), &self.access, self.refresh.as_ref())
     }
 }
 
@@ -936,8 +931,7 @@ impl<S: Store> Gatehouse<S> {
                     revoked_at: None,
                     replayed_at: None,
                 };
-                tx.insert_access_token(&access)?;
-                tx.insert_refresh_token(&refresh)?;
+                tx.insert_tokens(None, &access, Some(&refresh))?;
                 tx.touch_session(session.id, now)?;
                 Ok(Ok(IssuedTokens {
                     access_token: access_secret,

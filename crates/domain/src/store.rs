@@ -137,6 +137,25 @@ pub trait WriteTx: ReadTx {
     fn revoke_access_token(&mut self, digest: &TokenDigest, at: OffsetDateTime) -> Result<bool>;
     /// Stores a refresh token.
     fn insert_refresh_token(&mut self, token: &RefreshToken) -> Result<()>;
+    /// Stores what a grant issues: a new session (when given), its access token and its
+    /// refresh token (when given). The default does [`WriteTx::insert_session`],
+    /// [`WriteTx::insert_access_token`] and [`WriteTx::insert_refresh_token`] in turn; a store
+    /// may do the same in one statement (PostgreSQL: one round trip instead of three).
+    fn insert_tokens(
+        &mut self,
+        session: Option<&Session>,
+        access: &AccessToken,
+        refresh: Option<&RefreshToken>,
+    ) -> Result<()> {
+        if let Some(session) = session {
+            self.insert_session(session)?;
+        }
+        self.insert_access_token(access)?;
+        if let Some(refresh) = refresh {
+            self.insert_refresh_token(refresh)?;
+        }
+        Ok(())
+    }
     /// Marks a live refresh token rotated into `successor`; `false` (and no change) if it is
     /// unknown, already rotated or revoked.
     fn rotate_refresh_token(

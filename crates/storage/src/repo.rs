@@ -21,6 +21,7 @@ use gatehouse_domain::Error as DomainError;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use crate::backend::Backend;
 use crate::rows::*;
 use crate::schema::*;
 use crate::StorageError;
@@ -43,6 +44,13 @@ fn conflict_or_db(what: impl FnOnce() -> String) -> impl FnOnce(DieselError) -> 
 /// A transaction on one connection; what the closures of [`gatehouse_domain::Store`] get.
 pub struct Tx<'c, C> {
     conn: &'c mut C,
+    /// A read transaction (one snapshot, nothing written): [`ReadTx::access_token`] reads the
+    /// token's session and user in the same joined query and keeps them here for the
+    /// `session` and `user_by_id` calls that follow it in every validation and
+    /// introspection (one query, one round trip, instead of three).
+    snapshot: bool,
+    joined_session: Option<Session>,
+    joined_user: Option<User>,
 }
 
 /// A transaction on a SQLite connection.
@@ -59,7 +67,37 @@ impl<C> std::fmt::Debug for Tx<'_, C> {
 impl<'c, C> Tx<'c, C> {
     /// Wraps a connection that is inside a transaction.
     pub fn new(conn: &'c mut C) -> Self {
-        Self { conn }
+        Self {
+            conn,
+            snapshot: false,
+            joined_session: None,
+            joined_user: None,
+        }
+    }
+
+    /// Wraps a connection that is inside a read transaction with a consistent snapshot:
+    /// rows read together may be handed out again later in the transaction.
+    pub(crate) fn snapshot(conn: &'c mut C) -> Self {
+        Self {
+            snapshot: true,
+            ..Self::new(conn)
+        }
+    }
+
+    fn joined_session(&mut self, id: Uuid) -> Option<Session> {
+        if self.joined_session.as_ref().is_some_and(|s| s.id == id) {
+            self.joined_session.take()
+        } else {
+            None
+        }
+    }
+
+    fn joined_user(&mut self, id: Uuid) -> Option<User> {
+        if self.joined_user.as_ref().is_some_and(|u| u.id == id) {
+            self.joined_user.take()
+        } else {
+            None
+        }
     }
 }
 
@@ -68,6 +106,9 @@ macro_rules! repositories {
     ($($conn:ty),+) => {$(
 impl ReadTx for Tx<'_, $conn> {
     fn user_by_id(&mut self, id: Uuid) -> Result<Option<User>> {
+        if let Some(user) = self.joined_user(id) {
+            return Ok(Some(user));
+        }
         users::table
             .find(guid(id))
             .select(UserRow::as_select())
@@ -195,6 +236,9 @@ impl ReadTx for Tx<'_, $conn> {
     }
 
     fn session(&mut self, id: Uuid) -> Result<Option<Session>> {
+        if let Some(session) = self.joined_session(id) {
+            return Ok(Some(session));
+        }
         sessions::table
             .find(guid(id))
             .select(SessionRow::as_select())
@@ -206,6 +250,27 @@ impl ReadTx for Tx<'_, $conn> {
     }
 
     fn access_token(&mut self, digest: &TokenDigest) -> Result<Option<AccessToken>> {
+        if self.snapshot {
+            let found = access_tokens::table
+                .left_join(sessions::table)
+                .left_join(users::table.on(access_tokens::user_id.eq(users::id.nullable())))
+                .filter(access_tokens::digest.eq(digest_bytes(digest)))
+                // All columns in table order: the rows' fields are declared in that order.
+                .select((
+                    access_tokens::all_columns,
+                    sessions::all_columns.nullable(),
+                    users::all_columns.nullable(),
+                ))
+                .first::<(AccessTokenRow, Option<SessionRow>, Option<UserRow>)>(self.conn)
+                .optional()
+                .map_err(db)?;
+            let Some((token, session, user)) = found else {
+                return Ok(None);
+            };
+            self.joined_session = session.map(SessionRow::into_domain).transpose()?;
+            self.joined_user = user.map(UserRow::into_domain).transpose()?;
+            return token.into_domain().map(Some);
+        }
         access_tokens::table
             .find(digest_bytes(digest))
             .select(AccessTokenRow::as_select())
@@ -435,6 +500,21 @@ impl WriteTx for Tx<'_, $conn> {
             .execute(self.conn)
             .map_err(db)?;
         Ok(())
+    }
+
+    fn insert_tokens(
+        &mut self,
+        session: Option<&Session>,
+        access: &AccessToken,
+        refresh: Option<&RefreshToken>,
+    ) -> Result<()> {
+        Backend::insert_tokens(
+            self.conn,
+            session.map(SessionRow::from_domain),
+            AccessTokenRow::from_domain(access),
+            refresh.map(RefreshTokenRow::from_domain),
+        )
+        .map_err(db)
     }
 
     fn touch_session(&mut self, id: Uuid, at: OffsetDateTime) -> Result<()> {
