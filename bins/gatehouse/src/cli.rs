@@ -80,6 +80,18 @@ pub fn migrate(database: &Path) -> Result<(), String> {
     Ok(())
 }
 
+/// `gatehouse purge`.
+pub fn purge(database: &Path) -> Result<(), String> {
+    let rows = service(database, None)?
+        .purge_expired()
+        .map_err(|e| e.to_string())?;
+    println!(
+        "{}: {rows} expired rows purged",
+        state::database_label(database)
+    );
+    Ok(())
+}
+
 /// `gatehouse import FILE`.
 pub fn import(database: &Path, file: &Path, hash_iterations: Option<u32>) -> Result<(), String> {
     let text = std::fs::read_to_string(file).map_err(|e| format!("{}: {e}", file.display()))?;

@@ -45,6 +45,9 @@ enum Command {
     Serve(Box<ServeArgs>),
     /// Create or upgrade the database schema and exit
     Migrate,
+    /// Delete expired tokens, codes and browser sessions and idle lockout records now (what
+    /// `serve` does every ten minutes), then exit; safe beside running replicas
+    Purge,
     /// Provision clients, users, members, brokers and trading accounts from a JSON document
     /// (idempotent; format in docs/import.md)
     Import {
@@ -213,6 +216,7 @@ fn main() -> ExitCode {
             }
         }
         Command::Migrate => gatehouse::cli::migrate(&database),
+        Command::Purge => gatehouse::cli::purge(&database),
         Command::Import {
             file: doc,
             hash_iterations,
