@@ -85,6 +85,17 @@ pub trait ReadTx {
     fn onetime_code(&mut self, digest: &TokenDigest) -> Result<Option<OneTimeCode>>;
     /// The failure record of a lockout key.
     fn login_failure(&mut self, key: &str) -> Result<Option<LoginFailure>>;
+    /// The failure record of a lockout key, read where the look-up of client `client_id`
+    /// follows (client authentication): a store may read both in one query and answer that
+    /// [`ReadTx::client`] call from it. The default reads the record alone.
+    fn login_failure_before_client(
+        &mut self,
+        key: &str,
+        client_id: &str,
+    ) -> Result<Option<LoginFailure>> {
+        let _ = client_id;
+        self.login_failure(key)
+    }
     /// How many one-time codes for `user_id` are outstanding (unconsumed, expiring after
     /// `now`).
     fn outstanding_onetime_codes_of_user(

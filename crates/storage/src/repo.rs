@@ -48,9 +48,12 @@ pub struct Tx<'c, C> {
     /// token's session and user in the same joined query and keeps them here for the
     /// `session` and `user_by_id` calls that follow it in every validation and
     /// introspection (one query, one round trip, instead of three).
+    /// Likewise [`ReadTx::login_failure_before_client`] reads the client beside the failure
+    /// record, for the `client` call of the client authentication that follows.
     snapshot: bool,
     joined_session: Option<Session>,
     joined_user: Option<User>,
+    joined_client: Option<Client>,
 }
 
 /// A transaction on a SQLite connection.
@@ -72,6 +75,7 @@ impl<'c, C> Tx<'c, C> {
             snapshot: false,
             joined_session: None,
             joined_user: None,
+            joined_client: None,
         }
     }
 
@@ -87,6 +91,18 @@ impl<'c, C> Tx<'c, C> {
     fn joined_session(&mut self, id: Uuid) -> Option<Session> {
         if self.joined_session.as_ref().is_some_and(|s| s.id == id) {
             self.joined_session.take()
+        } else {
+            None
+        }
+    }
+
+    fn joined_client(&mut self, client_id: &str) -> Option<Client> {
+        if self
+            .joined_client
+            .as_ref()
+            .is_some_and(|c| c.client_id == client_id)
+        {
+            self.joined_client.take()
         } else {
             None
         }
@@ -214,6 +230,9 @@ impl ReadTx for Tx<'_, $conn> {
     }
 
     fn client(&mut self, client_id: &str) -> Result<Option<Client>> {
+        if let Some(client) = self.joined_client(client_id) {
+            return Ok(Some(client));
+        }
         clients::table
             .find(client_id)
             .select(ClientRow::as_select())
@@ -345,6 +364,30 @@ impl ReadTx for Tx<'_, $conn> {
             .map_err(db)?
             .map(LoginFailureRow::into_domain)
             .transpose()
+    }
+
+    fn login_failure_before_client(
+        &mut self,
+        key: &str,
+        client_id: &str,
+    ) -> Result<Option<LoginFailure>> {
+        if !self.snapshot {
+            return self.login_failure(key);
+        }
+        let found = clients::table
+            .left_join(login_failures::table.on(login_failures::lock_key.eq(key)))
+            .filter(clients::client_id.eq(client_id))
+            // All columns in table order: the rows' fields are declared in that order.
+            .select((clients::all_columns, login_failures::all_columns.nullable()))
+            .first::<(ClientRow, Option<LoginFailureRow>)>(self.conn)
+            .optional()
+            .map_err(db)?;
+        // No such client (a wrong id, an attack): the record alone.
+        let Some((client, failure)) = found else {
+            return self.login_failure(key);
+        };
+        self.joined_client = Some(client.into_domain()?);
+        failure.map(LoginFailureRow::into_domain).transpose()
     }
 
     fn outstanding_onetime_codes_of_user(

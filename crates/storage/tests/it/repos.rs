@@ -559,6 +559,69 @@ fn grant_rows_are_written_together_and_read_joined() {
         None
     );
 
+    // The joined reads map every column as the plain reads of a write transaction do (a
+    // client with every field set, a failure record with a lock).
+    let rng = SeededRng::new(7);
+    let full = Client {
+        client_id: "full".to_owned(),
+        secret_hash: Some(hash_client_secret(&Secret::new("s3cret"), &rng)),
+        access_token_lifetime: Some(Duration::seconds(300)),
+        refresh_token_lifetime: Some(Duration::seconds(9000)),
+        redirect_url: Some("https://app.example/home".to_owned()),
+        introspect_any: true,
+        consent_required: true,
+        client_name: Some("Full".to_owned()),
+        ..client("c")
+    };
+    let record = LoginFailure {
+        key: "ip:192.0.2.7".to_owned(),
+        failures: 6,
+        last_failure_at: T0,
+        locked_until: Some(T0 + Duration::seconds(2)),
+    };
+    let (full2, record2) = (full.clone(), record.clone());
+    storage
+        .write(move |tx| {
+            tx.upsert_client(&full2)?;
+            tx.put_login_failure(&record2)
+        })
+        .expect("write");
+    type Read = (
+        Option<LoginFailure>,
+        Option<Client>,
+        Option<AccessToken>,
+        Option<Session>,
+        Option<User>,
+    );
+    fn reads<T: gatehouse_domain::store::ReadTx + ?Sized>(tx: &mut T) -> Result<Read, Error> {
+        Ok((
+            tx.login_failure_before_client("ip:192.0.2.7", "full")?,
+            tx.client("full")?,
+            tx.access_token(&TokenDigest::of("at1"))?,
+            tx.session(Uuid::from_u128(10))?,
+            tx.user_by_id(Uuid::from_u128(1))?,
+        ))
+    }
+    let plain = storage.write(|tx| reads(tx)).expect("plain reads");
+    let joined = storage.read(|tx| reads(tx)).expect("joined reads");
+    assert!(plain == joined, "joined reads differ from plain ones");
+    assert_eq!(joined.0, Some(record.clone()));
+    assert!(joined.1 == Some(full));
+    // An unknown client: the record all the same; no record: the client all the same.
+    let (r, c, none, c2) = storage
+        .read(|tx| {
+            Ok((
+                tx.login_failure_before_client("ip:192.0.2.7", "nobody")?,
+                tx.client("nobody")?,
+                tx.login_failure_before_client("ip:192.0.2.8", "c")?,
+                tx.client("c")?,
+            ))
+        })
+        .expect("read");
+    assert_eq!(r, Some(record));
+    assert!(c.is_none() && none.is_none());
+    assert!(c2 == Some(client("c")));
+
     // A duplicate access token: the statement fails, and the new session is not stored
     // either (nothing half-written).
     let dup = storage.write(|tx| {
