@@ -834,36 +834,48 @@ def postgres_main(cfg: Config, wrk: str, server_bin: Path, work: Path) -> tuple[
                 pools["pg1"] = {"refresh": r1, "codes": c1, "access": access}
                 pools["pg2"] = {"refresh": r2, "codes": c2, "access": access}
 
-        def measure(servers: list[Proc], run: str) -> dict[str, Load]:
+        keys = ["client_credentials", "refresh", "code", "introspect"]
+
+        def measure(servers: list[Proc], run: str, key: str) -> Load:
             share = c // len(servers)
-            out: dict[str, Load] = {}
             pool = pools[run]
             halves = {k: (split_pool(v, len(servers)) if len(servers) > 1 else [v]) for k, v in pool.items()}
-            out["client_credentials"] = wrk_both([
-                (lambda s=s: wrk_fixed(wrk, s.url + "/api/v1/auth/token", share, secs,
-                                       "grant_type=client_credentials", form, auth=BASIC)) for s in servers])
-            out["refresh"] = wrk_both([
-                (lambda s=s, i=i: wrk_pooled(wrk, s.url + "/api/v1/auth/token", share, secs, halves["refresh"][i],
-                                             '{"grant_type":"refresh_token","refresh_token":"{}"}',
-                                             "application/json", auth=BASIC)) for i, s in enumerate(servers)])
-            out["code"] = wrk_both([
-                (lambda s=s, i=i: wrk_pooled(wrk, s.url + "/admin/login/token", share, secs, halves["codes"][i],
-                                             f'{{"ClientId":"{CLIENT_ID}","ClientSecret":"{CLIENT_SECRET}","AuthCode":"{{}}"}}',
-                                             "application/json")) for i, s in enumerate(servers)])
-            out["introspect"] = wrk_both([
+            if key == "client_credentials":
+                return wrk_both([
+                    (lambda s=s: wrk_fixed(wrk, s.url + "/api/v1/auth/token", share, secs,
+                                           "grant_type=client_credentials", form, auth=BASIC)) for s in servers])
+            if key == "refresh":
+                return wrk_both([
+                    (lambda s=s, i=i: wrk_pooled(wrk, s.url + "/api/v1/auth/token", share, secs,
+                                                 halves["refresh"][i],
+                                                 '{"grant_type":"refresh_token","refresh_token":"{}"}',
+                                                 "application/json", auth=BASIC)) for i, s in enumerate(servers)])
+            if key == "code":
+                return wrk_both([
+                    (lambda s=s, i=i: wrk_pooled(wrk, s.url + "/admin/login/token", share, secs, halves["codes"][i],
+                                                 f'{{"ClientId":"{CLIENT_ID}","ClientSecret":"{CLIENT_SECRET}","AuthCode":"{{}}"}}',
+                                                 "application/json")) for i, s in enumerate(servers)])
+            return wrk_both([
                 (lambda s=s: wrk_pooled(wrk, s.url + "/oauth2/introspect", share, secs, pool["access"], "token={}",
                                         form, auth=BASIC, urlencode=True)) for s in servers])
-            return out
 
-        measured: dict[str, dict[str, Load]] = {}
+        # SQLite and one PostgreSQL replica measured endpoint by endpoint, one right after the
+        # other (both servers up, the one not measured idle): on a machine shared with other
+        # work the two rows of an endpoint see nearly the same load, so their ratio means
+        # something even when the absolute rates move.
+        measured: dict[str, dict[str, Load]] = {run: {} for run in runs}
         s = serve(targets["sqlite"], "gatehouse-sqlite", "full", REAL_ITERATIONS, cfg.workers)
-        measured["sqlite"] = measure([s], "sqlite")
+        one = serve(targets["postgres"], "gatehouse-pg", "full", REAL_ITERATIONS, cfg.workers)
+        for key in keys:
+            measured["sqlite"][key] = measure([s], "sqlite", key)
+            measured["pg1"][key] = measure([one], "pg1", key)
+            log(f"{key}: SQLite {measured['sqlite'][key].rps:,.0f}/s, PostgreSQL {measured['pg1'][key].rps:,.0f}/s "
+                f"(load average {os.getloadavg()[0]:.1f})")
         s.stop()
         procs.remove(s)
-        one = serve(targets["postgres"], "gatehouse-pg", "full", REAL_ITERATIONS, cfg.workers)
-        measured["pg1"] = measure([one], "pg1")
         two = serve(targets["postgres"], "gatehouse-pg-2", "full", REAL_ITERATIONS, cfg.workers)
-        measured["pg2"] = measure([one, two], "pg2")
+        for key in keys:
+            measured["pg2"][key] = measure([one, two], "pg2", key)
     finally:
         for p in procs:
             p.stop()

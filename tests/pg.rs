@@ -34,6 +34,120 @@ pub enum Durability {
     Durable,
 }
 
+/// TLS for a cluster ([`Cluster::start_with`]): the server's certificate and key (PEM).
+/// The server then accepts TLS connections only (`hostssl` in `pg_hba.conf`, plain
+/// connections rejected).
+#[derive(Debug, Clone)]
+pub struct Tls {
+    /// The server certificate.
+    pub cert: PathBuf,
+    /// Its private key.
+    pub key: PathBuf,
+}
+
+/// Certificates made for a test with the `openssl` command line tool (Debian's `openssl`,
+/// which the `postgresql` package pulls in): a CA, a server certificate it signed for
+/// `127.0.0.1` and `localhost`, and a second, unrelated CA.
+#[derive(Debug, Clone)]
+pub struct TestCertificates {
+    /// The CA that signed the server certificate (a client's `sslrootcert`).
+    pub ca: PathBuf,
+    /// A CA that signed nothing here (a wrong `sslrootcert`).
+    pub other_ca: PathBuf,
+    /// The server's certificate and key.
+    pub server: Tls,
+}
+
+/// Makes [`TestCertificates`] in `dir` (EC P-256 keys, valid for two days).
+///
+/// # Errors
+/// openssl's output when a step fails (or when it is not installed).
+pub fn test_certificates(dir: &Path) -> Result<TestCertificates, String> {
+    let openssl = |what: &str, args: &[&str]| {
+        check(
+            what,
+            Command::new("openssl").current_dir(dir).args(args).output(),
+        )
+    };
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+    ];
+    for (name, cn) in [
+        ("ca", "Gatehouse test CA"),
+        ("other-ca", "Unrelated test CA"),
+    ] {
+        let key = format!("{name}.key");
+        let crt = format!("{name}.crt");
+        let subj = format!("/CN={cn}");
+        let mut args = vec!["req", "-x509"];
+        args.extend(ec);
+        args.extend([
+            "-keyout",
+            &key,
+            "-out",
+            &crt,
+            "-days",
+            "2",
+            "-subj",
+            &subj,
+            "-addext",
+            "basicConstraints=critical,CA:TRUE",
+            "-addext",
+            "keyUsage=critical,keyCertSign,cRLSign",
+        ]);
+        openssl(&format!("openssl: {name}"), &args)?;
+    }
+    let mut args = vec!["req"];
+    args.extend(ec);
+    args.extend([
+        "-keyout",
+        "server.key",
+        "-out",
+        "server.csr",
+        "-subj",
+        "/CN=127.0.0.1",
+    ]);
+    openssl("openssl: server key", &args)?;
+    std::fs::write(
+        dir.join("server.ext"),
+        "subjectAltName = IP:127.0.0.1, DNS:localhost\nbasicConstraints = CA:FALSE\n\
+         keyUsage = critical, digitalSignature, keyEncipherment\nextendedKeyUsage = serverAuth\n",
+    )
+    .map_err(|e| e.to_string())?;
+    openssl(
+        "openssl: sign the server certificate",
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.crt",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-days",
+            "2",
+            "-extfile",
+            "server.ext",
+            "-out",
+            "server.crt",
+        ],
+    )?;
+    Ok(TestCertificates {
+        ca: dir.join("ca.crt"),
+        other_ca: dir.join("other-ca.crt"),
+        server: Tls {
+            cert: dir.join("server.crt"),
+            key: dir.join("server.key"),
+        },
+    })
+}
+
 /// A running throwaway cluster.
 #[derive(Debug)]
 pub struct Cluster {
@@ -112,6 +226,19 @@ impl Cluster {
     /// # Errors
     /// A message with the failing step's output.
     pub fn start(bin: &Path, durability: Durability) -> Result<Self, String> {
+        Self::start_with(bin, durability, None)
+    }
+
+    /// As [`Cluster::start`]; with `tls`, `ssl=on` with that certificate and only TLS
+    /// connections accepted over TCP.
+    ///
+    /// # Errors
+    /// A message with the failing step's output.
+    pub fn start_with(
+        bin: &Path,
+        durability: Durability,
+        tls: Option<&Tls>,
+    ) -> Result<Self, String> {
         static SEQ: AtomicU32 = AtomicU32::new(0);
         let run_as = running_as_root().then(|| "postgres".to_owned());
         let dir = std::env::temp_dir().join(format!(
@@ -176,11 +303,18 @@ impl Cluster {
             Durability::Tests => "-c fsync=off -c synchronous_commit=on -c full_page_writes=off",
             Durability::Durable => "-c fsync=on -c synchronous_commit=on",
         };
+        let ssl = match tls {
+            Some(tls) => {
+                cluster.install_tls(&data, tls)?;
+                " -c ssl=on -c ssl_cert_file=server.crt -c ssl_key_file=server.key"
+            }
+            None => "",
+        };
         let mut last = String::new();
         for _ in 0..5 {
             cluster.port = free_port().map_err(|e| e.to_string())?;
             let options = format!(
-                "-p {} -k {} -c listen_addresses=127.0.0.1 -c max_connections=300 {fsync}",
+                "-p {} -k {} -c listen_addresses=127.0.0.1 -c max_connections=300 {fsync}{ssl}",
                 cluster.port,
                 cluster.dir.display()
             );
@@ -204,6 +338,30 @@ impl Cluster {
             }
         }
         Err(last)
+    }
+
+    /// The server's certificate and key into the data directory (owned by the server's user,
+    /// the key private to it), and a `pg_hba.conf` that takes TCP connections over TLS only.
+    fn install_tls(&self, data: &Path, tls: &Tls) -> Result<(), String> {
+        use std::os::unix::fs::PermissionsExt as _;
+        for (from, to) in [(&tls.cert, "server.crt"), (&tls.key, "server.key")] {
+            let to = data.join(to);
+            std::fs::copy(from, &to).map_err(|e| format!("{}: {e}", from.display()))?;
+            std::fs::set_permissions(&to, std::fs::Permissions::from_mode(0o600))
+                .map_err(|e| e.to_string())?;
+            if let Some(user) = &self.run_as {
+                let (uid, gid) = user_ids(user).ok_or("no postgres user")?;
+                std::os::unix::fs::chown(&to, Some(uid), Some(gid)).map_err(|e| e.to_string())?;
+            }
+        }
+        // initdb wrote the file as the server's user; rewriting it keeps the owner.
+        std::fs::write(
+            data.join("pg_hba.conf"),
+            "local all all scram-sha-256\n\
+             hostssl all all 127.0.0.1/32 scram-sha-256\n\
+             hostnossl all all 127.0.0.1/32 reject\n",
+        )
+        .map_err(|e| format!("pg_hba.conf: {e}"))
     }
 
     /// A command for one of the server tools, as the user the cluster runs as.

@@ -28,6 +28,9 @@ pub enum Command {
     Serve,
     /// Create or upgrade the database schema and exit
     Migrate,
+    /// Delete expired tokens, codes and browser sessions and idle lockout records now (what
+    /// `serve` does every ten minutes), then exit; safe beside running replicas
+    Purge,
     /// Provision clients, users, members, brokers and trading accounts from a JSON document
     /// (idempotent; format in docs/import.md)
     Import {
@@ -176,6 +179,7 @@ impl Command {
         match self {
             Command::Serve => crate::serve_blocking(settings).map_err(|e| e.to_string()),
             Command::Migrate => migrate(&settings),
+            Command::Purge => purge(&settings),
             Command::Import { file } => import(&settings, &file),
             Command::User(UserCommand::Add(args)) => user_add(&settings, args),
             Command::User(UserCommand::Passwd { user_name }) => user_passwd(&settings, &user_name),
@@ -230,6 +234,15 @@ fn service(settings: &Settings) -> Result<Service, String> {
 pub fn migrate(settings: &Settings) -> Result<(), String> {
     open(&settings.database, settings)?;
     println!("{}: schema up to date", settings.database);
+    Ok(())
+}
+
+/// `gatehouse purge`.
+pub fn purge(settings: &Settings) -> Result<(), String> {
+    let rows = service(settings)?
+        .purge_expired()
+        .map_err(|e| e.to_string())?;
+    println!("{}: {rows} expired rows purged", settings.database);
     Ok(())
 }
 

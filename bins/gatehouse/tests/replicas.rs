@@ -477,3 +477,263 @@ fn copy_command_moves_a_sqlite_server_to_postgres() {
     let new = Replica::start(&url, &[]);
     assert!(new.active(&access));
 }
+
+/// The database name at the end of a URL from `fresh_database`.
+fn database_name(url: &str) -> &str {
+    url.rsplit('/').next().expect("database name")
+}
+
+/// Runs `gatehouse purge` on `url`: its exit status and everything it printed.
+fn purge_process(url: &str) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_gatehouse"))
+        .args(["--log", "info", "purge"])
+        .env("GATEHOUSE_DATABASE", url)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("gatehouse purge starts")
+}
+
+/// Expired rows purged by several processes at once (two `gatehouse purge` beside each
+/// other, three rounds) while two replicas keep issuing and introspecting tokens: every
+/// expired row is deleted exactly once (the purged counts add up to what had expired),
+/// nothing live is lost, no process fails or logs an error.
+#[test]
+fn purges_from_several_processes_at_once_lose_nothing_live() {
+    let test = "purges_from_several_processes_at_once_lose_nothing_live";
+    let Some((url, a, b)) = two_replicas(test, &[]) else {
+        return;
+    };
+    let cluster = gatehouse_tests::pg::shared(test).expect("cluster");
+    let db = database_name(&url);
+    let grant = |r: &Replica| {
+        let res = r.v1("grant_type=client_credentials");
+        assert_eq!(res.status, 200, "{}", res.text());
+        text(&res.json(), "access_token")
+    };
+    let login = |r: &Replica| {
+        let res = r.v1("grant_type=password&username=alice&password=alice-password-1");
+        assert_eq!(res.status, 200, "{}", res.text());
+        let body = res.json();
+        (text(&body, "access_token"), text(&body, "refresh_token"))
+    };
+    // Tokens to expire: 60 access tokens and 20 refresh tokens (20 of the access tokens
+    // with them), issued on both replicas.
+    let mut doomed = Vec::new();
+    for i in 0..40 {
+        doomed.push(grant(if i % 2 == 0 { &a } else { &b }));
+    }
+    for i in 0..20 {
+        doomed.push(login(if i % 2 == 0 { &a } else { &b }).0);
+    }
+    // They expired two days ago (the purge deletes what expired more than a day ago).
+    let two_days_ago = "(extract(epoch from now() - interval '2 days') * 1000000)::bigint";
+    cluster
+        .psql(
+            db,
+            &format!(
+                "UPDATE access_tokens SET expires_at = {two_days_ago}; \
+                 UPDATE refresh_tokens SET expires_at = {two_days_ago}"
+            ),
+        )
+        .expect("expire");
+    let expired_rows: u64 = cluster
+        .psql(
+            db,
+            "SELECT (SELECT count(*) FROM access_tokens) + (SELECT count(*) FROM refresh_tokens)",
+        )
+        .expect("count")
+        .parse()
+        .expect("a count");
+    assert_eq!(expired_rows, 80);
+    // Live tokens issued before the purges (an access and a refresh token among them).
+    let mut live: Vec<String> = (0..20)
+        .map(|i| grant(if i % 2 == 0 { &a } else { &b }))
+        .collect();
+    let (user_access, user_refresh) = login(&b);
+    live.push(user_access);
+
+    // Load on both replicas while two purge processes run at once, three times over.
+    let done = AtomicBool::new(false);
+    let issued_meanwhile = Mutex::new(Vec::<String>::new());
+    let mut purged = 0u64;
+    std::thread::scope(|s| {
+        for r in [&a, &b] {
+            let (done, issued, live) = (&done, &issued_meanwhile, &live);
+            s.spawn(move || {
+                let mut i = 0;
+                while !done.load(Ordering::SeqCst) {
+                    let token = grant(r);
+                    assert!(r.active(&token), "a fresh token is active");
+                    assert!(r.active(&live[i % live.len()]), "a live token stays active");
+                    issued.lock().expect("lock").push(token);
+                    i += 1;
+                }
+            });
+        }
+        for round in 0..3 {
+            let children = [purge_process(&url), purge_process(&url)];
+            for child in children {
+                let out = child.wait_with_output().expect("purge ends");
+                let all = format!(
+                    "{}{}",
+                    String::from_utf8_lossy(&out.stdout),
+                    String::from_utf8_lossy(&out.stderr)
+                );
+                assert!(out.status.success(), "round {round}: {all}");
+                assert!(!all.contains(cluster.password()), "{all}");
+                assert!(
+                    !all.contains("ERROR") && !all.contains("WARN"),
+                    "round {round}: {all}"
+                );
+                let rows: u64 = all
+                    .lines()
+                    .find_map(|l| l.strip_suffix(" expired rows purged"))
+                    .and_then(|l| l.rsplit(' ').next())
+                    .and_then(|n| n.parse().ok())
+                    .unwrap_or_else(|| panic!("no count in: {all}"));
+                purged += rows;
+            }
+        }
+        done.store(true, Ordering::SeqCst);
+    });
+
+    // Every expired row deleted, each once.
+    assert_eq!(
+        purged, expired_rows,
+        "purged counts add up to what had expired"
+    );
+    assert_eq!(
+        cluster
+            .psql(
+                db,
+                &format!(
+                    "SELECT (SELECT count(*) FROM access_tokens WHERE expires_at < {two_days_ago} + 86400000000) \
+                     + (SELECT count(*) FROM refresh_tokens WHERE expires_at < {two_days_ago} + 86400000000)"
+                ),
+            )
+            .expect("count"),
+        "0"
+    );
+    for token in &doomed {
+        assert!(!a.active(token), "an expired token is not active");
+    }
+    // Everything live still is, on both replicas.
+    let meanwhile = issued_meanwhile.into_inner().expect("tokens");
+    assert!(!meanwhile.is_empty());
+    for token in live.iter().chain(&meanwhile) {
+        assert!(a.active(token) && b.active(token), "a live token was lost");
+    }
+    let refreshed = a.v1(&format!(
+        "grant_type=refresh_token&refresh_token={user_refresh}"
+    ));
+    assert_eq!(refreshed.status, 200, "{}", refreshed.text());
+    for r in [&a, &b] {
+        let log = r.log();
+        assert!(!log.contains("ERROR"), "{log}");
+    }
+    assert_password_never_logged(&[&a, &b]);
+    eprintln!(
+        "{purged} expired rows purged by 6 processes; {} live tokens all active",
+        live.len() + meanwhile.len()
+    );
+}
+
+/// Runs a `gatehouse` command on `database`: whether it succeeded, and all it printed.
+fn gatehouse_on(database: &str, args: &[&str]) -> (bool, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_gatehouse"))
+        .args(args)
+        .env("GATEHOUSE_DATABASE", database)
+        .stdin(Stdio::null())
+        .output()
+        .expect("gatehouse runs");
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), all)
+}
+
+/// TLS to PostgreSQL against a real server: a cluster of its own with `ssl=on`, a
+/// certificate signed by a CA made for the test, and `pg_hba.conf` taking TLS connections
+/// only. A plain connection is refused with a clear error; `sslmode=require` (in the URL or
+/// as `--database-sslmode`) connects; `verify-full` with the right `sslrootcert` serves
+/// grants, with a wrong one it is refused; every connection of the replica is encrypted
+/// (`pg_stat_ssl`); the password shows nowhere.
+#[test]
+fn tls_to_postgres_is_required_and_verified() {
+    let test = "tls_to_postgres_is_required_and_verified";
+    let Some(bin) =
+        gatehouse_tests::external::require(gatehouse_tests::external::Piece::Postgres, test)
+    else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let certs = gatehouse_tests::pg::test_certificates(dir.path()).expect("test certificates");
+    let cluster = gatehouse_tests::pg::Cluster::start_with(
+        &bin,
+        gatehouse_tests::pg::Durability::Tests,
+        Some(&certs.server),
+    )
+    .expect("a PostgreSQL cluster with TLS");
+    let url = cluster.create_database().expect("database");
+    let password = cluster.password();
+
+    // Plain: refused by the server, and the error says why.
+    let (ok, out) = gatehouse_on(&format!("{url}?sslmode=disable"), &["migrate"]);
+    assert!(!ok, "a plain connection was accepted: {out}");
+    assert!(out.contains("no encryption"), "{out}");
+    assert!(!out.contains(password), "{out}");
+
+    // Encrypted, certificate not checked.
+    let (ok, out) = gatehouse_on(&format!("{url}?sslmode=require"), &["migrate"]);
+    assert!(ok, "{out}");
+    assert!(out.contains("schema up to date"), "{out}");
+    assert!(!out.contains(password), "{out}");
+
+    // verify-full against a CA that did not sign the server's certificate: refused.
+    let wrong = format!(
+        "{url}?sslmode=verify-full&sslrootcert={}",
+        certs.other_ca.display()
+    );
+    let (ok, out) = gatehouse_on(&wrong, &["migrate"]);
+    assert!(!ok, "a certificate from another CA was accepted: {out}");
+    assert!(out.contains("certificate verify failed"), "{out}");
+    assert!(!out.contains(password), "{out}");
+
+    // verify-full with the right CA, host 127.0.0.1 in the certificate: a replica serves.
+    let verified = format!(
+        "{url}?sslmode=verify-full&sslrootcert={}",
+        certs.ca.display()
+    );
+    let a = Replica::start(&verified, &[]);
+    // And one with the plain URL and `--database-sslmode require`.
+    let b = Replica::start(&url, &["--database-sslmode", "require"]);
+    let res = a.v1("grant_type=client_credentials");
+    assert_eq!(res.status, 200, "{}", res.text());
+    let token = text(&res.json(), "access_token");
+    assert!(a.active(&token) && b.active(&token));
+    let res = b.v1("grant_type=password&username=alice&password=alice-password-1");
+    assert_eq!(res.status, 200, "{}", res.text());
+    assert!(a.active(&text(&res.json(), "access_token")));
+
+    // Every connection the replicas hold is encrypted.
+    let counts = cluster
+        .psql(
+            "postgres",
+            "SELECT count(*) FILTER (WHERE s.ssl) || ' ' || count(*) \
+             FROM pg_stat_activity a JOIN pg_stat_ssl s USING (pid) \
+             WHERE a.application_name = 'gatehouse'",
+        )
+        .expect("pg_stat_ssl");
+    let (encrypted, all) = counts.split_once(' ').expect("two counts");
+    assert_eq!(encrypted, all, "unencrypted connections: {counts}");
+    assert!(all.parse::<u32>().expect("a count") >= 4, "{counts}");
+    for r in [&a, &b] {
+        let log = r.log();
+        assert!(!log.contains(password), "password in the log: {log}");
+        assert!(log.contains(":***@127.0.0.1:"), "{log}");
+    }
+}

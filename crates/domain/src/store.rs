@@ -85,6 +85,17 @@ pub trait ReadTx {
     fn onetime_code(&mut self, digest: &TokenDigest) -> Result<Option<OneTimeCode>>;
     /// The failure record of a lockout key.
     fn login_failure(&mut self, key: &str) -> Result<Option<LoginFailure>>;
+    /// The failure record of a lockout key, read where the look-up of client `client_id`
+    /// follows (client authentication): a store may read both in one query and answer that
+    /// [`ReadTx::client`] call from it. The default reads the record alone.
+    fn login_failure_before_client(
+        &mut self,
+        key: &str,
+        client_id: &str,
+    ) -> Result<Option<LoginFailure>> {
+        let _ = client_id;
+        self.login_failure(key)
+    }
     /// How many one-time codes for `user_id` are outstanding (unconsumed, expiring after
     /// `now`).
     fn outstanding_onetime_codes_of_user(
@@ -137,6 +148,25 @@ pub trait WriteTx: ReadTx {
     fn revoke_access_token(&mut self, digest: &TokenDigest, at: OffsetDateTime) -> Result<bool>;
     /// Stores a refresh token.
     fn insert_refresh_token(&mut self, token: &RefreshToken) -> Result<()>;
+    /// Stores what a grant issues: a new session (when given), its access token and its
+    /// refresh token (when given). The default does [`WriteTx::insert_session`],
+    /// [`WriteTx::insert_access_token`] and [`WriteTx::insert_refresh_token`] in turn; a store
+    /// may do the same in one statement (PostgreSQL: one round trip instead of three).
+    fn insert_tokens(
+        &mut self,
+        session: Option<&Session>,
+        access: &AccessToken,
+        refresh: Option<&RefreshToken>,
+    ) -> Result<()> {
+        if let Some(session) = session {
+            self.insert_session(session)?;
+        }
+        self.insert_access_token(access)?;
+        if let Some(refresh) = refresh {
+            self.insert_refresh_token(refresh)?;
+        }
+        Ok(())
+    }
     /// Marks a live refresh token rotated into `successor`; `false` (and no change) if it is
     /// unknown, already rotated or revoked.
     fn rotate_refresh_token(

@@ -8,15 +8,18 @@ use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::time::Duration;
 
 use diesel::connection::SimpleConnection;
-use diesel::pg::PgConnection;
+use diesel::pg::{Pg, PgConnection};
+use diesel::query_builder::{AstPass, QueryFragment, QueryId};
 use diesel::r2d2::{CustomizeConnection, R2D2Connection};
 use diesel::result::QueryResult;
-use diesel::{Connection, SqliteConnection};
+use diesel::{Connection, RunQueryDsl, SqliteConnection};
 use diesel_migrations::MigrationHarness;
 use gatehouse_domain::store::{ReadTx, WriteTx};
 use gatehouse_domain::Error as DomainError;
 
 use crate::repo::Tx;
+use crate::rows::{AccessTokenRow, RefreshTokenRow, SessionRow};
+use crate::schema::{access_tokens, refresh_tokens, sessions};
 use crate::{finish, StorageError, Synchronous, TxError, MIGRATIONS, PG_MIGRATIONS};
 
 /// Key of the advisory lock every PostgreSQL write batch of every replica holds until its
@@ -58,6 +61,15 @@ pub(crate) trait Backend: Connection + R2D2Connection + Send + Sized + 'static {
         &mut self,
         f: impl FnOnce(&mut dyn WriteTx) -> Result<R, DomainError>,
     ) -> Result<R, DomainError>;
+
+    /// Inserts a grant's rows: the session (when new), the access token, the refresh token
+    /// (when issued).
+    fn insert_tokens(
+        &mut self,
+        session: Option<SessionRow>,
+        access: AccessTokenRow,
+        refresh: Option<RefreshTokenRow>,
+    ) -> QueryResult<()>;
 
     /// `true` when the connection no longer answers (then the writer reconnects).
     fn lost(&mut self) -> bool {
@@ -131,7 +143,9 @@ impl Backend for SqliteConnection {
         &mut self,
         f: impl FnOnce(&mut dyn ReadTx) -> Result<R, DomainError>,
     ) -> Result<R, DomainError> {
-        finish(self.transaction::<R, TxError, _>(|c| f(&mut Tx::new(c)).map_err(TxError::Domain)))
+        finish(
+            self.transaction::<R, TxError, _>(|c| f(&mut Tx::snapshot(c)).map_err(TxError::Domain)),
+        )
     }
 
     /// The job runs in the savepoint the batch (or the job before it) opened; then one round
@@ -145,6 +159,29 @@ impl Backend for SqliteConnection {
         f: impl FnOnce(&mut dyn WriteTx) -> Result<R, DomainError>,
     ) -> Result<R, DomainError> {
         finish(self.transaction::<R, TxError, _>(|c| f(&mut Tx::new(c)).map_err(TxError::Domain)))
+    }
+
+    /// One statement per row: a SQLite statement is a function call, not a round trip.
+    fn insert_tokens(
+        &mut self,
+        session: Option<SessionRow>,
+        access: AccessTokenRow,
+        refresh: Option<RefreshTokenRow>,
+    ) -> QueryResult<()> {
+        if let Some(session) = session {
+            diesel::insert_into(sessions::table)
+                .values(session)
+                .execute(self)?;
+        }
+        diesel::insert_into(access_tokens::table)
+            .values(access)
+            .execute(self)?;
+        if let Some(refresh) = refresh {
+            diesel::insert_into(refresh_tokens::table)
+                .values(refresh)
+                .execute(self)?;
+        }
+        Ok(())
     }
 }
 
@@ -227,8 +264,33 @@ impl Backend for PgConnection {
             self.build_transaction()
                 .repeatable_read()
                 .read_only()
-                .run::<R, TxError, _>(|c| f(&mut Tx::new(c)).map_err(TxError::Domain)),
+                .run::<R, TxError, _>(|c| f(&mut Tx::snapshot(c)).map_err(TxError::Domain)),
         )
+    }
+
+    /// One statement, one round trip: `WITH s AS (INSERT INTO sessions …), a AS (INSERT INTO
+    /// access_tokens …) INSERT INTO refresh_tokens …` (a prepared statement, cached per
+    /// shape like every other). The rows of one statement see each other's foreign keys:
+    /// they are checked at its end.
+    fn insert_tokens(
+        &mut self,
+        session: Option<SessionRow>,
+        access: AccessTokenRow,
+        refresh: Option<RefreshTokenRow>,
+    ) -> QueryResult<()> {
+        let session = session.map(|row| diesel::insert_into(sessions::table).values(row));
+        let access = diesel::insert_into(access_tokens::table).values(access);
+        let refresh = refresh.map(|row| diesel::insert_into(refresh_tokens::table).values(row));
+        let mut parts: Vec<&dyn QueryFragment<Pg>> = Vec::with_capacity(3);
+        if let Some(session) = &session {
+            parts.push(session);
+        }
+        parts.push(&access);
+        if let Some(refresh) = &refresh {
+            parts.push(refresh);
+        }
+        Together(&parts).execute(self)?;
+        Ok(())
     }
 
     /// The job runs in the savepoint the batch (or the job before it) opened; then one round
@@ -262,3 +324,33 @@ impl Backend for PgConnection {
         }
     }
 }
+
+/// Data-modifying statements run as one: `WITH gatehouse_0 AS (first), gatehouse_1 AS
+/// (second) last` (PostgreSQL). Each part keeps its own binds; the whole is cached as a
+/// prepared statement by its SQL text, like any query diesel builds.
+struct Together<'q>(&'q [&'q dyn QueryFragment<Pg>]);
+
+impl QueryFragment<Pg> for Together<'_> {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        let Some((last, before)) = self.0.split_last() else {
+            return Ok(());
+        };
+        for (i, part) in before.iter().enumerate() {
+            out.push_sql(if i == 0 { "WITH " } else { ", " });
+            out.push_sql(&format!("gatehouse_{i} AS ("));
+            part.walk_ast(out.reborrow())?;
+            out.push_sql(")");
+        }
+        if !before.is_empty() {
+            out.push_sql(" ");
+        }
+        last.walk_ast(out.reborrow())
+    }
+}
+
+impl QueryId for Together<'_> {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl RunQueryDsl<PgConnection> for Together<'_> {}

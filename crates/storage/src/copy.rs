@@ -321,16 +321,16 @@ pub fn copy(
     let now = micros(now);
     let tables = match (&from.inner, &to.inner) {
         (Inner::Sqlite(s), Inner::Sqlite(d)) => {
-            sqlite_to_sqlite(&mut *s.pool.get()?, &mut *d.pool.get()?, now, progress)?
+            sqlite_to_sqlite(&mut **s.pool.get()?, &mut **d.pool.get()?, now, progress)?
         }
         (Inner::Sqlite(s), Inner::Postgres(d)) => {
-            sqlite_to_pg(&mut *s.pool.get()?, &mut *d.pool.get()?, now, progress)?
+            sqlite_to_pg(&mut **s.pool.get()?, &mut **d.pool.get()?, now, progress)?
         }
         (Inner::Postgres(s), Inner::Sqlite(d)) => {
-            pg_to_sqlite(&mut *s.pool.get()?, &mut *d.pool.get()?, now, progress)?
+            pg_to_sqlite(&mut **s.pool.get()?, &mut **d.pool.get()?, now, progress)?
         }
         (Inner::Postgres(s), Inner::Postgres(d)) => {
-            pg_to_pg(&mut *s.pool.get()?, &mut *d.pool.get()?, now, progress)?
+            pg_to_pg(&mut **s.pool.get()?, &mut **d.pool.get()?, now, progress)?
         }
     };
     if let Some(short) = tables.iter().find(|t| t.destination_rows < t.source_rows) {

@@ -26,6 +26,7 @@
 mod backend;
 mod copy;
 mod database;
+mod pool;
 mod repo;
 mod rows;
 pub mod schema;
@@ -36,7 +37,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use diesel::pg::PgConnection;
-use diesel::r2d2::{ConnectionManager, Pool};
+use diesel::r2d2::Pool;
 use diesel::SqliteConnection;
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 use gatehouse_domain::store::{ReadTx, Store, WriteTx};
@@ -45,6 +46,7 @@ use gatehouse_domain::Error as DomainError;
 use backend::{Backend, PgSettings, Pragmas};
 pub use copy::{copy, CopyReport, CopyTable};
 pub use database::{Database, SslMode};
+use pool::{Customize, Manager};
 pub use repo::{PgTx, SqliteTx, Tx};
 pub use writer::WriteStats;
 
@@ -157,7 +159,7 @@ impl Default for StorageOptions {
 
 /// One backend's pool and writer.
 struct Engine<C: Backend> {
-    pool: Pool<ConnectionManager<C>>,
+    pool: Pool<Manager<C>>,
     writer: Arc<writer::Writer<C>>,
 }
 
@@ -177,7 +179,6 @@ impl<C: Backend> Engine<C> {
         url: String,
         settings: C::Settings,
         options: &StorageOptions,
-        test_on_check_out: bool,
     ) -> Result<Self, StorageError> {
         let mut migrator = C::open_writer(&url, &settings)?;
         for version in migrator.migrate()? {
@@ -188,13 +189,12 @@ impl<C: Backend> Engine<C> {
         let pool = Pool::builder()
             .max_size(options.read_pool_size.max(1))
             .connection_timeout(options.pool_timeout)
-            // SQLite: r2d2 would run `SELECT 1` (parsed anew each time) on every checkout; a
-            // local file connection does not go stale the way a network connection does, and
-            // a broken one fails its own query with an error the caller sees. PostgreSQL:
-            // checked, so a server restart costs no failed request.
-            .test_on_check_out(test_on_check_out)
-            .connection_customizer(Box::new(settings.clone()))
-            .build(ConnectionManager::<C>::new(url.clone()))?;
+            // No `SELECT 1` on every checkout (a round trip on PostgreSQL): a read whose
+            // transaction cannot begin discards the connection and starts over on another
+            // (`read`), so a server restart still costs no failed request.
+            .test_on_check_out(false)
+            .connection_customizer(Box::new(Customize(settings.clone())))
+            .build(Manager::<C>::new(url.clone()))?;
         let writer = writer::Writer::spawn(writer, url, settings, options.max_batch)?;
         Ok(Self {
             pool,
@@ -202,15 +202,34 @@ impl<C: Backend> Engine<C> {
         })
     }
 
+    /// Runs `f` in a read transaction on a pooled connection. When the transaction cannot
+    /// even begin (`f` has not run), the connection is discarded and the read starts over on
+    /// another, up to once per pooled connection and once more on a fresh one.
     fn read<R>(
         &self,
         f: impl FnOnce(&mut dyn ReadTx) -> Result<R, DomainError>,
     ) -> Result<R, DomainError> {
-        let mut conn = self
-            .pool
-            .get()
-            .map_err(|e| DomainError::storage(StorageError::Pool(e)))?;
-        C::read(&mut conn, f)
+        let mut f = Some(f);
+        let mut attempts = self.pool.max_size() + 1;
+        loop {
+            let mut conn = self
+                .pool
+                .get()
+                .map_err(|e| DomainError::storage(StorageError::Pool(e)))?;
+            let result = C::read(&mut conn, |tx| match f.take() {
+                Some(f) => f(tx),
+                None => Err(DomainError::storage(StorageError::Writer(
+                    "a read ran twice".to_owned(),
+                ))),
+            });
+            attempts -= 1;
+            if result.is_ok() || f.is_none() || attempts == 0 {
+                return result;
+            }
+            // BEGIN failed: this connection is gone (or going); never hand it out again.
+            conn.discard();
+            tracing::debug!("a pooled connection failed to begin a read; retrying on another");
+        }
     }
 }
 
@@ -258,7 +277,7 @@ impl Storage {
             )))
         })?;
         Ok(Self {
-            inner: Inner::Sqlite(Engine::start(url, pragmas, &options, false)?),
+            inner: Inner::Sqlite(Engine::start(url, pragmas, &options)?),
         })
     }
 
@@ -276,7 +295,7 @@ impl Storage {
                     synchronous: options.synchronous,
                     statement_timeout: options.statement_timeout,
                 };
-                let engine = Engine::start(url.expose().to_owned(), settings, &options, true)
+                let engine = Engine::start(url.expose().to_owned(), settings, &options)
                     .map_err(|e| url.scrub(e))?;
                 Ok(Self {
                     inner: Inner::Postgres(engine),
@@ -308,8 +327,8 @@ impl Storage {
     /// [`StorageError`] on a database failure.
     pub fn applied_migrations(&self) -> Result<Vec<String>, StorageError> {
         let versions = match &self.inner {
-            Inner::Sqlite(e) => e.pool.get()?.applied_migrations(),
-            Inner::Postgres(e) => e.pool.get()?.applied_migrations(),
+            Inner::Sqlite(e) => (**e.pool.get()?).applied_migrations(),
+            Inner::Postgres(e) => (**e.pool.get()?).applied_migrations(),
         };
         let mut versions = versions
             .map_err(|e| StorageError::Migration(e.to_string()))?
@@ -345,10 +364,10 @@ impl Storage {
             Inner::Sqlite(e) => diesel::sql_query(format!(
                 "SELECT CAST({name} AS TEXT) AS value FROM pragma_{name}"
             ))
-            .load(&mut *e.pool.get()?)?,
+            .load(&mut **e.pool.get()?)?,
             Inner::Postgres(e) => diesel::sql_query("SELECT current_setting($1) AS value")
                 .bind::<Text, _>(name)
-                .load(&mut *e.pool.get()?)?,
+                .load(&mut **e.pool.get()?)?,
         };
         Ok(rows.into_iter().next().map(|v| v.value).unwrap_or_default())
     }

@@ -21,6 +21,7 @@ use gatehouse_domain::Error as DomainError;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use crate::backend::Backend;
 use crate::rows::*;
 use crate::schema::*;
 use crate::StorageError;
@@ -43,6 +44,16 @@ fn conflict_or_db(what: impl FnOnce() -> String) -> impl FnOnce(DieselError) -> 
 /// A transaction on one connection; what the closures of [`gatehouse_domain::Store`] get.
 pub struct Tx<'c, C> {
     conn: &'c mut C,
+    /// A read transaction (one snapshot, nothing written): [`ReadTx::access_token`] reads the
+    /// token's session and user in the same joined query and keeps them here for the
+    /// `session` and `user_by_id` calls that follow it in every validation and
+    /// introspection (one query, one round trip, instead of three).
+    /// Likewise [`ReadTx::login_failure_before_client`] reads the client beside the failure
+    /// record, for the `client` call of the client authentication that follows.
+    snapshot: bool,
+    joined_session: Option<Session>,
+    joined_user: Option<User>,
+    joined_client: Option<Client>,
 }
 
 /// A transaction on a SQLite connection.
@@ -59,7 +70,50 @@ impl<C> std::fmt::Debug for Tx<'_, C> {
 impl<'c, C> Tx<'c, C> {
     /// Wraps a connection that is inside a transaction.
     pub fn new(conn: &'c mut C) -> Self {
-        Self { conn }
+        Self {
+            conn,
+            snapshot: false,
+            joined_session: None,
+            joined_user: None,
+            joined_client: None,
+        }
+    }
+
+    /// Wraps a connection that is inside a read transaction with a consistent snapshot:
+    /// rows read together may be handed out again later in the transaction.
+    pub(crate) fn snapshot(conn: &'c mut C) -> Self {
+        Self {
+            snapshot: true,
+            ..Self::new(conn)
+        }
+    }
+
+    fn joined_session(&mut self, id: Uuid) -> Option<Session> {
+        if self.joined_session.as_ref().is_some_and(|s| s.id == id) {
+            self.joined_session.take()
+        } else {
+            None
+        }
+    }
+
+    fn joined_client(&mut self, client_id: &str) -> Option<Client> {
+        if self
+            .joined_client
+            .as_ref()
+            .is_some_and(|c| c.client_id == client_id)
+        {
+            self.joined_client.take()
+        } else {
+            None
+        }
+    }
+
+    fn joined_user(&mut self, id: Uuid) -> Option<User> {
+        if self.joined_user.as_ref().is_some_and(|u| u.id == id) {
+            self.joined_user.take()
+        } else {
+            None
+        }
     }
 }
 
@@ -68,6 +122,9 @@ macro_rules! repositories {
     ($($conn:ty),+) => {$(
 impl ReadTx for Tx<'_, $conn> {
     fn user_by_id(&mut self, id: Uuid) -> Result<Option<User>> {
+        if let Some(user) = self.joined_user(id) {
+            return Ok(Some(user));
+        }
         users::table
             .find(guid(id))
             .select(UserRow::as_select())
@@ -173,6 +230,9 @@ impl ReadTx for Tx<'_, $conn> {
     }
 
     fn client(&mut self, client_id: &str) -> Result<Option<Client>> {
+        if let Some(client) = self.joined_client(client_id) {
+            return Ok(Some(client));
+        }
         clients::table
             .find(client_id)
             .select(ClientRow::as_select())
@@ -195,6 +255,9 @@ impl ReadTx for Tx<'_, $conn> {
     }
 
     fn session(&mut self, id: Uuid) -> Result<Option<Session>> {
+        if let Some(session) = self.joined_session(id) {
+            return Ok(Some(session));
+        }
         sessions::table
             .find(guid(id))
             .select(SessionRow::as_select())
@@ -206,6 +269,27 @@ impl ReadTx for Tx<'_, $conn> {
     }
 
     fn access_token(&mut self, digest: &TokenDigest) -> Result<Option<AccessToken>> {
+        if self.snapshot {
+            let found = access_tokens::table
+                .left_join(sessions::table)
+                .left_join(users::table.on(access_tokens::user_id.eq(users::id.nullable())))
+                .filter(access_tokens::digest.eq(digest_bytes(digest)))
+                // All columns in table order: the rows' fields are declared in that order.
+                .select((
+                    access_tokens::all_columns,
+                    sessions::all_columns.nullable(),
+                    users::all_columns.nullable(),
+                ))
+                .first::<(AccessTokenRow, Option<SessionRow>, Option<UserRow>)>(self.conn)
+                .optional()
+                .map_err(db)?;
+            let Some((token, session, user)) = found else {
+                return Ok(None);
+            };
+            self.joined_session = session.map(SessionRow::into_domain).transpose()?;
+            self.joined_user = user.map(UserRow::into_domain).transpose()?;
+            return token.into_domain().map(Some);
+        }
         access_tokens::table
             .find(digest_bytes(digest))
             .select(AccessTokenRow::as_select())
@@ -280,6 +364,30 @@ impl ReadTx for Tx<'_, $conn> {
             .map_err(db)?
             .map(LoginFailureRow::into_domain)
             .transpose()
+    }
+
+    fn login_failure_before_client(
+        &mut self,
+        key: &str,
+        client_id: &str,
+    ) -> Result<Option<LoginFailure>> {
+        if !self.snapshot {
+            return self.login_failure(key);
+        }
+        let found = clients::table
+            .left_join(login_failures::table.on(login_failures::lock_key.eq(key)))
+            .filter(clients::client_id.eq(client_id))
+            // All columns in table order: the rows' fields are declared in that order.
+            .select((clients::all_columns, login_failures::all_columns.nullable()))
+            .first::<(ClientRow, Option<LoginFailureRow>)>(self.conn)
+            .optional()
+            .map_err(db)?;
+        // No such client (a wrong id, an attack): the record alone.
+        let Some((client, failure)) = found else {
+            return self.login_failure(key);
+        };
+        self.joined_client = Some(client.into_domain()?);
+        failure.map(LoginFailureRow::into_domain).transpose()
     }
 
     fn outstanding_onetime_codes_of_user(
@@ -435,6 +543,21 @@ impl WriteTx for Tx<'_, $conn> {
             .execute(self.conn)
             .map_err(db)?;
         Ok(())
+    }
+
+    fn insert_tokens(
+        &mut self,
+        session: Option<&Session>,
+        access: &AccessToken,
+        refresh: Option<&RefreshToken>,
+    ) -> Result<()> {
+        Backend::insert_tokens(
+            self.conn,
+            session.map(SessionRow::from_domain),
+            AccessTokenRow::from_domain(access),
+            refresh.map(RefreshTokenRow::from_domain),
+        )
+        .map_err(db)
     }
 
     fn touch_session(&mut self, id: Uuid, at: OffsetDateTime) -> Result<()> {

@@ -156,15 +156,31 @@ fn run<C: Backend>(
             .fetch_add(u64::try_from(size).unwrap_or(u64::MAX), Ordering::Relaxed);
         let mut finishers = Vec::with_capacity(size);
         let mut panicked = false;
-        let committed = conn.batch(|c| {
-            for job in batch.drain(..) {
-                let (finisher, job_panicked) = job(c);
-                panicked |= job_panicked;
-                finishers.push(finisher);
+        let mut run_batch = |conn: &mut C, batch: &mut Vec<Job<C>>| {
+            conn.batch(|c| {
+                for job in batch.drain(..) {
+                    let (finisher, job_panicked) = job(c);
+                    panicked |= job_panicked;
+                    finishers.push(finisher);
+                }
+                Ok(())
+            })
+        };
+        let mut committed = run_batch(&mut conn, &mut batch);
+        // The transaction could not even begin (no job ran) on a connection that is gone (a
+        // restarted server, a failover): once more on a fresh connection, so that a stale
+        // writer connection costs no failed write.
+        if committed.is_err() && !batch.is_empty() && conn.lost() {
+            match C::open_writer(url, settings) {
+                Ok(fresh) => {
+                    conn = fresh;
+                    committed = run_batch(&mut conn, &mut batch);
+                }
+                Err(e) => tracing::error!(error = %e, "cannot reopen the writer connection"),
             }
-            Ok(())
-        });
-        // Jobs never started (BEGIN failed) drop their senders: their callers get an error.
+        }
+        // Jobs never started (BEGIN failed again) drop their senders: their callers get an
+        // error.
         drop(batch);
         let committed = committed.map_err(|e| e.to_string());
         if let Err(e) = &committed {

@@ -166,7 +166,7 @@ pub(crate) fn authenticate_in<T: ReadTx + ?Sized>(
 ) -> Result<Client> {
     if let Some(ip) = auth.caller_ip {
         if let Some(until) = tx
-            .login_failure(&address_key(ip))?
+            .login_failure_before_client(&address_key(ip), auth.client_id())?
             .and_then(|r| r.locked_until)
             .filter(|until| *until > now)
         {

@@ -97,14 +97,7 @@ pub(crate) struct Mint {
 
 impl Mint {
     pub(crate) fn apply(&self, tx: &mut dyn WriteTx) -> Result<()> {
-        if let Some(session) = &self.session {
-            tx.insert_session(session)?;
-        }
-        tx.insert_access_token(&self.access)?;
-        if let Some(refresh) = &self.refresh {
-            tx.insert_refresh_token(refresh)?;
-        }
-        Ok(())
+        tx.insert_tokens(self.session.as_ref(), &self.access, self.refresh.as_ref())
     }
 }
 

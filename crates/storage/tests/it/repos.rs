@@ -462,9 +462,275 @@ fn browser_sessions_round_trip_end_once_and_are_purged() {
     );
 }
 
+fn access(digest: &str, session: u128, user: Option<u128>) -> AccessToken {
+    AccessToken {
+        digest: TokenDigest::of(digest),
+        session_id: Uuid::from_u128(session),
+        client_id: Some("c".to_owned()),
+        user_id: user.map(Uuid::from_u128),
+        scope: "a".to_owned(),
+        issued_at: T0,
+        expires_at: T0 + Duration::minutes(20),
+        revoked_at: None,
+    }
+}
+
+fn refresh(digest: &str, session: u128) -> RefreshToken {
+    RefreshToken {
+        digest: TokenDigest::of(digest),
+        session_id: Uuid::from_u128(session),
+        client_id: Some("c".to_owned()),
+        scope: "a".to_owned(),
+        issued_at: T0,
+        expires_at: T0 + Duration::days(30),
+        rotated_at: None,
+        successor: None,
+        revoked_at: None,
+        replayed_at: None,
+    }
+}
+
+/// `insert_tokens` (one statement on PostgreSQL) stores session, access and refresh token
+/// together, or nothing of them; the joined read of an access token hands out its own
+/// session and user, and nothing else's.
+fn grant_rows_are_written_together_and_read_joined() {
+    let (_dir, storage) = open();
+    storage
+        .write(|tx| {
+            tx.upsert_user(&user(1, "alice"))?;
+            tx.upsert_user(&user(2, "bob"))?;
+            tx.upsert_client(&client("c"))?;
+            tx.insert_tokens(
+                Some(&session(10, Some(1), Some("c"))),
+                &access("at1", 10, Some(1)),
+                Some(&refresh("rt1", 10)),
+            )?;
+            // A rotation: tokens into the existing session.
+            tx.insert_tokens(None, &access("at2", 10, Some(1)), Some(&refresh("rt2", 10)))?;
+            // A client-credentials grant: no user, no refresh token.
+            tx.insert_tokens(
+                Some(&session(11, None, Some("c"))),
+                &access("cc", 11, None),
+                None,
+            )?;
+            tx.insert_session(&session(12, Some(2), Some("c")))
+        })
+        .expect("grants");
+    // Everything is there, read back as written.
+    let (at1, s10, alice, rt2, bob) = storage
+        .read(|tx| {
+            let at1 = tx.access_token(&TokenDigest::of("at1"))?;
+            let s10 = tx.session(Uuid::from_u128(10))?;
+            // Not the user read with the token: bob is looked up, not alice handed out.
+            let bob = tx.user_by_id(Uuid::from_u128(2))?;
+            let alice = tx.user_by_id(Uuid::from_u128(1))?;
+            Ok((
+                at1,
+                s10,
+                alice,
+                tx.refresh_token(&TokenDigest::of("rt2"))?,
+                bob,
+            ))
+        })
+        .expect("read");
+    assert_eq!(at1, Some(access("at1", 10, Some(1))));
+    assert_eq!(s10, Some(session(10, Some(1), Some("c"))));
+    assert_eq!(alice.map(|u| u.user_name), Some("alice".to_owned()));
+    assert_eq!(bob.map(|u| u.user_name), Some("bob".to_owned()));
+    assert_eq!(rt2, Some(refresh("rt2", 10)));
+    let (cc, other, s11, again) = storage
+        .read(|tx| {
+            let cc = tx.access_token(&TokenDigest::of("cc"))?;
+            // Another session than the token's is looked up, not the joined one.
+            let other = tx.session(Uuid::from_u128(12))?;
+            let s11 = tx.session(Uuid::from_u128(11))?;
+            // Asked twice: the second answer comes from the database, the same.
+            Ok((cc, other, s11, tx.session(Uuid::from_u128(11))?))
+        })
+        .expect("read");
+    assert_eq!(cc, Some(access("cc", 11, None)));
+    assert_eq!(other, Some(session(12, Some(2), Some("c"))));
+    assert_eq!(s11, Some(session(11, None, Some("c"))));
+    assert_eq!(again, s11);
+    assert_eq!(
+        storage
+            .read(|tx| tx.access_token(&TokenDigest::of("unknown")))
+            .expect("read"),
+        None
+    );
+
+    // The joined reads map every column as the plain reads of a write transaction do (a
+    // client with every field set, a failure record with a lock).
+    let rng = SeededRng::new(7);
+    let full = Client {
+        client_id: "full".to_owned(),
+        secret_hash: Some(hash_client_secret(&Secret::new("s3cret"), &rng)),
+        access_token_lifetime: Some(Duration::seconds(300)),
+        refresh_token_lifetime: Some(Duration::seconds(9000)),
+        redirect_url: Some("https://app.example/home".to_owned()),
+        introspect_any: true,
+        consent_required: true,
+        client_name: Some("Full".to_owned()),
+        ..client("c")
+    };
+    let record = LoginFailure {
+        key: "ip:192.0.2.7".to_owned(),
+        failures: 6,
+        last_failure_at: T0,
+        locked_until: Some(T0 + Duration::seconds(2)),
+    };
+    let (full2, record2) = (full.clone(), record.clone());
+    storage
+        .write(move |tx| {
+            tx.upsert_client(&full2)?;
+            tx.put_login_failure(&record2)
+        })
+        .expect("write");
+    type Read = (
+        Option<LoginFailure>,
+        Option<Client>,
+        Option<AccessToken>,
+        Option<Session>,
+        Option<User>,
+    );
+    fn reads<T: gatehouse_domain::store::ReadTx + ?Sized>(tx: &mut T) -> Result<Read, Error> {
+        Ok((
+            tx.login_failure_before_client("ip:192.0.2.7", "full")?,
+            tx.client("full")?,
+            tx.access_token(&TokenDigest::of("at1"))?,
+            tx.session(Uuid::from_u128(10))?,
+            tx.user_by_id(Uuid::from_u128(1))?,
+        ))
+    }
+    let plain = storage.write(|tx| reads(tx)).expect("plain reads");
+    let joined = storage.read(|tx| reads(tx)).expect("joined reads");
+    assert!(plain == joined, "joined reads differ from plain ones");
+    assert_eq!(joined.0, Some(record.clone()));
+    assert!(joined.1 == Some(full));
+    // An unknown client: the record all the same; no record: the client all the same.
+    let (r, c, none, c2) = storage
+        .read(|tx| {
+            Ok((
+                tx.login_failure_before_client("ip:192.0.2.7", "nobody")?,
+                tx.client("nobody")?,
+                tx.login_failure_before_client("ip:192.0.2.8", "c")?,
+                tx.client("c")?,
+            ))
+        })
+        .expect("read");
+    assert_eq!(r, Some(record));
+    assert!(c.is_none() && none.is_none());
+    assert!(c2 == Some(client("c")));
+
+    // A duplicate access token: the statement fails, and the new session is not stored
+    // either (nothing half-written).
+    let dup = storage.write(|tx| {
+        tx.insert_tokens(
+            Some(&session(13, Some(1), Some("c"))),
+            &access("at1", 13, Some(1)),
+            None,
+        )
+    });
+    assert!(matches!(dup, Err(Error::Storage(_))), "{dup:?}");
+    // A refresh token for a session that does not exist: a foreign key, nothing stored.
+    let orphan = storage.write(|tx| {
+        tx.insert_tokens(
+            Some(&session(14, Some(1), Some("c"))),
+            &access("at14", 14, Some(1)),
+            Some(&refresh("rt14", 99)),
+        )
+    });
+    assert!(matches!(orphan, Err(Error::Storage(_))), "{orphan:?}");
+    let left = storage
+        .read(|tx| {
+            Ok((
+                tx.session(Uuid::from_u128(13))?,
+                tx.session(Uuid::from_u128(14))?,
+                tx.access_token(&TokenDigest::of("at14"))?,
+            ))
+        })
+        .expect("read");
+    assert_eq!(left, (None, None, None));
+    // A write sees what it wrote: the joined read is for snapshots only.
+    let ended = storage
+        .write(|tx| {
+            tx.access_token(&TokenDigest::of("at1"))?;
+            tx.end_session(Uuid::from_u128(10), T0)?;
+            tx.session(Uuid::from_u128(10))
+        })
+        .expect("write");
+    assert_eq!(ended.and_then(|s| s.ended_at), Some(T0));
+}
+
 both!(
+    grant_rows_are_written_together_and_read_joined,
     account_repositories_round_trip,
     unique_names_and_foreign_keys_are_enforced,
     token_repositories_round_trip,
     browser_sessions_round_trip_end_once_and_are_purged,
 );
+
+/// PostgreSQL: the server cuts every connection of a store (a restart, a failover, an idle
+/// timeout in a firewall). The reads and the write that follow all succeed: a read whose
+/// transaction cannot begin starts over on another connection (no `SELECT 1` before every
+/// read), and the writer reconnects before running a batch that could not begin.
+#[test]
+fn postgres_connections_cut_by_the_server_cost_no_failed_request() {
+    crate::support::run(
+        crate::support::Backend::Postgres,
+        "repos::postgres_connections_cut_by_the_server_cost_no_failed_request",
+        connections_cut_by_the_server,
+    );
+}
+
+fn connections_cut_by_the_server() {
+    let cluster = gatehouse_tests::pg::shared("storage suite").expect("cluster");
+    {
+        let (place, storage) = open_with(StorageOptions {
+            read_pool_size: 3,
+            ..StorageOptions::default()
+        });
+        storage
+            .write(|tx| tx.upsert_user(&user(1, "alice")))
+            .expect("write");
+        let label = place.database.to_string();
+        let db = label.rsplit('/').next().expect("database name");
+        let ours = format!(
+            "FROM pg_stat_activity WHERE datname = '{db}' AND application_name = 'gatehouse'"
+        );
+        let cut: u32 = cluster
+            .psql(
+                "postgres",
+                &format!("SELECT count(pg_terminate_backend(pid)) {ours}"),
+            )
+            .expect("terminate")
+            .parse()
+            .expect("a count");
+        assert!(cut >= 4, "the pool's 3 connections and the writer's: {cut}");
+        // Termination is asynchronous: wait until the server has closed them all (readiness,
+        // polled; the bound only keeps a broken server from hanging the suite).
+        let mut polls = 0;
+        while cluster
+            .psql("postgres", &format!("SELECT count(*) {ours}"))
+            .expect("count")
+            != "0"
+        {
+            polls += 1;
+            assert!(polls < 3000, "the server never closed the connections");
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        for _ in 0..6 {
+            let alice = storage
+                .read(|tx| tx.user_by_name("alice"))
+                .expect("a read after the cut");
+            assert!(alice.is_some());
+        }
+        storage
+            .write(|tx| tx.upsert_user(&user(2, "bob")))
+            .expect("a write after the cut");
+        assert!(storage
+            .read(|tx| tx.user_by_name("bob"))
+            .expect("read")
+            .is_some());
+    }
+}
