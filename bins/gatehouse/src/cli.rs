@@ -8,7 +8,8 @@ use std::sync::Arc;
 
 use gatehouse_domain::clock::SystemClock;
 use gatehouse_domain::credentials::{PasswordHasher, DEFAULT_ITERATIONS};
-use gatehouse_domain::import::{ImportDocument, NewClientSpec, NewUserSpec};
+use gatehouse_domain::import::{parse_alg, ImportDocument, NewClientSpec, NewUserSpec};
+use gatehouse_domain::keys::Alg;
 use gatehouse_domain::model::{GrantSet, UserFlags};
 use gatehouse_domain::rng::{Rng, SystemRng};
 use gatehouse_domain::secret::Secret;
@@ -54,6 +55,12 @@ pub struct NewClientArgs {
     pub client_name: Option<String>,
     /// `opaque` or `jwt`.
     pub access_token_format: String,
+    /// `aud` of its JWT access tokens (default: the client id).
+    pub audience: Option<String>,
+    /// Algorithm of its JWT access tokens (default ES256).
+    pub access_token_alg: Option<String>,
+    /// Algorithm of its id_tokens (default RS256).
+    pub id_token_alg: Option<String>,
 }
 
 fn service(database: &Path, hash_iterations: Option<u32>) -> Result<Service, String> {
@@ -121,6 +128,7 @@ pub fn user_add(
     database: &Path,
     user_name: &str,
     flags: Flags,
+    profile: gatehouse_domain::model::UserProfile,
     hash_iterations: Option<u32>,
 ) -> Result<(), String> {
     let password = read_secret_line("password")?;
@@ -133,6 +141,7 @@ pub fn user_add(
             df_visible: flags.df_visible,
             disabled: false,
         },
+        profile,
     };
     let user = service(database, hash_iterations)?
         .add_user(spec, &password)
@@ -180,6 +189,23 @@ pub fn client_add(database: &Path, args: NewClientArgs) -> Result<(), String> {
         client_name: args.client_name,
         access_token_format: gatehouse_domain::model::TokenFormat::parse(&args.access_token_format)
             .ok_or_else(|| "--access-token-format must be opaque or jwt".to_owned())?,
+        signing: gatehouse_domain::model::TokenSigning {
+            audience: args.audience,
+            access_token_alg: parse_alg(
+                &args.client_id,
+                "--access-token-alg",
+                args.access_token_alg.as_deref(),
+                Alg::Es256,
+            )
+            .map_err(|e| e.to_string())?,
+            id_token_alg: parse_alg(
+                &args.client_id,
+                "--id-token-alg",
+                args.id_token_alg.as_deref(),
+                Alg::Rs256,
+            )
+            .map_err(|e| e.to_string())?,
+        },
     };
     let secret = service(database, None)?
         .add_client(spec)

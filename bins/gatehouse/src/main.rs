@@ -95,6 +95,15 @@ enum UserCommand {
         /// `DFVisible` in member responses
         #[arg(long)]
         df_visible: bool,
+        /// Full name (OpenID `name`, released with the `profile` scope)
+        #[arg(long)]
+        name: Option<String>,
+        /// E-mail address (OpenID `email`, released with the `email` scope)
+        #[arg(long)]
+        email: Option<String>,
+        /// The e-mail address is verified (OpenID `email_verified`; default false)
+        #[arg(long, requires = "email")]
+        email_verified: bool,
         /// PBKDF2 iterations [default: 600000]
         #[arg(long, env = "GATEHOUSE_HASH_ITERATIONS")]
         hash_iterations: Option<u32>,
@@ -114,6 +123,8 @@ enum UserCommand {
     },
 }
 
+// Parsed once per process: the size of `Add` costs nothing worth a box.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 enum ClientCommand {
     /// Add a client; a confidential client's generated secret is printed once
@@ -152,6 +163,17 @@ enum ClientCommand {
         /// Access-token format: opaque (default) or jwt (RFC 9068, signed)
         #[arg(long, default_value = "opaque", value_name = "opaque|jwt")]
         access_token_format: String,
+        /// `aud` of its JWT access tokens: the resource server that accepts them [default:
+        /// the client id]
+        #[arg(long)]
+        audience: Option<String>,
+        /// Algorithm of its JWT access tokens (access_token_signed_response_alg)
+        /// [default: ES256]
+        #[arg(long, value_name = "RS256|ES256|EdDSA")]
+        access_token_alg: Option<String>,
+        /// Algorithm of its id_tokens (id_token_signed_response_alg) [default: RS256]
+        #[arg(long, value_name = "RS256|ES256|EdDSA")]
+        id_token_alg: Option<String>,
     },
     /// Replace a client's secret with a new generated one, printed once
     RotateSecret {
@@ -223,6 +245,9 @@ fn main() -> ExitCode {
             editor,
             query_all,
             df_visible,
+            name,
+            email,
+            email_verified,
             hash_iterations,
         }) => gatehouse::cli::user_add(
             &database,
@@ -232,6 +257,11 @@ fn main() -> ExitCode {
                 editor,
                 query_all,
                 df_visible,
+            },
+            gatehouse_domain::model::UserProfile {
+                name,
+                email,
+                email_verified,
             },
             hash_iterations,
         ),
@@ -254,6 +284,9 @@ fn main() -> ExitCode {
             consent_required,
             client_name,
             access_token_format,
+            audience,
+            access_token_alg,
+            id_token_alg,
         }) => gatehouse::cli::client_add(
             &database,
             gatehouse::cli::NewClientArgs {
@@ -268,6 +301,9 @@ fn main() -> ExitCode {
                 consent_required,
                 client_name,
                 access_token_format,
+                audience,
+                access_token_alg,
+                id_token_alg,
             },
         ),
         Command::Keys(KeysCommand::List) => gatehouse::cli::keys_list(&database),

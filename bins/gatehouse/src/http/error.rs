@@ -89,6 +89,15 @@ pub struct Problem {
 }
 
 impl ApiError {
+    /// Whether a server-side (5xx) answer says why instead of only an error id: a busy
+    /// server, or tokens that cannot be signed (the reason names no secret).
+    pub fn shows_reason(&self) -> bool {
+        matches!(
+            self,
+            ApiError::Busy | ApiError::Domain(DomainError::SigningUnavailable(_))
+        )
+    }
+
     /// The dialect-neutral form.
     pub fn problem(&self) -> Problem {
         use ErrorCode as E;
@@ -249,6 +258,14 @@ fn domain_problem(e: &DomainError) -> (StatusCode, ErrorCode, ResponseStatus, Op
             R::InvalidRequest,
             None,
         ),
+        // The server cannot sign this client's tokens (no key-encryption key, no active key
+        // of its algorithm): the operator's to fix, said plainly; not a crash.
+        DomainError::SigningUnavailable(_) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            E::TemporarilyUnavailable,
+            R::ServiceUnavailable,
+            None,
+        ),
         _ => (
             StatusCode::INTERNAL_SERVER_ERROR,
             E::ServerError,
@@ -308,7 +325,7 @@ pub fn render(
     } else {
         tracing::warn!(endpoint = endpoint.route(), status = p.status.as_u16(), error_id, reason = %p.message, "request failed");
     }
-    let message = if p.status.is_server_error() && !matches!(err, ApiError::Busy) {
+    let message = if p.status.is_server_error() && !err.shows_reason() {
         format!("An error occurred on the server (error id {error_id}).")
     } else {
         p.message.clone()

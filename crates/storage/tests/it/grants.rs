@@ -146,6 +146,7 @@ fn client_authentication_rules() {
             consent_required: false,
             client_name: None,
             access_token_format: Default::default(),
+            signing: Default::default(),
         })
         .expect("client");
     let secret = fx.gh.rotate_client_secret("machine").expect("rotate");
@@ -491,6 +492,7 @@ fn refresh_rotates_and_reuse_ends_the_family() {
             consent_required: false,
             client_name: None,
             access_token_format: Default::default(),
+            signing: Default::default(),
         })
         .expect("client");
     assert!(matches!(
@@ -716,6 +718,7 @@ fn authorization_codes_are_single_use_and_bound() {
             consent_required: false,
             client_name: None,
             access_token_format: Default::default(),
+            signing: Default::default(),
         })
         .expect("client")
         .expect("secret");
@@ -1114,6 +1117,7 @@ fn cli_operations() {
                     editor: true,
                     ..UserFlags::default()
                 },
+                profile: Default::default(),
             },
             &Secret::new("erin-pw"),
         )
@@ -1123,6 +1127,7 @@ fn cli_operations() {
         NewUserSpec {
             user_name: "erin".to_owned(),
             flags: UserFlags::default(),
+            profile: Default::default(),
         },
         &Secret::new("x"),
     );
@@ -1173,6 +1178,7 @@ fn cli_operations() {
             consent_required: false,
             client_name: None,
             access_token_format: Default::default(),
+            signing: Default::default(),
         })
         .expect("add client");
     assert!(public.is_none());
@@ -1236,6 +1242,7 @@ fn introspect_any_is_a_client_setting() {
                 consent_required: false,
                 client_name: None,
                 access_token_format: Default::default(),
+                signing: Default::default(),
             })
             .expect("client");
         let secret = fx.gh.rotate_client_secret(id).expect("secret");

@@ -187,7 +187,7 @@ fn error(state: &AppState, e: &ApiError) -> HttpResponse {
         s if s >= 500 => StatusCode::INTERNAL_SERVER_ERROR,
         _ => StatusCode::BAD_REQUEST,
     };
-    let message = if status.is_server_error() && !matches!(e, ApiError::Busy) {
+    let message = if status.is_server_error() && !e.shows_reason() {
         let id = state.error_id();
         tracing::warn!(endpoint = super::TOKEN, error_id = %id, reason = %p.message, "request failed");
         format!("An error occurred on the server (error id {id}).")
