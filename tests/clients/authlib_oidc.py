@@ -128,6 +128,7 @@ def flow(cfg, doc, driver, sign_in):
     at_claims.validate(leeway=5)
     check(at_claims["aud"] == client_id and at_claims["sub"] == claims["sub"], at_claims)
     header["at_alg"] = at_header["alg"]
+    header["at_kid"] = at_header["kid"]
     return claims, header
 
 
@@ -151,8 +152,11 @@ def main():
     driver = browser(cfg, profile)
     try:
         claims, header = flow(cfg, doc, driver, sign_in=True)
-        check(header["alg"] == "RS256" and header["at_alg"] == "RS256", header)
-        done.append("code flow with PKCE and nonce, id_token (RS256) and userinfo validated")
+        # id_tokens default to RS256 (OpenID Core's mandatory algorithm), JWT access tokens
+        # to ES256 (docs/oidc.md).
+        check(header["alg"] == "RS256" and header["at_alg"] == "ES256", header)
+        done.append("code flow with PKCE and nonce, id_token (RS256), access token (ES256) "
+                    "and userinfo validated")
 
         marker = cfg["marker_dir"]
         open(os.path.join(marker, "rotate"), "w").close()
@@ -163,10 +167,10 @@ def main():
         check(os.path.exists(os.path.join(marker, "rotated")), "rotated")
         claims2, header2 = flow(cfg, doc, driver, sign_in=False)
         check(header2["alg"] == "RS256" and header2["kid"] != header["kid"], header2)
-        check(header2["at_alg"] == "ES256", header2)
+        check(header2["at_alg"] == "ES256" and header2["at_kid"] != header["at_kid"], header2)
         check(claims2["sub"] == claims["sub"], "sub is stable")
         check(claims2["sid"] == claims["sid"], "same browser session")
-        done.append("after rotation (id_token on the new RS256 key, access token ES256) "
+        done.append("after rotation (id_token on the new RS256 key, access token on the new ES256 key) "
                     "validated against the refetched JWKS")
     finally:
         driver.quit()

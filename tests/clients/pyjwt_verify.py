@@ -2,7 +2,7 @@
 the server's JWKS, as a resource server would do offline.
 
 Run by tests/it/oidc.rs (`pyjwt_verifies_access_tokens_against_the_jwks`) with one JSON
-argument: {"issuer": "http://127.0.0.1:PORT", "audience": "api", "tokens": ["eyJ...", ...]}
+argument: {"issuer": "http://127.0.0.1:PORT", "audience": "https://api.example", "tokens": [...]}
 (tokens signed by several keys and algorithms, the later ones after rotations). Prints
 `OK <n> tokens verified` at the end; any failed check raises (non-zero exit).
 """

@@ -88,6 +88,20 @@ fn jwks(server: &Server) -> Value {
     res.json()
 }
 
+/// The kid of the (only) published key of `alg`.
+fn kid_of_alg(server: &Server, alg: &str) -> String {
+    let set = jwks(server);
+    let mut of_alg = set["keys"]
+        .as_array()
+        .expect("keys")
+        .iter()
+        .filter(|k| k["alg"] == alg)
+        .map(|k| k["kid"].as_str().expect("kid").to_owned());
+    let kid = of_alg.next().expect("a key of the algorithm");
+    assert!(of_alg.next().is_none(), "one {alg} key");
+    kid
+}
+
 fn kids(server: &Server) -> Vec<String> {
     jwks(server)["keys"]
         .as_array()
@@ -106,8 +120,18 @@ fn jwks_and_discovery_documents() {
     assert_eq!(res.header("content-type"), Some("application/json"));
     let set = res.json();
     let keys = set["keys"].as_array().expect("keys");
-    assert_eq!(keys.len(), 1, "the demo's first key");
-    let key = &keys[0];
+    assert_eq!(
+        keys.len(),
+        2,
+        "the first keys: RS256 (id_tokens) and ES256 (access tokens)"
+    );
+    let key = keys.iter().find(|k| k["kty"] == "RSA").expect("RSA key");
+    let ec = keys.iter().find(|k| k["kty"] == "EC").expect("EC key");
+    assert_eq!(
+        (ec["crv"].as_str(), ec["alg"].as_str()),
+        (Some("P-256"), Some("ES256"))
+    );
+    assert!(ec.get("d").is_none(), "no private member d");
     assert_eq!(
         (
             key["kty"].as_str(),
@@ -184,8 +208,11 @@ fn jwt_access_tokens_are_rfc_9068_and_introspection_refuses_tampering() {
     let tok = cc(&server);
     let header = part(&tok, 0);
     assert_eq!(header["typ"], "at+jwt");
-    assert_eq!(header["alg"], "RS256");
-    assert_eq!(header["kid"], json!(kids(&server)[0]));
+    assert_eq!(
+        header["alg"], "ES256",
+        "the default algorithm of access tokens"
+    );
+    assert_eq!(header["kid"], json!(kid_of_alg(&server, "ES256")));
     let claims = part(&tok, 1);
     assert_eq!(claims["iss"], json!(issuer));
     assert_eq!(
@@ -358,24 +385,25 @@ fn password_and_refresh_for_a_jwt_client_keep_the_session() {
 fn rotation_publishes_first_and_retirement_keeps_a_window() {
     let server = server();
     let db = server.db.clone();
-    let first_kid = kids(&server)[0].clone();
+    let first_kid = kid_of_alg(&server, "ES256");
     let t1 = cc(&server);
+    assert_eq!(part(&t1, 0)["kid"], json!(first_kid));
     // A key with a publish delay: listed at once, not signing yet.
-    gatehouse::cli::keys_rotate(&settings_of(&db), "EdDSA", 3600).expect("rotate");
+    gatehouse::cli::keys_rotate(&settings_of(&db), "ES256", 3600).expect("rotate");
     let listed = kids(&server);
-    assert_eq!(listed.len(), 2);
-    let pending = listed[1].clone();
+    assert_eq!(listed.len(), 3);
+    let pending = listed[2].clone();
     let t2 = cc(&server);
     assert_eq!(
         part(&t2, 0)["kid"],
         json!(first_kid),
         "the pending key does not sign"
     );
-    // A key without delay signs at once (the newest active key signs).
+    // A key without delay signs at once (the newest active key of the client's algorithm).
     gatehouse::cli::keys_rotate(&settings_of(&db), "ES256", 0).expect("rotate");
     let listed = kids(&server);
-    assert_eq!(listed.len(), 3);
-    let es = listed[2].clone();
+    assert_eq!(listed.len(), 4);
+    let es = listed[3].clone();
     let t3 = cc(&server);
     assert_eq!(part(&t3, 0)["kid"], json!(es));
     assert_eq!(part(&t3, 0)["alg"], "ES256");
@@ -751,8 +779,9 @@ fn run_python(python: &Path, script: &str, config: &Value) -> String {
     stdout
 }
 
-/// PyJWT (pinned) verifies JWT access tokens against the JWKS, with every algorithm and
-/// after a rotation, and refuses the tampered ones.
+/// PyJWT (pinned) verifies JWT access tokens against the JWKS, with every algorithm (one
+/// client each, one configured audience) and after a rotation of every key, and refuses the
+/// tampered ones.
 #[test]
 fn pyjwt_verifies_access_tokens_against_the_jwks() {
     use gatehouse_tests::external::{require, Piece};
@@ -764,20 +793,55 @@ fn pyjwt_verifies_access_tokens_against_the_jwks() {
     };
     let server = server();
     let db = server.db.clone();
-    let mut tokens = vec![cc(&server)];
-    for alg in ["ES256", "EdDSA", "RS256"] {
+    gatehouse::cli::keys_rotate(&settings_of(&db), "EdDSA", 0).expect("rotate");
+    // One resource server's audience, a client per algorithm.
+    import(
+        &server,
+        r#"{"clients":[
+ {"client_id":"rs-es","secret":"s-es","grants":["client_credentials"],"scope":"read","access_token_format":"jwt","audience":"https://api.example"},
+ {"client_id":"rs-rs","secret":"s-rs","grants":["client_credentials"],"scope":"read","access_token_format":"jwt","audience":"https://api.example","access_token_signed_response_alg":"RS256"},
+ {"client_id":"rs-ed","secret":"s-ed","grants":["client_credentials"],"scope":"read","access_token_format":"jwt","audience":"https://api.example","access_token_signed_response_alg":"EdDSA"}
+]}"#,
+    );
+    let grant = |id: &str, secret: &str| {
+        token(&server, id, secret, "grant_type=client_credentials")["access_token"]
+            .as_str()
+            .expect("access_token")
+            .to_owned()
+    };
+    let mut tokens = Vec::new();
+    for (id, secret, alg) in [
+        ("rs-es", "s-es", "ES256"),
+        ("rs-rs", "s-rs", "RS256"),
+        ("rs-ed", "s-ed", "EdDSA"),
+    ] {
+        let t = grant(id, secret);
+        assert_eq!(part(&t, 0)["alg"], json!(alg), "{id}");
+        assert_eq!(part(&t, 1)["aud"], "https://api.example", "{id}");
+        tokens.push(t);
+    }
+    // After a rotation of every algorithm, the library finds the new keys in the JWKS and
+    // still verifies the tokens of the previous ones.
+    for alg in ["ES256", "RS256", "EdDSA"] {
         gatehouse::cli::keys_rotate(&settings_of(&db), alg, 0).expect("rotate");
-        let t = cc(&server);
-        assert_eq!(part(&t, 0)["alg"], json!(alg));
+    }
+    for (id, secret) in [("rs-es", "s-es"), ("rs-rs", "s-rs"), ("rs-ed", "s-ed")] {
+        let t = grant(id, secret);
+        assert!(
+            !tokens
+                .iter()
+                .any(|old| part(old, 0)["kid"] == part(&t, 0)["kid"]),
+            "{id}: signed by the new key"
+        );
         tokens.push(t);
     }
     let config = json!({
         "issuer": format!("http://{}", server.addr),
-        "audience": "api",
+        "audience": "https://api.example",
         "tokens": tokens,
     });
     let out = run_python(&python, "tests/clients/pyjwt_verify.py", &config);
-    assert!(out.contains("OK 4 tokens verified"), "{out}");
+    assert!(out.contains("OK 6 tokens verified"), "{out}");
 }
 
 /// A tiny HTTP server the browser is redirected to (answers every request with a page).
@@ -942,8 +1006,349 @@ fn access_token_format_is_validated() {
             access_token_format: "signed".into(),
             client_name: None,
             introspect_any: false,
+            audience: None,
+            access_token_alg: None,
+            id_token_alg: None,
         },
     )
     .expect_err("refused");
     assert!(err.contains("opaque or jwt"), "{err}");
+}
+
+// ----- per-client audience and algorithms, e-mail claims, unavailable keys ----------------
+
+/// `aud` is the client's configured audience, else its id; a client never gets another
+/// client's audience (the RFC 8707 `resource` parameter is not supported and changes
+/// nothing); a malformed audience is refused where it is configured.
+#[test]
+fn the_audience_is_per_client() {
+    let server = server();
+    import(
+        &server,
+        r#"{"clients":[
+ {"client_id":"a","secret":"a-secret","grants":["client_credentials"],"scope":"read","access_token_format":"jwt","audience":"https://api-a.example"},
+ {"client_id":"b","secret":"b-secret","grants":["client_credentials"],"scope":"read","access_token_format":"jwt"}
+]}"#,
+    );
+    let aud = |id: &str, secret: &str, form: &str| {
+        let t = token(&server, id, secret, form);
+        part(t["access_token"].as_str().expect("access_token"), 1)["aud"].clone()
+    };
+    assert_eq!(
+        aud("a", "a-secret", "grant_type=client_credentials"),
+        "https://api-a.example"
+    );
+    assert_eq!(aud("b", "b-secret", "grant_type=client_credentials"), "b");
+    assert_eq!(
+        aud(
+            "b",
+            "b-secret",
+            "grant_type=client_credentials&resource=https%3A%2F%2Fapi-a.example"
+        ),
+        "b",
+        "B cannot obtain A's audience"
+    );
+    // The CLI takes it too; spaces are refused with the field named.
+    let args = |id: &str, audience: &str| gatehouse::cli::NewClientArgs {
+        client_id: id.into(),
+        grants: vec!["client_credentials".into()],
+        scope: String::new(),
+        redirect_url: None,
+        broker: None,
+        public: false,
+        redirect_uris: Vec::new(),
+        consent_required: false,
+        access_token_format: "jwt".into(),
+        client_name: None,
+        introspect_any: false,
+        audience: Some(audience.into()),
+        access_token_alg: None,
+        id_token_alg: None,
+    };
+    let err = gatehouse::cli::client_add(&settings_of(&server.db), args("c", "two words"))
+        .expect_err("refused");
+    assert!(err.contains("audience"), "{err}");
+    gatehouse::cli::client_add(&settings_of(&server.db), args("c", "urn:example:api"))
+        .expect("added");
+}
+
+/// Each client names the algorithm of its access tokens and of its id_tokens; the newest
+/// active key of that algorithm signs. An algorithm without an active key is refused where
+/// the client is configured.
+#[test]
+fn algorithms_are_per_client() {
+    let server = server();
+    let doc = format!(
+        r#"{{"clients":[
+ {{"client_id":"ed","secret":"ed-secret","grants":["client_credentials"],"scope":"read","access_token_format":"jwt","access_token_signed_response_alg":"EdDSA"}},
+ {{"client_id":"rp-es","secret":"rp-es-secret","grants":["authorization_code"],"scope":"openid","redirect_uris":["{CB}"],"id_token_signed_response_alg":"ES256"}}
+]}}"#
+    );
+    let file = tempfile::NamedTempFile::new().expect("temp");
+    std::fs::write(file.path(), &doc).expect("write");
+    // No EdDSA key yet: refused, nothing stored, the fix named.
+    let err = gatehouse::cli::import(&settings_of(&server.db), file.path()).expect_err("refused");
+    assert!(
+        err.contains("client ed") && err.contains("EdDSA") && err.contains("keys rotate"),
+        "{err}"
+    );
+    let res = server.send(
+        Request::post("/oauth2/token")
+            .basic("ed", "ed-secret")
+            .form("grant_type=client_credentials"),
+    );
+    assert_eq!(res.status, 401, "not stored: {}", res.text());
+    // A pending key does not count: it cannot sign yet.
+    gatehouse::cli::keys_rotate(&settings_of(&server.db), "EdDSA", 3600).expect("rotate");
+    assert!(gatehouse::cli::import(&settings_of(&server.db), file.path()).is_err());
+    gatehouse::cli::keys_rotate(&settings_of(&server.db), "EdDSA", 0).expect("rotate");
+    import(&server, &doc);
+    let t = token(&server, "ed", "ed-secret", "grant_type=client_credentials");
+    let ed = t["access_token"].as_str().expect("at");
+    assert_eq!(part(ed, 0)["alg"], "EdDSA");
+    assert_eq!(introspect(&server, "ed", "ed-secret", ed)["active"], true);
+    // Another client keeps its own algorithm.
+    assert_eq!(part(&cc(&server), 0)["alg"], "ES256");
+    // id_tokens: rp-es gets ES256, rp keeps RS256 (the OpenID default).
+    let mut browser = Browser::default();
+    let c = code(
+        &server,
+        &mut browser,
+        "rp-es",
+        "openid",
+        "n-es",
+        "alice",
+        "alice-password-1",
+    );
+    let t = exchange(&server, "rp-es", "rp-es-secret", &c);
+    let id = t["id_token"].as_str().expect("id_token");
+    assert_eq!(part(id, 0)["alg"], "ES256");
+    assert_eq!(part(id, 0)["kid"], json!(kid_of_alg(&server, "ES256")));
+    let c = code(
+        &server,
+        &mut browser,
+        "rp",
+        "openid",
+        "n-rs",
+        "alice",
+        "alice-password-1",
+    );
+    let t = exchange(&server, "rp", "rp-secret", &c);
+    assert_eq!(
+        part(t["id_token"].as_str().expect("id_token"), 0)["alg"],
+        "RS256"
+    );
+    // An unknown algorithm name is refused with the names accepted.
+    let bad = tempfile::NamedTempFile::new().expect("temp");
+    std::fs::write(
+        bad.path(),
+        r#"{"clients":[{"client_id":"x","secret":"x-secret","grants":["client_credentials"],"access_token_format":"jwt","access_token_signed_response_alg":"HS256"}]}"#,
+    )
+    .expect("write");
+    let err = gatehouse::cli::import(&settings_of(&server.db), bad.path()).expect_err("refused");
+    assert!(err.contains("RS256, ES256 or EdDSA"), "{err}");
+}
+
+/// Userinfo releases `email` and `email_verified` only with the `email` scope, `name` and
+/// `preferred_username` only with `profile`, and only what the user has; the id_token of the
+/// code flow carries the `profile` claims but not the e-mail address (OpenID Core 5.4).
+#[test]
+fn email_and_profile_claims_follow_the_scope() {
+    let server = server();
+    import(
+        &server,
+        r#"{"users":[
+ {"user_name":"erin","password":"erin-password-1","name":"Erin Example","email":"erin@example.com","email_verified":true},
+ {"user_name":"frank","password":"frank-password-1","email":"frank@example.com"},
+ {"user_name":"gina","password":"gina-password-1"}
+]}"#,
+    );
+    let claims_of = |user: &str, password: &str, scope: &str| {
+        let mut browser = Browser::default();
+        let c = code(&server, &mut browser, "rp", scope, "n", user, password);
+        let t = exchange(&server, "rp", "rp-secret", &c);
+        let at = t["access_token"].as_str().expect("at").to_owned();
+        let res = userinfo(&server, &at);
+        assert_eq!(res.status, 200, "{}", res.text());
+        let id = part(t["id_token"].as_str().expect("id_token"), 1);
+        (res.json(), id)
+    };
+    let (info, id) = claims_of("erin", "erin-password-1", "openid email");
+    assert_eq!(info["email"], "erin@example.com");
+    assert_eq!(info["email_verified"], true);
+    assert!(info.get("preferred_username").is_none() && info.get("name").is_none());
+    assert!(id.get("email").is_none(), "not in the id_token");
+    let (info, id) = claims_of("erin", "erin-password-1", "openid profile");
+    assert!(
+        info.get("email").is_none(),
+        "no email without the email scope"
+    );
+    assert_eq!(info["name"], "Erin Example");
+    assert_eq!(info["preferred_username"], "erin");
+    assert_eq!(id["name"], "Erin Example");
+    let (info, _) = claims_of("frank", "frank-password-1", "openid profile email");
+    assert_eq!(info["email"], "frank@example.com");
+    assert_eq!(
+        info["email_verified"], false,
+        "unverified unless the operator says so"
+    );
+    assert!(info.get("name").is_none(), "frank has no name");
+    let (info, _) = claims_of("gina", "gina-password-1", "openid email");
+    assert!(info.get("email").is_none() && info.get("email_verified").is_none());
+    // A client not allowed `email` cannot have it granted.
+    let mut browser = Browser::default();
+    let path = format!(
+        "/oauth2/authorize?response_type=code&client_id=rp-opaque&redirect_uri={}&scope={}&state=s1&nonce=n&code_challenge={}&code_challenge_method=S256",
+        enc(CB),
+        enc("openid email"),
+        s256(VERIFIER)
+    );
+    let res = browser.send(&server, Request::get(&path));
+    assert_eq!(res.status, 303, "{}", res.text());
+    let q = query_of(res.header("location").expect("location"));
+    assert_eq!(q.get("error").map(String::as_str), Some("invalid_scope"));
+    // Discovery lists the claims.
+    let doc = server
+        .send(Request::get("/.well-known/openid-configuration"))
+        .json();
+    for claim in ["email", "email_verified", "name"] {
+        assert!(
+            doc["claims_supported"]
+                .as_array()
+                .is_some_and(|c| c.contains(&json!(claim))),
+            "{claim}"
+        );
+    }
+    // Malformed addresses are refused where they are configured.
+    let bad = tempfile::NamedTempFile::new().expect("temp");
+    for user in [
+        r#"{"user_name":"h","password":"p","email":"no-at-sign"}"#,
+        r#"{"user_name":"h","password":"p","email":"two words@example.com"}"#,
+        r#"{"user_name":"h","password":"p","email_verified":true}"#,
+    ] {
+        std::fs::write(bad.path(), format!(r#"{{"users":[{user}]}}"#)).expect("write");
+        let err = gatehouse::cli::import(&settings_of(&server.db), bad.path()).expect_err(user);
+        assert!(err.contains("email"), "{err}");
+    }
+}
+
+fn start_without_kek(db: &Path) -> Result<gatehouse::Running, gatehouse::StartError> {
+    gatehouse::start(gatehouse::config::Settings {
+        database: gatehouse_storage::Database::Sqlite(db.to_path_buf()),
+        bind: "127.0.0.1:0".parse().expect("address"),
+        hash_iterations: 1_000,
+        ..gatehouse::config::Settings::default()
+    })
+}
+
+/// A JWT client whose tokens cannot be signed: a server without a key-encryption key refuses
+/// to start; one that lost the key meanwhile, or whose key of the client's algorithm was
+/// retired, answers 503 `temporarily_unavailable` with the reason (never a 500), on the
+/// standards and the legacy endpoints; opaque clients are not affected.
+#[test]
+fn unsignable_clients_are_clear_errors() {
+    let mut server = Server::start();
+    let db = server.db.clone();
+    server.stop();
+    // No KEK, no JWT client yet: starts (opaque tokens only).
+    let running = start_without_kek(&db).expect("starts without a KEK");
+    let file = tempfile::NamedTempFile::new().expect("temp");
+    std::fs::write(
+        file.path(),
+        r#"{"clients":[{"client_id":"api","secret":"api-secret","grants":["client_credentials"],"scope":"read","access_token_format":"jwt"}]}"#,
+    )
+    .expect("write");
+    // The database has keys (the demo server made them): the client is accepted...
+    gatehouse::cli::import(&settings_of(&db), file.path()).expect("import");
+    // ...but this server cannot sign.
+    for path in ["/oauth2/token", "/api/v1/auth/token"] {
+        let res = Request::post(path)
+            .basic("api", "api-secret")
+            .form("grant_type=client_credentials")
+            .send(running.addr);
+        assert_eq!(res.status, 503, "{path}: {}", res.text());
+        let body = res.json();
+        assert_eq!(body["error"], "temporarily_unavailable", "{path}");
+        let why = body["error_description"].as_str().unwrap_or_default();
+        assert!(why.contains("key-encryption key"), "{path}: {why}");
+    }
+    let res = Request::post("/oauth2/token")
+        .basic("demo-client", "demo-secret")
+        .form("grant_type=client_credentials")
+        .send(running.addr);
+    assert_eq!(res.status, 200, "opaque clients unaffected: {}", res.text());
+    running.stop();
+    // Restarting without the KEK is refused, naming the client and the setting.
+    let err = start_without_kek(&db).expect_err("refused").to_string();
+    assert!(
+        err.contains("client api") && err.contains("key-encryption-key-file"),
+        "{err}"
+    );
+
+    // With keys: the client's algorithm has no active key any more (retired at once).
+    let server = self::server();
+    let es = kid_of_alg(&server, "ES256");
+    gatehouse::cli::keys_retire(&settings_of(&server.db), &es, Some(0)).expect("retire");
+    let res = server.send(
+        Request::post("/oauth2/token")
+            .basic("api", "api-secret")
+            .form("grant_type=client_credentials"),
+    );
+    assert_eq!(res.status, 503, "{}", res.text());
+    let body = res.json();
+    assert_eq!(body["error"], "temporarily_unavailable");
+    assert!(
+        body["error_description"]
+            .as_str()
+            .is_some_and(|d| d.contains("ES256")),
+        "{body}"
+    );
+    // The RS256 key does not stand in; an opaque client still gets its tokens.
+    let other = token(
+        &server,
+        "other",
+        "other-secret",
+        "grant_type=client_credentials",
+    );
+    assert!(other["access_token"].is_string());
+    // A new ES256 key (no delay) and the client is served again.
+    gatehouse::cli::keys_rotate(&settings_of(&server.db), "ES256", 0).expect("rotate");
+    assert_eq!(part(&cc(&server), 0)["alg"], "ES256");
+}
+
+/// Introspection and userinfo refuse a correctly signed JWT whose `exp` has passed (a client
+/// with a 1-second lifetime; the test waits for that condition and times nothing).
+#[test]
+fn expired_jwts_are_refused() {
+    let server = server();
+    import(
+        &server,
+        r#"{"clients":[{"client_id":"short","secret":"short-secret","grants":["client_credentials"],"scope":"read","access_token_format":"jwt","access_token_lifetime_secs":1,"introspect_any":true}]}"#,
+    );
+    let t = token(
+        &server,
+        "short",
+        "short-secret",
+        "grant_type=client_credentials",
+    );
+    let at = t["access_token"].as_str().expect("at").to_owned();
+    let exp = part(&at, 1)["exp"].as_i64().expect("exp");
+    // Wait until the token's exp has passed on the clock the server reads (a condition, not
+    // a timed assertion).
+    #[allow(clippy::disallowed_methods)]
+    let now = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs() as i64)
+            .unwrap_or(0)
+    };
+    while now() <= exp {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert_eq!(
+        introspect(&server, "short", "short-secret", &at),
+        json!({"active": false}),
+        "expired"
+    );
+    assert_eq!(userinfo(&server, &at).status, 401);
 }

@@ -147,6 +147,7 @@ pub fn seed(db: &Path, plan: &SeedPlan, sample_out: Option<&Path>) -> Result<See
                 password_hash: hash.clone(),
                 flags: UserFlags::default(),
                 created_at: now,
+                profile: Default::default(),
             })
             .collect();
         store
@@ -303,6 +304,7 @@ mod tests {
                 consent_required: false,
                 client_name: None,
                 access_token_format: Default::default(),
+                signing: Default::default(),
             };
             store
                 .write(move |tx| tx.upsert_client(&client))

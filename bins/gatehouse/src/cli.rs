@@ -12,7 +12,8 @@ use std::sync::Arc;
 
 use gatehouse_domain::clock::SystemClock;
 use gatehouse_domain::credentials::PasswordHasher;
-use gatehouse_domain::import::{ImportDocument, NewClientSpec, NewUserSpec};
+use gatehouse_domain::import::{parse_alg, ImportDocument, NewClientSpec, NewUserSpec};
+use gatehouse_domain::keys::Alg;
 use gatehouse_domain::model::{GrantSet, UserFlags};
 use gatehouse_domain::rng::{Rng, SystemRng};
 use gatehouse_domain::secret::Secret;
@@ -132,6 +133,15 @@ pub struct NewUserArgs {
     /// `DFVisible` in member responses
     #[arg(long)]
     pub df_visible: bool,
+    /// Full name (OpenID `name`, released with the `profile` scope)
+    #[arg(long)]
+    pub name: Option<String>,
+    /// E-mail address (OpenID `email`, released with the `email` scope)
+    #[arg(long)]
+    pub email: Option<String>,
+    /// The e-mail address is verified (OpenID `email_verified`; default false)
+    #[arg(long, requires = "email")]
+    pub email_verified: bool,
 }
 
 /// Arguments of `client add`.
@@ -171,6 +181,17 @@ pub struct NewClientArgs {
     /// Access-token format: opaque (default) or jwt (RFC 9068, signed)
     #[arg(long, default_value = "opaque", value_name = "opaque|jwt")]
     pub access_token_format: String,
+    /// `aud` of its JWT access tokens: the resource server that accepts them [default:
+    /// the client id]
+    #[arg(long)]
+    pub audience: Option<String>,
+    /// Algorithm of its JWT access tokens (access_token_signed_response_alg)
+    /// [default: ES256]
+    #[arg(long, value_name = "RS256|ES256|EdDSA")]
+    pub access_token_alg: Option<String>,
+    /// Algorithm of its id_tokens (id_token_signed_response_alg) [default: RS256]
+    #[arg(long, value_name = "RS256|ES256|EdDSA")]
+    pub id_token_alg: Option<String>,
 }
 
 impl Command {
@@ -292,6 +313,11 @@ pub fn user_add(settings: &Settings, args: NewUserArgs) -> Result<(), String> {
             df_visible: args.df_visible,
             disabled: false,
         },
+        profile: gatehouse_domain::model::UserProfile {
+            name: args.name,
+            email: args.email,
+            email_verified: args.email_verified,
+        },
     };
     let user = service(settings)?
         .add_user(spec, &password)
@@ -335,6 +361,23 @@ pub fn client_add(settings: &Settings, args: NewClientArgs) -> Result<(), String
         client_name: args.client_name,
         access_token_format: gatehouse_domain::model::TokenFormat::parse(&args.access_token_format)
             .ok_or_else(|| "--access-token-format must be opaque or jwt".to_owned())?,
+        signing: gatehouse_domain::model::TokenSigning {
+            audience: args.audience,
+            access_token_alg: parse_alg(
+                &args.client_id,
+                "--access-token-alg",
+                args.access_token_alg.as_deref(),
+                Alg::Es256,
+            )
+            .map_err(|e| e.to_string())?,
+            id_token_alg: parse_alg(
+                &args.client_id,
+                "--id-token-alg",
+                args.id_token_alg.as_deref(),
+                Alg::Rs256,
+            )
+            .map_err(|e| e.to_string())?,
+        },
     };
     let secret = service(settings)?
         .add_client(spec)

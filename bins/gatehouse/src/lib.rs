@@ -69,7 +69,7 @@ pub fn build_state(config: &Settings) -> Result<AppState, StartError> {
     let service = match state::key_ring(config, &*rng).map_err(StartError::Database)? {
         Some(ring) => {
             let service = service.with_key_ring(Arc::new(ring));
-            if let Some(key) = service
+            for key in service
                 .ensure_signing_key()
                 .map_err(|e| StartError::Database(format!("signing keys: {e}")))?
             {
@@ -79,6 +79,9 @@ pub fn build_state(config: &Settings) -> Result<AppState, StartError> {
         }
         None => service,
     };
+    service
+        .check_signing_setup()
+        .map_err(|e| StartError::Database(e.to_string()))?;
     if config.demo {
         state::load_demo(&service).map_err(|e| StartError::Demo(e.to_string()))?;
         tracing::info!("demo data loaded");

@@ -522,6 +522,7 @@ mod tests {
             client_name: None,
             introspect_any: false,
             access_token_format: Default::default(),
+            signing: Default::default(),
         }
     }
 

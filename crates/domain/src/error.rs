@@ -57,6 +57,11 @@ pub enum Error {
     /// A provisioning change collides with existing data.
     #[error("conflict: {0}")]
     Conflict(String),
+    /// Signed tokens cannot be issued: no key-encryption key is configured, or no key of the
+    /// algorithm a client is configured for is active. The operator's to fix, not the
+    /// caller's (answered 503 with the reason, never 500).
+    #[error("signed tokens are unavailable: {0}")]
+    SigningUnavailable(String),
     /// A stored credential could not be read.
     #[error("credential error: {0}")]
     Credential(#[from] CredentialError),
@@ -92,6 +97,7 @@ impl Error {
             | Error::NotFound(_)
             | Error::Conflict(_)
             | Error::Credential(_)
+            | Error::SigningUnavailable(_)
             | Error::Storage(_) => None,
         }
     }

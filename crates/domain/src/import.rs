@@ -12,9 +12,10 @@ use time::Duration;
 use uuid::Uuid;
 
 use crate::error::Error;
+use crate::keys::Alg;
 use crate::model::{
-    user_name_key, Broker, Client, GrantSet, NewMember, SubAccount, TokenFormat, TradingAccount,
-    User, UserFlags,
+    user_name_key, Broker, Client, GrantSet, NewMember, SubAccount, TokenFormat, TokenSigning,
+    TradingAccount, User, UserFlags, UserProfile,
 };
 use crate::secret::{generate_client_secret, hash_client_secret, ClientSecretHash, Secret};
 use crate::service::Gatehouse;
@@ -123,6 +124,15 @@ pub struct ImportClient {
     /// `opaque` (default) or `jwt` (RFC 9068 access tokens).
     #[serde(default)]
     pub access_token_format: Option<String>,
+    /// `aud` of its JWT access tokens (default: the client id).
+    #[serde(default)]
+    pub audience: Option<String>,
+    /// `RS256`, `ES256` (default) or `EdDSA`: the algorithm of its JWT access tokens.
+    #[serde(default)]
+    pub access_token_signed_response_alg: Option<String>,
+    /// `RS256` (default), `ES256` or `EdDSA`: the algorithm of its id_tokens.
+    #[serde(default)]
+    pub id_token_signed_response_alg: Option<String>,
 }
 
 impl fmt::Debug for ImportClient {
@@ -137,6 +147,15 @@ impl fmt::Debug for ImportClient {
             .field("redirect_uris", &self.redirect_uris)
             .field("consent_required", &self.consent_required)
             .field("access_token_format", &self.access_token_format)
+            .field("audience", &self.audience)
+            .field(
+                "access_token_signed_response_alg",
+                &self.access_token_signed_response_alg,
+            )
+            .field(
+                "id_token_signed_response_alg",
+                &self.id_token_signed_response_alg,
+            )
             .finish_non_exhaustive()
     }
 }
@@ -174,6 +193,15 @@ pub struct ImportUser {
     /// Flag.
     #[serde(default)]
     pub disabled: bool,
+    /// Full name (OpenID `name`, released with the `profile` scope).
+    #[serde(default)]
+    pub name: Option<String>,
+    /// E-mail address (OpenID `email`, released with the `email` scope).
+    #[serde(default)]
+    pub email: Option<String>,
+    /// Whether the address is verified (OpenID `email_verified`); default false.
+    #[serde(default)]
+    pub email_verified: bool,
     /// Member record.
     #[serde(default)]
     pub member: Option<ImportMember>,
@@ -247,6 +275,8 @@ pub struct NewUserSpec {
     pub user_name: String,
     /// Flags.
     pub flags: UserFlags,
+    /// OpenID claims (name, e-mail).
+    pub profile: UserProfile,
 }
 
 /// Input of [`Gatehouse::add_client`].
@@ -274,6 +304,67 @@ pub struct NewClientSpec {
     pub client_name: Option<String>,
     /// The format of its access tokens.
     pub access_token_format: TokenFormat,
+    /// Audience and algorithms of its signed tokens.
+    pub signing: TokenSigning,
+}
+
+/// Parses an algorithm name of the import document or the command line (`None`: `default`).
+///
+/// # Errors
+/// `InvalidRequest` naming the client, the field and the accepted names.
+pub fn parse_alg(client_id: &str, field: &str, name: Option<&str>, default: Alg) -> Result<Alg> {
+    let Some(name) = name else {
+        return Ok(default);
+    };
+    Alg::parse(name).ok_or_else(|| {
+        Error::InvalidRequest(format!(
+            "client {client_id}: {field} must be RS256, ES256 or EdDSA"
+        ))
+    })
+}
+
+/// An audience: 1 to 255 characters, no whitespace or control characters.
+fn check_signing(client_id: &str, signing: &TokenSigning) -> Result<()> {
+    match signing.audience.as_deref() {
+        Some(a) if a.is_empty() || a.chars().count() > 255 || a.chars().any(|c| c.is_whitespace() || c.is_control()) => {
+            Err(Error::InvalidRequest(format!(
+                "client {client_id}: audience must be 1 to 255 characters without spaces or control characters"
+            )))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// A name of 1 to 200 characters without control characters; an e-mail address of at most
+/// 254 characters, `local@domain`, without spaces or control characters.
+fn check_profile(user_name: &str, profile: &UserProfile) -> Result<()> {
+    if let Some(name) = &profile.name {
+        if name.trim().is_empty()
+            || name.chars().count() > 200
+            || name.chars().any(char::is_control)
+        {
+            return Err(Error::InvalidRequest(format!(
+                "user {user_name}: name must be 1 to 200 characters without control characters"
+            )));
+        }
+    }
+    if let Some(email) = &profile.email {
+        let well_formed = email.len() <= 254
+            && !email.chars().any(|c| c.is_whitespace() || c.is_control())
+            && email.split_once('@').is_some_and(|(local, domain)| {
+                !local.is_empty() && !domain.is_empty() && !domain.contains('@')
+            });
+        if !well_formed {
+            return Err(Error::InvalidRequest(format!(
+                "user {user_name}: email must be an address local@domain of at most 254 characters"
+            )));
+        }
+    } else if profile.email_verified {
+        return Err(Error::InvalidRequest(format!(
+            "user {user_name}: email_verified needs an email"
+        )));
+    }
+    Ok(())
 }
 
 /// Every redirect URI must be one [`crate::authorize::valid_redirect_uri`] accepts, once.
@@ -364,6 +455,22 @@ impl<S: Store> Gatehouse<S> {
             };
             check_redirect_uris(&item.client_id, &item.redirect_uris)?;
             check_client_name(&item.client_id, item.client_name.as_deref())?;
+            let signing = TokenSigning {
+                audience: item.audience.clone(),
+                access_token_alg: parse_alg(
+                    &item.client_id,
+                    "access_token_signed_response_alg",
+                    item.access_token_signed_response_alg.as_deref(),
+                    Alg::Es256,
+                )?,
+                id_token_alg: parse_alg(
+                    &item.client_id,
+                    "id_token_signed_response_alg",
+                    item.id_token_signed_response_alg.as_deref(),
+                    Alg::Rs256,
+                )?,
+            };
+            check_signing(&item.client_id, &signing)?;
             clients.push(Client {
                 client_id: item.client_id.clone(),
                 secret_hash,
@@ -390,8 +497,11 @@ impl<S: Store> Gatehouse<S> {
                         ))
                     })?,
                 },
+                signing,
             });
         }
+        // Refused before anything is stored: a client whose tokens no key could sign.
+        self.check_clients_keys(&clients)?;
 
         // Users: decide each password hash outside the transaction.
         let mut seen = std::collections::BTreeSet::new();
@@ -457,6 +567,12 @@ impl<S: Store> Gatehouse<S> {
             if let Some(member) = &item.member {
                 self.check_name(&member.member_id, "member_id")?;
             }
+            let profile = UserProfile {
+                name: item.name.clone(),
+                email: item.email.clone(),
+                email_verified: item.email_verified,
+            };
+            check_profile(&item.user_name, &profile)?;
             users.push((
                 User {
                     id: existing
@@ -474,6 +590,7 @@ impl<S: Store> Gatehouse<S> {
                         disabled: item.disabled,
                     },
                     created_at: existing.as_ref().map_or(now, |u| u.created_at),
+                    profile,
                 },
                 item.member.clone(),
                 item.trading_accounts.clone(),
@@ -552,6 +669,7 @@ impl<S: Store> Gatehouse<S> {
     /// `InvalidRequest`, `Conflict` (name taken), `Storage`.
     pub fn add_user(&self, spec: NewUserSpec, password: &Secret) -> Result<User> {
         self.check_name(&spec.user_name, "user name")?;
+        check_profile(&spec.user_name, &spec.profile)?;
         if password.is_empty() {
             return Err(Error::InvalidRequest("the password is empty".to_owned()));
         }
@@ -561,6 +679,7 @@ impl<S: Store> Gatehouse<S> {
             password_hash: self.hasher().hash(password.expose(), self.rng()),
             flags: spec.flags,
             created_at: self.now(),
+            profile: spec.profile,
         };
         let stored = user.clone();
         self.store().write(move |tx| {
@@ -632,6 +751,7 @@ impl<S: Store> Gatehouse<S> {
         self.check_name(&spec.client_id, "client id")?;
         check_redirect_uris(&spec.client_id, &spec.redirect_uris)?;
         check_client_name(&spec.client_id, spec.client_name.as_deref())?;
+        check_signing(&spec.client_id, &spec.signing)?;
         let secret = spec
             .confidential
             .then(|| generate_client_secret(self.rng()));
@@ -649,7 +769,9 @@ impl<S: Store> Gatehouse<S> {
             consent_required: spec.consent_required,
             client_name: spec.client_name,
             access_token_format: spec.access_token_format,
+            signing: spec.signing,
         };
+        self.check_clients_keys(std::slice::from_ref(&client))?;
         self.store().write(move |tx| {
             if tx.client(&client.client_id)?.is_some() {
                 return Err(Error::Conflict(format!(

@@ -203,9 +203,9 @@ impl fmt::Debug for SigningKey {
 pub enum KeyStatus {
     /// Published, not signing yet.
     Pending,
-    /// Published, the signing key.
+    /// Published, the signing key of its algorithm.
     Signing,
-    /// Published and accepted, superseded by a newer key.
+    /// Published and accepted, superseded by a newer key of its algorithm.
     Superseded,
     /// Retired: published and accepted until `published_until`.
     Retired,
@@ -286,20 +286,12 @@ impl SigningKey {
     }
 }
 
-/// The key that signs at `now`: the newest active, unretired one.
-pub fn signing_key(keys: &[SigningKey], now: OffsetDateTime) -> Option<&SigningKey> {
+/// The key that signs tokens of `alg` at `now`: the newest active, unretired key of that
+/// algorithm (each client names the algorithm of its access tokens and of its id_tokens).
+pub fn signing_key(keys: &[SigningKey], alg: Alg, now: OffsetDateTime) -> Option<&SigningKey> {
     keys.iter()
-        .filter(|k| k.may_sign(now))
+        .filter(|k| k.alg == alg && k.may_sign(now))
         .max_by_key(|k| (k.activates_at, k.created_at))
-}
-
-/// The key that signs id_tokens at `now`: the newest active, unretired RS256 key (OpenID
-/// clients expect RS256 unless registered otherwise), else [`signing_key`].
-pub fn id_token_key(keys: &[SigningKey], now: OffsetDateTime) -> Option<&SigningKey> {
-    keys.iter()
-        .filter(|k| k.may_sign(now) && k.alg == Alg::Rs256)
-        .max_by_key(|k| (k.activates_at, k.created_at))
-        .or_else(|| signing_key(keys, now))
 }
 
 /// The status of `key` among `keys` at `now`.
@@ -314,7 +306,7 @@ pub fn status(keys: &[SigningKey], key: &SigningKey, now: OffsetDateTime) -> Key
     if key.activates_at > now {
         return KeyStatus::Pending;
     }
-    match signing_key(keys, now) {
+    match signing_key(keys, key.alg, now) {
         Some(k) if k.kid == key.kid => KeyStatus::Signing,
         _ => KeyStatus::Superseded,
     }
@@ -773,29 +765,37 @@ mod tests {
     }
 
     #[test]
-    fn the_newest_active_key_signs_and_pending_keys_are_published() {
+    fn the_newest_active_key_of_each_algorithm_signs_and_pending_keys_are_published() {
         let rng = SeededRng::new(9);
         let kek = KeyEncryptionKey::from_bytes(&[1; 32]);
         let a = generate_key(Alg::EdDsa, &kek, &rng, t(0), t(0)).unwrap();
         let b = generate_key(Alg::EdDsa, &kek, &rng, t(10), t(100)).unwrap();
         let keys = vec![a.clone(), b.clone()];
-        assert_eq!(signing_key(&keys, t(50)).map(|k| &k.kid), Some(&a.kid));
+        let signer = |alg, at| signing_key(&keys, alg, at).map(|k| k.kid.clone());
+        assert_eq!(signer(Alg::EdDsa, t(50)), Some(a.kid.clone()));
         assert_eq!(status(&keys, &b, t(50)), KeyStatus::Pending);
         assert_eq!(jwks(&keys, t(50))["keys"].as_array().map(Vec::len), Some(2));
-        assert_eq!(signing_key(&keys, t(100)).map(|k| &k.kid), Some(&b.kid));
+        assert_eq!(signer(Alg::EdDsa, t(100)), Some(b.kid.clone()));
         assert_eq!(status(&keys, &a, t(100)), KeyStatus::Superseded);
+        // No key of another algorithm: nothing signs for it.
+        assert_eq!(signer(Alg::Es256, t(100)), None);
     }
 
     #[test]
-    fn id_tokens_stay_on_rs256_while_an_rs256_key_signs() {
+    fn each_algorithm_has_its_own_signing_key() {
         let rng = SeededRng::new(10);
         let kek = KeyEncryptionKey::from_bytes(&[1; 32]);
         let rsa = generate_key(Alg::Rs256, &kek, &rng, t(0), t(0)).unwrap();
         let ed = generate_key(Alg::EdDsa, &kek, &rng, t(10), t(10)).unwrap();
         let mut keys = vec![rsa.clone(), ed.clone()];
-        assert_eq!(signing_key(&keys, t(20)).map(|k| &k.kid), Some(&ed.kid));
-        assert_eq!(id_token_key(&keys, t(20)).map(|k| &k.kid), Some(&rsa.kid));
+        let kid = |keys: &[SigningKey], alg| signing_key(keys, alg, t(40)).map(|k| k.kid.clone());
+        assert_eq!(kid(&keys, Alg::EdDsa), Some(ed.kid.clone()));
+        assert_eq!(kid(&keys, Alg::Rs256), Some(rsa.kid.clone()));
+        // Both sign (one per algorithm): neither supersedes the other.
+        assert_eq!(status(&keys, &rsa, t(40)), KeyStatus::Signing);
+        assert_eq!(status(&keys, &ed, t(40)), KeyStatus::Signing);
+        // A retired RS256 key leaves RS256 without a signer; EdDSA does not stand in.
         keys[0].retired_at = Some(t(30));
-        assert_eq!(id_token_key(&keys, t(40)).map(|k| &k.kid), Some(&ed.kid));
+        assert_eq!(kid(&keys, Alg::Rs256), None);
     }
 }

@@ -52,6 +52,30 @@ pub struct User {
     pub flags: UserFlags,
     /// When the account was created.
     pub created_at: OffsetDateTime,
+    /// What OpenID Connect may release about the user (`profile`, `email` scopes).
+    pub profile: UserProfile,
+}
+
+/// The OpenID Connect claims a user may have (all optional; provisioned by the operator).
+/// Its `Debug` shows no personal data.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct UserProfile {
+    /// Full name (`name`, scope `profile`).
+    pub name: Option<String>,
+    /// E-mail address (`email`, scope `email`).
+    pub email: Option<String>,
+    /// Whether the operator vouches for the address (`email_verified`); false by default.
+    pub email_verified: bool,
+}
+
+impl fmt::Debug for UserProfile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("UserProfile")
+            .field("has_name", &self.name.is_some())
+            .field("has_email", &self.email.is_some())
+            .field("email_verified", &self.email_verified)
+            .finish()
+    }
 }
 
 impl fmt::Debug for User {
@@ -61,6 +85,8 @@ impl fmt::Debug for User {
             .field("user_name", &self.user_name)
             .field("flags", &self.flags)
             .field("created_at", &self.created_at)
+            // Personal data stays out of logs: only whether it is there.
+            .field("has_email", &self.profile.email.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -273,6 +299,32 @@ pub struct Client {
     pub client_name: Option<String>,
     /// The format of its access tokens (opaque unless the client asks for JWTs).
     pub access_token_format: TokenFormat,
+    /// Audience and algorithms of the tokens signed for it.
+    pub signing: TokenSigning,
+}
+
+/// How the tokens of a client are signed (JWT access tokens, id_tokens).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenSigning {
+    /// `aud` of its JWT access tokens (the resource server that accepts them); `None`: the
+    /// client id.
+    pub audience: Option<String>,
+    /// The algorithm of its JWT access tokens (`access_token_signed_response_alg`):
+    /// the newest active key of this algorithm signs them.
+    pub access_token_alg: crate::keys::Alg,
+    /// The algorithm of its id_tokens (OpenID `id_token_signed_response_alg`).
+    pub id_token_alg: crate::keys::Alg,
+}
+
+impl Default for TokenSigning {
+    /// No audience; ES256 access tokens (fast to sign); RS256 id_tokens (OpenID's default).
+    fn default() -> Self {
+        Self {
+            audience: None,
+            access_token_alg: crate::keys::Alg::Es256,
+            id_token_alg: crate::keys::Alg::Rs256,
+        }
+    }
 }
 
 /// The format of a client's access tokens.
@@ -327,6 +379,7 @@ impl fmt::Debug for Client {
             .field("consent_required", &self.consent_required)
             .field("client_name", &self.client_name)
             .field("access_token_format", &self.access_token_format)
+            .field("signing", &self.signing)
             .finish_non_exhaustive()
     }
 }

@@ -15,7 +15,7 @@ use uuid::Uuid;
 
 use crate::error::Error;
 use crate::keys::{self, Alg, KeyRing, KeyStatus, SigningKey};
-use crate::model::{AuthorizationCode, Client, User};
+use crate::model::{AuthorizationCode, Client, TokenFormat, User};
 use crate::secret::{Secret, TokenDigest};
 use crate::service::{later, Gatehouse};
 use crate::store::{ReadTx, Store};
@@ -30,16 +30,61 @@ pub fn has_scope(scope: &str, item: &str) -> bool {
     scope.split_ascii_whitespace().any(|s| s == item)
 }
 
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-struct KeyUnavailable(&'static str);
+const NO_KEK: &str = "no key-encryption key is configured (--key-encryption-key-file)";
 
-fn unavailable(what: &'static str) -> Error {
-    Error::storage(KeyUnavailable(what))
+/// The active key of `alg` at `now`, or why there is none (a configuration error).
+fn key_of(keys: &[SigningKey], alg: Alg, now: OffsetDateTime) -> Result<&SigningKey> {
+    keys::signing_key(keys, alg, now).ok_or_else(|| {
+        Error::SigningUnavailable(format!(
+            "no active {alg} signing key (gatehouse keys rotate --alg {alg})"
+        ))
+    })
 }
 
-/// The OpenID claims of a user, for the scope granted.
+/// Whether `client`'s tokens can be signed with `keys` at `now`: a JWT client needs an
+/// active key of its access-token algorithm; a client with the `openid` scope an active key
+/// of its id_token algorithm, unless the database has no key at all (then no id_token is
+/// issued: an opaque-only deployment without a key-encryption key).
+///
+/// # Errors
+/// [`Error::SigningUnavailable`] naming the client, the algorithm and the fix.
+pub fn check_client_keys(client: &Client, keys: &[SigningKey], now: OffsetDateTime) -> Result<()> {
+    let named = |e: Error| match e {
+        Error::SigningUnavailable(why) => {
+            Error::SigningUnavailable(format!("client {}: {why}", client.client_id))
+        }
+        other => other,
+    };
+    if client.access_token_format == TokenFormat::Jwt {
+        key_of(keys, client.signing.access_token_alg, now).map_err(named)?;
+    }
+    if has_scope(&client.scope, "openid") && !keys.is_empty() {
+        key_of(keys, client.signing.id_token_alg, now).map_err(named)?;
+    }
+    Ok(())
+}
+
+/// The OpenID claims of a user that userinfo releases for the scope granted: `sub`; with
+/// `profile`, `preferred_username` and `name` (if the user has one); with `email`, `email`
+/// and `email_verified` (if the user has an address).
 pub fn user_claims(user: &User, scope: &str) -> Map<String, Value> {
+    let mut claims = id_token_user_claims(user, scope);
+    if has_scope(scope, "email") {
+        if let Some(email) = &user.profile.email {
+            claims.insert("email".into(), Value::String(email.clone()));
+            claims.insert(
+                "email_verified".into(),
+                Value::Bool(user.profile.email_verified),
+            );
+        }
+    }
+    claims
+}
+
+/// The user claims of an id_token: `sub` and the `profile` claims (as before `email` existed).
+/// The `email` claims are released by userinfo only: the code flow issues an access token,
+/// so OpenID Core 5.4 has the scope's claims returned from the UserInfo endpoint.
+fn id_token_user_claims(user: &User, scope: &str) -> Map<String, Value> {
     let mut claims = Map::new();
     claims.insert(
         "sub".into(),
@@ -50,28 +95,26 @@ pub fn user_claims(user: &User, scope: &str) -> Map<String, Value> {
             "preferred_username".into(),
             Value::String(user.user_name.clone()),
         );
+        if let Some(name) = &user.profile.name {
+            claims.insert("name".into(), Value::String(name.clone()));
+        }
     }
     claims
 }
 
 impl<S: Store> Gatehouse<S> {
     fn ring(&self) -> Result<&KeyRing> {
-        self.key_ring().ok_or_else(|| {
-            unavailable("signed tokens need a key-encryption key (--key-encryption-key-file)")
-        })
+        self.key_ring()
+            .ok_or_else(|| Error::SigningUnavailable(NO_KEK.to_owned()))
     }
 
-    /// The signing key at `now`, from `keys` when the caller read them in its own
-    /// transaction, else from a read of its own.
-    fn current_key(&self, now: OffsetDateTime, keys: Option<&[SigningKey]>) -> Result<SigningKey> {
-        self.pick_key(now, keys, keys::signing_key)
-    }
-
+    /// The key of `alg` that signs at `now`, from `keys` when the caller read them in its
+    /// own transaction, else from a read of its own.
     fn pick_key(
         &self,
         now: OffsetDateTime,
         keys: Option<&[SigningKey]>,
-        pick: for<'k> fn(&'k [SigningKey], OffsetDateTime) -> Option<&'k SigningKey>,
+        alg: Alg,
     ) -> Result<SigningKey> {
         let read;
         let keys = match keys {
@@ -81,9 +124,52 @@ impl<S: Store> Gatehouse<S> {
                 &read
             }
         };
-        pick(keys, now)
-            .cloned()
-            .ok_or_else(|| unavailable("no signing key is active (gatehouse keys rotate)"))
+        key_of(keys, alg, now).cloned()
+    }
+
+    /// Checks, before `clients` are stored, that their tokens can be signed with the keys
+    /// in the database (the configuration-time half of [`check_client_keys`]).
+    ///
+    /// # Errors
+    /// [`Error::SigningUnavailable`], `Storage`.
+    pub(crate) fn check_clients_keys(&self, clients: &[Client]) -> Result<()> {
+        let now = self.now();
+        let needs_keys = clients
+            .iter()
+            .any(|c| c.access_token_format == TokenFormat::Jwt || has_scope(&c.scope, "openid"));
+        if !needs_keys {
+            return Ok(());
+        }
+        let keys = self.store().read(|tx| tx.signing_keys())?;
+        clients
+            .iter()
+            .try_for_each(|c| check_client_keys(c, &keys, now))
+    }
+
+    /// At start: every stored client's tokens can be signed (a JWT client needs a
+    /// key-encryption key and an active key of its algorithm). A server that would answer
+    /// every grant of such a client with an error refuses to start instead.
+    ///
+    /// # Errors
+    /// [`Error::SigningUnavailable`] naming the client and the fix, `Storage`.
+    pub fn check_signing_setup(&self) -> Result<()> {
+        let now = self.now();
+        let (clients, keys) = self
+            .store()
+            .read(|tx| Ok((tx.clients()?, tx.signing_keys()?)))?;
+        for client in &clients {
+            if self.key_ring().is_none() {
+                if client.access_token_format == TokenFormat::Jwt {
+                    return Err(Error::SigningUnavailable(format!(
+                        "client {} issues JWT access tokens, but {NO_KEK}",
+                        client.client_id
+                    )));
+                }
+                continue;
+            }
+            check_client_keys(client, &keys, now)?;
+        }
+        Ok(())
     }
 
     /// An RFC 9068 access token for `client`, and the digest it is stored under.
@@ -100,12 +186,17 @@ impl<S: Store> Gatehouse<S> {
         keys: Option<&[SigningKey]>,
     ) -> Result<(Secret, TokenDigest)> {
         let ring = self.ring()?;
-        let key = self.current_key(issued_at, keys)?;
+        let key = self.pick_key(issued_at, keys, client.signing.access_token_alg)?;
         let sub = user_id.map_or_else(|| client.client_id.clone(), |u| u.hyphenated().to_string());
+        let aud = client
+            .signing
+            .audience
+            .as_deref()
+            .unwrap_or(&client.client_id);
         let claims = json!({
             "iss": ring.issuer(),
             "sub": sub,
-            "aud": client.client_id,
+            "aud": aud,
             "exp": expires_at.unix_timestamp(),
             "iat": issued_at.unix_timestamp(),
             "jti": self.rng().uuid_v4().hyphenated().to_string(),
@@ -131,7 +222,7 @@ impl<S: Store> Gatehouse<S> {
         keys: Option<&[SigningKey]>,
     ) -> Result<Secret> {
         let ring = self.ring()?;
-        let key = self.pick_key(now, keys, keys::id_token_key)?;
+        let key = self.pick_key(now, keys, client.signing.id_token_alg)?;
         let mut claims = Map::new();
         claims.insert("iss".into(), json!(ring.issuer()));
         claims.insert("sub".into(), json!(user.id.hyphenated().to_string()));
@@ -153,7 +244,7 @@ impl<S: Store> Gatehouse<S> {
             claims.insert("sid".into(), json!(sid.hyphenated().to_string()));
         }
         if let Some(scope) = &code.scope {
-            for (k, v) in user_claims(user, scope) {
+            for (k, v) in id_token_user_claims(user, scope) {
                 claims.entry(k).or_insert(v);
             }
         }
@@ -262,11 +353,13 @@ impl<S: Store> Gatehouse<S> {
     }
 
     /// At start: checks that every key opens under the KEK and, when no key signs or will
-    /// sign, creates an RS256 key that signs at once (nothing was published before it).
+    /// sign (a new database), creates the two keys the defaults need, signing at once
+    /// (nothing was published before them): RS256 for id_tokens (OpenID's default) and ES256
+    /// for JWT access tokens. Returns the keys created.
     ///
     /// # Errors
     /// `Storage`, `Credential` (a key does not open: wrong KEK).
-    pub fn ensure_signing_key(&self) -> Result<Option<SigningKey>> {
+    pub fn ensure_signing_key(&self) -> Result<Vec<SigningKey>> {
         let ring = self.ring()?;
         let now = self.now();
         let keys = self.store().read(|tx| tx.signing_keys())?;
@@ -274,9 +367,12 @@ impl<S: Store> Gatehouse<S> {
             ring.check(key)?;
         }
         if keys.iter().any(|k| k.retired_at.is_none()) {
-            return Ok(None);
+            return Ok(Vec::new());
         }
-        self.rotate_key(Alg::Rs256, Duration::ZERO).map(Some)
+        [Alg::Rs256, Alg::Es256]
+            .into_iter()
+            .map(|alg| self.rotate_key(alg, Duration::ZERO))
+            .collect()
     }
 
     /// `gatehouse keys retire KID`: the key signs nothing more and stays published (and

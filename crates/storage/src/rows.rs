@@ -10,7 +10,7 @@ use gatehouse_domain::keys::{Alg, SigningKey};
 use gatehouse_domain::model::{
     user_name_key, AccessToken, AuthorizationCode, Broker, Client, GrantSet, GrantType,
     LoginFailure, Member, OneTimeCode, RefreshToken, Session, SubAccount, TokenFormat,
-    TradingAccount, User, UserFlags,
+    TokenSigning, TradingAccount, User, UserFlags, UserProfile,
 };
 use gatehouse_domain::secret::{ClientSecretHash, TokenDigest};
 use gatehouse_domain::Error as DomainError;
@@ -62,12 +62,17 @@ fn parse_digest(table: &'static str, bytes: &[u8]) -> Result<TokenDigest> {
     TokenDigest::from_slice(bytes).map_err(|e| corrupt(table, e.to_string()))
 }
 
+fn parse_alg(column: &'static str, name: &str) -> Result<Alg> {
+    Alg::parse(name).ok_or_else(|| corrupt("clients", format!("{column} {name:?}")))
+}
+
 fn secs(d: Option<Duration>) -> Option<i64> {
     d.map(|d| d.whole_seconds())
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
-#[diesel(table_name = users, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
+#[diesel(table_name = users, treat_none_as_null = true)]
+#[diesel(check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
 pub(crate) struct UserRow {
     pub id: String,
     pub user_name: String,
@@ -79,6 +84,9 @@ pub(crate) struct UserRow {
     pub df_visible: bool,
     pub disabled: bool,
     pub created_at: i64,
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub email_verified: bool,
 }
 
 impl UserRow {
@@ -94,6 +102,9 @@ impl UserRow {
             df_visible: u.flags.df_visible,
             disabled: u.flags.disabled,
             created_at: micros(u.created_at),
+            name: u.profile.name.clone(),
+            email: u.profile.email.clone(),
+            email_verified: u.profile.email_verified,
         }
     }
 
@@ -110,6 +121,11 @@ impl UserRow {
                 disabled: self.disabled,
             },
             created_at: time("users", self.created_at)?,
+            profile: UserProfile {
+                name: self.name,
+                email: self.email,
+                email_verified: self.email_verified,
+            },
         })
     }
 }
@@ -210,6 +226,9 @@ pub(crate) struct ClientRow {
     pub consent_required: bool,
     pub client_name: Option<String>,
     pub access_token_format: String,
+    pub audience: Option<String>,
+    pub access_token_alg: String,
+    pub id_token_alg: String,
 }
 
 impl ClientRow {
@@ -229,6 +248,9 @@ impl ClientRow {
             consent_required: c.consent_required,
             client_name: c.client_name.clone(),
             access_token_format: c.access_token_format.as_str().to_owned(),
+            audience: c.signing.audience.clone(),
+            access_token_alg: c.signing.access_token_alg.as_str().to_owned(),
+            id_token_alg: c.signing.id_token_alg.as_str().to_owned(),
         }
     }
 
@@ -260,6 +282,11 @@ impl ClientRow {
                     )
                 },
             )?,
+            signing: TokenSigning {
+                audience: self.audience,
+                access_token_alg: parse_alg("access_token_alg", &self.access_token_alg)?,
+                id_token_alg: parse_alg("id_token_alg", &self.id_token_alg)?,
+            },
             client_id: self.client_id,
         })
     }

@@ -64,6 +64,9 @@ diesel::table! {
         consent_required -> Bool,
         client_name -> Nullable<Text>,
         access_token_format -> Text,
+        audience -> Nullable<Text>,
+        access_token_alg -> Text,
+        id_token_alg -> Text,
     }
 }
 
@@ -186,6 +189,9 @@ diesel::table! {
         df_visible -> Bool,
         disabled -> Bool,
         created_at -> BigInt,
+        name -> Nullable<Text>,
+        email -> Nullable<Text>,
+        email_verified -> Bool,
     }
 }
 

@@ -112,6 +112,15 @@ enum Kind {
 }
 
 impl ApiError {
+    /// Whether a server-side (5xx) answer says why instead of only an error id: a busy
+    /// server, or tokens that cannot be signed (the reason names no secret).
+    pub fn shows_reason(&self) -> bool {
+        matches!(
+            self,
+            ApiError::Busy | ApiError::Domain(DomainError::SigningUnavailable(_))
+        )
+    }
+
     /// The failure in `family`'s words.
     pub fn problem(&self, family: Family) -> Problem {
         let (_, oauth, otc, retry_after) = self.codes();
@@ -259,6 +268,14 @@ fn domain_codes(e: &DomainError) -> (Kind, ErrorCode, ResponseStatus, Option<u64
         DomainError::UnauthorizedClient => (K::Invalid, E::UnauthorizedClient, R::Forbidden, None),
         DomainError::InvalidScope => (K::Invalid, E::InvalidScope, R::InvalidRequest, None),
         DomainError::InvalidRequest(_) => (K::Invalid, E::InvalidRequest, R::InvalidRequest, None),
+        // The server cannot sign this client's tokens (no key-encryption key, no active key
+        // of its algorithm): the operator's to fix, said plainly; not a crash.
+        DomainError::SigningUnavailable(_) => (
+            K::Server(StatusCode::SERVICE_UNAVAILABLE),
+            E::TemporarilyUnavailable,
+            R::ServiceUnavailable,
+            None,
+        ),
         DomainError::NotFound(_)
         | DomainError::Conflict(_)
         | DomainError::Credential(_)
@@ -320,7 +337,7 @@ pub fn render(
     } else {
         tracing::warn!(endpoint = endpoint.route(), status = p.status.as_u16(), error_id, reason = %p.message, "request failed");
     }
-    let message = if p.status.is_server_error() && !matches!(err, ApiError::Busy) {
+    let message = if p.status.is_server_error() && !err.shows_reason() {
         format!("An error occurred on the server (error id {error_id}).")
     } else {
         p.message.clone()

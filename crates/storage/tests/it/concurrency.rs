@@ -152,6 +152,7 @@ fn group_commit_keeps_writes_apart() {
                     password_hash: "x".to_owned(),
                     flags: UserFlags::default(),
                     created_at: at,
+                    profile: Default::default(),
                 })?;
                 return Err(Error::Conflict(format!("job {i} fails")));
             }

@@ -171,6 +171,7 @@ fn client_authentication_rules() {
             consent_required: false,
             client_name: None,
             access_token_format: Default::default(),
+            signing: Default::default(),
         })
         .expect("client");
     let secret = fx.gh.rotate_client_secret("machine").expect("rotate");
@@ -576,6 +577,7 @@ fn refresh_rotates_and_reuse_ends_the_family() {
             consent_required: false,
             client_name: None,
             access_token_format: Default::default(),
+            signing: Default::default(),
         })
         .expect("client");
     assert!(matches!(
@@ -809,6 +811,7 @@ fn authorization_codes_are_single_use_and_bound() {
             consent_required: false,
             client_name: None,
             access_token_format: Default::default(),
+            signing: Default::default(),
         })
         .expect("client")
         .expect("secret");
@@ -1224,6 +1227,7 @@ fn cli_operations() {
                     editor: true,
                     ..UserFlags::default()
                 },
+                profile: Default::default(),
             },
             &Secret::new("erin-pw"),
         )
@@ -1233,6 +1237,7 @@ fn cli_operations() {
         NewUserSpec {
             user_name: "erin".to_owned(),
             flags: UserFlags::default(),
+            profile: Default::default(),
         },
         &Secret::new("x"),
     );
@@ -1286,6 +1291,7 @@ fn cli_operations() {
             consent_required: false,
             client_name: None,
             access_token_format: Default::default(),
+            signing: Default::default(),
         })
         .expect("add client");
     assert!(public.is_none());
@@ -1349,6 +1355,7 @@ fn introspect_any_is_a_client_setting() {
                 consent_required: false,
                 client_name: None,
                 access_token_format: Default::default(),
+                signing: Default::default(),
             })
             .expect("client");
         let secret = fx.gh.rotate_client_secret(id).expect("secret");

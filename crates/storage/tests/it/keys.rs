@@ -24,13 +24,23 @@ fn kid_of(jwt: &str) -> String {
     v["kid"].as_str().unwrap_or_default().to_owned()
 }
 
-/// A service with a key ring over the fixture's database, and a JWT client `api`.
-fn signing(fx: &Fx, kek: [u8; 32]) -> Gatehouse<Storage> {
+/// A service with a key ring over the fixture's database.
+fn ring_service(fx: &Fx, kek: [u8; 32]) -> Gatehouse<Storage> {
     let ring = KeyRing::new(KeyEncryptionKey::from_bytes(&kek));
     ring.set_issuer("https://login.example");
-    let gh = fx
-        .reopen(TEST_ITERATIONS, Config::default())
-        .with_key_ring(Arc::new(ring));
+    fx.reopen(TEST_ITERATIONS, Config::default())
+        .with_key_ring(Arc::new(ring))
+}
+
+/// [`ring_service`] with its first keys, and a JWT client `api` (ES256 access tokens).
+fn signing(fx: &Fx, kek: [u8; 32]) -> Gatehouse<Storage> {
+    let gh = ring_service(fx, kek);
+    gh.ensure_signing_key().expect("first keys");
+    add_api(&gh).expect("client");
+    gh
+}
+
+fn add_api(gh: &Gatehouse<Storage>) -> Result<(), Error> {
     let mut grants = GrantSet::empty();
     grants.insert(GrantType::ClientCredentials);
     let secret = gh
@@ -46,11 +56,11 @@ fn signing(fx: &Fx, kek: [u8; 32]) -> Gatehouse<Storage> {
             access_token_format: TokenFormat::Jwt,
             client_name: None,
             introspect_any: false,
-        })
-        .expect("client")
+            signing: Default::default(),
+        })?
         .expect("secret");
     API_SECRET.with(|s| *s.borrow_mut() = secret.expose().to_owned());
-    gh
+    Ok(())
 }
 
 thread_local! {
@@ -78,15 +88,16 @@ fn active(gh: &Gatehouse<Storage>, token: &str) -> bool {
 
 pub fn key_life_and_windows() {
     let fx = fx();
-    let gh = signing(&fx, [7; 32]);
-    // No key: signing is refused, not silently opaque.
-    assert!(matches!(
-        gh.client_credentials_grant(&api(), None, None),
-        Err(Error::Storage(_))
-    ));
-    let first = gh.ensure_signing_key().expect("ensure").expect("created");
-    assert_eq!(first.alg, Alg::Rs256);
-    assert!(gh.ensure_signing_key().expect("ensure").is_none(), "once");
+    let gh = ring_service(&fx, [7; 32]);
+    // No key: a JWT client is refused where it is configured, not silently opaque.
+    assert!(matches!(add_api(&gh), Err(Error::SigningUnavailable(_))));
+    // A new database gets an RS256 key (id_tokens) and an ES256 key (access tokens).
+    let created = gh.ensure_signing_key().expect("ensure");
+    let algs: Vec<Alg> = created.iter().map(|k| k.alg).collect();
+    assert_eq!(algs, [Alg::Rs256, Alg::Es256]);
+    assert!(gh.ensure_signing_key().expect("ensure").is_empty(), "once");
+    let (rsa, first) = (created[0].clone(), created[1].clone());
+    add_api(&gh).expect("client");
     let t1 = grant(&gh);
     assert_eq!(kid_of(&t1), first.kid);
     assert!(active(&gh, &t1));
@@ -102,7 +113,11 @@ pub fn key_life_and_windows() {
         .iter()
         .filter_map(|k| k["kid"].as_str())
         .collect();
-    assert_eq!(kids, [first.kid.as_str(), second.kid.as_str()]);
+    let mut want = vec![rsa.kid.as_str(), first.kid.as_str(), second.kid.as_str()];
+    let mut kids = kids;
+    want.sort_unstable();
+    kids.sort_unstable();
+    assert_eq!(kids, want);
     for key in jwks["keys"].as_array().expect("keys") {
         assert_eq!(key["use"], "sig");
         assert!(
@@ -111,8 +126,17 @@ pub fn key_life_and_windows() {
         );
     }
     assert_eq!(kid_of(&grant(&gh)), first.kid);
-    let statuses: Vec<KeyStatus> = gh.list_keys().expect("list").iter().map(|k| k.1).collect();
-    assert_eq!(statuses, [KeyStatus::Signing, KeyStatus::Pending]);
+    let status = |kid: &str| {
+        gh.list_keys()
+            .expect("list")
+            .iter()
+            .find(|k| k.0.kid == kid)
+            .map(|k| k.1)
+    };
+    // One signing key per algorithm.
+    assert_eq!(status(&rsa.kid), Some(KeyStatus::Signing));
+    assert_eq!(status(&first.kid), Some(KeyStatus::Signing));
+    assert_eq!(status(&second.kid), Some(KeyStatus::Pending));
     fx.clock.advance(Duration::minutes(10));
     let t2 = grant(&gh);
     assert_eq!(kid_of(&t2), second.kid, "signs once the delay is over");
@@ -149,15 +173,21 @@ pub fn key_life_and_windows() {
         .iter()
         .filter_map(|k| k["kid"].as_str())
         .collect();
-    assert_eq!(
-        kids,
-        [first.kid.as_str()],
-        "the first is within its window still"
+    let mut kids = kids;
+    kids.sort_unstable();
+    let mut want = vec![rsa.kid.as_str(), first.kid.as_str()];
+    want.sort_unstable();
+    assert_eq!(kids, want, "the first is within its window still");
+    // No ES256 key signs now: the client's grant fails with the reason, and the RS256 key
+    // does not stand in for the algorithm the client was configured for.
+    let refused = gh.client_credentials_grant(&api(), None, None);
+    assert!(
+        matches!(&refused, Err(Error::SigningUnavailable(why)) if why.contains("ES256")),
+        "{refused:?}"
     );
-    // Nothing signs now: a JWT client's grant fails cleanly.
     assert!(matches!(
-        gh.client_credentials_grant(&api(), None, None),
-        Err(gatehouse_domain::Error::Storage(_))
+        gh.check_signing_setup(),
+        Err(Error::SigningUnavailable(_))
     ));
 }
 
@@ -175,7 +205,11 @@ pub fn a_wrong_kek_does_not_open_the_keys() {
     ));
     // The stored private key is not the PKCS#8 in clear.
     let keys = fx.gh.store().read(|tx| tx.signing_keys()).expect("read");
-    assert!(!keys[0]
+    let rsa = keys
+        .iter()
+        .find(|k| k.alg == Alg::Rs256)
+        .expect("RS256 key");
+    assert!(!rsa
         .private_key
         .windows(9)
         .any(|w| w == [0x30, 0x82, 0x04, 0xbd, 0x02, 0x01, 0x00, 0x30, 0x0d]));
@@ -196,7 +230,7 @@ pub fn keys_survive_a_copy() {
     assert!(report
         .tables
         .iter()
-        .any(|t| t.table == "signing_keys" && t.destination_rows == 1));
+        .any(|t| t.table == "signing_keys" && t.destination_rows == 2));
     let ring = KeyRing::new(KeyEncryptionKey::from_bytes(&[7; 32]));
     ring.set_issuer("https://login.example");
     let copied = crate::support::service(
@@ -207,7 +241,7 @@ pub fn keys_survive_a_copy() {
     )
     .with_key_ring(Arc::new(ring));
     assert!(
-        copied.ensure_signing_key().expect("opens").is_none(),
+        copied.ensure_signing_key().expect("opens").is_empty(),
         "no new key"
     );
     assert!(active(&copied, &t));

@@ -13,7 +13,7 @@ fn migrations_run_from_empty_and_only_once() {
     let storage = Storage::open(&path, StorageOptions::default()).expect("open");
     assert!(path.exists());
     let applied = storage.applied_migrations().expect("applied");
-    assert_eq!(applied.len(), 5, "{applied:?}");
+    assert_eq!(applied.len(), 6, "{applied:?}");
     assert!(applied[0].starts_with("20261123000000"), "{applied:?}");
     assert!(applied[1].starts_with("20261130000000"), "{applied:?}");
     assert!(applied[2].starts_with("20261201000000"), "{applied:?}");
@@ -21,6 +21,10 @@ fn migrations_run_from_empty_and_only_once() {
     assert!(
         applied.iter().any(|a| a.starts_with("20261201000200")),
         "signing keys: {applied:?}"
+    );
+    assert!(
+        applied.iter().any(|a| a.starts_with("20261201000300")),
+        "OpenID claims and per-client signing: {applied:?}"
     );
     // Every table is there and empty.
     let (users, clients) = storage
@@ -429,4 +433,45 @@ fn schema_rs_matches_the_migrated_postgres_database() {
 
     joinables.sort();
     assert_eq!(actual_fks, joinables);
+}
+
+/// Migration 6 gives a client stored before it the algorithm that signed its tokens until
+/// then (the newest unretired key's), and the defaults to the rest: RS256 id_tokens, no
+/// audience, users without name or address.
+#[test]
+fn clients_keep_the_algorithm_that_signed_their_tokens() {
+    use diesel::{Connection, RunQueryDsl, SqliteConnection};
+    use diesel_migrations::MigrationHarness;
+    use gatehouse_domain::keys::Alg;
+    let (_dir, path) = temp_db();
+    let mut conn =
+        SqliteConnection::establish(path.to_str().expect("utf-8 path")).expect("connect");
+    for _ in 0..5 {
+        conn.run_next_migration(MIGRATIONS).expect("migration");
+    }
+    for sql in [
+        // An RS256 key, a newer EdDSA key (the one that signed last), a newer ES256 key retired.
+        "INSERT INTO signing_keys (kid, alg, public_jwk, private_key, created_at, activates_at) \
+         VALUES ('old', 'RS256', '{}', x'00', 1, 1), ('new', 'EdDSA', '{}', x'00', 2, 2), \
+         ('gone', 'ES256', '{}', x'00', 3, 3)",
+        "UPDATE signing_keys SET retired_at = 4, published_until = 5 WHERE kid = 'gone'",
+        "INSERT INTO clients (client_id, grants, scope, introspect_any, redirect_uris, \
+         consent_required, access_token_format) VALUES ('jwt-before', '', '', FALSE, '[]', FALSE, 'jwt')",
+        "INSERT INTO users (id, user_name, user_name_key, password_hash, operator, editor, \
+         query_all, df_visible, disabled, created_at) VALUES \
+         ('a11ce000-0000-4000-8000-000000000001', 'alice', 'alice', 'x', FALSE, FALSE, FALSE, \
+         FALSE, FALSE, 0)",
+    ] {
+        diesel::sql_query(sql).execute(&mut conn).expect(sql);
+    }
+    drop(conn);
+    let storage = Storage::open(&path, StorageOptions::default()).expect("migrate to 6");
+    let (client, users) = storage
+        .read(|tx| Ok((tx.client("jwt-before")?, tx.users()?)))
+        .expect("read");
+    let client = client.expect("client");
+    assert_eq!(client.signing.access_token_alg, Alg::EdDsa);
+    assert_eq!(client.signing.id_token_alg, Alg::Rs256);
+    assert!(client.signing.audience.is_none());
+    assert_eq!(users[0].profile, Default::default());
 }

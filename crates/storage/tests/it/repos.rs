@@ -34,6 +34,11 @@ fn user(id: u128, name: &str) -> User {
             ..UserFlags::default()
         },
         created_at: T0,
+        profile: gatehouse_domain::model::UserProfile {
+            name: Some(format!("{name} Example")),
+            email: Some(format!("{}@example.com", name.to_lowercase())),
+            email_verified: id % 2 == 1,
+        },
     }
 }
 
@@ -52,6 +57,7 @@ fn client(id: &str) -> Client {
         consent_required: false,
         client_name: Some("App".to_owned()),
         access_token_format: Default::default(),
+        signing: Default::default(),
     }
 }
 
@@ -133,6 +139,11 @@ fn account_repositories_round_trip() {
             c.refresh_token_lifetime = Some(Duration::days(2));
             c.redirect_url = Some("https://x.example/cb".to_owned());
             c.broker_id = Some(broker_id);
+            c.signing = gatehouse_domain::model::TokenSigning {
+                audience: Some("https://api.example".to_owned()),
+                access_token_alg: gatehouse_domain::keys::Alg::EdDsa,
+                id_token_alg: gatehouse_domain::keys::Alg::Es256,
+            };
             tx.upsert_client(&c)?;
             tx.upsert_client(&client("c0"))?;
             Ok(())
@@ -176,6 +187,16 @@ fn account_repositories_round_trip() {
             assert_eq!(c1.access_token_lifetime, Some(Duration::minutes(5)));
             assert_eq!(c1.refresh_token_lifetime, Some(Duration::days(2)));
             assert_eq!(c1.broker_id, Some(broker_id));
+            assert_eq!(c1.signing.audience.as_deref(), Some("https://api.example"));
+            assert_eq!(
+                c1.signing.access_token_alg,
+                gatehouse_domain::keys::Alg::EdDsa
+            );
+            assert_eq!(c1.signing.id_token_alg, gatehouse_domain::keys::Alg::Es256);
+            assert_eq!(
+                tx.client("c0")?.map(|c| c.signing),
+                Some(Default::default())
+            );
             assert!(tx.client("C1")?.is_none(), "client ids are exact");
             assert_eq!(tx.clients()?.len(), 2);
             Ok(())
@@ -188,14 +209,25 @@ fn account_repositories_round_trip() {
             let mut c = tx.client("c1")?.expect("client");
             c.secret_hash = None;
             c.redirect_url = None;
-            tx.upsert_client(&c)
+            c.signing.audience = None;
+            tx.upsert_client(&c)?;
+            // A user's e-mail address removed is NULL again too.
+            let mut alice = tx.user_by_id(Uuid::from_u128(1))?.expect("alice");
+            alice.profile = Default::default();
+            tx.upsert_user(&alice)
         })
         .expect("update");
+    let alice = storage
+        .read(|tx| tx.user_by_id(Uuid::from_u128(1)))
+        .expect("read")
+        .expect("alice");
+    assert_eq!(alice.profile, Default::default());
     let c1 = storage
         .read(|tx| tx.client("c1"))
         .expect("read")
         .expect("client");
     assert!(c1.secret_hash.is_none() && c1.redirect_url.is_none());
+    assert!(c1.signing.audience.is_none());
 }
 
 fn unique_names_and_foreign_keys_are_enforced() {

@@ -168,7 +168,7 @@ fn description(text: &str) -> String {
 fn error(state: &AppState, e: &ApiError) -> HttpResponse {
     let p = e.problem(Family::OAuth { katana: false });
     let status = p.status;
-    let message = if status.is_server_error() && !matches!(e, ApiError::Busy) {
+    let message = if status.is_server_error() && !e.shows_reason() {
         let id = state.error_id();
         tracing::warn!(endpoint = super::TOKEN, error_id = %id, reason = %p.message, "request failed");
         format!("An error occurred on the server (error id {id}).")
