@@ -1,4 +1,4 @@
-//! Every error rule of SPEC section 2, in each dialect's words, and that a refused request
+//! Every error rule of the legacy dialects (docs/wire-format.md), in each dialect's words, and that a refused request
 //! stored nothing.
 
 use gatehouse_tests::{Request, Response};

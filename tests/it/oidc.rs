@@ -1335,7 +1335,10 @@ fn expired_jwts_are_refused() {
     let exp = part(&at, 1)["exp"].as_i64().expect("exp");
     // Wait until the token's exp has passed on the clock the server reads (a condition, not
     // a timed assertion).
-    #[allow(clippy::disallowed_methods)]
+    #[expect(
+        clippy::disallowed_methods,
+        reason = "waits for the wall clock the server reads to pass exp"
+    )]
     let now = || {
         std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)

@@ -155,7 +155,10 @@ pub fn measure_on(
         .and_then(|last| latencies.get(last * 99 / 100))
         .copied()
         .unwrap_or_default();
-    #[allow(clippy::cast_precision_loss)]
+    #[expect(
+        clippy::cast_precision_loss,
+        reason = "a count of commits, far below 2^52"
+    )]
     let commits_per_second = n as f64 / seconds;
     Ok(InsertRate {
         synchronous: sync,

@@ -32,7 +32,7 @@ pub fn build_service(
     Gatehouse::new(storage, clock, rng, hasher, config.into())
 }
 
-/// Loads the demo data of SPEC section 5 (idempotent).
+/// Loads the demo data (`crates/domain/demo.json`) (idempotent).
 pub fn load_demo(service: &Service) -> Result<(), DomainError> {
     let document = gatehouse_domain::import::demo_document()?;
     service.import(&document).map(|_| ())

@@ -1,4 +1,4 @@
-//! Password hashing and verification (SPEC section 4).
+//! Password hashing and verification (formats and costs: docs/security.md).
 //!
 //! # Stored formats
 //!

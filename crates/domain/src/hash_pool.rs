@@ -1,4 +1,4 @@
-//! A bounded pool of OS threads for password work, off the HTTP workers (SPEC section 4).
+//! A bounded pool of OS threads for password work, off the HTTP workers (costs and limits: docs/security.md).
 //!
 //! PBKDF2 at the default cost takes hundreds of milliseconds of CPU. Running it on the HTTP
 //! workers would stall every other request behind a burst of logins; queueing it without a
@@ -249,7 +249,10 @@ impl Drop for HashPool {
 /// Sets the calling thread's niceness (on Linux, niceness is per thread). Best effort: a
 /// refusal (no permission to lower it, say) leaves the thread as it was.
 #[cfg(target_os = "linux")]
-#[allow(unsafe_code)]
+#[expect(
+    unsafe_code,
+    reason = "the one audited FFI call: setpriority on this thread"
+)]
 fn set_current_thread_nice(nice: i32) {
     // SAFETY: gettid and setpriority take plain integers, touch no memory of ours and cannot
     // violate Rust's invariants; `who` is this thread's own id.

@@ -23,7 +23,7 @@ use crate::store::Store;
 
 type Result<T> = std::result::Result<T, Error>;
 
-/// The demo data of SPEC section 5 as an import document (plain passwords, hashed at import
+/// The demo data (`crates/domain/demo.json`, listed in the README) as an import document (plain passwords, hashed at import
 /// with the configured cost).
 pub const DEMO_DOCUMENT: &str = include_str!("../demo.json");
 

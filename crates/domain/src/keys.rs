@@ -79,7 +79,6 @@ impl KeyEncryptionKey {
     /// The KEK from 32 raw bytes.
     pub fn from_bytes(bytes: &[u8; 32]) -> Self {
         // 32 bytes is exactly AES-256's key length, which is all `new` checks.
-        #[allow(clippy::expect_used)]
         let unbound = UnboundKey::new(&aead::AES_256_GCM, bytes).expect("a 32-byte AES-256 key");
         Self {
             key: LessSafeKey::new(unbound),
@@ -125,7 +124,6 @@ impl KeyEncryptionKey {
         rng.fill(&mut nonce);
         let mut out = plaintext.to_vec();
         // Only fails for inputs beyond AES-GCM's 64 GiB limit.
-        #[allow(clippy::expect_used)]
         self.key
             .seal_in_place_append_tag(
                 Nonce::assume_unique_for_key(nonce),

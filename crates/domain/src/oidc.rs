@@ -174,7 +174,10 @@ impl<S: Store> Gatehouse<S> {
 
     /// An RFC 9068 access token for `client`, and the digest it is stored under.
     // Every argument is a claim or its key; a struct for one caller each would add nothing.
-    #[allow(clippy::too_many_arguments)]
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "every argument is a claim or its key"
+    )]
     pub(crate) fn jwt_access_token(
         &self,
         client: &Client,
@@ -210,7 +213,10 @@ impl<S: Store> Gatehouse<S> {
     }
 
     /// The id_token of a code exchange with the `openid` scope.
-    #[allow(clippy::too_many_arguments)]
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "every argument is a claim or its key"
+    )]
     pub(crate) fn id_token(
         &self,
         client: &Client,

@@ -36,7 +36,6 @@ impl Rng for SystemRng {
     fn fill(&self, dest: &mut [u8]) {
         // SystemRandom only fails when the OS has no entropy source at all; that is not a
         // condition a token server can continue under.
-        #[allow(clippy::expect_used)]
         self.0
             .fill(dest)
             .expect("the operating system's random number generator failed");

@@ -320,7 +320,10 @@ mod tests {
         assert_eq!(format!("{secret}"), "<redacted>");
         assert_eq!(format!("{secret:#?}"), "<redacted>");
         #[derive(Debug)]
-        #[allow(dead_code)]
+        #[expect(
+            dead_code,
+            reason = "the fields exist to be formatted by the derived Debug"
+        )]
         struct Login {
             user: &'static str,
             password: Secret,

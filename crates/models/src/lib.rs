@@ -237,8 +237,8 @@ mod tests {
         (T::XML_ROOT, T::XML_NAMESPACE)
     }
 
-    /// Root names and namespaces are those of the seed XML samples (and SPEC section 2 for
-    /// the new endpoints).
+    /// Root names and namespaces are those of the seed XML samples (and of the product's
+    /// error rules, `tests/it/errors.rs`, for the new endpoints).
     #[test]
     fn contracts_name_their_roots() {
         let ns = |clr: &str| format!("{DC}{clr}");

@@ -312,7 +312,10 @@ fn broken_writes_leave_nothing_behind() {
         s.write(move |tx| {
             tx.put_login_failure(&failure("half"))?;
             panic!("a bug halfway through a write");
-            #[allow(unreachable_code)]
+            #[expect(
+                unreachable_code,
+                reason = "the closure must type-check as a write that would succeed"
+            )]
             Ok(())
         })
     })
