@@ -13,6 +13,10 @@
 //!   signs; `retire` stops it signing and verifying for new purposes and keeps it published
 //!   (and accepted) until `published_until`, by default the longest lifetime a token it
 //!   signed can have.
+//!
+//! Longer than 500 lines: key generation, sealing, the key life and JWS signing and
+//! verification (about 680 lines) belong together, since each rule about a key's state is
+//! also a rule about which signatures are accepted; the tests are the rest.
 
 use std::collections::HashMap;
 use std::fmt;

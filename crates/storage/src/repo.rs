@@ -50,6 +50,7 @@ pub struct Tx<'c, C> {
     /// introspection (one query, one round trip, instead of three).
     /// Likewise [`ReadTx::login_failure_before_client`] reads the client beside the failure
     /// record, for the `client` call of the client authentication that follows.
+    /// PostgreSQL only (`backend.rs` says why not on SQLite).
     snapshot: bool,
     joined_session: Option<Session>,
     joined_user: Option<User>,
