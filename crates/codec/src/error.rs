@@ -178,7 +178,7 @@ pub enum EncodeError {
     /// dictionary with non-string entries, ...).
     #[error("cannot write {what} as {format}")]
     Unsupported {
-        /// `JSON` or `XML`.
+        /// `JSON`, `XML` or `form data`.
         format: &'static str,
         /// What could not be written.
         what: String,

@@ -8,7 +8,8 @@
 //!   in any order, a repeated member is an error, no DOCTYPE, entities or processing
 //!   instructions, bounded depth.
 //! * Form bodies (`application/x-www-form-urlencoded`) with case-insensitive keys and the
-//!   jQuery-style dictionary keys; never written.
+//!   jQuery-style dictionary keys; written as Web API's model binding and Katana's form
+//!   reader read them ([`encode_form`]: dictionaries as `payload[0].Key=k&payload[0].Value=v`).
 //!
 //! The codec is generic over serde; what XML needs beyond serde's data model comes from
 //! [`gatehouse_models::Contract`] and [`gatehouse_models::xml_hint`].
@@ -42,6 +43,7 @@ mod auth;
 mod de_common;
 mod error;
 mod form;
+mod form_ser;
 mod http_error;
 mod json;
 mod json_text;
@@ -156,6 +158,25 @@ pub fn encode<T: Serialize + Contract>(
         ResponseFormat::Json => json::to_vec(value),
         ResponseFormat::Xml => xml::ser::to_vec(value),
     }
+}
+
+/// Write `value` (a struct: any request model of the dialects, or an RFC 7662/7009 request)
+/// as an `application/x-www-form-urlencoded` body that Web API 5.2.3 and Katana bound back to
+/// the same values (checked against the legacy oracle: `tests/golden/form.json`).
+///
+/// ```
+/// use gatehouse_codec::{decode_form, encode_form, DecodeOptions};
+/// use gatehouse_models::onetime::OneTimeTokenRequest;
+///
+/// let mut request = OneTimeTokenRequest::new("demo-client");
+/// request.payload = Some([("lang".to_owned(), "en gb".to_owned())].into_iter().collect());
+/// let body = encode_form(&request).unwrap();
+/// assert_eq!(body, b"clientId=demo-client&payload%5B0%5D.Key=lang&payload%5B0%5D.Value=en+gb");
+/// let back: OneTimeTokenRequest = decode_form(&body, &DecodeOptions::default()).unwrap();
+/// assert_eq!(back, request);
+/// ```
+pub fn encode_form<T: Serialize>(value: &T) -> Result<Vec<u8>, EncodeError> {
+    form_ser::to_vec(value)
 }
 
 /// Write any value as Json.NET-style JSON (types that are JSON only, such as RFC 6749

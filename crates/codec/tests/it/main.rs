@@ -2,6 +2,7 @@
 
 mod auth;
 mod edges;
+mod form_golden;
 mod golden;
 mod hostile;
 mod negotiation;
