@@ -22,6 +22,9 @@ pub enum Piece {
     /// The directory where `npm ci` installed `tests/clients/package.json` (its
     /// `node_modules` holds the pinned openid-client); `node` from the PATH runs scripts there.
     Node,
+    /// The examples of `gatehouse-client`, which `cargo test --workspace` builds (their
+    /// directory, `target/debug/examples`).
+    Examples,
 }
 
 impl Piece {
@@ -31,6 +34,7 @@ impl Piece {
             Piece::Browser => "browser",
             Piece::Python => "python",
             Piece::Node => "node",
+            Piece::Examples => "examples",
         }
     }
 
@@ -40,6 +44,7 @@ impl Piece {
             Piece::Browser => "GATEHOUSE_TEST_CHROMEDRIVER",
             Piece::Python => "GATEHOUSE_TEST_PYTHON",
             Piece::Node => "GATEHOUSE_TEST_NODE_DIR",
+            Piece::Examples => "GATEHOUSE_TEST_EXAMPLES",
         }
     }
 
@@ -51,6 +56,7 @@ impl Piece {
             Piece::Node => {
                 "Debian's `nodejs` and `npm`, and `npm ci` of tests/clients/package.json"
             }
+            Piece::Examples => "`cargo test --workspace`, which builds gatehouse-client's examples",
         }
     }
 
@@ -71,6 +77,12 @@ impl Piece {
             Piece::Browser => {
                 let driver = PathBuf::from("/usr/bin/chromedriver");
                 (driver.exists() && chromium().exists()).then_some(driver)
+            }
+            Piece::Examples => {
+                // target/debug/deps/<test binary> -> target/debug/examples
+                let exe = std::env::current_exe().ok()?;
+                let dir = exe.parent()?.parent()?.join("examples");
+                dir.join("legacy_dialects").exists().then_some(dir)
             }
             Piece::Python | Piece::Node => None,
         }

@@ -184,3 +184,8 @@ pub fn encode_form<T: Serialize>(value: &T) -> Result<Vec<u8>, EncodeError> {
 pub fn encode_json<T: Serialize>(value: &T) -> Result<Vec<u8>, EncodeError> {
     json::to_vec(value)
 }
+
+/// The README's examples, compiled and run as doc tests.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

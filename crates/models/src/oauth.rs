@@ -11,7 +11,7 @@ use std::fmt;
 use serde::de::{Deserializer, Visitor};
 use serde::{Deserialize, Serialize, Serializer};
 
-use crate::redact::RedactedOpt;
+use crate::redact::{Redacted, RedactedOpt};
 
 /// An RFC 6749 section 5.2 error code (plus a few from related RFCs), or any other code.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -329,6 +329,41 @@ impl AuthorizationServerMetadata {
             token_endpoint: Some(token_endpoint.into()),
             ..Self::default()
         }
+    }
+}
+
+/// The RFC 6749 section 5.1 answer of a token endpoint (`/oauth2/token`): `refresh_token`,
+/// `scope` and the OpenID Connect `id_token` only when there is one (absent, never null).
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenResponse {
+    /// The access token (a secret).
+    pub access_token: String,
+    /// `Bearer`.
+    pub token_type: String,
+    /// Seconds until the access token expires.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_in: Option<i64>,
+    /// The refresh token, when the grant issues one (a secret).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+    /// The granted scope, when it is not empty.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+    /// The OpenID Connect id_token of a code exchange with `openid` (a signed JWT).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id_token: Option<String>,
+}
+
+impl fmt::Debug for TokenResponse {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokenResponse")
+            .field("access_token", &Redacted)
+            .field("token_type", &self.token_type)
+            .field("expires_in", &self.expires_in)
+            .field("refresh_token", &RedactedOpt::of(&self.refresh_token))
+            .field("scope", &self.scope)
+            .field("id_token", &RedactedOpt::of(&self.id_token))
+            .finish()
     }
 }
 
