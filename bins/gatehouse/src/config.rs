@@ -187,7 +187,11 @@ pub struct Settings {
     pub katana_claims: Vec<String>,
     /// Which claim of a legacy Katana ticket names its user: name (the user name) or
     /// nameidentifier (the user id)
-    #[arg(long, env = "GATEHOUSE_KATANA_USER_CLAIM", value_name = "name|nameidentifier")]
+    #[arg(
+        long,
+        env = "GATEHOUSE_KATANA_USER_CLAIM",
+        value_name = "name|nameidentifier"
+    )]
     pub katana_user_claim: KatanaUserClaim,
     /// Log filter, e.g. `info` or `gatehouse=debug,actix_web=warn`
     #[arg(long, env = "GATEHOUSE_LOG", value_name = "FILTER")]

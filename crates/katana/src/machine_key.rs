@@ -275,7 +275,9 @@ fn read_attributes(e: &quick_xml::events::BytesStart<'_>) -> Result<Attributes, 
         let value = attr
             .unescape_value()
             .map_err(|e| MachineKeyError::Xml(e.to_string()))?
-            .into_owned();
+            // MachineKeySection's WhiteSpaceTrimStringConverter.
+            .trim()
+            .to_owned();
         match attr.key.as_ref() {
             b"validationKey" => attrs.validation_key = Some(Zeroizing::new(value)),
             b"decryptionKey" => attrs.decryption_key = Some(Zeroizing::new(value)),

@@ -46,7 +46,10 @@ async fn introspect_counting_failures(
         // asked about again.
         Ok(None) if legacy_ticket(state, &token_again) => {
             let token = token_again.clone();
-            if state.blocking(move |s| s.adopt_katana_ticket(&token)).await? {
+            if state
+                .blocking(move |s| s.adopt_katana_ticket(&token))
+                .await?
+            {
                 state
                     .read(move |s| s.introspect(&again, &token_again))
                     .await

@@ -222,7 +222,11 @@ impl KatanaTickets {
     }
 
     /// The token of `subject`'s ticket with a fresh IV, and its digest.
-    pub(crate) fn issue(&self, subject: &TicketSubject<'_>, rng: &dyn Rng) -> (Secret, TokenDigest) {
+    pub(crate) fn issue(
+        &self,
+        subject: &TicketSubject<'_>,
+        rng: &dyn Rng,
+    ) -> (Secret, TokenDigest) {
         let mut iv = [0u8; IV_LEN];
         rng.fill(&mut iv);
         let token = self.format.protect(&self.ticket(subject), &iv);
@@ -274,6 +278,11 @@ impl<S: Store> Gatehouse<S> {
         let Ok(ticket) = katana.format.unprotect(token) else {
             return Ok(false);
         };
+        // Katana's bearer middleware refuses an identity without an authentication type
+        // (`IsAuthenticated` false).
+        if ticket.authentication_type.is_empty() {
+            return Ok(false);
+        }
         let now = self.now();
         let Some(expires) = ticket.expires().filter(|e| *e > now) else {
             return Ok(false);
