@@ -346,3 +346,152 @@ impl<S: Store> Gatehouse<S> {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! Gatehouse → Katana: the tickets this module issues, with a fixed IV and time, for
+    //! every key file of `tests/golden/katana/keys`, are `gatehouse-issued.json`; the Katana
+    //! harness presented each to the real `OAuthBearerAuthenticationMiddleware` and recorded
+    //! what it decoded in `gatehouse-accepted.json`. `GATEHOUSE_BLESS_KATANA=1` rewrites the
+    //! first (then run the harness's `gatehouse-check.sh file` again).
+
+    use super::*;
+    use serde_json::{json, Value};
+    use time::macros::datetime;
+
+    const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/golden/katana");
+
+    fn alice() -> User {
+        User {
+            id: Uuid::parse_str("a11ce000-0000-4000-8000-000000000001").expect("uuid"),
+            user_name: "alice".to_owned(),
+            password_hash: String::new(),
+            flags: UserFlags {
+                operator: true,
+                ..UserFlags::default()
+            },
+            created_at: datetime!(2026-01-01 00:00 UTC),
+            profile: crate::model::UserProfile::default(),
+        }
+    }
+
+    fn key_names() -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(format!("{DIR}/keys"))
+            .expect("keys")
+            .filter_map(|e| e.ok()?.file_name().to_str()?.strip_suffix(".config").map(str::to_owned))
+            .collect();
+        names.sort();
+        names
+    }
+
+    /// The two claim sets issued: the default, and a template with a role by flag and a
+    /// custom claim with placeholders.
+    fn templates() -> Vec<(&'static str, Vec<ClaimTemplate>, Option<&'static str>)> {
+        let mut custom = ClaimTemplate::defaults();
+        custom.push(ClaimTemplate::new("role", "Operator", Some(FlagCondition::Operator)));
+        custom.push(ClaimTemplate::new("role", "Editor", Some(FlagCondition::Editor)));
+        custom.push(ClaimTemplate::new(
+            "urn:example:session",
+            "{sessionKey}/{clientKey}",
+            None,
+        ));
+        vec![
+            ("default", ClaimTemplate::defaults(), Some("laptop-1")),
+            ("template", custom, None),
+        ]
+    }
+
+    fn issued() -> Vec<Value> {
+        let user = alice();
+        let mut out = Vec::new();
+        for (i, name) in key_names().iter().enumerate() {
+            let text = std::fs::read_to_string(format!("{DIR}/keys/{name}.config")).expect("key");
+            let key = gatehouse_katana::MachineKey::parse(&text).expect("machineKey");
+            for (variant, claims, client_key) in templates() {
+                let tickets = KatanaTickets::new(
+                    TicketFormat::access_token(&key),
+                    claims,
+                    UserClaim::Name,
+                    String::new(),
+                );
+                let subject = TicketSubject {
+                    user: &user,
+                    session_id: Uuid::parse_str("5e551011-0000-4000-8000-00000000000a")
+                        .expect("uuid"),
+                    client_key,
+                    issued: datetime!(2026-12-06 09:00 UTC),
+                    expires: datetime!(2099-12-31 23:59:59 UTC),
+                };
+                let iv: [u8; IV_LEN] = std::array::from_fn(|b| (i * 16 + b) as u8);
+                let ticket = tickets.ticket(&subject);
+                out.push(json!({
+                    "key": name,
+                    "variant": variant,
+                    "iv": iv.iter().map(|b| format!("{b:02X}")).collect::<String>(),
+                    "token": tickets.format().protect(&ticket, &iv),
+                }));
+            }
+        }
+        out
+    }
+
+    fn read(name: &str) -> Option<Value> {
+        let text = std::fs::read_to_string(format!("{DIR}/{name}")).ok()?;
+        serde_json::from_str(&text).ok()
+    }
+
+    #[test]
+    fn issued_tickets_are_the_bytes_the_real_bearer_middleware_accepted() {
+        let ours = issued();
+        assert_eq!(ours.len(), 2 * key_names().len());
+        if std::env::var_os("GATEHOUSE_BLESS_KATANA").is_some() {
+            let text = serde_json::to_string_pretty(&ours).expect("json") + "\n";
+            std::fs::write(format!("{DIR}/gatehouse-issued.json"), text).expect("write");
+        }
+        let golden = read("gatehouse-issued.json").expect("gatehouse-issued.json");
+        assert_eq!(Value::Array(ours.clone()), golden, "the encoder's bytes changed");
+        let accepted = read("gatehouse-accepted.json").expect("gatehouse-accepted.json");
+        let accepted = accepted.as_array().expect("array");
+        assert_eq!(accepted.len(), ours.len());
+        for (entry, mine) in accepted.iter().zip(&ours) {
+            assert_eq!(entry["token"], mine["token"], "same token");
+            assert_eq!(entry["accepted"], true, "{entry}");
+            assert_eq!(entry["status"], 200);
+            // What Katana decoded is what we meant.
+            let t = &entry["ticket"];
+            assert_eq!(t["authenticationType"], "Bearer");
+            assert_eq!(t["name"], "alice");
+            assert_eq!(t["properties"]["userName"], "alice");
+            assert_eq!(t["properties"]["userID"], "a11ce000-0000-4000-8000-000000000001");
+            assert_eq!(t["properties"]["sessionKey"], "5e551011-0000-4000-8000-00000000000a");
+            assert_eq!(t["expiresUtc"], "2099-12-31T23:59:59.0000000+00:00");
+            assert_eq!(t["issuedUtc"], "2026-12-06T09:00:00.0000000+00:00");
+            let claims: Vec<(String, String)> = t["claims"]
+                .as_array()
+                .expect("claims")
+                .iter()
+                .map(|c| {
+                    assert_eq!(c["issuer"], "LOCAL AUTHORITY");
+                    (
+                        c["type"].as_str().expect("type").rsplit('/').next().unwrap_or("").to_owned(),
+                        c["value"].as_str().expect("value").to_owned(),
+                    )
+                })
+                .collect();
+            let pair = |a: &str, b: &str| (a.to_owned(), b.to_owned());
+            let mut expected = vec![
+                pair("name", "alice"),
+                pair("nameidentifier", "a11ce000-0000-4000-8000-000000000001"),
+            ];
+            if mine["variant"] == "template" {
+                // The Operator role (alice is an operator), no Editor role.
+                expected.push(pair("role", "Operator"));
+                expected.push(pair("urn:example:session", "5e551011-0000-4000-8000-00000000000a/"));
+                assert_eq!(t["properties"].get("clientKey"), None);
+            } else {
+                assert_eq!(t["properties"]["clientKey"], "laptop-1");
+            }
+            assert_eq!(claims, expected, "{}", mine["key"]);
+        }
+    }
+}
