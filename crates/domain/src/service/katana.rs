@@ -378,7 +378,13 @@ mod tests {
     fn key_names() -> Vec<String> {
         let mut names: Vec<String> = std::fs::read_dir(format!("{DIR}/keys"))
             .expect("keys")
-            .filter_map(|e| e.ok()?.file_name().to_str()?.strip_suffix(".config").map(str::to_owned))
+            .filter_map(|e| {
+                e.ok()?
+                    .file_name()
+                    .to_str()?
+                    .strip_suffix(".config")
+                    .map(str::to_owned)
+            })
             .collect();
         names.sort();
         names
@@ -388,8 +394,16 @@ mod tests {
     /// custom claim with placeholders.
     fn templates() -> Vec<(&'static str, Vec<ClaimTemplate>, Option<&'static str>)> {
         let mut custom = ClaimTemplate::defaults();
-        custom.push(ClaimTemplate::new("role", "Operator", Some(FlagCondition::Operator)));
-        custom.push(ClaimTemplate::new("role", "Editor", Some(FlagCondition::Editor)));
+        custom.push(ClaimTemplate::new(
+            "role",
+            "Operator",
+            Some(FlagCondition::Operator),
+        ));
+        custom.push(ClaimTemplate::new(
+            "role",
+            "Editor",
+            Some(FlagCondition::Editor),
+        ));
         custom.push(ClaimTemplate::new(
             "urn:example:session",
             "{sessionKey}/{clientKey}",
@@ -449,7 +463,11 @@ mod tests {
             std::fs::write(format!("{DIR}/gatehouse-issued.json"), text).expect("write");
         }
         let golden = read("gatehouse-issued.json").expect("gatehouse-issued.json");
-        assert_eq!(Value::Array(ours.clone()), golden, "the encoder's bytes changed");
+        assert_eq!(
+            Value::Array(ours.clone()),
+            golden,
+            "the encoder's bytes changed"
+        );
         let accepted = read("gatehouse-accepted.json").expect("gatehouse-accepted.json");
         let accepted = accepted.as_array().expect("array");
         assert_eq!(accepted.len(), ours.len());
@@ -462,8 +480,14 @@ mod tests {
             assert_eq!(t["authenticationType"], "Bearer");
             assert_eq!(t["name"], "alice");
             assert_eq!(t["properties"]["userName"], "alice");
-            assert_eq!(t["properties"]["userID"], "a11ce000-0000-4000-8000-000000000001");
-            assert_eq!(t["properties"]["sessionKey"], "5e551011-0000-4000-8000-00000000000a");
+            assert_eq!(
+                t["properties"]["userID"],
+                "a11ce000-0000-4000-8000-000000000001"
+            );
+            assert_eq!(
+                t["properties"]["sessionKey"],
+                "5e551011-0000-4000-8000-00000000000a"
+            );
             assert_eq!(t["expiresUtc"], "2099-12-31T23:59:59.0000000+00:00");
             assert_eq!(t["issuedUtc"], "2026-12-06T09:00:00.0000000+00:00");
             let claims: Vec<(String, String)> = t["claims"]
@@ -473,7 +497,13 @@ mod tests {
                 .map(|c| {
                     assert_eq!(c["issuer"], "LOCAL AUTHORITY");
                     (
-                        c["type"].as_str().expect("type").rsplit('/').next().unwrap_or("").to_owned(),
+                        c["type"]
+                            .as_str()
+                            .expect("type")
+                            .rsplit('/')
+                            .next()
+                            .unwrap_or("")
+                            .to_owned(),
                         c["value"].as_str().expect("value").to_owned(),
                     )
                 })
@@ -486,7 +516,10 @@ mod tests {
             if mine["variant"] == "template" {
                 // The Operator role (alice is an operator), no Editor role.
                 expected.push(pair("role", "Operator"));
-                expected.push(pair("urn:example:session", "5e551011-0000-4000-8000-00000000000a/"));
+                expected.push(pair(
+                    "urn:example:session",
+                    "5e551011-0000-4000-8000-00000000000a/",
+                ));
                 assert_eq!(t["properties"].get("clientKey"), None);
             } else {
                 assert_eq!(t["properties"]["clientKey"], "laptop-1");
