@@ -420,3 +420,31 @@ fn machine_keys_and_tickets_never_reach_the_logs() {
         assert!(!text.contains(secret), "a secret reached the logs");
     }
 }
+
+#[test]
+fn katana_inspect_decodes_a_ticket_for_operators_without_showing_the_keys() {
+    let dir = tempfile::tempdir().expect("dir");
+    let mut settings = settings_of(&dir.path().join("gh.db"));
+    settings.demo = false;
+    assert!(
+        gatehouse::cli::katana_inspect(&settings, "x").is_err(),
+        "no key configured"
+    );
+    settings.katana_machine_key = Some(private_key_file(dir.path(), KEY));
+    let token = &legacy_tickets()[0];
+    let out = gatehouse::cli::katana_inspect(&settings, token).expect("decodes");
+    let v: Value = serde_json::from_str(&out).expect("json");
+    assert_eq!(v["authenticationType"], "Bearer");
+    assert_eq!(v["claims"][0]["value"], "alice");
+    assert_eq!(v["properties"]["userName"], "alice");
+    assert_eq!(v["expired"], false);
+    let key =
+        std::fs::read_to_string(golden_dir().join(format!("keys/{KEY}.config"))).expect("key");
+    for secret in key.split('"').filter(|v| v.len() >= 32) {
+        assert!(!out.contains(secret));
+    }
+    let mut tampered = token.clone();
+    tampered.replace_range(10..11, if &token[10..11] == "A" { "B" } else { "A" });
+    let err = gatehouse::cli::katana_inspect(&settings, &tampered).expect_err("refused");
+    assert!(err.contains("not a Katana access token"), "{err}");
+}
