@@ -547,7 +547,7 @@ pub fn katana_inspect(settings: &Settings, token: &str) -> Result<String, String
         .format()
         .unprotect(token.trim())
         .map_err(|e| format!("not a Katana access token under this machineKey: {e}"))?;
-    let now = time::OffsetDateTime::now_utc();
+    let now = gatehouse_domain::clock::Clock::now(&SystemClock);
     let claims: Vec<serde_json::Value> = ticket
         .claims
         .iter()
