@@ -729,3 +729,46 @@ fn the_examples_run_against_the_demo_server() {
         );
     }
 }
+
+/// `KatanaValidator` reads the tickets a Gatehouse with `--katana-machine-key` issues at
+/// `/token` (the bytes the real Katana bearer middleware accepted: `tests/golden/katana`),
+/// and refuses a changed ticket, another machineKey's and an opaque token.
+#[test]
+fn the_katana_validator_reads_tickets_under_the_machine_key() {
+    use gatehouse_client::resource::KatanaValidator;
+    use gatehouse_katana::MachineKey;
+    let golden = |name: &str| {
+        std::fs::read_to_string(format!(
+            "{}/golden/katana/keys/{name}.config",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .expect("key file")
+    };
+    let dir = tempfile::tempdir().expect("dir");
+    let key_file = dir.path().join("machine.config");
+    std::fs::write(&key_file, golden("hmacsha256-aes256")).expect("write");
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(&key_file, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+    }
+    let server = Server::start_with(move |s| s.katana_machine_key = Some(key_file));
+    let gh = client(&server);
+    let ticket = gh
+        .katana_token(
+            &katana::OAuthRequest::password("alice", "alice-password-1"),
+            MediaType::Form,
+        )
+        .expect("a ticket")
+        .access_token;
+    let validator = KatanaValidator::new(&MachineKey::parse(&golden("hmacsha256-aes256")).expect("key"));
+    let who = validator.check(&ticket).expect("valid");
+    assert_eq!(who.username.as_deref(), Some("alice"));
+    assert_eq!(who.subject.as_deref(), Some("a11ce000-0000-4000-8000-000000000001"));
+    let mut changed = ticket.clone().into_bytes();
+    let i = changed.len() / 2;
+    changed[i] = if changed[i] == b'A' { b'B' } else { b'A' };
+    assert!(validator.check(std::str::from_utf8(&changed).unwrap()).is_err());
+    let other = KatanaValidator::new(&MachineKey::parse(&golden("hmacsha512-aes256")).expect("key"));
+    assert!(matches!(other.check(&ticket), Err(Error::InvalidToken(_))));
+    assert!(validator.check("not-a-ticket").is_err());
+}

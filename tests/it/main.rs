@@ -6,6 +6,7 @@ mod errors;
 mod flows;
 mod help;
 mod hostile;
+mod katana;
 mod oauth2_client;
 mod oidc;
 mod oracle;

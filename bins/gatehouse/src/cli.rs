@@ -47,6 +47,9 @@ pub enum Command {
     /// List, rotate or retire the keys that sign JWT access tokens and id_tokens
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Katana bearer tickets under --katana-machine-key
+    #[command(subcommand)]
+    Katana(KatanaCommand),
     /// Print the OpenAPI 3.1 document (the same as GET /openapi.json) and exit
     Openapi,
     /// Copy users, clients, sessions, live tokens and lockout state from one database to
@@ -117,6 +120,18 @@ pub enum KeysCommand {
         /// Seconds to keep it published [default: the longest access-token lifetime]
         #[arg(long)]
         keep_published_for: Option<i64>,
+    },
+}
+
+/// `gatehouse katana …`.
+#[derive(Debug, clap::Subcommand)]
+pub enum KatanaCommand {
+    /// Decode a Katana access token under --katana-machine-key: its claims, properties and
+    /// expiry (never the keys). The token is read from stdin when not given (a token on the
+    /// command line stays in the shell's history)
+    Inspect {
+        /// The token [default: the first line of stdin]
+        token: Option<String>,
     },
 }
 
@@ -223,6 +238,14 @@ impl Command {
                 kid,
                 keep_published_for,
             }) => keys_retire(&settings, &kid, keep_published_for),
+            Command::Katana(KatanaCommand::Inspect { token }) => {
+                let token = match token {
+                    Some(t) => t,
+                    None => read_secret_line("token")?.expose().to_owned(),
+                };
+                println!("{}", katana_inspect(&settings, &token)?);
+                Ok(())
+            }
             Command::Openapi => {
                 use std::io::Write as _;
                 // A closed pipe (`gatehouse openapi | head`) is not a failure worth a panic.
@@ -510,4 +533,51 @@ pub fn keys_retire(settings: &Settings, kid: &str, keep: Option<i64>) -> Result<
             .unwrap_or_default()
     );
     Ok(())
+}
+
+/// `gatehouse katana inspect`: what a Katana access token holds, as JSON (claims in order,
+/// properties, issue and expiry, whether it is expired now), or why it is refused under the
+/// configured machineKey. Never the keys.
+///
+/// # Errors
+/// No machineKey configured, or one refused; the token is not a ticket under it.
+pub fn katana_inspect(settings: &Settings, token: &str) -> Result<String, String> {
+    let katana = state::katana_tickets(settings)?.ok_or("no --katana-machine-key configured")?;
+    let ticket = katana
+        .format()
+        .unprotect(token.trim())
+        .map_err(|e| format!("not a Katana access token under this machineKey: {e}"))?;
+    let now = gatehouse_domain::clock::Clock::now(&SystemClock);
+    let claims: Vec<serde_json::Value> = ticket
+        .claims
+        .iter()
+        .map(|c| {
+            serde_json::json!({
+                "type": c.claim_type, "value": c.value, "valueType": c.value_type,
+                "issuer": c.issuer, "originalIssuer": c.original_issuer,
+            })
+        })
+        .collect();
+    let properties: serde_json::Map<String, serde_json::Value> = ticket
+        .properties
+        .iter()
+        .map(|(k, v)| (k.clone(), serde_json::Value::from(v.as_str())))
+        .collect();
+    let rfc3339 = |t: Option<time::OffsetDateTime>| {
+        t.and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+    };
+    let out = serde_json::json!({
+        "authenticationType": ticket.authentication_type,
+        "nameClaimType": ticket.name_claim_type,
+        "roleClaimType": ticket.role_claim_type,
+        "claims": claims,
+        "properties": properties,
+        "issued": rfc3339(ticket.issued()),
+        "expires": rfc3339(ticket.expires()),
+        "expired": ticket.expires().is_none_or(|e| e <= now),
+    });
+    serde_json::to_string_pretty(&out).map_err(|e| e.to_string())
 }

@@ -168,9 +168,45 @@ pub struct Settings {
     /// beside a SQLite database (mode 0600)
     #[arg(long, env = "GATEHOUSE_KEY_ENCRYPTION_KEY_FILE", value_name = "PATH")]
     pub key_encryption_key_file: Option<PathBuf>,
+    /// File holding the legacy IIS `<machineKey>` element (alone or in a web.config; mode
+    /// 0600 or stricter): Katana's `/token` then issues real Katana bearer tickets, and
+    /// legacy tickets are accepted wherever a bearer token is (docs/migration.md); --demo
+    /// writes a demo key beside a SQLite database
+    #[arg(long, env = "GATEHOUSE_KATANA_MACHINE_KEY", value_name = "PATH")]
+    pub katana_machine_key: Option<PathBuf>,
+    /// Claims of the Katana tickets issued, each `TYPE=VALUE` or `TYPE=VALUE|FLAG` (only for
+    /// users with that flag: operator, editor, query_all, df_visible); TYPE a claim URI or
+    /// name, nameidentifier, role; VALUE may hold {userName}, {userID}, {sessionKey},
+    /// {clientKey} [default: name={userName},nameidentifier={userID}]
+    #[arg(
+        long,
+        env = "GATEHOUSE_KATANA_CLAIMS",
+        value_delimiter = ',',
+        value_name = "TYPE=VALUE[|FLAG],..."
+    )]
+    pub katana_claims: Vec<String>,
+    /// Which claim of a legacy Katana ticket names its user: name (the user name) or
+    /// nameidentifier (the user id)
+    #[arg(
+        long,
+        env = "GATEHOUSE_KATANA_USER_CLAIM",
+        value_name = "name|nameidentifier"
+    )]
+    pub katana_user_claim: KatanaUserClaim,
     /// Log filter, e.g. `info` or `gatehouse=debug,actix_web=warn`
     #[arg(long, env = "GATEHOUSE_LOG", value_name = "FILTER")]
     pub log: String,
+}
+
+/// `--katana-user-claim`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum KatanaUserClaim {
+    /// `ClaimTypes.Name`: the user name.
+    #[default]
+    Name,
+    /// `ClaimTypes.NameIdentifier`: the user id.
+    Nameidentifier,
 }
 
 impl Default for Settings {
@@ -211,6 +247,12 @@ impl Default for Settings {
             help_pages: OnOff::On,
             issuer: None,
             key_encryption_key_file: None,
+            katana_machine_key: None,
+            katana_claims: vec![
+                "name={userName}".to_owned(),
+                "nameidentifier={userID}".to_owned(),
+            ],
+            katana_user_claim: KatanaUserClaim::Name,
             log: "info".to_owned(),
         }
     }

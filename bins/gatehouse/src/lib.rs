@@ -66,6 +66,7 @@ pub fn build_state(config: &Settings) -> Result<AppState, StartError> {
         .map_err(|e| StartError::Database(format!("hash iterations: {e}")))?;
     let rng: Arc<dyn Rng> = Arc::new(SystemRng::new());
     let service = state::build_service(storage, config, hasher, rng.clone(), Arc::new(SystemClock));
+    let service = state::with_katana(service, config).map_err(StartError::Settings)?;
     let service = match state::key_ring(config, &*rng).map_err(StartError::Database)? {
         Some(ring) => {
             let service = service.with_key_ring(Arc::new(ring));

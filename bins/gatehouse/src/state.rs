@@ -32,6 +32,17 @@ pub fn build_service(
     Gatehouse::new(storage, clock, rng, hasher, config.into())
 }
 
+/// [`build_service`] with the Katana tickets of the settings, when configured.
+///
+/// # Errors
+/// As [`katana_tickets`].
+pub fn with_katana(service: Service, config: &Settings) -> Result<Service, String> {
+    Ok(match katana_tickets(config)? {
+        Some(k) => service.with_katana(Arc::new(k)),
+        None => service,
+    })
+}
+
 /// Loads the demo data (`crates/domain/demo.json`) (idempotent).
 pub fn load_demo(service: &Service) -> Result<(), DomainError> {
     let document = gatehouse_domain::import::demo_document()?;
@@ -209,6 +220,103 @@ pub fn load_key_ring(path: &Path) -> Result<gatehouse_domain::keys::KeyRing, Str
     let kek = gatehouse_domain::keys::KeyEncryptionKey::parse(&text)
         .map_err(|e| format!("key-encryption key {}: {e}", path.display()))?;
     Ok(gatehouse_domain::keys::KeyRing::new(kek))
+}
+
+/// The legacy machineKey shipped for `serve --demo` (DEMO ONLY: public, never for real use).
+pub const DEMO_MACHINE_KEY: &str = include_str!("../../../docs/demo/machinekey.demo.config");
+
+/// The Katana ticket settings from `--katana-machine-key` (the file must not be readable by
+/// group or others), `--katana-claims` and `--katana-user-claim`; with `--demo` and a
+/// SQLite database and no file configured, `<database>.machinekey` (the demo key, written
+/// with mode 0600 when missing). `None`: Katana's `/token` issues opaque tokens.
+///
+/// # Errors
+/// The file is unreadable, too open, or its `<machineKey>` is refused (the message names the
+/// attribute, never a key); a claim is malformed.
+pub fn katana_tickets(
+    config: &Settings,
+) -> Result<Option<gatehouse_domain::service::katana::KatanaTickets>, String> {
+    use gatehouse_domain::service::katana::{KatanaTickets, UserClaim};
+    let path = match (&config.katana_machine_key, &config.database) {
+        (Some(path), _) => path.clone(),
+        (None, Database::Sqlite(db)) if config.demo => {
+            let mut name = db.as_os_str().to_owned();
+            name.push(".machinekey");
+            let path = std::path::PathBuf::from(name);
+            if !path.exists() {
+                write_new_secret_file(&path, DEMO_MACHINE_KEY)
+                    .map_err(|e| format!("katana machine key {}: {e}", path.display()))?;
+                tracing::info!(path = %path.display(), "demo machineKey written (demo only)");
+            }
+            path
+        }
+        _ => return Ok(None),
+    };
+    let fail = |e: &dyn std::fmt::Display| format!("katana machine key {}: {e}", path.display());
+    check_private(&path).map_err(|e| fail(&e))?;
+    let text = std::fs::read_to_string(&path).map_err(|e| fail(&e))?;
+    let key = gatehouse_katana::MachineKey::parse(&text).map_err(|e| fail(&e))?;
+    let claims = config
+        .katana_claims
+        .iter()
+        .map(|c| parse_claim(c))
+        .collect::<Result<Vec<_>, _>>()?;
+    let user_claim = match config.katana_user_claim {
+        crate::config::KatanaUserClaim::Name => UserClaim::Name,
+        crate::config::KatanaUserClaim::Nameidentifier => UserClaim::NameIdentifier,
+    };
+    tracing::info!(
+        validation = key.validation().name(),
+        aes_bits = key.aes_bits(),
+        "katana tickets on"
+    );
+    Ok(Some(KatanaTickets::new(
+        gatehouse_katana::TicketFormat::access_token(&key),
+        claims,
+        user_claim,
+        config.katana_default_scope.clone(),
+    )))
+}
+
+/// `TYPE=VALUE` or `TYPE=VALUE|FLAG`.
+fn parse_claim(text: &str) -> Result<gatehouse_domain::service::katana::ClaimTemplate, String> {
+    use gatehouse_domain::service::katana::{ClaimTemplate, FlagCondition};
+    let bad = || format!("katana claim {text:?}: expected TYPE=VALUE or TYPE=VALUE|FLAG");
+    let (claim_type, rest) = text.split_once('=').ok_or_else(bad)?;
+    let (value, when) = match rest.rsplit_once('|') {
+        Some((value, flag)) => (
+            value,
+            Some(FlagCondition::parse(flag.trim()).ok_or_else(|| {
+                format!(
+                    "katana claim {text:?}: unknown flag {flag:?} (operator, editor, query_all, df_visible)"
+                )
+            })?),
+        ),
+        None => (rest, None),
+    };
+    if claim_type.trim().is_empty() {
+        return Err(bad());
+    }
+    Ok(ClaimTemplate::new(claim_type.trim(), value, when))
+}
+
+/// Refuses a secret file group or others may read or write (like `ssh` with its keys).
+fn check_private(path: &Path) -> Result<(), String> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(path)
+            .map_err(|e| e.to_string())?
+            .permissions()
+            .mode();
+        if mode & 0o077 != 0 {
+            return Err(format!(
+                "mode {:o} lets group or others read it: chmod 600",
+                mode & 0o777
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn write_new_secret_file(path: &Path, text: &str) -> std::io::Result<()> {

@@ -6,7 +6,11 @@
 //!   server's JWKS, algorithms pinned, the JWKS cached and fetched again on an unknown `kid`
 //!   (at most once per [`JwtValidator::refetch_interval`]).
 //!
-//! Both implement [`Validator`], which the `actix` and `axum` extractors use.
+//! - `KatanaValidator` (feature `katana`): a Katana bearer ticket under the legacy
+//!   `<machineKey>`, checked locally as the legacy APIs' `OAuthBearerAuthenticationMiddleware`
+//!   did, but stricter: a ticket without `.expires` is refused (Katana accepted it forever).
+//!
+//! All implement [`Validator`], which the `actix` and `axum` extractors use.
 
 use std::collections::{HashMap, VecDeque};
 use std::future::Future;
@@ -465,6 +469,78 @@ fn verify(algorithm: Algorithm, key: &Jwk, message: &[u8], signature: &[u8]) -> 
         _ => Err(Error::InvalidToken("the key is for another algorithm")),
     }
 }
+
+#[cfg(feature = "katana")]
+mod katana {
+    use gatehouse_katana::{MachineKey, TicketFormat, NAME_CLAIM, NAME_IDENTIFIER_CLAIM, ROLE_CLAIM};
+
+    use super::{now_unix, Principal, ValidateFuture, Validator};
+    use crate::Error;
+
+    /// Validates Katana bearer tickets under the legacy machineKey, locally.
+    ///
+    /// Checks the MAC and decryption (`MachineKey.Unprotect` with the OAuth access-token
+    /// purposes), the `Bearer` authentication type, and `.expires` (required: Katana's own
+    /// middleware accepted a ticket without one forever). The principal's subject is the
+    /// `NameIdentifier` claim, its user name the `Name` claim, its scopes the role claims.
+    /// A ticket cannot tell a revocation at Gatehouse: introspect when that matters.
+    #[derive(Debug, Clone)]
+    pub struct KatanaValidator {
+        format: TicketFormat,
+    }
+
+    impl KatanaValidator {
+        /// Validates tickets protected under `key`.
+        pub fn new(key: &MachineKey) -> Self {
+            KatanaValidator {
+                format: TicketFormat::access_token(key),
+            }
+        }
+
+        /// The principal of `token`.
+        ///
+        /// # Errors
+        /// [`Error::InvalidToken`] naming the check that failed.
+        pub fn check(&self, token: &str) -> Result<Principal, Error> {
+            let ticket = self
+                .format
+                .unprotect(token)
+                .map_err(|_| Error::InvalidToken("not a ticket under this machineKey"))?;
+            if ticket.authentication_type != "Bearer" {
+                return Err(Error::InvalidToken("not a bearer ticket"));
+            }
+            let expires = ticket
+                .expires()
+                .ok_or(Error::InvalidToken("no .expires"))?
+                .unix_timestamp();
+            if expires <= now_unix() {
+                return Err(Error::InvalidToken("expired"));
+            }
+            let roles = ticket
+                .claims
+                .iter()
+                .filter(|c| c.claim_type == ROLE_CLAIM)
+                .map(|c| c.value.clone())
+                .collect();
+            Ok(Principal {
+                subject: ticket.claim(NAME_IDENTIFIER_CLAIM).map(str::to_owned),
+                username: ticket.claim(NAME_CLAIM).map(str::to_owned),
+                client_id: None,
+                scopes: roles,
+                expires_at: Some(expires),
+            })
+        }
+    }
+
+    impl Validator for KatanaValidator {
+        fn validate<'a>(&'a self, token: &'a str) -> ValidateFuture<'a> {
+            Box::pin(std::future::ready(self.check(token)))
+        }
+    }
+}
+
+#[cfg(feature = "katana")]
+pub use katana::KatanaValidator;
 
 /// The token of an `Authorization: Bearer` header value.
 pub fn bearer_token(header: &str) -> Option<&str> {

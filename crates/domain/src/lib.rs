@@ -14,7 +14,7 @@
 //! | operation | signature | dialect |
 //! |---|---|---|
 //! | client auth | `authenticate_client(&ClientAuth) -> Client` | all (introspect, revoke) |
-//! | password (hash) | `password_grant(PasswordGrant) -> IssuedTokens` | katana `/token`, v1 `password` |
+//! | password (hash) | `password_grant(PasswordGrant) -> IssuedTokens` | v1 `password` (katana: below) |
 //! | windows | `windows_grant(WindowsGrant) -> IssuedTokens` | v1 `WindowsAuthentication` |
 //! | member (hash) | `member_grant(MemberGrant) -> MemberLogin` | member `/api/Token` |
 //! | refresh | `refresh_grant(&ClientAuth, token: &str, scope: Option<&str>) -> IssuedTokens` | v1 `refresh_token` |
@@ -26,6 +26,7 @@
 //! | bearer | `validate_access_token(token) -> TokenInfo` (`Error::InvalidToken`) | onetime Bearer |
 //! | introspect | `introspect(&ClientAuth, token) -> Option<TokenInfo>` (`None` = inactive or not the caller's; confidential clients only; reads only), then on `InvalidClient` `count_failed_client(&ClientAuth)` on a blocking worker | `/oauth2/introspect` |
 //! | revoke | `revoke(&ClientAuth, token) -> ()` | `/oauth2/revoke` |
+//! | katana (hash) | `katana_password_grant(PasswordGrant) -> IssuedTokens` (a Katana ticket with `with_katana(Arc<KatanaTickets>)`), `adopt_katana_ticket(token) -> bool` (a legacy ticket's first use; called by bearer validation, revocation and one-time issue, and by the introspection handler off the worker) | katana `/token`, every bearer token ([`service::katana`]) |
 //! | import (hash) | `import(&ImportDocument) -> ImportReport`; `import::demo_document()` | `import`, `serve --demo` |
 //! | CLI (hash) | `add_user(NewUserSpec, &Secret) -> User`, `set_password(name, &Secret)`, `set_user_disabled(name, bool)`, `add_client(NewClientSpec) -> Option<Secret>`, `rotate_client_secret(id) -> Secret` | `gatehouse user/client` |
 //! | authorize | `check_authorization(&AuthorizationParams) -> AuthorizationRequest` (`AuthorizeError`: page or redirect), `issue_authorization_code(&request, &BrowserSessionInfo) -> IssuedCode` | `/oauth2/authorize` |

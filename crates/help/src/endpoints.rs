@@ -349,7 +349,9 @@ fn seed004_request() -> Vec<Sample> {
 }
 fn seed004_response() -> Vec<Sample> {
     let v = s::katana_response();
-    vec![s::json(&v), s::xml(&v)]
+    // The seed lists text/javascript among the response formats too: Katana's `/token`
+    // answers it (the negotiated JSON, `Content-Type: text/javascript`).
+    vec![s::json(&v), s::javascript(&v), s::xml(&v)]
 }
 fn introspection_request() -> Vec<Sample> {
     let v = s::introspection_request();

@@ -5,6 +5,9 @@
 //! OAuth failure is 400, `invalid_client` included ([`super::ApiError::status`]); the answer
 //! carries `userName`, `userId`, `sessionKey` and the `client_key` asked for beside the
 //! RFC 6749 members.
+//!
+//! With `--katana-machine-key` the access token is a real Katana ticket, which the legacy
+//! APIs' `OAuthBearerAuthenticationMiddleware` accepts (`gatehouse_domain::service::katana`).
 
 use actix_web::web;
 use gatehouse_domain::secret::Secret;
@@ -39,7 +42,9 @@ pub(super) async fn token(
         // default scope (empty unless set), nothing a caller asks for.
         without_client: WithoutClient::Scope(state.config.katana_default_scope.clone()),
     };
-    let issued = state.hashing(move |s| s.password_grant(grant)).await?;
+    let issued = state
+        .hashing(move |s| s.katana_password_grant(grant))
+        .await?;
     let user = issued.user.ok_or(ApiError::Internal)?;
     let token = OAuthToken {
         access_token: issued.access_token.expose().to_owned(),

@@ -40,7 +40,23 @@ async fn introspect_counting_failures(
     token: String,
 ) -> Result<Option<gatehouse_domain::service::TokenInfo>, ApiError> {
     let counted = client.clone();
+    let (again, token_again) = (client.clone(), token.clone());
     match state.read(move |s| s.introspect(&client, &token)).await {
+        // A legacy Katana ticket seen for the first time: adopted off the worker, then
+        // asked about again.
+        Ok(None) if legacy_ticket(state, &token_again) => {
+            let token = token_again.clone();
+            if state
+                .blocking(move |s| s.adopt_katana_ticket(&token))
+                .await?
+            {
+                state
+                    .read(move |s| s.introspect(&again, &token_again))
+                    .await
+            } else {
+                Ok(None)
+            }
+        }
         Err(ApiError::Domain(gatehouse_domain::Error::InvalidClient)) => {
             state
                 .blocking(move |s| {
@@ -52,6 +68,12 @@ async fn introspect_counting_failures(
         }
         other => other,
     }
+}
+
+/// Whether `token` may be a Katana ticket worth adopting (a machineKey is configured and
+/// the text has a ticket's shape).
+fn legacy_ticket(state: &Data, token: &str) -> bool {
+    state.service.katana().is_some() && gatehouse_domain::service::katana::looks_like_ticket(token)
 }
 
 /// The client asking (required: only a token's owner may ask about it) and the token.

@@ -32,6 +32,7 @@ impl<S: Store> Gatehouse<S> {
         let scope = grant_scope(Some(&client), &WithoutClient::Refuse, scope)?;
         let mint = self.mint(MintSpec {
             grant: GrantType::ClientCredentials,
+            katana: false,
             keys: keys.as_deref(),
             client_key: None,
             caller_ip,

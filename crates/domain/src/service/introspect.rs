@@ -52,11 +52,13 @@ pub struct TokenInfo {
 
 impl<S: Store> Gatehouse<S> {
     /// Checks a bearer access token: known, not expired, not revoked, session not ended,
-    /// user not disabled.
+    /// user not disabled. A Katana ticket not seen before is adopted first
+    /// ([`Gatehouse::adopt_katana_ticket`]; a write, so call this on a blocking worker).
     ///
     /// # Errors
     /// [`Error::InvalidToken`], [`Error::Storage`].
     pub fn validate_access_token(&self, token: &str) -> Result<TokenInfo> {
+        self.adopt_katana_ticket(token)?;
         let digest = TokenDigest::of(token);
         let now = self.now();
         let max = self.config.session_max_lifetime;
@@ -77,7 +79,9 @@ impl<S: Store> Gatehouse<S> {
     /// introspect at all (RFC 7662 section 2.1: the endpoint requires authorization).
     ///
     /// Only reads (it runs on an HTTP worker): a failed client authentication is not counted
-    /// here; the caller counts it off the worker with [`Gatehouse::count_failed_client`].
+    /// here; the caller counts it off the worker with [`Gatehouse::count_failed_client`]. A
+    /// Katana ticket not seen before is inactive here: the caller adopts it off the worker
+    /// ([`Gatehouse::adopt_katana_ticket`]) and asks again.
     ///
     /// # Errors
     /// `InvalidClient` (unknown, wrong secret, or public), `Storage`.

@@ -29,6 +29,7 @@ pub mod client_auth;
 pub mod client_credentials;
 pub mod codes;
 pub mod introspect;
+pub mod katana;
 pub mod lockout;
 pub mod onetime;
 pub mod password;
@@ -59,6 +60,7 @@ pub struct Gatehouse<S: Store> {
     hasher: PasswordHasher,
     config: Config,
     keys: Option<Arc<crate::keys::KeyRing>>,
+    katana: Option<Arc<katana::KatanaTickets>>,
 }
 
 impl<S: Store> fmt::Debug for Gatehouse<S> {
@@ -93,6 +95,7 @@ impl<S: Store> Gatehouse<S> {
             hasher,
             config,
             keys: None,
+            katana: None,
         }
     }
 
@@ -101,6 +104,19 @@ impl<S: Store> Gatehouse<S> {
     pub fn with_key_ring(mut self, keys: Arc<crate::keys::KeyRing>) -> Self {
         self.keys = Some(keys);
         self
+    }
+
+    /// Adds Katana tickets under a legacy machineKey (`--katana-machine-key`): issued at
+    /// Katana's `/token`, adopted wherever a bearer token is accepted ([`katana`]).
+    #[must_use]
+    pub fn with_katana(mut self, katana: Arc<katana::KatanaTickets>) -> Self {
+        self.katana = Some(katana);
+        self
+    }
+
+    /// The Katana ticket settings, when configured.
+    pub fn katana(&self) -> Option<&katana::KatanaTickets> {
+        self.katana.as_deref()
     }
 
     /// The signing keys, when configured.

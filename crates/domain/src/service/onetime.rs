@@ -96,6 +96,7 @@ impl<S: Store> Gatehouse<S> {
         // redemption's parent).
         let (user, issuer_client_id, broker_id, scope, source) = match issuer {
             OneTimeIssuer::Bearer(token) => {
+                self.adopt_katana_ticket(token.expose())?;
                 let digest = TokenDigest::of(token.expose());
                 let (info, session) = self
                     .store

@@ -116,6 +116,19 @@ impl<S: Store> Gatehouse<S> {
     /// `InvalidClient`, `UnauthorizedClient`, `InvalidScope`, `Locked`, `InvalidCredentials`,
     /// `AccountDisabled`, `InvalidRequest`, `Storage`.
     pub fn password_grant(&self, grant: PasswordGrant) -> Result<IssuedTokens> {
+        self.password_grant_issuing(grant, false)
+    }
+
+    /// The password grant of Katana's `/token`: the access token is a Katana ticket when a
+    /// machineKey is configured ([`super::katana`]), else as [`Gatehouse::password_grant`].
+    ///
+    /// # Errors
+    /// As [`Gatehouse::password_grant`].
+    pub fn katana_password_grant(&self, grant: PasswordGrant) -> Result<IssuedTokens> {
+        self.password_grant_issuing(grant, true)
+    }
+
+    fn password_grant_issuing(&self, grant: PasswordGrant, katana: bool) -> Result<IssuedTokens> {
         self.check_name(&grant.user_name, "user name")?;
         self.check_client_key(grant.client_key.as_deref())?;
         let keys = login_keys(account_key(&grant.user_name), grant.caller_ip);
@@ -137,6 +150,7 @@ impl<S: Store> Gatehouse<S> {
         let login = self.verify_password(&keys, &records, user, &grant.password)?;
         let mint = self.mint(MintSpec {
             grant: GrantType::Password,
+            katana,
             keys: None,
             client_key: grant.client_key.clone(),
             caller_ip: grant.caller_ip,
@@ -186,6 +200,7 @@ impl<S: Store> Gatehouse<S> {
         }
         let mint = self.mint(MintSpec {
             grant: GrantType::Password,
+            katana: false,
             keys: None,
             client_key: grant.client_key.clone(),
             caller_ip: grant.caller_ip,
@@ -256,6 +271,7 @@ impl<S: Store> Gatehouse<S> {
         };
         let mint = self.mint(MintSpec {
             grant: GrantType::Password,
+            katana: false,
             keys: None,
             client_key: None,
             caller_ip: grant.caller_ip,

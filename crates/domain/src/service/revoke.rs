@@ -19,6 +19,9 @@ impl<S: Store> Gatehouse<S> {
     /// `InvalidClient`, `UnauthorizedClient` (a token the client may not revoke), `Storage`.
     pub fn revoke(&self, client: &ClientAuth, token: &str) -> Result<()> {
         let client = self.authenticate_client(client)?;
+        // A legacy Katana ticket never seen is adopted, so that its revocation is recorded
+        // and holds (adopted tickets have no client: only an `introspect_any` client may).
+        self.adopt_katana_ticket(token)?;
         let digest = TokenDigest::of(token);
         let now = self.now();
         // A JWT that does not verify is no token of ours: nothing to revoke (RFC 7009 2.2).

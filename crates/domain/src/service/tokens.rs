@@ -112,6 +112,8 @@ pub(crate) struct MintSpec<'a> {
     pub(crate) scope: String,
     pub(crate) refresh: bool,
     pub(crate) grant: GrantType,
+    /// Issue a Katana ticket as the access token, when a machineKey is configured.
+    pub(crate) katana: bool,
 }
 
 /// Where a new session derives from: nothing, or (one-time redemption) the session and the
@@ -199,6 +201,20 @@ impl<S: Store> Gatehouse<S> {
                 later(draft.now, draft.access_life),
                 spec.keys,
             )?;
+        }
+        if let (true, Some(katana), Some(user)) = (spec.katana, self.katana.as_deref(), spec.user) {
+            draft.now = super::katana::whole_seconds(draft.now);
+            let expires = super::katana::whole_seconds(
+                later(draft.now, draft.access_life).min(draft.session_end),
+            );
+            let subject = super::katana::TicketSubject {
+                user,
+                session_id: draft.session_id,
+                client_key: draft.client_key.as_deref(),
+                issued: draft.now,
+                expires,
+            };
+            draft.access = katana.issue(&subject, &*self.rng);
         }
         Ok(draft.open(spec.client, spec.user, spec.scope, Lineage::default()))
     }
