@@ -48,6 +48,7 @@
 
 pub mod authorize;
 pub mod browser_session;
+pub mod client_assertion;
 pub mod clock;
 pub mod config;
 pub mod credentials;

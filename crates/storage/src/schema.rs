@@ -50,6 +50,21 @@ diesel::table! {
 }
 
 diesel::table! {
+    client_assertion_jtis (client_id, jti) {
+        client_id -> Text,
+        jti -> Text,
+        expires_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    client_keys (client_id) {
+        client_id -> Text,
+        jwks -> Text,
+    }
+}
+
+diesel::table! {
     clients (client_id) {
         client_id -> Text,
         secret_hash -> Nullable<Text>,
@@ -67,6 +82,24 @@ diesel::table! {
         audience -> Nullable<Text>,
         access_token_alg -> Text,
         id_token_alg -> Text,
+    }
+}
+
+diesel::table! {
+    device_codes (digest) {
+        digest -> Binary,
+        user_code_digest -> Binary,
+        client_id -> Text,
+        scope -> Text,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+        interval_secs -> BigInt,
+        last_polled_at -> Nullable<BigInt>,
+        user_id -> Nullable<Text>,
+        browser_session_id -> Nullable<Text>,
+        approved_at -> Nullable<BigInt>,
+        denied_at -> Nullable<BigInt>,
+        consumed_at -> Nullable<BigInt>,
     }
 }
 
@@ -200,7 +233,10 @@ diesel::joinable!(authorization_codes -> clients (client_id));
 diesel::joinable!(authorization_codes -> sessions (session_id));
 diesel::joinable!(authorization_codes -> users (user_id));
 diesel::joinable!(browser_sessions -> users (user_id));
+diesel::joinable!(client_keys -> clients (client_id));
 diesel::joinable!(clients -> brokers (broker_id));
+diesel::joinable!(device_codes -> clients (client_id));
+diesel::joinable!(device_codes -> users (user_id));
 diesel::joinable!(members -> users (user_id));
 diesel::joinable!(onetime_codes -> clients (redeeming_client_id));
 diesel::joinable!(onetime_codes -> sessions (session_id));
@@ -217,7 +253,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     authorization_codes,
     brokers,
     browser_sessions,
+    client_assertion_jtis,
+    client_keys,
     clients,
+    device_codes,
     login_failures,
     members,
     onetime_codes,

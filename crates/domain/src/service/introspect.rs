@@ -78,6 +78,8 @@ impl<S: Store> Gatehouse<S> {
     ///
     /// Only reads (it runs on an HTTP worker): a failed client authentication is not counted
     /// here; the caller counts it off the worker with [`Gatehouse::count_failed_client`].
+    /// A client authenticating with an assertion ([`ClientAuth::is_assertion`]) is the
+    /// exception: its `jti` is recorded (a write), so call it on a blocking worker then.
     ///
     /// # Errors
     /// `InvalidClient` (unknown, wrong secret, or public), `Storage`.
@@ -105,6 +107,7 @@ impl<S: Store> Gatehouse<S> {
                 })))
             })
             .and_then(|r| r)
+            .and_then(|info| self.settle_assertion(client).map(|()| info))
     }
 }
 

@@ -172,6 +172,7 @@ fn client_authentication_rules() {
             client_name: None,
             access_token_format: Default::default(),
             signing: Default::default(),
+            jwks: None,
         })
         .expect("client");
     let secret = fx.gh.rotate_client_secret("machine").expect("rotate");
@@ -578,6 +579,7 @@ fn refresh_rotates_and_reuse_ends_the_family() {
             client_name: None,
             access_token_format: Default::default(),
             signing: Default::default(),
+            jwks: None,
         })
         .expect("client");
     assert!(matches!(
@@ -812,6 +814,7 @@ fn authorization_codes_are_single_use_and_bound() {
             client_name: None,
             access_token_format: Default::default(),
             signing: Default::default(),
+            jwks: None,
         })
         .expect("client")
         .expect("secret");
@@ -1292,6 +1295,7 @@ fn cli_operations() {
             client_name: None,
             access_token_format: Default::default(),
             signing: Default::default(),
+            jwks: None,
         })
         .expect("add client");
     assert!(public.is_none());
@@ -1356,6 +1360,7 @@ fn introspect_any_is_a_client_setting() {
                 client_name: None,
                 access_token_format: Default::default(),
                 signing: Default::default(),
+                jwks: None,
             })
             .expect("client");
         let secret = fx.gh.rotate_client_secret(id).expect("secret");
