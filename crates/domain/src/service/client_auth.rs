@@ -153,7 +153,7 @@ impl<S: Store> Gatehouse<S> {
 
     /// After a read that authenticated `auth`: records the `jti` of its assertion (a write;
     /// nothing for a secret), refusing a replay and a client past
-    /// [`client_assertion::MAX_LIVE_JTIS_PER_CLIENT`]. Every operation that authenticates a
+    /// `Config::max_live_assertions_per_client` live `jti`s. Every operation that authenticates a
     /// client inside its own read calls it before it acts.
     ///
     /// # Errors
@@ -167,9 +167,10 @@ impl<S: Store> Gatehouse<S> {
             return Err(Error::InvalidClient);
         };
         let now = self.now();
+        let cap = self.config.max_live_assertions_per_client;
         let recorded = self.store.write(move |tx| {
             tx.delete_expired_assertion_jtis(Some(&v.client_id), now)?;
-            if tx.live_assertion_jtis(&v.client_id)? >= client_assertion::MAX_LIVE_JTIS_PER_CLIENT {
+            if tx.live_assertion_jtis(&v.client_id)? >= cap {
                 return Ok(Err(Error::RateLimited {
                     retry_after: time::Duration::seconds(60),
                 }));
