@@ -20,6 +20,7 @@ import requests
 from authlib.integrations.requests_client import OAuth2Session
 from authlib.oauth2.rfc7523 import PrivateKeyJWT
 from authlib.oauth2.rfc7523.assertion import private_key_jwt_sign
+from authlib.oauth2.rfc8414 import AuthorizationServerMetadata
 from joserfc.jwk import ECKey
 
 cfg = json.loads(sys.argv[1])
@@ -50,6 +51,9 @@ session = OAuth2Session(
 )
 meta = requests.get(f"{issuer}/.well-known/oauth-authorization-server", timeout=10).json()
 assert "private_key_jwt" in meta["token_endpoint_auth_methods_supported"], meta
+# RFC 8414's rules, as Authlib checks them (the signing algorithms must come with
+# private_key_jwt, without "none").
+AuthorizationServerMetadata(meta).validate()
 done.append("discovery")
 
 token = session.fetch_token(meta["token_endpoint"], grant_type="client_credentials")
