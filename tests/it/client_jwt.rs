@@ -211,6 +211,17 @@ fn bad_assertions_lock_the_address_like_bad_secrets() {
     let locked = token(&server, &signer.assertion("signer", &issuer));
     assert_eq!(locked.status, 429, "{}", locked.text());
     assert!(locked.header("retry-after").is_some());
+    // At introspection too (it runs on the blocking pool for an assertion, and counts).
+    drop(server);
+    let (server, signer, other, issuer) = self::server();
+    let introspect = |assertion: String| {
+        server.send(Request::post("/oauth2/introspect").form(&form_with(&assertion, "token=t")))
+    };
+    for _ in 0..5 {
+        assert_invalid_client(&introspect(other.assertion("signer", &issuer)), "bad");
+    }
+    let locked = introspect(signer.assertion("signer", &issuer));
+    assert_eq!(locked.status, 429, "{}", locked.text());
 }
 
 fn base64_url(text: &str) -> String {

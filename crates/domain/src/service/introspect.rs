@@ -79,7 +79,8 @@ impl<S: Store> Gatehouse<S> {
     /// Only reads (it runs on an HTTP worker): a failed client authentication is not counted
     /// here; the caller counts it off the worker with [`Gatehouse::count_failed_client`].
     /// A client authenticating with an assertion ([`ClientAuth::is_assertion`]) is the
-    /// exception: its `jti` is recorded (a write), so call it on a blocking worker then.
+    /// exception: its `jti` is recorded (a write) and a refusal counted here, so call it on a
+    /// blocking worker then.
     ///
     /// # Errors
     /// `InvalidClient` (unknown, wrong secret, or public), `Storage`.
@@ -107,6 +108,12 @@ impl<S: Store> Gatehouse<S> {
                 })))
             })
             .and_then(|r| r)
+            // On the blocking pool already (it writes the jti): count a refused assertion here.
+            .inspect_err(|e| {
+                if client.is_assertion() {
+                    self.client_failed(e, Some(client));
+                }
+            })
             .and_then(|info| self.settle_assertion(client).map(|()| info))
     }
 }
