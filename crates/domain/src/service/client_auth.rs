@@ -4,7 +4,7 @@
 //!
 //! An assertion is verified inside the operation's read (signature, claims:
 //! [`crate::client_assertion`]) and its `jti` recorded in a write of its own right after
-//! ([`Gatehouse::settle_assertion`]): of two requests with one assertion, exactly one
+//! (`Gatehouse::settle_assertion`): of two requests with one assertion, exactly one
 //! records it (the insert is conditional), the other is `invalid_client`.
 
 use std::fmt;
