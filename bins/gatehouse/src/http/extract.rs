@@ -456,6 +456,55 @@ mod tests {
     }
 
     #[test]
+    fn an_assertion_comes_alone_with_its_type() {
+        let params =
+            |id: Option<&str>, secret: Option<&str>, ty: Option<&str>, jwt: Option<&str>| {
+                ClientParams {
+                    client_id: id.map(str::to_owned),
+                    client_secret: secret.map(str::to_owned),
+                    client_assertion_type: ty.map(str::to_owned),
+                    client_assertion: jwt.map(str::to_owned),
+                }
+            };
+        let ty = Some(gatehouse_domain::client_assertion::ASSERTION_TYPE);
+        let alone = creds(None).exclusive_of(params(Some("app"), None, ty, Some("a.b.c")));
+        assert!(alone
+            .as_ref()
+            .is_ok_and(|c| c.is_assertion() && c.client_id() == "app"));
+        let shown = format!("{:?}", alone.ok());
+        assert!(!shown.contains("a.b.c"), "{shown}");
+        for (what, p, with_basic) in [
+            ("with Basic", params(None, None, ty, Some("a.b.c")), true),
+            (
+                "with a secret",
+                params(Some("app"), Some("s"), ty, Some("a.b.c")),
+                false,
+            ),
+            (
+                "without its type",
+                params(Some("app"), None, None, Some("a.b.c")),
+                false,
+            ),
+            (
+                "a type without it",
+                params(Some("app"), None, ty, None),
+                false,
+            ),
+        ] {
+            let c = creds(with_basic.then_some(BASIC));
+            assert!(
+                matches!(c.exclusive_of(p), Err(ApiError::BadRequest(_))),
+                "{what}"
+            );
+        }
+        let saml = params(None, None, Some("urn:x:saml2-bearer"), Some("a.b.c"));
+        assert!(matches!(
+            creds(None).exclusive_of(saml),
+            Err(ApiError::BadClientAuth)
+        ));
+    }
+
+    #[test]
     fn the_authorization_header_never_shows() {
         let shown = format!("{:?}", creds(Some(BASIC)));
         assert!(!shown.contains("ZGVtby1"), "{shown}");
