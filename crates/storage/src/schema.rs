@@ -86,24 +86,6 @@ diesel::table! {
 }
 
 diesel::table! {
-    device_codes (digest) {
-        digest -> Binary,
-        user_code_digest -> Binary,
-        client_id -> Text,
-        scope -> Text,
-        created_at -> BigInt,
-        expires_at -> BigInt,
-        interval_secs -> BigInt,
-        last_polled_at -> Nullable<BigInt>,
-        user_id -> Nullable<Text>,
-        browser_session_id -> Nullable<Text>,
-        approved_at -> Nullable<BigInt>,
-        denied_at -> Nullable<BigInt>,
-        consumed_at -> Nullable<BigInt>,
-    }
-}
-
-diesel::table! {
     login_failures (lock_key) {
         lock_key -> Text,
         failures -> BigInt,
@@ -235,8 +217,6 @@ diesel::joinable!(authorization_codes -> users (user_id));
 diesel::joinable!(browser_sessions -> users (user_id));
 diesel::joinable!(client_keys -> clients (client_id));
 diesel::joinable!(clients -> brokers (broker_id));
-diesel::joinable!(device_codes -> clients (client_id));
-diesel::joinable!(device_codes -> users (user_id));
 diesel::joinable!(members -> users (user_id));
 diesel::joinable!(onetime_codes -> clients (redeeming_client_id));
 diesel::joinable!(onetime_codes -> sessions (session_id));
@@ -256,7 +236,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     client_assertion_jtis,
     client_keys,
     clients,
-    device_codes,
     login_failures,
     members,
     onetime_codes,

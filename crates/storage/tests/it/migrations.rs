@@ -28,7 +28,7 @@ fn migrations_run_from_empty_and_only_once() {
     );
     assert!(
         applied.iter().any(|a| a.starts_with("20261206000600")),
-        "client keys, assertion jtis and device codes: {applied:?}"
+        "client keys and assertion jtis: {applied:?}"
     );
     // Every table is there and empty.
     let (users, clients) = storage
@@ -96,7 +96,7 @@ fn expected_schema() -> (Vec<TableSpec>, Vec<(String, String, String)>) {
                 .push((column.to_owned(), ty));
         }
     }
-    assert_eq!(expected.len(), 18);
+    assert_eq!(expected.len(), 17);
 
     (expected, joinables)
 }
