@@ -3,6 +3,7 @@
 //! test asks for (no Content-Type added behind its back, lying Content-Length possible).
 
 pub mod external;
+pub mod jwt;
 pub mod pg;
 
 use std::io::{Read, Write};

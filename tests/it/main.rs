@@ -2,6 +2,7 @@
 
 mod authz;
 mod client;
+mod client_jwt;
 mod errors;
 mod flows;
 mod help;

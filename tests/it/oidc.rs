@@ -1009,6 +1009,8 @@ fn access_token_format_is_validated() {
             audience: None,
             access_token_alg: None,
             id_token_alg: None,
+            jwks: None,
+            keys_only: false,
         },
     )
     .expect_err("refused");
@@ -1064,6 +1066,8 @@ fn the_audience_is_per_client() {
         audience: Some(audience.into()),
         access_token_alg: None,
         id_token_alg: None,
+        jwks: None,
+        keys_only: false,
     };
     let err = gatehouse::cli::client_add(&settings_of(&server.db), args("c", "two words"))
         .expect_err("refused");

@@ -1061,9 +1061,14 @@ fn metadata_comes_from_the_issuer() {
         v["code_challenge_methods_supported"],
         serde_json::json!(["S256"])
     );
+    // The demo client has keys: private_key_jwt is on (client_jwt.rs turns it off).
     assert_eq!(
         v["introspection_endpoint_auth_methods_supported"],
-        serde_json::json!(["client_secret_basic", "client_secret_post"])
+        serde_json::json!([
+            "client_secret_basic",
+            "client_secret_post",
+            "private_key_jwt"
+        ])
     );
     let scopes = v["scopes_supported"]
         .as_array()

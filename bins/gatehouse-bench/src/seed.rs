@@ -305,6 +305,7 @@ mod tests {
                 client_name: None,
                 access_token_format: Default::default(),
                 signing: Default::default(),
+                jwks: None,
             };
             store
                 .write(move |tx| tx.upsert_client(&client))

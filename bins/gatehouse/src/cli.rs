@@ -7,7 +7,7 @@
 //! the run function takes that struct whole.
 
 use std::io::BufRead as _;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use gatehouse_domain::clock::SystemClock;
@@ -24,6 +24,10 @@ use crate::state::{self, Service};
 
 /// What `gatehouse` does.
 #[derive(Debug, clap::Subcommand)]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "parsed once per process: the size of `client add` costs nothing worth a box"
+)]
 pub enum Command {
     /// Run the server (migrations run first)
     Serve,
@@ -94,6 +98,18 @@ pub enum ClientCommand {
     RotateSecret {
         /// Client id
         client_id: String,
+    },
+    /// Register a client's public keys (a JWK Set file) for private_key_jwt client
+    /// authentication, replacing any it had; its secret keeps working (a migration)
+    SetJwks {
+        /// Client id
+        client_id: String,
+        /// The JWK Set (JSON, public keys only); `-` reads standard input
+        #[arg(value_name = "FILE", required_unless_present = "clear")]
+        file: Option<PathBuf>,
+        /// Remove the keys instead (refused for a client without a secret)
+        #[arg(long, conflicts_with = "file")]
+        clear: bool,
     },
 }
 
@@ -211,6 +227,12 @@ pub struct NewClientArgs {
     /// Algorithm of its id_tokens (id_token_signed_response_alg) [default: RS256]
     #[arg(long, value_name = "RS256|ES256|EdDSA")]
     pub id_token_alg: Option<String>,
+    /// Its public keys (a JWK Set file) for private_key_jwt client authentication
+    #[arg(long, value_name = "FILE")]
+    pub jwks: Option<PathBuf>,
+    /// With --jwks: no secret; the client authenticates with private_key_jwt only
+    #[arg(long, requires = "jwks", conflicts_with = "public")]
+    pub keys_only: bool,
 }
 
 impl Command {
@@ -230,6 +252,11 @@ impl Command {
             Command::Client(ClientCommand::RotateSecret { client_id }) => {
                 client_rotate_secret(&settings, &client_id)
             }
+            Command::Client(ClientCommand::SetJwks {
+                client_id,
+                file,
+                clear: _,
+            }) => client_set_jwks(&settings, &client_id, file.as_deref()),
             Command::Keys(KeysCommand::List) => keys_list(&settings),
             Command::Keys(KeysCommand::Rotate { alg, publish_delay }) => {
                 keys_rotate(&settings, &alg, publish_delay)
@@ -375,9 +402,11 @@ pub fn user_disable(settings: &Settings, user_name: &str) -> Result<(), String> 
 /// `gatehouse client add ID`.
 pub fn client_add(settings: &Settings, args: NewClientArgs) -> Result<(), String> {
     let grants = GrantSet::parse_names(&args.grants.join(" "))?;
+    let jwks = args.jwks.as_deref().map(read_jwks).transpose()?;
     let spec = NewClientSpec {
         client_id: args.client_id.clone(),
-        confidential: !args.public,
+        confidential: !args.public && !args.keys_only,
+        jwks,
         grants,
         scope: args.scope,
         redirect_url: args.redirect_url,
@@ -414,7 +443,42 @@ pub fn client_add(settings: &Settings, args: NewClientArgs) -> Result<(), String
             eprintln!("client {} added; its secret (shown once):", args.client_id);
             println!("{}", secret.expose());
         }
+        None if args.keys_only => println!(
+            "client {} added (private_key_jwt only, no secret)",
+            args.client_id
+        ),
         None => println!("public client {} added", args.client_id),
+    }
+    Ok(())
+}
+
+/// A JWK Set file (`-`: standard input), at most 16 KiB read.
+fn read_jwks(path: &Path) -> Result<String, String> {
+    use std::io::Read as _;
+    let limit = gatehouse_domain::client_assertion::MAX_JWKS_BYTES as u64 + 1;
+    let mut text = String::new();
+    let read = if path == Path::new("-") {
+        std::io::stdin().take(limit).read_to_string(&mut text)
+    } else {
+        std::fs::File::open(path).and_then(|f| f.take(limit).read_to_string(&mut text))
+    };
+    read.map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok(text)
+}
+
+/// `gatehouse client set-jwks ID FILE` (or `--clear`).
+pub fn client_set_jwks(
+    settings: &Settings,
+    client_id: &str,
+    file: Option<&Path>,
+) -> Result<(), String> {
+    let jwks = file.map(read_jwks).transpose()?;
+    service(settings)?
+        .set_client_jwks(client_id, jwks.as_deref())
+        .map_err(|e| e.to_string())?;
+    match file {
+        Some(_) => println!("keys of {client_id} registered (private_key_jwt)"),
+        None => println!("keys of {client_id} removed"),
     }
     Ok(())
 }

@@ -523,6 +523,7 @@ mod tests {
             introspect_any: false,
             access_token_format: Default::default(),
             signing: Default::default(),
+            jwks: None,
         }
     }
 

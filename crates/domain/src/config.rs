@@ -40,6 +40,9 @@ pub struct Config {
     pub onetime_rate_window: Duration,
     /// Largest one-time code payload, keys and values together, in bytes (4 KiB).
     pub max_payload_bytes: usize,
+    /// Live `private_key_jwt` assertion `jti`s remembered per client
+    /// ([`crate::client_assertion::MAX_LIVE_JTIS_PER_CLIENT`]); beyond, `RateLimited`.
+    pub max_live_assertions_per_client: u64,
 }
 
 impl Default for Config {
@@ -61,6 +64,7 @@ impl Default for Config {
             onetime_rate: 30,
             onetime_rate_window: Duration::seconds(60),
             max_payload_bytes: 4096,
+            max_live_assertions_per_client: crate::client_assertion::MAX_LIVE_JTIS_PER_CLIENT,
         }
     }
 }

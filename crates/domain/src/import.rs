@@ -133,6 +133,10 @@ pub struct ImportClient {
     /// `RS256` (default), `ES256` or `EdDSA`: the algorithm of its id_tokens.
     #[serde(default)]
     pub id_token_signed_response_alg: Option<String>,
+    /// Its public keys (a JWK Set object, RFC 7517 section 5) for `private_key_jwt` client
+    /// authentication; with or without a secret.
+    #[serde(default)]
+    pub jwks: Option<serde_json::Value>,
 }
 
 impl fmt::Debug for ImportClient {
@@ -156,6 +160,7 @@ impl fmt::Debug for ImportClient {
                 "id_token_signed_response_alg",
                 &self.id_token_signed_response_alg,
             )
+            .field("has_jwks", &self.jwks.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -306,6 +311,20 @@ pub struct NewClientSpec {
     pub access_token_format: TokenFormat,
     /// Audience and algorithms of its signed tokens.
     pub signing: TokenSigning,
+    /// Its public keys (a JWK Set, JSON) for `private_key_jwt`.
+    pub jwks: Option<String>,
+}
+
+/// A client's JWK Set as given (import, CLI), checked and made compact.
+///
+/// # Errors
+/// `InvalidRequest` naming the client and what is wrong.
+pub fn check_jwks(client_id: &str, jwks: Option<&str>) -> Result<Option<String>> {
+    jwks.map(|j| {
+        crate::client_assertion::parse_jwks(j)
+            .map_err(|e| Error::InvalidRequest(format!("client {client_id}: jwks: {e}")))
+    })
+    .transpose()
 }
 
 /// Parses an algorithm name of the import document or the command line (`None`: `default`).
@@ -471,7 +490,10 @@ impl<S: Store> Gatehouse<S> {
                 )?,
             };
             check_signing(&item.client_id, &signing)?;
+            let jwks = item.jwks.as_ref().map(serde_json::Value::to_string);
+            let jwks = check_jwks(&item.client_id, jwks.as_deref())?;
             clients.push(Client {
+                jwks,
                 client_id: item.client_id.clone(),
                 secret_hash,
                 grants,
@@ -752,6 +774,7 @@ impl<S: Store> Gatehouse<S> {
         check_redirect_uris(&spec.client_id, &spec.redirect_uris)?;
         check_client_name(&spec.client_id, spec.client_name.as_deref())?;
         check_signing(&spec.client_id, &spec.signing)?;
+        let jwks = check_jwks(&spec.client_id, spec.jwks.as_deref())?;
         let secret = spec
             .confidential
             .then(|| generate_client_secret(self.rng()));
@@ -770,6 +793,7 @@ impl<S: Store> Gatehouse<S> {
             client_name: spec.client_name,
             access_token_format: spec.access_token_format,
             signing: spec.signing,
+            jwks,
         };
         self.check_clients_keys(std::slice::from_ref(&client))?;
         self.store().write(move |tx| {
@@ -800,6 +824,29 @@ impl<S: Store> Gatehouse<S> {
             tx.upsert_client(&client)
         })?;
         Ok(secret)
+    }
+
+    /// Registers (or with `None` removes) a client's public keys for `private_key_jwt`; its
+    /// secret, if any, keeps working (a migration holds both). Removing the keys of a client
+    /// without a secret is refused: it would become public.
+    ///
+    /// # Errors
+    /// `InvalidRequest`, `NotFound`, `Storage`.
+    pub fn set_client_jwks(&self, client_id: &str, jwks: Option<&str>) -> Result<()> {
+        let jwks = check_jwks(client_id, jwks)?;
+        let id = client_id.to_owned();
+        self.store().write(move |tx| {
+            let mut client = tx
+                .client(&id)?
+                .ok_or_else(|| Error::NotFound(format!("client {id}")))?;
+            if jwks.is_none() && client.secret_hash.is_none() {
+                return Err(Error::InvalidRequest(format!(
+                    "client {id} has no secret: removing its keys would make it public"
+                )));
+            }
+            client.jwks = jwks;
+            tx.upsert_client(&client)
+        })
     }
 }
 

@@ -249,41 +249,55 @@ impl SigningKey {
         Value::Object(jwk)
     }
 
-    fn public_member(&self, name: &str) -> Option<Vec<u8>> {
-        let jwk: Map<String, Value> = serde_json::from_str(&self.public_jwk).ok()?;
-        URL_SAFE_NO_PAD.decode(jwk.get(name)?.as_str()?).ok()
-    }
-
     /// Verifies `signature` over `message` with this key's public half.
     fn verify(&self, message: &[u8], sig: &[u8]) -> bool {
-        match self.alg {
-            Alg::Rs256 => {
-                let (Some(n), Some(e)) = (self.public_member("n"), self.public_member("e")) else {
-                    return false;
-                };
-                signature::RsaPublicKeyComponents { n, e }
+        serde_json::from_str::<Map<String, Value>>(&self.public_jwk)
+            .is_ok_and(|jwk| verify_signature(self.alg, &jwk, message, sig))
+    }
+}
+
+fn jwk_member(jwk: &Map<String, Value>, name: &str) -> Option<Vec<u8>> {
+    URL_SAFE_NO_PAD.decode(jwk.get(name)?.as_str()?).ok()
+}
+
+/// Verifies the JWS signature `sig` over `message` with the public JWK `jwk` (its `n`/`e`,
+/// `x`/`y` or `x` members) for `alg`: our own keys, and the keys clients register for
+/// `private_key_jwt`. A JWK of another key type simply does not verify.
+pub fn verify_signature(alg: Alg, jwk: &Map<String, Value>, message: &[u8], sig: &[u8]) -> bool {
+    let kty = jwk.get("kty").and_then(Value::as_str).unwrap_or("");
+    match alg {
+        Alg::Rs256 => {
+            let (Some(n), Some(e)) = (jwk_member(jwk, "n"), jwk_member(jwk, "e")) else {
+                return false;
+            };
+            kty == "RSA"
+                && signature::RsaPublicKeyComponents { n, e }
                     .verify(&signature::RSA_PKCS1_2048_8192_SHA256, message, sig)
                     .is_ok()
+        }
+        Alg::Es256 => {
+            let (Some(x), Some(y)) = (jwk_member(jwk, "x"), jwk_member(jwk, "y")) else {
+                return false;
+            };
+            if kty != "EC" || jwk.get("crv").and_then(Value::as_str) != Some("P-256") {
+                return false;
             }
-            Alg::Es256 => {
-                let (Some(x), Some(y)) = (self.public_member("x"), self.public_member("y")) else {
-                    return false;
-                };
-                let mut point = vec![4u8];
-                point.extend_from_slice(&x);
-                point.extend_from_slice(&y);
-                signature::UnparsedPublicKey::new(&signature::ECDSA_P256_SHA256_FIXED, point)
+            let mut point = vec![4u8];
+            point.extend_from_slice(&x);
+            point.extend_from_slice(&y);
+            signature::UnparsedPublicKey::new(&signature::ECDSA_P256_SHA256_FIXED, point)
+                .verify(message, sig)
+                .is_ok()
+        }
+        Alg::EdDsa => {
+            let Some(x) = jwk_member(jwk, "x") else {
+                return false;
+            };
+            kty == "OKP"
+                && jwk.get("crv").and_then(Value::as_str) == Some("Ed25519")
+                && signature::UnparsedPublicKey::new(&signature::ED25519, x)
                     .verify(message, sig)
                     .is_ok()
-            }
-            Alg::EdDsa => {
-                let Some(x) = self.public_member("x") else {
-                    return false;
-                };
-                signature::UnparsedPublicKey::new(&signature::ED25519, x)
-                    .verify(message, sig)
-                    .is_ok()
-            }
         }
     }
 }

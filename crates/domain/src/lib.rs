@@ -37,7 +37,9 @@
 //!
 //! `ClientAuth::new(id, Option<Secret>)` for body credentials, `ClientAuth::basic(candidates)`
 //! for a Basic header's (id, secret) pairs as the codec yields them (raw, then URL-decoded;
-//! the domain decodes nothing). Errors map to dialects:
+//! the domain decodes nothing), `ClientAuth::assertion(id, jwt, issuer)` for `private_key_jwt`
+//! ([`client_assertion`]: verified in the operation's read against the client's JWK Set, its
+//! `jti` recorded in a write right after; introspection with one runs on a blocking worker). Errors map to dialects:
 //! `InvalidClient` (401 / `invalid_client`), `InvalidCredentials` and `AccountDisabled`
 //! (`invalid_grant`), `Locked { retry_after }` (429, `Error::retry_after_secs`),
 //! `RateLimited { retry_after }` (429 `temporarily_unavailable`: a throttled client address,
@@ -49,6 +51,7 @@
 
 pub mod authorize;
 pub mod browser_session;
+pub mod client_assertion;
 pub mod clock;
 pub mod config;
 pub mod credentials;

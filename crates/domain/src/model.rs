@@ -304,6 +304,10 @@ pub struct Client {
     pub access_token_format: TokenFormat,
     /// Audience and algorithms of the tokens signed for it.
     pub signing: TokenSigning,
+    /// Its public keys, a JWK Set (JSON, checked when stored by
+    /// [`crate::client_assertion::parse_jwks`]): it may then authenticate with
+    /// `private_key_jwt` (RFC 7523 section 2.2), and is confidential even without a secret.
+    pub jwks: Option<String>,
 }
 
 /// How the tokens of a client are signed (JWT access tokens, id_tokens).
@@ -360,9 +364,9 @@ impl TokenFormat {
 }
 
 impl Client {
-    /// Whether the client has a secret (is confidential).
+    /// Whether the client can authenticate (is confidential): it has a secret or keys.
     pub fn is_confidential(&self) -> bool {
-        self.secret_hash.is_some()
+        self.secret_hash.is_some() || self.jwks.is_some()
     }
 }
 
@@ -370,7 +374,8 @@ impl fmt::Debug for Client {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Client")
             .field("client_id", &self.client_id)
-            .field("confidential", &self.secret_hash.is_some())
+            .field("confidential", &self.is_confidential())
+            .field("has_keys", &self.jwks.is_some())
             .field("grants", &self.grants)
             .field("scope", &self.scope)
             .field("access_token_lifetime", &self.access_token_lifetime)

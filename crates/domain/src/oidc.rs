@@ -300,6 +300,7 @@ impl<S: Store> Gatehouse<S> {
                 Ok((client, keys))
             })
             .inspect_err(|e| self.client_failed(e, Some(auth)))
+            .and_then(|found| self.settle_assertion(auth).map(|()| found))
     }
 
     /// The JWK Set published now.

@@ -113,6 +113,15 @@ pub trait ReadTx {
     fn browser_session(&mut self, digest: &TokenDigest) -> Result<Option<BrowserSession>>;
     /// Every signing key, oldest first.
     fn signing_keys(&mut self) -> Result<Vec<SigningKey>>;
+    /// Whether client `client_id` used assertion `jti` and that assertion lives at `now`.
+    fn assertion_jti_seen(
+        &mut self,
+        client_id: &str,
+        jti: &str,
+        now: OffsetDateTime,
+    ) -> Result<bool>;
+    /// How many assertion `jti`s of the client are remembered.
+    fn live_assertion_jtis(&mut self, client_id: &str) -> Result<u64>;
 }
 
 /// Writes, only inside [`Store::write`].
@@ -244,5 +253,19 @@ pub trait WriteTx: ReadTx {
         &mut self,
         before: OffsetDateTime,
         forgotten_before: OffsetDateTime,
+    ) -> Result<u64>;
+    /// Remembers assertion `jti` of the client until `expires_at`; `false` (nothing
+    /// written) when it is already remembered.
+    fn insert_assertion_jti(
+        &mut self,
+        client_id: &str,
+        jti: &str,
+        expires_at: OffsetDateTime,
+    ) -> Result<bool>;
+    /// Forgets the assertion `jti`s expired at `now` (of one client, or of all).
+    fn delete_expired_assertion_jtis(
+        &mut self,
+        client_id: Option<&str>,
+        now: OffsetDateTime,
     ) -> Result<u64>;
 }

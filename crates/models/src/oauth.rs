@@ -157,6 +157,13 @@ pub struct IntrospectionRequest {
     /// Its secret (a secret).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub client_secret: Option<String>,
+    /// `urn:ietf:params:oauth:client-assertion-type:jwt-bearer` with `client_assertion`
+    /// (`private_key_jwt`, RFC 7523 section 2.2).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_assertion_type: Option<String>,
+    /// The client's signed JWT (a secret): `iss` and `sub` the client id, `aud` the issuer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_assertion: Option<String>,
 }
 
 impl IntrospectionRequest {
@@ -254,6 +261,13 @@ pub struct RevocationRequest {
     /// Its secret (a secret).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub client_secret: Option<String>,
+    /// `urn:ietf:params:oauth:client-assertion-type:jwt-bearer` with `client_assertion`
+    /// (`private_key_jwt`, RFC 7523 section 2.2).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_assertion_type: Option<String>,
+    /// The client's signed JWT (a secret): `iss` and `sub` the client id, `aud` the issuer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_assertion: Option<String>,
 }
 
 impl RevocationRequest {

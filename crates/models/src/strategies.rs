@@ -423,14 +423,22 @@ pub fn error_response() -> impl Strategy<Value = oauth::ErrorResponse> {
 
 /// Any [`oauth::IntrospectionRequest`].
 pub fn introspection_request() -> impl Strategy<Value = oauth::IntrospectionRequest> {
-    (opt_text(), opt_text(), opt_text(), opt_text()).prop_map(
-        |(token, token_type_hint, client_id, client_secret)| oauth::IntrospectionRequest {
-            token,
-            token_type_hint,
-            client_id,
-            client_secret,
-        },
+    (
+        (opt_text(), opt_text(), opt_text(), opt_text()),
+        (opt_text(), opt_text()),
     )
+        .prop_map(
+            |((token, token_type_hint, client_id, client_secret), (assertion_type, assertion))| {
+                oauth::IntrospectionRequest {
+                    token,
+                    token_type_hint,
+                    client_id,
+                    client_secret,
+                    client_assertion_type: assertion_type,
+                    client_assertion: assertion,
+                }
+            },
+        )
 }
 
 /// Any [`oauth::IntrospectionResponse`].
@@ -472,14 +480,22 @@ pub fn introspection_response() -> impl Strategy<Value = oauth::IntrospectionRes
 
 /// Any [`oauth::RevocationRequest`].
 pub fn revocation_request() -> impl Strategy<Value = oauth::RevocationRequest> {
-    (opt_text(), opt_text(), opt_text(), opt_text()).prop_map(
-        |(token, token_type_hint, client_id, client_secret)| oauth::RevocationRequest {
-            token,
-            token_type_hint,
-            client_id,
-            client_secret,
-        },
+    (
+        (opt_text(), opt_text(), opt_text(), opt_text()),
+        (opt_text(), opt_text()),
     )
+        .prop_map(
+            |((token, token_type_hint, client_id, client_secret), (assertion_type, assertion))| {
+                oauth::RevocationRequest {
+                    token,
+                    token_type_hint,
+                    client_id,
+                    client_secret,
+                    client_assertion_type: assertion_type,
+                    client_assertion: assertion,
+                }
+            },
+        )
 }
 
 /// Any [`oauth::AuthorizationServerMetadata`].

@@ -174,6 +174,17 @@ macro_rules! copy_between {
                     src,
                     dst,
                     progress,
+                    client_keys,
+                    client_keys::client_id,
+                    String::new(),
+                    ClientKeyRow,
+                    |r: &ClientKeyRow| r.client_id.clone(),
+                    client_keys::client_id.is_not_null()
+                ),
+                copy_table!(
+                    src,
+                    dst,
+                    progress,
                     members,
                     members::id,
                     i64::MIN,

@@ -235,23 +235,25 @@ impl ReadTx for Tx<'_, $conn> {
             return Ok(Some(client));
         }
         clients::table
-            .find(client_id)
-            .select(ClientRow::as_select())
-            .first(self.conn)
+            .left_join(client_keys::table)
+            .filter(clients::client_id.eq(client_id))
+            .select((ClientRow::as_select(), client_keys::jwks.nullable()))
+            .first::<(ClientRow, Option<String>)>(self.conn)
             .optional()
             .map_err(db)?
-            .map(ClientRow::into_domain)
+            .map(|(row, jwks)| row.into_domain(jwks))
             .transpose()
     }
 
     fn clients(&mut self) -> Result<Vec<Client>> {
         clients::table
+            .left_join(client_keys::table)
             .order(clients::client_id)
-            .select(ClientRow::as_select())
-            .load(self.conn)
+            .select((ClientRow::as_select(), client_keys::jwks.nullable()))
+            .load::<(ClientRow, Option<String>)>(self.conn)
             .map_err(db)?
             .into_iter()
-            .map(ClientRow::into_domain)
+            .map(|(row, jwks)| row.into_domain(jwks))
             .collect()
     }
 
@@ -376,18 +378,23 @@ impl ReadTx for Tx<'_, $conn> {
             return self.login_failure(key);
         }
         let found = clients::table
-            .left_join(login_failures::table.on(login_failures::lock_key.eq(key)))
+            .left_join(login_failures::table.on(login_failures::lock_key.eq(key.to_owned())))
+            .left_join(client_keys::table)
             .filter(clients::client_id.eq(client_id))
             // All columns in table order: the rows' fields are declared in that order.
-            .select((clients::all_columns, login_failures::all_columns.nullable()))
-            .first::<(ClientRow, Option<LoginFailureRow>)>(self.conn)
+            .select((
+                clients::all_columns,
+                login_failures::all_columns.nullable(),
+                client_keys::jwks.nullable(),
+            ))
+            .first::<(ClientRow, Option<LoginFailureRow>, Option<String>)>(self.conn)
             .optional()
             .map_err(db)?;
         // No such client (a wrong id, an attack): the record alone.
-        let Some((client, failure)) = found else {
+        let Some((client, failure, jwks)) = found else {
             return self.login_failure(key);
         };
-        self.joined_client = Some(client.into_domain()?);
+        self.joined_client = Some(client.into_domain(jwks)?);
         failure.map(LoginFailureRow::into_domain).transpose()
     }
 
@@ -400,6 +407,31 @@ impl ReadTx for Tx<'_, $conn> {
             .filter(onetime_codes::user_id.eq(guid(user_id)))
             .filter(onetime_codes::consumed_at.is_null())
             .filter(onetime_codes::expires_at.gt(micros(now)))
+            .count()
+            .get_result(self.conn)
+            .map_err(db)?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    fn assertion_jti_seen(
+        &mut self,
+        client_id: &str,
+        jti: &str,
+        now: OffsetDateTime,
+    ) -> Result<bool> {
+        let n: i64 = client_assertion_jtis::table
+            .filter(client_assertion_jtis::client_id.eq(client_id))
+            .filter(client_assertion_jtis::jti.eq(jti))
+            .filter(client_assertion_jtis::expires_at.gt(micros(now)))
+            .count()
+            .get_result(self.conn)
+            .map_err(db)?;
+        Ok(n > 0)
+    }
+
+    fn live_assertion_jtis(&mut self, client_id: &str) -> Result<u64> {
+        let n: i64 = client_assertion_jtis::table
+            .filter(client_assertion_jtis::client_id.eq(client_id))
             .count()
             .get_result(self.conn)
             .map_err(db)?;
@@ -535,7 +567,57 @@ impl WriteTx for Tx<'_, $conn> {
             .set(&row)
             .execute(self.conn)
             .map_err(db)?;
+        match &client.jwks {
+            Some(jwks) => diesel::insert_into(client_keys::table)
+                .values((
+                    client_keys::client_id.eq(&client.client_id),
+                    client_keys::jwks.eq(jwks),
+                ))
+                .on_conflict(client_keys::client_id)
+                .do_update()
+                .set(client_keys::jwks.eq(jwks))
+                .execute(self.conn),
+            None => diesel::delete(client_keys::table.find(&client.client_id)).execute(self.conn),
+        }
+        .map_err(db)?;
         Ok(())
+    }
+
+    fn insert_assertion_jti(
+        &mut self,
+        client_id: &str,
+        jti: &str,
+        expires_at: OffsetDateTime,
+    ) -> Result<bool> {
+        let n = diesel::insert_into(client_assertion_jtis::table)
+            .values((
+                client_assertion_jtis::client_id.eq(client_id),
+                client_assertion_jtis::jti.eq(jti),
+                client_assertion_jtis::expires_at.eq(micros(expires_at)),
+            ))
+            .on_conflict_do_nothing()
+            .execute(self.conn)
+            .map_err(db)?;
+        Ok(n == 1)
+    }
+
+    fn delete_expired_assertion_jtis(
+        &mut self,
+        client_id: Option<&str>,
+        now: OffsetDateTime,
+    ) -> Result<u64> {
+        let expired = client_assertion_jtis::expires_at.le(micros(now));
+        let n = match client_id {
+            Some(id) => diesel::delete(
+                client_assertion_jtis::table
+                    .filter(client_assertion_jtis::client_id.eq(id))
+                    .filter(expired),
+            )
+            .execute(self.conn),
+            None => diesel::delete(client_assertion_jtis::table.filter(expired)).execute(self.conn),
+        }
+        .map_err(db)?;
+        Ok(u64::try_from(n).unwrap_or(0))
     }
 
     fn insert_session(&mut self, session: &Session) -> Result<()> {

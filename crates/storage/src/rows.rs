@@ -254,8 +254,10 @@ impl ClientRow {
         }
     }
 
-    pub fn into_domain(self) -> Result<Client> {
+    /// The client, with its JWK Set from `client_keys` (a left join; `None`: no keys).
+    pub fn into_domain(self, jwks: Option<String>) -> Result<Client> {
         Ok(Client {
+            jwks,
             secret_hash: self
                 .secret_hash
                 .as_deref()
@@ -646,6 +648,14 @@ impl LoginFailureRow {
             key: self.lock_key,
         })
     }
+}
+
+/// A client's registered JWK Set (public keys; `private_key_jwt`).
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = client_keys, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
+pub(crate) struct ClientKeyRow {
+    pub client_id: String,
+    pub jwks: String,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]

@@ -50,6 +50,21 @@ diesel::table! {
 }
 
 diesel::table! {
+    client_assertion_jtis (client_id, jti) {
+        client_id -> Text,
+        jti -> Text,
+        expires_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    client_keys (client_id) {
+        client_id -> Text,
+        jwks -> Text,
+    }
+}
+
+diesel::table! {
     clients (client_id) {
         client_id -> Text,
         secret_hash -> Nullable<Text>,
@@ -200,6 +215,7 @@ diesel::joinable!(authorization_codes -> clients (client_id));
 diesel::joinable!(authorization_codes -> sessions (session_id));
 diesel::joinable!(authorization_codes -> users (user_id));
 diesel::joinable!(browser_sessions -> users (user_id));
+diesel::joinable!(client_keys -> clients (client_id));
 diesel::joinable!(clients -> brokers (broker_id));
 diesel::joinable!(members -> users (user_id));
 diesel::joinable!(onetime_codes -> clients (redeeming_client_id));
@@ -217,6 +233,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     authorization_codes,
     brokers,
     browser_sessions,
+    client_assertion_jtis,
+    client_keys,
     clients,
     login_failures,
     members,

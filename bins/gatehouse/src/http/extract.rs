@@ -117,6 +117,23 @@ pub struct Credentials {
     pub caller: Caller,
     /// The `Authorization` header (visible ASCII), never shown.
     authorization: Option<String>,
+    /// The issuer identifier: the only `aud` a client assertion may name.
+    issuer: String,
+}
+
+/// The client authentication parameters of a standards endpoint's body (RFC 6749 section
+/// 2.3.1, RFC 7521 section 4.2): a form holds them and hands them to
+/// [`Credentials::exclusive_of`]. Never printed.
+#[derive(Default)]
+pub struct ClientParams {
+    /// `client_id`.
+    pub client_id: Option<String>,
+    /// `client_secret`.
+    pub client_secret: Option<String>,
+    /// `client_assertion_type` (only `urn:ietf:params:oauth:client-assertion-type:jwt-bearer`).
+    pub client_assertion_type: Option<String>,
+    /// `client_assertion`: the signed JWT of `private_key_jwt`.
+    pub client_assertion: Option<String>,
 }
 
 impl std::fmt::Debug for Credentials {
@@ -134,6 +151,8 @@ enum Presented {
     Basic(BasicCredentials),
     /// The body's `client_id` and, for a confidential client, its secret.
     Body(String, Option<String>),
+    /// A `private_key_jwt` assertion, with the body's `client_id` when sent.
+    Assertion(Option<String>, String),
 }
 
 impl FromRequest for Credentials {
@@ -152,6 +171,10 @@ impl Credentials {
         Ok(Credentials {
             caller: Caller::of(req)?,
             authorization: request::header_str(req, header::AUTHORIZATION).map(str::to_owned),
+            issuer: req
+                .app_data::<web::Data<AppState>>()
+                .map(|s| s.issuer().to_owned())
+                .unwrap_or_default(),
         })
     }
 
@@ -168,6 +191,9 @@ impl Credentials {
                 ClientAuth::basic(basic.candidates().map(|p| (p.id.clone(), p.secret.clone())))
             }
             Presented::Body(id, secret) => ClientAuth::new(id, secret.map(Secret::from)),
+            Presented::Assertion(id, jwt) => {
+                ClientAuth::assertion(id, Secret::from(jwt), self.issuer.clone())
+            }
         };
         client.with_caller_ip(self.caller.ip)
     }
@@ -225,8 +251,49 @@ impl Credentials {
         body_id: Option<String>,
         body_secret: Option<String>,
     ) -> Result<ClientAuth, ApiError> {
+        self.exclusive_of(ClientParams {
+            client_id: body_id,
+            client_secret: body_secret,
+            ..ClientParams::default()
+        })
+    }
+
+    /// [`Self::exclusive`] with `private_key_jwt` too (RFC 7523 section 2.2): the standards
+    /// endpoints (token, introspection, revocation, PAR) build their client here. An
+    /// assertion comes with `client_assertion_type` exactly
+    /// `urn:ietf:params:oauth:client-assertion-type:jwt-bearer`, alone (no Basic header, no
+    /// `client_secret`); its `aud` must be the issuer.
+    pub fn exclusive_of(&self, params: ClientParams) -> Result<ClientAuth, ApiError> {
+        let ClientParams {
+            client_id: body_id,
+            client_secret: body_secret,
+            client_assertion_type,
+            client_assertion,
+        } = params;
         let body_id = body_id.filter(|v| !v.is_empty());
         let body_secret = body_secret.filter(|v| !v.is_empty());
+        let assertion_type = client_assertion_type.filter(|v| !v.is_empty());
+        let assertion = client_assertion.filter(|v| !v.is_empty());
+        match (assertion_type.as_deref(), assertion) {
+            (None, None) => {}
+            (Some(gatehouse_domain::client_assertion::ASSERTION_TYPE), Some(jwt)) => {
+                if body_secret.is_some() || self.authorization.is_some() {
+                    return Err(ApiError::BadRequest(
+                        "Use one client authentication method: client_assertion, HTTP Basic or client_secret, not several.".into(),
+                    ));
+                }
+                return Ok(self.build(Presented::Assertion(body_id, jwt)));
+            }
+            (Some(gatehouse_domain::client_assertion::ASSERTION_TYPE), None) => {
+                return Err(ApiError::BadRequest("client_assertion is required.".into()))
+            }
+            (None, Some(_)) => {
+                return Err(ApiError::BadRequest(
+                    "client_assertion_type is required.".into(),
+                ))
+            }
+            (Some(_), _) => return Err(ApiError::BadClientAuth),
+        }
         if let Some(basic) = self.basic_credentials()? {
             if body_secret.is_some() {
                 return Err(ApiError::BadRequest(
@@ -385,6 +452,55 @@ mod tests {
         assert!(matches!(
             creds(None).exclusive(Some(String::new()), None),
             Err(ApiError::MissingClient)
+        ));
+    }
+
+    #[test]
+    fn an_assertion_comes_alone_with_its_type() {
+        let params =
+            |id: Option<&str>, secret: Option<&str>, ty: Option<&str>, jwt: Option<&str>| {
+                ClientParams {
+                    client_id: id.map(str::to_owned),
+                    client_secret: secret.map(str::to_owned),
+                    client_assertion_type: ty.map(str::to_owned),
+                    client_assertion: jwt.map(str::to_owned),
+                }
+            };
+        let ty = Some(gatehouse_domain::client_assertion::ASSERTION_TYPE);
+        let alone = creds(None).exclusive_of(params(Some("app"), None, ty, Some("a.b.c")));
+        assert!(alone
+            .as_ref()
+            .is_ok_and(|c| c.is_assertion() && c.client_id() == "app"));
+        let shown = format!("{:?}", alone.ok());
+        assert!(!shown.contains("a.b.c"), "{shown}");
+        for (what, p, with_basic) in [
+            ("with Basic", params(None, None, ty, Some("a.b.c")), true),
+            (
+                "with a secret",
+                params(Some("app"), Some("s"), ty, Some("a.b.c")),
+                false,
+            ),
+            (
+                "without its type",
+                params(Some("app"), None, None, Some("a.b.c")),
+                false,
+            ),
+            (
+                "a type without it",
+                params(Some("app"), None, ty, None),
+                false,
+            ),
+        ] {
+            let c = creds(with_basic.then_some(BASIC));
+            assert!(
+                matches!(c.exclusive_of(p), Err(ApiError::BadRequest(_))),
+                "{what}"
+            );
+        }
+        let saml = params(None, None, Some("urn:x:saml2-bearer"), Some("a.b.c"));
+        assert!(matches!(
+            creds(None).exclusive_of(saml),
+            Err(ApiError::BadClientAuth)
         ));
     }
 

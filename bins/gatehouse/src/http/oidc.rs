@@ -119,6 +119,8 @@ fn bearer_refused(error: &'static str) -> HttpResponse {
         })
 }
 
+use super::standard::metadata::Enabled;
+
 /// OpenID Connect Discovery 1.0 section 3.
 #[derive(Debug, Serialize)]
 struct Configuration {
@@ -136,7 +138,9 @@ struct Configuration {
     grant_types_supported: [&'static str; 4],
     subject_types_supported: [&'static str; 1],
     id_token_signing_alg_values_supported: Vec<&'static str>,
-    token_endpoint_auth_methods_supported: [&'static str; 3],
+    token_endpoint_auth_methods_supported: Vec<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    token_endpoint_auth_signing_alg_values_supported: Option<[&'static str; 3]>,
     code_challenge_methods_supported: [&'static str; 1],
     claims_supported: [&'static str; 14],
     prompt_values_supported: [&'static str; 3],
@@ -150,24 +154,24 @@ async fn configuration(state: Data) -> HttpResponse {
     let read = state
         .blocking(|s| {
             let algs = s.published_algs()?;
-            let scopes = s.store().read(|tx| {
-                let mut scopes: Vec<String> = tx
-                    .clients()?
+            let (scopes, enabled) = s.store().read(|tx| {
+                let clients = tx.clients()?;
+                let mut scopes: Vec<String> = clients
                     .iter()
                     .flat_map(|c| c.scope.split_ascii_whitespace().map(str::to_owned))
                     .collect();
                 scopes.push("openid".to_owned());
                 scopes.sort();
                 scopes.dedup();
-                Ok(scopes)
+                Ok((scopes, Enabled::of(&clients)))
             })?;
-            Ok((algs, scopes))
+            Ok((algs, scopes, enabled))
         })
         .await;
     match read {
-        Ok((algs, scopes)) => {
+        Ok((algs, scopes, enabled)) => {
             let algs = algs.iter().map(|a| a.as_str()).collect();
-            let doc = Configuration::new(state.issuer(), scopes, algs);
+            let doc = Configuration::new(state.issuer(), scopes, algs, enabled);
             let body = serde_json::to_vec(&doc).unwrap_or_default();
             json(StatusCode::OK, "public, max-age=300", body)
         }
@@ -177,7 +181,7 @@ async fn configuration(state: Data) -> HttpResponse {
 
 impl Configuration {
     /// The document of `issuer`, whose clients have `scopes` and whose keys sign with `algs`.
-    fn new(issuer: &str, scopes: Vec<String>, algs: Vec<&'static str>) -> Self {
+    fn new(issuer: &str, scopes: Vec<String>, algs: Vec<&'static str>, enabled: Enabled) -> Self {
         let at = |path: &str| format!("{issuer}{path}");
         Configuration {
             issuer: issuer.to_owned(),
@@ -199,11 +203,8 @@ impl Configuration {
             ],
             subject_types_supported: ["public"],
             id_token_signing_alg_values_supported: algs,
-            token_endpoint_auth_methods_supported: [
-                "client_secret_basic",
-                "client_secret_post",
-                "none",
-            ],
+            token_endpoint_auth_methods_supported: enabled.auth_methods(true),
+            token_endpoint_auth_signing_alg_values_supported: enabled.assertion_algs(),
             code_challenge_methods_supported: ["S256"],
             claims_supported: [
                 "iss",

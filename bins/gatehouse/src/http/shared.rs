@@ -9,7 +9,7 @@ use gatehouse_domain::store::Store as _;
 use gatehouse_models::oauth::{IntrospectionRequest, IntrospectionResponse, RevocationRequest};
 
 use super::error::ApiError;
-use super::extract::{Body, Credentials, Rfc};
+use super::extract::{Body, ClientParams, Credentials, Rfc};
 use super::reply::{self, required, Reply};
 use crate::AppState;
 
@@ -22,7 +22,13 @@ pub(super) async fn introspect(
     state: Data,
 ) -> Reply {
     let r = body.value;
-    let (client, token) = owner_and_token(&creds, r.client_id, r.client_secret, r.token)?;
+    let params = ClientParams {
+        client_id: r.client_id,
+        client_secret: r.client_secret,
+        client_assertion_type: r.client_assertion_type,
+        client_assertion: r.client_assertion,
+    };
+    let (client, token) = owner_and_token(&creds, params, r.token)?;
     let info = introspect_counting_failures(&state, client, token).await?;
     reply::json(
         &info
@@ -33,12 +39,16 @@ pub(super) async fn introspect(
 
 /// Introspection only reads; a wrong client secret is then counted against the caller's
 /// address on the blocking pool (a write, so never on the HTTP worker), before the refusal
-/// is sent.
+/// is sent. A client assertion's `jti` is recorded (a write): that introspection runs on the
+/// blocking pool.
 async fn introspect_counting_failures(
     state: &Data,
     client: ClientAuth,
     token: String,
 ) -> Result<Option<gatehouse_domain::service::TokenInfo>, ApiError> {
+    if client.is_assertion() {
+        return state.blocking(move |s| s.introspect(&client, &token)).await;
+    }
     let counted = client.clone();
     let (again, token_again) = (client.clone(), token.clone());
     match state.read(move |s| s.introspect(&client, &token)).await {
@@ -76,16 +86,21 @@ fn legacy_ticket(state: &Data, token: &str) -> bool {
     state.service.katana().is_some() && gatehouse_domain::service::katana::looks_like_ticket(token)
 }
 
-/// The client asking (required: only a token's owner may ask about it) and the token.
+/// The client asking (required: only a token's owner may ask about it) and the token. With
+/// a client assertion, RFC 7523's rules ([`Credentials::exclusive_of`]); else Basic wins over
+/// the body pair, as before.
 fn owner_and_token(
     creds: &Credentials,
-    client_id: Option<String>,
-    client_secret: Option<String>,
+    params: ClientParams,
     token: Option<String>,
 ) -> Result<(ClientAuth, String), ApiError> {
-    let client = creds
-        .client(client_id, client_secret)?
-        .ok_or(ApiError::MissingClient)?;
+    let client = if params.client_assertion.is_some() || params.client_assertion_type.is_some() {
+        creds.exclusive_of(params)?
+    } else {
+        creds
+            .client(params.client_id, params.client_secret)?
+            .ok_or(ApiError::MissingClient)?
+    };
     Ok((client, required(token, "token")?))
 }
 
@@ -114,7 +129,13 @@ pub(super) async fn revoke(
     state: Data,
 ) -> Reply {
     let r = body.value;
-    let (client, token) = owner_and_token(&creds, r.client_id, r.client_secret, r.token)?;
+    let params = ClientParams {
+        client_id: r.client_id,
+        client_secret: r.client_secret,
+        client_assertion_type: r.client_assertion_type,
+        client_assertion: r.client_assertion,
+    };
+    let (client, token) = owner_and_token(&creds, params, r.token)?;
     state.blocking(move |s| s.revoke(&client, &token)).await?;
     // RFC 7009 2.2 asks for no body; `{}` as JSON costs nothing and some clients need it.
     Ok(reply::json_bytes("{}"))

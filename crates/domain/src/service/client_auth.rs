@@ -1,11 +1,19 @@
-//! Client authentication: [`ClientAuth`] (body or Basic credentials), the check of a client's
-//! secret, the client of a user grant, and counting failed client authentications per address.
+//! Client authentication: [`ClientAuth`] (body or Basic credentials, or a `private_key_jwt`
+//! assertion), the check of a client's secret or assertion, the client of a user grant, and
+//! counting failed client authentications per address.
+//!
+//! An assertion is verified inside the operation's read (signature, claims:
+//! [`crate::client_assertion`]) and its `jti` recorded in a write of its own right after
+//! (`Gatehouse::settle_assertion`): of two requests with one assertion, exactly one
+//! records it (the insert is conditional), the other is `invalid_client`.
 
 use std::fmt;
 use std::net::IpAddr;
+use std::sync::{Arc, OnceLock};
 
 use time::OffsetDateTime;
 
+use crate::client_assertion::{self, AssertionRejection, VerifiedAssertion};
 use crate::error::Error;
 use crate::model::{Client, GrantType};
 use crate::secret::{verify_client_secret, Secret};
@@ -26,6 +34,15 @@ pub struct ClientAuth {
     /// The (client id, secret) pairs to try, the one as presented first.
     candidates: Vec<(String, Option<Secret>)>,
     caller_ip: Option<IpAddr>,
+    assertion: Option<Arc<Assertion>>,
+}
+
+/// A `private_key_jwt` assertion, the audience it must name, and once verified what the
+/// service records (set by the read that verified it; a clone shares it).
+struct Assertion {
+    jwt: Secret,
+    audience: String,
+    verified: OnceLock<VerifiedAssertion>,
 }
 
 impl ClientAuth {
@@ -34,7 +51,32 @@ impl ClientAuth {
         Self {
             candidates: vec![(client_id.into(), secret.filter(|s| !s.is_empty()))],
             caller_ip: None,
+            assertion: None,
         }
+    }
+
+    /// A `private_key_jwt` client assertion (RFC 7523 section 2.2), with the body's
+    /// `client_id` when sent (it must then be the assertion's subject), and the audience the
+    /// assertion must name: the issuer identifier.
+    pub fn assertion(client_id: Option<String>, jwt: Secret, audience: impl Into<String>) -> Self {
+        let id = client_id
+            .filter(|id| !id.is_empty())
+            .or_else(|| client_assertion::claimed_client(jwt.expose()))
+            .unwrap_or_default();
+        Self {
+            candidates: vec![(id, None)],
+            caller_ip: None,
+            assertion: Some(Arc::new(Assertion {
+                jwt,
+                audience: audience.into(),
+                verified: OnceLock::new(),
+            })),
+        }
+    }
+
+    /// Whether the client authenticates with an assertion (its check writes: the `jti`).
+    pub fn is_assertion(&self) -> bool {
+        self.assertion.is_some()
     }
 
     /// Credentials from a Basic header: the candidate (client id, secret) pairs, as sent
@@ -47,6 +89,7 @@ impl ClientAuth {
                 .map(|(id, secret)| (id, (!secret.is_empty()).then(|| Secret::new(secret))))
                 .collect(),
             caller_ip: None,
+            assertion: None,
         }
     }
 
@@ -73,6 +116,7 @@ impl fmt::Debug for ClientAuth {
                 "has_secret",
                 &self.candidates.first().is_some_and(|(_, s)| s.is_some()),
             )
+            .field("assertion", &self.assertion.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -99,9 +143,46 @@ impl<S: Store> Gatehouse<S> {
     /// [`Error::InvalidClient`], [`Error::Storage`].
     pub fn authenticate_client(&self, auth: &ClientAuth) -> Result<Client> {
         let now = self.now();
-        self.store
+        let client = self
+            .store
             .read(|tx| authenticate_in(tx, auth, now))
-            .inspect_err(|e| self.client_failed(e, Some(auth)))
+            .inspect_err(|e| self.client_failed(e, Some(auth)))?;
+        self.settle_assertion(auth)?;
+        Ok(client)
+    }
+
+    /// After a read that authenticated `auth`: records the `jti` of its assertion (a write;
+    /// nothing for a secret), refusing a replay and a client past
+    /// `Config::max_live_assertions_per_client` live `jti`s. Every operation that authenticates a
+    /// client inside its own read calls it before it acts.
+    ///
+    /// # Errors
+    /// `InvalidClient` (replayed; counted against the address), `RateLimited`, `Storage`.
+    pub(crate) fn settle_assertion(&self, auth: &ClientAuth) -> Result<()> {
+        let Some(assertion) = &auth.assertion else {
+            return Ok(());
+        };
+        let Some(v) = assertion.verified.get().cloned() else {
+            // Not verified by a read: never accepted.
+            return Err(Error::InvalidClient);
+        };
+        let now = self.now();
+        let cap = self.config.max_live_assertions_per_client;
+        let recorded = self.store.write(move |tx| {
+            tx.delete_expired_assertion_jtis(Some(&v.client_id), now)?;
+            if tx.live_assertion_jtis(&v.client_id)? >= cap {
+                return Ok(Err(Error::RateLimited {
+                    retry_after: time::Duration::seconds(60),
+                }));
+            }
+            if tx.insert_assertion_jti(&v.client_id, &v.jti, v.expires_at)? {
+                Ok(Ok(()))
+            } else {
+                tracing::info!(client_id = %v.client_id, reason = %AssertionRejection::Replayed, "client assertion refused");
+                Ok(Err(Error::InvalidClient))
+            }
+        })?;
+        recorded.inspect_err(|e| self.client_failed(e, Some(auth)))
     }
 
     /// Counts a failed client authentication against the caller's address (waits for the
@@ -177,6 +258,9 @@ pub(crate) fn authenticate_in<T: ReadTx + ?Sized>(
             });
         }
     }
+    if let Some(assertion) = &auth.assertion {
+        return check_assertion(tx, auth.client_id(), assertion, now);
+    }
     for (id, secret) in &auth.candidates {
         if let Some(client) = check_pair(tx, id, secret.as_ref())? {
             return Ok(client);
@@ -198,10 +282,51 @@ pub(crate) fn check_pair<T: ReadTx + ?Sized>(
     };
     let ok = match (&client.secret_hash, secret) {
         (Some(hash), Some(secret)) => verify_client_secret(hash, secret.expose()),
-        (Some(_), None) => false,
-        (None, _) => true,
+        // A public client needs nothing (a secret it sends is ignored); a client with keys
+        // and no secret must sign an assertion.
+        _ => !client.is_confidential(),
     };
     Ok(ok.then_some(client))
+}
+
+fn check_assertion<T: ReadTx + ?Sized>(
+    tx: &mut T,
+    client_id: &str,
+    assertion: &Assertion,
+    now: OffsetDateTime,
+) -> Result<Client> {
+    if client_id.is_empty() {
+        return Err(Error::InvalidClient);
+    }
+    let Some(client) = tx.client(client_id)? else {
+        return Err(Error::InvalidClient);
+    };
+    let refused = |reason: AssertionRejection| {
+        tracing::info!(client_id, %reason, "client assertion refused");
+        Error::InvalidClient
+    };
+    let verified = client_assertion::verify(
+        assertion.jwt.expose(),
+        &client.client_id,
+        client.jwks.as_deref(),
+        &assertion.audience,
+        now,
+    )
+    .map_err(refused)?;
+    match assertion.verified.get() {
+        // Checked again later in the same operation (its jti may be recorded by now).
+        Some(first) if *first == verified => {}
+        Some(_) => return Err(Error::InvalidClient),
+        None => {
+            // A replay is refused here already, before the operation costs anything; the
+            // conditional insert of `settle_assertion` decides a race.
+            if tx.assertion_jti_seen(&client.client_id, &verified.jti, now)? {
+                return Err(refused(AssertionRejection::Replayed));
+            }
+            let _ = assertion.verified.set(verified);
+        }
+    }
+    Ok(client)
 }
 
 pub(crate) fn require_grant(client: &Client, grant: GrantType) -> Result<()> {

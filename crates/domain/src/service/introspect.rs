@@ -79,9 +79,11 @@ impl<S: Store> Gatehouse<S> {
     /// introspect at all (RFC 7662 section 2.1: the endpoint requires authorization).
     ///
     /// Only reads (it runs on an HTTP worker): a failed client authentication is not counted
-    /// here; the caller counts it off the worker with [`Gatehouse::count_failed_client`]. A
-    /// Katana ticket not seen before is inactive here: the caller adopts it off the worker
-    /// ([`Gatehouse::adopt_katana_ticket`]) and asks again.
+    /// here; the caller counts it off the worker with [`Gatehouse::count_failed_client`].
+    /// A client authenticating with an assertion ([`ClientAuth::is_assertion`]) is the
+    /// exception: its `jti` is recorded (a write) and a refusal counted here, so call it on a
+    /// blocking worker then. A Katana ticket not seen before is inactive here: the caller adopts
+    /// it off the worker ([`Gatehouse::adopt_katana_ticket`]) and asks again.
     ///
     /// # Errors
     /// `InvalidClient` (unknown, wrong secret, or public), `Storage`.
@@ -109,6 +111,13 @@ impl<S: Store> Gatehouse<S> {
                 })))
             })
             .and_then(|r| r)
+            // On the blocking pool already (it writes the jti): count a refused assertion here.
+            .inspect_err(|e| {
+                if client.is_assertion() {
+                    self.client_failed(e, Some(client));
+                }
+            })
+            .and_then(|info| self.settle_assertion(client).map(|()| info))
     }
 }
 

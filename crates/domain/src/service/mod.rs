@@ -165,7 +165,11 @@ impl<S: Store> Gatehouse<S> {
         self.store.write(move |tx| {
             // One-time codes go as soon as they expire (their payloads are the bulky part).
             let codes = tx.delete_expired_onetime_codes(now)?;
-            Ok(tx.purge_expired(before, forgotten)?.saturating_add(codes))
+            let jtis = tx.delete_expired_assertion_jtis(None, now)?;
+            Ok(tx
+                .purge_expired(before, forgotten)?
+                .saturating_add(codes)
+                .saturating_add(jtis))
         })
     }
 

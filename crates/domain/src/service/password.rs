@@ -139,6 +139,9 @@ impl<S: Store> Gatehouse<S> {
             let user = tx.user_by_name(&grant.user_name)?;
             Ok((client, user, lockout_records(tx, &keys)?))
         })?;
+        if let Some(auth) = &grant.client {
+            self.settle_assertion(auth)?;
+        }
         if let Some(client) = &client {
             require_grant(client, GrantType::Password)?;
         }
@@ -186,6 +189,9 @@ impl<S: Store> Gatehouse<S> {
                 self.grant_client(tx, grant.client.as_ref(), &grant.without_client, now)?;
             Ok((client, tx.user_by_name(&grant.user_name)?))
         })?;
+        if let Some(auth) = &grant.client {
+            self.settle_assertion(auth)?;
+        }
         if let Some(client) = &client {
             require_grant(client, GrantType::Password)?;
         }

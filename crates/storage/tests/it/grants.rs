@@ -172,6 +172,7 @@ fn client_authentication_rules() {
             client_name: None,
             access_token_format: Default::default(),
             signing: Default::default(),
+            jwks: None,
         })
         .expect("client");
     let secret = fx.gh.rotate_client_secret("machine").expect("rotate");
@@ -578,6 +579,7 @@ fn refresh_rotates_and_reuse_ends_the_family() {
             client_name: None,
             access_token_format: Default::default(),
             signing: Default::default(),
+            jwks: None,
         })
         .expect("client");
     assert!(matches!(
@@ -812,6 +814,7 @@ fn authorization_codes_are_single_use_and_bound() {
             client_name: None,
             access_token_format: Default::default(),
             signing: Default::default(),
+            jwks: None,
         })
         .expect("client")
         .expect("secret");
@@ -1292,6 +1295,7 @@ fn cli_operations() {
             client_name: None,
             access_token_format: Default::default(),
             signing: Default::default(),
+            jwks: None,
         })
         .expect("add client");
     assert!(public.is_none());
@@ -1356,6 +1360,7 @@ fn introspect_any_is_a_client_setting() {
                 client_name: None,
                 access_token_format: Default::default(),
                 signing: Default::default(),
+                jwks: None,
             })
             .expect("client");
         let secret = fx.gh.rotate_client_secret(id).expect("secret");
@@ -1369,7 +1374,94 @@ fn introspect_any_is_a_client_setting() {
         assert_eq!(seen.is_some(), any, "{id}");
     }
 }
+// ----- private_key_jwt ------------------------------------------------------------------
+
+const ISSUER: &str = "https://id.example";
+
+/// The demo client (a secret and keys) signs with its key; the clock is the fixture's.
+fn demo_assertion(fx: &crate::support::Fx, jti: &str) -> ClientAuth {
+    use gatehouse_domain::clock::Clock as _;
+    let key = gatehouse_tests::jwt::TestKey::demo_client();
+    let now = fx.clock.now().unix_timestamp();
+    let mut claims = gatehouse_tests::jwt::TestKey::claims_at("demo-client", ISSUER, now);
+    claims["jti"] = jti.into();
+    ClientAuth::assertion(None, Secret::new(key.assertion_of(&claims)), ISSUER)
+}
+
+/// An assertion's `jti` is used once, even by 16 concurrent requests; a client may hold
+/// only `max_live_assertions_per_client` live ones; expired ones are forgotten.
+fn client_assertions_are_single_use_capped_and_raced() {
+    let fx = fx_with(Config {
+        max_live_assertions_per_client: 3,
+        ..Config::default()
+    });
+    let first = demo_assertion(&fx, "j-1");
+    assert_eq!(
+        fx.gh
+            .authenticate_client(&first)
+            .map(|c| c.client_id)
+            .ok()
+            .as_deref(),
+        Some("demo-client")
+    );
+    // The same assertion again (a new request carrying it): refused.
+    let again = demo_assertion(&fx, "j-1");
+    assert!(matches!(
+        fx.gh.authenticate_client(&again),
+        Err(Error::InvalidClient)
+    ));
+    // 16 requests with one new assertion at once: exactly one passes.
+    let raced = demo_assertion(&fx, "j-2");
+    let wins = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..16)
+            .map(|_| {
+                let gh = fx.gh.clone();
+                let auth = raced.clone();
+                s.spawn(move || gh.authenticate_client(&auth).is_ok())
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or(false))
+            .filter(|won| *won)
+            .count()
+    });
+    assert_eq!(wins, 1, "one use of one jti");
+    assert!(fx
+        .gh
+        .authenticate_client(&demo_assertion(&fx, "j-3"))
+        .is_ok());
+    // Three live: the cap.
+    let capped = fx.gh.authenticate_client(&demo_assertion(&fx, "j-4"));
+    assert!(
+        matches!(capped, Err(Error::RateLimited { .. })),
+        "{capped:?}"
+    );
+    // Once they expire they are forgotten, and the client authenticates again.
+    fx.clock.advance(Duration::seconds(61));
+    assert!(fx
+        .gh
+        .authenticate_client(&demo_assertion(&fx, "j-5"))
+        .is_ok());
+    assert_eq!(
+        fx.gh
+            .store()
+            .read(|tx| tx.live_assertion_jtis("demo-client"))
+            .expect("read"),
+        1
+    );
+    // The secret keeps working beside the keys.
+    assert!(fx
+        .gh
+        .authenticate_client(&ClientAuth::new(
+            "demo-client",
+            Some(Secret::new("demo-secret"))
+        ))
+        .is_ok());
+}
+
 both!(
+    client_assertions_are_single_use_capped_and_raced,
     katana_password_grant_issues_a_session_and_a_token,
     v1_password_grant_with_clients,
     client_authentication_rules,

@@ -57,6 +57,7 @@ fn add_api(gh: &Gatehouse<Storage>) -> Result<(), Error> {
             client_name: None,
             introspect_any: false,
             signing: Default::default(),
+            jwks: None,
         })?
         .expect("secret");
     API_SECRET.with(|s| *s.borrow_mut() = secret.expose().to_owned());

@@ -58,6 +58,7 @@ fn client(id: &str) -> Client {
         client_name: Some("App".to_owned()),
         access_token_format: Default::default(),
         signing: Default::default(),
+        jwks: None,
     }
 }
 
@@ -694,7 +695,75 @@ fn grant_rows_are_written_together_and_read_joined() {
     assert_eq!(ended.and_then(|s| s.ended_at), Some(T0));
 }
 
+/// A client's keys live in `client_keys`: every client read (plain, all, and the one joined
+/// with the lockout record) brings them, an update without keys removes them, and assertion
+/// `jti`s are remembered once per client until they expire.
+fn client_keys_and_assertion_jtis_round_trip() {
+    let (_dir, storage) = open();
+    let jwks = r#"{"keys":[{"kty":"OKP","crv":"Ed25519","x":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}]}"#;
+    let keyed = Client {
+        jwks: Some(jwks.to_owned()),
+        ..client("keyed")
+    };
+    let stored = keyed.clone();
+    storage
+        .write(move |tx| {
+            tx.upsert_client(&stored)?;
+            tx.upsert_client(&client("plain"))
+        })
+        .expect("write");
+    let (one, joined, all) = storage
+        .read(|tx| {
+            let _ = tx.login_failure_before_client("ip:192.0.2.9", "keyed")?;
+            let joined = tx.client("keyed")?;
+            Ok((joined.clone(), joined, tx.clients()?))
+        })
+        .expect("read");
+    assert!(one == Some(keyed.clone()) && joined == Some(keyed.clone()));
+    assert_eq!(
+        all.iter().map(|c| c.jwks.is_some()).collect::<Vec<_>>(),
+        [true, false]
+    );
+    assert!(keyed.is_confidential(), "keys make a client confidential");
+    storage
+        .write(|tx| tx.upsert_client(&client("keyed")))
+        .expect("remove keys");
+    let read = storage.read(|tx| tx.client("keyed")).expect("read");
+    assert!(read.is_some_and(|c| c.jwks.is_none()));
+
+    let exp = T0 + Duration::seconds(60);
+    let (first, again, other, seen, live) = storage
+        .write(move |tx| {
+            Ok((
+                tx.insert_assertion_jti("keyed", "j1", exp)?,
+                tx.insert_assertion_jti("keyed", "j1", exp)?,
+                tx.insert_assertion_jti("plain", "j1", exp)?,
+                tx.assertion_jti_seen("keyed", "j1", T0)?,
+                tx.live_assertion_jtis("keyed")?,
+            ))
+        })
+        .expect("jtis");
+    assert_eq!(
+        (first, again, other, seen, live),
+        (true, false, true, true, 1)
+    );
+    let (gone, seen_after) = storage
+        .write(move |tx| {
+            Ok((
+                tx.delete_expired_assertion_jtis(Some("keyed"), exp)?,
+                tx.assertion_jti_seen("plain", "j1", exp)?,
+            ))
+        })
+        .expect("purge");
+    assert_eq!((gone, seen_after), (1, false));
+    let left = storage
+        .write(move |tx| tx.delete_expired_assertion_jtis(None, exp))
+        .expect("purge all");
+    assert_eq!(left, 1);
+}
+
 both!(
+    client_keys_and_assertion_jtis_round_trip,
     grant_rows_are_written_together_and_read_joined,
     account_repositories_round_trip,
     unique_names_and_foreign_keys_are_enforced,

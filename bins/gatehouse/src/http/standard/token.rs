@@ -19,7 +19,7 @@ use gatehouse_domain::service::{ClientAuth, IssuedTokens, PasswordGrant, Without
 use gatehouse_models::oauth::ErrorResponse;
 use serde::{Deserialize, Serialize};
 
-use crate::http::extract::{Body, Credentials, Rfc};
+use crate::http::extract::{Body, ClientParams, Credentials, Rfc};
 use crate::http::{ApiError, Family};
 use crate::AppState;
 
@@ -37,6 +37,8 @@ pub(super) struct TokenForm {
     scope: Option<String>,
     client_id: Option<String>,
     client_secret: Option<String>,
+    client_assertion_type: Option<String>,
+    client_assertion: Option<String>,
 }
 
 /// RFC 6749 section 5.1.
@@ -71,7 +73,12 @@ pub(super) async fn token(
     let mut form = body.value;
     let grant_type = form.grant_type.take();
     let creds = Credentials::of(&req)?;
-    let client = creds.exclusive(form.client_id.take(), form.client_secret.take())?;
+    let client = creds.exclusive_of(ClientParams {
+        client_id: form.client_id.take(),
+        client_secret: form.client_secret.take(),
+        client_assertion_type: form.client_assertion_type.take(),
+        client_assertion: form.client_assertion.take(),
+    })?;
     let issued = grant(&state, grant_type.as_deref(), form, client, creds.ip()).await?;
     let body = TokenResponse {
         access_token: issued.access_token.expose(),
