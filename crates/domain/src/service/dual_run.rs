@@ -8,6 +8,9 @@ use super::{Gatehouse, Result};
 use crate::dual_run::{Difference, MigrationReport, Usage};
 use crate::store::Store;
 
+/// The client id legacy use is counted under when the request named no known client.
+pub const UNKNOWN_CLIENT: &str = "(unknown)";
+
 impl<S: Store> Gatehouse<S> {
     /// Counts one comparison under each of `kinds`, and stores `difference` unless `cap`
     /// differences are stored already. Returns whether the difference was stored.
@@ -32,7 +35,9 @@ impl<S: Store> Gatehouse<S> {
         })
     }
 
-    /// Adds deltas of legacy-dialect use to the stored totals (one write for all).
+    /// Adds deltas of legacy-dialect use to the stored totals (one write for all). A client
+    /// id that names no client is counted as [`UNKNOWN_CLIENT`]: the ids come from
+    /// unauthenticated requests, and the table stays as small as the client list.
     ///
     /// # Errors
     /// [`crate::Error::Storage`].
@@ -40,7 +45,22 @@ impl<S: Store> Gatehouse<S> {
         if deltas.is_empty() {
             return Ok(());
         }
-        self.store.write(move |tx| tx.add_legacy_usage(&deltas))
+        self.store.write(move |tx| {
+            let mut merged: Vec<Usage> = Vec::with_capacity(deltas.len());
+            for mut delta in deltas {
+                if !delta.client_id.is_empty() && tx.client(&delta.client_id)?.is_none() {
+                    delta.client_id = UNKNOWN_CLIENT.to_owned();
+                }
+                match merged
+                    .iter_mut()
+                    .find(|m| m.client_id == delta.client_id && m.dialect == delta.dialect)
+                {
+                    Some(m) => m.add(&delta),
+                    None => merged.push(delta),
+                }
+            }
+            tx.add_legacy_usage(&merged)
+        })
     }
 
     /// The figures an operator reads before switching a legacy dialect off: use per client
