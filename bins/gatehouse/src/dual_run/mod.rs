@@ -450,6 +450,8 @@ async fn record(
     let state = run.state;
     let (kinds, difference) = match theirs {
         Err(failure) => (vec![failure.kind()], None),
+        // The dry run met a full hash queue (or no signing key): no decision to compare.
+        Ok(_) if mode == "observe" && ours.status == 503 => (vec!["skipped_busy"], None),
         Ok(theirs) => {
             let outcome = compare::compare(&ours, &theirs);
             if outcome.kinds.is_empty() {
