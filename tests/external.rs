@@ -22,6 +22,10 @@ pub enum Piece {
     /// The directory where `npm ci` installed `tests/clients/package.json` (its
     /// `node_modules` holds the pinned openid-client); `node` from the PATH runs scripts there.
     Node,
+    /// Mono and the legacy oracle (`../shared/oracle`: the real ASP.NET Web API stack): the
+    /// path of the oracle's `run.sh` (`GATEHOUSE_TEST_ORACLE`, else `../shared/oracle` beside
+    /// the repository or beside its worktree directory).
+    Mono,
 }
 
 impl Piece {
@@ -31,6 +35,7 @@ impl Piece {
             Piece::Browser => "browser",
             Piece::Python => "python",
             Piece::Node => "node",
+            Piece::Mono => "mono",
         }
     }
 
@@ -40,6 +45,7 @@ impl Piece {
             Piece::Browser => "GATEHOUSE_TEST_CHROMEDRIVER",
             Piece::Python => "GATEHOUSE_TEST_PYTHON",
             Piece::Node => "GATEHOUSE_TEST_NODE_DIR",
+            Piece::Mono => "GATEHOUSE_TEST_ORACLE",
         }
     }
 
@@ -50,6 +56,9 @@ impl Piece {
             Piece::Python => "a virtualenv with scripts/test-requirements.txt",
             Piece::Node => {
                 "Debian's `nodejs` and `npm`, and `npm ci` of tests/clients/package.json"
+            }
+            Piece::Mono => {
+                "Debian's `mono-complete` and `libnewtonsoft-json-cil-dev`, and the oracle in ../shared/oracle"
             }
         }
     }
@@ -71,6 +80,20 @@ impl Piece {
             Piece::Browser => {
                 let driver = PathBuf::from("/usr/bin/chromedriver");
                 (driver.exists() && chromium().exists()).then_some(driver)
+            }
+            Piece::Mono => {
+                let mono = ["/usr/bin/mono", "/usr/local/bin/mono"]
+                    .iter()
+                    .any(|p| std::path::Path::new(p).exists());
+                let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+                let run = [
+                    root.join("../shared/oracle"),
+                    root.join("../../shared/oracle"),
+                ]
+                .into_iter()
+                .map(|d| d.join("run.sh"))
+                .find(|p| p.exists());
+                run.filter(|_| mono)
             }
             Piece::Python | Piece::Node => None,
         }

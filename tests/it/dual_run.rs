@@ -449,3 +449,100 @@ fn an_upstream_over_plain_http_must_be_loopback() {
         "{bad_dialect}"
     );
 }
+
+/// The real legacy Web API (the oracle on Mono), stopped (by its process id) when dropped.
+struct Oracle {
+    child: std::process::Child,
+    addr: SocketAddr,
+}
+
+impl Oracle {
+    fn start(run_sh: &Path) -> Self {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let child = std::process::Command::new("sh")
+            .arg(run_sh)
+            .arg(port.to_string())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("the oracle starts");
+        let addr = SocketAddr::from(([127, 0, 0, 1], port));
+        let started = Instant::now();
+        let info =
+            format!("GET /oracle/info HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+        while gatehouse_tests::send_raw(addr, info.as_bytes()).map_or(true, |r| r.status != 200) {
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "the oracle never answered"
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        Self { child, addr }
+    }
+
+    /// Sends `request` straight to the oracle (its listener wants its own address as Host).
+    fn send(&self, request: &Request) -> Response {
+        let raw = String::from_utf8(request.to_bytes())
+            .expect("a text request")
+            .replacen("Host: localhost", &format!("Host: {}", self.addr), 1);
+        gatehouse_tests::send_raw(self.addr, raw.as_bytes()).expect("the oracle answers")
+    }
+}
+
+impl Drop for Oracle {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Observe mode in front of the real legacy stack (ASP.NET Web API 5.2.3, Json.NET,
+/// DataContractSerializer on Mono): the client gets the legacy bytes, and the comparison
+/// finds Gatehouse's v1 and Katana answers to have the legacy members in the legacy order
+/// and media type; only values differ (the oracle answers fixed sample strings where
+/// Gatehouse has tokens and ids), which is what the report must show.
+#[test]
+fn observe_in_front_of_the_real_legacy_web_api() {
+    let Some(run_sh) = gatehouse_tests::external::require(
+        gatehouse_tests::external::Piece::Mono,
+        "dual_run::observe_in_front_of_the_real_legacy_web_api",
+    ) else {
+        return;
+    };
+    let oracle = Oracle::start(&run_sh);
+    let server = Server::start_with(|s| {
+        dual_run(DualRunMode::Observe, oracle.addr, &["v1", "katana"])(s);
+        s.legacy_upstream_timeout = 10;
+    });
+    let v1 = Request::post("/api/v1/auth/token")
+        .basic("demo-client", "demo-secret")
+        .form("grant_type=password&username=alice&password=alice-password-1");
+    let kat = katana("alice", "alice-password-1");
+    for request in [v1, kat] {
+        let relayed = server.send(request.clone());
+        let direct = oracle.send(&request);
+        assert!(
+            relayed.header("x-oracle-bound").is_some(),
+            "the legacy stack answered"
+        );
+        assert_eq!(
+            stable(&relayed),
+            stable(&direct),
+            "the legacy bytes, unchanged"
+        );
+    }
+    eventually("both compared", || {
+        count_rows(&server.db, "dual_run_differences") == 2
+    });
+    for row in differences(&server.db) {
+        let kinds = row.split('|').nth(4).expect("kinds");
+        assert!(
+            kinds == "shape,value" || kinds == "value",
+            "only values differ from the legacy answer, not status, media type or members: {row}"
+        );
+        assert!(!row.contains("alice-password-1"), "{row}");
+    }
+}
