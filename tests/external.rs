@@ -25,6 +25,10 @@ pub enum Piece {
     /// The examples of `gatehouse-client`, which `cargo test --workspace` builds (their
     /// directory, `target/debug/examples`).
     Examples,
+    /// Mono and the legacy oracle (`../shared/oracle`: the real ASP.NET Web API stack): the
+    /// path of the oracle's `run.sh` (`GATEHOUSE_TEST_ORACLE`, else `../shared/oracle` beside
+    /// the repository or beside its worktree directory).
+    Mono,
 }
 
 impl Piece {
@@ -35,6 +39,7 @@ impl Piece {
             Piece::Python => "python",
             Piece::Node => "node",
             Piece::Examples => "examples",
+            Piece::Mono => "mono",
         }
     }
 
@@ -45,6 +50,7 @@ impl Piece {
             Piece::Python => "GATEHOUSE_TEST_PYTHON",
             Piece::Node => "GATEHOUSE_TEST_NODE_DIR",
             Piece::Examples => "GATEHOUSE_TEST_EXAMPLES",
+            Piece::Mono => "GATEHOUSE_TEST_ORACLE",
         }
     }
 
@@ -57,6 +63,9 @@ impl Piece {
                 "Debian's `nodejs` and `npm`, and `npm ci` of tests/clients/package.json"
             }
             Piece::Examples => "`cargo test --workspace`, which builds gatehouse-client's examples",
+            Piece::Mono => {
+                "Debian's `mono-complete` and `libnewtonsoft-json-cil-dev`, and the oracle in ../shared/oracle"
+            }
         }
     }
 
@@ -83,6 +92,20 @@ impl Piece {
                 let exe = std::env::current_exe().ok()?;
                 let dir = exe.parent()?.parent()?.join("examples");
                 dir.join("legacy_dialects").exists().then_some(dir)
+            }
+            Piece::Mono => {
+                let mono = ["/usr/bin/mono", "/usr/local/bin/mono"]
+                    .iter()
+                    .any(|p| std::path::Path::new(p).exists());
+                let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+                let run = [
+                    root.join("../shared/oracle"),
+                    root.join("../../shared/oracle"),
+                ]
+                .into_iter()
+                .map(|d| d.join("run.sh"))
+                .find(|p| p.exists());
+                run.filter(|_| mono)
             }
             Piece::Python | Piece::Node => None,
         }

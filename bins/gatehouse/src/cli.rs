@@ -54,6 +54,9 @@ pub enum Command {
     /// Katana bearer tickets under --katana-machine-key
     #[command(subcommand)]
     Katana(KatanaCommand),
+    /// What an operator reads before switching a legacy dialect off (docs/migration.md)
+    #[command(subcommand)]
+    Migration(MigrationCommand),
     /// Print the OpenAPI 3.1 document (the same as GET /openapi.json) and exit
     Openapi,
     /// Copy users, clients, sessions, live tokens and lockout state from one database to
@@ -65,6 +68,22 @@ pub enum Command {
         /// The database to fill (created and migrated when needed)
         #[arg(long, value_name = "PATH|URL", value_parser = DatabaseParser)]
         to: Database,
+    },
+}
+
+/// `gatehouse migration …`.
+#[derive(Debug, clap::Subcommand)]
+pub enum MigrationCommand {
+    /// Per client and dialect: requests, first and last seen, the legacy-only features used;
+    /// dual-run comparisons and differences by kind
+    Report {
+        /// JSON instead of text
+        #[arg(long)]
+        json: bool,
+        /// Only clients seen since: an RFC 3339 time, or a span back from now (`30d`, `12h`,
+        /// `90m`)
+        #[arg(long, value_name = "TIME|SPAN")]
+        since: Option<String>,
     },
 }
 
@@ -280,6 +299,13 @@ impl Command {
                 Ok(())
             }
             Command::Copy { from, to } => copy(&settings, &from, &to),
+            Command::Migration(MigrationCommand::Report { json, since }) => {
+                let now = gatehouse_domain::clock::Clock::now(&SystemClock);
+                let since = since.as_deref().map(|s| parse_since(s, now)).transpose()?;
+                let text = migration_report(&settings, since, json)?;
+                print!("{text}");
+                Ok(())
+            }
         }
     }
 }
@@ -644,4 +670,137 @@ pub fn katana_inspect(settings: &Settings, token: &str) -> Result<String, String
         "expired": ticket.expires().is_none_or(|e| e <= now),
     });
     serde_json::to_string_pretty(&out).map_err(|e| e.to_string())
+}
+
+/// `--since`: an RFC 3339 time, or `N` followed by `d`, `h` or `m` back from `now`.
+///
+/// # Errors
+/// Neither.
+pub fn parse_since(text: &str, now: time::OffsetDateTime) -> Result<time::OffsetDateTime, String> {
+    let bad = || format!("--since {text:?}: an RFC 3339 time or a span like 30d, 12h, 90m");
+    if let Ok(t) = time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
+    {
+        return Ok(t);
+    }
+    let (n, unit) = text.split_at(text.len().saturating_sub(1));
+    let n: i64 = n.parse().map_err(|_| bad())?;
+    let span = match unit {
+        "d" => time::Duration::days(n),
+        "h" => time::Duration::hours(n),
+        "m" => time::Duration::minutes(n),
+        _ => return Err(bad()),
+    };
+    if n < 0 {
+        return Err(bad());
+    }
+    now.checked_sub(span).ok_or_else(bad)
+}
+
+/// `gatehouse migration report`: the text (or JSON) printed.
+///
+/// # Errors
+/// The database cannot be opened or read.
+pub fn migration_report(
+    settings: &Settings,
+    since: Option<time::OffsetDateTime>,
+    json: bool,
+) -> Result<String, String> {
+    let report = service(settings)?
+        .migration_report(since)
+        .map_err(|e| e.to_string())?;
+    Ok(if json {
+        report_json(&report).to_string() + "\n"
+    } else {
+        report_text(&report)
+    })
+}
+
+fn rfc3339(t: time::OffsetDateTime) -> String {
+    t.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
+fn report_json(report: &gatehouse_domain::dual_run::MigrationReport) -> serde_json::Value {
+    use serde_json::json;
+    let usage: Vec<_> = report
+        .usage
+        .iter()
+        .map(|u| {
+            let features: serde_json::Map<String, serde_json::Value> = u
+                .features
+                .named()
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), json!(v)))
+                .collect();
+            json!({
+                "client_id": u.client_id,
+                "dialect": u.dialect,
+                "requests": u.requests,
+                "first_seen": rfc3339(u.first_seen),
+                "last_seen": rfc3339(u.last_seen),
+                "features": features,
+            })
+        })
+        .collect();
+    let comparisons: Vec<_> = report
+        .comparisons
+        .iter()
+        .map(|c| json!({"dialect": c.dialect, "endpoint": c.endpoint, "kind": c.kind, "count": c.count}))
+        .collect();
+    json!({
+        "usage": usage,
+        "dual_run": {
+            "comparisons": comparisons,
+            "differences_stored": report.differences_stored,
+        },
+    })
+}
+
+fn report_text(report: &gatehouse_domain::dual_run::MigrationReport) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    let _ = writeln!(out, "Legacy dialects in use (per client):");
+    if report.usage.is_empty() {
+        let _ = writeln!(out, "  none recorded");
+    }
+    for u in &report.usage {
+        let client = if u.client_id.is_empty() {
+            "(no client)"
+        } else {
+            &u.client_id
+        };
+        let features: Vec<String> = u
+            .features
+            .named()
+            .iter()
+            .filter(|(_, n)| *n > 0)
+            .map(|(k, n)| format!("{k} {n}"))
+            .collect();
+        let _ = writeln!(
+            out,
+            "  {:<8} {:<24} requests {:>8}  last seen {}  features: {}",
+            u.dialect,
+            client,
+            u.requests,
+            rfc3339(u.last_seen),
+            if features.is_empty() {
+                "none".to_owned()
+            } else {
+                features.join(", ")
+            }
+        );
+    }
+    let _ = writeln!(out, "Dual-run comparisons:");
+    if report.comparisons.is_empty() {
+        let _ = writeln!(out, "  none recorded");
+    }
+    for c in &report.comparisons {
+        let _ = writeln!(
+            out,
+            "  {:<8} {:<28} {:<20} {:>8}",
+            c.dialect, c.endpoint, c.kind, c.count
+        );
+    }
+    let _ = writeln!(out, "Differences stored: {}", report.differences_stored);
+    out
 }

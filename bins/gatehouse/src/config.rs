@@ -196,6 +196,57 @@ pub struct Settings {
     /// Log filter, e.g. `info` or `gatehouse=debug,actix_web=warn`
     #[arg(long, env = "GATEHOUSE_LOG", value_name = "FILTER")]
     pub log: String,
+    /// Base URL of the still-running legacy service (dual-run): https, or http on a
+    /// loopback address; anything else needs --legacy-upstream-insecure
+    #[arg(long, env = "GATEHOUSE_LEGACY_UPSTREAM", value_name = "URL")]
+    pub legacy_upstream: Option<String>,
+    /// Per-dialect legacy base URLs, comma separated DIALECT=URL (katana, v1, member, otc,
+    /// onetime); a dialect not listed uses --legacy-upstream
+    #[arg(
+        long,
+        env = "GATEHOUSE_LEGACY_UPSTREAMS",
+        value_delimiter = ',',
+        value_name = "DIALECT=URL,..."
+    )]
+    pub legacy_upstreams: Vec<String>,
+    /// Allow a legacy upstream over plain http on a non-loopback address (its answers, and
+    /// forwarded passwords, cross the network unprotected)
+    #[arg(long, env = "GATEHOUSE_LEGACY_UPSTREAM_INSECURE", action = clap::ArgAction::Set, num_args = 0..=1,
+          require_equals = true, default_missing_value = "true",
+          value_parser = clap::builder::BoolishValueParser::new(), value_name = "BOOL")]
+    pub legacy_upstream_insecure: bool,
+    /// Seconds the legacy upstream has to answer (connect, head and body)
+    #[arg(
+        long,
+        env = "GATEHOUSE_LEGACY_UPSTREAM_TIMEOUT",
+        value_name = "SECONDS"
+    )]
+    pub legacy_upstream_timeout: u64,
+    /// Dual-run with the legacy upstream: `off`; `observe` (the upstream answers, Gatehouse
+    /// decides the same request without writing and compares); `primary` (Gatehouse answers,
+    /// the upstream gets a copy afterwards)
+    #[arg(long, env = "GATEHOUSE_DUAL_RUN", value_name = "off|observe|primary")]
+    pub dual_run: DualRunMode,
+    /// Dialects whose password-bearing requests are forwarded to the legacy upstream, comma
+    /// separated (each such request carries a user's password to a second system)
+    #[arg(
+        long,
+        env = "GATEHOUSE_DUAL_RUN_FORWARD_PASSWORDS",
+        value_delimiter = ',',
+        value_name = "DIALECT,..."
+    )]
+    pub dual_run_forward_passwords: Vec<String>,
+    /// Requests compared per second, at most (beyond it: observe forwards without a dry
+    /// run, primary sends no copy)
+    #[arg(long, env = "GATEHOUSE_DUAL_RUN_RATE", value_name = "N")]
+    pub dual_run_rate: u32,
+    /// Differences stored, at most (counting goes on past it)
+    #[arg(long, env = "GATEHOUSE_DUAL_RUN_MAX_DIFFERENCES", value_name = "N")]
+    pub dual_run_max_differences: u64,
+    /// Seconds between two additions of the legacy-dialect use counted in memory to the
+    /// database (the migration report)
+    #[arg(long, env = "GATEHOUSE_LEGACY_USAGE_FLUSH", value_name = "SECONDS")]
+    pub legacy_usage_flush: u64,
 }
 
 /// `--katana-user-claim`.
@@ -254,6 +305,15 @@ impl Default for Settings {
             ],
             katana_user_claim: KatanaUserClaim::Name,
             log: "info".to_owned(),
+            legacy_upstream: None,
+            legacy_upstreams: Vec::new(),
+            legacy_upstream_insecure: false,
+            legacy_upstream_timeout: 5,
+            dual_run: DualRunMode::Off,
+            dual_run_forward_passwords: Vec::new(),
+            dual_run_rate: 20,
+            dual_run_max_differences: 10_000,
+            legacy_usage_flush: 10,
         }
     }
 }
@@ -292,6 +352,21 @@ pub enum OnOff {
     /// Disabled.
     Off,
 }
+
+/// How the legacy upstream takes part (issue 22, `docs/migration.md`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum DualRunMode {
+    /// No dual-run.
+    Off,
+    /// The upstream answers the client; Gatehouse decides without writing and compares.
+    Observe,
+    /// Gatehouse answers; the upstream gets a copy afterwards and the answers are compared.
+    Primary,
+}
+
+/// The dialects a legacy upstream can stand for.
+pub const LEGACY_DIALECTS: [&str; 5] = ["katana", "v1", "member", "otc", "onetime"];
 
 /// Durability of commits (see [`gatehouse_storage::Synchronous`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, clap::ValueEnum)]
@@ -534,7 +609,62 @@ impl Settings {
         if let Some(issuer) = &self.issuer {
             check_issuer(issuer)?;
         }
+        self.check_dual_run()
+    }
+
+    /// The legacy upstreams are https or loopback (unless insecure is said), every dialect
+    /// named is one, and dual-run has somewhere to send requests.
+    fn check_dual_run(&self) -> Result<(), String> {
+        if let Some(url) = &self.legacy_upstream {
+            check_upstream(url, self.legacy_upstream_insecure)
+                .map_err(|e| format!("legacy-upstream: {e}"))?;
+        }
+        for entry in &self.legacy_upstreams {
+            let (dialect, url) = entry
+                .split_once('=')
+                .ok_or_else(|| format!("legacy-upstreams: {entry:?} is not DIALECT=URL"))?;
+            if !LEGACY_DIALECTS.contains(&dialect) {
+                return Err(format!("legacy-upstreams: unknown dialect {dialect:?}"));
+            }
+            check_upstream(url, self.legacy_upstream_insecure)
+                .map_err(|e| format!("legacy-upstreams {dialect}: {e}"))?;
+        }
+        for dialect in &self.dual_run_forward_passwords {
+            if !LEGACY_DIALECTS.contains(&dialect.as_str()) {
+                return Err(format!(
+                    "dual-run-forward-passwords: unknown dialect {dialect:?} (one of {})",
+                    LEGACY_DIALECTS.join(", ")
+                ));
+            }
+        }
+        if self.dual_run != DualRunMode::Off
+            && self.legacy_upstream.is_none()
+            && self.legacy_upstreams.is_empty()
+        {
+            return Err("dual-run needs --legacy-upstream (or legacy-upstreams)".into());
+        }
+        if self.legacy_upstream_timeout == 0
+            || self.dual_run_rate == 0
+            || self.legacy_usage_flush == 0
+        {
+            return Err(
+                "legacy-upstream-timeout, dual-run-rate and legacy-usage-flush must be at least 1"
+                    .into(),
+            );
+        }
         Ok(())
+    }
+
+    /// The legacy base URL of `dialect` (its own, else `legacy_upstream`), without a
+    /// trailing slash.
+    pub fn legacy_upstream_for(&self, dialect: &str) -> Option<&str> {
+        self.legacy_upstreams
+            .iter()
+            .filter_map(|e| e.split_once('='))
+            .find(|(d, _)| *d == dialect)
+            .map(|(_, url)| url)
+            .or(self.legacy_upstream.as_deref())
+            .map(|url| url.trim_end_matches('/'))
     }
 
     /// How the database is opened: pool size, statement timeout and durability from here,
@@ -576,6 +706,41 @@ fn shown(value: &toml::Value) -> Option<String> {
         other => other.to_string(),
     };
     (!text.is_empty()).then_some(text)
+}
+
+/// A legacy upstream: `https://host…`, or `http://` to a loopback address (`127.0.0.0/8`,
+/// `[::1]`, `localhost`) unless `insecure`; no query, fragment or credentials.
+fn check_upstream(url: &str, insecure: bool) -> Result<(), String> {
+    let (rest, https) = match (url.strip_prefix("https://"), url.strip_prefix("http://")) {
+        (Some(rest), _) => (rest, true),
+        (None, Some(rest)) => (rest, false),
+        _ => {
+            return Err(format!(
+                "{url:?} must start with https:// (or http:// to loopback)"
+            ))
+        }
+    };
+    let authority = rest.split('/').next().unwrap_or_default();
+    if authority.is_empty() || authority.contains('@') {
+        return Err(format!("{url:?} has no host (or carries credentials)"));
+    }
+    if url.contains(['?', '#']) || url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(format!(
+            "{url:?} must not have a query, a fragment or spaces"
+        ));
+    }
+    let host = match authority.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or_default(),
+        None => authority.rsplit_once(':').map_or(authority, |(h, _)| h),
+    };
+    let loopback = host.eq_ignore_ascii_case("localhost")
+        || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback());
+    if !https && !loopback && !insecure {
+        return Err(format!(
+            "{url:?}: plain http only to a loopback address (else https, or --legacy-upstream-insecure)"
+        ));
+    }
+    Ok(())
 }
 
 /// RFC 8414 section 2: an http(s) URL with a host, no query, no fragment.

@@ -15,6 +15,7 @@ use gatehouse_domain::rng::{Rng, SystemRng};
 
 pub mod cli;
 pub mod config;
+pub mod dual_run;
 pub mod help;
 pub mod http;
 pub mod metrics;
@@ -143,6 +144,8 @@ type Servers = (
 fn http_server(state: AppState, config: &Settings) -> Result<Servers, StartError> {
     let data = web::Data::new(state);
     spawn_purge(data.clone());
+    dual_run::spawn_flush(data.clone());
+    log_dual_run(config);
     let metrics = match config.metrics_bind {
         Some(bind) => {
             let (server, addr) = metrics_server(data.clone(), bind)?;
@@ -159,6 +162,7 @@ fn http_server(state: AppState, config: &Settings) -> Result<Servers, StartError
         App::new()
             .app_data(data.clone())
             .wrap(actix_web::middleware::from_fn(http::legacy::legacy_answers))
+            .wrap(actix_web::middleware::from_fn(dual_run::middleware))
             .wrap(actix_web::middleware::from_fn(http::normalize_and_measure))
             .configure(if separate_metrics {
                 http::routes_without_metrics
@@ -203,6 +207,37 @@ fn metrics_server(
     .map_err(|source| StartError::Bind { addr: bind, source })?;
     let addr = server.addrs().first().copied().unwrap_or(bind);
     Ok((server.run(), addr))
+}
+
+/// Says at start what dual-run sends where, and whose passwords leave for the upstream.
+fn log_dual_run(config: &Settings) {
+    if config.dual_run == config::DualRunMode::Off {
+        return;
+    }
+    for dialect in config::LEGACY_DIALECTS {
+        let Some(upstream) = config.legacy_upstream_for(dialect) else {
+            continue;
+        };
+        let passwords = config
+            .dual_run_forward_passwords
+            .iter()
+            .any(|d| d == dialect);
+        if passwords {
+            tracing::warn!(
+                dialect,
+                upstream,
+                mode = ?config.dual_run,
+                "dual-run: password logins of this dialect are FORWARDED to the legacy upstream (users' passwords reach a second system)"
+            );
+        } else {
+            tracing::info!(
+                dialect,
+                upstream,
+                mode = ?config.dual_run,
+                "dual-run: requests forwarded to the legacy upstream, password logins not (Gatehouse answers them)"
+            );
+        }
+    }
 }
 
 /// Deletes expired tokens, codes and stale lockout records every ten minutes, on the

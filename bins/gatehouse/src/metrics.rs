@@ -25,6 +25,9 @@ pub struct Metrics {
     requests: Mutex<BTreeMap<(&'static str, &'static str, u16), u64>>,
     latency: Mutex<BTreeMap<&'static str, Histogram>>,
     hash_rejected: AtomicU64,
+    /// Dual-run outcomes by dialect and kind (`compared`, `same`, `different`, each kind of
+    /// difference, upstream failures, skips).
+    dual_run: Mutex<BTreeMap<(&'static str, &'static str), u64>>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -65,6 +68,12 @@ impl Metrics {
         }
         h.count += 1;
         h.sum += secs;
+    }
+
+    /// Counts one dual-run outcome.
+    pub fn dual_run(&self, dialect: &'static str, kind: &'static str) {
+        let mut counts = self.dual_run.lock().unwrap_or_else(|e| e.into_inner());
+        *counts.entry((dialect, kind)).or_default() += 1;
     }
 
     /// Counts a password check turned away because the hash queue was full.
@@ -146,8 +155,90 @@ impl Metrics {
             "# HELP gatehouse_password_hash_iterations_total PBKDF2 iterations run (every failed check costs at least the configured count).\n# TYPE gatehouse_password_hash_iterations_total counter\ngatehouse_password_hash_iterations_total {}",
             gauges.hash_iterations
         );
+        out.push_str("# HELP gatehouse_dual_run_outcomes_total Dual-run outcomes since start by dialect and kind (compared, same, different, each kind of difference, upstream failures, skipped).\n# TYPE gatehouse_dual_run_outcomes_total counter\n");
+        {
+            let counts = self.dual_run.lock().unwrap_or_else(|e| e.into_inner());
+            for ((dialect, kind), n) in counts.iter() {
+                let _ = writeln!(
+                    out,
+                    "gatehouse_dual_run_outcomes_total{{dialect=\"{dialect}\",kind=\"{kind}\"}} {n}"
+                );
+            }
+        }
         out
     }
+}
+
+/// A Prometheus label value: backslash, quote and newline escaped.
+fn label(value: &str) -> String {
+    value
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+/// The migration report's figures (`gatehouse migration report`), as stored: legacy use per
+/// client and dialect, the features used, the dual-run counters and differences stored.
+pub fn render_migration(report: &gatehouse_domain::dual_run::MigrationReport) -> String {
+    let mut out = String::with_capacity(1024);
+    out.push_str("# HELP gatehouse_legacy_requests_total Requests to a legacy dialect by client (as stored: flushed every 10 s).\n# TYPE gatehouse_legacy_requests_total counter\n");
+    for u in &report.usage {
+        let _ = writeln!(
+            out,
+            "gatehouse_legacy_requests_total{{client=\"{}\",dialect=\"{}\"}} {}",
+            label(&u.client_id),
+            u.dialect,
+            u.requests
+        );
+    }
+    out.push_str("# HELP gatehouse_legacy_last_seen_timestamp_seconds Last request of a client in a legacy dialect.\n# TYPE gatehouse_legacy_last_seen_timestamp_seconds gauge\n");
+    for u in &report.usage {
+        let _ = writeln!(
+            out,
+            "gatehouse_legacy_last_seen_timestamp_seconds{{client=\"{}\",dialect=\"{}\"}} {}",
+            label(&u.client_id),
+            u.dialect,
+            u.last_seen.unix_timestamp()
+        );
+    }
+    out.push_str("# HELP gatehouse_legacy_feature_requests_total Requests using a legacy-only feature, by client and dialect.\n# TYPE gatehouse_legacy_feature_requests_total counter\n");
+    for u in &report.usage {
+        for (feature, n) in u.features.named() {
+            let _ = writeln!(
+                out,
+                "gatehouse_legacy_feature_requests_total{{client=\"{}\",dialect=\"{}\",feature=\"{feature}\"}} {n}",
+                label(&u.client_id),
+                u.dialect
+            );
+        }
+    }
+    out.push_str("# HELP gatehouse_dual_run_comparisons_total Dual-run comparisons as stored, by dialect, endpoint and kind.\n# TYPE gatehouse_dual_run_comparisons_total counter\n");
+    for c in &report.comparisons {
+        let _ = writeln!(
+            out,
+            "gatehouse_dual_run_comparisons_total{{dialect=\"{}\",endpoint=\"{}\",kind=\"{}\"}} {}",
+            label(&c.dialect),
+            label(&c.endpoint),
+            label(&c.kind),
+            c.count
+        );
+    }
+    let _ = writeln!(
+        out,
+        "# HELP gatehouse_dual_run_differences_stored Dual-run differences stored (at most --dual-run-max-differences).\n# TYPE gatehouse_dual_run_differences_stored gauge\ngatehouse_dual_run_differences_stored {}",
+        report.differences_stored
+    );
+    out
+}
+
+/// The whole exposition: the process's counters and the stored migration figures.
+pub async fn exposition(state: &crate::AppState) -> String {
+    let mut out = state.metrics.render(state.gauges());
+    match state.read(|s| s.migration_report(None)).await {
+        Ok(report) => out.push_str(&render_migration(&report)),
+        Err(e) => tracing::warn!(error = %e, "metrics: the migration figures could not be read"),
+    }
+    out
 }
 
 /// The separate metrics listener (`--metrics-bind`): `GET /metrics` exactly as written (no
@@ -165,7 +256,7 @@ pub async fn exact_metrics(
             actix_web::http::header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         ))
-        .body(state.metrics.render(state.gauges()))
+        .body(exposition(&state).await)
 }
 
 #[cfg(test)]

@@ -14,7 +14,7 @@ use gatehouse_domain::service::Gatehouse;
 use gatehouse_domain::Error as DomainError;
 use gatehouse_storage::{Database, Storage};
 
-use crate::config::Settings;
+use crate::config::{DualRunMode, Settings};
 use crate::http::ApiError;
 use crate::metrics::{Gauges, Metrics};
 
@@ -54,7 +54,7 @@ pub struct AppState {
     /// The grant logic.
     pub service: Arc<Service>,
     /// The password-hash pool.
-    pub pool: HashPool,
+    pub pool: Arc<HashPool>,
     /// The settings.
     pub config: Settings,
     /// Request metrics.
@@ -62,6 +62,10 @@ pub struct AppState {
     rng: Arc<dyn Rng>,
     /// The issuer identifier (`--issuer`, else derived from the bound address at start).
     issuer: std::sync::OnceLock<String>,
+    /// Dual-run's rate window and the legacy-usage book.
+    pub dual_run: crate::dual_run::DualRun,
+    /// `--dual-run observe`: the same state over the rolled-back store (the dry run).
+    dry: Option<web::Data<AppState>>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -75,6 +79,20 @@ impl std::fmt::Debug for AppState {
 impl AppState {
     /// Assembles the state.
     pub fn new(service: Service, pool: HashPool, config: Settings, rng: Arc<dyn Rng>) -> Self {
+        let pool = Arc::new(pool);
+        let dry = (config.dual_run == DualRunMode::Observe).then(|| {
+            let dry_service = service.with_store(service.store().rolled_back());
+            web::Data::new(Self {
+                service: Arc::new(dry_service),
+                pool: pool.clone(),
+                config: config.clone(),
+                metrics: Metrics::default(),
+                rng: rng.clone(),
+                issuer: std::sync::OnceLock::new(),
+                dual_run: crate::dual_run::DualRun::default(),
+                dry: None,
+            })
+        });
         Self {
             service: Arc::new(service),
             pool,
@@ -82,13 +100,24 @@ impl AppState {
             metrics: Metrics::default(),
             rng,
             issuer: std::sync::OnceLock::new(),
+            dual_run: crate::dual_run::DualRun::default(),
+            dry,
         }
+    }
+
+    /// The dry run's state (`--dual-run observe`): the same service over a store whose
+    /// writes are rolled back.
+    pub fn dry_twin(&self) -> Option<web::Data<AppState>> {
+        self.dry.clone()
     }
 
     /// Sets the issuer once (later calls are ignored).
     pub fn set_issuer(&self, issuer: String) {
         if let Some(ring) = self.service.key_ring() {
             ring.set_issuer(issuer.clone());
+        }
+        if let Some(dry) = &self.dry {
+            let _ = dry.issuer.set(issuer.clone());
         }
         let _ = self.issuer.set(issuer);
     }

@@ -181,6 +181,7 @@ fn the_documented_settings_are_the_settings() {
         issuer: Some("https://x".into()),
         key_encryption_key_file: Some("k".into()),
         katana_machine_key: Some("m".into()),
+        legacy_upstream: Some("https://legacy.example".into()),
         ..Settings::default()
     })
     .expect("serializes");

@@ -19,6 +19,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::browser_session::BrowserSession;
+use crate::dual_run::{ComparisonCount, Difference, Usage};
 use crate::error::Error;
 use crate::keys::SigningKey;
 use crate::model::{
@@ -122,6 +123,13 @@ pub trait ReadTx {
     ) -> Result<bool>;
     /// How many assertion `jti`s of the client are remembered.
     fn live_assertion_jtis(&mut self, client_id: &str) -> Result<u64>;
+    /// Legacy-dialect use per client and dialect, of those seen at or after `since` (all
+    /// without it), by dialect then client.
+    fn legacy_usage(&mut self, since: Option<OffsetDateTime>) -> Result<Vec<Usage>>;
+    /// The dual-run counters, by dialect, endpoint and kind.
+    fn comparison_counts(&mut self) -> Result<Vec<ComparisonCount>>;
+    /// How many dual-run differences are stored.
+    fn differences_stored(&mut self) -> Result<u64>;
 }
 
 /// Writes, only inside [`Store::write`].
@@ -247,6 +255,12 @@ pub trait WriteTx: ReadTx {
         browser_session_id: Uuid,
         at: OffsetDateTime,
     ) -> Result<u64>;
+    /// Adds one to each dual-run counter `kinds` of `dialect` and `endpoint`.
+    fn count_comparison(&mut self, dialect: &str, endpoint: &str, kinds: &[&str]) -> Result<()>;
+    /// Stores a dual-run difference unless `cap` are stored already; whether it was.
+    fn insert_difference(&mut self, difference: &Difference, cap: u64) -> Result<bool>;
+    /// Adds deltas of legacy-dialect use (one per client and dialect) to the totals.
+    fn add_legacy_usage(&mut self, deltas: &[Usage]) -> Result<()>;
     /// Deletes tokens, codes and browser sessions that expired before `before`, and lockout
     /// records last touched before `forgotten_before`. Returns how many rows went.
     fn purge_expired(

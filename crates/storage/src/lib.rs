@@ -243,6 +243,8 @@ enum Inner {
 #[derive(Clone)]
 pub struct Storage {
     inner: Inner,
+    /// Every write transaction is rolled back ([`Storage::rolled_back`]).
+    dry: bool,
 }
 
 impl std::fmt::Debug for Storage {
@@ -255,6 +257,7 @@ impl std::fmt::Debug for Storage {
             .field("backend", &backend)
             .field("pool_connections", &state.connections)
             .field("pool_idle", &state.idle_connections)
+            .field("dry", &self.dry)
             .finish_non_exhaustive()
     }
 }
@@ -278,6 +281,7 @@ impl Storage {
         })?;
         Ok(Self {
             inner: Inner::Sqlite(Engine::start(url, pragmas, &options)?),
+            dry: false,
         })
     }
 
@@ -299,9 +303,26 @@ impl Storage {
                     .map_err(|e| url.scrub(e))?;
                 Ok(Self {
                     inner: Inner::Postgres(engine),
+                    dry: false,
                 })
             }
         }
+    }
+
+    /// The same database, whose write transactions are always rolled back: each write runs
+    /// for real (in its savepoint of the writer's transaction, seeing and taking the same
+    /// locks), its closure's answer is returned, and nothing of it stays. The dual-run's dry
+    /// run decides a request exactly as the server would, and writes nothing.
+    pub fn rolled_back(&self) -> Self {
+        Self {
+            inner: self.inner.clone(),
+            dry: true,
+        }
+    }
+
+    /// Whether this handle rolls every write back.
+    pub fn is_rolled_back(&self) -> bool {
+        self.dry
     }
 
     /// `"sqlite"` or `"postgres"`.
@@ -407,6 +428,12 @@ impl Store for Storage {
         &self,
         f: impl FnOnce(&mut dyn WriteTx) -> Result<R, DomainError> + Send + 'static,
     ) -> Result<R, DomainError> {
+        if self.dry {
+            return match &self.inner {
+                Inner::Sqlite(e) => e.writer.write_rolled_back(f),
+                Inner::Postgres(e) => e.writer.write_rolled_back(f),
+            };
+        }
         match &self.inner {
             Inner::Sqlite(e) => e.writer.write(f),
             Inner::Postgres(e) => e.writer.write(f),

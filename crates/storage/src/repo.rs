@@ -10,6 +10,7 @@ use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use diesel::SqliteConnection;
 use gatehouse_domain::browser_session::BrowserSession;
+use gatehouse_domain::dual_run::{ComparisonCount, Difference, Usage};
 use gatehouse_domain::keys::SigningKey;
 use gatehouse_domain::model::{
     user_name_key, AccessToken, AuthorizationCode, Broker, Client, LoginFailure, Member, NewMember,
@@ -447,6 +448,46 @@ impl ReadTx for Tx<'_, $conn> {
             .filter(onetime_codes::source_session_id.eq(guid(session_id)))
             .filter(onetime_codes::consumed_at.is_null())
             .filter(onetime_codes::expires_at.gt(micros(now)))
+            .count()
+            .get_result(self.conn)
+            .map_err(db)?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    fn legacy_usage(&mut self, since: Option<OffsetDateTime>) -> Result<Vec<Usage>> {
+        legacy_usage::table
+            .filter(legacy_usage::last_seen.ge(since.map_or(i64::MIN, micros)))
+            .order((legacy_usage::dialect.asc(), legacy_usage::client_id.asc()))
+            .select(LegacyUsageRow::as_select())
+            .load(self.conn)
+            .map_err(db)?
+            .into_iter()
+            .map(LegacyUsageRow::into_domain)
+            .collect()
+    }
+
+    fn comparison_counts(&mut self) -> Result<Vec<ComparisonCount>> {
+        let rows: Vec<(String, String, String, i64)> = dual_run_counts::table
+            .order((
+                dual_run_counts::dialect.asc(),
+                dual_run_counts::endpoint.asc(),
+                dual_run_counts::kind.asc(),
+            ))
+            .load(self.conn)
+            .map_err(db)?;
+        Ok(rows
+            .into_iter()
+            .map(|(dialect, endpoint, kind, count)| ComparisonCount {
+                dialect,
+                endpoint,
+                kind,
+                count: u64::try_from(count).unwrap_or(0),
+            })
+            .collect())
+    }
+
+    fn differences_stored(&mut self) -> Result<u64> {
+        let n: i64 = dual_run_differences::table
             .count()
             .get_result(self.conn)
             .map_err(db)?;
@@ -947,6 +988,72 @@ impl WriteTx for Tx<'_, $conn> {
         .execute(self.conn)
         .map_err(db)?;
         Ok(u64::try_from(n).unwrap_or(u64::MAX))
+    }
+
+    fn count_comparison(&mut self, dialect: &str, endpoint: &str, kinds: &[&str]) -> Result<()> {
+        for kind in kinds {
+            diesel::insert_into(dual_run_counts::table)
+                .values((
+                    dual_run_counts::dialect.eq(dialect),
+                    dual_run_counts::endpoint.eq(endpoint),
+                    dual_run_counts::kind.eq(kind),
+                    dual_run_counts::count.eq(1i64),
+                ))
+                .on_conflict((
+                    dual_run_counts::dialect,
+                    dual_run_counts::endpoint,
+                    dual_run_counts::kind,
+                ))
+                .do_update()
+                .set(dual_run_counts::count.eq(dual_run_counts::count + 1i64))
+                .execute(self.conn)
+                .map_err(db)?;
+        }
+        Ok(())
+    }
+
+    fn insert_difference(&mut self, difference: &Difference, cap: u64) -> Result<bool> {
+        let stored: i64 = dual_run_differences::table
+            .count()
+            .get_result(self.conn)
+            .map_err(db)?;
+        if u64::try_from(stored).unwrap_or(u64::MAX) >= cap {
+            return Ok(false);
+        }
+        diesel::insert_into(dual_run_differences::table)
+            .values(DifferenceRow::from_domain(difference))
+            .execute(self.conn)
+            .map_err(db)?;
+        Ok(true)
+    }
+
+    fn add_legacy_usage(&mut self, deltas: &[Usage]) -> Result<()> {
+        for delta in deltas {
+            let stored = legacy_usage::table
+                .find((&delta.client_id, &delta.dialect))
+                .select(LegacyUsageRow::as_select())
+                .first(self.conn)
+                .optional()
+                .map_err(db)?
+                .map(LegacyUsageRow::into_domain)
+                .transpose()?;
+            let total = match stored {
+                Some(mut total) => {
+                    total.add(delta);
+                    total
+                }
+                None => delta.clone(),
+            };
+            let row = LegacyUsageRow::from_domain(&total);
+            diesel::insert_into(legacy_usage::table)
+                .values(&row)
+                .on_conflict((legacy_usage::client_id, legacy_usage::dialect))
+                .do_update()
+                .set(&row)
+                .execute(self.conn)
+                .map_err(db)?;
+        }
+        Ok(())
     }
 
     fn purge_expired(

@@ -699,3 +699,96 @@ impl SigningKeyRow {
         })
     }
 }
+
+/// `legacy_usage`.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = legacy_usage)]
+pub(crate) struct LegacyUsageRow {
+    pub client_id: String,
+    pub dialect: String,
+    pub requests: i64,
+    pub first_seen: i64,
+    pub last_seen: i64,
+    pub password_grant: i64,
+    pub form_body: i64,
+    pub xml_body: i64,
+    pub windows_auth: i64,
+    pub onetime_code: i64,
+    pub katana_ticket: i64,
+}
+
+fn count_col(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+fn count_of(n: i64) -> u64 {
+    u64::try_from(n).unwrap_or(0)
+}
+
+impl LegacyUsageRow {
+    pub(crate) fn from_domain(u: &gatehouse_domain::dual_run::Usage) -> Self {
+        let f = &u.features;
+        Self {
+            client_id: u.client_id.clone(),
+            dialect: u.dialect.clone(),
+            requests: count_col(u.requests),
+            first_seen: micros(u.first_seen),
+            last_seen: micros(u.last_seen),
+            password_grant: count_col(f.password_grant),
+            form_body: count_col(f.form_body),
+            xml_body: count_col(f.xml_body),
+            windows_auth: count_col(f.windows_auth),
+            onetime_code: count_col(f.onetime_code),
+            katana_ticket: count_col(f.katana_ticket),
+        }
+    }
+
+    pub(crate) fn into_domain(self) -> Result<gatehouse_domain::dual_run::Usage> {
+        Ok(gatehouse_domain::dual_run::Usage {
+            first_seen: time("legacy_usage", self.first_seen)?,
+            last_seen: time("legacy_usage", self.last_seen)?,
+            client_id: self.client_id,
+            dialect: self.dialect,
+            requests: count_of(self.requests),
+            features: gatehouse_domain::dual_run::FeatureCounts {
+                password_grant: count_of(self.password_grant),
+                form_body: count_of(self.form_body),
+                xml_body: count_of(self.xml_body),
+                windows_auth: count_of(self.windows_auth),
+                onetime_code: count_of(self.onetime_code),
+                katana_ticket: count_of(self.katana_ticket),
+            },
+        })
+    }
+}
+
+/// `dual_run_differences` (without its id).
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = dual_run_differences)]
+pub(crate) struct DifferenceRow {
+    pub recorded_at: i64,
+    pub mode: String,
+    pub dialect: String,
+    pub endpoint: String,
+    pub client_id: Option<String>,
+    pub kinds: String,
+    pub detail: String,
+    pub gatehouse_answer: String,
+    pub upstream_answer: String,
+}
+
+impl DifferenceRow {
+    pub(crate) fn from_domain(d: &gatehouse_domain::dual_run::Difference) -> Self {
+        Self {
+            recorded_at: micros(d.recorded_at),
+            mode: d.mode.clone(),
+            dialect: d.dialect.clone(),
+            endpoint: d.endpoint.clone(),
+            client_id: d.client_id.clone(),
+            kinds: d.kinds.clone(),
+            detail: d.detail.clone(),
+            gatehouse_answer: d.gatehouse_answer.clone(),
+            upstream_answer: d.upstream_answer.clone(),
+        }
+    }
+}

@@ -86,6 +86,46 @@ diesel::table! {
 }
 
 diesel::table! {
+    dual_run_counts (dialect, endpoint, kind) {
+        dialect -> Text,
+        endpoint -> Text,
+        kind -> Text,
+        count -> BigInt,
+    }
+}
+
+diesel::table! {
+    dual_run_differences (id) {
+        id -> BigInt,
+        recorded_at -> BigInt,
+        mode -> Text,
+        dialect -> Text,
+        endpoint -> Text,
+        client_id -> Nullable<Text>,
+        kinds -> Text,
+        detail -> Text,
+        gatehouse_answer -> Text,
+        upstream_answer -> Text,
+    }
+}
+
+diesel::table! {
+    legacy_usage (client_id, dialect) {
+        client_id -> Text,
+        dialect -> Text,
+        requests -> BigInt,
+        first_seen -> BigInt,
+        last_seen -> BigInt,
+        password_grant -> BigInt,
+        form_body -> BigInt,
+        xml_body -> BigInt,
+        windows_auth -> BigInt,
+        onetime_code -> BigInt,
+        katana_ticket -> BigInt,
+    }
+}
+
+diesel::table! {
     login_failures (lock_key) {
         lock_key -> Text,
         failures -> BigInt,
@@ -236,6 +276,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     client_assertion_jtis,
     client_keys,
     clients,
+    dual_run_counts,
+    dual_run_differences,
+    legacy_usage,
     login_failures,
     members,
     onetime_codes,

@@ -64,6 +64,9 @@ pub struct WriteStats {
     pub writes: u64,
 }
 
+/// What a rolled-back write's savepoint ends with.
+const ROLLED_BACK: &str = "rolled back (dry run)";
+
 impl<C: Backend> Writer<C> {
     /// Starts the thread on an open, migrated connection.
     pub(crate) fn spawn(
@@ -90,6 +93,34 @@ impl<C: Backend> Writer<C> {
         WriteStats {
             transactions: self.stats.transactions.load(Ordering::Relaxed),
             writes: self.stats.writes.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Runs `f` in a savepoint of the next batch and rolls the savepoint back, whatever `f`
+    /// returns; `f`'s answer is returned once the batch is done.
+    pub(crate) fn write_rolled_back<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut dyn WriteTx) -> Result<R, DomainError> + Send + 'static,
+    ) -> Result<R, DomainError> {
+        let slot = Arc::new(std::sync::Mutex::new(None));
+        let kept = slot.clone();
+        let outcome = self.write(move |tx| {
+            let answer = f(tx);
+            if let Ok(mut slot) = kept.lock() {
+                *slot = Some(answer);
+            }
+            // An error rolls the savepoint back.
+            Err::<(), _>(DomainError::storage(StorageError::Writer(
+                ROLLED_BACK.to_owned(),
+            )))
+        });
+        let answer = slot.lock().ok().and_then(|mut s| s.take());
+        match (answer, outcome) {
+            (Some(answer), _) => answer,
+            (None, Err(e)) => Err(e),
+            (None, Ok(())) => Err(DomainError::storage(StorageError::Writer(
+                "a rolled-back write gave no answer".to_owned(),
+            ))),
         }
     }
 

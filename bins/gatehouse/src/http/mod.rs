@@ -149,7 +149,8 @@ impl Endpoint {
         }
     }
 
-    fn from_route(path: &str) -> Option<Endpoint> {
+    /// The endpoint of a normalised path.
+    pub fn from_route(path: &str) -> Option<Endpoint> {
         Endpoint::ALL.into_iter().find(|e| e.route() == path)
     }
 }

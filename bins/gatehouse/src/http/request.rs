@@ -107,7 +107,12 @@ pub async fn read_body(
         .map_or(10, |s| s.config.request_timeout);
     let read = payload.to_bytes_limited(limit);
     match actix_web::rt::time::timeout(std::time::Duration::from_secs(seconds), read).await {
-        Ok(Ok(Ok(body))) => Ok(body),
+        Ok(Ok(Ok(body))) => {
+            // Kept for the legacy-usage book (a reference count, not a copy).
+            actix_web::HttpMessage::extensions_mut(req)
+                .insert(crate::dual_run::RawBody(body.clone()));
+            Ok(body)
+        }
         Ok(Ok(Err(_))) => Err(ApiError::BadRequest(
             "The request body could not be read.".into(),
         )),

@@ -169,5 +169,5 @@ pub(super) async fn metrics(state: Data) -> HttpResponse {
             header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         ))
-        .body(state.metrics.render(state.gauges()))
+        .body(crate::metrics::exposition(&state).await)
 }

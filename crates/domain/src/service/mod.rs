@@ -10,7 +10,7 @@
 //! their session links are built), `redeem` (the code redeemer: single use of authorization
 //! and one-time codes), [`password`], [`refresh`], [`client_credentials`], [`codes`]
 //! (authorization codes), [`onetime`], [`introspect`] (validation and introspection),
-//! [`revoke`]. What an entity decides alone (expired, revoked, rotated, consumed, disabled)
+//! [`revoke`], [`dual_run`] (dual-run counters and the migration report). What an entity decides alone (expired, revoked, rotated, consumed, disabled)
 //! lives on it, in [`crate::model::rules`].
 
 use std::fmt;
@@ -28,6 +28,7 @@ use crate::store::Store;
 pub mod client_auth;
 pub mod client_credentials;
 pub mod codes;
+pub mod dual_run;
 pub mod introspect;
 pub mod katana;
 pub mod lockout;
@@ -117,6 +118,20 @@ impl<S: Store> Gatehouse<S> {
     /// The Katana ticket settings, when configured.
     pub fn katana(&self) -> Option<&katana::KatanaTickets> {
         self.katana.as_deref()
+    }
+
+    /// The same service over another store (the dual-run's dry run: a store whose writes are
+    /// rolled back); clock, randomness, hasher, policy and keys are shared.
+    pub fn with_store<T: Store>(&self, store: T) -> Gatehouse<T> {
+        Gatehouse {
+            store,
+            clock: self.clock.clone(),
+            rng: self.rng.clone(),
+            hasher: self.hasher.clone(),
+            config: self.config.clone(),
+            keys: self.keys.clone(),
+            katana: self.katana.clone(),
+        }
     }
 
     /// The signing keys, when configured.

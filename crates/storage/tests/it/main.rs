@@ -30,6 +30,7 @@ macro_rules! both {
 mod authorize;
 mod concurrency;
 mod copy;
+mod dual_run;
 mod grants;
 mod keys;
 mod migrations;

@@ -30,6 +30,10 @@ fn migrations_run_from_empty_and_only_once() {
         applied.iter().any(|a| a.starts_with("20261206000600")),
         "client keys and assertion jtis: {applied:?}"
     );
+    assert!(
+        applied.iter().any(|a| a.starts_with("20261206000300")),
+        "dual-run and legacy usage: {applied:?}"
+    );
     // Every table is there and empty.
     let (users, clients) = storage
         .read(|tx| Ok((tx.users()?.len(), tx.clients()?.len())))
@@ -96,7 +100,7 @@ fn expected_schema() -> (Vec<TableSpec>, Vec<(String, String, String)>) {
                 .push((column.to_owned(), ty));
         }
     }
-    assert_eq!(expected.len(), 17);
+    assert_eq!(expected.len(), 20);
 
     (expected, joinables)
 }
@@ -155,7 +159,8 @@ fn schema_rs_matches_the_migrated_database() {
             .map(|c| {
                 let base = match c.ty.as_str() {
                     "TEXT" => "Text",
-                    "BIGINT" => "BigInt",
+                    // INTEGER only for a rowid alias (`INTEGER PRIMARY KEY`: a 64-bit id).
+                    "BIGINT" | "INTEGER" => "BigInt",
                     "BOOLEAN" => "Bool",
                     "BLOB" => "Binary",
                     other => panic!("{table}.{}: unexpected SQL type {other}", c.name),
