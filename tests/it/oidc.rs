@@ -1355,3 +1355,106 @@ fn expired_jwts_are_refused() {
     );
     assert_eq!(userinfo(&server, &at).status, 401);
 }
+
+/// Issue 19 items 13 and 17, issue 24 item 8: the RFC 8414 document and the OpenID
+/// configuration are one document (with `authorization_response_iss_parameter_supported` and
+/// the endpoint authentication methods in both). A server without signing keys does not say
+/// it is an OpenID provider (the OpenID document is 404, no id_token algorithm, userinfo or
+/// `openid` scope is listed) and refuses an `openid` authorization request (`invalid_scope`)
+/// instead of issuing a code whose exchange would lack the id_token.
+#[test]
+fn discovery_is_one_document_and_only_an_openid_provider_says_it_is_one() {
+    let server = server();
+    let oauth = server
+        .send(Request::get("/.well-known/oauth-authorization-server"))
+        .json();
+    let oidc = server
+        .send(Request::get("/.well-known/openid-configuration"))
+        .json();
+    assert_eq!(oauth, oidc, "one source");
+    assert_eq!(oidc["authorization_response_iss_parameter_supported"], true);
+    assert_eq!(
+        oidc["introspection_endpoint_auth_methods_supported"],
+        json!(["client_secret_basic", "client_secret_post"])
+    );
+    assert_eq!(
+        oidc["revocation_endpoint_auth_methods_supported"],
+        json!(["client_secret_basic", "client_secret_post", "none"])
+    );
+
+    // No key-encryption key: not an OpenID provider.
+    let dir = gatehouse_tests::TempDb::new();
+    let bare = Settings {
+        database: gatehouse_storage::Database::Sqlite(dir.path.clone()),
+        bind: "127.0.0.1:0".parse().expect("address"),
+        hash_iterations: 1_000,
+        ..Settings::default()
+    };
+    let file = tempfile::NamedTempFile::new().expect("temp");
+    std::fs::write(
+        file.path(),
+        format!(
+            r#"{{"clients":[{{"client_id":"rp","secret":"rp-secret","grants":["authorization_code"],"scope":"openid profile","redirect_uris":["{CB}"]}}]}}"#
+        ),
+    )
+    .expect("write");
+    gatehouse::cli::import(&bare, file.path()).expect("import");
+    let running = gatehouse::start(bare).expect("starts without a KEK");
+    let res = Request::get("/.well-known/openid-configuration").send(running.addr);
+    assert_eq!(res.status, 404, "{}", res.text());
+    let doc = Request::get("/.well-known/oauth-authorization-server")
+        .send(running.addr)
+        .json();
+    for member in [
+        "id_token_signing_alg_values_supported",
+        "userinfo_endpoint",
+        "end_session_endpoint",
+        "subject_types_supported",
+    ] {
+        assert!(doc.get(member).is_none(), "{member}: {doc}");
+    }
+    assert_eq!(doc["scopes_supported"], json!(["profile"]), "{doc}");
+    let authorize = |scope: &str| {
+        Request::get(&format!(
+            "/oauth2/authorize?response_type=code&client_id=rp&redirect_uri={}&scope={}&state=s&code_challenge={}&code_challenge_method=S256",
+            enc(CB),
+            enc(scope),
+            s256(VERIFIER)
+        ))
+        .send(running.addr)
+    };
+    let res = authorize("openid profile");
+    assert_eq!(res.status, 303, "{}", res.text());
+    let q = query_of(res.header("location").expect("location"));
+    assert_eq!(q.get("error").map(String::as_str), Some("invalid_scope"));
+    assert_eq!(q.get("state").map(String::as_str), Some("s"));
+    assert_eq!(authorize("profile").status, 200, "the login page");
+    running.stop();
+}
+
+/// Authlib's RFC 8414 and OpenID Provider metadata validators accept the documents, with and
+/// without signing keys.
+#[test]
+fn discovery_documents_validate_with_authlib() {
+    use gatehouse_tests::external::{require, Piece};
+    let Some(python) = require(
+        Piece::Python,
+        "oidc::discovery_documents_validate_with_authlib",
+    ) else {
+        return;
+    };
+    let server = server();
+    run_python(
+        &python,
+        "tests/clients/metadata_validate.py",
+        &json!({"issuer": format!("http://{}", server.addr), "openid": true}),
+    );
+    let dir = gatehouse_tests::TempDb::new();
+    let running = start_without_kek(&dir.path).expect("starts");
+    run_python(
+        &python,
+        "tests/clients/metadata_validate.py",
+        &json!({"issuer": format!("http://{}", running.addr), "openid": false}),
+    );
+    running.stop();
+}

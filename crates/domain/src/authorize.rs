@@ -335,6 +335,14 @@ impl<S: Store> Gatehouse<S> {
                 )
             }
         };
+        // Without signing keys no id_token can be issued: an OpenID request is refused rather
+        // than answered with a code whose exchange silently lacks the id_token.
+        if crate::oidc::has_scope(&scope, "openid") && self.key_ring().is_none() {
+            return fail(
+                "invalid_scope",
+                "openid is not available: this server has no signing key and issues no id_tokens",
+            );
+        }
         Ok(AuthorizationRequest {
             client_name: client
                 .client_name
