@@ -5,6 +5,7 @@ mod errors;
 mod flows;
 mod help;
 mod hostile;
+mod logout;
 mod oauth2_client;
 mod oidc;
 mod oracle;

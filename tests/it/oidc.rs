@@ -16,9 +16,9 @@ use serde_json::{json, Value};
 use crate::standard::{enc, import};
 use crate::support::{settings_of, Server};
 
-const CB: &str = "https://rp.example/cb";
-const VERIFIER: &str = "oidc-verifier-0123456789-abcdefghijklmnopqrstuvwxyz";
-const ALICE: &str = "a11ce000-0000-4000-8000-000000000001";
+pub(crate) const CB: &str = "https://rp.example/cb";
+pub(crate) const VERIFIER: &str = "oidc-verifier-0123456789-abcdefghijklmnopqrstuvwxyz";
+pub(crate) const ALICE: &str = "a11ce000-0000-4000-8000-000000000001";
 
 fn clients(server: &Server) {
     import(
@@ -46,7 +46,7 @@ fn kek(server: &Server) -> PathBuf {
     PathBuf::from(name)
 }
 
-fn part(jwt: &str, i: usize) -> Value {
+pub(crate) fn part(jwt: &str, i: usize) -> Value {
     let p = jwt.split('.').nth(i).expect("part");
     serde_json::from_slice(&URL_SAFE_NO_PAD.decode(p).expect("base64url")).expect("JSON")
 }
@@ -55,7 +55,7 @@ fn b64(v: &Value) -> String {
     URL_SAFE_NO_PAD.encode(v.to_string())
 }
 
-fn token(server: &Server, id: &str, secret: &str, form: &str) -> Value {
+pub(crate) fn token(server: &Server, id: &str, secret: &str, form: &str) -> Value {
     let res = server.send(Request::post("/oauth2/token").basic(id, secret).form(form));
     assert_eq!(res.status, 200, "{}", res.text());
     res.json()
@@ -68,7 +68,7 @@ fn cc(server: &Server) -> String {
         .to_owned()
 }
 
-fn introspect(server: &Server, id: &str, secret: &str, tok: &str) -> Value {
+pub(crate) fn introspect(server: &Server, id: &str, secret: &str, tok: &str) -> Value {
     let res = server.send(
         Request::post("/oauth2/introspect")
             .basic(id, secret)
@@ -441,12 +441,12 @@ fn rotation_publishes_first_and_retirement_keeps_a_window() {
 
 /// A cookie jar over the raw client.
 #[derive(Default)]
-struct Browser {
-    cookies: HashMap<String, String>,
+pub(crate) struct Browser {
+    pub(crate) cookies: HashMap<String, String>,
 }
 
 impl Browser {
-    fn send(&mut self, server: &Server, mut request: Request) -> Response {
+    pub(crate) fn send(&mut self, server: &Server, mut request: Request) -> Response {
         if !self.cookies.is_empty() {
             let header: Vec<String> = self
                 .cookies
@@ -471,7 +471,12 @@ impl Browser {
         res
     }
 
-    fn post(&mut self, server: &Server, path: &str, fields: &[(String, String)]) -> Response {
+    pub(crate) fn post(
+        &mut self,
+        server: &Server,
+        path: &str,
+        fields: &[(String, String)],
+    ) -> Response {
         let body: Vec<String> = fields
             .iter()
             .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
@@ -488,7 +493,7 @@ fn unescape(text: &str) -> String {
         .replace("&amp;", "&")
 }
 
-fn hidden_fields(html: &str) -> Vec<(String, String)> {
+pub(crate) fn hidden_fields(html: &str) -> Vec<(String, String)> {
     let mut out = Vec::new();
     for piece in html.split("<input type=\"hidden\" name=\"").skip(1) {
         let (name, rest) = piece.split_once('"').expect("name");
@@ -502,7 +507,7 @@ fn hidden_fields(html: &str) -> Vec<(String, String)> {
     out
 }
 
-fn query_of(location: &str) -> HashMap<String, String> {
+pub(crate) fn query_of(location: &str) -> HashMap<String, String> {
     let q = location.split_once('?').map(|(_, q)| q).unwrap_or("");
     q.split('&')
         .filter_map(|p| p.split_once('='))
@@ -527,7 +532,7 @@ fn query_of(location: &str) -> HashMap<String, String> {
 
 /// Authorizes `client` for `scope` with `nonce` (signing in as `user` when the browser has no
 /// session) and returns the code.
-fn code(
+pub(crate) fn code(
     server: &Server,
     browser: &mut Browser,
     client: &str,
@@ -556,7 +561,7 @@ fn code(
     q["code"].clone()
 }
 
-fn exchange(server: &Server, client: &str, secret: &str, code: &str) -> Value {
+pub(crate) fn exchange(server: &Server, client: &str, secret: &str, code: &str) -> Value {
     token(
         server,
         client,
@@ -728,7 +733,9 @@ fn code_flow_id_token_userinfo_and_logout() {
         .as_str()
         .expect("refresh")
         .to_owned();
-    let res = browser.send(&server, Request::post("/oauth2/logout").form(""));
+    let page = browser.send(&server, Request::post("/oauth2/logout").form(""));
+    assert_eq!(page.status, 200, "{}", page.text());
+    let res = browser.post(&server, "/oauth2/logout", &hidden_fields(page.text()));
     assert_eq!(res.status, 200, "{}", res.text());
     let rp_active = |t: &str| introspect(&server, "rp", "rp-secret", t)["active"] == json!(true);
     assert!(introspect(&server, "rp-opaque", "rp2-secret", opaque)["active"] == json!(false));
@@ -1009,6 +1016,7 @@ fn access_token_format_is_validated() {
             audience: None,
             access_token_alg: None,
             id_token_alg: None,
+            post_logout_redirect_uris: Vec::new(),
         },
     )
     .expect_err("refused");
@@ -1064,6 +1072,7 @@ fn the_audience_is_per_client() {
         audience: Some(audience.into()),
         access_token_alg: None,
         id_token_alg: None,
+        post_logout_redirect_uris: Vec::new(),
     };
     let err = gatehouse::cli::client_add(&settings_of(&server.db), args("c", "two words"))
         .expect_err("refused");

@@ -24,6 +24,10 @@ use crate::state::{self, Service};
 
 /// What `gatehouse` does.
 #[derive(Debug, clap::Subcommand)]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "parsed once per process: the size of `Client(Add)` costs nothing worth a box"
+)]
 pub enum Command {
     /// Run the server (migrations run first)
     Serve,
@@ -196,6 +200,10 @@ pub struct NewClientArgs {
     /// Algorithm of its id_tokens (id_token_signed_response_alg) [default: RS256]
     #[arg(long, value_name = "RS256|ES256|EdDSA")]
     pub id_token_alg: Option<String>,
+    /// Where /oauth2/logout may send the browser back after an RP-initiated logout
+    /// (post_logout_redirect_uris), matched exactly (repeat for several)
+    #[arg(long = "post-logout-redirect-uri", value_name = "URI")]
+    pub post_logout_redirect_uris: Vec<String>,
 }
 
 impl Command {
@@ -384,7 +392,7 @@ pub fn client_add(settings: &Settings, args: NewClientArgs) -> Result<(), String
         },
     };
     let secret = service(settings)?
-        .add_client(spec)
+        .add_client_with_logout(spec, args.post_logout_redirect_uris)
         .map_err(|e| e.to_string())?;
     match secret {
         Some(secret) => {

@@ -21,6 +21,7 @@ use uuid::Uuid;
 use crate::browser_session::BrowserSession;
 use crate::error::Error;
 use crate::keys::SigningKey;
+use crate::logout::ClientLogout;
 use crate::model::{
     AccessToken, AuthorizationCode, Broker, Client, LoginFailure, Member, NewMember, OneTimeCode,
     RefreshToken, Session, SubAccount, TradingAccount, User,
@@ -113,6 +114,8 @@ pub trait ReadTx {
     fn browser_session(&mut self, digest: &TokenDigest) -> Result<Option<BrowserSession>>;
     /// Every signing key, oldest first.
     fn signing_keys(&mut self) -> Result<Vec<SigningKey>>;
+    /// The logout settings of a client (`None`: it has none).
+    fn client_logout(&mut self, client_id: &str) -> Result<Option<ClientLogout>>;
 }
 
 /// Writes, only inside [`Store::write`].
@@ -131,6 +134,9 @@ pub trait WriteTx: ReadTx {
     fn upsert_trading_account(&mut self, account: &TradingAccount) -> Result<()>;
     /// Inserts or updates a client (by client id).
     fn upsert_client(&mut self, client: &Client) -> Result<()>;
+
+    /// Inserts or replaces the logout settings of a (stored) client.
+    fn put_client_logout(&mut self, settings: &ClientLogout) -> Result<()>;
 
     /// Opens a session.
     fn insert_session(&mut self, session: &Session) -> Result<()>;

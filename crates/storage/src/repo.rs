@@ -11,6 +11,7 @@ use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use diesel::SqliteConnection;
 use gatehouse_domain::browser_session::BrowserSession;
 use gatehouse_domain::keys::SigningKey;
+use gatehouse_domain::logout::ClientLogout;
 use gatehouse_domain::model::{
     user_name_key, AccessToken, AuthorizationCode, Broker, Client, LoginFailure, Member, NewMember,
     OneTimeCode, RefreshToken, Session, SubAccount, TradingAccount, User,
@@ -356,6 +357,17 @@ impl ReadTx for Tx<'_, $conn> {
             .collect()
     }
 
+    fn client_logout(&mut self, client_id: &str) -> Result<Option<ClientLogout>> {
+        client_logout::table
+            .find(client_id)
+            .select(ClientLogoutRow::as_select())
+            .first(self.conn)
+            .optional()
+            .map_err(db)?
+            .map(ClientLogoutRow::into_domain)
+            .transpose()
+    }
+
     fn login_failure(&mut self, key: &str) -> Result<Option<LoginFailure>> {
         login_failures::table
             .find(key)
@@ -531,6 +543,18 @@ impl WriteTx for Tx<'_, $conn> {
         diesel::insert_into(clients::table)
             .values(&row)
             .on_conflict(clients::client_id)
+            .do_update()
+            .set(&row)
+            .execute(self.conn)
+            .map_err(db)?;
+        Ok(())
+    }
+
+    fn put_client_logout(&mut self, settings: &ClientLogout) -> Result<()> {
+        let row = ClientLogoutRow::from_domain(settings);
+        diesel::insert_into(client_logout::table)
+            .values(&row)
+            .on_conflict(client_logout::client_id)
             .do_update()
             .set(&row)
             .execute(self.conn)

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use diesel::prelude::*;
 use gatehouse_domain::browser_session::BrowserSession;
 use gatehouse_domain::keys::{Alg, SigningKey};
+use gatehouse_domain::logout::ClientLogout;
 use gatehouse_domain::model::{
     user_name_key, AccessToken, AuthorizationCode, Broker, Client, GrantSet, GrantType,
     LoginFailure, Member, OneTimeCode, RefreshToken, Session, SubAccount, TokenFormat,
@@ -287,6 +288,33 @@ impl ClientRow {
                 access_token_alg: parse_alg("access_token_alg", &self.access_token_alg)?,
                 id_token_alg: parse_alg("id_token_alg", &self.id_token_alg)?,
             },
+            client_id: self.client_id,
+        })
+    }
+}
+
+/// The logout settings of a client (`client_logout`, beside `clients`).
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = client_logout, primary_key(client_id), treat_none_as_null = true)]
+#[diesel(check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
+pub(crate) struct ClientLogoutRow {
+    pub client_id: String,
+    pub post_logout_redirect_uris: String,
+}
+
+impl ClientLogoutRow {
+    pub fn from_domain(c: &ClientLogout) -> Self {
+        Self {
+            client_id: c.client_id.clone(),
+            post_logout_redirect_uris: serde_json::to_string(&c.post_logout_redirect_uris)
+                .unwrap_or_else(|_| "[]".to_owned()),
+        }
+    }
+
+    pub fn into_domain(self) -> Result<ClientLogout> {
+        Ok(ClientLogout {
+            post_logout_redirect_uris: serde_json::from_str(&self.post_logout_redirect_uris)
+                .map_err(|e| corrupt("client_logout", format!("post_logout_redirect_uris: {e}")))?,
             client_id: self.client_id,
         })
     }

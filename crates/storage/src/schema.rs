@@ -50,6 +50,13 @@ diesel::table! {
 }
 
 diesel::table! {
+    client_logout (client_id) {
+        client_id -> Text,
+        post_logout_redirect_uris -> Text,
+    }
+}
+
+diesel::table! {
     clients (client_id) {
         client_id -> Text,
         secret_hash -> Nullable<Text>,
@@ -200,6 +207,7 @@ diesel::joinable!(authorization_codes -> clients (client_id));
 diesel::joinable!(authorization_codes -> sessions (session_id));
 diesel::joinable!(authorization_codes -> users (user_id));
 diesel::joinable!(browser_sessions -> users (user_id));
+diesel::joinable!(client_logout -> clients (client_id));
 diesel::joinable!(clients -> brokers (broker_id));
 diesel::joinable!(members -> users (user_id));
 diesel::joinable!(onetime_codes -> clients (redeeming_client_id));
@@ -217,6 +225,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     authorization_codes,
     brokers,
     browser_sessions,
+    client_logout,
     clients,
     login_failures,
     members,

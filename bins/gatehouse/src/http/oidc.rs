@@ -120,6 +120,9 @@ fn bearer_refused(error: &'static str) -> HttpResponse {
 /// `GET /.well-known/openid-configuration` (OpenID Connect Discovery 1.0 section 3): the
 /// same document as RFC 8414's, from the same source (`standard::metadata`).
 async fn configuration(state: Data) -> HttpResponse {
-    crate::http::standard::metadata::respond(&state, crate::http::standard::metadata::Document::OpenId)
-        .await
+    crate::http::standard::metadata::respond(
+        &state,
+        crate::http::standard::metadata::Document::OpenId,
+    )
+    .await
 }

@@ -32,6 +32,7 @@ mod concurrency;
 mod copy;
 mod grants;
 mod keys;
+mod logout;
 mod migrations;
 mod persistence;
 mod repos;

@@ -12,6 +12,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 
 mod authorize;
+mod logout;
 pub mod metadata;
 mod page;
 mod token;
@@ -52,8 +53,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(resource(CONSENT, "POST").route(web::post().to(authorize::consent)))
         .service(
             resource(LOGOUT, "GET, POST")
-                .route(web::get().to(authorize::logout_page))
-                .route(web::post().to(authorize::logout)),
+                .route(web::get().to(logout::end_session_get))
+                .route(web::post().to(logout::end_session_post)),
         )
         .service(
             resource(TOKEN, "POST")
