@@ -303,3 +303,62 @@ fn client_add_takes_post_logout_redirect_uris() {
         "not registered",
     );
 }
+
+/// Runs a script of tests/clients with the pinned Node clients; its stdout.
+pub(crate) fn run_node(
+    node_dir: &std::path::Path,
+    script: &str,
+    config: &serde_json::Value,
+) -> String {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("workspace root")
+        .to_path_buf();
+    // ES modules resolve packages from their own directory: run the script from node_dir.
+    let copy = node_dir.join(format!("gatehouse-{script}"));
+    std::fs::copy(root.join("tests/clients").join(script), &copy).expect("copy");
+    let out = std::process::Command::new("node")
+        .arg(&copy)
+        .arg(config.to_string())
+        .current_dir(node_dir)
+        .output()
+        .expect("node runs");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success() && stdout.starts_with("OK "),
+        "{script} failed:\n{stdout}\n{stderr}"
+    );
+    eprintln!("{}", stdout.trim());
+    stdout
+}
+
+/// openid-client 6 (pinned): OpenID discovery, the code flow, `buildEndSessionUrl` with
+/// `id_token_hint`, `post_logout_redirect_uri` and `state`, followed with the session cookie;
+/// another client's URI refused.
+#[test]
+fn openid_client_6_logout() {
+    use gatehouse_tests::external::{require, Piece};
+    let Some(node_dir) = require(Piece::Node, "logout::openid_client_6_logout") else {
+        return;
+    };
+    let server = server();
+    let redirect = "http://127.0.0.1:9/openid-client";
+    import(
+        &server,
+        &format!(
+            r#"{{"clients":[{{"client_id":"node-rp","secret":"node-secret","grants":["authorization_code"],"scope":"openid","redirect_uris":["{redirect}"],"post_logout_redirect_uris":["http://127.0.0.1:9/signed-out"]}}]}}"#
+        ),
+    );
+    run_node(
+        &node_dir,
+        "openid_client_logout.mjs",
+        &json!({
+            "issuer": format!("http://{}", server.addr),
+            "redirect_uri": redirect,
+            "client": ["node-rp", "node-secret"],
+            "post_logout": "http://127.0.0.1:9/signed-out",
+            "foreign_post_logout": OUT,
+        }),
+    );
+}
