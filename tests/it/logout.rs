@@ -273,6 +273,7 @@ fn client_add_takes_post_logout_redirect_uris() {
         access_token_alg: None,
         id_token_alg: None,
         post_logout_redirect_uris: vec![uri.to_owned()],
+        require_pushed_authorization_requests: false,
     };
     let err = gatehouse::cli::client_add(&settings, args("cli", "javascript:alert(1)"))
         .expect_err("refused");

@@ -9,6 +9,7 @@ mod logout;
 mod oauth2_client;
 mod oidc;
 mod oracle;
+mod par;
 mod security;
 mod seeds;
 mod standard;

@@ -1017,6 +1017,7 @@ fn access_token_format_is_validated() {
             access_token_alg: None,
             id_token_alg: None,
             post_logout_redirect_uris: Vec::new(),
+            require_pushed_authorization_requests: false,
         },
     )
     .expect_err("refused");
@@ -1073,6 +1074,7 @@ fn the_audience_is_per_client() {
         access_token_alg: None,
         id_token_alg: None,
         post_logout_redirect_uris: Vec::new(),
+        require_pushed_authorization_requests: false,
     };
     let err = gatehouse::cli::client_add(&settings_of(&server.db), args("c", "two words"))
         .expect_err("refused");

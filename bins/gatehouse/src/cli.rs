@@ -204,6 +204,10 @@ pub struct NewClientArgs {
     /// (post_logout_redirect_uris), matched exactly (repeat for several)
     #[arg(long = "post-logout-redirect-uri", value_name = "URI")]
     pub post_logout_redirect_uris: Vec<String>,
+    /// Every authorization request must be pushed first (RFC 9126
+    /// require_pushed_authorization_requests; needs --pushed-authorization-requests on)
+    #[arg(long)]
+    pub require_pushed_authorization_requests: bool,
 }
 
 impl Command {
@@ -392,7 +396,11 @@ pub fn client_add(settings: &Settings, args: NewClientArgs) -> Result<(), String
         },
     };
     let secret = service(settings)?
-        .add_client_with_logout(spec, args.post_logout_redirect_uris)
+        .add_client_with_features(
+            spec,
+            args.post_logout_redirect_uris,
+            args.require_pushed_authorization_requests,
+        )
         .map_err(|e| e.to_string())?;
     match secret {
         Some(secret) => {

@@ -40,6 +40,8 @@ pub struct Config {
     pub onetime_rate_window: Duration,
     /// Largest one-time code payload, keys and values together, in bytes (4 KiB).
     pub max_payload_bytes: usize,
+    /// Pushed authorization requests (RFC 9126): off, on, or required of every client.
+    pub pushed_authorization_requests: crate::par::ParMode,
 }
 
 impl Default for Config {
@@ -61,6 +63,7 @@ impl Default for Config {
             onetime_rate: 30,
             onetime_rate_window: Duration::seconds(60),
             max_payload_bytes: 4096,
+            pushed_authorization_requests: crate::par::ParMode::Off,
         }
     }
 }

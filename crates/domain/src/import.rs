@@ -18,6 +18,7 @@ use crate::model::{
     user_name_key, Broker, Client, GrantSet, NewMember, SubAccount, TokenFormat, TokenSigning,
     TradingAccount, User, UserFlags, UserProfile,
 };
+use crate::par::ClientPar;
 use crate::secret::{generate_client_secret, hash_client_secret, ClientSecretHash, Secret};
 use crate::service::Gatehouse;
 use crate::store::Store;
@@ -138,6 +139,10 @@ pub struct ImportClient {
     /// Connect RP-Initiated Logout 1.0 `post_logout_redirect_uris`), matched exactly.
     #[serde(default)]
     pub post_logout_redirect_uris: Vec<String>,
+    /// Every authorization request of this client must be pushed first (RFC 9126
+    /// `require_pushed_authorization_requests`).
+    #[serde(default)]
+    pub require_pushed_authorization_requests: bool,
 }
 
 impl fmt::Debug for ImportClient {
@@ -162,6 +167,10 @@ impl fmt::Debug for ImportClient {
                 &self.id_token_signed_response_alg,
             )
             .field("post_logout_redirect_uris", &self.post_logout_redirect_uris)
+            .field(
+                "require_pushed_authorization_requests",
+                &self.require_pushed_authorization_requests,
+            )
             .finish_non_exhaustive()
     }
 }
@@ -437,7 +446,14 @@ impl<S: Store> Gatehouse<S> {
                 post_logout_redirect_uris: item.post_logout_redirect_uris.clone(),
             };
             logout.check()?;
-            logouts.push(logout);
+            logouts.push((
+                logout,
+                ClientPar {
+                    client_id: item.client_id.clone(),
+                    require_pushed_authorization_requests: item
+                        .require_pushed_authorization_requests,
+                },
+            ));
             let mut grants = GrantSet::empty();
             for name in &item.grants {
                 grants.insert(crate::model::GrantType::parse(name).ok_or_else(|| {
@@ -629,8 +645,9 @@ impl<S: Store> Gatehouse<S> {
                 report.clients += 1;
             }
             // The document is authoritative: a client listed without logout settings has none.
-            for logout in &logouts {
+            for (logout, par) in &logouts {
                 tx.put_client_logout(logout)?;
+                tx.put_client_par(par)?;
             }
             for (user, member, accounts) in &users {
                 // Re-check inside the transaction: another writer may have taken the name.
@@ -812,23 +829,32 @@ impl<S: Store> Gatehouse<S> {
         Ok(secret)
     }
 
-    /// [`Gatehouse::add_client`] with the client's RP-initiated logout settings, stored in the
-    /// same transaction (`gatehouse client add --post-logout-redirect-uri`).
+    /// [`Gatehouse::add_client`] with the client's RP-initiated logout and PAR settings, stored
+    /// in the same transaction (`gatehouse client add --post-logout-redirect-uri
+    /// --require-pushed-authorization-requests`).
     ///
     /// # Errors
     /// As [`Gatehouse::add_client`]; `InvalidRequest` for a URI [`ClientLogout::check`]
     /// refuses.
-    pub fn add_client_with_logout(
+    pub fn add_client_with_features(
         &self,
         spec: NewClientSpec,
         post_logout_redirect_uris: Vec<String>,
+        require_pushed_authorization_requests: bool,
     ) -> Result<Option<Secret>> {
         let logout = ClientLogout {
             client_id: spec.client_id.trim().to_owned(),
             post_logout_redirect_uris,
         };
         logout.check()?;
-        self.add_client_then(spec, move |tx| tx.put_client_logout(&logout))
+        let par = ClientPar {
+            client_id: logout.client_id.clone(),
+            require_pushed_authorization_requests,
+        };
+        self.add_client_then(spec, move |tx| {
+            tx.put_client_logout(&logout)?;
+            tx.put_client_par(&par)
+        })
     }
 
     /// Gives a client a new generated secret (returned once); the old one stops working.

@@ -26,6 +26,7 @@ use crate::model::{
     AccessToken, AuthorizationCode, Broker, Client, LoginFailure, Member, NewMember, OneTimeCode,
     RefreshToken, Session, SubAccount, TradingAccount, User,
 };
+use crate::par::{ClientPar, PushedRequest};
 use crate::secret::TokenDigest;
 
 /// Result of a repository call.
@@ -116,6 +117,10 @@ pub trait ReadTx {
     fn signing_keys(&mut self) -> Result<Vec<SigningKey>>;
     /// The logout settings of a client (`None`: it has none).
     fn client_logout(&mut self, client_id: &str) -> Result<Option<ClientLogout>>;
+    /// The PAR settings of a client (`None`: it has none).
+    fn client_par(&mut self, client_id: &str) -> Result<Option<ClientPar>>;
+    /// A pushed authorization request by the digest of its `request_uri`.
+    fn pushed_request(&mut self, digest: &TokenDigest) -> Result<Option<PushedRequest>>;
 }
 
 /// Writes, only inside [`Store::write`].
@@ -137,6 +142,20 @@ pub trait WriteTx: ReadTx {
 
     /// Inserts or replaces the logout settings of a (stored) client.
     fn put_client_logout(&mut self, settings: &ClientLogout) -> Result<()>;
+    /// Inserts or replaces the PAR settings of a (stored) client.
+    fn put_client_par(&mut self, settings: &ClientPar) -> Result<()>;
+    /// Deletes the expired pushed requests of `client_id` and counts its live ones.
+    fn live_pushed_requests(&mut self, client_id: &str, now: OffsetDateTime) -> Result<u64>;
+    /// Stores a pushed authorization request.
+    fn insert_pushed_request(&mut self, request: &PushedRequest) -> Result<()>;
+    /// Deletes the live pushed request `digest` of `client_id` (single use); `false` (and no
+    /// change) if unknown, expired, already used or another client's.
+    fn consume_pushed_request(
+        &mut self,
+        digest: &TokenDigest,
+        client_id: &str,
+        now: OffsetDateTime,
+    ) -> Result<bool>;
 
     /// Opens a session.
     fn insert_session(&mut self, session: &Session) -> Result<()>;

@@ -57,6 +57,13 @@ diesel::table! {
 }
 
 diesel::table! {
+    client_par (client_id) {
+        client_id -> Text,
+        require_pushed_authorization_requests -> Bool,
+    }
+}
+
+diesel::table! {
     clients (client_id) {
         client_id -> Text,
         secret_hash -> Nullable<Text>,
@@ -112,6 +119,15 @@ diesel::table! {
         scope -> Nullable<Text>,
         source_session_id -> Nullable<Text>,
         source_token -> Nullable<Binary>,
+    }
+}
+
+diesel::table! {
+    pushed_requests (digest) {
+        digest -> Binary,
+        client_id -> Text,
+        parameters -> Text,
+        expires_at -> BigInt,
     }
 }
 
@@ -208,11 +224,13 @@ diesel::joinable!(authorization_codes -> sessions (session_id));
 diesel::joinable!(authorization_codes -> users (user_id));
 diesel::joinable!(browser_sessions -> users (user_id));
 diesel::joinable!(client_logout -> clients (client_id));
+diesel::joinable!(client_par -> clients (client_id));
 diesel::joinable!(clients -> brokers (broker_id));
 diesel::joinable!(members -> users (user_id));
 diesel::joinable!(onetime_codes -> clients (redeeming_client_id));
 diesel::joinable!(onetime_codes -> sessions (session_id));
 diesel::joinable!(onetime_codes -> users (user_id));
+diesel::joinable!(pushed_requests -> clients (client_id));
 diesel::joinable!(refresh_tokens -> sessions (session_id));
 diesel::joinable!(sessions -> clients (client_id));
 diesel::joinable!(sessions -> users (user_id));
@@ -226,10 +244,12 @@ diesel::allow_tables_to_appear_in_same_query!(
     brokers,
     browser_sessions,
     client_logout,
+    client_par,
     clients,
     login_failures,
     members,
     onetime_codes,
+    pushed_requests,
     rate_windows,
     refresh_tokens,
     sessions,

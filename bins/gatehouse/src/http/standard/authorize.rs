@@ -57,7 +57,7 @@ pub(super) fn set_cookie(
     format!("{name}={value}; Path=/; HttpOnly; SameSite=Lax{secure}{age}")
 }
 
-fn params_from(pairs: &[(String, String)]) -> AuthorizationParams {
+pub(super) fn params_from(pairs: &[(String, String)]) -> AuthorizationParams {
     let mut p = AuthorizationParams::default();
     for (key, value) in pairs {
         let slot = match key.as_str() {
@@ -71,6 +71,7 @@ fn params_from(pairs: &[(String, String)]) -> AuthorizationParams {
             "prompt" => &mut p.prompt,
             "response_mode" => &mut p.response_mode,
             "nonce" => &mut p.nonce,
+            "request_uri" => &mut p.request_uri,
             // RFC 6749 section 3.1: unknown parameters are ignored.
             _ => continue,
         };
@@ -87,6 +88,13 @@ fn params_from(pairs: &[(String, String)]) -> AuthorizationParams {
 
 /// The authorization request's parameters, carried through the login and consent forms.
 fn carried(r: &AuthorizationRequest) -> Vec<(&'static str, String)> {
+    // A pushed request travels as its request_uri alone (RFC 9126): nothing else is read.
+    if let Some(uri) = &r.request_uri {
+        return vec![
+            ("client_id", r.client_id.clone()),
+            ("request_uri", uri.clone()),
+        ];
+    }
     let mut fields = vec![
         ("response_type", "code".to_owned()),
         ("client_id", r.client_id.clone()),
@@ -168,8 +176,20 @@ fn refuse(state: &AppState, error: AuthorizeError) -> HttpResponse {
 
 async fn check(
     state: &AppState,
-    params: AuthorizationParams,
+    mut params: AuthorizationParams,
 ) -> Result<AuthorizationRequest, HttpResponse> {
+    // RFC 9126 section 4: the parameters are the pushed request's, bound to this client_id.
+    if let (Some(uri), None) = (params.request_uri.clone(), &params.repeated) {
+        let client_id = params.client_id.clone();
+        params = match state
+            .blocking(move |s| Ok(s.pushed_params(client_id.as_deref(), &uri)))
+            .await
+        {
+            Ok(Ok(pushed)) => pushed,
+            Ok(Err(e)) => return Err(refuse(state, e)),
+            Err(e) => return Err(server_error(state, &format!("request_uri: {e}"))),
+        };
+    }
     match state
         .blocking(move |s| Ok(s.check_authorization(&params)))
         .await
@@ -287,6 +307,10 @@ async fn issue(
             }
             params.push(("iss", state.issuer()));
             redirect(&with_query(&redirect_uri, &params), &cookies)
+        }
+        Err(ApiError::Domain(DomainError::InvalidRequest(why))) => {
+            tracing::info!(reason = %why, "code not issued: its pushed request is gone");
+            error_page(StatusCode::BAD_REQUEST, &why)
         }
         Err(e) => server_error(state, &format!("issuing a code: {e}")),
     }

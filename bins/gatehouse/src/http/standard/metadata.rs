@@ -13,6 +13,7 @@
 use actix_web::http::header;
 use actix_web::http::StatusCode;
 use actix_web::HttpResponse;
+use gatehouse_domain::par::ParMode;
 use gatehouse_domain::store::Store as _;
 use gatehouse_models::oauth::AuthorizationServerMetadata;
 
@@ -27,6 +28,8 @@ pub struct Features {
     /// The algorithms of the keys published now; empty: no key signs (no key-encryption key),
     /// so no id_token can be issued and Gatehouse is not an OpenID provider.
     pub id_token_algs: Vec<&'static str>,
+    /// Pushed authorization requests (RFC 9126): off, on, or required of every client.
+    pub par: gatehouse_domain::par::ParMode,
 }
 
 impl Features {
@@ -78,6 +81,10 @@ pub fn build(issuer: &str, features: &Features) -> AuthorizationServerMetadata {
         authorization_response_iss_parameter_supported: Some(true),
         ..AuthorizationServerMetadata::default()
     };
+    if features.par != ParMode::Off {
+        doc.pushed_authorization_request_endpoint = at(super::PAR);
+        doc.require_pushed_authorization_requests = Some(features.par == ParMode::Required);
+    }
     if features.openid() {
         openid(&mut doc, issuer, features);
     }
@@ -141,6 +148,7 @@ pub fn features(s: &crate::state::Service) -> Result<Features, gatehouse_domain:
     Ok(Features {
         scopes,
         id_token_algs,
+        par: s.config().pushed_authorization_requests,
     })
 }
 
@@ -214,6 +222,7 @@ mod tests {
             &Features {
                 scopes: vec!["openid".into()],
                 id_token_algs: vec!["RS256"],
+                par: ParMode::Required,
             },
         );
         assert_eq!(
@@ -224,5 +233,7 @@ mod tests {
             oidc.end_session_endpoint.as_deref(),
             Some("https://a.example/oauth2/logout")
         );
+        assert_eq!(oidc.require_pushed_authorization_requests, Some(true));
+        assert!(!text.contains("pushed_authorization_request_endpoint"));
     }
 }
