@@ -1,5 +1,6 @@
-// RP-initiated logout driven by openid-client 6 (pinned in tests/clients/package.json):
-// OpenID discovery, the code flow with PKCE and nonce (the id_token validated by the library),
+// PAR and RP-initiated logout driven by openid-client 6 (pinned in tests/clients/package.json):
+// OpenID discovery, the code flow with PKCE and nonce pushed first (buildAuthorizationUrlWithPAR;
+// the id_token validated by the library), a replayed request_uri refused,
 // then `buildEndSessionUrl` with id_token_hint, post_logout_redirect_uri and state, followed
 // like a browser with its session cookie. Another client's post-logout URI is refused.
 //
@@ -57,10 +58,19 @@ async function signIn(url) {
 const verifier = client.randomPKCECodeVerifier();
 const state = client.randomState();
 const nonce = client.randomNonce();
-const callback = await signIn(client.buildAuthorizationUrl(config, {
+// Pushed authorization request (RFC 9126): the browser carries client_id and request_uri only.
+check(config.serverMetadata().pushed_authorization_request_endpoint === `${cfg.issuer}/oauth2/par`,
+  'PAR advertised');
+const parUrl = await client.buildAuthorizationUrlWithPAR(config, {
   redirect_uri: cfg.redirect_uri, scope: 'openid', state, nonce,
   code_challenge: await client.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256',
-}));
+});
+check([...parUrl.searchParams.keys()].sort().join() === 'client_id,request_uri', parUrl.href);
+const callback = await signIn(parUrl);
+// The request_uri is single use.
+const replay = await browse(parUrl);
+check(replay.status === 400 && !replay.headers.get('location'), `request_uri replay ${replay.status}`);
+done.push('PAR (buildAuthorizationUrlWithPAR), request_uri single use');
 const tokens = await client.authorizationCodeGrant(config, callback, {
   pkceCodeVerifier: verifier, expectedState: state, expectedNonce: nonce, idTokenExpected: true,
 });

@@ -334,7 +334,9 @@ pub(crate) fn run_node(
     stdout
 }
 
-/// openid-client 6 (pinned): OpenID discovery, the code flow, `buildEndSessionUrl` with
+/// openid-client 6 (pinned): OpenID discovery, the code flow pushed first
+/// (`buildAuthorizationUrlWithPAR`, RFC 9126; a replayed `request_uri` refused),
+/// `buildEndSessionUrl` with
 /// `id_token_hint`, `post_logout_redirect_uri` and `state`, followed with the session cookie;
 /// another client's URI refused.
 #[test]
