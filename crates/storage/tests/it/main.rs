@@ -34,6 +34,7 @@ mod grants;
 mod keys;
 mod logout;
 mod migrations;
+mod par;
 mod persistence;
 mod repos;
 mod support;
