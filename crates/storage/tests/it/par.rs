@@ -52,7 +52,7 @@ pub fn request_uris_expire_are_bound_and_single_use() {
     let digest = request_uri_digest(&uri).expect("ours");
     let now = gatehouse_domain::clock::Clock::now(&*fx.clock);
     let consume = |client: &'static str| {
-        let d = digest.clone();
+        let d = digest;
         gh.store()
             .write(move |tx| tx.consume_pushed_request(&d, client, now))
             .expect("write")
