@@ -119,14 +119,41 @@ fn rp_initiated_logout_as_aspnet_core_does_it() {
         &send(&mut alice, wrong_client),
         "client_id is not the client",
     );
+    // Without hint and client_id (ASP.NET Core without SaveTokens): the one client that
+    // registered the URI; a URI two clients registered, or none, is refused.
+    import(
+        &server,
+        r#"{"clients":[
+ {"client_id":"s1","grants":["authorization_code"],"redirect_uris":["https://s.example/cb"],"post_logout_redirect_uris":["https://shared.example/out"]},
+ {"client_id":"s2","grants":["authorization_code"],"redirect_uris":["https://s.example/cb"],"post_logout_redirect_uris":["https://shared.example/out"]}
+]}"#,
+    );
     refused(
         &logout(
             &mut alice,
             &server,
-            &[("post_logout_redirect_uri", OUT), ("state", state)],
+            &[
+                ("post_logout_redirect_uri", "https://shared.example/out"),
+                ("state", state),
+            ],
         ),
         "needs client_id or id_token_hint",
     );
+    refused(
+        &logout(
+            &mut alice,
+            &server,
+            &[("post_logout_redirect_uri", "https://nobody.example/out")],
+        ),
+        "needs client_id or id_token_hint",
+    );
+    let page = logout(
+        &mut alice,
+        &server,
+        &[("post_logout_redirect_uri", OUT), ("state", state)],
+    );
+    assert_eq!(page.status, 200, "a confirmation: {}", page.text());
+    assert!(page.text().contains("Relying Party"), "rp asks");
     let mut parts: Vec<String> = hint.split('.').map(str::to_owned).collect();
     let mut claims = crate::oidc::part(&hint, 1);
     claims["aud"] = json!("rp2");

@@ -7,9 +7,10 @@
 //! - `id_token_hint`, when present, is an id_token this server signed (signature, `kid`,
 //!   `alg`, `typ`, `iss`; an expired one is accepted, section 2), naming the client in `aud`;
 //! - `client_id`, when present with a hint, is the hint's `aud`;
-//! - `post_logout_redirect_uri` needs the client (by `client_id` or the hint) and must equal
-//!   one of that client's registered post-logout redirect URIs byte for byte; `state` is
-//!   echoed only to it;
+//! - `post_logout_redirect_uri` needs the client (by `client_id` or the hint; without either,
+//!   the one client that registered that exact URI, as ASP.NET Core sends neither unless it
+//!   saves tokens) and must equal one of that client's registered post-logout redirect URIs
+//!   byte for byte; `state` is echoed only to it;
 //! - `ui_locales` is accepted (the pages are English only) and bounded.
 //!
 //! Whether the logout needs the user's confirmation is [`EndSessionRequest::tied`]: the
@@ -140,8 +141,9 @@ pub enum EndSessionRejection {
     /// No such client.
     #[error("the client is not known")]
     UnknownClient,
-    /// A post-logout redirect URI without a client to check it against.
-    #[error("post_logout_redirect_uri needs client_id or id_token_hint")]
+    /// A post-logout redirect URI without a client to check it against (no `client_id`, no
+    /// hint, and not exactly one client registered it).
+    #[error("post_logout_redirect_uri needs client_id or id_token_hint (no single client registered it)")]
     UriWithoutClient,
     /// The URI is not one the client registered.
     #[error("the post_logout_redirect_uri is not registered for this client")]
@@ -211,7 +213,13 @@ impl<S: Store> Gatehouse<S> {
             }
             (Some(asked), _) => Some(asked.to_owned()),
             (None, Some(h)) => Some(h.aud.clone()),
-            (None, None) => None,
+            // Neither (ASP.NET Core without SaveTokens sends only the URI and state): the
+            // client that registered this exact URI, when exactly one did (section 3: the
+            // registration is the other means of confirming the target).
+            (None, None) => match uri {
+                Some(uri) => Some(self.sole_registrant(uri)?),
+                None => None,
+            },
         };
         let (client, logout) = match &client_id {
             Some(id) => self.client_and_logout(id)?,
@@ -253,6 +261,21 @@ impl<S: Store> Gatehouse<S> {
         self.store()
             .read(|tx| Ok((tx.client(client_id)?, tx.client_logout(client_id)?)))
             .map_err(|e| EndSessionError::Internal(e.to_string()))
+    }
+
+    /// The one client that registered `uri` as a post-logout redirect URI.
+    fn sole_registrant(&self, uri: &str) -> Result<String, EndSessionError> {
+        let all = self
+            .store()
+            .read(|tx| tx.client_logouts())
+            .map_err(|e| EndSessionError::Internal(e.to_string()))?;
+        let mut owners = all
+            .into_iter()
+            .filter(|l| l.post_logout_redirect_uris.iter().any(|r| r == uri));
+        match (owners.next(), owners.next()) {
+            (Some(only), None) => Ok(only.client_id),
+            _ => Err(EndSessionRejection::UriWithoutClient.into()),
+        }
     }
 
     /// An id_token of this server, signature and issuer checked, expiry not.

@@ -117,6 +117,8 @@ pub trait ReadTx {
     fn signing_keys(&mut self) -> Result<Vec<SigningKey>>;
     /// The logout settings of a client (`None`: it has none).
     fn client_logout(&mut self, client_id: &str) -> Result<Option<ClientLogout>>;
+    /// The logout settings of every client that has some, by client id.
+    fn client_logouts(&mut self) -> Result<Vec<ClientLogout>>;
     /// The PAR settings of a client (`None`: it has none).
     fn client_par(&mut self, client_id: &str) -> Result<Option<ClientPar>>;
     /// A pushed authorization request by the digest of its `request_uri`.

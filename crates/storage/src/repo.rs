@@ -369,6 +369,17 @@ impl ReadTx for Tx<'_, $conn> {
             .transpose()
     }
 
+    fn client_logouts(&mut self) -> Result<Vec<ClientLogout>> {
+        client_logout::table
+            .order(client_logout::client_id)
+            .select(ClientLogoutRow::as_select())
+            .load(self.conn)
+            .map_err(db)?
+            .into_iter()
+            .map(ClientLogoutRow::into_domain)
+            .collect()
+    }
+
     fn client_par(&mut self, client_id: &str) -> Result<Option<ClientPar>> {
         Ok(client_par::table
             .find(client_id)
