@@ -16,9 +16,9 @@ use serde_json::{json, Value};
 use crate::standard::{enc, import};
 use crate::support::{settings_of, Server};
 
-const CB: &str = "https://rp.example/cb";
-const VERIFIER: &str = "oidc-verifier-0123456789-abcdefghijklmnopqrstuvwxyz";
-const ALICE: &str = "a11ce000-0000-4000-8000-000000000001";
+pub(crate) const CB: &str = "https://rp.example/cb";
+pub(crate) const VERIFIER: &str = "oidc-verifier-0123456789-abcdefghijklmnopqrstuvwxyz";
+pub(crate) const ALICE: &str = "a11ce000-0000-4000-8000-000000000001";
 
 fn clients(server: &Server) {
     import(
@@ -46,7 +46,7 @@ fn kek(server: &Server) -> PathBuf {
     PathBuf::from(name)
 }
 
-fn part(jwt: &str, i: usize) -> Value {
+pub(crate) fn part(jwt: &str, i: usize) -> Value {
     let p = jwt.split('.').nth(i).expect("part");
     serde_json::from_slice(&URL_SAFE_NO_PAD.decode(p).expect("base64url")).expect("JSON")
 }
@@ -55,7 +55,7 @@ fn b64(v: &Value) -> String {
     URL_SAFE_NO_PAD.encode(v.to_string())
 }
 
-fn token(server: &Server, id: &str, secret: &str, form: &str) -> Value {
+pub(crate) fn token(server: &Server, id: &str, secret: &str, form: &str) -> Value {
     let res = server.send(Request::post("/oauth2/token").basic(id, secret).form(form));
     assert_eq!(res.status, 200, "{}", res.text());
     res.json()
@@ -68,7 +68,7 @@ fn cc(server: &Server) -> String {
         .to_owned()
 }
 
-fn introspect(server: &Server, id: &str, secret: &str, tok: &str) -> Value {
+pub(crate) fn introspect(server: &Server, id: &str, secret: &str, tok: &str) -> Value {
     let res = server.send(
         Request::post("/oauth2/introspect")
             .basic(id, secret)
@@ -441,12 +441,12 @@ fn rotation_publishes_first_and_retirement_keeps_a_window() {
 
 /// A cookie jar over the raw client.
 #[derive(Default)]
-struct Browser {
-    cookies: HashMap<String, String>,
+pub(crate) struct Browser {
+    pub(crate) cookies: HashMap<String, String>,
 }
 
 impl Browser {
-    fn send(&mut self, server: &Server, mut request: Request) -> Response {
+    pub(crate) fn send(&mut self, server: &Server, mut request: Request) -> Response {
         if !self.cookies.is_empty() {
             let header: Vec<String> = self
                 .cookies
@@ -471,7 +471,12 @@ impl Browser {
         res
     }
 
-    fn post(&mut self, server: &Server, path: &str, fields: &[(String, String)]) -> Response {
+    pub(crate) fn post(
+        &mut self,
+        server: &Server,
+        path: &str,
+        fields: &[(String, String)],
+    ) -> Response {
         let body: Vec<String> = fields
             .iter()
             .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
@@ -488,7 +493,7 @@ fn unescape(text: &str) -> String {
         .replace("&amp;", "&")
 }
 
-fn hidden_fields(html: &str) -> Vec<(String, String)> {
+pub(crate) fn hidden_fields(html: &str) -> Vec<(String, String)> {
     let mut out = Vec::new();
     for piece in html.split("<input type=\"hidden\" name=\"").skip(1) {
         let (name, rest) = piece.split_once('"').expect("name");
@@ -502,7 +507,7 @@ fn hidden_fields(html: &str) -> Vec<(String, String)> {
     out
 }
 
-fn query_of(location: &str) -> HashMap<String, String> {
+pub(crate) fn query_of(location: &str) -> HashMap<String, String> {
     let q = location.split_once('?').map(|(_, q)| q).unwrap_or("");
     q.split('&')
         .filter_map(|p| p.split_once('='))
@@ -527,7 +532,7 @@ fn query_of(location: &str) -> HashMap<String, String> {
 
 /// Authorizes `client` for `scope` with `nonce` (signing in as `user` when the browser has no
 /// session) and returns the code.
-fn code(
+pub(crate) fn code(
     server: &Server,
     browser: &mut Browser,
     client: &str,
@@ -556,7 +561,7 @@ fn code(
     q["code"].clone()
 }
 
-fn exchange(server: &Server, client: &str, secret: &str, code: &str) -> Value {
+pub(crate) fn exchange(server: &Server, client: &str, secret: &str, code: &str) -> Value {
     token(
         server,
         client,
@@ -728,7 +733,9 @@ fn code_flow_id_token_userinfo_and_logout() {
         .as_str()
         .expect("refresh")
         .to_owned();
-    let res = browser.send(&server, Request::post("/oauth2/logout").form(""));
+    let page = browser.send(&server, Request::post("/oauth2/logout").form(""));
+    assert_eq!(page.status, 200, "{}", page.text());
+    let res = browser.post(&server, "/oauth2/logout", &hidden_fields(page.text()));
     assert_eq!(res.status, 200, "{}", res.text());
     let rp_active = |t: &str| introspect(&server, "rp", "rp-secret", t)["active"] == json!(true);
     assert!(introspect(&server, "rp-opaque", "rp2-secret", opaque)["active"] == json!(false));
@@ -1011,6 +1018,8 @@ fn access_token_format_is_validated() {
             id_token_alg: None,
             jwks: None,
             keys_only: false,
+            post_logout_redirect_uris: Vec::new(),
+            require_pushed_authorization_requests: false,
         },
     )
     .expect_err("refused");
@@ -1068,6 +1077,8 @@ fn the_audience_is_per_client() {
         id_token_alg: None,
         jwks: None,
         keys_only: false,
+        post_logout_redirect_uris: Vec::new(),
+        require_pushed_authorization_requests: false,
     };
     let err = gatehouse::cli::client_add(&settings_of(&server.db), args("c", "two words"))
         .expect_err("refused");
@@ -1358,4 +1369,107 @@ fn expired_jwts_are_refused() {
         "expired"
     );
     assert_eq!(userinfo(&server, &at).status, 401);
+}
+
+/// Issue 19 items 13 and 17, issue 24 item 8: the RFC 8414 document and the OpenID
+/// configuration are one document (with `authorization_response_iss_parameter_supported` and
+/// the endpoint authentication methods in both). A server without signing keys does not say
+/// it is an OpenID provider (the OpenID document is 404, no id_token algorithm, userinfo or
+/// `openid` scope is listed) and refuses an `openid` authorization request (`invalid_scope`)
+/// instead of issuing a code whose exchange would lack the id_token.
+#[test]
+fn discovery_is_one_document_and_only_an_openid_provider_says_it_is_one() {
+    let server = server();
+    let oauth = server
+        .send(Request::get("/.well-known/oauth-authorization-server"))
+        .json();
+    let oidc = server
+        .send(Request::get("/.well-known/openid-configuration"))
+        .json();
+    assert_eq!(oauth, oidc, "one source");
+    assert_eq!(oidc["authorization_response_iss_parameter_supported"], true);
+    assert_eq!(
+        oidc["introspection_endpoint_auth_methods_supported"],
+        json!(["client_secret_basic", "client_secret_post"])
+    );
+    assert_eq!(
+        oidc["revocation_endpoint_auth_methods_supported"],
+        json!(["client_secret_basic", "client_secret_post", "none"])
+    );
+
+    // No key-encryption key: not an OpenID provider.
+    let dir = gatehouse_tests::TempDb::new();
+    let bare = Settings {
+        database: gatehouse_storage::Database::Sqlite(dir.path.clone()),
+        bind: "127.0.0.1:0".parse().expect("address"),
+        hash_iterations: 1_000,
+        ..Settings::default()
+    };
+    let file = tempfile::NamedTempFile::new().expect("temp");
+    std::fs::write(
+        file.path(),
+        format!(
+            r#"{{"clients":[{{"client_id":"rp","secret":"rp-secret","grants":["authorization_code"],"scope":"openid profile","redirect_uris":["{CB}"]}}]}}"#
+        ),
+    )
+    .expect("write");
+    gatehouse::cli::import(&bare, file.path()).expect("import");
+    let running = gatehouse::start(bare).expect("starts without a KEK");
+    let res = Request::get("/.well-known/openid-configuration").send(running.addr);
+    assert_eq!(res.status, 404, "{}", res.text());
+    let doc = Request::get("/.well-known/oauth-authorization-server")
+        .send(running.addr)
+        .json();
+    for member in [
+        "id_token_signing_alg_values_supported",
+        "userinfo_endpoint",
+        "end_session_endpoint",
+        "subject_types_supported",
+    ] {
+        assert!(doc.get(member).is_none(), "{member}: {doc}");
+    }
+    assert_eq!(doc["scopes_supported"], json!(["profile"]), "{doc}");
+    let authorize = |scope: &str| {
+        Request::get(&format!(
+            "/oauth2/authorize?response_type=code&client_id=rp&redirect_uri={}&scope={}&state=s&code_challenge={}&code_challenge_method=S256",
+            enc(CB),
+            enc(scope),
+            s256(VERIFIER)
+        ))
+        .send(running.addr)
+    };
+    let res = authorize("openid profile");
+    assert_eq!(res.status, 303, "{}", res.text());
+    let q = query_of(res.header("location").expect("location"));
+    assert_eq!(q.get("error").map(String::as_str), Some("invalid_scope"));
+    assert_eq!(q.get("state").map(String::as_str), Some("s"));
+    assert_eq!(authorize("profile").status, 200, "the login page");
+    running.stop();
+}
+
+/// Authlib's RFC 8414 and OpenID Provider metadata validators accept the documents, with and
+/// without signing keys.
+#[test]
+fn discovery_documents_validate_with_authlib() {
+    use gatehouse_tests::external::{require, Piece};
+    let Some(python) = require(
+        Piece::Python,
+        "oidc::discovery_documents_validate_with_authlib",
+    ) else {
+        return;
+    };
+    let server = server();
+    run_python(
+        &python,
+        "tests/clients/metadata_validate.py",
+        &json!({"issuer": format!("http://{}", server.addr), "openid": true}),
+    );
+    let dir = gatehouse_tests::TempDb::new();
+    let running = start_without_kek(&dir.path).expect("starts");
+    run_python(
+        &python,
+        "tests/clients/metadata_validate.py",
+        &json!({"issuer": format!("http://{}", running.addr), "openid": false}),
+    );
+    running.stop();
 }

@@ -886,8 +886,13 @@ fn prompt_none_consent_logout_and_disabled_users() {
         .get("gatehouse_session")
         .cloned()
         .expect("session");
+    // A POST without the confirmation form's token only shows the confirmation again.
     let res = browser.send(&server, Request::post("/oauth2/logout"));
     assert_eq!(res.status, 200);
+    assert!(browser.cookies.contains_key("gatehouse_session"));
+    let fields = hidden_fields(res.text());
+    let res = browser.post(&server, "/oauth2/logout", &fields);
+    assert_eq!(res.status, 200, "{}", res.text());
     assert!(!browser.cookies.contains_key("gatehouse_session"));
     // Even the old cookie value is dead server-side.
     browser.cookies.insert("gatehouse_session".into(), session);
@@ -1439,7 +1444,9 @@ fn trace_logs_of_the_standards_surface_hold_no_secret() {
         Some(("web", "wrong-password-4Rt")),
         "grant_type=client_credentials",
     );
-    browser.send(&server, Request::post("/oauth2/logout"));
+    let page = browser.send(&server, Request::post("/oauth2/logout"));
+    let fields = hidden_fields(page.text());
+    browser.post(&server, "/oauth2/logout", &fields);
     drop(server);
     let text = logs.contents();
     assert!(text.contains("browser session opened"), "logs captured");

@@ -252,6 +252,14 @@ pub struct NewClientArgs {
     /// With --jwks: no secret; the client authenticates with private_key_jwt only
     #[arg(long, requires = "jwks", conflicts_with = "public")]
     pub keys_only: bool,
+    /// Where /oauth2/logout may send the browser back after an RP-initiated logout
+    /// (post_logout_redirect_uris), matched exactly (repeat for several)
+    #[arg(long = "post-logout-redirect-uri", value_name = "URI")]
+    pub post_logout_redirect_uris: Vec<String>,
+    /// Every authorization request must be pushed first (RFC 9126
+    /// require_pushed_authorization_requests; needs --pushed-authorization-requests on)
+    #[arg(long)]
+    pub require_pushed_authorization_requests: bool,
 }
 
 impl Command {
@@ -462,7 +470,11 @@ pub fn client_add(settings: &Settings, args: NewClientArgs) -> Result<(), String
         },
     };
     let secret = service(settings)?
-        .add_client(spec)
+        .add_client_with_features(
+            spec,
+            args.post_logout_redirect_uris,
+            args.require_pushed_authorization_requests,
+        )
         .map_err(|e| e.to_string())?;
     match secret {
         Some(secret) => {

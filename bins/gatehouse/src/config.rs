@@ -16,6 +16,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 
 use clap::FromArgMatches as _;
+use gatehouse_domain::par::ParMode;
 use gatehouse_storage::{Database, SslMode, StorageOptions};
 use serde::{Deserialize, Serialize};
 use time::UtcOffset;
@@ -193,6 +194,14 @@ pub struct Settings {
         value_name = "name|nameidentifier"
     )]
     pub katana_user_claim: KatanaUserClaim,
+    /// Pushed authorization requests (RFC 9126, /oauth2/par): off, on, or required of every
+    /// client [default: off; on with --demo]
+    #[arg(
+        long,
+        env = "GATEHOUSE_PUSHED_AUTHORIZATION_REQUESTS",
+        value_name = "off|on|required"
+    )]
+    pub pushed_authorization_requests: Option<ParSetting>,
     /// Log filter, e.g. `info` or `gatehouse=debug,actix_web=warn`
     #[arg(long, env = "GATEHOUSE_LOG", value_name = "FILTER")]
     pub log: String,
@@ -304,6 +313,7 @@ impl Default for Settings {
                 "nameidentifier={userID}".to_owned(),
             ],
             katana_user_claim: KatanaUserClaim::Name,
+            pushed_authorization_requests: None,
             log: "info".to_owned(),
             legacy_upstream: None,
             legacy_upstreams: Vec::new(),
@@ -338,9 +348,26 @@ impl From<&Settings> for gatehouse_domain::config::Config {
             },
             session_max_lifetime: seconds(s.session_max_lifetime),
             onetime_chain: s.onetime_chain,
+            pushed_authorization_requests: match (s.pushed_authorization_requests, s.demo) {
+                (Some(ParSetting::Required), _) => ParMode::Required,
+                (Some(ParSetting::On), _) | (None, true) => ParMode::On,
+                (Some(ParSetting::Off), _) | (None, false) => ParMode::Off,
+            },
             ..defaults
         }
     }
+}
+
+/// `--pushed-authorization-requests`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum ParSetting {
+    /// No /oauth2/par.
+    Off,
+    /// Served; required only of the clients configured so.
+    On,
+    /// Served and required of every client.
+    Required,
 }
 
 /// A switch: `on` or `off`.

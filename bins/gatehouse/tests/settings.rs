@@ -182,6 +182,7 @@ fn the_documented_settings_are_the_settings() {
         key_encryption_key_file: Some("k".into()),
         katana_machine_key: Some("m".into()),
         legacy_upstream: Some("https://legacy.example".into()),
+        pushed_authorization_requests: Some(gatehouse::config::ParSetting::On),
         ..Settings::default()
     })
     .expect("serializes");

@@ -29,7 +29,9 @@ pub const MAX_STATE_BYTES: usize = 2048;
 pub const MAX_REDIRECT_URI_BYTES: usize = 2048;
 
 /// The query parameters of an authorization request, as received (each at most once).
-#[derive(Clone, Default, PartialEq, Eq)]
+/// Serialized (the request parameters only) when a pushed request is stored.
+#[derive(Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct AuthorizationParams {
     /// `response_type` (only `code`).
     pub response_type: Option<String>,
@@ -52,7 +54,15 @@ pub struct AuthorizationParams {
     /// `nonce` (OpenID Connect), bound to the code and echoed in the id_token.
     pub nonce: Option<String>,
     /// The name of a parameter that appeared more than once (RFC 6749 section 3.1), if any.
+    #[serde(skip)]
     pub repeated: Option<String>,
+    /// `request_uri` (RFC 9126): the pushed request these parameters came from.
+    #[serde(skip)]
+    pub request_uri: Option<String>,
+    /// Whether these parameters were pushed (at `/oauth2/par`, or read back by their
+    /// `request_uri`): a client that must push its requests needs it.
+    #[serde(skip)]
+    pub pushed: bool,
 }
 
 impl fmt::Debug for AuthorizationParams {
@@ -65,6 +75,7 @@ impl fmt::Debug for AuthorizationParams {
             .field("has_state", &self.state.is_some())
             .field("has_code_challenge", &self.code_challenge.is_some())
             .field("prompt", &self.prompt)
+            .field("pushed", &self.pushed)
             .finish_non_exhaustive()
     }
 }
@@ -116,6 +127,9 @@ pub struct AuthorizationRequest {
     pub consent_required: bool,
     /// OpenID `nonce`.
     pub nonce: Option<String>,
+    /// The `request_uri` of the pushed request it came from (RFC 9126): the login and consent
+    /// forms carry only it, and issuing the code consumes it.
+    pub request_uri: Option<String>,
 }
 
 impl fmt::Debug for AuthorizationRequest {
@@ -252,9 +266,9 @@ impl<S: Store> Gatehouse<S> {
         if client_id.len() > self.config().max_name_bytes {
             return page("The client is not known.");
         }
-        let client: Option<Client> = self
+        let (client, par_required): (Option<Client>, bool) = self
             .store()
-            .read(|tx| tx.client(client_id))
+            .read(|tx| Ok((tx.client(client_id)?, self.par_required(tx, client_id)?)))
             .map_err(|e| AuthorizeError::Internal(e.to_string()))?;
         let Some(client) = client else {
             return page("The client is not known.");
@@ -281,6 +295,12 @@ impl<S: Store> Gatehouse<S> {
             return fail(
                 "invalid_request",
                 "a parameter appears more than once in the request",
+            );
+        }
+        if par_required && !params.pushed {
+            return fail(
+                "invalid_request",
+                "this client must push its authorization requests first (PAR, /oauth2/par)",
             );
         }
         if !client.grants.contains(GrantType::AuthorizationCode) {
@@ -335,6 +355,14 @@ impl<S: Store> Gatehouse<S> {
                 )
             }
         };
+        // Without signing keys no id_token can be issued: an OpenID request is refused rather
+        // than answered with a code whose exchange silently lacks the id_token.
+        if crate::oidc::has_scope(&scope, "openid") && self.key_ring().is_none() {
+            return fail(
+                "invalid_scope",
+                "openid is not available: this server has no signing key and issues no id_tokens",
+            );
+        }
         Ok(AuthorizationRequest {
             client_name: client
                 .client_name
@@ -348,6 +376,7 @@ impl<S: Store> Gatehouse<S> {
             consent_required: client.consent_required || prompt == Prompt::Consent,
             prompt,
             nonce,
+            request_uri: params.request_uri.clone().filter(|_| params.pushed),
         })
     }
 
@@ -379,14 +408,35 @@ impl<S: Store> Gatehouse<S> {
             browser_session_id: Some(session.id),
             nonce: request.nonce.clone(),
         };
-        self.store()
-            .write(move |tx| tx.insert_authorization_code(&record))?;
+        let pushed = request
+            .request_uri
+            .as_deref()
+            .map(|uri| crate::par::request_uri_digest(uri).ok_or_else(pushed_used))
+            .transpose()?;
+        let client_id = request.client_id.clone();
+        self.store().write(move |tx| {
+            // RFC 9126: single use; the code and the consumption commit together.
+            if let Some(digest) = &pushed {
+                if !tx.consume_pushed_request(digest, &client_id, now)? {
+                    return Err(pushed_used());
+                }
+            }
+            tx.insert_authorization_code(&record)
+        })?;
         Ok(IssuedCode {
             code,
             expires_in: life,
             expires_at: later(now, life),
         })
     }
+}
+
+/// A pushed request gone between the check and the code (used by another browser, expired).
+fn pushed_used() -> Error {
+    Error::InvalidRequest(
+        "The request_uri is not valid: unknown, expired, already used, or not this client's."
+            .into(),
+    )
 }
 
 /// What a token request says about the code beyond the code itself: the redirect URI and the

@@ -43,6 +43,8 @@ pub struct Config {
     /// Live `private_key_jwt` assertion `jti`s remembered per client
     /// ([`crate::client_assertion::MAX_LIVE_JTIS_PER_CLIENT`]); beyond, `RateLimited`.
     pub max_live_assertions_per_client: u64,
+    /// Pushed authorization requests (RFC 9126): off, on, or required of every client.
+    pub pushed_authorization_requests: crate::par::ParMode,
 }
 
 impl Default for Config {
@@ -65,6 +67,7 @@ impl Default for Config {
             onetime_rate_window: Duration::seconds(60),
             max_payload_bytes: 4096,
             max_live_assertions_per_client: crate::client_assertion::MAX_LIVE_JTIS_PER_CLIENT,
+            pushed_authorization_requests: crate::par::ParMode::Off,
         }
     }
 }

@@ -13,10 +13,12 @@ use uuid::Uuid;
 
 use crate::error::Error;
 use crate::keys::Alg;
+use crate::logout::ClientLogout;
 use crate::model::{
     user_name_key, Broker, Client, GrantSet, NewMember, SubAccount, TokenFormat, TokenSigning,
     TradingAccount, User, UserFlags, UserProfile,
 };
+use crate::par::ClientPar;
 use crate::secret::{generate_client_secret, hash_client_secret, ClientSecretHash, Secret};
 use crate::service::Gatehouse;
 use crate::store::Store;
@@ -137,6 +139,14 @@ pub struct ImportClient {
     /// authentication; with or without a secret.
     #[serde(default)]
     pub jwks: Option<serde_json::Value>,
+    /// Where `/oauth2/logout` may send the browser back after an RP-initiated logout (OpenID
+    /// Connect RP-Initiated Logout 1.0 `post_logout_redirect_uris`), matched exactly.
+    #[serde(default)]
+    pub post_logout_redirect_uris: Vec<String>,
+    /// Every authorization request of this client must be pushed first (RFC 9126
+    /// `require_pushed_authorization_requests`).
+    #[serde(default)]
+    pub require_pushed_authorization_requests: bool,
 }
 
 impl fmt::Debug for ImportClient {
@@ -161,6 +171,11 @@ impl fmt::Debug for ImportClient {
                 &self.id_token_signed_response_alg,
             )
             .field("has_jwks", &self.jwks.is_some())
+            .field("post_logout_redirect_uris", &self.post_logout_redirect_uris)
+            .field(
+                "require_pushed_authorization_requests",
+                &self.require_pushed_authorization_requests,
+            )
             .finish_non_exhaustive()
     }
 }
@@ -442,8 +457,22 @@ impl<S: Store> Gatehouse<S> {
                 .collect::<Result<Vec<_>>>()
         })?;
         let mut clients = Vec::with_capacity(doc.clients.len());
+        let mut logouts = Vec::with_capacity(doc.clients.len());
         for (item, existing) in doc.clients.iter().zip(existing_clients) {
             self.check_name(&item.client_id, "client_id")?;
+            let logout = ClientLogout {
+                client_id: item.client_id.clone(),
+                post_logout_redirect_uris: item.post_logout_redirect_uris.clone(),
+            };
+            logout.check()?;
+            logouts.push((
+                logout,
+                ClientPar {
+                    client_id: item.client_id.clone(),
+                    require_pushed_authorization_requests: item
+                        .require_pushed_authorization_requests,
+                },
+            ));
             let mut grants = GrantSet::empty();
             for name in &item.grants {
                 grants.insert(crate::model::GrantType::parse(name).ok_or_else(|| {
@@ -637,6 +666,11 @@ impl<S: Store> Gatehouse<S> {
                 tx.upsert_client(client)?;
                 report.clients += 1;
             }
+            // The document is authoritative: a client listed without logout settings has none.
+            for (logout, par) in &logouts {
+                tx.put_client_logout(logout)?;
+                tx.put_client_par(par)?;
+            }
             for (user, member, accounts) in &users {
                 // Re-check inside the transaction: another writer may have taken the name.
                 let stored = tx.user_by_name(&user.user_name)?;
@@ -770,6 +804,16 @@ impl<S: Store> Gatehouse<S> {
     /// # Errors
     /// `InvalidRequest`, `Conflict` (id taken), `Storage`.
     pub fn add_client(&self, spec: NewClientSpec) -> Result<Option<Secret>> {
+        self.add_client_then(spec, |_| Ok(()))
+    }
+
+    /// [`Gatehouse::add_client`], running `also` in the same write transaction after the
+    /// client is stored (its per-feature settings).
+    fn add_client_then(
+        &self,
+        spec: NewClientSpec,
+        also: impl FnOnce(&mut dyn crate::store::WriteTx) -> Result<()> + Send + 'static,
+    ) -> Result<Option<Secret>> {
         self.check_name(&spec.client_id, "client id")?;
         check_redirect_uris(&spec.client_id, &spec.redirect_uris)?;
         check_client_name(&spec.client_id, spec.client_name.as_deref())?;
@@ -803,9 +847,38 @@ impl<S: Store> Gatehouse<S> {
                     client.client_id
                 )));
             }
-            tx.upsert_client(&client)
+            tx.upsert_client(&client)?;
+            also(tx)
         })?;
         Ok(secret)
+    }
+
+    /// [`Gatehouse::add_client`] with the client's RP-initiated logout and PAR settings, stored
+    /// in the same transaction (`gatehouse client add --post-logout-redirect-uri
+    /// --require-pushed-authorization-requests`).
+    ///
+    /// # Errors
+    /// As [`Gatehouse::add_client`]; `InvalidRequest` for a URI [`ClientLogout::check`]
+    /// refuses.
+    pub fn add_client_with_features(
+        &self,
+        spec: NewClientSpec,
+        post_logout_redirect_uris: Vec<String>,
+        require_pushed_authorization_requests: bool,
+    ) -> Result<Option<Secret>> {
+        let logout = ClientLogout {
+            client_id: spec.client_id.trim().to_owned(),
+            post_logout_redirect_uris,
+        };
+        logout.check()?;
+        let par = ClientPar {
+            client_id: logout.client_id.clone(),
+            require_pushed_authorization_requests,
+        };
+        self.add_client_then(spec, move |tx| {
+            tx.put_client_logout(&logout)?;
+            tx.put_client_par(&par)
+        })
     }
 
     /// Gives a client a new generated secret (returned once); the old one stops working.

@@ -636,6 +636,23 @@ pub fn verify_jwt(
     typ: &str,
     now: OffsetDateTime,
 ) -> Result<Map<String, Value>, JwtError> {
+    verify_jwt_expiry(token, keys, issuer, typ, now, true)
+}
+
+/// [`verify_jwt`] without the `exp` check when `check_exp` is false: an `id_token_hint` of
+/// RP-initiated logout may have expired (OpenID Connect RP-Initiated Logout 1.0 section 2),
+/// everything else is checked the same way.
+///
+/// # Errors
+/// The [`JwtError`] that refused it.
+pub fn verify_jwt_expiry(
+    token: &str,
+    keys: &[SigningKey],
+    issuer: &str,
+    typ: &str,
+    now: OffsetDateTime,
+    check_exp: bool,
+) -> Result<Map<String, Value>, JwtError> {
     let mut parts = token.split('.');
     let (Some(h), Some(p), Some(s), None) =
         (parts.next(), parts.next(), parts.next(), parts.next())
@@ -681,7 +698,7 @@ pub fn verify_jwt(
         .get("exp")
         .and_then(Value::as_i64)
         .ok_or(JwtError::Expired)?;
-    if exp <= now.unix_timestamp() {
+    if check_exp && exp <= now.unix_timestamp() {
         return Err(JwtError::Expired);
     }
     Ok(claims)

@@ -30,6 +30,8 @@
 //! | import (hash) | `import(&ImportDocument) -> ImportReport`; `import::demo_document()` | `import`, `serve --demo` |
 //! | CLI (hash) | `add_user(NewUserSpec, &Secret) -> User`, `set_password(name, &Secret)`, `set_user_disabled(name, bool)`, `add_client(NewClientSpec) -> Option<Secret>`, `rotate_client_secret(id) -> Secret` | `gatehouse user/client` |
 //! | authorize | `check_authorization(&AuthorizationParams) -> AuthorizationRequest` (`AuthorizeError`: page or redirect), `issue_authorization_code(&request, &BrowserSessionInfo) -> IssuedCode` | `/oauth2/authorize` |
+//! | end session | `check_end_session(&EndSessionParams, Option<&BrowserSessionInfo>) -> EndSessionRequest` (`EndSessionError`: a page, never a redirect), then `end_browser_session(cookie)` | `/oauth2/logout` (RP-initiated logout) |
+//! | PAR | `push_authorization_request(&ClientAuth, AuthorizationParams) -> PushedUri` (`PushError`), `pushed_params(client_id, request_uri) -> AuthorizationParams` (then `check_authorization`; the code's issue consumes it) | `/oauth2/par`, `/oauth2/authorize?request_uri=` |
 //! | browser login (hash) | `browser_login(name, &Secret, ip) -> BrowserLogin`, `browser_session(cookie)`, `end_browser_session(cookie)` | login page, `/oauth2/logout` |
 //! | bound exchange | `exchange_code(&ClientAuth, code, CodeBinding { redirect_uri, code_verifier }, ip, want_refresh)` | `/oauth2/token`, v1 `authorization_code` |
 //! | dual-run (issue 22) | `record_comparison(dialect, endpoint, &[kind], Option<Difference>, cap) -> bool`, `add_legacy_usage(Vec<Usage>)`, `migration_report(since) -> MigrationReport` ([`dual_run`]) | legacy dialects, `gatehouse migration report` |
@@ -61,8 +63,10 @@ pub mod error;
 pub mod hash_pool;
 pub mod import;
 pub mod keys;
+pub mod logout;
 pub mod model;
 pub mod oidc;
+pub mod par;
 pub mod pkce;
 pub mod rng;
 pub mod secret;

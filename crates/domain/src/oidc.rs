@@ -331,6 +331,19 @@ impl<S: Store> Gatehouse<S> {
         Ok(algs)
     }
 
+    /// The algorithms id_tokens can be signed with now: those of the published keys, none
+    /// without a key-encryption key (then Gatehouse is not an OpenID provider: discovery does
+    /// not say it is, and an authorization request for `openid` is refused).
+    ///
+    /// # Errors
+    /// `Storage`.
+    pub fn openid_algs(&self) -> Result<Vec<Alg>> {
+        if self.key_ring().is_none() {
+            return Ok(Vec::new());
+        }
+        self.published_algs()
+    }
+
     /// Every key with its status (`gatehouse keys list`).
     ///
     /// # Errors

@@ -22,10 +22,12 @@ use crate::browser_session::BrowserSession;
 use crate::dual_run::{ComparisonCount, Difference, Usage};
 use crate::error::Error;
 use crate::keys::SigningKey;
+use crate::logout::ClientLogout;
 use crate::model::{
     AccessToken, AuthorizationCode, Broker, Client, LoginFailure, Member, NewMember, OneTimeCode,
     RefreshToken, Session, SubAccount, TradingAccount, User,
 };
+use crate::par::{ClientPar, PushedRequest};
 use crate::secret::TokenDigest;
 
 /// Result of a repository call.
@@ -130,6 +132,14 @@ pub trait ReadTx {
     fn comparison_counts(&mut self) -> Result<Vec<ComparisonCount>>;
     /// How many dual-run differences are stored.
     fn differences_stored(&mut self) -> Result<u64>;
+    /// The logout settings of a client (`None`: it has none).
+    fn client_logout(&mut self, client_id: &str) -> Result<Option<ClientLogout>>;
+    /// The logout settings of every client that has some, by client id.
+    fn client_logouts(&mut self) -> Result<Vec<ClientLogout>>;
+    /// The PAR settings of a client (`None`: it has none).
+    fn client_par(&mut self, client_id: &str) -> Result<Option<ClientPar>>;
+    /// A pushed authorization request by the digest of its `request_uri`.
+    fn pushed_request(&mut self, digest: &TokenDigest) -> Result<Option<PushedRequest>>;
 }
 
 /// Writes, only inside [`Store::write`].
@@ -148,6 +158,23 @@ pub trait WriteTx: ReadTx {
     fn upsert_trading_account(&mut self, account: &TradingAccount) -> Result<()>;
     /// Inserts or updates a client (by client id).
     fn upsert_client(&mut self, client: &Client) -> Result<()>;
+
+    /// Inserts or replaces the logout settings of a (stored) client.
+    fn put_client_logout(&mut self, settings: &ClientLogout) -> Result<()>;
+    /// Inserts or replaces the PAR settings of a (stored) client.
+    fn put_client_par(&mut self, settings: &ClientPar) -> Result<()>;
+    /// Deletes the expired pushed requests of `client_id` and counts its live ones.
+    fn live_pushed_requests(&mut self, client_id: &str, now: OffsetDateTime) -> Result<u64>;
+    /// Stores a pushed authorization request.
+    fn insert_pushed_request(&mut self, request: &PushedRequest) -> Result<()>;
+    /// Deletes the live pushed request `digest` of `client_id` (single use); `false` (and no
+    /// change) if unknown, expired, already used or another client's.
+    fn consume_pushed_request(
+        &mut self,
+        digest: &TokenDigest,
+        client_id: &str,
+        now: OffsetDateTime,
+    ) -> Result<bool>;
 
     /// Opens a session.
     fn insert_session(&mut self, session: &Session) -> Result<()>;

@@ -291,8 +291,14 @@ impl fmt::Debug for RevocationRequest {
     }
 }
 
-/// RFC 8414 authorization server metadata, served at
-/// `/.well-known/oauth-authorization-server`. Absent members are omitted.
+/// Authorization server metadata: the one source of both discovery documents, RFC 8414's
+/// `/.well-known/oauth-authorization-server` and OpenID Connect Discovery 1.0's
+/// `/.well-known/openid-configuration` (RFC 8414 section 2 registers the OpenID members for
+/// both). A member is written only when the capability it announces is enabled: absent
+/// members are omitted, never written as null.
+///
+/// A new capability adds its members here (with its RFC's name) and sets them in the one
+/// function that builds the document from the enabled features.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuthorizationServerMetadata {
     /// The issuer identifier (an https URL without query or fragment).
@@ -303,12 +309,27 @@ pub struct AuthorizationServerMetadata {
     /// The token endpoint.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub token_endpoint: Option<String>,
+    /// OpenID Connect: the UserInfo endpoint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub userinfo_endpoint: Option<String>,
+    /// The JWK Set of the keys that sign tokens (RFC 7517).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jwks_uri: Option<String>,
     /// The RFC 7662 introspection endpoint.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub introspection_endpoint: Option<String>,
     /// The RFC 7009 revocation endpoint.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub revocation_endpoint: Option<String>,
+    /// OpenID Connect RP-Initiated Logout 1.0: where a client sends the browser to sign out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end_session_endpoint: Option<String>,
+    /// RFC 9126: the pushed authorization request endpoint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pushed_authorization_request_endpoint: Option<String>,
+    /// RFC 9126: whether every authorization request must be pushed first.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub require_pushed_authorization_requests: Option<bool>,
     /// Scopes this server supports.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scopes_supported: Option<Vec<String>>,
@@ -316,9 +337,21 @@ pub struct AuthorizationServerMetadata {
     /// written, possibly empty).
     #[serde(default)]
     pub response_types_supported: Vec<String>,
+    /// `response_mode` values of the authorization endpoint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub response_modes_supported: Option<Vec<String>>,
     /// Grant types of the token endpoint.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub grant_types_supported: Option<Vec<String>>,
+    /// OpenID Connect: subject identifier types (`public`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject_types_supported: Option<Vec<String>>,
+    /// OpenID Connect: the algorithms id_tokens are signed with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id_token_signing_alg_values_supported: Option<Vec<String>>,
+    /// PKCE methods (RFC 7636).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code_challenge_methods_supported: Option<Vec<String>>,
     /// Client authentication methods of the token endpoint (`client_secret_basic`,
     /// `client_secret_post`, `none`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -329,6 +362,41 @@ pub struct AuthorizationServerMetadata {
     /// Client authentication methods of the introspection endpoint.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub introspection_endpoint_auth_methods_supported: Option<Vec<String>>,
+    /// The algorithms a `private_key_jwt` client assertion may be signed with, at the token
+    /// endpoint (only while some client authenticates that way).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_endpoint_auth_signing_alg_values_supported: Option<Vec<String>>,
+    /// The same at the revocation endpoint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revocation_endpoint_auth_signing_alg_values_supported: Option<Vec<String>>,
+    /// The same at the introspection endpoint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub introspection_endpoint_auth_signing_alg_values_supported: Option<Vec<String>>,
+    /// OpenID Connect: the claims that may be released.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claims_supported: Option<Vec<String>>,
+    /// OpenID Connect: the `prompt` values understood.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prompt_values_supported: Option<Vec<String>>,
+    /// OpenID Connect: whether the `claims` request parameter is supported.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claims_parameter_supported: Option<bool>,
+    /// OpenID Connect: whether the `request` parameter (a request object) is supported.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_parameter_supported: Option<bool>,
+    /// OpenID Connect: whether a `request_uri` the server fetches is supported (RFC 9126's
+    /// own `request_uri`s are announced by its endpoint, not by this member).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_uri_parameter_supported: Option<bool>,
+    /// RFC 9207: the authorization response carries `iss`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authorization_response_iss_parameter_supported: Option<bool>,
+    /// OpenID Connect Back-Channel Logout 1.0: logout tokens are sent to clients.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backchannel_logout_supported: Option<bool>,
+    /// OpenID Connect Back-Channel Logout 1.0: logout tokens carry `sid`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backchannel_logout_session_supported: Option<bool>,
     /// A page for developers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service_documentation: Option<String>,

@@ -538,6 +538,7 @@ pub fn authorization_server_metadata() -> impl Strategy<Value = oauth::Authoriza
                 revocation_endpoint_auth_methods_supported,
                 introspection_endpoint_auth_methods_supported,
                 service_documentation,
+                ..oauth::AuthorizationServerMetadata::default()
             },
         )
 }

@@ -221,6 +221,28 @@ macro_rules! copy_between {
                     src,
                     dst,
                     progress,
+                    client_logout,
+                    client_logout::client_id,
+                    String::new(),
+                    ClientLogoutRow,
+                    |r: &ClientLogoutRow| r.client_id.clone(),
+                    client_logout::client_id.is_not_null()
+                ),
+                copy_table!(
+                    src,
+                    dst,
+                    progress,
+                    client_par,
+                    client_par::client_id,
+                    String::new(),
+                    ClientParRow,
+                    |r: &ClientParRow| r.client_id.clone(),
+                    client_par::client_id.is_not_null()
+                ),
+                copy_table!(
+                    src,
+                    dst,
+                    progress,
                     sessions,
                     sessions::id,
                     String::new(),

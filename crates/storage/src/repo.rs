@@ -12,10 +12,12 @@ use diesel::SqliteConnection;
 use gatehouse_domain::browser_session::BrowserSession;
 use gatehouse_domain::dual_run::{ComparisonCount, Difference, Usage};
 use gatehouse_domain::keys::SigningKey;
+use gatehouse_domain::logout::ClientLogout;
 use gatehouse_domain::model::{
     user_name_key, AccessToken, AuthorizationCode, Broker, Client, LoginFailure, Member, NewMember,
     OneTimeCode, RefreshToken, Session, SubAccount, TradingAccount, User,
 };
+use gatehouse_domain::par::{ClientPar, PushedRequest};
 use gatehouse_domain::secret::TokenDigest;
 use gatehouse_domain::store::{ReadTx, WriteTx};
 use gatehouse_domain::Error as DomainError;
@@ -359,6 +361,49 @@ impl ReadTx for Tx<'_, $conn> {
             .collect()
     }
 
+    fn client_logout(&mut self, client_id: &str) -> Result<Option<ClientLogout>> {
+        client_logout::table
+            .find(client_id)
+            .select(ClientLogoutRow::as_select())
+            .first(self.conn)
+            .optional()
+            .map_err(db)?
+            .map(ClientLogoutRow::into_domain)
+            .transpose()
+    }
+
+    fn client_logouts(&mut self) -> Result<Vec<ClientLogout>> {
+        client_logout::table
+            .order(client_logout::client_id)
+            .select(ClientLogoutRow::as_select())
+            .load(self.conn)
+            .map_err(db)?
+            .into_iter()
+            .map(ClientLogoutRow::into_domain)
+            .collect()
+    }
+
+    fn client_par(&mut self, client_id: &str) -> Result<Option<ClientPar>> {
+        Ok(client_par::table
+            .find(client_id)
+            .select(ClientParRow::as_select())
+            .first(self.conn)
+            .optional()
+            .map_err(db)?
+            .map(ClientParRow::into_domain))
+    }
+
+    fn pushed_request(&mut self, digest: &TokenDigest) -> Result<Option<PushedRequest>> {
+        pushed_requests::table
+            .find(digest_bytes(digest))
+            .select(PushedRequestRow::as_select())
+            .first(self.conn)
+            .optional()
+            .map_err(db)?
+            .map(PushedRequestRow::into_domain)
+            .transpose()
+    }
+
     fn login_failure(&mut self, key: &str) -> Result<Option<LoginFailure>> {
         login_failures::table
             .find(key)
@@ -659,6 +704,72 @@ impl WriteTx for Tx<'_, $conn> {
         }
         .map_err(db)?;
         Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    fn put_client_logout(&mut self, settings: &ClientLogout) -> Result<()> {
+        let row = ClientLogoutRow::from_domain(settings);
+        diesel::insert_into(client_logout::table)
+            .values(&row)
+            .on_conflict(client_logout::client_id)
+            .do_update()
+            .set(&row)
+            .execute(self.conn)
+            .map_err(db)?;
+        Ok(())
+    }
+
+    fn put_client_par(&mut self, settings: &ClientPar) -> Result<()> {
+        let row = ClientParRow::from_domain(settings);
+        diesel::insert_into(client_par::table)
+            .values(&row)
+            .on_conflict(client_par::client_id)
+            .do_update()
+            .set(&row)
+            .execute(self.conn)
+            .map_err(db)?;
+        Ok(())
+    }
+
+    fn live_pushed_requests(&mut self, client_id: &str, now: OffsetDateTime) -> Result<u64> {
+        let of_client = pushed_requests::client_id.eq(client_id);
+        diesel::delete(
+            pushed_requests::table.filter(of_client.and(pushed_requests::expires_at.le(micros(now)))),
+        )
+        .execute(self.conn)
+        .map_err(db)?;
+        let n: i64 = pushed_requests::table
+            .filter(pushed_requests::client_id.eq(client_id))
+            .count()
+            .get_result(self.conn)
+            .map_err(db)?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    fn insert_pushed_request(&mut self, request: &PushedRequest) -> Result<()> {
+        diesel::insert_into(pushed_requests::table)
+            .values(PushedRequestRow::from_domain(request))
+            .execute(self.conn)
+            .map_err(db)?;
+        Ok(())
+    }
+
+    fn consume_pushed_request(
+        &mut self,
+        digest: &TokenDigest,
+        client_id: &str,
+        now: OffsetDateTime,
+    ) -> Result<bool> {
+        let n = diesel::delete(
+            pushed_requests::table.filter(
+                pushed_requests::digest
+                    .eq(digest_bytes(digest))
+                    .and(pushed_requests::client_id.eq(client_id))
+                    .and(pushed_requests::expires_at.gt(micros(now))),
+            ),
+        )
+        .execute(self.conn)
+        .map_err(db)?;
+        Ok(n == 1)
     }
 
     fn insert_session(&mut self, session: &Session) -> Result<()> {
@@ -1075,6 +1186,9 @@ impl WriteTx for Tx<'_, $conn> {
         .execute(self.conn)
         .map_err(db)?;
         n += diesel::delete(onetime_codes::table.filter(onetime_codes::expires_at.lt(before)))
+            .execute(self.conn)
+            .map_err(db)?;
+        n += diesel::delete(pushed_requests::table.filter(pushed_requests::expires_at.lt(before)))
             .execute(self.conn)
             .map_err(db)?;
         n +=

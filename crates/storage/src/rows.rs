@@ -7,11 +7,13 @@ use std::collections::BTreeMap;
 use diesel::prelude::*;
 use gatehouse_domain::browser_session::BrowserSession;
 use gatehouse_domain::keys::{Alg, SigningKey};
+use gatehouse_domain::logout::ClientLogout;
 use gatehouse_domain::model::{
     user_name_key, AccessToken, AuthorizationCode, Broker, Client, GrantSet, GrantType,
     LoginFailure, Member, OneTimeCode, RefreshToken, Session, SubAccount, TokenFormat,
     TokenSigning, TradingAccount, User, UserFlags, UserProfile,
 };
+use gatehouse_domain::par::{ClientPar, PushedRequest};
 use gatehouse_domain::secret::{ClientSecretHash, TokenDigest};
 use gatehouse_domain::Error as DomainError;
 use time::{Duration, OffsetDateTime};
@@ -289,6 +291,90 @@ impl ClientRow {
                 access_token_alg: parse_alg("access_token_alg", &self.access_token_alg)?,
                 id_token_alg: parse_alg("id_token_alg", &self.id_token_alg)?,
             },
+            client_id: self.client_id,
+        })
+    }
+}
+
+/// The logout settings of a client (`client_logout`, beside `clients`).
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = client_logout, primary_key(client_id), treat_none_as_null = true)]
+#[diesel(check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
+pub(crate) struct ClientLogoutRow {
+    pub client_id: String,
+    pub post_logout_redirect_uris: String,
+}
+
+impl ClientLogoutRow {
+    pub fn from_domain(c: &ClientLogout) -> Self {
+        Self {
+            client_id: c.client_id.clone(),
+            post_logout_redirect_uris: serde_json::to_string(&c.post_logout_redirect_uris)
+                .unwrap_or_else(|_| "[]".to_owned()),
+        }
+    }
+
+    pub fn into_domain(self) -> Result<ClientLogout> {
+        Ok(ClientLogout {
+            post_logout_redirect_uris: serde_json::from_str(&self.post_logout_redirect_uris)
+                .map_err(|e| corrupt("client_logout", format!("post_logout_redirect_uris: {e}")))?,
+            client_id: self.client_id,
+        })
+    }
+}
+
+/// The PAR settings of a client (`client_par`, beside `clients`).
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = client_par, primary_key(client_id))]
+#[diesel(check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
+pub(crate) struct ClientParRow {
+    pub client_id: String,
+    pub require_pushed_authorization_requests: bool,
+}
+
+impl ClientParRow {
+    pub fn from_domain(c: &ClientPar) -> Self {
+        Self {
+            client_id: c.client_id.clone(),
+            require_pushed_authorization_requests: c.require_pushed_authorization_requests,
+        }
+    }
+
+    pub fn into_domain(self) -> ClientPar {
+        ClientPar {
+            client_id: self.client_id,
+            require_pushed_authorization_requests: self.require_pushed_authorization_requests,
+        }
+    }
+}
+
+/// A pushed authorization request (RFC 9126); its parameters as JSON.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = pushed_requests)]
+#[diesel(check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
+pub(crate) struct PushedRequestRow {
+    pub digest: Vec<u8>,
+    pub client_id: String,
+    pub parameters: String,
+    pub expires_at: i64,
+}
+
+impl PushedRequestRow {
+    pub fn from_domain(r: &PushedRequest) -> Self {
+        Self {
+            digest: digest_bytes(&r.digest),
+            client_id: r.client_id.clone(),
+            parameters: serde_json::to_string(&r.params).unwrap_or_else(|_| "{}".to_owned()),
+            expires_at: micros(r.expires_at),
+        }
+    }
+
+    pub fn into_domain(self) -> Result<PushedRequest> {
+        Ok(PushedRequest {
+            digest: parse_digest("pushed_requests", &self.digest)?,
+            params: serde_json::from_str(&self.parameters)
+                .map_err(|e| corrupt("pushed_requests", format!("parameters: {e}")))?,
+            expires_at: time("pushed_requests", self.expires_at)?,
             client_id: self.client_id,
         })
     }

@@ -58,9 +58,23 @@ diesel::table! {
 }
 
 diesel::table! {
+    client_logout (client_id) {
+        client_id -> Text,
+        post_logout_redirect_uris -> Text,
+    }
+}
+
+diesel::table! {
     client_keys (client_id) {
         client_id -> Text,
         jwks -> Text,
+    }
+}
+
+diesel::table! {
+    client_par (client_id) {
+        client_id -> Text,
+        require_pushed_authorization_requests -> Bool,
     }
 }
 
@@ -164,6 +178,15 @@ diesel::table! {
 }
 
 diesel::table! {
+    pushed_requests (digest) {
+        digest -> Binary,
+        client_id -> Text,
+        parameters -> Text,
+        expires_at -> BigInt,
+    }
+}
+
+diesel::table! {
     rate_windows (rate_key) {
         rate_key -> Text,
         window_start -> BigInt,
@@ -256,11 +279,14 @@ diesel::joinable!(authorization_codes -> sessions (session_id));
 diesel::joinable!(authorization_codes -> users (user_id));
 diesel::joinable!(browser_sessions -> users (user_id));
 diesel::joinable!(client_keys -> clients (client_id));
+diesel::joinable!(client_logout -> clients (client_id));
+diesel::joinable!(client_par -> clients (client_id));
 diesel::joinable!(clients -> brokers (broker_id));
 diesel::joinable!(members -> users (user_id));
 diesel::joinable!(onetime_codes -> clients (redeeming_client_id));
 diesel::joinable!(onetime_codes -> sessions (session_id));
 diesel::joinable!(onetime_codes -> users (user_id));
+diesel::joinable!(pushed_requests -> clients (client_id));
 diesel::joinable!(refresh_tokens -> sessions (session_id));
 diesel::joinable!(sessions -> clients (client_id));
 diesel::joinable!(sessions -> users (user_id));
@@ -275,6 +301,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     browser_sessions,
     client_assertion_jtis,
     client_keys,
+    client_logout,
+    client_par,
     clients,
     dual_run_counts,
     dual_run_differences,
@@ -282,6 +310,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     login_failures,
     members,
     onetime_codes,
+    pushed_requests,
     rate_windows,
     refresh_tokens,
     sessions,

@@ -300,7 +300,12 @@ impl Credentials {
                     "Use one client authentication method: HTTP Basic or client_secret in the body, not both.".into(),
                 ));
             }
-            if body_id.as_deref().is_some_and(|id| id != basic.raw.id) {
+            // RFC 6749 2.3.1: the Basic id is form-encoded (oauth4webapi sends `a%2Db` for
+            // `a-b`), so the body's id may match either candidate.
+            if body_id
+                .as_deref()
+                .is_some_and(|id| !basic.candidates().any(|pair| pair.id == id))
+            {
                 return Err(ApiError::BadRequest(
                     "client_id in the body is not the client of the Authorization header.".into(),
                 ));

@@ -6,8 +6,6 @@
 use actix_web::http::header;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
-use gatehouse_domain::store::Store as _;
-use serde::Serialize;
 
 use crate::AppState;
 
@@ -119,113 +117,12 @@ fn bearer_refused(error: &'static str) -> HttpResponse {
         })
 }
 
-use super::standard::metadata::Enabled;
-
-/// OpenID Connect Discovery 1.0 section 3.
-#[derive(Debug, Serialize)]
-struct Configuration {
-    issuer: String,
-    authorization_endpoint: String,
-    token_endpoint: String,
-    userinfo_endpoint: String,
-    jwks_uri: String,
-    end_session_endpoint: String,
-    introspection_endpoint: String,
-    revocation_endpoint: String,
-    scopes_supported: Vec<String>,
-    response_types_supported: [&'static str; 1],
-    response_modes_supported: [&'static str; 1],
-    grant_types_supported: [&'static str; 4],
-    subject_types_supported: [&'static str; 1],
-    id_token_signing_alg_values_supported: Vec<&'static str>,
-    token_endpoint_auth_methods_supported: Vec<&'static str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    token_endpoint_auth_signing_alg_values_supported: Option<[&'static str; 3]>,
-    code_challenge_methods_supported: [&'static str; 1],
-    claims_supported: [&'static str; 14],
-    prompt_values_supported: [&'static str; 3],
-    claims_parameter_supported: bool,
-    request_parameter_supported: bool,
-    request_uri_parameter_supported: bool,
-}
-
-/// `GET /.well-known/openid-configuration`.
+/// `GET /.well-known/openid-configuration` (OpenID Connect Discovery 1.0 section 3): the
+/// same document as RFC 8414's, from the same source (`standard::metadata`).
 async fn configuration(state: Data) -> HttpResponse {
-    let read = state
-        .blocking(|s| {
-            let algs = s.published_algs()?;
-            let (scopes, enabled) = s.store().read(|tx| {
-                let clients = tx.clients()?;
-                let mut scopes: Vec<String> = clients
-                    .iter()
-                    .flat_map(|c| c.scope.split_ascii_whitespace().map(str::to_owned))
-                    .collect();
-                scopes.push("openid".to_owned());
-                scopes.sort();
-                scopes.dedup();
-                Ok((scopes, Enabled::of(&clients)))
-            })?;
-            Ok((algs, scopes, enabled))
-        })
-        .await;
-    match read {
-        Ok((algs, scopes, enabled)) => {
-            let algs = algs.iter().map(|a| a.as_str()).collect();
-            let doc = Configuration::new(state.issuer(), scopes, algs, enabled);
-            let body = serde_json::to_vec(&doc).unwrap_or_default();
-            json(StatusCode::OK, "public, max-age=300", body)
-        }
-        Err(e) => unavailable("openid configuration", &e),
-    }
-}
-
-impl Configuration {
-    /// The document of `issuer`, whose clients have `scopes` and whose keys sign with `algs`.
-    fn new(issuer: &str, scopes: Vec<String>, algs: Vec<&'static str>, enabled: Enabled) -> Self {
-        let at = |path: &str| format!("{issuer}{path}");
-        Configuration {
-            issuer: issuer.to_owned(),
-            authorization_endpoint: at("/oauth2/authorize"),
-            token_endpoint: at("/oauth2/token"),
-            userinfo_endpoint: at(USERINFO),
-            jwks_uri: at(JWKS),
-            end_session_endpoint: at("/oauth2/logout"),
-            introspection_endpoint: at("/oauth2/introspect"),
-            revocation_endpoint: at("/oauth2/revoke"),
-            scopes_supported: scopes,
-            response_types_supported: ["code"],
-            response_modes_supported: ["query"],
-            grant_types_supported: [
-                "authorization_code",
-                "refresh_token",
-                "client_credentials",
-                "password",
-            ],
-            subject_types_supported: ["public"],
-            id_token_signing_alg_values_supported: algs,
-            token_endpoint_auth_methods_supported: enabled.auth_methods(true),
-            token_endpoint_auth_signing_alg_values_supported: enabled.assertion_algs(),
-            code_challenge_methods_supported: ["S256"],
-            claims_supported: [
-                "iss",
-                "sub",
-                "aud",
-                "exp",
-                "iat",
-                "auth_time",
-                "nonce",
-                "at_hash",
-                "sid",
-                "azp",
-                "preferred_username",
-                "name",
-                "email",
-                "email_verified",
-            ],
-            prompt_values_supported: ["none", "login", "consent"],
-            claims_parameter_supported: false,
-            request_parameter_supported: false,
-            request_uri_parameter_supported: false,
-        }
-    }
+    crate::http::standard::metadata::respond(
+        &state,
+        crate::http::standard::metadata::Document::OpenId,
+    )
+    .await
 }

@@ -1,11 +1,11 @@
-//! `GET /oauth2/authorize`, the login form (`POST /oauth2/login`), the consent form
-//! (`POST /oauth2/consent`) and `/oauth2/logout`.
+//! `GET /oauth2/authorize`, the login form (`POST /oauth2/login`) and the consent form
+//! (`POST /oauth2/consent`).
 //!
 //! CSRF: the login form carries a token bound to a pre-login cookie (`gatehouse_login`,
 //! random, HttpOnly, SameSite=Lax): base64url(SHA-256("login" NUL cookie)). A form posted
 //! from another site has neither the cookie (SameSite) nor the token (it cannot read our
 //! page). The consent form's token is bound the same way to the browser-session cookie.
-//! Logout is a POST; SameSite=Lax keeps a cross-site POST from carrying the session cookie.
+//! Logout (`/oauth2/logout`) is the `logout` module.
 
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -32,7 +32,7 @@ const CONSENT_PURPOSE: &str = "gatehouse consent form";
 
 /// Cookie names: with the `__Host-` prefix when the issuer is https (Secure, Path=/, no
 /// Domain: the browser refuses the cookie from any other host or over http).
-fn names(state: &AppState) -> (&'static str, &'static str) {
+pub(super) fn names(state: &AppState) -> (&'static str, &'static str) {
     if state.secure_cookies() {
         ("__Host-gatehouse_session", "__Host-gatehouse_login")
     } else {
@@ -40,7 +40,12 @@ fn names(state: &AppState) -> (&'static str, &'static str) {
     }
 }
 
-fn set_cookie(state: &AppState, name: &str, value: &str, max_age: Option<i64>) -> String {
+pub(super) fn set_cookie(
+    state: &AppState,
+    name: &str,
+    value: &str,
+    max_age: Option<i64>,
+) -> String {
     let secure = if state.secure_cookies() {
         "; Secure"
     } else {
@@ -52,7 +57,7 @@ fn set_cookie(state: &AppState, name: &str, value: &str, max_age: Option<i64>) -
     format!("{name}={value}; Path=/; HttpOnly; SameSite=Lax{secure}{age}")
 }
 
-fn params_from(pairs: &[(String, String)]) -> AuthorizationParams {
+pub(super) fn params_from(pairs: &[(String, String)]) -> AuthorizationParams {
     let mut p = AuthorizationParams::default();
     for (key, value) in pairs {
         let slot = match key.as_str() {
@@ -66,6 +71,7 @@ fn params_from(pairs: &[(String, String)]) -> AuthorizationParams {
             "prompt" => &mut p.prompt,
             "response_mode" => &mut p.response_mode,
             "nonce" => &mut p.nonce,
+            "request_uri" => &mut p.request_uri,
             // RFC 6749 section 3.1: unknown parameters are ignored.
             _ => continue,
         };
@@ -82,6 +88,13 @@ fn params_from(pairs: &[(String, String)]) -> AuthorizationParams {
 
 /// The authorization request's parameters, carried through the login and consent forms.
 fn carried(r: &AuthorizationRequest) -> Vec<(&'static str, String)> {
+    // A pushed request travels as its request_uri alone (RFC 9126): nothing else is read.
+    if let Some(uri) = &r.request_uri {
+        return vec![
+            ("client_id", r.client_id.clone()),
+            ("request_uri", uri.clone()),
+        ];
+    }
     let mut fields = vec![
         ("response_type", "code".to_owned()),
         ("client_id", r.client_id.clone()),
@@ -104,7 +117,7 @@ fn carried(r: &AuthorizationRequest) -> Vec<(&'static str, String)> {
     fields
 }
 
-fn redirect(location: &str, cookies: &[String]) -> HttpResponse {
+pub(super) fn redirect(location: &str, cookies: &[String]) -> HttpResponse {
     let mut res = HttpResponse::SeeOther();
     res.insert_header((header::LOCATION, location))
         .insert_header((header::CACHE_CONTROL, "no-store"))
@@ -116,7 +129,7 @@ fn redirect(location: &str, cookies: &[String]) -> HttpResponse {
     res.finish()
 }
 
-fn error_page(status: StatusCode, message: &str) -> HttpResponse {
+pub(super) fn error_page(status: StatusCode, message: &str) -> HttpResponse {
     page::respond(
         status,
         page::error("This sign-in request cannot be completed", message),
@@ -124,7 +137,7 @@ fn error_page(status: StatusCode, message: &str) -> HttpResponse {
     )
 }
 
-fn server_error(state: &AppState, what: &str) -> HttpResponse {
+pub(super) fn server_error(state: &AppState, what: &str) -> HttpResponse {
     let id = state.error_id();
     tracing::error!(error_id = %id, "{what}");
     error_page(
@@ -163,8 +176,20 @@ fn refuse(state: &AppState, error: AuthorizeError) -> HttpResponse {
 
 async fn check(
     state: &AppState,
-    params: AuthorizationParams,
+    mut params: AuthorizationParams,
 ) -> Result<AuthorizationRequest, HttpResponse> {
+    // RFC 9126 section 4: the parameters are the pushed request's, bound to this client_id.
+    if let (Some(uri), None) = (params.request_uri.clone(), &params.repeated) {
+        let client_id = params.client_id.clone();
+        params = match state
+            .blocking(move |s| Ok(s.pushed_params(client_id.as_deref(), &uri)))
+            .await
+        {
+            Ok(Ok(pushed)) => pushed,
+            Ok(Err(e)) => return Err(refuse(state, e)),
+            Err(e) => return Err(server_error(state, &format!("request_uri: {e}"))),
+        };
+    }
     match state
         .blocking(move |s| Ok(s.check_authorization(&params)))
         .await
@@ -175,7 +200,10 @@ async fn check(
     }
 }
 
-async fn live_session(state: &AppState, req: &HttpRequest) -> Option<(BrowserSessionInfo, String)> {
+pub(super) async fn live_session(
+    state: &AppState,
+    req: &HttpRequest,
+) -> Option<(BrowserSessionInfo, String)> {
     let value = cookie(req, names(state).0)?;
     let lookup = value.clone();
     match state.blocking(move |s| s.browser_session(&lookup)).await {
@@ -280,6 +308,10 @@ async fn issue(
             params.push(("iss", state.issuer()));
             redirect(&with_query(&redirect_uri, &params), &cookies)
         }
+        Err(ApiError::Domain(DomainError::InvalidRequest(why))) => {
+            tracing::info!(reason = %why, "code not issued: its pushed request is gone");
+            error_page(StatusCode::BAD_REQUEST, &why)
+        }
         Err(e) => server_error(state, &format!("issuing a code: {e}")),
     }
 }
@@ -315,7 +347,7 @@ pub(super) async fn authorize(req: HttpRequest, state: Data) -> HttpResponse {
     }
 }
 
-async fn form_pairs(
+pub(super) async fn form_pairs(
     req: &HttpRequest,
     payload: web::Payload,
     state: &AppState,
@@ -358,14 +390,18 @@ async fn form_pairs(
         })
 }
 
-fn field<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
+pub(super) fn field<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
     pairs
         .iter()
         .find(|(k, _)| k == name)
         .map(|(_, v)| v.as_str())
 }
 
-fn token_matches(purpose: &str, cookie_value: Option<&str>, presented: Option<&str>) -> bool {
+pub(super) fn token_matches(
+    purpose: &str,
+    cookie_value: Option<&str>,
+    presented: Option<&str>,
+) -> bool {
     match (cookie_value, presented) {
         (Some(c), Some(p)) => constant_time_eq(bound_token(purpose, c).as_bytes(), p.as_bytes()),
         _ => false,
@@ -569,26 +605,5 @@ fn session_ended(
         "",
         Some(message),
         Vec::new(),
-    )
-}
-
-/// `GET /oauth2/logout`: a page with a sign-out button.
-pub(super) async fn logout_page() -> HttpResponse {
-    page::respond(StatusCode::OK, page::logout(false), &[])
-}
-
-/// `POST /oauth2/logout`: ends the browser session and forgets its cookie.
-pub(super) async fn logout(req: HttpRequest, state: Data) -> HttpResponse {
-    let name = names(&state).0;
-    if let Some(value) = cookie(&req, name) {
-        if let Err(e) = state.blocking(move |s| s.end_browser_session(&value)).await {
-            return server_error(&state, &format!("logout: {e}"));
-        }
-        tracing::info!("browser session ended (logout)");
-    }
-    page::respond(
-        StatusCode::OK,
-        page::logout(true),
-        &[set_cookie(&state, name, "", Some(0))],
     )
 }

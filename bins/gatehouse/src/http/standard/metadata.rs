@@ -1,141 +1,260 @@
-//! RFC 8414 authorization server metadata at `/.well-known/oauth-authorization-server`,
-//! built from the configured issuer (never from request headers: a `Host` header must not
-//! be able to move the endpoints a client trusts), listing exactly what works.
+//! The discovery documents: RFC 8414 authorization server metadata at
+//! `/.well-known/oauth-authorization-server` and OpenID Connect Discovery 1.0 at
+//! `/.well-known/openid-configuration`, both from ONE source: [`build`] turns the enabled
+//! [`Features`] into a `models::oauth::AuthorizationServerMetadata`, and each document is that
+//! value serialized. The two documents are identical while Gatehouse is an OpenID provider;
+//! without signing keys it is not one, and the OpenID document answers 404 (nothing in it
+//! could be served).
+//!
+//! Built from the configured issuer (never from request headers: a `Host` header must not be
+//! able to move the endpoints a client trusts), listing exactly what works. A new capability
+//! adds one field to [`Features`] (read in [`features`]) and sets its members in [`build`].
 
 use actix_web::http::header;
+use actix_web::http::StatusCode;
 use actix_web::HttpResponse;
+use gatehouse_domain::par::ParMode;
 use gatehouse_domain::store::Store as _;
-use serde::Serialize;
+use gatehouse_models::oauth::AuthorizationServerMetadata;
 
 use crate::AppState;
 
-/// The document. Every member but `issuer` and `response_types_supported` is optional in
-/// the RFC; those listed here are the ones Gatehouse serves.
-#[derive(Debug, Serialize)]
-pub struct Metadata {
-    issuer: String,
-    authorization_endpoint: String,
-    token_endpoint: String,
-    introspection_endpoint: String,
-    revocation_endpoint: String,
-    jwks_uri: String,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    scopes_supported: Vec<String>,
-    response_types_supported: [&'static str; 1],
-    response_modes_supported: [&'static str; 1],
-    grant_types_supported: [&'static str; 4],
-    code_challenge_methods_supported: [&'static str; 1],
-    token_endpoint_auth_methods_supported: Vec<&'static str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    token_endpoint_auth_signing_alg_values_supported: Option<[&'static str; 3]>,
-    revocation_endpoint_auth_methods_supported: Vec<&'static str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    revocation_endpoint_auth_signing_alg_values_supported: Option<[&'static str; 3]>,
-    introspection_endpoint_auth_methods_supported: Vec<&'static str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    introspection_endpoint_auth_signing_alg_values_supported: Option<[&'static str; 3]>,
-    authorization_response_iss_parameter_supported: bool,
-}
-
-/// What the clients configured enable, read with the scopes: each capability is
-/// advertised only when some client can use it.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Enabled {
-    /// Some client has registered keys: `private_key_jwt`.
+/// What is enabled now, read for each document.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Features {
+    /// The union of the clients' scopes (`openid` only when [`Features::id_token_algs`] is
+    /// not empty).
+    pub scopes: Vec<String>,
+    /// The algorithms of the keys published now; empty: no key signs (no key-encryption key),
+    /// so no id_token can be issued and Gatehouse is not an OpenID provider.
+    pub id_token_algs: Vec<&'static str>,
+    /// Pushed authorization requests (RFC 9126): off, on, or required of every client.
+    pub par: gatehouse_domain::par::ParMode,
+    /// Some client has registered keys: `private_key_jwt` (RFC 7523) is advertised.
     pub private_key_jwt: bool,
 }
 
-impl Enabled {
-    /// From the clients.
-    pub fn of(clients: &[gatehouse_domain::model::Client]) -> Self {
-        Self {
-            private_key_jwt: clients.iter().any(|c| c.jwks.is_some()),
-        }
-    }
-
-    /// The client authentication methods of an endpoint (`none` where a public client may
-    /// call it).
-    pub fn auth_methods(self, public: bool) -> Vec<&'static str> {
-        let mut methods = vec!["client_secret_basic", "client_secret_post"];
-        if self.private_key_jwt {
-            methods.push("private_key_jwt");
-        }
-        if public {
-            methods.push("none");
-        }
-        methods
-    }
-
-    /// The algorithms a client assertion may be signed with, when `private_key_jwt` is on.
-    pub fn assertion_algs(self) -> Option<[&'static str; 3]> {
-        self.private_key_jwt.then_some(["ES256", "EdDSA", "RS256"])
+impl Features {
+    /// Whether Gatehouse is an OpenID provider now (it can sign id_tokens).
+    pub fn openid(&self) -> bool {
+        !self.id_token_algs.is_empty()
     }
 }
 
-impl Metadata {
-    /// The document for `issuer` (no trailing slash), the union of the clients' scopes and
-    /// what they enable.
-    pub fn new(issuer: &str, scopes: Vec<String>, enabled: Enabled) -> Self {
-        let at = |path: &str| format!("{issuer}{path}");
-        Self {
-            issuer: issuer.to_owned(),
-            authorization_endpoint: at(super::AUTHORIZE),
-            token_endpoint: at(super::TOKEN),
-            introspection_endpoint: at("/oauth2/introspect"),
-            revocation_endpoint: at("/oauth2/revoke"),
-            jwks_uri: at(crate::http::oidc::JWKS),
-            scopes_supported: scopes,
-            response_types_supported: ["code"],
-            response_modes_supported: ["query"],
-            grant_types_supported: [
-                "authorization_code",
-                "refresh_token",
-                "client_credentials",
-                "password",
-            ],
-            code_challenge_methods_supported: ["S256"],
-            token_endpoint_auth_methods_supported: enabled.auth_methods(true),
-            token_endpoint_auth_signing_alg_values_supported: enabled.assertion_algs(),
-            // A public client may revoke its own tokens with its client_id (RFC 7009 2.1).
-            revocation_endpoint_auth_methods_supported: enabled.auth_methods(true),
-            revocation_endpoint_auth_signing_alg_values_supported: enabled.assertion_algs(),
-            introspection_endpoint_auth_methods_supported: enabled.auth_methods(false),
-            introspection_endpoint_auth_signing_alg_values_supported: enabled.assertion_algs(),
-            authorization_response_iss_parameter_supported: true,
+fn strings(items: &[&str]) -> Option<Vec<String>> {
+    Some(items.iter().map(|s| (*s).to_owned()).collect())
+}
+
+/// The client authentication methods of an endpoint (`none` where a public client may call
+/// it), `private_key_jwt` while some client has keys.
+fn auth_methods(features: &Features, public: bool) -> Option<Vec<String>> {
+    let mut methods = vec!["client_secret_basic", "client_secret_post"];
+    if features.private_key_jwt {
+        methods.push("private_key_jwt");
+    }
+    if public {
+        methods.push("none");
+    }
+    strings(&methods)
+}
+
+/// The algorithms a client assertion may be signed with, while `private_key_jwt` is on.
+fn assertion_algs(features: &Features) -> Option<Vec<String>> {
+    features
+        .private_key_jwt
+        .then(|| strings(&["ES256", "EdDSA", "RS256"]))
+        .flatten()
+}
+
+/// The one document of `issuer` (no trailing slash) with `features`.
+pub fn build(issuer: &str, features: &Features) -> AuthorizationServerMetadata {
+    let at = |path: &str| Some(format!("{issuer}{path}"));
+    let mut doc = AuthorizationServerMetadata {
+        issuer: issuer.to_owned(),
+        authorization_endpoint: at(super::AUTHORIZE),
+        token_endpoint: at(super::TOKEN),
+        jwks_uri: at(crate::http::oidc::JWKS),
+        introspection_endpoint: at("/oauth2/introspect"),
+        revocation_endpoint: at("/oauth2/revoke"),
+        scopes_supported: (!features.scopes.is_empty()).then(|| features.scopes.clone()),
+        response_types_supported: vec!["code".to_owned()],
+        response_modes_supported: strings(&["query"]),
+        grant_types_supported: strings(&[
+            "authorization_code",
+            "refresh_token",
+            "client_credentials",
+            "password",
+        ]),
+        code_challenge_methods_supported: strings(&["S256"]),
+        token_endpoint_auth_methods_supported: auth_methods(features, true),
+        token_endpoint_auth_signing_alg_values_supported: assertion_algs(features),
+        // A public client may revoke its own tokens with its client_id (RFC 7009 2.1).
+        revocation_endpoint_auth_methods_supported: auth_methods(features, true),
+        revocation_endpoint_auth_signing_alg_values_supported: assertion_algs(features),
+        introspection_endpoint_auth_methods_supported: auth_methods(features, false),
+        introspection_endpoint_auth_signing_alg_values_supported: assertion_algs(features),
+        authorization_response_iss_parameter_supported: Some(true),
+        ..AuthorizationServerMetadata::default()
+    };
+    if features.par != ParMode::Off {
+        doc.pushed_authorization_request_endpoint = at(super::PAR);
+        doc.require_pushed_authorization_requests = Some(features.par == ParMode::Required);
+    }
+    if features.openid() {
+        openid(&mut doc, issuer, features);
+    }
+    doc
+}
+
+/// The OpenID Connect Discovery members (only for an OpenID provider).
+fn openid(doc: &mut AuthorizationServerMetadata, issuer: &str, features: &Features) {
+    let at = |path: &str| Some(format!("{issuer}{path}"));
+    doc.userinfo_endpoint = at(crate::http::oidc::USERINFO);
+    doc.end_session_endpoint = at(super::LOGOUT);
+    doc.subject_types_supported = strings(&["public"]);
+    doc.id_token_signing_alg_values_supported = strings(&features.id_token_algs);
+    doc.claims_supported = strings(&[
+        "iss",
+        "sub",
+        "aud",
+        "exp",
+        "iat",
+        "auth_time",
+        "nonce",
+        "at_hash",
+        "sid",
+        "azp",
+        "preferred_username",
+        "name",
+        "email",
+        "email_verified",
+    ]);
+    doc.prompt_values_supported = strings(&["none", "login", "consent"]);
+    doc.claims_parameter_supported = Some(false);
+    doc.request_parameter_supported = Some(false);
+    doc.request_uri_parameter_supported = Some(false);
+}
+
+/// Reads what is enabled now: the clients' scopes and the published key algorithms.
+///
+/// # Errors
+/// `Storage`.
+pub fn features(s: &crate::state::Service) -> Result<Features, gatehouse_domain::Error> {
+    let id_token_algs: Vec<&'static str> = s
+        .openid_algs()?
+        .into_iter()
+        .map(gatehouse_domain::keys::Alg::as_str)
+        .collect();
+    let openid = !id_token_algs.is_empty();
+    let (scopes, private_key_jwt) = s.store().read(|tx| {
+        let clients = tx.clients()?;
+        let mut scopes: Vec<String> = clients
+            .iter()
+            .flat_map(|c| c.scope.split_ascii_whitespace().map(str::to_owned))
+            .filter(|scope| openid || scope != "openid")
+            .collect();
+        if openid {
+            scopes.push("openid".to_owned());
         }
+        scopes.sort();
+        scopes.dedup();
+        Ok((scopes, clients.iter().any(|c| c.jwks.is_some())))
+    })?;
+    Ok(Features {
+        scopes,
+        id_token_algs,
+        par: s.config().pushed_authorization_requests,
+        private_key_jwt,
+    })
+}
+
+/// Which of the two documents.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Document {
+    /// RFC 8414 `/.well-known/oauth-authorization-server`.
+    OAuth,
+    /// OpenID Connect Discovery `/.well-known/openid-configuration`: 404 when Gatehouse is not
+    /// an OpenID provider.
+    OpenId,
+}
+
+/// `GET` of either document.
+pub async fn respond(state: &AppState, which: Document) -> HttpResponse {
+    let features = match state.blocking(features).await {
+        Ok(f) => f,
+        Err(e) => {
+            tracing::warn!(error = %e, "metadata: clients or keys could not be read");
+            return json(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "no-store",
+                br#"{"error":"temporarily_unavailable"}"#.to_vec(),
+            );
+        }
+    };
+    if which == Document::OpenId && !features.openid() {
+        return json(
+            StatusCode::NOT_FOUND,
+            "no-store",
+            br#"{"error":"not_found","error_description":"This server issues no id_tokens: no signing key is configured (--key-encryption-key-file)."}"#.to_vec(),
+        );
+    }
+    match serde_json::to_vec(&build(state.issuer(), &features)) {
+        Ok(body) => json(StatusCode::OK, "public, max-age=300", body),
+        Err(_) => HttpResponse::InternalServerError().finish(),
     }
 }
 
 /// `GET /.well-known/oauth-authorization-server`.
 pub async fn document(state: &AppState) -> HttpResponse {
-    let scopes = state
-        .blocking(|s| {
-            s.store().read(|tx| {
-                let clients = tx.clients()?;
-                let mut scopes: Vec<String> = clients
-                    .iter()
-                    .flat_map(|c| c.scope.split_ascii_whitespace().map(str::to_owned))
-                    .collect();
-                scopes.sort();
-                scopes.dedup();
-                Ok((scopes, Enabled::of(&clients)))
-            })
-        })
-        .await;
-    let (scopes, enabled) = match scopes {
-        Ok(s) => s,
-        Err(e) => {
-            tracing::warn!(error = %e, "metadata: clients could not be read");
-            return HttpResponse::ServiceUnavailable()
-                .insert_header((header::CACHE_CONTROL, "no-store"))
-                .finish();
+    respond(state, Document::OAuth).await
+}
+
+fn json(status: StatusCode, cache: &'static str, body: Vec<u8>) -> HttpResponse {
+    HttpResponse::build(status)
+        .insert_header((header::CONTENT_TYPE, "application/json"))
+        .insert_header((header::CACHE_CONTROL, cache))
+        .body(body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn openid_members_only_for_an_openid_provider() {
+        let plain = build("https://a.example", &Features::default());
+        let text = serde_json::to_string(&plain).unwrap_or_default();
+        for member in [
+            "userinfo_endpoint",
+            "end_session_endpoint",
+            "id_token_signing_alg_values_supported",
+            "subject_types_supported",
+        ] {
+            assert!(!text.contains(member), "{member}: {text}");
         }
-    };
-    match serde_json::to_vec(&Metadata::new(state.issuer(), scopes, enabled)) {
-        Ok(body) => HttpResponse::Ok()
-            .insert_header((header::CONTENT_TYPE, "application/json"))
-            .insert_header((header::CACHE_CONTROL, "public, max-age=300"))
-            .body(body),
-        Err(_) => HttpResponse::InternalServerError().finish(),
+        assert!(text.contains(r#""authorization_response_iss_parameter_supported":true"#));
+        let oidc = build(
+            "https://a.example",
+            &Features {
+                scopes: vec!["openid".into()],
+                id_token_algs: vec!["RS256"],
+                par: ParMode::Required,
+                private_key_jwt: true,
+            },
+        );
+        assert_eq!(
+            oidc.id_token_signing_alg_values_supported,
+            Some(vec!["RS256".to_owned()])
+        );
+        assert_eq!(
+            oidc.end_session_endpoint.as_deref(),
+            Some("https://a.example/oauth2/logout")
+        );
+        assert_eq!(oidc.require_pushed_authorization_requests, Some(true));
+        assert!(!text.contains("pushed_authorization_request_endpoint"));
+        assert!(!text.contains("private_key_jwt"), "{text}");
+        assert!(oidc
+            .token_endpoint_auth_methods_supported
+            .is_some_and(|m| m.iter().any(|m| m == "private_key_jwt")));
     }
 }

@@ -12,8 +12,10 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 
 mod authorize;
+mod logout;
 pub mod metadata;
 mod page;
+mod par;
 mod token;
 
 pub use metadata::document as metadata_document;
@@ -28,10 +30,12 @@ pub const CONSENT: &str = "/oauth2/consent";
 pub const LOGOUT: &str = "/oauth2/logout";
 /// `POST /oauth2/token`
 pub const TOKEN: &str = "/oauth2/token";
+/// `POST /oauth2/par` (RFC 9126)
+pub const PAR: &str = "/oauth2/par";
 
 /// The metrics label of a standards route (`None` for other paths).
 pub fn route_label(path: &str) -> Option<&'static str> {
-    [AUTHORIZE, LOGIN, CONSENT, LOGOUT, TOKEN]
+    [AUTHORIZE, LOGIN, CONSENT, LOGOUT, TOKEN, PAR]
         .into_iter()
         .find(|r| *r == path)
 }
@@ -52,9 +56,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(resource(CONSENT, "POST").route(web::post().to(authorize::consent)))
         .service(
             resource(LOGOUT, "GET, POST")
-                .route(web::get().to(authorize::logout_page))
-                .route(web::post().to(authorize::logout)),
+                .route(web::get().to(logout::end_session_get))
+                .route(web::post().to(logout::end_session_post)),
         )
+        .service(resource(PAR, "POST").route(web::post().to(par::push)))
         .service(
             resource(TOKEN, "POST")
                 .wrap(actix_web::middleware::from_fn(token::answer_errors))

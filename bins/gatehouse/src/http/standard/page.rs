@@ -165,19 +165,35 @@ pub fn error(title: &str, message: &str) -> String {
     document(title, &body)
 }
 
-/// The logout page: a button (GET), or the confirmation (after POST).
-pub fn logout(done: bool) -> String {
-    let body = if done {
-        "<h1>Signed out</h1><p class=\"sub\">Your sign-in session in this browser has ended.</p>"
-            .to_owned()
-    } else {
-        format!(
-            "<h1>Sign out</h1><p class=\"sub\">End your sign-in session in this browser?</p>\
-<form method=\"post\" action=\"{}\"><button type=\"submit\" id=\"logout\">Sign out</button></form>",
-            super::LOGOUT
-        )
-    };
-    document(if done { "Signed out" } else { "Sign out" }, &body)
+/// The page after a logout that has no post-logout redirect URI.
+pub fn signed_out() -> String {
+    document(
+        "Signed out",
+        "<h1>Signed out</h1><p class=\"sub\">Your sign-in session in this browser has ended.</p>",
+    )
+}
+
+/// The logout confirmation: shown when the request cannot be tied to this browser's session
+/// (no `id_token_hint`, or one of another session). `client` asked for it, if known.
+pub fn logout_confirm(client: Option<&str>, fields: &[(&str, String)], csrf: &str) -> String {
+    let asked = client
+        .map(|c| {
+            format!(
+                "<p class=\"sub\"><strong>{}</strong> asks to sign you out.</p>",
+                escape(c)
+            )
+        })
+        .unwrap_or_default();
+    let body = format!(
+        "<h1>Sign out</h1>{asked}<p class=\"sub\">End your sign-in session in this browser?</p>\
+<form method=\"post\" action=\"{action}\">{hidden}\
+<input type=\"hidden\" name=\"csrf_token\" value=\"{csrf}\">\
+<button type=\"submit\" id=\"logout\">Sign out</button></form>",
+        action = super::LOGOUT,
+        hidden = hidden(fields),
+        csrf = escape(csrf),
+    );
+    document("Sign out", &body)
 }
 
 #[cfg(test)]

@@ -1,0 +1,3 @@
+DROP TABLE client_par;
+DROP TABLE pushed_requests;
+DROP TABLE client_logout;
