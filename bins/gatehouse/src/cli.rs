@@ -12,9 +12,8 @@ use std::sync::Arc;
 
 use gatehouse_domain::clock::SystemClock;
 use gatehouse_domain::credentials::PasswordHasher;
-use gatehouse_domain::import::{parse_alg, ImportDocument, NewClientSpec, NewUserSpec};
-use gatehouse_domain::keys::Alg;
-use gatehouse_domain::model::{GrantSet, UserFlags};
+use gatehouse_domain::import::{ImportDocument, NewUserSpec};
+use gatehouse_domain::model::UserFlags;
 use gatehouse_domain::rng::{Rng, SystemRng};
 use gatehouse_domain::secret::Secret;
 use gatehouse_storage::{Database, Storage};
@@ -22,35 +21,50 @@ use gatehouse_storage::{Database, Storage};
 use crate::config::{DatabaseParser, Settings};
 use crate::state::{self, Service};
 
+pub mod client;
+pub mod exit;
+pub mod user;
+pub mod view;
+
+pub use exit::{Exit, Failure};
+
 /// What `gatehouse` does.
 #[derive(Debug, clap::Subcommand)]
 pub enum Command {
     /// Run the server (migrations run first)
+    #[command(after_help = "Example:\n  gatehouse serve --database /var/lib/gatehouse/gatehouse.db --bind 127.0.0.1:8080")]
     Serve,
     /// Create or upgrade the database schema and exit
+    #[command(after_help = "Example:\n  gatehouse migrate --database postgres://gatehouse@db.internal/gatehouse")]
     Migrate,
     /// Delete expired tokens, codes and browser sessions and idle lockout records now (what
     /// `serve` does every ten minutes), then exit; safe beside running replicas
+    #[command(after_help = "Example:\n  gatehouse purge")]
     Purge,
     /// Provision clients, users, members, brokers and trading accounts from a JSON document
     /// (idempotent; format in docs/import.md)
+    #[command(after_help = "Example:\n  gatehouse import provisioning.json")]
     Import {
         /// The document
         file: PathBuf,
     },
-    /// Add, re-password or disable a user (passwords are read from stdin)
+    /// Find, show, add, re-password, disable, enable, unlock or remove users and end their
+    /// sessions (passwords are read from stdin)
     #[command(subcommand)]
     User(UserCommand),
-    /// Add a client or rotate its secret (the new secret is printed once)
+    /// List, show, add, update or remove clients, or rotate a secret (a new secret is
+    /// printed once)
     #[command(subcommand)]
     Client(ClientCommand),
     /// List, rotate or retire the keys that sign JWT access tokens and id_tokens
     #[command(subcommand)]
     Keys(KeysCommand),
     /// Print the OpenAPI 3.1 document (the same as GET /openapi.json) and exit
+    #[command(after_help = "Example:\n  gatehouse openapi > openapi.json")]
     Openapi,
     /// Copy users, clients, sessions, live tokens and lockout state from one database to
     /// another (SQLite file or PostgreSQL URL, either way); idempotent, verified by counts
+    #[command(after_help = "Example:\n  gatehouse copy --from gatehouse.db --to postgres://gatehouse@db.internal/gatehouse")]
     Copy {
         /// The database to read
         #[arg(long, value_name = "PATH|URL", value_parser = DatabaseParser)]
@@ -64,18 +78,37 @@ pub enum Command {
 /// `gatehouse user …`.
 #[derive(Debug, clap::Subcommand)]
 pub enum UserCommand {
+    /// Every user, or those matching --filter: name, id, flags, created
+    List(user::ListArgs),
+    /// One user: flags, legacy ids, lockout state, live sessions and browser sessions
+    Show(user::ShowArgs),
     /// Add a user; the password is the first line of stdin
+    #[command(after_help = "Example:\n  printf '%s\\n' \"$PASSWORD\" | gatehouse user add alice --name 'Alice Liddell' --email alice@example.org")]
     Add(NewUserArgs),
-    /// Set a user's password from the first line of stdin
+    /// Set a user's password from the first line of stdin (every session of theirs ends)
+    #[command(after_help = "Example:\n  printf '%s\\n' \"$PASSWORD\" | gatehouse user passwd alice")]
     Passwd {
         /// User name
         user_name: String,
     },
     /// Disable a user (their tokens stop working at once)
+    #[command(after_help = "Example:\n  gatehouse user disable alice")]
     Disable {
         /// User name
         user_name: String,
     },
+    /// Enable a disabled user (sessions the disable ended stay ended)
+    #[command(after_help = "Example:\n  gatehouse user enable alice")]
+    Enable(user::NameArg),
+    /// Forget the failed logins of a user's account (and of --address), lifting a lockout
+    Unlock(user::UnlockArgs),
+    /// End every session of a user: token sessions (every access and refresh token) and
+    /// browser sessions
+    #[command(after_help = "Example:\n  gatehouse user end-sessions alice")]
+    EndSessions(user::NameArg),
+    /// Remove a user and everything of theirs; refused while they have live sessions unless
+    /// --yes
+    Remove(user::RemoveArgs),
 }
 
 /// `gatehouse client …`.
@@ -85,22 +118,35 @@ pub enum UserCommand {
     reason = "parsed once per process: the size of `Add` costs nothing worth a box"
 )]
 pub enum ClientCommand {
+    /// Every client: id, kind, grants, scope
+    List(client::ListArgs),
+    /// One client's settings (never its secret)
+    Show(client::ShowArgs),
     /// Add a client; a confidential client's generated secret is printed once
+    #[command(after_help = "Example:\n  gatehouse client add portal --grants authorization_code,refresh_token --scope \"openid api\" --redirect-uri https://portal.example/cb")]
     Add(NewClientArgs),
+    /// Change a client's settings: the options of `client add`, each given one replaces
+    /// that setting
+    Update(client::UpdateArgs),
     /// Replace a client's secret with a new generated one, printed once
+    #[command(after_help = "Example:\n  gatehouse client rotate-secret portal > portal.secret")]
     RotateSecret {
         /// Client id
         client_id: String,
     },
+    /// Remove a client: every token it was issued stops working at once
+    Remove(client::RemoveArgs),
 }
 
 /// `gatehouse keys …`.
 #[derive(Debug, clap::Subcommand)]
 pub enum KeysCommand {
     /// Every key: kid, algorithm, status, when it signs, until when it is published
+    #[command(after_help = "Example:\n  gatehouse keys list")]
     List,
     /// Add a key (sealed with the key-encryption key of --key-encryption-key-file): published
     /// in the JWKS at once, signing after --publish-delay
+    #[command(after_help = "Example:\n  gatehouse keys rotate --alg ES256 --publish-delay 600")]
     Rotate {
         /// RS256, ES256 or EdDSA
         #[arg(long, default_value = "RS256")]
@@ -111,6 +157,7 @@ pub enum KeysCommand {
         publish_delay: i64,
     },
     /// Stop signing with a key; it stays published until every token it signed expired
+    #[command(after_help = "Example:\n  gatehouse keys retire 2026-12-01-rs256")]
     Retire {
         /// The key id
         kid: String,
@@ -200,36 +247,63 @@ pub struct NewClientArgs {
 
 impl Command {
     /// Runs the subcommand with `settings`.
-    pub fn run(self, settings: Settings) -> Result<(), String> {
+    ///
+    /// # Errors
+    /// A [`Failure`]: the message and the exit status (docs/operations.md).
+    pub fn run(self, settings: Settings) -> Result<(), Failure> {
         match self {
-            Command::Serve => crate::serve_blocking(settings).map_err(|e| e.to_string()),
-            Command::Migrate => migrate(&settings),
-            Command::Purge => purge(&settings),
-            Command::Import { file } => import(&settings, &file),
-            Command::User(UserCommand::Add(args)) => user_add(&settings, args),
-            Command::User(UserCommand::Passwd { user_name }) => user_passwd(&settings, &user_name),
-            Command::User(UserCommand::Disable { user_name }) => {
-                user_disable(&settings, &user_name)
-            }
-            Command::Client(ClientCommand::Add(args)) => client_add(&settings, args),
-            Command::Client(ClientCommand::RotateSecret { client_id }) => {
-                client_rotate_secret(&settings, &client_id)
-            }
-            Command::Keys(KeysCommand::List) => keys_list(&settings),
+            Command::Serve => crate::serve_blocking(settings).map_err(|e| e.to_string().into()),
+            Command::Migrate => Ok(migrate(&settings)?),
+            Command::Purge => Ok(purge(&settings)?),
+            Command::Import { file } => Ok(import(&settings, &file)?),
+            Command::User(command) => command.run(&settings),
+            Command::Client(command) => command.run(&settings),
+            Command::Keys(KeysCommand::List) => Ok(keys_list(&settings)?),
             Command::Keys(KeysCommand::Rotate { alg, publish_delay }) => {
-                keys_rotate(&settings, &alg, publish_delay)
+                Ok(keys_rotate(&settings, &alg, publish_delay)?)
             }
             Command::Keys(KeysCommand::Retire {
                 kid,
                 keep_published_for,
-            }) => keys_retire(&settings, &kid, keep_published_for),
+            }) => Ok(keys_retire(&settings, &kid, keep_published_for)?),
             Command::Openapi => {
                 use std::io::Write as _;
                 // A closed pipe (`gatehouse openapi | head`) is not a failure worth a panic.
                 let _ = std::io::stdout().write_all(gatehouse_help::openapi_json().as_bytes());
                 Ok(())
             }
-            Command::Copy { from, to } => copy(&settings, &from, &to),
+            Command::Copy { from, to } => Ok(copy(&settings, &from, &to)?),
+        }
+    }
+}
+
+impl UserCommand {
+    fn run(self, settings: &Settings) -> Result<(), Failure> {
+        match self {
+            UserCommand::List(args) => user::list(settings, &args),
+            UserCommand::Show(args) => user::show(settings, &args),
+            UserCommand::Add(args) => user_add(settings, args),
+            UserCommand::Passwd { user_name } => user_passwd(settings, &user_name),
+            UserCommand::Disable { user_name } => user_disable(settings, &user_name),
+            UserCommand::Enable(args) => user::enable(settings, &args.user_name),
+            UserCommand::Unlock(args) => user::unlock(settings, &args),
+            UserCommand::EndSessions(args) => user::end_sessions(settings, &args.user_name),
+            UserCommand::Remove(args) => user::remove(settings, &args),
+        }
+    }
+}
+
+impl ClientCommand {
+    fn run(self, settings: &Settings) -> Result<(), Failure> {
+        match self {
+            ClientCommand::List(args) => client::list(settings, &args),
+            ClientCommand::Show(args) => client::show(settings, &args),
+            ClientCommand::Add(args) => client_add(settings, args),
+            ClientCommand::Update(args) => client::update(settings, args),
+            ClientCommand::RotateSecret { client_id } => {
+                client_rotate_secret(settings, &client_id)
+            }
+            ClientCommand::Remove(args) => client::remove(settings, &args),
         }
     }
 }
@@ -241,7 +315,7 @@ fn open(database: &Database, settings: &Settings) -> Result<Storage, String> {
         .map_err(|e| format!("database {database}: {e}"))
 }
 
-fn service(settings: &Settings) -> Result<Service, String> {
+pub(crate) fn service(settings: &Settings) -> Result<Service, String> {
     let storage = open(&settings.database, settings)?;
     let hasher = PasswordHasher::new(settings.hash_iterations)
         .map_err(|e| format!("hash iterations: {e}"))?;
@@ -306,7 +380,7 @@ fn read_secret_line(what: &str) -> Result<Secret, String> {
 }
 
 /// `gatehouse user add NAME`.
-pub fn user_add(settings: &Settings, args: NewUserArgs) -> Result<(), String> {
+pub fn user_add(settings: &Settings, args: NewUserArgs) -> Result<(), Failure> {
     let password = read_secret_line("password")?;
     let spec = NewUserSpec {
         user_name: args.user_name,
@@ -323,84 +397,44 @@ pub fn user_add(settings: &Settings, args: NewUserArgs) -> Result<(), String> {
             email_verified: args.email_verified,
         },
     };
-    let user = service(settings)?
-        .add_user(spec, &password)
-        .map_err(|e| e.to_string())?;
+    let user = service(settings)?.add_user(spec, &password)?;
     println!("user {} added with id {}", user.user_name, user.id);
     Ok(())
 }
 
 /// `gatehouse user passwd NAME`.
-pub fn user_passwd(settings: &Settings, user_name: &str) -> Result<(), String> {
+pub fn user_passwd(settings: &Settings, user_name: &str) -> Result<(), Failure> {
     let password = read_secret_line("password")?;
-    service(settings)?
-        .set_password(user_name, &password)
-        .map_err(|e| e.to_string())?;
+    service(settings)?.set_password(user_name, &password)?;
     println!("password of {user_name} changed; every session of theirs has ended");
     Ok(())
 }
 
 /// `gatehouse user disable NAME`.
-pub fn user_disable(settings: &Settings, user_name: &str) -> Result<(), String> {
-    service(settings)?
-        .set_user_disabled(user_name, true)
-        .map_err(|e| e.to_string())?;
+pub fn user_disable(settings: &Settings, user_name: &str) -> Result<(), Failure> {
+    service(settings)?.set_user_disabled(user_name, true)?;
     println!("user {user_name} disabled; every session of theirs has ended");
     Ok(())
 }
 
 /// `gatehouse client add ID`.
-pub fn client_add(settings: &Settings, args: NewClientArgs) -> Result<(), String> {
-    let grants = GrantSet::parse_names(&args.grants.join(" "))?;
-    let spec = NewClientSpec {
-        client_id: args.client_id.clone(),
-        confidential: !args.public,
-        grants,
-        scope: args.scope,
-        redirect_url: args.redirect_url,
-        broker_id: args.broker,
-        introspect_any: args.introspect_any,
-        redirect_uris: args.redirect_uris,
-        consent_required: args.consent_required,
-        client_name: args.client_name,
-        access_token_format: gatehouse_domain::model::TokenFormat::parse(&args.access_token_format)
-            .ok_or_else(|| "--access-token-format must be opaque or jwt".to_owned())?,
-        signing: gatehouse_domain::model::TokenSigning {
-            audience: args.audience,
-            access_token_alg: parse_alg(
-                &args.client_id,
-                "--access-token-alg",
-                args.access_token_alg.as_deref(),
-                Alg::Es256,
-            )
-            .map_err(|e| e.to_string())?,
-            id_token_alg: parse_alg(
-                &args.client_id,
-                "--id-token-alg",
-                args.id_token_alg.as_deref(),
-                Alg::Rs256,
-            )
-            .map_err(|e| e.to_string())?,
-        },
-    };
-    let secret = service(settings)?
-        .add_client(spec)
-        .map_err(|e| e.to_string())?;
+pub fn client_add(settings: &Settings, args: NewClientArgs) -> Result<(), Failure> {
+    let client_id = args.client_id.clone();
+    let spec = client::spec_of(args)?;
+    let secret = service(settings)?.add_client(spec)?;
     match secret {
         Some(secret) => {
-            eprintln!("client {} added; its secret (shown once):", args.client_id);
+            eprintln!("client {client_id} added; its secret (shown once):");
             println!("{}", secret.expose());
         }
-        None => println!("public client {} added", args.client_id),
+        None => println!("public client {client_id} added"),
     }
     Ok(())
 }
 
 /// `gatehouse client rotate-secret ID`.
-pub fn client_rotate_secret(settings: &Settings, client_id: &str) -> Result<(), String> {
-    let secret = service(settings)?
-        .rotate_client_secret(client_id)
-        .map_err(|e| e.to_string())?;
+pub fn client_rotate_secret(settings: &Settings, client_id: &str) -> Result<(), Failure> {
+    let secret = service(settings)?.rotate_client_secret(client_id)?;
     eprintln!("new secret of {client_id} (shown once; the old one no longer works):");
     println!("{}", secret.expose());
     Ok(())

@@ -453,8 +453,6 @@ impl<S: Store> Gatehouse<S> {
                 })?),
                 (None, None) => None,
             };
-            check_redirect_uris(&item.client_id, &item.redirect_uris)?;
-            check_client_name(&item.client_id, item.client_name.as_deref())?;
             let signing = TokenSigning {
                 audience: item.audience.clone(),
                 access_token_alg: parse_alg(
@@ -470,7 +468,6 @@ impl<S: Store> Gatehouse<S> {
                     Alg::Rs256,
                 )?,
             };
-            check_signing(&item.client_id, &signing)?;
             clients.push(Client {
                 client_id: item.client_id.clone(),
                 secret_hash,
@@ -500,8 +497,9 @@ impl<S: Store> Gatehouse<S> {
                 signing,
             });
         }
-        // Refused before anything is stored: a client whose tokens no key could sign.
-        self.check_clients_keys(&clients)?;
+        // Refused before anything is stored: a bad field, or a client whose tokens no key
+        // could sign.
+        self.validate_clients(&clients)?;
 
         // Users: decide each password hash outside the transaction.
         let mut seen = std::collections::BTreeSet::new();
@@ -748,30 +746,11 @@ impl<S: Store> Gatehouse<S> {
     /// # Errors
     /// `InvalidRequest`, `Conflict` (id taken), `Storage`.
     pub fn add_client(&self, spec: NewClientSpec) -> Result<Option<Secret>> {
-        self.check_name(&spec.client_id, "client id")?;
-        check_redirect_uris(&spec.client_id, &spec.redirect_uris)?;
-        check_client_name(&spec.client_id, spec.client_name.as_deref())?;
-        check_signing(&spec.client_id, &spec.signing)?;
         let secret = spec
             .confidential
             .then(|| generate_client_secret(self.rng()));
-        let client = Client {
-            client_id: spec.client_id.trim().to_owned(),
-            secret_hash: secret.as_ref().map(|s| hash_client_secret(s, self.rng())),
-            grants: spec.grants,
-            scope: spec.scope,
-            access_token_lifetime: None,
-            refresh_token_lifetime: None,
-            redirect_url: spec.redirect_url,
-            broker_id: spec.broker_id,
-            introspect_any: spec.introspect_any,
-            redirect_uris: spec.redirect_uris,
-            consent_required: spec.consent_required,
-            client_name: spec.client_name,
-            access_token_format: spec.access_token_format,
-            signing: spec.signing,
-        };
-        self.check_clients_keys(std::slice::from_ref(&client))?;
+        let hash = secret.as_ref().map(|s| hash_client_secret(s, self.rng()));
+        let client = self.client_from_spec(spec, hash, None, None)?;
         self.store().write(move |tx| {
             if tx.client(&client.client_id)?.is_some() {
                 return Err(Error::Conflict(format!(
@@ -782,6 +761,58 @@ impl<S: Store> Gatehouse<S> {
             tx.upsert_client(&client)
         })?;
         Ok(secret)
+    }
+
+    /// The client `spec` describes, with the given secret hash and lifetimes, validated by
+    /// [`Gatehouse::validate_clients`]: what `client add` and `client update` store.
+    ///
+    /// # Errors
+    /// `InvalidRequest`, `SigningUnavailable`, `Storage`.
+    pub(crate) fn client_from_spec(
+        &self,
+        spec: NewClientSpec,
+        secret_hash: Option<ClientSecretHash>,
+        access_token_lifetime: Option<Duration>,
+        refresh_token_lifetime: Option<Duration>,
+    ) -> Result<Client> {
+        let client = Client {
+            client_id: spec.client_id.trim().to_owned(),
+            secret_hash,
+            grants: spec.grants,
+            scope: spec
+                .scope
+                .split_ascii_whitespace()
+                .collect::<Vec<_>>()
+                .join(" "),
+            access_token_lifetime,
+            refresh_token_lifetime,
+            redirect_url: spec.redirect_url,
+            broker_id: spec.broker_id,
+            introspect_any: spec.introspect_any,
+            redirect_uris: spec.redirect_uris,
+            consent_required: spec.consent_required,
+            client_name: spec.client_name,
+            access_token_format: spec.access_token_format,
+            signing: spec.signing,
+        };
+        self.validate_clients(std::slice::from_ref(&client))?;
+        Ok(client)
+    }
+
+    /// The one validation of a client's settings, whoever writes them (import, `client add`,
+    /// `client update`): id, redirect URIs, display name, audience, and a key for its signed
+    /// tokens.
+    ///
+    /// # Errors
+    /// `InvalidRequest` naming the client and the field, `SigningUnavailable`, `Storage`.
+    pub(crate) fn validate_clients(&self, clients: &[Client]) -> Result<()> {
+        for client in clients {
+            self.check_name(&client.client_id, "client id")?;
+            check_redirect_uris(&client.client_id, &client.redirect_uris)?;
+            check_client_name(&client.client_id, client.client_name.as_deref())?;
+            check_signing(&client.client_id, &client.signing)?;
+        }
+        self.check_clients_keys(clients)
     }
 
     /// Gives a client a new generated secret (returned once); the old one stops working.

@@ -31,6 +31,7 @@ pub mod codes;
 pub mod introspect;
 pub mod lockout;
 pub mod onetime;
+pub mod operator;
 pub mod password;
 mod redeem;
 pub mod refresh;
