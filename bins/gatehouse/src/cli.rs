@@ -32,10 +32,14 @@ pub use exit::{Exit, Failure};
 #[derive(Debug, clap::Subcommand)]
 pub enum Command {
     /// Run the server (migrations run first)
-    #[command(after_help = "Example:\n  gatehouse serve --database /var/lib/gatehouse/gatehouse.db --bind 127.0.0.1:8080")]
+    #[command(
+        after_help = "Example:\n  gatehouse serve --database /var/lib/gatehouse/gatehouse.db --bind 127.0.0.1:8080"
+    )]
     Serve,
     /// Create or upgrade the database schema and exit
-    #[command(after_help = "Example:\n  gatehouse migrate --database postgres://gatehouse@db.internal/gatehouse")]
+    #[command(
+        after_help = "Example:\n  gatehouse migrate --database postgres://gatehouse@db.internal/gatehouse"
+    )]
     Migrate,
     /// Delete expired tokens, codes and browser sessions and idle lockout records now (what
     /// `serve` does every ten minutes), then exit; safe beside running replicas
@@ -64,7 +68,9 @@ pub enum Command {
     Openapi,
     /// Copy users, clients, sessions, live tokens and lockout state from one database to
     /// another (SQLite file or PostgreSQL URL, either way); idempotent, verified by counts
-    #[command(after_help = "Example:\n  gatehouse copy --from gatehouse.db --to postgres://gatehouse@db.internal/gatehouse")]
+    #[command(
+        after_help = "Example:\n  gatehouse copy --from gatehouse.db --to postgres://gatehouse@db.internal/gatehouse"
+    )]
     Copy {
         /// The database to read
         #[arg(long, value_name = "PATH|URL", value_parser = DatabaseParser)]
@@ -83,10 +89,14 @@ pub enum UserCommand {
     /// One user: flags, legacy ids, lockout state, live sessions and browser sessions
     Show(user::ShowArgs),
     /// Add a user; the password is the first line of stdin
-    #[command(after_help = "Example:\n  printf '%s\\n' \"$PASSWORD\" | gatehouse user add alice --name 'Alice Liddell' --email alice@example.org")]
+    #[command(
+        after_help = "Example:\n  printf '%s\\n' \"$PASSWORD\" | gatehouse user add alice --name 'Alice Liddell' --email alice@example.org"
+    )]
     Add(NewUserArgs),
     /// Set a user's password from the first line of stdin (every session of theirs ends)
-    #[command(after_help = "Example:\n  printf '%s\\n' \"$PASSWORD\" | gatehouse user passwd alice")]
+    #[command(
+        after_help = "Example:\n  printf '%s\\n' \"$PASSWORD\" | gatehouse user passwd alice"
+    )]
     Passwd {
         /// User name
         user_name: String,
@@ -113,17 +123,15 @@ pub enum UserCommand {
 
 /// `gatehouse client …`.
 #[derive(Debug, clap::Subcommand)]
-#[expect(
-    clippy::large_enum_variant,
-    reason = "parsed once per process: the size of `Add` costs nothing worth a box"
-)]
 pub enum ClientCommand {
     /// Every client: id, kind, grants, scope
     List(client::ListArgs),
     /// One client's settings (never its secret)
     Show(client::ShowArgs),
     /// Add a client; a confidential client's generated secret is printed once
-    #[command(after_help = "Example:\n  gatehouse client add portal --grants authorization_code,refresh_token --scope \"openid api\" --redirect-uri https://portal.example/cb")]
+    #[command(
+        after_help = "Example:\n  gatehouse client add portal --grants authorization_code,refresh_token --scope \"openid api\" --redirect-uri https://portal.example/cb"
+    )]
     Add(NewClientArgs),
     /// Change a client's settings: the options of `client add`, each given one replaces
     /// that setting
@@ -300,9 +308,7 @@ impl ClientCommand {
             ClientCommand::Show(args) => client::show(settings, &args),
             ClientCommand::Add(args) => client_add(settings, args),
             ClientCommand::Update(args) => client::update(settings, args),
-            ClientCommand::RotateSecret { client_id } => {
-                client_rotate_secret(settings, &client_id)
-            }
+            ClientCommand::RotateSecret { client_id } => client_rotate_secret(settings, &client_id),
             ClientCommand::Remove(args) => client::remove(settings, &args),
         }
     }

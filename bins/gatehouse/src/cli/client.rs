@@ -42,7 +42,9 @@ pub struct RemoveArgs {
 /// `client update`: the options of `client add`; each one given replaces that setting, the
 /// others stay. A flag takes `=false` to turn it off (`--introspect-any=false`).
 #[derive(Debug, Clone, clap::Args)]
-#[command(after_help = "Examples:\n  gatehouse client update portal --scope \"api openid\" --redirect-uri https://portal.example/cb\n  gatehouse client update portal --introspect-any=false --name \"Customer portal\"")]
+#[command(
+    after_help = "Examples:\n  gatehouse client update portal --scope \"api openid\" --redirect-uri https://portal.example/cb\n  gatehouse client update portal --introspect-any=false --name \"Customer portal\""
+)]
 pub struct UpdateArgs {
     /// Client id
     pub client_id: String,
@@ -106,7 +108,11 @@ pub fn spec_of(args: NewClientArgs) -> Result<NewClientSpec, Failure> {
     };
     let signing = TokenSigning {
         audience: args.audience.clone(),
-        access_token_alg: alg("--access-token-alg", args.access_token_alg.as_deref(), Alg::Es256)?,
+        access_token_alg: alg(
+            "--access-token-alg",
+            args.access_token_alg.as_deref(),
+            Alg::Es256,
+        )?,
         id_token_alg: alg("--id-token-alg", args.id_token_alg.as_deref(), Alg::Rs256)?,
     };
     Ok(NewClientSpec {
@@ -140,9 +146,9 @@ fn merged(current: Client, u: UpdateArgs) -> Result<NewClientArgs, Failure> {
     let broker = match u.broker.as_deref() {
         None => current.broker_id,
         Some("") => None,
-        Some(text) => Some(
-            uuid::Uuid::parse_str(text).map_err(|e| invalid(format!("--broker: {e}")))?,
-        ),
+        Some(text) => {
+            Some(uuid::Uuid::parse_str(text).map_err(|e| invalid(format!("--broker: {e}")))?)
+        }
     };
     let redirect_uris = if u.no_redirect_uris {
         Vec::new()
@@ -153,7 +159,11 @@ fn merged(current: Client, u: UpdateArgs) -> Result<NewClientArgs, Failure> {
     };
     Ok(NewClientArgs {
         grants: u.grants.unwrap_or_else(|| {
-            current.grants.iter().map(|g| g.as_str().to_owned()).collect()
+            current
+                .grants
+                .iter()
+                .map(|g| g.as_str().to_owned())
+                .collect()
         }),
         scope: u.scope.unwrap_or(current.scope),
         redirect_url: optional(u.redirect_url, current.redirect_url),
@@ -184,10 +194,7 @@ pub fn list(settings: &Settings, args: &ListArgs) -> Result<(), Failure> {
     let clients = super::service(settings)?.list_clients()?;
     if args.json {
         let all: Vec<_> = clients.iter().map(view::client_json).collect();
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&all).unwrap_or_default()
-        );
+        println!("{}", serde_json::to_string_pretty(&all).unwrap_or_default());
         return Ok(());
     }
     println!("{:<24} {:<12} {:<48} scope", "client", "kind", "grants");
@@ -195,7 +202,11 @@ pub fn list(settings: &Settings, args: &ListArgs) -> Result<(), Failure> {
         println!(
             "{:<24} {:<12} {:<48} {}",
             c.client_id,
-            if c.is_confidential() { "confidential" } else { "public" },
+            if c.is_confidential() {
+                "confidential"
+            } else {
+                "public"
+            },
             c.grants.to_names(),
             c.scope
         );

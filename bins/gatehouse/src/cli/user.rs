@@ -10,7 +10,9 @@ use crate::config::Settings;
 
 /// `user list`.
 #[derive(Debug, Clone, clap::Args)]
-#[command(after_help = "Examples:\n  gatehouse user list\n  gatehouse user list --filter smith --json")]
+#[command(
+    after_help = "Examples:\n  gatehouse user list\n  gatehouse user list --filter smith --json"
+)]
 pub struct ListArgs {
     /// Only users whose name, full name or e-mail address contains TEXT (case-insensitive)
     #[arg(long, value_name = "TEXT")]
@@ -51,7 +53,9 @@ pub struct RemoveArgs {
 
 /// `user unlock`.
 #[derive(Debug, Clone, clap::Args)]
-#[command(after_help = "Examples:\n  gatehouse user unlock alice\n  gatehouse user unlock alice --address 203.0.113.7")]
+#[command(
+    after_help = "Examples:\n  gatehouse user unlock alice\n  gatehouse user unlock alice --address 203.0.113.7"
+)]
 pub struct UnlockArgs {
     /// User name
     pub user_name: String,

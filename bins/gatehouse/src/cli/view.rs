@@ -118,7 +118,11 @@ pub fn user_details_text(d: &UserDetails) -> String {
         out.push_str(&format!("name        {name}\n"));
     }
     if let Some(email) = &u.profile.email {
-        let verified = if u.profile.email_verified { " (verified)" } else { "" };
+        let verified = if u.profile.email_verified {
+            " (verified)"
+        } else {
+            ""
+        };
         out.push_str(&format!("email       {email}{verified}\n"));
     }
     if let Some(m) = &d.member {
@@ -127,7 +131,11 @@ pub fn user_details_text(d: &UserDetails) -> String {
             "member      {} (id_Member {}), sub-accounts: {}\n",
             m.member_id,
             m.id,
-            if subs.is_empty() { "-".to_owned() } else { subs.join(", ") }
+            if subs.is_empty() {
+                "-".to_owned()
+            } else {
+                subs.join(", ")
+            }
         ));
     }
     for a in &d.trading_accounts {

@@ -218,7 +218,11 @@ impl<S: Store> Gatehouse<S> {
             let user = user_named(tx, user_name)?;
             let member = tx.member_of_user(user.id)?;
             let sub_accounts = match &member {
-                Some(m) => tx.sub_accounts_of(m.id)?.into_iter().map(|s| s.id).collect(),
+                Some(m) => tx
+                    .sub_accounts_of(m.id)?
+                    .into_iter()
+                    .map(|s| s.id)
+                    .collect(),
                 None => Vec::new(),
             };
             let trading_accounts = tx.trading_accounts_of(user.id)?;
