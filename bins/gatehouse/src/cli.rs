@@ -21,6 +21,7 @@ use gatehouse_storage::{Database, Storage};
 use crate::config::{DatabaseParser, Settings};
 use crate::state::{self, Service};
 
+pub mod backup;
 pub mod client;
 pub mod exit;
 pub mod user;
@@ -79,6 +80,12 @@ pub enum Command {
         #[arg(long, value_name = "PATH|URL", value_parser = DatabaseParser)]
         to: Database,
     },
+    /// Write a consistent snapshot of the database (either backend) into a new SQLite file
+    /// (mode 0600) while the server keeps serving; verified by counts
+    Backup(backup::BackupArgs),
+    /// Restore a backup into the empty database of --database (either backend); verified by
+    /// counts
+    Restore(backup::RestoreArgs),
 }
 
 /// `gatehouse user …`.
@@ -281,6 +288,8 @@ impl Command {
                 Ok(())
             }
             Command::Copy { from, to } => Ok(copy(&settings, &from, &to)?),
+            Command::Backup(args) => backup::backup(&settings, &args),
+            Command::Restore(args) => backup::restore(&settings, &args),
         }
     }
 }
@@ -316,7 +325,7 @@ impl ClientCommand {
 
 /// Opens (creating and migrating) `database` with the settings' pool, timeouts and
 /// durability.
-fn open(database: &Database, settings: &Settings) -> Result<Storage, String> {
+pub(crate) fn open(database: &Database, settings: &Settings) -> Result<Storage, String> {
     Storage::connect(database, settings.storage_options())
         .map_err(|e| format!("database {database}: {e}"))
 }

@@ -18,6 +18,7 @@ pub enum Backend {
 
 /// A database (and a directory for files) of one test.
 pub struct Env {
+    pub backend: Backend,
     pub database: String,
     pub dir: tempfile::TempDir,
 }
@@ -30,7 +31,23 @@ impl Env {
             Backend::Sqlite => dir.path().join("gatehouse.db").display().to_string(),
             Backend::Postgres => gatehouse_tests::pg::fresh_database(test)?,
         };
-        Some(Self { database, dir })
+        Some(Self {
+            backend,
+            database,
+            dir,
+        })
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// Another empty database of the same backend.
+    pub fn another_database(&self, test: &str) -> String {
+        match self.backend {
+            Backend::Sqlite => self.path(&format!("{test}.db")).display().to_string(),
+            Backend::Postgres => gatehouse_tests::pg::fresh_database(test).expect("cluster"),
+        }
     }
 
     /// `gatehouse ARGS` on this database with `stdin`.
@@ -70,7 +87,12 @@ impl Env {
 
     /// `gatehouse serve --demo` on this database.
     pub fn serve(&self, extra: &[&str]) -> Server {
-        Server::start(&self.database, self.dir.path(), extra)
+        Server::start(&self.database, self.dir.path(), true, extra)
+    }
+
+    /// `gatehouse serve` (without the demo data) on `database`.
+    pub fn serve_database(&self, database: &str, extra: &[&str]) -> Server {
+        Server::start(database, self.dir.path(), false, extra)
     }
 }
 
@@ -116,7 +138,7 @@ pub struct Server {
 }
 
 impl Server {
-    fn start(database: &str, dir: &Path, extra: &[&str]) -> Self {
+    fn start(database: &str, dir: &Path, demo: bool, extra: &[&str]) -> Self {
         let port = free_port();
         let log = dir.join(format!("serve-{port}.log"));
         let out = std::fs::File::create(&log).expect("log file");
@@ -126,10 +148,10 @@ impl Server {
                 "--log",
                 "info",
                 "serve",
-                "--demo",
                 "--hash-iterations",
                 "1000",
             ])
+            .args(demo.then_some("--demo"))
             .args(["--workers", "2", "--hash-threads", "1", "--bind"])
             .arg(addr.to_string())
             .args(["--lockout-initial-delay", "600"])

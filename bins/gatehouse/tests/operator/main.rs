@@ -5,5 +5,6 @@
 //! The PostgreSQL half is left out, loudly, without the PostgreSQL server binaries; a failure
 //! under `GATEHOUSE_TEST_REQUIRE=postgres` (scripts/test).
 
+mod backup;
 mod cli;
 mod harness;
