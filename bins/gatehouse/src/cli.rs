@@ -330,6 +330,22 @@ pub(crate) fn open(database: &Database, settings: &Settings) -> Result<Storage, 
         .map_err(|e| format!("database {database}: {e}"))
 }
 
+/// Records an operator change made on the command line (`admin_action`, by the OS user).
+pub(crate) fn audited(service: &Service, action: &'static str, target: &str) {
+    let operator = ["SUDO_USER", "USER", "LOGNAME"]
+        .iter()
+        .find_map(|v| std::env::var(v).ok().filter(|u| !u.is_empty()))
+        .unwrap_or_else(|| "unknown".to_owned());
+    service.audit(gatehouse_domain::audit::AuditEvent::AdminAction {
+        by: gatehouse_domain::audit::Operator {
+            operator,
+            via: "cli",
+        },
+        action,
+        target: target.to_owned(),
+    });
+}
+
 pub(crate) fn service(settings: &Settings) -> Result<Service, String> {
     let storage = open(&settings.database, settings)?;
     let hasher = PasswordHasher::new(settings.hash_iterations)
@@ -412,7 +428,9 @@ pub fn user_add(settings: &Settings, args: NewUserArgs) -> Result<(), Failure> {
             email_verified: args.email_verified,
         },
     };
-    let user = service(settings)?.add_user(spec, &password)?;
+    let service = service(settings)?;
+    let user = service.add_user(spec, &password)?;
+    audited(&service, "user.add", &user.user_name);
     println!("user {} added with id {}", user.user_name, user.id);
     Ok(())
 }
@@ -420,14 +438,18 @@ pub fn user_add(settings: &Settings, args: NewUserArgs) -> Result<(), Failure> {
 /// `gatehouse user passwd NAME`.
 pub fn user_passwd(settings: &Settings, user_name: &str) -> Result<(), Failure> {
     let password = read_secret_line("password")?;
-    service(settings)?.set_password(user_name, &password)?;
+    let service = service(settings)?;
+    service.set_password(user_name, &password)?;
+    audited(&service, "user.passwd", user_name);
     println!("password of {user_name} changed; every session of theirs has ended");
     Ok(())
 }
 
 /// `gatehouse user disable NAME`.
 pub fn user_disable(settings: &Settings, user_name: &str) -> Result<(), Failure> {
-    service(settings)?.set_user_disabled(user_name, true)?;
+    let service = service(settings)?;
+    service.set_user_disabled(user_name, true)?;
+    audited(&service, "user.disable", user_name);
     println!("user {user_name} disabled; every session of theirs has ended");
     Ok(())
 }
@@ -436,7 +458,9 @@ pub fn user_disable(settings: &Settings, user_name: &str) -> Result<(), Failure>
 pub fn client_add(settings: &Settings, args: NewClientArgs) -> Result<(), Failure> {
     let client_id = args.client_id.clone();
     let spec = client::spec_of(args)?;
-    let secret = service(settings)?.add_client(spec)?;
+    let service = service(settings)?;
+    let secret = service.add_client(spec)?;
+    audited(&service, "client.add", &client_id);
     match secret {
         Some(secret) => {
             eprintln!("client {client_id} added; its secret (shown once):");
@@ -449,7 +473,9 @@ pub fn client_add(settings: &Settings, args: NewClientArgs) -> Result<(), Failur
 
 /// `gatehouse client rotate-secret ID`.
 pub fn client_rotate_secret(settings: &Settings, client_id: &str) -> Result<(), Failure> {
-    let secret = service(settings)?.rotate_client_secret(client_id)?;
+    let service = service(settings)?;
+    let secret = service.rotate_client_secret(client_id)?;
+    audited(&service, "client.rotate_secret", client_id);
     eprintln!("new secret of {client_id} (shown once; the old one no longer works):");
     println!("{}", secret.expose());
     Ok(())
@@ -533,6 +559,7 @@ pub fn keys_rotate(settings: &Settings, alg: &str, publish_delay: i64) -> Result
     let key = service
         .rotate_key(alg, time::Duration::seconds(publish_delay))
         .map_err(|e| e.to_string())?;
+    audited(&service, "keys.rotate", &key.kid);
     println!(
         "key {} ({}) published; it signs from {}",
         key.kid,
@@ -549,9 +576,11 @@ pub fn keys_retire(settings: &Settings, kid: &str, keep: Option<i64>) -> Result<
     if keep.is_some_and(|k| k < 0) {
         return Err("--keep-published-for must not be negative".to_owned());
     }
-    let until = service(settings)?
+    let service = service(settings)?;
+    let until = service
         .retire_key(kid, keep.map(time::Duration::seconds))
         .map_err(|e| e.to_string())?;
+    audited(&service, "keys.retire", kid);
     println!(
         "key {kid} retired; published until {}",
         until

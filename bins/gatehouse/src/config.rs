@@ -168,6 +168,13 @@ pub struct Settings {
     /// beside a SQLite database (mode 0600)
     #[arg(long, env = "GATEHOUSE_KEY_ENCRYPTION_KEY_FILE", value_name = "PATH")]
     pub key_encryption_key_file: Option<PathBuf>,
+    /// Append one JSON line per security event (logins, lockouts, tokens issued and
+    /// revoked, operator changes) to this file, `-` for stdout [default: off]
+    #[arg(long, env = "GATEHOUSE_AUDIT_LOG", value_name = "PATH|-")]
+    pub audit_log: Option<PathBuf>,
+    /// Rotate the audit log when it passes this size, keeping PATH.1 … PATH.5
+    #[arg(long, env = "GATEHOUSE_AUDIT_LOG_MAX_BYTES", value_name = "BYTES")]
+    pub audit_log_max_bytes: u64,
     /// Log filter, e.g. `info` or `gatehouse=debug,actix_web=warn`
     #[arg(long, env = "GATEHOUSE_LOG", value_name = "FILTER")]
     pub log: String,
@@ -211,6 +218,8 @@ impl Default for Settings {
             help_pages: OnOff::On,
             issuer: None,
             key_encryption_key_file: None,
+            audit_log: None,
+            audit_log_max_bytes: 100 * 1024 * 1024,
             log: "info".to_owned(),
         }
     }
@@ -488,6 +497,14 @@ impl Settings {
         if self.body_limit < 1024 {
             return Err("body-limit must be at least 1024 bytes".into());
         }
+        if self.audit_log_max_bytes < 4096 {
+            return Err("audit-log-max-bytes must be at least 4096".into());
+        }
+        crate::audit_log::AuditLog::open(
+            self.audit_log.as_deref(),
+            self.audit_log_max_bytes,
+            std::sync::Arc::new(gatehouse_domain::clock::SystemClock),
+        )?;
         crate::telemetry::check_filter(&self.log).map_err(|e| format!("log: {e}"))?;
         if let Some(issuer) = &self.issuer {
             check_issuer(issuer)?;

@@ -146,6 +146,15 @@ impl Metrics {
             "# HELP gatehouse_password_hash_iterations_total PBKDF2 iterations run (every failed check costs at least the configured count).\n# TYPE gatehouse_password_hash_iterations_total counter\ngatehouse_password_hash_iterations_total {}",
             gauges.hash_iterations
         );
+        out.push_str(
+            "# HELP gatehouse_audit_events_total Security events by kind (docs/operations.md, audit log).\n\
+             # TYPE gatehouse_audit_events_total counter\n",
+        );
+        for (kind, n) in crate::audit_log::counts() {
+            out.push_str(&format!(
+                "gatehouse_audit_events_total{{kind=\"{kind}\"}} {n}\n"
+            ));
+        }
         out
     }
 }

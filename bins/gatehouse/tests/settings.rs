@@ -180,6 +180,7 @@ fn the_documented_settings_are_the_settings() {
         metrics_bind: Some("127.0.0.1:1".parse().expect("addr")),
         issuer: Some("https://x".into()),
         key_encryption_key_file: Some("k".into()),
+        audit_log: Some("a".into()),
         ..Settings::default()
     })
     .expect("serializes");

@@ -234,6 +234,7 @@ pub fn update(settings: &Settings, args: UpdateArgs) -> Result<(), Failure> {
     let current = service.client_details(&args.client_id)?;
     let spec = spec_of(merged(current, args)?)?;
     let client = service.update_client(spec)?;
+    super::audited(&service, "client.update", &client.client_id);
     println!("client {} updated", client.client_id);
     print!("{}", view::client_text(&client));
     Ok(())
@@ -241,7 +242,9 @@ pub fn update(settings: &Settings, args: UpdateArgs) -> Result<(), Failure> {
 
 /// `gatehouse client remove ID`.
 pub fn remove(settings: &Settings, args: &RemoveArgs) -> Result<(), Failure> {
-    super::service(settings)?.remove_client(&args.client_id)?;
+    let service = super::service(settings)?;
+    service.remove_client(&args.client_id)?;
+    super::audited(&service, "client.remove", &args.client_id);
     println!(
         "client {} removed; every token it was issued has stopped working",
         args.client_id

@@ -106,14 +106,18 @@ pub fn show(settings: &Settings, args: &ShowArgs) -> Result<(), Failure> {
 
 /// `gatehouse user enable NAME`.
 pub fn enable(settings: &Settings, user_name: &str) -> Result<(), Failure> {
-    super::service(settings)?.set_user_disabled(user_name, false)?;
+    let service = super::service(settings)?;
+    service.set_user_disabled(user_name, false)?;
+    super::audited(&service, "user.enable", user_name);
     println!("user {user_name} enabled (sessions ended by the disable stay ended)");
     Ok(())
 }
 
 /// `gatehouse user end-sessions NAME`.
 pub fn end_sessions(settings: &Settings, user_name: &str) -> Result<(), Failure> {
-    let ended = super::service(settings)?.end_sessions_of_user(user_name)?;
+    let service = super::service(settings)?;
+    let ended = service.end_sessions_of_user(user_name)?;
+    super::audited(&service, "user.end_sessions", user_name);
     println!(
         "{} sessions of {user_name} ended (token and browser sessions)",
         ended.ended
@@ -123,7 +127,9 @@ pub fn end_sessions(settings: &Settings, user_name: &str) -> Result<(), Failure>
 
 /// `gatehouse user unlock NAME`.
 pub fn unlock(settings: &Settings, args: &UnlockArgs) -> Result<(), Failure> {
-    let cleared = super::service(settings)?.unlock_user(&args.user_name, &args.addresses)?;
+    let service = super::service(settings)?;
+    let cleared = service.unlock_user(&args.user_name, &args.addresses)?;
+    super::audited(&service, "user.unlock", &args.user_name);
     if cleared.is_empty() {
         println!("{}: no failed logins were recorded", args.user_name);
     } else {
@@ -138,8 +144,10 @@ pub fn unlock(settings: &Settings, args: &UnlockArgs) -> Result<(), Failure> {
 
 /// `gatehouse user remove NAME [--yes]`.
 pub fn remove(settings: &Settings, args: &RemoveArgs) -> Result<(), Failure> {
-    match super::service(settings)?.remove_user(&args.user_name, args.yes) {
+    let service = super::service(settings)?;
+    match service.remove_user(&args.user_name, args.yes) {
         Ok(user) => {
+            super::audited(&service, "user.remove", &user.user_name);
             println!(
                 "user {} ({}) removed with every session, token and code of theirs",
                 user.user_name, user.id

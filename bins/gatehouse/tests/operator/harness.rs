@@ -144,13 +144,7 @@ impl Server {
         let out = std::fs::File::create(&log).expect("log file");
         let addr: SocketAddr = format!("127.0.0.1:{port}").parse().expect("addr");
         let child = Command::new(env!("CARGO_BIN_EXE_gatehouse"))
-            .args([
-                "--log",
-                "info",
-                "serve",
-                "--hash-iterations",
-                "1000",
-            ])
+            .args(["--log", "info", "serve", "--hash-iterations", "1000"])
             .args(demo.then_some("--demo"))
             .args(["--workers", "2", "--hash-threads", "1", "--bind"])
             .arg(addr.to_string())

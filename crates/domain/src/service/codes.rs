@@ -164,6 +164,7 @@ impl<S: Store> Gatehouse<S> {
                 Ok(redeemed.map(|r| r.tokens))
             })
             .and_then(|r| r)
+            .inspect(|t| self.audit_issued(GrantType::AuthorizationCode, t))
     }
 
     /// For a code exchange by a JWT client or with the `openid` scope: reads the code (its

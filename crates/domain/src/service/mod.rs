@@ -60,6 +60,7 @@ pub struct Gatehouse<S: Store> {
     hasher: PasswordHasher,
     config: Config,
     keys: Option<Arc<crate::keys::KeyRing>>,
+    audit: Option<Arc<dyn crate::audit::AuditSink>>,
 }
 
 impl<S: Store> fmt::Debug for Gatehouse<S> {
@@ -94,6 +95,33 @@ impl<S: Store> Gatehouse<S> {
             hasher,
             config,
             keys: None,
+            audit: None,
+        }
+    }
+
+    /// Adds the sink of security events ([`crate::audit`]).
+    #[must_use]
+    pub fn with_audit(mut self, sink: Arc<dyn crate::audit::AuditSink>) -> Self {
+        self.audit = Some(sink);
+        self
+    }
+
+    /// Emits [`crate::audit::AuditEvent::TokenIssued`] for tokens a grant issued.
+    pub(crate) fn audit_issued(&self, grant: crate::model::GrantType, tokens: &IssuedTokens) {
+        self.audit(crate::audit::AuditEvent::TokenIssued {
+            grant: grant.as_str(),
+            client: tokens.client_id.clone(),
+            user: tokens.user.as_ref().map(|u| u.id),
+            session: tokens.session_id,
+            refresh_token: tokens.refresh_token.is_some(),
+        });
+    }
+
+    /// Emits a security event (after the change it reports committed); nothing without a
+    /// sink.
+    pub fn audit(&self, event: crate::audit::AuditEvent) {
+        if let Some(sink) = &self.audit {
+            sink.record(&event);
         }
     }
 
