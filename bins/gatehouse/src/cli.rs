@@ -299,9 +299,9 @@ impl UserCommand {
         match self {
             UserCommand::List(args) => user::list(settings, &args),
             UserCommand::Show(args) => user::show(settings, &args),
-            UserCommand::Add(args) => user_add(settings, args),
-            UserCommand::Passwd { user_name } => user_passwd(settings, &user_name),
-            UserCommand::Disable { user_name } => user_disable(settings, &user_name),
+            UserCommand::Add(args) => user_add_run(settings, args),
+            UserCommand::Passwd { user_name } => user_passwd_run(settings, &user_name),
+            UserCommand::Disable { user_name } => user_disable_run(settings, &user_name),
             UserCommand::Enable(args) => user::enable(settings, &args.user_name),
             UserCommand::Unlock(args) => user::unlock(settings, &args),
             UserCommand::EndSessions(args) => user::end_sessions(settings, &args.user_name),
@@ -315,9 +315,11 @@ impl ClientCommand {
         match self {
             ClientCommand::List(args) => client::list(settings, &args),
             ClientCommand::Show(args) => client::show(settings, &args),
-            ClientCommand::Add(args) => client_add(settings, args),
+            ClientCommand::Add(args) => client_add_run(settings, args),
             ClientCommand::Update(args) => client::update(settings, args),
-            ClientCommand::RotateSecret { client_id } => client_rotate_secret(settings, &client_id),
+            ClientCommand::RotateSecret { client_id } => {
+                client_rotate_secret_run(settings, &client_id)
+            }
             ClientCommand::Remove(args) => client::remove(settings, &args),
         }
     }
@@ -410,8 +412,16 @@ fn read_secret_line(what: &str) -> Result<Secret, String> {
     Ok(Secret::from(value.to_owned()))
 }
 
+/// `gatehouse user add NAME` (the message of its [`Failure`]).
+///
+/// # Errors
+/// What went wrong, as the command line prints it.
+pub fn user_add(settings: &Settings, args: NewUserArgs) -> Result<(), String> {
+    user_add_run(settings, args).map_err(|f| f.message)
+}
+
 /// `gatehouse user add NAME`.
-pub fn user_add(settings: &Settings, args: NewUserArgs) -> Result<(), Failure> {
+fn user_add_run(settings: &Settings, args: NewUserArgs) -> Result<(), Failure> {
     let password = read_secret_line("password")?;
     let spec = NewUserSpec {
         user_name: args.user_name,
@@ -435,8 +445,16 @@ pub fn user_add(settings: &Settings, args: NewUserArgs) -> Result<(), Failure> {
     Ok(())
 }
 
+/// `gatehouse user passwd NAME` (the message of its [`Failure`]).
+///
+/// # Errors
+/// What went wrong, as the command line prints it.
+pub fn user_passwd(settings: &Settings, user_name: &str) -> Result<(), String> {
+    user_passwd_run(settings, user_name).map_err(|f| f.message)
+}
+
 /// `gatehouse user passwd NAME`.
-pub fn user_passwd(settings: &Settings, user_name: &str) -> Result<(), Failure> {
+fn user_passwd_run(settings: &Settings, user_name: &str) -> Result<(), Failure> {
     let password = read_secret_line("password")?;
     let service = service(settings)?;
     service.set_password(user_name, &password)?;
@@ -445,8 +463,16 @@ pub fn user_passwd(settings: &Settings, user_name: &str) -> Result<(), Failure> 
     Ok(())
 }
 
+/// `gatehouse user disable NAME` (the message of its [`Failure`]).
+///
+/// # Errors
+/// What went wrong, as the command line prints it.
+pub fn user_disable(settings: &Settings, user_name: &str) -> Result<(), String> {
+    user_disable_run(settings, user_name).map_err(|f| f.message)
+}
+
 /// `gatehouse user disable NAME`.
-pub fn user_disable(settings: &Settings, user_name: &str) -> Result<(), Failure> {
+fn user_disable_run(settings: &Settings, user_name: &str) -> Result<(), Failure> {
     let service = service(settings)?;
     service.set_user_disabled(user_name, true)?;
     audited(&service, "user.disable", user_name);
@@ -454,8 +480,16 @@ pub fn user_disable(settings: &Settings, user_name: &str) -> Result<(), Failure>
     Ok(())
 }
 
+/// `gatehouse client add ID` (the message of its [`Failure`]).
+///
+/// # Errors
+/// What went wrong, as the command line prints it.
+pub fn client_add(settings: &Settings, args: NewClientArgs) -> Result<(), String> {
+    client_add_run(settings, args).map_err(|f| f.message)
+}
+
 /// `gatehouse client add ID`.
-pub fn client_add(settings: &Settings, args: NewClientArgs) -> Result<(), Failure> {
+fn client_add_run(settings: &Settings, args: NewClientArgs) -> Result<(), Failure> {
     let client_id = args.client_id.clone();
     let spec = client::spec_of(args)?;
     let service = service(settings)?;
@@ -471,8 +505,16 @@ pub fn client_add(settings: &Settings, args: NewClientArgs) -> Result<(), Failur
     Ok(())
 }
 
+/// `gatehouse client rotate-secret ID` (the message of its [`Failure`]).
+///
+/// # Errors
+/// What went wrong, as the command line prints it.
+pub fn client_rotate_secret(settings: &Settings, client_id: &str) -> Result<(), String> {
+    client_rotate_secret_run(settings, client_id).map_err(|f| f.message)
+}
+
 /// `gatehouse client rotate-secret ID`.
-pub fn client_rotate_secret(settings: &Settings, client_id: &str) -> Result<(), Failure> {
+fn client_rotate_secret_run(settings: &Settings, client_id: &str) -> Result<(), Failure> {
     let service = service(settings)?;
     let secret = service.rotate_client_secret(client_id)?;
     audited(&service, "client.rotate_secret", client_id);

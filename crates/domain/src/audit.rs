@@ -79,6 +79,24 @@ pub enum AuditEvent {
         /// Whether a refresh token came with it.
         refresh_token: bool,
     },
+    /// An authorization code or a one-time code was issued.
+    CodeIssued {
+        /// `authorization_code` or `onetime_code`.
+        kind: &'static str,
+        /// The client that may redeem it.
+        client: String,
+        /// The user it stands for.
+        user: Uuid,
+    },
+    /// A code was redeemed (exchanged for tokens).
+    CodeRedeemed {
+        /// `authorization_code` or `onetime_code`.
+        kind: &'static str,
+        /// The redeeming client.
+        client: String,
+        /// The session the redemption opened.
+        session: Uuid,
+    },
     /// A token was revoked (RFC 7009).
     TokenRevoked {
         /// `access_token` or `refresh_token` (a refresh token ends its session).
@@ -113,17 +131,21 @@ impl AuditEvent {
             AuditEvent::LockedOut { .. } => "locked_out",
             AuditEvent::TokenIssued { .. } => "token_issued",
             AuditEvent::TokenRevoked { .. } => "token_revoked",
+            AuditEvent::CodeIssued { .. } => "code_issued",
+            AuditEvent::CodeRedeemed { .. } => "code_redeemed",
             AuditEvent::AdminAction { .. } => "admin_action",
         }
     }
 
     /// Every kind, for metrics that show zeros.
-    pub const KINDS: [&'static str; 6] = [
+    pub const KINDS: [&'static str; 8] = [
         "login_succeeded",
         "login_failed",
         "locked_out",
         "token_issued",
         "token_revoked",
+        "code_issued",
+        "code_redeemed",
         "admin_action",
     ];
 }

@@ -381,6 +381,7 @@ impl<S: Store> Gatehouse<S> {
         };
         self.store()
             .write(move |tx| tx.insert_authorization_code(&record))?;
+        self.audit_code_issued("authorization_code", &request.client_id, session.user.id);
         Ok(IssuedCode {
             code,
             expires_in: life,

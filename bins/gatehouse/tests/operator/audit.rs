@@ -109,6 +109,37 @@ both!(audit_log_records_each_event_once, |env: Env| {
             .basic("demo-client", "demo-secret")
             .form(&format!("token={new_refresh}")),
     );
+    // An otc authorization code: issued once, redeemed once (with its token_issued); the
+    // replay records no redemption.
+    let issued = server.send(Request::post("/admin/login/auth_code").form(
+        "ClientId=demo-client&ClientSecret=demo-secret&Username=alice&Password=alice-password-1",
+    ));
+    assert_eq!(issued.status, 200, "{}", issued.text());
+    let code = issued.json()["Body"]["AuthCode"]
+        .as_str()
+        .expect("code")
+        .to_owned();
+    secrets.push(code.clone());
+    let exchange = || {
+        server.send(Request::post("/admin/login/token").json(&format!(
+            r#"{{"ClientId":"demo-client","ClientSecret":"demo-secret","AuthCode":"{code}"}}"#
+        )))
+    };
+    assert_eq!(exchange().status, 200);
+    assert_ne!(exchange().status, 200);
+    let all = events(&log);
+    let codes = of_kind(&all, "code_issued");
+    assert_eq!(codes.len(), 1);
+    assert_eq!(codes[0]["kind"], "authorization_code");
+    assert_eq!(codes[0]["client"], "demo-client");
+    assert_eq!(of_kind(&all, "code_redeemed").len(), 1);
+    assert_eq!(
+        all.iter()
+            .filter(|e| e["grant"] == "authorization_code")
+            .count(),
+        1
+    );
+
     // The command line's changes, with the operator (same file).
     env.run_with(
         &["user", "disable", "bob", "--audit-log", &log_arg],
@@ -118,7 +149,7 @@ both!(audit_log_records_each_event_once, |env: Env| {
     .expect(0);
     let all = events(&log);
     let issued: Vec<&Value> = of_kind(&all, "token_issued");
-    assert_eq!(issued.len(), 2);
+    assert_eq!(issued.len(), 3);
     assert_eq!(issued[1]["grant"], "refresh_token");
     let revoked = of_kind(&all, "token_revoked");
     assert_eq!(revoked.len(), 1, "{all:?}");
@@ -154,6 +185,8 @@ both!(audit_log_records_each_event_once, |env: Env| {
         "locked_out",
         "token_issued",
         "token_revoked",
+        "code_issued",
+        "code_redeemed",
     ] {
         let n = gatehouse_tests::metric(
             server.addr,

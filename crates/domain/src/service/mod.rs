@@ -117,6 +117,30 @@ impl<S: Store> Gatehouse<S> {
         });
     }
 
+    /// Emits [`crate::audit::AuditEvent::CodeIssued`].
+    pub(crate) fn audit_code_issued(&self, kind: &'static str, client: &str, user: uuid::Uuid) {
+        self.audit(crate::audit::AuditEvent::CodeIssued {
+            kind,
+            client: client.to_owned(),
+            user,
+        });
+    }
+
+    /// Emits [`crate::audit::AuditEvent::CodeRedeemed`] and the tokens' `TokenIssued`.
+    pub(crate) fn audit_redeemed(&self, kind: &'static str, tokens: &IssuedTokens) {
+        self.audit(crate::audit::AuditEvent::CodeRedeemed {
+            kind,
+            client: tokens.client_id.clone().unwrap_or_default(),
+            session: tokens.session_id,
+        });
+        let grant = if kind == "onetime_code" {
+            crate::model::GrantType::OneTime
+        } else {
+            crate::model::GrantType::AuthorizationCode
+        };
+        self.audit_issued(grant, tokens);
+    }
+
     /// Emits a security event (after the change it reports committed); nothing without a
     /// sink.
     pub fn audit(&self, event: crate::audit::AuditEvent) {
