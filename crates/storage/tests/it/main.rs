@@ -33,6 +33,7 @@ mod copy;
 mod grants;
 mod keys;
 mod migrations;
+mod operator;
 mod persistence;
 mod repos;
 mod support;
