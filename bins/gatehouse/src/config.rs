@@ -459,6 +459,12 @@ impl Settings {
             .filter(|d| !d.is_empty())
             .collect();
         self.issuer = self.issuer.map(|i| i.trim_end_matches('/').to_owned());
+        if let (true, None, Database::Sqlite(path)) = (self.demo, &self.audit_log, &self.database) {
+            // The demo shows the audit trail too: beside its SQLite database.
+            let mut name = path.as_os_str().to_owned();
+            name.push(".audit.jsonl");
+            self.audit_log = Some(PathBuf::from(name));
+        }
         self.validate()?;
         Ok(self)
     }

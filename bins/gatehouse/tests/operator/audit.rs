@@ -223,3 +223,15 @@ fn the_audit_log_rotates_by_size_and_loses_no_line() {
     env.run(&["--audit-log-max-bytes", "100", "migrate"])
         .expect(1);
 }
+
+#[test]
+fn serve_demo_on_sqlite_keeps_an_audit_log_beside_the_database() {
+    let Some(env) = Env::new(Backend::Sqlite, "audit_demo") else {
+        return;
+    };
+    let server = env.serve(&[]);
+    server.token("alice", "alice-password-1");
+    let all = events(&env.path("gatehouse.db.audit.jsonl"));
+    assert_eq!(of_kind(&all, "login_succeeded").len(), 1);
+    assert_eq!(of_kind(&all, "token_issued").len(), 1);
+}
