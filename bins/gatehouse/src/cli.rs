@@ -12,15 +12,22 @@ use std::sync::Arc;
 
 use gatehouse_domain::clock::SystemClock;
 use gatehouse_domain::credentials::PasswordHasher;
-use gatehouse_domain::import::{parse_alg, ImportDocument, NewClientSpec, NewUserSpec};
-use gatehouse_domain::keys::Alg;
-use gatehouse_domain::model::{GrantSet, UserFlags};
+use gatehouse_domain::import::{ImportDocument, NewUserSpec};
+use gatehouse_domain::model::UserFlags;
 use gatehouse_domain::rng::{Rng, SystemRng};
 use gatehouse_domain::secret::Secret;
 use gatehouse_storage::{Database, Storage};
 
 use crate::config::{DatabaseParser, Settings};
 use crate::state::{self, Service};
+
+pub mod backup;
+pub mod client;
+pub mod exit;
+pub mod user;
+pub mod view;
+
+pub use exit::{Exit, Failure};
 
 /// What `gatehouse` does.
 #[derive(Debug, clap::Subcommand)]
@@ -30,22 +37,32 @@ use crate::state::{self, Service};
 )]
 pub enum Command {
     /// Run the server (migrations run first)
+    #[command(
+        after_help = "Example:\n  gatehouse serve --database /var/lib/gatehouse/gatehouse.db --bind 127.0.0.1:8080"
+    )]
     Serve,
     /// Create or upgrade the database schema and exit
+    #[command(
+        after_help = "Example:\n  gatehouse migrate --database postgres://gatehouse@db.internal/gatehouse"
+    )]
     Migrate,
     /// Delete expired tokens, codes and browser sessions and idle lockout records now (what
     /// `serve` does every ten minutes), then exit; safe beside running replicas
+    #[command(after_help = "Example:\n  gatehouse purge")]
     Purge,
     /// Provision clients, users, members, brokers and trading accounts from a JSON document
     /// (idempotent; format in docs/import.md)
+    #[command(after_help = "Example:\n  gatehouse import provisioning.json")]
     Import {
         /// The document
         file: PathBuf,
     },
-    /// Add, re-password or disable a user (passwords are read from stdin)
+    /// Find, show, add, re-password, disable, enable, unlock or remove users and end their
+    /// sessions (passwords are read from stdin)
     #[command(subcommand)]
     User(UserCommand),
-    /// Add a client or rotate its secret (the new secret is printed once)
+    /// List, show, add, update or remove clients, or rotate a secret (a new secret is
+    /// printed once)
     #[command(subcommand)]
     Client(ClientCommand),
     /// List, rotate or retire the keys that sign JWT access tokens and id_tokens
@@ -58,9 +75,13 @@ pub enum Command {
     #[command(subcommand)]
     Migration(MigrationCommand),
     /// Print the OpenAPI 3.1 document (the same as GET /openapi.json) and exit
+    #[command(after_help = "Example:\n  gatehouse openapi > openapi.json")]
     Openapi,
     /// Copy users, clients, sessions, live tokens and lockout state from one database to
     /// another (SQLite file or PostgreSQL URL, either way); idempotent, verified by counts
+    #[command(
+        after_help = "Example:\n  gatehouse copy --from gatehouse.db --to postgres://gatehouse@db.internal/gatehouse"
+    )]
     Copy {
         /// The database to read
         #[arg(long, value_name = "PATH|URL", value_parser = DatabaseParser)]
@@ -69,6 +90,12 @@ pub enum Command {
         #[arg(long, value_name = "PATH|URL", value_parser = DatabaseParser)]
         to: Database,
     },
+    /// Write a consistent snapshot of the database (either backend) into a new SQLite file
+    /// (mode 0600) while the server keeps serving; verified by counts
+    Backup(backup::BackupArgs),
+    /// Restore a backup into the empty database of --database (either backend); verified by
+    /// counts
+    Restore(backup::RestoreArgs),
 }
 
 /// `gatehouse migration …`.
@@ -90,30 +117,60 @@ pub enum MigrationCommand {
 /// `gatehouse user …`.
 #[derive(Debug, clap::Subcommand)]
 pub enum UserCommand {
+    /// Every user, or those matching --filter: name, id, flags, created
+    List(user::ListArgs),
+    /// One user: flags, legacy ids, lockout state, live sessions and browser sessions
+    Show(user::ShowArgs),
     /// Add a user; the password is the first line of stdin
+    #[command(
+        after_help = "Example:\n  printf '%s\\n' \"$PASSWORD\" | gatehouse user add alice --name 'Alice Liddell' --email alice@example.org"
+    )]
     Add(NewUserArgs),
-    /// Set a user's password from the first line of stdin
+    /// Set a user's password from the first line of stdin (every session of theirs ends)
+    #[command(
+        after_help = "Example:\n  printf '%s\\n' \"$PASSWORD\" | gatehouse user passwd alice"
+    )]
     Passwd {
         /// User name
         user_name: String,
     },
     /// Disable a user (their tokens stop working at once)
+    #[command(after_help = "Example:\n  gatehouse user disable alice")]
     Disable {
         /// User name
         user_name: String,
     },
+    /// Enable a disabled user (sessions the disable ended stay ended)
+    #[command(after_help = "Example:\n  gatehouse user enable alice")]
+    Enable(user::NameArg),
+    /// Forget the failed logins of a user's account (and of --address), lifting a lockout
+    Unlock(user::UnlockArgs),
+    /// End every session of a user: token sessions (every access and refresh token) and
+    /// browser sessions
+    #[command(after_help = "Example:\n  gatehouse user end-sessions alice")]
+    EndSessions(user::NameArg),
+    /// Remove a user and everything of theirs; refused while they have live sessions unless
+    /// --yes
+    Remove(user::RemoveArgs),
 }
 
 /// `gatehouse client …`.
 #[derive(Debug, clap::Subcommand)]
-#[expect(
-    clippy::large_enum_variant,
-    reason = "parsed once per process: the size of `Add` costs nothing worth a box"
-)]
 pub enum ClientCommand {
+    /// Every client: id, kind, grants, scope
+    List(client::ListArgs),
+    /// One client's settings (never its secret)
+    Show(client::ShowArgs),
     /// Add a client; a confidential client's generated secret is printed once
+    #[command(
+        after_help = "Example:\n  gatehouse client add portal --grants authorization_code,refresh_token --scope \"openid api\" --redirect-uri https://portal.example/cb"
+    )]
     Add(NewClientArgs),
+    /// Change a client's settings: the options of `client add`, each given one replaces
+    /// that setting
+    Update(client::UpdateArgs),
     /// Replace a client's secret with a new generated one, printed once
+    #[command(after_help = "Example:\n  gatehouse client rotate-secret portal > portal.secret")]
     RotateSecret {
         /// Client id
         client_id: String,
@@ -130,15 +187,19 @@ pub enum ClientCommand {
         #[arg(long, conflicts_with = "file")]
         clear: bool,
     },
+    /// Remove a client: every token it was issued stops working at once
+    Remove(client::RemoveArgs),
 }
 
 /// `gatehouse keys …`.
 #[derive(Debug, clap::Subcommand)]
 pub enum KeysCommand {
     /// Every key: kid, algorithm, status, when it signs, until when it is published
+    #[command(after_help = "Example:\n  gatehouse keys list")]
     List,
     /// Add a key (sealed with the key-encryption key of --key-encryption-key-file): published
     /// in the JWKS at once, signing after --publish-delay
+    #[command(after_help = "Example:\n  gatehouse keys rotate --alg ES256 --publish-delay 600")]
     Rotate {
         /// RS256, ES256 or EdDSA
         #[arg(long, default_value = "RS256")]
@@ -149,6 +210,7 @@ pub enum KeysCommand {
         publish_delay: i64,
     },
     /// Stop signing with a key; it stays published until every token it signed expired
+    #[command(after_help = "Example:\n  gatehouse keys retire 2026-12-01-rs256")]
     Retire {
         /// The key id
         kid: String,
@@ -264,34 +326,25 @@ pub struct NewClientArgs {
 
 impl Command {
     /// Runs the subcommand with `settings`.
-    pub fn run(self, settings: Settings) -> Result<(), String> {
+    ///
+    /// # Errors
+    /// A [`Failure`]: the message and the exit status (docs/operations.md).
+    pub fn run(self, settings: Settings) -> Result<(), Failure> {
         match self {
-            Command::Serve => crate::serve_blocking(settings).map_err(|e| e.to_string()),
-            Command::Migrate => migrate(&settings),
-            Command::Purge => purge(&settings),
-            Command::Import { file } => import(&settings, &file),
-            Command::User(UserCommand::Add(args)) => user_add(&settings, args),
-            Command::User(UserCommand::Passwd { user_name }) => user_passwd(&settings, &user_name),
-            Command::User(UserCommand::Disable { user_name }) => {
-                user_disable(&settings, &user_name)
-            }
-            Command::Client(ClientCommand::Add(args)) => client_add(&settings, args),
-            Command::Client(ClientCommand::RotateSecret { client_id }) => {
-                client_rotate_secret(&settings, &client_id)
-            }
-            Command::Client(ClientCommand::SetJwks {
-                client_id,
-                file,
-                clear: _,
-            }) => client_set_jwks(&settings, &client_id, file.as_deref()),
-            Command::Keys(KeysCommand::List) => keys_list(&settings),
+            Command::Serve => crate::serve_blocking(settings).map_err(|e| e.to_string().into()),
+            Command::Migrate => Ok(migrate(&settings)?),
+            Command::Purge => Ok(purge(&settings)?),
+            Command::Import { file } => Ok(import(&settings, &file)?),
+            Command::User(command) => command.run(&settings),
+            Command::Client(command) => command.run(&settings),
+            Command::Keys(KeysCommand::List) => Ok(keys_list(&settings)?),
             Command::Keys(KeysCommand::Rotate { alg, publish_delay }) => {
-                keys_rotate(&settings, &alg, publish_delay)
+                Ok(keys_rotate(&settings, &alg, publish_delay)?)
             }
             Command::Keys(KeysCommand::Retire {
                 kid,
                 keep_published_for,
-            }) => keys_retire(&settings, &kid, keep_published_for),
+            }) => Ok(keys_retire(&settings, &kid, keep_published_for)?),
             Command::Katana(KatanaCommand::Inspect { token }) => {
                 let token = match token {
                     Some(t) => t,
@@ -306,7 +359,7 @@ impl Command {
                 let _ = std::io::stdout().write_all(gatehouse_help::openapi_json().as_bytes());
                 Ok(())
             }
-            Command::Copy { from, to } => copy(&settings, &from, &to),
+            Command::Copy { from, to } => Ok(copy(&settings, &from, &to)?),
             Command::Migration(MigrationCommand::Report { json, since }) => {
                 let now = gatehouse_domain::clock::Clock::now(&SystemClock);
                 let since = since.as_deref().map(|s| parse_since(s, now)).transpose()?;
@@ -314,18 +367,72 @@ impl Command {
                 print!("{text}");
                 Ok(())
             }
+            Command::Backup(args) => backup::backup(&settings, &args),
+            Command::Restore(args) => backup::restore(&settings, &args),
+        }
+    }
+}
+
+impl UserCommand {
+    fn run(self, settings: &Settings) -> Result<(), Failure> {
+        match self {
+            UserCommand::List(args) => user::list(settings, &args),
+            UserCommand::Show(args) => user::show(settings, &args),
+            UserCommand::Add(args) => user_add_run(settings, args),
+            UserCommand::Passwd { user_name } => user_passwd_run(settings, &user_name),
+            UserCommand::Disable { user_name } => user_disable_run(settings, &user_name),
+            UserCommand::Enable(args) => user::enable(settings, &args.user_name),
+            UserCommand::Unlock(args) => user::unlock(settings, &args),
+            UserCommand::EndSessions(args) => user::end_sessions(settings, &args.user_name),
+            UserCommand::Remove(args) => user::remove(settings, &args),
+        }
+    }
+}
+
+impl ClientCommand {
+    fn run(self, settings: &Settings) -> Result<(), Failure> {
+        match self {
+            ClientCommand::List(args) => client::list(settings, &args),
+            ClientCommand::Show(args) => client::show(settings, &args),
+            ClientCommand::Add(args) => client_add_run(settings, args),
+            ClientCommand::Update(args) => client::update(settings, args),
+            ClientCommand::RotateSecret { client_id } => {
+                client_rotate_secret_run(settings, &client_id)
+            }
+            ClientCommand::Remove(args) => client::remove(settings, &args),
+            ClientCommand::SetJwks {
+                client_id,
+                file,
+                clear: _,
+            } => Ok(client_set_jwks(settings, &client_id, file.as_deref())?),
         }
     }
 }
 
 /// Opens (creating and migrating) `database` with the settings' pool, timeouts and
 /// durability.
-fn open(database: &Database, settings: &Settings) -> Result<Storage, String> {
+pub(crate) fn open(database: &Database, settings: &Settings) -> Result<Storage, String> {
     Storage::connect(database, settings.storage_options())
         .map_err(|e| format!("database {database}: {e}"))
 }
 
-fn service(settings: &Settings) -> Result<Service, String> {
+/// Records an operator change made on the command line (`admin_action`, by the OS user).
+pub(crate) fn audited(service: &Service, action: &'static str, target: &str) {
+    let operator = ["SUDO_USER", "USER", "LOGNAME"]
+        .iter()
+        .find_map(|v| std::env::var(v).ok().filter(|u| !u.is_empty()))
+        .unwrap_or_else(|| "unknown".to_owned());
+    service.audit(gatehouse_domain::audit::AuditEvent::AdminAction {
+        by: gatehouse_domain::audit::Operator {
+            operator,
+            via: "cli",
+        },
+        action,
+        target: target.to_owned(),
+    });
+}
+
+pub(crate) fn service(settings: &Settings) -> Result<Service, String> {
     let storage = open(&settings.database, settings)?;
     let hasher = PasswordHasher::new(settings.hash_iterations)
         .map_err(|e| format!("hash iterations: {e}"))?;
@@ -389,8 +496,16 @@ fn read_secret_line(what: &str) -> Result<Secret, String> {
     Ok(Secret::from(value.to_owned()))
 }
 
-/// `gatehouse user add NAME`.
+/// `gatehouse user add NAME` (the message of its [`Failure`]).
+///
+/// # Errors
+/// What went wrong, as the command line prints it.
 pub fn user_add(settings: &Settings, args: NewUserArgs) -> Result<(), String> {
+    user_add_run(settings, args).map_err(|f| f.message)
+}
+
+/// `gatehouse user add NAME`.
+fn user_add_run(settings: &Settings, args: NewUserArgs) -> Result<(), Failure> {
     let password = read_secret_line("password")?;
     let spec = NewUserSpec {
         user_name: args.user_name,
@@ -407,85 +522,75 @@ pub fn user_add(settings: &Settings, args: NewUserArgs) -> Result<(), String> {
             email_verified: args.email_verified,
         },
     };
-    let user = service(settings)?
-        .add_user(spec, &password)
-        .map_err(|e| e.to_string())?;
+    let service = service(settings)?;
+    let user = service.add_user(spec, &password)?;
+    audited(&service, "user.add", &user.user_name);
     println!("user {} added with id {}", user.user_name, user.id);
     Ok(())
 }
 
-/// `gatehouse user passwd NAME`.
+/// `gatehouse user passwd NAME` (the message of its [`Failure`]).
+///
+/// # Errors
+/// What went wrong, as the command line prints it.
 pub fn user_passwd(settings: &Settings, user_name: &str) -> Result<(), String> {
+    user_passwd_run(settings, user_name).map_err(|f| f.message)
+}
+
+/// `gatehouse user passwd NAME`.
+fn user_passwd_run(settings: &Settings, user_name: &str) -> Result<(), Failure> {
     let password = read_secret_line("password")?;
-    service(settings)?
-        .set_password(user_name, &password)
-        .map_err(|e| e.to_string())?;
+    let service = service(settings)?;
+    service.set_password(user_name, &password)?;
+    audited(&service, "user.passwd", user_name);
     println!("password of {user_name} changed; every session of theirs has ended");
     Ok(())
 }
 
-/// `gatehouse user disable NAME`.
+/// `gatehouse user disable NAME` (the message of its [`Failure`]).
+///
+/// # Errors
+/// What went wrong, as the command line prints it.
 pub fn user_disable(settings: &Settings, user_name: &str) -> Result<(), String> {
-    service(settings)?
-        .set_user_disabled(user_name, true)
-        .map_err(|e| e.to_string())?;
+    user_disable_run(settings, user_name).map_err(|f| f.message)
+}
+
+/// `gatehouse user disable NAME`.
+fn user_disable_run(settings: &Settings, user_name: &str) -> Result<(), Failure> {
+    let service = service(settings)?;
+    service.set_user_disabled(user_name, true)?;
+    audited(&service, "user.disable", user_name);
     println!("user {user_name} disabled; every session of theirs has ended");
     Ok(())
 }
 
-/// `gatehouse client add ID`.
+/// `gatehouse client add ID` (the message of its [`Failure`]).
+///
+/// # Errors
+/// What went wrong, as the command line prints it.
 pub fn client_add(settings: &Settings, args: NewClientArgs) -> Result<(), String> {
-    let grants = GrantSet::parse_names(&args.grants.join(" "))?;
-    let jwks = args.jwks.as_deref().map(read_jwks).transpose()?;
-    let spec = NewClientSpec {
-        client_id: args.client_id.clone(),
-        confidential: !args.public && !args.keys_only,
-        jwks,
-        grants,
-        scope: args.scope,
-        redirect_url: args.redirect_url,
-        broker_id: args.broker,
-        introspect_any: args.introspect_any,
-        redirect_uris: args.redirect_uris,
-        consent_required: args.consent_required,
-        client_name: args.client_name,
-        access_token_format: gatehouse_domain::model::TokenFormat::parse(&args.access_token_format)
-            .ok_or_else(|| "--access-token-format must be opaque or jwt".to_owned())?,
-        signing: gatehouse_domain::model::TokenSigning {
-            audience: args.audience,
-            access_token_alg: parse_alg(
-                &args.client_id,
-                "--access-token-alg",
-                args.access_token_alg.as_deref(),
-                Alg::Es256,
-            )
-            .map_err(|e| e.to_string())?,
-            id_token_alg: parse_alg(
-                &args.client_id,
-                "--id-token-alg",
-                args.id_token_alg.as_deref(),
-                Alg::Rs256,
-            )
-            .map_err(|e| e.to_string())?,
-        },
-    };
-    let secret = service(settings)?
-        .add_client_with_features(
-            spec,
-            args.post_logout_redirect_uris,
-            args.require_pushed_authorization_requests,
-        )
-        .map_err(|e| e.to_string())?;
+    client_add_run(settings, args).map_err(|f| f.message)
+}
+
+/// `gatehouse client add ID`.
+fn client_add_run(settings: &Settings, args: NewClientArgs) -> Result<(), Failure> {
+    let client_id = args.client_id.clone();
+    let keys_only = args.keys_only;
+    let logout = args.post_logout_redirect_uris.clone();
+    let par = args.require_pushed_authorization_requests;
+    let spec = client::spec_of(args)?;
+    let service = service(settings)?;
+    let secret = service.add_client_with_features(spec, logout, par)?;
+    audited(&service, "client.add", &client_id);
     match secret {
         Some(secret) => {
-            eprintln!("client {} added; its secret (shown once):", args.client_id);
+            eprintln!("client {client_id} added; its secret (shown once):");
             println!("{}", secret.expose());
         }
-        None if args.keys_only => println!(
-            "client {} added (private_key_jwt only, no secret)",
-            args.client_id
-        ),
-        None => println!("public client {} added", args.client_id),
+        None if keys_only => {
+            println!("client {client_id} added (private_key_jwt only, no secret)");
+        }
+        None => println!("public client {client_id} added"),
     }
     Ok(())
 }
@@ -521,11 +626,19 @@ pub fn client_set_jwks(
     Ok(())
 }
 
-/// `gatehouse client rotate-secret ID`.
+/// `gatehouse client rotate-secret ID` (the message of its [`Failure`]).
+///
+/// # Errors
+/// What went wrong, as the command line prints it.
 pub fn client_rotate_secret(settings: &Settings, client_id: &str) -> Result<(), String> {
-    let secret = service(settings)?
-        .rotate_client_secret(client_id)
-        .map_err(|e| e.to_string())?;
+    client_rotate_secret_run(settings, client_id).map_err(|f| f.message)
+}
+
+/// `gatehouse client rotate-secret ID`.
+fn client_rotate_secret_run(settings: &Settings, client_id: &str) -> Result<(), Failure> {
+    let service = service(settings)?;
+    let secret = service.rotate_client_secret(client_id)?;
+    audited(&service, "client.rotate_secret", client_id);
     eprintln!("new secret of {client_id} (shown once; the old one no longer works):");
     println!("{}", secret.expose());
     Ok(())
@@ -609,6 +722,7 @@ pub fn keys_rotate(settings: &Settings, alg: &str, publish_delay: i64) -> Result
     let key = service
         .rotate_key(alg, time::Duration::seconds(publish_delay))
         .map_err(|e| e.to_string())?;
+    audited(&service, "keys.rotate", &key.kid);
     println!(
         "key {} ({}) published; it signs from {}",
         key.kid,
@@ -625,9 +739,11 @@ pub fn keys_retire(settings: &Settings, kid: &str, keep: Option<i64>) -> Result<
     if keep.is_some_and(|k| k < 0) {
         return Err("--keep-published-for must not be negative".to_owned());
     }
-    let until = service(settings)?
+    let service = service(settings)?;
+    let until = service
         .retire_key(kid, keep.map(time::Duration::seconds))
         .map_err(|e| e.to_string())?;
+    audited(&service, "keys.retire", kid);
     println!(
         "key {kid} retired; published until {}",
         until

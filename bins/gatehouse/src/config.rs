@@ -202,6 +202,13 @@ pub struct Settings {
         value_name = "off|on|required"
     )]
     pub pushed_authorization_requests: Option<ParSetting>,
+    /// Append one JSON line per security event (logins, lockouts, tokens issued and
+    /// revoked, operator changes) to this file, `-` for stdout [default: off]
+    #[arg(long, env = "GATEHOUSE_AUDIT_LOG", value_name = "PATH|-")]
+    pub audit_log: Option<PathBuf>,
+    /// Rotate the audit log when it passes this size, keeping PATH.1 … PATH.5
+    #[arg(long, env = "GATEHOUSE_AUDIT_LOG_MAX_BYTES", value_name = "BYTES")]
+    pub audit_log_max_bytes: u64,
     /// Log filter, e.g. `info` or `gatehouse=debug,actix_web=warn`
     #[arg(long, env = "GATEHOUSE_LOG", value_name = "FILTER")]
     pub log: String,
@@ -314,6 +321,8 @@ impl Default for Settings {
             ],
             katana_user_claim: KatanaUserClaim::Name,
             pushed_authorization_requests: None,
+            audit_log: None,
+            audit_log_max_bytes: 100 * 1024 * 1024,
             log: "info".to_owned(),
             legacy_upstream: None,
             legacy_upstreams: Vec::new(),
@@ -594,6 +603,12 @@ impl Settings {
             .filter(|d| !d.is_empty())
             .collect();
         self.issuer = self.issuer.map(|i| i.trim_end_matches('/').to_owned());
+        if let (true, None, Database::Sqlite(path)) = (self.demo, &self.audit_log, &self.database) {
+            // The demo shows the audit trail too: beside its SQLite database.
+            let mut name = path.as_os_str().to_owned();
+            name.push(".audit.jsonl");
+            self.audit_log = Some(PathBuf::from(name));
+        }
         self.validate()?;
         Ok(self)
     }
@@ -632,6 +647,14 @@ impl Settings {
         if self.body_limit < 1024 {
             return Err("body-limit must be at least 1024 bytes".into());
         }
+        if self.audit_log_max_bytes < 4096 {
+            return Err("audit-log-max-bytes must be at least 4096".into());
+        }
+        crate::audit_log::AuditLog::open(
+            self.audit_log.as_deref(),
+            self.audit_log_max_bytes,
+            std::sync::Arc::new(gatehouse_domain::clock::SystemClock),
+        )?;
         crate::telemetry::check_filter(&self.log).map_err(|e| format!("log: {e}"))?;
         if let Some(issuer) = &self.issuer {
             check_issuer(issuer)?;

@@ -13,6 +13,7 @@ use gatehouse_domain::credentials::PasswordHasher;
 use gatehouse_domain::hash_pool::HashPool;
 use gatehouse_domain::rng::{Rng, SystemRng};
 
+pub mod audit_log;
 pub mod cli;
 pub mod config;
 pub mod dual_run;

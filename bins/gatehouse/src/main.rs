@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{CommandFactory as _, FromArgMatches as _, Parser};
-use gatehouse::cli::Command;
+use gatehouse::cli::{Command, Failure};
 use gatehouse::config::Settings;
 
 /// mimalloc for Rust and (through its `override` feature) for the bundled SQLite: glibc's
@@ -37,18 +37,20 @@ fn main() -> ExitCode {
     }
     let settings = match Settings::load(cli.config.as_deref(), &matches) {
         Ok(settings) => settings,
-        Err(e) => return finish(Err(e)),
+        Err(e) => return finish(Err(e.into())),
     };
     gatehouse::telemetry::init(&settings.log);
     finish(cli.command.run(settings))
 }
 
-fn finish(result: Result<(), String>) -> ExitCode {
+/// Exit statuses: 0 done, 1 failed, 2 usage (clap), 3 not found, 4 refused, 5 invalid
+/// value (`gatehouse::cli::Exit`, docs/operations.md).
+fn finish(result: Result<(), Failure>) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(message) => {
-            eprintln!("gatehouse: {message}");
-            ExitCode::FAILURE
+        Err(failure) => {
+            eprintln!("gatehouse: {failure}");
+            ExitCode::from(failure.code())
         }
     }
 }

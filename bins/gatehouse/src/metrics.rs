@@ -165,6 +165,15 @@ impl Metrics {
                 );
             }
         }
+        out.push_str(
+            "# HELP gatehouse_audit_events_total Security events by kind (docs/operations.md, audit log).\n\
+             # TYPE gatehouse_audit_events_total counter\n",
+        );
+        for (kind, n) in crate::audit_log::counts() {
+            out.push_str(&format!(
+                "gatehouse_audit_events_total{{kind=\"{kind}\"}} {n}\n"
+            ));
+        }
         out
     }
 }

@@ -29,7 +29,15 @@ pub fn build_service(
     rng: Arc<dyn Rng>,
     clock: Arc<dyn Clock>,
 ) -> Service {
-    Gatehouse::new(storage, clock, rng, hasher, config.into())
+    let open =
+        |path| crate::audit_log::AuditLog::open(path, config.audit_log_max_bytes, clock.clone());
+    let audit = open(config.audit_log.as_deref()).unwrap_or_else(|e| {
+        // Settings::load refused an audit log it could not open; one that became
+        // unwritable since is reported, and the events are still counted.
+        tracing::error!(error = %e, "audit log unavailable");
+        crate::audit_log::AuditLog::counting(clock.clone())
+    });
+    Gatehouse::new(storage, clock, rng, hasher, config.into()).with_audit(Arc::new(audit))
 }
 
 /// [`build_service`] with the Katana tickets of the settings, when configured.

@@ -183,6 +183,7 @@ fn the_documented_settings_are_the_settings() {
         katana_machine_key: Some("m".into()),
         legacy_upstream: Some("https://legacy.example".into()),
         pushed_authorization_requests: Some(gatehouse::config::ParSetting::On),
+        audit_log: Some("a".into()),
         ..Settings::default()
     })
     .expect("serializes");

@@ -423,6 +423,7 @@ impl<S: Store> Gatehouse<S> {
             }
             tx.insert_authorization_code(&record)
         })?;
+        self.audit_code_issued("authorization_code", &request.client_id, session.user.id);
         Ok(IssuedCode {
             code,
             expires_in: life,

@@ -501,8 +501,6 @@ impl<S: Store> Gatehouse<S> {
                 })?),
                 (None, None) => None,
             };
-            check_redirect_uris(&item.client_id, &item.redirect_uris)?;
-            check_client_name(&item.client_id, item.client_name.as_deref())?;
             let signing = TokenSigning {
                 audience: item.audience.clone(),
                 access_token_alg: parse_alg(
@@ -518,7 +516,6 @@ impl<S: Store> Gatehouse<S> {
                     Alg::Rs256,
                 )?,
             };
-            check_signing(&item.client_id, &signing)?;
             let jwks = item.jwks.as_ref().map(serde_json::Value::to_string);
             let jwks = check_jwks(&item.client_id, jwks.as_deref())?;
             clients.push(Client {
@@ -551,8 +548,9 @@ impl<S: Store> Gatehouse<S> {
                 signing,
             });
         }
-        // Refused before anything is stored: a client whose tokens no key could sign.
-        self.check_clients_keys(&clients)?;
+        // Refused before anything is stored: a bad field, or a client whose tokens no key
+        // could sign.
+        self.validate_clients(&clients)?;
 
         // Users: decide each password hash outside the transaction.
         let mut seen = std::collections::BTreeSet::new();
@@ -814,32 +812,11 @@ impl<S: Store> Gatehouse<S> {
         spec: NewClientSpec,
         also: impl FnOnce(&mut dyn crate::store::WriteTx) -> Result<()> + Send + 'static,
     ) -> Result<Option<Secret>> {
-        self.check_name(&spec.client_id, "client id")?;
-        check_redirect_uris(&spec.client_id, &spec.redirect_uris)?;
-        check_client_name(&spec.client_id, spec.client_name.as_deref())?;
-        check_signing(&spec.client_id, &spec.signing)?;
-        let jwks = check_jwks(&spec.client_id, spec.jwks.as_deref())?;
         let secret = spec
             .confidential
             .then(|| generate_client_secret(self.rng()));
-        let client = Client {
-            client_id: spec.client_id.trim().to_owned(),
-            secret_hash: secret.as_ref().map(|s| hash_client_secret(s, self.rng())),
-            grants: spec.grants,
-            scope: spec.scope,
-            access_token_lifetime: None,
-            refresh_token_lifetime: None,
-            redirect_url: spec.redirect_url,
-            broker_id: spec.broker_id,
-            introspect_any: spec.introspect_any,
-            redirect_uris: spec.redirect_uris,
-            consent_required: spec.consent_required,
-            client_name: spec.client_name,
-            access_token_format: spec.access_token_format,
-            signing: spec.signing,
-            jwks,
-        };
-        self.check_clients_keys(std::slice::from_ref(&client))?;
+        let hash = secret.as_ref().map(|s| hash_client_secret(s, self.rng()));
+        let client = self.client_from_spec(spec, hash, None, None)?;
         self.store().write(move |tx| {
             if tx.client(&client.client_id)?.is_some() {
                 return Err(Error::Conflict(format!(
@@ -879,6 +856,60 @@ impl<S: Store> Gatehouse<S> {
             tx.put_client_logout(&logout)?;
             tx.put_client_par(&par)
         })
+    }
+
+    /// The client `spec` describes, with the given secret hash and lifetimes, validated by
+    /// [`Gatehouse::validate_clients`]: what `client add` and `client update` store.
+    ///
+    /// # Errors
+    /// `InvalidRequest`, `SigningUnavailable`, `Storage`.
+    pub(crate) fn client_from_spec(
+        &self,
+        spec: NewClientSpec,
+        secret_hash: Option<ClientSecretHash>,
+        access_token_lifetime: Option<Duration>,
+        refresh_token_lifetime: Option<Duration>,
+    ) -> Result<Client> {
+        let jwks = check_jwks(&spec.client_id, spec.jwks.as_deref())?;
+        let client = Client {
+            client_id: spec.client_id.trim().to_owned(),
+            secret_hash,
+            grants: spec.grants,
+            scope: spec
+                .scope
+                .split_ascii_whitespace()
+                .collect::<Vec<_>>()
+                .join(" "),
+            access_token_lifetime,
+            refresh_token_lifetime,
+            redirect_url: spec.redirect_url,
+            broker_id: spec.broker_id,
+            introspect_any: spec.introspect_any,
+            redirect_uris: spec.redirect_uris,
+            consent_required: spec.consent_required,
+            client_name: spec.client_name,
+            access_token_format: spec.access_token_format,
+            signing: spec.signing,
+            jwks,
+        };
+        self.validate_clients(std::slice::from_ref(&client))?;
+        Ok(client)
+    }
+
+    /// The one validation of a client's settings, whoever writes them (import, `client add`,
+    /// `client update`): id, redirect URIs, display name, audience, and a key for its signed
+    /// tokens.
+    ///
+    /// # Errors
+    /// `InvalidRequest` naming the client and the field, `SigningUnavailable`, `Storage`.
+    pub(crate) fn validate_clients(&self, clients: &[Client]) -> Result<()> {
+        for client in clients {
+            self.check_name(&client.client_id, "client id")?;
+            check_redirect_uris(&client.client_id, &client.redirect_uris)?;
+            check_client_name(&client.client_id, client.client_name.as_deref())?;
+            check_signing(&client.client_id, &client.signing)?;
+        }
+        self.check_clients_keys(clients)
     }
 
     /// Gives a client a new generated secret (returned once); the old one stops working.

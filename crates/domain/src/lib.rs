@@ -52,6 +52,7 @@
 //! `InvalidRequest(reason)` (400), `InvalidToken` (401 for Bearer), `NotFound`/`Conflict`
 //! (CLI), `Credential`, `Storage` (500).
 
+pub mod audit;
 pub mod authorize;
 pub mod browser_session;
 pub mod client_assertion;

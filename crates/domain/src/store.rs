@@ -140,6 +140,17 @@ pub trait ReadTx {
     fn client_par(&mut self, client_id: &str) -> Result<Option<ClientPar>>;
     /// A pushed authorization request by the digest of its `request_uri`.
     fn pushed_request(&mut self, digest: &TokenDigest) -> Result<Option<PushedRequest>>;
+    /// The token sessions of a user that are not ended (some may be past their absolute
+    /// end), newest first, at most `limit`.
+    fn open_sessions_of_user(&mut self, user_id: Uuid, limit: u32) -> Result<Vec<Session>>;
+    /// The browser sessions of a user that are not ended, newest first, at most `limit`.
+    fn open_browser_sessions_of_user(
+        &mut self,
+        user_id: Uuid,
+        limit: u32,
+    ) -> Result<Vec<BrowserSession>>;
+    /// Lockout records, by key, at most `limit`; only keys starting with `prefix` when given.
+    fn login_failures(&mut self, prefix: Option<&str>, limit: u32) -> Result<Vec<LoginFailure>>;
 }
 
 /// Writes, only inside [`Store::write`].
@@ -288,6 +299,13 @@ pub trait WriteTx: ReadTx {
     fn insert_difference(&mut self, difference: &Difference, cap: u64) -> Result<bool>;
     /// Adds deltas of legacy-dialect use (one per client and dialect) to the totals.
     fn add_legacy_usage(&mut self, deltas: &[Usage]) -> Result<()>;
+    /// Deletes a user and everything of theirs: sessions (and their tokens and codes),
+    /// browser sessions, codes, member record, sub-accounts, trading accounts. `false` if
+    /// there was no such user.
+    fn delete_user(&mut self, user_id: Uuid) -> Result<bool>;
+    /// Deletes a client and every session it opened (with their tokens), its codes. `false`
+    /// if there was no such client.
+    fn delete_client(&mut self, client_id: &str) -> Result<bool>;
     /// Deletes tokens, codes and browser sessions that expired before `before`, and lockout
     /// records last touched before `forgotten_before`. Returns how many rows went.
     fn purge_expired(

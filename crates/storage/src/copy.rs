@@ -130,7 +130,7 @@ macro_rules! copy_table {
 
 macro_rules! copy_between {
     ($name:ident, $src:ty, $dst:ty) => {
-        fn $name(
+        pub(crate) fn $name(
             src: &mut $src,
             dst: &mut $dst,
             now: i64,

@@ -24,6 +24,7 @@
 //! A write closure must not call [`Store::write`] itself (it would wait for its own batch).
 
 mod backend;
+mod backup;
 mod copy;
 mod database;
 mod pool;
@@ -44,6 +45,7 @@ use gatehouse_domain::store::{ReadTx, Store, WriteTx};
 use gatehouse_domain::Error as DomainError;
 
 use backend::{Backend, PgSettings, Pragmas};
+pub use backup::{is_empty, seal_sqlite_file, snapshot_copy};
 pub use copy::{copy, CopyReport, CopyTable};
 pub use database::{Database, SslMode};
 use pool::{Customize, Manager};

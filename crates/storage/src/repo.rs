@@ -538,6 +538,62 @@ impl ReadTx for Tx<'_, $conn> {
             .map_err(db)?;
         Ok(u64::try_from(n).unwrap_or(0))
     }
+
+    fn open_sessions_of_user(&mut self, user_id: Uuid, limit: u32) -> Result<Vec<Session>> {
+        sessions::table
+            .filter(sessions::user_id.eq(guid(user_id)))
+            .filter(sessions::ended_at.is_null())
+            .order((sessions::created_at.desc(), sessions::id))
+            .limit(i64::from(limit))
+            .select(SessionRow::as_select())
+            .load(self.conn)
+            .map_err(db)?
+            .into_iter()
+            .map(SessionRow::into_domain)
+            .collect()
+    }
+
+    fn open_browser_sessions_of_user(
+        &mut self,
+        user_id: Uuid,
+        limit: u32,
+    ) -> Result<Vec<BrowserSession>> {
+        browser_sessions::table
+            .filter(browser_sessions::user_id.eq(guid(user_id)))
+            .filter(browser_sessions::ended_at.is_null())
+            .order((browser_sessions::authenticated_at.desc(), browser_sessions::id))
+            .limit(i64::from(limit))
+            .select(BrowserSessionRow::as_select())
+            .load(self.conn)
+            .map_err(db)?
+            .into_iter()
+            .map(BrowserSessionRow::into_domain)
+            .collect()
+    }
+
+    fn login_failures(&mut self, prefix: Option<&str>, limit: u32) -> Result<Vec<LoginFailure>> {
+        let mut query = login_failures::table
+            .order(login_failures::lock_key)
+            .limit(i64::from(limit))
+            .select(LoginFailureRow::as_select())
+            .into_boxed();
+        if let Some(prefix) = prefix {
+            let escaped: String = prefix
+                .chars()
+                .flat_map(|c| match c {
+                    '\\' | '%' | '_' => vec!['\\', c],
+                    c => vec![c],
+                })
+                .collect();
+            query = query.filter(login_failures::lock_key.like(format!("{escaped}%")).escape('\\'));
+        }
+        query
+            .load(self.conn)
+            .map_err(db)?
+            .into_iter()
+            .map(LoginFailureRow::into_domain)
+            .collect()
+    }
 }
 
 impl WriteTx for Tx<'_, $conn> {
@@ -1165,6 +1221,99 @@ impl WriteTx for Tx<'_, $conn> {
                 .map_err(db)?;
         }
         Ok(())
+    }
+
+    fn delete_user(&mut self, user_id: Uuid) -> Result<bool> {
+        let id = guid(user_id);
+        let theirs = sessions::table
+            .filter(sessions::user_id.eq(id.clone()))
+            .select(sessions::id);
+        diesel::delete(
+            onetime_codes::table.filter(
+                onetime_codes::user_id
+                    .eq(id.clone())
+                    .or(onetime_codes::session_id.eq_any(theirs.clone().nullable()))
+                    .or(onetime_codes::source_session_id.eq_any(theirs.clone().nullable())),
+            ),
+        )
+        .execute(self.conn)
+        .map_err(db)?;
+        diesel::delete(
+            authorization_codes::table.filter(
+                authorization_codes::user_id
+                    .eq(id.clone())
+                    .or(authorization_codes::session_id.eq_any(theirs.clone().nullable())),
+            ),
+        )
+        .execute(self.conn)
+        .map_err(db)?;
+        diesel::delete(access_tokens::table.filter(access_tokens::session_id.eq_any(theirs.clone())))
+            .execute(self.conn)
+            .map_err(db)?;
+        diesel::delete(refresh_tokens::table.filter(refresh_tokens::session_id.eq_any(theirs)))
+            .execute(self.conn)
+            .map_err(db)?;
+        diesel::delete(sessions::table.filter(sessions::user_id.eq(id.clone())))
+            .execute(self.conn)
+            .map_err(db)?;
+        diesel::delete(browser_sessions::table.filter(browser_sessions::user_id.eq(id.clone())))
+            .execute(self.conn)
+            .map_err(db)?;
+        diesel::delete(trading_accounts::table.filter(trading_accounts::user_id.eq(id.clone())))
+            .execute(self.conn)
+            .map_err(db)?;
+        let members_of = members::table
+            .filter(members::user_id.eq(id.clone()))
+            .select(members::id);
+        diesel::delete(sub_accounts::table.filter(sub_accounts::member.eq_any(members_of)))
+            .execute(self.conn)
+            .map_err(db)?;
+        diesel::delete(members::table.filter(members::user_id.eq(id.clone())))
+            .execute(self.conn)
+            .map_err(db)?;
+        let n = diesel::delete(users::table.find(id))
+            .execute(self.conn)
+            .map_err(db)?;
+        Ok(n == 1)
+    }
+
+    fn delete_client(&mut self, client_id: &str) -> Result<bool> {
+        let opened = sessions::table
+            .filter(sessions::client_id.eq(client_id))
+            .select(sessions::id);
+        diesel::delete(
+            onetime_codes::table.filter(
+                onetime_codes::redeeming_client_id
+                    .eq(client_id)
+                    .or(onetime_codes::issuer_client_id.eq(client_id))
+                    .or(onetime_codes::session_id.eq_any(opened.clone().nullable()))
+                    .or(onetime_codes::source_session_id.eq_any(opened.clone().nullable())),
+            ),
+        )
+        .execute(self.conn)
+        .map_err(db)?;
+        diesel::delete(
+            authorization_codes::table.filter(
+                authorization_codes::client_id
+                    .eq(client_id)
+                    .or(authorization_codes::session_id.eq_any(opened.clone().nullable())),
+            ),
+        )
+        .execute(self.conn)
+        .map_err(db)?;
+        diesel::delete(access_tokens::table.filter(access_tokens::session_id.eq_any(opened.clone())))
+            .execute(self.conn)
+            .map_err(db)?;
+        diesel::delete(refresh_tokens::table.filter(refresh_tokens::session_id.eq_any(opened)))
+            .execute(self.conn)
+            .map_err(db)?;
+        diesel::delete(sessions::table.filter(sessions::client_id.eq(client_id)))
+            .execute(self.conn)
+            .map_err(db)?;
+        let n = diesel::delete(clients::table.find(client_id))
+            .execute(self.conn)
+            .map_err(db)?;
+        Ok(n == 1)
     }
 
     fn purge_expired(

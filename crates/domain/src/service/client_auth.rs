@@ -196,7 +196,7 @@ impl<S: Store> Gatehouse<S> {
         let policy = self.config.lockout.clone();
         if let Err(e) = self
             .store
-            .write(move |tx| record_failure(tx, &key, now, &policy))
+            .write(move |tx| record_failure(tx, &key, now, &policy).map(drop))
         {
             tracing::warn!(error = %e, "could not record a failed client authentication");
         }

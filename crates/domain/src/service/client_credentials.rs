@@ -41,9 +41,11 @@ impl<S: Store> Gatehouse<S> {
             scope,
             refresh: false,
         })?;
-        self.store.write(move |tx| {
-            mint.apply(tx)?;
-            Ok(mint.out)
-        })
+        self.store
+            .write(move |tx| {
+                mint.apply(tx)?;
+                Ok(mint.out)
+            })
+            .inspect(|t| self.audit_issued(GrantType::ClientCredentials, t))
     }
 }

@@ -86,10 +86,12 @@ impl<S: Store> Gatehouse<S> {
             nonce: None,
         };
         let account = keys[0].clone();
+        let user_id = login.user.id;
         self.store.write(move |tx| {
             apply_login_success(tx, &account, &login)?;
             tx.insert_authorization_code(&record)
         })?;
+        self.audit_code_issued("authorization_code", &client.client_id, user_id);
         Ok(IssuedCode {
             code,
             expires_in: life,
@@ -164,6 +166,7 @@ impl<S: Store> Gatehouse<S> {
                 Ok(redeemed.map(|r| r.tokens))
             })
             .and_then(|r| r)
+            .inspect(|t| self.audit_redeemed("authorization_code", t))
     }
 
     /// For a code exchange by a JWT client or with the `openid` scope: reads the code (its

@@ -5,6 +5,7 @@ use std::net::IpAddr;
 
 use time::OffsetDateTime;
 
+use crate::audit::{AuditEvent, FailureReason};
 use crate::credentials::Verification;
 use crate::error::Error;
 use crate::model::{user_name_key, LoginFailure, User};
@@ -54,7 +55,14 @@ impl<S: Store> Gatehouse<S> {
             .filter_map(|r| r.locked_until)
             .filter(|until| *until > now)
             .max();
+        let (who, address) = crate::audit::login_subject(keys);
+        let failed = |reason| AuditEvent::LoginFailed {
+            user: who.clone(),
+            address: address.clone(),
+            reason,
+        };
         if let Some(until) = locked_until {
+            self.audit(failed(FailureReason::Locked));
             return Err(Error::Locked {
                 retry_after: until - now,
             });
@@ -78,18 +86,29 @@ impl<S: Store> Gatehouse<S> {
             _ => {
                 let keys = keys.to_vec();
                 let policy = self.config.lockout.clone();
-                self.store.write(move |tx| {
-                    for key in &keys {
-                        record_failure(tx, key, now, &policy)?;
-                    }
-                    Ok(())
+                let written = self.store.write(move |tx| {
+                    keys.iter()
+                        .map(|key| record_failure(tx, key, now, &policy))
+                        .collect::<Result<Vec<_>>>()
                 })?;
+                self.audit(failed(FailureReason::BadCredentials));
+                for record in written {
+                    if let Some(until) = record.locked_until.filter(|u| *u > now) {
+                        self.audit(AuditEvent::LockedOut {
+                            key: record.key,
+                            failures: record.failures,
+                            until: crate::audit::rfc3339(until),
+                        });
+                    }
+                }
                 return Err(Error::InvalidCredentials);
             }
         };
         if user.flags.disabled {
+            self.audit(failed(FailureReason::Disabled));
             return Err(Error::AccountDisabled);
         }
+        self.audit(AuditEvent::LoginSucceeded { user: who, address });
         let new_hash = verdict
             .needs_rehash()
             .then(|| self.hasher.hash(password.expose(), &*self.rng));
@@ -117,18 +136,20 @@ pub(crate) fn record_failure(
     key: &str,
     now: OffsetDateTime,
     policy: &crate::config::LockoutPolicy,
-) -> Result<()> {
+) -> Result<LoginFailure> {
     let previous = tx
         .login_failure(key)?
         .filter(|r| now - r.last_failure_at < policy.forget_after)
         .map_or(0, |r| r.failures);
     let failures = previous.saturating_add(1);
-    tx.put_login_failure(&LoginFailure {
+    let record = LoginFailure {
         key: key.to_owned(),
         failures,
         last_failure_at: now,
         locked_until: policy.delay_after(failures).map(|d| later(now, d)),
-    })
+    };
+    tx.put_login_failure(&record)?;
+    Ok(record)
 }
 
 pub(crate) fn apply_login_success(

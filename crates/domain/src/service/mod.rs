@@ -33,6 +33,7 @@ pub mod introspect;
 pub mod katana;
 pub mod lockout;
 pub mod onetime;
+pub mod operator;
 pub mod password;
 mod redeem;
 pub mod refresh;
@@ -62,6 +63,7 @@ pub struct Gatehouse<S: Store> {
     config: Config,
     keys: Option<Arc<crate::keys::KeyRing>>,
     katana: Option<Arc<katana::KatanaTickets>>,
+    audit: Option<Arc<dyn crate::audit::AuditSink>>,
 }
 
 impl<S: Store> fmt::Debug for Gatehouse<S> {
@@ -97,6 +99,57 @@ impl<S: Store> Gatehouse<S> {
             config,
             keys: None,
             katana: None,
+            audit: None,
+        }
+    }
+
+    /// Adds the sink of security events ([`crate::audit`]).
+    #[must_use]
+    pub fn with_audit(mut self, sink: Arc<dyn crate::audit::AuditSink>) -> Self {
+        self.audit = Some(sink);
+        self
+    }
+
+    /// Emits [`crate::audit::AuditEvent::TokenIssued`] for tokens a grant issued.
+    pub(crate) fn audit_issued(&self, grant: crate::model::GrantType, tokens: &IssuedTokens) {
+        self.audit(crate::audit::AuditEvent::TokenIssued {
+            grant: grant.as_str(),
+            client: tokens.client_id.clone(),
+            user: tokens.user.as_ref().map(|u| u.id),
+            session: tokens.session_id,
+            refresh_token: tokens.refresh_token.is_some(),
+        });
+    }
+
+    /// Emits [`crate::audit::AuditEvent::CodeIssued`].
+    pub(crate) fn audit_code_issued(&self, kind: &'static str, client: &str, user: uuid::Uuid) {
+        self.audit(crate::audit::AuditEvent::CodeIssued {
+            kind,
+            client: client.to_owned(),
+            user,
+        });
+    }
+
+    /// Emits [`crate::audit::AuditEvent::CodeRedeemed`] and the tokens' `TokenIssued`.
+    pub(crate) fn audit_redeemed(&self, kind: &'static str, tokens: &IssuedTokens) {
+        self.audit(crate::audit::AuditEvent::CodeRedeemed {
+            kind,
+            client: tokens.client_id.clone().unwrap_or_default(),
+            session: tokens.session_id,
+        });
+        let grant = if kind == "onetime_code" {
+            crate::model::GrantType::OneTime
+        } else {
+            crate::model::GrantType::AuthorizationCode
+        };
+        self.audit_issued(grant, tokens);
+    }
+
+    /// Emits a security event (after the change it reports committed); nothing without a
+    /// sink.
+    pub fn audit(&self, event: crate::audit::AuditEvent) {
+        if let Some(sink) = &self.audit {
+            sink.record(&event);
         }
     }
 
@@ -131,6 +184,7 @@ impl<S: Store> Gatehouse<S> {
             config: self.config.clone(),
             keys: self.keys.clone(),
             katana: self.katana.clone(),
+            audit: None,
         }
     }
 

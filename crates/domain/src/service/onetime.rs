@@ -189,6 +189,7 @@ impl<S: Store> Gatehouse<S> {
         }
         let life = self.config.onetime_code_lifetime;
         let (code, digest) = generate_token(&*self.rng);
+        let (redeemer, user_id) = (client_id.to_owned(), user.id);
         let record = OneTimeCode {
             digest,
             issuer_client_id,
@@ -243,6 +244,7 @@ impl<S: Store> Gatehouse<S> {
                 Ok(Ok(()))
             })
             .and_then(|r| r)?;
+        self.audit_code_issued("onetime_code", &redeemer, user_id);
         Ok(IssuedCode {
             code,
             expires_in: life,
@@ -328,6 +330,7 @@ impl<S: Store> Gatehouse<S> {
                 }))
             })
             .and_then(|r| r)
+            .inspect(|r| self.audit_redeemed("onetime_code", &r.tokens))
     }
 
     pub(crate) fn check_payload(&self, payload: &BTreeMap<String, String>) -> Result<()> {

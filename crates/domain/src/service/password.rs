@@ -166,11 +166,13 @@ impl<S: Store> Gatehouse<S> {
                     .is_some_and(|c| c.grants.contains(GrantType::RefreshToken)),
         })?;
         let account = keys[0].clone();
-        self.store.write(move |tx| {
-            apply_login_success(tx, &account, &login)?;
-            mint.apply(tx)?;
-            Ok(mint.out)
-        })
+        self.store
+            .write(move |tx| {
+                apply_login_success(tx, &account, &login)?;
+                mint.apply(tx)?;
+                Ok(mint.out)
+            })
+            .inspect(|t| self.audit_issued(GrantType::Password, t))
     }
 
     /// Windows authentication (v1 `WindowsAuthentication: true`): the user name comes from a
@@ -218,10 +220,12 @@ impl<S: Store> Gatehouse<S> {
                     .as_ref()
                     .is_some_and(|c| c.grants.contains(GrantType::RefreshToken)),
         })?;
-        self.store.write(move |tx| {
-            mint.apply(tx)?;
-            Ok(mint.out)
-        })
+        self.store
+            .write(move |tx| {
+                mint.apply(tx)?;
+                Ok(mint.out)
+            })
+            .inspect(|t| self.audit_issued(GrantType::Password, t))
     }
 
     /// The member grant (`/api/Token`): member id and password, optional sub-account that

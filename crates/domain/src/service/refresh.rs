@@ -156,5 +156,6 @@ impl<S: Store> Gatehouse<S> {
                 Ok(Ok(mint.out))
             })
             .and_then(|r| r)
+            .inspect(|t| self.audit_issued(GrantType::RefreshToken, t))
     }
 }

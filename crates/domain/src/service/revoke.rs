@@ -29,23 +29,34 @@ impl<S: Store> Gatehouse<S> {
             return Ok(());
         }
         let any = client.introspect_any && client.is_confidential();
-        self.store.write(move |tx| {
+        let revoker = client.client_id.clone();
+        let revoked = self.store.write(move |tx| {
             let owner_ok =
                 |owner: &Option<String>| any || owner.as_deref() == Some(client.client_id.as_str());
             if let Some(refresh) = tx.refresh_token(&digest)? {
                 if !owner_ok(&refresh.client_id) {
                     return Err(Error::UnauthorizedClient);
                 }
-                tx.end_session(refresh.session_id, now)?;
-                return Ok(());
+                let ended = tx.end_session(refresh.session_id, now)?;
+                return Ok(ended.then_some(("refresh_token", refresh.session_id)));
             }
             if let Some(access) = tx.access_token(&digest)? {
                 if !owner_ok(&access.client_id) {
                     return Err(Error::UnauthorizedClient);
                 }
-                tx.revoke_access_token(&digest, now)?;
+                if tx.revoke_access_token(&digest, now)? {
+                    return Ok(Some(("access_token", access.session_id)));
+                }
             }
-            Ok(())
-        })
+            Ok(None)
+        })?;
+        if let Some((kind, session)) = revoked {
+            self.audit(crate::audit::AuditEvent::TokenRevoked {
+                kind,
+                client: revoker,
+                session,
+            });
+        }
+        Ok(())
     }
 }

@@ -36,6 +36,7 @@ mod keys;
 mod logout;
 mod migrations;
 mod par;
+mod operator;
 mod persistence;
 mod repos;
 mod support;
