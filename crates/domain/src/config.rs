@@ -40,6 +40,15 @@ pub struct Config {
     pub onetime_rate_window: Duration,
     /// Largest one-time code payload, keys and values together, in bytes (4 KiB).
     pub max_payload_bytes: usize,
+    /// Most outstanding (unredeemed, unexpired) authorization codes per user (16).
+    pub max_auth_codes_per_user: u64,
+    /// Most outstanding authorization codes one browser session authorized (8).
+    pub max_auth_codes_per_browser_session: u64,
+    /// Most authorization codes (both kinds: `/oauth2/authorize` and otc
+    /// `/admin/login/auth_code`) a user may have issued per `auth_code_rate_window` (30).
+    pub auth_code_rate: u64,
+    /// The window of `auth_code_rate` (60 s).
+    pub auth_code_rate_window: Duration,
 }
 
 impl Default for Config {
@@ -61,6 +70,10 @@ impl Default for Config {
             onetime_rate: 30,
             onetime_rate_window: Duration::seconds(60),
             max_payload_bytes: 4096,
+            max_auth_codes_per_user: 16,
+            max_auth_codes_per_browser_session: 8,
+            auth_code_rate: 30,
+            auth_code_rate_window: Duration::seconds(60),
         }
     }
 }

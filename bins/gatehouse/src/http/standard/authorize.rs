@@ -16,7 +16,7 @@ use gatehouse_domain::authorize::{
 };
 use gatehouse_domain::browser_session::{BrowserSessionInfo, BROWSER_SESSION_LIFETIME};
 use gatehouse_domain::secret::Secret;
-use gatehouse_domain::Error as DomainError;
+use gatehouse_domain::{Error as DomainError, GrantRejection};
 
 use super::page;
 use super::{bound_token, constant_time_eq, cookie, parse_urlencoded, with_query};
@@ -280,7 +280,32 @@ async fn issue(
             params.push(("iss", state.issuer()));
             redirect(&with_query(&redirect_uri, &params), &cookies)
         }
-        Err(e) => server_error(state, &format!("issuing a code: {e}")),
+        Err(e) => not_issued(state, &e),
+    }
+}
+
+/// Why no code was issued: too many codes (429 with `Retry-After`: the caps of issue 19), a
+/// logout that ended the browser session meanwhile (400, sign in again), else a server error.
+fn not_issued(state: &AppState, e: &ApiError) -> HttpResponse {
+    match e {
+        ApiError::Domain(d @ DomainError::RateLimited { .. }) => {
+            let secs = d.retry_after_secs().unwrap_or(1);
+            tracing::info!(retry_after = secs, "authorization code refused: too many codes");
+            let mut res = error_page(
+                StatusCode::TOO_MANY_REQUESTS,
+                &format!("Too many sign-in requests. Try again in {secs} seconds."),
+            );
+            res.headers_mut()
+                .insert(header::RETRY_AFTER, header::HeaderValue::from(secs));
+            res
+        }
+        ApiError::Domain(DomainError::InvalidGrant(GrantRejection::BrowserSessionEnded)) => {
+            error_page(
+                StatusCode::BAD_REQUEST,
+                "Your sign-in session has ended. Please start again from the application.",
+            )
+        }
+        other => server_error(state, &format!("issuing a code: {other}")),
     }
 }
 
@@ -505,10 +530,11 @@ async fn signed_in(
     login: gatehouse_domain::browser_session::BrowserLogin,
 ) -> HttpResponse {
     tracing::info!(user = %login.session.user.id, "browser session opened");
-    // A login replaces the browser's previous session (prompt=login, another user): end it.
+    // A login replaces the browser's previous session (prompt=login, another user): end it
+    // and withdraw its codes; the tokens clients got through it live on (docs/security.md).
     if let Some(previous) = cookie(req, names(state).0) {
         if let Err(e) = state
-            .blocking(move |s| s.end_browser_session(&previous))
+            .blocking(move |s| s.replace_browser_session(&previous))
             .await
         {
             tracing::warn!(error = %e, "could not end the replaced browser session");
