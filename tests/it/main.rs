@@ -10,6 +10,7 @@ mod oidc;
 mod oracle;
 mod security;
 mod seeds;
+mod signin;
 mod standard;
 mod support;
 mod wire;

@@ -196,9 +196,7 @@ impl std::fmt::Display for GrantRejection {
             Self::AlreadyUsed(RefreshToken) => "the refresh token was already used",
             Self::Replayed(AuthorizationCode | OneTimeCode)
             | Self::AlreadyUsed(AuthorizationCode | OneTimeCode) => "the code was already used",
-            Self::Withdrawn(_) => {
-                "the code was withdrawn: the sign-in that issued it has ended"
-            }
+            Self::Withdrawn(_) => "the code was withdrawn: the sign-in that issued it has ended",
             Self::BrowserSessionEnded => "the sign-in that issued the code has ended",
             Self::UnknownSession => "unknown session",
             Self::SessionEnded => "the session has ended",

@@ -83,7 +83,9 @@ impl CodeCaps {
                 .browser_session_by_id(id)?
                 .is_some_and(|s| s.ended_at.is_none() && s.expires_at > now);
             if !live {
-                return Ok(Err(Error::InvalidGrant(GrantRejection::BrowserSessionEnded)));
+                return Ok(Err(Error::InvalidGrant(
+                    GrantRejection::BrowserSessionEnded,
+                )));
             }
         }
         let key = format!("authz:{}", record.user_id);

@@ -175,7 +175,9 @@ pub(crate) fn redeem<C: SingleUseCode>(
         return Ok(Err(e));
     }
     if code.origin_ended(tx, now)? {
-        return Ok(Err(Error::InvalidGrant(GrantRejection::BrowserSessionEnded)));
+        return Ok(Err(Error::InvalidGrant(
+            GrantRejection::BrowserSessionEnded,
+        )));
     }
     let user = match user_of(tx, code.user_id())? {
         Ok(user) => user,

@@ -193,10 +193,18 @@ fn logout_withdraws_the_codes_of_its_browser_session_only() {
         .issue_authorization_code(&request, &second.session)
         .expect("code");
     let tokens = exchange(&fx, used.code.expose()).expect("exchange");
-    assert!(fx.gh.end_browser_session(first.cookie.expose()).expect("logout"));
-    assert!(withdrawn(exchange(&fx, stolen.code.expose())), "withdrawn at logout");
+    assert!(fx
+        .gh
+        .end_browser_session(first.cookie.expose())
+        .expect("logout"));
     assert!(
-        fx.gh.validate_access_token(tokens.access_token.expose()).is_err(),
+        withdrawn(exchange(&fx, stolen.code.expose())),
+        "withdrawn at logout"
+    );
+    assert!(
+        fx.gh
+            .validate_access_token(tokens.access_token.expose())
+            .is_err(),
         "logout ends what its codes opened"
     );
     exchange(&fx, other.code.expose()).expect("the other browser session's code lives");
@@ -266,7 +274,12 @@ fn password_change_and_disable_withdraw_the_users_codes() {
     let request = fx.gh.check_authorization(&params()).expect("valid request");
     let otc = fx
         .gh
-        .issue_auth_code(&demo_client(), "alice", &Secret::new("alice-password-1"), None)
+        .issue_auth_code(
+            &demo_client(),
+            "alice",
+            &Secret::new("alice-password-1"),
+            None,
+        )
         .expect("otc code");
     let browser = login(&fx, "alice");
     let code = fx
@@ -294,7 +307,12 @@ fn password_change_and_disable_withdraw_the_users_codes() {
 
     let otc = fx
         .gh
-        .issue_auth_code(&demo_client(), "alice", &Secret::new("alice-password-2"), None)
+        .issue_auth_code(
+            &demo_client(),
+            "alice",
+            &Secret::new("alice-password-2"),
+            None,
+        )
         .expect("otc code");
     fx.gh.set_user_disabled("alice", true).expect("disable");
     fx.gh.set_user_disabled("alice", false).expect("enable");
@@ -355,7 +373,13 @@ fn code_issuance_is_capped_per_browser_session_user_and_minute() {
             Ok(code) => {
                 issued += 1;
                 fx.gh
-                    .exchange_code(&demo_client(), code.code.expose(), verifier.clone(), None, false)
+                    .exchange_code(
+                        &demo_client(),
+                        code.code.expose(),
+                        verifier.clone(),
+                        None,
+                        false,
+                    )
                     .expect("exchange");
             }
             Err(e @ Error::RateLimited { .. }) => {
@@ -419,7 +443,11 @@ fn logout_reads_by_index() {
         move |event: InstrumentationEvent<'_>| {
             if let InstrumentationEvent::StartQuery { query, .. } = event {
                 let text = query.to_string();
-                let sql = text.split(" -- binds:").next().unwrap_or_default().to_owned();
+                let sql = text
+                    .split(" -- binds:")
+                    .next()
+                    .unwrap_or_default()
+                    .to_owned();
                 seen.lock().expect("lock").push(sql);
             }
         }
@@ -431,8 +459,9 @@ fn logout_reads_by_index() {
             conn.set_instrumentation(Box::new(record) as Box<dyn Instrumentation>);
             conn.transaction::<_, diesel::result::Error, _>(|conn| {
                 let mut tx = Tx::new(conn);
-                assert!(end_browser_session_in(&mut tx, &digest, now, Ending::Logout)
-                    .expect("logout"));
+                assert!(
+                    end_browser_session_in(&mut tx, &digest, now, Ending::Logout).expect("logout")
+                );
                 Ok(())
             })
             .expect("transaction");
@@ -460,7 +489,9 @@ fn logout_reads_by_index() {
                     "{sql}: {details:?}"
                 );
                 assert!(
-                    details.iter().any(|d| d.contains("authorization_codes_browser_session")),
+                    details
+                        .iter()
+                        .any(|d| d.contains("authorization_codes_browser_session")),
                     "{sql}: {details:?}"
                 );
             }
@@ -483,8 +514,10 @@ fn logout_reads_by_index() {
                 .transaction::<_, diesel::result::Error, _>(|conn| {
                     diesel::sql_query("SET LOCAL enable_seqscan = off").execute(conn)?;
                     let mut tx = Tx::new(conn);
-                    assert!(end_browser_session_in(&mut tx, &digest, now, Ending::Logout)
-                        .expect("logout"));
+                    assert!(
+                        end_browser_session_in(&mut tx, &digest, now, Ending::Logout)
+                            .expect("logout")
+                    );
                     diesel::sql_query(
                         "SELECT seq_scan, seq_tup_read, COALESCE(idx_scan, 0) AS idx_scan \
                          FROM pg_stat_xact_user_tables WHERE relname = 'authorization_codes'",
@@ -492,12 +525,20 @@ fn logout_reads_by_index() {
                     .get_result::<Stat>(conn)
                 })
                 .expect("transaction");
-            assert_eq!((stat.seq_scan, stat.seq_tup_read), (0, 0), "no scan of the codes");
+            assert_eq!(
+                (stat.seq_scan, stat.seq_tup_read),
+                (0, 0),
+                "no scan of the codes"
+            );
             assert!(stat.idx_scan >= 2, "by index: {}", stat.idx_scan);
         }
     }
     // The logout did its work: the unredeemed code withdrawn, the session ended.
-    assert!(fx.gh.browser_session(mine.cookie.expose()).expect("read").is_none());
+    assert!(fx
+        .gh
+        .browser_session(mine.cookie.expose())
+        .expect("read")
+        .is_none());
 }
 
 both!(

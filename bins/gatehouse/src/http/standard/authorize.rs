@@ -290,7 +290,10 @@ fn not_issued(state: &AppState, e: &ApiError) -> HttpResponse {
     match e {
         ApiError::Domain(d @ DomainError::RateLimited { .. }) => {
             let secs = d.retry_after_secs().unwrap_or(1);
-            tracing::info!(retry_after = secs, "authorization code refused: too many codes");
+            tracing::info!(
+                retry_after = secs,
+                "authorization code refused: too many codes"
+            );
             let mut res = error_page(
                 StatusCode::TOO_MANY_REQUESTS,
                 &format!("Too many sign-in requests. Try again in {secs} seconds."),
