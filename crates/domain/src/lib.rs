@@ -52,6 +52,7 @@ pub mod clock;
 pub mod config;
 pub mod credentials;
 pub mod error;
+pub mod forms;
 pub mod hash_pool;
 pub mod import;
 pub mod keys;

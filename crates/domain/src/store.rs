@@ -129,6 +129,8 @@ pub trait ReadTx {
     ) -> Result<u64>;
     /// Every signing key, oldest first.
     fn signing_keys(&mut self) -> Result<Vec<SigningKey>>;
+    /// The server key `name` (table `server_keys`), if generated.
+    fn server_key(&mut self, name: &str) -> Result<Option<Vec<u8>>>;
 }
 
 /// Writes, only inside [`Store::write`].
@@ -252,6 +254,13 @@ pub trait WriteTx: ReadTx {
     /// Ends every live browser session of a user and withdraws the unredeemed authorization
     /// codes they issued; how many sessions ended.
     fn end_browser_sessions_of(&mut self, user_id: Uuid, at: OffsetDateTime) -> Result<u64>;
+    /// Stores the server key `name` unless one is stored (the first writer wins).
+    fn insert_server_key_if_absent(
+        &mut self,
+        name: &str,
+        secret: &[u8],
+        at: OffsetDateTime,
+    ) -> Result<()>;
     /// Stores a new signing key (a kid already used is [`Error::Conflict`]).
     fn insert_signing_key(&mut self, key: &SigningKey) -> Result<()>;
     /// Retires a signing key, keeping it published until `published_until`; `false` if

@@ -386,6 +386,15 @@ impl ReadTx for Tx<'_, $conn> {
         Ok(u64::try_from(n).unwrap_or(0))
     }
 
+    fn server_key(&mut self, name: &str) -> Result<Option<Vec<u8>>> {
+        server_keys::table
+            .find(name)
+            .select(server_keys::secret)
+            .first(self.conn)
+            .optional()
+            .map_err(db)
+    }
+
     fn signing_keys(&mut self) -> Result<Vec<SigningKey>> {
         signing_keys::table
             .order(signing_keys::created_at.asc())
@@ -919,6 +928,25 @@ impl WriteTx for Tx<'_, $conn> {
         .map_err(db)?;
         self.withdraw_codes_of_user(user_id, at)?;
         Ok(u64::try_from(n).unwrap_or(u64::MAX))
+    }
+
+    fn insert_server_key_if_absent(
+        &mut self,
+        name: &str,
+        secret: &[u8],
+        at: OffsetDateTime,
+    ) -> Result<()> {
+        diesel::insert_into(server_keys::table)
+            .values((
+                server_keys::name.eq(name),
+                server_keys::secret.eq(secret),
+                server_keys::created_at.eq(micros(at)),
+            ))
+            .on_conflict(server_keys::name)
+            .do_nothing()
+            .execute(self.conn)
+            .map_err(db)?;
+        Ok(())
     }
 
     fn insert_signing_key(&mut self, key: &SigningKey) -> Result<()> {

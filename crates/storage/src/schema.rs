@@ -132,6 +132,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    server_keys (name) {
+        name -> Text,
+        secret -> Binary,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
     sessions (id) {
         id -> Text,
         client_id -> Nullable<Text>,
@@ -223,6 +231,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     onetime_codes,
     rate_windows,
     refresh_tokens,
+    server_keys,
     sessions,
     signing_keys,
     sub_accounts,

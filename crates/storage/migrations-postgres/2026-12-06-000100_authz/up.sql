@@ -9,3 +9,11 @@ CREATE INDEX authorization_codes_user ON authorization_codes (user_id);
 -- Expired unredeemed codes are deleted at every issuance: only they are read.
 CREATE INDEX authorization_codes_unredeemed_expiry ON authorization_codes (expires_at)
     WHERE consumed_at IS NULL;
+
+-- Server keys generated at the first start and shared by every replica of the database: the
+-- HMAC key of the login and consent forms' anti-forgery tokens ('forms'). 32 random bytes.
+CREATE TABLE server_keys (
+    name TEXT NOT NULL PRIMARY KEY,
+    secret BYTEA NOT NULL,
+    created_at BIGINT NOT NULL
+);

@@ -550,3 +550,97 @@ both!(
     code_issuance_is_capped_per_browser_session_user_and_minute,
     logout_reads_by_index,
 );
+
+/// Issue 19 item 3's figures (docs/security.md row 45), not an assertion: the cost of one
+/// logout with 250,000 other code rows, with the indexes of migration
+/// `2026-12-06-000100_authz` and with them dropped (the state before). Run by hand:
+/// `cargo test --release -p gatehouse-storage --test it logout_cost -- --ignored --nocapture`
+/// (PostgreSQL too with `GATEHOUSE_TEST_PG_BIN`).
+#[test]
+#[ignore = "a measurement for docs/security.md, not a test"]
+fn logout_cost_at_250k_codes() {
+    for backend in [
+        crate::support::Backend::Sqlite,
+        crate::support::Backend::Postgres,
+    ] {
+        crate::support::run(backend, "logout_cost_at_250k_codes", measure_logout_cost);
+    }
+}
+
+fn measure_logout_cost() {
+    use diesel::prelude::*;
+    use std::time::Instant;
+
+    let fx = crate::support::fx_with(gatehouse_domain::Config {
+        max_auth_codes_per_user: 1_000_000,
+        max_auth_codes_per_browser_session: 1_000_000,
+        auth_code_rate: 1_000_000,
+        ..gatehouse_domain::Config::default()
+    });
+    let request = fx.gh.check_authorization(&params()).expect("valid request");
+    let far = 4_102_444_800_000_000_i64; // 2100-01-01 in microseconds
+    let fill = |conn_sql: &dyn Fn(&str)| {
+        let series = match crate::support::backend() {
+            crate::support::Backend::Sqlite => {
+                "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 250000) \
+                 SELECT randomblob(32), 'demo-client', 'b0b00000-0000-4000-8000-000000000002', 0, \
+                 FAR, NULL, NULL, lower(hex(randomblob(16))) FROM c"
+            }
+            crate::support::Backend::Postgres => {
+                "SELECT decode(md5(x::text) || md5((x + 1)::text), 'hex'), 'demo-client', \
+                 'b0b00000-0000-4000-8000-000000000002', 0, FAR, NULL, NULL, md5(x::text) \
+                 FROM generate_series(1, 250000) AS x"
+            }
+        };
+        conn_sql(&format!(
+            "INSERT INTO authorization_codes (digest, client_id, user_id, issued_at, expires_at, \
+             consumed_at, session_id, browser_session_id) {}",
+            series.replace("FAR", &far.to_string())
+        ));
+    };
+    let url = fx.place.url.clone();
+    let sql = |text: &str| match crate::support::backend() {
+        crate::support::Backend::Sqlite => {
+            let mut conn = SqliteConnection::establish(&url).expect("connect");
+            diesel::sql_query(text).execute(&mut conn).expect(text);
+        }
+        crate::support::Backend::Postgres => {
+            let mut conn = PgConnection::establish(&url).expect("connect");
+            diesel::sql_query(text).execute(&mut conn).expect(text);
+        }
+    };
+    fill(&sql);
+    sql("ANALYZE");
+    let mut logouts = |label: &str| {
+        let mut times = Vec::new();
+        for _ in 0..7 {
+            let s = login(&fx, "alice");
+            let code = fx
+                .gh
+                .issue_authorization_code(&request, &s.session)
+                .expect("code");
+            exchange(&fx, code.code.expose()).expect("exchange");
+            fx.gh
+                .issue_authorization_code(&request, &s.session)
+                .expect("code");
+            let t = Instant::now();
+            assert!(fx
+                .gh
+                .end_browser_session(s.cookie.expose())
+                .expect("logout"));
+            times.push(t.elapsed());
+        }
+        times.sort();
+        println!(
+            "{:?} {label}: logout with 250k code rows, median {:?} (min {:?}, max {:?})",
+            crate::support::backend(),
+            times[3],
+            times[0],
+            times[6]
+        );
+    };
+    logouts("with the indexes");
+    sql("DROP INDEX authorization_codes_browser_session");
+    sql("DROP INDEX authorization_codes_user");
+    logouts("without them (before issue 19)");
+}

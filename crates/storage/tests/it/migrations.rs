@@ -96,7 +96,7 @@ fn expected_schema() -> (Vec<TableSpec>, Vec<(String, String, String)>) {
                 .push((column.to_owned(), ty));
         }
     }
-    assert_eq!(expected.len(), 15);
+    assert_eq!(expected.len(), 16);
 
     (expected, joinables)
 }
