@@ -247,3 +247,152 @@ fn prompt_login_keeps_issued_tokens_and_logout_ends_them() {
         "logout ends the tokens of its browser session"
     );
 }
+
+/// The fields of a form, `name` replaced (or added) with `value`.
+fn with_field(
+    fields: &[(&'static str, String)],
+    name: &'static str,
+    value: &str,
+) -> Vec<(&'static str, String)> {
+    let mut out: Vec<_> = fields.iter().filter(|(k, _)| *k != name).cloned().collect();
+    out.push((name, value.to_owned()));
+    out
+}
+
+/// Issue 19 item 6: the login form's token is an HMAC under the server's key over a cookie
+/// the server issued. A cookie someone planted, with the token the old unkeyed formula gives
+/// for it, is refused; so is another browser's token, and a cookie sent twice.
+#[test]
+fn a_planted_login_cookie_gets_no_token() {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine as _;
+
+    let server = server();
+    let [c, m] = pkce(VERIFIER);
+    let path = authorize_path("web", WEB_CB, &[(c.0, &c.1), (m.0, &m.1)]);
+    let mut victim = Browser::default();
+    let page = victim.get(&server, &path);
+    let fields = hidden_fields(page.text());
+    let filled = with_field(
+        &with_field(&fields, "username", "alice"),
+        "password",
+        "alice-password-1",
+    );
+
+    // The planted cookie: a well-formed value of the attacker's choosing.
+    let planted = URL_SAFE_NO_PAD.encode([42u8; 32]);
+    // What the token was before: base64url(SHA-256(purpose NUL cookie)), no key.
+    let unkeyed = gatehouse_domain::pkce::s256(&format!("gatehouse login form\0{planted}"));
+    let mut attacker = Browser::default();
+    attacker
+        .cookies
+        .insert("gatehouse_login".into(), planted.clone());
+    let res = attacker.post(
+        &server,
+        "/oauth2/login",
+        &with_field(&filled, "csrf_token", &unkeyed),
+    );
+    assert_eq!(res.status, 403, "{}", res.text());
+
+    // Another browser's (valid) token with this browser's cookie.
+    let mut other = Browser::default();
+    let theirs = hidden_fields(other.get(&server, &path).text());
+    let their_token = theirs
+        .iter()
+        .find(|(k, _)| *k == "csrf_token")
+        .expect("token")
+        .1
+        .clone();
+    let res = victim.post(
+        &server,
+        "/oauth2/login",
+        &with_field(&filled, "csrf_token", &their_token),
+    );
+    assert_eq!(res.status, 403, "{}", res.text());
+
+    // The right token, but the cookie sent twice (one planted beside ours).
+    let mine = victim.cookies["gatehouse_login"].clone();
+    let body: Vec<String> = filled
+        .iter()
+        .map(|(k, v)| format!("{k}={}", crate::standard::enc(v)))
+        .collect();
+    let res = server.send(
+        Request::post("/oauth2/login")
+            .header(
+                "Cookie",
+                &format!("gatehouse_login={planted}; gatehouse_login={mine}"),
+            )
+            .form(&body.join("&")),
+    );
+    assert_eq!(res.status, 403, "{}", res.text());
+    // The page's own pair works.
+    let res = victim.post(&server, "/oauth2/login", &filled);
+    assert!(redirected(&res, WEB_CB).contains_key("code"));
+    // A cookie of another format is replaced by a server-issued one.
+    let mut odd = Browser::default();
+    odd.cookies
+        .insert("gatehouse_login".into(), "chosen-by-me".into());
+    odd.get(&server, &path);
+    assert_ne!(odd.cookies["gatehouse_login"], "chosen-by-me");
+}
+
+/// Issue 19 item 15: a consent token approves the request it was shown for (client,
+/// redirect URI, scope, PKCE challenge, nonce) and no other, even in the same browser
+/// session.
+#[test]
+fn a_consent_token_approves_only_the_request_it_was_shown_for() {
+    use crate::standard::{OTHER_VERIFIER, THIRD_CB};
+
+    let server = server();
+    import(
+        &server,
+        &format!(
+            r#"{{"clients":[{{"client_id":"fourth","secret":"fourth-secret",
+            "grants":["authorization_code"],"scope":"openid profile",
+            "redirect_uris":["{THIRD_CB}"],"consent_required":true}}]}}"#
+        ),
+    );
+    let mut browser = Browser::default();
+    let [c, m] = pkce(VERIFIER);
+    let shown = [
+        ("scope", "openid"),
+        (c.0, c.1.as_str()),
+        (m.0, m.1.as_str()),
+    ];
+    let res = browser.sign_in(
+        &server,
+        &authorize_path("third", THIRD_CB, &shown),
+        "alice",
+        "alice-password-1",
+    );
+    assert_eq!(res.status, 200, "{}", res.text());
+    let fields = with_field(&hidden_fields(res.text()), "decision", "allow");
+    let token = fields
+        .iter()
+        .find(|(k, _)| *k == "csrf_token")
+        .expect("token")
+        .1
+        .clone();
+    // The same token, another scope / client / challenge / nonce: refused.
+    let other_challenge = gatehouse_domain::pkce::s256(OTHER_VERIFIER);
+    for (name, value) in [
+        ("scope", "openid profile"),
+        ("client_id", "fourth"),
+        ("code_challenge", other_challenge.as_str()),
+        ("nonce", "n-other"),
+    ] {
+        let crossed = with_field(&fields, name, value);
+        let res = browser.post(&server, "/oauth2/consent", &crossed);
+        assert_eq!(res.status, 403, "{name}: {}", res.text());
+        assert_eq!(
+            crossed
+                .iter()
+                .find(|(k, _)| *k == "csrf_token")
+                .map(|(_, v)| v),
+            Some(&token)
+        );
+    }
+    // The request it was shown for: the code.
+    let res = browser.post(&server, "/oauth2/consent", &fields);
+    assert!(redirected(&res, THIRD_CB).contains_key("code"));
+}

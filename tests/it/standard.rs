@@ -13,9 +13,9 @@ use crate::support::{settings_of, Server};
 
 pub(crate) const WEB_CB: &str = "https://web.example/cb";
 const SPA_CB: &str = "http://127.0.0.1:9/cb";
-const THIRD_CB: &str = "https://third.example/cb";
+pub(crate) const THIRD_CB: &str = "https://third.example/cb";
 pub(crate) const VERIFIER: &str = "verifier-0123456789-abcdefghijklmnopqrstuvwxyz~";
-const OTHER_VERIFIER: &str = "verifier-9876543210-abcdefghijklmnopqrstuvwxyz~";
+pub(crate) const OTHER_VERIFIER: &str = "verifier-9876543210-abcdefghijklmnopqrstuvwxyz~";
 
 fn clients_doc() -> String {
     format!(
@@ -102,7 +102,7 @@ pub(crate) fn pkce(verifier: &str) -> [(&'static str, String); 2] {
 /// A cookie jar over the raw client.
 #[derive(Default, Clone)]
 pub(crate) struct Browser {
-    cookies: HashMap<String, String>,
+    pub(crate) cookies: HashMap<String, String>,
 }
 
 impl Browser {

@@ -49,6 +49,8 @@ pub struct AppState {
     /// Request metrics.
     pub metrics: Metrics,
     rng: Arc<dyn Rng>,
+    /// The key of the login and consent forms' anti-forgery tokens (`server_keys`).
+    form_key: gatehouse_domain::forms::FormKey,
     /// The issuer identifier (`--issuer`, else derived from the bound address at start).
     issuer: std::sync::OnceLock<String>,
 }
@@ -63,15 +65,27 @@ impl std::fmt::Debug for AppState {
 
 impl AppState {
     /// Assembles the state.
-    pub fn new(service: Service, pool: HashPool, config: Settings, rng: Arc<dyn Rng>) -> Self {
+    pub fn new(
+        service: Service,
+        pool: HashPool,
+        config: Settings,
+        rng: Arc<dyn Rng>,
+        form_key: gatehouse_domain::forms::FormKey,
+    ) -> Self {
         Self {
             service: Arc::new(service),
             pool,
             config,
             metrics: Metrics::default(),
             rng,
+            form_key,
             issuer: std::sync::OnceLock::new(),
         }
+    }
+
+    /// The key of the forms' anti-forgery tokens.
+    pub fn form_key(&self) -> &gatehouse_domain::forms::FormKey {
+        &self.form_key
     }
 
     /// Sets the issuer once (later calls are ignored).
