@@ -3,6 +3,7 @@
 mod authz;
 mod errors;
 mod flows;
+mod hardening;
 mod help;
 mod hostile;
 mod oauth2_client;

@@ -611,7 +611,7 @@ fn measure_logout_cost() {
     };
     fill(&sql);
     sql("ANALYZE");
-    let mut logouts = |label: &str| {
+    let logouts = |label: &str| {
         let mut times = Vec::new();
         for _ in 0..7 {
             let s = login(&fx, "alice");

@@ -1,0 +1,85 @@
+//! Issue 19's low and info items, end to end on the real server and its database: keys that
+//! do not open (item 5), and the items after it, each crossed by a second client or user.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use gatehouse_domain::keys::{generate_key, Alg, KeyEncryptionKey};
+use gatehouse_domain::rng::SystemRng;
+use gatehouse_domain::store::Store as _;
+use gatehouse_storage::{Storage, StorageOptions};
+use gatehouse_tests::Request;
+use serde_json::Value;
+
+use crate::standard::import;
+use crate::support::{settings_of, Server};
+
+const JWT_CLIENT: &str = r#"{"clients":[
+ {"client_id":"api","secret":"api-secret","grants":["client_credentials"],"scope":"read","access_token_format":"jwt"}
+]}"#;
+
+fn kid_of(jwt: &str) -> String {
+    let header = jwt.split('.').next().expect("header");
+    let v: Value =
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(header).expect("b64")).expect("json");
+    v["kid"].as_str().expect("kid").to_owned()
+}
+
+fn client_credentials(server: &Server) -> gatehouse_tests::Response {
+    server.send(
+        Request::post("/oauth2/token")
+            .basic("api", "api-secret")
+            .form("grant_type=client_credentials"),
+    )
+}
+
+/// Issue 19 item 5: a key sealed under another key-encryption key (what a rotation with the
+/// wrong KEK used to store) never makes a grant answer 500: the previous key signs while
+/// one can, then 503 `temporarily_unavailable`; `keys rotate` with a wrong KEK changes
+/// nothing and says why.
+#[test]
+fn a_key_that_does_not_open_is_503_never_500_and_rotate_proves_the_kek() {
+    let server = Server::start();
+    import(&server, JWT_CLIENT);
+    let res = client_credentials(&server);
+    assert_eq!(res.status, 200, "{}", res.text());
+    let good_kid = kid_of(res.json()["access_token"].as_str().expect("token"));
+
+    // Rotation with another KEK: refused, nothing stored.
+    let wrong = tempfile::NamedTempFile::new().expect("temp");
+    std::fs::write(
+        wrong.path(),
+        KeyEncryptionKey::generate_text(&SystemRng::new()),
+    )
+    .expect("write");
+    let wrong_settings = gatehouse::config::Settings {
+        key_encryption_key_file: Some(wrong.path().to_path_buf()),
+        ..settings_of(&server.db)
+    };
+    let before = server.count("signing_keys");
+    let err = gatehouse::cli::keys_rotate(&wrong_settings, "ES256", 0).expect_err("refused");
+    assert!(err.contains("does not open"), "{err}");
+    assert_eq!(server.count("signing_keys"), before);
+
+    // What an unchecked rotation stored: a newer ES256 key sealed under the other KEK.
+    let storage = Storage::open(&server.db, StorageOptions::default()).expect("open");
+    let other = KeyEncryptionKey::parse(&std::fs::read_to_string(wrong.path()).expect("read"))
+        .expect("kek");
+    let now = time::OffsetDateTime::now_utc();
+    let bad = generate_key(Alg::Es256, &other, &SystemRng::new(), now, now).expect("key");
+    storage
+        .write(move |tx| tx.insert_signing_key(&bad))
+        .expect("insert");
+    let res = client_credentials(&server);
+    assert_eq!(res.status, 200, "the previous key signs: {}", res.text());
+    assert_eq!(
+        kid_of(res.json()["access_token"].as_str().expect("token")),
+        good_kid
+    );
+
+    // Without a previous key that opens: 503 temporarily_unavailable, not 500.
+    gatehouse::cli::keys_retire(&settings_of(&server.db), &good_kid, Some(0)).expect("retire");
+    let res = client_credentials(&server);
+    assert_eq!(res.status, 503, "{}", res.text());
+    assert_eq!(res.json()["error"], "temporarily_unavailable");
+    assert!(!res.text().contains("password hash"), "{}", res.text());
+}
