@@ -83,3 +83,86 @@ fn a_key_that_does_not_open_is_503_never_500_and_rotate_proves_the_kek() {
     assert_eq!(res.json()["error"], "temporarily_unavailable");
     assert!(!res.text().contains("password hash"), "{}", res.text());
 }
+
+/// Issue 19 item 11: the RFC endpoints parse strictly (exact names, no Json.NET comments or
+/// trailing text, `/oauth2/token` form only); the legacy dialects keep their leniency.
+#[test]
+fn rfc_endpoints_parse_strictly_and_legacy_ones_stay_lenient() {
+    let server = Server::start();
+    let token = server.alice_token();
+    let refused = |req: Request, status: u16| {
+        let res = server.send(req);
+        assert_eq!(res.status, status, "{}", res.text());
+        assert_eq!(res.json()["error"], "invalid_request", "{}", res.text());
+        assert!(!res.text().contains(&token), "never echoed");
+        assert!(!res.text().contains("demo-secret"), "never echoed");
+    };
+    // Case variants of RFC 6749 parameter names are other parameters.
+    refused(
+        Request::post("/oauth2/token")
+            .basic("demo-client", "demo-secret")
+            .form("Grant_Type=client_credentials"),
+        400,
+    );
+    // JSON is not RFC 6749's token request.
+    let res = server.send(
+        Request::post("/oauth2/token")
+            .basic("demo-client", "demo-secret")
+            .json(r#"{"grant_type":"client_credentials"}"#),
+    );
+    assert_eq!(res.status, 415, "{}", res.text());
+    // Introspection: a comment, trailing text, a case variant, a repeated name.
+    for body in [
+        format!(r#"{{"token":"{token}" /* Json.NET read this */}}"#),
+        format!(r#"{{"token":"{token}"}} and more"#),
+        format!(r#"{{"Token":"{token}"}}"#),
+        format!(r#"{{"token":5}}"#),
+    ] {
+        refused(
+            Request::post("/oauth2/introspect")
+                .basic("demo-client", "demo-secret")
+                .json(&body),
+            400,
+        );
+    }
+    refused(
+        Request::post("/oauth2/revoke")
+            .basic("demo-client", "demo-secret")
+            .form(&format!("TOKEN={token}")),
+        400,
+    );
+    refused(
+        Request::post("/oauth2/revoke")
+            .basic("demo-client", "demo-secret")
+            .form(&format!("token=x&token={token}")),
+        400,
+    );
+    assert!(server.active(&token), "nothing was revoked");
+    // The exact forms work.
+    let res = server.send(
+        Request::post("/oauth2/introspect")
+            .basic("demo-client", "demo-secret")
+            .json(&format!(r#"{{"token":"{token}"}}"#)),
+    );
+    assert_eq!(res.json()["active"], true, "{}", res.text());
+    let res = server.send(
+        Request::post("/oauth2/token")
+            .basic("demo-client", "demo-secret")
+            .form("grant_type=client_credentials"),
+    );
+    assert_eq!(res.status, 200, "{}", res.text());
+
+    // Legacy leniency stays: v1 form names in any case, Json.NET comments at the member
+    // dialect.
+    let res = server.send(
+        Request::post("/api/v1/auth/token")
+            .basic("demo-client", "demo-secret")
+            .form("Grant_Type=password&UserName=alice&PASSWORD=alice-password-1"),
+    );
+    assert_eq!(res.status, 200, "{}", res.text());
+    let res = server.send(
+        Request::post("/api/Token")
+            .json(r#"{"MemberId":"1234", /* a comment */ "Password":"alice-password-1"}"#),
+    );
+    assert_eq!(res.status, 200, "{}", res.text());
+}
