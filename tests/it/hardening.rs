@@ -166,3 +166,27 @@ fn rfc_endpoints_parse_strictly_and_legacy_ones_stay_lenient() {
     );
     assert_eq!(res.status, 200, "{}", res.text());
 }
+
+/// Issue 19 item 18: another client's token is refused at revocation in revocation's words.
+#[test]
+fn revoking_another_clients_token_is_refused_in_revocations_words() {
+    let server = Server::start();
+    import(
+        &server,
+        r#"{"clients":[{"client_id":"other","secret":"other-secret","grants":["client_credentials"],"scope":""}]}"#,
+    );
+    let v = server.v1_login("alice", "alice-password-1");
+    let token = v["access_token"].as_str().expect("token").to_owned();
+    let res = server.send(
+        Request::post("/oauth2/revoke")
+            .basic("other", "other-secret")
+            .form(&format!("token={token}")),
+    );
+    assert_eq!(res.status, 400, "{}", res.text());
+    let body = res.json();
+    assert_eq!(body["error"], "unauthorized_client");
+    let description = body["error_description"].as_str().unwrap_or_default();
+    assert!(description.contains("revoke"), "{description}");
+    assert!(!description.contains("grant type"), "{description}");
+    assert!(server.active(&token), "the owner's token lives");
+}

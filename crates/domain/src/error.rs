@@ -38,6 +38,10 @@ pub enum Error {
     /// The client may not use this grant.
     #[error("the client is not authorized to use this grant type")]
     UnauthorizedClient,
+    /// Revocation (RFC 7009 2.1): the token was issued to another client. Answered as
+    /// `unauthorized_client`, in words about revocation rather than grant types.
+    #[error("the token was issued to another client; only that client may revoke it")]
+    NotTokenOwner,
     /// The requested scope exceeds what the client (or the original grant) has.
     #[error("the requested scope is invalid")]
     InvalidScope,
@@ -90,6 +94,7 @@ impl Error {
             | Error::AccountDisabled
             | Error::InvalidGrant(_)
             | Error::UnauthorizedClient
+            | Error::NotTokenOwner
             | Error::InvalidScope
             | Error::Forbidden(_)
             | Error::InvalidRequest(_)

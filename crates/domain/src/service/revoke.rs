@@ -16,7 +16,7 @@ impl<S: Store> Gatehouse<S> {
     /// a confidential client with `introspect_any` may revoke (RFC 7009 section 5).
     ///
     /// # Errors
-    /// `InvalidClient`, `UnauthorizedClient` (a token the client may not revoke), `Storage`.
+    /// `InvalidClient`, `NotTokenOwner` (a token the client may not revoke), `Storage`.
     pub fn revoke(&self, client: &ClientAuth, token: &str) -> Result<()> {
         let client = self.authenticate_client(client)?;
         let digest = TokenDigest::of(token);
@@ -31,14 +31,14 @@ impl<S: Store> Gatehouse<S> {
                 |owner: &Option<String>| any || owner.as_deref() == Some(client.client_id.as_str());
             if let Some(refresh) = tx.refresh_token(&digest)? {
                 if !owner_ok(&refresh.client_id) {
-                    return Err(Error::UnauthorizedClient);
+                    return Err(Error::NotTokenOwner);
                 }
                 tx.end_session(refresh.session_id, now)?;
                 return Ok(());
             }
             if let Some(access) = tx.access_token(&digest)? {
                 if !owner_ok(&access.client_id) {
-                    return Err(Error::UnauthorizedClient);
+                    return Err(Error::NotTokenOwner);
                 }
                 tx.revoke_access_token(&digest, now)?;
             }
