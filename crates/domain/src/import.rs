@@ -61,9 +61,40 @@ impl ImportDocument {
     ///
     /// # Errors
     /// `InvalidRequest` naming the position and the problem.
+    /// The message names the field path and what was expected, never the value found (a
+    /// wrongly typed `password` must not reach a terminal or a log: issue 19 item 10).
     pub fn from_json(text: &str) -> Result<Self> {
-        serde_json::from_str(text)
-            .map_err(|e| Error::InvalidRequest(format!("import document: {e}")))
+        let de = &mut serde_json::Deserializer::from_str(text);
+        let doc: Self = serde_path_to_error::deserialize(de).map_err(|e| {
+            let path = e.path().to_string();
+            Error::InvalidRequest(format!(
+                "import document: {path}: {}",
+                without_values(e.inner())
+            ))
+        })?;
+        Ok(doc)
+    }
+}
+
+/// What a JSON error says, without the value it found: the expectation of a type or value
+/// error, the position of a syntax error.
+fn without_values(e: &serde_json::Error) -> String {
+    use serde_json::error::Category;
+    let at = format!("line {} column {}", e.line(), e.column());
+    match e.classify() {
+        Category::Data => {
+            let text = e.to_string();
+            let text = text.split(" at line ").next().unwrap_or_default();
+            if let Some((_, expected)) = text.split_once(", expected ") {
+                format!("wrong type or value, expected {expected} ({at})")
+            } else if text.starts_with("missing field") {
+                format!("{text} ({at})")
+            } else {
+                format!("invalid value ({at})")
+            }
+        }
+        Category::Syntax | Category::Eof => format!("not valid JSON ({at})"),
+        Category::Io => "could not be read".to_owned(),
     }
 }
 
@@ -551,7 +582,15 @@ impl<S: Store> Gatehouse<S> {
                         }
                     }
                 }
-                (None, Some(hash), _) => hash.trim().to_owned(),
+                (None, Some(hash), _) => {
+                    crate::credentials::check_stored_hash(hash.trim()).map_err(|e| {
+                        Error::InvalidRequest(format!(
+                            "user {}: password_hash is not a hash this server can verify ({e})",
+                            item.user_name
+                        ))
+                    })?;
+                    hash.trim().to_owned()
+                }
                 (None, None, Some(existing)) => existing.password_hash.clone(),
                 (None, None, None) => {
                     return Err(Error::InvalidRequest(format!(
