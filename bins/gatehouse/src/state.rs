@@ -213,16 +213,41 @@ pub fn key_ring(
     load_key_ring(&path).map(Some)
 }
 
-/// Reads a KEK file into a key ring (the error never contains the file's text).
+/// Reads a KEK file into a key ring (the error never contains the file's text). A file that
+/// its group or others may read is refused, as SSH refuses such a private key (issue 19 item
+/// 12): whoever reads it can open every signing key in the database.
 ///
 /// # Errors
-/// Unreadable or malformed.
+/// Unreadable, readable by group or others, or malformed.
 pub fn load_key_ring(path: &Path) -> Result<gatehouse_domain::keys::KeyRing, String> {
+    check_private_file(path)?;
     let text = std::fs::read_to_string(path)
         .map_err(|e| format!("key-encryption key {}: {e}", path.display()))?;
     let kek = gatehouse_domain::keys::KeyEncryptionKey::parse(&text)
         .map_err(|e| format!("key-encryption key {}: {e}", path.display()))?;
     Ok(gatehouse_domain::keys::KeyRing::new(kek))
+}
+
+/// Refuses a secret file whose permissions let its group or others read or write it.
+fn check_private_file(path: &Path) -> Result<(), String> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(path)
+            .map_err(|e| format!("key-encryption key {}: {e}", path.display()))?
+            .permissions()
+            .mode();
+        if mode & 0o077 != 0 {
+            return Err(format!(
+                "key-encryption key {}: permissions {:04o} let group or others use it; \
+                 refused (run: chmod 600 {})",
+                path.display(),
+                mode & 0o7777,
+                path.display()
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn write_new_secret_file(path: &Path, text: &str) -> std::io::Result<()> {
