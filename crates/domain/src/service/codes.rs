@@ -43,9 +43,9 @@ impl fmt::Debug for IssuedCode {
 /// most `rate` issued per `window` per user (both kinds of code), `per_user` outstanding per
 /// user and `per_browser_session` per browser session; expired unredeemed codes are deleted
 /// at every issuance. With the defaults (30 a minute, 16 and 8 outstanding, 60 s codes, nonce
-/// at most 255 bytes) one account issues at most 43,200 codes a day, about 17 MB of rows if
-/// it exchanges every one (docs/security.md row 44), where 2,000 codes and 8.5 MB took 4 s
-/// before.
+/// at most 255 bytes) one account issues at most 43,200 codes a day, about 35 MB of rows and
+/// index entries if it exchanges every one (docs/security.md, issue 19 figures), where 2,000
+/// codes and 8.5 MB took 4 s before.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct CodeCaps {
     per_user: u64,
