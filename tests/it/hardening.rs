@@ -64,7 +64,7 @@ fn a_key_that_does_not_open_is_503_never_500_and_rotate_proves_the_kek() {
     let storage = Storage::open(&server.db, StorageOptions::default()).expect("open");
     let other = KeyEncryptionKey::parse(&std::fs::read_to_string(wrong.path()).expect("read"))
         .expect("kek");
-    let now = time::OffsetDateTime::now_utc();
+    let now = gatehouse_domain::clock::Clock::now(&gatehouse_domain::clock::SystemClock);
     let bad = generate_key(Alg::Es256, &other, &SystemRng::new(), now, now).expect("key");
     storage
         .write(move |tx| tx.insert_signing_key(&bad))
@@ -116,7 +116,7 @@ fn rfc_endpoints_parse_strictly_and_legacy_ones_stay_lenient() {
         format!(r#"{{"token":"{token}" /* Json.NET read this */}}"#),
         format!(r#"{{"token":"{token}"}} and more"#),
         format!(r#"{{"Token":"{token}"}}"#),
-        format!(r#"{{"token":5}}"#),
+        r#"{"token":5}"#.to_owned(),
     ] {
         refused(
             Request::post("/oauth2/introspect")

@@ -154,7 +154,7 @@ fn browser_sessions_end_by_age_logout_and_disabling() {
 
 fn login(fx: &crate::support::Fx, user: &str) -> gatehouse_domain::browser_session::BrowserLogin {
     fx.gh
-        .browser_login(user, &Secret::new(&format!("{user}-password-1")), None)
+        .browser_login(user, &Secret::new(format!("{user}-password-1")), None)
         .expect("login")
 }
 
