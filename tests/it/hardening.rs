@@ -243,3 +243,58 @@ fn import_errors_never_echo_values_and_hashes_are_checked() {
         "Bearer"
     );
 }
+
+/// Issue 19 item 9 (RFC 9068 section 5): a client whose id is a user's GUID (its
+/// client-credentials JWTs would carry that user's `sub`), or whose audience is another
+/// client's id, is refused at import and at `client add`.
+#[test]
+fn jwt_subjects_and_audiences_cannot_collide() {
+    let server = Server::start();
+    let clients = server.count("clients");
+    let err = import_result(
+        &server,
+        r#"{"clients":[{"client_id":"a11ce000-0000-4000-8000-000000000001","secret":"s-1234567890","grants":["client_credentials"],"scope":"","access_token_format":"jwt"}]}"#,
+    )
+    .expect_err("refused");
+    assert!(err.contains("user's id"), "{err}");
+    let err = import_result(
+        &server,
+        r#"{"clients":[{"client_id":"mallory","secret":"s-1234567890","grants":["client_credentials"],"scope":"","access_token_format":"jwt","audience":"demo-client"}]}"#,
+    )
+    .expect_err("refused");
+    assert!(err.contains("another client's id"), "{err}");
+    let err = gatehouse::cli::client_add(
+        &settings_of(&server.db),
+        gatehouse::cli::NewClientArgs {
+            client_id: "b0b00000-0000-4000-8000-000000000002".into(),
+            grants: vec!["client_credentials".into()],
+            scope: String::new(),
+            redirect_url: None,
+            broker: None,
+            public: false,
+            introspect_any: false,
+            redirect_uris: Vec::new(),
+            consent_required: false,
+            client_name: None,
+            access_token_format: "opaque".into(),
+            audience: None,
+            access_token_alg: None,
+            id_token_alg: None,
+        },
+    )
+    .expect_err("refused");
+    assert!(err.contains("user's id"), "{err}");
+    assert_eq!(server.count("clients"), clients, "nothing stored");
+    // A user whose id is a client's id.
+    import_result(
+        &server,
+        r#"{"clients":[{"client_id":"c0ffee00-0000-4000-8000-000000000003","grants":["password"],"scope":""}]}"#,
+    )
+    .expect("a GUID naming nobody is a fine client id");
+    let err = import_result(
+        &server,
+        r#"{"users":[{"id":"c0ffee00-0000-4000-8000-000000000003","user_name":"carol","password":"carol-password-1"}]}"#,
+    )
+    .expect_err("refused");
+    assert!(err.contains("client's id"), "{err}");
+}

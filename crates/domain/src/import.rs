@@ -76,6 +76,30 @@ impl ImportDocument {
     }
 }
 
+/// RFC 9068 section 5: a client-credentials JWT's `sub` is the client id and a user's token's
+/// the user's GUID, and `aud` is the client's audience (else its id). Refused, inside the
+/// write transaction: a client id that is a user's GUID, and an audience that is another
+/// client's id (issue 19 item 9).
+fn check_subjects(tx: &mut dyn crate::store::WriteTx, client: &Client) -> Result<()> {
+    if let Ok(id) = Uuid::parse_str(&client.client_id) {
+        if tx.user_by_id(id)?.is_some() {
+            return Err(Error::Conflict(format!(
+                "client {}: its id is a user's id, so JWT subjects would collide (RFC 9068 section 5)",
+                client.client_id
+            )));
+        }
+    }
+    if let Some(audience) = client.signing.audience.as_deref() {
+        if audience != client.client_id && tx.client(audience)?.is_some() {
+            return Err(Error::Conflict(format!(
+                "client {}: its audience is another client's id",
+                client.client_id
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// What a JSON error says, without the value it found: the expectation of a type or value
 /// error, the position of a syntax error.
 fn without_values(e: &serde_json::Error) -> String {
@@ -654,6 +678,9 @@ impl<S: Store> Gatehouse<S> {
                 tx.upsert_client(client)?;
                 report.clients += 1;
             }
+            for client in &clients {
+                check_subjects(tx, client)?;
+            }
             for (user, member, accounts) in &users {
                 // Re-check inside the transaction: another writer may have taken the name.
                 let stored = tx.user_by_name(&user.user_name)?;
@@ -670,6 +697,12 @@ impl<S: Store> Gatehouse<S> {
                     if disabled_now || other.password_hash != user.password_hash {
                         tx.end_user_sessions(user.id, now)?;
                     }
+                }
+                if tx.client(&user.id.hyphenated().to_string())?.is_some() {
+                    return Err(Error::Conflict(format!(
+                        "user {}: its id is a client's id, so JWT subjects would collide (RFC 9068 section 5)",
+                        user.user_name
+                    )));
                 }
                 tx.upsert_user(user)?;
                 report.users += 1;
@@ -818,6 +851,7 @@ impl<S: Store> Gatehouse<S> {
                     client.client_id
                 )));
             }
+            check_subjects(tx, &client)?;
             tx.upsert_client(&client)
         })?;
         Ok(secret)
