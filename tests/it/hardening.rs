@@ -298,3 +298,36 @@ fn jwt_subjects_and_audiences_cannot_collide() {
     .expect_err("refused");
     assert!(err.contains("client's id"), "{err}");
 }
+
+/// Issue 19 item 14: a JWT client's refresh after an administrator narrowed its scope is
+/// narrowed (as for opaque clients), not refused as "the refresh token changed".
+#[test]
+fn a_jwt_clients_refresh_follows_its_narrowed_scope() {
+    let server = Server::start();
+    let client = |scope: &str| {
+        format!(
+            r#"{{"clients":[{{"client_id":"api","secret":"api-secret","grants":["password","refresh_token"],"scope":"{scope}","access_token_format":"jwt"}}]}}"#
+        )
+    };
+    import(&server, &client("read write"));
+    let res = server.send(
+        Request::post("/oauth2/token")
+            .basic("api", "api-secret")
+            .form(
+                "grant_type=password&username=alice&password=alice-password-1&scope=read%20write",
+            ),
+    );
+    assert_eq!(res.status, 200, "{}", res.text());
+    let refresh = res.json()["refresh_token"]
+        .as_str()
+        .expect("refresh")
+        .to_owned();
+    import(&server, &client("read"));
+    let res = server.send(
+        Request::post("/oauth2/token")
+            .basic("api", "api-secret")
+            .form(&format!("grant_type=refresh_token&refresh_token={refresh}")),
+    );
+    assert_eq!(res.status, 200, "{}", res.text());
+    assert_eq!(res.json()["scope"], "read");
+}
