@@ -744,14 +744,13 @@ fn the_try_it_command_of_every_page_reaches_its_endpoint() {
             .and_then(|(_, rest)| rest.split_once("</pre>"))
             .map(|(c, _)| unescape(c))
             .unwrap_or_else(|| panic!("{}: no curl command", e.id()));
-        // The page names the host it was asked at (the test client says `Host: localhost`).
-        let url = format!("curl -s -X {} 'http://localhost{}", e.method, e.path);
+        // The page names the issuer (here the bound address), never the request's host.
+        let url = format!("curl -s -X {} '{base}{}", e.method, e.path);
         assert!(
             cmd.starts_with(&url) && matches!(cmd[url.len()..].chars().next(), Some('\'' | '?')),
             "{cmd}"
         );
         let cmd = cmd
-            .replacen("http://localhost", &base, 1)
             .replace("CLIENT_ID:CLIENT_SECRET", "demo-client:demo-secret")
             .replace("CLIENT_ID", "demo-client")
             .replace("ACCESS_TOKEN", &token);
@@ -772,4 +771,31 @@ fn the_try_it_command_of_every_page_reaches_its_endpoint() {
             assert_eq!(status, "200", "{cmd}");
         }
     }
+}
+
+/// Issue 19 item 8: the curl examples are built from the issuer, whatever `Host`,
+/// `X-Forwarded-Host` or `Forwarded` a caller sends, and the pages carry `Cache-Control`.
+#[test]
+fn help_pages_ignore_forged_hosts_and_say_how_to_cache() {
+    let server = Server::start_with(|s| s.issuer = Some("https://id.example.test".into()));
+    let e = &ENDPOINTS[0];
+    let path = format!("/Help/Api/{}", e.id());
+    // (`Host` itself: the test client sends `Host: localhost`, which the page used to name;
+    // `the_try_it_command_of_every_page_reaches_its_endpoint` now sees the issuer instead.)
+    for forged in [
+        Request::get(&path).header("X-Forwarded-Host", "evil.example"),
+        Request::get(&path).header("Forwarded", "host=evil.example;proto=https"),
+    ] {
+        let page = server.send(forged.clone());
+        assert_eq!(page.status, 200, "{forged:?}: {}", page.text());
+        assert!(!page.text().contains("evil.example"), "{}", page.text());
+        assert!(
+            page.text().contains("https://id.example.test"),
+            "{}",
+            page.text()
+        );
+        assert_eq!(page.header("cache-control"), Some("public, max-age=300"));
+    }
+    let index = server.send(Request::get("/Help"));
+    assert!(index.header("cache-control").is_some());
 }

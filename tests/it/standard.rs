@@ -11,11 +11,11 @@ use serde_json::Value;
 
 use crate::support::{settings_of, Server};
 
-const WEB_CB: &str = "https://web.example/cb";
+pub(crate) const WEB_CB: &str = "https://web.example/cb";
 const SPA_CB: &str = "http://127.0.0.1:9/cb";
-const THIRD_CB: &str = "https://third.example/cb";
-const VERIFIER: &str = "verifier-0123456789-abcdefghijklmnopqrstuvwxyz~";
-const OTHER_VERIFIER: &str = "verifier-9876543210-abcdefghijklmnopqrstuvwxyz~";
+pub(crate) const THIRD_CB: &str = "https://third.example/cb";
+pub(crate) const VERIFIER: &str = "verifier-0123456789-abcdefghijklmnopqrstuvwxyz~";
+pub(crate) const OTHER_VERIFIER: &str = "verifier-9876543210-abcdefghijklmnopqrstuvwxyz~";
 
 fn clients_doc() -> String {
     format!(
@@ -33,13 +33,13 @@ pub(crate) fn import(server: &Server, doc: &str) {
     gatehouse::cli::import(&settings_of(&server.db), file.path()).expect("import");
 }
 
-fn server_with(tweak: impl FnOnce(&mut gatehouse::config::Settings)) -> Server {
+pub(crate) fn server_with(tweak: impl FnOnce(&mut gatehouse::config::Settings)) -> Server {
     let server = Server::start_with(tweak);
     import(&server, &clients_doc());
     server
 }
 
-fn server() -> Server {
+pub(crate) fn server() -> Server {
     server_with(|_| {})
 }
 
@@ -80,7 +80,7 @@ fn dec(value: &str) -> String {
     String::from_utf8(out).expect("utf-8")
 }
 
-fn authorize_path(client: &str, redirect: &str, extra: &[(&str, &str)]) -> String {
+pub(crate) fn authorize_path(client: &str, redirect: &str, extra: &[(&str, &str)]) -> String {
     let mut path = format!(
         "/oauth2/authorize?response_type=code&client_id={}&redirect_uri={}",
         enc(client),
@@ -92,7 +92,7 @@ fn authorize_path(client: &str, redirect: &str, extra: &[(&str, &str)]) -> Strin
     path
 }
 
-fn pkce(verifier: &str) -> [(&'static str, String); 2] {
+pub(crate) fn pkce(verifier: &str) -> [(&'static str, String); 2] {
     [
         ("code_challenge", s256(verifier)),
         ("code_challenge_method", "S256".to_owned()),
@@ -101,12 +101,12 @@ fn pkce(verifier: &str) -> [(&'static str, String); 2] {
 
 /// A cookie jar over the raw client.
 #[derive(Default, Clone)]
-struct Browser {
-    cookies: HashMap<String, String>,
+pub(crate) struct Browser {
+    pub(crate) cookies: HashMap<String, String>,
 }
 
 impl Browser {
-    fn send(&mut self, server: &Server, mut request: Request) -> Response {
+    pub(crate) fn send(&mut self, server: &Server, mut request: Request) -> Response {
         if !self.cookies.is_empty() {
             let header: Vec<String> = self
                 .cookies
@@ -131,11 +131,16 @@ impl Browser {
         res
     }
 
-    fn get(&mut self, server: &Server, path: &str) -> Response {
+    pub(crate) fn get(&mut self, server: &Server, path: &str) -> Response {
         self.send(server, Request::get(path))
     }
 
-    fn post(&mut self, server: &Server, path: &str, fields: &[(&str, String)]) -> Response {
+    pub(crate) fn post(
+        &mut self,
+        server: &Server,
+        path: &str,
+        fields: &[(&str, String)],
+    ) -> Response {
         let body: Vec<String> = fields
             .iter()
             .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
@@ -144,7 +149,13 @@ impl Browser {
     }
 
     /// Opens `path` (expecting the login form) and submits it with `user` / `password`.
-    fn sign_in(&mut self, server: &Server, path: &str, user: &str, password: &str) -> Response {
+    pub(crate) fn sign_in(
+        &mut self,
+        server: &Server,
+        path: &str,
+        user: &str,
+        password: &str,
+    ) -> Response {
         let page = self.get(server, path);
         assert_eq!(page.status, 200, "{}", page.text());
         let mut fields = hidden_fields(page.text());
@@ -163,7 +174,7 @@ fn unescape(text: &str) -> String {
 }
 
 /// The hidden inputs of the page's form.
-fn hidden_fields(html: &str) -> Vec<(&'static str, String)> {
+pub(crate) fn hidden_fields(html: &str) -> Vec<(&'static str, String)> {
     let mut out = Vec::new();
     for piece in html.split("<input type=\"hidden\" name=\"").skip(1) {
         let (name, rest) = piece.split_once('"').expect("name");
@@ -178,7 +189,7 @@ fn hidden_fields(html: &str) -> Vec<(&'static str, String)> {
 }
 
 /// The query parameters of a 303's Location, which must start with `prefix`.
-fn redirected(res: &Response, prefix: &str) -> HashMap<String, String> {
+pub(crate) fn redirected(res: &Response, prefix: &str) -> HashMap<String, String> {
     assert_eq!(res.status, 303, "{}", res.text());
     let location = res.header("location").expect("Location");
     assert!(location.starts_with(prefix), "{location}");
@@ -198,7 +209,7 @@ fn token(server: &Server, request: Request) -> Response {
     res
 }
 
-fn exchange(server: &Server, client: Option<(&str, &str)>, form: &str) -> Response {
+pub(crate) fn exchange(server: &Server, client: Option<(&str, &str)>, form: &str) -> Response {
     let request = Request::post("/oauth2/token");
     let request = match client {
         Some((id, secret)) => request.basic(id, secret),
@@ -207,7 +218,7 @@ fn exchange(server: &Server, client: Option<(&str, &str)>, form: &str) -> Respon
     token(server, request.form(form))
 }
 
-fn code_form(code: &str, redirect: &str, verifier: Option<&str>) -> String {
+pub(crate) fn code_form(code: &str, redirect: &str, verifier: Option<&str>) -> String {
     let mut form = format!(
         "grant_type=authorization_code&code={}&redirect_uri={}",
         enc(code),
@@ -219,7 +230,7 @@ fn code_form(code: &str, redirect: &str, verifier: Option<&str>) -> String {
     form
 }
 
-fn introspect_as(server: &Server, id: &str, secret: &str, token: &str) -> Value {
+pub(crate) fn introspect_as(server: &Server, id: &str, secret: &str, token: &str) -> Value {
     let res = server.send(
         Request::post("/oauth2/introspect")
             .basic(id, secret)
@@ -229,12 +240,12 @@ fn introspect_as(server: &Server, id: &str, secret: &str, token: &str) -> Value 
     res.json()
 }
 
-fn error_of(res: &Response) -> String {
+pub(crate) fn error_of(res: &Response) -> String {
     res.json()["error"].as_str().unwrap_or_default().to_owned()
 }
 
 /// A code for `web` through the login page (alice), with PKCE.
-fn web_code(server: &Server, browser: &mut Browser, verifier: &str) -> String {
+pub(crate) fn web_code(server: &Server, browser: &mut Browser, verifier: &str) -> String {
     let [c, m] = pkce(verifier);
     let path = authorize_path(
         "web",

@@ -30,8 +30,12 @@ fn html(status: actix_web::http::StatusCode, body: String) -> HttpResponse {
         .insert_header((header::CONTENT_TYPE, "text/html; charset=utf-8"))
         .insert_header((header::CONTENT_SECURITY_POLICY, CSP))
         .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .insert_header((header::CACHE_CONTROL, CACHE))
         .body(body)
 }
+
+/// The pages change only with the binary and `--issuer`: shared caches may keep them briefly.
+const CACHE: &str = "public, max-age=300";
 
 async fn index() -> HttpResponse {
     static PAGE: OnceLock<String> = OnceLock::new();
@@ -41,12 +45,11 @@ async fn index() -> HttpResponse {
     )
 }
 
-async fn api(req: HttpRequest, id: web::Path<String>) -> HttpResponse {
-    let base = {
-        let info = req.connection_info();
-        format!("{}://{}", info.scheme(), info.host())
-    };
-    match gatehouse_help::api_page(&id, &base) {
+/// The curl examples' base is the issuer (`--issuer`, else the bound address), never a
+/// request header: `Host`, `X-Forwarded-Host` and `Forwarded` are anyone's to send, and a
+/// cached page would hand a forged host to the next reader (issue 19 item 8).
+async fn api(state: web::Data<crate::AppState>, id: web::Path<String>) -> HttpResponse {
+    match gatehouse_help::api_page(&id, state.issuer()) {
         Some(page) => html(actix_web::http::StatusCode::OK, page),
         None => html(
             actix_web::http::StatusCode::NOT_FOUND,
@@ -78,5 +81,6 @@ async fn openapi() -> HttpResponse {
     HttpResponse::Ok()
         .insert_header((header::CONTENT_TYPE, "application/json; charset=utf-8"))
         .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .insert_header((header::CACHE_CONTROL, CACHE))
         .body(DOC.get_or_init(gatehouse_help::openapi_json).clone())
 }

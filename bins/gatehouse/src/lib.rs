@@ -89,8 +89,12 @@ pub fn build_state(config: &Settings) -> Result<AppState, StartError> {
         state::load_demo(&service).map_err(|e| StartError::Demo(e.to_string()))?;
         tracing::info!("demo data loaded");
     }
+    // Generated at the first start, then read (replicas share it).
+    let form_key = service
+        .form_key()
+        .map_err(|e| StartError::Database(format!("forms' server key: {e}")))?;
     let pool = HashPool::try_with_nice(config.hash_threads, config.hash_queue, HASH_THREAD_NICE)?;
-    Ok(AppState::new(service, pool, config.clone(), rng))
+    Ok(AppState::new(service, pool, config.clone(), rng, form_key))
 }
 
 /// A server running on its own thread.

@@ -68,6 +68,8 @@ pub struct AppState {
     /// Request metrics.
     pub metrics: Metrics,
     rng: Arc<dyn Rng>,
+    /// The key of the login and consent forms' anti-forgery tokens (`server_keys`).
+    form_key: gatehouse_domain::forms::FormKey,
     /// The issuer identifier (`--issuer`, else derived from the bound address at start).
     issuer: std::sync::OnceLock<String>,
     /// Dual-run's rate window and the legacy-usage book.
@@ -86,7 +88,13 @@ impl std::fmt::Debug for AppState {
 
 impl AppState {
     /// Assembles the state.
-    pub fn new(service: Service, pool: HashPool, config: Settings, rng: Arc<dyn Rng>) -> Self {
+    pub fn new(
+        service: Service,
+        pool: HashPool,
+        config: Settings,
+        rng: Arc<dyn Rng>,
+        form_key: gatehouse_domain::forms::FormKey,
+    ) -> Self {
         let pool = Arc::new(pool);
         let dry = (config.dual_run == DualRunMode::Observe).then(|| {
             let dry_service = service.with_store(service.store().rolled_back());
@@ -99,6 +107,7 @@ impl AppState {
                 issuer: std::sync::OnceLock::new(),
                 dual_run: crate::dual_run::DualRun::default(),
                 dry: None,
+                form_key: form_key.clone(),
             })
         });
         Self {
@@ -107,6 +116,7 @@ impl AppState {
             config,
             metrics: Metrics::default(),
             rng,
+            form_key,
             issuer: std::sync::OnceLock::new(),
             dual_run: crate::dual_run::DualRun::default(),
             dry,
@@ -117,6 +127,11 @@ impl AppState {
     /// writes are rolled back.
     pub fn dry_twin(&self) -> Option<web::Data<AppState>> {
         self.dry.clone()
+    }
+
+    /// The key of the forms' anti-forgery tokens.
+    pub fn form_key(&self) -> &gatehouse_domain::forms::FormKey {
+        &self.form_key
     }
 
     /// Sets the issuer once (later calls are ignored).
@@ -247,11 +262,14 @@ pub fn key_ring(
     load_key_ring(&path).map(Some)
 }
 
-/// Reads a KEK file into a key ring (the error never contains the file's text).
+/// Reads a KEK file into a key ring (the error never contains the file's text). A file that
+/// its group or others may read is refused, as SSH refuses such a private key (issue 19 item
+/// 12): whoever reads it can open every signing key in the database.
 ///
 /// # Errors
-/// Unreadable or malformed.
+/// Unreadable, readable by group or others, or malformed.
 pub fn load_key_ring(path: &Path) -> Result<gatehouse_domain::keys::KeyRing, String> {
+    check_private(path).map_err(|e| format!("key-encryption key {}: {e}; refused", path.display()))?;
     let text = std::fs::read_to_string(path)
         .map_err(|e| format!("key-encryption key {}: {e}", path.display()))?;
     let kek = gatehouse_domain::keys::KeyEncryptionKey::parse(&text)

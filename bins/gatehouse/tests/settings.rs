@@ -109,6 +109,18 @@ fn the_default_config_file_serves_every_subcommand() {
         &["client", "add", "app", "--grants", "client_credentials"],
     );
     assert!(out.status.success(), "{}", text(&out));
+    // A KEK file its group or others may read is refused, as SSH refuses such a key (issue
+    // 19 item 12); once it is the owner's alone, it is used.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let kek = dir.path().join("kek");
+        std::fs::set_permissions(&kek, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+        let out = gatehouse(dir.path(), &[], &["keys", "rotate", "--alg", "ES256"]);
+        assert!(!out.status.success(), "{}", text(&out));
+        assert!(text(&out).contains("chmod 600"), "{}", text(&out));
+        std::fs::set_permissions(&kek, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+    }
     let out = gatehouse(dir.path(), &[], &["keys", "rotate", "--alg", "ES256"]);
     assert!(out.status.success(), "{}", text(&out));
     let out = gatehouse(dir.path(), &[], &["keys", "list"]);

@@ -17,13 +17,18 @@ use crate::error::{Error, GrantRejection};
 use crate::model::{AuthorizationCode, Client, GrantType};
 use crate::pkce;
 use crate::secret::generate_token;
-use crate::service::{later, narrow_scope, Gatehouse, IssuedCode};
+use crate::service::{later, narrow_scope, CodeCaps, Gatehouse, IssuedCode};
 use crate::store::Store;
 
 type Result<T> = std::result::Result<T, Error>;
 
-/// Longest `state` accepted (it travels through the login form and back).
-pub const MAX_STATE_BYTES: usize = 2048;
+/// Longest `state` accepted (it travels through the login form and back; never stored).
+pub const MAX_STATE_BYTES: usize = 1024;
+
+/// Longest OpenID `nonce` accepted: it is stored with the code (a 2 KiB nonce made each code
+/// row 4 KiB; issue 19). 255 bytes hold any random value a client needs (OpenID Connect Core
+/// section 15.5.2 suggests a hash or 128 random bits).
+pub const MAX_NONCE_BYTES: usize = 255;
 
 /// Longest registered or requested redirect URI.
 pub const MAX_REDIRECT_URI_BYTES: usize = 2048;
@@ -289,7 +294,10 @@ impl<S: Store> Gatehouse<S> {
             })
         };
         if state.as_ref().is_some_and(|s| s.len() > MAX_STATE_BYTES) {
-            return fail("invalid_request", "state is too long");
+            return fail(
+                "invalid_request",
+                &format!("state is too long (at most {MAX_STATE_BYTES} bytes)"),
+            );
         }
         if params.repeated.is_some() {
             return fail(
@@ -343,8 +351,11 @@ impl<S: Store> Gatehouse<S> {
             Err(e) => return fail("invalid_request", e),
         };
         let nonce = params.nonce.clone().filter(|n| !n.is_empty());
-        if nonce.as_ref().is_some_and(|n| n.len() > MAX_STATE_BYTES) {
-            return fail("invalid_request", "nonce is too long");
+        if nonce.as_ref().is_some_and(|n| n.len() > MAX_NONCE_BYTES) {
+            return fail(
+                "invalid_request",
+                &format!("nonce is too long (at most {MAX_NONCE_BYTES} bytes)"),
+            );
         }
         let scope = match narrow_scope(&client.scope, params.scope.as_deref()) {
             Ok(scope) => scope,
@@ -381,9 +392,11 @@ impl<S: Store> Gatehouse<S> {
     }
 
     /// Issues the code of a checked authorization request for the user of a live browser
-    /// session.
+    /// session, within the caps of [`crate::service::CodeCaps`].
     ///
     /// # Errors
+    /// `RateLimited` (too many codes: answer 429 with `Retry-After`), `InvalidGrant`
+    /// ([`GrantRejection::BrowserSessionEnded`]: a logout ended the session meanwhile),
     /// `Storage`.
     pub fn issue_authorization_code(
         &self,
@@ -414,15 +427,18 @@ impl<S: Store> Gatehouse<S> {
             .map(|uri| crate::par::request_uri_digest(uri).ok_or_else(pushed_used))
             .transpose()?;
         let client_id = request.client_id.clone();
-        self.store().write(move |tx| {
-            // RFC 9126: single use; the code and the consumption commit together.
-            if let Some(digest) = &pushed {
-                if !tx.consume_pushed_request(digest, &client_id, now)? {
-                    return Err(pushed_used());
+        let caps = CodeCaps::of(self.config());
+        self.store()
+            .write(move |tx| {
+                // RFC 9126: single use; the code and the consumption commit together.
+                if let Some(digest) = &pushed {
+                    if !tx.consume_pushed_request(digest, &client_id, now)? {
+                        return Err(pushed_used());
+                    }
                 }
-            }
-            tx.insert_authorization_code(&record)
-        })?;
+                caps.admit(tx, &record, now)
+            })
+            .and_then(|r| r)?;
         self.audit_code_issued("authorization_code", &request.client_id, session.user.id);
         Ok(IssuedCode {
             code,

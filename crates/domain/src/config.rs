@@ -45,6 +45,15 @@ pub struct Config {
     pub max_live_assertions_per_client: u64,
     /// Pushed authorization requests (RFC 9126): off, on, or required of every client.
     pub pushed_authorization_requests: crate::par::ParMode,
+    /// Most outstanding (unredeemed, unexpired) authorization codes per user (16).
+    pub max_auth_codes_per_user: u64,
+    /// Most outstanding authorization codes one browser session authorized (8).
+    pub max_auth_codes_per_browser_session: u64,
+    /// Most authorization codes (both kinds: `/oauth2/authorize` and otc
+    /// `/admin/login/auth_code`) a user may have issued per `auth_code_rate_window` (30).
+    pub auth_code_rate: u64,
+    /// The window of `auth_code_rate` (60 s).
+    pub auth_code_rate_window: Duration,
 }
 
 impl Default for Config {
@@ -68,6 +77,10 @@ impl Default for Config {
             max_payload_bytes: 4096,
             max_live_assertions_per_client: crate::client_assertion::MAX_LIVE_JTIS_PER_CLIENT,
             pushed_authorization_requests: crate::par::ParMode::Off,
+            max_auth_codes_per_user: 16,
+            max_auth_codes_per_browser_session: 8,
+            auth_code_rate: 30,
+            auth_code_rate_window: Duration::seconds(60),
         }
     }
 }

@@ -296,6 +296,16 @@ impl PasswordHasher {
     }
 }
 
+/// Checks that `stored` is a password hash this server can verify (the current format or
+/// ASP.NET Identity v2/v3), without deriving anything: what `gatehouse import` checks before
+/// it stores a `password_hash` (issue 19 item 16).
+///
+/// # Errors
+/// The [`CredentialError`] that verification would meet.
+pub fn check_stored_hash(stored: &str) -> Result<(), CredentialError> {
+    StoredHash::parse(stored).map(|_| ())
+}
+
 fn checked_iterations(value: u64) -> Result<NonZeroU32, CredentialError> {
     u32::try_from(value)
         .ok()

@@ -38,6 +38,10 @@ pub enum Error {
     /// The client may not use this grant.
     #[error("the client is not authorized to use this grant type")]
     UnauthorizedClient,
+    /// Revocation (RFC 7009 2.1): the token was issued to another client. Answered as
+    /// `unauthorized_client`, in words about revocation rather than grant types.
+    #[error("the token was issued to another client; only that client may revoke it")]
+    NotTokenOwner,
     /// The requested scope exceeds what the client (or the original grant) has.
     #[error("the requested scope is invalid")]
     InvalidScope,
@@ -90,6 +94,7 @@ impl Error {
             | Error::AccountDisabled
             | Error::InvalidGrant(_)
             | Error::UnauthorizedClient
+            | Error::NotTokenOwner
             | Error::InvalidScope
             | Error::Forbidden(_)
             | Error::InvalidRequest(_)
@@ -130,6 +135,11 @@ pub enum GrantRejection {
     /// Presented again after its one use (a rotated refresh token outside its grace retry,
     /// a consumed code): what it opened has been ended.
     Replayed(GrantKind),
+    /// A code withdrawn before any redemption: the browser session that issued it ended
+    /// (logout, a sign-in that replaced it), or its user changed password or was disabled.
+    Withdrawn(GrantKind),
+    /// The browser session that authorized the code has ended (or is gone).
+    BrowserSessionEnded,
     /// Lost the race for its one use inside the transaction (fails closed; nothing is
     /// committed).
     AlreadyUsed(GrantKind),
@@ -166,6 +176,7 @@ impl GrantRejection {
         match rejection {
             CodeRejection::WrongClient => Self::WrongClient(kind),
             CodeRejection::Consumed => Self::Replayed(kind),
+            CodeRejection::Withdrawn => Self::Withdrawn(kind),
             CodeRejection::Expired => Self::Expired(kind),
         }
     }
@@ -190,6 +201,8 @@ impl std::fmt::Display for GrantRejection {
             Self::AlreadyUsed(RefreshToken) => "the refresh token was already used",
             Self::Replayed(AuthorizationCode | OneTimeCode)
             | Self::AlreadyUsed(AuthorizationCode | OneTimeCode) => "the code was already used",
+            Self::Withdrawn(_) => "the code was withdrawn: the sign-in that issued it has ended",
+            Self::BrowserSessionEnded => "the sign-in that issued the code has ended",
             Self::UnknownSession => "unknown session",
             Self::SessionEnded => "the session has ended",
             Self::UnknownUser => "unknown user",

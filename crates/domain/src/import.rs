@@ -63,9 +63,64 @@ impl ImportDocument {
     ///
     /// # Errors
     /// `InvalidRequest` naming the position and the problem.
+    /// The message names the field path and what was expected, never the value found (a
+    /// wrongly typed `password` must not reach a terminal or a log: issue 19 item 10).
     pub fn from_json(text: &str) -> Result<Self> {
-        serde_json::from_str(text)
-            .map_err(|e| Error::InvalidRequest(format!("import document: {e}")))
+        let de = &mut serde_json::Deserializer::from_str(text);
+        let doc: Self = serde_path_to_error::deserialize(de).map_err(|e| {
+            let path = e.path().to_string();
+            Error::InvalidRequest(format!(
+                "import document: {path}: {}",
+                without_values(e.inner())
+            ))
+        })?;
+        Ok(doc)
+    }
+}
+
+/// RFC 9068 section 5: a client-credentials JWT's `sub` is the client id and a user's token's
+/// the user's GUID, and `aud` is the client's audience (else its id). Refused, inside the
+/// write transaction: a client id that is a user's GUID, and an audience that is another
+/// client's id (issue 19 item 9).
+fn check_subjects(tx: &mut dyn crate::store::WriteTx, client: &Client) -> Result<()> {
+    if let Ok(id) = Uuid::parse_str(&client.client_id) {
+        if tx.user_by_id(id)?.is_some() {
+            return Err(Error::Conflict(format!(
+                "client {}: its id is a user's id, so JWT subjects would collide (RFC 9068 section 5)",
+                client.client_id
+            )));
+        }
+    }
+    if let Some(audience) = client.signing.audience.as_deref() {
+        if audience != client.client_id && tx.client(audience)?.is_some() {
+            return Err(Error::Conflict(format!(
+                "client {}: its audience is another client's id",
+                client.client_id
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// What a JSON error says, without the value it found: the expectation of a type or value
+/// error, the position of a syntax error.
+fn without_values(e: &serde_json::Error) -> String {
+    use serde_json::error::Category;
+    let at = format!("line {} column {}", e.line(), e.column());
+    match e.classify() {
+        Category::Data => {
+            let text = e.to_string();
+            let text = text.split(" at line ").next().unwrap_or_default();
+            if let Some((_, expected)) = text.split_once(", expected ") {
+                format!("wrong type or value, expected {expected} ({at})")
+            } else if text.starts_with("missing field") {
+                format!("{text} ({at})")
+            } else {
+                format!("invalid value ({at})")
+            }
+        }
+        Category::Syntax | Category::Eof => format!("not valid JSON ({at})"),
+        Category::Io => "could not be read".to_owned(),
     }
 }
 
@@ -600,7 +655,15 @@ impl<S: Store> Gatehouse<S> {
                         }
                     }
                 }
-                (None, Some(hash), _) => hash.trim().to_owned(),
+                (None, Some(hash), _) => {
+                    crate::credentials::check_stored_hash(hash.trim()).map_err(|e| {
+                        Error::InvalidRequest(format!(
+                            "user {}: password_hash is not a hash this server can verify ({e})",
+                            item.user_name
+                        ))
+                    })?;
+                    hash.trim().to_owned()
+                }
                 (None, None, Some(existing)) => existing.password_hash.clone(),
                 (None, None, None) => {
                     return Err(Error::InvalidRequest(format!(
@@ -669,6 +732,9 @@ impl<S: Store> Gatehouse<S> {
                 tx.put_client_logout(logout)?;
                 tx.put_client_par(par)?;
             }
+            for client in &clients {
+                check_subjects(tx, client)?;
+            }
             for (user, member, accounts) in &users {
                 // Re-check inside the transaction: another writer may have taken the name.
                 let stored = tx.user_by_name(&user.user_name)?;
@@ -685,6 +751,12 @@ impl<S: Store> Gatehouse<S> {
                     if disabled_now || other.password_hash != user.password_hash {
                         tx.end_user_sessions(user.id, now)?;
                     }
+                }
+                if tx.client(&user.id.hyphenated().to_string())?.is_some() {
+                    return Err(Error::Conflict(format!(
+                        "user {}: its id is a client's id, so JWT subjects would collide (RFC 9068 section 5)",
+                        user.user_name
+                    )));
                 }
                 tx.upsert_user(user)?;
                 report.users += 1;
@@ -824,6 +896,7 @@ impl<S: Store> Gatehouse<S> {
                     client.client_id
                 )));
             }
+            check_subjects(tx, &client)?;
             tx.upsert_client(&client)?;
             also(tx)
         })?;

@@ -142,8 +142,8 @@ impl KeyEncryptionKey {
 
     fn open(&self, kid: &str, blob: &[u8]) -> Result<Vec<u8>, Error> {
         let bad = || {
-            Error::Credential(crate::credentials::CredentialError::Malformed(
-                "sealed signing key",
+            Error::SigningUnavailable(format!(
+                "signing key {kid} does not open under the configured key-encryption key"
             ))
         };
         if blob.len() < aead::NONCE_LEN {
@@ -365,15 +365,13 @@ impl rsa::rand_core::CryptoRng for RandAdapter<'_> {}
 
 fn key_error(what: &str) -> Error {
     tracing::error!("signing key: {what}");
-    Error::Credential(crate::credentials::CredentialError::Malformed(
-        "signing key",
-    ))
+    Error::SigningUnavailable(format!("signing key: {what}"))
 }
 
 /// Generates a key of `alg`, sealed under `kek`, signing from `activates_at`.
 ///
 /// # Errors
-/// `Credential` if a library refuses the key it just made (not expected).
+/// `SigningUnavailable` if a library refuses the key it just made (not expected).
 pub fn generate_key(
     alg: Alg,
     kek: &KeyEncryptionKey,
@@ -557,7 +555,7 @@ impl KeyRing {
     /// Checks that `key` opens under the KEK.
     ///
     /// # Errors
-    /// `Credential` if it does not.
+    /// `SigningUnavailable` if it does not.
     pub fn check(&self, key: &SigningKey) -> Result<(), Error> {
         self.signer(key).map(|_| ())
     }
@@ -565,7 +563,8 @@ impl KeyRing {
     /// A compact JWS of `claims` with header `{alg, typ, kid}`.
     ///
     /// # Errors
-    /// `Credential` if the key does not open or sign.
+    /// `SigningUnavailable` if the key does not open or sign (answered 503
+    /// `temporarily_unavailable`, never 500).
     pub fn sign(&self, key: &SigningKey, typ: &str, claims: &Value) -> Result<String, Error> {
         let header = json!({ "alg": key.alg.as_str(), "typ": typ, "kid": key.kid });
         let mut input = URL_SAFE_NO_PAD.encode(header.to_string());

@@ -61,6 +61,7 @@ pub mod config;
 pub mod credentials;
 pub mod dual_run;
 pub mod error;
+pub mod forms;
 pub mod hash_pool;
 pub mod import;
 pub mod keys;

@@ -109,7 +109,10 @@ impl<S: Store> Gatehouse<S> {
     }
 
     /// The key of `alg` that signs at `now`, from `keys` when the caller read them in its
-    /// own transaction, else from a read of its own.
+    /// own transaction, else from a read of its own. When that key does not open under the
+    /// KEK (a rotation under another KEK, a damaged row), the previous key of the algorithm
+    /// that opens and is still published signs instead (verifiers have it); with none, the
+    /// error is `SigningUnavailable` (503 `temporarily_unavailable`, never 500).
     fn pick_key(
         &self,
         now: OffsetDateTime,
@@ -124,7 +127,27 @@ impl<S: Store> Gatehouse<S> {
                 &read
             }
         };
-        key_of(keys, alg, now).cloned()
+        let current = key_of(keys, alg, now)?;
+        let ring = self.ring()?;
+        let Err(refused) = ring.check(current) else {
+            return Ok(current.clone());
+        };
+        let mut previous: Vec<&SigningKey> = keys
+            .iter()
+            .filter(|k| {
+                k.alg == alg
+                    && k.kid != current.kid
+                    && k.retired_at.is_none()
+                    && k.activates_at <= now
+                    && k.published(now)
+            })
+            .collect();
+        previous.sort_by_key(|k| std::cmp::Reverse((k.activates_at, k.created_at)));
+        previous
+            .into_iter()
+            .find(|k| ring.check(k).is_ok())
+            .cloned()
+            .ok_or(refused)
     }
 
     /// Checks, before `clients` are stored, that their tokens can be signed with the keys
@@ -360,11 +383,25 @@ impl<S: Store> Gatehouse<S> {
     /// `gatehouse keys rotate`: a new key of `alg`, published now and signing after
     /// `publish_delay` (so every cache of the JWKS has seen it before a token carries it).
     ///
+    /// The key-encryption key must first prove that it opens every published key (a new
+    /// key sealed under a wrong KEK would sign, and the next start would refuse: issue 19
+    /// item 5).
+    ///
     /// # Errors
-    /// `Storage`, `Credential`, or no KEK.
+    /// `Storage`, `SigningUnavailable` (no KEK, or it does not open a stored key).
     pub fn rotate_key(&self, alg: Alg, publish_delay: Duration) -> Result<SigningKey> {
         let ring = self.ring()?;
         let now = self.now();
+        let stored = self.store().read(|tx| tx.signing_keys())?;
+        for key in stored.iter().filter(|k| k.published(now)) {
+            ring.check(key).map_err(|_| {
+                Error::SigningUnavailable(format!(
+                    "the key-encryption key does not open the stored key {}: it is not the \
+                     one the keys were sealed under; nothing was changed",
+                    key.kid
+                ))
+            })?;
+        }
         let key = keys::generate_key(alg, ring.kek(), self.rng(), now, later(now, publish_delay))?;
         let stored = key.clone();
         self.store()
@@ -378,7 +415,7 @@ impl<S: Store> Gatehouse<S> {
     /// for JWT access tokens. Returns the keys created.
     ///
     /// # Errors
-    /// `Storage`, `Credential` (a key does not open: wrong KEK).
+    /// `Storage`, `SigningUnavailable` (a key does not open: wrong KEK).
     pub fn ensure_signing_key(&self) -> Result<Vec<SigningKey>> {
         let ring = self.ring()?;
         let now = self.now();

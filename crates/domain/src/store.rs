@@ -114,6 +114,22 @@ pub trait ReadTx {
     ) -> Result<u64>;
     /// A browser session by the digest of its cookie.
     fn browser_session(&mut self, digest: &TokenDigest) -> Result<Option<BrowserSession>>;
+    /// A browser session by its GUID (what an authorization code records).
+    fn browser_session_by_id(&mut self, id: Uuid) -> Result<Option<BrowserSession>>;
+    /// How many authorization codes of `user_id` are outstanding (unconsumed, expiring after
+    /// `now`).
+    fn outstanding_authorization_codes_of_user(
+        &mut self,
+        user_id: Uuid,
+        now: OffsetDateTime,
+    ) -> Result<u64>;
+    /// How many authorization codes the browser session `browser_session_id` authorized are
+    /// outstanding.
+    fn outstanding_authorization_codes_of_browser_session(
+        &mut self,
+        browser_session_id: Uuid,
+        now: OffsetDateTime,
+    ) -> Result<u64>;
     /// Every signing key, oldest first.
     fn signing_keys(&mut self) -> Result<Vec<SigningKey>>;
     /// Whether client `client_id` used assertion `jti` and that assertion lives at `now`.
@@ -151,6 +167,8 @@ pub trait ReadTx {
     ) -> Result<Vec<BrowserSession>>;
     /// Lockout records, by key, at most `limit`; only keys starting with `prefix` when given.
     fn login_failures(&mut self, prefix: Option<&str>, limit: u32) -> Result<Vec<LoginFailure>>;
+    /// The server key `name` (table `server_keys`), if generated.
+    fn server_key(&mut self, name: &str) -> Result<Option<Vec<u8>>>;
 }
 
 /// Writes, only inside [`Store::write`].
@@ -195,7 +213,9 @@ pub trait WriteTx: ReadTx {
     /// does not exist.
     fn end_session(&mut self, id: Uuid, at: OffsetDateTime) -> Result<bool>;
     /// Ends every live session of a user, token sessions and browser sessions (password
-    /// change, disable); returns how many.
+    /// change, disable), and withdraws the user's unredeemed authorization and one-time codes
+    /// (consumed without a session: [`crate::model::CodeRejection::Withdrawn`]); returns how
+    /// many sessions ended.
     fn end_user_sessions(&mut self, user_id: Uuid, at: OffsetDateTime) -> Result<u64>;
     /// Stores an access token.
     fn insert_access_token(&mut self, token: &AccessToken) -> Result<()>;
@@ -243,6 +263,18 @@ pub trait WriteTx: ReadTx {
         at: OffsetDateTime,
         session_id: Uuid,
     ) -> Result<bool>;
+    /// Withdraws the unredeemed authorization codes the browser session `browser_session_id`
+    /// authorized (logout, a replacing sign-in): consumed without a session, so an exchange
+    /// is refused as [`crate::model::CodeRejection::Withdrawn`]. Returns how many.
+    fn withdraw_codes_of_browser_session(
+        &mut self,
+        browser_session_id: Uuid,
+        at: OffsetDateTime,
+    ) -> Result<u64>;
+    /// Deletes authorization codes that expired unredeemed at or before `now` (redeemed ones
+    /// stay until [`WriteTx::purge_expired`]: logout finds the sessions they opened, and a
+    /// replay ends that session). Returns how many.
+    fn delete_expired_authorization_codes(&mut self, now: OffsetDateTime) -> Result<u64>;
     /// Stores a one-time code.
     fn insert_onetime_code(&mut self, code: &OneTimeCode) -> Result<()>;
     /// Consumes an unconsumed one-time code and forgets its payload (only the digest, the
@@ -274,8 +306,16 @@ pub trait WriteTx: ReadTx {
     fn insert_browser_session(&mut self, session: &BrowserSession) -> Result<()>;
     /// Ends a browser session (logout); `false` if unknown or already ended.
     fn end_browser_session(&mut self, digest: &TokenDigest, at: OffsetDateTime) -> Result<bool>;
-    /// Ends every live browser session of a user; how many.
+    /// Ends every live browser session of a user and withdraws the unredeemed authorization
+    /// codes they issued; how many sessions ended.
     fn end_browser_sessions_of(&mut self, user_id: Uuid, at: OffsetDateTime) -> Result<u64>;
+    /// Stores the server key `name` unless one is stored (the first writer wins).
+    fn insert_server_key_if_absent(
+        &mut self,
+        name: &str,
+        secret: &[u8],
+        at: OffsetDateTime,
+    ) -> Result<()>;
     /// Stores a new signing key (a kid already used is [`Error::Conflict`]).
     fn insert_signing_key(&mut self, key: &SigningKey) -> Result<()>;
     /// Retires a signing key, keeping it published until `published_until`; `false` if

@@ -350,6 +350,56 @@ impl ReadTx for Tx<'_, $conn> {
             .transpose()
     }
 
+    fn browser_session_by_id(&mut self, id: Uuid) -> Result<Option<BrowserSession>> {
+        browser_sessions::table
+            .filter(browser_sessions::id.eq(guid(id)))
+            .select(BrowserSessionRow::as_select())
+            .first(self.conn)
+            .optional()
+            .map_err(db)?
+            .map(BrowserSessionRow::into_domain)
+            .transpose()
+    }
+
+    fn outstanding_authorization_codes_of_user(
+        &mut self,
+        user_id: Uuid,
+        now: OffsetDateTime,
+    ) -> Result<u64> {
+        let n: i64 = authorization_codes::table
+            .filter(authorization_codes::user_id.eq(guid(user_id)))
+            .filter(authorization_codes::consumed_at.is_null())
+            .filter(authorization_codes::expires_at.gt(micros(now)))
+            .count()
+            .get_result(self.conn)
+            .map_err(db)?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    fn outstanding_authorization_codes_of_browser_session(
+        &mut self,
+        browser_session_id: Uuid,
+        now: OffsetDateTime,
+    ) -> Result<u64> {
+        let n: i64 = authorization_codes::table
+            .filter(authorization_codes::browser_session_id.eq(guid(browser_session_id)))
+            .filter(authorization_codes::consumed_at.is_null())
+            .filter(authorization_codes::expires_at.gt(micros(now)))
+            .count()
+            .get_result(self.conn)
+            .map_err(db)?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    fn server_key(&mut self, name: &str) -> Result<Option<Vec<u8>>> {
+        server_keys::table
+            .find(name)
+            .select(server_keys::secret)
+            .first(self.conn)
+            .optional()
+            .map_err(db)
+    }
+
     fn signing_keys(&mut self) -> Result<Vec<SigningKey>> {
         signing_keys::table
             .order(signing_keys::created_at.asc())
@@ -593,6 +643,35 @@ impl ReadTx for Tx<'_, $conn> {
             .into_iter()
             .map(LoginFailureRow::into_domain)
             .collect()
+    }
+}
+
+impl Tx<'_, $conn> {
+    /// Withdraws a user's unredeemed authorization and one-time codes (password change,
+    /// disable): consumed without a session, one-time payloads forgotten.
+    fn withdraw_codes_of_user(&mut self, user_id: Uuid, at: OffsetDateTime) -> Result<()> {
+        diesel::update(
+            authorization_codes::table
+                .filter(authorization_codes::user_id.eq(guid(user_id)))
+                .filter(authorization_codes::consumed_at.is_null()),
+        )
+        .set(authorization_codes::consumed_at.eq(micros(at)))
+        .execute(self.conn)
+        .map_err(db)?;
+        diesel::update(
+            onetime_codes::table
+                .filter(onetime_codes::user_id.eq(guid(user_id)))
+                .filter(onetime_codes::consumed_at.is_null()),
+        )
+        .set((
+            onetime_codes::consumed_at.eq(micros(at)),
+            onetime_codes::payload.eq("{}"),
+            onetime_codes::trading_account.eq(None::<String>),
+            onetime_codes::server.eq(None::<String>),
+        ))
+        .execute(self.conn)
+        .map_err(db)?;
+        Ok(())
     }
 }
 
@@ -889,6 +968,8 @@ impl WriteTx for Tx<'_, $conn> {
         .set(browser_sessions::ended_at.eq(micros(at)))
         .execute(self.conn)
         .map_err(db)?;
+        // Codes issued before the change: an exchange now is refused as withdrawn.
+        self.withdraw_codes_of_user(user_id, at)?;
         Ok(u64::try_from(n.saturating_add(browsers)).unwrap_or(u64::MAX))
     }
 
@@ -979,6 +1060,35 @@ impl WriteTx for Tx<'_, $conn> {
         .execute(self.conn)
         .map_err(db)?;
         Ok(n == 1)
+    }
+
+    fn withdraw_codes_of_browser_session(
+        &mut self,
+        browser_session_id: Uuid,
+        at: OffsetDateTime,
+    ) -> Result<u64> {
+        // Index authorization_codes_browser_session: reads this session's codes only.
+        let n = diesel::update(
+            authorization_codes::table
+                .filter(authorization_codes::browser_session_id.eq(guid(browser_session_id)))
+                .filter(authorization_codes::consumed_at.is_null()),
+        )
+        .set(authorization_codes::consumed_at.eq(micros(at)))
+        .execute(self.conn)
+        .map_err(db)?;
+        Ok(u64::try_from(n).unwrap_or(u64::MAX))
+    }
+
+    fn delete_expired_authorization_codes(&mut self, now: OffsetDateTime) -> Result<u64> {
+        // Partial index authorization_codes_unredeemed_expiry: reads the expired rows only.
+        let n = diesel::delete(
+            authorization_codes::table
+                .filter(authorization_codes::expires_at.le(micros(now)))
+                .filter(authorization_codes::consumed_at.is_null()),
+        )
+        .execute(self.conn)
+        .map_err(db)?;
+        Ok(u64::try_from(n).unwrap_or(u64::MAX))
     }
 
     fn insert_onetime_code(&mut self, code: &OneTimeCode) -> Result<()> {
@@ -1106,7 +1216,27 @@ impl WriteTx for Tx<'_, $conn> {
         .set(browser_sessions::ended_at.eq(micros(at)))
         .execute(self.conn)
         .map_err(db)?;
+        self.withdraw_codes_of_user(user_id, at)?;
         Ok(u64::try_from(n).unwrap_or(u64::MAX))
+    }
+
+    fn insert_server_key_if_absent(
+        &mut self,
+        name: &str,
+        secret: &[u8],
+        at: OffsetDateTime,
+    ) -> Result<()> {
+        diesel::insert_into(server_keys::table)
+            .values((
+                server_keys::name.eq(name),
+                server_keys::secret.eq(secret),
+                server_keys::created_at.eq(micros(at)),
+            ))
+            .on_conflict(server_keys::name)
+            .do_nothing()
+            .execute(self.conn)
+            .map_err(db)?;
+        Ok(())
     }
 
     fn insert_signing_key(&mut self, key: &SigningKey) -> Result<()> {

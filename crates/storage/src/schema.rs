@@ -210,6 +210,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    server_keys (name) {
+        name -> Text,
+        secret -> Binary,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
     sessions (id) {
         id -> Text,
         client_id -> Nullable<Text>,
@@ -313,6 +321,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     pushed_requests,
     rate_windows,
     refresh_tokens,
+    server_keys,
     sessions,
     signing_keys,
     sub_accounts,

@@ -265,7 +265,9 @@ fn domain_codes(e: &DomainError) -> (Kind, ErrorCode, ResponseStatus, Option<u64
             e.retry_after_secs(),
         ),
         DomainError::InvalidGrant(_) => (K::Invalid, E::InvalidGrant, R::InvalidCode, None),
-        DomainError::UnauthorizedClient => (K::Invalid, E::UnauthorizedClient, R::Forbidden, None),
+        DomainError::UnauthorizedClient | DomainError::NotTokenOwner => {
+            (K::Invalid, E::UnauthorizedClient, R::Forbidden, None)
+        }
         DomainError::InvalidScope => (K::Invalid, E::InvalidScope, R::InvalidRequest, None),
         DomainError::InvalidRequest(_) => (K::Invalid, E::InvalidRequest, R::InvalidRequest, None),
         // The server cannot sign this client's tokens (no key-encryption key, no active key

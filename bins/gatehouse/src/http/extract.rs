@@ -332,9 +332,13 @@ pub enum WebApi {}
 #[derive(Debug)]
 pub enum Katana {}
 
-/// A JSON-only (RFC) type: JSON or form ([`request::decode_rfc`]).
+/// Introspection and revocation: a strict form or strict JSON ([`request::decode_rfc`]).
 #[derive(Debug)]
 pub enum Rfc {}
+
+/// RFC 6749's token endpoint: a strict form only ([`request::decode_rfc`]).
+#[derive(Debug)]
+pub enum RfcForm {}
 
 impl<T: DeserializeOwned + Contract> Decoding<T> for WebApi {
     fn decode(req: &HttpRequest, body: &[u8]) -> Result<T, ApiError> {
@@ -350,7 +354,13 @@ impl<T: DeserializeOwned + Contract> Decoding<T> for Katana {
 
 impl<T: DeserializeOwned> Decoding<T> for Rfc {
     fn decode(req: &HttpRequest, body: &[u8]) -> Result<T, ApiError> {
-        request::decode_rfc(req, body)
+        request::decode_rfc(req, body, true)
+    }
+}
+
+impl<T: DeserializeOwned> Decoding<T> for RfcForm {
+    fn decode(req: &HttpRequest, body: &[u8]) -> Result<T, ApiError> {
+        request::decode_rfc(req, body, false)
     }
 }
 

@@ -177,23 +177,77 @@ pub fn decode<T: DeserializeOwned + Contract>(
         .map_err(|errors| ApiError::Binding { format, errors })
 }
 
-/// Decodes a body of a JSON-only (RFC) type: JSON or form.
-pub fn decode_rfc<T: DeserializeOwned>(req: &HttpRequest, body: &[u8]) -> Result<T, ApiError> {
+/// Decodes the body of an RFC endpoint strictly (issue 19 item 11; the legacy dialects keep
+/// their leniency): a form (RFC 6749 appendix B) with exact parameter names, each at most
+/// once; JSON too when `json_too` (introspection and revocation, documented in
+/// docs/oauth.md), read as RFC 8259 (no comments, nothing after the value, exact names, a
+/// name at most once). Errors never quote the body (it carries secrets).
+pub fn decode_rfc<T: DeserializeOwned>(
+    req: &HttpRequest,
+    body: &[u8],
+    json_too: bool,
+) -> Result<T, ApiError> {
     let content_type = header_str(req, header::CONTENT_TYPE);
-    let opts = DecodeOptions::default();
     match codec::classify(content_type) {
-        Ok(BodyFormat::Form) => codec::decode_form(body, &opts).map_err(ApiError::Decode),
-        Ok(BodyFormat::Json) => {
+        Ok(BodyFormat::Form) => strict_form(body),
+        Ok(BodyFormat::Json) if json_too => {
             if body.is_empty() {
                 return Err(ApiError::BadRequest("The request body is empty.".into()));
             }
-            codec::decode_json(body, &opts).map_err(ApiError::Decode)
+            serde_json::from_slice(body).map_err(|e| strict_error(&e))
         }
-        Ok(BodyFormat::Xml) => Err(ApiError::MediaType(
-            "The request entity's media type is not supported for this resource: send application/x-www-form-urlencoded or application/json.".into(),
-        )),
+        Ok(_) => Err(ApiError::MediaType(if json_too {
+            "The request entity's media type is not supported for this resource: send application/x-www-form-urlencoded or application/json.".into()
+        } else {
+            "The request entity's media type is not supported for this resource: send application/x-www-form-urlencoded (RFC 6749).".into()
+        })),
         Err(e) => Err(ApiError::MediaType(e.to_string())),
     }
+}
+
+/// A form body, names exact, each at most once, every value a string.
+fn strict_form<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    let pairs = std::str::from_utf8(body)
+        .ok()
+        .and_then(crate::http::standard::parse_urlencoded)
+        .ok_or_else(|| ApiError::BadRequest("The form body is not valid URL encoding.".into()))?;
+    let mut object = serde_json::Map::new();
+    for (name, value) in pairs {
+        if object.contains_key(&name) {
+            return Err(ApiError::BadRequest(format!(
+                "The parameter {} appears more than once.",
+                printable_name(&name)
+            )));
+        }
+        object.insert(name, serde_json::Value::String(value));
+    }
+    serde_json::from_value(serde_json::Value::Object(object)).map_err(|e| strict_error(&e))
+}
+
+/// A parameter name fit for an error message (short, printable).
+fn printable_name(name: &str) -> String {
+    if name.len() <= 64 && name.bytes().all(|b| b.is_ascii_graphic()) {
+        name.to_owned()
+    } else {
+        "(unprintable)".to_owned()
+    }
+}
+
+/// The refusal of a strict body, naming the kind of fault and never a value.
+fn strict_error(e: &serde_json::Error) -> ApiError {
+    use serde_json::error::Category;
+    ApiError::BadRequest(match e.classify() {
+        Category::Data => {
+            "A parameter has the wrong type (every parameter is a string) or appears more than once."
+                .to_owned()
+        }
+        Category::Syntax | Category::Eof => format!(
+            "The body is not valid JSON (RFC 8259: no comments, nothing after the value) at line {} column {}.",
+            e.line(),
+            e.column()
+        ),
+        Category::Io => "The body could not be read.".to_owned(),
+    })
 }
 
 /// The `Authorization: Bearer` token, when the header uses that scheme.

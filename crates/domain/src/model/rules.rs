@@ -3,6 +3,7 @@
 //! to its error (`GrantRejection`, `InvalidToken`, an inactive introspection).
 
 use time::{Duration, OffsetDateTime};
+use uuid::Uuid;
 
 use super::{AccessToken, AuthorizationCode, OneTimeCode, RefreshToken, Session, User};
 
@@ -123,6 +124,9 @@ pub enum CodeRejection {
     WrongClient,
     /// Already redeemed: a replay.
     Consumed,
+    /// Withdrawn before any redemption: the browser session that issued it ended, or its
+    /// user changed password or was disabled (consumed without opening a session).
+    Withdrawn,
     /// Past its expiry.
     Expired,
 }
@@ -131,12 +135,15 @@ pub enum CodeRejection {
 fn check_code(
     redeemer: &str,
     consumed_at: Option<OffsetDateTime>,
+    redeemed_into: Option<Uuid>,
     expires_at: OffsetDateTime,
     client_id: &str,
     now: OffsetDateTime,
 ) -> Result<(), CodeRejection> {
     if redeemer != client_id {
         Err(CodeRejection::WrongClient)
+    } else if consumed_at.is_some() && redeemed_into.is_none() {
+        Err(CodeRejection::Withdrawn)
     } else if consumed_at.is_some() {
         Err(CodeRejection::Consumed)
     } else if expires_at <= now {
@@ -156,6 +163,7 @@ impl AuthorizationCode {
         check_code(
             &self.client_id,
             self.consumed_at,
+            self.session_id,
             self.expires_at,
             client_id,
             now,
@@ -172,6 +180,7 @@ impl OneTimeCode {
         check_code(
             &self.redeeming_client_id,
             self.consumed_at,
+            self.session_id,
             self.expires_at,
             client_id,
             now,
@@ -336,8 +345,14 @@ mod tests {
         );
         let used = AuthorizationCode {
             consumed_at: Some(NOW),
+            session_id: Some(Uuid::from_u128(7)),
             ..code()
         };
+        let withdrawn = AuthorizationCode {
+            consumed_at: Some(NOW),
+            ..code()
+        };
+        assert_eq!(withdrawn.check("c", NOW), Err(CodeRejection::Withdrawn));
         assert_eq!(
             used.check("c", NOW + Duration::hours(1)),
             Err(CodeRejection::Consumed)

@@ -7,10 +7,10 @@ use std::net::IpAddr;
 use time::{Duration, OffsetDateTime};
 
 use crate::authorize::CodeBinding;
-use crate::error::Error;
+use crate::error::{Error, GrantRejection};
 use crate::model::{AuthorizationCode, Client, GrantType, TokenFormat};
 use crate::secret::{generate_token, Secret, TokenDigest};
-use crate::store::Store;
+use crate::store::{Store, WriteTx};
 
 use super::client_auth::{require_grant, ClientAuth};
 use super::lockout::{account_key, apply_login_success, lockout_records, login_keys};
@@ -39,13 +39,90 @@ impl fmt::Debug for IssuedCode {
     }
 }
 
+/// What bounds the authorization codes of one user and one browser session (issue 19): at
+/// most `rate` issued per `window` per user (both kinds of code), `per_user` outstanding per
+/// user and `per_browser_session` per browser session; expired unredeemed codes are deleted
+/// at every issuance. With the defaults (30 a minute, 16 and 8 outstanding, 60 s codes, nonce
+/// at most 255 bytes) one account issues at most 43,200 codes a day, about 35 MB of rows and
+/// index entries if it exchanges every one (docs/security.md, issue 19 figures), where 2,000
+/// codes and 8.5 MB took 4 s before.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct CodeCaps {
+    per_user: u64,
+    per_browser_session: u64,
+    rate: u64,
+    window: Duration,
+    life: Duration,
+}
+
+impl CodeCaps {
+    pub(crate) fn of(config: &crate::Config) -> Self {
+        Self {
+            per_user: config.max_auth_codes_per_user,
+            per_browser_session: config.max_auth_codes_per_browser_session,
+            rate: config.auth_code_rate,
+            window: config.auth_code_rate_window,
+            life: config.auth_code_lifetime,
+        }
+    }
+
+    /// Inside the write transaction: deletes expired unredeemed codes, counts the issuance
+    /// against the user's rate window, checks the outstanding caps and that the browser
+    /// session (if any) is still live, then stores `record`. `Ok(Err(RateLimited))` commits
+    /// the counted hit and refuses; `Ok(Err(InvalidGrant(BrowserSessionEnded)))` refuses a
+    /// session that a logout ended after it was read.
+    pub(crate) fn admit(
+        self,
+        tx: &mut dyn WriteTx,
+        record: &AuthorizationCode,
+        now: OffsetDateTime,
+    ) -> Result<Result<()>> {
+        tx.delete_expired_authorization_codes(now)?;
+        if let Some(id) = record.browser_session_id {
+            let live = tx
+                .browser_session_by_id(id)?
+                .is_some_and(|s| s.ended_at.is_none() && s.expires_at > now);
+            if !live {
+                return Ok(Err(Error::InvalidGrant(
+                    GrantRejection::BrowserSessionEnded,
+                )));
+            }
+        }
+        let key = format!("authz:{}", record.user_id);
+        let (hits, window_ends) = tx.hit_rate_window(&key, now, self.window)?;
+        if hits > self.rate {
+            return Ok(Err(Error::RateLimited {
+                retry_after: window_ends - now,
+            }));
+        }
+        let over_user =
+            tx.outstanding_authorization_codes_of_user(record.user_id, now)? >= self.per_user;
+        let over_session = match record.browser_session_id {
+            Some(id) => {
+                tx.outstanding_authorization_codes_of_browser_session(id, now)?
+                    >= self.per_browser_session
+            }
+            None => false,
+        };
+        if over_user || over_session {
+            // The oldest outstanding code expires within one code lifetime.
+            return Ok(Err(Error::RateLimited {
+                retry_after: self.life,
+            }));
+        }
+        tx.insert_authorization_code(record)?;
+        Ok(Ok(()))
+    }
+}
+
 impl<S: Store> Gatehouse<S> {
     /// otc `/admin/login/auth_code`: a confidential client with the `authorization_code`
     /// grant, and an operator's user name and password, get a single-use code bound to both.
     ///
     /// # Errors
     /// `InvalidClient`, `UnauthorizedClient`, `Locked`, `InvalidCredentials`,
-    /// `AccountDisabled`, `Forbidden` (not an operator), `Storage`.
+    /// `AccountDisabled`, `Forbidden` (not an operator), `RateLimited` ([`CodeCaps`]),
+    /// `Storage`.
     pub fn issue_auth_code(
         &self,
         client: &ClientAuth,
@@ -87,10 +164,13 @@ impl<S: Store> Gatehouse<S> {
         };
         let account = keys[0].clone();
         let user_id = login.user.id;
-        self.store.write(move |tx| {
-            apply_login_success(tx, &account, &login)?;
-            tx.insert_authorization_code(&record)
-        })?;
+        let caps = CodeCaps::of(&self.config);
+        self.store
+            .write(move |tx| {
+                apply_login_success(tx, &account, &login)?;
+                caps.admit(tx, &record, now)
+            })
+            .and_then(|r| r)?;
         self.audit_code_issued("authorization_code", &client.client_id, user_id);
         Ok(IssuedCode {
             code,

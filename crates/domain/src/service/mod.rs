@@ -49,6 +49,7 @@ pub use password::{MemberGrant, MemberLogin, PasswordGrant, WindowsGrant};
 pub use tokens::{IssuedTokens, UserInfo};
 
 pub(crate) use client_auth::authenticate_in;
+pub(crate) use codes::CodeCaps;
 pub(crate) use lockout::{account_key, apply_login_success, lockout_records, login_keys};
 pub(crate) use scope::narrow_scope;
 
@@ -232,8 +233,12 @@ impl<S: Store> Gatehouse<S> {
         let before = now - Duration::days(1);
         let forgotten = now - self.config.lockout.forget_after;
         self.store.write(move |tx| {
-            // One-time codes go as soon as they expire (their payloads are the bulky part).
-            let codes = tx.delete_expired_onetime_codes(now)?;
+            // One-time codes go as soon as they expire (their payloads are the bulky part), and
+            // so do unredeemed authorization codes (redeemed ones stay a day: logout finds
+            // the sessions they opened); so do client assertions' jtis.
+            let codes = tx
+                .delete_expired_onetime_codes(now)?
+                .saturating_add(tx.delete_expired_authorization_codes(now)?);
             let jtis = tx.delete_expired_assertion_jtis(None, now)?;
             Ok(tx
                 .purge_expired(before, forgotten)?

@@ -29,6 +29,12 @@ pub(crate) trait SingleUseCode: Sized {
         -> std::result::Result<(), CodeRejection>;
     /// The user the code stands for.
     fn user_id(&self) -> Uuid;
+    /// Whether the sign-in that issued the code has ended since (its browser session ended,
+    /// expired or is gone): an authorization code of `/oauth2/authorize` dies with it.
+    fn origin_ended(&self, tx: &mut dyn WriteTx, now: OffsetDateTime) -> Result<bool> {
+        let _ = (tx, now);
+        Ok(false)
+    }
     /// The sessions a replay ends: what the first redemption opened, and for a one-time code
     /// the session that issued it (the whole lineage).
     fn replay_ends(&self) -> Vec<Uuid>;
@@ -60,6 +66,15 @@ impl SingleUseCode for AuthorizationCode {
 
     fn user_id(&self) -> Uuid {
         self.user_id
+    }
+
+    fn origin_ended(&self, tx: &mut dyn WriteTx, now: OffsetDateTime) -> Result<bool> {
+        let Some(id) = self.browser_session_id else {
+            return Ok(false);
+        };
+        Ok(tx
+            .browser_session_by_id(id)?
+            .is_none_or(|s| s.ended_at.is_some() || s.expires_at <= now))
     }
 
     fn replay_ends(&self) -> Vec<Uuid> {
@@ -124,8 +139,9 @@ pub(crate) struct Redeemed<C> {
 
 /// Redeems the code `digest` for `client_id`, inside a write transaction. In order: the
 /// code exists; its own rule (another client's; a replay, which ends
-/// [`SingleUseCode::replay_ends`] and is committed; expired); `bound` (what the token
-/// request must match, checked before the user); the user exists and is not disabled; `mint`
+/// [`SingleUseCode::replay_ends`] and is committed; expired; withdrawn); `bound` (what the
+/// token request must match, checked before the user); the sign-in that issued it is still
+/// live ([`SingleUseCode::origin_ended`]); the user exists and is not disabled; `mint`
 /// builds the new session (it may refuse too). Then the session is written and the code
 /// consumed. `Ok(Err(_))` is a refusal to commit as is (a replay's ended sessions).
 ///
@@ -157,6 +173,11 @@ pub(crate) fn redeem<C: SingleUseCode>(
     }
     if let Err(e) = bound(&code) {
         return Ok(Err(e));
+    }
+    if code.origin_ended(tx, now)? {
+        return Ok(Err(Error::InvalidGrant(
+            GrantRejection::BrowserSessionEnded,
+        )));
     }
     let user = match user_of(tx, code.user_id())? {
         Ok(user) => user,

@@ -16,7 +16,7 @@ impl<S: Store> Gatehouse<S> {
     /// a confidential client with `introspect_any` may revoke (RFC 7009 section 5).
     ///
     /// # Errors
-    /// `InvalidClient`, `UnauthorizedClient` (a token the client may not revoke), `Storage`.
+    /// `InvalidClient`, `NotTokenOwner` (a token the client may not revoke), `Storage`.
     pub fn revoke(&self, client: &ClientAuth, token: &str) -> Result<()> {
         let client = self.authenticate_client(client)?;
         // A legacy Katana ticket never seen is adopted, so that its revocation is recorded
@@ -35,14 +35,14 @@ impl<S: Store> Gatehouse<S> {
                 |owner: &Option<String>| any || owner.as_deref() == Some(client.client_id.as_str());
             if let Some(refresh) = tx.refresh_token(&digest)? {
                 if !owner_ok(&refresh.client_id) {
-                    return Err(Error::UnauthorizedClient);
+                    return Err(Error::NotTokenOwner);
                 }
                 let ended = tx.end_session(refresh.session_id, now)?;
                 return Ok(ended.then_some(("refresh_token", refresh.session_id)));
             }
             if let Some(access) = tx.access_token(&digest)? {
                 if !owner_ok(&access.client_id) {
-                    return Err(Error::UnauthorizedClient);
+                    return Err(Error::NotTokenOwner);
                 }
                 if tx.revoke_access_token(&digest, now)? {
                     return Ok(Some(("access_token", access.session_id)));

@@ -1118,7 +1118,7 @@ fn introspection_and_revocation() {
     // Another client may not revoke demo-client's token.
     assert!(matches!(
         fx.gh.revoke(&public_client(), &refresh),
-        Err(Error::UnauthorizedClient)
+        Err(Error::NotTokenOwner)
     ));
     // Unknown token: success.
     fx.gh

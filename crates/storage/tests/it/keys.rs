@@ -202,8 +202,28 @@ pub fn a_wrong_kek_does_not_open_the_keys() {
         .with_key_ring(Arc::new(other));
     assert!(matches!(
         wrong.ensure_signing_key(),
-        Err(Error::Credential(_))
+        Err(Error::SigningUnavailable(_))
     ));
+    // Nor rotate (issue 19 item 5): the KEK must open the stored keys first.
+    let before = fx
+        .gh
+        .store()
+        .read(|tx| tx.signing_keys())
+        .expect("read")
+        .len();
+    let refused = wrong.rotate_key(Alg::Es256, time::Duration::ZERO);
+    assert!(
+        matches!(&refused, Err(Error::SigningUnavailable(why)) if why.contains("does not open")),
+        "{refused:?}"
+    );
+    assert_eq!(
+        fx.gh
+            .store()
+            .read(|tx| tx.signing_keys())
+            .expect("read")
+            .len(),
+        before
+    );
     // The stored private key is not the PKCS#8 in clear.
     let keys = fx.gh.store().read(|tx| tx.signing_keys()).expect("read");
     let rsa = keys

@@ -52,6 +52,8 @@ pub fn run(backend: Backend, name: &str, test: fn()) {
 pub struct Place {
     _dir: Option<TempDir>,
     pub database: Database,
+    /// What a raw diesel connection opens: the SQLite path or the PostgreSQL URL.
+    pub url: String,
 }
 
 pub fn place() -> Place {
@@ -60,6 +62,7 @@ pub fn place() -> Place {
             let (dir, path) = temp_db();
             Place {
                 _dir: Some(dir),
+                url: path.to_string_lossy().into_owned(),
                 database: Database::Sqlite(path),
             }
         }
@@ -69,6 +72,7 @@ pub fn place() -> Place {
             Place {
                 _dir: None,
                 database: Database::parse(&url).expect("postgres URL"),
+                url,
             }
         }
     }

@@ -1,25 +1,28 @@
 //! `GET /oauth2/authorize`, the login form (`POST /oauth2/login`) and the consent form
 //! (`POST /oauth2/consent`).
 //!
-//! CSRF: the login form carries a token bound to a pre-login cookie (`gatehouse_login`,
-//! random, HttpOnly, SameSite=Lax): base64url(SHA-256("login" NUL cookie)). A form posted
-//! from another site has neither the cookie (SameSite) nor the token (it cannot read our
-//! page). The consent form's token is bound the same way to the browser-session cookie.
+//! CSRF: the login form carries a token bound to a pre-login cookie (`gatehouse_login`, 32
+//! random bytes the server issued, HttpOnly, SameSite=Lax): HMAC-SHA256 under the server's
+//! forms key ([`gatehouse_domain::forms`]), so a cookie planted by someone else (possible
+//! under an http issuer) gets them no token. A form posted from another site has neither the
+//! cookie (SameSite) nor the token (it cannot read our page). The consent form's token is
+//! bound to the browser-session cookie and to the client, redirect URI, scope, PKCE
+//! challenge and nonce it was shown for: it approves that request and no other. A cookie
+//! sent twice under one name is refused.
 //! Logout (`/oauth2/logout`) is the `logout` module.
 
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine as _;
 use gatehouse_domain::authorize::{
     AuthorizationParams, AuthorizationRequest, AuthorizeError, Prompt,
 };
 use gatehouse_domain::browser_session::{BrowserSessionInfo, BROWSER_SESSION_LIFETIME};
+use gatehouse_domain::forms;
 use gatehouse_domain::secret::Secret;
-use gatehouse_domain::Error as DomainError;
+use gatehouse_domain::{Error as DomainError, GrantRejection};
 
 use super::page;
-use super::{bound_token, constant_time_eq, cookie, parse_urlencoded, with_query};
+use super::{cookie, parse_urlencoded, with_query};
 use crate::http::extract::Caller;
 use crate::http::request;
 use crate::http::ApiError;
@@ -227,17 +230,15 @@ fn login_form(
     mut cookies: Vec<String>,
 ) -> HttpResponse {
     let csrf_name = names(state).1;
-    let csrf_cookie = match cookie(req, csrf_name).filter(|c| c.len() == 43) {
+    let csrf_cookie = match cookie(req, csrf_name).filter(|c| forms::is_form_cookie(c)) {
         Some(existing) => existing,
         None => {
-            let mut bytes = [0u8; 32];
-            state.service.rng().fill(&mut bytes);
-            let value = URL_SAFE_NO_PAD.encode(bytes);
+            let value = forms::new_form_cookie(state.service.rng());
             cookies.push(set_cookie(state, csrf_name, &value, None));
             value
         }
     };
-    let token = bound_token(LOGIN_PURPOSE, &csrf_cookie);
+    let token = state.form_key().token(LOGIN_PURPOSE, &[&csrf_cookie]);
     page::respond(
         status,
         page::login(
@@ -270,7 +271,9 @@ async fn conclude(
                 ),
             );
         }
-        let token = bound_token(CONSENT_PURPOSE, session_cookie);
+        let token = state
+            .form_key()
+            .token(CONSENT_PURPOSE, &consent_parts(session_cookie, &request));
         return page::respond(
             StatusCode::OK,
             page::consent(
@@ -308,11 +311,39 @@ async fn issue(
             params.push(("iss", state.issuer()));
             redirect(&with_query(&redirect_uri, &params), &cookies)
         }
-        Err(ApiError::Domain(DomainError::InvalidRequest(why))) => {
-            tracing::info!(reason = %why, "code not issued: its pushed request is gone");
-            error_page(StatusCode::BAD_REQUEST, &why)
+        Err(e) => not_issued(state, &e),
+    }
+}
+
+/// Why no code was issued: too many codes (429 with `Retry-After`: the caps of issue 19), a
+/// logout that ended the browser session meanwhile (400, sign in again), else a server error.
+fn not_issued(state: &AppState, e: &ApiError) -> HttpResponse {
+    match e {
+        ApiError::Domain(d @ DomainError::RateLimited { .. }) => {
+            let secs = d.retry_after_secs().unwrap_or(1);
+            tracing::info!(
+                retry_after = secs,
+                "authorization code refused: too many codes"
+            );
+            let mut res = error_page(
+                StatusCode::TOO_MANY_REQUESTS,
+                &format!("Too many sign-in requests. Try again in {secs} seconds."),
+            );
+            res.headers_mut()
+                .insert(header::RETRY_AFTER, header::HeaderValue::from(secs));
+            res
         }
-        Err(e) => server_error(state, &format!("issuing a code: {e}")),
+        ApiError::Domain(DomainError::InvalidGrant(GrantRejection::BrowserSessionEnded)) => {
+            error_page(
+                StatusCode::BAD_REQUEST,
+                "Your sign-in session has ended. Please start again from the application.",
+            )
+        }
+        ApiError::Domain(DomainError::InvalidRequest(why)) => {
+            tracing::info!(reason = %why, "code not issued: its pushed request is gone");
+            error_page(StatusCode::BAD_REQUEST, why)
+        }
+        other => server_error(state, &format!("issuing a code: {other}")),
     }
 }
 
@@ -397,15 +428,16 @@ pub(super) fn field<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a
         .map(|(_, v)| v.as_str())
 }
 
-pub(super) fn token_matches(
-    purpose: &str,
-    cookie_value: Option<&str>,
-    presented: Option<&str>,
-) -> bool {
-    match (cookie_value, presented) {
-        (Some(c), Some(p)) => constant_time_eq(bound_token(purpose, c).as_bytes(), p.as_bytes()),
-        _ => false,
-    }
+/// What a consent token is bound to: the browser session and the exact request shown.
+fn consent_parts<'a>(session_cookie: &'a str, request: &'a AuthorizationRequest) -> [&'a str; 6] {
+    [
+        session_cookie,
+        &request.client_id,
+        &request.redirect_uri,
+        &request.scope,
+        request.code_challenge.as_deref().unwrap_or(""),
+        request.nonce.as_deref().unwrap_or(""),
+    ]
 }
 
 /// The form's pairs and the authorization request they carry, checked again.
@@ -459,12 +491,12 @@ fn login_input(
     pairs: &[(String, String)],
     user_name: &str,
 ) -> Result<(Secret, std::net::IpAddr), (StatusCode, &'static str)> {
-    let csrf_cookie = cookie(req, names(state).1);
-    if !token_matches(
-        LOGIN_PURPOSE,
-        csrf_cookie.as_deref(),
-        field(pairs, "csrf_token"),
-    ) {
+    let csrf_cookie = cookie(req, names(state).1).filter(|c| forms::is_form_cookie(c));
+    let valid = match (csrf_cookie.as_deref(), field(pairs, "csrf_token")) {
+        (Some(c), Some(token)) => state.form_key().verify(LOGIN_PURPOSE, &[c], token),
+        _ => false,
+    };
+    if !valid {
         tracing::info!("login form refused: CSRF token missing or not this browser's");
         return Err((
             StatusCode::FORBIDDEN,
@@ -541,10 +573,11 @@ async fn signed_in(
     login: gatehouse_domain::browser_session::BrowserLogin,
 ) -> HttpResponse {
     tracing::info!(user = %login.session.user.id, "browser session opened");
-    // A login replaces the browser's previous session (prompt=login, another user): end it.
+    // A login replaces the browser's previous session (prompt=login, another user): end it
+    // and withdraw its codes; the tokens clients got through it live on (docs/security.md).
     if let Some(previous) = cookie(req, names(state).0) {
         if let Err(e) = state
-            .blocking(move |s| s.end_browser_session(&previous))
+            .blocking(move |s| s.replace_browser_session(&previous))
             .await
         {
             tracing::warn!(error = %e, "could not end the replaced browser session");
@@ -569,12 +602,12 @@ pub(super) async fn consent(req: HttpRequest, payload: web::Payload, state: Data
     let Some((session, session_cookie)) = live_session(&state, &req).await else {
         return session_ended(&state, &req, &request);
     };
-    if !token_matches(
-        CONSENT_PURPOSE,
-        Some(&session_cookie),
-        field(&pairs, "csrf_token"),
-    ) {
-        tracing::info!("consent form refused: CSRF token missing or not this session's");
+    let bound = consent_parts(&session_cookie, &request);
+    let presented = field(&pairs, "csrf_token").unwrap_or_default();
+    if !state.form_key().verify(CONSENT_PURPOSE, &bound, presented) {
+        tracing::info!(
+            "consent form refused: token missing, not this session's, or shown for another request"
+        );
         return error_page(
             StatusCode::FORBIDDEN,
             "This consent form expired or did not come from this site.",

@@ -22,9 +22,8 @@ use gatehouse_domain::logout::{EndSessionError, EndSessionParams, EndSessionRequ
 
 use super::authorize::{
     error_page, field, form_pairs, live_session, names, redirect, server_error, set_cookie,
-    token_matches,
 };
-use super::{bound_token, page, parse_urlencoded, with_query};
+use super::{page, parse_urlencoded, with_query};
 use crate::http::request;
 use crate::AppState;
 
@@ -119,11 +118,11 @@ async fn end_session(
     };
     if confirmation {
         if !same_origin(req, state)
-            || !token_matches(
-                LOGOUT_PURPOSE,
-                Some(&cookie_value),
-                field(pairs, "csrf_token"),
-            )
+            || !field(pairs, "csrf_token").is_some_and(|presented| {
+                state
+                    .form_key()
+                    .verify(LOGOUT_PURPOSE, &[&cookie_value], presented)
+            })
         {
             tracing::info!(
                 "logout form refused: token missing or not this session's, or a foreign Origin"
@@ -134,7 +133,7 @@ async fn end_session(
             );
         }
     } else if !request.tied {
-        return confirm(&request, &cookie_value);
+        return confirm(state, &request, &cookie_value);
     }
     if let Err(e) = state
         .blocking(move |s| s.end_browser_session(&cookie_value))
@@ -147,7 +146,7 @@ async fn end_session(
 }
 
 /// The confirmation page, carrying the checked request (checked again when it comes back).
-fn confirm(request: &EndSessionRequest, session_cookie: &str) -> HttpResponse {
+fn confirm(state: &AppState, request: &EndSessionRequest, session_cookie: &str) -> HttpResponse {
     let mut fields = Vec::new();
     if let Some(client) = &request.client_id {
         fields.push(("client_id", client.clone()));
@@ -163,7 +162,7 @@ fn confirm(request: &EndSessionRequest, session_cookie: &str) -> HttpResponse {
         page::logout_confirm(
             request.client_name.as_deref(),
             &fields,
-            &bound_token(LOGOUT_PURPOSE, session_cookie),
+            &state.form_key().token(LOGOUT_PURPOSE, &[session_cookie]),
         ),
         &[],
     )

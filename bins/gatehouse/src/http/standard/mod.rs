@@ -8,8 +8,6 @@
 
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine as _;
 
 mod authorize;
 mod logout;
@@ -142,34 +140,24 @@ pub(crate) fn with_query(uri: &str, params: &[(&str, &str)]) -> String {
     out
 }
 
-/// A cookie of the request by name.
+/// A cookie of the request by name; `None` when it is absent, empty, or sent more than once
+/// (a second cookie of the same name is one planted beside ours, from a sibling domain or
+/// another path: refused rather than guessed at).
 pub(crate) fn cookie(req: &HttpRequest, name: &str) -> Option<String> {
-    req.headers()
+    let mut found = req
+        .headers()
         .get_all(header::COOKIE)
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v.trim_matches('"').to_owned())
-        .filter(|v| !v.is_empty())
-}
-
-/// base64url(SHA-256(purpose NUL value)): a form token bound to a cookie value.
-pub(crate) fn bound_token(purpose: &str, value: &str) -> String {
-    let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
-    ctx.update(purpose.as_bytes());
-    ctx.update(&[0]);
-    ctx.update(value.as_bytes());
-    URL_SAFE_NO_PAD.encode(ctx.finish().as_ref())
-}
-
-/// Comparison whose time depends only on the lengths.
-pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
+        .filter(|(k, _)| *k == name)
+        .map(|(_, v)| v.trim_matches('"').to_owned());
+    let first = found.next()?;
+    if found.next().is_some() {
+        tracing::info!(cookie = name, "cookie sent more than once: refused");
+        return None;
     }
-    let diff = a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y));
-    std::hint::black_box(diff) == 0
+    Some(first).filter(|v| !v.is_empty())
 }
 
 #[cfg(test)]

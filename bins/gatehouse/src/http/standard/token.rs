@@ -19,11 +19,11 @@ use gatehouse_domain::service::{ClientAuth, IssuedTokens, PasswordGrant, Without
 use gatehouse_models::oauth::ErrorResponse;
 use serde::{Deserialize, Serialize};
 
-use crate::http::extract::{Body, ClientParams, Credentials, Rfc};
+use crate::http::extract::{Body, ClientParams, Credentials, RfcForm};
 use crate::http::{ApiError, Family};
 use crate::AppState;
 
-/// The token request's parameters (form or JSON body).
+/// The token request's parameters (a form body, names exact: RFC 6749 appendix B).
 #[derive(Default, Deserialize)]
 #[serde(default)]
 pub(super) struct TokenForm {
@@ -66,7 +66,7 @@ fn required(v: Option<String>, name: &str) -> Result<String, ApiError> {
 
 /// `POST /oauth2/token`. The caller is identified after the body is read.
 pub(super) async fn token(
-    body: Body<TokenForm, Rfc>,
+    body: Body<TokenForm, RfcForm>,
     req: HttpRequest,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {

@@ -1,0 +1,4 @@
+DROP TABLE server_keys;
+DROP INDEX authorization_codes_unredeemed_expiry;
+DROP INDEX authorization_codes_user;
+DROP INDEX authorization_codes_browser_session;
