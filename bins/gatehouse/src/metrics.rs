@@ -46,6 +46,9 @@ pub struct Gauges {
     pub password_hashes: u64,
     /// PBKDF2 iterations run so far, the padding of failed legacy-hash checks included.
     pub hash_iterations: u64,
+    /// SQL compilations by the storage's connections so far
+    /// (`gatehouse_storage::Storage::sql_compiles`).
+    pub sql_compiles: u64,
 }
 
 impl Metrics {
@@ -146,6 +149,11 @@ impl Metrics {
             "# HELP gatehouse_password_hash_iterations_total PBKDF2 iterations run (every failed check costs at least the configured count).\n# TYPE gatehouse_password_hash_iterations_total counter\ngatehouse_password_hash_iterations_total {}",
             gauges.hash_iterations
         );
+        let _ = writeln!(
+            out,
+            "# HELP gatehouse_sql_compiles_total SQL compilation steps of the storage's connections (SQLite: authorizer checks while compiling; PostgreSQL: statements prepared for the cache). Flat under steady load: every statement comes from a cache.\n# TYPE gatehouse_sql_compiles_total counter\ngatehouse_sql_compiles_total {}",
+            gauges.sql_compiles
+        );
         out
     }
 }
@@ -184,6 +192,7 @@ mod tests {
             hash_threads: 2,
             password_hashes: 7,
             hash_iterations: 7_000,
+            sql_compiles: 12,
         });
         assert!(text.contains(
             "gatehouse_http_requests_total{route=\"/token\",dialect=\"katana\",status=\"200\"} 2"
@@ -197,5 +206,6 @@ mod tests {
         assert!(text.contains("gatehouse_hash_queue_depth 2"));
         assert!(text.contains("gatehouse_hash_rejected_total 1"));
         assert!(text.contains("gatehouse_password_hashes_total 7"));
+        assert!(text.contains("gatehouse_sql_compiles_total 12"));
     }
 }

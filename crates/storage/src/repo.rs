@@ -22,6 +22,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::backend::Backend;
+use crate::cache::CacheDsl;
 use crate::rows::*;
 use crate::schema::*;
 use crate::StorageError;
@@ -430,6 +431,7 @@ impl WriteTx for Tx<'_, $conn> {
             .on_conflict(users::id)
             .do_update()
             .set(&row)
+            .cached()
             .execute(self.conn)
             .map_err(conflict_or_db(|| {
                 format!("user name {} is taken", user.user_name)
@@ -449,6 +451,7 @@ impl WriteTx for Tx<'_, $conn> {
             }
             diesel::update(members::table.find(existing.id))
                 .set(members::user_id.eq(&user_id))
+                .cached()
                 .execute(self.conn)
                 .map_err(db)?;
             return Ok(Member {
@@ -490,6 +493,7 @@ impl WriteTx for Tx<'_, $conn> {
             .on_conflict(sub_accounts::id)
             .do_update()
             .set(sub_accounts::member.eq(row.member))
+            .cached()
             .execute(self.conn)
             .map_err(db)?;
         Ok(())
@@ -505,6 +509,7 @@ impl WriteTx for Tx<'_, $conn> {
             .on_conflict(brokers::id)
             .do_update()
             .set(&row)
+            .cached()
             .execute(self.conn)
             .map_err(db)?;
         Ok(())
@@ -521,6 +526,7 @@ impl WriteTx for Tx<'_, $conn> {
             ))
             .do_update()
             .set(trading_accounts::user_id.eq(&row.user_id))
+            .cached()
             .execute(self.conn)
             .map_err(db)?;
         Ok(())
@@ -533,6 +539,7 @@ impl WriteTx for Tx<'_, $conn> {
             .on_conflict(clients::client_id)
             .do_update()
             .set(&row)
+            .cached()
             .execute(self.conn)
             .map_err(db)?;
         Ok(())
@@ -564,6 +571,7 @@ impl WriteTx for Tx<'_, $conn> {
     fn touch_session(&mut self, id: Uuid, at: OffsetDateTime) -> Result<()> {
         diesel::update(sessions::table.find(guid(id)))
             .set(sessions::last_used_at.eq(micros(at)))
+            .cached()
             .execute(self.conn)
             .map_err(db)?;
         Ok(())
@@ -576,6 +584,7 @@ impl WriteTx for Tx<'_, $conn> {
                 .filter(sessions::ended_at.is_null()),
         )
         .set(sessions::ended_at.eq(micros(at)))
+        .cached()
         .execute(self.conn)
         .map_err(db)?;
         Ok(n == 1)
@@ -588,6 +597,7 @@ impl WriteTx for Tx<'_, $conn> {
                 .filter(sessions::ended_at.is_null()),
         )
         .set(sessions::ended_at.eq(micros(at)))
+        .cached()
         .execute(self.conn)
         .map_err(db)?;
         // The sign-in of the login page too: a new password must sign in again.
@@ -597,6 +607,7 @@ impl WriteTx for Tx<'_, $conn> {
                 .filter(browser_sessions::ended_at.is_null()),
         )
         .set(browser_sessions::ended_at.eq(micros(at)))
+        .cached()
         .execute(self.conn)
         .map_err(db)?;
         Ok(u64::try_from(n.saturating_add(browsers)).unwrap_or(u64::MAX))
@@ -617,6 +628,7 @@ impl WriteTx for Tx<'_, $conn> {
                 .filter(access_tokens::revoked_at.is_null()),
         )
         .set(access_tokens::revoked_at.eq(micros(at)))
+        .cached()
         .execute(self.conn)
         .map_err(db)?;
         Ok(n == 1)
@@ -646,6 +658,7 @@ impl WriteTx for Tx<'_, $conn> {
             refresh_tokens::rotated_at.eq(micros(at)),
             refresh_tokens::successor.eq(digest_bytes(successor)),
         ))
+        .cached()
         .execute(self.conn)
         .map_err(db)?;
         Ok(n == 1)
@@ -658,6 +671,7 @@ impl WriteTx for Tx<'_, $conn> {
                 .filter(refresh_tokens::replayed_at.is_null()),
         )
         .set(refresh_tokens::replayed_at.eq(micros(at)))
+        .cached()
         .execute(self.conn)
         .map_err(db)?;
         Ok(n == 1)
@@ -686,6 +700,7 @@ impl WriteTx for Tx<'_, $conn> {
             authorization_codes::consumed_at.eq(micros(at)),
             authorization_codes::session_id.eq(guid(session_id)),
         ))
+        .cached()
         .execute(self.conn)
         .map_err(db)?;
         Ok(n == 1)
@@ -717,6 +732,7 @@ impl WriteTx for Tx<'_, $conn> {
             onetime_codes::trading_account.eq(None::<String>),
             onetime_codes::server.eq(None::<String>),
         ))
+        .cached()
         .execute(self.conn)
         .map_err(db)?;
         Ok(n == 1)
@@ -762,6 +778,7 @@ impl WriteTx for Tx<'_, $conn> {
                 rate_windows::window_start.eq(start),
                 rate_windows::hits.eq(hits),
             ))
+            .cached()
             .execute(self.conn)
             .map_err(db)?;
         let ends = time("rate_windows", start.saturating_add(window_us))?;
@@ -775,6 +792,7 @@ impl WriteTx for Tx<'_, $conn> {
             .on_conflict(login_failures::lock_key)
             .do_update()
             .set(&row)
+            .cached()
             .execute(self.conn)
             .map_err(db)?;
         Ok(())
@@ -802,6 +820,7 @@ impl WriteTx for Tx<'_, $conn> {
                 .filter(browser_sessions::ended_at.is_null()),
         )
         .set(browser_sessions::ended_at.eq(micros(at)))
+        .cached()
         .execute(self.conn)
         .map_err(db)?;
         Ok(n == 1)
@@ -814,6 +833,7 @@ impl WriteTx for Tx<'_, $conn> {
                 .filter(browser_sessions::ended_at.is_null()),
         )
         .set(browser_sessions::ended_at.eq(micros(at)))
+        .cached()
         .execute(self.conn)
         .map_err(db)?;
         Ok(u64::try_from(n).unwrap_or(u64::MAX))
@@ -842,6 +862,7 @@ impl WriteTx for Tx<'_, $conn> {
             signing_keys::retired_at.eq(micros(at)),
             signing_keys::published_until.eq(micros(published_until)),
         ))
+        .cached()
         .execute(self.conn)
         .map_err(db)?;
         Ok(n == 1)
@@ -862,6 +883,7 @@ impl WriteTx for Tx<'_, $conn> {
                 .filter(sessions::ended_at.is_null()),
         )
         .set(sessions::ended_at.eq(micros(at)))
+        .cached()
         .execute(self.conn)
         .map_err(db)?;
         Ok(u64::try_from(n).unwrap_or(u64::MAX))
