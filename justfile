@@ -31,3 +31,7 @@ bench *ARGS:
 # Codec micro-benchmarks (criterion), JSON and XML beside serde_json
 bench-codec:
     cargo bench -p gatehouse-codec --bench codec
+
+# Gatehouse beside @node-oauth/oauth2-server, oidc-provider and Authlib (wrk, interleaved rounds); see docs/performance.md
+bench-peers *ARGS:
+    python3 bench/peers.py {{ARGS}}

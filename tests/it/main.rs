@@ -3,6 +3,7 @@
 mod authz;
 mod client;
 mod client_jwt;
+mod compiles;
 mod dual_run;
 mod errors;
 mod flows;

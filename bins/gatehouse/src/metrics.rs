@@ -49,6 +49,9 @@ pub struct Gauges {
     pub password_hashes: u64,
     /// PBKDF2 iterations run so far, the padding of failed legacy-hash checks included.
     pub hash_iterations: u64,
+    /// SQL compilations by the storage's connections so far
+    /// (`gatehouse_storage::Storage::sql_compiles`).
+    pub sql_compiles: u64,
 }
 
 impl Metrics {
@@ -174,6 +177,11 @@ impl Metrics {
                 "gatehouse_audit_events_total{{kind=\"{kind}\"}} {n}\n"
             ));
         }
+        let _ = writeln!(
+            out,
+            "# HELP gatehouse_sql_compiles_total SQL compilation steps of the storage's connections (SQLite: authorizer checks while compiling; PostgreSQL: statements prepared for the cache). Flat under steady load: every statement comes from a cache.\n# TYPE gatehouse_sql_compiles_total counter\ngatehouse_sql_compiles_total {}",
+            gauges.sql_compiles
+        );
         out
     }
 }
@@ -284,6 +292,7 @@ mod tests {
             hash_threads: 2,
             password_hashes: 7,
             hash_iterations: 7_000,
+            sql_compiles: 12,
         });
         assert!(text.contains(
             "gatehouse_http_requests_total{route=\"/token\",dialect=\"katana\",status=\"200\"} 2"
@@ -297,5 +306,6 @@ mod tests {
         assert!(text.contains("gatehouse_hash_queue_depth 2"));
         assert!(text.contains("gatehouse_hash_rejected_total 1"));
         assert!(text.contains("gatehouse_password_hashes_total 7"));
+        assert!(text.contains("gatehouse_sql_compiles_total 12"));
     }
 }

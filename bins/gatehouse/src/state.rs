@@ -227,6 +227,7 @@ impl AppState {
             hash_threads: self.pool.threads(),
             password_hashes: self.service.hasher().hash_invocations(),
             hash_iterations: self.service.hasher().iterations_run(),
+            sql_compiles: self.service.store().sql_compiles(),
         }
     }
 }

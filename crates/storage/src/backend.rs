@@ -17,6 +17,10 @@ use diesel_migrations::MigrationHarness;
 use gatehouse_domain::store::{ReadTx, WriteTx};
 use gatehouse_domain::Error as DomainError;
 
+use crate::cache::{
+    Begin, BeginImmediate, Commit, Release, Rollback, RollbackToSavepoint, Savepoint,
+};
+use crate::compiles::{self, CacheMisses, Counter};
 use crate::repo::Tx;
 use crate::rows::{AccessTokenRow, RefreshTokenRow, SessionRow};
 use crate::schema::{access_tokens, refresh_tokens, sessions};
@@ -39,8 +43,15 @@ pub(crate) trait Backend: Connection + R2D2Connection + Send + Sized + 'static {
     /// How every connection is configured.
     type Settings: CustomizeConnection<Self, diesel::r2d2::Error> + Clone + Send + Sync + 'static;
 
+    /// Opens a connection whose statement compilations add to `compiles` (`compiles.rs`).
+    fn open(url: &str, compiles: &Counter) -> diesel::ConnectionResult<Self>;
+
     /// Opens and configures the writer connection (also used to reconnect it).
-    fn open_writer(url: &str, settings: &Self::Settings) -> Result<Self, StorageError>;
+    fn open_writer(
+        url: &str,
+        settings: &Self::Settings,
+        compiles: &Counter,
+    ) -> Result<Self, StorageError>;
 
     /// Runs the pending migrations (serialised across processes where the backend needs it)
     /// and returns the versions applied.
@@ -75,6 +86,10 @@ pub(crate) trait Backend: Connection + R2D2Connection + Send + Sized + 'static {
     fn lost(&mut self) -> bool {
         R2D2Connection::ping(self).is_err()
     }
+}
+
+fn query_error(e: diesel::result::Error) -> DomainError {
+    DomainError::storage(StorageError::Query(e))
 }
 
 /// SQLite's per-connection pragmas.
@@ -119,8 +134,16 @@ impl Backend for SqliteConnection {
     const WRITER_THREAD: &'static str = "gatehouse-sqlite-writer";
     type Settings = Pragmas;
 
-    fn open_writer(url: &str, settings: &Pragmas) -> Result<Self, StorageError> {
-        let mut conn = SqliteConnection::establish(url)?;
+    fn open(url: &str, compiles: &Counter) -> diesel::ConnectionResult<Self> {
+        compiles::establish_sqlite(url, compiles)
+    }
+
+    fn open_writer(
+        url: &str,
+        settings: &Pragmas,
+        compiles: &Counter,
+    ) -> Result<Self, StorageError> {
+        let mut conn = Self::open(url, compiles)?;
         settings.apply_writer(&mut conn)?;
         Ok(conn)
     }
@@ -135,8 +158,16 @@ impl Backend for SqliteConnection {
             .collect())
     }
 
+    /// `BEGIN IMMEDIATE`, the jobs, `COMMIT`: cached statements (diesel's transaction
+    /// manager would compile each of them again per batch through `batch_execute`).
     fn batch(&mut self, f: impl FnOnce(&mut Self) -> QueryResult<()>) -> QueryResult<()> {
-        self.immediate_transaction(f)
+        BeginImmediate.execute(self)?;
+        let result = f(self).and_then(|()| Commit.execute(self).map(drop));
+        if result.is_err() {
+            // Whatever state the transaction is in, end it (an error if there is none).
+            let _ = Rollback.execute(self);
+        }
+        result
     }
 
     fn read<R>(
@@ -147,7 +178,28 @@ impl Backend for SqliteConnection {
         // SQLite each lookup is an in-process B-tree probe on a cached statement, and the
         // joined statements were prepared again on every call (diesel does not cache them):
         // introspection ran 16-24% slower with them (perf: sqlite3RunParser and the planner).
-        finish(self.transaction::<R, TxError, _>(|c| f(&mut Tx::new(c)).map_err(TxError::Domain)))
+        // `BEGIN` and `COMMIT` are cached statements, not diesel's transaction manager (which
+        // compiles both again on every read through `batch_execute`). A `BEGIN` that fails
+        // returns before `f` ran (the pool then retries on another connection).
+        Begin.execute(self).map_err(query_error)?;
+        let result = match catch_unwind(AssertUnwindSafe(|| f(&mut Tx::new(self)))) {
+            Ok(result) => result,
+            Err(panic) => {
+                let _ = Rollback.execute(self);
+                resume_unwind(panic)
+            }
+        };
+        let end = match &result {
+            Ok(_) => Commit.execute(self),
+            Err(_) => Rollback.execute(self),
+        };
+        match end {
+            Ok(_) => result,
+            Err(e) => {
+                let _ = Rollback.execute(self);
+                Err(query_error(e))
+            }
+        }
     }
 
     /// The job runs in the savepoint the batch (or the job before it) opened; then one round
@@ -160,7 +212,31 @@ impl Backend for SqliteConnection {
         &mut self,
         f: impl FnOnce(&mut dyn WriteTx) -> Result<R, DomainError>,
     ) -> Result<R, DomainError> {
-        finish(self.transaction::<R, TxError, _>(|c| f(&mut Tx::new(c)).map_err(TxError::Domain)))
+        // Cached `SAVEPOINT` / `RELEASE` / `ROLLBACK TO` statements (see `batch`).
+        let undo = |c: &mut Self| {
+            RollbackToSavepoint
+                .execute(c)
+                .and_then(|_| Release.execute(c))
+        };
+        Savepoint.execute(self).map_err(query_error)?;
+        let result = match catch_unwind(AssertUnwindSafe(|| f(&mut Tx::new(self)))) {
+            Ok(result) => result,
+            Err(panic) => {
+                let _ = undo(self);
+                resume_unwind(panic)
+            }
+        };
+        let end = match &result {
+            Ok(_) => Release.execute(self),
+            Err(_) => undo(self),
+        };
+        match end {
+            Ok(_) => result,
+            Err(e) => {
+                let _ = undo(self);
+                Err(query_error(e))
+            }
+        }
     }
 
     /// One statement per row: a SQLite statement is a function call, not a round trip.
@@ -218,8 +294,18 @@ impl Backend for PgConnection {
     const WRITER_THREAD: &'static str = "gatehouse-pg-writer";
     type Settings = PgSettings;
 
-    fn open_writer(url: &str, settings: &PgSettings) -> Result<Self, StorageError> {
+    fn open(url: &str, compiles: &Counter) -> diesel::ConnectionResult<Self> {
         let mut conn = PgConnection::establish(url)?;
+        conn.set_instrumentation(CacheMisses(compiles.clone()));
+        Ok(conn)
+    }
+
+    fn open_writer(
+        url: &str,
+        settings: &PgSettings,
+        compiles: &Counter,
+    ) -> Result<Self, StorageError> {
+        let mut conn = Self::open(url, compiles)?;
         settings.apply(&mut conn)?;
         Ok(conn)
     }

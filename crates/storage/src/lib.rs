@@ -25,6 +25,8 @@
 
 mod backend;
 mod backup;
+mod cache;
+mod compiles;
 mod copy;
 mod database;
 mod pool;
@@ -163,6 +165,7 @@ impl Default for StorageOptions {
 struct Engine<C: Backend> {
     pool: Pool<Manager<C>>,
     writer: Arc<writer::Writer<C>>,
+    compiles: compiles::Counter,
 }
 
 impl<C: Backend> Clone for Engine<C> {
@@ -170,6 +173,7 @@ impl<C: Backend> Clone for Engine<C> {
         Self {
             pool: self.pool.clone(),
             writer: self.writer.clone(),
+            compiles: self.compiles.clone(),
         }
     }
 }
@@ -182,12 +186,13 @@ impl<C: Backend> Engine<C> {
         settings: C::Settings,
         options: &StorageOptions,
     ) -> Result<Self, StorageError> {
-        let mut migrator = C::open_writer(&url, &settings)?;
+        let compiles = compiles::Counter::default();
+        let mut migrator = C::open_writer(&url, &settings, &compiles)?;
         for version in migrator.migrate()? {
             tracing::info!(%version, "applied migration");
         }
         drop(migrator);
-        let writer = C::open_writer(&url, &settings)?;
+        let writer = C::open_writer(&url, &settings, &compiles)?;
         let pool = Pool::builder()
             .max_size(options.read_pool_size.max(1))
             .connection_timeout(options.pool_timeout)
@@ -196,11 +201,13 @@ impl<C: Backend> Engine<C> {
             // (`read`), so a server restart still costs no failed request.
             .test_on_check_out(false)
             .connection_customizer(Box::new(Customize(settings.clone())))
-            .build(Manager::<C>::new(url.clone()))?;
-        let writer = writer::Writer::spawn(writer, url, settings, options.max_batch)?;
+            .build(Manager::<C>::new(url.clone(), compiles.clone()))?;
+        let writer =
+            writer::Writer::spawn(writer, url, settings, compiles.clone(), options.max_batch)?;
         Ok(Self {
             pool,
             writer: Arc::new(writer),
+            compiles,
         })
     }
 
@@ -341,6 +348,18 @@ impl Storage {
         match &self.inner {
             Inner::Sqlite(e) => e.writer.stats(),
             Inner::Postgres(e) => e.writer.stats(),
+        }
+    }
+
+    /// SQL compilations so far, by every connection of this store: on SQLite the checks
+    /// SQLite's authorizer made while compiling statements (one or more per statement; a
+    /// statement that runs again from a cache makes none); on PostgreSQL the statements
+    /// diesel prepared for its cache. Flat under steady load when no request compiles SQL
+    /// (`compiles.rs`).
+    pub fn sql_compiles(&self) -> u64 {
+        match &self.inner {
+            Inner::Sqlite(e) => e.compiles.load(std::sync::atomic::Ordering::Relaxed),
+            Inner::Postgres(e) => e.compiles.load(std::sync::atomic::Ordering::Relaxed),
         }
     }
 

@@ -10,6 +10,9 @@ use std::ops::{Deref, DerefMut};
 
 use diesel::r2d2::{ConnectionManager, CustomizeConnection, ManageConnection, R2D2Connection};
 
+use crate::backend::Backend;
+use crate::compiles::Counter;
+
 /// A pooled connection and whether it must not be handed out again.
 pub(crate) struct Pooled<C> {
     conn: C,
@@ -37,26 +40,32 @@ impl<C> DerefMut for Pooled<C> {
     }
 }
 
-/// diesel's [`ConnectionManager`], handing out [`Pooled`] connections.
+/// diesel's [`ConnectionManager`], handing out [`Pooled`] connections opened by
+/// [`Backend::open`] (which counts their statement compilations).
 pub(crate) struct Manager<C: 'static> {
     inner: ConnectionManager<C>,
+    url: String,
+    compiles: Counter,
 }
 
 impl<C: R2D2Connection + 'static> Manager<C> {
-    pub(crate) fn new(url: String) -> Self {
+    pub(crate) fn new(url: String, compiles: Counter) -> Self {
         Self {
-            inner: ConnectionManager::new(url),
+            inner: ConnectionManager::new(url.clone()),
+            url,
+            compiles,
         }
     }
 }
 
-impl<C: R2D2Connection + Send + 'static> ManageConnection for Manager<C> {
+impl<C: Backend> ManageConnection for Manager<C> {
     type Connection = Pooled<C>;
     type Error = diesel::r2d2::Error;
 
     fn connect(&self) -> Result<Pooled<C>, Self::Error> {
         Ok(Pooled {
-            conn: self.inner.connect()?,
+            conn: C::open(&self.url, &self.compiles)
+                .map_err(diesel::r2d2::Error::ConnectionError)?,
             broken: false,
         })
     }

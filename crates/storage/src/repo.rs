@@ -25,6 +25,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::backend::Backend;
+use crate::cache::CacheDsl;
 use crate::rows::*;
 use crate::schema::*;
 use crate::StorageError;
@@ -683,6 +684,7 @@ impl WriteTx for Tx<'_, $conn> {
             .on_conflict(users::id)
             .do_update()
             .set(&row)
+            .cached()
             .execute(self.conn)
             .map_err(conflict_or_db(|| {
                 format!("user name {} is taken", user.user_name)
@@ -702,6 +704,7 @@ impl WriteTx for Tx<'_, $conn> {
             }
             diesel::update(members::table.find(existing.id))
                 .set(members::user_id.eq(&user_id))
+                .cached()
                 .execute(self.conn)
                 .map_err(db)?;
             return Ok(Member {
@@ -743,6 +746,7 @@ impl WriteTx for Tx<'_, $conn> {
             .on_conflict(sub_accounts::id)
             .do_update()
             .set(sub_accounts::member.eq(row.member))
+            .cached()
             .execute(self.conn)
             .map_err(db)?;
         Ok(())
@@ -758,6 +762,7 @@ impl WriteTx for Tx<'_, $conn> {
             .on_conflict(brokers::id)
             .do_update()
             .set(&row)
+            .cached()
             .execute(self.conn)
             .map_err(db)?;
         Ok(())
@@ -774,6 +779,7 @@ impl WriteTx for Tx<'_, $conn> {
             ))
             .do_update()
             .set(trading_accounts::user_id.eq(&row.user_id))
+            .cached()
             .execute(self.conn)
             .map_err(db)?;
         Ok(())
@@ -786,6 +792,7 @@ impl WriteTx for Tx<'_, $conn> {
             .on_conflict(clients::client_id)
             .do_update()
             .set(&row)
+            .cached()
             .execute(self.conn)
             .map_err(db)?;
         match &client.jwks {
@@ -933,6 +940,7 @@ impl WriteTx for Tx<'_, $conn> {
     fn touch_session(&mut self, id: Uuid, at: OffsetDateTime) -> Result<()> {
         diesel::update(sessions::table.find(guid(id)))
             .set(sessions::last_used_at.eq(micros(at)))
+            .cached()
             .execute(self.conn)
             .map_err(db)?;
         Ok(())
@@ -945,6 +953,7 @@ impl WriteTx for Tx<'_, $conn> {
                 .filter(sessions::ended_at.is_null()),
         )
         .set(sessions::ended_at.eq(micros(at)))
+        .cached()
         .execute(self.conn)
         .map_err(db)?;
         Ok(n == 1)
@@ -957,6 +966,7 @@ impl WriteTx for Tx<'_, $conn> {
                 .filter(sessions::ended_at.is_null()),
         )
         .set(sessions::ended_at.eq(micros(at)))
+        .cached()
         .execute(self.conn)
         .map_err(db)?;
         // The sign-in of the login page too: a new password must sign in again.
@@ -966,6 +976,7 @@ impl WriteTx for Tx<'_, $conn> {
                 .filter(browser_sessions::ended_at.is_null()),
         )
         .set(browser_sessions::ended_at.eq(micros(at)))
+        .cached()
         .execute(self.conn)
         .map_err(db)?;
         // Codes issued before the change: an exchange now is refused as withdrawn.
@@ -988,6 +999,7 @@ impl WriteTx for Tx<'_, $conn> {
                 .filter(access_tokens::revoked_at.is_null()),
         )
         .set(access_tokens::revoked_at.eq(micros(at)))
+        .cached()
         .execute(self.conn)
         .map_err(db)?;
         Ok(n == 1)
@@ -1017,6 +1029,7 @@ impl WriteTx for Tx<'_, $conn> {
             refresh_tokens::rotated_at.eq(micros(at)),
             refresh_tokens::successor.eq(digest_bytes(successor)),
         ))
+        .cached()
         .execute(self.conn)
         .map_err(db)?;
         Ok(n == 1)
@@ -1029,6 +1042,7 @@ impl WriteTx for Tx<'_, $conn> {
                 .filter(refresh_tokens::replayed_at.is_null()),
         )
         .set(refresh_tokens::replayed_at.eq(micros(at)))
+        .cached()
         .execute(self.conn)
         .map_err(db)?;
         Ok(n == 1)
@@ -1057,6 +1071,7 @@ impl WriteTx for Tx<'_, $conn> {
             authorization_codes::consumed_at.eq(micros(at)),
             authorization_codes::session_id.eq(guid(session_id)),
         ))
+        .cached()
         .execute(self.conn)
         .map_err(db)?;
         Ok(n == 1)
@@ -1117,6 +1132,7 @@ impl WriteTx for Tx<'_, $conn> {
             onetime_codes::trading_account.eq(None::<String>),
             onetime_codes::server.eq(None::<String>),
         ))
+        .cached()
         .execute(self.conn)
         .map_err(db)?;
         Ok(n == 1)
@@ -1162,6 +1178,7 @@ impl WriteTx for Tx<'_, $conn> {
                 rate_windows::window_start.eq(start),
                 rate_windows::hits.eq(hits),
             ))
+            .cached()
             .execute(self.conn)
             .map_err(db)?;
         let ends = time("rate_windows", start.saturating_add(window_us))?;
@@ -1175,6 +1192,7 @@ impl WriteTx for Tx<'_, $conn> {
             .on_conflict(login_failures::lock_key)
             .do_update()
             .set(&row)
+            .cached()
             .execute(self.conn)
             .map_err(db)?;
         Ok(())
@@ -1202,6 +1220,7 @@ impl WriteTx for Tx<'_, $conn> {
                 .filter(browser_sessions::ended_at.is_null()),
         )
         .set(browser_sessions::ended_at.eq(micros(at)))
+        .cached()
         .execute(self.conn)
         .map_err(db)?;
         Ok(n == 1)
@@ -1214,6 +1233,7 @@ impl WriteTx for Tx<'_, $conn> {
                 .filter(browser_sessions::ended_at.is_null()),
         )
         .set(browser_sessions::ended_at.eq(micros(at)))
+        .cached()
         .execute(self.conn)
         .map_err(db)?;
         self.withdraw_codes_of_user(user_id, at)?;
@@ -1262,6 +1282,7 @@ impl WriteTx for Tx<'_, $conn> {
             signing_keys::retired_at.eq(micros(at)),
             signing_keys::published_until.eq(micros(published_until)),
         ))
+        .cached()
         .execute(self.conn)
         .map_err(db)?;
         Ok(n == 1)
@@ -1282,6 +1303,7 @@ impl WriteTx for Tx<'_, $conn> {
                 .filter(sessions::ended_at.is_null()),
         )
         .set(sessions::ended_at.eq(micros(at)))
+        .cached()
         .execute(self.conn)
         .map_err(db)?;
         Ok(u64::try_from(n).unwrap_or(u64::MAX))

@@ -73,6 +73,7 @@ impl<C: Backend> Writer<C> {
         conn: C,
         url: String,
         settings: C::Settings,
+        compiles: crate::compiles::Counter,
         max_batch: usize,
     ) -> std::io::Result<Self> {
         let (jobs, queue) = mpsc::channel::<Job<C>>();
@@ -80,7 +81,14 @@ impl<C: Backend> Writer<C> {
         let counters = stats.clone();
         let thread = std::thread::Builder::new()
             .name(C::WRITER_THREAD.to_owned())
-            .spawn(move || run(conn, &url, &settings, &queue, max_batch.max(1), &counters))?;
+            .spawn(move || {
+                let opener = Opener {
+                    url: &url,
+                    settings: &settings,
+                    compiles: &compiles,
+                };
+                run(conn, &opener, &queue, max_batch.max(1), &counters);
+            })?;
         Ok(Self {
             jobs,
             stats,
@@ -164,10 +172,22 @@ impl<C: Backend> Writer<C> {
     }
 }
 
+/// How the writer thread opens a fresh connection.
+struct Opener<'a, C: Backend> {
+    url: &'a str,
+    settings: &'a C::Settings,
+    compiles: &'a crate::compiles::Counter,
+}
+
+impl<C: Backend> Opener<'_, C> {
+    fn open(&self) -> Result<C, StorageError> {
+        C::open_writer(self.url, self.settings, self.compiles)
+    }
+}
+
 fn run<C: Backend>(
     mut conn: C,
-    url: &str,
-    settings: &C::Settings,
+    opener: &Opener<'_, C>,
     queue: &mpsc::Receiver<Job<C>>,
     max_batch: usize,
     counters: &Counters,
@@ -202,7 +222,7 @@ fn run<C: Backend>(
         // restarted server, a failover): once more on a fresh connection, so that a stale
         // writer connection costs no failed write.
         if committed.is_err() && !batch.is_empty() && conn.lost() {
-            match C::open_writer(url, settings) {
+            match opener.open() {
                 Ok(fresh) => {
                     conn = fresh;
                     committed = run_batch(&mut conn, &mut batch);
@@ -226,7 +246,7 @@ fn run<C: Backend>(
         // network connection may have gone (a restarted PostgreSQL): start over on a fresh
         // connection. (The URL is never logged: it may hold a password.)
         if panicked || (committed.is_err() && conn.lost()) {
-            match C::open_writer(url, settings) {
+            match opener.open() {
                 Ok(fresh) => conn = fresh,
                 Err(e) => tracing::error!(error = %e, "cannot reopen the writer connection"),
             }

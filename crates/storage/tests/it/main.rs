@@ -28,6 +28,7 @@ macro_rules! both {
 }
 
 mod authorize;
+mod compiles;
 mod concurrency;
 mod copy;
 mod dual_run;
