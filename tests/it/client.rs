@@ -760,15 +760,22 @@ fn the_katana_validator_reads_tickets_under_the_machine_key() {
         )
         .expect("a ticket")
         .access_token;
-    let validator = KatanaValidator::new(&MachineKey::parse(&golden("hmacsha256-aes256")).expect("key"));
+    let validator =
+        KatanaValidator::new(&MachineKey::parse(&golden("hmacsha256-aes256")).expect("key"));
     let who = validator.check(&ticket).expect("valid");
     assert_eq!(who.username.as_deref(), Some("alice"));
-    assert_eq!(who.subject.as_deref(), Some("a11ce000-0000-4000-8000-000000000001"));
+    assert_eq!(
+        who.subject.as_deref(),
+        Some("a11ce000-0000-4000-8000-000000000001")
+    );
     let mut changed = ticket.clone().into_bytes();
     let i = changed.len() / 2;
     changed[i] = if changed[i] == b'A' { b'B' } else { b'A' };
-    assert!(validator.check(std::str::from_utf8(&changed).unwrap()).is_err());
-    let other = KatanaValidator::new(&MachineKey::parse(&golden("hmacsha512-aes256")).expect("key"));
+    assert!(validator
+        .check(std::str::from_utf8(&changed).unwrap())
+        .is_err());
+    let other =
+        KatanaValidator::new(&MachineKey::parse(&golden("hmacsha512-aes256")).expect("key"));
     assert!(matches!(other.check(&ticket), Err(Error::InvalidToken(_))));
     assert!(validator.check("not-a-ticket").is_err());
 }

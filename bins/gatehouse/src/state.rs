@@ -270,7 +270,8 @@ pub fn key_ring(
 /// # Errors
 /// Unreadable, readable by group or others, or malformed.
 pub fn load_key_ring(path: &Path) -> Result<gatehouse_domain::keys::KeyRing, String> {
-    check_private(path).map_err(|e| format!("key-encryption key {}: {e}; refused", path.display()))?;
+    check_private(path)
+        .map_err(|e| format!("key-encryption key {}: {e}; refused", path.display()))?;
     let text = std::fs::read_to_string(path)
         .map_err(|e| format!("key-encryption key {}: {e}", path.display()))?;
     let kek = gatehouse_domain::keys::KeyEncryptionKey::parse(&text)

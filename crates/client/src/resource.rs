@@ -472,7 +472,9 @@ fn verify(algorithm: Algorithm, key: &Jwk, message: &[u8], signature: &[u8]) -> 
 
 #[cfg(feature = "katana")]
 mod katana {
-    use gatehouse_katana::{MachineKey, TicketFormat, NAME_CLAIM, NAME_IDENTIFIER_CLAIM, ROLE_CLAIM};
+    use gatehouse_katana::{
+        MachineKey, TicketFormat, NAME_CLAIM, NAME_IDENTIFIER_CLAIM, ROLE_CLAIM,
+    };
 
     use super::{now_unix, Principal, ValidateFuture, Validator};
     use crate::Error;
