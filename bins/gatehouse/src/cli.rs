@@ -103,6 +103,7 @@ pub enum Command {
 pub enum MigrationCommand {
     /// Per client and dialect: requests, first and last seen, the legacy-only features used;
     /// dual-run comparisons and differences by kind
+    #[command(after_help = "Example:\n  gatehouse migration report --since 30d --json")]
     Report {
         /// JSON instead of text
         #[arg(long)]
@@ -177,6 +178,7 @@ pub enum ClientCommand {
     },
     /// Register a client's public keys (a JWK Set file) for private_key_jwt client
     /// authentication, replacing any it had; its secret keeps working (a migration)
+    #[command(after_help = "Example:\n  gatehouse client set-jwks demo-client demo-client-public-keys.json")]
     SetJwks {
         /// Client id
         client_id: String,
@@ -226,6 +228,7 @@ pub enum KatanaCommand {
     /// Decode a Katana access token under --katana-machine-key: its claims, properties and
     /// expiry (never the keys). The token is read from stdin when not given (a token on the
     /// command line stays in the shell's history)
+    #[command(after_help = "Example:\n  printf '%s\\n' \"$TICKET\" | gatehouse --katana-machine-key web.config katana inspect")]
     Inspect {
         /// The token [default: the first line of stdin]
         token: Option<String>,

@@ -225,7 +225,7 @@ impl Server {
     /// Signs `user` in on the login page of /oauth2/authorize: a browser session.
     pub fn browser_sign_in(&self, user: &str, password: &str) {
         let path = "/oauth2/authorize?response_type=code&client_id=demo-client\
-                    &redirect_uri=https%3A%2F%2Fapp.example%2Fcallback&state=s\
+                    &redirect_uri=https%3A%2F%2Fapp.example%2Fcallback&state=s&scope=profile\
                     &code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM\
                     &code_challenge_method=S256";
         let page = self.send(Request::get(path));
