@@ -26,8 +26,25 @@ fn import(db: &Path, doc: &str) {
 }
 
 /// The legacy service: the demo data and carol.
+/// The legacy service: a demo Gatehouse under a machineKey of its own (not the demo key the
+/// Gatehouse in front of it has), so its Katana tickets are unknown to that Gatehouse, as they
+/// would be to one configured with another key.
 fn legacy() -> Server {
-    let server = Server::start();
+    let server = Server::start_with(|s| {
+        let gatehouse_storage::Database::Sqlite(db) = &s.database else {
+            panic!("the test servers run on SQLite")
+        };
+        let key = db.with_extension("legacy.machinekey");
+        let text = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/golden/katana/keys/hmacsha512-aes256.config"
+        ))
+        .expect("a harness key");
+        std::fs::write(&key, text).expect("write the key");
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+        s.katana_machine_key = Some(key);
+    });
     import(&server.db, CAROL);
     server
 }

@@ -1388,13 +1388,23 @@ fn discovery_is_one_document_and_only_an_openid_provider_says_it_is_one() {
         .json();
     assert_eq!(oauth, oidc, "one source");
     assert_eq!(oidc["authorization_response_iss_parameter_supported"], true);
+    // The demo client holds keys for private_key_jwt, so that method is advertised too.
     assert_eq!(
         oidc["introspection_endpoint_auth_methods_supported"],
-        json!(["client_secret_basic", "client_secret_post"])
+        json!([
+            "client_secret_basic",
+            "client_secret_post",
+            "private_key_jwt"
+        ])
     );
     assert_eq!(
         oidc["revocation_endpoint_auth_methods_supported"],
-        json!(["client_secret_basic", "client_secret_post", "none"])
+        json!([
+            "client_secret_basic",
+            "client_secret_post",
+            "private_key_jwt",
+            "none"
+        ])
     );
 
     // No key-encryption key: not an OpenID provider.

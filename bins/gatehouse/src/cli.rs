@@ -178,7 +178,9 @@ pub enum ClientCommand {
     },
     /// Register a client's public keys (a JWK Set file) for private_key_jwt client
     /// authentication, replacing any it had; its secret keeps working (a migration)
-    #[command(after_help = "Example:\n  gatehouse client set-jwks demo-client demo-client-public-keys.json")]
+    #[command(
+        after_help = "Example:\n  gatehouse client set-jwks demo-client demo-client-public-keys.json"
+    )]
     SetJwks {
         /// Client id
         client_id: String,
@@ -228,7 +230,9 @@ pub enum KatanaCommand {
     /// Decode a Katana access token under --katana-machine-key: its claims, properties and
     /// expiry (never the keys). The token is read from stdin when not given (a token on the
     /// command line stays in the shell's history)
-    #[command(after_help = "Example:\n  printf '%s\\n' \"$TICKET\" | gatehouse --katana-machine-key web.config katana inspect")]
+    #[command(
+        after_help = "Example:\n  printf '%s\\n' \"$TICKET\" | gatehouse --katana-machine-key web.config katana inspect"
+    )]
     Inspect {
         /// The token [default: the first line of stdin]
         token: Option<String>,

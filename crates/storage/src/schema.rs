@@ -58,16 +58,16 @@ diesel::table! {
 }
 
 diesel::table! {
-    client_logout (client_id) {
+    client_keys (client_id) {
         client_id -> Text,
-        post_logout_redirect_uris -> Text,
+        jwks -> Text,
     }
 }
 
 diesel::table! {
-    client_keys (client_id) {
+    client_logout (client_id) {
         client_id -> Text,
-        jwks -> Text,
+        post_logout_redirect_uris -> Text,
     }
 }
 
