@@ -106,3 +106,8 @@ pub fn base64url_decode(text: &str) -> Option<Vec<u8>> {
         .decode(text)
         .ok()
 }
+
+/// The README's examples, compiled and run as doc tests.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
