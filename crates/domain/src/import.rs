@@ -82,7 +82,7 @@ impl ImportDocument {
 /// the user's GUID, and `aud` is the client's audience (else its id). Refused, inside the
 /// write transaction: a client id that is a user's GUID, and an audience that is another
 /// client's id (issue 19 item 9).
-fn check_subjects(tx: &mut dyn crate::store::WriteTx, client: &Client) -> Result<()> {
+pub(crate) fn check_subjects(tx: &mut dyn crate::store::WriteTx, client: &Client) -> Result<()> {
     if let Ok(id) = Uuid::parse_str(&client.client_id) {
         if tx.user_by_id(id)?.is_some() {
             return Err(Error::Conflict(format!(

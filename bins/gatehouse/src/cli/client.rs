@@ -150,6 +150,8 @@ fn optional(value: Option<String>, current: Option<String>) -> Option<String> {
 /// The stored client with the given options applied, as `client add` arguments.
 fn merged(current: Client, u: UpdateArgs) -> Result<NewClientArgs, Failure> {
     let public = !current.is_confidential();
+    // A client with keys and no secret (private_key_jwt only) stays so.
+    let keys_only = current.secret_hash.is_none() && current.jwks.is_some();
     let broker = match u.broker.as_deref() {
         None => current.broker_id,
         Some("") => None,
@@ -194,7 +196,7 @@ fn merged(current: Client, u: UpdateArgs) -> Result<NewClientArgs, Failure> {
         ),
         client_id: u.client_id,
         jwks: None,
-        keys_only: false,
+        keys_only,
         post_logout_redirect_uris: Vec::new(),
         require_pushed_authorization_requests: false,
     })

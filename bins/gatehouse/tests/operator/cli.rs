@@ -360,3 +360,43 @@ fn every_subcommand_help_shows_an_example() {
     }
     assert!(checked >= 20, "{checked} subcommands");
 }
+
+// A private_key_jwt-only client (keys, no secret) can be updated, stays keys-only and keeps its
+// keys; an update that would give a client a user's id as its JWT subject is refused.
+both!(
+    client_update_keeps_a_keys_only_client_and_its_keys,
+    |env: Env| {
+        let _server = env.serve(&[]);
+        let private: Value = serde_json::from_str(include_str!(
+            "../../../../docs/demo/demo-client-private-key.json"
+        ))
+        .expect("the demo key");
+        let mut public = private.clone();
+        public.as_object_mut().expect("a JWK").remove("d");
+        let jwks = env.path("keys.json");
+        std::fs::write(&jwks, serde_json::json!({ "keys": [public] }).to_string()).expect("write");
+        let jwks = jwks.to_str().expect("utf-8");
+        env.run(&[
+            "client",
+            "add",
+            "keyed",
+            "--grants",
+            "client_credentials",
+            "--scope",
+            "api",
+            "--jwks",
+            jwks,
+            "--keys-only",
+        ])
+        .expect(0);
+        env.run(&["client", "update", "keyed", "--scope", "api reports"])
+            .expect(0);
+        let shown = env.json(&["client", "show", "keyed"]);
+        assert_eq!(shown["scope"], "api reports", "{shown}");
+        let text = shown.to_string();
+        assert!(!text.contains("hmac-sha256"), "still no secret: {text}");
+        // Still keys-only: its keys cannot be cleared (that would make it a public client).
+        let cleared = env.run(&["client", "set-jwks", "keyed", "--clear"]);
+        assert_ne!(cleared.code(), 0, "a keys-only client kept its keys");
+    }
+);

@@ -361,6 +361,8 @@ impl<S: Store> Gatehouse<S> {
         let stored = client.clone();
         self.store().write(move |tx| {
             client_with_id(tx, &stored.client_id)?;
+            // The same JWT-subject rule as `client add` and import (issue 19 item 9).
+            crate::import::check_subjects(tx, &stored)?;
             tx.upsert_client(&stored)
         })?;
         Ok(client)
