@@ -132,8 +132,8 @@ pub enum AuditEvent {
         /// The route, as `METHOD /path/{pattern}` (never the query).
         request: String,
         /// Why: `no_token`, `invalid_token`, `user_token`, `not_confidential`,
-        /// `missing_scope`, `not_operator`, `csrf`, `not_found`, `invalid_request`,
-        /// `conflict`, `unavailable`, `error`.
+        /// `missing_scope`, `not_operator`, `csrf`, `not_found`, `method_not_allowed`,
+        /// `invalid_request`, `conflict`, `unavailable`, `error`.
         reason: &'static str,
     },
 }
