@@ -42,8 +42,7 @@ pub(super) fn routes(cfg: &mut web::ServiceConfig) {
                 .route(web::patch().to(client_update)),
         )
         .service(
-            resource("/admin/v1/clients/{id}/rotate-secret")
-                .route(web::post().to(rotate_secret)),
+            resource("/admin/v1/clients/{id}/rotate-secret").route(web::post().to(rotate_secret)),
         )
         .service(resource("/admin/v1/sessions").route(web::get().to(sessions)))
         .service(
@@ -136,7 +135,9 @@ async fn end_sessions(state: State, req: HttpRequest, name: Name) -> HttpRespons
 async fn clients(state: State, req: HttpRequest) -> HttpResponse {
     run(state, req, "client.list", String::new(), move |s| {
         let clients = s.list_clients()?;
-        Ok(Value::Array(clients.iter().map(view::client_json).collect()))
+        Ok(Value::Array(
+            clients.iter().map(view::client_json).collect(),
+        ))
     })
     .await
 }
@@ -291,7 +292,9 @@ async fn lockouts(state: State, req: HttpRequest) -> HttpResponse {
         .unwrap_or_default();
     run(state, req, "lockout.list", target, move |s| {
         let records = s.list_lockouts(query?.prefix.as_deref())?;
-        Ok(Value::Array(records.iter().map(view::lockout_json).collect()))
+        Ok(Value::Array(
+            records.iter().map(view::lockout_json).collect(),
+        ))
     })
     .await
 }
@@ -330,7 +333,6 @@ pub(crate) fn recent_events(
             "the audit trail is read from the --audit-log file, and none is configured".to_owned(),
         )
     })?;
-    crate::audit_log::tail(path, limit).map_err(|e| {
-        AdminError::Unavailable(format!("the audit log cannot be read: {}", e.kind()))
-    })
+    crate::audit_log::tail(path, limit)
+        .map_err(|e| AdminError::Unavailable(format!("the audit log cannot be read: {}", e.kind())))
 }

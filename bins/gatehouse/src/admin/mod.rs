@@ -149,17 +149,15 @@ fn problem(state: &AppState, error: &AdminError) -> HttpResponse {
         };
         response.insert_header((header::WWW_AUTHENTICATE, challenge));
     }
-    response
-        .content_type("application/problem+json")
-        .body(
-            json!({
-                "type": "about:blank",
-                "title": status.canonical_reason().unwrap_or("Error"),
-                "status": status.as_u16(),
-                "detail": error.detail(&error_id),
-            })
-            .to_string(),
-        )
+    response.content_type("application/problem+json").body(
+        json!({
+            "type": "about:blank",
+            "title": status.canonical_reason().unwrap_or("Error"),
+            "status": status.as_u16(),
+            "detail": error.detail(&error_id),
+        })
+        .to_string(),
+    )
 }
 
 /// `METHOD /route/{pattern}` of a request (never its query: nothing a caller typed beyond

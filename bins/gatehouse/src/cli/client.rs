@@ -254,9 +254,14 @@ pub fn show(settings: &Settings, args: &ShowArgs) -> Result<(), Failure> {
 ///
 /// # Errors
 /// [`Exit::NotFound`], [`Exit::Invalid`].
-pub fn update_spec(service: &crate::state::Service, args: UpdateArgs) -> Result<NewClientSpec, Failure> {
+pub fn update_spec(
+    service: &crate::state::Service,
+    args: UpdateArgs,
+) -> Result<NewClientSpec, Failure> {
     if args.no_redirect_uris && !args.redirect_uris.is_empty() {
-        return Err(invalid("redirect_uris and no_redirect_uris exclude each other"));
+        return Err(invalid(
+            "redirect_uris and no_redirect_uris exclude each other",
+        ));
     }
     let current = service.client_details(&args.client_id)?;
     // The keys stay (`client set-jwks` changes them), and so do the logout and PAR settings.
