@@ -136,6 +136,11 @@ impl AppState {
         self.dry.clone()
     }
 
+    /// The server's randomness.
+    pub fn rng(&self) -> &dyn Rng {
+        &*self.rng
+    }
+
     /// The key of the forms' anti-forgery tokens.
     pub fn form_key(&self) -> &gatehouse_domain::forms::FormKey {
         &self.form_key

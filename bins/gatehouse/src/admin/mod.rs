@@ -26,6 +26,7 @@ use crate::state::{AppState, Service};
 use crate::StartError;
 
 mod api;
+pub mod console;
 
 /// The realm of the admin API's Bearer challenges.
 const REALM: &str = "gatehouse-admin";
@@ -280,6 +281,7 @@ async fn method_not_allowed(state: web::Data<AppState>, req: HttpRequest) -> Htt
 /// The admin listener's routes.
 pub fn routes(cfg: &mut web::ServiceConfig) {
     api::routes(cfg);
+    console::routes(cfg);
 }
 
 /// The `--admin-bind` listener.
@@ -290,6 +292,7 @@ pub fn server(
     data: web::Data<AppState>,
     bind: SocketAddr,
 ) -> Result<(actix_web::dev::Server, SocketAddr), StartError> {
+    let registered = data.clone();
     let server = HttpServer::new(move || {
         App::new()
             .app_data(data.clone())
@@ -308,5 +311,6 @@ pub fn server(
     .bind(bind)
     .map_err(|source| StartError::Bind { addr: bind, source })?;
     let addr = server.addrs().first().copied().unwrap_or(bind);
+    console::register(&registered, addr).map_err(StartError::Settings)?;
     Ok((server.run(), addr))
 }

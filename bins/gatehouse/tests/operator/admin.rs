@@ -463,3 +463,307 @@ both!(admin_api_runs_the_operators_operations, |env: Env| {
     }
     assert!(!server.log().contains(&secret));
 });
+
+/// The `name=value` of a response's `Set-Cookie` named `name`.
+fn set_cookie(res: &Response, name: &str) -> Option<String> {
+    res.headers
+        .iter()
+        .filter(|(k, _)| k.eq_ignore_ascii_case("set-cookie"))
+        .map(|(_, v)| v.clone())
+        .find(|v| v.starts_with(&format!("{name}=")))
+}
+
+fn hidden_fields(html: &str) -> Vec<(String, String)> {
+    html.split("<input type=\"hidden\" name=\"")
+        .skip(1)
+        .map(|piece| {
+            let (name, rest) = piece.split_once('"').expect("name");
+            let value = rest
+                .split_once("value=\"")
+                .and_then(|(_, v)| v.split_once('"'))
+                .map(|(v, _)| v.replace("&amp;", "&"))
+                .unwrap_or_default();
+            (name.to_owned(), value)
+        })
+        .collect()
+}
+
+fn encode(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+fn path_of(url: &str) -> String {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    rest.find('/')
+        .map_or("/".to_owned(), |i| rest[i..].to_owned())
+}
+
+/// The console's sign-in through the server's own login page: the callback's response.
+fn console_sign_in(server: &Server, admin: SocketAddr, user: &str, password: &str) -> Response {
+    let start = Request::get("/admin/console/login").send(admin);
+    assert_eq!(start.status, 303, "{}", start.text());
+    let login_cookie = set_cookie(&start, "__Host-gatehouse-console-login").expect("login cookie");
+    assert!(login_cookie.contains("HttpOnly") && login_cookie.contains("Secure"));
+    let login_cookie = login_cookie.split(';').next().expect("pair").to_owned();
+    let authorize = start.header("location").expect("location");
+    assert!(
+        authorize.contains("code_challenge_method=S256"),
+        "{authorize}"
+    );
+    let page = server.send(Request::get(&path_of(authorize)));
+    assert_eq!(page.status, 200, "{}", page.text());
+    let form_cookie = page
+        .header("set-cookie")
+        .and_then(|c| c.split(';').next())
+        .expect("form cookie")
+        .to_owned();
+    let mut body: Vec<String> = hidden_fields(page.text())
+        .iter()
+        .map(|(k, v)| format!("{k}={}", encode(v)))
+        .collect();
+    body.push(format!("username={user}&password={password}"));
+    let res = server.send(
+        Request::post("/oauth2/login")
+            .header("Cookie", &form_cookie)
+            .form(&body.join("&")),
+    );
+    assert_eq!(res.status, 303, "{}", res.text());
+    let callback = res.header("location").expect("callback");
+    assert!(
+        callback.starts_with(&format!("http://{admin}/admin/console/callback?")),
+        "{callback}"
+    );
+    Request::get(&path_of(callback))
+        .header("Cookie", &login_cookie)
+        .send(admin)
+}
+
+#[track_caller]
+fn session_cookie(res: &Response) -> String {
+    assert_eq!(res.status, 303, "{}", res.text());
+    let cookie = set_cookie(res, "__Host-gatehouse-console").expect("session cookie");
+    for attribute in ["Path=/", "Secure", "HttpOnly", "SameSite=Strict"] {
+        assert!(cookie.contains(attribute), "{cookie}");
+    }
+    assert!(!cookie.contains("Domain"), "host-only: {cookie}");
+    cookie.split(';').next().expect("pair").to_owned()
+}
+
+fn csrf_of(html: &str) -> String {
+    hidden_fields(html)
+        .into_iter()
+        .find(|(k, _)| k == "csrf")
+        .map(|(_, v)| v)
+        .expect("a csrf field")
+}
+
+both!(
+    console_signs_operators_in_and_guards_every_form,
+    |env: Env| {
+        let (server, admin) = serve(&env);
+        // Without a session: to the sign-in.
+        let res = Request::get("/admin/console/").send(admin);
+        assert_eq!(res.status, 303);
+        assert_eq!(res.header("location"), Some("/admin/console/login"));
+
+        // bob has no operator flag: refused after a correct sign-in, audited, his token ended.
+        let res = console_sign_in(&server, admin, "bob", "bob-password-1");
+        assert_eq!(res.status, 403, "{}", res.text());
+        assert!(set_cookie(&res, "__Host-gatehouse-console").is_none());
+        let event = last_event(&env);
+        assert_eq!(
+            (event["reason"].as_str(), event["operator"].as_str()),
+            (Some("not_operator"), Some("bob"))
+        );
+
+        // alice is an operator.
+        let alice = session_cookie(&console_sign_in(
+            &server,
+            admin,
+            "alice",
+            "alice-password-1",
+        ));
+        let page = Request::get("/admin/console/?q=bo")
+            .header("Cookie", &alice)
+            .send(admin);
+        assert_eq!(page.status, 200, "{}", page.text());
+        assert!(page
+            .header("content-security-policy")
+            .is_some_and(|c| c.contains("default-src 'none'")));
+        assert!(
+            page.text().contains("/admin/console/users/bob") && !page.text().contains("<script")
+        );
+        let csrf = csrf_of(page.text());
+        // A second session of alice: its own CSRF token.
+        let other = session_cookie(&console_sign_in(
+            &server,
+            admin,
+            "alice",
+            "alice-password-1",
+        ));
+        let other_csrf = csrf_of(
+            Request::get("/admin/console/")
+                .header("Cookie", &other)
+                .send(admin)
+                .text(),
+        );
+        assert_ne!(csrf, other_csrf);
+
+        // bob logs in (a session to end) and gets locked by failures from another address.
+        let bob_token = server.token("bob", "bob-password-1");
+        let post = |path: &str, cookie: &str, body: &str| {
+            Request::post(path)
+                .header("Cookie", cookie)
+                .form(body)
+                .send(admin)
+        };
+        // CSRF missing, foreign, forged: refused, audited, nothing ended.
+        for body in [
+            String::new(),
+            format!("csrf={}", encode(&other_csrf)),
+            "csrf=AAAA".to_owned(),
+        ] {
+            let res = post("/admin/console/users/bob/end-sessions", &alice, &body);
+            assert_eq!(res.status, 403, "{}", res.text());
+            let event = last_event(&env);
+            assert_eq!(
+                (event["reason"].as_str(), event["via"].as_str()),
+                (Some("csrf"), Some("console"))
+            );
+        }
+        assert!(server.active(&bob_token));
+        // No session at all: refused.
+        let res = post(
+            "/admin/console/users/bob/end-sessions",
+            "x=y",
+            &format!("csrf={}", encode(&csrf)),
+        );
+        assert_eq!(res.status, 401, "{}", res.text());
+        assert!(server.active(&bob_token));
+        // With its own token: done, audited with the operator.
+        let res = post(
+            "/admin/console/users/bob/end-sessions",
+            &alice,
+            &format!("csrf={}", encode(&csrf)),
+        );
+        assert_eq!(res.status, 303, "{}", res.text());
+        assert!(!server.active(&bob_token));
+        let event = last_event(&env);
+        assert_eq!(
+            (
+                event["action"].as_str(),
+                event["operator"].as_str(),
+                event["via"].as_str(),
+                event["target"].as_str()
+            ),
+            (
+                Some("user.end_sessions"),
+                Some("alice"),
+                Some("console"),
+                Some("bob")
+            )
+        );
+
+        // Unlock: bob locked, the user page shows it, the form lifts it.
+        for _ in 0..5 {
+            server.login("bob", "wrong-password-9");
+        }
+        let page = Request::get("/admin/console/users/bob")
+            .header("Cookie", &alice)
+            .send(admin);
+        assert!(page.text().contains("locked until"), "{}", page.text());
+        let res = post(
+            "/admin/console/users/bob/unlock",
+            &alice,
+            &format!("csrf={}&address=127.0.0.1", encode(&csrf)),
+        );
+        assert_eq!(res.status, 303, "{}", res.text());
+        assert_eq!(server.login("bob", "bob-password-1").status, 200);
+        // Disable and enable.
+        post(
+            "/admin/console/users/bob/disable",
+            &alice,
+            &format!("csrf={}", encode(&csrf)),
+        );
+        assert_eq!(server.login("bob", "bob-password-1").status, 400);
+        post(
+            "/admin/console/users/bob/enable",
+            &alice,
+            &format!("csrf={}", encode(&csrf)),
+        );
+        assert_eq!(server.login("bob", "bob-password-1").status, 200);
+
+        // Rotate a client secret: shown once, the old one refused.
+        let res = post(
+            "/admin/console/clients/demo-client/rotate-secret",
+            &alice,
+            &format!("csrf={}", encode(&csrf)),
+        );
+        assert_eq!(res.status, 200, "{}", res.text());
+        let secret = res
+            .text()
+            .split("<code id=\"secret\">")
+            .nth(1)
+            .and_then(|s| s.split('<').next())
+            .expect("secret")
+            .to_owned();
+        assert_eq!(
+            client_token(&server, "demo-client", "demo-secret", "openid").status,
+            401
+        );
+        assert_eq!(
+            client_token(&server, "demo-client", &secret, "openid").status,
+            200
+        );
+
+        // Keys: add one, retire it.
+        let res = post(
+            "/admin/console/keys",
+            &alice,
+            &format!("csrf={}&alg=ES256", encode(&csrf)),
+        );
+        assert_eq!(res.status, 303, "{}", res.text());
+        let kid = last_event(&env)["target"].clone();
+        assert_eq!(kid, "ES256");
+        // Bad input: a page, never a 500.
+        let res = post(
+            "/admin/console/keys",
+            &alice,
+            &format!("csrf={}&alg=HS256", encode(&csrf)),
+        );
+        assert_eq!(res.status, 400, "{}", res.text());
+        let res = post(
+            "/admin/console/users/bob/unlock",
+            &alice,
+            &format!("csrf={}&address=nope", encode(&csrf)),
+        );
+        assert_eq!(res.status, 400, "{}", res.text());
+        let res = post(
+            "/admin/console/users/nobody/disable",
+            &alice,
+            &format!("csrf={}", encode(&csrf)),
+        );
+        assert_eq!(res.status, 404, "{}", res.text());
+
+        // The audit page shows the trail; ending alice's sessions signs her out of the console.
+        let page = Request::get("/admin/console/audit")
+            .header("Cookie", &alice)
+            .send(admin);
+        assert!(page.text().contains("client.rotate_secret"));
+        env.run(&["user", "end-sessions", "alice"]).expect(0);
+        let res = Request::get("/admin/console/")
+            .header("Cookie", &alice)
+            .send(admin);
+        assert_eq!(res.status, 303, "signed out: {}", res.text());
+        let log = std::fs::read_to_string(env.path("audit.jsonl")).expect("log");
+        assert!(!log.contains(&secret) && !log.contains(alice.split('=').nth(1).expect("token")));
+    }
+);

@@ -12,7 +12,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 mod authorize;
 mod logout;
 pub mod metadata;
-mod page;
+pub(crate) mod page;
 mod par;
 mod token;
 
