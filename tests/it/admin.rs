@@ -235,3 +235,39 @@ fn admin_openapi_validates_and_every_answer_matches_it() {
         "{stdout}"
     );
 }
+
+#[test]
+fn the_console_works_in_headless_chromium_on_a_phone_and_a_desktop() {
+    let Some(driver) = require(Piece::Browser, "admin console in headless Chromium") else {
+        return;
+    };
+    let Some(python) = require(Piece::Python, "admin console in headless Chromium") else {
+        return;
+    };
+    let audit = tempfile::tempdir().expect("dir");
+    let path = audit.path().join("audit.jsonl");
+    let server = Server::start_with(move |s| {
+        s.admin_bind = Some("127.0.0.1:0".parse().expect("addr"));
+        s.audit_log = Some(path);
+    });
+    let admin = server.admin_addr().expect("admin listener");
+    let profile = tempfile::tempdir().expect("profile dir");
+    let mut cmd = Command::new(python);
+    cmd.arg(workspace().join("tests/browser/admin_console.py"))
+        .arg(format!("http://{}", server.addr))
+        .arg(format!("http://{admin}"))
+        .arg(&driver)
+        .arg(gatehouse_tests::external::chromium())
+        .arg(profile.path());
+    if std::env::var_os("GATEHOUSE_CONSOLE_SCREENSHOTS").is_some() {
+        cmd.arg(workspace().join("docs/screenshots"));
+    }
+    let out = cmd.output().expect("python runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("console flows: 2"), "{stdout}");
+}
