@@ -483,10 +483,10 @@ async fn callback(state: State, req: HttpRequest) -> HttpResponse {
     let user = tokens.user.clone();
     let Some(user) = user.filter(|u| u.flags.operator) else {
         let name = tokens.user.map(|u| u.user_name);
-        // The token is of no use to anyone: end its session at once.
+        // The token is of no use to anyone: its session ends at once.
         let token = tokens.access_token.expose().to_owned();
         let _ = blocking(&state, move |s| {
-            s.revoke(&ClientAuth::new(CLIENT_ID, None), &token)
+            s.end_session_of_token(&token)
                 .map_err(super::AdminError::from)
         })
         .await;
@@ -532,7 +532,7 @@ async fn logout(state: State, req: HttpRequest, body: web::Bytes) -> HttpRespons
     };
     let token = cookie(&req, SESSION).unwrap_or_default();
     let _ = blocking(&state, move |s| {
-        s.revoke(&ClientAuth::new(CLIENT_ID, None), &token)
+        s.end_session_of_token(&token)
             .map_err(super::AdminError::from)
     })
     .await;

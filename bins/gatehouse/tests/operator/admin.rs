@@ -583,6 +583,9 @@ both!(
             (event["reason"].as_str(), event["operator"].as_str()),
             (Some("not_operator"), Some("bob"))
         );
+        // ... and the session his sign-in opened is ended at once.
+        let bob = env.json(&["user", "show", "bob"]);
+        assert_eq!(bob["sessions"].as_array().map(Vec::len), Some(0), "{bob}");
 
         // alice is an operator.
         let alice = session_cookie(&console_sign_in(
@@ -616,6 +619,16 @@ both!(
                 .text(),
         );
         assert_ne!(csrf, other_csrf);
+        // Signing out revokes the session's token: its cookie no longer enters.
+        let res = Request::post("/admin/console/logout")
+            .header("Cookie", &other)
+            .form(&format!("csrf={}", encode(&other_csrf)))
+            .send(admin);
+        assert_eq!(res.status, 200, "{}", res.text());
+        let res = Request::get("/admin/console/")
+            .header("Cookie", &other)
+            .send(admin);
+        assert_eq!(res.status, 303, "signed out: {}", res.text());
 
         // bob logs in (a session to end) and gets locked by failures from another address.
         let bob_token = server.token("bob", "bob-password-1");

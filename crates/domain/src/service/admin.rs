@@ -119,6 +119,22 @@ impl<S: Store> Gatehouse<S> {
         Ok(judge(&info, client.as_ref()))
     }
 
+    /// Ends the session of a live access token (and every token of it): the admin console's
+    /// sign-out, and its refusal of a non-operator's sign-in (the console is a public client,
+    /// which RFC 7009 revocation does not serve). `false` when the token was not live.
+    ///
+    /// # Errors
+    /// `Storage`.
+    pub fn end_session_of_token(&self, token: &str) -> Result<bool> {
+        let session = match self.validate_access_token(token) {
+            Ok(info) => info.session_id,
+            Err(Error::InvalidToken) => return Ok(false),
+            Err(e) => return Err(e),
+        };
+        let now = self.now();
+        self.store().write(move |tx| tx.end_session(session, now))
+    }
+
     /// Lockout records (accounts `user:`, member ids `member:`, addresses `ip:`), by key,
     /// those starting with `prefix` when given, at most [`MAX_LOCKOUTS_LISTED`].
     ///
