@@ -20,6 +20,7 @@ from selenium import webdriver
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
 
 FLAGS = [
     "--headless",
@@ -58,9 +59,16 @@ def check(driver, step, size, failures, shots):
         driver.save_screenshot(os.path.join(shots, f"console-{step}-{size}.png"))
 
 
-def submit(driver, action):
+def submit(driver, action, expect):
+    """Submits the form posting to `action` and waits (up to 30 s) for `expect` on the page
+    it leads to."""
     form = driver.find_element(By.CSS_SELECTOR, f"form[action='{action}']")
     form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    try:
+        WebDriverWait(driver, 30).until(lambda d: expect in d.page_source)
+        return True
+    except Exception:  # noqa: BLE001 (selenium's TimeoutException; the caller reports)
+        return False
 
 
 def lock_bob(main):
@@ -101,20 +109,19 @@ def flow(driver, main, admin, size, failures, shots):
     check(driver, "user", size, failures, shots)
     # Unlock (the account and the address), then end sessions.
     driver.find_element(By.NAME, "address").send_keys("127.0.0.1")
-    submit(driver, "/admin/console/users/bob/unlock")
-    if "failed logins forgotten" not in driver.page_source:
+    if not submit(driver, "/admin/console/users/bob/unlock", "failed logins forgotten"):
         failures.append(f"{size}: unlock: {driver.page_source[:400]}")
     if "locked until" in driver.page_source:
         failures.append(f"{size}: still locked after unlock")
     check(driver, "unlocked", size, failures, shots)
-    submit(driver, "/admin/console/users/bob/end-sessions")
-    if "sessions of bob ended" not in driver.page_source:
+    if not submit(driver, "/admin/console/users/bob/end-sessions", "sessions of bob ended"):
         failures.append(f"{size}: end sessions: {driver.page_source[:400]}")
     # Rotate a client secret.
     driver.find_element(By.LINK_TEXT, "Clients").click()
     check(driver, "clients", size, failures, shots)
-    submit(driver, "/admin/console/clients/demo-client/rotate-secret")
-    secret = driver.find_element(By.ID, "secret").text
+    submit(driver, "/admin/console/clients/demo-client/rotate-secret", 'id="secret"')
+    found = driver.find_elements(By.ID, "secret")
+    secret = found[0].text if found else ""
     if len(secret) < 20:
         failures.append(f"{size}: no new secret shown")
     check(driver, "secret", size, failures, shots)

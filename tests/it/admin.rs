@@ -249,6 +249,8 @@ fn the_console_works_in_headless_chromium_on_a_phone_and_a_desktop() {
     let server = Server::start_with(move |s| {
         s.admin_bind = Some("127.0.0.1:0".parse().expect("addr"));
         s.audit_log = Some(path);
+        // bob stays locked while the browser looks (the default lock lasts a second).
+        s.lockout_initial_delay = 600;
     });
     let admin = server.admin_addr().expect("admin listener");
     let profile = tempfile::tempdir().expect("profile dir");
