@@ -419,7 +419,7 @@ fn sample_cases() -> serde_json::Value {
         if let Some(b) = e.request {
             bodies.push(("request", b.module, b.model, (b.samples)()));
         }
-        if let ResponseDoc::Model(b) = e.response {
+        if let ResponseDoc::Model(b) | ResponseDoc::Created(b) = e.response {
             bodies.push(("response", b.module, b.model, (b.samples)()));
         }
         if let Some((module, model)) = e.errors.model() {
@@ -811,6 +811,7 @@ fn the_try_it_command_of_every_page_reaches_its_endpoint() {
         let success = match e.response {
             ResponseDoc::Other { status, .. } => status.to_string(),
             ResponseDoc::Model(_) => "200".to_owned(),
+            ResponseDoc::Created(_) => "201".to_owned(),
         };
         // The sample values are not real users or codes: a refusal in the dialect's words is
         // the expected answer (or the documented success); a 404, 405, 415 or 5xx would mean

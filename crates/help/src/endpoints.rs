@@ -222,8 +222,10 @@ impl BodyDoc {
 /// What a successful call answers.
 #[derive(Debug, Clone, Copy)]
 pub enum ResponseDoc {
-    /// A model in the listed media types.
+    /// A model in the listed media types (200).
     Model(BodyDoc),
+    /// A model in the listed media types, with 201 Created.
+    Created(BodyDoc),
     /// A body that is not a model: its status, media type, a description, and its OpenAPI
     /// schema.
     Other {
@@ -391,9 +393,6 @@ fn revocation_request() -> Vec<Sample> {
 /// The JSON Schema of a JWK Set (RFC 7517 section 5).
 const JWKS_SCHEMA: &str = r#"{"type":"object","properties":{"keys":{"type":"array","items":{"type":"object","properties":{"kty":{"type":"string","description":"`RSA`, `EC` or `OKP`."},"kid":{"type":"string","description":"The key id an id_token's header names."},"use":{"type":"string","description":"`sig`."},"alg":{"type":"string","description":"`RS256`, `ES256` or `EdDSA`."}},"required":["kty","kid"]},"description":"Every published key: pending, signing, superseded, and retired ones within their window."}},"required":["keys"]}"#;
 
-/// The JSON Schema of a pushed request's answer (RFC 9126 section 2.2).
-const PAR_SCHEMA: &str = r#"{"type":"object","additionalProperties":false,"properties":{"request_uri":{"type":"string","description":"`urn:ietf:params:oauth:request_uri:…`, for `oauth2/authorize?client_id=…&request_uri=…`."},"expires_in":{"type":"integer","description":"Seconds it stays usable."}},"required":["request_uri","expires_in"]}"#;
-
 const PAR_PARAMS: &[Param] = &[
     Param {
         name: "response_type",
@@ -453,6 +452,9 @@ fn token_response() -> Vec<Sample> {
 }
 fn userinfo_response() -> Vec<Sample> {
     vec![s::rfc_json(&s::userinfo())]
+}
+fn par_response() -> Vec<Sample> {
+    vec![s::rfc_json(&s::par_response())]
 }
 fn metadata_response() -> Vec<Sample> {
     vec![s::rfc_json(&s::metadata())]
@@ -819,12 +821,12 @@ pub static ENDPOINTS: &[Endpoint] = &[
         uri_params: &[],
         body_params: PAR_PARAMS,
         request: None,
-        response: ResponseDoc::Other {
-            status: 201,
-            media: "application/json",
-            description: "RFC 9126 section 2.2.",
-            schema: PAR_SCHEMA,
-        },
+        response: ResponseDoc::Created(BodyDoc {
+            module: "oauth",
+            model: "PushedAuthorizationResponse",
+            description: "RFC 9126 section 2.2, with 201.",
+            samples: par_response,
+        }),
         errors: ErrorStyle::OAuth { katana: false },
     },
     Endpoint {
@@ -992,7 +994,7 @@ pub fn documented_models() -> Vec<&'static ModelDoc> {
 /// The response body model of an endpoint, if it has one.
 pub fn response_body(e: &Endpoint) -> Option<BodyDoc> {
     match e.response {
-        ResponseDoc::Model(b) => Some(b),
+        ResponseDoc::Model(b) | ResponseDoc::Created(b) => Some(b),
         ResponseDoc::Other { .. } => None,
     }
 }

@@ -11,7 +11,8 @@ use gatehouse_models::dotnet::{DateTime, TimeSpan};
 use gatehouse_models::http_error::HttpError;
 use gatehouse_models::oauth::{
     AuthorizationServerMetadata, ErrorCode, ErrorResponse, IntrospectionRequest,
-    IntrospectionResponse, RevocationRequest, TokenRequest, TokenResponse, UserInfo,
+    IntrospectionResponse, PushedAuthorizationResponse, RevocationRequest, TokenRequest,
+    TokenResponse, UserInfo,
 };
 use gatehouse_models::otc::ResponseStatus;
 use gatehouse_models::{katana, member, onetime, otc, v1, Contract};
@@ -486,5 +487,13 @@ pub fn metadata() -> AuthorizationServerMetadata {
         ]),
         authorization_response_iss_parameter_supported: Some(true),
         ..AuthorizationServerMetadata::default()
+    }
+}
+
+/// `POST /oauth2/par`: a pushed request's reference.
+pub fn par_response() -> PushedAuthorizationResponse {
+    PushedAuthorizationResponse {
+        request_uri: "urn:ietf:params:oauth:request_uri:bwc4JK-ESC0w8acc191e-Y1LTC2".into(),
+        expires_in: 60,
     }
 }
