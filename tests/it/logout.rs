@@ -301,6 +301,8 @@ fn client_add_takes_post_logout_redirect_uris() {
         id_token_alg: None,
         post_logout_redirect_uris: vec![uri.to_owned()],
         require_pushed_authorization_requests: false,
+        backchannel_logout_uri: None,
+        backchannel_logout_session_required: false,
         jwks: None,
         keys_only: false,
     };

@@ -1026,6 +1026,8 @@ fn access_token_format_is_validated() {
             keys_only: false,
             post_logout_redirect_uris: Vec::new(),
             require_pushed_authorization_requests: false,
+            backchannel_logout_uri: None,
+            backchannel_logout_session_required: false,
         },
     )
     .expect_err("refused");
@@ -1085,6 +1087,8 @@ fn the_audience_is_per_client() {
         keys_only: false,
         post_logout_redirect_uris: Vec::new(),
         require_pushed_authorization_requests: false,
+        backchannel_logout_uri: None,
+        backchannel_logout_session_required: false,
     };
     let err = gatehouse::cli::client_add(&settings_of(&server.db), args("c", "two words"))
         .expect_err("refused");

@@ -330,6 +330,14 @@ pub struct NewClientArgs {
     /// require_pushed_authorization_requests; needs --pushed-authorization-requests on)
     #[arg(long)]
     pub require_pushed_authorization_requests: bool,
+    /// Where logout tokens are POSTed when a browser session through which the client got
+    /// tokens ends (OpenID Connect Back-Channel Logout 1.0; https, or http on loopback)
+    #[arg(long, value_name = "URI")]
+    pub backchannel_logout_uri: Option<String>,
+    /// The client requires `sid` in logout tokens (backchannel_logout_session_required;
+    /// Gatehouse always sends it)
+    #[arg(long, requires = "backchannel_logout_uri")]
+    pub backchannel_logout_session_required: bool,
 }
 
 impl Command {

@@ -15,6 +15,7 @@ use gatehouse_domain::rng::{Rng, SystemRng};
 
 pub mod admin;
 pub mod audit_log;
+pub mod backchannel;
 pub mod cli;
 pub mod config;
 pub mod dual_run;
@@ -83,6 +84,8 @@ pub fn build_state(config: &Settings) -> Result<AppState, StartError> {
         }
         None => service,
     };
+    let delivery = backchannel::Delivery::start(service.audit_sink())?;
+    let service = service.with_backchannel(delivery);
     service
         .check_signing_setup()
         .map_err(|e| StartError::Database(e.to_string()))?;

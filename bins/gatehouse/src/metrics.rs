@@ -177,6 +177,16 @@ impl Metrics {
                 "gatehouse_audit_events_total{{kind=\"{kind}\"}} {n}\n"
             ));
         }
+        out.push_str(
+            "# HELP gatehouse_backchannel_logout_total Back-channel logout tokens by outcome (delivered, failed after every retry, dropped: queue full or unsigned).\n\
+             # TYPE gatehouse_backchannel_logout_total counter\n",
+        );
+        for (outcome, n) in crate::backchannel::counts() {
+            let _ = writeln!(
+                out,
+                "gatehouse_backchannel_logout_total{{outcome=\"{outcome}\"}} {n}"
+            );
+        }
         let (ok, refused) = crate::admin::counts();
         let _ = writeln!(
             out,

@@ -121,6 +121,19 @@ pub enum AuditEvent {
         /// The user name, client id or key id it was done to.
         target: String,
     },
+    /// A back-channel logout token was delivered to a client, or given up on (OpenID Connect
+    /// Back-Channel Logout 1.0; [`crate::backchannel`]).
+    BackchannelLogout {
+        /// The client notified.
+        client: String,
+        /// The browser session that ended (`sid`).
+        session: Uuid,
+        /// `delivered`, `failed` (every attempt failed) or `dropped` (the queue was full or
+        /// the token could not be signed).
+        outcome: &'static str,
+        /// Attempts made.
+        attempts: u32,
+    },
     /// An admin API or console request was refused: no or a bad token, not an admin client,
     /// a non-operator, a missing or foreign CSRF token, or the operation itself refused
     /// (unknown user, invalid input).
@@ -152,11 +165,12 @@ impl AuditEvent {
             AuditEvent::CodeRedeemed { .. } => "code_redeemed",
             AuditEvent::AdminAction { .. } => "admin_action",
             AuditEvent::AdminRefused { .. } => "admin_refused",
+            AuditEvent::BackchannelLogout { .. } => "backchannel_logout",
         }
     }
 
     /// Every kind, for metrics that show zeros.
-    pub const KINDS: [&'static str; 9] = [
+    pub const KINDS: [&'static str; 10] = [
         "login_succeeded",
         "login_failed",
         "locked_out",
@@ -166,6 +180,7 @@ impl AuditEvent {
         "code_redeemed",
         "admin_action",
         "admin_refused",
+        "backchannel_logout",
     ];
 }
 

@@ -173,8 +173,17 @@ impl<S: Store> Gatehouse<S> {
         }
         let digest = TokenDigest::of(cookie);
         let now = self.now();
-        self.store()
-            .write(move |tx| end_browser_session_in(tx, &digest, now, ending))
+        let (ended, targets) = self.store().write(move |tx| {
+            let targets = match (ending, tx.browser_session(&digest)?) {
+                (Ending::Logout, Some(s)) if s.ended_at.is_none() => {
+                    tx.backchannel_targets(Some(s.id), s.user_id)?
+                }
+                _ => Vec::new(),
+            };
+            Ok((end_browser_session_in(tx, &digest, now, ending)?, targets))
+        })?;
+        self.notify_backchannel(targets);
+        Ok(ended)
     }
 }
 

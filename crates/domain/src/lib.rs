@@ -55,6 +55,7 @@
 
 pub mod audit;
 pub mod authorize;
+pub mod backchannel;
 pub mod browser_session;
 pub mod client_assertion;
 pub mod clock;

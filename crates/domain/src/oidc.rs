@@ -113,6 +113,11 @@ impl<S: Store> Gatehouse<S> {
     /// KEK (a rotation under another KEK, a damaged row), the previous key of the algorithm
     /// that opens and is still published signs instead (verifiers have it); with none, the
     /// error is `SigningUnavailable` (503 `temporarily_unavailable`, never 500).
+    /// The key of `alg` that signs at `now` (see `pick_key`), read in its own transaction.
+    pub(crate) fn pick_signing_key(&self, now: OffsetDateTime, alg: Alg) -> Result<SigningKey> {
+        self.pick_key(now, None, alg)
+    }
+
     fn pick_key(
         &self,
         now: OffsetDateTime,

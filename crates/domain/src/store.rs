@@ -27,6 +27,7 @@ use crate::model::{
     AccessToken, AuthorizationCode, Broker, Client, LoginFailure, Member, NewMember, OneTimeCode,
     RefreshToken, Session, SubAccount, TradingAccount, User,
 };
+use crate::backchannel::{BackchannelTarget, ClientBackchannel};
 use crate::par::{ClientPar, PushedRequest};
 use crate::secret::TokenDigest;
 
@@ -150,6 +151,18 @@ pub trait ReadTx {
     fn differences_stored(&mut self) -> Result<u64>;
     /// The logout settings of a client (`None`: it has none).
     fn client_logout(&mut self, client_id: &str) -> Result<Option<ClientLogout>>;
+    /// The back-channel logout settings of a client (`None`: it has none).
+    fn client_backchannel(&mut self, client_id: &str) -> Result<Option<ClientBackchannel>>;
+    /// Whether some client has a `backchannel_logout_uri` (discovery advertises it then).
+    fn any_backchannel(&mut self) -> Result<bool>;
+    /// The clients with a back-channel URI that redeemed a code of a browser session: of the
+    /// session `browser_session_id` when given, else of every live browser session of
+    /// `user_id`.
+    fn backchannel_targets(
+        &mut self,
+        browser_session_id: Option<Uuid>,
+        user_id: Uuid,
+    ) -> Result<Vec<BackchannelTarget>>;
     /// The logout settings of every client that has some, by client id.
     fn client_logouts(&mut self) -> Result<Vec<ClientLogout>>;
     /// The PAR settings of a client (`None`: it has none).
@@ -188,6 +201,9 @@ pub trait WriteTx: ReadTx {
     /// Inserts or updates a client (by client id).
     fn upsert_client(&mut self, client: &Client) -> Result<()>;
 
+    /// Inserts or replaces the back-channel settings of a (stored) client; without a URI the
+    /// row goes.
+    fn put_client_backchannel(&mut self, settings: &ClientBackchannel) -> Result<()>;
     /// Inserts or replaces the logout settings of a (stored) client.
     fn put_client_logout(&mut self, settings: &ClientLogout) -> Result<()>;
     /// Inserts or replaces the PAR settings of a (stored) client.

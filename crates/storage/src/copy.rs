@@ -254,6 +254,17 @@ macro_rules! copy_between {
                     src,
                     dst,
                     progress,
+                    client_backchannel,
+                    client_backchannel::client_id,
+                    String::new(),
+                    ClientBackchannelRow,
+                    |r: &ClientBackchannelRow| r.client_id.clone(),
+                    client_backchannel::client_id.is_not_null()
+                ),
+                copy_table!(
+                    src,
+                    dst,
+                    progress,
                     sessions,
                     sessions::id,
                     String::new(),

@@ -13,6 +13,7 @@ use gatehouse_domain::model::{
     LoginFailure, Member, OneTimeCode, RefreshToken, Session, SubAccount, TokenFormat,
     TokenSigning, TradingAccount, User, UserFlags, UserProfile,
 };
+use gatehouse_domain::backchannel::{BackchannelTarget, ClientBackchannel};
 use gatehouse_domain::par::{ClientPar, PushedRequest};
 use gatehouse_domain::secret::{ClientSecretHash, TokenDigest};
 use gatehouse_domain::Error as DomainError;
@@ -46,6 +47,18 @@ fn opt_time(table: &'static str, micros: Option<i64>) -> Result<Option<OffsetDat
 
 pub(crate) fn guid(id: Uuid) -> String {
     id.hyphenated().to_string()
+}
+
+/// A back-channel target from `(client_id, uri, browser_session_id, user_id)`.
+pub(crate) fn backchannel_target(
+    (client_id, uri, sid, user): (String, String, String, String),
+) -> Result<BackchannelTarget> {
+    Ok(BackchannelTarget {
+        browser_session_id: parse_guid("authorization_codes", &sid)?,
+        user_id: parse_guid("authorization_codes", &user)?,
+        client_id,
+        uri,
+    })
 }
 
 fn parse_guid(table: &'static str, text: &str) -> Result<Uuid> {
@@ -320,6 +333,36 @@ impl ClientLogoutRow {
                 .map_err(|e| corrupt("client_logout", format!("post_logout_redirect_uris: {e}")))?,
             client_id: self.client_id,
         })
+    }
+}
+
+/// The back-channel logout settings of a client (`client_backchannel`, beside `clients`;
+/// a row only with a URI).
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = client_backchannel, primary_key(client_id))]
+#[diesel(check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
+pub(crate) struct ClientBackchannelRow {
+    pub client_id: String,
+    pub backchannel_logout_uri: String,
+    pub backchannel_logout_session_required: bool,
+}
+
+impl ClientBackchannelRow {
+    /// `None` for settings without a URI (no row).
+    pub fn from_domain(c: &ClientBackchannel) -> Option<Self> {
+        Some(Self {
+            client_id: c.client_id.clone(),
+            backchannel_logout_uri: c.backchannel_logout_uri.clone()?,
+            backchannel_logout_session_required: c.backchannel_logout_session_required,
+        })
+    }
+
+    pub fn into_domain(self) -> ClientBackchannel {
+        ClientBackchannel {
+            client_id: self.client_id,
+            backchannel_logout_uri: Some(self.backchannel_logout_uri),
+            backchannel_logout_session_required: self.backchannel_logout_session_required,
+        }
     }
 }
 

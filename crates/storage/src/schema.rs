@@ -58,6 +58,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    client_backchannel (client_id) {
+        client_id -> Text,
+        backchannel_logout_uri -> Text,
+        backchannel_logout_session_required -> Bool,
+    }
+}
+
+diesel::table! {
     client_keys (client_id) {
         client_id -> Text,
         jwks -> Text,
@@ -286,6 +294,7 @@ diesel::joinable!(authorization_codes -> clients (client_id));
 diesel::joinable!(authorization_codes -> sessions (session_id));
 diesel::joinable!(authorization_codes -> users (user_id));
 diesel::joinable!(browser_sessions -> users (user_id));
+diesel::joinable!(client_backchannel -> clients (client_id));
 diesel::joinable!(client_keys -> clients (client_id));
 diesel::joinable!(client_logout -> clients (client_id));
 diesel::joinable!(client_par -> clients (client_id));
@@ -308,6 +317,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     brokers,
     browser_sessions,
     client_assertion_jtis,
+    client_backchannel,
     client_keys,
     client_logout,
     client_par,

@@ -81,6 +81,15 @@ pub struct UpdateArgs {
     /// Name shown on the login and consent pages (empty: the client id)
     #[arg(long = "name", value_name = "NAME")]
     pub client_name: Option<String>,
+    /// Where logout tokens are POSTed (OpenID Connect Back-Channel Logout 1.0; empty: none;
+    /// given, it replaces the back-channel settings)
+    #[arg(long, value_name = "URI")]
+    #[serde(default)]
+    pub backchannel_logout_uri: Option<String>,
+    /// The client requires `sid` in logout tokens (with --backchannel-logout-uri)
+    #[arg(long, requires = "backchannel_logout_uri")]
+    #[serde(default)]
+    pub backchannel_logout_session_required: bool,
     /// Access-token format: opaque or jwt
     #[arg(long, value_name = "opaque|jwt")]
     pub access_token_format: Option<String>,
@@ -139,6 +148,8 @@ pub fn spec_of(args: NewClientArgs) -> Result<ClientSpec, Failure> {
         id_token_alg: args.id_token_alg,
         post_logout_redirect_uris: args.post_logout_redirect_uris,
         require_pushed_authorization_requests: args.require_pushed_authorization_requests,
+        backchannel_logout_uri: args.backchannel_logout_uri,
+        backchannel_logout_session_required: args.backchannel_logout_session_required,
         ..ClientSpec::default()
     })
 }
@@ -204,6 +215,8 @@ fn merged(current: Client, u: UpdateArgs) -> Result<NewClientArgs, Failure> {
         keys_only,
         post_logout_redirect_uris: Vec::new(),
         require_pushed_authorization_requests: false,
+        backchannel_logout_uri: None,
+        backchannel_logout_session_required: false,
     })
 }
 
@@ -263,10 +276,16 @@ pub fn update_spec(
         ));
     }
     let current = service.client_details(&args.client_id)?;
-    // The keys stay (`client set-jwks` changes them), and so do the logout and PAR settings.
+    // The keys stay (`client set-jwks` changes them), and so do the logout and PAR settings;
+    // the back-channel settings stay unless a URI is given ("" removes them).
     let keys = current.jwks.clone();
+    let backchannel = (
+        args.backchannel_logout_uri.clone(),
+        args.backchannel_logout_session_required,
+    );
     let mut spec = spec_of(merged(current, args)?)?;
     spec.jwks = keys;
+    (spec.backchannel_logout_uri, spec.backchannel_logout_session_required) = backchannel;
     Ok(spec)
 }
 

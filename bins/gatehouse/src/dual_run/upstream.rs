@@ -100,7 +100,7 @@ fn client(timeout: Duration) -> awc::Client {
 
 /// OpenSSL with the system's trust store (Debian's bundle when the vendored library's own
 /// default path holds none).
-fn tls() -> Option<openssl::ssl::SslConnector> {
+pub(crate) fn tls() -> Option<openssl::ssl::SslConnector> {
     let mut builder = openssl::ssl::SslConnector::builder(openssl::ssl::SslMethod::tls()).ok()?;
     let _ = builder.set_default_verify_paths();
     for bundle in [

@@ -68,6 +68,7 @@ pub struct Gatehouse<S: Store> {
     keys: Option<Arc<crate::keys::KeyRing>>,
     katana: Option<Arc<katana::KatanaTickets>>,
     audit: Option<Arc<dyn crate::audit::AuditSink>>,
+    backchannel: Option<Arc<dyn crate::backchannel::BackchannelSink>>,
 }
 
 impl<S: Store> fmt::Debug for Gatehouse<S> {
@@ -104,6 +105,7 @@ impl<S: Store> Gatehouse<S> {
             keys: None,
             katana: None,
             audit: None,
+            backchannel: None,
         }
     }
 
@@ -112,6 +114,23 @@ impl<S: Store> Gatehouse<S> {
     pub fn with_audit(mut self, sink: Arc<dyn crate::audit::AuditSink>) -> Self {
         self.audit = Some(sink);
         self
+    }
+
+    /// The sink of security events, when configured.
+    pub fn audit_sink(&self) -> Option<Arc<dyn crate::audit::AuditSink>> {
+        self.audit.clone()
+    }
+
+    /// Adds the sink of back-channel logout notices ([`crate::backchannel`]).
+    #[must_use]
+    pub fn with_backchannel(mut self, sink: Arc<dyn crate::backchannel::BackchannelSink>) -> Self {
+        self.backchannel = Some(sink);
+        self
+    }
+
+    /// The back-channel logout sink, when the server delivers logout tokens.
+    pub(crate) fn backchannel_sink(&self) -> Option<&dyn crate::backchannel::BackchannelSink> {
+        self.backchannel.as_deref()
     }
 
     /// Emits [`crate::audit::AuditEvent::TokenIssued`] for tokens a grant issued.
@@ -189,6 +208,7 @@ impl<S: Store> Gatehouse<S> {
             keys: self.keys.clone(),
             katana: self.katana.clone(),
             audit: None,
+            backchannel: None,
         }
     }
 

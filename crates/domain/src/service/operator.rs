@@ -262,12 +262,18 @@ impl<S: Store> Gatehouse<S> {
     pub fn end_sessions_of_user(&self, user_name: &str) -> Result<EndedSessions> {
         let name = user_name.to_owned();
         let now = self.now();
-        self.store().write(move |tx| {
+        let (ended, targets) = self.store().write(move |tx| {
             let user = user_named(tx, &name)?;
-            Ok(EndedSessions {
-                ended: end_user_sessions(tx, user.id, now)?,
-            })
-        })
+            let targets = tx.backchannel_targets(None, user.id)?;
+            Ok((
+                EndedSessions {
+                    ended: end_user_sessions(tx, user.id, now)?,
+                },
+                targets,
+            ))
+        })?;
+        self.notify_backchannel(targets);
+        Ok(ended)
     }
 
     /// Forgets the lockout record of the account and of each of `addresses` (their next login
@@ -350,7 +356,12 @@ impl<S: Store> Gatehouse<S> {
                 spec.client_id
             )));
         }
-        let mut client = self.client_of(spec, current.secret_hash.clone())?.client;
+        // A given `backchannel_logout_uri` replaces the back-channel settings ("" clears
+        // them); without one they stay.
+        let backchannel_given = spec.backchannel_logout_uri.is_some();
+        let valid = self.client_of(spec, current.secret_hash.clone())?;
+        let backchannel = backchannel_given.then_some(valid.backchannel);
+        let mut client = valid.client;
         client.access_token_lifetime = current.access_token_lifetime;
         client.refresh_token_lifetime = current.refresh_token_lifetime;
         let stored = client.clone();
@@ -358,7 +369,11 @@ impl<S: Store> Gatehouse<S> {
             client_with_id(tx, &stored.client_id)?;
             // The same JWT-subject rule as `client add` and import (issue 19 item 9).
             check_subjects(tx, &stored)?;
-            tx.upsert_client(&stored)
+            tx.upsert_client(&stored)?;
+            match &backchannel {
+                Some(b) => tx.put_client_backchannel(b),
+                None => Ok(()),
+            }
         })?;
         Ok(client)
     }

@@ -13,6 +13,7 @@ use gatehouse_domain::model::{
     user_name_key, AccessToken, AuthorizationCode, Broker, Client, LoginFailure, Member, NewMember,
     OneTimeCode, RefreshToken, Session, SubAccount, TradingAccount, User,
 };
+use gatehouse_domain::backchannel::{BackchannelTarget, ClientBackchannel};
 use gatehouse_domain::par::{ClientPar, PushedRequest};
 use gatehouse_domain::secret::TokenDigest;
 use gatehouse_domain::store::{ReadTx, WriteTx};
@@ -329,6 +330,74 @@ impl ReadTx for Tx<'_, Conn> {
             .map_err(db)?
             .into_iter()
             .map(ClientLogoutRow::into_domain)
+            .collect()
+    }
+
+    fn client_backchannel(&mut self, client_id: &str) -> Result<Option<ClientBackchannel>> {
+        Ok(client_backchannel::table
+            .find(client_id)
+            .select(ClientBackchannelRow::as_select())
+            .first(self.conn)
+            .optional()
+            .map_err(db)?
+            .map(ClientBackchannelRow::into_domain))
+    }
+
+    fn any_backchannel(&mut self) -> Result<bool> {
+        Ok(client_backchannel::table
+            .select(client_backchannel::client_id)
+            .first::<String>(self.conn)
+            .optional()
+            .map_err(db)?
+            .is_some())
+    }
+
+    fn backchannel_targets(
+        &mut self,
+        browser_session_id: Option<Uuid>,
+        user_id: Uuid,
+    ) -> Result<Vec<BackchannelTarget>> {
+        let sessions: Vec<String> = match browser_session_id {
+            Some(id) => vec![guid(id)],
+            None => browser_sessions::table
+                .filter(browser_sessions::user_id.eq(guid(user_id)))
+                .filter(browser_sessions::ended_at.is_null())
+                .select(browser_sessions::id)
+                .load(self.conn)
+                .map_err(db)?,
+        };
+        if sessions.is_empty() {
+            return Ok(Vec::new());
+        }
+        // Codes of the sessions that were redeemed (`session_id` set): those clients got
+        // tokens through them. Read by `authorization_codes_browser_session`.
+        authorization_codes::table
+            .inner_join(
+                client_backchannel::table
+                    .on(client_backchannel::client_id.eq(authorization_codes::client_id)),
+            )
+            .filter(
+                authorization_codes::browser_session_id
+                    .assume_not_null()
+                    .eq_any(&sessions),
+            )
+            .filter(authorization_codes::session_id.is_not_null())
+            .filter(authorization_codes::user_id.eq(guid(user_id)))
+            .select((
+                authorization_codes::client_id,
+                client_backchannel::backchannel_logout_uri,
+                authorization_codes::browser_session_id.assume_not_null(),
+                authorization_codes::user_id,
+            ))
+            .distinct()
+            .order((
+                authorization_codes::browser_session_id,
+                authorization_codes::client_id,
+            ))
+            .load::<(String, String, String, String)>(self.conn)
+            .map_err(db)?
+            .into_iter()
+            .map(backchannel_target)
             .collect()
     }
 
@@ -762,6 +831,21 @@ impl WriteTx for Tx<'_, Conn> {
             .set(&row)
             .execute(self.conn)
             .map_err(db)?;
+        Ok(())
+    }
+
+    fn put_client_backchannel(&mut self, settings: &ClientBackchannel) -> Result<()> {
+        match ClientBackchannelRow::from_domain(settings) {
+            Some(row) => diesel::insert_into(client_backchannel::table)
+                .values(&row)
+                .on_conflict(client_backchannel::client_id)
+                .do_update()
+                .set(&row)
+                .execute(self.conn),
+            None => diesel::delete(client_backchannel::table.find(&settings.client_id))
+                .execute(self.conn),
+        }
+        .map_err(db)?;
         Ok(())
     }
 

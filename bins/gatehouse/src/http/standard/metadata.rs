@@ -34,6 +34,9 @@ pub struct Features {
     pub par: gatehouse_domain::par::ParMode,
     /// Some client has registered keys: `private_key_jwt` (RFC 7523) is advertised.
     pub private_key_jwt: bool,
+    /// Some client has a `backchannel_logout_uri`: back-channel logout (with `sid`) is
+    /// advertised in the OpenID document.
+    pub backchannel_logout: bool,
 }
 
 impl Features {
@@ -132,6 +135,10 @@ fn openid(doc: &mut AuthorizationServerMetadata, issuer: &str, features: &Featur
         "email_verified",
     ]);
     doc.prompt_values_supported = strings(&["none", "login", "consent"]);
+    if features.backchannel_logout {
+        doc.backchannel_logout_supported = Some(true);
+        doc.backchannel_logout_session_supported = Some(true);
+    }
     doc.claims_parameter_supported = Some(false);
     doc.request_parameter_supported = Some(false);
     doc.request_uri_parameter_supported = Some(false);
@@ -167,6 +174,7 @@ pub fn features(s: &crate::state::Service) -> Result<Features, gatehouse_domain:
         id_token_algs,
         par: s.config().pushed_authorization_requests,
         private_key_jwt,
+        backchannel_logout: s.backchannel_in_use()?,
     })
 }
 
@@ -239,6 +247,7 @@ mod tests {
                 id_token_algs: vec!["RS256"],
                 par: ParMode::Required,
                 private_key_jwt: true,
+                backchannel_logout: false,
             },
         );
         assert_eq!(

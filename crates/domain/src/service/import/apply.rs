@@ -38,6 +38,7 @@ pub(crate) fn apply(
     for valid in &plan.clients {
         tx.put_client_logout(&valid.logout)?;
         tx.put_client_par(&valid.par)?;
+        tx.put_client_backchannel(&valid.backchannel)?;
     }
     for valid in &plan.clients {
         check_subjects(tx, &valid.client)?;

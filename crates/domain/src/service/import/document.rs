@@ -174,6 +174,13 @@ pub struct ImportClient {
     /// `require_pushed_authorization_requests`).
     #[serde(default)]
     pub require_pushed_authorization_requests: bool,
+    /// Where logout tokens are POSTed when a browser session through which this client got
+    /// tokens ends (OpenID Connect Back-Channel Logout 1.0); https, or http on loopback.
+    #[serde(default)]
+    pub backchannel_logout_uri: Option<String>,
+    /// `backchannel_logout_session_required` (logout tokens always carry `sid`).
+    #[serde(default)]
+    pub backchannel_logout_session_required: bool,
 }
 
 impl fmt::Debug for ImportClient {
@@ -203,6 +210,7 @@ impl fmt::Debug for ImportClient {
                 "require_pushed_authorization_requests",
                 &self.require_pushed_authorization_requests,
             )
+            .field("backchannel_logout_uri", &self.backchannel_logout_uri)
             .finish_non_exhaustive()
     }
 }
@@ -345,6 +353,8 @@ impl ImportClient {
             jwks: self.jwks.as_ref().map(serde_json::Value::to_string),
             post_logout_redirect_uris: self.post_logout_redirect_uris.clone(),
             require_pushed_authorization_requests: self.require_pushed_authorization_requests,
+            backchannel_logout_uri: self.backchannel_logout_uri.clone(),
+            backchannel_logout_session_required: self.backchannel_logout_session_required,
         })
     }
 }

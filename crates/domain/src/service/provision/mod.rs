@@ -154,15 +154,23 @@ impl<S: Store> Gatehouse<S> {
     ) -> Result<()> {
         let name = user_name.to_owned();
         let now = self.now();
-        self.store().write(move |tx| {
+        let targets = self.store().write(move |tx| {
             let before = tx
                 .user_by_name(&name)?
                 .ok_or_else(|| Error::NotFound(format!("user {name}")))?;
             let mut after = before.clone();
             change(&mut after);
+            let targets = if ends_sessions(&before, &after) {
+                tx.backchannel_targets(None, before.id)?
+            } else {
+                Vec::new()
+            };
             store_user(tx, Some(&before), &after, now)?;
-            also(tx)
-        })
+            also(tx)?;
+            Ok(targets)
+        })?;
+        self.notify_backchannel(targets);
+        Ok(())
     }
 
     /// Creates a client with its logout and PAR settings; a [`ClientSecretSpec::Generate`]
@@ -184,6 +192,7 @@ impl<S: Store> Gatehouse<S> {
             check_subjects(tx, &valid.client)?;
             tx.upsert_client(&valid.client)?;
             tx.put_client_logout(&valid.logout)?;
+            tx.put_client_backchannel(&valid.backchannel)?;
             tx.put_client_par(&valid.par)
         })?;
         Ok(secret)

@@ -12,6 +12,7 @@ use crate::logout::ClientLogout;
 use crate::model::{
     Client, GrantSet, GrantType, TokenFormat, TokenSigning, UserFlags, UserProfile,
 };
+use crate::backchannel::ClientBackchannel;
 use crate::par::ClientPar;
 use crate::secret::{ClientSecretHash, Secret};
 use crate::service::{Gatehouse, Result};
@@ -108,6 +109,10 @@ pub struct ClientSpec {
     pub post_logout_redirect_uris: Vec<String>,
     /// Every authorization request must be pushed first (RFC 9126).
     pub require_pushed_authorization_requests: bool,
+    /// Where logout tokens are POSTed (OpenID Connect Back-Channel Logout 1.0).
+    pub backchannel_logout_uri: Option<String>,
+    /// `backchannel_logout_session_required` (logout tokens always carry `sid`).
+    pub backchannel_logout_session_required: bool,
 }
 
 impl ClientSpec {
@@ -138,6 +143,7 @@ impl fmt::Debug for ClientSpec {
                 "require_pushed_authorization_requests",
                 &self.require_pushed_authorization_requests,
             )
+            .field("backchannel_logout_uri", &self.backchannel_logout_uri)
             .finish_non_exhaustive()
     }
 }
@@ -151,6 +157,8 @@ pub struct ValidClient {
     pub logout: ClientLogout,
     /// Its PAR setting.
     pub par: ClientPar,
+    /// Its back-channel logout settings.
+    pub backchannel: ClientBackchannel,
 }
 
 /// A user's settings as an operator writes them (import, `user add`, the admin surface),
@@ -236,6 +244,12 @@ impl<S: Store> Gatehouse<S> {
             post_logout_redirect_uris: spec.post_logout_redirect_uris,
         };
         logout.check()?;
+        let backchannel = ClientBackchannel {
+            client_id: id.clone(),
+            backchannel_logout_uri: spec.backchannel_logout_uri.filter(|u| !u.is_empty()),
+            backchannel_logout_session_required: spec.backchannel_logout_session_required,
+        };
+        backchannel.check()?;
         let signing = TokenSigning {
             audience: spec.audience,
             access_token_alg: parse_alg(
@@ -278,6 +292,7 @@ impl<S: Store> Gatehouse<S> {
         Ok(ValidClient {
             client,
             logout,
+            backchannel,
             par: ClientPar {
                 client_id: id,
                 require_pushed_authorization_requests: spec.require_pushed_authorization_requests,
