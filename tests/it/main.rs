@@ -2,6 +2,7 @@
 
 mod admin;
 mod authz;
+mod backchannel;
 mod client;
 mod client_jwt;
 mod compiles;
