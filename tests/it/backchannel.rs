@@ -97,7 +97,9 @@ fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
 
 fn client(id: &str, backchannel: Option<&str>, extra: &str) -> String {
     let uri = backchannel
-        .map(|u| format!(r#","backchannel_logout_uri":"{u}","backchannel_logout_session_required":true"#))
+        .map(|u| {
+            format!(r#","backchannel_logout_uri":"{u}","backchannel_logout_session_required":true"#)
+        })
         .unwrap_or_default();
     format!(
         r#"{{"client_id":"{id}","secret":"{id}-secret","grants":["authorization_code"],"scope":"openid","redirect_uris":["{CB}"],"post_logout_redirect_uris":["{OUT}"]{uri}{extra}}}"#
@@ -172,7 +174,11 @@ fn logout_notifies_exactly_the_clients_of_the_ended_browser_session() {
     else {
         return;
     };
-    let doc = |s: &Server| Request::get("/.well-known/openid-configuration").send(s.addr).json();
+    let doc = |s: &Server| {
+        Request::get("/.well-known/openid-configuration")
+            .send(s.addr)
+            .json()
+    };
     assert!(
         doc(&server).get("backchannel_logout_supported").is_none(),
         "not advertised while no client has a back-channel URI"
@@ -208,10 +214,15 @@ fn logout_notifies_exactly_the_clients_of_the_ended_browser_session() {
     // Nothing more comes: give a stray delivery time to arrive before counting.
     std::thread::sleep(Duration::from_millis(500));
     let events = audited(&audit);
-    let mut clients: Vec<&str> = events.iter().map(|e| e["client"].as_str().unwrap_or("")).collect();
+    let mut clients: Vec<&str> = events
+        .iter()
+        .map(|e| e["client"].as_str().unwrap_or(""))
+        .collect();
     clients.sort_unstable();
     assert_eq!(clients, ["bc-one", "bc-two"], "{events:?}");
-    assert!(events.iter().all(|e| e["outcome"] == "delivered" && e["attempts"] == 1));
+    assert!(events
+        .iter()
+        .all(|e| e["outcome"] == "delivered" && e["attempts"] == 1));
     let received = receiver.received();
     assert_eq!(received.len(), 2, "{received:?}");
     for r in &received {
@@ -225,8 +236,10 @@ fn logout_notifies_exactly_the_clients_of_the_ended_browser_session() {
     }
     assert_ne!(received[0]["claims"]["jti"], received[1]["claims"]["jti"]);
     let metrics = server.metrics_addr().expect("metrics");
-    let delivered =
-        gatehouse_tests::metric(metrics, "gatehouse_backchannel_logout_total{outcome=\"delivered\"}");
+    let delivered = gatehouse_tests::metric(
+        metrics,
+        "gatehouse_backchannel_logout_total{outcome=\"delivered\"}",
+    );
     assert!(delivered.is_some_and(|n| n >= 2.0), "{delivered:?}");
 
     // Bob's session lives on; his own logout notifies his clients only.
@@ -270,7 +283,9 @@ fn a_hanging_or_failing_receiver_never_delays_the_logout_and_is_retried_boundedl
     let bob_hint = sign_in(&server, &mut bob, "bc-hang", "bob");
     log_out(&server, &mut alice, &hint);
     let hanging = |r: &[Value]| r.iter().filter(|x| x["client"] == "bc-hang").count();
-    wait_for("the receiver to hang", || hanging(&receiver.received()) >= 1);
+    wait_for("the receiver to hang", || {
+        hanging(&receiver.received()) >= 1
+    });
     // While the receiver holds Alice's notice, Bob's logout (which queues one more for the
     // same receiver) answers at once.
     log_out(&server, &mut bob, &bob_hint);
@@ -295,7 +310,9 @@ fn a_hanging_or_failing_receiver_never_delays_the_logout_and_is_retried_boundedl
         "{received:?}"
     );
     let metrics = server.metrics_addr().expect("metrics");
-    let failed =
-        gatehouse_tests::metric(metrics, "gatehouse_backchannel_logout_total{outcome=\"failed\"}");
+    let failed = gatehouse_tests::metric(
+        metrics,
+        "gatehouse_backchannel_logout_total{outcome=\"failed\"}",
+    );
     assert!(failed.is_some_and(|n| n >= 2.0), "{failed:?}");
 }

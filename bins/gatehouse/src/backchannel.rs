@@ -93,7 +93,12 @@ impl BackchannelSink for Delivery {
 }
 
 /// Counts, audits and logs one notice's outcome.
-fn outcome(audit: Option<&dyn AuditSink>, notice: &LogoutNotice, what: &'static str, attempts: u32) {
+fn outcome(
+    audit: Option<&dyn AuditSink>,
+    notice: &LogoutNotice,
+    what: &'static str,
+    attempts: u32,
+) {
     match what {
         "delivered" => &DELIVERED,
         "failed" => &FAILED,
@@ -163,10 +168,7 @@ async fn deliver(client: &awc::Client, notice: &LogoutNotice) -> (u32, bool) {
 }
 
 async fn post(client: &awc::Client, notice: &LogoutNotice) -> Attempt {
-    let body = format!(
-        "logout_token={}",
-        form_encode(notice.logout_token.expose())
-    );
+    let body = format!("logout_token={}", form_encode(notice.logout_token.expose()));
     let sent = client
         .post(notice.uri.as_str())
         .insert_header(("Content-Type", "application/x-www-form-urlencoded"))

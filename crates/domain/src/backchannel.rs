@@ -51,9 +51,9 @@ impl ClientBackchannel {
         let Some(uri) = self.backchannel_logout_uri.as_deref() else {
             return Ok(());
         };
-        let scheme_ok = uri
-            .split_once(':')
-            .is_some_and(|(s, _)| s.eq_ignore_ascii_case("https") || s.eq_ignore_ascii_case("http"));
+        let scheme_ok = uri.split_once(':').is_some_and(|(s, _)| {
+            s.eq_ignore_ascii_case("https") || s.eq_ignore_ascii_case("http")
+        });
         if !scheme_ok || !crate::authorize::valid_redirect_uri(uri) {
             return Err(Error::InvalidRequest(format!(
                 "client {}: backchannel_logout_uri {uri:?} is not an absolute https URI or an \
@@ -151,7 +151,10 @@ fn logout_claims<S: Store>(
     target: &BackchannelTarget,
     now: OffsetDateTime,
 ) -> Value {
-    let issuer = service.key_ring().map(|r| r.issuer().to_owned()).unwrap_or_default();
+    let issuer = service
+        .key_ring()
+        .map(|r| r.issuer().to_owned())
+        .unwrap_or_default();
     json!({
         "iss": issuer,
         "aud": target.client_id,

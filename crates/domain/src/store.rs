@@ -18,6 +18,7 @@
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use crate::backchannel::{BackchannelTarget, ClientBackchannel};
 use crate::browser_session::BrowserSession;
 use crate::dual_run::{ComparisonCount, Difference, Usage};
 use crate::error::Error;
@@ -27,7 +28,6 @@ use crate::model::{
     AccessToken, AuthorizationCode, Broker, Client, LoginFailure, Member, NewMember, OneTimeCode,
     RefreshToken, Session, SubAccount, TradingAccount, User,
 };
-use crate::backchannel::{BackchannelTarget, ClientBackchannel};
 use crate::par::{ClientPar, PushedRequest};
 use crate::secret::TokenDigest;
 

@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 
 use diesel::prelude::*;
+use gatehouse_domain::backchannel::{BackchannelTarget, ClientBackchannel};
 use gatehouse_domain::browser_session::BrowserSession;
 use gatehouse_domain::keys::{Alg, SigningKey};
 use gatehouse_domain::logout::ClientLogout;
@@ -13,7 +14,6 @@ use gatehouse_domain::model::{
     LoginFailure, Member, OneTimeCode, RefreshToken, Session, SubAccount, TokenFormat,
     TokenSigning, TradingAccount, User, UserFlags, UserProfile,
 };
-use gatehouse_domain::backchannel::{BackchannelTarget, ClientBackchannel};
 use gatehouse_domain::par::{ClientPar, PushedRequest};
 use gatehouse_domain::secret::{ClientSecretHash, TokenDigest};
 use gatehouse_domain::Error as DomainError;

@@ -285,7 +285,10 @@ pub fn update_spec(
     );
     let mut spec = spec_of(merged(current, args)?)?;
     spec.jwks = keys;
-    (spec.backchannel_logout_uri, spec.backchannel_logout_session_required) = backchannel;
+    (
+        spec.backchannel_logout_uri,
+        spec.backchannel_logout_session_required,
+    ) = backchannel;
     Ok(spec)
 }
 

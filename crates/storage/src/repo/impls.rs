@@ -5,6 +5,7 @@
 
 use diesel::dsl::max;
 use diesel::prelude::*;
+use gatehouse_domain::backchannel::{BackchannelTarget, ClientBackchannel};
 use gatehouse_domain::browser_session::BrowserSession;
 use gatehouse_domain::dual_run::{ComparisonCount, Difference, Usage};
 use gatehouse_domain::keys::SigningKey;
@@ -13,7 +14,6 @@ use gatehouse_domain::model::{
     user_name_key, AccessToken, AuthorizationCode, Broker, Client, LoginFailure, Member, NewMember,
     OneTimeCode, RefreshToken, Session, SubAccount, TradingAccount, User,
 };
-use gatehouse_domain::backchannel::{BackchannelTarget, ClientBackchannel};
 use gatehouse_domain::par::{ClientPar, PushedRequest};
 use gatehouse_domain::secret::TokenDigest;
 use gatehouse_domain::store::{ReadTx, WriteTx};

@@ -6,13 +6,13 @@ use std::fmt;
 
 use time::Duration;
 
+use crate::backchannel::ClientBackchannel;
 use crate::error::Error;
 use crate::keys::Alg;
 use crate::logout::ClientLogout;
 use crate::model::{
     Client, GrantSet, GrantType, TokenFormat, TokenSigning, UserFlags, UserProfile,
 };
-use crate::backchannel::ClientBackchannel;
 use crate::par::ClientPar;
 use crate::secret::{ClientSecretHash, Secret};
 use crate::service::{Gatehouse, Result};
