@@ -185,3 +185,54 @@ impl<S: Store> Gatehouse<S> {
         self.store().read(|tx| tx.any_backchannel())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(uri: &str) -> ClientBackchannel {
+        ClientBackchannel {
+            client_id: "rp".into(),
+            backchannel_logout_uri: Some(uri.into()),
+            backchannel_logout_session_required: true,
+        }
+    }
+
+    #[test]
+    fn backchannel_uris_are_checked() {
+        for good in [
+            "https://rp.example/bc",
+            "http://127.0.0.1:9000/bc",
+            "http://[::1]/bc",
+            "http://localhost:8080/bc",
+        ] {
+            assert!(settings(good).check().is_ok(), "{good}");
+        }
+        for bad in [
+            "http://rp.example/bc",
+            "ftp://rp.example/bc",
+            "com.example.app:/bc",
+            "https://rp.example/bc#frag",
+            "https://rp.example/b c",
+            "/relative",
+            "",
+        ] {
+            assert!(
+                matches!(settings(bad).check(), Err(Error::InvalidRequest(_))),
+                "{bad}"
+            );
+        }
+        assert!(ClientBackchannel::default().check().is_ok(), "no URI");
+    }
+
+    #[test]
+    fn a_notice_never_shows_its_token() {
+        let notice = LogoutNotice {
+            client_id: "rp".into(),
+            uri: "https://rp.example/bc".into(),
+            browser_session_id: Uuid::nil(),
+            logout_token: Secret::new("eyJ.secret.token".to_owned()),
+        };
+        assert!(!format!("{notice:?}").contains("secret"));
+    }
+}
