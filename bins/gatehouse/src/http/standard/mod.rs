@@ -10,6 +10,7 @@ use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 
 mod authorize;
+mod device;
 mod logout;
 pub mod metadata;
 mod page;
@@ -30,10 +31,23 @@ pub const LOGOUT: &str = "/oauth2/logout";
 pub const TOKEN: &str = "/oauth2/token";
 /// `POST /oauth2/par` (RFC 9126)
 pub const PAR: &str = "/oauth2/par";
+/// `POST /oauth2/device_authorization` (RFC 8628)
+pub const DEVICE_AUTHORIZATION: &str = "/oauth2/device_authorization";
+/// `GET|POST /oauth2/device`: the device verification page (RFC 8628 section 3.3)
+pub const DEVICE: &str = "/oauth2/device";
 
 /// The metrics label of a standards route (`None` for other paths).
 pub fn route_label(path: &str) -> Option<&'static str> {
-    [AUTHORIZE, LOGIN, CONSENT, LOGOUT, TOKEN, PAR]
+    [
+        AUTHORIZE,
+        LOGIN,
+        CONSENT,
+        LOGOUT,
+        TOKEN,
+        PAR,
+        DEVICE_AUTHORIZATION,
+        DEVICE,
+    ]
         .into_iter()
         .find(|r| *r == path)
 }
@@ -58,6 +72,16 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route(web::post().to(logout::end_session_post)),
         )
         .service(resource(PAR, "POST").route(web::post().to(par::push)))
+        .service(
+            resource(DEVICE, "GET, POST")
+                .route(web::get().to(device::page))
+                .route(web::post().to(device::submit)),
+        )
+        .service(
+            resource(DEVICE_AUTHORIZATION, "POST")
+                .wrap(actix_web::middleware::from_fn(token::answer_errors))
+                .route(web::post().to(device::authorization)),
+        )
         .service(
             resource(TOKEN, "POST")
                 .wrap(actix_web::middleware::from_fn(token::answer_errors))

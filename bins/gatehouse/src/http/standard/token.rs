@@ -16,7 +16,8 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use gatehouse_domain::authorize::CodeBinding;
 use gatehouse_domain::secret::Secret;
 use gatehouse_domain::service::{ClientAuth, IssuedTokens, PasswordGrant, WithoutClient};
-use gatehouse_models::oauth::ErrorResponse;
+use gatehouse_domain::device::{DeviceGrant, DevicePoll, DEVICE_CODE_GRANT};
+use gatehouse_models::oauth::{ErrorCode, ErrorResponse};
 use serde::{Deserialize, Serialize};
 
 use crate::http::extract::{Body, ClientParams, Credentials, RfcForm};
@@ -39,6 +40,8 @@ pub(super) struct TokenForm {
     client_secret: Option<String>,
     client_assertion_type: Option<String>,
     client_assertion: Option<String>,
+    /// RFC 8628 section 3.4.
+    device_code: Option<String>,
 }
 
 /// RFC 6749 section 5.1.
@@ -79,7 +82,19 @@ pub(super) async fn token(
         client_assertion_type: form.client_assertion_type.take(),
         client_assertion: form.client_assertion.take(),
     })?;
-    let issued = grant(&state, grant_type.as_deref(), form, client, creds.ip()).await?;
+    let issued = if grant_type.as_deref() == Some(DEVICE_CODE_GRANT) {
+        let code = required(form.device_code, "device_code")?;
+        let ip = creds.ip();
+        match state
+            .blocking(move |s| s.device_code_grant(&client, &code, Some(ip)))
+            .await?
+        {
+            DeviceGrant::Issued(issued) => issued,
+            DeviceGrant::Poll(poll) => return Ok(device_poll(poll)),
+        }
+    } else {
+        grant(&state, grant_type.as_deref(), form, client, creds.ip()).await?
+    };
     let body = TokenResponse {
         access_token: issued.access_token.expose(),
         token_type: "Bearer",
@@ -142,6 +157,15 @@ async fn grant(
     }
 }
 
+/// RFC 8628 section 3.5: a poll that yields no tokens (400, the error code says why).
+fn device_poll(poll: DevicePoll) -> HttpResponse {
+    let body = ErrorResponse::new(ErrorCode::parse(poll.code()), poll.description());
+    json(
+        StatusCode::BAD_REQUEST,
+        serde_json::to_vec(&body).unwrap_or_default(),
+    )
+}
+
 /// Middleware of the route: a failure of the handler or of an extractor ([`ApiError`]) as
 /// section 5.2 says.
 pub(super) async fn answer_errors(
@@ -151,7 +175,7 @@ pub(super) async fn answer_errors(
     Ok(crate::http::error::rewrite(next.call(req).await?, error))
 }
 
-fn json(status: StatusCode, body: Vec<u8>) -> HttpResponse {
+pub(super) fn json(status: StatusCode, body: Vec<u8>) -> HttpResponse {
     HttpResponse::build(status)
         .insert_header((header::CONTENT_TYPE, "application/json"))
         .insert_header((header::CACHE_CONTROL, "no-store"))
