@@ -40,13 +40,11 @@ fn ask_tv(server: &Server) -> Value {
 }
 
 fn poll(server: &Server, client: &str, device_code: &str) -> Response {
-    server.send(
-        Request::post("/oauth2/token").form(&format!(
-            "grant_type={}&client_id={client}&device_code={}",
-            enc(GRANT),
-            enc(device_code)
-        )),
-    )
+    server.send(Request::post("/oauth2/token").form(&format!(
+        "grant_type={}&client_id={client}&device_code={}",
+        enc(GRANT),
+        enc(device_code)
+    )))
 }
 
 fn poll_cli(server: &Server, device_code: &str) -> Response {
@@ -68,9 +66,15 @@ fn error_of(res: &Response) -> String {
 
 /// Opens the page for `user_code` and submits the code form.
 fn enter(browser: &mut Browser, server: &Server, user_code: &str) -> Response {
-    let page = browser.get(server, &format!("/oauth2/device?user_code={}", enc(user_code)));
+    let page = browser.get(
+        server,
+        &format!("/oauth2/device?user_code={}", enc(user_code)),
+    );
     assert_eq!(page.status, 200, "{}", page.text());
-    assert!(page.text().contains(&format!("value=\"{user_code}\"")), "prefilled");
+    assert!(
+        page.text().contains(&format!("value=\"{user_code}\"")),
+        "prefilled"
+    );
     let csp = page.header("content-security-policy").unwrap_or_default();
     assert!(csp.contains("default-src 'none'"), "{csp}");
     assert!(!page.text().contains("<script"));
@@ -141,14 +145,23 @@ fn device_flow_with_a_second_client_and_a_second_browser() {
     );
     assert_eq!(error_of(&res), "unauthorized_client");
     assert_eq!(ask(&server, "client_id=nobody").status, 401);
-    assert_eq!(error_of(&ask(&server, "client_id=tv&scope=admin")), "invalid_scope");
+    assert_eq!(
+        error_of(&ask(&server, "client_id=tv&scope=admin")),
+        "invalid_scope"
+    );
 
     // Polling: pending, then too fast.
-    assert_eq!(error_of(&poll(&server, "tv", &device_code)), "authorization_pending");
+    assert_eq!(
+        error_of(&poll(&server, "tv", &device_code)),
+        "authorization_pending"
+    );
     assert_eq!(error_of(&poll(&server, "tv", &device_code)), "slow_down");
     // Another client cannot poll it (and the unknown code is unknown).
     assert_eq!(error_of(&poll_cli(&server, &device_code)), "invalid_grant");
-    assert_eq!(error_of(&poll(&server, "tv", "not-a-code")), "invalid_grant");
+    assert_eq!(
+        error_of(&poll(&server, "tv", "not-a-code")),
+        "invalid_grant"
+    );
     let res = server.send(
         Request::post("/oauth2/token").form(&format!("grant_type={}&client_id=tv", enc(GRANT))),
     );
@@ -157,13 +170,19 @@ fn device_flow_with_a_second_client_and_a_second_browser() {
     // Alice approves a second code in her browser: code, sign-in, consent.
     let second = ask_tv(&server);
     let code2 = second["user_code"].as_str().unwrap_or_default().to_owned();
-    let device2 = second["device_code"].as_str().unwrap_or_default().to_owned();
+    let device2 = second["device_code"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
     let mut alice = Browser::default();
     let login = enter(&mut alice, &server, &code2);
     assert_eq!(login.status, 200, "{}", login.text());
     let consent = sign_in(&mut alice, &server, &login, "alice");
     assert_eq!(consent.status, 200, "{}", consent.text());
-    assert!(consent.text().contains(&code2), "the page shows the code to compare");
+    assert!(
+        consent.text().contains(&code2),
+        "the page shows the code to compare"
+    );
     assert!(consent.text().contains("Living-room TV"));
 
     // Bob, in another browser, signs in for a third code and tries alice's consent form.
@@ -176,7 +195,10 @@ fn device_flow_with_a_second_client_and_a_second_browser() {
     assert_eq!(bob_consent.status, 200, "{}", bob_consent.text());
     let forged = decide(&mut bob, &server, &consent, "allow");
     assert_eq!(forged.status, 403, "{}", forged.text());
-    assert_eq!(error_of(&poll(&server, "tv", &device2)), "authorization_pending");
+    assert_eq!(
+        error_of(&poll(&server, "tv", &device2)),
+        "authorization_pending"
+    );
 
     // Alice allows; the other client still cannot redeem it; the tv can, once.
     let done = decide(&mut alice, &server, &consent, "allow");
@@ -187,7 +209,10 @@ fn device_flow_with_a_second_client_and_a_second_browser() {
     let tokens = poll(&server, "tv", &device2);
     assert_eq!(tokens.status, 200, "{}", tokens.text());
     let tokens = tokens.json();
-    let access = tokens["access_token"].as_str().unwrap_or_default().to_owned();
+    let access = tokens["access_token"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
     assert_eq!(tokens["token_type"], json!("Bearer"));
     assert_eq!(tokens["scope"], json!("profile"));
     assert!(tokens["refresh_token"].is_string());
@@ -240,7 +265,11 @@ fn wrong_user_codes_are_refused_and_entry_is_rate_limited() {
         fields.push(("user_code", (*typed).to_owned()));
         let res = browser.post(&server, "/oauth2/device", &fields);
         assert_eq!(res.status, 400, "{i} {typed}: {}", res.text());
-        assert!(res.text().contains("not valid or has expired"), "{}", res.text());
+        assert!(
+            res.text().contains("not valid or has expired"),
+            "{}",
+            res.text()
+        );
         assert!(!res.text().contains("<script>"));
     }
     // A form without this browser's token is refused before any look-up.
@@ -260,7 +289,10 @@ fn wrong_user_codes_are_refused_and_entry_is_rate_limited() {
     assert_eq!(other.post(&server, "/oauth2/device", &fields).status, 429);
     // Nothing was decided.
     let device = right["device_code"].as_str().unwrap_or_default();
-    assert_eq!(error_of(&poll(&server, "tv", device)), "authorization_pending");
+    assert_eq!(
+        error_of(&poll(&server, "tv", device)),
+        "authorization_pending"
+    );
 }
 
 /// A client may ask for 30 device codes a minute (then 429 with `Retry-After`); another
@@ -292,7 +324,10 @@ fn not_advertised_without_a_client_with_the_grant() {
     let meta = server
         .send(Request::get("/.well-known/oauth-authorization-server"))
         .json();
-    assert!(meta.get("device_authorization_endpoint").is_none(), "{meta}");
+    assert!(
+        meta.get("device_authorization_endpoint").is_none(),
+        "{meta}"
+    );
     assert!(!meta.to_string().contains("device_code"));
 }
 
@@ -357,4 +392,50 @@ fn openid_client_6_device_flow_in_chromium() {
     let out = rest.join("\n");
     assert!(status.success() && out.contains("OK "), "{out}");
     eprintln!("{said}{out}");
+}
+
+/// TRACE logs of the whole device flow hold no device code, user code, token, password,
+/// client secret, form token or cookie.
+#[test]
+fn trace_logs_of_the_device_flow_hold_no_secret() {
+    let logs = crate::security::capture_logs();
+    let server = server();
+    let mut secrets: Vec<String> = vec!["alice-password-1".into(), "cli-secret".into()];
+    let issued = ask_tv(&server);
+    let user_code = issued["user_code"].as_str().unwrap_or_default().to_owned();
+    let device_code = issued["device_code"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    secrets.push(user_code.clone());
+    secrets.push(user_code.replace('-', ""));
+    secrets.push(device_code.clone());
+    let _ = poll(&server, "tv", &device_code);
+    let _ = poll_cli(&server, &device_code);
+    let mut alice = Browser::default();
+    let login = enter(&mut alice, &server, &user_code);
+    let consent = sign_in(&mut alice, &server, &login, "alice");
+    for page in [&login, &consent] {
+        secrets.extend(
+            hidden_fields(page.text())
+                .into_iter()
+                .filter(|(k, _)| *k == "csrf_token")
+                .map(|(_, v)| v),
+        );
+    }
+    decide(&mut alice, &server, &consent, "allow");
+    secrets.extend(alice.cookies.values().cloned());
+    std::thread::sleep(std::time::Duration::from_secs(5));
+    let tokens = poll(&server, "tv", &device_code).json();
+    for k in ["access_token", "refresh_token"] {
+        secrets.push(tokens[k].as_str().unwrap_or_default().to_owned());
+    }
+    drop(server);
+    let text = logs.contents();
+    assert!(text.contains("device request decided"), "logs captured");
+    let leaked: Vec<&String> = secrets
+        .iter()
+        .filter(|s| !s.is_empty() && text.contains(s.as_str()))
+        .collect();
+    assert!(leaked.is_empty(), "secrets in the logs: {leaked:?}");
 }

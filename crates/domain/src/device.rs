@@ -194,7 +194,7 @@ impl DevicePoll {
 #[derive(Debug)]
 pub enum DeviceGrant {
     /// Approved and redeemed now.
-    Issued(IssuedTokens),
+    Issued(Box<IssuedTokens>),
     /// Not (yet) tokens.
     Poll(DevicePoll),
 }
@@ -428,9 +428,9 @@ impl<S: Store> Gatehouse<S> {
             // The user and scope are known once approved: read them, sign, and let the write
             // check everything again.
             let approved = self.store().read(|tx| tx.device_code(&digest))?;
-            if let Some(code) = approved.filter(|c| {
-                c.status == DeviceStatus::Approved && c.client_id == client.client_id
-            }) {
+            if let Some(code) = approved
+                .filter(|c| c.status == DeviceStatus::Approved && c.client_id == client.client_id)
+            {
                 draft.access = self.jwt_access_token(
                     &client,
                     code.user_id,
@@ -527,8 +527,8 @@ fn poll(
         .is_some_and(|last| now - last < Duration::seconds(code.interval_secs));
     code.last_polled_at = Some(now);
     if too_fast {
-        code.interval_secs = (code.interval_secs + SLOW_DOWN_STEP.whole_seconds())
-            .min(MAX_INTERVAL.whole_seconds());
+        code.interval_secs =
+            (code.interval_secs + SLOW_DOWN_STEP.whole_seconds()).min(MAX_INTERVAL.whole_seconds());
         tx.update_device_code(&code, before)?;
         return Ok(Ok(DeviceGrant::Poll(DevicePoll::SlowDown)));
     }
@@ -588,7 +588,7 @@ fn redeem(
             GrantKind::DeviceCode,
         )));
     }
-    Ok(Ok(DeviceGrant::Issued(mint.out)))
+    Ok(Ok(DeviceGrant::Issued(Box::new(mint.out))))
 }
 
 #[cfg(test)]
@@ -601,7 +601,10 @@ mod tests {
         for _ in 0..200 {
             let code = new_user_code(&rng);
             assert_eq!(code.len(), USER_CODE_LEN);
-            assert!(code.bytes().all(|b| USER_CODE_ALPHABET.contains(&b)), "{code}");
+            assert!(
+                code.bytes().all(|b| USER_CODE_ALPHABET.contains(&b)),
+                "{code}"
+            );
             let shown = display_user_code(&code);
             assert_eq!(shown.len(), 9);
             assert_eq!(normalize_user_code(&shown).as_deref(), Some(code.as_str()));
@@ -610,7 +613,14 @@ mod tests {
                 Some(code.as_str())
             );
         }
-        for bad in ["", "BCDF-GHJ", "BCDF-GHJKL", "ABCD-EFGH", "0000-0000", "BCDF GHJ1"] {
+        for bad in [
+            "",
+            "BCDF-GHJ",
+            "BCDF-GHJKL",
+            "ABCD-EFGH",
+            "0000-0000",
+            "BCDF GHJ1",
+        ] {
             assert_eq!(normalize_user_code(bad), None, "{bad}");
         }
         assert_eq!(normalize_user_code(&"B".repeat(100)), None);

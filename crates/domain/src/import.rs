@@ -147,7 +147,7 @@ pub struct ImportClient {
     #[serde(default)]
     pub secret_hash: Option<String>,
     /// Grant names: `password`, `refresh_token`, `client_credentials`,
-    /// `authorization_code`, `onetime`.
+    /// `authorization_code`, `onetime`, `urn:ietf:params:oauth:grant-type:device_code`.
     #[serde(default)]
     pub grants: Vec<String>,
     /// Space-separated scope.

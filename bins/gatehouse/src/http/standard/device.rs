@@ -19,8 +19,8 @@ use gatehouse_domain::secret::TokenDigest;
 use serde::{Deserialize, Serialize};
 
 use super::authorize::{
-    error_page, field, form_pairs, live_session, login_input, login_refused, names,
-    server_error, set_cookie, LOGIN_PURPOSE,
+    error_page, field, form_pairs, live_session, login_input, login_refused, names, server_error,
+    set_cookie, LOGIN_PURPOSE,
 };
 use super::{cookie, page, percent_encode};
 use crate::http::extract::{Body, Caller, ClientParams, Credentials, RfcForm};
@@ -155,13 +155,10 @@ pub(super) async fn submit(req: HttpRequest, payload: web::Payload, state: Data)
 }
 
 /// The rate keys of this browser and address (the browser's by a digest of its pre-login
-/// cookie: the cookie itself is never stored).
-fn rate_keys(state: &AppState, req: &HttpRequest) -> Result<Vec<String>, HttpResponse> {
+/// cookie: the cookie itself is never stored); `None` when the address is unknown.
+fn rate_keys(state: &AppState, req: &HttpRequest) -> Option<Vec<String>> {
     let Ok(Caller { ip, .. }) = Caller::of(req) else {
-        return Err(error_page(
-            StatusCode::BAD_REQUEST,
-            "Your address could not be determined.",
-        ));
+        return None;
     };
     let mut keys = vec![format!("device_entry:ip:{ip}")];
     if let Some(c) = cookie(req, names(state).1).filter(|c| forms::is_form_cookie(c)) {
@@ -174,7 +171,7 @@ fn rate_keys(state: &AppState, req: &HttpRequest) -> Result<Vec<String>, HttpRes
             .collect();
         keys.push(format!("device_entry:browser:{short}"));
     }
-    Ok(keys)
+    Some(keys)
 }
 
 /// Looks the user code up (one try against the rate windows); the code form again on a
@@ -184,7 +181,12 @@ async fn look_up(
     req: &HttpRequest,
     typed: &str,
 ) -> Result<DeviceRequest, HttpResponse> {
-    let keys = rate_keys(state, req)?;
+    let keys = rate_keys(state, req).ok_or_else(|| {
+        error_page(
+            StatusCode::BAD_REQUEST,
+            "Your address could not be determined.",
+        )
+    })?;
     let code = typed.to_owned();
     let found = state
         .blocking(move |s| s.device_request(&code, keys))
@@ -343,9 +345,8 @@ async fn login_step(
         Err(res) => return res,
     };
     let user_name = field(pairs, "username").unwrap_or_default().to_owned();
-    let again = |status, message: &str| {
-        login_form(state, req, &request, status, &user_name, Some(message))
-    };
+    let again =
+        |status, message: &str| login_form(state, req, &request, status, &user_name, Some(message));
     let (password, ip) = match login_input(req, state, pairs, &user_name) {
         Ok(input) => input,
         Err((status, message)) => return again(status, message),
@@ -405,7 +406,9 @@ async fn decide_step(
     let presented = field(pairs, "csrf_token").unwrap_or_default();
     let bound = consent_parts(&session_cookie, &request);
     if !state.form_key().verify(CONSENT_PURPOSE, &bound, presented) {
-        tracing::info!("device consent refused: token missing, not this session's, or another request's");
+        tracing::info!(
+            "device consent refused: token missing, not this session's, or another request's"
+        );
         return error_page(
             StatusCode::FORBIDDEN,
             "This consent form expired or did not come from this site.",

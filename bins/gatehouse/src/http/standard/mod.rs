@@ -48,8 +48,8 @@ pub fn route_label(path: &str) -> Option<&'static str> {
         DEVICE_AUTHORIZATION,
         DEVICE,
     ]
-        .into_iter()
-        .find(|r| *r == path)
+    .into_iter()
+    .find(|r| *r == path)
 }
 
 /// Registers the standards routes.

@@ -14,9 +14,9 @@ use actix_web::http::{header, StatusCode};
 use actix_web::middleware::Next;
 use actix_web::{web, HttpRequest, HttpResponse};
 use gatehouse_domain::authorize::CodeBinding;
+use gatehouse_domain::device::{DeviceGrant, DevicePoll, DEVICE_CODE_GRANT};
 use gatehouse_domain::secret::Secret;
 use gatehouse_domain::service::{ClientAuth, IssuedTokens, PasswordGrant, WithoutClient};
-use gatehouse_domain::device::{DeviceGrant, DevicePoll, DEVICE_CODE_GRANT};
 use gatehouse_models::oauth::{ErrorCode, ErrorResponse};
 use serde::{Deserialize, Serialize};
 
@@ -89,7 +89,7 @@ pub(super) async fn token(
             .blocking(move |s| s.device_code_grant(&client, &code, Some(ip)))
             .await?
         {
-            DeviceGrant::Issued(issued) => issued,
+            DeviceGrant::Issued(issued) => *issued,
             DeviceGrant::Poll(poll) => return Ok(device_poll(poll)),
         }
     } else {
