@@ -16,6 +16,7 @@ use gatehouse_domain::browser_session::{BrowserSessionInfo, BROWSER_SESSION_LIFE
 use gatehouse_domain::device::{DeviceRequest, UserCodeRejection};
 use gatehouse_domain::forms;
 use gatehouse_domain::secret::TokenDigest;
+use gatehouse_models::routes::Endpoint;
 use serde::{Deserialize, Serialize};
 
 use super::authorize::{
@@ -35,7 +36,7 @@ const CONSENT_PURPOSE: &str = "gatehouse device consent form";
 /// The device authorization request (RFC 8628 section 3.1), a form.
 #[derive(Default, Deserialize)]
 #[serde(default)]
-pub(super) struct DeviceForm {
+pub(crate) struct DeviceForm {
     client_id: Option<String>,
     client_secret: Option<String>,
     client_assertion_type: Option<String>,
@@ -55,7 +56,7 @@ struct DeviceResponse<'a> {
 }
 
 /// `POST /oauth2/device_authorization`. Errors as the token endpoint's (its middleware).
-pub(super) async fn authorization(
+pub(crate) async fn authorization(
     body: Body<DeviceForm, RfcForm>,
     req: HttpRequest,
     state: Data,
@@ -71,7 +72,7 @@ pub(super) async fn authorization(
     let issued = state
         .blocking(move |s| s.device_authorization(&client, scope.as_deref()))
         .await?;
-    let verification_uri = format!("{}{}", state.issuer(), super::DEVICE);
+    let verification_uri = format!("{}{}", state.issuer(), Endpoint::Device.route());
     let body = DeviceResponse {
         device_code: issued.device_code.expose(),
         user_code: &issued.user_code,
@@ -84,7 +85,11 @@ pub(super) async fn authorization(
         interval: issued.interval.whole_seconds(),
     };
     let bytes = serde_json::to_vec(&body).map_err(|_| ApiError::Internal)?;
-    Ok(super::token::json(StatusCode::OK, bytes))
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CONTENT_TYPE, "application/json"))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .insert_header((header::PRAGMA, "no-cache"))
+        .body(bytes))
 }
 
 /// The pre-login cookie of this browser, a new one (with its `Set-Cookie`) if it has none.
@@ -120,7 +125,7 @@ fn entry(
 
 /// `GET /oauth2/device[?user_code=...]`: the code form (filled in from
 /// `verification_uri_complete`; the user still confirms it).
-pub(super) async fn page(req: HttpRequest, state: Data) -> HttpResponse {
+pub(crate) async fn page(req: HttpRequest, state: Data) -> HttpResponse {
     let typed = super::parse_urlencoded(req.query_string())
         .and_then(|pairs| {
             pairs
@@ -134,7 +139,7 @@ pub(super) async fn page(req: HttpRequest, state: Data) -> HttpResponse {
 }
 
 /// `POST /oauth2/device`: one of the three forms (`step`: `code`, `login`, `decide`).
-pub(super) async fn submit(req: HttpRequest, payload: web::Payload, state: Data) -> HttpResponse {
+pub(crate) async fn submit(req: HttpRequest, payload: web::Payload, state: Data) -> HttpResponse {
     let pairs = match form_pairs(&req, payload, &state).await {
         Ok(p) => p,
         Err(res) => return res,
@@ -288,7 +293,7 @@ fn login_form(
     page::respond(
         status,
         page::login_at(
-            super::DEVICE,
+            Endpoint::Device.route(),
             &request.client_name,
             &fields,
             &token,

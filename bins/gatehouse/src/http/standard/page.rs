@@ -4,6 +4,8 @@
 use actix_web::http::{header, StatusCode};
 use actix_web::HttpResponse;
 
+use crate::http::Endpoint;
+
 /// The product's name, shown on every page.
 pub const PRODUCT: &str = "Gatehouse";
 
@@ -99,7 +101,14 @@ pub fn login(
     user_name: &str,
     message: Option<&str>,
 ) -> String {
-    login_at(super::LOGIN, client_id, fields, csrf, user_name, message)
+    login_at(
+        Endpoint::Login.route(),
+        client_id,
+        fields,
+        csrf,
+        user_name,
+        message,
+    )
 }
 
 fn error_line(message: Option<&str>) -> String {
@@ -165,7 +174,7 @@ pub fn consent(
 </form>",
         client = escape(client_id),
         user = escape(user_name),
-        action = super::CONSENT,
+        action = Endpoint::Consent.route(),
         hidden = hidden(fields),
         csrf = escape(csrf),
     );
@@ -185,7 +194,7 @@ pub fn device_entry(csrf: &str, user_code: &str, message: Option<&str>) -> Strin
 autocapitalize=\"characters\" spellcheck=\"false\" maxlength=\"32\" required autofocus>\
 <button type=\"submit\" id=\"continue\">Continue</button></form>",
         error = error_line(message),
-        action = super::DEVICE,
+        action = Endpoint::Device.route(),
         csrf = escape(csrf),
         code = escape(user_code),
     );
@@ -223,7 +232,7 @@ act for <strong>{user}</strong> with this scope:</p><ul class=\"scope\">{items}<
         client = escape(client),
         user = escape(user_name),
         code = escape(user_code),
-        action = super::DEVICE,
+        action = Endpoint::Device.route(),
         csrf = escape(csrf),
     );
     document("Allow this device", &body)
@@ -279,7 +288,7 @@ pub fn logout_confirm(client: Option<&str>, fields: &[(&str, String)], csrf: &st
 <form method=\"post\" action=\"{action}\">{hidden}\
 <input type=\"hidden\" name=\"csrf_token\" value=\"{csrf}\">\
 <button type=\"submit\" id=\"logout\">Sign out</button></form>",
-        action = super::LOGOUT,
+        action = Endpoint::Logout.route(),
         hidden = hidden(fields),
         csrf = escape(csrf),
     );
