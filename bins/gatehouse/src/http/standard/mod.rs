@@ -13,7 +13,7 @@ pub(super) mod authorize;
 pub(super) mod device;
 pub(super) mod logout;
 pub mod metadata;
-mod page;
+pub(crate) mod page;
 pub(super) mod par;
 pub(super) mod token;
 
