@@ -5,6 +5,7 @@ mod authz;
 mod client;
 mod client_jwt;
 mod compiles;
+mod device;
 mod dual_run;
 mod errors;
 mod flows;

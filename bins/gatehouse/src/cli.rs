@@ -274,7 +274,7 @@ pub struct NewClientArgs {
     /// Client id
     pub client_id: String,
     /// Allowed grants, comma separated: password, refresh_token, client_credentials,
-    /// authorization_code, onetime
+    /// authorization_code, onetime, urn:ietf:params:oauth:grant-type:device_code (RFC 8628)
     #[arg(long, value_delimiter = ',', default_value = "password,refresh_token")]
     pub grants: Vec<String>,
     /// Space-separated scope the client may be granted

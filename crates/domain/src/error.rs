@@ -117,6 +117,8 @@ pub enum GrantKind {
     AuthorizationCode,
     /// A one-time code (`/oauth2/onetime/authorize`).
     OneTimeCode,
+    /// A device code (RFC 8628, `/oauth2/token` polling).
+    DeviceCode,
 }
 
 /// Why a grant was refused: the reason of [`Error::InvalidGrant`]. Its text is what the
@@ -184,23 +186,27 @@ impl GrantRejection {
 
 impl std::fmt::Display for GrantRejection {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        use GrantKind::{AuthorizationCode, OneTimeCode, RefreshToken};
+        use GrantKind::{AuthorizationCode, DeviceCode, OneTimeCode, RefreshToken};
         f.write_str(match self {
             Self::Unknown(RefreshToken) => "unknown refresh token",
             Self::Unknown(AuthorizationCode) => "unknown authorization code",
             Self::Unknown(OneTimeCode) => "unknown code",
+            Self::Unknown(DeviceCode) => "unknown device code",
+            Self::WrongClient(DeviceCode) => "the device code was issued to another client",
             Self::WrongClient(RefreshToken) => "the refresh token was issued to another client",
             Self::WrongClient(AuthorizationCode) => "the code was issued to another client",
             Self::WrongClient(OneTimeCode) => "the code was issued for another client",
             Self::Expired(RefreshToken) => "the refresh token has expired",
-            Self::Expired(AuthorizationCode | OneTimeCode) => "the code has expired",
+            Self::Expired(AuthorizationCode | OneTimeCode | DeviceCode) => "the code has expired",
             Self::Revoked => "the refresh token was revoked",
             Self::Replayed(RefreshToken) => {
                 "the refresh token was already used; the session has ended"
             }
             Self::AlreadyUsed(RefreshToken) => "the refresh token was already used",
-            Self::Replayed(AuthorizationCode | OneTimeCode)
-            | Self::AlreadyUsed(AuthorizationCode | OneTimeCode) => "the code was already used",
+            Self::Replayed(AuthorizationCode | OneTimeCode | DeviceCode)
+            | Self::AlreadyUsed(AuthorizationCode | OneTimeCode | DeviceCode) => {
+                "the code was already used"
+            }
             Self::Withdrawn(_) => "the code was withdrawn: the sign-in that issued it has ended",
             Self::BrowserSessionEnded => "the sign-in that issued the code has ended",
             Self::UnknownSession => "unknown session",

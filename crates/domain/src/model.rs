@@ -160,16 +160,20 @@ pub enum GrantType {
     AuthorizationCode,
     /// `onetime`: issue one-time codes for the client's broker, and redeem them.
     OneTime,
+    /// `urn:ietf:params:oauth:grant-type:device_code`: the device authorization grant
+    /// (RFC 8628), for clients on devices without a browser or keyboard.
+    DeviceCode,
 }
 
 impl GrantType {
     /// Every grant, in a fixed order.
-    pub const ALL: [GrantType; 5] = [
+    pub const ALL: [GrantType; 6] = [
         GrantType::Password,
         GrantType::RefreshToken,
         GrantType::ClientCredentials,
         GrantType::AuthorizationCode,
         GrantType::OneTime,
+        GrantType::DeviceCode,
     ];
 
     /// The name used in configuration, import documents and storage.
@@ -180,6 +184,7 @@ impl GrantType {
             GrantType::ClientCredentials => "client_credentials",
             GrantType::AuthorizationCode => "authorization_code",
             GrantType::OneTime => "onetime",
+            GrantType::DeviceCode => crate::device::DEVICE_CODE_GRANT,
         }
     }
 
@@ -195,6 +200,7 @@ impl GrantType {
             GrantType::ClientCredentials => 4,
             GrantType::AuthorizationCode => 8,
             GrantType::OneTime => 16,
+            GrantType::DeviceCode => 32,
         }
     }
 }

@@ -19,6 +19,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::browser_session::BrowserSession;
+use crate::device::{DeviceCode, DeviceStatus};
 use crate::dual_run::{ComparisonCount, Difference, Usage};
 use crate::error::Error;
 use crate::keys::SigningKey;
@@ -169,6 +170,10 @@ pub trait ReadTx {
     fn login_failures(&mut self, prefix: Option<&str>, limit: u32) -> Result<Vec<LoginFailure>>;
     /// The server key `name` (table `server_keys`), if generated.
     fn server_key(&mut self, name: &str) -> Result<Option<Vec<u8>>>;
+    /// A device code (RFC 8628) by the digest of the device code.
+    fn device_code(&mut self, digest: &TokenDigest) -> Result<Option<DeviceCode>>;
+    /// A device code by the digest of its user code.
+    fn device_code_by_user_code(&mut self, digest: &TokenDigest) -> Result<Option<DeviceCode>>;
 }
 
 /// Writes, only inside [`Store::write`].
@@ -204,6 +209,15 @@ pub trait WriteTx: ReadTx {
         client_id: &str,
         now: OffsetDateTime,
     ) -> Result<bool>;
+
+    /// Deletes the device codes of `client_id` expired for longer than a code lives, and
+    /// counts its outstanding ones (unexpired, not redeemed).
+    fn live_device_codes(&mut self, client_id: &str, now: OffsetDateTime) -> Result<u64>;
+    /// Stores a new device code (a user code in use is [`Error::Conflict`]).
+    fn insert_device_code(&mut self, code: &DeviceCode) -> Result<()>;
+    /// Replaces the mutable part of a device code (poll time, interval, status, decision,
+    /// session) if its status is still `expected`; `false` (and no change) otherwise.
+    fn update_device_code(&mut self, code: &DeviceCode, expected: DeviceStatus) -> Result<bool>;
 
     /// Opens a session.
     fn insert_session(&mut self, session: &Session) -> Result<()>;

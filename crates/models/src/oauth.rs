@@ -373,6 +373,9 @@ pub struct AuthorizationServerMetadata {
     /// RFC 9126: the pushed authorization request endpoint.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pushed_authorization_request_endpoint: Option<String>,
+    /// RFC 8628 section 4: the device authorization endpoint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_authorization_endpoint: Option<String>,
     /// RFC 9126: whether every authorization request must be pushed first.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub require_pushed_authorization_requests: Option<bool>,
@@ -505,6 +508,10 @@ pub struct TokenRequest {
     /// The client's signed JWT (a secret).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub client_assertion: Option<String>,
+    /// The device code of `urn:ietf:params:oauth:grant-type:device_code` (RFC 8628 section
+    /// 3.4; a secret).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub device_code: Option<String>,
 }
 
 impl fmt::Debug for TokenRequest {
@@ -522,6 +529,7 @@ impl fmt::Debug for TokenRequest {
             .field("client_secret", &RedactedOpt::of(&self.client_secret))
             .field("client_assertion_type", &self.client_assertion_type)
             .field("client_assertion", &RedactedOpt::of(&self.client_assertion))
+            .field("device_code", &RedactedOpt::of(&self.device_code))
             .finish()
     }
 }

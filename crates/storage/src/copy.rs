@@ -353,6 +353,17 @@ macro_rules! copy_between {
                     src,
                     dst,
                     progress,
+                    device_codes,
+                    device_codes::digest,
+                    Vec::<u8>::new(),
+                    DeviceCodeRow,
+                    |r: &DeviceCodeRow| r.digest.clone(),
+                    device_codes::expires_at.ge(now)
+                ),
+                copy_table!(
+                    src,
+                    dst,
+                    progress,
                     server_keys,
                     server_keys::name,
                     String::new(),

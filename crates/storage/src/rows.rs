@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use diesel::prelude::*;
 use gatehouse_domain::browser_session::BrowserSession;
+use gatehouse_domain::device::{DeviceCode, DeviceStatus};
 use gatehouse_domain::keys::{Alg, SigningKey};
 use gatehouse_domain::logout::ClientLogout;
 use gatehouse_domain::model::{
@@ -376,6 +377,66 @@ impl PushedRequestRow {
                 .map_err(|e| corrupt("pushed_requests", format!("parameters: {e}")))?,
             expires_at: time("pushed_requests", self.expires_at)?,
             client_id: self.client_id,
+        })
+    }
+}
+
+/// A device code (RFC 8628); digests only.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = device_codes, primary_key(digest), treat_none_as_null = true)]
+#[diesel(check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
+pub(crate) struct DeviceCodeRow {
+    pub digest: Vec<u8>,
+    pub user_code_digest: Vec<u8>,
+    pub client_id: String,
+    pub scope: String,
+    pub issued_at: i64,
+    pub expires_at: i64,
+    pub interval_secs: i64,
+    pub last_polled_at: Option<i64>,
+    pub status: String,
+    pub user_id: Option<String>,
+    pub browser_session_id: Option<String>,
+    pub auth_time: Option<i64>,
+    pub session_id: Option<String>,
+}
+
+impl DeviceCodeRow {
+    pub fn from_domain(c: &DeviceCode) -> Self {
+        Self {
+            digest: digest_bytes(&c.digest),
+            user_code_digest: digest_bytes(&c.user_code_digest),
+            client_id: c.client_id.clone(),
+            scope: c.scope.clone(),
+            issued_at: micros(c.issued_at),
+            expires_at: micros(c.expires_at),
+            interval_secs: c.interval_secs,
+            last_polled_at: c.last_polled_at.map(micros),
+            status: c.status.as_str().to_owned(),
+            user_id: c.user_id.map(guid),
+            browser_session_id: c.browser_session_id.map(guid),
+            auth_time: c.auth_time.map(micros),
+            session_id: c.session_id.map(guid),
+        }
+    }
+
+    pub fn into_domain(self) -> Result<DeviceCode> {
+        const T: &str = "device_codes";
+        Ok(DeviceCode {
+            digest: parse_digest(T, &self.digest)?,
+            user_code_digest: parse_digest(T, &self.user_code_digest)?,
+            issued_at: time(T, self.issued_at)?,
+            expires_at: time(T, self.expires_at)?,
+            interval_secs: self.interval_secs,
+            last_polled_at: opt_time(T, self.last_polled_at)?,
+            status: DeviceStatus::parse(&self.status)
+                .ok_or_else(|| corrupt(T, format!("status {:?}", self.status)))?,
+            user_id: opt_guid(T, self.user_id.as_deref())?,
+            browser_session_id: opt_guid(T, self.browser_session_id.as_deref())?,
+            auth_time: opt_time(T, self.auth_time)?,
+            session_id: opt_guid(T, self.session_id.as_deref())?,
+            client_id: self.client_id,
+            scope: self.scope,
         })
     }
 }

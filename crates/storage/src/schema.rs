@@ -100,6 +100,24 @@ diesel::table! {
 }
 
 diesel::table! {
+    device_codes (digest) {
+        digest -> Binary,
+        user_code_digest -> Binary,
+        client_id -> Text,
+        scope -> Text,
+        issued_at -> BigInt,
+        expires_at -> BigInt,
+        interval_secs -> BigInt,
+        last_polled_at -> Nullable<BigInt>,
+        status -> Text,
+        user_id -> Nullable<Text>,
+        browser_session_id -> Nullable<Text>,
+        auth_time -> Nullable<BigInt>,
+        session_id -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
     dual_run_counts (dialect, endpoint, kind) {
         dialect -> Text,
         endpoint -> Text,
@@ -290,6 +308,8 @@ diesel::joinable!(client_keys -> clients (client_id));
 diesel::joinable!(client_logout -> clients (client_id));
 diesel::joinable!(client_par -> clients (client_id));
 diesel::joinable!(clients -> brokers (broker_id));
+diesel::joinable!(device_codes -> clients (client_id));
+diesel::joinable!(device_codes -> users (user_id));
 diesel::joinable!(members -> users (user_id));
 diesel::joinable!(onetime_codes -> clients (redeeming_client_id));
 diesel::joinable!(onetime_codes -> sessions (session_id));
@@ -312,6 +332,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     client_logout,
     client_par,
     clients,
+    device_codes,
     dual_run_counts,
     dual_run_differences,
     legacy_usage,

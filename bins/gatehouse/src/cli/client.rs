@@ -52,7 +52,7 @@ pub struct UpdateArgs {
     #[serde(default)]
     pub client_id: String,
     /// Allowed grants, comma separated: password, refresh_token, client_credentials,
-    /// authorization_code, onetime
+    /// authorization_code, onetime, urn:ietf:params:oauth:grant-type:device_code (RFC 8628)
     #[arg(long, value_delimiter = ',')]
     pub grants: Option<Vec<String>>,
     /// Space-separated scope the client may be granted

@@ -169,7 +169,7 @@ fn method_not_allowed(endpoint: Endpoint, req: &HttpRequest) -> HttpResponse {
 
 /// The actix route of `endpoint`'s `method`.
 fn handler(endpoint: Endpoint, method: Method) -> Route {
-    use standard::{authorize, logout, par, token};
+    use standard::{authorize, device, logout, par, token};
     let route = match method {
         Method::Get => web::get(),
         Method::Post => web::post(),
@@ -194,6 +194,9 @@ fn handler(endpoint: Endpoint, method: Method) -> Route {
         (Endpoint::Logout, Method::Post) => route.to(logout::end_session_post),
         (Endpoint::Token, _) => route.to(token::token),
         (Endpoint::Par, _) => route.to(par::push),
+        (Endpoint::DeviceAuthorization, _) => route.to(device::authorization),
+        (Endpoint::Device, Method::Get) => route.to(device::page),
+        (Endpoint::Device, Method::Post) => route.to(device::submit),
         (Endpoint::Jwks, _) => route.to(oidc::jwks),
         (Endpoint::UserInfo, _) => route.to(oidc::userinfo),
         (Endpoint::OpenIdConfiguration, _) => route.to(oidc::configuration),

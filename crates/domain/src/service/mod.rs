@@ -141,10 +141,10 @@ impl<S: Store> Gatehouse<S> {
             client: tokens.client_id.clone().unwrap_or_default(),
             session: tokens.session_id,
         });
-        let grant = if kind == "onetime_code" {
-            crate::model::GrantType::OneTime
-        } else {
-            crate::model::GrantType::AuthorizationCode
+        let grant = match kind {
+            "onetime_code" => crate::model::GrantType::OneTime,
+            "device_code" => crate::model::GrantType::DeviceCode,
+            _ => crate::model::GrantType::AuthorizationCode,
         };
         self.audit_issued(grant, tokens);
     }

@@ -6,6 +6,7 @@
 use diesel::dsl::max;
 use diesel::prelude::*;
 use gatehouse_domain::browser_session::BrowserSession;
+use gatehouse_domain::device::{DeviceCode, DeviceStatus, DEVICE_CODE_LIFETIME};
 use gatehouse_domain::dual_run::{ComparisonCount, Difference, Usage};
 use gatehouse_domain::keys::SigningKey;
 use gatehouse_domain::logout::ClientLogout;
@@ -340,6 +341,28 @@ impl ReadTx for Tx<'_, Conn> {
             .optional()
             .map_err(db)?
             .map(ClientParRow::into_domain))
+    }
+
+    fn device_code(&mut self, digest: &TokenDigest) -> Result<Option<DeviceCode>> {
+        device_codes::table
+            .find(digest_bytes(digest))
+            .select(DeviceCodeRow::as_select())
+            .first(self.conn)
+            .optional()
+            .map_err(db)?
+            .map(DeviceCodeRow::into_domain)
+            .transpose()
+    }
+
+    fn device_code_by_user_code(&mut self, digest: &TokenDigest) -> Result<Option<DeviceCode>> {
+        device_codes::table
+            .filter(device_codes::user_code_digest.eq(digest_bytes(digest)))
+            .select(DeviceCodeRow::as_select())
+            .first(self.conn)
+            .optional()
+            .map_err(db)?
+            .map(DeviceCodeRow::into_domain)
+            .transpose()
     }
 
     fn pushed_request(&mut self, digest: &TokenDigest) -> Result<Option<PushedRequest>> {
@@ -791,6 +814,61 @@ impl WriteTx for Tx<'_, Conn> {
             .get_result(self.conn)
             .map_err(db)?;
         Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    fn live_device_codes(&mut self, client_id: &str, now: OffsetDateTime) -> Result<u64> {
+        let long_gone = micros(now - DEVICE_CODE_LIFETIME);
+        diesel::delete(
+            device_codes::table.filter(
+                device_codes::client_id
+                    .eq(client_id)
+                    .and(device_codes::expires_at.le(long_gone)),
+            ),
+        )
+        .execute(self.conn)
+        .map_err(db)?;
+        let n: i64 = device_codes::table
+            .filter(
+                device_codes::client_id
+                    .eq(client_id)
+                    .and(device_codes::expires_at.gt(micros(now)))
+                    .and(device_codes::status.ne(DeviceStatus::Consumed.as_str())),
+            )
+            .count()
+            .get_result(self.conn)
+            .map_err(db)?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    fn insert_device_code(&mut self, code: &DeviceCode) -> Result<()> {
+        diesel::insert_into(device_codes::table)
+            .values(DeviceCodeRow::from_domain(code))
+            .execute(self.conn)
+            .map_err(conflict_or_db(|| "the user code is in use".to_owned()))?;
+        Ok(())
+    }
+
+    fn update_device_code(&mut self, code: &DeviceCode, expected: DeviceStatus) -> Result<bool> {
+        let row = DeviceCodeRow::from_domain(code);
+        let n = diesel::update(
+            device_codes::table.filter(
+                device_codes::digest
+                    .eq(&row.digest)
+                    .and(device_codes::status.eq(expected.as_str())),
+            ),
+        )
+        .set((
+            device_codes::last_polled_at.eq(row.last_polled_at),
+            device_codes::interval_secs.eq(row.interval_secs),
+            device_codes::status.eq(&row.status),
+            device_codes::user_id.eq(&row.user_id),
+            device_codes::browser_session_id.eq(&row.browser_session_id),
+            device_codes::auth_time.eq(row.auth_time),
+            device_codes::session_id.eq(&row.session_id),
+        ))
+        .execute(self.conn)
+        .map_err(db)?;
+        Ok(n == 1)
     }
 
     fn insert_pushed_request(&mut self, request: &PushedRequest) -> Result<()> {
@@ -1398,6 +1476,9 @@ impl WriteTx for Tx<'_, Conn> {
             .execute(self.conn)
             .map_err(db)?;
         n += diesel::delete(pushed_requests::table.filter(pushed_requests::expires_at.lt(before)))
+            .execute(self.conn)
+            .map_err(db)?;
+        n += diesel::delete(device_codes::table.filter(device_codes::expires_at.lt(before)))
             .execute(self.conn)
             .map_err(db)?;
         n +=

@@ -34,6 +34,9 @@ pub struct Features {
     pub par: gatehouse_domain::par::ParMode,
     /// Some client has registered keys: `private_key_jwt` (RFC 7523) is advertised.
     pub private_key_jwt: bool,
+    /// Some client has the device grant (RFC 8628): its endpoint and grant type are
+    /// advertised.
+    pub device_code: bool,
 }
 
 impl Features {
@@ -98,6 +101,12 @@ pub fn build(issuer: &str, features: &Features) -> AuthorizationServerMetadata {
         authorization_response_iss_parameter_supported: Some(true),
         ..AuthorizationServerMetadata::default()
     };
+    if features.device_code {
+        doc.device_authorization_endpoint = at(Endpoint::DeviceAuthorization);
+        if let Some(grants) = doc.grant_types_supported.as_mut() {
+            grants.push(gatehouse_domain::device::DEVICE_CODE_GRANT.to_owned());
+        }
+    }
     if features.par != ParMode::Off {
         doc.pushed_authorization_request_endpoint = at(Endpoint::Par);
         doc.require_pushed_authorization_requests = Some(features.par == ParMode::Required);
@@ -148,7 +157,7 @@ pub fn features(s: &crate::state::Service) -> Result<Features, gatehouse_domain:
         .map(gatehouse_domain::keys::Alg::as_str)
         .collect();
     let openid = !id_token_algs.is_empty();
-    let (scopes, private_key_jwt) = s.store().read(|tx| {
+    let (scopes, private_key_jwt, device_code) = s.store().read(|tx| {
         let clients = tx.clients()?;
         let mut scopes: Vec<String> = clients
             .iter()
@@ -160,13 +169,19 @@ pub fn features(s: &crate::state::Service) -> Result<Features, gatehouse_domain:
         }
         scopes.sort();
         scopes.dedup();
-        Ok((scopes, clients.iter().any(|c| c.jwks.is_some())))
+        let device = gatehouse_domain::model::GrantType::DeviceCode;
+        Ok((
+            scopes,
+            clients.iter().any(|c| c.jwks.is_some()),
+            clients.iter().any(|c| c.grants.contains(device)),
+        ))
     })?;
     Ok(Features {
         scopes,
         id_token_algs,
         par: s.config().pushed_authorization_requests,
         private_key_jwt,
+        device_code,
     })
 }
 
@@ -239,6 +254,7 @@ mod tests {
                 id_token_algs: vec!["RS256"],
                 par: ParMode::Required,
                 private_key_jwt: true,
+                device_code: true,
             },
         );
         assert_eq!(
@@ -250,6 +266,14 @@ mod tests {
             Some("https://a.example/oauth2/logout")
         );
         assert_eq!(oidc.require_pushed_authorization_requests, Some(true));
+        assert_eq!(
+            oidc.device_authorization_endpoint.as_deref(),
+            Some("https://a.example/oauth2/device_authorization")
+        );
+        assert!(oidc.grant_types_supported.as_ref().is_some_and(|g| g
+            .iter()
+            .any(|g| g == "urn:ietf:params:oauth:grant-type:device_code")));
+        assert!(!text.contains("device"), "{text}");
         assert!(!text.contains("pushed_authorization_request_endpoint"));
         assert!(!text.contains("private_key_jwt"), "{text}");
         assert!(oidc

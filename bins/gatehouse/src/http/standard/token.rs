@@ -9,6 +9,7 @@
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use gatehouse_domain::authorize::CodeBinding;
+use gatehouse_domain::device::{DeviceGrant, DevicePoll, DEVICE_CODE_GRANT};
 use gatehouse_domain::service::WithoutClient;
 use gatehouse_models::oauth::{TokenRequest, TokenResponse};
 
@@ -22,14 +23,49 @@ pub(crate) async fn token(
     req: HttpRequest,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let form = body.value;
+    let mut form = body.value;
     let creds = Credentials::of(&req)?;
     let client = creds.exclusive_of(ClientParams {
-        client_id: form.client_id,
-        client_secret: form.client_secret,
-        client_assertion_type: form.client_assertion_type,
-        client_assertion: form.client_assertion,
+        client_id: form.client_id.take(),
+        client_secret: form.client_secret.take(),
+        client_assertion_type: form.client_assertion_type.take(),
+        client_assertion: form.client_assertion.take(),
     })?;
+    // RFC 8628: a poll may answer without tokens (`authorization_pending`, ...), so the
+    // device grant is answered here rather than by the dispatcher, which issues tokens.
+    let issued = if form.grant_type.as_deref() == Some(DEVICE_CODE_GRANT) {
+        let code = crate::http::reply::required(form.device_code, "device_code")?;
+        let ip = creds.ip();
+        match state
+            .blocking(move |s| s.device_code_grant(&client, &code, Some(ip)))
+            .await?
+        {
+            DeviceGrant::Issued(issued) => *issued,
+            DeviceGrant::Poll(poll) => return Ok(device_poll(poll)),
+        }
+    } else {
+        standard_grant(&state, form, client, creds.ip()).await?
+    };
+    respond(issued)
+}
+
+/// RFC 8628 section 3.5: a poll that yields no tokens (400, the error code says why).
+fn device_poll(poll: DevicePoll) -> HttpResponse {
+    crate::http::error::OAuthAnswer::new(
+        actix_web::http::StatusCode::BAD_REQUEST,
+        gatehouse_models::oauth::ErrorCode::parse(poll.code()),
+        poll.description(),
+    )
+    .respond()
+}
+
+/// The grants of the dispatcher ([`grant`]).
+async fn standard_grant(
+    state: &AppState,
+    form: TokenRequest,
+    client: gatehouse_domain::service::ClientAuth,
+    ip: std::net::IpAddr,
+) -> Result<gatehouse_domain::service::IssuedTokens, ApiError> {
     let grant_type = grant::parse(
         form.grant_type.as_deref().filter(|g| !g.is_empty()),
         grant::STANDARD,
@@ -50,9 +86,13 @@ pub(crate) async fn token(
         // The client authenticated above (RFC 6749 section 3.2.1).
         without_client: WithoutClient::Refuse,
         scope: form.scope.filter(|v| !v.is_empty()),
-        ip: creds.ip(),
+        ip,
     };
-    let issued = grant::issue(&state, grant, caller).await?;
+    grant::issue(state, grant, caller).await
+}
+
+/// RFC 6749 section 5.1.
+fn respond(issued: gatehouse_domain::service::IssuedTokens) -> Result<HttpResponse, ApiError> {
     let body = TokenResponse {
         access_token: issued.access_token.expose().to_owned(),
         token_type: "Bearer".to_owned(),
