@@ -62,7 +62,6 @@ pub use tokens::{IssuedTokens, UserInfo};
 
 pub(crate) use client_auth::authenticate_in;
 pub(crate) use codes::CodeCaps;
-pub(crate) use lockout::{account_key, apply_login_success, lockout_records, login_keys};
 pub(crate) use scope::narrow_scope;
 
 pub(crate) type Result<T> = std::result::Result<T, Error>;

@@ -13,9 +13,7 @@ use uuid::Uuid;
 
 use crate::browser_session::BrowserSession;
 use crate::error::Error;
-use crate::model::{
-    user_name_key, Client, GrantType, LoginFailure, Member, Session, TradingAccount, User,
-};
+use crate::model::{Client, GrantType, LoginFailure, Member, Session, TradingAccount, User};
 use crate::service::provision::{check_subjects, end_user_sessions, ClientSpec};
 use crate::store::{ReadTx, Store};
 
@@ -279,7 +277,7 @@ impl<S: Store> Gatehouse<S> {
     /// `NotFound`, `Storage`.
     pub fn unlock_user(&self, user_name: &str, addresses: &[IpAddr]) -> Result<Vec<String>> {
         let name = user_name.to_owned();
-        let mut keys = vec![format!("user:{}", user_name_key(user_name))];
+        let mut keys = vec![account_key(user_name)];
         keys.extend(addresses.iter().map(|ip| address_key(*ip)));
         self.store().write(move |tx| {
             user_named(tx, &name)?;

@@ -14,7 +14,8 @@ use uuid::Uuid;
 use crate::error::Error;
 use crate::model::{Client, User};
 use crate::secret::{generate_client_secret, hash_client_secret, Secret};
-use crate::service::{account_key, Gatehouse, Result};
+use crate::service::lockout::account_key;
+use crate::service::{Gatehouse, Result};
 use crate::store::{Store, WriteTx};
 
 /// Whether going from `before` to `after` ends every session of the user: a new password
