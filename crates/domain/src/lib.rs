@@ -52,6 +52,8 @@
 //! `InvalidRequest(reason)` (400), `InvalidToken` (401 for Bearer), `NotFound`/`Conflict`
 //! (CLI), `Credential`, `Storage` (500).
 
+#![forbid(unsafe_code)]
+
 pub mod audit;
 pub mod client_assertion;
 pub mod clock;
@@ -59,7 +61,6 @@ pub mod config;
 pub mod credentials;
 pub mod dual_run;
 pub mod error;
-pub mod hash_pool;
 pub mod keys;
 pub mod model;
 pub mod pkce;
