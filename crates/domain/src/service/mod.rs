@@ -28,6 +28,7 @@ use crate::error::Error;
 use crate::rng::Rng;
 use crate::store::Store;
 
+pub mod admin;
 pub mod authorize;
 pub mod browser_session;
 pub mod client_auth;
