@@ -7,10 +7,10 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use crate::hash_pool::HashPool;
 use actix_web::{web, App, HttpServer};
 use gatehouse_domain::clock::SystemClock;
 use gatehouse_domain::credentials::PasswordHasher;
-use gatehouse_domain::hash_pool::HashPool;
 use gatehouse_domain::rng::{Rng, SystemRng};
 
 pub mod admin;
@@ -18,6 +18,7 @@ pub mod audit_log;
 pub mod cli;
 pub mod config;
 pub mod dual_run;
+pub mod hash_pool;
 pub mod help;
 pub mod http;
 pub mod metrics;

@@ -5,10 +5,10 @@
 use std::path::Path;
 use std::sync::Arc;
 
+use crate::hash_pool::HashPool;
 use actix_web::web;
 use gatehouse_domain::clock::Clock;
 use gatehouse_domain::credentials::PasswordHasher;
-use gatehouse_domain::hash_pool::HashPool;
 use gatehouse_domain::rng::Rng;
 use gatehouse_domain::service::Gatehouse;
 use gatehouse_domain::Error as DomainError;

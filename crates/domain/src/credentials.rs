@@ -27,7 +27,7 @@
 //! comparison of the derived key is constant time ([`ring::pbkdf2::verify`]).
 //!
 //! Hashing is slow on purpose (hundreds of milliseconds at the default cost): run it on
-//! [`crate::hash_pool::HashPool`], not on an HTTP worker.
+//! the server's hash pool (`gatehouse::hash_pool::HashPool`), not on an HTTP worker.
 //!
 //! Longer than 500 lines because of its tests (the code is about 460 lines: PBKDF2 and the
 //! two ASP.NET Identity formats are read together when a stored hash is in question).
@@ -41,7 +41,6 @@ use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD};
 use base64::Engine as _;
 use ring::pbkdf2;
 
-use crate::hash_pool::PoolBusy;
 use crate::rng::Rng;
 
 /// The default PBKDF2-HMAC-SHA256 iteration count (OWASP 2023).
@@ -91,12 +90,6 @@ pub enum CredentialError {
     /// The password hashing pool's queue is full; the caller should answer 503.
     #[error("password hashing is saturated, try again later")]
     Busy,
-}
-
-impl From<PoolBusy> for CredentialError {
-    fn from(_: PoolBusy) -> Self {
-        Self::Busy
-    }
 }
 
 /// The outcome of checking a password against a stored hash.
@@ -899,10 +892,5 @@ mod tests {
             }
             let _ = StoredHash::parse(&format!("{ASPNET_IDENTITY_PREFIX}{text}"));
         }
-    }
-
-    #[test]
-    fn pool_busy_converts_to_the_crate_error() {
-        assert_eq!(CredentialError::from(PoolBusy), CredentialError::Busy);
     }
 }

@@ -320,9 +320,6 @@ pub trait WriteTx: ReadTx {
     fn insert_browser_session(&mut self, session: &BrowserSession) -> Result<()>;
     /// Ends a browser session (logout); `false` if unknown or already ended.
     fn end_browser_session(&mut self, digest: &TokenDigest, at: OffsetDateTime) -> Result<bool>;
-    /// Ends every live browser session of a user and withdraws the unredeemed authorization
-    /// codes they issued; how many sessions ended.
-    fn end_browser_sessions_of(&mut self, user_id: Uuid, at: OffsetDateTime) -> Result<u64>;
     /// Stores the server key `name` unless one is stored (the first writer wins).
     fn insert_server_key_if_absent(
         &mut self,

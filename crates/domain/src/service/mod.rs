@@ -10,7 +10,10 @@
 //! their session links are built), `redeem` (the code redeemer: single use of authorization
 //! and one-time codes), [`password`], [`refresh`], [`client_credentials`], [`codes`]
 //! (authorization codes), [`onetime`], [`introspect`] (validation and introspection),
-//! [`revoke`], [`dual_run`] (dual-run counters and the migration report). What an entity decides alone (expired, revoked, rotated, consumed, disabled)
+//! [`revoke`], [`dual_run`] (dual-run counters and the migration report), [`provision`]
+//! (`ClientSpec`, `UserSpec`, the command line's operations), [`import`] (the provisioning
+//! document), [`operator`]; the standards surface's [`authorize`], [`browser_session`],
+//! [`logout`], [`par`], [`forms`] and [`oidc`] (signed tokens, keys, userinfo). What an entity decides alone (expired, revoked, rotated, consumed, disabled)
 //! lives on it, in [`crate::model::rules`].
 
 use std::fmt;
@@ -26,16 +29,22 @@ use crate::rng::Rng;
 use crate::store::Store;
 
 pub mod admin;
+pub mod authorize;
+pub mod browser_session;
 pub mod client_auth;
 pub mod client_credentials;
 pub mod codes;
 pub mod dual_run;
+pub mod forms;
 pub mod import;
 pub mod introspect;
 pub mod katana;
 pub mod lockout;
+pub mod logout;
+pub mod oidc;
 pub mod onetime;
 pub mod operator;
+pub mod par;
 pub mod password;
 pub mod provision;
 mod redeem;

@@ -93,57 +93,64 @@ impl<S: Store> Gatehouse<S> {
         self.store
             .write(move |tx| -> Result<Result<IssuedTokens>> {
                 let Some(old) = tx.refresh_token(&digest)? else {
-                    return Ok(Err(Error::InvalidGrant(Unknown(RefreshToken))));
+                    return Err(Error::InvalidGrant(Unknown(RefreshToken)));
                 };
                 if !old.issued_to(&client.client_id) {
-                    return Ok(Err(Error::InvalidGrant(WrongClient(RefreshToken))));
+                    return Err(Error::InvalidGrant(WrongClient(RefreshToken)));
                 }
                 let Some(session) = tx.session(old.session_id)? else {
-                    return Ok(Err(Error::InvalidGrant(UnknownSession)));
+                    return Err(Error::InvalidGrant(UnknownSession));
                 };
                 if live_session(tx, session.id, now, max)?.is_none() {
-                    return Ok(Err(Error::InvalidGrant(SessionEnded)));
+                    return Err(Error::InvalidGrant(SessionEnded));
                 }
+                // What this transaction keeps even when it refuses: a replay ends the session
+                // (commit, then fail); a retry within the grace window is marked used, so a
+                // refusal after it still spends the one retry. Every other refusal changes
+                // nothing.
+                let mut marked = false;
                 match old.check(now) {
                     Ok(()) => {}
-                    Err(TokenRejection::Revoked) => return Ok(Err(Error::InvalidGrant(Revoked))),
+                    Err(TokenRejection::Revoked) => return Err(Error::InvalidGrant(Revoked)),
                     Err(TokenRejection::Expired) => {
-                        return Ok(Err(Error::InvalidGrant(Expired(RefreshToken))))
+                        return Err(Error::InvalidGrant(Expired(RefreshToken)))
                     }
                     Err(TokenRejection::Rotated(rotated_at)) => {
                         let in_grace = grace.is_some_and(|g| now - rotated_at <= g);
-                        if !in_grace || !tx.mark_refresh_replayed(&digest, now)? {
+                        marked = in_grace && tx.mark_refresh_replayed(&digest, now)?;
+                        if !marked {
                             tx.end_session(session.id, now)?;
                             tracing::warn!(session = %session.id, "refresh token reused; session ended");
                             return Ok(Err(Error::InvalidGrant(Replayed(RefreshToken))));
                         }
                     }
                 }
+                let refuse = |e: Error| if marked { Ok(Err(e)) } else { Err(e) };
                 let user = match session.user_id {
                     Some(id) => match user_of(tx, id)? {
                         Ok(user) => Some(user),
-                        Err(rejection) => return Ok(Err(rejection.into())),
+                        Err(rejection) => return refuse(rejection.into()),
                     },
                     None => None,
                 };
                 // The client must still hold the grant that opened the session.
                 if let Some(grant) = session.grant {
                     if let Err(e) = require_grant(&client, grant) {
-                        return Ok(Err(e));
+                        return refuse(e);
                     }
                 }
                 // The client's scope today bounds what the session may still carry.
                 let allowed = intersect_scope(&old.scope, &client.scope);
                 let scope = match narrow_scope(&allowed, requested.as_deref()) {
                     Ok(scope) => scope,
-                    Err(e) => return Ok(Err(e)),
+                    Err(e) => return refuse(e),
                 };
                 if let Some((signed_session, signed_scope)) = &signed_for {
                     if *signed_session != session.id || *signed_scope != scope {
-                        return Ok(Err(Error::InvalidGrant(Changed)));
+                        return refuse(Error::InvalidGrant(Changed));
                     }
                 } else if client.access_token_format == TokenFormat::Jwt {
-                    return Ok(Err(Error::InvalidGrant(Unknown(RefreshToken))));
+                    return refuse(Error::InvalidGrant(Unknown(RefreshToken)));
                 }
                 if old.rotated_at.is_none() {
                     let rotated = match &draft.refresh {
@@ -152,7 +159,7 @@ impl<S: Store> Gatehouse<S> {
                     };
                     if !rotated {
                         // Cannot happen inside a serialized write transaction; fail closed.
-                        return Ok(Err(Error::InvalidGrant(AlreadyUsed(RefreshToken))));
+                        return refuse(Error::InvalidGrant(AlreadyUsed(RefreshToken)));
                     }
                 }
                 let mint = draft.extend(&session, max, &client, user.as_ref(), scope);

@@ -1210,20 +1210,6 @@ impl WriteTx for Tx<'_, Conn> {
         Ok(n == 1)
     }
 
-    fn end_browser_sessions_of(&mut self, user_id: Uuid, at: OffsetDateTime) -> Result<u64> {
-        let n = diesel::update(
-            browser_sessions::table
-                .filter(browser_sessions::user_id.eq(guid(user_id)))
-                .filter(browser_sessions::ended_at.is_null()),
-        )
-        .set(browser_sessions::ended_at.eq(micros(at)))
-        .cached()
-        .execute(self.conn)
-        .map_err(db)?;
-        self.withdraw_codes_of_user(user_id, at)?;
-        Ok(u64::try_from(n).unwrap_or(u64::MAX))
-    }
-
     fn insert_server_key_if_absent(
         &mut self,
         name: &str,

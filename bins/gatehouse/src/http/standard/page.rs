@@ -36,21 +36,9 @@ ul.scope{padding-left:20px;margin:8px 0 0}\
 code{background:#f1f3f6;padding:1px 4px;border-radius:4px}\
 footer{margin-top:22px;font-size:12px;color:#7a8496;text-align:center}";
 
-/// Escapes text for HTML content and double-quoted attribute values.
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
+/// The one HTML escaper (content and double-quoted attribute values), shared with the
+/// help pages.
+pub use gatehouse_help::html::escape;
 
 fn document(title: &str, body: &str) -> String {
     format!(
