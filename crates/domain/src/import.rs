@@ -655,6 +655,9 @@ impl<S: Store> Gatehouse<S> {
                         }
                     }
                 }
+                (None, Some(hash), _) if hash.trim() == crate::credentials::CAPTURE_MARK => {
+                    crate::credentials::CAPTURE_MARK.to_owned()
+                }
                 (None, Some(hash), _) => {
                     crate::credentials::check_stored_hash(hash.trim()).map_err(|e| {
                         Error::InvalidRequest(format!(

@@ -25,6 +25,7 @@ use crate::error::Error;
 use crate::rng::Rng;
 use crate::store::Store;
 
+pub mod capture;
 pub mod client_auth;
 pub mod client_credentials;
 pub mod codes;
@@ -64,6 +65,7 @@ pub struct Gatehouse<S: Store> {
     keys: Option<Arc<crate::keys::KeyRing>>,
     katana: Option<Arc<katana::KatanaTickets>>,
     audit: Option<Arc<dyn crate::audit::AuditSink>>,
+    capture: Option<Arc<dyn capture::CredentialUpstream>>,
 }
 
 impl<S: Store> fmt::Debug for Gatehouse<S> {
@@ -100,6 +102,7 @@ impl<S: Store> Gatehouse<S> {
             keys: None,
             katana: None,
             audit: None,
+            capture: None,
         }
     }
 
@@ -185,6 +188,8 @@ impl<S: Store> Gatehouse<S> {
             keys: self.keys.clone(),
             katana: self.katana.clone(),
             audit: None,
+            // The dry run asks nobody and stores nobody.
+            capture: None,
         }
     }
 
