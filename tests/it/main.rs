@@ -1,6 +1,7 @@
 //! The end-to-end suite: the real server on a temporary SQLite file, over HTTP.
 
 mod authz;
+mod capture;
 mod client;
 mod client_jwt;
 mod compiles;
