@@ -27,7 +27,9 @@ pub struct HttpCapture {
     url: String,
     timeout: Duration,
     rate: u32,
-    /// This second (unix seconds) and the calls made in it.
+    /// When this was made (the seconds of the rate window count from it).
+    started: Instant,
+    /// This second and the calls made in it.
     window: Mutex<(u64, u32)>,
     /// A moving average of the upstream's answer time, microseconds (what a local login
     /// waits while capture is on).
@@ -46,6 +48,7 @@ impl HttpCapture {
             url: format!("{}/token", base.trim_end_matches('/')),
             timeout,
             rate,
+            started: Instant::now(),
             window: Mutex::new((0, 0)),
             // Until the first answer: a loopback round trip (measured, tests/it/capture.rs).
             latency_us: AtomicU64::new(2_000),
@@ -53,9 +56,7 @@ impl HttpCapture {
     }
 
     fn admit(&self) -> bool {
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
+        let now = self.started.elapsed().as_secs();
         let mut window = self.window.lock().unwrap_or_else(|e| e.into_inner());
         if window.0 != now {
             *window = (now, 0);
