@@ -10,7 +10,7 @@
 //! their session links are built), `redeem` (the code redeemer: single use of authorization
 //! and one-time codes), [`password`], [`refresh`], [`client_credentials`], [`codes`]
 //! (authorization codes), [`onetime`], [`introspect`] (validation and introspection),
-//! [`revoke`], [`dual_run`] (dual-run counters and the migration report). What an entity decides alone (expired, revoked, rotated, consumed, disabled)
+//! [`revoke`], [`dual_run`] (dual-run counters and the migration report), [`capture`] (credential capture from the legacy service). What an entity decides alone (expired, revoked, rotated, consumed, disabled)
 //! lives on it, in [`crate::model::rules`].
 
 use std::fmt;
