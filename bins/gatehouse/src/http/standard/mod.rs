@@ -12,7 +12,7 @@ use actix_web::HttpRequest;
 pub(super) mod authorize;
 pub(super) mod logout;
 pub mod metadata;
-mod page;
+pub(crate) mod page;
 pub(super) mod par;
 pub(super) mod token;
 
