@@ -2,6 +2,7 @@
 
 mod admin;
 mod authz;
+mod capture;
 mod client;
 mod client_jwt;
 mod compiles;

@@ -887,6 +887,10 @@ fn report_json(report: &gatehouse_domain::dual_run::MigrationReport) -> serde_js
             "comparisons": comparisons,
             "differences_stored": report.differences_stored,
         },
+        "capture": {
+            "users_captured": report.users_captured,
+            "users_to_capture": report.users_to_capture,
+        },
     })
 }
 
@@ -936,5 +940,12 @@ fn report_text(report: &gatehouse_domain::dual_run::MigrationReport) -> String {
         );
     }
     let _ = writeln!(out, "Differences stored: {}", report.differences_stored);
+    let _ = writeln!(out, "Credential capture:");
+    let _ = writeln!(out, "  users captured        {:>8}", report.users_captured);
+    let _ = writeln!(
+        out,
+        "  users still to capture {:>7}",
+        report.users_to_capture
+    );
     out
 }

@@ -267,6 +267,18 @@ pub struct Settings {
     /// database (the migration report)
     #[arg(long, env = "GATEHOUSE_LEGACY_USAGE_FLUSH", value_name = "SECONDS")]
     pub legacy_usage_flush: u64,
+    /// Credential capture: a password login of a user unknown here (or marked `capture` by
+    /// import) is checked by the legacy upstream's Katana `/token`, and on success the user is
+    /// stored with a fresh hash of that password (each such login carries a password to the
+    /// upstream). Needs --legacy-upstream
+    #[arg(long, env = "GATEHOUSE_CREDENTIAL_CAPTURE", action = clap::ArgAction::Set, num_args = 0..=1,
+          require_equals = true, default_missing_value = "true",
+          value_parser = clap::builder::BoolishValueParser::new(), value_name = "BOOL")]
+    pub credential_capture: bool,
+    /// Upstream checks of credential capture per second, at most (past it a capture login is
+    /// refused, and counts as a failure)
+    #[arg(long, env = "GATEHOUSE_CREDENTIAL_CAPTURE_RATE", value_name = "N")]
+    pub credential_capture_rate: u32,
 }
 
 /// `--katana-user-claim`.
@@ -338,6 +350,8 @@ impl Default for Settings {
             dual_run_rate: 20,
             dual_run_max_differences: 10_000,
             legacy_usage_flush: 10,
+            credential_capture: false,
+            credential_capture_rate: 5,
         }
     }
 }
@@ -698,12 +712,19 @@ impl Settings {
         {
             return Err("dual-run needs --legacy-upstream (or legacy-upstreams)".into());
         }
+        if self.credential_capture && self.legacy_upstream_for("katana").is_none() {
+            return Err(
+                "credential-capture needs --legacy-upstream (or a katana entry of legacy-upstreams)"
+                    .into(),
+            );
+        }
         if self.legacy_upstream_timeout == 0
+            || self.credential_capture_rate == 0
             || self.dual_run_rate == 0
             || self.legacy_usage_flush == 0
         {
             return Err(
-                "legacy-upstream-timeout, dual-run-rate and legacy-usage-flush must be at least 1"
+                "legacy-upstream-timeout, dual-run-rate, credential-capture-rate and legacy-usage-flush must be at least 1"
                     .into(),
             );
         }

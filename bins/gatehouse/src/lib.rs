@@ -71,6 +71,7 @@ pub fn build_state(config: &Settings) -> Result<AppState, StartError> {
     let rng: Arc<dyn Rng> = Arc::new(SystemRng::new());
     let service = state::build_service(storage, config, hasher, rng.clone(), Arc::new(SystemClock));
     let service = state::with_katana(service, config).map_err(StartError::Settings)?;
+    let service = state::with_capture(service, config);
     let service = match state::key_ring(config, &*rng).map_err(StartError::Database)? {
         Some(ring) => {
             let service = service.with_key_ring(Arc::new(ring));

@@ -51,6 +51,25 @@ pub fn with_katana(service: Service, config: &Settings) -> Result<Service, Strin
     })
 }
 
+/// [`build_service`] with credential capture, when `--credential-capture` is on (the
+/// settings checked that the Katana dialect has an upstream).
+pub fn with_capture(service: Service, config: &Settings) -> Service {
+    match config.legacy_upstream_for("katana") {
+        Some(base) if config.credential_capture => {
+            tracing::warn!(
+                upstream = base,
+                "credential capture is on: logins of users not yet captured carry their password to the legacy upstream"
+            );
+            service.with_credential_capture(Arc::new(crate::dual_run::capture::HttpCapture::new(
+                base,
+                std::time::Duration::from_secs(config.legacy_upstream_timeout),
+                config.credential_capture_rate,
+            )))
+        }
+        _ => service,
+    }
+}
+
 /// Loads the demo data (`crates/domain/demo.json`) (idempotent).
 pub fn load_demo(service: &Service) -> Result<(), DomainError> {
     let document = gatehouse_domain::import::demo_document()?;

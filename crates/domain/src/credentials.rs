@@ -289,6 +289,12 @@ impl PasswordHasher {
     }
 }
 
+/// The stored "hash" of a user whose password is still only known to the legacy service
+/// (`password_hash: "capture"` in an import document): no password verifies against it;
+/// with `--credential-capture` the first right password, checked by the legacy upstream,
+/// replaces it ([`crate::service::capture`]).
+pub const CAPTURE_MARK: &str = "capture";
+
 /// Checks that `stored` is a password hash this server can verify (the current format or
 /// ASP.NET Identity v2/v3), without deriving anything: what `gatehouse import` checks before
 /// it stores a `password_hash` (issue 19 item 16).

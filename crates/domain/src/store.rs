@@ -149,6 +149,9 @@ pub trait ReadTx {
     fn comparison_counts(&mut self) -> Result<Vec<ComparisonCount>>;
     /// How many dual-run differences are stored.
     fn differences_stored(&mut self) -> Result<u64>;
+    /// How many users have the password hash `hash` (credential capture counts the users
+    /// still marked [`crate::credentials::CAPTURE_MARK`]).
+    fn users_with_hash(&mut self, hash: &str) -> Result<u64>;
     /// The logout settings of a client (`None`: it has none).
     fn client_logout(&mut self, client_id: &str) -> Result<Option<ClientLogout>>;
     /// The logout settings of every client that has some, by client id.

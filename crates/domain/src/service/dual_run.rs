@@ -8,6 +8,10 @@ use super::{Gatehouse, Result};
 use crate::dual_run::{Difference, MigrationReport, Usage};
 use crate::store::Store;
 
+/// Where credential capture counts the users it captured: a row of the dual-run counters
+/// (dialect, endpoint, kind), kept apart from the comparisons by the report.
+pub(crate) const CAPTURE_COUNTER: (&str, &str, &str) = ("capture", "(capture)", "captured");
+
 /// The client id legacy use is counted under when the request named no known client.
 pub const UNKNOWN_CLIENT: &str = "(unknown)";
 
@@ -71,10 +75,20 @@ impl<S: Store> Gatehouse<S> {
     /// [`crate::Error::Storage`].
     pub fn migration_report(&self, since: Option<OffsetDateTime>) -> Result<MigrationReport> {
         self.store.read(|tx| {
+            let (captured, comparisons): (Vec<_>, Vec<_>) = tx
+                .comparison_counts()?
+                .into_iter()
+                .partition(|c| c.endpoint == CAPTURE_COUNTER.1);
             Ok(MigrationReport {
                 usage: tx.legacy_usage(since)?,
-                comparisons: tx.comparison_counts()?,
+                comparisons,
                 differences_stored: tx.differences_stored()?,
+                users_captured: captured
+                    .iter()
+                    .filter(|c| c.kind == CAPTURE_COUNTER.2)
+                    .map(|c| c.count)
+                    .sum(),
+                users_to_capture: tx.users_with_hash(crate::credentials::CAPTURE_MARK)?,
             })
         })
     }

@@ -10,7 +10,8 @@
 //! their session links are built), `redeem` (the code redeemer: single use of authorization
 //! and one-time codes), [`password`], [`refresh`], [`client_credentials`], [`codes`]
 //! (authorization codes), [`onetime`], [`introspect`] (validation and introspection),
-//! [`revoke`], [`dual_run`] (dual-run counters and the migration report), [`provision`]
+//! [`revoke`], [`dual_run`] (dual-run counters and the migration report), [`capture`]
+//! (credential capture from the legacy service), [`provision`]
 //! (`ClientSpec`, `UserSpec`, the command line's operations), [`import`] (the provisioning
 //! document), [`operator`]; the standards surface's [`authorize`], [`browser_session`],
 //! [`logout`], [`par`], [`forms`] and [`oidc`] (signed tokens, keys, userinfo). What an entity decides alone (expired, revoked, rotated, consumed, disabled)
@@ -31,6 +32,7 @@ use crate::store::Store;
 pub mod admin;
 pub mod authorize;
 pub mod browser_session;
+pub mod capture;
 pub mod client_auth;
 pub mod client_credentials;
 pub mod codes;
@@ -77,6 +79,7 @@ pub struct Gatehouse<S: Store> {
     keys: Option<Arc<crate::keys::KeyRing>>,
     katana: Option<Arc<katana::KatanaTickets>>,
     audit: Option<Arc<dyn crate::audit::AuditSink>>,
+    capture: Option<Arc<dyn capture::CredentialUpstream>>,
 }
 
 impl<S: Store> fmt::Debug for Gatehouse<S> {
@@ -113,6 +116,7 @@ impl<S: Store> Gatehouse<S> {
             keys: None,
             katana: None,
             audit: None,
+            capture: None,
         }
     }
 
@@ -198,6 +202,8 @@ impl<S: Store> Gatehouse<S> {
             keys: self.keys.clone(),
             katana: self.katana.clone(),
             audit: None,
+            // The dry run asks nobody and stores nobody.
+            capture: None,
         }
     }
 

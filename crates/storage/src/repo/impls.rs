@@ -503,6 +503,15 @@ impl ReadTx for Tx<'_, Conn> {
             .collect())
     }
 
+    fn users_with_hash(&mut self, hash: &str) -> Result<u64> {
+        let n: i64 = users::table
+            .filter(users::password_hash.eq(hash))
+            .count()
+            .get_result(self.conn)
+            .map_err(db)?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
     fn differences_stored(&mut self) -> Result<u64> {
         let n: i64 = dual_run_differences::table
             .count()
