@@ -284,6 +284,8 @@ fn jwt_subjects_and_audiences_cannot_collide() {
             keys_only: false,
             post_logout_redirect_uris: Vec::new(),
             require_pushed_authorization_requests: false,
+            token_exchange_audiences: Vec::new(),
+            dpop_bound_access_tokens: false,
         },
     )
     .expect_err("refused");

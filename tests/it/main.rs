@@ -6,6 +6,7 @@ mod client_jwt;
 mod compiles;
 mod dual_run;
 mod errors;
+mod exchange;
 mod flows;
 mod hardening;
 mod help;

@@ -273,7 +273,7 @@ pub struct NewClientArgs {
     /// Client id
     pub client_id: String,
     /// Allowed grants, comma separated: password, refresh_token, client_credentials,
-    /// authorization_code, onetime
+    /// authorization_code, onetime, token_exchange
     #[arg(long, value_delimiter = ',', default_value = "password,refresh_token")]
     pub grants: Vec<String>,
     /// Space-separated scope the client may be granted
@@ -329,6 +329,14 @@ pub struct NewClientArgs {
     /// require_pushed_authorization_requests; needs --pushed-authorization-requests on)
     #[arg(long)]
     pub require_pushed_authorization_requests: bool,
+    /// An audience this client may exchange subject tokens for (RFC 8693 token exchange;
+    /// needs the token_exchange grant), matched exactly (repeat for several)
+    #[arg(long = "token-exchange-audience", value_name = "AUDIENCE")]
+    pub token_exchange_audiences: Vec<String>,
+    /// Every token request must carry a DPoP proof; its tokens are bound to the proof's key
+    /// (RFC 9449 dpop_bound_access_tokens)
+    #[arg(long)]
+    pub dpop_bound_access_tokens: bool,
 }
 
 impl Command {
@@ -585,9 +593,13 @@ fn client_add_run(settings: &Settings, args: NewClientArgs) -> Result<(), Failur
     let keys_only = args.keys_only;
     let logout = args.post_logout_redirect_uris.clone();
     let par = args.require_pushed_authorization_requests;
+    let bindings = gatehouse_domain::import::ClientBindings {
+        token_exchange_audiences: args.token_exchange_audiences.clone(),
+        dpop_bound_access_tokens: args.dpop_bound_access_tokens,
+    };
     let spec = client::spec_of(args)?;
     let service = service(settings)?;
-    let secret = service.add_client_with_features(spec, logout, par)?;
+    let secret = service.add_client_with_features(spec, logout, par, bindings)?;
     audited(&service, "client.add", &client_id);
     match secret {
         Some(secret) => {

@@ -202,6 +202,14 @@ pub struct ImportClient {
     /// `require_pushed_authorization_requests`).
     #[serde(default)]
     pub require_pushed_authorization_requests: bool,
+    /// The audiences this client may exchange subject tokens for (RFC 8693; with the
+    /// `token_exchange` grant), matched exactly.
+    #[serde(default)]
+    pub token_exchange_audiences: Vec<String>,
+    /// Every token request of this client must carry a DPoP proof, and its tokens are bound
+    /// to the proof's key (RFC 9449 `dpop_bound_access_tokens`).
+    #[serde(default)]
+    pub dpop_bound_access_tokens: bool,
 }
 
 impl fmt::Debug for ImportClient {
@@ -231,6 +239,8 @@ impl fmt::Debug for ImportClient {
                 "require_pushed_authorization_requests",
                 &self.require_pushed_authorization_requests,
             )
+            .field("token_exchange_audiences", &self.token_exchange_audiences)
+            .field("dpop_bound_access_tokens", &self.dpop_bound_access_tokens)
             .finish_non_exhaustive()
     }
 }
@@ -486,6 +496,41 @@ fn check_client_name(client_id: &str, name: Option<&str>) -> Result<()> {
     }
 }
 
+/// A client's token exchange allow-list and DPoP requirement (tables beside `clients`):
+/// what `client add` and import set.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ClientBindings {
+    /// RFC 8693: the audiences it may exchange subject tokens for.
+    pub token_exchange_audiences: Vec<String>,
+    /// RFC 9449 `dpop_bound_access_tokens`.
+    pub dpop_bound_access_tokens: bool,
+}
+
+impl ClientBindings {
+    /// # Errors
+    /// `InvalidRequest` for an allow-list [`crate::token_exchange::ClientTokenExchange::check`]
+    /// refuses.
+    pub fn check(&self, client_id: &str) -> Result<()> {
+        self.exchange(client_id).check()
+    }
+
+    fn exchange(&self, client_id: &str) -> crate::token_exchange::ClientTokenExchange {
+        crate::token_exchange::ClientTokenExchange {
+            client_id: client_id.to_owned(),
+            audiences: self.token_exchange_audiences.clone(),
+        }
+    }
+
+    /// Stores both (the document is authoritative: empty settings replace earlier ones).
+    fn store(&self, tx: &mut dyn crate::store::WriteTx, client_id: &str) -> Result<()> {
+        tx.put_client_token_exchange(&self.exchange(client_id))?;
+        tx.put_client_dpop(&crate::dpop::ClientDpop {
+            client_id: client_id.to_owned(),
+            dpop_bound_access_tokens: self.dpop_bound_access_tokens,
+        })
+    }
+}
+
 fn lifetime(secs: Option<u32>) -> Option<Duration> {
     secs.map(|s| Duration::seconds(i64::from(s)))
 }
@@ -520,6 +565,11 @@ impl<S: Store> Gatehouse<S> {
                 post_logout_redirect_uris: item.post_logout_redirect_uris.clone(),
             };
             logout.check()?;
+            let bindings = ClientBindings {
+                token_exchange_audiences: item.token_exchange_audiences.clone(),
+                dpop_bound_access_tokens: item.dpop_bound_access_tokens,
+            };
+            bindings.check(&item.client_id)?;
             logouts.push((
                 logout,
                 ClientPar {
@@ -527,6 +577,7 @@ impl<S: Store> Gatehouse<S> {
                     require_pushed_authorization_requests: item
                         .require_pushed_authorization_requests,
                 },
+                bindings,
             ));
             let mut grants = GrantSet::empty();
             for name in &item.grants {
@@ -728,9 +779,10 @@ impl<S: Store> Gatehouse<S> {
                 report.clients += 1;
             }
             // The document is authoritative: a client listed without logout settings has none.
-            for (logout, par) in &logouts {
+            for (logout, par, bindings) in &logouts {
                 tx.put_client_logout(logout)?;
                 tx.put_client_par(par)?;
+                bindings.store(tx, &logout.client_id)?;
             }
             for client in &clients {
                 check_subjects(tx, client)?;
@@ -915,19 +967,22 @@ impl<S: Store> Gatehouse<S> {
         spec: NewClientSpec,
         post_logout_redirect_uris: Vec<String>,
         require_pushed_authorization_requests: bool,
+        bindings: ClientBindings,
     ) -> Result<Option<Secret>> {
         let logout = ClientLogout {
             client_id: spec.client_id.trim().to_owned(),
             post_logout_redirect_uris,
         };
         logout.check()?;
+        bindings.check(&logout.client_id)?;
         let par = ClientPar {
             client_id: logout.client_id.clone(),
             require_pushed_authorization_requests,
         };
         self.add_client_then(spec, move |tx| {
             tx.put_client_logout(&logout)?;
-            tx.put_client_par(&par)
+            tx.put_client_par(&par)?;
+            bindings.store(tx, &logout.client_id)
         })
     }
 
@@ -1043,12 +1098,14 @@ mod tests {
             "3be9edf1-5491-4d5c-a5c6-423218dfb6cc"
         );
         let ids: Vec<_> = doc.clients.iter().map(|c| c.client_id.as_str()).collect();
-        assert_eq!(ids, ["demo-client", "demo-public"]);
+        assert_eq!(ids, ["demo-client", "demo-public", "demo-api", "demo-dpop"]);
         assert!(doc.clients[0]
             .secret
             .as_ref()
             .is_some_and(|s| s.ct_eq("demo-secret")));
-        assert_eq!(doc.clients[0].grants.len(), 5);
+        assert_eq!(doc.clients[0].grants.len(), 6);
+        assert_eq!(doc.clients[0].token_exchange_audiences, ["demo-api"]);
+        assert!(doc.clients[3].dpop_bound_access_tokens);
         assert!(doc.clients[1].secret.is_none());
         let alice = &doc.users[0];
         assert_eq!(alice.user_name, "alice");

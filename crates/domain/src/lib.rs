@@ -59,6 +59,7 @@ pub mod client_assertion;
 pub mod clock;
 pub mod config;
 pub mod credentials;
+pub mod dpop;
 pub mod dual_run;
 pub mod error;
 pub mod forms;
@@ -74,6 +75,7 @@ pub mod rng;
 pub mod secret;
 pub mod service;
 pub mod store;
+pub mod token_exchange;
 
 pub use config::{Config, LockoutPolicy};
 pub use error::{Error, GrantKind, GrantRejection};

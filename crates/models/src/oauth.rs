@@ -228,6 +228,33 @@ pub struct IntrospectionResponse {
     /// Session GUID (an extension member).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sid: Option<String>,
+    /// The actor of a delegation (RFC 8693 section 4.1): a token exchange with an actor token;
+    /// `sub` and `client_id` of the actor, nested `act` for earlier actors.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub act: Option<Actor>,
+    /// The key the token is bound to (RFC 9449 section 6.2): a DPoP-bound token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cnf: Option<Confirmation>,
+}
+
+/// The `act` claim (RFC 8693 section 4.1): who acts for the subject.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Actor {
+    /// The actor: a user's GUID, or a client id for a client's own token.
+    pub sub: String,
+    /// The client the actor's token was issued to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    /// The actor before this one, in a chain of delegations.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub act: Option<Box<Actor>>,
+}
+
+/// A confirmation claim (RFC 7800): the key a token is bound to.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Confirmation {
+    /// The base64url SHA-256 JWK thumbprint (RFC 7638) of the DPoP key (RFC 9449).
+    pub jkt: String,
 }
 
 impl IntrospectionResponse {

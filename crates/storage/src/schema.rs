@@ -58,6 +58,13 @@ diesel::table! {
 }
 
 diesel::table! {
+    client_dpop (client_id) {
+        client_id -> Text,
+        dpop_bound_access_tokens -> Bool,
+    }
+}
+
+diesel::table! {
     client_keys (client_id) {
         client_id -> Text,
         jwks -> Text,
@@ -79,6 +86,13 @@ diesel::table! {
 }
 
 diesel::table! {
+    client_token_exchange (client_id) {
+        client_id -> Text,
+        audiences -> Text,
+    }
+}
+
+diesel::table! {
     clients (client_id) {
         client_id -> Text,
         secret_hash -> Nullable<Text>,
@@ -96,6 +110,13 @@ diesel::table! {
         audience -> Nullable<Text>,
         access_token_alg -> Text,
         id_token_alg -> Text,
+    }
+}
+
+diesel::table! {
+    dpop_proofs (digest) {
+        digest -> Binary,
+        expires_at -> BigInt,
     }
 }
 
@@ -218,6 +239,21 @@ diesel::table! {
 }
 
 diesel::table! {
+    session_dpop (session_id) {
+        session_id -> Text,
+        jkt -> Text,
+    }
+}
+
+diesel::table! {
+    session_exchange (session_id) {
+        session_id -> Text,
+        audience -> Text,
+        actor -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
     sessions (id) {
         id -> Text,
         client_id -> Nullable<Text>,
@@ -286,9 +322,11 @@ diesel::joinable!(authorization_codes -> clients (client_id));
 diesel::joinable!(authorization_codes -> sessions (session_id));
 diesel::joinable!(authorization_codes -> users (user_id));
 diesel::joinable!(browser_sessions -> users (user_id));
+diesel::joinable!(client_dpop -> clients (client_id));
 diesel::joinable!(client_keys -> clients (client_id));
 diesel::joinable!(client_logout -> clients (client_id));
 diesel::joinable!(client_par -> clients (client_id));
+diesel::joinable!(client_token_exchange -> clients (client_id));
 diesel::joinable!(clients -> brokers (broker_id));
 diesel::joinable!(members -> users (user_id));
 diesel::joinable!(onetime_codes -> clients (redeeming_client_id));
@@ -296,6 +334,8 @@ diesel::joinable!(onetime_codes -> sessions (session_id));
 diesel::joinable!(onetime_codes -> users (user_id));
 diesel::joinable!(pushed_requests -> clients (client_id));
 diesel::joinable!(refresh_tokens -> sessions (session_id));
+diesel::joinable!(session_dpop -> sessions (session_id));
+diesel::joinable!(session_exchange -> sessions (session_id));
 diesel::joinable!(sessions -> clients (client_id));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(sub_accounts -> members (member));
@@ -308,10 +348,13 @@ diesel::allow_tables_to_appear_in_same_query!(
     brokers,
     browser_sessions,
     client_assertion_jtis,
+    client_dpop,
     client_keys,
     client_logout,
     client_par,
+    client_token_exchange,
     clients,
+    dpop_proofs,
     dual_run_counts,
     dual_run_differences,
     legacy_usage,
@@ -322,6 +365,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     rate_windows,
     refresh_tokens,
     server_keys,
+    session_dpop,
+    session_exchange,
     sessions,
     signing_keys,
     sub_accounts,

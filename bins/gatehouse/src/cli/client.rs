@@ -199,6 +199,9 @@ fn merged(current: Client, u: UpdateArgs) -> Result<NewClientArgs, Failure> {
         keys_only,
         post_logout_redirect_uris: Vec::new(),
         require_pushed_authorization_requests: false,
+        // Settings beside the client row; `client update` leaves them as they are.
+        token_exchange_audiences: Vec::new(),
+        dpop_bound_access_tokens: false,
     })
 }
 

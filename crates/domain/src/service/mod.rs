@@ -28,6 +28,7 @@ use crate::store::Store;
 pub mod client_auth;
 pub mod client_credentials;
 pub mod codes;
+pub(crate) mod delegate;
 pub mod dual_run;
 pub mod introspect;
 pub mod katana;

@@ -32,6 +32,9 @@ pub struct Features {
     pub par: gatehouse_domain::par::ParMode,
     /// Some client has registered keys: `private_key_jwt` (RFC 7523) is advertised.
     pub private_key_jwt: bool,
+    /// Some client holds the `token_exchange` grant and has an audience on its allow-list:
+    /// the RFC 8693 grant type is advertised.
+    pub token_exchange: bool,
 }
 
 impl Features {
@@ -96,6 +99,11 @@ pub fn build(issuer: &str, features: &Features) -> AuthorizationServerMetadata {
         authorization_response_iss_parameter_supported: Some(true),
         ..AuthorizationServerMetadata::default()
     };
+    if features.token_exchange {
+        if let Some(grants) = doc.grant_types_supported.as_mut() {
+            grants.push(gatehouse_domain::token_exchange::GRANT_TYPE.to_owned());
+        }
+    }
     if features.par != ParMode::Off {
         doc.pushed_authorization_request_endpoint = at(super::PAR);
         doc.require_pushed_authorization_requests = Some(features.par == ParMode::Required);
@@ -146,7 +154,7 @@ pub fn features(s: &crate::state::Service) -> Result<Features, gatehouse_domain:
         .map(gatehouse_domain::keys::Alg::as_str)
         .collect();
     let openid = !id_token_algs.is_empty();
-    let (scopes, private_key_jwt) = s.store().read(|tx| {
+    let (scopes, private_key_jwt, token_exchange) = s.store().read(|tx| {
         let clients = tx.clients()?;
         let mut scopes: Vec<String> = clients
             .iter()
@@ -158,13 +166,18 @@ pub fn features(s: &crate::state::Service) -> Result<Features, gatehouse_domain:
         }
         scopes.sort();
         scopes.dedup();
-        Ok((scopes, clients.iter().any(|c| c.jwks.is_some())))
+        Ok((
+            scopes,
+            clients.iter().any(|c| c.jwks.is_some()),
+            tx.token_exchange_in_use()?,
+        ))
     })?;
     Ok(Features {
         scopes,
         id_token_algs,
         par: s.config().pushed_authorization_requests,
         private_key_jwt,
+        token_exchange,
     })
 }
 
@@ -240,6 +253,7 @@ mod tests {
                 id_token_algs: vec!["RS256"],
                 par: ParMode::Required,
                 private_key_jwt: true,
+                token_exchange: true,
             },
         );
         assert_eq!(
@@ -253,6 +267,10 @@ mod tests {
         assert_eq!(oidc.require_pushed_authorization_requests, Some(true));
         assert!(!text.contains("pushed_authorization_request_endpoint"));
         assert!(!text.contains("private_key_jwt"), "{text}");
+        assert!(!text.contains("token-exchange"), "{text}");
+        assert!(oidc.grant_types_supported.is_some_and(|g| g
+            .iter()
+            .any(|g| g == "urn:ietf:params:oauth:grant-type:token-exchange")));
         assert!(oidc
             .token_endpoint_auth_methods_supported
             .is_some_and(|m| m.iter().any(|m| m == "private_key_jwt")));

@@ -1,5 +1,6 @@
 //! `POST /oauth2/token`: the RFC 6749 token endpoint for every grant a client has
-//! (`authorization_code` with PKCE, `refresh_token`, `client_credentials`, `password`).
+//! (`authorization_code` with PKCE, `refresh_token`, `client_credentials`, `password`, RFC 8693
+//! token exchange).
 //!
 //! JSON only, section 5.1 exactly: `access_token`, `token_type` (`Bearer`), `expires_in`,
 //! `refresh_token` and `scope` only when there is one (absent, never null); section 5.2
@@ -16,6 +17,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use gatehouse_domain::authorize::CodeBinding;
 use gatehouse_domain::secret::Secret;
 use gatehouse_domain::service::{ClientAuth, IssuedTokens, PasswordGrant, WithoutClient};
+use gatehouse_domain::token_exchange::{self, TokenExchange};
 use gatehouse_models::oauth::ErrorResponse;
 use serde::{Deserialize, Serialize};
 
@@ -39,6 +41,13 @@ pub(super) struct TokenForm {
     client_secret: Option<String>,
     client_assertion_type: Option<String>,
     client_assertion: Option<String>,
+    subject_token: Option<String>,
+    subject_token_type: Option<String>,
+    actor_token: Option<String>,
+    actor_token_type: Option<String>,
+    audience: Option<String>,
+    resource: Option<String>,
+    requested_token_type: Option<String>,
 }
 
 /// RFC 6749 section 5.1.
@@ -54,6 +63,9 @@ struct TokenResponse<'a> {
     /// OpenID Connect Core 3.1.3.3.
     #[serde(skip_serializing_if = "Option::is_none")]
     id_token: Option<&'a str>,
+    /// RFC 8693 section 2.2.1, token exchange only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    issued_token_type: Option<&'static str>,
 }
 
 fn non_empty(v: Option<String>) -> Option<String> {
@@ -79,6 +91,7 @@ pub(super) async fn token(
         client_assertion_type: form.client_assertion_type.take(),
         client_assertion: form.client_assertion.take(),
     })?;
+    let exchange = grant_type.as_deref() == Some(token_exchange::GRANT_TYPE);
     let issued = grant(&state, grant_type.as_deref(), form, client, creds.ip()).await?;
     let body = TokenResponse {
         access_token: issued.access_token.expose(),
@@ -87,6 +100,7 @@ pub(super) async fn token(
         refresh_token: issued.refresh_token.as_ref().map(Secret::expose),
         scope: Some(issued.scope.as_str()).filter(|s| !s.is_empty()),
         id_token: issued.id_token.as_ref().map(Secret::expose),
+        issued_token_type: exchange.then_some(token_exchange::ACCESS_TOKEN_TYPE),
     };
     let bytes = serde_json::to_vec(&body).map_err(|_| ApiError::Internal)?;
     Ok(json(StatusCode::OK, bytes))
@@ -137,6 +151,22 @@ async fn grant(
                 without_client: WithoutClient::Refuse,
             };
             state.hashing(move |s| s.password_grant(grant)).await
+        }
+        Some(token_exchange::GRANT_TYPE) => {
+            let request = TokenExchange {
+                subject_token: non_empty(form.subject_token).map(Secret::from),
+                subject_token_type: non_empty(form.subject_token_type),
+                actor_token: non_empty(form.actor_token).map(Secret::from),
+                actor_token_type: non_empty(form.actor_token_type),
+                audience: non_empty(form.audience),
+                resource: non_empty(form.resource),
+                scope,
+                requested_token_type: non_empty(form.requested_token_type),
+                caller_ip: Some(ip),
+            };
+            state
+                .blocking(move |s| s.exchange_token(&client, &request))
+                .await
         }
         Some(_) => Err(ApiError::UnsupportedGrantType),
     }
@@ -217,6 +247,7 @@ mod tests {
             refresh_token: None,
             scope: None,
             id_token: None,
+            issued_token_type: None,
         };
         assert_eq!(
             serde_json::to_string(&body).unwrap_or_default(),
