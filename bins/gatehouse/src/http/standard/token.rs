@@ -13,102 +13,43 @@ use gatehouse_domain::authorize::CodeBinding;
 use gatehouse_domain::secret::Secret;
 use gatehouse_domain::service::WithoutClient;
 use gatehouse_domain::token_exchange::{self, TokenExchange};
-use serde::{Deserialize, Serialize};
+use gatehouse_models::oauth::{TokenRequest, TokenResponse};
 
 use crate::http::extract::{Body, ClientParams, Credentials, RfcForm};
 use crate::http::{grant, ApiError};
 use crate::AppState;
 
-/// The token request's parameters (a form body, names exact: RFC 6749 appendix B).
-#[derive(Default, Deserialize)]
-#[serde(default)]
-pub(crate) struct TokenForm {
-    grant_type: Option<String>,
-    code: Option<String>,
-    redirect_uri: Option<String>,
-    code_verifier: Option<String>,
-    refresh_token: Option<String>,
-    username: Option<String>,
-    password: Option<String>,
-    scope: Option<String>,
-    client_id: Option<String>,
-    client_secret: Option<String>,
-    client_assertion_type: Option<String>,
-    client_assertion: Option<String>,
-    subject_token: Option<String>,
-    subject_token_type: Option<String>,
-    actor_token: Option<String>,
-    actor_token_type: Option<String>,
-    audience: Option<String>,
-    resource: Option<String>,
-    requested_token_type: Option<String>,
-}
-
-impl TokenForm {
-    /// The RFC 8693 section 2.1 parameters (empty values are absent).
-    fn exchange(&mut self) -> Option<Box<TokenExchange>> {
-        let take = |v: &mut Option<String>| v.take().filter(|v| !v.is_empty());
-        Some(Box::new(TokenExchange {
-            subject_token: take(&mut self.subject_token).map(Secret::from),
-            subject_token_type: take(&mut self.subject_token_type),
-            actor_token: take(&mut self.actor_token).map(Secret::from),
-            actor_token_type: take(&mut self.actor_token_type),
-            audience: take(&mut self.audience),
-            resource: take(&mut self.resource),
-            requested_token_type: take(&mut self.requested_token_type),
-            ..TokenExchange::default()
-        }))
-    }
-}
-
-/// RFC 6749 section 5.1.
-#[derive(Serialize)]
-struct TokenResponse<'a> {
-    access_token: &'a str,
-    token_type: &'static str,
-    expires_in: i64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    refresh_token: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    scope: Option<&'a str>,
-    /// OpenID Connect Core 3.1.3.3.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    id_token: Option<&'a str>,
-    /// RFC 8693 section 2.2.1, token exchange only.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    issued_token_type: Option<&'static str>,
-}
-
 /// `POST /oauth2/token`. The caller is identified after the body is read.
 pub(crate) async fn token(
-    body: Body<TokenForm, RfcForm>,
+    body: Body<TokenRequest, RfcForm>,
     req: HttpRequest,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let mut form = body.value;
+    let exchange = exchange_of(&mut form);
     let creds = Credentials::of(&req)?;
     let client = creds.exclusive_of(ClientParams {
-        client_id: form.client_id.take(),
-        client_secret: form.client_secret.take(),
-        client_assertion_type: form.client_assertion_type.take(),
-        client_assertion: form.client_assertion.take(),
+        client_id: form.client_id,
+        client_secret: form.client_secret,
+        client_assertion_type: form.client_assertion_type,
+        client_assertion: form.client_assertion,
     })?;
     let grant_type = grant::parse(
         form.grant_type.as_deref().filter(|g| !g.is_empty()),
         grant::STANDARD,
     )?;
     let members = grant::Members {
-        code: form.code.take(),
-        refresh_token: form.refresh_token.take(),
-        username: form.username.take(),
-        password: form.password.take(),
-        exchange: form.exchange(),
+        code: form.code,
+        refresh_token: form.refresh_token,
+        username: form.username,
+        password: form.password,
+        exchange,
     };
     let binding = || CodeBinding {
         redirect_uri: form.redirect_uri.filter(|v| !v.is_empty()),
         code_verifier: form.code_verifier.filter(|v| !v.is_empty()),
     };
-    let exchange = grant_type == grant::GrantType::TokenExchange;
+    let exchanged = grant_type == grant::GrantType::TokenExchange;
     let grant = grant::Grant::of(grant_type, members, binding)?;
     let caller = grant::Caller {
         client: Some(client),
@@ -119,13 +60,13 @@ pub(crate) async fn token(
     };
     let issued = grant::issue(&state, grant, caller).await?;
     let body = TokenResponse {
-        access_token: issued.access_token.expose(),
-        token_type: "Bearer",
-        expires_in: issued.expires_in.whole_seconds(),
-        refresh_token: issued.refresh_token.as_ref().map(Secret::expose),
-        scope: Some(issued.scope.as_str()).filter(|s| !s.is_empty()),
-        id_token: issued.id_token.as_ref().map(Secret::expose),
-        issued_token_type: exchange.then_some(token_exchange::ACCESS_TOKEN_TYPE),
+        access_token: issued.access_token.expose().to_owned(),
+        token_type: "Bearer".to_owned(),
+        expires_in: Some(issued.expires_in.whole_seconds()),
+        refresh_token: issued.refresh_token.as_ref().map(|t| t.expose().to_owned()),
+        scope: Some(issued.scope).filter(|s| !s.is_empty()),
+        id_token: issued.id_token.as_ref().map(|t| t.expose().to_owned()),
+        issued_token_type: exchanged.then(|| token_exchange::ACCESS_TOKEN_TYPE.to_owned()),
     };
     let bytes = serde_json::to_vec(&body).map_err(|_| ApiError::Internal)?;
     Ok(HttpResponse::Ok()
@@ -135,6 +76,21 @@ pub(crate) async fn token(
         .body(bytes))
 }
 
+/// The RFC 8693 section 2.1 parameters (empty values are absent).
+fn exchange_of(form: &mut TokenRequest) -> Option<Box<TokenExchange>> {
+    let take = |v: &mut Option<String>| v.take().filter(|v| !v.is_empty());
+    Some(Box::new(TokenExchange {
+        subject_token: take(&mut form.subject_token).map(Secret::from),
+        subject_token_type: take(&mut form.subject_token_type),
+        actor_token: take(&mut form.actor_token).map(Secret::from),
+        actor_token_type: take(&mut form.actor_token_type),
+        audience: take(&mut form.audience),
+        resource: take(&mut form.resource),
+        requested_token_type: take(&mut form.requested_token_type),
+        ..TokenExchange::default()
+    }))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -142,9 +98,9 @@ mod tests {
     #[test]
     fn absent_members_are_omitted() {
         let body = TokenResponse {
-            access_token: "t",
-            token_type: "Bearer",
-            expires_in: 60,
+            access_token: "t".into(),
+            token_type: "Bearer".into(),
+            expires_in: Some(60),
             refresh_token: None,
             scope: None,
             id_token: None,
