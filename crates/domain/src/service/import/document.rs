@@ -398,14 +398,13 @@ mod tests {
             "3be9edf1-5491-4d5c-a5c6-423218dfb6cc"
         );
         let ids: Vec<_> = doc.clients.iter().map(|c| c.client_id.as_str()).collect();
-        assert_eq!(ids, ["demo-client", "demo-public", "demo-api", "demo-dpop"]);
+        assert_eq!(ids, ["demo-client", "demo-public", "demo-api"]);
         assert!(doc.clients[0]
             .secret
             .as_ref()
             .is_some_and(|s| s.ct_eq("demo-secret")));
         assert_eq!(doc.clients[0].grants.len(), 6);
         assert_eq!(doc.clients[0].token_exchange_audiences, ["demo-api"]);
-        assert!(doc.clients[3].dpop_bound_access_tokens);
         assert!(doc.clients[1].secret.is_none());
         let alice = &doc.users[0];
         assert_eq!(alice.user_name, "alice");
