@@ -300,6 +300,8 @@ fn a_client_holds_a_secret_and_keys_during_a_migration() {
         id_token_alg: None,
         post_logout_redirect_uris: Vec::new(),
         require_pushed_authorization_requests: false,
+        token_exchange_audiences: Vec::new(),
+        dpop_bound_access_tokens: false,
         jwks: Some(keys.path().to_owned()),
         keys_only: true,
     };

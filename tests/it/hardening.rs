@@ -268,6 +268,8 @@ fn cli_client(id: &str, grants: &[&str], scope: &str) -> gatehouse::cli::NewClie
         keys_only: false,
         post_logout_redirect_uris: Vec::new(),
         require_pushed_authorization_requests: false,
+        token_exchange_audiences: Vec::new(),
+        dpop_bound_access_tokens: false,
     }
 }
 

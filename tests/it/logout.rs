@@ -301,6 +301,8 @@ fn client_add_takes_post_logout_redirect_uris() {
         id_token_alg: None,
         post_logout_redirect_uris: vec![uri.to_owned()],
         require_pushed_authorization_requests: false,
+        token_exchange_audiences: Vec::new(),
+        dpop_bound_access_tokens: false,
         jwks: None,
         keys_only: false,
     };

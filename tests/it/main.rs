@@ -9,6 +9,7 @@ mod compiles;
 mod device;
 mod dual_run;
 mod errors;
+mod exchange;
 mod flows;
 mod hardening;
 mod help;

@@ -274,7 +274,8 @@ pub struct NewClientArgs {
     /// Client id
     pub client_id: String,
     /// Allowed grants, comma separated: password, refresh_token, client_credentials,
-    /// authorization_code, onetime, urn:ietf:params:oauth:grant-type:device_code (RFC 8628)
+    /// authorization_code, onetime, urn:ietf:params:oauth:grant-type:device_code (RFC 8628),
+    /// token_exchange
     #[arg(long, value_delimiter = ',', default_value = "password,refresh_token")]
     pub grants: Vec<String>,
     /// Space-separated scope the client may be granted
@@ -330,6 +331,14 @@ pub struct NewClientArgs {
     /// require_pushed_authorization_requests; needs --pushed-authorization-requests on)
     #[arg(long)]
     pub require_pushed_authorization_requests: bool,
+    /// An audience this client may exchange subject tokens for (RFC 8693 token exchange;
+    /// needs the token_exchange grant), matched exactly (repeat for several)
+    #[arg(long = "token-exchange-audience", value_name = "AUDIENCE")]
+    pub token_exchange_audiences: Vec<String>,
+    /// Every token request must carry a DPoP proof; its tokens are bound to the proof's key
+    /// (RFC 9449 dpop_bound_access_tokens)
+    #[arg(long)]
+    pub dpop_bound_access_tokens: bool,
 }
 
 impl Command {

@@ -55,6 +55,13 @@ pub enum Error {
     /// user disabled).
     #[error("the access token is invalid")]
     InvalidToken,
+    /// A token exchange (RFC 8693) was refused: which rule, [`crate::token_exchange::ExchangeRejection`]
+    /// says (`invalid_request`, RFC 8693 section 2.2.2).
+    #[error("token exchange refused: {0}")]
+    Exchange(crate::token_exchange::ExchangeRejection),
+    /// RFC 8693 `invalid_target`: no audience, or one the client may not exchange for.
+    #[error("invalid target: {0}")]
+    InvalidTarget(&'static str),
     /// A provisioning target does not exist (CLI operations).
     #[error("not found: {0}")]
     NotFound(String),
@@ -99,6 +106,8 @@ impl Error {
             | Error::Forbidden(_)
             | Error::InvalidRequest(_)
             | Error::InvalidToken
+            | Error::Exchange(_)
+            | Error::InvalidTarget(_)
             | Error::NotFound(_)
             | Error::Conflict(_)
             | Error::Credential(_)

@@ -62,6 +62,7 @@ pub mod clock;
 pub mod config;
 pub mod credentials;
 pub mod device;
+pub mod dpop;
 pub mod dual_run;
 pub mod error;
 pub mod keys;
@@ -71,6 +72,7 @@ pub mod rng;
 pub mod secret;
 pub mod service;
 pub mod store;
+pub mod token_exchange;
 
 pub use config::{Config, LockoutPolicy};
 pub use error::{Error, GrantKind, GrantRejection};

@@ -31,6 +31,15 @@ use crate::model::{
 use crate::par::{ClientPar, PushedRequest};
 use crate::secret::TokenDigest;
 
+/// What a session records beside its row (tables `session_exchange`, `session_dpop`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SessionExtras {
+    /// The token exchange that opened it.
+    pub exchange: Option<crate::token_exchange::SessionExchange>,
+    /// The DPoP key thumbprint its tokens are bound to.
+    pub jkt: Option<String>,
+}
+
 /// Result of a repository call.
 pub type Result<T> = std::result::Result<T, Error>;
 
@@ -156,6 +165,17 @@ pub trait ReadTx {
     fn client_logout(&mut self, client_id: &str) -> Result<Option<ClientLogout>>;
     /// The logout settings of every client that has some, by client id.
     fn client_logouts(&mut self) -> Result<Vec<ClientLogout>>;
+    /// The token exchange allow-list of a client (`None`: it has none).
+    fn client_token_exchange(
+        &mut self,
+        client_id: &str,
+    ) -> Result<Option<crate::token_exchange::ClientTokenExchange>>;
+    /// Whether some client may use token exchange: it holds the grant and has an audience.
+    fn token_exchange_in_use(&mut self) -> Result<bool>;
+    /// The DPoP settings of a client (`None`: it has none).
+    fn client_dpop(&mut self, client_id: &str) -> Result<Option<crate::dpop::ClientDpop>>;
+    /// What a session records beside it: its token exchange and its DPoP binding.
+    fn session_extras(&mut self, session_id: Uuid) -> Result<SessionExtras>;
     /// The PAR settings of a client (`None`: it has none).
     fn client_par(&mut self, client_id: &str) -> Result<Option<ClientPar>>;
     /// A pushed authorization request by the digest of its `request_uri`.
@@ -198,6 +218,30 @@ pub trait WriteTx: ReadTx {
 
     /// Inserts or replaces the logout settings of a (stored) client.
     fn put_client_logout(&mut self, settings: &ClientLogout) -> Result<()>;
+    /// Inserts or replaces the token exchange allow-list of a (stored) client.
+    fn put_client_token_exchange(
+        &mut self,
+        settings: &crate::token_exchange::ClientTokenExchange,
+    ) -> Result<()>;
+    /// Inserts or replaces the DPoP settings of a (stored) client.
+    fn put_client_dpop(&mut self, settings: &crate::dpop::ClientDpop) -> Result<()>;
+    /// Records the exchange that opened a (stored) session.
+    fn insert_session_exchange(
+        &mut self,
+        exchange: &crate::token_exchange::SessionExchange,
+    ) -> Result<()>;
+    /// Binds a (stored) session's tokens to a DPoP key thumbprint.
+    fn insert_session_dpop(&mut self, session_id: Uuid, jkt: &str) -> Result<()>;
+    /// Records a DPoP proof (`digest` of its key and `jti`) until `expires_at`, after deleting
+    /// the expired ones: `Fresh`, `Replayed` (already recorded, nothing changed), or `Full`
+    /// (`cap` live proofs already, nothing changed).
+    fn record_dpop_proof(
+        &mut self,
+        digest: &TokenDigest,
+        expires_at: OffsetDateTime,
+        now: OffsetDateTime,
+        cap: u64,
+    ) -> Result<crate::dpop::ProofRecord>;
     /// Inserts or replaces the PAR settings of a (stored) client.
     fn put_client_par(&mut self, settings: &ClientPar) -> Result<()>;
     /// Deletes the expired pushed requests of `client_id` and counts its live ones.

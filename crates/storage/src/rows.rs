@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use diesel::prelude::*;
 use gatehouse_domain::browser_session::BrowserSession;
 use gatehouse_domain::device::{DeviceCode, DeviceStatus};
+use gatehouse_domain::dpop::ClientDpop;
 use gatehouse_domain::keys::{Alg, SigningKey};
 use gatehouse_domain::logout::ClientLogout;
 use gatehouse_domain::model::{
@@ -16,6 +17,7 @@ use gatehouse_domain::model::{
 };
 use gatehouse_domain::par::{ClientPar, PushedRequest};
 use gatehouse_domain::secret::{ClientSecretHash, TokenDigest};
+use gatehouse_domain::token_exchange::{ClientTokenExchange, SessionExchange};
 use gatehouse_domain::Error as DomainError;
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
@@ -938,6 +940,107 @@ impl DifferenceRow {
             upstream_answer: d.upstream_answer.clone(),
         }
     }
+}
+
+/// The token exchange allow-list of a client (`client_token_exchange`, beside `clients`).
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = client_token_exchange, primary_key(client_id))]
+#[diesel(check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
+pub(crate) struct ClientTokenExchangeRow {
+    pub client_id: String,
+    pub audiences: String,
+}
+
+impl ClientTokenExchangeRow {
+    pub fn from_domain(c: &ClientTokenExchange) -> Self {
+        Self {
+            client_id: c.client_id.clone(),
+            audiences: serde_json::to_string(&c.audiences).unwrap_or_else(|_| "[]".to_owned()),
+        }
+    }
+
+    pub fn into_domain(self) -> Result<ClientTokenExchange> {
+        Ok(ClientTokenExchange {
+            audiences: serde_json::from_str(&self.audiences)
+                .map_err(|e| corrupt("client_token_exchange", format!("audiences: {e}")))?,
+            client_id: self.client_id,
+        })
+    }
+}
+
+/// The DPoP settings of a client (`client_dpop`, beside `clients`).
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = client_dpop, primary_key(client_id))]
+#[diesel(check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
+pub(crate) struct ClientDpopRow {
+    pub client_id: String,
+    pub dpop_bound_access_tokens: bool,
+}
+
+impl ClientDpopRow {
+    pub fn from_domain(c: &ClientDpop) -> Self {
+        Self {
+            client_id: c.client_id.clone(),
+            dpop_bound_access_tokens: c.dpop_bound_access_tokens,
+        }
+    }
+
+    pub fn into_domain(self) -> ClientDpop {
+        ClientDpop {
+            client_id: self.client_id,
+            dpop_bound_access_tokens: self.dpop_bound_access_tokens,
+        }
+    }
+}
+
+/// The exchange that opened a session (`session_exchange`, beside `sessions`).
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = session_exchange, primary_key(session_id))]
+#[diesel(check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
+pub(crate) struct SessionExchangeRow {
+    pub session_id: String,
+    pub audience: String,
+    pub actor: Option<String>,
+}
+
+impl SessionExchangeRow {
+    pub fn from_domain(e: &SessionExchange) -> Self {
+        Self {
+            session_id: guid(e.session_id),
+            audience: e.audience.clone(),
+            actor: e.actor.as_ref().map(ToString::to_string),
+        }
+    }
+
+    pub fn into_domain(self) -> Result<SessionExchange> {
+        const T: &str = "session_exchange";
+        Ok(SessionExchange {
+            session_id: parse_guid(T, &self.session_id)?,
+            audience: self.audience,
+            actor: self
+                .actor
+                .map(|a| serde_json::from_str(&a).map_err(|e| corrupt(T, format!("actor: {e}"))))
+                .transpose()?,
+        })
+    }
+}
+
+/// The DPoP binding of a session (`session_dpop`).
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = session_dpop, primary_key(session_id))]
+#[diesel(check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
+pub(crate) struct SessionDpopRow {
+    pub session_id: String,
+    pub jkt: String,
+}
+
+/// A recorded DPoP proof (`dpop_proofs`).
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = dpop_proofs, primary_key(digest))]
+#[diesel(check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
+pub(crate) struct DpopProofRow {
+    pub digest: Vec<u8>,
+    pub expires_at: i64,
 }
 
 /// `server_keys` (the forms' key, shared by the replicas).

@@ -58,6 +58,13 @@ diesel::table! {
 }
 
 diesel::table! {
+    client_dpop (client_id) {
+        client_id -> Text,
+        dpop_bound_access_tokens -> Bool,
+    }
+}
+
+diesel::table! {
     client_keys (client_id) {
         client_id -> Text,
         jwks -> Text,
@@ -75,6 +82,13 @@ diesel::table! {
     client_par (client_id) {
         client_id -> Text,
         require_pushed_authorization_requests -> Bool,
+    }
+}
+
+diesel::table! {
+    client_token_exchange (client_id) {
+        client_id -> Text,
+        audiences -> Text,
     }
 }
 
@@ -114,6 +128,13 @@ diesel::table! {
         browser_session_id -> Nullable<Text>,
         auth_time -> Nullable<BigInt>,
         session_id -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    dpop_proofs (digest) {
+        digest -> Binary,
+        expires_at -> BigInt,
     }
 }
 
@@ -236,6 +257,21 @@ diesel::table! {
 }
 
 diesel::table! {
+    session_dpop (session_id) {
+        session_id -> Text,
+        jkt -> Text,
+    }
+}
+
+diesel::table! {
+    session_exchange (session_id) {
+        session_id -> Text,
+        audience -> Text,
+        actor -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
     sessions (id) {
         id -> Text,
         client_id -> Nullable<Text>,
@@ -304,9 +340,11 @@ diesel::joinable!(authorization_codes -> clients (client_id));
 diesel::joinable!(authorization_codes -> sessions (session_id));
 diesel::joinable!(authorization_codes -> users (user_id));
 diesel::joinable!(browser_sessions -> users (user_id));
+diesel::joinable!(client_dpop -> clients (client_id));
 diesel::joinable!(client_keys -> clients (client_id));
 diesel::joinable!(client_logout -> clients (client_id));
 diesel::joinable!(client_par -> clients (client_id));
+diesel::joinable!(client_token_exchange -> clients (client_id));
 diesel::joinable!(clients -> brokers (broker_id));
 diesel::joinable!(device_codes -> clients (client_id));
 diesel::joinable!(device_codes -> users (user_id));
@@ -316,6 +354,8 @@ diesel::joinable!(onetime_codes -> sessions (session_id));
 diesel::joinable!(onetime_codes -> users (user_id));
 diesel::joinable!(pushed_requests -> clients (client_id));
 diesel::joinable!(refresh_tokens -> sessions (session_id));
+diesel::joinable!(session_dpop -> sessions (session_id));
+diesel::joinable!(session_exchange -> sessions (session_id));
 diesel::joinable!(sessions -> clients (client_id));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(sub_accounts -> members (member));
@@ -328,11 +368,14 @@ diesel::allow_tables_to_appear_in_same_query!(
     brokers,
     browser_sessions,
     client_assertion_jtis,
+    client_dpop,
     client_keys,
     client_logout,
     client_par,
+    client_token_exchange,
     clients,
     device_codes,
+    dpop_proofs,
     dual_run_counts,
     dual_run_differences,
     legacy_usage,
@@ -343,6 +386,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     rate_windows,
     refresh_tokens,
     server_keys,
+    session_dpop,
+    session_exchange,
     sessions,
     signing_keys,
     sub_accounts,

@@ -139,6 +139,8 @@ pub fn spec_of(args: NewClientArgs) -> Result<ClientSpec, Failure> {
         id_token_alg: args.id_token_alg,
         post_logout_redirect_uris: args.post_logout_redirect_uris,
         require_pushed_authorization_requests: args.require_pushed_authorization_requests,
+        token_exchange_audiences: args.token_exchange_audiences,
+        dpop_bound_access_tokens: args.dpop_bound_access_tokens,
         ..ClientSpec::default()
     })
 }
@@ -204,6 +206,9 @@ fn merged(current: Client, u: UpdateArgs) -> Result<NewClientArgs, Failure> {
         keys_only,
         post_logout_redirect_uris: Vec::new(),
         require_pushed_authorization_requests: false,
+        // Settings beside the client row; `client update` leaves them as they are.
+        token_exchange_audiences: Vec::new(),
+        dpop_bound_access_tokens: false,
     })
 }
 

@@ -36,6 +36,7 @@ pub mod capture;
 pub mod client_auth;
 pub mod client_credentials;
 pub mod codes;
+pub(crate) mod delegate;
 pub mod dual_run;
 pub mod forms;
 pub mod import;

@@ -7,6 +7,7 @@ use diesel::dsl::max;
 use diesel::prelude::*;
 use gatehouse_domain::browser_session::BrowserSession;
 use gatehouse_domain::device::{DeviceCode, DeviceStatus, DEVICE_CODE_LIFETIME};
+use gatehouse_domain::dpop::{ClientDpop, ProofRecord};
 use gatehouse_domain::dual_run::{ComparisonCount, Difference, Usage};
 use gatehouse_domain::keys::SigningKey;
 use gatehouse_domain::logout::ClientLogout;
@@ -16,7 +17,8 @@ use gatehouse_domain::model::{
 };
 use gatehouse_domain::par::{ClientPar, PushedRequest};
 use gatehouse_domain::secret::TokenDigest;
-use gatehouse_domain::store::{ReadTx, WriteTx};
+use gatehouse_domain::store::{ReadTx, SessionExtras, WriteTx};
+use gatehouse_domain::token_exchange::{ClientTokenExchange, SessionExchange};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -331,6 +333,60 @@ impl ReadTx for Tx<'_, Conn> {
             .into_iter()
             .map(ClientLogoutRow::into_domain)
             .collect()
+    }
+
+    fn client_token_exchange(&mut self, client_id: &str) -> Result<Option<ClientTokenExchange>> {
+        client_token_exchange::table
+            .find(client_id)
+            .select(ClientTokenExchangeRow::as_select())
+            .first(self.conn)
+            .optional()
+            .map_err(db)?
+            .map(ClientTokenExchangeRow::into_domain)
+            .transpose()
+    }
+
+    fn token_exchange_in_use(&mut self) -> Result<bool> {
+        let rows: Vec<(ClientTokenExchangeRow, String)> = client_token_exchange::table
+            .inner_join(clients::table)
+            .select((ClientTokenExchangeRow::as_select(), clients::grants))
+            .load(self.conn)
+            .map_err(db)?;
+        Ok(rows.into_iter().any(|(row, grants)| {
+            row.audiences != "[]"
+                && grants
+                    .split_ascii_whitespace()
+                    .any(|g| g == gatehouse_domain::model::GrantType::TokenExchange.as_str())
+        }))
+    }
+
+    fn client_dpop(&mut self, client_id: &str) -> Result<Option<ClientDpop>> {
+        Ok(client_dpop::table
+            .find(client_id)
+            .select(ClientDpopRow::as_select())
+            .first(self.conn)
+            .optional()
+            .map_err(db)?
+            .map(ClientDpopRow::into_domain))
+    }
+
+    fn session_extras(&mut self, session_id: Uuid) -> Result<SessionExtras> {
+        let id = guid(session_id);
+        let exchange = session_exchange::table
+            .find(&id)
+            .select(SessionExchangeRow::as_select())
+            .first(self.conn)
+            .optional()
+            .map_err(db)?
+            .map(SessionExchangeRow::into_domain)
+            .transpose()?;
+        let jkt = session_dpop::table
+            .find(&id)
+            .select(session_dpop::jkt)
+            .first::<String>(self.conn)
+            .optional()
+            .map_err(db)?;
+        Ok(SessionExtras { exchange, jkt })
     }
 
     fn client_par(&mut self, client_id: &str) -> Result<Option<ClientPar>> {
@@ -795,6 +851,84 @@ impl WriteTx for Tx<'_, Conn> {
             .execute(self.conn)
             .map_err(db)?;
         Ok(())
+    }
+
+    fn put_client_token_exchange(&mut self, settings: &ClientTokenExchange) -> Result<()> {
+        let row = ClientTokenExchangeRow::from_domain(settings);
+        diesel::insert_into(client_token_exchange::table)
+            .values(&row)
+            .on_conflict(client_token_exchange::client_id)
+            .do_update()
+            .set(&row)
+            .execute(self.conn)
+            .map_err(db)?;
+        Ok(())
+    }
+
+    fn put_client_dpop(&mut self, settings: &ClientDpop) -> Result<()> {
+        let row = ClientDpopRow::from_domain(settings);
+        diesel::insert_into(client_dpop::table)
+            .values(&row)
+            .on_conflict(client_dpop::client_id)
+            .do_update()
+            .set(&row)
+            .execute(self.conn)
+            .map_err(db)?;
+        Ok(())
+    }
+
+    fn insert_session_exchange(&mut self, exchange: &SessionExchange) -> Result<()> {
+        diesel::insert_into(session_exchange::table)
+            .values(SessionExchangeRow::from_domain(exchange))
+            .execute(self.conn)
+            .map_err(db)?;
+        Ok(())
+    }
+
+    fn insert_session_dpop(&mut self, session_id: Uuid, jkt: &str) -> Result<()> {
+        diesel::insert_into(session_dpop::table)
+            .values(SessionDpopRow {
+                session_id: guid(session_id),
+                jkt: jkt.to_owned(),
+            })
+            .execute(self.conn)
+            .map_err(db)?;
+        Ok(())
+    }
+
+    fn record_dpop_proof(
+        &mut self,
+        digest: &TokenDigest,
+        expires_at: OffsetDateTime,
+        now: OffsetDateTime,
+        cap: u64,
+    ) -> Result<ProofRecord> {
+        diesel::delete(dpop_proofs::table.filter(dpop_proofs::expires_at.le(micros(now))))
+            .execute(self.conn)
+            .map_err(db)?;
+        let seen: i64 = dpop_proofs::table
+            .filter(dpop_proofs::digest.eq(digest_bytes(digest)))
+            .count()
+            .get_result(self.conn)
+            .map_err(db)?;
+        if seen > 0 {
+            return Ok(ProofRecord::Replayed);
+        }
+        let live: i64 = dpop_proofs::table
+            .count()
+            .get_result(self.conn)
+            .map_err(db)?;
+        if u64::try_from(live).unwrap_or(u64::MAX) >= cap {
+            return Ok(ProofRecord::Full);
+        }
+        diesel::insert_into(dpop_proofs::table)
+            .values(DpopProofRow {
+                digest: digest_bytes(digest),
+                expires_at: micros(expires_at),
+            })
+            .execute(self.conn)
+            .map_err(db)?;
+        Ok(ProofRecord::Fresh)
     }
 
     fn put_client_par(&mut self, settings: &ClientPar) -> Result<()> {
