@@ -82,4 +82,4 @@ pub use service::{
     OneTimeRedemption, OneTimeRequest, PasswordGrant, TokenInfo, TokenKind, UserInfo, WindowsGrant,
     WithoutClient,
 };
-pub use store::{ReadTx, Store, WriteTx};
+pub use store::{Pending, ReadTx, Store, WriteTx};

@@ -116,12 +116,14 @@ async fn grant(
         Some("refresh_token") => {
             let token = required(form.refresh_token, "refresh_token")?;
             state
-                .blocking(move |s| s.refresh_grant(&client, &token, scope.as_deref()))
+                .write_later(move |s| s.refresh_grant_later(&client, &token, scope.as_deref()))
                 .await
         }
         Some("client_credentials") => {
             state
-                .blocking(move |s| s.client_credentials_grant(&client, scope.as_deref(), Some(ip)))
+                .write_later(move |s| {
+                    s.client_credentials_grant_later(&client, scope.as_deref(), Some(ip))
+                })
                 .await
         }
         Some("password") => {
