@@ -114,10 +114,27 @@ pub enum AuditEvent {
         /// What: `user.add`, `user.passwd`, `user.disable`, `user.enable`, `user.unlock`,
         /// `user.end_sessions`, `user.remove`, `client.add`, `client.update`,
         /// `client.rotate_secret`, `client.remove`, `keys.rotate`, `keys.retire`, `import`,
-        /// `restore`.
+        /// `restore`; the admin API's and console's reads: `user.list`, `user.show`,
+        /// `client.list`, `client.show`, `session.list`, `keys.list`, `lockout.list`,
+        /// `audit.read`; `console.sign_in`.
         action: &'static str,
         /// The user name, client id or key id it was done to.
         target: String,
+    },
+    /// An admin API or console request was refused: no or a bad token, not an admin client,
+    /// a non-operator, a missing or foreign CSRF token, or the operation itself refused
+    /// (unknown user, invalid input).
+    AdminRefused {
+        /// The caller when known (the admin client id, the console's user), else `None`.
+        operator: Option<String>,
+        /// `admin_api` or `console`.
+        via: &'static str,
+        /// The route, as `METHOD /path/{pattern}` (never the query).
+        request: String,
+        /// Why: `no_token`, `invalid_token`, `user_token`, `not_confidential`,
+        /// `missing_scope`, `not_operator`, `csrf`, `not_found`, `method_not_allowed`,
+        /// `invalid_request`, `conflict`, `unavailable`, `error`.
+        reason: &'static str,
     },
 }
 
@@ -134,11 +151,12 @@ impl AuditEvent {
             AuditEvent::CodeIssued { .. } => "code_issued",
             AuditEvent::CodeRedeemed { .. } => "code_redeemed",
             AuditEvent::AdminAction { .. } => "admin_action",
+            AuditEvent::AdminRefused { .. } => "admin_refused",
         }
     }
 
     /// Every kind, for metrics that show zeros.
-    pub const KINDS: [&'static str; 8] = [
+    pub const KINDS: [&'static str; 9] = [
         "login_succeeded",
         "login_failed",
         "locked_out",
@@ -147,6 +165,7 @@ impl AuditEvent {
         "code_issued",
         "code_redeemed",
         "admin_action",
+        "admin_refused",
     ];
 }
 
@@ -161,20 +180,6 @@ pub trait AuditSink: Send + Sync + fmt::Debug {
 pub(crate) fn rfc3339(t: time::OffsetDateTime) -> String {
     t.format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_default()
-}
-
-/// The user and address of the lockout keys of a login (`user:<name>`/`member:<id>`, then
-/// `ip:<address>`).
-pub(crate) fn login_subject(keys: &[String]) -> (String, Option<String>) {
-    let user = keys
-        .first()
-        .map(|k| k.split_once(':').map_or(k.as_str(), |(_, v)| v).to_owned())
-        .unwrap_or_default();
-    let address = keys
-        .iter()
-        .find_map(|k| k.strip_prefix("ip:"))
-        .map(str::to_owned);
-    (user, address)
 }
 
 #[cfg(test)]
@@ -198,10 +203,5 @@ mod tests {
                                "action": "user.disable", "target": "bob"})
         );
         assert_eq!(json["event"], e.kind());
-        let keys = ["user:alice".to_owned(), "ip:10.0.0.1".to_owned()];
-        assert_eq!(
-            login_subject(&keys),
-            ("alice".to_owned(), Some("10.0.0.1".to_owned()))
-        );
     }
 }

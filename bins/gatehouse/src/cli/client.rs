@@ -1,10 +1,9 @@
 //! `gatehouse client list|show|update|remove`, and the one translation of the client
 //! options (`client add` and `client update` take the same ones) into a
-//! [`NewClientSpec`], which the domain validates once for both.
+//! [`ClientSpec`], which the domain validates once for both (and for import).
 
-use gatehouse_domain::import::{parse_alg, NewClientSpec};
-use gatehouse_domain::keys::Alg;
-use gatehouse_domain::model::{Client, GrantSet, TokenFormat, TokenSigning};
+use gatehouse_domain::model::Client;
+use gatehouse_domain::{ClientSecretSpec, ClientSpec};
 
 use super::exit::{Exit, Failure};
 use super::view;
@@ -40,13 +39,17 @@ pub struct RemoveArgs {
 }
 
 /// `client update`: the options of `client add`; each one given replaces that setting, the
-/// others stay. A flag takes `=false` to turn it off (`--introspect-any=false`).
-#[derive(Debug, Clone, clap::Args)]
+/// others stay. A flag takes `=false` to turn it off (`--introspect-any=false`). The admin
+/// API's `PATCH /admin/v1/clients/{id}` takes the same fields as a JSON object (the client
+/// id from the path), through the same [`update_spec`].
+#[derive(Debug, Clone, clap::Args, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 #[command(
     after_help = "Examples:\n  gatehouse client update portal --scope \"api openid\" --redirect-uri https://portal.example/cb\n  gatehouse client update portal --introspect-any=false --name \"Customer portal\""
 )]
 pub struct UpdateArgs {
     /// Client id
+    #[serde(default)]
     pub client_id: String,
     /// Allowed grants, comma separated: password, refresh_token, client_credentials,
     /// authorization_code, onetime
@@ -66,9 +69,11 @@ pub struct UpdateArgs {
     pub introspect_any: Option<bool>,
     /// A redirect URI for /oauth2/authorize (repeat for several; replaces the list)
     #[arg(long = "redirect-uri", value_name = "URI")]
+    #[serde(default)]
     pub redirect_uris: Vec<String>,
     /// Remove every redirect URI
     #[arg(long, conflicts_with = "redirect_uris")]
+    #[serde(default)]
     pub no_redirect_uris: bool,
     /// Show a consent page before /oauth2/authorize issues a code
     #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
@@ -95,37 +100,32 @@ fn invalid(e: impl ToString) -> Failure {
 }
 
 /// The options of `client add` (and, merged over the stored client, `client update`) as the
-/// domain's spec: names parsed here, every rule checked by the domain.
+/// domain's spec: every name parsed and every rule checked by the domain.
 ///
 /// # Errors
-/// [`Exit::Invalid`] for an unknown grant, format or algorithm.
-pub fn spec_of(args: NewClientArgs) -> Result<NewClientSpec, Failure> {
-    let grants = GrantSet::parse_names(&args.grants.join(" ")).map_err(invalid)?;
-    let access_token_format = TokenFormat::parse(&args.access_token_format)
-        .ok_or_else(|| invalid("--access-token-format must be opaque or jwt"))?;
-    let alg = |flag: &str, value: Option<&str>, default: Alg| {
-        parse_alg(&args.client_id, flag, value, default).map_err(invalid)
-    };
-    let signing = TokenSigning {
-        audience: args.audience.clone(),
-        access_token_alg: alg(
-            "--access-token-alg",
-            args.access_token_alg.as_deref(),
-            Alg::Es256,
-        )?,
-        id_token_alg: alg("--id-token-alg", args.id_token_alg.as_deref(), Alg::Rs256)?,
-    };
+/// [`Exit::Invalid`] for a JWK Set file that cannot be read.
+pub fn spec_of(args: NewClientArgs) -> Result<ClientSpec, Failure> {
     let jwks = args
         .jwks
         .as_deref()
         .map(super::read_jwks)
         .transpose()
         .map_err(invalid)?;
-    Ok(NewClientSpec {
+    Ok(ClientSpec {
+        secret: if args.public || args.keys_only {
+            ClientSecretSpec::Absent
+        } else {
+            ClientSecretSpec::Generate
+        },
         client_id: args.client_id,
-        confidential: !args.public && !args.keys_only,
         jwks,
-        grants,
+        // `--grants a,b` and `--grants "a b"` alike.
+        grants: args
+            .grants
+            .iter()
+            .flat_map(|g| g.split_ascii_whitespace())
+            .map(str::to_owned)
+            .collect(),
         scope: args.scope,
         redirect_url: args.redirect_url,
         broker_id: args.broker,
@@ -133,8 +133,13 @@ pub fn spec_of(args: NewClientArgs) -> Result<NewClientSpec, Failure> {
         redirect_uris: args.redirect_uris,
         consent_required: args.consent_required,
         client_name: args.client_name,
-        access_token_format,
-        signing,
+        access_token_format: Some(args.access_token_format),
+        audience: args.audience,
+        access_token_alg: args.access_token_alg,
+        id_token_alg: args.id_token_alg,
+        post_logout_redirect_uris: args.post_logout_redirect_uris,
+        require_pushed_authorization_requests: args.require_pushed_authorization_requests,
+        ..ClientSpec::default()
     })
 }
 
@@ -241,14 +246,34 @@ pub fn show(settings: &Settings, args: &ShowArgs) -> Result<(), Failure> {
     Ok(())
 }
 
-/// `gatehouse client update ID …`.
-pub fn update(settings: &Settings, args: UpdateArgs) -> Result<(), Failure> {
-    let service = super::service(settings)?;
+/// The stored client with `args` applied, as the spec [`Gatehouse::update_client`]
+/// validates: what `client update` and the admin API's `PATCH` run.
+///
+/// [`Gatehouse::update_client`]: gatehouse_domain::Gatehouse::update_client
+///
+/// # Errors
+/// [`Exit::NotFound`], [`Exit::Invalid`].
+pub fn update_spec(
+    service: &crate::state::Service,
+    args: UpdateArgs,
+) -> Result<ClientSpec, Failure> {
+    if args.no_redirect_uris && !args.redirect_uris.is_empty() {
+        return Err(invalid(
+            "redirect_uris and no_redirect_uris exclude each other",
+        ));
+    }
     let current = service.client_details(&args.client_id)?;
     // The keys stay (`client set-jwks` changes them), and so do the logout and PAR settings.
     let keys = current.jwks.clone();
     let mut spec = spec_of(merged(current, args)?)?;
     spec.jwks = keys;
+    Ok(spec)
+}
+
+/// `gatehouse client update ID …`.
+pub fn update(settings: &Settings, args: UpdateArgs) -> Result<(), Failure> {
+    let service = super::service(settings)?;
+    let spec = update_spec(&service, args)?;
     let client = service.update_client(spec)?;
     super::audited(&service, "client.update", &client.client_id);
     println!("client {} updated", client.client_id);
