@@ -11,6 +11,7 @@ use gatehouse_domain::clock::Clock;
 use gatehouse_domain::credentials::PasswordHasher;
 use gatehouse_domain::rng::Rng;
 use gatehouse_domain::service::Gatehouse;
+use gatehouse_domain::store::Pending;
 use gatehouse_domain::Error as DomainError;
 use gatehouse_storage::{Database, Storage};
 
@@ -223,6 +224,22 @@ impl AppState {
         } else {
             self.read_now(f)
         }
+    }
+
+    /// A grant whose write is queued, not waited for (`f` returns a [`Pending`]): `f` runs on
+    /// the blocking pool (its reads, the minting, and the writes a failed client
+    /// authentication waits for), then the HTTP worker awaits the commit without holding a
+    /// thread. Before, the blocking thread slept on the writer's answer until the group
+    /// commit's fsync: one more wake-up per grant, and at most 16 grants in flight per
+    /// worker (the blocking pool's size), which kept the batches small (issue 23,
+    /// `docs/performance.md`).
+    pub async fn write_later<R, F>(&self, f: F) -> Result<R, ApiError>
+    where
+        R: Send + 'static,
+        F: FnOnce(&Service) -> Result<Pending<R>, DomainError> + Send + 'static,
+    {
+        let pending = self.blocking(f).await?;
+        pending.await.map_err(ApiError::from)
     }
 
     /// Runs `f` on the password-hash pool; a full queue is [`ApiError::Busy`] at once.

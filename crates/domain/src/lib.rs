@@ -83,4 +83,4 @@ pub use service::{
     MemberLogin, OneTimeIssuer, OneTimeRedemption, OneTimeRequest, PasswordGrant, TokenInfo,
     TokenKind, UserInfo, UserSpec, WindowsGrant, WithoutClient,
 };
-pub use store::{ReadTx, Store, WriteTx};
+pub use store::{Pending, ReadTx, Store, WriteTx};

@@ -43,7 +43,7 @@ use diesel::pg::PgConnection;
 use diesel::r2d2::Pool;
 use diesel::SqliteConnection;
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
-use gatehouse_domain::store::{ReadTx, Store, WriteTx};
+use gatehouse_domain::store::{Pending, ReadTx, Store, WriteTx};
 use gatehouse_domain::Error as DomainError;
 
 use backend::{Backend, PgSettings, Pragmas};
@@ -458,6 +458,18 @@ impl Store for Storage {
         match &self.inner {
             Inner::Sqlite(e) => e.writer.write(f),
             Inner::Postgres(e) => e.writer.write(f),
+        }
+    }
+
+    fn write_later<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut dyn WriteTx) -> Result<R, DomainError> + Send + 'static,
+    ) -> Pending<R> {
+        match (&self.inner, self.dry) {
+            (Inner::Sqlite(e), false) => e.writer.write_later(f),
+            (Inner::Postgres(e), false) => e.writer.write_later(f),
+            (Inner::Sqlite(e), true) => e.writer.write_rolled_back_later(f),
+            (Inner::Postgres(e), true) => e.writer.write_rolled_back_later(f),
         }
     }
 }

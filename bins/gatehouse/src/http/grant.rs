@@ -163,13 +163,15 @@ pub async fn issue(
         Grant::RefreshToken(token) => {
             let client = client.ok_or(ApiError::MissingClient)?;
             state
-                .blocking(move |s| s.refresh_grant(&client, &token, scope.as_deref()))
+                .write_later(move |s| s.refresh_grant_later(&client, &token, scope.as_deref()))
                 .await
         }
         Grant::ClientCredentials => {
             let client = client.ok_or(ApiError::MissingClient)?;
             state
-                .blocking(move |s| s.client_credentials_grant(&client, scope.as_deref(), Some(ip)))
+                .write_later(move |s| {
+                    s.client_credentials_grant_later(&client, scope.as_deref(), Some(ip))
+                })
                 .await
         }
         Grant::TokenExchange(mut request) => {

@@ -94,6 +94,17 @@ impl<S: Store> fmt::Debug for Gatehouse<S> {
 
 /// `now + d`, saturating at the largest representable instant instead of panicking on an
 /// absurd configured lifetime.
+/// The [`crate::audit::AuditEvent::TokenIssued`] of tokens a grant issued.
+fn issued_event(grant: crate::model::GrantType, tokens: &IssuedTokens) -> crate::audit::AuditEvent {
+    crate::audit::AuditEvent::TokenIssued {
+        grant: grant.as_str(),
+        client: tokens.client_id.clone(),
+        user: tokens.user.as_ref().map(|u| u.id),
+        session: tokens.session_id,
+        refresh_token: tokens.refresh_token.is_some(),
+    }
+}
+
 pub(crate) fn later(now: OffsetDateTime, d: Duration) -> OffsetDateTime {
     now.checked_add(d)
         .unwrap_or_else(|| time::PrimitiveDateTime::MAX.assume_utc())
@@ -130,13 +141,23 @@ impl<S: Store> Gatehouse<S> {
 
     /// Emits [`crate::audit::AuditEvent::TokenIssued`] for tokens a grant issued.
     pub(crate) fn audit_issued(&self, grant: crate::model::GrantType, tokens: &IssuedTokens) {
-        self.audit(crate::audit::AuditEvent::TokenIssued {
-            grant: grant.as_str(),
-            client: tokens.client_id.clone(),
-            user: tokens.user.as_ref().map(|u| u.id),
-            session: tokens.session_id,
-            refresh_token: tokens.refresh_token.is_some(),
-        });
+        self.audit(issued_event(grant, tokens));
+    }
+
+    /// `pending`, emitting [`crate::audit::AuditEvent::TokenIssued`] once it committed.
+    pub(crate) fn audited_later(
+        &self,
+        grant: crate::model::GrantType,
+        pending: crate::store::Pending<IssuedTokens>,
+    ) -> crate::store::Pending<IssuedTokens> {
+        let audit = self.audit.clone();
+        Box::pin(async move {
+            let tokens = pending.await?;
+            if let Some(sink) = audit {
+                sink.record(&issued_event(grant, &tokens));
+            }
+            Ok(tokens)
+        })
     }
 
     /// Emits [`crate::audit::AuditEvent::CodeIssued`].

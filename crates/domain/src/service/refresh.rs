@@ -8,7 +8,7 @@ use crate::error::GrantRejection::{
 };
 use crate::model::{GrantType, TokenFormat, TokenRejection};
 use crate::secret::TokenDigest;
-use crate::store::Store;
+use crate::store::{Pending, Store, WriteTx};
 
 use super::client_auth::{require_grant, ClientAuth};
 use super::introspect::{live_session, user_of};
@@ -41,6 +41,44 @@ impl<S: Store> Gatehouse<S> {
         refresh_token: &str,
         scope: Option<&str>,
     ) -> Result<IssuedTokens> {
+        let job = self.refresh_job(client, refresh_token, scope)?;
+        self.store
+            .write(job)
+            .and_then(|r| r)
+            .inspect(|t| self.audit_issued(GrantType::RefreshToken, t))
+    }
+
+    /// [`Self::refresh_grant`] with the write queued, not waited for: the [`Pending`]
+    /// resolves once the rotation and the new pair are durable (or with the refusal, after
+    /// the commit of what a refusal keeps: a replay still ends the session).
+    ///
+    /// # Errors
+    /// As [`Self::refresh_grant`]; the grant's own refusals through the [`Pending`].
+    pub fn refresh_grant_later(
+        &self,
+        client: &ClientAuth,
+        refresh_token: &str,
+        scope: Option<&str>,
+    ) -> Result<Pending<IssuedTokens>> {
+        let pending = self
+            .store
+            .write_later(self.refresh_job(client, refresh_token, scope)?);
+        Ok(self.audited_later(
+            GrantType::RefreshToken,
+            Box::pin(async move { pending.await? }),
+        ))
+    }
+
+    /// Authenticates the client and prepares the new pair; the write transaction that
+    /// checks, rotates and stores it (an outer `Err` rolls back, an inner one is a refusal
+    /// committed with what it keeps).
+    fn refresh_job(
+        &self,
+        client: &ClientAuth,
+        refresh_token: &str,
+        scope: Option<&str>,
+    ) -> Result<impl FnOnce(&mut dyn WriteTx) -> Result<Result<IssuedTokens>> + Send + 'static>
+    {
         let client = self.authenticate_client(client)?;
         require_grant(&client, GrantType::RefreshToken)?;
         let digest = TokenDigest::of(refresh_token);
@@ -90,8 +128,8 @@ impl<S: Store> Gatehouse<S> {
         } else {
             None
         };
-        self.store
-            .write(move |tx| -> Result<Result<IssuedTokens>> {
+        Ok(
+            move |tx: &mut dyn WriteTx| -> Result<Result<IssuedTokens>> {
                 let Some(old) = tx.refresh_token(&digest)? else {
                     return Err(Error::InvalidGrant(Unknown(RefreshToken)));
                 };
@@ -166,8 +204,7 @@ impl<S: Store> Gatehouse<S> {
                 mint.apply(tx)?;
                 tx.touch_session(session.id, now)?;
                 Ok(Ok(mint.out))
-            })
-            .and_then(|r| r)
-            .inspect(|t| self.audit_issued(GrantType::RefreshToken, t))
+            },
+        )
     }
 }
