@@ -26,6 +26,7 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::{header, StatusCode, Uri};
 use actix_web::middleware::Next;
 use actix_web::{web, HttpMessage as _, HttpRequest, HttpResponse, Route};
+use tracing::Instrument as _;
 
 pub mod error;
 pub mod extract;
@@ -169,7 +170,8 @@ pub fn normalize_path(path: &str) -> Cow<'_, str> {
     }
 }
 
-/// Middleware: path normalisation, then metrics around the rest.
+/// Middleware: path normalisation, then metrics and the request's trace span
+/// ([`crate::telemetry::request_span`]) around the rest.
 pub async fn normalize_and_measure(
     mut req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
@@ -191,26 +193,43 @@ pub async fn normalize_and_measure(
             req.head_mut().uri = uri;
         }
     }
-    let endpoint = Endpoint::from_route(req.path());
-    let standard_route =
-        standard::route_label(req.path()).or_else(|| oidc::route_label(req.path()));
+    let (route, dialect) = route_label(req.path());
+    let span = crate::telemetry::request_span(method_label(req.method()), route, dialect);
     let metrics = req
         .app_data::<web::Data<crate::AppState>>()
         .map(|s| s.clone().into_inner());
-    let res = next.call(req).await?;
+    let (res, storage) =
+        crate::state::account_storage(next.call(req).instrument(span.clone())).await;
+    let res = res?;
+    crate::telemetry::finish_request_span(&span, res.status().as_u16(), storage);
     if let Some(state) = metrics {
-        let (route, dialect) = match endpoint {
-            Some(e) => (e.route(), e.dialect()),
-            None => match standard_route {
-                Some(route) => (route, "standard"),
-                None => ("unmatched", "none"),
-            },
-        };
         state
             .metrics
             .observe(route, dialect, res.status().as_u16(), started.elapsed());
     }
     Ok(res)
+}
+
+/// The method as OpenTelemetry names it: a standard one, else `_OTHER`.
+fn method_label(method: &actix_web::http::Method) -> &'static str {
+    [
+        "GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH",
+    ]
+    .into_iter()
+    .find(|m| *m == method.as_str())
+    .unwrap_or("_OTHER")
+}
+
+/// The route template and dialect of a (normalised) path, for metrics and traces:
+/// `("unmatched", "none")` for a path no route serves, never the path itself.
+fn route_label(path: &str) -> (&'static str, &'static str) {
+    match Endpoint::from_route(path) {
+        Some(e) => (e.route(), e.dialect()),
+        None => match standard::route_label(path).or_else(|| oidc::route_label(path)) {
+            Some(route) => (route, "standard"),
+            None => ("unmatched", "none"),
+        },
+    }
 }
 
 /// Registers every route.

@@ -9,3 +9,4 @@ mod audit;
 mod backup;
 mod cli;
 mod harness;
+mod traces;

@@ -291,11 +291,14 @@ impl<S: Store> Gatehouse<S> {
             refresh: false,
         })?;
         let account = keys[0].clone();
-        let tokens = self.store.write(move |tx| {
-            apply_login_success(tx, &account, &login)?;
-            mint.apply(tx)?;
-            Ok(mint.out)
-        })?;
+        let tokens = self
+            .store
+            .write(move |tx| {
+                apply_login_success(tx, &account, &login)?;
+                mint.apply(tx)?;
+                Ok(mint.out)
+            })
+            .inspect(|t| self.audit_issued(GrantType::Password, t))?;
         Ok(MemberLogin {
             tokens,
             member_internal_id: member.id,
