@@ -26,7 +26,7 @@ fn main() {
             .file_stem()
             .and_then(|s| s.to_str())
             .unwrap_or_default();
-        if matches!(module, "lib" | "strategies" | "redact") {
+        if matches!(module, "lib" | "strategies" | "redact" | "routes") {
             continue;
         }
         models_of(module, file, &mut out);

@@ -402,3 +402,56 @@ fn one_person_has_one_allowance_across_dialects() {
     );
     assert_eq!(res.status, 200, "{}", res.text());
 }
+
+/// Issue 20: one 405 for every route of the table (Web API's on the legacy host, RFC 6749's
+/// elsewhere, `Allow` from the table), and one OAuth error writer on the standards surface:
+/// a 401 there always carries the `Basic` challenge (RFC 7235 section 3.1), whether the client
+/// authenticated with Basic or in the body, at every standards endpoint alike.
+#[test]
+fn one_405_and_one_oauth_error_writer() {
+    use gatehouse_models::routes::Endpoint;
+    let server = Server::start();
+    for e in Endpoint::ALL {
+        if e.methods().len() == 2 {
+            continue;
+        }
+        let wrong = if e.allow() == "GET" { "DELETE" } else { "GET" };
+        let res = gatehouse_tests::send_raw(
+            server.addr,
+            format!(
+                "{wrong} {} HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                e.path().replace("{id}", "POST-token")
+            )
+            .as_bytes(),
+        )
+        .expect("answered");
+        assert_eq!(res.status, 405, "{e:?}");
+        assert_eq!(res.header("allow"), Some(e.allow()), "{e:?}");
+        let v = res.json();
+        if e.on_legacy_host() {
+            let message = v.get("Message").or_else(|| v.get("message"));
+            assert!(message.is_some_and(Value::is_string), "{e:?}: {v}");
+        } else {
+            assert_eq!(v["error"], "invalid_request", "{e:?}");
+            assert_eq!(res.header("cache-control"), Some("no-store"), "{e:?}");
+        }
+    }
+    for path in ["/oauth2/introspect", "/oauth2/revoke", "/oauth2/token"] {
+        let res = server.send(Request::post(path).form(
+            "token=x&grant_type=client_credentials&client_id=demo-client&client_secret=nope",
+        ));
+        assert_eq!(res.status, 401, "{path}: {}", res.text());
+        assert_eq!(res.json()["error"], "invalid_client", "{path}");
+        assert_eq!(
+            res.header("www-authenticate"),
+            Some("Basic realm=\"gatehouse\""),
+            "{path}"
+        );
+        assert_eq!(
+            res.header("content-type"),
+            Some("application/json"),
+            "{path}"
+        );
+        assert_eq!(res.header("cache-control"), Some("no-store"), "{path}");
+    }
+}

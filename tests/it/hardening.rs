@@ -247,6 +247,93 @@ fn import_errors_never_echo_values_and_hashes_are_checked() {
 /// Issue 19 item 9 (RFC 9068 section 5): a client whose id is a user's GUID (its
 /// client-credentials JWTs would carry that user's `sub`), or whose audience is another
 /// client's id, is refused at import and at `client add`.
+/// `client add`'s options for a confidential client with `grants` and `scope`.
+fn cli_client(id: &str, grants: &[&str], scope: &str) -> gatehouse::cli::NewClientArgs {
+    gatehouse::cli::NewClientArgs {
+        client_id: id.into(),
+        grants: grants.iter().map(|g| (*g).to_owned()).collect(),
+        scope: scope.into(),
+        redirect_url: None,
+        broker: None,
+        public: false,
+        introspect_any: false,
+        redirect_uris: Vec::new(),
+        consent_required: false,
+        client_name: None,
+        access_token_format: "opaque".into(),
+        audience: None,
+        access_token_alg: None,
+        id_token_alg: None,
+        jwks: None,
+        keys_only: false,
+        post_logout_redirect_uris: Vec::new(),
+        require_pushed_authorization_requests: false,
+    }
+}
+
+/// Issue 20 item 4: import and `client add` build a client through the one `ClientSpec`
+/// validation. A client id with surrounding white space is refused by both (ids are matched
+/// exactly: import used to store it as given, `client add` trimmed it); both store the scope
+/// with runs of white space made one space; both refuse an unknown grant in the same words.
+#[test]
+fn import_and_client_add_apply_one_client_rule() {
+    let server = Server::start();
+    let settings = settings_of(&server.db);
+    let clients = server.count("clients");
+    // As JSON text in the document, as the characters themselves on the command line.
+    for id in [" padded", "padded\\t", "tab\\u0007bell"] {
+        let err = import_result(
+            &server,
+            &format!(r#"{{"clients":[{{"client_id":"{id}","grants":["password"],"scope":""}}]}}"#),
+        )
+        .expect_err("import refuses");
+        assert!(
+            err.contains("client_id must not begin or end with white space"),
+            "{err}"
+        );
+    }
+    for id in [" padded", "padded\t", "tab\u{7}bell"] {
+        let err = gatehouse::cli::client_add(&settings, cli_client(id, &["password"], ""))
+            .expect_err("client add refuses");
+        assert!(
+            err.contains("client_id must not begin or end with white space"),
+            "{err}"
+        );
+    }
+    assert_eq!(server.count("clients"), clients, "nothing stored");
+
+    import_result(
+        &server,
+        r#"{"clients":[{"client_id":"from-import","secret":"s-1234567890","grants":["password"],"scope":"  read \t write  "}]}"#,
+    )
+    .expect("imported");
+    gatehouse::cli::client_add(
+        &settings,
+        cli_client("from-cli", &["password"], "  read \t write  "),
+    )
+    .expect("added");
+    assert_eq!(
+        server.count(
+            "clients WHERE client_id IN ('from-import', 'from-cli') AND scope = 'read write'"
+        ),
+        2,
+        "both normalise the scope"
+    );
+
+    let from_import = import_result(
+        &server,
+        r#"{"clients":[{"client_id":"typo","grants":["pasword"],"scope":""}]}"#,
+    )
+    .expect_err("refused");
+    let from_cli = gatehouse::cli::client_add(&settings, cli_client("typo", &["pasword"], ""))
+        .expect_err("refused");
+    assert!(
+        from_import.contains(r#"client typo: unknown grant "pasword""#),
+        "{from_import}"
+    );
+    assert_eq!(from_import, from_cli, "one rule, one message");
+}
+
 #[test]
 fn jwt_subjects_and_audiences_cannot_collide() {
     let server = Server::start();
@@ -265,26 +352,11 @@ fn jwt_subjects_and_audiences_cannot_collide() {
     assert!(err.contains("another client's id"), "{err}");
     let err = gatehouse::cli::client_add(
         &settings_of(&server.db),
-        gatehouse::cli::NewClientArgs {
-            client_id: "b0b00000-0000-4000-8000-000000000002".into(),
-            grants: vec!["client_credentials".into()],
-            scope: String::new(),
-            redirect_url: None,
-            broker: None,
-            public: false,
-            introspect_any: false,
-            redirect_uris: Vec::new(),
-            consent_required: false,
-            client_name: None,
-            access_token_format: "opaque".into(),
-            audience: None,
-            access_token_alg: None,
-            id_token_alg: None,
-            jwks: None,
-            keys_only: false,
-            post_logout_redirect_uris: Vec::new(),
-            require_pushed_authorization_requests: false,
-        },
+        cli_client(
+            "b0b00000-0000-4000-8000-000000000002",
+            &["client_credentials"],
+            "",
+        ),
     )
     .expect_err("refused");
     assert!(err.contains("user's id"), "{err}");

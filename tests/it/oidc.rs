@@ -635,13 +635,19 @@ fn code_flow_id_token_userinfo_and_logout() {
     assert_eq!(res.status, 200);
     let res = server.send(Request::get("/oauth2/userinfo"));
     assert_eq!(res.status, 401);
-    assert_eq!(res.header("www-authenticate"), Some("Bearer"));
+    // One challenge writer (issue 20): the realm of every other challenge too.
+    assert_eq!(
+        res.header("www-authenticate"),
+        Some("Bearer realm=\"gatehouse\"")
+    );
+    assert_eq!(res.json()["error"], "invalid_request");
     let res = userinfo(&server, "not-a-token");
     assert_eq!(res.status, 401);
     assert_eq!(
         res.header("www-authenticate"),
-        Some("Bearer error=\"invalid_token\"")
+        Some("Bearer realm=\"gatehouse\", error=\"invalid_token\"")
     );
+    assert_eq!(res.json(), json!({"error": "invalid_token"}));
     // A token without the openid scope gets no userinfo.
     let res = userinfo(&server, &server.alice_token());
     assert_eq!(res.status, 401);

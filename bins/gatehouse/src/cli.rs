@@ -12,10 +12,11 @@ use std::sync::Arc;
 
 use gatehouse_domain::clock::SystemClock;
 use gatehouse_domain::credentials::PasswordHasher;
-use gatehouse_domain::import::{ImportDocument, NewUserSpec};
+use gatehouse_domain::import::ImportDocument;
 use gatehouse_domain::model::UserFlags;
 use gatehouse_domain::rng::{Rng, SystemRng};
 use gatehouse_domain::secret::Secret;
+use gatehouse_domain::UserSpec;
 use gatehouse_storage::{Database, Storage};
 
 use crate::config::{DatabaseParser, Settings};
@@ -516,7 +517,7 @@ pub fn user_add(settings: &Settings, args: NewUserArgs) -> Result<(), String> {
 /// `gatehouse user add NAME`.
 fn user_add_run(settings: &Settings, args: NewUserArgs) -> Result<(), Failure> {
     let password = read_secret_line("password")?;
-    let spec = NewUserSpec {
+    let spec = UserSpec {
         user_name: args.user_name,
         flags: UserFlags {
             operator: args.operator,
@@ -585,11 +586,9 @@ pub fn client_add(settings: &Settings, args: NewClientArgs) -> Result<(), String
 fn client_add_run(settings: &Settings, args: NewClientArgs) -> Result<(), Failure> {
     let client_id = args.client_id.clone();
     let keys_only = args.keys_only;
-    let logout = args.post_logout_redirect_uris.clone();
-    let par = args.require_pushed_authorization_requests;
     let spec = client::spec_of(args)?;
     let service = service(settings)?;
-    let secret = service.add_client_with_features(spec, logout, par)?;
+    let secret = service.add_client(spec)?;
     audited(&service, "client.add", &client_id);
     match secret {
         Some(secret) => {

@@ -1,6 +1,7 @@
 //! The help pages and the OpenAPI document over HTTP (`--help-pages on|off`, default on):
 //! `GET /Help`, `/Help/Api/{METHOD}-{path}`, `/Help/ResourceModel?modelName=…` and
-//! `/openapi.json`. The content is `gatehouse-help`'s; this module only routes. Paths arrive
+//! `/openapi.json`. The content is `gatehouse-help`'s; this module only answers (the routes are
+//! `crate::http::routes`', registered from the route table when the pages are on). Paths arrive
 //! lower-cased (see [`crate::http::normalize_path`]); ids are compared case-insensitively.
 
 use std::sync::OnceLock;
@@ -10,20 +11,6 @@ use actix_web::{web, HttpRequest, HttpResponse};
 
 /// Pages allow only their inline stylesheet: no scripts, no external assets.
 const CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
-
-/// Registers the routes when `enabled`; with help pages off the paths fall through to the
-/// server's ordinary 404.
-pub fn routes(enabled: bool) -> impl FnOnce(&mut web::ServiceConfig) {
-    move |cfg| {
-        if !enabled {
-            return;
-        }
-        cfg.route("/help", web::get().to(index))
-            .route("/help/api/{id}", web::get().to(api))
-            .route("/help/resourcemodel", web::get().to(model))
-            .route("/openapi.json", web::get().to(openapi));
-    }
-}
 
 fn html(status: actix_web::http::StatusCode, body: String) -> HttpResponse {
     HttpResponse::build(status)
@@ -37,7 +24,7 @@ fn html(status: actix_web::http::StatusCode, body: String) -> HttpResponse {
 /// The pages change only with the binary and `--issuer`: shared caches may keep them briefly.
 const CACHE: &str = "public, max-age=300";
 
-async fn index() -> HttpResponse {
+pub(crate) async fn index() -> HttpResponse {
     static PAGE: OnceLock<String> = OnceLock::new();
     html(
         actix_web::http::StatusCode::OK,
@@ -48,7 +35,7 @@ async fn index() -> HttpResponse {
 /// The curl examples' base is the issuer (`--issuer`, else the bound address), never a
 /// request header: `Host`, `X-Forwarded-Host` and `Forwarded` are anyone's to send, and a
 /// cached page would hand a forged host to the next reader (issue 19 item 8).
-async fn api(state: web::Data<crate::AppState>, id: web::Path<String>) -> HttpResponse {
+pub(crate) async fn api(state: web::Data<crate::AppState>, id: web::Path<String>) -> HttpResponse {
     match gatehouse_help::api_page(&id, state.issuer()) {
         Some(page) => html(actix_web::http::StatusCode::OK, page),
         None => html(
@@ -58,7 +45,7 @@ async fn api(state: web::Data<crate::AppState>, id: web::Path<String>) -> HttpRe
     }
 }
 
-async fn model(req: HttpRequest) -> HttpResponse {
+pub(crate) async fn model(req: HttpRequest) -> HttpResponse {
     let query = web::Query::<Vec<(String, String)>>::from_query(req.query_string())
         .map(|q| q.into_inner())
         .unwrap_or_default();
@@ -76,7 +63,7 @@ async fn model(req: HttpRequest) -> HttpResponse {
     }
 }
 
-async fn openapi() -> HttpResponse {
+pub(crate) async fn openapi() -> HttpResponse {
     static DOC: OnceLock<String> = OnceLock::new();
     HttpResponse::Ok()
         .insert_header((header::CONTENT_TYPE, "application/json; charset=utf-8"))

@@ -169,12 +169,10 @@ fn http_server(state: AppState, config: &Settings) -> Result<Servers, StartError
             .wrap(actix_web::middleware::from_fn(http::legacy::legacy_answers))
             .wrap(actix_web::middleware::from_fn(dual_run::middleware))
             .wrap(actix_web::middleware::from_fn(http::normalize_and_measure))
-            .configure(if separate_metrics {
-                http::routes_without_metrics
-            } else {
-                http::routes
-            })
-            .configure(help::routes(help_pages))
+            .configure(http::routes(http::Served {
+                metrics: !separate_metrics,
+                help: help_pages,
+            }))
             .default_service(web::to(http::not_found))
     })
     .workers(config.workers)

@@ -115,8 +115,8 @@ impl ClientCredentials {
         // RFC 6749 section 2.3.1: each part form-URL-encoded before Basic encoding.
         let pair = format!(
             "{}:{}",
-            form_component(&self.id),
-            form_component(secret.expose())
+            gatehouse_codec::form_url_encode(&self.id),
+            gatehouse_codec::form_url_encode(secret.expose())
         );
         Some(format!(
             "Basic {}",
@@ -129,21 +129,6 @@ impl ClientCredentials {
         (self.method == ClientAuthMethod::Body || self.secret.is_none())
             .then(|| (self.id.as_str(), self.secret.as_ref().map(Secret::expose)))
     }
-}
-
-/// `application/x-www-form-urlencoded` encoding of one component.
-pub(crate) fn form_component(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for &b in text.as_bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                out.push(char::from(b));
-            }
-            b' ' => out.push('+'),
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
 }
 
 #[cfg(test)]

@@ -8,8 +8,8 @@ use gatehouse_models::oauth::{AuthorizationServerMetadata, IntrospectionResponse
 use reqwest::Method;
 use serde::Deserialize;
 
-use crate::secret::form_component;
 use crate::{Call, Client, ClientCredentials, Error, Secret};
+use gatehouse_codec::form_url_encode;
 
 pub use gatehouse_models::oauth::TokenResponse;
 
@@ -134,7 +134,7 @@ fn random_token() -> Secret {
 fn form(pairs: &[(&str, &str)]) -> Vec<u8> {
     pairs
         .iter()
-        .map(|(k, v)| format!("{}={}", form_component(k), form_component(v)))
+        .map(|(k, v)| format!("{}={}", form_url_encode(k), form_url_encode(v)))
         .collect::<Vec<_>>()
         .join("&")
         .into_bytes()

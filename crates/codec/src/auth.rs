@@ -94,6 +94,32 @@ pub fn parse_basic(header: &str) -> Result<BasicCredentials, DecodeError> {
     Ok(BasicCredentials { raw, url_decoded })
 }
 
+/// `application/x-www-form-urlencoded` encoding of one component as .NET's
+/// `FormUrlEncodedContent` wrote it (`Uri.EscapeDataString`, then `%20` as `+`): the RFC 3986
+/// unreserved characters stay, every other byte of the UTF-8 is `%XX` in upper-case hex.
+///
+/// ```
+/// assert_eq!(gatehouse_codec::form_url_encode("a b&c=é"), "a+b%26c%3D%C3%A9");
+/// ```
+pub fn form_url_encode(text: &str) -> String {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    let mut out = String::with_capacity(text.len());
+    for &b in text.as_bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(char::from(b));
+            }
+            b' ' => out.push('+'),
+            _ => {
+                out.push('%');
+                out.push(char::from(HEX[usize::from(b >> 4)]));
+                out.push(char::from(HEX[usize::from(b & 15)]));
+            }
+        }
+    }
+    out
+}
+
 /// `application/x-www-form-urlencoded` decoding of one component: `+` is a space, `%XX` a
 /// byte; `None` on a malformed escape or invalid UTF-8.
 pub fn form_url_decode(s: &str) -> Option<String> {

@@ -20,6 +20,7 @@
 
 use serde::ser::{self, Serialize};
 
+use crate::auth::form_url_encode;
 use crate::error::EncodeError;
 
 /// A value flattened so far.
@@ -50,9 +51,9 @@ pub(crate) fn to_vec<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, Encode
         if i > 0 {
             out.push(b'&');
         }
-        escape_into(key, &mut out);
+        out.extend_from_slice(form_url_encode(key).as_bytes());
         out.push(b'=');
-        escape_into(value, &mut out);
+        out.extend_from_slice(form_url_encode(value).as_bytes());
     }
     Ok(out)
 }
@@ -76,18 +77,6 @@ fn flatten(key: String, node: Node, pairs: &mut Vec<(String, String)>) {
             for (i, item) in items.into_iter().enumerate() {
                 flatten(format!("{key}[{i}]"), item, pairs);
             }
-        }
-    }
-}
-
-/// `Uri.EscapeDataString` with `%20` written as `+`.
-fn escape_into(text: &str, out: &mut Vec<u8>) {
-    const HEX: &[u8; 16] = b"0123456789ABCDEF";
-    for &b in text.as_bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(b),
-            b' ' => out.push(b'+'),
-            _ => out.extend_from_slice(&[b'%', HEX[usize::from(b >> 4)], HEX[usize::from(b & 15)]]),
         }
     }
 }

@@ -63,7 +63,9 @@ use gatehouse_models::Contract;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-pub use auth::{form_url_decode, parse_basic, parse_bearer, BasicCredentials, ClientPair};
+pub use auth::{
+    form_url_decode, form_url_encode, parse_basic, parse_bearer, BasicCredentials, ClientPair,
+};
 pub use error::{DecodeError, EncodeError, MediaTypeError};
 pub use http_error::{encode_http_error, encode_local_name};
 pub use json::JsonNetFormatter;

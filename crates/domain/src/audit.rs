@@ -181,20 +181,6 @@ pub(crate) fn rfc3339(t: time::OffsetDateTime) -> String {
         .unwrap_or_default()
 }
 
-/// The user and address of the lockout keys of a login (`user:<name>`/`member:<id>`, then
-/// `ip:<address>`).
-pub(crate) fn login_subject(keys: &[String]) -> (String, Option<String>) {
-    let user = keys
-        .first()
-        .map(|k| k.split_once(':').map_or(k.as_str(), |(_, v)| v).to_owned())
-        .unwrap_or_default();
-    let address = keys
-        .iter()
-        .find_map(|k| k.strip_prefix("ip:"))
-        .map(str::to_owned);
-    (user, address)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -216,10 +202,5 @@ mod tests {
                                "action": "user.disable", "target": "bob"})
         );
         assert_eq!(json["event"], e.kind());
-        let keys = ["user:alice".to_owned(), "ip:10.0.0.1".to_owned()];
-        assert_eq!(
-            login_subject(&keys),
-            ("alice".to_owned(), Some("10.0.0.1".to_owned()))
-        );
     }
 }

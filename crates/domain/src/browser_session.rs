@@ -18,9 +18,7 @@ use uuid::Uuid;
 
 use crate::error::Error;
 use crate::secret::{generate_token, Secret, TokenDigest};
-use crate::service::{
-    account_key, apply_login_success, later, lockout_records, login_keys, Gatehouse, UserInfo,
-};
+use crate::service::{later, Gatehouse, UserInfo};
 use crate::store::{Store, WriteTx};
 
 type Result<T> = std::result::Result<T, Error>;
@@ -91,11 +89,7 @@ impl<S: Store> Gatehouse<S> {
         caller_ip: Option<IpAddr>,
     ) -> Result<BrowserLogin> {
         self.check_name(user_name, "user name")?;
-        let keys = login_keys(account_key(user_name), caller_ip);
-        let (user, records) = self
-            .store()
-            .read(|tx| Ok((tx.user_by_name(user_name)?, lockout_records(tx, &keys)?)))?;
-        let login = self.verify_password(&keys, &records, user, password)?;
+        let login = self.login_by_name(user_name, password, caller_ip)?;
         let now = self.now();
         let (cookie, digest) = generate_token(self.rng());
         let record = BrowserSession {
@@ -112,9 +106,8 @@ impl<S: Store> Gatehouse<S> {
             authenticated_at: now,
             expires_at: record.expires_at,
         };
-        let account = keys[0].clone();
         self.store().write(move |tx| {
-            apply_login_success(tx, &account, &login)?;
+            login.apply(tx)?;
             tx.insert_browser_session(&record)
         })?;
         Ok(BrowserLogin { cookie, session })

@@ -28,7 +28,7 @@
 //! | revoke | `revoke(&ClientAuth, token) -> ()` | `/oauth2/revoke` |
 //! | katana (hash) | `katana_password_grant(PasswordGrant) -> IssuedTokens` (a Katana ticket with `with_katana(Arc<KatanaTickets>)`), `adopt_katana_ticket(token) -> bool` (a legacy ticket's first use; called by bearer validation, revocation and one-time issue, and by the introspection handler off the worker) | katana `/token`, every bearer token ([`service::katana`]) |
 //! | import (hash) | `import(&ImportDocument) -> ImportReport`; `import::demo_document()` | `import`, `serve --demo` |
-//! | CLI (hash) | `add_user(NewUserSpec, &Secret) -> User`, `set_password(name, &Secret)`, `set_user_disabled(name, bool)`, `add_client(NewClientSpec) -> Option<Secret>`, `rotate_client_secret(id) -> Secret` | `gatehouse user/client` |
+//! | CLI (hash) | `add_user(UserSpec, &Secret) -> User`, `set_password(name, &Secret)`, `set_user_disabled(name, bool)`, `add_client(ClientSpec) -> Option<Secret>`, `update_client(ClientSpec) -> Client`, `rotate_client_secret(id) -> Secret` | `gatehouse user/client` |
 //! | authorize | `check_authorization(&AuthorizationParams) -> AuthorizationRequest` (`AuthorizeError`: page or redirect), `issue_authorization_code(&request, &BrowserSessionInfo) -> IssuedCode` | `/oauth2/authorize` |
 //! | end session | `check_end_session(&EndSessionParams, Option<&BrowserSessionInfo>) -> EndSessionRequest` (`EndSessionError`: a page, never a redirect), then `end_browser_session(cookie)` | `/oauth2/logout` (RP-initiated logout) |
 //! | PAR | `push_authorization_request(&ClientAuth, AuthorizationParams) -> PushedUri` (`PushError`), `pushed_params(client_id, request_uri) -> AuthorizationParams` (then `check_authorization`; the code's issue consumes it) | `/oauth2/par`, `/oauth2/authorize?request_uri=` |
@@ -63,7 +63,6 @@ pub mod dual_run;
 pub mod error;
 pub mod forms;
 pub mod hash_pool;
-pub mod import;
 pub mod keys;
 pub mod logout;
 pub mod model;
@@ -77,9 +76,10 @@ pub mod store;
 
 pub use config::{Config, LockoutPolicy};
 pub use error::{Error, GrantKind, GrantRejection};
+pub use service::import;
 pub use service::{
-    ClientAuth, Gatehouse, IssuedCode, IssuedTokens, MemberGrant, MemberLogin, OneTimeIssuer,
-    OneTimeRedemption, OneTimeRequest, PasswordGrant, TokenInfo, TokenKind, UserInfo, WindowsGrant,
-    WithoutClient,
+    ClientAuth, ClientSecretSpec, ClientSpec, Gatehouse, IssuedCode, IssuedTokens, MemberGrant,
+    MemberLogin, OneTimeIssuer, OneTimeRedemption, OneTimeRequest, PasswordGrant, TokenInfo,
+    TokenKind, UserInfo, UserSpec, WindowsGrant, WithoutClient,
 };
 pub use store::{ReadTx, Store, WriteTx};

@@ -1,6 +1,8 @@
 //! The endpoint table: one entry per endpoint; adding an endpoint to the help pages and the
 //! OpenAPI document is adding one entry to [`ENDPOINTS`].
 
+pub use gatehouse_models::routes::{Endpoint as Route, Family, Method};
+
 use crate::docs::{self, ModelDoc, ModelKind, TypeName};
 use crate::samples::{self as s, Media, Sample};
 
@@ -37,7 +39,7 @@ pub const GROUPS: &[Group] = &[
     },
     Group {
         id: "OAuth2",
-        about: "The standards surface, for every dialect's tokens: the authorization code flow with PKCE (RFC 6749, RFC 7636) with its login and consent pages, the RFC 6749 token endpoint, RFC 7662 introspection, RFC 7009 revocation, RFC 8414 metadata.",
+        about: "The standards surface, for every dialect's tokens: the authorization code flow with PKCE (RFC 6749, RFC 7636) with its login and consent pages, the RFC 6749 token endpoint, RFC 7662 introspection, RFC 7009 revocation, RFC 9126 pushed requests, RFC 8414 metadata, and OpenID Connect (JWK Set, userinfo, discovery, RP-initiated logout).",
     },
     Group {
         id: "Operations",
@@ -52,6 +54,8 @@ pub enum Auth {
     None,
     /// A user's bearer token, or a client in HTTP Basic (one of them is required).
     BearerOrClient,
+    /// A user's bearer token (required).
+    Bearer,
     /// A client: HTTP Basic, or `client_id`/`client_secret` in the body (required).
     Client,
     /// A client in HTTP Basic or the body when the grant needs one; optional otherwise.
@@ -66,6 +70,7 @@ impl Auth {
         match self {
             Auth::None => "None.",
             Auth::BearerOrClient => "Required: a user's access token (`Authorization: Bearer …`, the code is issued for that user), or a client in HTTP Basic (`Authorization: Basic base64(client_id:client_secret)`, the body's `userName` names the user).",
+            Auth::Bearer => "Required: a user's access token with the `openid` scope (`Authorization: Bearer …`, RFC 6750 section 2.1).",
             Auth::Client => "Required: the client, in HTTP Basic (`Authorization: Basic base64(client_id:client_secret)`) or as `client_id` and `client_secret` in the body.",
             Auth::ClientOptional => "The client, in HTTP Basic or as `client_id` and `client_secret` in the body; required for the refresh token, client credentials and authorization code grants, optional for the password grant.",
             Auth::ClientInBody => "Required: the client's id and secret as members of the body.",
@@ -219,8 +224,11 @@ impl BodyDoc {
 pub enum ResponseDoc {
     /// A model in the listed media types.
     Model(BodyDoc),
-    /// A body that is not a model: its media type, a description, and its OpenAPI schema.
+    /// A body that is not a model: its status, media type, a description, and its OpenAPI
+    /// schema.
     Other {
+        /// The status of a success (200; 201 for a pushed request).
+        status: u16,
         /// Media type of the body (`text/plain`), or empty for no body.
         media: &'static str,
         /// What it is.
@@ -230,13 +238,14 @@ pub enum ResponseDoc {
     },
 }
 
-/// One endpoint.
+/// One endpoint: a method of a route of the route table.
 #[derive(Debug, Clone, Copy)]
 pub struct Endpoint {
-    /// `POST`, `GET`.
-    pub method: &'static str,
-    /// The path as the legacy pages wrote it (`/api/Token`; routing ignores case).
-    pub path: &'static str,
+    /// The route (its path is as the legacy pages wrote it, `/api/Token`; routing ignores
+    /// case).
+    pub route: Route,
+    /// The method this page documents (a route with two has two pages).
+    pub method: Method,
     /// The index group ([`Group::id`]).
     pub group: &'static str,
     /// One line for the index.
@@ -267,18 +276,32 @@ impl Endpoint {
         }
     }
 
+    /// The path as the legacy pages wrote it (`/api/Token`).
+    pub fn path(&self) -> &'static str {
+        self.route.path()
+    }
+
+    /// `POST`, `GET`.
+    pub fn method_name(&self) -> &'static str {
+        self.method.as_str()
+    }
+
     /// The legacy page id: `POST-api-Token` (`/Help/Api/POST-api-Token`).
     pub fn id(&self) -> String {
         format!(
             "{}-{}",
-            self.method,
-            self.path.trim_start_matches('/').replace('/', "-")
+            self.method_name(),
+            self.path().trim_start_matches('/').replace('/', "-")
         )
     }
 
     /// The legacy display form: `POST api/Token`.
     pub fn title(&self) -> String {
-        format!("{} {}", self.method, self.path.trim_start_matches('/'))
+        format!(
+            "{} {}",
+            self.method_name(),
+            self.path().trim_start_matches('/')
+        )
     }
 
     /// The endpoint with this page id (case-insensitive: the server lower-cases paths).
@@ -365,11 +388,74 @@ fn revocation_request() -> Vec<Sample> {
     vec![s::form(&v), s::rfc_json(&v)]
 }
 
+/// The JSON Schema of both discovery documents (one source: `standard::metadata::build`).
+const METADATA_SCHEMA: &str = r#"{"type":"object","additionalProperties":false,"properties":{"issuer":{"type":"string","description":"The issuer identifier: the configured public URL."},"authorization_endpoint":{"type":"string","description":"`oauth2/authorize` of the issuer."},"token_endpoint":{"type":"string","description":"`oauth2/token` of the issuer."},"userinfo_endpoint":{"type":"string","description":"OpenID provider only: `oauth2/userinfo` of the issuer."},"jwks_uri":{"type":"string","description":"`oauth2/jwks` of the issuer: the published signing keys (RFC 7517)."},"introspection_endpoint":{"type":"string","description":"`oauth2/introspect` of the issuer (RFC 7662)."},"revocation_endpoint":{"type":"string","description":"`oauth2/revoke` of the issuer (RFC 7009)."},"end_session_endpoint":{"type":"string","description":"OpenID provider only: `oauth2/logout` of the issuer (OpenID Connect RP-Initiated Logout 1.0)."},"pushed_authorization_request_endpoint":{"type":"string","description":"With --pushed-authorization-requests on or required: `oauth2/par` of the issuer (RFC 9126)."},"require_pushed_authorization_requests":{"type":"boolean","description":"With --pushed-authorization-requests on or required: whether every client must push its authorization requests (RFC 9126)."},"scopes_supported":{"type":"array","items":{"type":"string"},"description":"Every scope some client may have; omitted when none."},"response_types_supported":{"type":"array","items":{"type":"string"},"description":"`code`."},"response_modes_supported":{"type":"array","items":{"type":"string"},"description":"`query`."},"grant_types_supported":{"type":"array","items":{"type":"string"},"description":"`authorization_code`, `refresh_token`, `client_credentials`, `password`."},"subject_types_supported":{"type":"array","items":{"type":"string"},"description":"OpenID provider only: `public`."},"id_token_signing_alg_values_supported":{"type":"array","items":{"type":"string"},"description":"OpenID provider only: the algorithms of the published keys (`RS256`, `ES256`, `EdDSA`)."},"code_challenge_methods_supported":{"type":"array","items":{"type":"string"},"description":"`S256` (RFC 7636)."},"token_endpoint_auth_methods_supported":{"type":"array","items":{"type":"string"},"description":"`client_secret_basic`, `client_secret_post`, `none`."},"revocation_endpoint_auth_methods_supported":{"type":"array","items":{"type":"string"},"description":"`client_secret_basic`, `client_secret_post`, `none` (a public client revokes its own tokens)."},"introspection_endpoint_auth_methods_supported":{"type":"array","items":{"type":"string"},"description":"`client_secret_basic`, `client_secret_post`, and `private_key_jwt` while some client has registered keys."},"token_endpoint_auth_signing_alg_values_supported":{"type":"array","items":{"type":"string"},"description":"While some client has registered keys: the algorithms of a private_key_jwt assertion (`ES256`, `EdDSA`, `RS256`)."},"revocation_endpoint_auth_signing_alg_values_supported":{"type":"array","items":{"type":"string"},"description":"The same at the revocation endpoint."},"introspection_endpoint_auth_signing_alg_values_supported":{"type":"array","items":{"type":"string"},"description":"The same at the introspection endpoint."},"claims_supported":{"type":"array","items":{"type":"string"},"description":"OpenID provider only: the claims id_tokens and userinfo may carry."},"prompt_values_supported":{"type":"array","items":{"type":"string"},"description":"OpenID provider only: `none`, `login`, `consent`."},"claims_parameter_supported":{"type":"boolean","description":"OpenID provider only: `false`."},"request_parameter_supported":{"type":"boolean","description":"OpenID provider only: `false`."},"request_uri_parameter_supported":{"type":"boolean","description":"OpenID provider only: `false` (no request_uri is fetched)."},"authorization_response_iss_parameter_supported":{"type":"boolean","description":"`true`: the redirect of `oauth2/authorize` carries `iss`, the issuer (RFC 9207), so a client can tell which server answered."}},"required":["issuer","authorization_endpoint","token_endpoint","introspection_endpoint","revocation_endpoint","jwks_uri","response_types_supported","response_modes_supported","grant_types_supported","code_challenge_methods_supported","token_endpoint_auth_methods_supported","revocation_endpoint_auth_methods_supported","introspection_endpoint_auth_methods_supported","authorization_response_iss_parameter_supported"],"description":"RFC 8414 section 2; the same document as /.well-known/openid-configuration. Members marked 'OpenID provider only' are written only when a signing key can sign id_tokens."}"#;
+
+/// The JSON Schema of a JWK Set (RFC 7517 section 5).
+const JWKS_SCHEMA: &str = r#"{"type":"object","properties":{"keys":{"type":"array","items":{"type":"object","properties":{"kty":{"type":"string","description":"`RSA`, `EC` or `OKP`."},"kid":{"type":"string","description":"The key id an id_token's header names."},"use":{"type":"string","description":"`sig`."},"alg":{"type":"string","description":"`RS256`, `ES256` or `EdDSA`."}},"required":["kty","kid"]},"description":"Every published key: pending, signing, superseded, and retired ones within their window."}},"required":["keys"]}"#;
+
+/// The JSON Schema of the userinfo claims (OpenID Connect Core 5.3.2).
+const USERINFO_SCHEMA: &str = r#"{"type":"object","properties":{"sub":{"type":"string","description":"The user's stable id."},"preferred_username":{"type":"string","description":"The user name (scope `profile`)."},"name":{"type":"string","description":"The display name, when set (scope `profile`)."},"email":{"type":"string","description":"The address, when set (scope `email`)."},"email_verified":{"type":"boolean","description":"Whether the address is verified (scope `email`)."}},"required":["sub"]}"#;
+
+/// The JSON Schema of a pushed request's answer (RFC 9126 section 2.2).
+const PAR_SCHEMA: &str = r#"{"type":"object","additionalProperties":false,"properties":{"request_uri":{"type":"string","description":"`urn:ietf:params:oauth:request_uri:…`, for `oauth2/authorize?client_id=…&request_uri=…`."},"expires_in":{"type":"integer","description":"Seconds it stays usable."}},"required":["request_uri","expires_in"]}"#;
+
+const PAR_PARAMS: &[Param] = &[
+    Param {
+        name: "response_type",
+        description: "`code`.",
+        required: true,
+        example: "code",
+    },
+    Param {
+        name: "client_id",
+        description: "The client (with HTTP Basic, the same one).",
+        required: true,
+        example: "CLIENT_ID",
+    },
+    Param {
+        name: "redirect_uri",
+        description: "One of the client's registered redirect URIs.",
+        required: true,
+        example: "https://app.example/callback",
+    },
+    Param {
+        name: "scope",
+        description: "Space-separated scopes within the client's scope.",
+        required: false,
+        example: "openid",
+    },
+    Param {
+        name: "state",
+        description: "Opaque value echoed to the redirect URI.",
+        required: false,
+        example: "af0ifjsldkj",
+    },
+    Param {
+        name: "code_challenge",
+        description: "PKCE (RFC 7636): base64url of the SHA-256 of the code verifier.",
+        required: false,
+        example: "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+    },
+    Param {
+        name: "code_challenge_method",
+        description: "`S256`.",
+        required: false,
+        example: "S256",
+    },
+    Param {
+        name: "nonce",
+        description: "OpenID Connect: echoed in the id_token.",
+        required: false,
+        example: "",
+    },
+];
+
 /// Every endpoint, in index order.
 pub static ENDPOINTS: &[Endpoint] = &[
     Endpoint {
-        method: "POST",
-        path: "/oauth2/onetime/token",
+        route: Route::OneTimeToken,
+        method: Method::Post,
         group: "OneTime",
         summary: "Issue a one-time code for a user, to hand over a login to another application.",
         description: "Issues a short-lived, single-use code for a user. The caller is either the user (a bearer access token) or a client in HTTP Basic naming the user in `userName`. The payload, broker, trading account and server travel with the code and come back when it is redeemed at `oauth2/onetime/authorize`.",
@@ -391,8 +477,8 @@ pub static ENDPOINTS: &[Endpoint] = &[
         errors: ErrorStyle::WebApi { required: "ClientId", camel: true },
     },
     Endpoint {
-        method: "POST",
-        path: "/oauth2/onetime/authorize",
+        route: Route::OneTimeAuthorize,
+        method: Method::Post,
         group: "OneTime",
         summary: "Redeem a one-time code for the user's identity, its payload and an access token.",
         description: "Redeems a one-time code (once: a second redemption fails and ends the session it opened). The client authenticates in HTTP Basic or with `clientId` and `clientSecret` in the body.",
@@ -414,8 +500,8 @@ pub static ENDPOINTS: &[Endpoint] = &[
         errors: ErrorStyle::WebApi { required: "Code", camel: true },
     },
     Endpoint {
-        method: "POST",
-        path: "/admin/login/auth_code",
+        route: Route::OtcAuthCode,
+        method: Method::Post,
         group: "Login",
         summary: "Authorization code request endpoint. Returns an authorization code that can be exchanged with an access token.",
         description: "Authorization code request endpoint. Returns an authorization code that can be exchanged with an access token.",
@@ -437,8 +523,8 @@ pub static ENDPOINTS: &[Endpoint] = &[
         errors: ErrorStyle::Otc { token: false },
     },
     Endpoint {
-        method: "POST",
-        path: "/admin/login/token",
+        route: Route::OtcToken,
+        method: Method::Post,
         group: "Login",
         summary: "Exchange an authorization code for an access token.",
         description: "Exchanges the code from `admin/login/auth_code` for an access token. The code is single use and belongs to the client it was issued to.",
@@ -460,8 +546,8 @@ pub static ENDPOINTS: &[Endpoint] = &[
         errors: ErrorStyle::Otc { token: true },
     },
     Endpoint {
-        method: "POST",
-        path: "/api/Token",
+        route: Route::MemberToken,
+        method: Method::Post,
         group: "Token",
         summary: "Create an OAuth token to access AuExpress Web Applications",
         description: "Create an OAuth token to access AuExpress Web Applications",
@@ -483,8 +569,8 @@ pub static ENDPOINTS: &[Endpoint] = &[
         errors: ErrorStyle::WebApi { required: "MemberId", camel: false },
     },
     Endpoint {
-        method: "POST",
-        path: "/api/v1/auth/token",
+        route: Route::V1Token,
+        method: Method::Post,
         group: "Auth",
         summary: "Obtain or refresh an access token (password, refresh_token, client_credentials, authorization_code).",
         description: "The token endpoint of API v1. `grant_type` selects the grant: `password` (`username`, `password`), `refresh_token` (`refresh_token`; the old refresh token is rotated), `client_credentials`, or `authorization_code` (`code` from `admin/login/auth_code`). With `WindowsAuthentication` set to true the user is taken from the trusted authenticating proxy instead of a password.",
@@ -506,8 +592,8 @@ pub static ENDPOINTS: &[Endpoint] = &[
         errors: ErrorStyle::OAuth { katana: false },
     },
     Endpoint {
-        method: "POST",
-        path: "/token",
+        route: Route::KatanaToken,
+        method: Method::Post,
         group: "OAuth",
         summary: "V2 - The /token endpoint is used to log a user into the system.",
         description: "V2 - The /token endpoint is used to log a user into the system.\nContrary to most methods in this API, this method does not expect JSON in the request body.\nInstead it expects the parameters in application/x-www-form-urlencoded format:\ngrant_type=password&username=theuser&password=thepass",
@@ -529,8 +615,8 @@ pub static ENDPOINTS: &[Endpoint] = &[
         errors: ErrorStyle::OAuth { katana: true },
     },
     Endpoint {
-        method: "POST",
-        path: "/oauth2/introspect",
+        route: Route::Introspect,
+        method: Method::Post,
         group: "OAuth2",
         summary: "RFC 7662 token introspection: is this token live, and whose is it?",
         description: "Answers `{\"active\":false}` for anything that is not a live token of the calling client's realm, and the token's details otherwise. Works for the tokens of every dialect.",
@@ -552,8 +638,8 @@ pub static ENDPOINTS: &[Endpoint] = &[
         errors: ErrorStyle::OAuth { katana: false },
     },
     Endpoint {
-        method: "POST",
-        path: "/oauth2/revoke",
+        route: Route::Revoke,
+        method: Method::Post,
         group: "OAuth2",
         summary: "RFC 7009 token revocation: end a token (a refresh token ends its whole session).",
         description: "Revokes an access or refresh token of the calling client. Revoking a refresh token ends its session, with every token issued in it. The answer is `{}` with 200 whether or not the token existed.",
@@ -567,6 +653,7 @@ pub static ENDPOINTS: &[Endpoint] = &[
             samples: revocation_request,
         }),
         response: ResponseDoc::Other {
+            status: 200,
             media: "application/json",
             description: "`{}` with 200, whether or not the token existed (RFC 7009 section 2.2).",
             schema: r#"{"type":"object","additionalProperties":false,"properties":{}}"#,
@@ -574,8 +661,8 @@ pub static ENDPOINTS: &[Endpoint] = &[
         errors: ErrorStyle::OAuth { katana: false },
     },
     Endpoint {
-        method: "GET",
-        path: "/oauth2/authorize",
+        route: Route::Authorize,
+        method: Method::Get,
         group: "OAuth2",
         summary: "RFC 6749 authorization endpoint (code flow, PKCE): signs the user in and sends a code back to the client.",
         description: "Starts the authorization code flow in the user's browser. Without a live sign-in session it shows the login page, then the consent page where consent is needed; with one it redirects (303) to `redirect_uri` with `code` and `state`. The code is single use and bound to the client, the redirect URI, the PKCE challenge and the scope; the client exchanges it at `oauth2/token` (or `api/v1/auth/token`).\n\nAn unknown client, or a redirect URI the client did not register, is shown to the user as an error page (400) and never redirected; every later error goes to the redirect URI as `error`, `error_description` and `state` (RFC 6749 section 4.1.2.1).",
@@ -593,6 +680,7 @@ pub static ENDPOINTS: &[Endpoint] = &[
         body_params: &[],
         request: None,
         response: ResponseDoc::Other {
+            status: 200,
             media: "text/html",
             description: "The login page or the consent page (200), or a 303 redirect to `redirect_uri` carrying `code`, `state` and `iss` (or `error`, `error_description`, `state` and `iss`; RFC 9207).",
             schema: "",
@@ -600,8 +688,8 @@ pub static ENDPOINTS: &[Endpoint] = &[
         errors: ErrorStyle::None,
     },
     Endpoint {
-        method: "POST",
-        path: "/oauth2/login",
+        route: Route::Login,
+        method: Method::Post,
         group: "OAuth2",
         summary: "The login page's form: signs the user in and continues the authorization request.",
         description: "The target of the login page of `oauth2/authorize`, not an API for clients: it needs the page's `csrf_token` and the pre-login cookie set with it. The authorization request's parameters travel with the form. A right password opens a browser session and continues to the consent page or the redirect; a wrong one shows the page again with a message that never says which of the two was wrong; failures count towards the lockout like every other login.",
@@ -622,6 +710,7 @@ pub static ENDPOINTS: &[Endpoint] = &[
         ],
         request: None,
         response: ResponseDoc::Other {
+            status: 200,
             media: "text/html",
             description: "A 303 redirect (to the consent page's request or to `redirect_uri` with the code), or the login page again: 400 for a wrong user name or password, 403 for a missing or stale form token, 429 while locked out.",
             schema: "",
@@ -629,8 +718,8 @@ pub static ENDPOINTS: &[Endpoint] = &[
         errors: ErrorStyle::None,
     },
     Endpoint {
-        method: "POST",
-        path: "/oauth2/consent",
+        route: Route::Consent,
+        method: Method::Post,
         group: "OAuth2",
         summary: "The consent page's form: allow or deny the client's request.",
         description: "The target of the consent page of `oauth2/authorize`, not an API for clients: it needs a live browser session and the page's `csrf_token`. `allow` redirects to `redirect_uri` with the code; `deny` redirects with `error=access_denied`.",
@@ -647,6 +736,7 @@ pub static ENDPOINTS: &[Endpoint] = &[
         ],
         request: None,
         response: ResponseDoc::Other {
+            status: 200,
             media: "text/html",
             description: "A 303 redirect to `redirect_uri`; the login page when the session has ended; 403 for a missing or stale form token.",
             schema: "",
@@ -654,8 +744,8 @@ pub static ENDPOINTS: &[Endpoint] = &[
         errors: ErrorStyle::None,
     },
     Endpoint {
-        method: "GET",
-        path: "/oauth2/logout",
+        route: Route::Logout,
+        method: Method::Get,
         group: "OAuth2",
         summary: "RP-initiated logout (OpenID Connect RP-Initiated Logout 1.0): the end_session_endpoint.",
         description: "Takes `id_token_hint`, `client_id`, `post_logout_redirect_uri` (one of the client's registered ones, exactly), `state` and `ui_locales` in the query. With a hint naming this browser's session, ends it and redirects (303) to the post-logout redirect URI with `state`; without a session, redirects at once; otherwise shows a confirmation page whose form posts here. A refused request is a 400 page, never a redirect.",
@@ -664,6 +754,7 @@ pub static ENDPOINTS: &[Endpoint] = &[
         body_params: &[],
         request: None,
         response: ResponseDoc::Other {
+            status: 200,
             media: "text/html",
             description: "The sign-out page.",
             schema: "",
@@ -671,8 +762,8 @@ pub static ENDPOINTS: &[Endpoint] = &[
         errors: ErrorStyle::None,
     },
     Endpoint {
-        method: "POST",
-        path: "/oauth2/logout",
+        route: Route::Logout,
+        method: Method::Post,
         group: "OAuth2",
         summary: "RP-initiated logout as a form, or the confirmation form: ends the browser session and the token sessions it authorized.",
         description: "The same parameters as the GET, as a form. The confirmation form also carries `csrf_token` (bound to the session cookie); without it, or with a foreign `Origin`, nothing is ended.",
@@ -681,6 +772,7 @@ pub static ENDPOINTS: &[Endpoint] = &[
         body_params: &[],
         request: None,
         response: ResponseDoc::Other {
+            status: 200,
             media: "text/html",
             description: "A page saying the user is signed out.",
             schema: "",
@@ -688,8 +780,8 @@ pub static ENDPOINTS: &[Endpoint] = &[
         errors: ErrorStyle::None,
     },
     Endpoint {
-        method: "POST",
-        path: "/oauth2/token",
+        route: Route::Token,
+        method: Method::Post,
         group: "OAuth2",
         summary: "RFC 6749 token endpoint: authorization_code (with PKCE), refresh_token, client_credentials, password.",
         description: "The standards token endpoint for every grant the client has. `authorization_code` redeems a code of `oauth2/authorize` with the same `redirect_uri` and the PKCE `code_verifier`; `refresh_token` rotates the refresh token; `client_credentials` and `password` as in RFC 6749. The answer is section 5.1 exactly: absent members are omitted, never null.",
@@ -709,6 +801,7 @@ pub static ENDPOINTS: &[Endpoint] = &[
         ],
         request: None,
         response: ResponseDoc::Other {
+            status: 200,
             media: "application/json",
             description: "RFC 6749 section 5.1.",
             schema: r#"{"type":"object","additionalProperties":false,"properties":{"access_token":{"type":"string","description":"The access token."},"token_type":{"type":"string","enum":["Bearer"],"description":"`Bearer`."},"expires_in":{"type":"integer","description":"Lifetime of the access token in seconds."},"refresh_token":{"type":"string","description":"A refresh token, when the grant issues one."},"scope":{"type":"string","description":"The granted scope, space-separated, when there is one."}},"required":["access_token","token_type","expires_in"]}"#,
@@ -716,8 +809,80 @@ pub static ENDPOINTS: &[Endpoint] = &[
         errors: ErrorStyle::OAuth { katana: false },
     },
     Endpoint {
-        method: "GET",
-        path: "/.well-known/oauth-authorization-server",
+        route: Route::Par,
+        method: Method::Post,
+        group: "OAuth2",
+        summary: "RFC 9126 pushed authorization request: the client posts the authorization request and gets a request_uri for oauth2/authorize.",
+        description: "With `--pushed-authorization-requests on` or `required` (404 when off). The client authenticates as at `oauth2/token`; the form holds the authorization request's parameters, checked as `oauth2/authorize` checks them. The answer (201) is a `request_uri` that the browser then takes to `oauth2/authorize` with the `client_id`; it is single use and expires after `expires_in` seconds. Each client may hold a limited number of live requests (429 with `Retry-After` past it).",
+        auth: Auth::Client,
+        uri_params: &[],
+        body_params: PAR_PARAMS,
+        request: None,
+        response: ResponseDoc::Other {
+            status: 201,
+            media: "application/json",
+            description: "RFC 9126 section 2.2.",
+            schema: PAR_SCHEMA,
+        },
+        errors: ErrorStyle::OAuth { katana: false },
+    },
+    Endpoint {
+        route: Route::Jwks,
+        method: Method::Get,
+        group: "OAuth2",
+        summary: "The JWK Set (RFC 7517): the public keys that sign id_tokens and JWT access tokens.",
+        description: "Every published key: a new key is published `--publish-delay` before it signs, and a retired one stays while tokens it signed may live. Cacheable for 300 seconds, shorter than the publish delay.",
+        auth: Auth::None,
+        uri_params: &[],
+        body_params: &[],
+        request: None,
+        response: ResponseDoc::Other {
+            status: 200,
+            media: "application/json",
+            description: "A JWK Set (RFC 7517 section 5).",
+            schema: JWKS_SCHEMA,
+        },
+        errors: ErrorStyle::None,
+    },
+    Endpoint {
+        route: Route::UserInfo,
+        method: Method::Get,
+        group: "OAuth2",
+        summary: "OpenID Connect userinfo: the claims of the user an access token with the openid scope was issued for.",
+        description: "The access token in `Authorization: Bearer` (RFC 6750 section 2.1). The claims follow the token's scopes: `sub` always, `preferred_username` and `name` with `profile`, `email` and `email_verified` with `email`. Without a token: 401 with `WWW-Authenticate: Bearer`; with a token that is not live, or lacks the `openid` scope or a user: 401 with `error=\"invalid_token\"` (RFC 6750 section 3).",
+        auth: Auth::Bearer,
+        uri_params: &[],
+        body_params: &[],
+        request: None,
+        response: ResponseDoc::Other {
+            status: 200,
+            media: "application/json",
+            description: "OpenID Connect Core 5.3.2.",
+            schema: USERINFO_SCHEMA,
+        },
+        errors: ErrorStyle::None,
+    },
+    Endpoint {
+        route: Route::UserInfo,
+        method: Method::Post,
+        group: "OAuth2",
+        summary: "OpenID Connect userinfo, as a POST (OpenID Connect Core 5.3.1).",
+        description: "The same as the GET: the access token in `Authorization: Bearer`, the body ignored.",
+        auth: Auth::Bearer,
+        uri_params: &[],
+        body_params: &[],
+        request: None,
+        response: ResponseDoc::Other {
+            status: 200,
+            media: "application/json",
+            description: "OpenID Connect Core 5.3.2.",
+            schema: USERINFO_SCHEMA,
+        },
+        errors: ErrorStyle::None,
+    },
+    Endpoint {
+        route: Route::Metadata,
+        method: Method::Get,
         group: "OAuth2",
         summary: "RFC 8414 authorization server metadata.",
         description: "The server's endpoints, grant types, PKCE method and client authentication methods, built from the configured issuer (never from the request's Host header); with signing keys also the OpenID provider members (the same document as `/.well-known/openid-configuration`, from one source).",
@@ -726,15 +891,34 @@ pub static ENDPOINTS: &[Endpoint] = &[
         body_params: &[],
         request: None,
         response: ResponseDoc::Other {
+            status: 200,
             media: "application/json",
             description: "RFC 8414 section 2.",
-            schema: r#"{"type":"object","additionalProperties":false,"properties":{"issuer":{"type":"string","description":"The issuer identifier: the configured public URL."},"authorization_endpoint":{"type":"string","description":"`oauth2/authorize` of the issuer."},"token_endpoint":{"type":"string","description":"`oauth2/token` of the issuer."},"userinfo_endpoint":{"type":"string","description":"OpenID provider only: `oauth2/userinfo` of the issuer."},"jwks_uri":{"type":"string","description":"`oauth2/jwks` of the issuer: the published signing keys (RFC 7517)."},"introspection_endpoint":{"type":"string","description":"`oauth2/introspect` of the issuer (RFC 7662)."},"revocation_endpoint":{"type":"string","description":"`oauth2/revoke` of the issuer (RFC 7009)."},"end_session_endpoint":{"type":"string","description":"OpenID provider only: `oauth2/logout` of the issuer (OpenID Connect RP-Initiated Logout 1.0)."},"pushed_authorization_request_endpoint":{"type":"string","description":"With --pushed-authorization-requests on or required: `oauth2/par` of the issuer (RFC 9126)."},"require_pushed_authorization_requests":{"type":"boolean","description":"With --pushed-authorization-requests on or required: whether every client must push its authorization requests (RFC 9126)."},"scopes_supported":{"type":"array","items":{"type":"string"},"description":"Every scope some client may have; omitted when none."},"response_types_supported":{"type":"array","items":{"type":"string"},"description":"`code`."},"response_modes_supported":{"type":"array","items":{"type":"string"},"description":"`query`."},"grant_types_supported":{"type":"array","items":{"type":"string"},"description":"`authorization_code`, `refresh_token`, `client_credentials`, `password`."},"subject_types_supported":{"type":"array","items":{"type":"string"},"description":"OpenID provider only: `public`."},"id_token_signing_alg_values_supported":{"type":"array","items":{"type":"string"},"description":"OpenID provider only: the algorithms of the published keys (`RS256`, `ES256`, `EdDSA`)."},"code_challenge_methods_supported":{"type":"array","items":{"type":"string"},"description":"`S256` (RFC 7636)."},"token_endpoint_auth_methods_supported":{"type":"array","items":{"type":"string"},"description":"`client_secret_basic`, `client_secret_post`, `none`."},"revocation_endpoint_auth_methods_supported":{"type":"array","items":{"type":"string"},"description":"`client_secret_basic`, `client_secret_post`, `none` (a public client revokes its own tokens)."},"introspection_endpoint_auth_methods_supported":{"type":"array","items":{"type":"string"},"description":"`client_secret_basic`, `client_secret_post`, and `private_key_jwt` while some client has registered keys."},"token_endpoint_auth_signing_alg_values_supported":{"type":"array","items":{"type":"string"},"description":"While some client has registered keys: the algorithms of a private_key_jwt assertion (`ES256`, `EdDSA`, `RS256`)."},"revocation_endpoint_auth_signing_alg_values_supported":{"type":"array","items":{"type":"string"},"description":"The same at the revocation endpoint."},"introspection_endpoint_auth_signing_alg_values_supported":{"type":"array","items":{"type":"string"},"description":"The same at the introspection endpoint."},"claims_supported":{"type":"array","items":{"type":"string"},"description":"OpenID provider only: the claims id_tokens and userinfo may carry."},"prompt_values_supported":{"type":"array","items":{"type":"string"},"description":"OpenID provider only: `none`, `login`, `consent`."},"claims_parameter_supported":{"type":"boolean","description":"OpenID provider only: `false`."},"request_parameter_supported":{"type":"boolean","description":"OpenID provider only: `false`."},"request_uri_parameter_supported":{"type":"boolean","description":"OpenID provider only: `false` (no request_uri is fetched)."},"authorization_response_iss_parameter_supported":{"type":"boolean","description":"`true`: the redirect of `oauth2/authorize` carries `iss`, the issuer (RFC 9207), so a client can tell which server answered."}},"required":["issuer","authorization_endpoint","token_endpoint","introspection_endpoint","revocation_endpoint","jwks_uri","response_types_supported","response_modes_supported","grant_types_supported","code_challenge_methods_supported","token_endpoint_auth_methods_supported","revocation_endpoint_auth_methods_supported","introspection_endpoint_auth_methods_supported","authorization_response_iss_parameter_supported"],"description":"RFC 8414 section 2; the same document as /.well-known/openid-configuration. Members marked 'OpenID provider only' are written only when a signing key can sign id_tokens."}"#,
+            schema: METADATA_SCHEMA,
         },
         errors: ErrorStyle::None,
     },
     Endpoint {
-        method: "GET",
-        path: "/healthz",
+        route: Route::OpenIdConfiguration,
+        method: Method::Get,
+        group: "OAuth2",
+        summary: "OpenID Connect Discovery 1.0 provider metadata.",
+        description: "The same document as `/.well-known/oauth-authorization-server`, from one source; 404 when no key can sign id_tokens (no `--key-encryption-key-file`): then Gatehouse is not an OpenID provider.",
+        auth: Auth::None,
+        uri_params: &[],
+        body_params: &[],
+        request: None,
+        response: ResponseDoc::Other {
+            status: 200,
+            media: "application/json",
+            description: "OpenID Connect Discovery 1.0 section 3.",
+            schema: METADATA_SCHEMA,
+        },
+        errors: ErrorStyle::None,
+    },
+    Endpoint {
+        route: Route::Health,
+        method: Method::Get,
         group: "Operations",
         summary: "Liveness and readiness: 200 when the database answers, 503 otherwise.",
         description: "Reads the database once. `{\"status\":\"ok\"}` with 200 when it answers, `{\"status\":\"unavailable\"}` with 503 when it does not.",
@@ -743,6 +927,7 @@ pub static ENDPOINTS: &[Endpoint] = &[
         body_params: &[],
         request: None,
         response: ResponseDoc::Other {
+            status: 200,
             media: "application/json",
             description: "`{\"status\":\"ok\"}` (200) or `{\"status\":\"unavailable\"}` (503).",
             schema: r#"{"type":"object","properties":{"status":{"type":"string","enum":["ok","unavailable"]}},"required":["status"]}"#,
@@ -750,8 +935,8 @@ pub static ENDPOINTS: &[Endpoint] = &[
         errors: ErrorStyle::None,
     },
     Endpoint {
-        method: "GET",
-        path: "/metrics",
+        route: Route::Metrics,
+        method: Method::Get,
         group: "Operations",
         summary: "Prometheus metrics: requests per route, dialect and status, latencies, pools.",
         description: "The Prometheus text exposition format (version 0.0.4).",
@@ -760,6 +945,7 @@ pub static ENDPOINTS: &[Endpoint] = &[
         body_params: &[],
         request: None,
         response: ResponseDoc::Other {
+            status: 200,
             media: "text/plain",
             description: "Prometheus text format, version 0.0.4.",
             schema: r#"{"type":"string"}"#,
@@ -815,4 +1001,36 @@ pub fn find_model(id: &str) -> Option<&'static ModelDoc> {
     documented_models()
         .into_iter()
         .find(|m| m.id().eq_ignore_ascii_case(id))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every method of every route of the route table has its page, and each page's error
+    /// style is its route's family.
+    #[test]
+    fn every_route_of_the_table_is_documented_in_its_own_family() {
+        for route in Route::ALL.into_iter().filter(|r| r.documented()) {
+            for method in route.methods() {
+                let pages = ENDPOINTS
+                    .iter()
+                    .filter(|e| e.route == route && e.method == *method)
+                    .count();
+                assert_eq!(pages, 1, "{route:?} {method:?}");
+            }
+        }
+        for e in ENDPOINTS {
+            assert!(e.route.documented(), "{}", e.id());
+            assert!(e.route.methods().contains(&e.method), "{}", e.id());
+            let agrees = match (e.errors, e.route.family()) {
+                (ErrorStyle::None, _) => true,
+                (ErrorStyle::WebApi { camel, .. }, Family::WebApi { camel: c }) => camel == c,
+                (ErrorStyle::Otc { token }, Family::Otc { token: t }) => token == t,
+                (ErrorStyle::OAuth { katana }, Family::OAuth { katana: k }) => katana == k,
+                _ => false,
+            };
+            assert!(agrees, "{}: {:?} {:?}", e.id(), e.errors, e.route.family());
+        }
+    }
 }

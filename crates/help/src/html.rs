@@ -317,12 +317,14 @@ pub fn curl(e: &Endpoint, base: &str) -> String {
         query.put(p.name, p.example);
     }
     let url = match crate::form::from_json(&query).filter(|q| !q.is_empty()) {
-        Some(q) => format!("{base}{}?{q}", e.path),
-        None => format!("{base}{}", e.path),
+        Some(q) => format!("{base}{}?{q}", e.path()),
+        None => format!("{base}{}", e.path()),
     };
-    let mut cmd = format!("curl -s -X {} {}", e.method, shell_quote(&url));
+    let mut cmd = format!("curl -s -X {} {}", e.method_name(), shell_quote(&url));
     match e.auth {
-        Auth::BearerOrClient => cmd.push_str(" -H 'Authorization: Bearer ACCESS_TOKEN'"),
+        Auth::BearerOrClient | Auth::Bearer => {
+            cmd.push_str(" -H 'Authorization: Bearer ACCESS_TOKEN'");
+        }
         Auth::Client | Auth::ClientOptional => cmd.push_str(" -u 'CLIENT_ID:CLIENT_SECRET'"),
         Auth::None | Auth::ClientInBody => {}
     }
@@ -401,6 +403,7 @@ pub fn api(e: &Endpoint, base: &str) -> String {
             media,
             description,
             schema,
+            ..
         } => {
             b.push_str(&paragraphs(description));
             if !media.is_empty() {

@@ -289,6 +289,7 @@ fn security(auth: Auth) -> J {
     J::Arr(match auth {
         Auth::None | Auth::ClientInBody => vec![],
         Auth::BearerOrClient => vec![bearer(), basic()],
+        Auth::Bearer => vec![bearer()],
         // `{}`: the alternative of credentials in the body (or none, where optional).
         Auth::Client | Auth::ClientOptional => vec![basic(), J::obj()],
     })
@@ -422,6 +423,7 @@ fn operation(e: &Endpoint) -> J {
             );
         }
         ResponseDoc::Other {
+            status,
             media,
             description,
             schema,
@@ -434,8 +436,8 @@ fn operation(e: &Endpoint) -> J {
                     J::obj().set(media, J::obj().set("schema", schema)),
                 );
             }
-            responses.put("200", r.clone());
-            if e.path == "/healthz" {
+            responses.put(&status.to_string(), r.clone());
+            if e.route == crate::endpoints::Route::Health {
                 responses.put("503", r.set("description", "The database does not answer."));
             }
         }
@@ -449,8 +451,8 @@ fn operation(e: &Endpoint) -> J {
 pub fn document() -> J {
     let mut paths = J::obj();
     for e in ENDPOINTS {
-        let key = e.path;
-        let method = e.method.to_ascii_lowercase();
+        let key = e.path();
+        let method = e.method_name().to_ascii_lowercase();
         match paths.get_mut(key) {
             Some(item) => item.put(&method, operation(e)),
             None => paths.put(key, J::obj().set(&method, operation(e))),

@@ -15,6 +15,7 @@
 //! | [`katana`] | `Yindo.DAL.Types`, OWIN OAuth server | `POST /token` |
 //! | [`oauth`] | RFC 6749 errors, RFC 7662, RFC 7009, RFC 8414 (JSON only) | `/oauth2/introspect`, `/oauth2/revoke`, `/.well-known/oauth-authorization-server` |
 //! | [`http_error`] | Web API's `HttpError` | errors of onetime and member |
+//! | [`routes`] | every route: methods, path, error family | all of them |
 //! | [`dotnet`] | `DateTime`, `TimeSpan` (and `Guid` = [`uuid::Uuid`]) | |
 //!
 //! Conventions: request types have public `Option` fields (Web API bound missing members to
@@ -147,6 +148,7 @@ pub mod member;
 pub mod oauth;
 pub mod onetime;
 pub mod otc;
+pub mod routes;
 #[cfg(any(test, feature = "proptest"))]
 pub mod strategies;
 pub mod v1;

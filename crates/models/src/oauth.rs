@@ -13,6 +13,52 @@ use serde::{Deserialize, Serialize, Serializer};
 
 use crate::redact::{Redacted, RedactedOpt};
 
+/// An RFC 6749 `grant_type` Gatehouse implements (section 4.1.3, 6, 4.4, 4.3). Compared
+/// exactly, case-sensitively (RFC 6749 section 3.2: parameter values are case-sensitive;
+/// Katana's `/token` compared them so too).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum GrantType {
+    /// `authorization_code`: a code of the authorization endpoint, with PKCE.
+    AuthorizationCode,
+    /// `refresh_token`: a refresh token, rotated.
+    RefreshToken,
+    /// `client_credentials`: the client on its own behalf.
+    ClientCredentials,
+    /// `password`: a user name and password.
+    Password,
+}
+
+impl GrantType {
+    /// Every grant type, in the order the metadata lists them.
+    pub const ALL: [GrantType; 4] = [
+        GrantType::AuthorizationCode,
+        GrantType::RefreshToken,
+        GrantType::ClientCredentials,
+        GrantType::Password,
+    ];
+
+    /// The wire text, `authorization_code`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GrantType::AuthorizationCode => "authorization_code",
+            GrantType::RefreshToken => "refresh_token",
+            GrantType::ClientCredentials => "client_credentials",
+            GrantType::Password => "password",
+        }
+    }
+
+    /// The grant type of this wire text (exact match); `None` for any other.
+    ///
+    /// ```
+    /// use gatehouse_models::oauth::GrantType;
+    /// assert_eq!(GrantType::from_wire("password"), Some(GrantType::Password));
+    /// assert_eq!(GrantType::from_wire("Password"), None);
+    /// ```
+    pub fn from_wire(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|g| g.as_str() == text)
+    }
+}
+
 /// An RFC 6749 section 5.2 error code (plus a few from related RFCs), or any other code.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum ErrorCode {

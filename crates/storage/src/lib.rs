@@ -49,7 +49,7 @@ use gatehouse_domain::Error as DomainError;
 
 use backend::{Backend, PgSettings, Pragmas};
 pub use backup::{is_empty, seal_sqlite_file, snapshot_copy};
-pub use copy::{copy, CopyReport, CopyTable};
+pub use copy::{copy, CopyReport, CopyTable, NOT_COPIED};
 pub use database::{Database, SslMode};
 use pool::{Customize, Manager};
 pub use repo::{PgTx, SqliteTx, Tx};

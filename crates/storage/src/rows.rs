@@ -878,3 +878,41 @@ impl DifferenceRow {
         }
     }
 }
+
+/// `server_keys` (the forms' key, shared by the replicas).
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = server_keys, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
+pub(crate) struct ServerKeyRow {
+    pub name: String,
+    pub secret: Vec<u8>,
+    pub created_at: i64,
+}
+
+/// `client_assertion_jtis` (the `private_key_jwt` assertions already used).
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = client_assertion_jtis)]
+#[diesel(check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
+pub(crate) struct AssertionJtiRow {
+    pub client_id: String,
+    pub jti: String,
+    pub expires_at: i64,
+}
+
+/// `rate_windows` (fixed-window rate counters).
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = rate_windows, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
+pub(crate) struct RateWindowRow {
+    pub rate_key: String,
+    pub window_start: i64,
+    pub hits: i64,
+}
+
+/// `dual_run_counts` (the dual-run counters).
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = dual_run_counts, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
+pub(crate) struct ComparisonCountRow {
+    pub dialect: String,
+    pub endpoint: String,
+    pub kind: String,
+    pub count: i64,
+}

@@ -1,10 +1,9 @@
 //! `gatehouse client list|show|update|remove`, and the one translation of the client
 //! options (`client add` and `client update` take the same ones) into a
-//! [`NewClientSpec`], which the domain validates once for both.
+//! [`ClientSpec`], which the domain validates once for both (and for import).
 
-use gatehouse_domain::import::{parse_alg, NewClientSpec};
-use gatehouse_domain::keys::Alg;
-use gatehouse_domain::model::{Client, GrantSet, TokenFormat, TokenSigning};
+use gatehouse_domain::model::Client;
+use gatehouse_domain::{ClientSecretSpec, ClientSpec};
 
 use super::exit::{Exit, Failure};
 use super::view;
@@ -95,37 +94,32 @@ fn invalid(e: impl ToString) -> Failure {
 }
 
 /// The options of `client add` (and, merged over the stored client, `client update`) as the
-/// domain's spec: names parsed here, every rule checked by the domain.
+/// domain's spec: every name parsed and every rule checked by the domain.
 ///
 /// # Errors
-/// [`Exit::Invalid`] for an unknown grant, format or algorithm.
-pub fn spec_of(args: NewClientArgs) -> Result<NewClientSpec, Failure> {
-    let grants = GrantSet::parse_names(&args.grants.join(" ")).map_err(invalid)?;
-    let access_token_format = TokenFormat::parse(&args.access_token_format)
-        .ok_or_else(|| invalid("--access-token-format must be opaque or jwt"))?;
-    let alg = |flag: &str, value: Option<&str>, default: Alg| {
-        parse_alg(&args.client_id, flag, value, default).map_err(invalid)
-    };
-    let signing = TokenSigning {
-        audience: args.audience.clone(),
-        access_token_alg: alg(
-            "--access-token-alg",
-            args.access_token_alg.as_deref(),
-            Alg::Es256,
-        )?,
-        id_token_alg: alg("--id-token-alg", args.id_token_alg.as_deref(), Alg::Rs256)?,
-    };
+/// [`Exit::Invalid`] for a JWK Set file that cannot be read.
+pub fn spec_of(args: NewClientArgs) -> Result<ClientSpec, Failure> {
     let jwks = args
         .jwks
         .as_deref()
         .map(super::read_jwks)
         .transpose()
         .map_err(invalid)?;
-    Ok(NewClientSpec {
+    Ok(ClientSpec {
+        secret: if args.public || args.keys_only {
+            ClientSecretSpec::Absent
+        } else {
+            ClientSecretSpec::Generate
+        },
         client_id: args.client_id,
-        confidential: !args.public && !args.keys_only,
         jwks,
-        grants,
+        // `--grants a,b` and `--grants "a b"` alike.
+        grants: args
+            .grants
+            .iter()
+            .flat_map(|g| g.split_ascii_whitespace())
+            .map(str::to_owned)
+            .collect(),
         scope: args.scope,
         redirect_url: args.redirect_url,
         broker_id: args.broker,
@@ -133,8 +127,13 @@ pub fn spec_of(args: NewClientArgs) -> Result<NewClientSpec, Failure> {
         redirect_uris: args.redirect_uris,
         consent_required: args.consent_required,
         client_name: args.client_name,
-        access_token_format,
-        signing,
+        access_token_format: Some(args.access_token_format),
+        audience: args.audience,
+        access_token_alg: args.access_token_alg,
+        id_token_alg: args.id_token_alg,
+        post_logout_redirect_uris: args.post_logout_redirect_uris,
+        require_pushed_authorization_requests: args.require_pushed_authorization_requests,
+        ..ClientSpec::default()
     })
 }
 

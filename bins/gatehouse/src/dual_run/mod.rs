@@ -166,8 +166,7 @@ impl UsageBook {
 /// POST to one.
 fn legacy_endpoint(req: &ServiceRequest) -> Option<Endpoint> {
     let endpoint = Endpoint::from_route(req.path())?;
-    (endpoint.dialect() != "shared" && req.method() == actix_web::http::Method::POST)
-        .then_some(endpoint)
+    (endpoint.is_legacy() && req.method() == actix_web::http::Method::POST).then_some(endpoint)
 }
 
 /// The middleware (see the module's documentation).

@@ -142,7 +142,7 @@ impl ApiError {
     /// status otherwise.
     pub fn status(&self, family: Family) -> StatusCode {
         let katana = family == Family::OAuth { katana: true };
-        let oauth = matches!(family, Family::OAuth { .. });
+        let oauth = matches!(family, Family::OAuth { .. } | Family::Page);
         match self.codes().0 {
             Kind::Server(status) => status,
             Kind::Transport(StatusCode::UNSUPPORTED_MEDIA_TYPE) if katana => {
@@ -320,9 +320,164 @@ fn model_state_entry(format: BodyFormat, e: &DecodeError, camel: bool) -> (Strin
     }
 }
 
-/// One of the five legacy dialects (whose answers `legacy::legacy_answers` finishes).
-fn is_legacy(endpoint: Endpoint) -> bool {
-    endpoint.dialect() != "shared"
+/// A `WWW-Authenticate` challenge (RFC 7235 section 4.1), written once: every 401 carries one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Challenge {
+    /// `Basic realm="gatehouse"`: client authentication (RFC 6749 section 5.2).
+    Basic,
+    /// `Bearer realm="gatehouse"`, with RFC 6750 section 3's `error` when a token was presented.
+    Bearer(Option<&'static str>),
+}
+
+impl Challenge {
+    /// The header value.
+    pub fn header(self) -> String {
+        match self {
+            Challenge::Basic => "Basic realm=\"gatehouse\"".to_owned(),
+            Challenge::Bearer(None) => "Bearer realm=\"gatehouse\"".to_owned(),
+            Challenge::Bearer(Some(error)) => {
+                format!("Bearer realm=\"gatehouse\", error=\"{error}\"")
+            }
+        }
+    }
+}
+
+/// An RFC 6749 section 5.2 / RFC 6750 section 3 error answer: the ONE writer of OAuth error
+/// bodies, for the standards surface and for the two legacy OAuth dialects (v1, Katana).
+///
+/// The standards surface answers `application/json` with `Cache-Control: no-store` and
+/// `Pragma: no-cache`; the legacy dialects keep their bytes: `application/json;
+/// charset=utf-8`, and the legacy host's caching headers (`legacy::legacy_answers`). Every
+/// `error_description` keeps to section 5.2's characters (printable ASCII without `"` and
+/// `\\`).
+#[derive(Debug, Clone)]
+pub struct OAuthAnswer {
+    status: StatusCode,
+    body: ErrorResponse,
+    retry_after: Option<u64>,
+    challenge: Option<Challenge>,
+    legacy: bool,
+}
+
+impl OAuthAnswer {
+    /// `code` with a description.
+    pub fn new(status: StatusCode, code: ErrorCode, description: impl Into<String>) -> Self {
+        let body = ErrorResponse::new(code, section_5_2_text(&description.into()));
+        Self::of_body(status, body)
+    }
+
+    /// `code` alone (`{"error":"invalid_token"}`).
+    pub fn bare(status: StatusCode, code: ErrorCode) -> Self {
+        Self::of_body(status, ErrorResponse::bare(code))
+    }
+
+    fn of_body(status: StatusCode, body: ErrorResponse) -> Self {
+        Self {
+            status,
+            body,
+            retry_after: None,
+            challenge: None,
+            legacy: false,
+        }
+    }
+
+    /// `err` on the standards surface or at a legacy OAuth dialect (`endpoint`), `message`
+    /// being what may be shown. A standards 401 always challenges: `Basic` for the client;
+    /// the legacy dialects only when the request used Basic (`used_basic`), as they did.
+    fn of_error(
+        endpoint: Endpoint,
+        err: &ApiError,
+        p: &Problem,
+        message: String,
+        used_basic: bool,
+    ) -> Self {
+        let mut answer = Self::new(p.status, p.oauth.clone(), message);
+        answer.retry_after = p.retry_after;
+        answer.legacy = endpoint.is_legacy();
+        if p.status == StatusCode::UNAUTHORIZED {
+            answer.challenge = if answer.legacy {
+                legacy_challenge(err, used_basic)
+            } else {
+                Some(Challenge::Basic)
+            };
+        }
+        answer
+    }
+
+    /// With `Retry-After: secs`.
+    pub fn retry_after(mut self, secs: u64) -> Self {
+        self.retry_after = Some(secs);
+        self
+    }
+
+    /// With a `WWW-Authenticate` challenge.
+    pub fn challenge(mut self, challenge: Challenge) -> Self {
+        self.challenge = Some(challenge);
+        self
+    }
+
+    /// The response.
+    pub fn respond(&self) -> HttpResponse {
+        let Ok(body) = codec::encode_json(&self.body) else {
+            tracing::error!("error body did not encode");
+            return HttpResponse::InternalServerError().finish();
+        };
+        let mut res = HttpResponse::build(self.status);
+        if self.legacy {
+            // No Cache-Control: the legacy host's `no-cache`, `Pragma` and `Expires: -1` come
+            // from `legacy::legacy_answers`.
+            res.insert_header((header::CONTENT_TYPE, ResponseFormat::Json.content_type()));
+        } else {
+            res.insert_header((header::CONTENT_TYPE, "application/json"))
+                .insert_header((header::CACHE_CONTROL, "no-store"));
+        }
+        res.insert_header((header::PRAGMA, "no-cache"));
+        if let Some(secs) = self.retry_after {
+            res.insert_header((header::RETRY_AFTER, secs.to_string()));
+        }
+        if let Some(challenge) = self.challenge {
+            res.insert_header((header::WWW_AUTHENTICATE, challenge.header()));
+        }
+        res.body(body)
+    }
+}
+
+/// RFC 6749 section 5.2: `error_description` may hold only printable ASCII without `"` and
+/// `\\`.
+fn section_5_2_text(text: &str) -> String {
+    text.chars()
+        .map(|c| match c {
+            '"' => '\'',
+            '\\' => '/',
+            c if (' '..='~').contains(&c) => c,
+            _ => '?',
+        })
+        .collect()
+}
+
+/// The legacy dialects' challenge on a 401: `Basic` when the request used Basic, `Bearer`
+/// when a bearer token was wanted or refused, none otherwise.
+fn legacy_challenge(err: &ApiError, used_basic: bool) -> Option<Challenge> {
+    if used_basic {
+        Some(Challenge::Basic)
+    } else if matches!(
+        err,
+        ApiError::Unauthenticated | ApiError::Domain(DomainError::InvalidToken)
+    ) {
+        Some(Challenge::Bearer(None))
+    } else {
+        None
+    }
+}
+
+/// What a 5xx shows: the reason when [`ApiError::shows_reason`], else only an error id (the
+/// cause is in the log under it).
+fn shown(err: &ApiError, p: &Problem, error_id: Option<&str>) -> String {
+    match error_id {
+        _ if !p.status.is_server_error() || err.shows_reason() => p.message.clone(),
+        Some(id) => format!("An error occurred on the server (error id {id})."),
+        None => "An error occurred on the server.".to_owned(),
+    }
 }
 
 /// Writes `err` in the words of `endpoint`'s dialect.
@@ -339,26 +494,13 @@ pub fn render(
     } else {
         tracing::warn!(endpoint = endpoint.route(), status = p.status.as_u16(), error_id, reason = %p.message, "request failed");
     }
-    let message = if p.status.is_server_error() && !err.shows_reason() {
-        format!("An error occurred on the server (error id {error_id}).")
-    } else {
-        p.message.clone()
-    };
+    let message = shown(err, &p, Some(error_id));
     let status = p.status;
     let (body, content_type) = match endpoint.family() {
-        Family::OAuth { .. } => {
-            let body = ErrorResponse::new(p.oauth, message);
-            (
-                codec::encode_json(&body),
-                ResponseFormat::Json.content_type(),
-            )
+        Family::OAuth { .. } | Family::Page => {
+            return OAuthAnswer::of_error(endpoint, err, &p, message, used_basic).respond();
         }
-        Family::WebApi => {
-            // The onetime service's JSON formatter camel-cased HttpError too.
-            let camel = matches!(
-                endpoint,
-                Endpoint::OneTimeToken | Endpoint::OneTimeAuthorize
-            );
+        Family::WebApi { camel } => {
             let body = match err {
                 ApiError::Invalid { key, error } => HttpError::invalid_model(key, error),
                 ApiError::Binding { format, errors } => {
@@ -401,23 +543,15 @@ pub fn render(
     };
     let mut res = HttpResponse::build(status);
     // No Cache-Control here: error answers get the legacy host's `no-cache`, `Pragma` and
-    // `Expires: -1` from `legacy::legacy_answers` (the standards endpoints theirs below).
+    // `Expires: -1` from `legacy::legacy_answers`.
     res.insert_header((header::CONTENT_TYPE, content_type))
         .insert_header((header::PRAGMA, "no-cache"));
-    if !is_legacy(endpoint) {
-        res.insert_header((header::CACHE_CONTROL, "no-store"));
-    }
     if let Some(secs) = p.retry_after {
         res.insert_header((header::RETRY_AFTER, secs.to_string()));
     }
     if status == StatusCode::UNAUTHORIZED {
-        if used_basic {
-            res.insert_header((header::WWW_AUTHENTICATE, "Basic realm=\"gatehouse\""));
-        } else if matches!(
-            err,
-            ApiError::Unauthenticated | ApiError::Domain(DomainError::InvalidToken)
-        ) {
-            res.insert_header((header::WWW_AUTHENTICATE, "Bearer realm=\"gatehouse\""));
+        if let Some(challenge) = legacy_challenge(err, used_basic) {
+            res.insert_header((header::WWW_AUTHENTICATE, challenge.header()));
         }
     }
     res.body(body)
@@ -452,18 +586,8 @@ impl actix_web::ResponseError for ApiError {
 
     fn error_response(&self) -> HttpResponse {
         let p = self.problem(Family::OAuth { katana: false });
-        let message = if p.status.is_server_error() && !matches!(self, ApiError::Busy) {
-            "An error occurred on the server.".to_owned()
-        } else {
-            p.message
-        };
-        match codec::encode_json(&ErrorResponse::new(p.oauth, message)) {
-            Ok(body) => HttpResponse::build(p.status)
-                .insert_header((header::CONTENT_TYPE, ResponseFormat::Json.content_type()))
-                .insert_header((header::CACHE_CONTROL, "no-store"))
-                .body(body),
-            Err(_) => HttpResponse::build(p.status).finish(),
-        }
+        let message = shown(self, &p, None);
+        OAuthAnswer::of_error(Endpoint::Token, self, &p, message, false).respond()
     }
 }
 
@@ -476,7 +600,7 @@ mod tests {
     fn each_dialect_answers_its_own_status() {
         let katana = Family::OAuth { katana: true };
         let oauth = Family::OAuth { katana: false };
-        let web_api = Family::WebApi;
+        let web_api = Family::WebApi { camel: false };
         let otc = Family::Otc { token: true };
         let locked = DomainError::Locked {
             retry_after: time::Duration::seconds(3),
@@ -502,9 +626,68 @@ mod tests {
         }
     }
 
+    /// One writer: the section 5.2 characters everywhere; a standards 401 always challenges
+    /// with Basic, a legacy one only when Basic was used; the media type and caching of each.
+    #[test]
+    fn one_oauth_writer_for_every_surface() {
+        assert_eq!(section_5_2_text("a \"b\" \\ é\n"), "a 'b' / ??");
+        let err = ApiError::Domain(DomainError::InvalidClient);
+        let p = err.problem(Family::OAuth { katana: false });
+        let header = |res: &HttpResponse, name: header::HeaderName| {
+            res.headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        for standard in [
+            Endpoint::Introspect,
+            Endpoint::Revoke,
+            Endpoint::Token,
+            Endpoint::Par,
+        ] {
+            let res = OAuthAnswer::of_error(standard, &err, &p, "x".into(), false).respond();
+            assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+            let challenge = header(&res, header::WWW_AUTHENTICATE);
+            assert_eq!(challenge.as_deref(), Some("Basic realm=\"gatehouse\""));
+            let media = header(&res, header::CONTENT_TYPE);
+            assert_eq!(media.as_deref(), Some("application/json"));
+            let cache = header(&res, header::CACHE_CONTROL);
+            assert_eq!(cache.as_deref(), Some("no-store"));
+        }
+        let res = OAuthAnswer::of_error(Endpoint::V1Token, &err, &p, "x".into(), false).respond();
+        assert_eq!(header(&res, header::WWW_AUTHENTICATE), None);
+        assert_eq!(header(&res, header::CACHE_CONTROL), None);
+        let media = header(&res, header::CONTENT_TYPE);
+        assert_eq!(media.as_deref(), Some("application/json; charset=utf-8"));
+        let res = OAuthAnswer::of_error(Endpoint::V1Token, &err, &p, "x".into(), true).respond();
+        let challenge = header(&res, header::WWW_AUTHENTICATE);
+        assert_eq!(challenge.as_deref(), Some("Basic realm=\"gatehouse\""));
+    }
+
+    #[test]
+    fn server_failures_show_an_error_id_unless_the_reason_is_safe() {
+        let internal = ApiError::Internal;
+        let p = internal.problem(Family::OAuth { katana: false });
+        assert_eq!(
+            shown(&internal, &p, Some("abc")),
+            "An error occurred on the server (error id abc)."
+        );
+        assert_eq!(
+            shown(&internal, &p, None),
+            "An error occurred on the server."
+        );
+        let busy = ApiError::Busy;
+        let p = busy.problem(Family::OAuth { katana: false });
+        assert_eq!(
+            shown(&busy, &p, Some("abc")),
+            "The server is busy; try again shortly."
+        );
+    }
+
     #[test]
     fn the_problem_carries_the_status_and_the_codes() {
-        let p = ApiError::from(DomainError::InvalidCredentials).problem(Family::WebApi);
+        let p = ApiError::from(DomainError::InvalidCredentials)
+            .problem(Family::WebApi { camel: false });
         assert_eq!(p.status, StatusCode::UNAUTHORIZED);
         assert_eq!(p.oauth, ErrorCode::InvalidGrant);
         assert_eq!(p.otc, ResponseStatus::InvalidCredentials);

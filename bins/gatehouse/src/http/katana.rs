@@ -13,6 +13,7 @@ use actix_web::web;
 use gatehouse_domain::secret::Secret;
 use gatehouse_domain::service::{PasswordGrant, WithoutClient};
 use gatehouse_models::katana::{OAuthRequest, OAuthToken};
+use gatehouse_models::oauth::GrantType;
 
 use super::error::ApiError;
 use super::extract::{Body, Credentials, Dialect, Katana};
@@ -27,7 +28,8 @@ pub(super) async fn token(
     state: web::Data<AppState>,
 ) -> Reply {
     let form = body.value;
-    if form.grant_type.as_deref() != Some("password") {
+    // Katana's subset: the password grant only; even an absent grant_type is unsupported.
+    if form.grant_type.as_deref().and_then(GrantType::from_wire) != Some(GrantType::Password) {
         return Err(ApiError::UnsupportedGrantType);
     }
     let grant = PasswordGrant {

@@ -29,7 +29,7 @@ pub struct WebApiAnswer;
 fn is_legacy_route(path: &str) -> bool {
     Endpoint::ALL
         .into_iter()
-        .any(|e| e.route() == path && e.dialect() != "shared")
+        .any(|e| e.route() == path && e.is_legacy())
 }
 
 /// The middleware (registered inside the path normalisation).

@@ -11,8 +11,12 @@
 //! | [`otc`] | `POST /admin/login/auth_code`, `POST /admin/login/token` |
 //! | [`onetime`] | `POST /oauth2/onetime/token`, `POST /oauth2/onetime/authorize` |
 //! | [`shared`] | introspection, revocation, RFC 8414 metadata, `/healthz`, `/metrics` |
-//! | [`standard`] | `/oauth2/authorize`, login, consent, logout, `/oauth2/token` |
+//! | [`standard`] | `/oauth2/authorize`, login, consent, logout, `/oauth2/token`, `/oauth2/par` |
 //! | [`oidc`] | JWKS, userinfo, OpenID Provider metadata |
+//! | `crate::help` | `/Help`, `/openapi.json` |
+//!
+//! The routes are one table, [`Endpoint`] (`gatehouse_models::routes`); [`routes`] registers
+//! them from it.
 //!
 //! Each legacy module documents the quirks of its dialect it keeps; what Web API's pipeline
 //! did to every legacy answer (negotiated media type and charset, caching headers) is
@@ -30,6 +34,7 @@ use tracing::Instrument as _;
 
 pub mod error;
 pub mod extract;
+pub mod grant;
 mod katana;
 pub mod legacy;
 mod member;
@@ -44,117 +49,9 @@ mod v1;
 
 pub use error::ApiError;
 
-/// Every route Gatehouse serves.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Endpoint {
-    /// `POST /oauth2/onetime/token`
-    OneTimeToken,
-    /// `POST /oauth2/onetime/authorize`
-    OneTimeAuthorize,
-    /// `POST /admin/login/auth_code`
-    OtcAuthCode,
-    /// `POST /admin/login/token`
-    OtcToken,
-    /// `POST /api/Token`
-    MemberToken,
-    /// `POST /api/v1/auth/token`
-    V1Token,
-    /// `POST /token`
-    KatanaToken,
-    /// `POST /oauth2/introspect`
-    Introspect,
-    /// `POST /oauth2/revoke`
-    Revoke,
-    /// `GET /.well-known/oauth-authorization-server`
-    Metadata,
-    /// `GET /healthz`
-    Health,
-    /// `GET /metrics`
-    Metrics,
-}
-
-/// How a dialect words its errors.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Family {
-    /// RFC 6749 JSON errors; Katana answers 400 to everything.
-    OAuth {
-        /// Katana's `/token`.
-        katana: bool,
-    },
-    /// Web API's HttpError, negotiated.
-    WebApi,
-    /// The otc Header/Body envelope.
-    Otc {
-        /// The token exchange (else the auth code endpoint).
-        token: bool,
-    },
-}
-
-impl Endpoint {
-    /// All of them, for the route table.
-    pub const ALL: [Endpoint; 12] = [
-        Endpoint::OneTimeToken,
-        Endpoint::OneTimeAuthorize,
-        Endpoint::OtcAuthCode,
-        Endpoint::OtcToken,
-        Endpoint::MemberToken,
-        Endpoint::V1Token,
-        Endpoint::KatanaToken,
-        Endpoint::Introspect,
-        Endpoint::Revoke,
-        Endpoint::Metadata,
-        Endpoint::Health,
-        Endpoint::Metrics,
-    ];
-
-    /// The normalised (lower-case, no trailing slash) path.
-    pub fn route(self) -> &'static str {
-        match self {
-            Endpoint::OneTimeToken => "/oauth2/onetime/token",
-            Endpoint::OneTimeAuthorize => "/oauth2/onetime/authorize",
-            Endpoint::OtcAuthCode => "/admin/login/auth_code",
-            Endpoint::OtcToken => "/admin/login/token",
-            Endpoint::MemberToken => "/api/token",
-            Endpoint::V1Token => "/api/v1/auth/token",
-            Endpoint::KatanaToken => "/token",
-            Endpoint::Introspect => "/oauth2/introspect",
-            Endpoint::Revoke => "/oauth2/revoke",
-            Endpoint::Metadata => "/.well-known/oauth-authorization-server",
-            Endpoint::Health => "/healthz",
-            Endpoint::Metrics => "/metrics",
-        }
-    }
-
-    /// The dialect label used in metrics and logs.
-    pub fn dialect(self) -> &'static str {
-        match self {
-            Endpoint::OneTimeToken | Endpoint::OneTimeAuthorize => "onetime",
-            Endpoint::OtcAuthCode | Endpoint::OtcToken => "otc",
-            Endpoint::MemberToken => "member",
-            Endpoint::V1Token => "v1",
-            Endpoint::KatanaToken => "katana",
-            _ => "shared",
-        }
-    }
-
-    /// How its errors are worded.
-    pub fn family(self) -> Family {
-        match self {
-            Endpoint::OneTimeToken | Endpoint::OneTimeAuthorize | Endpoint::MemberToken => {
-                Family::WebApi
-            }
-            Endpoint::OtcAuthCode => Family::Otc { token: false },
-            Endpoint::OtcToken => Family::Otc { token: true },
-            Endpoint::KatanaToken => Family::OAuth { katana: true },
-            _ => Family::OAuth { katana: false },
-        }
-    }
-
-    /// The endpoint of a normalised path.
-    pub fn from_route(path: &str) -> Option<Endpoint> {
-        Endpoint::ALL.into_iter().find(|e| e.route() == path)
-    }
-}
+/// The route table (`gatehouse_models::routes`): every route Gatehouse serves, registered
+/// from it by [`routes`].
+pub use gatehouse_models::routes::{Endpoint, Family, Method};
 
 /// ASP.NET routing matched paths case-insensitively and ignored a trailing slash: the path
 /// is lower-cased and trimmed before routing.
@@ -193,7 +90,9 @@ pub async fn normalize_and_measure(
             req.head_mut().uri = uri;
         }
     }
-    let (route, dialect) = route_label(req.path());
+    // The route template (never the path as sent) and the dialect, for metrics and traces.
+    let (route, dialect) = Endpoint::from_route(req.path())
+        .map_or(("unmatched", "none"), |e| (e.route(), e.dialect()));
     let span = crate::telemetry::request_span(method_label(req.method()), route, dialect);
     let metrics = req
         .app_data::<web::Data<crate::AppState>>()
@@ -220,86 +119,102 @@ fn method_label(method: &actix_web::http::Method) -> &'static str {
     .unwrap_or("_OTHER")
 }
 
-/// The route template and dialect of a (normalised) path, for metrics and traces:
-/// `("unmatched", "none")` for a path no route serves, never the path itself.
-fn route_label(path: &str) -> (&'static str, &'static str) {
-    match Endpoint::from_route(path) {
-        Some(e) => (e.route(), e.dialect()),
-        None => match standard::route_label(path).or_else(|| oidc::route_label(path)) {
-            Some(route) => (route, "standard"),
-            None => ("unmatched", "none"),
-        },
-    }
+/// Which routes a listener serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Served {
+    /// `/metrics` (off when it has its own listener, `--metrics-bind`).
+    pub metrics: bool,
+    /// `/Help` and `/openapi.json` (`--help-pages`).
+    pub help: bool,
 }
 
-/// Registers every route.
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    register(cfg, true);
-}
-
-/// Registers every route but `/metrics` (served on its own listener, `--metrics-bind`).
-pub fn routes_without_metrics(cfg: &mut web::ServiceConfig) {
-    register(cfg, false);
-}
-
-fn register(cfg: &mut web::ServiceConfig, with_metrics: bool) {
-    for endpoint in Endpoint::ALL {
-        if endpoint == Endpoint::Metrics && !with_metrics {
-            continue;
-        }
-        let method = match endpoint {
-            Endpoint::Metadata | Endpoint::Health | Endpoint::Metrics => web::get(),
-            _ => web::post(),
-        };
-        let allow = match endpoint {
-            Endpoint::Metadata | Endpoint::Health | Endpoint::Metrics => "GET",
-            _ => "POST",
-        };
-        let handler = handler(endpoint, method);
-        // Web API's 405: negotiated, in the dialect's casing (the standards endpoints answer
-        // the same words; they are not Web API's, so they stay JSON).
-        let camel = matches!(
-            endpoint,
-            Endpoint::OneTimeToken | Endpoint::OneTimeAuthorize
-        );
-        cfg.service(
-            web::resource(endpoint.route())
+/// Registers every [`Endpoint`] `served` names, each with its methods' handlers, its
+/// dialect's middleware ([`in_dialect`]) and the one 405 answer ([`method_not_allowed`]).
+pub fn routes(served: Served) -> impl FnOnce(&mut web::ServiceConfig) {
+    move |cfg| {
+        for endpoint in Endpoint::ALL {
+            let skip = match endpoint {
+                Endpoint::Metrics => !served.metrics,
+                e if e.dialect() == "help" => !served.help,
+                _ => false,
+            };
+            if skip {
+                continue;
+            }
+            let mut resource = web::resource(endpoint.route())
                 .wrap(actix_web::middleware::from_fn(
                     move |req, next: Next<BoxBody>| in_dialect(endpoint, req, next),
                 ))
-                .route(handler)
                 .default_service(web::to(move |req: HttpRequest| async move {
-                    let message = format!(
-                        "The requested resource does not support http method '{}'.",
-                        req.method()
-                    );
-                    let mut res =
-                        legacy::web_api_error(&req, StatusCode::METHOD_NOT_ALLOWED, message, camel);
-                    res.headers_mut()
-                        .insert(header::ALLOW, header::HeaderValue::from_static(allow));
-                    res
-                })),
-        );
+                    method_not_allowed(endpoint, &req)
+                }));
+            for method in endpoint.methods() {
+                resource = resource.route(handler(endpoint, *method));
+            }
+            cfg.service(resource);
+        }
     }
-    standard::routes(cfg);
-    oidc::routes(cfg);
 }
 
-/// The actix route for `endpoint`.
-fn handler(endpoint: Endpoint, method: Route) -> Route {
-    match endpoint {
-        Endpoint::KatanaToken => method.to(katana::token),
-        Endpoint::V1Token => method.to(v1::token),
-        Endpoint::MemberToken => method.to(member::token),
-        Endpoint::OtcAuthCode => method.to(otc::auth_code),
-        Endpoint::OtcToken => method.to(otc::token),
-        Endpoint::OneTimeToken => method.to(onetime::token),
-        Endpoint::OneTimeAuthorize => method.to(onetime::authorize),
-        Endpoint::Introspect => method.to(shared::introspect),
-        Endpoint::Revoke => method.to(shared::revoke),
-        Endpoint::Metadata => method.to(shared::metadata),
-        Endpoint::Health => method.to(shared::health),
-        Endpoint::Metrics => method.to(shared::metrics),
+/// The one 405: Web API's (negotiated, in the dialect's casing) on the legacy host, RFC 6749
+/// section 5.2's `invalid_request` on the standards surface; `Allow` lists the methods.
+fn method_not_allowed(endpoint: Endpoint, req: &HttpRequest) -> HttpResponse {
+    let mut res = if endpoint.on_legacy_host() {
+        let message = format!(
+            "The requested resource does not support http method '{}'.",
+            req.method()
+        );
+        let camel = endpoint.family() == (Family::WebApi { camel: true });
+        legacy::web_api_error(req, StatusCode::METHOD_NOT_ALLOWED, message, camel)
+    } else {
+        error::OAuthAnswer::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            gatehouse_models::oauth::ErrorCode::InvalidRequest,
+            "Method not allowed.",
+        )
+        .respond()
+    };
+    res.headers_mut().insert(
+        header::ALLOW,
+        header::HeaderValue::from_static(endpoint.allow()),
+    );
+    res
+}
+
+/// The actix route of `endpoint`'s `method`.
+fn handler(endpoint: Endpoint, method: Method) -> Route {
+    use standard::{authorize, logout, par, token};
+    let route = match method {
+        Method::Get => web::get(),
+        Method::Post => web::post(),
+    };
+    match (endpoint, method) {
+        (Endpoint::KatanaToken, _) => route.to(katana::token),
+        (Endpoint::V1Token, _) => route.to(v1::token),
+        (Endpoint::MemberToken, _) => route.to(member::token),
+        (Endpoint::OtcAuthCode, _) => route.to(otc::auth_code),
+        (Endpoint::OtcToken, _) => route.to(otc::token),
+        (Endpoint::OneTimeToken, _) => route.to(onetime::token),
+        (Endpoint::OneTimeAuthorize, _) => route.to(onetime::authorize),
+        (Endpoint::Introspect, _) => route.to(shared::introspect),
+        (Endpoint::Revoke, _) => route.to(shared::revoke),
+        (Endpoint::Metadata, _) => route.to(shared::metadata),
+        (Endpoint::Health, _) => route.to(shared::health),
+        (Endpoint::Metrics, _) => route.to(shared::metrics),
+        (Endpoint::Authorize, _) => route.to(authorize::authorize),
+        (Endpoint::Login, _) => route.to(authorize::login),
+        (Endpoint::Consent, _) => route.to(authorize::consent),
+        (Endpoint::Logout, Method::Get) => route.to(logout::end_session_get),
+        (Endpoint::Logout, Method::Post) => route.to(logout::end_session_post),
+        (Endpoint::Token, _) => route.to(token::token),
+        (Endpoint::Par, _) => route.to(par::push),
+        (Endpoint::Jwks, _) => route.to(oidc::jwks),
+        (Endpoint::UserInfo, _) => route.to(oidc::userinfo),
+        (Endpoint::OpenIdConfiguration, _) => route.to(oidc::configuration),
+        (Endpoint::HelpIndex, _) => route.to(crate::help::index),
+        (Endpoint::HelpApi, _) => route.to(crate::help::api),
+        (Endpoint::HelpModel, _) => route.to(crate::help::model),
+        (Endpoint::OpenApi, _) => route.to(crate::help::openapi),
     }
 }
 

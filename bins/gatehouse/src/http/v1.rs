@@ -8,15 +8,13 @@
 //! (a legacy proxy that supplied its own).
 
 use actix_web::{web, HttpRequest};
-use gatehouse_domain::secret::Secret;
-use gatehouse_domain::service::{
-    ClientAuth, IssuedTokens, PasswordGrant, WindowsGrant, WithoutClient,
-};
+use gatehouse_domain::service::{ClientAuth, IssuedTokens, WindowsGrant, WithoutClient};
 use gatehouse_models::v1::{AccessTokenResponse, TokenRequest};
 
 use super::error::ApiError;
 use super::extract::{Body, Credentials, Dialect};
-use super::reply::{self, non_empty, required, secs, Reply};
+use super::grant;
+use super::reply::{self, non_empty, secs, Reply};
 use crate::AppState;
 
 /// `POST /api/v1/auth/token`.
@@ -77,47 +75,23 @@ impl Grant {
             scope,
             without_client,
         } = self;
-        let ip = creds.ip();
-        match r.grant_type.as_deref() {
-            Some("password") => {
-                let grant = PasswordGrant {
-                    user_name: required(r.username, "username")?,
-                    password: Secret::from(required(r.password, "password")?),
-                    client,
-                    client_key: None,
-                    caller_ip: Some(ip),
-                    scope,
-                    want_refresh: true,
-                    without_client,
-                };
-                state.hashing(move |s| s.password_grant(grant)).await
-            }
-            Some("refresh_token") => {
-                let token = required(r.refresh_token, "refresh_token")?;
-                let client = client.ok_or(ApiError::MissingClient)?;
-                state
-                    .blocking(move |s| s.refresh_grant(&client, &token, scope.as_deref()))
-                    .await
-            }
-            Some("client_credentials") => {
-                let client = client.ok_or(ApiError::MissingClient)?;
-                state
-                    .blocking(move |s| {
-                        s.client_credentials_grant(&client, scope.as_deref(), Some(ip))
-                    })
-                    .await
-            }
-            Some("authorization_code") => {
-                let code = required(r.code, "code")?;
-                let client = client.ok_or(ApiError::MissingClient)?;
-                let binding = super::standard::v1_code_binding(req, bytes);
-                state
-                    .blocking(move |s| s.exchange_code(&client, &code, binding, Some(ip), true))
-                    .await
-            }
-            None => Err(ApiError::BadRequest("grant_type is required.".into())),
-            Some(_) => Err(ApiError::UnsupportedGrantType),
-        }
+        let grant_type = grant::parse(r.grant_type.as_deref(), grant::V1)?;
+        let members = grant::Members {
+            code: r.code,
+            refresh_token: r.refresh_token,
+            username: r.username,
+            password: r.password,
+        };
+        let grant = grant::Grant::of(grant_type, members, || {
+            super::standard::v1_code_binding(req, bytes)
+        })?;
+        let caller = grant::Caller {
+            client,
+            without_client,
+            scope,
+            ip: creds.ip(),
+        };
+        grant::issue(state, grant, caller).await
     }
 }
 

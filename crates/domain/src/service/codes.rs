@@ -13,7 +13,6 @@ use crate::secret::{generate_token, Secret, TokenDigest};
 use crate::store::{Store, WriteTx};
 
 use super::client_auth::{require_grant, ClientAuth};
-use super::lockout::{account_key, apply_login_success, lockout_records, login_keys};
 use super::redeem::redeem;
 use super::scope::normalize_scope;
 use super::tokens::{IssuedTokens, Lineage, TokenDraft};
@@ -136,11 +135,7 @@ impl<S: Store> Gatehouse<S> {
             return Err(Error::UnauthorizedClient);
         }
         require_grant(&client, GrantType::AuthorizationCode)?;
-        let keys = login_keys(account_key(user_name), caller_ip);
-        let (user, records) = self
-            .store
-            .read(|tx| Ok((tx.user_by_name(user_name)?, lockout_records(tx, &keys)?)))?;
-        let login = self.verify_password(&keys, &records, user, password)?;
+        let login = self.login_by_name(user_name, password, caller_ip)?;
         if !login.user.flags.operator {
             return Err(Error::Forbidden("the user is not an operator"));
         }
@@ -162,12 +157,11 @@ impl<S: Store> Gatehouse<S> {
             browser_session_id: None,
             nonce: None,
         };
-        let account = keys[0].clone();
         let user_id = login.user.id;
         let caps = CodeCaps::of(&self.config);
         self.store
             .write(move |tx| {
-                apply_login_success(tx, &account, &login)?;
+                login.apply(tx)?;
                 caps.admit(tx, &record, now)
             })
             .and_then(|r| r)?;

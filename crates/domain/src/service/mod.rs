@@ -29,12 +29,14 @@ pub mod client_auth;
 pub mod client_credentials;
 pub mod codes;
 pub mod dual_run;
+pub mod import;
 pub mod introspect;
 pub mod katana;
 pub mod lockout;
 pub mod onetime;
 pub mod operator;
 pub mod password;
+pub mod provision;
 mod redeem;
 pub mod refresh;
 pub mod revoke;
@@ -46,11 +48,11 @@ pub use codes::IssuedCode;
 pub use introspect::{TokenInfo, TokenKind};
 pub use onetime::{OneTimeIssuer, OneTimeRedemption, OneTimeRequest};
 pub use password::{MemberGrant, MemberLogin, PasswordGrant, WindowsGrant};
+pub use provision::{ClientSecretSpec, ClientSpec, UserSpec, ValidClient};
 pub use tokens::{IssuedTokens, UserInfo};
 
 pub(crate) use client_auth::authenticate_in;
 pub(crate) use codes::CodeCaps;
-pub(crate) use lockout::{account_key, apply_login_success, lockout_records, login_keys};
 pub(crate) use scope::narrow_scope;
 
 pub(crate) type Result<T> = std::result::Result<T, Error>;
@@ -248,13 +250,7 @@ impl<S: Store> Gatehouse<S> {
     }
 
     pub(crate) fn check_name(&self, value: &str, what: &str) -> Result<()> {
-        if value.trim().is_empty() {
-            return Err(Error::InvalidRequest(format!("{what} is required")));
-        }
-        if value.len() > self.config.max_name_bytes {
-            return Err(Error::InvalidRequest(format!("{what} is too long")));
-        }
-        Ok(())
+        provision::check_name(value, what, self.config.max_name_bytes)
     }
 
     fn check_client_key(&self, key: Option<&str>) -> Result<()> {

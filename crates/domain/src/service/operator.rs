@@ -13,10 +13,8 @@ use uuid::Uuid;
 
 use crate::browser_session::BrowserSession;
 use crate::error::Error;
-use crate::import::NewClientSpec;
-use crate::model::{
-    user_name_key, Client, GrantType, LoginFailure, Member, Session, TradingAccount, User,
-};
+use crate::model::{Client, GrantType, LoginFailure, Member, Session, TradingAccount, User};
+use crate::service::provision::{check_subjects, end_user_sessions, ClientSpec};
 use crate::store::{ReadTx, Store};
 
 use super::introspect::live_session;
@@ -267,7 +265,7 @@ impl<S: Store> Gatehouse<S> {
         self.store().write(move |tx| {
             let user = user_named(tx, &name)?;
             Ok(EndedSessions {
-                ended: tx.end_user_sessions(user.id, now)?,
+                ended: end_user_sessions(tx, user.id, now)?,
             })
         })
     }
@@ -279,7 +277,7 @@ impl<S: Store> Gatehouse<S> {
     /// `NotFound`, `Storage`.
     pub fn unlock_user(&self, user_name: &str, addresses: &[IpAddr]) -> Result<Vec<String>> {
         let name = user_name.to_owned();
-        let mut keys = vec![format!("user:{}", user_name_key(user_name))];
+        let mut keys = vec![account_key(user_name)];
         keys.extend(addresses.iter().map(|ip| address_key(*ip)));
         self.store().write(move |tx| {
             user_named(tx, &name)?;
@@ -338,31 +336,28 @@ impl<S: Store> Gatehouse<S> {
     }
 
     /// Replaces a client's settings with `spec` (validated exactly as
-    /// [`Gatehouse::add_client`] validates). Its secret, token lifetimes and live tokens
-    /// stay; `spec.confidential` must match the client (a secret is added or dropped by
-    /// other means).
+    /// [`Gatehouse::add_client`] validates). Its secret, token lifetimes, logout and PAR
+    /// settings and live tokens stay; whether `spec` gives a secret must match the client (a
+    /// secret is added or dropped by other means).
     ///
     /// # Errors
     /// `InvalidRequest`, `NotFound`, `SigningUnavailable`, `Storage`.
-    pub fn update_client(&self, spec: NewClientSpec) -> Result<Client> {
+    pub fn update_client(&self, spec: ClientSpec) -> Result<Client> {
         let current = self.client_details(&spec.client_id)?;
-        if spec.confidential != current.secret_hash.is_some() {
+        if spec.secret.is_given() != current.secret_hash.is_some() {
             return Err(Error::InvalidRequest(format!(
                 "client {}: a client cannot change between public and confidential",
                 spec.client_id
             )));
         }
-        let client = self.client_from_spec(
-            spec,
-            current.secret_hash.clone(),
-            current.access_token_lifetime,
-            current.refresh_token_lifetime,
-        )?;
+        let mut client = self.client_of(spec, current.secret_hash.clone())?.client;
+        client.access_token_lifetime = current.access_token_lifetime;
+        client.refresh_token_lifetime = current.refresh_token_lifetime;
         let stored = client.clone();
         self.store().write(move |tx| {
             client_with_id(tx, &stored.client_id)?;
             // The same JWT-subject rule as `client add` and import (issue 19 item 9).
-            crate::import::check_subjects(tx, &stored)?;
+            check_subjects(tx, &stored)?;
             tx.upsert_client(&stored)
         })?;
         Ok(client)

@@ -5,12 +5,12 @@ use std::fmt;
 use std::net::IpAddr;
 
 use crate::error::Error;
-use crate::model::GrantType;
+use crate::model::{Client, GrantType, User};
 use crate::secret::Secret;
-use crate::store::Store;
+use crate::store::{ReadTx, Store};
 
 use super::client_auth::{require_grant, ClientAuth, WithoutClient};
-use super::lockout::{account_key, apply_login_success, lockout_records, login_keys};
+use super::lockout::{LoginAttempt, LoginKeys, VerifiedLogin};
 use super::scope::grant_scope;
 use super::tokens::{IssuedTokens, MintSpec};
 use super::{Gatehouse, Result};
@@ -104,6 +104,64 @@ pub struct MemberLogin {
     pub sub_account_id: i64,
 }
 
+/// What the password and Windows grants ask of the client side, borrowed from either.
+struct UserGrantRequest<'a> {
+    client: Option<&'a ClientAuth>,
+    client_key: Option<&'a str>,
+    caller_ip: Option<IpAddr>,
+    scope: Option<&'a str>,
+    want_refresh: bool,
+    without_client: &'a WithoutClient,
+}
+
+impl PasswordGrant {
+    fn request(&self) -> UserGrantRequest<'_> {
+        UserGrantRequest {
+            client: self.client.as_ref(),
+            client_key: self.client_key.as_deref(),
+            caller_ip: self.caller_ip,
+            scope: self.scope.as_deref(),
+            want_refresh: self.want_refresh,
+            without_client: &self.without_client,
+        }
+    }
+}
+
+impl WindowsGrant {
+    fn request(&self) -> UserGrantRequest<'_> {
+        UserGrantRequest {
+            client: self.client.as_ref(),
+            client_key: self.client_key.as_deref(),
+            caller_ip: self.caller_ip,
+            scope: self.scope.as_deref(),
+            want_refresh: self.want_refresh,
+            without_client: &self.without_client,
+        }
+    }
+}
+
+/// A user grant's client (none for a client-less grant) and the scope it gets.
+struct GrantedClient {
+    client: Option<Client>,
+    scope: String,
+}
+
+/// Whom a user grant is for: a verified password login, or a user a trusted proxy vouched
+/// for (Windows authentication).
+enum GrantUser {
+    Password(VerifiedLogin),
+    Windows(User),
+}
+
+impl GrantUser {
+    fn user(&self) -> &User {
+        match self {
+            Self::Password(login) => &login.user,
+            Self::Windows(user) => user,
+        }
+    }
+}
+
 impl<S: Store> Gatehouse<S> {
     /// The password grant (katana `/token`, v1 `grant_type=password`).
     ///
@@ -129,99 +187,86 @@ impl<S: Store> Gatehouse<S> {
     }
 
     fn password_grant_issuing(&self, grant: PasswordGrant, katana: bool) -> Result<IssuedTokens> {
-        self.check_name(&grant.user_name, "user name")?;
-        self.check_client_key(grant.client_key.as_deref())?;
-        let keys = login_keys(account_key(&grant.user_name), grant.caller_ip);
-        let now = self.now();
-        let (client, user, records) = self.store.read(|tx| {
-            let client =
-                self.grant_client(tx, grant.client.as_ref(), &grant.without_client, now)?;
-            let user = tx.user_by_name(&grant.user_name)?;
-            Ok((client, user, lockout_records(tx, &keys)?))
+        let request = grant.request();
+        let (granted, attempt) = self.user_grant_client(&request, &grant.user_name, |tx| {
+            LoginAttempt::read_by_name(tx, &grant.user_name, grant.caller_ip)
         })?;
-        if let Some(auth) = &grant.client {
-            self.settle_assertion(auth)?;
-        }
-        if let Some(client) = &client {
-            require_grant(client, GrantType::Password)?;
-        }
-        let scope = grant_scope(
-            client.as_ref(),
-            &grant.without_client,
-            grant.scope.as_deref(),
-        )?;
-        let login = self.verify_password(&keys, &records, user, &grant.password)?;
-        let mint = self.mint(MintSpec {
-            grant: GrantType::Password,
-            katana,
-            keys: None,
-            client_key: grant.client_key.clone(),
-            caller_ip: grant.caller_ip,
-            client: client.as_ref(),
-            user: Some(&login.user),
-            scope,
-            refresh: grant.want_refresh
-                && client
-                    .as_ref()
-                    .is_some_and(|c| c.grants.contains(GrantType::RefreshToken)),
-        })?;
-        let account = keys[0].clone();
-        self.store
-            .write(move |tx| {
-                apply_login_success(tx, &account, &login)?;
-                mint.apply(tx)?;
-                Ok(mint.out)
-            })
-            .inspect(|t| self.audit_issued(GrantType::Password, t))
+        let login = self.verify_login(attempt, &grant.password)?;
+        self.issue_user_grant(&request, granted, GrantUser::Password(login), katana)
     }
 
     /// Windows authentication (v1 `WindowsAuthentication: true`): the user name comes from a
-    /// trusted proxy, which the server has validated. Like the password grant without the
+    /// trusted proxy, which the server has validated. The password grant without the
     /// password (and without lockout).
     ///
     /// # Errors
     /// `InvalidClient`, `UnauthorizedClient`, `InvalidScope`, `InvalidCredentials` (unknown
     /// user), `AccountDisabled`, `Storage`.
     pub fn windows_grant(&self, grant: WindowsGrant) -> Result<IssuedTokens> {
-        self.check_name(&grant.user_name, "user name")?;
-        self.check_client_key(grant.client_key.as_deref())?;
-        let now = self.now();
-        let (client, user) = self.store.read(|tx| {
-            let client =
-                self.grant_client(tx, grant.client.as_ref(), &grant.without_client, now)?;
-            Ok((client, tx.user_by_name(&grant.user_name)?))
+        let request = grant.request();
+        let (granted, user) = self.user_grant_client(&request, &grant.user_name, |tx| {
+            tx.user_by_name(&grant.user_name)
         })?;
-        if let Some(auth) = &grant.client {
+        let user = user.ok_or(Error::InvalidCredentials)?;
+        if user.flags.disabled {
+            return Err(Error::AccountDisabled);
+        }
+        self.issue_user_grant(&request, granted, GrantUser::Windows(user), false)
+    }
+
+    /// The client side of a user grant: the name and `clientKey` checked, the client read
+    /// (with what `read_user` reads, in the same transaction), authenticated, allowed the
+    /// password grant, and the scope narrowed.
+    fn user_grant_client<T>(
+        &self,
+        request: &UserGrantRequest<'_>,
+        user_name: &str,
+        read_user: impl FnOnce(&mut dyn ReadTx) -> Result<T>,
+    ) -> Result<(GrantedClient, T)> {
+        self.check_name(user_name, "user name")?;
+        self.check_client_key(request.client_key)?;
+        let now = self.now();
+        let (client, read) = self.store.read(|tx| {
+            let client = self.grant_client(tx, request.client, request.without_client, now)?;
+            Ok((client, read_user(tx)?))
+        })?;
+        if let Some(auth) = request.client {
             self.settle_assertion(auth)?;
         }
         if let Some(client) = &client {
             require_grant(client, GrantType::Password)?;
         }
-        let scope = grant_scope(
-            client.as_ref(),
-            &grant.without_client,
-            grant.scope.as_deref(),
-        )?;
-        let user = user.ok_or(Error::InvalidCredentials)?;
-        if user.flags.disabled {
-            return Err(Error::AccountDisabled);
-        }
+        let scope = grant_scope(client.as_ref(), request.without_client, request.scope)?;
+        Ok((GrantedClient { client, scope }, read))
+    }
+
+    /// Mints the tokens of a user grant and stores them, with the login's success (lockout
+    /// cleared, hash upgraded) in the same write transaction.
+    fn issue_user_grant(
+        &self,
+        request: &UserGrantRequest<'_>,
+        granted: GrantedClient,
+        user: GrantUser,
+        katana: bool,
+    ) -> Result<IssuedTokens> {
+        let client = granted.client.as_ref();
         let mint = self.mint(MintSpec {
             grant: GrantType::Password,
-            katana: false,
+            katana,
             keys: None,
-            client_key: grant.client_key.clone(),
-            caller_ip: grant.caller_ip,
-            client: client.as_ref(),
-            user: Some(&user),
-            scope,
-            refresh: grant.want_refresh
-                && client
-                    .as_ref()
-                    .is_some_and(|c| c.grants.contains(GrantType::RefreshToken)),
+            client_key: request.client_key.map(str::to_owned),
+            caller_ip: request.caller_ip,
+            client,
+            user: Some(user.user()),
+            scope: granted.scope,
+            refresh: request.want_refresh
+                && client.is_some_and(|c| c.grants.contains(GrantType::RefreshToken)),
         })?;
         self.store
             .write(move |tx| {
+                if let GrantUser::Password(login) = &user {
+                    login.apply(tx)?;
+                }
                 mint.apply(tx)?;
                 Ok(mint.out)
             })
@@ -244,7 +289,7 @@ impl<S: Store> Gatehouse<S> {
             })?),
         };
         let member_id = grant.member_id.trim().to_owned();
-        let (member, user, sub, keys, records) = self.store.read(|tx| {
+        let (member, sub, attempt) = self.store.read(|tx| {
             let member = tx.member_by_member_id(&member_id)?;
             let user = match &member {
                 Some(m) => tx.user_by_id(m.user_id)?,
@@ -252,19 +297,17 @@ impl<S: Store> Gatehouse<S> {
             };
             // A known member's failures count against their user account, the same key the
             // other dialects use, so one person gets one allowance of free failures.
-            let account = match &user {
-                Some(u) => account_key(&u.user_name),
-                None => format!("member:{member_id}"),
+            let keys = match &user {
+                Some(u) => LoginKeys::of_user(&u.user_name, grant.caller_ip),
+                None => LoginKeys::new(format!("member:{member_id}"), grant.caller_ip),
             };
-            let keys = login_keys(account, grant.caller_ip);
-            let records = lockout_records(tx, &keys)?;
             let sub = match (&member, sub_account) {
                 (Some(_), Some(id)) => tx.sub_account(id)?,
                 _ => None,
             };
-            Ok((member, user, sub, keys, records))
+            Ok((member, sub, LoginAttempt::read(tx, keys, user)?))
         })?;
-        let login = self.verify_password(&keys, &records, user, &grant.password)?;
+        let login = self.verify_login(attempt, &grant.password)?;
         let Some(member) = member else {
             return Err(Error::InvalidCredentials);
         };
@@ -290,11 +333,10 @@ impl<S: Store> Gatehouse<S> {
             scope: String::new(),
             refresh: false,
         })?;
-        let account = keys[0].clone();
         let tokens = self
             .store
             .write(move |tx| {
-                apply_login_success(tx, &account, &login)?;
+                login.apply(tx)?;
                 mint.apply(tx)?;
                 Ok(mint.out)
             })

@@ -3,14 +3,15 @@
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
-use gatehouse_domain::import::{ImportDocument, NewClientSpec, NewUserSpec};
-use gatehouse_domain::model::{GrantSet, GrantType, UserFlags};
+use gatehouse_domain::import::ImportDocument;
+use gatehouse_domain::model::{GrantSet, UserFlags};
 use gatehouse_domain::secret::Secret;
 use gatehouse_domain::store::Store;
 use gatehouse_domain::{
     ClientAuth, Config, Error, GrantKind, GrantRejection, MemberGrant, OneTimeIssuer,
     OneTimeRequest, TokenKind, WindowsGrant,
 };
+use gatehouse_domain::{ClientSecretSpec, ClientSpec, UserSpec};
 use time::Duration;
 use uuid::Uuid;
 
@@ -159,20 +160,11 @@ fn client_authentication_rules() {
     ));
     // A client that exists but lacks the password grant.
     fx.gh
-        .add_client(NewClientSpec {
+        .add_client(ClientSpec {
             client_id: "machine".to_owned(),
-            confidential: true,
-            grants: [GrantType::ClientCredentials].into_iter().collect(),
-            scope: String::new(),
-            redirect_url: None,
-            broker_id: None,
-            introspect_any: false,
-            redirect_uris: Vec::new(),
-            consent_required: false,
-            client_name: None,
-            access_token_format: Default::default(),
-            signing: Default::default(),
-            jwks: None,
+            secret: ClientSecretSpec::Generate,
+            grants: vec!["client_credentials".to_owned()],
+            ..ClientSpec::default()
         })
         .expect("client");
     let secret = fx.gh.rotate_client_secret("machine").expect("rotate");
@@ -566,20 +558,15 @@ fn refresh_rotates_and_reuse_ends_the_family() {
     ));
     // Another client cannot use it.
     fx.gh
-        .add_client(NewClientSpec {
+        .add_client(ClientSpec {
             client_id: "other".to_owned(),
-            confidential: false,
-            grants: GrantSet::all(),
+            secret: ClientSecretSpec::Absent,
+            grants: GrantSet::all()
+                .iter()
+                .map(|g| g.as_str().to_owned())
+                .collect(),
             scope: "openid".to_owned(),
-            redirect_url: None,
-            broker_id: None,
-            introspect_any: false,
-            redirect_uris: Vec::new(),
-            consent_required: false,
-            client_name: None,
-            access_token_format: Default::default(),
-            signing: Default::default(),
-            jwks: None,
+            ..ClientSpec::default()
         })
         .expect("client");
     assert!(matches!(
@@ -801,20 +788,14 @@ fn authorization_codes_are_single_use_and_bound() {
     // Another client cannot exchange it.
     let other = fx
         .gh
-        .add_client(NewClientSpec {
+        .add_client(ClientSpec {
             client_id: "other".to_owned(),
-            confidential: true,
-            grants: GrantSet::all(),
-            scope: String::new(),
-            redirect_url: None,
-            broker_id: None,
-            introspect_any: false,
-            redirect_uris: Vec::new(),
-            consent_required: false,
-            client_name: None,
-            access_token_format: Default::default(),
-            signing: Default::default(),
-            jwks: None,
+            secret: ClientSecretSpec::Generate,
+            grants: GrantSet::all()
+                .iter()
+                .map(|g| g.as_str().to_owned())
+                .collect(),
+            ..ClientSpec::default()
         })
         .expect("client")
         .expect("secret");
@@ -1224,7 +1205,7 @@ fn cli_operations() {
     let user = fx
         .gh
         .add_user(
-            NewUserSpec {
+            UserSpec {
                 user_name: "Erin".to_owned(),
                 flags: UserFlags {
                     editor: true,
@@ -1237,7 +1218,7 @@ fn cli_operations() {
         .expect("add");
     assert_eq!(user.user_name, "Erin");
     let dup = fx.gh.add_user(
-        NewUserSpec {
+        UserSpec {
             user_name: "erin".to_owned(),
             flags: UserFlags::default(),
             profile: Default::default(),
@@ -1282,20 +1263,11 @@ fn cli_operations() {
     ));
     let public = fx
         .gh
-        .add_client(NewClientSpec {
+        .add_client(ClientSpec {
             client_id: "spa".to_owned(),
-            confidential: false,
-            grants: [GrantType::Password].into_iter().collect(),
-            scope: String::new(),
-            redirect_url: None,
-            broker_id: None,
-            introspect_any: false,
-            redirect_uris: Vec::new(),
-            consent_required: false,
-            client_name: None,
-            access_token_format: Default::default(),
-            signing: Default::default(),
-            jwks: None,
+            secret: ClientSecretSpec::Absent,
+            grants: vec!["password".to_owned()],
+            ..ClientSpec::default()
         })
         .expect("add client");
     assert!(public.is_none());
@@ -1347,20 +1319,12 @@ fn introspect_any_is_a_client_setting() {
         .expect("login");
     for (id, any) in [("narrow", false), ("wide", true)] {
         fx.gh
-            .add_client(NewClientSpec {
+            .add_client(ClientSpec {
                 client_id: id.to_owned(),
-                confidential: true,
-                grants: GrantSet::empty(),
-                scope: String::new(),
-                redirect_url: None,
-                broker_id: None,
+                secret: ClientSecretSpec::Generate,
+                grants: Vec::new(),
                 introspect_any: any,
-                redirect_uris: Vec::new(),
-                consent_required: false,
-                client_name: None,
-                access_token_format: Default::default(),
-                signing: Default::default(),
-                jwks: None,
+                ..ClientSpec::default()
             })
             .expect("client");
         let secret = fx.gh.rotate_client_secret(id).expect("secret");

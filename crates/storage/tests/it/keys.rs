@@ -5,7 +5,6 @@
 use std::sync::Arc;
 
 use gatehouse_domain::keys::{Alg, KeyEncryptionKey, KeyRing, KeyStatus};
-use gatehouse_domain::model::{GrantSet, GrantType, TokenFormat};
 use gatehouse_domain::secret::Secret;
 use gatehouse_domain::store::Store;
 use gatehouse_domain::{ClientAuth, Config, Error, Gatehouse};
@@ -41,23 +40,13 @@ fn signing(fx: &Fx, kek: [u8; 32]) -> Gatehouse<Storage> {
 }
 
 fn add_api(gh: &Gatehouse<Storage>) -> Result<(), Error> {
-    let mut grants = GrantSet::empty();
-    grants.insert(GrantType::ClientCredentials);
     let secret = gh
-        .add_client(gatehouse_domain::import::NewClientSpec {
-            client_id: "api".to_owned(),
-            confidential: true,
-            grants,
+        .add_client(gatehouse_domain::ClientSpec {
+            secret: gatehouse_domain::ClientSecretSpec::Generate,
+            grants: vec!["client_credentials".to_owned()],
             scope: "read".to_owned(),
-            redirect_url: None,
-            broker_id: None,
-            redirect_uris: Vec::new(),
-            consent_required: false,
-            access_token_format: TokenFormat::Jwt,
-            client_name: None,
-            introspect_any: false,
-            signing: Default::default(),
-            jwks: None,
+            access_token_format: Some("jwt".to_owned()),
+            ..gatehouse_domain::ClientSpec::new("api")
         })?
         .expect("secret");
     API_SECRET.with(|s| *s.borrow_mut() = secret.expose().to_owned());

@@ -351,7 +351,7 @@ fn not_issued(state: &AppState, e: &ApiError) -> HttpResponse {
 }
 
 /// `GET /oauth2/authorize`.
-pub(super) async fn authorize(req: HttpRequest, state: Data) -> HttpResponse {
+pub(crate) async fn authorize(req: HttpRequest, state: Data) -> HttpResponse {
     let Some(pairs) = parse_urlencoded(req.query_string()) else {
         return error_page(
             StatusCode::BAD_REQUEST,
@@ -455,7 +455,7 @@ async fn form_request(
 }
 
 /// `POST /oauth2/login`: the login form.
-pub(super) async fn login(req: HttpRequest, payload: web::Payload, state: Data) -> HttpResponse {
+pub(crate) async fn login(req: HttpRequest, payload: web::Payload, state: Data) -> HttpResponse {
     let (pairs, request) = match form_request(&req, payload, &state).await {
         Ok(r) => r,
         Err(res) => return res,
@@ -597,7 +597,7 @@ async fn signed_in(
 }
 
 /// `POST /oauth2/consent`: the consent form.
-pub(super) async fn consent(req: HttpRequest, payload: web::Payload, state: Data) -> HttpResponse {
+pub(crate) async fn consent(req: HttpRequest, payload: web::Payload, state: Data) -> HttpResponse {
     let (pairs, request) = match form_request(&req, payload, &state).await {
         Ok(r) => r,
         Err(res) => return res,

@@ -54,7 +54,7 @@ fn params_from(pairs: &[(String, String)]) -> EndSessionParams {
 }
 
 /// `GET /oauth2/logout`: an end-session request in the query.
-pub(super) async fn end_session_get(req: HttpRequest, state: Data) -> HttpResponse {
+pub(crate) async fn end_session_get(req: HttpRequest, state: Data) -> HttpResponse {
     let Some(pairs) = parse_urlencoded(req.query_string()) else {
         return refused("The request's query string is not valid URL encoding.");
     };
@@ -63,7 +63,7 @@ pub(super) async fn end_session_get(req: HttpRequest, state: Data) -> HttpRespon
 
 /// `POST /oauth2/logout`: an end-session request as a form (the RP's, section 2), or the
 /// confirmation form (it carries `csrf_token`).
-pub(super) async fn end_session_post(
+pub(crate) async fn end_session_post(
     req: HttpRequest,
     payload: web::Payload,
     state: Data,

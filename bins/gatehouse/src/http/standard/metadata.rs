@@ -15,8 +15,10 @@ use actix_web::http::StatusCode;
 use actix_web::HttpResponse;
 use gatehouse_domain::par::ParMode;
 use gatehouse_domain::store::Store as _;
-use gatehouse_models::oauth::AuthorizationServerMetadata;
+use gatehouse_models::oauth::{AuthorizationServerMetadata, ErrorCode};
 
+use crate::http::error::OAuthAnswer;
+use crate::http::Endpoint;
 use crate::AppState;
 
 /// What is enabled now, read for each document.
@@ -68,23 +70,23 @@ fn assertion_algs(features: &Features) -> Option<Vec<String>> {
 
 /// The one document of `issuer` (no trailing slash) with `features`.
 pub fn build(issuer: &str, features: &Features) -> AuthorizationServerMetadata {
-    let at = |path: &str| Some(format!("{issuer}{path}"));
+    let at = |e: Endpoint| Some(format!("{issuer}{}", e.route()));
     let mut doc = AuthorizationServerMetadata {
         issuer: issuer.to_owned(),
-        authorization_endpoint: at(super::AUTHORIZE),
-        token_endpoint: at(super::TOKEN),
-        jwks_uri: at(crate::http::oidc::JWKS),
-        introspection_endpoint: at("/oauth2/introspect"),
-        revocation_endpoint: at("/oauth2/revoke"),
+        authorization_endpoint: at(Endpoint::Authorize),
+        token_endpoint: at(Endpoint::Token),
+        jwks_uri: at(Endpoint::Jwks),
+        introspection_endpoint: at(Endpoint::Introspect),
+        revocation_endpoint: at(Endpoint::Revoke),
         scopes_supported: (!features.scopes.is_empty()).then(|| features.scopes.clone()),
         response_types_supported: vec!["code".to_owned()],
         response_modes_supported: strings(&["query"]),
-        grant_types_supported: strings(&[
-            "authorization_code",
-            "refresh_token",
-            "client_credentials",
-            "password",
-        ]),
+        grant_types_supported: Some(
+            crate::http::grant::STANDARD
+                .iter()
+                .map(|g| g.as_str().to_owned())
+                .collect(),
+        ),
         code_challenge_methods_supported: strings(&["S256"]),
         token_endpoint_auth_methods_supported: auth_methods(features, true),
         token_endpoint_auth_signing_alg_values_supported: assertion_algs(features),
@@ -97,7 +99,7 @@ pub fn build(issuer: &str, features: &Features) -> AuthorizationServerMetadata {
         ..AuthorizationServerMetadata::default()
     };
     if features.par != ParMode::Off {
-        doc.pushed_authorization_request_endpoint = at(super::PAR);
+        doc.pushed_authorization_request_endpoint = at(Endpoint::Par);
         doc.require_pushed_authorization_requests = Some(features.par == ParMode::Required);
     }
     if features.openid() {
@@ -108,9 +110,9 @@ pub fn build(issuer: &str, features: &Features) -> AuthorizationServerMetadata {
 
 /// The OpenID Connect Discovery members (only for an OpenID provider).
 fn openid(doc: &mut AuthorizationServerMetadata, issuer: &str, features: &Features) {
-    let at = |path: &str| Some(format!("{issuer}{path}"));
-    doc.userinfo_endpoint = at(crate::http::oidc::USERINFO);
-    doc.end_session_endpoint = at(super::LOGOUT);
+    let at = |e: Endpoint| Some(format!("{issuer}{}", e.route()));
+    doc.userinfo_endpoint = at(Endpoint::UserInfo);
+    doc.end_session_endpoint = at(Endpoint::Logout);
     doc.subject_types_supported = strings(&["public"]);
     doc.id_token_signing_alg_values_supported = strings(&features.id_token_algs);
     doc.claims_supported = strings(&[
@@ -184,22 +186,26 @@ pub async fn respond(state: &AppState, which: Document) -> HttpResponse {
         Ok(f) => f,
         Err(e) => {
             tracing::warn!(error = %e, "metadata: clients or keys could not be read");
-            return json(
+            return OAuthAnswer::bare(
                 StatusCode::SERVICE_UNAVAILABLE,
-                "no-store",
-                br#"{"error":"temporarily_unavailable"}"#.to_vec(),
-            );
+                ErrorCode::TemporarilyUnavailable,
+            )
+            .respond();
         }
     };
     if which == Document::OpenId && !features.openid() {
-        return json(
+        return OAuthAnswer::new(
             StatusCode::NOT_FOUND,
-            "no-store",
-            br#"{"error":"not_found","error_description":"This server issues no id_tokens: no signing key is configured (--key-encryption-key-file)."}"#.to_vec(),
-        );
+            ErrorCode::Other("not_found".to_owned()),
+            "This server issues no id_tokens: no signing key is configured (--key-encryption-key-file).",
+        )
+        .respond();
     }
     match serde_json::to_vec(&build(state.issuer(), &features)) {
-        Ok(body) => json(StatusCode::OK, "public, max-age=300", body),
+        Ok(body) => HttpResponse::Ok()
+            .insert_header((header::CONTENT_TYPE, "application/json"))
+            .insert_header((header::CACHE_CONTROL, "public, max-age=300"))
+            .body(body),
         Err(_) => HttpResponse::InternalServerError().finish(),
     }
 }
@@ -207,13 +213,6 @@ pub async fn respond(state: &AppState, which: Document) -> HttpResponse {
 /// `GET /.well-known/oauth-authorization-server`.
 pub async fn document(state: &AppState) -> HttpResponse {
     respond(state, Document::OAuth).await
-}
-
-fn json(status: StatusCode, cache: &'static str, body: Vec<u8>) -> HttpResponse {
-    HttpResponse::build(status)
-        .insert_header((header::CONTENT_TYPE, "application/json"))
-        .insert_header((header::CACHE_CONTROL, cache))
-        .body(body)
 }
 
 #[cfg(test)]

@@ -7,63 +7,16 @@
 //! (`check_authorization`, `browser_login`, `issue_authorization_code`, `exchange_code`).
 
 use actix_web::http::header;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::HttpRequest;
 
-mod authorize;
-mod logout;
+pub(super) mod authorize;
+pub(super) mod logout;
 pub mod metadata;
 mod page;
-mod par;
-mod token;
+pub(super) mod par;
+pub(super) mod token;
 
 pub use metadata::document as metadata_document;
-
-/// `GET /oauth2/authorize`
-pub const AUTHORIZE: &str = "/oauth2/authorize";
-/// `POST /oauth2/login` (the login form's target)
-pub const LOGIN: &str = "/oauth2/login";
-/// `POST /oauth2/consent` (the consent form's target)
-pub const CONSENT: &str = "/oauth2/consent";
-/// `GET|POST /oauth2/logout`
-pub const LOGOUT: &str = "/oauth2/logout";
-/// `POST /oauth2/token`
-pub const TOKEN: &str = "/oauth2/token";
-/// `POST /oauth2/par` (RFC 9126)
-pub const PAR: &str = "/oauth2/par";
-
-/// The metrics label of a standards route (`None` for other paths).
-pub fn route_label(path: &str) -> Option<&'static str> {
-    [AUTHORIZE, LOGIN, CONSENT, LOGOUT, TOKEN, PAR]
-        .into_iter()
-        .find(|r| *r == path)
-}
-
-/// Registers the standards routes.
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    let resource = |path: &'static str, allow: &'static str| {
-        web::resource(path).default_service(web::to(move || async move {
-            HttpResponse::MethodNotAllowed()
-                .insert_header((header::ALLOW, allow))
-                .insert_header((header::CACHE_CONTROL, "no-store"))
-                .content_type("application/json")
-                .body(r#"{"error":"invalid_request","error_description":"Method not allowed."}"#)
-        }))
-    };
-    cfg.service(resource(AUTHORIZE, "GET").route(web::get().to(authorize::authorize)))
-        .service(resource(LOGIN, "POST").route(web::post().to(authorize::login)))
-        .service(resource(CONSENT, "POST").route(web::post().to(authorize::consent)))
-        .service(
-            resource(LOGOUT, "GET, POST")
-                .route(web::get().to(logout::end_session_get))
-                .route(web::post().to(logout::end_session_post)),
-        )
-        .service(resource(PAR, "POST").route(web::post().to(par::push)))
-        .service(
-            resource(TOKEN, "POST")
-                .wrap(actix_web::middleware::from_fn(token::answer_errors))
-                .route(web::post().to(token::token)),
-        );
-}
 
 /// The `redirect_uri` and `code_verifier` of a v1 `authorization_code` request (read from
 /// the same body beside the v1 contract, which does not carry them), so a code issued by
@@ -191,11 +144,5 @@ mod tests {
             with_query("https://a.example/cb?k=v", &[("code", "x")]),
             "https://a.example/cb?k=v&code=x"
         );
-    }
-
-    #[test]
-    fn labels() {
-        assert_eq!(route_label("/oauth2/token"), Some(TOKEN));
-        assert_eq!(route_label("/oauth2/tokens"), None);
     }
 }

@@ -4,6 +4,8 @@
 use actix_web::http::{header, StatusCode};
 use actix_web::HttpResponse;
 
+use crate::http::Endpoint;
+
 /// The product's name, shown on every page.
 pub const PRODUCT: &str = "Gatehouse";
 
@@ -113,7 +115,7 @@ autocapitalize=\"none\" spellcheck=\"false\" required autofocus>\
 <input type=\"password\" id=\"password\" name=\"password\" autocomplete=\"current-password\" required>\
 <button type=\"submit\" id=\"submit\">Sign in</button></form>",
         client = escape(client_id),
-        action = super::LOGIN,
+        action = Endpoint::Login.route(),
         hidden = hidden(fields),
         csrf = escape(csrf),
         user = escape(user_name),
@@ -147,7 +149,7 @@ pub fn consent(
 </form>",
         client = escape(client_id),
         user = escape(user_name),
-        action = super::CONSENT,
+        action = Endpoint::Consent.route(),
         hidden = hidden(fields),
         csrf = escape(csrf),
     );
@@ -189,7 +191,7 @@ pub fn logout_confirm(client: Option<&str>, fields: &[(&str, String)], csrf: &st
 <form method=\"post\" action=\"{action}\">{hidden}\
 <input type=\"hidden\" name=\"csrf_token\" value=\"{csrf}\">\
 <button type=\"submit\" id=\"logout\">Sign out</button></form>",
-        action = super::LOGOUT,
+        action = Endpoint::Logout.route(),
         hidden = hidden(fields),
         csrf = escape(csrf),
     );

@@ -9,10 +9,11 @@ use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use gatehouse_domain::par::{ParMode, PushError};
 use gatehouse_domain::Error as DomainError;
-use gatehouse_models::oauth::{ErrorCode, ErrorResponse};
+use gatehouse_models::oauth::ErrorCode;
 
 use super::authorize::params_from;
 use super::parse_urlencoded;
+use crate::http::error::{Challenge, OAuthAnswer};
 use crate::http::extract::{ClientParams, Credentials};
 use crate::http::{request, ApiError};
 use crate::AppState;
@@ -26,11 +27,11 @@ fn json(status: StatusCode, body: &impl serde::Serialize) -> HttpResponse {
 }
 
 fn error(status: StatusCode, code: ErrorCode, description: impl Into<String>) -> HttpResponse {
-    json(status, &ErrorResponse::new(code, description))
+    OAuthAnswer::new(status, code, description).respond()
 }
 
 /// `POST /oauth2/par`.
-pub(super) async fn push(
+pub(crate) async fn push(
     req: HttpRequest,
     payload: web::Payload,
     state: web::Data<AppState>,
@@ -125,28 +126,22 @@ async fn push_inner(
 /// The answer for a failed client authentication or another error of the grant logic.
 fn refused_client(e: &ApiError) -> HttpResponse {
     match e {
-        ApiError::Domain(DomainError::InvalidClient) | ApiError::MissingClient => {
-            let mut res = error(
-                StatusCode::UNAUTHORIZED,
-                ErrorCode::InvalidClient,
-                "Client authentication failed.",
-            );
-            res.headers_mut().insert(
-                header::WWW_AUTHENTICATE,
-                header::HeaderValue::from_static("Basic realm=\"gatehouse\""),
-            );
-            res
-        }
+        ApiError::Domain(DomainError::InvalidClient) | ApiError::MissingClient => OAuthAnswer::new(
+            StatusCode::UNAUTHORIZED,
+            ErrorCode::InvalidClient,
+            "Client authentication failed.",
+        )
+        .challenge(Challenge::Basic)
+        .respond(),
         ApiError::Domain(d @ (DomainError::RateLimited { .. } | DomainError::Locked { .. })) => {
             let secs = d.retry_after_secs().unwrap_or(1);
-            let mut res = error(
+            OAuthAnswer::new(
                 StatusCode::TOO_MANY_REQUESTS,
                 ErrorCode::TemporarilyUnavailable,
                 "Too many pushed requests; try again later.",
-            );
-            res.headers_mut()
-                .insert(header::RETRY_AFTER, header::HeaderValue::from(secs));
-            res
+            )
+            .retry_after(secs)
+            .respond()
         }
         ApiError::BadRequest(m) => error(
             StatusCode::BAD_REQUEST,
