@@ -169,6 +169,14 @@ impl Request {
         }
     }
 
+    /// `PATCH path`.
+    pub fn patch(path: &str) -> Self {
+        Self {
+            method: "PATCH".into(),
+            ..Self::post(path)
+        }
+    }
+
     /// Adds a header.
     pub fn header(mut self, name: &str, value: &str) -> Self {
         self.headers.push((name.into(), value.into()));

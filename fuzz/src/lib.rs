@@ -1,16 +1,17 @@
 //! Shared dispatch of the fuzz targets: the first input byte picks the request type (every
-//! dialect's request, plus the RFC 7662/7009 bodies) and the decode options; the rest is the
+//! dialect's request, plus the RFC 7662/7009 bodies, `/oauth2/token`'s form and v1's code
+//! binding) and the decode options; the rest is the
 //! body. A decode may fail (that is a typed error); it must never panic, hang or blow the
 //! stack.
 
 pub mod jwt;
 
 use gatehouse_codec::{decode, decode_form, decode_json, BodyFormat, DecodeOptions};
-use gatehouse_models::oauth::{IntrospectionRequest, RevocationRequest};
+use gatehouse_models::oauth::{IntrospectionRequest, RevocationRequest, TokenRequest};
 use gatehouse_models::{katana, member, onetime, otc, v1};
 
 /// Request types reachable from the server, in selector order.
-pub const TYPES: [&str; 9] = [
+pub const TYPES: [&str; 11] = [
     "onetime::OneTimeTokenRequest",
     "otc::AuthCodeRequest",
     "member::AuthMemberModel",
@@ -20,6 +21,8 @@ pub const TYPES: [&str; 9] = [
     "otc::TokenRequest",
     "oauth::IntrospectionRequest",
     "oauth::RevocationRequest",
+    "oauth::TokenRequest",
+    "v1::CodeExtras",
 ];
 
 fn options(selector: u8) -> DecodeOptions {
@@ -60,9 +63,19 @@ pub fn dispatch(format: BodyFormat, data: &[u8]) {
             BodyFormat::Form => touch!(decode_form::<IntrospectionRequest>(body, &opts)),
             _ => touch!(decode_json::<IntrospectionRequest>(body, &opts)),
         },
-        _ => match format {
+        8 => match format {
             BodyFormat::Form => touch!(decode_form::<RevocationRequest>(body, &opts)),
             _ => touch!(decode_json::<RevocationRequest>(body, &opts)),
+        },
+        // `/oauth2/token` reads a form only; JSON is fuzzed too (the same serde model).
+        9 => match format {
+            BodyFormat::Form => touch!(decode_form::<TokenRequest>(body, &opts)),
+            _ => touch!(decode_json::<TokenRequest>(body, &opts)),
+        },
+        // v1's code binding, read beside the v1 contract from the same body.
+        _ => match format {
+            BodyFormat::Form => touch!(decode_form::<v1::CodeExtras>(body, &opts)),
+            _ => touch!(decode_json::<v1::CodeExtras>(body, &opts)),
         },
     }
 }

@@ -395,13 +395,16 @@ fn form_samples_are_read_back_by_the_codec() {
                     gatehouse_codec::decode_form::<oauth::RevocationRequest>(b, &opts)
                         .expect("reads")
                 }),
+                ("oauth", "TokenRequest") => back(form, |b| {
+                    gatehouse_codec::decode_form::<oauth::TokenRequest>(b, &opts).expect("reads")
+                }),
                 other => panic!("form sample of {other:?} is not checked"),
             };
             assert_eq!(&again, form, "{}", e.id());
             checked += 1;
         }
     }
-    assert_eq!(checked, 6);
+    assert_eq!(checked, 7);
 }
 
 /// The JSON samples of the pages with the schema each must satisfy.
@@ -416,7 +419,7 @@ fn sample_cases() -> serde_json::Value {
         if let Some(b) = e.request {
             bodies.push(("request", b.module, b.model, (b.samples)()));
         }
-        if let ResponseDoc::Model(b) = e.response {
+        if let ResponseDoc::Model(b) | ResponseDoc::Created(b) = e.response {
             bodies.push(("response", b.module, b.model, (b.samples)()));
         }
         if let Some((module, model)) = e.errors.model() {
@@ -591,14 +594,20 @@ fn live_cases(server: &Server) -> Vec<serde_json::Value> {
         200,
     );
     case(
+        "openid configuration",
+        schema("oauth", "AuthorizationServerMetadata"),
+        server.send(Request::get("/.well-known/openid-configuration")),
+        200,
+    );
+    case(
         "metadata",
-        inline("/.well-known/oauth-authorization-server", "get", 200),
+        schema("oauth", "AuthorizationServerMetadata"),
         server.send(Request::get("/.well-known/oauth-authorization-server")),
         200,
     );
     case(
         "oauth2 token",
-        inline("/oauth2/token", "post", 200),
+        schema("oauth", "TokenResponse"),
         server.send(
             Request::post("/oauth2/token")
                 .basic("demo-client", "demo-secret")
@@ -608,7 +617,7 @@ fn live_cases(server: &Server) -> Vec<serde_json::Value> {
     );
     case(
         "oauth2 token refresh",
-        inline("/oauth2/token", "post", 200),
+        schema("oauth", "TokenResponse"),
         server.send(
             Request::post("/oauth2/token")
                 .basic("demo-client", "demo-secret")
@@ -802,6 +811,7 @@ fn the_try_it_command_of_every_page_reaches_its_endpoint() {
         let success = match e.response {
             ResponseDoc::Other { status, .. } => status.to_string(),
             ResponseDoc::Model(_) => "200".to_owned(),
+            ResponseDoc::Created(_) => "201".to_owned(),
         };
         // The sample values are not real users or codes: a refusal in the dialect's words is
         // the expected answer (or the documented success); a 404, 405, 415 or 5xx would mean

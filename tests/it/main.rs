@@ -1,5 +1,6 @@
 //! The end-to-end suite: the real server on a temporary SQLite file, over HTTP.
 
+mod admin;
 mod authz;
 mod client;
 mod client_jwt;

@@ -12,6 +12,7 @@ pub const BROKER: &str = "3be9edf1-5491-4d5c-a5c6-423218dfb6cc";
 pub struct Server {
     pub addr: SocketAddr,
     metrics_addr: Option<SocketAddr>,
+    admin_addr: Option<SocketAddr>,
     pub db: PathBuf,
     running: Option<gatehouse::Running>,
     _dir: TempDb,
@@ -32,10 +33,16 @@ impl Server {
         Self {
             addr: running.addr,
             metrics_addr: running.metrics_addr,
+            admin_addr: running.admin_addr,
             db: dir.path.clone(),
             running: Some(running),
             _dir: dir,
         }
+    }
+
+    /// The `--admin-bind` listener, when configured.
+    pub fn admin_addr(&self) -> Option<SocketAddr> {
+        self.admin_addr
     }
 
     /// The `--metrics-bind` listener, when configured.

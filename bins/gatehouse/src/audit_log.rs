@@ -159,3 +159,61 @@ impl AuditSink for AuditLog {
         }
     }
 }
+
+/// At most this many bytes of the end of the audit file are read for the admin API's
+/// `/admin/v1/audit` and the console (about 4,000 events of ~250 bytes).
+pub const TAIL_BYTES: u64 = 1024 * 1024;
+
+/// The newest `limit` events of the audit file at `path` (newest first), read from its last
+/// [`TAIL_BYTES`]: the recent trail for the admin API and console. A partial first line
+/// (cut by the window) and lines that are not JSON objects are skipped.
+///
+/// # Errors
+/// The file cannot be read.
+pub fn tail(path: &std::path::Path, limit: usize) -> std::io::Result<Vec<serde_json::Value>> {
+    use std::io::{Read as _, Seek as _, SeekFrom};
+    let mut file = File::open(path)?;
+    let len = file.metadata()?.len();
+    let start = len.saturating_sub(TAIL_BYTES);
+    file.seek(SeekFrom::Start(start))?;
+    let mut bytes = Vec::with_capacity((len - start) as usize);
+    file.take(TAIL_BYTES).read_to_end(&mut bytes)?;
+    let text = String::from_utf8_lossy(&bytes);
+    let mut lines: Vec<&str> = text.lines().collect();
+    if start > 0 && !lines.is_empty() {
+        lines.remove(0);
+    }
+    Ok(lines
+        .iter()
+        .rev()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(serde_json::Value::is_object)
+        .take(limit)
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_tail_is_newest_first_and_skips_a_cut_line() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("audit.jsonl");
+        let mut text = String::new();
+        for i in 0..3 {
+            text.push_str(&format!("{{\"event\":\"admin_action\",\"n\":{i}}}\n"));
+        }
+        text.push_str("not json\n");
+        std::fs::write(&path, &text).expect("write");
+        let events = tail(&path, 2).expect("tail");
+        assert_eq!(events.len(), 2);
+        assert_eq!(events[0]["n"], 2);
+        assert_eq!(events[1]["n"], 1);
+        // A file longer than the window: the cut first line is dropped, not misread.
+        let long = "x".repeat(TAIL_BYTES as usize) + "\n{\"n\":9}\n";
+        std::fs::write(&path, long).expect("write");
+        let events = tail(&path, 10).expect("tail");
+        assert_eq!(events, vec![serde_json::json!({"n": 9})]);
+    }
+}

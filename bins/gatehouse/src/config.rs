@@ -157,6 +157,10 @@ pub struct Settings {
     /// Serve /metrics on this separate address (exact path only) instead of the main one
     #[arg(long, env = "GATEHOUSE_METRICS_BIND", value_name = "ADDR:PORT")]
     pub metrics_bind: Option<SocketAddr>,
+    /// Serve the admin API (/admin/v1/, Bearer tokens of clients holding gatehouse:admin)
+    /// and the admin console (/admin/console/) on this separate address [default: off]
+    #[arg(long, env = "GATEHOUSE_ADMIN_BIND", value_name = "ADDR:PORT")]
+    pub admin_bind: Option<SocketAddr>,
     /// Serve the help pages (/Help) and the OpenAPI document (/openapi.json)
     #[arg(long, env = "GATEHOUSE_HELP_PAGES", value_name = "on|off")]
     pub help_pages: OnOff,
@@ -315,6 +319,7 @@ impl Default for Settings {
             onetime_chain: policy.onetime_chain,
             windows_domains: Vec::new(),
             metrics_bind: None,
+            admin_bind: None,
             help_pages: OnOff::On,
             issuer: None,
             key_encryption_key_file: None,

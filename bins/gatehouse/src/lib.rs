@@ -13,6 +13,7 @@ use gatehouse_domain::credentials::PasswordHasher;
 use gatehouse_domain::hash_pool::HashPool;
 use gatehouse_domain::rng::{Rng, SystemRng};
 
+pub mod admin;
 pub mod audit_log;
 pub mod cli;
 pub mod config;
@@ -87,6 +88,9 @@ pub fn build_state(config: &Settings) -> Result<AppState, StartError> {
         .map_err(|e| StartError::Database(e.to_string()))?;
     if config.demo {
         state::load_demo(&service).map_err(|e| StartError::Demo(e.to_string()))?;
+        if config.admin_bind.is_some() {
+            state::load_demo_admin(&service).map_err(|e| StartError::Demo(e.to_string()))?;
+        }
         tracing::info!("demo data loaded");
     }
     // Generated at the first start, then read (replicas share it).
@@ -104,8 +108,10 @@ pub struct Running {
     pub addr: SocketAddr,
     /// The metrics listener's address, when `--metrics-bind` is set.
     pub metrics_addr: Option<SocketAddr>,
+    /// The admin listener's address, when `--admin-bind` is set.
+    pub admin_addr: Option<SocketAddr>,
     handle: actix_web::dev::ServerHandle,
-    metrics_handle: Option<actix_web::dev::ServerHandle>,
+    side_handles: Vec<actix_web::dev::ServerHandle>,
     thread: Option<std::thread::JoinHandle<std::io::Result<()>>>,
 }
 
@@ -118,11 +124,11 @@ impl Running {
     fn shutdown(&mut self) {
         if let Some(thread) = self.thread.take() {
             let handle = self.handle.clone();
-            let metrics = self.metrics_handle.take();
+            let sides = std::mem::take(&mut self.side_handles);
             let _ = std::thread::spawn(move || {
                 actix_web::rt::System::new().block_on(async move {
-                    if let Some(metrics) = metrics {
-                        metrics.stop(true).await;
+                    for side in sides {
+                        side.stop(true).await;
                     }
                     handle.stop(true).await;
                 });
@@ -139,12 +145,17 @@ impl Drop for Running {
     }
 }
 
-/// The main server, and the metrics listener (already running) when one is configured.
-type Servers = (
-    actix_web::dev::Server,
-    SocketAddr,
-    Option<(actix_web::dev::ServerHandle, SocketAddr)>,
-);
+/// A listener beside the main one (already running).
+type Side = Option<(actix_web::dev::ServerHandle, SocketAddr)>;
+
+/// The main server, and the metrics and admin listeners when configured.
+type Servers = (actix_web::dev::Server, SocketAddr, Side, Side);
+
+fn side(server: (actix_web::dev::Server, SocketAddr)) -> Side {
+    let handle = server.0.handle();
+    actix_web::rt::spawn(server.0);
+    Some((handle, server.1))
+}
 
 fn http_server(state: AppState, config: &Settings) -> Result<Servers, StartError> {
     let data = web::Data::new(state);
@@ -152,12 +163,11 @@ fn http_server(state: AppState, config: &Settings) -> Result<Servers, StartError
     dual_run::spawn_flush(data.clone());
     log_dual_run(config);
     let metrics = match config.metrics_bind {
-        Some(bind) => {
-            let (server, addr) = metrics_server(data.clone(), bind)?;
-            let handle = server.handle();
-            actix_web::rt::spawn(server);
-            Some((handle, addr))
-        }
+        Some(bind) => side(metrics_server(data.clone(), bind)?),
+        None => None,
+    };
+    let admin = match config.admin_bind {
+        Some(bind) => side(admin::server(data.clone(), bind)?),
         None => None,
     };
     let separate_metrics = config.metrics_bind.is_some();
@@ -191,7 +201,7 @@ fn http_server(state: AppState, config: &Settings) -> Result<Servers, StartError
     })?;
     let addr = server.addrs().first().copied().unwrap_or(config.bind);
     issued.set_issuer(config.issuer_for(addr));
-    Ok((server.run(), addr, metrics))
+    Ok((server.run(), addr, metrics, admin))
 }
 
 /// The `--metrics-bind` listener: `GET /metrics`, exactly, and nothing else.
@@ -269,8 +279,8 @@ pub fn start(config: Settings) -> Result<Running, StartError> {
     let thread = std::thread::spawn(move || {
         actix_web::rt::System::new().block_on(async move {
             match http_server(state, &config) {
-                Ok((server, addr, metrics)) => {
-                    let _ = tx.send(Ok((server.handle(), addr, metrics)));
+                Ok((server, addr, metrics, admin)) => {
+                    let _ = tx.send(Ok((server.handle(), addr, metrics, admin)));
                     server.await
                 }
                 Err(e) => {
@@ -280,14 +290,15 @@ pub fn start(config: Settings) -> Result<Running, StartError> {
             }
         })
     });
-    let (handle, addr, metrics) = rx
+    let (handle, addr, metrics, admin) = rx
         .recv()
         .map_err(|_| StartError::Io(std::io::Error::other("server thread died")))??;
     Ok(Running {
         addr,
         metrics_addr: metrics.as_ref().map(|(_, a)| *a),
+        admin_addr: admin.as_ref().map(|(_, a)| *a),
         handle,
-        metrics_handle: metrics.map(|(h, _)| h),
+        side_handles: metrics.into_iter().chain(admin).map(|(h, _)| h).collect(),
         thread: Some(thread),
     })
 }
@@ -298,17 +309,20 @@ pub fn serve_blocking(config: Settings) -> Result<(), StartError> {
     let config = config.finish().map_err(StartError::Settings)?;
     let state = build_state(&config)?;
     actix_web::rt::System::new().block_on(async move {
-        let (server, addr, metrics) = http_server(state, &config)?;
+        let (server, addr, metrics, admin) = http_server(state, &config)?;
         tracing::info!(%addr, database = %config.database, ready_ms = started.elapsed().as_millis() as u64, "gatehouse listening");
         if let Some((_, metrics_addr)) = &metrics {
             tracing::info!(%metrics_addr, "metrics listening");
+        }
+        if let Some((_, admin_addr)) = &admin {
+            tracing::info!(%admin_addr, "admin API and console listening");
         }
         let handle = server.handle();
         actix_web::rt::spawn(async move {
             shutdown_signal().await;
             tracing::info!("shutting down: draining connections");
-            if let Some((metrics, _)) = metrics {
-                metrics.stop(true).await;
+            for (side, _) in metrics.into_iter().chain(admin) {
+                side.stop(true).await;
             }
             handle.stop(true).await;
         });

@@ -177,6 +177,11 @@ impl Metrics {
                 "gatehouse_audit_events_total{{kind=\"{kind}\"}} {n}\n"
             ));
         }
+        let (ok, refused) = crate::admin::counts();
+        let _ = writeln!(
+            out,
+            "# HELP gatehouse_admin_requests_total Admin API and console calls by outcome (each also audited).\n# TYPE gatehouse_admin_requests_total counter\ngatehouse_admin_requests_total{{outcome=\"ok\"}} {ok}\ngatehouse_admin_requests_total{{outcome=\"refused\"}} {refused}"
+        );
         let _ = writeln!(
             out,
             "# HELP gatehouse_sql_compiles_total SQL compilation steps of the storage's connections (SQLite: authorizer checks while compiling; PostgreSQL: statements prepared for the cache). Flat under steady load: every statement comes from a cache.\n# TYPE gatehouse_sql_compiles_total counter\ngatehouse_sql_compiles_total {}",

@@ -57,6 +57,13 @@ pub fn load_demo(service: &Service) -> Result<(), DomainError> {
     service.import(&document).map(|_| ())
 }
 
+/// Loads the demo's admin client (`crates/domain/demo-admin.json`): `serve --demo` with
+/// `--admin-bind` (idempotent).
+pub fn load_demo_admin(service: &Service) -> Result<(), DomainError> {
+    let document = gatehouse_domain::import::demo_admin_document()?;
+    service.import(&document).map(|_| ())
+}
+
 /// What every worker shares.
 pub struct AppState {
     /// The grant logic.
@@ -127,6 +134,11 @@ impl AppState {
     /// writes are rolled back.
     pub fn dry_twin(&self) -> Option<web::Data<AppState>> {
         self.dry.clone()
+    }
+
+    /// The server's randomness.
+    pub fn rng(&self) -> &dyn Rng {
+        &*self.rng
     }
 
     /// The key of the forms' anti-forgery tokens.

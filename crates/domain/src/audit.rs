@@ -130,10 +130,27 @@ pub enum AuditEvent {
         /// What: `user.add`, `user.passwd`, `user.disable`, `user.enable`, `user.unlock`,
         /// `user.end_sessions`, `user.remove`, `client.add`, `client.update`,
         /// `client.rotate_secret`, `client.set_jwks`, `client.remove`, `keys.rotate`,
-        /// `keys.retire`, `import`, `restore`.
+        /// `keys.retire`, `import`, `restore`; the admin API's and console's reads:
+        /// `user.list`, `user.show`, `client.list`, `client.show`, `session.list`,
+        /// `keys.list`, `lockout.list`, `audit.read`; `console.sign_in`.
         action: &'static str,
         /// The user name, client id or key id it was done to.
         target: String,
+    },
+    /// An admin API or console request was refused: no or a bad token, not an admin client,
+    /// a non-operator, a missing or foreign CSRF token, or the operation itself refused
+    /// (unknown user, invalid input).
+    AdminRefused {
+        /// The caller when known (the admin client id, the console's user), else `None`.
+        operator: Option<String>,
+        /// `admin_api` or `console`.
+        via: &'static str,
+        /// The route, as `METHOD /path/{pattern}` (never the query).
+        request: String,
+        /// Why: `no_token`, `invalid_token`, `user_token`, `not_confidential`,
+        /// `missing_scope`, `not_operator`, `csrf`, `not_found`, `method_not_allowed`,
+        /// `invalid_request`, `conflict`, `unavailable`, `error`.
+        reason: &'static str,
     },
 }
 
@@ -151,11 +168,12 @@ impl AuditEvent {
             AuditEvent::CodeRedeemed { .. } => "code_redeemed",
             AuditEvent::DualRunDifference { .. } => "dual_run_difference",
             AuditEvent::AdminAction { .. } => "admin_action",
+            AuditEvent::AdminRefused { .. } => "admin_refused",
         }
     }
 
     /// Every kind, for metrics that show zeros.
-    pub const KINDS: [&'static str; 9] = [
+    pub const KINDS: [&'static str; 10] = [
         "login_succeeded",
         "login_failed",
         "locked_out",
@@ -165,6 +183,7 @@ impl AuditEvent {
         "code_redeemed",
         "dual_run_difference",
         "admin_action",
+        "admin_refused",
     ];
 }
 

@@ -35,6 +35,7 @@
 //! | browser login (hash) | `browser_login(name, &Secret, ip) -> BrowserLogin`, `browser_session(cookie)`, `end_browser_session(cookie)` | login page, `/oauth2/logout` |
 //! | bound exchange | `exchange_code(&ClientAuth, code, CodeBinding { redirect_uri, code_verifier }, ip, want_refresh)` | `/oauth2/token`, v1 `authorization_code` |
 //! | dual-run (issue 22) | `record_comparison(dialect, endpoint, &[kind], Option<Difference>, cap) -> bool`, `add_legacy_usage(Vec<Usage>)`, `migration_report(since) -> MigrationReport` ([`dual_run`]) | legacy dialects, `gatehouse migration report` |
+//! | admin API | `authorize_admin(token) -> Result<AdminCaller, AdminRefusal>` ([`service::admin`]), `list_lockouts(prefix)`, `end_session_of_token(token)` (the console's sign-out) | `--admin-bind` |
 //! | housekeeping | `purge_expired() -> u64` | timer |
 //! | signed tokens | `with_key_ring(Arc<KeyRing>)`, `ensure_signing_key()`, `rotate_key(alg, delay)`, `retire_key(kid, window)`, `list_keys()`, `jwks()`, `userinfo(token)`; JWT access tokens for clients with `access_token_format = jwt`, id_tokens on code exchanges with `openid` ([`oidc`], [`keys`]) | `/oauth2/jwks`, `/oauth2/userinfo`, `gatehouse keys` |
 //!

@@ -222,8 +222,10 @@ impl BodyDoc {
 /// What a successful call answers.
 #[derive(Debug, Clone, Copy)]
 pub enum ResponseDoc {
-    /// A model in the listed media types.
+    /// A model in the listed media types (200).
     Model(BodyDoc),
+    /// A model in the listed media types, with 201 Created.
+    Created(BodyDoc),
     /// A body that is not a model: its status, media type, a description, and its OpenAPI
     /// schema.
     Other {
@@ -388,17 +390,8 @@ fn revocation_request() -> Vec<Sample> {
     vec![s::form(&v), s::rfc_json(&v)]
 }
 
-/// The JSON Schema of both discovery documents (one source: `standard::metadata::build`).
-const METADATA_SCHEMA: &str = r#"{"type":"object","additionalProperties":false,"properties":{"issuer":{"type":"string","description":"The issuer identifier: the configured public URL."},"authorization_endpoint":{"type":"string","description":"`oauth2/authorize` of the issuer."},"token_endpoint":{"type":"string","description":"`oauth2/token` of the issuer."},"userinfo_endpoint":{"type":"string","description":"OpenID provider only: `oauth2/userinfo` of the issuer."},"jwks_uri":{"type":"string","description":"`oauth2/jwks` of the issuer: the published signing keys (RFC 7517)."},"introspection_endpoint":{"type":"string","description":"`oauth2/introspect` of the issuer (RFC 7662)."},"revocation_endpoint":{"type":"string","description":"`oauth2/revoke` of the issuer (RFC 7009)."},"end_session_endpoint":{"type":"string","description":"OpenID provider only: `oauth2/logout` of the issuer (OpenID Connect RP-Initiated Logout 1.0)."},"pushed_authorization_request_endpoint":{"type":"string","description":"With --pushed-authorization-requests on or required: `oauth2/par` of the issuer (RFC 9126)."},"require_pushed_authorization_requests":{"type":"boolean","description":"With --pushed-authorization-requests on or required: whether every client must push its authorization requests (RFC 9126)."},"scopes_supported":{"type":"array","items":{"type":"string"},"description":"Every scope some client may have; omitted when none."},"response_types_supported":{"type":"array","items":{"type":"string"},"description":"`code`."},"response_modes_supported":{"type":"array","items":{"type":"string"},"description":"`query`."},"grant_types_supported":{"type":"array","items":{"type":"string"},"description":"`authorization_code`, `refresh_token`, `client_credentials`, `password`."},"subject_types_supported":{"type":"array","items":{"type":"string"},"description":"OpenID provider only: `public`."},"id_token_signing_alg_values_supported":{"type":"array","items":{"type":"string"},"description":"OpenID provider only: the algorithms of the published keys (`RS256`, `ES256`, `EdDSA`)."},"code_challenge_methods_supported":{"type":"array","items":{"type":"string"},"description":"`S256` (RFC 7636)."},"token_endpoint_auth_methods_supported":{"type":"array","items":{"type":"string"},"description":"`client_secret_basic`, `client_secret_post`, `none`."},"revocation_endpoint_auth_methods_supported":{"type":"array","items":{"type":"string"},"description":"`client_secret_basic`, `client_secret_post`, `none` (a public client revokes its own tokens)."},"introspection_endpoint_auth_methods_supported":{"type":"array","items":{"type":"string"},"description":"`client_secret_basic`, `client_secret_post`, and `private_key_jwt` while some client has registered keys."},"token_endpoint_auth_signing_alg_values_supported":{"type":"array","items":{"type":"string"},"description":"While some client has registered keys: the algorithms of a private_key_jwt assertion (`ES256`, `EdDSA`, `RS256`)."},"revocation_endpoint_auth_signing_alg_values_supported":{"type":"array","items":{"type":"string"},"description":"The same at the revocation endpoint."},"introspection_endpoint_auth_signing_alg_values_supported":{"type":"array","items":{"type":"string"},"description":"The same at the introspection endpoint."},"claims_supported":{"type":"array","items":{"type":"string"},"description":"OpenID provider only: the claims id_tokens and userinfo may carry."},"prompt_values_supported":{"type":"array","items":{"type":"string"},"description":"OpenID provider only: `none`, `login`, `consent`."},"claims_parameter_supported":{"type":"boolean","description":"OpenID provider only: `false`."},"request_parameter_supported":{"type":"boolean","description":"OpenID provider only: `false`."},"request_uri_parameter_supported":{"type":"boolean","description":"OpenID provider only: `false` (no request_uri is fetched)."},"authorization_response_iss_parameter_supported":{"type":"boolean","description":"`true`: the redirect of `oauth2/authorize` carries `iss`, the issuer (RFC 9207), so a client can tell which server answered."}},"required":["issuer","authorization_endpoint","token_endpoint","introspection_endpoint","revocation_endpoint","jwks_uri","response_types_supported","response_modes_supported","grant_types_supported","code_challenge_methods_supported","token_endpoint_auth_methods_supported","revocation_endpoint_auth_methods_supported","introspection_endpoint_auth_methods_supported","authorization_response_iss_parameter_supported"],"description":"RFC 8414 section 2; the same document as /.well-known/openid-configuration. Members marked 'OpenID provider only' are written only when a signing key can sign id_tokens."}"#;
-
 /// The JSON Schema of a JWK Set (RFC 7517 section 5).
 const JWKS_SCHEMA: &str = r#"{"type":"object","properties":{"keys":{"type":"array","items":{"type":"object","properties":{"kty":{"type":"string","description":"`RSA`, `EC` or `OKP`."},"kid":{"type":"string","description":"The key id an id_token's header names."},"use":{"type":"string","description":"`sig`."},"alg":{"type":"string","description":"`RS256`, `ES256` or `EdDSA`."}},"required":["kty","kid"]},"description":"Every published key: pending, signing, superseded, and retired ones within their window."}},"required":["keys"]}"#;
-
-/// The JSON Schema of the userinfo claims (OpenID Connect Core 5.3.2).
-const USERINFO_SCHEMA: &str = r#"{"type":"object","properties":{"sub":{"type":"string","description":"The user's stable id."},"preferred_username":{"type":"string","description":"The user name (scope `profile`)."},"name":{"type":"string","description":"The display name, when set (scope `profile`)."},"email":{"type":"string","description":"The address, when set (scope `email`)."},"email_verified":{"type":"boolean","description":"Whether the address is verified (scope `email`)."}},"required":["sub"]}"#;
-
-/// The JSON Schema of a pushed request's answer (RFC 9126 section 2.2).
-const PAR_SCHEMA: &str = r#"{"type":"object","additionalProperties":false,"properties":{"request_uri":{"type":"string","description":"`urn:ietf:params:oauth:request_uri:…`, for `oauth2/authorize?client_id=…&request_uri=…`."},"expires_in":{"type":"integer","description":"Seconds it stays usable."}},"required":["request_uri","expires_in"]}"#;
 
 const PAR_PARAMS: &[Param] = &[
     Param {
@@ -450,6 +443,22 @@ const PAR_PARAMS: &[Param] = &[
         example: "",
     },
 ];
+
+fn token_request() -> Vec<Sample> {
+    vec![s::form(&s::token_request())]
+}
+fn token_response() -> Vec<Sample> {
+    vec![s::rfc_json(&s::token_response())]
+}
+fn userinfo_response() -> Vec<Sample> {
+    vec![s::rfc_json(&s::userinfo())]
+}
+fn par_response() -> Vec<Sample> {
+    vec![s::rfc_json(&s::par_response())]
+}
+fn metadata_response() -> Vec<Sample> {
+    vec![s::rfc_json(&s::metadata())]
+}
 
 /// Every endpoint, in index order.
 pub static ENDPOINTS: &[Endpoint] = &[
@@ -787,25 +796,19 @@ pub static ENDPOINTS: &[Endpoint] = &[
         description: "The standards token endpoint for every grant the client has. `authorization_code` redeems a code of `oauth2/authorize` with the same `redirect_uri` and the PKCE `code_verifier`; `refresh_token` rotates the refresh token; `client_credentials` and `password` as in RFC 6749. The answer is section 5.1 exactly: absent members are omitted, never null.",
         auth: Auth::Client,
         uri_params: &[],
-        body_params: &[
-            Param { name: "grant_type", description: "`authorization_code`, `refresh_token`, `client_credentials` or `password`.", required: true, example: "authorization_code" },
-            Param { name: "code", description: "The authorization code (`authorization_code`).", required: false, example: "SplxlOBeZQQYbYS6WxSbIA" },
-            Param { name: "redirect_uri", description: "The `redirect_uri` of the authorization request (`authorization_code`).", required: false, example: "https://app.example/callback" },
-            Param { name: "code_verifier", description: "The PKCE code verifier (`authorization_code`, when the request had a `code_challenge`).", required: false, example: "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk" },
-            Param { name: "refresh_token", description: "The refresh token (`refresh_token`).", required: false, example: "" },
-            Param { name: "username", description: "The user name (`password`).", required: false, example: "" },
-            Param { name: "password", description: "The password (`password`).", required: false, example: "" },
-            Param { name: "scope", description: "Space-separated scopes; a refresh may narrow, not widen.", required: false, example: "" },
-            Param { name: "client_id", description: "The client, when not in HTTP Basic (a public client sends only this).", required: false, example: "" },
-            Param { name: "client_secret", description: "The client's secret, when not in HTTP Basic (never both).", required: false, example: "" },
-        ],
-        request: None,
-        response: ResponseDoc::Other {
-            status: 200,
-            media: "application/json",
+        body_params: &[],
+        request: Some(BodyDoc {
+            module: "oauth",
+            model: "TokenRequest",
+            description: "A form (`application/x-www-form-urlencoded`).",
+            samples: token_request,
+        }),
+        response: ResponseDoc::Model(BodyDoc {
+            module: "oauth",
+            model: "TokenResponse",
             description: "RFC 6749 section 5.1.",
-            schema: r#"{"type":"object","additionalProperties":false,"properties":{"access_token":{"type":"string","description":"The access token."},"token_type":{"type":"string","enum":["Bearer"],"description":"`Bearer`."},"expires_in":{"type":"integer","description":"Lifetime of the access token in seconds."},"refresh_token":{"type":"string","description":"A refresh token, when the grant issues one."},"scope":{"type":"string","description":"The granted scope, space-separated, when there is one."}},"required":["access_token","token_type","expires_in"]}"#,
-        },
+            samples: token_response,
+        }),
         errors: ErrorStyle::OAuth { katana: false },
     },
     Endpoint {
@@ -818,12 +821,12 @@ pub static ENDPOINTS: &[Endpoint] = &[
         uri_params: &[],
         body_params: PAR_PARAMS,
         request: None,
-        response: ResponseDoc::Other {
-            status: 201,
-            media: "application/json",
-            description: "RFC 9126 section 2.2.",
-            schema: PAR_SCHEMA,
-        },
+        response: ResponseDoc::Created(BodyDoc {
+            module: "oauth",
+            model: "PushedAuthorizationResponse",
+            description: "RFC 9126 section 2.2, with 201.",
+            samples: par_response,
+        }),
         errors: ErrorStyle::OAuth { katana: false },
     },
     Endpoint {
@@ -854,12 +857,12 @@ pub static ENDPOINTS: &[Endpoint] = &[
         uri_params: &[],
         body_params: &[],
         request: None,
-        response: ResponseDoc::Other {
-            status: 200,
-            media: "application/json",
+        response: ResponseDoc::Model(BodyDoc {
+            module: "oauth",
+            model: "UserInfo",
             description: "OpenID Connect Core 5.3.2.",
-            schema: USERINFO_SCHEMA,
-        },
+            samples: userinfo_response,
+        }),
         errors: ErrorStyle::None,
     },
     Endpoint {
@@ -872,12 +875,12 @@ pub static ENDPOINTS: &[Endpoint] = &[
         uri_params: &[],
         body_params: &[],
         request: None,
-        response: ResponseDoc::Other {
-            status: 200,
-            media: "application/json",
+        response: ResponseDoc::Model(BodyDoc {
+            module: "oauth",
+            model: "UserInfo",
             description: "OpenID Connect Core 5.3.2.",
-            schema: USERINFO_SCHEMA,
-        },
+            samples: userinfo_response,
+        }),
         errors: ErrorStyle::None,
     },
     Endpoint {
@@ -890,12 +893,12 @@ pub static ENDPOINTS: &[Endpoint] = &[
         uri_params: &[],
         body_params: &[],
         request: None,
-        response: ResponseDoc::Other {
-            status: 200,
-            media: "application/json",
+        response: ResponseDoc::Model(BodyDoc {
+            module: "oauth",
+            model: "AuthorizationServerMetadata",
             description: "RFC 8414 section 2.",
-            schema: METADATA_SCHEMA,
-        },
+            samples: metadata_response,
+        }),
         errors: ErrorStyle::None,
     },
     Endpoint {
@@ -908,12 +911,12 @@ pub static ENDPOINTS: &[Endpoint] = &[
         uri_params: &[],
         body_params: &[],
         request: None,
-        response: ResponseDoc::Other {
-            status: 200,
-            media: "application/json",
+        response: ResponseDoc::Model(BodyDoc {
+            module: "oauth",
+            model: "AuthorizationServerMetadata",
             description: "OpenID Connect Discovery 1.0 section 3.",
-            schema: METADATA_SCHEMA,
-        },
+            samples: metadata_response,
+        }),
         errors: ErrorStyle::None,
     },
     Endpoint {
@@ -991,7 +994,7 @@ pub fn documented_models() -> Vec<&'static ModelDoc> {
 /// The response body model of an endpoint, if it has one.
 pub fn response_body(e: &Endpoint) -> Option<BodyDoc> {
     match e.response {
-        ResponseDoc::Model(b) => Some(b),
+        ResponseDoc::Model(b) | ResponseDoc::Created(b) => Some(b),
         ResponseDoc::Other { .. } => None,
     }
 }

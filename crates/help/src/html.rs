@@ -343,7 +343,7 @@ pub fn curl(e: &Endpoint, base: &str) -> String {
             cmd.push_str(&format!(" --data-binary {}", shell_quote(text)));
         }
     }
-    if let ResponseDoc::Model(_) = e.response {
+    if let ResponseDoc::Model(_) | ResponseDoc::Created(_) = e.response {
         cmd.push_str(" -H 'Accept: application/json'");
     }
     cmd
@@ -394,7 +394,7 @@ pub fn api(e: &Endpoint, base: &str) -> String {
 
     b.push_str("<h2 id=\"response\">Response Information</h2>\n<h3 id=\"resource-description\">Resource Description</h3>\n");
     match &e.response {
-        ResponseDoc::Model(body) => {
+        ResponseDoc::Model(body) | ResponseDoc::Created(body) => {
             b.push_str(&body_section(body));
             b.push_str("<h3 id=\"response-formats\">Response Formats</h3>\n");
             b.push_str(&samples_html("response", &(body.samples)()));

@@ -409,14 +409,18 @@ fn operation(e: &Endpoint) -> J {
     }
     let mut responses = J::obj();
     match &e.response {
-        ResponseDoc::Model(b) => {
+        ResponseDoc::Model(b) | ResponseDoc::Created(b) => {
+            let status = match e.response {
+                ResponseDoc::Created(_) => "201",
+                _ => "200",
+            };
             let description = if b.description.is_empty() {
                 b.doc().summary()
             } else {
                 b.description.to_owned()
             };
             responses.put(
-                "200",
+                status,
                 J::obj()
                     .set("description", description)
                     .set("content", body_content(b)),

@@ -10,7 +10,9 @@ use gatehouse_codec::{self as codec, ResponseFormat};
 use gatehouse_models::dotnet::{DateTime, TimeSpan};
 use gatehouse_models::http_error::HttpError;
 use gatehouse_models::oauth::{
-    ErrorCode, ErrorResponse, IntrospectionRequest, IntrospectionResponse, RevocationRequest,
+    AuthorizationServerMetadata, ErrorCode, ErrorResponse, IntrospectionRequest,
+    IntrospectionResponse, PushedAuthorizationResponse, RevocationRequest, TokenRequest,
+    TokenResponse, UserInfo,
 };
 use gatehouse_models::otc::ResponseStatus;
 use gatehouse_models::{katana, member, onetime, otc, v1, Contract};
@@ -417,4 +419,81 @@ pub fn params(params: &[crate::endpoints::Param]) -> Vec<Sample> {
         j.put(p.name, p.example);
     }
     vec![form(&j), rfc_json(&j)]
+}
+
+/// `POST /oauth2/token`: a code exchange with PKCE.
+pub fn token_request() -> TokenRequest {
+    TokenRequest {
+        grant_type: Some("authorization_code".into()),
+        code: Some("SplxlOBeZQQYbYS6WxSbIA".into()),
+        redirect_uri: Some("https://app.example/callback".into()),
+        code_verifier: Some("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk".into()),
+        ..TokenRequest::default()
+    }
+}
+
+/// `POST /oauth2/token`: the answer of a code exchange with `openid`.
+pub fn token_response() -> TokenResponse {
+    TokenResponse {
+        access_token: "sample access token".into(),
+        token_type: "Bearer".into(),
+        expires_in: Some(1200),
+        refresh_token: Some("sample refresh token".into()),
+        scope: Some("openid profile".into()),
+        id_token: Some("eyJhbGciOiJSUzI1NiIsImtpZCI6InNhbXBsZSJ9.e30.c2FtcGxl".into()),
+    }
+}
+
+/// `GET /oauth2/userinfo`: the claims of `openid profile email`.
+pub fn userinfo() -> UserInfo {
+    UserInfo {
+        sub: USER.to_string(),
+        preferred_username: Some("alice".into()),
+        name: Some("Alice Example".into()),
+        email: Some("alice@example.com".into()),
+        email_verified: Some(true),
+    }
+}
+
+/// The discovery documents of an OpenID provider at `https://id.example`.
+pub fn metadata() -> AuthorizationServerMetadata {
+    let at = |path: &str| Some(format!("https://id.example{path}"));
+    let list = |items: &[&str]| Some(items.iter().map(|s| (*s).to_owned()).collect());
+    AuthorizationServerMetadata {
+        issuer: "https://id.example".into(),
+        authorization_endpoint: at("/oauth2/authorize"),
+        token_endpoint: at("/oauth2/token"),
+        userinfo_endpoint: at("/oauth2/userinfo"),
+        jwks_uri: at("/oauth2/jwks"),
+        introspection_endpoint: at("/oauth2/introspect"),
+        revocation_endpoint: at("/oauth2/revoke"),
+        end_session_endpoint: at("/oauth2/logout"),
+        scopes_supported: list(&["openid", "profile"]),
+        response_types_supported: vec!["code".into()],
+        response_modes_supported: list(&["query"]),
+        grant_types_supported: list(&[
+            "authorization_code",
+            "refresh_token",
+            "client_credentials",
+            "password",
+        ]),
+        subject_types_supported: list(&["public"]),
+        id_token_signing_alg_values_supported: list(&["RS256"]),
+        code_challenge_methods_supported: list(&["S256"]),
+        token_endpoint_auth_methods_supported: list(&[
+            "client_secret_basic",
+            "client_secret_post",
+            "none",
+        ]),
+        authorization_response_iss_parameter_supported: Some(true),
+        ..AuthorizationServerMetadata::default()
+    }
+}
+
+/// `POST /oauth2/par`: a pushed request's reference.
+pub fn par_response() -> PushedAuthorizationResponse {
+    PushedAuthorizationResponse {
+        request_uri: "urn:ietf:params:oauth:request_uri:bwc4JK-ESC0w8acc191e-Y1LTC2".into(),
+        expires_in: 60,
+    }
 }

@@ -13,7 +13,7 @@
 //! | [`member`] | `AuEAuth_WebAPI.Models`, .NET `TimeSpan`/`DateTime` | `POST /api/Token` |
 //! | [`v1`] | `IO.Swagger.Models`, Keycloak-style | `POST /api/v1/auth/token` |
 //! | [`katana`] | `Yindo.DAL.Types`, OWIN OAuth server | `POST /token` |
-//! | [`oauth`] | RFC 6749 errors, RFC 7662, RFC 7009, RFC 8414 (JSON only) | `/oauth2/introspect`, `/oauth2/revoke`, `/.well-known/oauth-authorization-server` |
+//! | [`oauth`] | RFC 6749 token request, answer and errors, RFC 7662, RFC 7009, RFC 9126, RFC 8414 and OpenID Connect discovery, userinfo (JSON only) | `/oauth2/token`, `/oauth2/introspect`, `/oauth2/revoke`, `/oauth2/par`, `/oauth2/userinfo`, `/.well-known/*` |
 //! | [`http_error`] | Web API's `HttpError` | errors of onetime and member |
 //! | [`routes`] | every route: methods, path, error family | all of them |
 //! | [`dotnet`] | `DateTime`, `TimeSpan` (and `Guid` = [`uuid::Uuid`]) | |

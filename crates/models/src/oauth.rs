@@ -460,6 +460,107 @@ impl AuthorizationServerMetadata {
     }
 }
 
+/// Body of `POST /oauth2/token` (RFC 6749 section 4.1.3, 6, 4.4, 4.3; a form, names exact as
+/// appendix B has them). Which members a grant needs follows `grant_type`; the client
+/// authenticates in HTTP Basic or with `client_id` and `client_secret` here (never both), or
+/// with a `client_assertion` (RFC 7523). An empty value counts as absent.
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TokenRequest {
+    /// `authorization_code`, `refresh_token`, `client_credentials` or `password` ([`GrantType`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub grant_type: Option<String>,
+    /// The authorization code (`authorization_code`; a secret).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// The `redirect_uri` of the authorization request (`authorization_code`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub redirect_uri: Option<String>,
+    /// The PKCE code verifier (`authorization_code`, when the request had a `code_challenge`;
+    /// a secret).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code_verifier: Option<String>,
+    /// The refresh token (`refresh_token`; a secret).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+    /// The user name (`password`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    /// The password (`password`; a secret).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub password: Option<String>,
+    /// Space-separated scopes; a refresh may narrow, not widen.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+    /// The client, when not in HTTP Basic (a public client sends only this).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    /// The client's secret, when not in HTTP Basic (a secret).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_secret: Option<String>,
+    /// `urn:ietf:params:oauth:client-assertion-type:jwt-bearer` with `client_assertion`
+    /// (`private_key_jwt`, RFC 7523 section 2.2).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_assertion_type: Option<String>,
+    /// The client's signed JWT (a secret).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_assertion: Option<String>,
+}
+
+impl fmt::Debug for TokenRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokenRequest")
+            .field("grant_type", &self.grant_type)
+            .field("code", &RedactedOpt::of(&self.code))
+            .field("redirect_uri", &self.redirect_uri)
+            .field("code_verifier", &RedactedOpt::of(&self.code_verifier))
+            .field("refresh_token", &RedactedOpt::of(&self.refresh_token))
+            .field("username", &self.username)
+            .field("password", &RedactedOpt::of(&self.password))
+            .field("scope", &self.scope)
+            .field("client_id", &self.client_id)
+            .field("client_secret", &RedactedOpt::of(&self.client_secret))
+            .field("client_assertion_type", &self.client_assertion_type)
+            .field("client_assertion", &RedactedOpt::of(&self.client_assertion))
+            .finish()
+    }
+}
+
+/// The answer of `POST /oauth2/par` (RFC 9126 section 2.2), with status 201.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PushedAuthorizationResponse {
+    /// `urn:ietf:params:oauth:request_uri:…`: the browser takes it to `/oauth2/authorize`
+    /// with the `client_id`; single use.
+    pub request_uri: String,
+    /// Seconds it stays usable.
+    pub expires_in: i64,
+}
+
+/// The answer of `/oauth2/userinfo` (OpenID Connect Core 5.3.2): the claims of the token's
+/// user that its scopes release; absent members are omitted.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserInfo {
+    /// The user's stable id (a UUID).
+    pub sub: String,
+    /// The user name (scope `profile`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preferred_username: Option<String>,
+    /// The display name, when set (scope `profile`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The address, when set (scope `email`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    /// Whether the address is verified (scope `email`, with `email`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email_verified: Option<bool>,
+}
+
+/// The OpenID Connect Discovery 1.0 document (`/.well-known/openid-configuration`): the same
+/// document as RFC 8414's, from one source; its OpenID members are set only for an OpenID
+/// provider.
+pub type OpenIdProviderMetadata = AuthorizationServerMetadata;
+
 /// The RFC 6749 section 5.1 answer of a token endpoint (`/oauth2/token`): `refresh_token`,
 /// `scope` and the OpenID Connect `id_token` only when there is one (absent, never null).
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]

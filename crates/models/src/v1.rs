@@ -111,6 +111,29 @@ impl fmt::Debug for TokenRequest {
     }
 }
 
+/// What v1's `authorization_code` request carries beside the v1 contract (which does not
+/// name them), read from the same body: a code issued by `/oauth2/authorize` is checked at v1
+/// exactly as at `/oauth2/token`. JSON or form, names as RFC 6749 writes them.
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct CodeExtras {
+    /// The `redirect_uri` of the authorization request.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub redirect_uri: Option<String>,
+    /// The PKCE code verifier (a secret).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code_verifier: Option<String>,
+}
+
+impl fmt::Debug for CodeExtras {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CodeExtras")
+            .field("redirect_uri", &self.redirect_uri)
+            .field("code_verifier", &RedactedOpt::of(&self.code_verifier))
+            .finish()
+    }
+}
+
 impl Contract for TokenRequest {
     const XML_ROOT: &'static str = "TokenRequest";
     const XML_NAMESPACE: &'static str = XML_NAMESPACE;

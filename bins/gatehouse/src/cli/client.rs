@@ -39,13 +39,17 @@ pub struct RemoveArgs {
 }
 
 /// `client update`: the options of `client add`; each one given replaces that setting, the
-/// others stay. A flag takes `=false` to turn it off (`--introspect-any=false`).
-#[derive(Debug, Clone, clap::Args)]
+/// others stay. A flag takes `=false` to turn it off (`--introspect-any=false`). The admin
+/// API's `PATCH /admin/v1/clients/{id}` takes the same fields as a JSON object (the client
+/// id from the path), through the same [`update_spec`].
+#[derive(Debug, Clone, clap::Args, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 #[command(
     after_help = "Examples:\n  gatehouse client update portal --scope \"api openid\" --redirect-uri https://portal.example/cb\n  gatehouse client update portal --introspect-any=false --name \"Customer portal\""
 )]
 pub struct UpdateArgs {
     /// Client id
+    #[serde(default)]
     pub client_id: String,
     /// Allowed grants, comma separated: password, refresh_token, client_credentials,
     /// authorization_code, onetime
@@ -65,9 +69,11 @@ pub struct UpdateArgs {
     pub introspect_any: Option<bool>,
     /// A redirect URI for /oauth2/authorize (repeat for several; replaces the list)
     #[arg(long = "redirect-uri", value_name = "URI")]
+    #[serde(default)]
     pub redirect_uris: Vec<String>,
     /// Remove every redirect URI
     #[arg(long, conflicts_with = "redirect_uris")]
+    #[serde(default)]
     pub no_redirect_uris: bool,
     /// Show a consent page before /oauth2/authorize issues a code
     #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
@@ -240,14 +246,34 @@ pub fn show(settings: &Settings, args: &ShowArgs) -> Result<(), Failure> {
     Ok(())
 }
 
-/// `gatehouse client update ID …`.
-pub fn update(settings: &Settings, args: UpdateArgs) -> Result<(), Failure> {
-    let service = super::service(settings)?;
+/// The stored client with `args` applied, as the spec [`Gatehouse::update_client`]
+/// validates: what `client update` and the admin API's `PATCH` run.
+///
+/// [`Gatehouse::update_client`]: gatehouse_domain::Gatehouse::update_client
+///
+/// # Errors
+/// [`Exit::NotFound`], [`Exit::Invalid`].
+pub fn update_spec(
+    service: &crate::state::Service,
+    args: UpdateArgs,
+) -> Result<ClientSpec, Failure> {
+    if args.no_redirect_uris && !args.redirect_uris.is_empty() {
+        return Err(invalid(
+            "redirect_uris and no_redirect_uris exclude each other",
+        ));
+    }
     let current = service.client_details(&args.client_id)?;
     // The keys stay (`client set-jwks` changes them), and so do the logout and PAR settings.
     let keys = current.jwks.clone();
     let mut spec = spec_of(merged(current, args)?)?;
     spec.jwks = keys;
+    Ok(spec)
+}
+
+/// `gatehouse client update ID …`.
+pub fn update(settings: &Settings, args: UpdateArgs) -> Result<(), Failure> {
+    let service = super::service(settings)?;
+    let spec = update_spec(&service, args)?;
     let client = service.update_client(spec)?;
     super::audited(&service, "client.update", &client.client_id);
     println!("client {} updated", client.client_id);

@@ -242,3 +242,19 @@ pub fn client_text(c: &Client) -> String {
         })
         .collect()
 }
+
+/// A signing key (its public half's id and dates; never the sealed private key).
+pub fn key_json(
+    key: &gatehouse_domain::keys::SigningKey,
+    status: gatehouse_domain::keys::KeyStatus,
+) -> Value {
+    json!({
+        "kid": key.kid,
+        "alg": key.alg.as_str(),
+        "status": status.as_str(),
+        "created_at": when(key.created_at),
+        "activates_at": when(key.activates_at),
+        "retired_at": opt_when(key.retired_at),
+        "published_until": opt_when(key.published_until),
+    })
+}

@@ -7,7 +7,7 @@ use actix_web::http::header;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 
-use gatehouse_models::oauth::ErrorCode;
+use gatehouse_models::oauth::{ErrorCode, UserInfo};
 
 use crate::http::error::{Challenge, OAuthAnswer};
 use crate::AppState;
@@ -54,11 +54,17 @@ pub(crate) async fn userinfo(req: HttpRequest, state: Data) -> HttpResponse {
         return bearer_refused(None);
     };
     match state.blocking(move |s| s.userinfo(&token)).await {
-        Ok(claims) => json(
-            StatusCode::OK,
-            "no-store",
-            serde_json::to_vec(&claims).unwrap_or_default(),
-        ),
+        // The wire type is the one description of the claims: a claim it does not name is
+        // refused loudly rather than dropped.
+        Ok(claims) => match serde_json::from_value::<UserInfo>(claims.clone()) {
+            Ok(info) if serde_json::to_value(&info).is_ok_and(|v| v == claims) => json(
+                StatusCode::OK,
+                "no-store",
+                serde_json::to_vec(&info).unwrap_or_default(),
+            ),
+            Ok(_) => unavailable("userinfo claims", &"a claim models::oauth::UserInfo lacks"),
+            Err(e) => unavailable("userinfo claims", &e),
+        },
         Err(crate::http::ApiError::Domain(gatehouse_domain::Error::InvalidToken)) => {
             bearer_refused(Some("invalid_token"))
         }

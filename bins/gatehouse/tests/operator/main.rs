@@ -5,6 +5,7 @@
 //! The PostgreSQL half is left out, loudly, without the PostgreSQL server binaries; a failure
 //! under `GATEHOUSE_TEST_REQUIRE=postgres` (scripts/test).
 
+mod admin;
 mod audit;
 mod backup;
 mod cli;

@@ -25,6 +25,7 @@ use crate::error::Error;
 use crate::rng::Rng;
 use crate::store::Store;
 
+pub mod admin;
 pub mod client_auth;
 pub mod client_credentials;
 pub mod codes;

@@ -8,11 +8,12 @@
 
 use actix_web::http::header;
 use actix_web::HttpRequest;
+use gatehouse_models::v1::CodeExtras;
 
 pub(super) mod authorize;
 pub(super) mod logout;
 pub mod metadata;
-mod page;
+pub(crate) mod page;
 pub(super) mod par;
 pub(super) mod token;
 
@@ -22,22 +23,16 @@ pub use metadata::document as metadata_document;
 /// the same body beside the v1 contract, which does not carry them), so a code issued by
 /// `/oauth2/authorize` is checked at v1 exactly as at `/oauth2/token`.
 pub fn v1_code_binding(req: &HttpRequest, body: &[u8]) -> gatehouse_domain::authorize::CodeBinding {
-    #[derive(Default, serde::Deserialize)]
-    #[serde(default)]
-    struct Extras {
-        redirect_uri: Option<String>,
-        code_verifier: Option<String>,
-    }
     let opts = gatehouse_codec::DecodeOptions::default();
     let content_type = crate::http::request::header_str(req, header::CONTENT_TYPE);
-    let extras: Extras = match gatehouse_codec::classify(content_type) {
+    let extras: CodeExtras = match gatehouse_codec::classify(content_type) {
         Ok(gatehouse_codec::BodyFormat::Form) => {
             gatehouse_codec::decode_form(body, &opts).unwrap_or_default()
         }
         Ok(gatehouse_codec::BodyFormat::Json) => {
             gatehouse_codec::decode_json(body, &opts).unwrap_or_default()
         }
-        _ => Extras::default(),
+        _ => CodeExtras::default(),
     };
     gatehouse_domain::authorize::CodeBinding {
         redirect_uri: extras.redirect_uri.filter(|v| !v.is_empty()),

@@ -9,7 +9,7 @@ use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use gatehouse_domain::par::{ParMode, PushError};
 use gatehouse_domain::Error as DomainError;
-use gatehouse_models::oauth::ErrorCode;
+use gatehouse_models::oauth::{ErrorCode, PushedAuthorizationResponse};
 
 use super::authorize::params_from;
 use super::parse_urlencoded;
@@ -105,7 +105,10 @@ async fn push_inner(
     {
         Ok(Ok(pushed)) => Ok(json(
             StatusCode::CREATED,
-            &serde_json::json!({"request_uri": pushed.request_uri, "expires_in": pushed.expires_in}),
+            &PushedAuthorizationResponse {
+                request_uri: pushed.request_uri,
+                expires_in: pushed.expires_in,
+            },
         )),
         Ok(Err(PushError::Invalid {
             error: code,

@@ -9,50 +9,16 @@
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use gatehouse_domain::authorize::CodeBinding;
-use gatehouse_domain::secret::Secret;
 use gatehouse_domain::service::WithoutClient;
-use serde::{Deserialize, Serialize};
+use gatehouse_models::oauth::{TokenRequest, TokenResponse};
 
 use crate::http::extract::{Body, ClientParams, Credentials, RfcForm};
 use crate::http::{grant, ApiError};
 use crate::AppState;
 
-/// The token request's parameters (a form body, names exact: RFC 6749 appendix B).
-#[derive(Default, Deserialize)]
-#[serde(default)]
-pub(crate) struct TokenForm {
-    grant_type: Option<String>,
-    code: Option<String>,
-    redirect_uri: Option<String>,
-    code_verifier: Option<String>,
-    refresh_token: Option<String>,
-    username: Option<String>,
-    password: Option<String>,
-    scope: Option<String>,
-    client_id: Option<String>,
-    client_secret: Option<String>,
-    client_assertion_type: Option<String>,
-    client_assertion: Option<String>,
-}
-
-/// RFC 6749 section 5.1.
-#[derive(Serialize)]
-struct TokenResponse<'a> {
-    access_token: &'a str,
-    token_type: &'static str,
-    expires_in: i64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    refresh_token: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    scope: Option<&'a str>,
-    /// OpenID Connect Core 3.1.3.3.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    id_token: Option<&'a str>,
-}
-
 /// `POST /oauth2/token`. The caller is identified after the body is read.
 pub(crate) async fn token(
-    body: Body<TokenForm, RfcForm>,
+    body: Body<TokenRequest, RfcForm>,
     req: HttpRequest,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
@@ -88,12 +54,12 @@ pub(crate) async fn token(
     };
     let issued = grant::issue(&state, grant, caller).await?;
     let body = TokenResponse {
-        access_token: issued.access_token.expose(),
-        token_type: "Bearer",
-        expires_in: issued.expires_in.whole_seconds(),
-        refresh_token: issued.refresh_token.as_ref().map(Secret::expose),
-        scope: Some(issued.scope.as_str()).filter(|s| !s.is_empty()),
-        id_token: issued.id_token.as_ref().map(Secret::expose),
+        access_token: issued.access_token.expose().to_owned(),
+        token_type: "Bearer".to_owned(),
+        expires_in: Some(issued.expires_in.whole_seconds()),
+        refresh_token: issued.refresh_token.as_ref().map(|t| t.expose().to_owned()),
+        scope: Some(issued.scope).filter(|s| !s.is_empty()),
+        id_token: issued.id_token.as_ref().map(|t| t.expose().to_owned()),
     };
     let bytes = serde_json::to_vec(&body).map_err(|_| ApiError::Internal)?;
     Ok(HttpResponse::Ok()
@@ -110,9 +76,9 @@ mod tests {
     #[test]
     fn absent_members_are_omitted() {
         let body = TokenResponse {
-            access_token: "t",
-            token_type: "Bearer",
-            expires_in: 60,
+            access_token: "t".into(),
+            token_type: "Bearer".into(),
+            expires_in: Some(60),
             refresh_token: None,
             scope: None,
             id_token: None,

@@ -24,6 +24,15 @@ pub fn demo_document() -> Result<ImportDocument> {
     ImportDocument::from_json(DEMO_DOCUMENT)
 }
 
+/// The demo's admin client (`demo-admin`, secret `demo-admin-secret`, scope
+/// `gatehouse:admin`): loaded by `serve --demo` only when the admin listener is on.
+///
+/// # Errors
+/// `InvalidRequest` if the shipped document does not parse (the admin tests load it).
+pub fn demo_admin_document() -> Result<ImportDocument> {
+    ImportDocument::from_json(include_str!("../../../demo-admin.json"))
+}
+
 fn de_secret<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Option<Secret>, D::Error> {
     Ok(Option::<String>::deserialize(d)?.map(Secret::from))
 }

@@ -8,8 +8,8 @@ mod document;
 mod validate;
 
 pub use document::{
-    demo_document, ImportBroker, ImportClient, ImportDocument, ImportMember, ImportReport,
-    ImportTradingAccount, ImportUser, DEMO_DOCUMENT,
+    demo_admin_document, demo_document, ImportBroker, ImportClient, ImportDocument, ImportMember,
+    ImportReport, ImportTradingAccount, ImportUser, DEMO_DOCUMENT,
 };
 
 use crate::service::{Gatehouse, Result};
