@@ -483,7 +483,9 @@ pub fn purge(settings: &Settings) -> Result<(), String> {
 pub fn import(settings: &Settings, file: &std::path::Path) -> Result<(), String> {
     let text = std::fs::read_to_string(file).map_err(|e| format!("{}: {e}", file.display()))?;
     let doc = ImportDocument::from_json(&text).map_err(|e| e.to_string())?;
-    let report = service(settings)?.import(&doc).map_err(|e| e.to_string())?;
+    let service = service(settings)?;
+    let report = service.import(&doc).map_err(|e| e.to_string())?;
+    audited(&service, "import", &file.display().to_string());
     println!(
         "imported {} brokers, {} clients, {} users, {} members, {} sub-accounts, {} trading accounts ({} passwords hashed)",
         report.brokers,
@@ -631,9 +633,11 @@ pub fn client_set_jwks(
     file: Option<&Path>,
 ) -> Result<(), String> {
     let jwks = file.map(read_jwks).transpose()?;
-    service(settings)?
+    let service = service(settings)?;
+    service
         .set_client_jwks(client_id, jwks.as_deref())
         .map_err(|e| e.to_string())?;
+    audited(&service, "client.set_jwks", client_id);
     match file {
         Some(_) => println!("keys of {client_id} registered (private_key_jwt)"),
         None => println!("keys of {client_id} removed"),

@@ -216,6 +216,10 @@ pub struct Settings {
     /// Log filter, e.g. `info` or `gatehouse=debug,actix_web=warn`
     #[arg(long, env = "GATEHOUSE_LOG", value_name = "FILTER")]
     pub log: String,
+    /// Send a trace span per request to this OpenTelemetry collector over OTLP/HTTP
+    /// (protobuf), e.g. http://127.0.0.1:4318 (`/v1/traces` is appended) [default: off]
+    #[arg(long, env = "GATEHOUSE_OTLP_ENDPOINT", value_name = "URL")]
+    pub otlp_endpoint: Option<String>,
     /// Base URL of the still-running legacy service (dual-run): https, or http on a
     /// loopback address; anything else needs --legacy-upstream-insecure
     #[arg(long, env = "GATEHOUSE_LEGACY_UPSTREAM", value_name = "URL")]
@@ -341,6 +345,7 @@ impl Default for Settings {
             audit_log: None,
             audit_log_max_bytes: 100 * 1024 * 1024,
             log: "info".to_owned(),
+            otlp_endpoint: None,
             legacy_upstream: None,
             legacy_upstreams: Vec::new(),
             legacy_upstream_insecure: false,
@@ -675,6 +680,9 @@ impl Settings {
             std::sync::Arc::new(gatehouse_domain::clock::SystemClock),
         )?;
         crate::telemetry::check_filter(&self.log).map_err(|e| format!("log: {e}"))?;
+        if let Some(url) = &self.otlp_endpoint {
+            check_otlp_endpoint(url).map_err(|e| format!("otlp-endpoint: {e}"))?;
+        }
         if let Some(issuer) = &self.issuer {
             check_issuer(issuer)?;
         }
@@ -786,6 +794,25 @@ fn shown(value: &toml::Value) -> Option<String> {
 
 /// A legacy upstream: `https://host…`, or `http://` to a loopback address (`127.0.0.0/8`,
 /// `[::1]`, `localhost`) unless `insecure`; no query, fragment or credentials.
+/// A collector's base URL: http or https (spans carry no secret, so a plain-http collector
+/// on the network is allowed), a host, no credentials, query or fragment.
+fn check_otlp_endpoint(url: &str) -> Result<(), String> {
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))
+        .ok_or_else(|| format!("{url:?} must start with http:// or https://"))?;
+    let authority = rest.split('/').next().unwrap_or_default();
+    if authority.is_empty() || authority.contains('@') {
+        return Err(format!("{url:?} has no host (or carries credentials)"));
+    }
+    if url.contains(['?', '#']) || url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(format!(
+            "{url:?} must not have a query, a fragment or spaces"
+        ));
+    }
+    Ok(())
+}
+
 fn check_upstream(url: &str, insecure: bool) -> Result<(), String> {
     let (rest, https) = match (url.strip_prefix("https://"), url.strip_prefix("http://")) {
         (Some(rest), _) => (rest, true),

@@ -13,7 +13,7 @@ use gatehouse_domain::rng::Rng;
 use gatehouse_domain::service::Gatehouse;
 use gatehouse_domain::store::Pending;
 use gatehouse_domain::Error as DomainError;
-use gatehouse_storage::{Database, Storage};
+use gatehouse_storage::{timing, Database, Storage};
 
 use crate::config::{DualRunMode, Settings};
 use crate::http::ApiError;
@@ -194,8 +194,11 @@ impl AppState {
         F: FnOnce(&Service) -> Result<R, DomainError> + Send + 'static,
     {
         let service = self.service.clone();
-        match web::block(move || f(&service)).await {
-            Ok(result) => result.map_err(ApiError::from),
+        match web::block(move || timing::timed(|| f(&service))).await {
+            Ok((result, spent)) => {
+                add_storage_time(spent);
+                result.map_err(ApiError::from)
+            }
             Err(_) => Err(ApiError::Internal),
         }
     }
@@ -207,7 +210,9 @@ impl AppState {
     where
         F: FnOnce(&Service) -> Result<R, DomainError>,
     {
-        f(&self.service).map_err(ApiError::from)
+        let (result, spent) = timing::timed(|| f(&self.service));
+        add_storage_time(spent);
+        result.map_err(ApiError::from)
     }
 
     /// A read: on SQLite right here on the HTTP worker ([`Self::read_now`]); on PostgreSQL,
@@ -249,7 +254,7 @@ impl AppState {
         F: FnOnce(&Service) -> Result<R, DomainError> + Send + 'static,
     {
         let service = self.service.clone();
-        let receiver = match self.pool.try_spawn(move || f(&service)) {
+        let receiver = match self.pool.try_spawn(move || timing::timed(|| f(&service))) {
             Ok(r) => r,
             Err(_) => {
                 self.metrics.hash_rejected();
@@ -257,7 +262,10 @@ impl AppState {
             }
         };
         match receiver.await {
-            Ok(result) => result.map_err(ApiError::from),
+            Ok((result, spent)) => {
+                add_storage_time(spent);
+                result.map_err(ApiError::from)
+            }
             Err(_) => Err(ApiError::Internal),
         }
     }
@@ -436,4 +444,27 @@ fn write_new_secret_file(path: &Path, text: &str) -> std::io::Result<()> {
     let mut file = options.open(path)?;
     file.write_all(text.as_bytes())?;
     file.sync_all()
+}
+
+tokio::task_local! {
+    /// The storage time of the request this task serves ([`account_storage`]).
+    static REQUEST_STORAGE: std::cell::Cell<std::time::Duration>;
+}
+
+/// Runs a request's future and returns, beside its output, the time its calls through
+/// [`AppState::blocking`], [`AppState::read_now`] and [`AppState::hashing`] spent in storage
+/// transactions (on whichever thread ran them): the `gatehouse.storage_us` of its span.
+pub async fn account_storage<T>(
+    request: impl std::future::Future<Output = T>,
+) -> (T, std::time::Duration) {
+    REQUEST_STORAGE
+        .scope(std::cell::Cell::new(std::time::Duration::ZERO), async {
+            let out = request.await;
+            (out, REQUEST_STORAGE.with(std::cell::Cell::get))
+        })
+        .await
+}
+
+fn add_storage_time(spent: std::time::Duration) {
+    let _ = REQUEST_STORAGE.try_with(|c| c.set(c.get().saturating_add(spent)));
 }

@@ -33,6 +33,7 @@ mod pool;
 mod repo;
 mod rows;
 pub mod schema;
+pub mod timing;
 mod writer;
 
 use std::path::Path;
@@ -439,26 +440,28 @@ impl Store for Storage {
         &self,
         f: impl FnOnce(&mut dyn ReadTx) -> Result<R, DomainError>,
     ) -> Result<R, DomainError> {
-        match &self.inner {
+        timing::account(|| match &self.inner {
             Inner::Sqlite(e) => e.read(f),
             Inner::Postgres(e) => e.read(f),
-        }
+        })
     }
 
     fn write<R: Send + 'static>(
         &self,
         f: impl FnOnce(&mut dyn WriteTx) -> Result<R, DomainError> + Send + 'static,
     ) -> Result<R, DomainError> {
-        if self.dry {
-            return match &self.inner {
-                Inner::Sqlite(e) => e.writer.write_rolled_back(f),
-                Inner::Postgres(e) => e.writer.write_rolled_back(f),
-            };
-        }
-        match &self.inner {
-            Inner::Sqlite(e) => e.writer.write(f),
-            Inner::Postgres(e) => e.writer.write(f),
-        }
+        timing::account(|| {
+            if self.dry {
+                return match &self.inner {
+                    Inner::Sqlite(e) => e.writer.write_rolled_back(f),
+                    Inner::Postgres(e) => e.writer.write_rolled_back(f),
+                };
+            }
+            match &self.inner {
+                Inner::Sqlite(e) => e.writer.write(f),
+                Inner::Postgres(e) => e.writer.write(f),
+            }
+        })
     }
 
     fn write_later<R: Send + 'static>(

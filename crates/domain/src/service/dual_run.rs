@@ -5,6 +5,7 @@
 use time::OffsetDateTime;
 
 use super::{Gatehouse, Result};
+use crate::audit::AuditEvent;
 use crate::dual_run::{Difference, MigrationReport, Usage};
 use crate::store::Store;
 
@@ -30,13 +31,34 @@ impl<S: Store> Gatehouse<S> {
         cap: u64,
     ) -> Result<bool> {
         let (dialect, endpoint, kinds) = (dialect.to_owned(), endpoint.to_owned(), kinds.to_vec());
-        self.store.write(move |tx| {
+        // The event's fields (a difference is rare: the copy costs nothing that matters).
+        let seen = difference.as_ref().map(|d| {
+            (
+                d.mode.clone(),
+                d.dialect.clone(),
+                d.endpoint.clone(),
+                d.client_id.clone(),
+                d.kinds.clone(),
+            )
+        });
+        let stored = self.store.write(move |tx| {
             tx.count_comparison(&dialect, &endpoint, &kinds)?;
             match &difference {
                 Some(d) => tx.insert_difference(d, cap),
                 None => Ok(false),
             }
-        })
+        })?;
+        if let Some((mode, dialect, endpoint, client, kinds)) = seen {
+            self.audit(AuditEvent::DualRunDifference {
+                mode,
+                dialect,
+                endpoint,
+                client,
+                kinds,
+                stored,
+            });
+        }
+        Ok(stored)
     }
 
     /// Adds deltas of legacy-dialect use to the stored totals (one write for all). A client

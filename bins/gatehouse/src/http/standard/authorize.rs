@@ -197,7 +197,10 @@ async fn check(
         .blocking(move |s| Ok(s.check_authorization(&params)))
         .await
     {
-        Ok(Ok(request)) => Ok(request),
+        Ok(Ok(request)) => {
+            crate::telemetry::record_client(&request.client_id);
+            Ok(request)
+        }
         Ok(Err(e)) => Err(refuse(state, e)),
         Err(e) => Err(server_error(state, &format!("authorization check: {e}"))),
     }
