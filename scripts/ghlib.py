@@ -10,7 +10,9 @@ import time
 import urllib.parse
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-DEFAULT_BINARY = os.path.join(ROOT, "target-harden", "release", "gatehouse")
+# What `cargo build --release -p gatehouse` writes (docs/security.md, "How to run").
+DEFAULT_BINARY = os.path.join(
+    os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target")), "release", "gatehouse")
 BASIC = "Basic " + base64.b64encode(b"demo-client:demo-secret").decode()
 
 

@@ -4,6 +4,8 @@
 //! body. A decode may fail (that is a typed error); it must never panic, hang or blow the
 //! stack.
 
+pub mod jwt;
+
 use gatehouse_codec::{decode, decode_form, decode_json, BodyFormat, DecodeOptions};
 use gatehouse_models::oauth::{IntrospectionRequest, RevocationRequest, TokenRequest};
 use gatehouse_models::{katana, member, onetime, otc, v1};
@@ -75,5 +77,74 @@ pub fn dispatch(format: BodyFormat, data: &[u8]) {
             BodyFormat::Form => touch!(decode_form::<v1::CodeExtras>(body, &opts)),
             _ => touch!(decode_json::<v1::CodeExtras>(body, &opts)),
         },
+    }
+}
+
+/// `Accept` and `Content-Type` (split at the first NUL) through negotiation and
+/// classification.
+pub fn negotiate(data: &[u8]) {
+    let (accept, content_type) = match data.iter().position(|&b| b == 0) {
+        Some(i) => (&data[..i], &data[i + 1..]),
+        None => (data, &[][..]),
+    };
+    let accept = std::str::from_utf8(accept).ok();
+    let content_type = std::str::from_utf8(content_type).ok();
+    let format = gatehouse_codec::negotiate(accept, content_type);
+    let _ = format.content_type();
+    let _ = gatehouse_codec::classify(content_type);
+    let _ = gatehouse_codec::classify(accept);
+}
+
+/// An `Authorization` header through the Basic and Bearer parsers.
+pub fn basic_header(data: &[u8]) {
+    let Ok(header) = std::str::from_utf8(data) else {
+        return;
+    };
+    if let Ok(creds) = gatehouse_codec::parse_basic(header) {
+        // Debug must not panic (and redacts the secret).
+        let _ = format!("{creds:?}");
+        let _ = creds.candidates().count();
+    }
+    let _ = gatehouse_codec::parse_bearer(header);
+}
+
+/// Every target (its `fuzz_targets/<name>.rs` calls exactly this) by name: the seed run of
+/// `fuzz/smoke.sh` (stable, no sanitizer) feeds each its `seeds/<name>/`.
+pub const TARGETS: [(&str, fn(&[u8])); 6] = [
+    ("decode_json", |d| dispatch(BodyFormat::Json, d)),
+    ("decode_xml", |d| dispatch(BodyFormat::Xml, d)),
+    ("decode_form", |d| dispatch(BodyFormat::Form, d)),
+    ("negotiate", negotiate),
+    ("basic_header", basic_header),
+    ("verify_jwt", jwt::verify),
+];
+
+#[cfg(test)]
+mod tests {
+    use super::TARGETS;
+
+    #[test]
+    fn every_target_runs_over_its_seeds() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        for (name, run) in TARGETS {
+            assert!(
+                root.join("fuzz_targets")
+                    .join(format!("{name}.rs"))
+                    .exists(),
+                "{name}"
+            );
+            let seeds: Vec<_> = std::fs::read_dir(root.join("seeds").join(name))
+                .unwrap_or_else(|e| panic!("seeds/{name}: {e}"))
+                .map(|e| e.expect("seed").path())
+                .collect();
+            assert!(!seeds.is_empty(), "{name} has no seed");
+            for seed in seeds {
+                run(&std::fs::read(&seed).expect("seed"));
+            }
+        }
+        let targets = std::fs::read_dir(root.join("fuzz_targets"))
+            .expect("targets")
+            .count();
+        assert_eq!(targets, TARGETS.len(), "a target missing from TARGETS");
     }
 }

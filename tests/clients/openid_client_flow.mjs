@@ -81,6 +81,27 @@ done.push('replay refused');
 const fresh = await client.genericGrantRequest(web, 'password',
   { username: 'bob', password: 'bob-password-1', scope: 'profile' });
 check(fresh.refresh_token && fresh.scope === 'profile', JSON.stringify(fresh));
+
+// Token exchange (RFC 8693) with genericGrantRequest: advertised, an allowed audience, a
+// narrower scope, issued_token_type; an audience off the client's allow-list is invalid_target.
+const EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
+const AT = 'urn:ietf:params:oauth:token-type:access_token';
+check(as.grant_types_supported.includes(EXCHANGE), `advertised ${as.grant_types_supported}`);
+const exchanged = await client.genericGrantRequest(web, EXCHANGE,
+  { subject_token: fresh.access_token, subject_token_type: AT, audience: cfg.audience, scope: 'profile' });
+check(exchanged.issued_token_type === AT && exchanged.scope === 'profile'
+  && exchanged.refresh_token === undefined, JSON.stringify(exchanged));
+const exchangedInfo = await client.tokenIntrospection(web, exchanged.access_token);
+check(exchangedInfo.active === true && exchangedInfo.aud === cfg.audience
+  && exchangedInfo.username === 'bob', JSON.stringify(exchangedInfo));
+try {
+  await client.genericGrantRequest(web, EXCHANGE,
+    { subject_token: fresh.access_token, subject_token_type: AT, audience: 'elsewhere' });
+  throw new Error('an audience off the allow-list was accepted');
+} catch (e) {
+  check(e.error === 'invalid_target' && e.status === 400, `${e.name} ${e.error} ${e.status}`);
+}
+done.push('token exchange');
 const refreshed = await client.refreshTokenGrant(web, fresh.refresh_token);
 check(refreshed.refresh_token !== fresh.refresh_token, 'rotated');
 await client.tokenRevocation(web, refreshed.refresh_token);

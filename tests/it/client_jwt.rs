@@ -302,6 +302,8 @@ fn a_client_holds_a_secret_and_keys_during_a_migration() {
         require_pushed_authorization_requests: false,
         backchannel_logout_uri: None,
         backchannel_logout_session_required: false,
+        token_exchange_audiences: Vec::new(),
+        dpop_bound_access_tokens: false,
         jwks: Some(keys.path().to_owned()),
         keys_only: true,
     };

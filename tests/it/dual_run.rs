@@ -151,7 +151,13 @@ fn stable(res: &Response) -> (u16, Vec<(String, String)>, Vec<u8>) {
 fn observe_answers_with_the_upstreams_bytes_writes_nothing_and_records_a_planted_difference() {
     let logs = crate::security::capture_logs();
     let upstream = legacy();
-    let server = Server::start_with(dual_run(DualRunMode::Observe, upstream.addr, &["katana"]));
+    let audit_dir = tempfile::tempdir().expect("temporary directory");
+    let audit = audit_dir.path().join("audit.jsonl");
+    let with_audit = audit.clone();
+    let server = Server::start_with(move |s| {
+        dual_run(DualRunMode::Observe, upstream.addr, &["katana"])(s);
+        s.audit_log = Some(with_audit);
+    });
     let before = table_rows(&server.db);
 
     // Carol exists only upstream: the client gets the upstream's token, Gatehouse (the dry
@@ -220,6 +226,36 @@ fn observe_answers_with_the_upstreams_bytes_writes_nothing_and_records_a_planted
         "Gatehouse's error is kept: {row}"
     );
     assert!(stored[1].contains("status 400 vs 429"), "{}", stored[1]);
+    // Each difference is one audit event; the dry runs themselves record nothing (the
+    // client got the upstream's answers).
+    let events: Vec<serde_json::Value> = std::fs::read_to_string(&audit)
+        .expect("audit log")
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json line"))
+        .collect();
+    let kinds: Vec<&str> = events.iter().filter_map(|e| e["event"].as_str()).collect();
+    assert_eq!(
+        kinds,
+        ["dual_run_difference", "dual_run_difference"],
+        "{events:#?}"
+    );
+    for e in &events {
+        assert_eq!(
+            (&e["mode"], &e["dialect"], &e["endpoint"], &e["stored"]),
+            (
+                &"observe".into(),
+                &"katana".into(),
+                &"/token".into(),
+                &true.into()
+            )
+        );
+        assert!(
+            e["kinds"].as_str().is_some_and(|k| k.starts_with("status")),
+            "{e}"
+        );
+        assert!(e["client"].is_null());
+    }
+    let audit_text = std::fs::read_to_string(&audit).expect("audit log");
 
     // No password, token or code in a stored difference or a log line.
     let text = logs.contents();
@@ -234,6 +270,7 @@ fn observe_answers_with_the_upstreams_bytes_writes_nothing_and_records_a_planted
             assert!(!row.contains(secret), "{secret} stored: {row}");
         }
         assert!(!text.contains(secret), "{secret} logged");
+        assert!(!audit_text.contains(secret), "{secret} in the audit log");
     }
     for row in &stored {
         assert!(crate::security::token_shaped(row).is_empty(), "{row}");

@@ -270,6 +270,8 @@ fn cli_client(id: &str, grants: &[&str], scope: &str) -> gatehouse::cli::NewClie
         require_pushed_authorization_requests: false,
         backchannel_logout_uri: None,
         backchannel_logout_session_required: false,
+        token_exchange_audiences: Vec::new(),
+        dpop_bound_access_tokens: false,
     }
 }
 

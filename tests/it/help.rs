@@ -329,8 +329,8 @@ fn every_route_of_the_table_is_in_the_help_and_the_openapi_document() {
             documented += 1;
         }
     }
-    // 20 documented routes, userinfo and logout with two methods each.
-    assert_eq!(documented, 23);
+    // 22 documented routes, userinfo, logout and the device page with two methods each.
+    assert_eq!(documented, 26);
 }
 
 #[test]

@@ -303,6 +303,8 @@ fn client_add_takes_post_logout_redirect_uris() {
         require_pushed_authorization_requests: false,
         backchannel_logout_uri: None,
         backchannel_logout_session_required: false,
+        token_exchange_audiences: Vec::new(),
+        dpop_bound_access_tokens: false,
         jwks: None,
         keys_only: false,
     };

@@ -3,11 +3,14 @@
 mod admin;
 mod authz;
 mod backchannel;
+mod capture;
 mod client;
 mod client_jwt;
 mod compiles;
+mod device;
 mod dual_run;
 mod errors;
+mod exchange;
 mod flows;
 mod hardening;
 mod help;

@@ -1028,6 +1028,8 @@ fn access_token_format_is_validated() {
             require_pushed_authorization_requests: false,
             backchannel_logout_uri: None,
             backchannel_logout_session_required: false,
+            token_exchange_audiences: Vec::new(),
+            dpop_bound_access_tokens: false,
         },
     )
     .expect_err("refused");
@@ -1089,6 +1091,8 @@ fn the_audience_is_per_client() {
         require_pushed_authorization_requests: false,
         backchannel_logout_uri: None,
         backchannel_logout_session_required: false,
+        token_exchange_audiences: Vec::new(),
+        dpop_bound_access_tokens: false,
     };
     let err = gatehouse::cli::client_add(&settings_of(&server.db), args("c", "two words"))
         .expect_err("refused");

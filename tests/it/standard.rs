@@ -1261,7 +1261,9 @@ fn browser_flow_with_authlib() {
 /// openid-client 6 (npm, pinned) against the standards surface: RFC 8414 discovery, the code
 /// flow with PKCE for a confidential and a public client (the login form submitted with
 /// fetch), a replayed code and a swapped verifier refused, introspection, password, refresh,
-/// revocation, client credentials without a refresh_token member, a wrong secret.
+/// revocation, RFC 8693 token exchange with `genericGrantRequest` (and `invalid_target` for an
+/// audience off the allow-list), client credentials without a refresh_token member, a wrong
+/// secret.
 #[test]
 fn openid_client_6() {
     use gatehouse_tests::external::{require, Piece};
@@ -1274,7 +1276,7 @@ fn openid_client_6() {
         &server,
         &format!(
             r#"{{"clients":[
- {{"client_id":"oidc-web","secret":"oidc-secret","grants":["authorization_code","refresh_token","client_credentials","password"],"scope":"openid profile email","redirect_uris":["{redirect}"]}},
+ {{"client_id":"oidc-web","secret":"oidc-secret","grants":["authorization_code","refresh_token","client_credentials","password","token_exchange"],"scope":"openid profile email","redirect_uris":["{redirect}"],"token_exchange_audiences":["oidc-api"]}},
  {{"client_id":"oidc-spa","grants":["authorization_code","refresh_token"],"scope":"profile","redirect_uris":["{redirect}"]}}
 ]}}"#
         ),
@@ -1291,6 +1293,7 @@ fn openid_client_6() {
         "redirect_uri": redirect,
         "web": ["oidc-web", "oidc-secret"],
         "spa": "oidc-spa",
+        "audience": "oidc-api",
     });
     let out = std::process::Command::new("node")
         .arg(&script)

@@ -274,7 +274,8 @@ pub struct NewClientArgs {
     /// Client id
     pub client_id: String,
     /// Allowed grants, comma separated: password, refresh_token, client_credentials,
-    /// authorization_code, onetime
+    /// authorization_code, onetime, urn:ietf:params:oauth:grant-type:device_code (RFC 8628),
+    /// token_exchange
     #[arg(long, value_delimiter = ',', default_value = "password,refresh_token")]
     pub grants: Vec<String>,
     /// Space-separated scope the client may be granted
@@ -338,6 +339,14 @@ pub struct NewClientArgs {
     /// Gatehouse always sends it)
     #[arg(long, requires = "backchannel_logout_uri")]
     pub backchannel_logout_session_required: bool,
+    /// An audience this client may exchange subject tokens for (RFC 8693 token exchange;
+    /// needs the token_exchange grant), matched exactly (repeat for several)
+    #[arg(long = "token-exchange-audience", value_name = "AUDIENCE")]
+    pub token_exchange_audiences: Vec<String>,
+    /// Every token request must carry a DPoP proof; its tokens are bound to the proof's key
+    /// (RFC 9449 dpop_bound_access_tokens)
+    #[arg(long)]
+    pub dpop_bound_access_tokens: bool,
 }
 
 impl Command {
@@ -482,7 +491,9 @@ pub fn purge(settings: &Settings) -> Result<(), String> {
 pub fn import(settings: &Settings, file: &std::path::Path) -> Result<(), String> {
     let text = std::fs::read_to_string(file).map_err(|e| format!("{}: {e}", file.display()))?;
     let doc = ImportDocument::from_json(&text).map_err(|e| e.to_string())?;
-    let report = service(settings)?.import(&doc).map_err(|e| e.to_string())?;
+    let service = service(settings)?;
+    let report = service.import(&doc).map_err(|e| e.to_string())?;
+    audited(&service, "import", &file.display().to_string());
     println!(
         "imported {} brokers, {} clients, {} users, {} members, {} sub-accounts, {} trading accounts ({} passwords hashed)",
         report.brokers,
@@ -630,9 +641,11 @@ pub fn client_set_jwks(
     file: Option<&Path>,
 ) -> Result<(), String> {
     let jwks = file.map(read_jwks).transpose()?;
-    service(settings)?
+    let service = service(settings)?;
+    service
         .set_client_jwks(client_id, jwks.as_deref())
         .map_err(|e| e.to_string())?;
+    audited(&service, "client.set_jwks", client_id);
     match file {
         Some(_) => println!("keys of {client_id} registered (private_key_jwt)"),
         None => println!("keys of {client_id} removed"),
@@ -895,6 +908,10 @@ fn report_json(report: &gatehouse_domain::dual_run::MigrationReport) -> serde_js
             "comparisons": comparisons,
             "differences_stored": report.differences_stored,
         },
+        "capture": {
+            "users_captured": report.users_captured,
+            "users_to_capture": report.users_to_capture,
+        },
     })
 }
 
@@ -944,5 +961,12 @@ fn report_text(report: &gatehouse_domain::dual_run::MigrationReport) -> String {
         );
     }
     let _ = writeln!(out, "Differences stored: {}", report.differences_stored);
+    let _ = writeln!(out, "Credential capture:");
+    let _ = writeln!(out, "  users captured        {:>8}", report.users_captured);
+    let _ = writeln!(
+        out,
+        "  users still to capture {:>7}",
+        report.users_to_capture
+    );
     out
 }

@@ -216,6 +216,10 @@ pub struct Settings {
     /// Log filter, e.g. `info` or `gatehouse=debug,actix_web=warn`
     #[arg(long, env = "GATEHOUSE_LOG", value_name = "FILTER")]
     pub log: String,
+    /// Send a trace span per request to this OpenTelemetry collector over OTLP/HTTP
+    /// (protobuf), e.g. http://127.0.0.1:4318 (`/v1/traces` is appended) [default: off]
+    #[arg(long, env = "GATEHOUSE_OTLP_ENDPOINT", value_name = "URL")]
+    pub otlp_endpoint: Option<String>,
     /// Base URL of the still-running legacy service (dual-run): https, or http on a
     /// loopback address; anything else needs --legacy-upstream-insecure
     #[arg(long, env = "GATEHOUSE_LEGACY_UPSTREAM", value_name = "URL")]
@@ -267,6 +271,18 @@ pub struct Settings {
     /// database (the migration report)
     #[arg(long, env = "GATEHOUSE_LEGACY_USAGE_FLUSH", value_name = "SECONDS")]
     pub legacy_usage_flush: u64,
+    /// Credential capture: a password login of a user unknown here (or marked `capture` by
+    /// import) is checked by the legacy upstream's Katana `/token`, and on success the user is
+    /// stored with a fresh hash of that password (each such login carries a password to the
+    /// upstream). Needs --legacy-upstream
+    #[arg(long, env = "GATEHOUSE_CREDENTIAL_CAPTURE", action = clap::ArgAction::Set, num_args = 0..=1,
+          require_equals = true, default_missing_value = "true",
+          value_parser = clap::builder::BoolishValueParser::new(), value_name = "BOOL")]
+    pub credential_capture: bool,
+    /// Upstream checks of credential capture per second, at most (past it a capture login is
+    /// refused, and counts as a failure)
+    #[arg(long, env = "GATEHOUSE_CREDENTIAL_CAPTURE_RATE", value_name = "N")]
+    pub credential_capture_rate: u32,
 }
 
 /// `--katana-user-claim`.
@@ -329,6 +345,7 @@ impl Default for Settings {
             audit_log: None,
             audit_log_max_bytes: 100 * 1024 * 1024,
             log: "info".to_owned(),
+            otlp_endpoint: None,
             legacy_upstream: None,
             legacy_upstreams: Vec::new(),
             legacy_upstream_insecure: false,
@@ -338,6 +355,8 @@ impl Default for Settings {
             dual_run_rate: 20,
             dual_run_max_differences: 10_000,
             legacy_usage_flush: 10,
+            credential_capture: false,
+            credential_capture_rate: 5,
         }
     }
 }
@@ -661,6 +680,9 @@ impl Settings {
             std::sync::Arc::new(gatehouse_domain::clock::SystemClock),
         )?;
         crate::telemetry::check_filter(&self.log).map_err(|e| format!("log: {e}"))?;
+        if let Some(url) = &self.otlp_endpoint {
+            check_otlp_endpoint(url).map_err(|e| format!("otlp-endpoint: {e}"))?;
+        }
         if let Some(issuer) = &self.issuer {
             check_issuer(issuer)?;
         }
@@ -698,12 +720,19 @@ impl Settings {
         {
             return Err("dual-run needs --legacy-upstream (or legacy-upstreams)".into());
         }
+        if self.credential_capture && self.legacy_upstream_for("katana").is_none() {
+            return Err(
+                "credential-capture needs --legacy-upstream (or a katana entry of legacy-upstreams)"
+                    .into(),
+            );
+        }
         if self.legacy_upstream_timeout == 0
+            || self.credential_capture_rate == 0
             || self.dual_run_rate == 0
             || self.legacy_usage_flush == 0
         {
             return Err(
-                "legacy-upstream-timeout, dual-run-rate and legacy-usage-flush must be at least 1"
+                "legacy-upstream-timeout, dual-run-rate, credential-capture-rate and legacy-usage-flush must be at least 1"
                     .into(),
             );
         }
@@ -765,6 +794,25 @@ fn shown(value: &toml::Value) -> Option<String> {
 
 /// A legacy upstream: `https://host…`, or `http://` to a loopback address (`127.0.0.0/8`,
 /// `[::1]`, `localhost`) unless `insecure`; no query, fragment or credentials.
+/// A collector's base URL: http or https (spans carry no secret, so a plain-http collector
+/// on the network is allowed), a host, no credentials, query or fragment.
+fn check_otlp_endpoint(url: &str) -> Result<(), String> {
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))
+        .ok_or_else(|| format!("{url:?} must start with http:// or https://"))?;
+    let authority = rest.split('/').next().unwrap_or_default();
+    if authority.is_empty() || authority.contains('@') {
+        return Err(format!("{url:?} has no host (or carries credentials)"));
+    }
+    if url.contains(['?', '#']) || url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(format!(
+            "{url:?} must not have a query, a fragment or spaces"
+        ));
+    }
+    Ok(())
+}
+
 fn check_upstream(url: &str, insecure: bool) -> Result<(), String> {
     let (rest, https) = match (url.strip_prefix("https://"), url.strip_prefix("http://")) {
         (Some(rest), _) => (rest, true),

@@ -7,10 +7,10 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use crate::hash_pool::HashPool;
 use actix_web::{web, App, HttpServer};
 use gatehouse_domain::clock::SystemClock;
 use gatehouse_domain::credentials::PasswordHasher;
-use gatehouse_domain::hash_pool::HashPool;
 use gatehouse_domain::rng::{Rng, SystemRng};
 
 pub mod admin;
@@ -19,6 +19,7 @@ pub mod backchannel;
 pub mod cli;
 pub mod config;
 pub mod dual_run;
+pub mod hash_pool;
 pub mod help;
 pub mod http;
 pub mod metrics;
@@ -71,6 +72,7 @@ pub fn build_state(config: &Settings) -> Result<AppState, StartError> {
     let rng: Arc<dyn Rng> = Arc::new(SystemRng::new());
     let service = state::build_service(storage, config, hasher, rng.clone(), Arc::new(SystemClock));
     let service = state::with_katana(service, config).map_err(StartError::Settings)?;
+    let service = state::with_capture(service, config);
     let service = match state::key_ring(config, &*rng).map_err(StartError::Database)? {
         Some(ring) => {
             let service = service.with_key_ring(Arc::new(ring));

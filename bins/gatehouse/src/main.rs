@@ -39,7 +39,12 @@ fn main() -> ExitCode {
         Ok(settings) => settings,
         Err(e) => return finish(Err(e.into())),
     };
-    gatehouse::telemetry::init(&settings.log);
+    // Held until the command ends: dropping it sends the spans still buffered.
+    let _traces = match gatehouse::telemetry::init(&settings.log, settings.otlp_endpoint.as_deref())
+    {
+        Ok(traces) => traces,
+        Err(e) => return finish(Err(e.into())),
+    };
     finish(cli.command.run(settings))
 }
 

@@ -260,6 +260,11 @@ pub fn render_migration(report: &gatehouse_domain::dual_run::MigrationReport) ->
         "# HELP gatehouse_dual_run_differences_stored Dual-run differences stored (at most --dual-run-max-differences).\n# TYPE gatehouse_dual_run_differences_stored gauge\ngatehouse_dual_run_differences_stored {}",
         report.differences_stored
     );
+    let _ = writeln!(
+        out,
+        "# HELP gatehouse_capture_users_captured Users created or completed by credential capture.\n# TYPE gatehouse_capture_users_captured gauge\ngatehouse_capture_users_captured {}\n# HELP gatehouse_capture_users_to_capture Users marked `capture` by import who have not logged in since.\n# TYPE gatehouse_capture_users_to_capture gauge\ngatehouse_capture_users_to_capture {}",
+        report.users_captured, report.users_to_capture
+    );
     out
 }
 

@@ -5,14 +5,15 @@
 use std::path::Path;
 use std::sync::Arc;
 
+use crate::hash_pool::HashPool;
 use actix_web::web;
 use gatehouse_domain::clock::Clock;
 use gatehouse_domain::credentials::PasswordHasher;
-use gatehouse_domain::hash_pool::HashPool;
 use gatehouse_domain::rng::Rng;
 use gatehouse_domain::service::Gatehouse;
+use gatehouse_domain::store::Pending;
 use gatehouse_domain::Error as DomainError;
-use gatehouse_storage::{Database, Storage};
+use gatehouse_storage::{timing, Database, Storage};
 
 use crate::config::{DualRunMode, Settings};
 use crate::http::ApiError;
@@ -49,6 +50,25 @@ pub fn with_katana(service: Service, config: &Settings) -> Result<Service, Strin
         Some(k) => service.with_katana(Arc::new(k)),
         None => service,
     })
+}
+
+/// [`build_service`] with credential capture, when `--credential-capture` is on (the
+/// settings checked that the Katana dialect has an upstream).
+pub fn with_capture(service: Service, config: &Settings) -> Service {
+    match config.legacy_upstream_for("katana") {
+        Some(base) if config.credential_capture => {
+            tracing::warn!(
+                upstream = base,
+                "credential capture is on: logins of users not yet captured carry their password to the legacy upstream"
+            );
+            service.with_credential_capture(Arc::new(crate::dual_run::capture::HttpCapture::new(
+                base,
+                std::time::Duration::from_secs(config.legacy_upstream_timeout),
+                config.credential_capture_rate,
+            )))
+        }
+        _ => service,
+    }
 }
 
 /// Loads the demo data (`crates/domain/demo.json`) (idempotent).
@@ -174,8 +194,11 @@ impl AppState {
         F: FnOnce(&Service) -> Result<R, DomainError> + Send + 'static,
     {
         let service = self.service.clone();
-        match web::block(move || f(&service)).await {
-            Ok(result) => result.map_err(ApiError::from),
+        match web::block(move || timing::timed(|| f(&service))).await {
+            Ok((result, spent)) => {
+                add_storage_time(spent);
+                result.map_err(ApiError::from)
+            }
             Err(_) => Err(ApiError::Internal),
         }
     }
@@ -187,7 +210,9 @@ impl AppState {
     where
         F: FnOnce(&Service) -> Result<R, DomainError>,
     {
-        f(&self.service).map_err(ApiError::from)
+        let (result, spent) = timing::timed(|| f(&self.service));
+        add_storage_time(spent);
+        result.map_err(ApiError::from)
     }
 
     /// A read: on SQLite right here on the HTTP worker ([`Self::read_now`]); on PostgreSQL,
@@ -206,6 +231,22 @@ impl AppState {
         }
     }
 
+    /// A grant whose write is queued, not waited for (`f` returns a [`Pending`]): `f` runs on
+    /// the blocking pool (its reads, the minting, and the writes a failed client
+    /// authentication waits for), then the HTTP worker awaits the commit without holding a
+    /// thread. Before, the blocking thread slept on the writer's answer until the group
+    /// commit's fsync: one more wake-up per grant, and at most 16 grants in flight per
+    /// worker (the blocking pool's size), which kept the batches small (issue 23,
+    /// `docs/performance.md`).
+    pub async fn write_later<R, F>(&self, f: F) -> Result<R, ApiError>
+    where
+        R: Send + 'static,
+        F: FnOnce(&Service) -> Result<Pending<R>, DomainError> + Send + 'static,
+    {
+        let pending = self.blocking(f).await?;
+        pending.await.map_err(ApiError::from)
+    }
+
     /// Runs `f` on the password-hash pool; a full queue is [`ApiError::Busy`] at once.
     pub async fn hashing<R, F>(&self, f: F) -> Result<R, ApiError>
     where
@@ -213,7 +254,7 @@ impl AppState {
         F: FnOnce(&Service) -> Result<R, DomainError> + Send + 'static,
     {
         let service = self.service.clone();
-        let receiver = match self.pool.try_spawn(move || f(&service)) {
+        let receiver = match self.pool.try_spawn(move || timing::timed(|| f(&service))) {
             Ok(r) => r,
             Err(_) => {
                 self.metrics.hash_rejected();
@@ -221,7 +262,10 @@ impl AppState {
             }
         };
         match receiver.await {
-            Ok(result) => result.map_err(ApiError::from),
+            Ok((result, spent)) => {
+                add_storage_time(spent);
+                result.map_err(ApiError::from)
+            }
             Err(_) => Err(ApiError::Internal),
         }
     }
@@ -400,4 +444,27 @@ fn write_new_secret_file(path: &Path, text: &str) -> std::io::Result<()> {
     let mut file = options.open(path)?;
     file.write_all(text.as_bytes())?;
     file.sync_all()
+}
+
+tokio::task_local! {
+    /// The storage time of the request this task serves ([`account_storage`]).
+    static REQUEST_STORAGE: std::cell::Cell<std::time::Duration>;
+}
+
+/// Runs a request's future and returns, beside its output, the time its calls through
+/// [`AppState::blocking`], [`AppState::read_now`] and [`AppState::hashing`] spent in storage
+/// transactions (on whichever thread ran them): the `gatehouse.storage_us` of its span.
+pub async fn account_storage<T>(
+    request: impl std::future::Future<Output = T>,
+) -> (T, std::time::Duration) {
+    REQUEST_STORAGE
+        .scope(std::cell::Cell::new(std::time::Duration::ZERO), async {
+            let out = request.await;
+            (out, REQUEST_STORAGE.with(std::cell::Cell::get))
+        })
+        .await
+}
+
+fn add_storage_time(spent: std::time::Duration) {
+    let _ = REQUEST_STORAGE.try_with(|c| c.set(c.get().saturating_add(spent)));
 }

@@ -12,6 +12,13 @@
 //!   request line, a broken chunk) as an ERROR event of `actix_http::h1`: anyone could flood
 //!   the log at ERROR. Those events are re-emitted at DEBUG under the target
 //!   `gatehouse::malformed_request` (shown with `--log debug`) and never at ERROR.
+//!
+//! With `--otlp-endpoint`, one span per request ([`request_span`], target
+//! [`REQUEST_TARGET`]) goes to an OpenTelemetry collector over OTLP/HTTP (protobuf), batched
+//! on the SDK's own thread. Only those spans are exported (no log event becomes a span
+//! event), and the log never shows them. Their attributes are the route *template* (never
+//! the path or query as sent), the dialect, the client id as presented, the status and the
+//! storage time: nothing a caller sends but a client id reaches a collector.
 
 use std::io::Write;
 
@@ -30,9 +37,22 @@ pub fn check_filter(filter: &str) -> Result<(), String> {
         .map_err(|e| e.to_string())
 }
 
-/// Installs the global subscriber once; later calls (tests) are no-ops.
-pub fn init(filter: &str) {
-    let _ = install(filter, false, std::io::stdout);
+/// The target of the per-request spans: exported with `--otlp-endpoint`, never logged.
+pub const REQUEST_TARGET: &str = "gatehouse::request";
+
+/// Installs the global subscriber once; later calls (tests) are no-ops. With `otlp`, the
+/// request spans are exported there until the returned guard is dropped (which sends what
+/// is still buffered).
+///
+/// # Errors
+/// The exporter could not be built (an endpoint that is no URL).
+pub fn init(filter: &str, otlp: Option<&str>) -> Result<Traces, String> {
+    let traces = match otlp {
+        Some(endpoint) => Traces::export_to(endpoint)?,
+        None => Traces(None),
+    };
+    let _ = install(filter, false, std::io::stdout, traces.layer());
+    Ok(traces)
 }
 
 /// Installs the global subscriber once, writing every line to `writer` instead of stdout
@@ -41,25 +61,140 @@ pub fn init_with_writer<W>(filter: &str, writer: W) -> bool
 where
     W: for<'a> MakeWriter<'a> + Send + Sync + 'static,
 {
-    install(filter, true, writer)
+    install(filter, true, writer, None)
 }
 
-fn install<W>(filter: &str, with_target: bool, writer: W) -> bool
+type OtelLayer = tracing_opentelemetry::OpenTelemetryLayer<
+    tracing_subscriber::Registry,
+    opentelemetry_sdk::trace::Tracer,
+>;
+
+fn install<W>(filter: &str, with_target: bool, writer: W, otel: Option<OtelLayer>) -> bool
 where
     W: for<'a> MakeWriter<'a> + Send + Sync + 'static,
 {
     let filter = EnvFilter::try_new(filter).unwrap_or_else(|_| EnvFilter::new("info"));
+    let otel = otel.map(|layer| layer.with_filter(filter_fn(is_request_span)));
     let fmt = tracing_subscriber::fmt::layer()
         .with_target(with_target)
         .with_ansi(false)
         .with_writer(Escaping(writer))
-        .with_filter(filter.and(filter_fn(|m| !is_malformed_request_noise(m))));
+        .with_filter(filter.and(filter_fn(|m| {
+            !is_malformed_request_noise(m) && !is_request_span(m)
+        })));
     let demote = Demote.with_filter(filter_fn(is_malformed_request_noise));
     tracing_subscriber::registry()
+        .with(otel)
         .with(fmt)
         .with(demote)
         .try_init()
         .is_ok()
+}
+
+fn is_request_span(m: &Metadata<'_>) -> bool {
+    m.is_span() && m.target() == REQUEST_TARGET
+}
+
+/// The span of one request: `"{METHOD} {route}"`, the route template, the dialect, and
+/// fields recorded as the request goes ([`record_client`], [`finish_request_span`]).
+/// Disabled (free) unless traces are exported.
+pub fn request_span(method: &str, route: &str, dialect: &str) -> tracing::Span {
+    tracing::info_span!(
+        target: REQUEST_TARGET,
+        "request",
+        otel.name = %format_args!("{method} {route}"),
+        otel.kind = "server",
+        otel.status_code = tracing::field::Empty,
+        http.request.method = method,
+        http.route = route,
+        gatehouse.dialect = dialect,
+        gatehouse.client_id = tracing::field::Empty,
+        http.response.status_code = tracing::field::Empty,
+        gatehouse.storage_us = tracing::field::Empty,
+    )
+}
+
+/// Puts the client id a caller presented on the current request span.
+pub fn record_client(client_id: &str) {
+    tracing::Span::current().record("gatehouse.client_id", client_id);
+}
+
+/// Records the answer's status and the request's storage time on its span (a 5xx marks it
+/// an error).
+pub fn finish_request_span(span: &tracing::Span, status: u16, storage: std::time::Duration) {
+    // As i64: tracing-opentelemetry exports a u64 field as a string.
+    span.record("http.response.status_code", i64::from(status));
+    span.record(
+        "gatehouse.storage_us",
+        i64::try_from(storage.as_micros()).unwrap_or(i64::MAX),
+    );
+    if status >= 500 {
+        span.record("otel.status_code", "ERROR");
+    }
+}
+
+/// The trace exporter, when `--otlp-endpoint` is set; dropping it flushes and stops it.
+#[derive(Debug)]
+pub struct Traces(Option<opentelemetry_sdk::trace::SdkTracerProvider>);
+
+impl Traces {
+    /// An OTLP/HTTP exporter to `endpoint` (`/v1/traces` appended unless the URL ends so).
+    fn export_to(endpoint: &str) -> Result<Self, String> {
+        use opentelemetry_otlp::WithExportConfig as _;
+        let exporter = opentelemetry_otlp::SpanExporter::builder()
+            .with_http()
+            .with_protocol(opentelemetry_otlp::Protocol::HttpBinary)
+            .with_endpoint(traces_url(endpoint))
+            .with_timeout(std::time::Duration::from_secs(10))
+            .build()
+            .map_err(|e| format!("otlp-endpoint: {e}"))?;
+        let resource = opentelemetry_sdk::Resource::builder()
+            .with_service_name("gatehouse")
+            .with_attribute(opentelemetry::KeyValue::new(
+                "service.version",
+                env!("CARGO_PKG_VERSION"),
+            ))
+            .build();
+        let provider = opentelemetry_sdk::trace::SdkTracerProvider::builder()
+            .with_batch_exporter(exporter)
+            .with_resource(resource)
+            .build();
+        Ok(Traces(Some(provider)))
+    }
+
+    fn layer(&self) -> Option<OtelLayer> {
+        use opentelemetry::trace::TracerProvider as _;
+        let provider = self.0.as_ref()?;
+        Some(
+            tracing_opentelemetry::layer()
+                .with_tracer(provider.tracer("gatehouse"))
+                .with_location(false)
+                .with_threads(false)
+                .with_target(false)
+                .with_level(false)
+                .with_tracked_inactivity(false),
+        )
+    }
+}
+
+impl Drop for Traces {
+    fn drop(&mut self) {
+        if let Some(provider) = self.0.take() {
+            if let Err(e) = provider.shutdown() {
+                eprintln!("gatehouse: traces not all sent: {e}");
+            }
+        }
+    }
+}
+
+/// The OTLP/HTTP traces URL of a collector's base URL.
+pub fn traces_url(endpoint: &str) -> String {
+    let base = endpoint.trim_end_matches('/');
+    if base.ends_with("/v1/traces") {
+        base.to_owned()
+    } else {
+        format!("{base}/v1/traces")
+    }
 }
 
 /// actix-http's ERROR events about requests it could not parse or finish.
@@ -148,7 +283,17 @@ pub fn escape_line(buf: &[u8]) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::escape_line;
+    use super::{escape_line, traces_url};
+
+    #[test]
+    fn the_traces_url_is_the_collector_base_and_the_signal_path() {
+        assert_eq!(traces_url("http://c:4318"), "http://c:4318/v1/traces");
+        assert_eq!(traces_url("http://c:4318/"), "http://c:4318/v1/traces");
+        assert_eq!(
+            traces_url("https://c/otlp/v1/traces"),
+            "https://c/otlp/v1/traces"
+        );
+    }
 
     #[test]
     fn control_characters_are_escaped_and_the_line_end_kept() {

@@ -39,7 +39,7 @@
 //! # Ok(()) }
 //! ```
 //!
-//! With the `blocking` feature, [`blocking::Client`] offers the same methods without async.
+//! With the `blocking` feature, `blocking::Client` offers the same methods without async.
 //! [`resource`] validates bearer tokens for a resource server (introspection with a bounded
 //! cache, or RFC 9068 JWTs against the JWKS), with actix-web (`actix`) and axum (`axum`)
 //! extractors.

@@ -106,6 +106,22 @@ pub enum AuditEvent {
         /// The session it belonged to.
         session: Uuid,
     },
+    /// Dual-run (`--dual-run observe|primary`): Gatehouse's answer and the legacy service's
+    /// differed (one event per compared request that differed, stored or past the cap).
+    DualRunDifference {
+        /// `observe` or `primary`.
+        mode: String,
+        /// The dialect label (`katana`, `v1`, `member`, `otc`, `onetime`).
+        dialect: String,
+        /// The normalised route.
+        endpoint: String,
+        /// The client the request named, if any.
+        client: Option<String>,
+        /// The kinds of difference, comma separated (`status`, `members`, …).
+        kinds: String,
+        /// Whether it was stored (false past `--dual-run-max-differences`).
+        stored: bool,
+    },
     /// An operator changed something (command line, admin API, console).
     AdminAction {
         /// Who and through what.
@@ -113,10 +129,10 @@ pub enum AuditEvent {
         by: Operator,
         /// What: `user.add`, `user.passwd`, `user.disable`, `user.enable`, `user.unlock`,
         /// `user.end_sessions`, `user.remove`, `client.add`, `client.update`,
-        /// `client.rotate_secret`, `client.remove`, `keys.rotate`, `keys.retire`, `import`,
-        /// `restore`; the admin API's and console's reads: `user.list`, `user.show`,
-        /// `client.list`, `client.show`, `session.list`, `keys.list`, `lockout.list`,
-        /// `audit.read`; `console.sign_in`.
+        /// `client.rotate_secret`, `client.set_jwks`, `client.remove`, `keys.rotate`,
+        /// `keys.retire`, `import`, `restore`; the admin API's and console's reads:
+        /// `user.list`, `user.show`, `client.list`, `client.show`, `session.list`,
+        /// `keys.list`, `lockout.list`, `audit.read`; `console.sign_in`.
         action: &'static str,
         /// The user name, client id or key id it was done to.
         target: String,
@@ -163,6 +179,7 @@ impl AuditEvent {
             AuditEvent::TokenRevoked { .. } => "token_revoked",
             AuditEvent::CodeIssued { .. } => "code_issued",
             AuditEvent::CodeRedeemed { .. } => "code_redeemed",
+            AuditEvent::DualRunDifference { .. } => "dual_run_difference",
             AuditEvent::AdminAction { .. } => "admin_action",
             AuditEvent::AdminRefused { .. } => "admin_refused",
             AuditEvent::BackchannelLogout { .. } => "backchannel_logout",
@@ -170,7 +187,7 @@ impl AuditEvent {
     }
 
     /// Every kind, for metrics that show zeros.
-    pub const KINDS: [&'static str; 10] = [
+    pub const KINDS: [&'static str; 11] = [
         "login_succeeded",
         "login_failed",
         "locked_out",
@@ -178,6 +195,7 @@ impl AuditEvent {
         "token_revoked",
         "code_issued",
         "code_redeemed",
+        "dual_run_difference",
         "admin_action",
         "admin_refused",
         "backchannel_logout",

@@ -54,6 +54,14 @@ pub struct Config {
     pub auth_code_rate: u64,
     /// The window of `auth_code_rate` (60 s).
     pub auth_code_rate_window: Duration,
+    /// Device authorization (RFC 8628): most outstanding (unexpired, unredeemed) device
+    /// codes per client (100).
+    pub max_device_codes_per_client: u64,
+    /// Most device codes a client may ask for per minute (30).
+    pub device_code_rate: u64,
+    /// Most user codes the verification page looks up per minute for one browser and for one
+    /// address (10 each).
+    pub device_entry_rate: u64,
 }
 
 impl Default for Config {
@@ -81,6 +89,9 @@ impl Default for Config {
             max_auth_codes_per_browser_session: 8,
             auth_code_rate: 30,
             auth_code_rate_window: Duration::seconds(60),
+            max_device_codes_per_client: 100,
+            device_code_rate: 30,
+            device_entry_rate: 10,
         }
     }
 }

@@ -27,7 +27,7 @@
 //! comparison of the derived key is constant time ([`ring::pbkdf2::verify`]).
 //!
 //! Hashing is slow on purpose (hundreds of milliseconds at the default cost): run it on
-//! [`crate::hash_pool::HashPool`], not on an HTTP worker.
+//! the server's hash pool (`gatehouse::hash_pool::HashPool`), not on an HTTP worker.
 //!
 //! Longer than 500 lines because of its tests (the code is about 460 lines: PBKDF2 and the
 //! two ASP.NET Identity formats are read together when a stored hash is in question).
@@ -41,7 +41,6 @@ use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD};
 use base64::Engine as _;
 use ring::pbkdf2;
 
-use crate::hash_pool::PoolBusy;
 use crate::rng::Rng;
 
 /// The default PBKDF2-HMAC-SHA256 iteration count (OWASP 2023).
@@ -91,12 +90,6 @@ pub enum CredentialError {
     /// The password hashing pool's queue is full; the caller should answer 503.
     #[error("password hashing is saturated, try again later")]
     Busy,
-}
-
-impl From<PoolBusy> for CredentialError {
-    fn from(_: PoolBusy) -> Self {
-        Self::Busy
-    }
 }
 
 /// The outcome of checking a password against a stored hash.
@@ -295,6 +288,12 @@ impl PasswordHasher {
         std::hint::black_box(outcome.is_ok());
     }
 }
+
+/// The stored "hash" of a user whose password is still only known to the legacy service
+/// (`password_hash: "capture"` in an import document): no password verifies against it;
+/// with `--credential-capture` the first right password, checked by the legacy upstream,
+/// replaces it ([`crate::service::capture`]).
+pub const CAPTURE_MARK: &str = "capture";
 
 /// Checks that `stored` is a password hash this server can verify (the current format or
 /// ASP.NET Identity v2/v3), without deriving anything: what `gatehouse import` checks before
@@ -899,10 +898,5 @@ mod tests {
             }
             let _ = StoredHash::parse(&format!("{ASPNET_IDENTITY_PREFIX}{text}"));
         }
-    }
-
-    #[test]
-    fn pool_busy_converts_to_the_crate_error() {
-        assert_eq!(CredentialError::from(PoolBusy), CredentialError::Busy);
     }
 }

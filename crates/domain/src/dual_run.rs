@@ -120,4 +120,8 @@ pub struct MigrationReport {
     pub comparisons: Vec<ComparisonCount>,
     /// Differences stored (at most the configured cap).
     pub differences_stored: u64,
+    /// Users created or completed by credential capture so far.
+    pub users_captured: u64,
+    /// Users import marked `capture` who have not logged in since.
+    pub users_to_capture: u64,
 }

@@ -55,6 +55,13 @@ pub enum Error {
     /// user disabled).
     #[error("the access token is invalid")]
     InvalidToken,
+    /// A token exchange (RFC 8693) was refused: which rule, [`crate::token_exchange::ExchangeRejection`]
+    /// says (`invalid_request`, RFC 8693 section 2.2.2).
+    #[error("token exchange refused: {0}")]
+    Exchange(crate::token_exchange::ExchangeRejection),
+    /// RFC 8693 `invalid_target`: no audience, or one the client may not exchange for.
+    #[error("invalid target: {0}")]
+    InvalidTarget(&'static str),
     /// A provisioning target does not exist (CLI operations).
     #[error("not found: {0}")]
     NotFound(String),
@@ -99,6 +106,8 @@ impl Error {
             | Error::Forbidden(_)
             | Error::InvalidRequest(_)
             | Error::InvalidToken
+            | Error::Exchange(_)
+            | Error::InvalidTarget(_)
             | Error::NotFound(_)
             | Error::Conflict(_)
             | Error::Credential(_)
@@ -117,6 +126,8 @@ pub enum GrantKind {
     AuthorizationCode,
     /// A one-time code (`/oauth2/onetime/authorize`).
     OneTimeCode,
+    /// A device code (RFC 8628, `/oauth2/token` polling).
+    DeviceCode,
 }
 
 /// Why a grant was refused: the reason of [`Error::InvalidGrant`]. Its text is what the
@@ -184,23 +195,27 @@ impl GrantRejection {
 
 impl std::fmt::Display for GrantRejection {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        use GrantKind::{AuthorizationCode, OneTimeCode, RefreshToken};
+        use GrantKind::{AuthorizationCode, DeviceCode, OneTimeCode, RefreshToken};
         f.write_str(match self {
             Self::Unknown(RefreshToken) => "unknown refresh token",
             Self::Unknown(AuthorizationCode) => "unknown authorization code",
             Self::Unknown(OneTimeCode) => "unknown code",
+            Self::Unknown(DeviceCode) => "unknown device code",
+            Self::WrongClient(DeviceCode) => "the device code was issued to another client",
             Self::WrongClient(RefreshToken) => "the refresh token was issued to another client",
             Self::WrongClient(AuthorizationCode) => "the code was issued to another client",
             Self::WrongClient(OneTimeCode) => "the code was issued for another client",
             Self::Expired(RefreshToken) => "the refresh token has expired",
-            Self::Expired(AuthorizationCode | OneTimeCode) => "the code has expired",
+            Self::Expired(AuthorizationCode | OneTimeCode | DeviceCode) => "the code has expired",
             Self::Revoked => "the refresh token was revoked",
             Self::Replayed(RefreshToken) => {
                 "the refresh token was already used; the session has ended"
             }
             Self::AlreadyUsed(RefreshToken) => "the refresh token was already used",
-            Self::Replayed(AuthorizationCode | OneTimeCode)
-            | Self::AlreadyUsed(AuthorizationCode | OneTimeCode) => "the code was already used",
+            Self::Replayed(AuthorizationCode | OneTimeCode | DeviceCode)
+            | Self::AlreadyUsed(AuthorizationCode | OneTimeCode | DeviceCode) => {
+                "the code was already used"
+            }
             Self::Withdrawn(_) => "the code was withdrawn: the sign-in that issued it has ended",
             Self::BrowserSessionEnded => "the sign-in that issued the code has ended",
             Self::UnknownSession => "unknown session",

@@ -160,16 +160,24 @@ pub enum GrantType {
     AuthorizationCode,
     /// `onetime`: issue one-time codes for the client's broker, and redeem them.
     OneTime,
+    /// `urn:ietf:params:oauth:grant-type:device_code`: the device authorization grant
+    /// (RFC 8628), for clients on devices without a browser or keyboard.
+    DeviceCode,
+    /// `token_exchange` (RFC 8693 `urn:ietf:params:oauth:grant-type:token-exchange`):
+    /// exchange a subject token for one for an audience on the client's allow-list.
+    TokenExchange,
 }
 
 impl GrantType {
     /// Every grant, in a fixed order.
-    pub const ALL: [GrantType; 5] = [
+    pub const ALL: [GrantType; 7] = [
         GrantType::Password,
         GrantType::RefreshToken,
         GrantType::ClientCredentials,
         GrantType::AuthorizationCode,
         GrantType::OneTime,
+        GrantType::DeviceCode,
+        GrantType::TokenExchange,
     ];
 
     /// The name used in configuration, import documents and storage.
@@ -180,6 +188,8 @@ impl GrantType {
             GrantType::ClientCredentials => "client_credentials",
             GrantType::AuthorizationCode => "authorization_code",
             GrantType::OneTime => "onetime",
+            GrantType::DeviceCode => crate::device::DEVICE_CODE_GRANT,
+            GrantType::TokenExchange => "token_exchange",
         }
     }
 
@@ -195,6 +205,9 @@ impl GrantType {
             GrantType::ClientCredentials => 4,
             GrantType::AuthorizationCode => 8,
             GrantType::OneTime => 16,
+            GrantType::DeviceCode => 32,
+            // 32 is left for the device grant (issue 24 item 3, another branch).
+            GrantType::TokenExchange => 64,
         }
     }
 }

@@ -91,16 +91,7 @@ pub fn verify(verifier: &str, challenge: &str) -> bool {
         return false;
     }
     let computed = s256(verifier);
-    constant_time_eq(computed.as_bytes(), challenge.as_bytes())
-}
-
-/// Byte comparison whose running time depends only on the lengths.
-pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    let diff = a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y));
-    std::hint::black_box(diff) == 0
+    crate::secret::constant_time_eq(computed.as_bytes(), challenge.as_bytes())
 }
 
 #[cfg(test)]

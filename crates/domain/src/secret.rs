@@ -104,13 +104,10 @@ impl Drop for Secret {
     }
 }
 
-/// Byte comparison whose running time depends only on the lengths.
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    let diff = a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y));
-    std::hint::black_box(diff) == 0
+/// Byte comparison whose running time depends only on the lengths (`subtle`): the one
+/// comparison of secrets, codes and PKCE challenges.
+pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    subtle::ConstantTimeEq::ct_eq(a, b).into()
 }
 
 /// The SHA-256 digest of a token or code string: what storage keeps and looks up.

@@ -15,11 +15,15 @@
 //! failure (a replayed refresh token ends its family, a failed login is recorded), the
 //! service returns `Ok(Err(..))` from the closure.
 
+use std::future::Future;
+use std::pin::Pin;
+
 use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::backchannel::{BackchannelTarget, ClientBackchannel};
 use crate::browser_session::BrowserSession;
+use crate::device::{DeviceCode, DeviceStatus};
 use crate::dual_run::{ComparisonCount, Difference, Usage};
 use crate::error::Error;
 use crate::keys::SigningKey;
@@ -31,8 +35,24 @@ use crate::model::{
 use crate::par::{ClientPar, PushedRequest};
 use crate::secret::TokenDigest;
 
+/// What a session records beside its row (tables `session_exchange`, `session_dpop`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SessionExtras {
+    /// The token exchange that opened it.
+    pub exchange: Option<crate::token_exchange::SessionExchange>,
+    /// The DPoP key thumbprint its tokens are bound to.
+    pub jkt: Option<String>,
+}
+
 /// Result of a repository call.
 pub type Result<T> = std::result::Result<T, Error>;
+
+/// A write handed to the store ([`Store::write_later`]) and not waited for yet: it resolves
+/// once the write is committed durably (or failed), like [`Store::write`] returning.
+/// Awaiting it holds no thread: an HTTP worker serves other requests while the group
+/// commit's fsync runs (issue 23: the blocking-pool hop and its wake-ups were a quarter of
+/// a grant's profile).
+pub type Pending<T> = Pin<Box<dyn Future<Output = Result<T>> + Send + 'static>>;
 
 /// A transactional store.
 pub trait Store: Send + Sync + 'static {
@@ -51,6 +71,16 @@ pub trait Store: Send + Sync + 'static {
         &self,
         f: impl FnOnce(&mut dyn WriteTx) -> Result<R> + Send + 'static,
     ) -> Result<R>;
+
+    /// [`Store::write`] without waiting: `f` is queued for the writer and the returned
+    /// [`Pending`] resolves with its result once the transaction is committed durably (the
+    /// same guarantee, observed later). The default runs [`Store::write`] at once.
+    fn write_later<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut dyn WriteTx) -> Result<R> + Send + 'static,
+    ) -> Pending<R> {
+        Box::pin(std::future::ready(self.write(f)))
+    }
 }
 
 /// Reads, available in both kinds of transaction.
@@ -149,6 +179,9 @@ pub trait ReadTx {
     fn comparison_counts(&mut self) -> Result<Vec<ComparisonCount>>;
     /// How many dual-run differences are stored.
     fn differences_stored(&mut self) -> Result<u64>;
+    /// How many users have the password hash `hash` (credential capture counts the users
+    /// still marked [`crate::credentials::CAPTURE_MARK`]).
+    fn users_with_hash(&mut self, hash: &str) -> Result<u64>;
     /// The logout settings of a client (`None`: it has none).
     fn client_logout(&mut self, client_id: &str) -> Result<Option<ClientLogout>>;
     /// The back-channel logout settings of a client (`None`: it has none).
@@ -165,6 +198,17 @@ pub trait ReadTx {
     ) -> Result<Vec<BackchannelTarget>>;
     /// The logout settings of every client that has some, by client id.
     fn client_logouts(&mut self) -> Result<Vec<ClientLogout>>;
+    /// The token exchange allow-list of a client (`None`: it has none).
+    fn client_token_exchange(
+        &mut self,
+        client_id: &str,
+    ) -> Result<Option<crate::token_exchange::ClientTokenExchange>>;
+    /// Whether some client may use token exchange: it holds the grant and has an audience.
+    fn token_exchange_in_use(&mut self) -> Result<bool>;
+    /// The DPoP settings of a client (`None`: it has none).
+    fn client_dpop(&mut self, client_id: &str) -> Result<Option<crate::dpop::ClientDpop>>;
+    /// What a session records beside it: its token exchange and its DPoP binding.
+    fn session_extras(&mut self, session_id: Uuid) -> Result<SessionExtras>;
     /// The PAR settings of a client (`None`: it has none).
     fn client_par(&mut self, client_id: &str) -> Result<Option<ClientPar>>;
     /// A pushed authorization request by the digest of its `request_uri`.
@@ -182,6 +226,10 @@ pub trait ReadTx {
     fn login_failures(&mut self, prefix: Option<&str>, limit: u32) -> Result<Vec<LoginFailure>>;
     /// The server key `name` (table `server_keys`), if generated.
     fn server_key(&mut self, name: &str) -> Result<Option<Vec<u8>>>;
+    /// A device code (RFC 8628) by the digest of the device code.
+    fn device_code(&mut self, digest: &TokenDigest) -> Result<Option<DeviceCode>>;
+    /// A device code by the digest of its user code.
+    fn device_code_by_user_code(&mut self, digest: &TokenDigest) -> Result<Option<DeviceCode>>;
 }
 
 /// Writes, only inside [`Store::write`].
@@ -206,6 +254,30 @@ pub trait WriteTx: ReadTx {
     fn put_client_backchannel(&mut self, settings: &ClientBackchannel) -> Result<()>;
     /// Inserts or replaces the logout settings of a (stored) client.
     fn put_client_logout(&mut self, settings: &ClientLogout) -> Result<()>;
+    /// Inserts or replaces the token exchange allow-list of a (stored) client.
+    fn put_client_token_exchange(
+        &mut self,
+        settings: &crate::token_exchange::ClientTokenExchange,
+    ) -> Result<()>;
+    /// Inserts or replaces the DPoP settings of a (stored) client.
+    fn put_client_dpop(&mut self, settings: &crate::dpop::ClientDpop) -> Result<()>;
+    /// Records the exchange that opened a (stored) session.
+    fn insert_session_exchange(
+        &mut self,
+        exchange: &crate::token_exchange::SessionExchange,
+    ) -> Result<()>;
+    /// Binds a (stored) session's tokens to a DPoP key thumbprint.
+    fn insert_session_dpop(&mut self, session_id: Uuid, jkt: &str) -> Result<()>;
+    /// Records a DPoP proof (`digest` of its key and `jti`) until `expires_at`, after deleting
+    /// the expired ones: `Fresh`, `Replayed` (already recorded, nothing changed), or `Full`
+    /// (`cap` live proofs already, nothing changed).
+    fn record_dpop_proof(
+        &mut self,
+        digest: &TokenDigest,
+        expires_at: OffsetDateTime,
+        now: OffsetDateTime,
+        cap: u64,
+    ) -> Result<crate::dpop::ProofRecord>;
     /// Inserts or replaces the PAR settings of a (stored) client.
     fn put_client_par(&mut self, settings: &ClientPar) -> Result<()>;
     /// Deletes the expired pushed requests of `client_id` and counts its live ones.
@@ -220,6 +292,15 @@ pub trait WriteTx: ReadTx {
         client_id: &str,
         now: OffsetDateTime,
     ) -> Result<bool>;
+
+    /// Deletes the device codes of `client_id` expired for longer than a code lives, and
+    /// counts its outstanding ones (unexpired, not redeemed).
+    fn live_device_codes(&mut self, client_id: &str, now: OffsetDateTime) -> Result<u64>;
+    /// Stores a new device code (a user code in use is [`Error::Conflict`]).
+    fn insert_device_code(&mut self, code: &DeviceCode) -> Result<()>;
+    /// Replaces the mutable part of a device code (poll time, interval, status, decision,
+    /// session) if its status is still `expected`; `false` (and no change) otherwise.
+    fn update_device_code(&mut self, code: &DeviceCode, expected: DeviceStatus) -> Result<bool>;
 
     /// Opens a session.
     fn insert_session(&mut self, session: &Session) -> Result<()>;
@@ -322,9 +403,6 @@ pub trait WriteTx: ReadTx {
     fn insert_browser_session(&mut self, session: &BrowserSession) -> Result<()>;
     /// Ends a browser session (logout); `false` if unknown or already ended.
     fn end_browser_session(&mut self, digest: &TokenDigest, at: OffsetDateTime) -> Result<bool>;
-    /// Ends every live browser session of a user and withdraws the unredeemed authorization
-    /// codes they issued; how many sessions ended.
-    fn end_browser_sessions_of(&mut self, user_id: Uuid, at: OffsetDateTime) -> Result<u64>;
     /// Stores the server key `name` unless one is stored (the first writer wins).
     fn insert_server_key_if_absent(
         &mut self,

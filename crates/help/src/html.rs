@@ -42,7 +42,8 @@ footer{color:var(--muted);font-size:.85rem;margin:3rem 0 1rem}
 }
 "#;
 
-/// HTML-escapes text.
+/// HTML-escapes text for content and double-quoted (or single-quoted) attribute values: the
+/// one escaper of the workspace (the login, consent and logout pages use it too).
 pub fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {

@@ -441,6 +441,7 @@ pub fn token_response() -> TokenResponse {
         refresh_token: Some("sample refresh token".into()),
         scope: Some("openid profile".into()),
         id_token: Some("eyJhbGciOiJSUzI1NiIsImtpZCI6InNhbXBsZSJ9.e30.c2FtcGxl".into()),
+        issued_token_type: None,
     }
 }
 

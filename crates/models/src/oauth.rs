@@ -26,15 +26,19 @@ pub enum GrantType {
     ClientCredentials,
     /// `password`: a user name and password.
     Password,
+    /// `urn:ietf:params:oauth:grant-type:token-exchange` (RFC 8693): a subject token for
+    /// another audience.
+    TokenExchange,
 }
 
 impl GrantType {
     /// Every grant type, in the order the metadata lists them.
-    pub const ALL: [GrantType; 4] = [
+    pub const ALL: [GrantType; 5] = [
         GrantType::AuthorizationCode,
         GrantType::RefreshToken,
         GrantType::ClientCredentials,
         GrantType::Password,
+        GrantType::TokenExchange,
     ];
 
     /// The wire text, `authorization_code`.
@@ -44,6 +48,7 @@ impl GrantType {
             GrantType::RefreshToken => "refresh_token",
             GrantType::ClientCredentials => "client_credentials",
             GrantType::Password => "password",
+            GrantType::TokenExchange => "urn:ietf:params:oauth:grant-type:token-exchange",
         }
     }
 
@@ -274,6 +279,33 @@ pub struct IntrospectionResponse {
     /// Session GUID (an extension member).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sid: Option<String>,
+    /// The actor of a delegation (RFC 8693 section 4.1): a token exchange with an actor token;
+    /// `sub` and `client_id` of the actor, nested `act` for earlier actors.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub act: Option<Actor>,
+    /// The key the token is bound to (RFC 9449 section 6.2): a DPoP-bound token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cnf: Option<Confirmation>,
+}
+
+/// The `act` claim (RFC 8693 section 4.1): who acts for the subject.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Actor {
+    /// The actor: a user's GUID, or a client id for a client's own token.
+    pub sub: String,
+    /// The client the actor's token was issued to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    /// The actor before this one, in a chain of delegations.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub act: Option<Box<Actor>>,
+}
+
+/// A confirmation claim (RFC 7800): the key a token is bound to.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Confirmation {
+    /// The base64url SHA-256 JWK thumbprint (RFC 7638) of the DPoP key (RFC 9449).
+    pub jkt: String,
 }
 
 impl IntrospectionResponse {
@@ -373,6 +405,9 @@ pub struct AuthorizationServerMetadata {
     /// RFC 9126: the pushed authorization request endpoint.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pushed_authorization_request_endpoint: Option<String>,
+    /// RFC 8628 section 4: the device authorization endpoint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_authorization_endpoint: Option<String>,
     /// RFC 9126: whether every authorization request must be pushed first.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub require_pushed_authorization_requests: Option<bool>,
@@ -505,6 +540,31 @@ pub struct TokenRequest {
     /// The client's signed JWT (a secret).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub client_assertion: Option<String>,
+    /// The device code of `urn:ietf:params:oauth:grant-type:device_code` (RFC 8628 section
+    /// 3.4; a secret).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub device_code: Option<String>,
+    /// RFC 8693: the token exchanged (a secret).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subject_token: Option<String>,
+    /// RFC 8693: `urn:ietf:params:oauth:token-type:access_token`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subject_token_type: Option<String>,
+    /// RFC 8693: the acting party's token, for a delegation (a secret).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub actor_token: Option<String>,
+    /// RFC 8693: `urn:ietf:params:oauth:token-type:access_token` with `actor_token`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub actor_token_type: Option<String>,
+    /// RFC 8693: the audience of the token asked for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub audience: Option<String>,
+    /// RFC 8693 / RFC 8707: the resource of the token asked for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resource: Option<String>,
+    /// RFC 8693: `urn:ietf:params:oauth:token-type:access_token` (the only type issued).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub requested_token_type: Option<String>,
 }
 
 impl fmt::Debug for TokenRequest {
@@ -522,6 +582,14 @@ impl fmt::Debug for TokenRequest {
             .field("client_secret", &RedactedOpt::of(&self.client_secret))
             .field("client_assertion_type", &self.client_assertion_type)
             .field("client_assertion", &RedactedOpt::of(&self.client_assertion))
+            .field("device_code", &RedactedOpt::of(&self.device_code))
+            .field("subject_token", &RedactedOpt::of(&self.subject_token))
+            .field("subject_token_type", &self.subject_token_type)
+            .field("actor_token", &RedactedOpt::of(&self.actor_token))
+            .field("actor_token_type", &self.actor_token_type)
+            .field("audience", &self.audience)
+            .field("resource", &self.resource)
+            .field("requested_token_type", &self.requested_token_type)
             .finish()
     }
 }
@@ -581,6 +649,9 @@ pub struct TokenResponse {
     /// The OpenID Connect id_token of a code exchange with `openid` (a signed JWT).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id_token: Option<String>,
+    /// RFC 8693 section 2.2.1: the type of the token issued, token exchange only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issued_token_type: Option<String>,
 }
 
 impl fmt::Debug for TokenResponse {
@@ -592,6 +663,7 @@ impl fmt::Debug for TokenResponse {
             .field("refresh_token", &RedactedOpt::of(&self.refresh_token))
             .field("scope", &self.scope)
             .field("id_token", &RedactedOpt::of(&self.id_token))
+            .field("issued_token_type", &self.issued_token_type)
             .finish()
     }
 }

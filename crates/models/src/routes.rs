@@ -99,6 +99,10 @@ pub enum Endpoint {
     Token,
     /// `POST /oauth2/par` (RFC 9126)
     Par,
+    /// `POST /oauth2/device_authorization` (RFC 8628 section 3.1)
+    DeviceAuthorization,
+    /// `GET|POST /oauth2/device`: the device verification page (RFC 8628 section 3.3)
+    Device,
     /// `GET /oauth2/jwks` (RFC 7517)
     Jwks,
     /// `GET|POST /oauth2/userinfo` (OpenID Connect Core 5.3)
@@ -117,7 +121,7 @@ pub enum Endpoint {
 
 impl Endpoint {
     /// All of them, in the order of the help index.
-    pub const ALL: [Endpoint; 25] = [
+    pub const ALL: [Endpoint; 27] = [
         Endpoint::OneTimeToken,
         Endpoint::OneTimeAuthorize,
         Endpoint::OtcAuthCode,
@@ -133,6 +137,8 @@ impl Endpoint {
         Endpoint::Logout,
         Endpoint::Token,
         Endpoint::Par,
+        Endpoint::DeviceAuthorization,
+        Endpoint::Device,
         Endpoint::Jwks,
         Endpoint::UserInfo,
         Endpoint::Metadata,
@@ -178,6 +184,8 @@ impl Endpoint {
             Endpoint::Logout => "/oauth2/logout",
             Endpoint::Token => "/oauth2/token",
             Endpoint::Par => "/oauth2/par",
+            Endpoint::DeviceAuthorization => "/oauth2/device_authorization",
+            Endpoint::Device => "/oauth2/device",
             Endpoint::Jwks => "/oauth2/jwks",
             Endpoint::UserInfo => "/oauth2/userinfo",
             Endpoint::OpenIdConfiguration => "/.well-known/openid-configuration",
@@ -194,7 +202,7 @@ impl Endpoint {
         const POST: &[Method] = &[Method::Post];
         const BOTH: &[Method] = &[Method::Get, Method::Post];
         match self {
-            Endpoint::Logout | Endpoint::UserInfo => BOTH,
+            Endpoint::Logout | Endpoint::UserInfo | Endpoint::Device => BOTH,
             Endpoint::Metadata
             | Endpoint::Health
             | Endpoint::Metrics
@@ -266,6 +274,7 @@ impl Endpoint {
             | Endpoint::Login
             | Endpoint::Consent
             | Endpoint::Logout
+            | Endpoint::Device
             | Endpoint::HelpIndex
             | Endpoint::HelpApi
             | Endpoint::HelpModel => Family::Page,

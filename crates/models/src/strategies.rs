@@ -474,6 +474,8 @@ pub fn introspection_response() -> impl Strategy<Value = oauth::IntrospectionRes
                 iss,
                 jti,
                 sid,
+                act: None,
+                cnf: None,
             },
         )
 }

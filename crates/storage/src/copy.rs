@@ -265,12 +265,56 @@ macro_rules! copy_between {
                     src,
                     dst,
                     progress,
+                    client_token_exchange,
+                    client_token_exchange::client_id,
+                    String::new(),
+                    ClientTokenExchangeRow,
+                    |r: &ClientTokenExchangeRow| r.client_id.clone(),
+                    client_token_exchange::client_id.is_not_null()
+                ),
+                copy_table!(
+                    src,
+                    dst,
+                    progress,
+                    client_dpop,
+                    client_dpop::client_id,
+                    String::new(),
+                    ClientDpopRow,
+                    |r: &ClientDpopRow| r.client_id.clone(),
+                    client_dpop::client_id.is_not_null()
+                ),
+                copy_table!(
+                    src,
+                    dst,
+                    progress,
                     sessions,
                     sessions::id,
                     String::new(),
                     SessionRow,
                     |r: &SessionRow| r.id.clone(),
                     sessions::id.is_not_null()
+                ),
+                copy_table!(
+                    src,
+                    dst,
+                    progress,
+                    session_exchange,
+                    session_exchange::session_id,
+                    String::new(),
+                    SessionExchangeRow,
+                    |r: &SessionExchangeRow| r.session_id.clone(),
+                    session_exchange::session_id.is_not_null()
+                ),
+                copy_table!(
+                    src,
+                    dst,
+                    progress,
+                    session_dpop,
+                    session_dpop::session_id,
+                    String::new(),
+                    SessionDpopRow,
+                    |r: &SessionDpopRow| r.session_id.clone(),
+                    session_dpop::session_id.is_not_null()
                 ),
                 copy_table!(
                     src,
@@ -364,6 +408,17 @@ macro_rules! copy_between {
                     src,
                     dst,
                     progress,
+                    device_codes,
+                    device_codes::digest,
+                    Vec::<u8>::new(),
+                    DeviceCodeRow,
+                    |r: &DeviceCodeRow| r.digest.clone(),
+                    device_codes::expires_at.ge(now)
+                ),
+                copy_table!(
+                    src,
+                    dst,
+                    progress,
                     server_keys,
                     server_keys::name,
                     String::new(),
@@ -384,6 +439,17 @@ macro_rules! copy_between {
                     |_: &AssertionJtiRow| "\u{10FFFF}".to_owned(),
                     client_assertion_jtis::expires_at.ge(now),
                     i64::MAX
+                ),
+                copy_table!(
+                    src,
+                    dst,
+                    progress,
+                    dpop_proofs,
+                    dpop_proofs::digest,
+                    Vec::<u8>::new(),
+                    DpopProofRow,
+                    |r: &DpopProofRow| r.digest.clone(),
+                    dpop_proofs::expires_at.ge(now)
                 ),
                 copy_table!(
                     src,

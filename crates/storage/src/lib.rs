@@ -33,6 +33,7 @@ mod pool;
 mod repo;
 mod rows;
 pub mod schema;
+pub mod timing;
 mod writer;
 
 use std::path::Path;
@@ -43,7 +44,7 @@ use diesel::pg::PgConnection;
 use diesel::r2d2::Pool;
 use diesel::SqliteConnection;
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
-use gatehouse_domain::store::{ReadTx, Store, WriteTx};
+use gatehouse_domain::store::{Pending, ReadTx, Store, WriteTx};
 use gatehouse_domain::Error as DomainError;
 
 use backend::{Backend, PgSettings, Pragmas};
@@ -439,25 +440,39 @@ impl Store for Storage {
         &self,
         f: impl FnOnce(&mut dyn ReadTx) -> Result<R, DomainError>,
     ) -> Result<R, DomainError> {
-        match &self.inner {
+        timing::account(|| match &self.inner {
             Inner::Sqlite(e) => e.read(f),
             Inner::Postgres(e) => e.read(f),
-        }
+        })
     }
 
     fn write<R: Send + 'static>(
         &self,
         f: impl FnOnce(&mut dyn WriteTx) -> Result<R, DomainError> + Send + 'static,
     ) -> Result<R, DomainError> {
-        if self.dry {
-            return match &self.inner {
-                Inner::Sqlite(e) => e.writer.write_rolled_back(f),
-                Inner::Postgres(e) => e.writer.write_rolled_back(f),
-            };
-        }
-        match &self.inner {
-            Inner::Sqlite(e) => e.writer.write(f),
-            Inner::Postgres(e) => e.writer.write(f),
+        timing::account(|| {
+            if self.dry {
+                return match &self.inner {
+                    Inner::Sqlite(e) => e.writer.write_rolled_back(f),
+                    Inner::Postgres(e) => e.writer.write_rolled_back(f),
+                };
+            }
+            match &self.inner {
+                Inner::Sqlite(e) => e.writer.write(f),
+                Inner::Postgres(e) => e.writer.write(f),
+            }
+        })
+    }
+
+    fn write_later<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut dyn WriteTx) -> Result<R, DomainError> + Send + 'static,
+    ) -> Pending<R> {
+        match (&self.inner, self.dry) {
+            (Inner::Sqlite(e), false) => e.writer.write_later(f),
+            (Inner::Postgres(e), false) => e.writer.write_later(f),
+            (Inner::Sqlite(e), true) => e.writer.write_rolled_back_later(f),
+            (Inner::Postgres(e), true) => e.writer.write_rolled_back_later(f),
         }
     }
 }

@@ -7,6 +7,8 @@ use std::collections::BTreeMap;
 use diesel::prelude::*;
 use gatehouse_domain::backchannel::{BackchannelTarget, ClientBackchannel};
 use gatehouse_domain::browser_session::BrowserSession;
+use gatehouse_domain::device::{DeviceCode, DeviceStatus};
+use gatehouse_domain::dpop::ClientDpop;
 use gatehouse_domain::keys::{Alg, SigningKey};
 use gatehouse_domain::logout::ClientLogout;
 use gatehouse_domain::model::{
@@ -16,6 +18,7 @@ use gatehouse_domain::model::{
 };
 use gatehouse_domain::par::{ClientPar, PushedRequest};
 use gatehouse_domain::secret::{ClientSecretHash, TokenDigest};
+use gatehouse_domain::token_exchange::{ClientTokenExchange, SessionExchange};
 use gatehouse_domain::Error as DomainError;
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
@@ -419,6 +422,66 @@ impl PushedRequestRow {
                 .map_err(|e| corrupt("pushed_requests", format!("parameters: {e}")))?,
             expires_at: time("pushed_requests", self.expires_at)?,
             client_id: self.client_id,
+        })
+    }
+}
+
+/// A device code (RFC 8628); digests only.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = device_codes, primary_key(digest), treat_none_as_null = true)]
+#[diesel(check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
+pub(crate) struct DeviceCodeRow {
+    pub digest: Vec<u8>,
+    pub user_code_digest: Vec<u8>,
+    pub client_id: String,
+    pub scope: String,
+    pub issued_at: i64,
+    pub expires_at: i64,
+    pub interval_secs: i64,
+    pub last_polled_at: Option<i64>,
+    pub status: String,
+    pub user_id: Option<String>,
+    pub browser_session_id: Option<String>,
+    pub auth_time: Option<i64>,
+    pub session_id: Option<String>,
+}
+
+impl DeviceCodeRow {
+    pub fn from_domain(c: &DeviceCode) -> Self {
+        Self {
+            digest: digest_bytes(&c.digest),
+            user_code_digest: digest_bytes(&c.user_code_digest),
+            client_id: c.client_id.clone(),
+            scope: c.scope.clone(),
+            issued_at: micros(c.issued_at),
+            expires_at: micros(c.expires_at),
+            interval_secs: c.interval_secs,
+            last_polled_at: c.last_polled_at.map(micros),
+            status: c.status.as_str().to_owned(),
+            user_id: c.user_id.map(guid),
+            browser_session_id: c.browser_session_id.map(guid),
+            auth_time: c.auth_time.map(micros),
+            session_id: c.session_id.map(guid),
+        }
+    }
+
+    pub fn into_domain(self) -> Result<DeviceCode> {
+        const T: &str = "device_codes";
+        Ok(DeviceCode {
+            digest: parse_digest(T, &self.digest)?,
+            user_code_digest: parse_digest(T, &self.user_code_digest)?,
+            issued_at: time(T, self.issued_at)?,
+            expires_at: time(T, self.expires_at)?,
+            interval_secs: self.interval_secs,
+            last_polled_at: opt_time(T, self.last_polled_at)?,
+            status: DeviceStatus::parse(&self.status)
+                .ok_or_else(|| corrupt(T, format!("status {:?}", self.status)))?,
+            user_id: opt_guid(T, self.user_id.as_deref())?,
+            browser_session_id: opt_guid(T, self.browser_session_id.as_deref())?,
+            auth_time: opt_time(T, self.auth_time)?,
+            session_id: opt_guid(T, self.session_id.as_deref())?,
+            client_id: self.client_id,
+            scope: self.scope,
         })
     }
 }
@@ -920,6 +983,107 @@ impl DifferenceRow {
             upstream_answer: d.upstream_answer.clone(),
         }
     }
+}
+
+/// The token exchange allow-list of a client (`client_token_exchange`, beside `clients`).
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = client_token_exchange, primary_key(client_id))]
+#[diesel(check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
+pub(crate) struct ClientTokenExchangeRow {
+    pub client_id: String,
+    pub audiences: String,
+}
+
+impl ClientTokenExchangeRow {
+    pub fn from_domain(c: &ClientTokenExchange) -> Self {
+        Self {
+            client_id: c.client_id.clone(),
+            audiences: serde_json::to_string(&c.audiences).unwrap_or_else(|_| "[]".to_owned()),
+        }
+    }
+
+    pub fn into_domain(self) -> Result<ClientTokenExchange> {
+        Ok(ClientTokenExchange {
+            audiences: serde_json::from_str(&self.audiences)
+                .map_err(|e| corrupt("client_token_exchange", format!("audiences: {e}")))?,
+            client_id: self.client_id,
+        })
+    }
+}
+
+/// The DPoP settings of a client (`client_dpop`, beside `clients`).
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = client_dpop, primary_key(client_id))]
+#[diesel(check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
+pub(crate) struct ClientDpopRow {
+    pub client_id: String,
+    pub dpop_bound_access_tokens: bool,
+}
+
+impl ClientDpopRow {
+    pub fn from_domain(c: &ClientDpop) -> Self {
+        Self {
+            client_id: c.client_id.clone(),
+            dpop_bound_access_tokens: c.dpop_bound_access_tokens,
+        }
+    }
+
+    pub fn into_domain(self) -> ClientDpop {
+        ClientDpop {
+            client_id: self.client_id,
+            dpop_bound_access_tokens: self.dpop_bound_access_tokens,
+        }
+    }
+}
+
+/// The exchange that opened a session (`session_exchange`, beside `sessions`).
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = session_exchange, primary_key(session_id))]
+#[diesel(check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
+pub(crate) struct SessionExchangeRow {
+    pub session_id: String,
+    pub audience: String,
+    pub actor: Option<String>,
+}
+
+impl SessionExchangeRow {
+    pub fn from_domain(e: &SessionExchange) -> Self {
+        Self {
+            session_id: guid(e.session_id),
+            audience: e.audience.clone(),
+            actor: e.actor.as_ref().map(ToString::to_string),
+        }
+    }
+
+    pub fn into_domain(self) -> Result<SessionExchange> {
+        const T: &str = "session_exchange";
+        Ok(SessionExchange {
+            session_id: parse_guid(T, &self.session_id)?,
+            audience: self.audience,
+            actor: self
+                .actor
+                .map(|a| serde_json::from_str(&a).map_err(|e| corrupt(T, format!("actor: {e}"))))
+                .transpose()?,
+        })
+    }
+}
+
+/// The DPoP binding of a session (`session_dpop`).
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = session_dpop, primary_key(session_id))]
+#[diesel(check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
+pub(crate) struct SessionDpopRow {
+    pub session_id: String,
+    pub jkt: String,
+}
+
+/// A recorded DPoP proof (`dpop_proofs`).
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = dpop_proofs, primary_key(digest))]
+#[diesel(check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
+pub(crate) struct DpopProofRow {
+    pub digest: Vec<u8>,
+    pub expires_at: i64,
 }
 
 /// `server_keys` (the forms' key, shared by the replicas).

@@ -66,6 +66,13 @@ diesel::table! {
 }
 
 diesel::table! {
+    client_dpop (client_id) {
+        client_id -> Text,
+        dpop_bound_access_tokens -> Bool,
+    }
+}
+
+diesel::table! {
     client_keys (client_id) {
         client_id -> Text,
         jwks -> Text,
@@ -87,6 +94,13 @@ diesel::table! {
 }
 
 diesel::table! {
+    client_token_exchange (client_id) {
+        client_id -> Text,
+        audiences -> Text,
+    }
+}
+
+diesel::table! {
     clients (client_id) {
         client_id -> Text,
         secret_hash -> Nullable<Text>,
@@ -104,6 +118,31 @@ diesel::table! {
         audience -> Nullable<Text>,
         access_token_alg -> Text,
         id_token_alg -> Text,
+    }
+}
+
+diesel::table! {
+    device_codes (digest) {
+        digest -> Binary,
+        user_code_digest -> Binary,
+        client_id -> Text,
+        scope -> Text,
+        issued_at -> BigInt,
+        expires_at -> BigInt,
+        interval_secs -> BigInt,
+        last_polled_at -> Nullable<BigInt>,
+        status -> Text,
+        user_id -> Nullable<Text>,
+        browser_session_id -> Nullable<Text>,
+        auth_time -> Nullable<BigInt>,
+        session_id -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    dpop_proofs (digest) {
+        digest -> Binary,
+        expires_at -> BigInt,
     }
 }
 
@@ -226,6 +265,21 @@ diesel::table! {
 }
 
 diesel::table! {
+    session_dpop (session_id) {
+        session_id -> Text,
+        jkt -> Text,
+    }
+}
+
+diesel::table! {
+    session_exchange (session_id) {
+        session_id -> Text,
+        audience -> Text,
+        actor -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
     sessions (id) {
         id -> Text,
         client_id -> Nullable<Text>,
@@ -295,16 +349,22 @@ diesel::joinable!(authorization_codes -> sessions (session_id));
 diesel::joinable!(authorization_codes -> users (user_id));
 diesel::joinable!(browser_sessions -> users (user_id));
 diesel::joinable!(client_backchannel -> clients (client_id));
+diesel::joinable!(client_dpop -> clients (client_id));
 diesel::joinable!(client_keys -> clients (client_id));
 diesel::joinable!(client_logout -> clients (client_id));
 diesel::joinable!(client_par -> clients (client_id));
+diesel::joinable!(client_token_exchange -> clients (client_id));
 diesel::joinable!(clients -> brokers (broker_id));
+diesel::joinable!(device_codes -> clients (client_id));
+diesel::joinable!(device_codes -> users (user_id));
 diesel::joinable!(members -> users (user_id));
 diesel::joinable!(onetime_codes -> clients (redeeming_client_id));
 diesel::joinable!(onetime_codes -> sessions (session_id));
 diesel::joinable!(onetime_codes -> users (user_id));
 diesel::joinable!(pushed_requests -> clients (client_id));
 diesel::joinable!(refresh_tokens -> sessions (session_id));
+diesel::joinable!(session_dpop -> sessions (session_id));
+diesel::joinable!(session_exchange -> sessions (session_id));
 diesel::joinable!(sessions -> clients (client_id));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(sub_accounts -> members (member));
@@ -318,10 +378,14 @@ diesel::allow_tables_to_appear_in_same_query!(
     browser_sessions,
     client_assertion_jtis,
     client_backchannel,
+    client_dpop,
     client_keys,
     client_logout,
     client_par,
+    client_token_exchange,
     clients,
+    device_codes,
+    dpop_proofs,
     dual_run_counts,
     dual_run_differences,
     legacy_usage,
@@ -332,6 +396,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     rate_windows,
     refresh_tokens,
     server_keys,
+    session_dpop,
+    session_exchange,
     sessions,
     signing_keys,
     sub_accounts,

@@ -15,7 +15,8 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{mpsc, Arc};
 
-use gatehouse_domain::store::WriteTx;
+use futures_channel::oneshot;
+use gatehouse_domain::store::{Pending, WriteTx};
 use gatehouse_domain::Error as DomainError;
 
 use crate::backend::Backend;
@@ -138,6 +139,58 @@ impl<C: Backend> Writer<C> {
         f: impl FnOnce(&mut dyn WriteTx) -> Result<R, DomainError> + Send + 'static,
     ) -> Result<R, DomainError> {
         let (done, result) = mpsc::sync_channel::<Result<R, DomainError>>(1);
+        self.submit(f, move |r| {
+            // The caller may have gone away; nothing to do then.
+            let _ = done.send(r);
+        })?;
+        result.recv().map_err(|_| not_started())?
+    }
+
+    /// [`Self::write`] without waiting: the future resolves once the batch committed. The
+    /// writer answers through a oneshot, so the awaiting task holds no thread.
+    pub(crate) fn write_later<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut dyn WriteTx) -> Result<R, DomainError> + Send + 'static,
+    ) -> Pending<R> {
+        let (done, result) = oneshot::channel::<Result<R, DomainError>>();
+        let queued = self.submit(f, move |r| {
+            let _ = done.send(r);
+        });
+        Box::pin(async move {
+            queued?;
+            result.await.map_err(|_| not_started())?
+        })
+    }
+
+    /// [`Self::write_rolled_back`] without waiting.
+    pub(crate) fn write_rolled_back_later<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut dyn WriteTx) -> Result<R, DomainError> + Send + 'static,
+    ) -> Pending<R> {
+        let (done, result) = oneshot::channel::<Result<R, DomainError>>();
+        let queued = self.submit(
+            move |tx| {
+                let _ = done.send(f(tx));
+                // An error rolls the savepoint back.
+                Err::<(), _>(DomainError::storage(StorageError::Writer(
+                    ROLLED_BACK.to_owned(),
+                )))
+            },
+            |_| {},
+        );
+        Box::pin(async move {
+            queued?;
+            result.await.map_err(|_| not_started())?
+        })
+    }
+
+    /// Queues `f` for a savepoint of the next batch; `deliver` gets its result once the
+    /// batch committed (or the commit's failure).
+    fn submit<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut dyn WriteTx) -> Result<R, DomainError> + Send + 'static,
+        deliver: impl FnOnce(Result<R, DomainError>) + Send + 'static,
+    ) -> Result<(), DomainError> {
         let job: Job<C> = Box::new(move |conn: &mut C| {
             let outcome = catch_unwind(AssertUnwindSafe(|| conn.savepoint(f)));
             let (outcome, panicked) = match outcome {
@@ -156,20 +209,21 @@ impl<C: Backend> Writer<C> {
                         "commit failed: {e}"
                     )))),
                 };
-                // The caller may have gone away; nothing to do then.
-                let _ = done.send(result);
+                deliver(result);
             });
             (finisher, panicked)
         });
         self.jobs.send(job).map_err(|_| {
             DomainError::storage(StorageError::Writer("the writer thread is gone".to_owned()))
-        })?;
-        result.recv().map_err(|_| {
-            DomainError::storage(StorageError::Writer(
-                "the write transaction could not be started".to_owned(),
-            ))
-        })?
+        })
     }
+}
+
+/// The error of a write whose transaction never began (its job was dropped unrun).
+fn not_started() -> DomainError {
+    DomainError::storage(StorageError::Writer(
+        "the write transaction could not be started".to_owned(),
+    ))
 }
 
 /// How the writer thread opens a fresh connection.

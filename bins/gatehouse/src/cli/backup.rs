@@ -131,6 +131,11 @@ fn restore_from(settings: &Settings, work: &Path, shown: &Path) -> Result<(), Fa
         shown.display(),
         settings.database
     );
+    super::audited(
+        &super::service(settings)?,
+        "restore",
+        &shown.display().to_string(),
+    );
     Ok(())
 }
 

@@ -52,7 +52,7 @@ pub struct UpdateArgs {
     #[serde(default)]
     pub client_id: String,
     /// Allowed grants, comma separated: password, refresh_token, client_credentials,
-    /// authorization_code, onetime
+    /// authorization_code, onetime, urn:ietf:params:oauth:grant-type:device_code (RFC 8628)
     #[arg(long, value_delimiter = ',')]
     pub grants: Option<Vec<String>>,
     /// Space-separated scope the client may be granted
@@ -150,6 +150,8 @@ pub fn spec_of(args: NewClientArgs) -> Result<ClientSpec, Failure> {
         require_pushed_authorization_requests: args.require_pushed_authorization_requests,
         backchannel_logout_uri: args.backchannel_logout_uri,
         backchannel_logout_session_required: args.backchannel_logout_session_required,
+        token_exchange_audiences: args.token_exchange_audiences,
+        dpop_bound_access_tokens: args.dpop_bound_access_tokens,
         ..ClientSpec::default()
     })
 }
@@ -217,6 +219,9 @@ fn merged(current: Client, u: UpdateArgs) -> Result<NewClientArgs, Failure> {
         require_pushed_authorization_requests: false,
         backchannel_logout_uri: None,
         backchannel_logout_session_required: false,
+        // Settings beside the client row; `client update` leaves them as they are.
+        token_exchange_audiences: Vec::new(),
+        dpop_bound_access_tokens: false,
     })
 }
 

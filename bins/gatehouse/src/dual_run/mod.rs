@@ -20,6 +20,7 @@
 //! stored or logged. A password-bearing request goes to the upstream only when its dialect
 //! is listed in `--dual-run-forward-passwords`.
 
+pub mod capture;
 pub mod compare;
 pub mod sniff;
 pub mod upstream;

@@ -269,7 +269,16 @@ fn domain_codes(e: &DomainError) -> (Kind, ErrorCode, ResponseStatus, Option<u64
             (K::Invalid, E::UnauthorizedClient, R::Forbidden, None)
         }
         DomainError::InvalidScope => (K::Invalid, E::InvalidScope, R::InvalidRequest, None),
-        DomainError::InvalidRequest(_) => (K::Invalid, E::InvalidRequest, R::InvalidRequest, None),
+        DomainError::InvalidRequest(_) | DomainError::Exchange(_) => {
+            (K::Invalid, E::InvalidRequest, R::InvalidRequest, None)
+        }
+        // RFC 8693 section 2.2.2.
+        DomainError::InvalidTarget(_) => (
+            K::Invalid,
+            E::Other("invalid_target".to_owned()),
+            R::InvalidRequest,
+            None,
+        ),
         // The server cannot sign this client's tokens (no key-encryption key, no active key
         // of its algorithm): the operator's to fix, said plainly; not a crash.
         DomainError::SigningUnavailable(_) => (

@@ -195,6 +195,7 @@ impl Credentials {
                 ClientAuth::assertion(id, Secret::from(jwt), self.issuer.clone())
             }
         };
+        crate::telemetry::record_client(client.client_id());
         client.with_caller_ip(self.caller.ip)
     }
 

@@ -8,6 +8,7 @@ use std::net::IpAddr;
 use gatehouse_domain::authorize::CodeBinding;
 use gatehouse_domain::secret::Secret;
 use gatehouse_domain::service::{ClientAuth, IssuedTokens, PasswordGrant, WithoutClient};
+use gatehouse_domain::token_exchange::TokenExchange;
 pub use gatehouse_models::oauth::GrantType;
 
 use super::error::ApiError;
@@ -17,8 +18,13 @@ use crate::AppState;
 /// The grant types of `/oauth2/token` (the metadata's `grant_types_supported`).
 pub const STANDARD: &[GrantType] = &GrantType::ALL;
 /// The grant types of v1's `/api/v1/auth/token` (and `windowsAuthentication`, which is not a
-/// grant type).
-pub const V1: &[GrantType] = &GrantType::ALL;
+/// grant type): the legacy service's four.
+pub const V1: &[GrantType] = &[
+    GrantType::AuthorizationCode,
+    GrantType::RefreshToken,
+    GrantType::ClientCredentials,
+    GrantType::Password,
+];
 
 /// `grant_type` parsed against the grant types an endpoint `accepts`: absent is
 /// `invalid_request`, anything else not accepted is `unsupported_grant_type`.
@@ -43,6 +49,8 @@ pub struct Members {
     pub username: Option<String>,
     /// `password`.
     pub password: Option<String>,
+    /// The token exchange parameters (RFC 8693 section 2.1), `/oauth2/token` only.
+    pub exchange: Option<Box<TokenExchange>>,
 }
 
 /// A grant with its required members present.
@@ -65,6 +73,8 @@ pub enum Grant {
         /// The password.
         password: Secret,
     },
+    /// RFC 8693 token exchange.
+    TokenExchange(Box<TokenExchange>),
 }
 
 impl Grant {
@@ -90,6 +100,11 @@ impl Grant {
                 user_name: required(members.username, "username")?,
                 password: Secret::from(required(members.password, "password")?),
             },
+            GrantType::TokenExchange => Grant::TokenExchange(
+                members
+                    .exchange
+                    .ok_or_else(|| ApiError::BadRequest("subject_token is required.".into()))?,
+            ),
         })
     }
 }
@@ -148,13 +163,23 @@ pub async fn issue(
         Grant::RefreshToken(token) => {
             let client = client.ok_or(ApiError::MissingClient)?;
             state
-                .blocking(move |s| s.refresh_grant(&client, &token, scope.as_deref()))
+                .write_later(move |s| s.refresh_grant_later(&client, &token, scope.as_deref()))
                 .await
         }
         Grant::ClientCredentials => {
             let client = client.ok_or(ApiError::MissingClient)?;
             state
-                .blocking(move |s| s.client_credentials_grant(&client, scope.as_deref(), Some(ip)))
+                .write_later(move |s| {
+                    s.client_credentials_grant_later(&client, scope.as_deref(), Some(ip))
+                })
+                .await
+        }
+        Grant::TokenExchange(mut request) => {
+            let client = client.ok_or(ApiError::MissingClient)?;
+            request.scope = scope;
+            request.caller_ip = Some(ip);
+            state
+                .blocking(move |s| s.exchange_token(&client, &request))
                 .await
         }
     }

@@ -30,6 +30,7 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::{header, StatusCode, Uri};
 use actix_web::middleware::Next;
 use actix_web::{web, HttpMessage as _, HttpRequest, HttpResponse, Route};
+use tracing::Instrument as _;
 
 pub mod error;
 pub mod extract;
@@ -66,7 +67,8 @@ pub fn normalize_path(path: &str) -> Cow<'_, str> {
     }
 }
 
-/// Middleware: path normalisation, then metrics around the rest.
+/// Middleware: path normalisation, then metrics and the request's trace span
+/// ([`crate::telemetry::request_span`]) around the rest.
 pub async fn normalize_and_measure(
     mut req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
@@ -88,21 +90,33 @@ pub async fn normalize_and_measure(
             req.head_mut().uri = uri;
         }
     }
-    let endpoint = Endpoint::from_route(req.path());
+    // The route template (never the path as sent) and the dialect, for metrics and traces.
+    let (route, dialect) = Endpoint::from_route(req.path())
+        .map_or(("unmatched", "none"), |e| (e.route(), e.dialect()));
+    let span = crate::telemetry::request_span(method_label(req.method()), route, dialect);
     let metrics = req
         .app_data::<web::Data<crate::AppState>>()
         .map(|s| s.clone().into_inner());
-    let res = next.call(req).await?;
+    let (res, storage) =
+        crate::state::account_storage(next.call(req).instrument(span.clone())).await;
+    let res = res?;
+    crate::telemetry::finish_request_span(&span, res.status().as_u16(), storage);
     if let Some(state) = metrics {
-        let (route, dialect) = match endpoint {
-            Some(e) => (e.route(), e.dialect()),
-            None => ("unmatched", "none"),
-        };
         state
             .metrics
             .observe(route, dialect, res.status().as_u16(), started.elapsed());
     }
     Ok(res)
+}
+
+/// The method as OpenTelemetry names it: a standard one, else `_OTHER`.
+fn method_label(method: &actix_web::http::Method) -> &'static str {
+    [
+        "GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH",
+    ]
+    .into_iter()
+    .find(|m| *m == method.as_str())
+    .unwrap_or("_OTHER")
 }
 
 /// Which routes a listener serves.
@@ -169,7 +183,7 @@ fn method_not_allowed(endpoint: Endpoint, req: &HttpRequest) -> HttpResponse {
 
 /// The actix route of `endpoint`'s `method`.
 fn handler(endpoint: Endpoint, method: Method) -> Route {
-    use standard::{authorize, logout, par, token};
+    use standard::{authorize, device, logout, par, token};
     let route = match method {
         Method::Get => web::get(),
         Method::Post => web::post(),
@@ -194,6 +208,9 @@ fn handler(endpoint: Endpoint, method: Method) -> Route {
         (Endpoint::Logout, Method::Post) => route.to(logout::end_session_post),
         (Endpoint::Token, _) => route.to(token::token),
         (Endpoint::Par, _) => route.to(par::push),
+        (Endpoint::DeviceAuthorization, _) => route.to(device::authorization),
+        (Endpoint::Device, Method::Get) => route.to(device::page),
+        (Endpoint::Device, Method::Post) => route.to(device::submit),
         (Endpoint::Jwks, _) => route.to(oidc::jwks),
         (Endpoint::UserInfo, _) => route.to(oidc::userinfo),
         (Endpoint::OpenIdConfiguration, _) => route.to(oidc::configuration),

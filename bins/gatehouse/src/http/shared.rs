@@ -6,7 +6,9 @@ use actix_web::{web, HttpResponse};
 use gatehouse_codec::ResponseFormat;
 use gatehouse_domain::service::{ClientAuth, TokenInfo, TokenKind};
 use gatehouse_domain::store::Store as _;
-use gatehouse_models::oauth::{IntrospectionRequest, IntrospectionResponse, RevocationRequest};
+use gatehouse_models::oauth::{
+    Confirmation, IntrospectionRequest, IntrospectionResponse, RevocationRequest,
+};
 
 use super::error::ApiError;
 use super::extract::{Body, ClientParams, Credentials, Rfc};
@@ -119,6 +121,13 @@ fn introspection(info: TokenInfo) -> IntrospectionResponse {
     r.username = info.user.map(|u| u.user_name);
     r.client_id = info.client_id;
     r.sid = Some(info.session_id.to_string());
+    r.aud = info.audience;
+    r.act = info.act.and_then(|a| serde_json::from_value(a).ok());
+    r.cnf = info.jkt.map(|jkt| Confirmation { jkt });
+    // RFC 9449 section 6.2: the token type of a bound access token is DPoP.
+    if r.cnf.is_some() && r.token_type.is_some() {
+        r.token_type = Some("DPoP".to_owned());
+    }
     r
 }
 

@@ -81,6 +81,7 @@ impl Grant {
             refresh_token: r.refresh_token,
             username: r.username,
             password: r.password,
+            exchange: None,
         };
         let grant = grant::Grant::of(grant_type, members, || {
             super::standard::v1_code_binding(req, bytes)

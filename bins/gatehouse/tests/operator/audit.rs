@@ -235,3 +235,181 @@ fn serve_demo_on_sqlite_keeps_an_audit_log_beside_the_database() {
     assert_eq!(of_kind(&all, "login_succeeded").len(), 1);
     assert_eq!(of_kind(&all, "token_issued").len(), 1);
 }
+
+/// The events appended since the last call.
+struct Tail {
+    path: std::path::PathBuf,
+    seen: usize,
+}
+
+impl Tail {
+    fn new(path: std::path::PathBuf) -> Self {
+        Self { path, seen: 0 }
+    }
+
+    /// The new events; asserts their kinds, in order.
+    #[track_caller]
+    fn expect(&mut self, kinds: &[&str]) -> Vec<Value> {
+        let all = events(&self.path);
+        let new = all[self.seen..].to_vec();
+        self.seen = all.len();
+        let got: Vec<&str> = new.iter().filter_map(|e| e["event"].as_str()).collect();
+        assert_eq!(got, kinds, "{new:#?}");
+        new
+    }
+}
+
+const BROKER: &str = "3be9edf1-5491-4d5c-a5c6-423218dfb6cc";
+
+both!(
+    every_dialect_records_each_event_once_per_action,
+    |env: Env| {
+        let log = env.path("audit.jsonl");
+        let log_arg = log.display().to_string();
+        let server = env.serve(&["--audit-log", &log_arg]);
+        let mut tail = Tail::new(log.clone());
+
+        // Katana /token without a client: a login and its token.
+        let katana = |password: &str| {
+            server.send(Request::post("/token").form(&format!(
+                "grant_type=password&username=alice&password={password}"
+            )))
+        };
+        assert_eq!(katana("alice-password-1").status, 200);
+        let new = tail.expect(&["login_succeeded", "token_issued"]);
+        assert_eq!(new[1]["grant"], "password");
+        assert!(new[1]["client"].is_null());
+        assert_eq!(katana("katana-wrong-pw-1").status, 400);
+        let new = tail.expect(&["login_failed"]);
+        assert_eq!(new[0]["reason"], "bad_credentials");
+
+        // The member dialect: its login and its token (this one was missing), then a failure.
+        let member = |password: &str| {
+            server.send(
+                Request::post("/api/Token")
+                    .json(&format!(r#"{{"MemberId":"1234","Password":"{password}"}}"#)),
+            )
+        };
+        assert_eq!(member("alice-password-1").status, 200);
+        let new = tail.expect(&["login_succeeded", "token_issued"]);
+        assert_eq!(new[0]["user"], "alice");
+        assert_eq!(new[1]["grant"], "password");
+        assert_eq!(new[1]["user"], "a11ce000-0000-4000-8000-000000000001");
+        assert_eq!(member("member-wrong-pw-1").status, 401);
+        tail.expect(&["login_failed"]);
+
+        // otc: a wrong password is one failure, no code.
+        let otc = server.send(Request::post("/admin/login/auth_code").form(
+            "ClientId=demo-client&ClientSecret=demo-secret&Username=alice&Password=otc-wrong-pw-1",
+        ));
+        assert_ne!(otc.status, 200);
+        tail.expect(&["login_failed"]);
+
+        // v1, then a one-time code issued with its token and redeemed by the client.
+        let login = server.login("alice", "alice-password-1");
+        assert_eq!(login.status, 200);
+        tail.expect(&["login_succeeded", "token_issued"]);
+        let access = login.json()["access_token"]
+            .as_str()
+            .expect("token")
+            .to_owned();
+        let issued = server.send(
+        Request::post("/oauth2/onetime/token")
+            .bearer(&access)
+            .json(&format!(
+                r#"{{"clientId":"demo-client","brokerId":"{BROKER}","tradingAccount":"TA-1001","server":"demo-live"}}"#
+            )),
+    );
+        assert_eq!(issued.status, 200, "{}", issued.text());
+        let new = tail.expect(&["code_issued"]);
+        assert_eq!(new[0]["kind"], "onetime_code");
+        assert_eq!(new[0]["client"], "demo-client");
+        let code = issued.json()["code"].as_str().expect("code").to_owned();
+        let redeem = || {
+            server.send(
+                Request::post("/oauth2/onetime/authorize")
+                    .basic("demo-client", "demo-secret")
+                    .json(&format!(r#"{{"code":"{code}"}}"#)),
+            )
+        };
+        assert_eq!(redeem().status, 200);
+        let new = tail.expect(&["code_redeemed", "token_issued"]);
+        assert_eq!(new[0]["kind"], "onetime_code");
+        assert_eq!(new[1]["grant"], "onetime");
+        // A replay is refused and records nothing redeemed.
+        assert_ne!(redeem().status, 200);
+        let replay = tail.expect(&[]);
+        assert!(replay.is_empty());
+
+        // The standards surface: client credentials, then the access token revoked.
+        let cc = server.send(
+            Request::post("/oauth2/token")
+                .basic("demo-client", "demo-secret")
+                .form("grant_type=client_credentials"),
+        );
+        assert_eq!(cc.status, 200, "{}", cc.text());
+        let new = tail.expect(&["token_issued"]);
+        assert_eq!(new[0]["grant"], "client_credentials");
+        assert!(new[0]["user"].is_null());
+        let revoked = server.send(
+            Request::post("/oauth2/revoke")
+                .basic("demo-client", "demo-secret")
+                .form(&format!("token={access}")),
+        );
+        assert_eq!(revoked.status, 200);
+        let new = tail.expect(&["token_revoked"]);
+        assert_eq!(new[0]["kind"], "access_token");
+        assert_eq!(new[0]["client"], "demo-client");
+
+        // The login page.
+        server.browser_sign_in("alice", "alice-password-1");
+        let new = tail.expect(&["login_succeeded", "code_issued"]);
+        assert_eq!(new[1]["kind"], "authorization_code");
+
+        // The command line: a password change, with the operator.
+        env.run_with(
+            &["user", "passwd", "bob", "--audit-log", &log_arg],
+            "bob-new-password-2\n",
+            &[("USER", "ops-oncall")],
+        )
+        .expect(0);
+        let new = tail.expect(&["admin_action"]);
+        assert_eq!(
+            (&new[0]["action"], &new[0]["target"], &new[0]["operator"]),
+            (&"user.passwd".into(), &"bob".into(), &"ops-oncall".into())
+        );
+        if env.backend == Backend::Sqlite {
+            // Key rotation (the demo's key-encryption key lies beside its SQLite file).
+            let kek = format!("{}.kek", env.database);
+            env.run_with(
+                &[
+                    "keys",
+                    "rotate",
+                    "--key-encryption-key-file",
+                    &kek,
+                    "--audit-log",
+                    &log_arg,
+                ],
+                "",
+                &[("USER", "ops-oncall")],
+            )
+            .expect(0);
+            let new = tail.expect(&["admin_action"]);
+            assert_eq!(new[0]["action"], "keys.rotate");
+        }
+
+        let text = std::fs::read_to_string(&log).expect("log");
+        for secret in [
+            "alice-password-1",
+            "katana-wrong-pw-1",
+            "member-wrong-pw-1",
+            "otc-wrong-pw-1",
+            "bob-new-password-2",
+            "demo-secret",
+            access.as_str(),
+            code.as_str(),
+        ] {
+            assert!(!text.contains(secret), "{secret} in the audit log");
+        }
+    }
+);

@@ -87,12 +87,17 @@ impl Env {
 
     /// `gatehouse serve --demo` on this database.
     pub fn serve(&self, extra: &[&str]) -> Server {
-        Server::start(&self.database, self.dir.path(), true, extra)
+        Server::start(&self.database, self.dir.path(), true, extra, &[])
+    }
+
+    /// `gatehouse serve --demo` on this database with more environment variables.
+    pub fn serve_with_env(&self, extra: &[&str], env: &[(&str, &str)]) -> Server {
+        Server::start(&self.database, self.dir.path(), true, extra, env)
     }
 
     /// `gatehouse serve` (without the demo data) on `database`.
     pub fn serve_database(&self, database: &str, extra: &[&str]) -> Server {
-        Server::start(database, self.dir.path(), false, extra)
+        Server::start(database, self.dir.path(), false, extra, &[])
     }
 }
 
@@ -138,7 +143,7 @@ pub struct Server {
 }
 
 impl Server {
-    fn start(database: &str, dir: &Path, demo: bool, extra: &[&str]) -> Self {
+    fn start(database: &str, dir: &Path, demo: bool, extra: &[&str], env: &[(&str, &str)]) -> Self {
         let port = free_port();
         let log = dir.join(format!("serve-{port}.log"));
         let out = std::fs::File::create(&log).expect("log file");
@@ -151,6 +156,7 @@ impl Server {
             .args(["--lockout-initial-delay", "600"])
             .args(extra)
             .env("GATEHOUSE_DATABASE", database)
+            .envs(env.iter().copied())
             .current_dir(dir)
             .stdin(Stdio::null())
             .stdout(out.try_clone().expect("log"))

@@ -10,3 +10,4 @@ mod audit;
 mod backup;
 mod cli;
 mod harness;
+mod traces;

@@ -171,6 +171,9 @@ mod tests {
             scope: scope.to_owned(),
             issued_at: OffsetDateTime::UNIX_EPOCH,
             expires_at: OffsetDateTime::UNIX_EPOCH,
+            audience: None,
+            act: None,
+            jkt: None,
         }
     }
 

@@ -4,11 +4,11 @@ use std::net::IpAddr;
 
 use crate::error::Error;
 use crate::model::GrantType;
-use crate::store::Store;
+use crate::store::{Pending, Store};
 
 use super::client_auth::{require_grant, ClientAuth, WithoutClient};
 use super::scope::grant_scope;
-use super::tokens::{IssuedTokens, MintSpec};
+use super::tokens::{IssuedTokens, Mint, MintSpec};
 use super::{Gatehouse, Result};
 
 impl<S: Store> Gatehouse<S> {
@@ -24,13 +24,49 @@ impl<S: Store> Gatehouse<S> {
         scope: Option<&str>,
         caller_ip: Option<IpAddr>,
     ) -> Result<IssuedTokens> {
+        let mint = self.client_credentials_mint(client, scope, caller_ip)?;
+        self.store
+            .write(move |tx| {
+                mint.apply(tx)?;
+                Ok(mint.out)
+            })
+            .inspect(|t| self.audit_issued(GrantType::ClientCredentials, t))
+    }
+
+    /// [`Self::client_credentials_grant`] with the write queued, not waited for: the
+    /// client is authenticated and the token minted now, and the [`Pending`] resolves with
+    /// the tokens once they are durable (the HTTP layer awaits it without holding a thread).
+    ///
+    /// # Errors
+    /// As [`Self::client_credentials_grant`]; `Storage` also through the [`Pending`].
+    pub fn client_credentials_grant_later(
+        &self,
+        client: &ClientAuth,
+        scope: Option<&str>,
+        caller_ip: Option<IpAddr>,
+    ) -> Result<Pending<IssuedTokens>> {
+        let mint = self.client_credentials_mint(client, scope, caller_ip)?;
+        let pending = self.store.write_later(move |tx| {
+            mint.apply(tx)?;
+            Ok(mint.out)
+        });
+        Ok(self.audited_later(GrantType::ClientCredentials, pending))
+    }
+
+    /// Authenticates the client and mints its token (nothing written yet).
+    fn client_credentials_mint(
+        &self,
+        client: &ClientAuth,
+        scope: Option<&str>,
+        caller_ip: Option<IpAddr>,
+    ) -> Result<Mint> {
         let (client, keys) = self.authenticate_client_for_signing(client)?;
         if !client.is_confidential() {
             return Err(Error::UnauthorizedClient);
         }
         require_grant(&client, GrantType::ClientCredentials)?;
         let scope = grant_scope(Some(&client), &WithoutClient::Refuse, scope)?;
-        let mint = self.mint(MintSpec {
+        self.mint(MintSpec {
             grant: GrantType::ClientCredentials,
             katana: false,
             keys: keys.as_deref(),
@@ -40,12 +76,6 @@ impl<S: Store> Gatehouse<S> {
             user: None,
             scope,
             refresh: false,
-        })?;
-        self.store
-            .write(move |tx| {
-                mint.apply(tx)?;
-                Ok(mint.out)
-            })
-            .inspect(|t| self.audit_issued(GrantType::ClientCredentials, t))
+        })
     }
 }

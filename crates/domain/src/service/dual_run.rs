@@ -5,8 +5,13 @@
 use time::OffsetDateTime;
 
 use super::{Gatehouse, Result};
+use crate::audit::AuditEvent;
 use crate::dual_run::{Difference, MigrationReport, Usage};
 use crate::store::Store;
+
+/// Where credential capture counts the users it captured: a row of the dual-run counters
+/// (dialect, endpoint, kind), kept apart from the comparisons by the report.
+pub(crate) const CAPTURE_COUNTER: (&str, &str, &str) = ("capture", "(capture)", "captured");
 
 /// The client id legacy use is counted under when the request named no known client.
 pub const UNKNOWN_CLIENT: &str = "(unknown)";
@@ -26,13 +31,34 @@ impl<S: Store> Gatehouse<S> {
         cap: u64,
     ) -> Result<bool> {
         let (dialect, endpoint, kinds) = (dialect.to_owned(), endpoint.to_owned(), kinds.to_vec());
-        self.store.write(move |tx| {
+        // The event's fields (a difference is rare: the copy costs nothing that matters).
+        let seen = difference.as_ref().map(|d| {
+            (
+                d.mode.clone(),
+                d.dialect.clone(),
+                d.endpoint.clone(),
+                d.client_id.clone(),
+                d.kinds.clone(),
+            )
+        });
+        let stored = self.store.write(move |tx| {
             tx.count_comparison(&dialect, &endpoint, &kinds)?;
             match &difference {
                 Some(d) => tx.insert_difference(d, cap),
                 None => Ok(false),
             }
-        })
+        })?;
+        if let Some((mode, dialect, endpoint, client, kinds)) = seen {
+            self.audit(AuditEvent::DualRunDifference {
+                mode,
+                dialect,
+                endpoint,
+                client,
+                kinds,
+                stored,
+            });
+        }
+        Ok(stored)
     }
 
     /// Adds deltas of legacy-dialect use to the stored totals (one write for all). A client
@@ -71,10 +97,20 @@ impl<S: Store> Gatehouse<S> {
     /// [`crate::Error::Storage`].
     pub fn migration_report(&self, since: Option<OffsetDateTime>) -> Result<MigrationReport> {
         self.store.read(|tx| {
+            let (captured, comparisons): (Vec<_>, Vec<_>) = tx
+                .comparison_counts()?
+                .into_iter()
+                .partition(|c| c.endpoint == CAPTURE_COUNTER.1);
             Ok(MigrationReport {
                 usage: tx.legacy_usage(since)?,
-                comparisons: tx.comparison_counts()?,
+                comparisons,
                 differences_stored: tx.differences_stored()?,
+                users_captured: captured
+                    .iter()
+                    .filter(|c| c.kind == CAPTURE_COUNTER.2)
+                    .map(|c| c.count)
+                    .sum(),
+                users_to_capture: tx.users_with_hash(crate::credentials::CAPTURE_MARK)?,
             })
         })
     }

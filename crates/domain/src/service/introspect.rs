@@ -48,6 +48,12 @@ pub struct TokenInfo {
     pub issued_at: OffsetDateTime,
     /// Expires at.
     pub expires_at: OffsetDateTime,
+    /// The audience a token exchange issued it for (RFC 8693); `None` otherwise.
+    pub audience: Option<String>,
+    /// The `act` claim of a delegation (RFC 8693 section 4.1).
+    pub act: Option<serde_json::Value>,
+    /// The SHA-256 JWK thumbprint its session is DPoP-bound to (RFC 9449 `cnf.jkt`).
+    pub jkt: Option<String>,
 }
 
 impl<S: Store> Gatehouse<S> {
@@ -105,9 +111,12 @@ impl<S: Store> Gatehouse<S> {
                     Some(info) => Some(info),
                     None => live_refresh(tx, &digest, now, max)?,
                 };
+                // A token exchanged for the caller as audience is the caller's to see.
                 Ok(Ok(info.filter(|info| {
+                    let me = Some(caller.client_id.as_str());
                     caller.introspect_any
-                        || info.client_id.as_deref() == Some(caller.client_id.as_str())
+                        || info.client_id.as_deref() == me
+                        || info.audience.as_deref() == me
                 })))
             })
             .and_then(|r| r)
@@ -202,6 +211,7 @@ pub(crate) fn live_access<T: ReadTx + ?Sized>(
     let Ok(user) = token_user(tx, token.user_id)? else {
         return Ok(None);
     };
+    let extras = tx.session_extras(token.session_id)?;
     Ok(Some(TokenInfo {
         kind: TokenKind::Access,
         session_id: token.session_id,
@@ -210,6 +220,9 @@ pub(crate) fn live_access<T: ReadTx + ?Sized>(
         scope: token.scope,
         issued_at: token.issued_at,
         expires_at: token.expires_at,
+        audience: extras.exchange.as_ref().map(|e| e.audience.clone()),
+        act: extras.exchange.and_then(|e| e.actor),
+        jkt: extras.jkt,
     }))
 }
 
@@ -231,6 +244,7 @@ pub(crate) fn live_refresh<T: ReadTx + ?Sized>(
     let Ok(user) = token_user(tx, session.user_id)? else {
         return Ok(None);
     };
+    let extras = tx.session_extras(token.session_id)?;
     Ok(Some(TokenInfo {
         kind: TokenKind::Refresh,
         session_id: token.session_id,
@@ -239,5 +253,8 @@ pub(crate) fn live_refresh<T: ReadTx + ?Sized>(
         scope: token.scope,
         issued_at: token.issued_at,
         expires_at: token.expires_at,
+        audience: extras.exchange.as_ref().map(|e| e.audience.clone()),
+        act: extras.exchange.and_then(|e| e.actor),
+        jkt: extras.jkt,
     }))
 }

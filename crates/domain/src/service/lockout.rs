@@ -15,7 +15,7 @@ use std::net::IpAddr;
 use time::OffsetDateTime;
 
 use crate::audit::{AuditEvent, FailureReason};
-use crate::credentials::Verification;
+use crate::credentials::{Verification, CAPTURE_MARK};
 use crate::error::Error;
 use crate::model::{user_name_key, LoginFailure, User};
 use crate::secret::Secret;
@@ -30,6 +30,7 @@ use super::{later, Gatehouse, Result};
 pub(crate) struct LoginKeys {
     account: String,
     address: Option<String>,
+    ip: Option<IpAddr>,
 }
 
 impl LoginKeys {
@@ -43,6 +44,7 @@ impl LoginKeys {
         Self {
             account,
             address: ip.map(address_key),
+            ip,
         }
     }
 
@@ -70,6 +72,8 @@ impl LoginKeys {
 /// each key, in the order of [`LoginKeys::all`].
 pub(crate) struct LoginAttempt {
     keys: LoginKeys,
+    /// The user name typed, for a login by user name (what credential capture asks about).
+    user_name: Option<String>,
     user: Option<User>,
     records: Vec<Option<LoginFailure>>,
 }
@@ -87,6 +91,7 @@ impl LoginAttempt {
             .collect::<Result<_>>()?;
         Ok(Self {
             keys,
+            user_name: None,
             user,
             records,
         })
@@ -99,7 +104,10 @@ impl LoginAttempt {
         ip: Option<IpAddr>,
     ) -> Result<Self> {
         let user = tx.user_by_name(user_name)?;
-        Self::read(tx, LoginKeys::of_user(user_name, ip), user)
+        Ok(Self {
+            user_name: Some(user_name.to_owned()),
+            ..Self::read(tx, LoginKeys::of_user(user_name, ip), user)?
+        })
     }
 
     /// The latest lock of any key still in force.
@@ -195,8 +203,8 @@ impl<S: Store> Gatehouse<S> {
                 retry_after: until - now,
             });
         }
-        let verdict = self.check_hash(attempt.user.as_ref(), password);
-        let user = match (verdict, attempt.user) {
+        let (verdict, user) = self.check_password(&attempt, password)?;
+        let user = match (verdict, user) {
             (Verification::Valid | Verification::ValidNeedsRehash, Some(user)) => user,
             _ => {
                 self.record_login_failure(&attempt.keys, now)?;
@@ -219,11 +227,38 @@ impl<S: Store> Gatehouse<S> {
         })
     }
 
+    /// The password checked by the legacy service (credential capture, for a user unknown
+    /// here or marked by import) or against the stored hash (then padded to the upstream's
+    /// time while capture is on). One PBKDF2 computation either way.
+    fn check_password(
+        &self,
+        attempt: &LoginAttempt,
+        password: &Secret,
+    ) -> Result<(Verification, Option<User>)> {
+        match &attempt.user_name {
+            Some(name) if self.captures(attempt.user.as_ref()) => Ok(
+                match self.capture(name, attempt.user.clone(), password, attempt.keys.ip)? {
+                    Some(user) => (Verification::Valid, Some(user)),
+                    None => (Verification::Invalid, None),
+                },
+            ),
+            _ => {
+                let verdict = self.check_hash(attempt.user.as_ref(), password);
+                self.pad_local_login();
+                Ok((verdict, attempt.user.clone()))
+            }
+        }
+    }
+
     /// The password against the user's stored hash; for no user (or an unreadable hash) a
     /// dummy verification of the same cost, so the answer's timing does not tell.
     fn check_hash(&self, user: Option<&User>, password: &Secret) -> Verification {
         match user {
             None => {
+                self.hasher.dummy_verify(password.expose());
+                Verification::Invalid
+            }
+            Some(user) if user.password_hash == CAPTURE_MARK => {
                 self.hasher.dummy_verify(password.expose());
                 Verification::Invalid
             }

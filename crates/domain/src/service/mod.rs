@@ -10,7 +10,11 @@
 //! their session links are built), `redeem` (the code redeemer: single use of authorization
 //! and one-time codes), [`password`], [`refresh`], [`client_credentials`], [`codes`]
 //! (authorization codes), [`onetime`], [`introspect`] (validation and introspection),
-//! [`revoke`], [`dual_run`] (dual-run counters and the migration report). What an entity decides alone (expired, revoked, rotated, consumed, disabled)
+//! [`revoke`], [`dual_run`] (dual-run counters and the migration report), [`capture`]
+//! (credential capture from the legacy service), [`provision`]
+//! (`ClientSpec`, `UserSpec`, the command line's operations), [`import`] (the provisioning
+//! document), [`operator`]; the standards surface's [`authorize`], [`browser_session`],
+//! [`logout`], [`par`], [`forms`] and [`oidc`] (signed tokens, keys, userinfo). What an entity decides alone (expired, revoked, rotated, consumed, disabled)
 //! lives on it, in [`crate::model::rules`].
 
 use std::fmt;
@@ -26,16 +30,25 @@ use crate::rng::Rng;
 use crate::store::Store;
 
 pub mod admin;
+pub mod authorize;
+pub mod backchannel;
+pub mod browser_session;
+pub mod capture;
 pub mod client_auth;
 pub mod client_credentials;
 pub mod codes;
+pub(crate) mod delegate;
 pub mod dual_run;
+pub mod forms;
 pub mod import;
 pub mod introspect;
 pub mod katana;
 pub mod lockout;
+pub mod logout;
+pub mod oidc;
 pub mod onetime;
 pub mod operator;
+pub mod par;
 pub mod password;
 pub mod provision;
 mod redeem;
@@ -69,6 +82,7 @@ pub struct Gatehouse<S: Store> {
     katana: Option<Arc<katana::KatanaTickets>>,
     audit: Option<Arc<dyn crate::audit::AuditSink>>,
     backchannel: Option<Arc<dyn crate::backchannel::BackchannelSink>>,
+    capture: Option<Arc<dyn capture::CredentialUpstream>>,
 }
 
 impl<S: Store> fmt::Debug for Gatehouse<S> {
@@ -82,6 +96,17 @@ impl<S: Store> fmt::Debug for Gatehouse<S> {
 
 /// `now + d`, saturating at the largest representable instant instead of panicking on an
 /// absurd configured lifetime.
+/// The [`crate::audit::AuditEvent::TokenIssued`] of tokens a grant issued.
+fn issued_event(grant: crate::model::GrantType, tokens: &IssuedTokens) -> crate::audit::AuditEvent {
+    crate::audit::AuditEvent::TokenIssued {
+        grant: grant.as_str(),
+        client: tokens.client_id.clone(),
+        user: tokens.user.as_ref().map(|u| u.id),
+        session: tokens.session_id,
+        refresh_token: tokens.refresh_token.is_some(),
+    }
+}
+
 pub(crate) fn later(now: OffsetDateTime, d: Duration) -> OffsetDateTime {
     now.checked_add(d)
         .unwrap_or_else(|| time::PrimitiveDateTime::MAX.assume_utc())
@@ -106,6 +131,7 @@ impl<S: Store> Gatehouse<S> {
             katana: None,
             audit: None,
             backchannel: None,
+            capture: None,
         }
     }
 
@@ -135,13 +161,23 @@ impl<S: Store> Gatehouse<S> {
 
     /// Emits [`crate::audit::AuditEvent::TokenIssued`] for tokens a grant issued.
     pub(crate) fn audit_issued(&self, grant: crate::model::GrantType, tokens: &IssuedTokens) {
-        self.audit(crate::audit::AuditEvent::TokenIssued {
-            grant: grant.as_str(),
-            client: tokens.client_id.clone(),
-            user: tokens.user.as_ref().map(|u| u.id),
-            session: tokens.session_id,
-            refresh_token: tokens.refresh_token.is_some(),
-        });
+        self.audit(issued_event(grant, tokens));
+    }
+
+    /// `pending`, emitting [`crate::audit::AuditEvent::TokenIssued`] once it committed.
+    pub(crate) fn audited_later(
+        &self,
+        grant: crate::model::GrantType,
+        pending: crate::store::Pending<IssuedTokens>,
+    ) -> crate::store::Pending<IssuedTokens> {
+        let audit = self.audit.clone();
+        Box::pin(async move {
+            let tokens = pending.await?;
+            if let Some(sink) = audit {
+                sink.record(&issued_event(grant, &tokens));
+            }
+            Ok(tokens)
+        })
     }
 
     /// Emits [`crate::audit::AuditEvent::CodeIssued`].
@@ -160,10 +196,10 @@ impl<S: Store> Gatehouse<S> {
             client: tokens.client_id.clone().unwrap_or_default(),
             session: tokens.session_id,
         });
-        let grant = if kind == "onetime_code" {
-            crate::model::GrantType::OneTime
-        } else {
-            crate::model::GrantType::AuthorizationCode
+        let grant = match kind {
+            "onetime_code" => crate::model::GrantType::OneTime,
+            "device_code" => crate::model::GrantType::DeviceCode,
+            _ => crate::model::GrantType::AuthorizationCode,
         };
         self.audit_issued(grant, tokens);
     }
@@ -209,6 +245,8 @@ impl<S: Store> Gatehouse<S> {
             katana: self.katana.clone(),
             audit: None,
             backchannel: None,
+            // The dry run asks nobody and stores nobody.
+            capture: None,
         }
     }
 

@@ -6,17 +6,18 @@ use std::collections::BTreeMap;
 use time::Duration;
 use uuid::Uuid;
 
-use crate::error::{Error, GrantRejection};
-use crate::model::{user_name_key, GrantType, OneTimeCode, TokenRejection};
+use crate::error::Error;
+use crate::model::{user_name_key, GrantType, OneTimeCode};
 use crate::secret::{generate_token, Secret, TokenDigest};
 use crate::store::Store;
 
-use super::client_auth::{require_grant, ClientAuth};
+use super::client_auth::ClientAuth;
 use super::codes::IssuedCode;
+use super::delegate::{open_child, Parent};
 use super::introspect::{live_access, live_session};
 use super::redeem::redeem;
-use super::scope::{intersect_scope, normalize_scope};
-use super::tokens::{IssuedTokens, Lineage, UserInfo};
+use super::scope::normalize_scope;
+use super::tokens::{IssuedTokens, UserInfo};
 use super::{later, Gatehouse, Result};
 
 /// Who asks for a one-time code.
@@ -130,11 +131,7 @@ impl<S: Store> Gatehouse<S> {
                 )
             }
             OneTimeIssuer::Client(auth) => {
-                let client = self.authenticate_client(auth)?;
-                if !client.is_confidential() {
-                    return Err(Error::UnauthorizedClient);
-                }
-                require_grant(&client, GrantType::OneTime)?;
+                let client = self.delegate_client(auth, GrantType::OneTime)?;
                 let broker = client
                     .broker_id
                     .ok_or(Error::Forbidden("the client acts for no broker"))?;
@@ -271,11 +268,7 @@ impl<S: Store> Gatehouse<S> {
         client: &ClientAuth,
         code: &str,
     ) -> Result<OneTimeRedemption> {
-        let client = self.authenticate_client(client)?;
-        if !client.is_confidential() {
-            return Err(Error::UnauthorizedClient);
-        }
-        require_grant(&client, GrantType::OneTime)?;
+        let client = self.delegate_client(client, GrantType::OneTime)?;
         let digest = TokenDigest::of(code);
         let now = self.now();
         let max = self.config.session_max_lifetime;
@@ -289,35 +282,12 @@ impl<S: Store> Gatehouse<S> {
                     now,
                     |_| Ok(()),
                     |tx, record, user| {
-                        let parent_end = match record.source_session_id {
-                            Some(parent) => match live_session(tx, parent, now, max)? {
-                                Some(parent) => Some(parent.end(max)),
-                                None => {
-                                    return Ok(Err(Error::InvalidGrant(
-                                        GrantRejection::IssuerSessionEnded,
-                                    )))
-                                }
-                            },
-                            None => None,
+                        let parent = Parent {
+                            session: record.source_session_id,
+                            token: record.source_token,
+                            scope: record.scope.clone().unwrap_or_default(),
                         };
-                        if let Some(source) = &record.source_token {
-                            if tx
-                                .access_token(source)?
-                                .is_some_and(|t| t.check(now) == Err(TokenRejection::Revoked))
-                            {
-                                return Ok(Err(Error::InvalidGrant(
-                                    GrantRejection::IssuerTokenRevoked,
-                                )));
-                            }
-                        }
-                        let lineage = Lineage {
-                            parent_id: record.source_session_id,
-                            source_token: record.source_token,
-                            parent_end,
-                        };
-                        let scope =
-                            intersect_scope(record.scope.as_deref().unwrap_or(""), &client.scope);
-                        Ok(Ok(draft.open(Some(&client), Some(user), scope, lineage)))
+                        open_child(tx, draft, &client, Some(user), &parent, None, now, max)
                     },
                 )?;
                 Ok(redeemed.map(|r| OneTimeRedemption {

@@ -333,11 +333,14 @@ impl<S: Store> Gatehouse<S> {
             scope: String::new(),
             refresh: false,
         })?;
-        let tokens = self.store.write(move |tx| {
-            login.apply(tx)?;
-            mint.apply(tx)?;
-            Ok(mint.out)
-        })?;
+        let tokens = self
+            .store
+            .write(move |tx| {
+                login.apply(tx)?;
+                mint.apply(tx)?;
+                Ok(mint.out)
+            })
+            .inspect(|t| self.audit_issued(GrantType::Password, t))?;
         Ok(MemberLogin {
             tokens,
             member_internal_id: member.id,

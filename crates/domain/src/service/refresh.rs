@@ -8,7 +8,7 @@ use crate::error::GrantRejection::{
 };
 use crate::model::{GrantType, TokenFormat, TokenRejection};
 use crate::secret::TokenDigest;
-use crate::store::Store;
+use crate::store::{Pending, Store, WriteTx};
 
 use super::client_auth::{require_grant, ClientAuth};
 use super::introspect::{live_session, user_of};
@@ -41,6 +41,44 @@ impl<S: Store> Gatehouse<S> {
         refresh_token: &str,
         scope: Option<&str>,
     ) -> Result<IssuedTokens> {
+        let job = self.refresh_job(client, refresh_token, scope)?;
+        self.store
+            .write(job)
+            .and_then(|r| r)
+            .inspect(|t| self.audit_issued(GrantType::RefreshToken, t))
+    }
+
+    /// [`Self::refresh_grant`] with the write queued, not waited for: the [`Pending`]
+    /// resolves once the rotation and the new pair are durable (or with the refusal, after
+    /// the commit of what a refusal keeps: a replay still ends the session).
+    ///
+    /// # Errors
+    /// As [`Self::refresh_grant`]; the grant's own refusals through the [`Pending`].
+    pub fn refresh_grant_later(
+        &self,
+        client: &ClientAuth,
+        refresh_token: &str,
+        scope: Option<&str>,
+    ) -> Result<Pending<IssuedTokens>> {
+        let pending = self
+            .store
+            .write_later(self.refresh_job(client, refresh_token, scope)?);
+        Ok(self.audited_later(
+            GrantType::RefreshToken,
+            Box::pin(async move { pending.await? }),
+        ))
+    }
+
+    /// Authenticates the client and prepares the new pair; the write transaction that
+    /// checks, rotates and stores it (an outer `Err` rolls back, an inner one is a refusal
+    /// committed with what it keeps).
+    fn refresh_job(
+        &self,
+        client: &ClientAuth,
+        refresh_token: &str,
+        scope: Option<&str>,
+    ) -> Result<impl FnOnce(&mut dyn WriteTx) -> Result<Result<IssuedTokens>> + Send + 'static>
+    {
         let client = self.authenticate_client(client)?;
         require_grant(&client, GrantType::RefreshToken)?;
         let digest = TokenDigest::of(refresh_token);
@@ -90,60 +128,67 @@ impl<S: Store> Gatehouse<S> {
         } else {
             None
         };
-        self.store
-            .write(move |tx| -> Result<Result<IssuedTokens>> {
+        Ok(
+            move |tx: &mut dyn WriteTx| -> Result<Result<IssuedTokens>> {
                 let Some(old) = tx.refresh_token(&digest)? else {
-                    return Ok(Err(Error::InvalidGrant(Unknown(RefreshToken))));
+                    return Err(Error::InvalidGrant(Unknown(RefreshToken)));
                 };
                 if !old.issued_to(&client.client_id) {
-                    return Ok(Err(Error::InvalidGrant(WrongClient(RefreshToken))));
+                    return Err(Error::InvalidGrant(WrongClient(RefreshToken)));
                 }
                 let Some(session) = tx.session(old.session_id)? else {
-                    return Ok(Err(Error::InvalidGrant(UnknownSession)));
+                    return Err(Error::InvalidGrant(UnknownSession));
                 };
                 if live_session(tx, session.id, now, max)?.is_none() {
-                    return Ok(Err(Error::InvalidGrant(SessionEnded)));
+                    return Err(Error::InvalidGrant(SessionEnded));
                 }
+                // What this transaction keeps even when it refuses: a replay ends the session
+                // (commit, then fail); a retry within the grace window is marked used, so a
+                // refusal after it still spends the one retry. Every other refusal changes
+                // nothing.
+                let mut marked = false;
                 match old.check(now) {
                     Ok(()) => {}
-                    Err(TokenRejection::Revoked) => return Ok(Err(Error::InvalidGrant(Revoked))),
+                    Err(TokenRejection::Revoked) => return Err(Error::InvalidGrant(Revoked)),
                     Err(TokenRejection::Expired) => {
-                        return Ok(Err(Error::InvalidGrant(Expired(RefreshToken))))
+                        return Err(Error::InvalidGrant(Expired(RefreshToken)))
                     }
                     Err(TokenRejection::Rotated(rotated_at)) => {
                         let in_grace = grace.is_some_and(|g| now - rotated_at <= g);
-                        if !in_grace || !tx.mark_refresh_replayed(&digest, now)? {
+                        marked = in_grace && tx.mark_refresh_replayed(&digest, now)?;
+                        if !marked {
                             tx.end_session(session.id, now)?;
                             tracing::warn!(session = %session.id, "refresh token reused; session ended");
                             return Ok(Err(Error::InvalidGrant(Replayed(RefreshToken))));
                         }
                     }
                 }
+                let refuse = |e: Error| if marked { Ok(Err(e)) } else { Err(e) };
                 let user = match session.user_id {
                     Some(id) => match user_of(tx, id)? {
                         Ok(user) => Some(user),
-                        Err(rejection) => return Ok(Err(rejection.into())),
+                        Err(rejection) => return refuse(rejection.into()),
                     },
                     None => None,
                 };
                 // The client must still hold the grant that opened the session.
                 if let Some(grant) = session.grant {
                     if let Err(e) = require_grant(&client, grant) {
-                        return Ok(Err(e));
+                        return refuse(e);
                     }
                 }
                 // The client's scope today bounds what the session may still carry.
                 let allowed = intersect_scope(&old.scope, &client.scope);
                 let scope = match narrow_scope(&allowed, requested.as_deref()) {
                     Ok(scope) => scope,
-                    Err(e) => return Ok(Err(e)),
+                    Err(e) => return refuse(e),
                 };
                 if let Some((signed_session, signed_scope)) = &signed_for {
                     if *signed_session != session.id || *signed_scope != scope {
-                        return Ok(Err(Error::InvalidGrant(Changed)));
+                        return refuse(Error::InvalidGrant(Changed));
                     }
                 } else if client.access_token_format == TokenFormat::Jwt {
-                    return Ok(Err(Error::InvalidGrant(Unknown(RefreshToken))));
+                    return refuse(Error::InvalidGrant(Unknown(RefreshToken)));
                 }
                 if old.rotated_at.is_none() {
                     let rotated = match &draft.refresh {
@@ -152,15 +197,14 @@ impl<S: Store> Gatehouse<S> {
                     };
                     if !rotated {
                         // Cannot happen inside a serialized write transaction; fail closed.
-                        return Ok(Err(Error::InvalidGrant(AlreadyUsed(RefreshToken))));
+                        return refuse(Error::InvalidGrant(AlreadyUsed(RefreshToken)));
                     }
                 }
                 let mint = draft.extend(&session, max, &client, user.as_ref(), scope);
                 mint.apply(tx)?;
                 tx.touch_session(session.id, now)?;
                 Ok(Ok(mint.out))
-            })
-            .and_then(|r| r)
-            .inspect(|t| self.audit_issued(GrantType::RefreshToken, t))
+            },
+        )
     }
 }

@@ -7,6 +7,8 @@ use diesel::dsl::max;
 use diesel::prelude::*;
 use gatehouse_domain::backchannel::{BackchannelTarget, ClientBackchannel};
 use gatehouse_domain::browser_session::BrowserSession;
+use gatehouse_domain::device::{DeviceCode, DeviceStatus, DEVICE_CODE_LIFETIME};
+use gatehouse_domain::dpop::{ClientDpop, ProofRecord};
 use gatehouse_domain::dual_run::{ComparisonCount, Difference, Usage};
 use gatehouse_domain::keys::SigningKey;
 use gatehouse_domain::logout::ClientLogout;
@@ -16,7 +18,8 @@ use gatehouse_domain::model::{
 };
 use gatehouse_domain::par::{ClientPar, PushedRequest};
 use gatehouse_domain::secret::TokenDigest;
-use gatehouse_domain::store::{ReadTx, WriteTx};
+use gatehouse_domain::store::{ReadTx, SessionExtras, WriteTx};
+use gatehouse_domain::token_exchange::{ClientTokenExchange, SessionExchange};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -401,6 +404,60 @@ impl ReadTx for Tx<'_, Conn> {
             .collect()
     }
 
+    fn client_token_exchange(&mut self, client_id: &str) -> Result<Option<ClientTokenExchange>> {
+        client_token_exchange::table
+            .find(client_id)
+            .select(ClientTokenExchangeRow::as_select())
+            .first(self.conn)
+            .optional()
+            .map_err(db)?
+            .map(ClientTokenExchangeRow::into_domain)
+            .transpose()
+    }
+
+    fn token_exchange_in_use(&mut self) -> Result<bool> {
+        let rows: Vec<(ClientTokenExchangeRow, String)> = client_token_exchange::table
+            .inner_join(clients::table)
+            .select((ClientTokenExchangeRow::as_select(), clients::grants))
+            .load(self.conn)
+            .map_err(db)?;
+        Ok(rows.into_iter().any(|(row, grants)| {
+            row.audiences != "[]"
+                && grants
+                    .split_ascii_whitespace()
+                    .any(|g| g == gatehouse_domain::model::GrantType::TokenExchange.as_str())
+        }))
+    }
+
+    fn client_dpop(&mut self, client_id: &str) -> Result<Option<ClientDpop>> {
+        Ok(client_dpop::table
+            .find(client_id)
+            .select(ClientDpopRow::as_select())
+            .first(self.conn)
+            .optional()
+            .map_err(db)?
+            .map(ClientDpopRow::into_domain))
+    }
+
+    fn session_extras(&mut self, session_id: Uuid) -> Result<SessionExtras> {
+        let id = guid(session_id);
+        let exchange = session_exchange::table
+            .find(&id)
+            .select(SessionExchangeRow::as_select())
+            .first(self.conn)
+            .optional()
+            .map_err(db)?
+            .map(SessionExchangeRow::into_domain)
+            .transpose()?;
+        let jkt = session_dpop::table
+            .find(&id)
+            .select(session_dpop::jkt)
+            .first::<String>(self.conn)
+            .optional()
+            .map_err(db)?;
+        Ok(SessionExtras { exchange, jkt })
+    }
+
     fn client_par(&mut self, client_id: &str) -> Result<Option<ClientPar>> {
         Ok(client_par::table
             .find(client_id)
@@ -409,6 +466,28 @@ impl ReadTx for Tx<'_, Conn> {
             .optional()
             .map_err(db)?
             .map(ClientParRow::into_domain))
+    }
+
+    fn device_code(&mut self, digest: &TokenDigest) -> Result<Option<DeviceCode>> {
+        device_codes::table
+            .find(digest_bytes(digest))
+            .select(DeviceCodeRow::as_select())
+            .first(self.conn)
+            .optional()
+            .map_err(db)?
+            .map(DeviceCodeRow::into_domain)
+            .transpose()
+    }
+
+    fn device_code_by_user_code(&mut self, digest: &TokenDigest) -> Result<Option<DeviceCode>> {
+        device_codes::table
+            .filter(device_codes::user_code_digest.eq(digest_bytes(digest)))
+            .select(DeviceCodeRow::as_select())
+            .first(self.conn)
+            .optional()
+            .map_err(db)?
+            .map(DeviceCodeRow::into_domain)
+            .transpose()
     }
 
     fn pushed_request(&mut self, digest: &TokenDigest) -> Result<Option<PushedRequest>> {
@@ -547,6 +626,15 @@ impl ReadTx for Tx<'_, Conn> {
                 count: u64::try_from(count).unwrap_or(0),
             })
             .collect())
+    }
+
+    fn users_with_hash(&mut self, hash: &str) -> Result<u64> {
+        let n: i64 = users::table
+            .filter(users::password_hash.eq(hash))
+            .count()
+            .get_result(self.conn)
+            .map_err(db)?;
+        Ok(u64::try_from(n).unwrap_or(0))
     }
 
     fn differences_stored(&mut self) -> Result<u64> {
@@ -849,6 +937,84 @@ impl WriteTx for Tx<'_, Conn> {
         Ok(())
     }
 
+    fn put_client_token_exchange(&mut self, settings: &ClientTokenExchange) -> Result<()> {
+        let row = ClientTokenExchangeRow::from_domain(settings);
+        diesel::insert_into(client_token_exchange::table)
+            .values(&row)
+            .on_conflict(client_token_exchange::client_id)
+            .do_update()
+            .set(&row)
+            .execute(self.conn)
+            .map_err(db)?;
+        Ok(())
+    }
+
+    fn put_client_dpop(&mut self, settings: &ClientDpop) -> Result<()> {
+        let row = ClientDpopRow::from_domain(settings);
+        diesel::insert_into(client_dpop::table)
+            .values(&row)
+            .on_conflict(client_dpop::client_id)
+            .do_update()
+            .set(&row)
+            .execute(self.conn)
+            .map_err(db)?;
+        Ok(())
+    }
+
+    fn insert_session_exchange(&mut self, exchange: &SessionExchange) -> Result<()> {
+        diesel::insert_into(session_exchange::table)
+            .values(SessionExchangeRow::from_domain(exchange))
+            .execute(self.conn)
+            .map_err(db)?;
+        Ok(())
+    }
+
+    fn insert_session_dpop(&mut self, session_id: Uuid, jkt: &str) -> Result<()> {
+        diesel::insert_into(session_dpop::table)
+            .values(SessionDpopRow {
+                session_id: guid(session_id),
+                jkt: jkt.to_owned(),
+            })
+            .execute(self.conn)
+            .map_err(db)?;
+        Ok(())
+    }
+
+    fn record_dpop_proof(
+        &mut self,
+        digest: &TokenDigest,
+        expires_at: OffsetDateTime,
+        now: OffsetDateTime,
+        cap: u64,
+    ) -> Result<ProofRecord> {
+        diesel::delete(dpop_proofs::table.filter(dpop_proofs::expires_at.le(micros(now))))
+            .execute(self.conn)
+            .map_err(db)?;
+        let seen: i64 = dpop_proofs::table
+            .filter(dpop_proofs::digest.eq(digest_bytes(digest)))
+            .count()
+            .get_result(self.conn)
+            .map_err(db)?;
+        if seen > 0 {
+            return Ok(ProofRecord::Replayed);
+        }
+        let live: i64 = dpop_proofs::table
+            .count()
+            .get_result(self.conn)
+            .map_err(db)?;
+        if u64::try_from(live).unwrap_or(u64::MAX) >= cap {
+            return Ok(ProofRecord::Full);
+        }
+        diesel::insert_into(dpop_proofs::table)
+            .values(DpopProofRow {
+                digest: digest_bytes(digest),
+                expires_at: micros(expires_at),
+            })
+            .execute(self.conn)
+            .map_err(db)?;
+        Ok(ProofRecord::Fresh)
+    }
+
     fn put_client_par(&mut self, settings: &ClientPar) -> Result<()> {
         let row = ClientParRow::from_domain(settings);
         diesel::insert_into(client_par::table)
@@ -875,6 +1041,61 @@ impl WriteTx for Tx<'_, Conn> {
             .get_result(self.conn)
             .map_err(db)?;
         Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    fn live_device_codes(&mut self, client_id: &str, now: OffsetDateTime) -> Result<u64> {
+        let long_gone = micros(now - DEVICE_CODE_LIFETIME);
+        diesel::delete(
+            device_codes::table.filter(
+                device_codes::client_id
+                    .eq(client_id)
+                    .and(device_codes::expires_at.le(long_gone)),
+            ),
+        )
+        .execute(self.conn)
+        .map_err(db)?;
+        let n: i64 = device_codes::table
+            .filter(
+                device_codes::client_id
+                    .eq(client_id)
+                    .and(device_codes::expires_at.gt(micros(now)))
+                    .and(device_codes::status.ne(DeviceStatus::Consumed.as_str())),
+            )
+            .count()
+            .get_result(self.conn)
+            .map_err(db)?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    fn insert_device_code(&mut self, code: &DeviceCode) -> Result<()> {
+        diesel::insert_into(device_codes::table)
+            .values(DeviceCodeRow::from_domain(code))
+            .execute(self.conn)
+            .map_err(conflict_or_db(|| "the user code is in use".to_owned()))?;
+        Ok(())
+    }
+
+    fn update_device_code(&mut self, code: &DeviceCode, expected: DeviceStatus) -> Result<bool> {
+        let row = DeviceCodeRow::from_domain(code);
+        let n = diesel::update(
+            device_codes::table.filter(
+                device_codes::digest
+                    .eq(&row.digest)
+                    .and(device_codes::status.eq(expected.as_str())),
+            ),
+        )
+        .set((
+            device_codes::last_polled_at.eq(row.last_polled_at),
+            device_codes::interval_secs.eq(row.interval_secs),
+            device_codes::status.eq(&row.status),
+            device_codes::user_id.eq(&row.user_id),
+            device_codes::browser_session_id.eq(&row.browser_session_id),
+            device_codes::auth_time.eq(row.auth_time),
+            device_codes::session_id.eq(&row.session_id),
+        ))
+        .execute(self.conn)
+        .map_err(db)?;
+        Ok(n == 1)
     }
 
     fn insert_pushed_request(&mut self, request: &PushedRequest) -> Result<()> {
@@ -1216,20 +1437,6 @@ impl WriteTx for Tx<'_, Conn> {
         Ok(n == 1)
     }
 
-    fn end_browser_sessions_of(&mut self, user_id: Uuid, at: OffsetDateTime) -> Result<u64> {
-        let n = diesel::update(
-            browser_sessions::table
-                .filter(browser_sessions::user_id.eq(guid(user_id)))
-                .filter(browser_sessions::ended_at.is_null()),
-        )
-        .set(browser_sessions::ended_at.eq(micros(at)))
-        .cached()
-        .execute(self.conn)
-        .map_err(db)?;
-        self.withdraw_codes_of_user(user_id, at)?;
-        Ok(u64::try_from(n).unwrap_or(u64::MAX))
-    }
-
     fn insert_server_key_if_absent(
         &mut self,
         name: &str,
@@ -1482,6 +1689,9 @@ impl WriteTx for Tx<'_, Conn> {
             .execute(self.conn)
             .map_err(db)?;
         n += diesel::delete(pushed_requests::table.filter(pushed_requests::expires_at.lt(before)))
+            .execute(self.conn)
+            .map_err(db)?;
+        n += diesel::delete(device_codes::table.filter(device_codes::expires_at.lt(before)))
             .execute(self.conn)
             .map_err(db)?;
         n +=

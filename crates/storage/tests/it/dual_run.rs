@@ -139,8 +139,36 @@ fn usage_deltas_add_up() {
     assert!(later.usage.is_empty());
 }
 
+/// The capture figures of the report: users still marked `capture` counted by the store,
+/// users captured kept apart from the dual-run comparisons.
+fn capture_figures_count_marked_and_captured_users() {
+    let fx = fx();
+    fx.gh
+        .store()
+        .write(|tx| {
+            let template = tx.users()?.remove(0);
+            for (i, name) in ["marked-1", "marked-2"].into_iter().enumerate() {
+                tx.upsert_user(&gatehouse_domain::model::User {
+                    id: uuid::Uuid::from_u128(0xca97_0000 + i as u128),
+                    user_name: name.to_owned(),
+                    password_hash: gatehouse_domain::credentials::CAPTURE_MARK.to_owned(),
+                    ..template.clone()
+                })?;
+            }
+            tx.count_comparison("capture", "(capture)", &["captured"])?;
+            tx.count_comparison("katana", "/token", &["compared"])
+        })
+        .expect("write");
+    let report = fx.gh.migration_report(None).expect("report");
+    assert_eq!(report.users_to_capture, 2);
+    assert_eq!(report.users_captured, 1);
+    assert_eq!(report.comparisons.len(), 1, "{:?}", report.comparisons);
+    assert_eq!(report.comparisons[0].dialect, "katana");
+}
+
 both!(
     dry_run_decides_and_writes_nothing,
     differences_stop_at_the_cap_and_counts_go_on,
-    usage_deltas_add_up
+    usage_deltas_add_up,
+    capture_figures_count_marked_and_captured_users
 );

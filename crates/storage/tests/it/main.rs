@@ -31,6 +31,7 @@ mod authorize;
 mod compiles;
 mod concurrency;
 mod copy;
+mod device;
 mod dual_run;
 mod grants;
 mod keys;

@@ -13,7 +13,7 @@ fn migrations_run_from_empty_and_only_once() {
     let storage = Storage::open(&path, StorageOptions::default()).expect("open");
     assert!(path.exists());
     let applied = storage.applied_migrations().expect("applied");
-    assert_eq!(applied.len(), 12, "{applied:?}");
+    assert_eq!(applied.len(), 14, "{applied:?}");
     assert!(applied[0].starts_with("20261123000000"), "{applied:?}");
     assert!(applied[1].starts_with("20261130000000"), "{applied:?}");
     assert!(applied[2].starts_with("20261201000000"), "{applied:?}");
@@ -31,8 +31,20 @@ fn migrations_run_from_empty_and_only_once() {
         "client keys and assertion jtis: {applied:?}"
     );
     assert!(
+        applied.iter().any(|a| a.starts_with("20261206000900")),
+        "token exchange and DPoP: {applied:?}"
+    );
+    assert!(
+        applied.iter().any(|a| a.starts_with("20261206001100")),
+        "back-channel logout: {applied:?}"
+    );
+    assert!(
         applied.iter().any(|a| a.starts_with("20261206000300")),
         "dual-run and legacy usage: {applied:?}"
+    );
+    assert!(
+        applied.iter().any(|a| a.starts_with("20261206000800")),
+        "device codes: {applied:?}"
     );
     assert!(
         applied.iter().any(|a| a.starts_with("20261206000500")),
@@ -112,7 +124,7 @@ fn expected_schema() -> (Vec<TableSpec>, Vec<(String, String, String)>) {
                 .push((column.to_owned(), ty));
         }
     }
-    assert_eq!(expected.len(), 25);
+    assert_eq!(expected.len(), 31);
 
     (expected, joinables)
 }

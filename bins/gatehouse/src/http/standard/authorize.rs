@@ -30,7 +30,7 @@ use crate::AppState;
 
 type Data = web::Data<AppState>;
 
-const LOGIN_PURPOSE: &str = "gatehouse login form";
+pub(super) const LOGIN_PURPOSE: &str = "gatehouse login form";
 const CONSENT_PURPOSE: &str = "gatehouse consent form";
 
 /// Cookie names: with the `__Host-` prefix when the issuer is https (Secure, Path=/, no
@@ -197,7 +197,10 @@ async fn check(
         .blocking(move |s| Ok(s.check_authorization(&params)))
         .await
     {
-        Ok(Ok(request)) => Ok(request),
+        Ok(Ok(request)) => {
+            crate::telemetry::record_client(&request.client_id);
+            Ok(request)
+        }
         Ok(Err(e)) => Err(refuse(state, e)),
         Err(e) => Err(server_error(state, &format!("authorization check: {e}"))),
     }
@@ -485,7 +488,7 @@ pub(crate) async fn login(req: HttpRequest, payload: web::Payload, state: Data) 
 
 /// The password and the caller's address of a login form that came from this browser and
 /// is filled in; else the status and the sentence to show above the form again.
-fn login_input(
+pub(super) fn login_input(
     req: &HttpRequest,
     state: &AppState,
     pairs: &[(String, String)],
@@ -520,7 +523,7 @@ fn login_input(
 }
 
 /// The login form again, saying why the sign-in was refused (`again` writes it).
-fn login_refused(
+pub(super) fn login_refused(
     state: &AppState,
     e: &ApiError,
     again: impl FnOnce(StatusCode, &str) -> HttpResponse,

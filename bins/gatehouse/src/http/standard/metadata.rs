@@ -15,7 +15,7 @@ use actix_web::http::StatusCode;
 use actix_web::HttpResponse;
 use gatehouse_domain::par::ParMode;
 use gatehouse_domain::store::Store as _;
-use gatehouse_models::oauth::{AuthorizationServerMetadata, ErrorCode};
+use gatehouse_models::oauth::{AuthorizationServerMetadata, ErrorCode, GrantType};
 
 use crate::http::error::OAuthAnswer;
 use crate::http::Endpoint;
@@ -37,6 +37,12 @@ pub struct Features {
     /// Some client has a `backchannel_logout_uri`: back-channel logout (with `sid`) is
     /// advertised in the OpenID document.
     pub backchannel_logout: bool,
+    /// Some client has the device grant (RFC 8628): its endpoint and grant type are
+    /// advertised.
+    pub device_code: bool,
+    /// Some client holds the `token_exchange` grant and has an audience on its allow-list:
+    /// the RFC 8693 grant type is advertised.
+    pub token_exchange: bool,
 }
 
 impl Features {
@@ -84,9 +90,11 @@ pub fn build(issuer: &str, features: &Features) -> AuthorizationServerMetadata {
         scopes_supported: (!features.scopes.is_empty()).then(|| features.scopes.clone()),
         response_types_supported: vec!["code".to_owned()],
         response_modes_supported: strings(&["query"]),
+        // Token exchange only while some client may use it.
         grant_types_supported: Some(
             crate::http::grant::STANDARD
                 .iter()
+                .filter(|g| **g != GrantType::TokenExchange || features.token_exchange)
                 .map(|g| g.as_str().to_owned())
                 .collect(),
         ),
@@ -101,6 +109,12 @@ pub fn build(issuer: &str, features: &Features) -> AuthorizationServerMetadata {
         authorization_response_iss_parameter_supported: Some(true),
         ..AuthorizationServerMetadata::default()
     };
+    if features.device_code {
+        doc.device_authorization_endpoint = at(Endpoint::DeviceAuthorization);
+        if let Some(grants) = doc.grant_types_supported.as_mut() {
+            grants.push(gatehouse_domain::device::DEVICE_CODE_GRANT.to_owned());
+        }
+    }
     if features.par != ParMode::Off {
         doc.pushed_authorization_request_endpoint = at(Endpoint::Par);
         doc.require_pushed_authorization_requests = Some(features.par == ParMode::Required);
@@ -155,7 +169,7 @@ pub fn features(s: &crate::state::Service) -> Result<Features, gatehouse_domain:
         .map(gatehouse_domain::keys::Alg::as_str)
         .collect();
     let openid = !id_token_algs.is_empty();
-    let (scopes, private_key_jwt) = s.store().read(|tx| {
+    let (scopes, private_key_jwt, device_code, token_exchange) = s.store().read(|tx| {
         let clients = tx.clients()?;
         let mut scopes: Vec<String> = clients
             .iter()
@@ -167,7 +181,13 @@ pub fn features(s: &crate::state::Service) -> Result<Features, gatehouse_domain:
         }
         scopes.sort();
         scopes.dedup();
-        Ok((scopes, clients.iter().any(|c| c.jwks.is_some())))
+        let device = gatehouse_domain::model::GrantType::DeviceCode;
+        Ok((
+            scopes,
+            clients.iter().any(|c| c.jwks.is_some()),
+            clients.iter().any(|c| c.grants.contains(device)),
+            tx.token_exchange_in_use()?,
+        ))
     })?;
     Ok(Features {
         scopes,
@@ -175,6 +195,8 @@ pub fn features(s: &crate::state::Service) -> Result<Features, gatehouse_domain:
         par: s.config().pushed_authorization_requests,
         private_key_jwt,
         backchannel_logout: s.backchannel_in_use()?,
+        device_code,
+        token_exchange,
     })
 }
 
@@ -248,6 +270,8 @@ mod tests {
                 par: ParMode::Required,
                 private_key_jwt: true,
                 backchannel_logout: false,
+                device_code: true,
+                token_exchange: true,
             },
         );
         assert_eq!(
@@ -259,8 +283,20 @@ mod tests {
             Some("https://a.example/oauth2/logout")
         );
         assert_eq!(oidc.require_pushed_authorization_requests, Some(true));
+        assert_eq!(
+            oidc.device_authorization_endpoint.as_deref(),
+            Some("https://a.example/oauth2/device_authorization")
+        );
+        assert!(oidc.grant_types_supported.as_ref().is_some_and(|g| g
+            .iter()
+            .any(|g| g == "urn:ietf:params:oauth:grant-type:device_code")));
+        assert!(!text.contains("device"), "{text}");
         assert!(!text.contains("pushed_authorization_request_endpoint"));
         assert!(!text.contains("private_key_jwt"), "{text}");
+        assert!(!text.contains("token-exchange"), "{text}");
+        assert!(oidc.grant_types_supported.is_some_and(|g| g
+            .iter()
+            .any(|g| g == "urn:ietf:params:oauth:grant-type:token-exchange")));
         assert!(oidc
             .token_endpoint_auth_methods_supported
             .is_some_and(|m| m.iter().any(|m| m == "private_key_jwt")));

@@ -11,6 +11,7 @@ use actix_web::HttpRequest;
 use gatehouse_models::v1::CodeExtras;
 
 pub(super) mod authorize;
+pub(super) mod device;
 pub(super) mod logout;
 pub mod metadata;
 pub(crate) mod page;

@@ -36,21 +36,9 @@ ul.scope{padding-left:20px;margin:8px 0 0}\
 code{background:#f1f3f6;padding:1px 4px;border-radius:4px}\
 footer{margin-top:22px;font-size:12px;color:#7a8496;text-align:center}";
 
-/// Escapes text for HTML content and double-quoted attribute values.
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
+/// The one HTML escaper (content and double-quoted attribute values), shared with the
+/// help pages.
+pub use gatehouse_help::html::escape;
 
 fn document(title: &str, body: &str) -> String {
     format!(
@@ -101,6 +89,31 @@ pub fn login(
     user_name: &str,
     message: Option<&str>,
 ) -> String {
+    login_at(
+        Endpoint::Login.route(),
+        client_id,
+        fields,
+        csrf,
+        user_name,
+        message,
+    )
+}
+
+fn error_line(message: Option<&str>) -> String {
+    message
+        .map(|m| format!("<p class=\"error\" role=\"alert\">{}</p>", escape(m)))
+        .unwrap_or_default()
+}
+
+/// The login form, posted to `action` (the authorization flow's, or the device page's).
+pub fn login_at(
+    action: &str,
+    client_id: &str,
+    fields: &[(&str, String)],
+    csrf: &str,
+    user_name: &str,
+    message: Option<&str>,
+) -> String {
     let error = message
         .map(|m| format!("<p class=\"error\" role=\"alert\">{}</p>", escape(m)))
         .unwrap_or_default();
@@ -115,7 +128,7 @@ autocapitalize=\"none\" spellcheck=\"false\" required autofocus>\
 <input type=\"password\" id=\"password\" name=\"password\" autocomplete=\"current-password\" required>\
 <button type=\"submit\" id=\"submit\">Sign in</button></form>",
         client = escape(client_id),
-        action = Endpoint::Login.route(),
+        action = escape(action),
         hidden = hidden(fields),
         csrf = escape(csrf),
         user = escape(user_name),
@@ -154,6 +167,78 @@ pub fn consent(
         csrf = escape(csrf),
     );
     document("Allow access", &body)
+}
+
+/// The device verification page (RFC 8628 section 3.3): the user code entry form, filled
+/// in when the device sent the user to `verification_uri_complete`.
+pub fn device_entry(csrf: &str, user_code: &str, message: Option<&str>) -> String {
+    let body = format!(
+        "<h1>Connect a device</h1><p class=\"sub\">Enter the code shown on your device.</p>{error}\
+<form method=\"post\" action=\"{action}\" autocomplete=\"off\">\
+<input type=\"hidden\" name=\"step\" value=\"code\">\
+<input type=\"hidden\" name=\"csrf_token\" value=\"{csrf}\">\
+<label for=\"user_code\">Code</label>\
+<input type=\"text\" id=\"user_code\" name=\"user_code\" value=\"{code}\" placeholder=\"XXXX-XXXX\" \
+autocapitalize=\"characters\" spellcheck=\"false\" maxlength=\"32\" required autofocus>\
+<button type=\"submit\" id=\"continue\">Continue</button></form>",
+        error = error_line(message),
+        action = Endpoint::Device.route(),
+        csrf = escape(csrf),
+        code = escape(user_code),
+    );
+    document("Connect a device", &body)
+}
+
+/// The device consent page: the client, the scope, and the user code to compare with the
+/// one on the device (section 5.4: the user confirms it is their device).
+pub fn device_consent(
+    client: &str,
+    user_name: &str,
+    scope: &str,
+    user_code: &str,
+    csrf: &str,
+) -> String {
+    let items: String = if scope.is_empty() {
+        "<li>Your identity only (no other scope)</li>".to_owned()
+    } else {
+        scope
+            .split_ascii_whitespace()
+            .map(|s| format!("<li><code>{}</code></li>", escape(s)))
+            .collect()
+    };
+    let body = format!(
+        "<h1>Allow this device?</h1><p class=\"sub\"><strong>{client}</strong> on a device asks to \
+act for <strong>{user}</strong> with this scope:</p><ul class=\"scope\">{items}</ul>\
+<p class=\"sub\">Allow only if your device shows the code <strong id=\"shown_code\">{code}</strong>.</p>\
+<form method=\"post\" action=\"{action}\">\
+<input type=\"hidden\" name=\"step\" value=\"decide\">\
+<input type=\"hidden\" name=\"user_code\" value=\"{code}\">\
+<input type=\"hidden\" name=\"csrf_token\" value=\"{csrf}\">\
+<button type=\"submit\" name=\"decision\" value=\"allow\" id=\"allow\">Allow</button>\
+<button type=\"submit\" name=\"decision\" value=\"deny\" id=\"deny\" class=\"secondary\">Deny</button>\
+</form>",
+        client = escape(client),
+        user = escape(user_name),
+        code = escape(user_code),
+        action = Endpoint::Device.route(),
+        csrf = escape(csrf),
+    );
+    document("Allow this device", &body)
+}
+
+/// After the decision.
+pub fn device_done(approved: bool) -> String {
+    if approved {
+        document(
+            "Device connected",
+            "<h1 id=\"connected\">Device connected</h1><p class=\"sub\">You can return to your device.</p>",
+        )
+    } else {
+        document(
+            "Request denied",
+            "<h1 id=\"denied\">Request denied</h1><p class=\"sub\">The device was not connected.</p>",
+        )
+    }
 }
 
 /// A page for a request that cannot be sent back to a client.

@@ -1,5 +1,6 @@
 //! `POST /oauth2/token`: the RFC 6749 token endpoint for every grant a client has
-//! (`authorization_code` with PKCE, `refresh_token`, `client_credentials`, `password`).
+//! (`authorization_code` with PKCE, `refresh_token`, `client_credentials`, `password`, RFC 8693
+//! token exchange).
 //!
 //! JSON only, section 5.1 exactly: `access_token`, `token_type` (`Bearer`), `expires_in`,
 //! `refresh_token` and `scope` only when there is one (absent, never null); section 5.2
@@ -9,7 +10,10 @@
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use gatehouse_domain::authorize::CodeBinding;
+use gatehouse_domain::device::{DeviceGrant, DevicePoll, DEVICE_CODE_GRANT};
+use gatehouse_domain::secret::Secret;
 use gatehouse_domain::service::WithoutClient;
+use gatehouse_domain::token_exchange::{self, TokenExchange};
 use gatehouse_models::oauth::{TokenRequest, TokenResponse};
 
 use crate::http::extract::{Body, ClientParams, Credentials, RfcForm};
@@ -22,14 +26,50 @@ pub(crate) async fn token(
     req: HttpRequest,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let form = body.value;
+    let mut form = body.value;
     let creds = Credentials::of(&req)?;
     let client = creds.exclusive_of(ClientParams {
-        client_id: form.client_id,
-        client_secret: form.client_secret,
-        client_assertion_type: form.client_assertion_type,
-        client_assertion: form.client_assertion,
+        client_id: form.client_id.take(),
+        client_secret: form.client_secret.take(),
+        client_assertion_type: form.client_assertion_type.take(),
+        client_assertion: form.client_assertion.take(),
     })?;
+    // RFC 8628: a poll may answer without tokens (`authorization_pending`, ...), so the
+    // device grant is answered here rather than by the dispatcher, which issues tokens.
+    let (issued, exchanged) = if form.grant_type.as_deref() == Some(DEVICE_CODE_GRANT) {
+        let code = crate::http::reply::required(form.device_code, "device_code")?;
+        let ip = creds.ip();
+        match state
+            .blocking(move |s| s.device_code_grant(&client, &code, Some(ip)))
+            .await?
+        {
+            DeviceGrant::Issued(issued) => (*issued, false),
+            DeviceGrant::Poll(poll) => return Ok(device_poll(poll)),
+        }
+    } else {
+        standard_grant(&state, form, client, creds.ip()).await?
+    };
+    respond(issued, exchanged)
+}
+
+/// RFC 8628 section 3.5: a poll that yields no tokens (400, the error code says why).
+fn device_poll(poll: DevicePoll) -> HttpResponse {
+    crate::http::error::OAuthAnswer::new(
+        actix_web::http::StatusCode::BAD_REQUEST,
+        gatehouse_models::oauth::ErrorCode::parse(poll.code()),
+        poll.description(),
+    )
+    .respond()
+}
+
+/// The grants of the dispatcher ([`grant`]); whether it was a token exchange.
+async fn standard_grant(
+    state: &AppState,
+    mut form: TokenRequest,
+    client: gatehouse_domain::service::ClientAuth,
+    ip: std::net::IpAddr,
+) -> Result<(gatehouse_domain::service::IssuedTokens, bool), ApiError> {
+    let exchange = exchange_of(&mut form);
     let grant_type = grant::parse(
         form.grant_type.as_deref().filter(|g| !g.is_empty()),
         grant::STANDARD,
@@ -39,20 +79,29 @@ pub(crate) async fn token(
         refresh_token: form.refresh_token,
         username: form.username,
         password: form.password,
+        exchange,
     };
     let binding = || CodeBinding {
         redirect_uri: form.redirect_uri.filter(|v| !v.is_empty()),
         code_verifier: form.code_verifier.filter(|v| !v.is_empty()),
     };
+    let exchanged = grant_type == grant::GrantType::TokenExchange;
     let grant = grant::Grant::of(grant_type, members, binding)?;
     let caller = grant::Caller {
         client: Some(client),
         // The client authenticated above (RFC 6749 section 3.2.1).
         without_client: WithoutClient::Refuse,
         scope: form.scope.filter(|v| !v.is_empty()),
-        ip: creds.ip(),
+        ip,
     };
-    let issued = grant::issue(&state, grant, caller).await?;
+    Ok((grant::issue(state, grant, caller).await?, exchanged))
+}
+
+/// RFC 6749 section 5.1.
+fn respond(
+    issued: gatehouse_domain::service::IssuedTokens,
+    exchanged: bool,
+) -> Result<HttpResponse, ApiError> {
     let body = TokenResponse {
         access_token: issued.access_token.expose().to_owned(),
         token_type: "Bearer".to_owned(),
@@ -60,6 +109,7 @@ pub(crate) async fn token(
         refresh_token: issued.refresh_token.as_ref().map(|t| t.expose().to_owned()),
         scope: Some(issued.scope).filter(|s| !s.is_empty()),
         id_token: issued.id_token.as_ref().map(|t| t.expose().to_owned()),
+        issued_token_type: exchanged.then(|| token_exchange::ACCESS_TOKEN_TYPE.to_owned()),
     };
     let bytes = serde_json::to_vec(&body).map_err(|_| ApiError::Internal)?;
     Ok(HttpResponse::Ok()
@@ -67,6 +117,21 @@ pub(crate) async fn token(
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .insert_header((header::PRAGMA, "no-cache"))
         .body(bytes))
+}
+
+/// The RFC 8693 section 2.1 parameters (empty values are absent).
+fn exchange_of(form: &mut TokenRequest) -> Option<Box<TokenExchange>> {
+    let take = |v: &mut Option<String>| v.take().filter(|v| !v.is_empty());
+    Some(Box::new(TokenExchange {
+        subject_token: take(&mut form.subject_token).map(Secret::from),
+        subject_token_type: take(&mut form.subject_token_type),
+        actor_token: take(&mut form.actor_token).map(Secret::from),
+        actor_token_type: take(&mut form.actor_token_type),
+        audience: take(&mut form.audience),
+        resource: take(&mut form.resource),
+        requested_token_type: take(&mut form.requested_token_type),
+        ..TokenExchange::default()
+    }))
 }
 
 #[cfg(test)]
@@ -82,6 +147,7 @@ mod tests {
             refresh_token: None,
             scope: None,
             id_token: None,
+            issued_token_type: None,
         };
         assert_eq!(
             serde_json::to_string(&body).unwrap_or_default(),

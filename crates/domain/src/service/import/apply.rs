@@ -36,9 +36,7 @@ pub(crate) fn apply(
     }
     // The document is authoritative: a client listed without logout settings has none.
     for valid in &plan.clients {
-        tx.put_client_logout(&valid.logout)?;
-        tx.put_client_par(&valid.par)?;
-        tx.put_client_backchannel(&valid.backchannel)?;
+        valid.put_settings(tx)?;
     }
     for valid in &plan.clients {
         check_subjects(tx, &valid.client)?;

@@ -181,6 +181,14 @@ pub struct ImportClient {
     /// `backchannel_logout_session_required` (logout tokens always carry `sid`).
     #[serde(default)]
     pub backchannel_logout_session_required: bool,
+    /// The audiences this client may exchange subject tokens for (RFC 8693; with the
+    /// `token_exchange` grant), matched exactly.
+    #[serde(default)]
+    pub token_exchange_audiences: Vec<String>,
+    /// Every token request of this client must carry a DPoP proof, and its tokens are bound
+    /// to the proof's key (RFC 9449 `dpop_bound_access_tokens`).
+    #[serde(default)]
+    pub dpop_bound_access_tokens: bool,
 }
 
 impl fmt::Debug for ImportClient {
@@ -211,6 +219,8 @@ impl fmt::Debug for ImportClient {
                 &self.require_pushed_authorization_requests,
             )
             .field("backchannel_logout_uri", &self.backchannel_logout_uri)
+            .field("token_exchange_audiences", &self.token_exchange_audiences)
+            .field("dpop_bound_access_tokens", &self.dpop_bound_access_tokens)
             .finish_non_exhaustive()
     }
 }
@@ -355,6 +365,8 @@ impl ImportClient {
             require_pushed_authorization_requests: self.require_pushed_authorization_requests,
             backchannel_logout_uri: self.backchannel_logout_uri.clone(),
             backchannel_logout_session_required: self.backchannel_logout_session_required,
+            token_exchange_audiences: self.token_exchange_audiences.clone(),
+            dpop_bound_access_tokens: self.dpop_bound_access_tokens,
         })
     }
 }
@@ -396,12 +408,13 @@ mod tests {
             "3be9edf1-5491-4d5c-a5c6-423218dfb6cc"
         );
         let ids: Vec<_> = doc.clients.iter().map(|c| c.client_id.as_str()).collect();
-        assert_eq!(ids, ["demo-client", "demo-public"]);
+        assert_eq!(ids, ["demo-client", "demo-public", "demo-api"]);
         assert!(doc.clients[0]
             .secret
             .as_ref()
             .is_some_and(|s| s.ct_eq("demo-secret")));
-        assert_eq!(doc.clients[0].grants.len(), 5);
+        assert_eq!(doc.clients[0].grants.len(), 6);
+        assert_eq!(doc.clients[0].token_exchange_audiences, ["demo-api"]);
         assert!(doc.clients[1].secret.is_none());
         let alice = &doc.users[0];
         assert_eq!(alice.user_name, "alice");

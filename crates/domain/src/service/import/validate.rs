@@ -4,7 +4,7 @@
 
 use std::collections::BTreeSet;
 
-use crate::credentials::{check_stored_hash, Verification};
+use crate::credentials::{check_stored_hash, Verification, CAPTURE_MARK};
 use crate::error::Error;
 use crate::model::{user_name_key, Broker, User};
 use crate::service::provision::ValidClient;
@@ -154,6 +154,10 @@ impl<S: Store> Gatehouse<S> {
                     Some(u) => (u.password_hash.clone(), false),
                     None => (self.hasher().hash(password.expose(), self.rng()), true),
                 })
+            }
+            // A user whose password only the legacy service knows (credential capture).
+            (None, Some(hash), _) if hash.trim() == CAPTURE_MARK => {
+                Ok((CAPTURE_MARK.to_owned(), false))
             }
             (None, Some(hash), _) => {
                 check_stored_hash(hash.trim()).map_err(|e| {

@@ -191,9 +191,7 @@ impl<S: Store> Gatehouse<S> {
             }
             check_subjects(tx, &valid.client)?;
             tx.upsert_client(&valid.client)?;
-            tx.put_client_logout(&valid.logout)?;
-            tx.put_client_backchannel(&valid.backchannel)?;
-            tx.put_client_par(&valid.par)
+            valid.put_settings(tx)
         })?;
         Ok(secret)
     }

@@ -28,6 +28,12 @@ use futures_channel::oneshot;
 #[error("the password hashing pool is busy")]
 pub struct PoolBusy;
 
+impl From<PoolBusy> for gatehouse_domain::credentials::CredentialError {
+    fn from(_: PoolBusy) -> Self {
+        Self::Busy
+    }
+}
+
 type Job = Box<dyn FnOnce() + Send + 'static>;
 
 struct State {
@@ -445,8 +451,8 @@ mod tests {
 
     #[test]
     fn hashes_passwords_off_the_caller_thread() {
-        use crate::credentials::{PasswordHasher, Verification};
-        use crate::rng::SeededRng;
+        use gatehouse_domain::credentials::{PasswordHasher, Verification};
+        use gatehouse_domain::rng::SeededRng;
         let pool = HashPool::new(2, 4);
         let hasher = match PasswordHasher::new(1000) {
             Ok(h) => h,

@@ -4,10 +4,10 @@
 use std::time::{Duration, Instant};
 
 use futures_channel::oneshot;
+use gatehouse::hash_pool::{HashPool, PoolBusy};
 use gatehouse_domain::credentials::{
     CredentialError, PasswordHasher, Verification, ASPNET_IDENTITY_PREFIX,
 };
-use gatehouse_domain::hash_pool::{HashPool, PoolBusy};
 use gatehouse_domain::rng::SeededRng;
 use gatehouse_domain::secret::{
     generate_client_secret, generate_token, hash_client_secret, verify_client_secret,
