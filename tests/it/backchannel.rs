@@ -193,6 +193,18 @@ fn logout_notifies_exactly_the_clients_of_the_ended_browser_session() {
             client("plain", None, ""),
         ),
     );
+    // A cleartext URI off loopback, or another scheme: refused, nothing stored.
+    for bad in ["http://rp.example/bc", "ftp://127.0.0.1/bc"] {
+        let file = tempfile::NamedTempFile::new().expect("temp file");
+        std::fs::write(
+            file.path(),
+            format!(r#"{{"clients":[{}]}}"#, client("bc-bad", Some(bad), "")),
+        )
+        .expect("write");
+        let refused = gatehouse::cli::import(&crate::support::settings_of(&server.db), file.path());
+        assert!(refused.is_err(), "{bad}");
+    }
+    assert_eq!(server.count("client_backchannel"), 3);
     let d = doc(&server);
     assert_eq!(d["backchannel_logout_supported"], true);
     assert_eq!(d["backchannel_logout_session_supported"], true);
