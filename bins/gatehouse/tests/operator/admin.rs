@@ -803,7 +803,13 @@ both!(
             "{authorize}"
         );
         let page = server.send(Request::get(&path_of(&authorize)));
-        assert_eq!(page.status, 200, "{:?} {}", page.header("location"), page.text());
+        assert_eq!(
+            page.status,
+            200,
+            "{:?} {}",
+            page.header("location"),
+            page.text()
+        );
         let local = encode(&format!("http://{bound}/admin/console/callback"));
         let page = server.send(Request::get(&path_of(&authorize.replace(&public, &local))));
         assert_eq!(page.status, 400, "{}", page.text());
