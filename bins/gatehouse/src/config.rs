@@ -161,6 +161,10 @@ pub struct Settings {
     /// and the admin console (/admin/console/) on this separate address [default: off]
     #[arg(long, env = "GATEHOUSE_ADMIN_BIND", value_name = "ADDR:PORT")]
     pub admin_bind: Option<SocketAddr>,
+    /// Public base URL of the admin listener when a TLS proxy fronts --admin-bind, e.g.
+    /// https://admin.example.com: the console's redirect URI [default: http://<admin address>]
+    #[arg(long, env = "GATEHOUSE_ADMIN_URL", value_name = "URL")]
+    pub admin_url: Option<String>,
     /// Serve the help pages (/Help) and the OpenAPI document (/openapi.json)
     #[arg(long, env = "GATEHOUSE_HELP_PAGES", value_name = "on|off")]
     pub help_pages: OnOff,
@@ -332,6 +336,7 @@ impl Default for Settings {
             windows_domains: Vec::new(),
             metrics_bind: None,
             admin_bind: None,
+            admin_url: None,
             help_pages: OnOff::On,
             issuer: None,
             key_encryption_key_file: None,
@@ -627,6 +632,7 @@ impl Settings {
             .filter(|d| !d.is_empty())
             .collect();
         self.issuer = self.issuer.map(|i| i.trim_end_matches('/').to_owned());
+        self.admin_url = self.admin_url.map(|u| u.trim_end_matches('/').to_owned());
         if let (true, None, Database::Sqlite(path)) = (self.demo, &self.audit_log, &self.database) {
             // The demo shows the audit trail too: beside its SQLite database.
             let mut name = path.as_os_str().to_owned();
@@ -684,7 +690,13 @@ impl Settings {
             check_otlp_endpoint(url).map_err(|e| format!("otlp-endpoint: {e}"))?;
         }
         if let Some(issuer) = &self.issuer {
-            check_issuer(issuer)?;
+            check_base_url("issuer", issuer)?;
+        }
+        if let Some(url) = &self.admin_url {
+            if self.admin_bind.is_none() {
+                return Err("admin-url needs admin-bind (the listener it names)".to_owned());
+            }
+            check_base_url("admin-url", url)?;
         }
         self.check_dual_run()
     }
@@ -846,9 +858,10 @@ fn check_upstream(url: &str, insecure: bool) -> Result<(), String> {
     Ok(())
 }
 
-/// RFC 8414 section 2: an http(s) URL with a host, no query, no fragment.
-fn check_issuer(issuer: &str) -> Result<(), String> {
-    let bad = |why: &str| Err(format!("issuer {issuer:?} {why}"));
+/// RFC 8414 section 2 (the issuer), and the admin listener's public URL: an http(s) URL with
+/// a host, no query, no fragment.
+fn check_base_url(what: &str, issuer: &str) -> Result<(), String> {
+    let bad = |why: &str| Err(format!("{what} {issuer:?} {why}"));
     let Some(rest) = issuer
         .strip_prefix("https://")
         .or_else(|| issuer.strip_prefix("http://"))
@@ -1034,6 +1047,25 @@ mod tests {
             ("", &["--code-lifetime", "0"]),
             ("code_lifetime = 0", &[]),
             ("", &["--issuer", "login.example"]),
+            ("", &["--admin-url", "https://admin.example"]),
+            (
+                "",
+                &[
+                    "--admin-bind",
+                    "127.0.0.1:0",
+                    "--admin-url",
+                    "admin.example",
+                ],
+            ),
+            (
+                "",
+                &[
+                    "--admin-bind",
+                    "127.0.0.1:0",
+                    "--admin-url",
+                    "https://a.example/?x",
+                ],
+            ),
             ("log = \"gatehouse=loud\"", &[]),
             ("", &["--demo=perhaps"]),
         ] {
@@ -1053,6 +1085,17 @@ mod tests {
         )
         .expect("valid");
         assert_eq!(s.issuer.as_deref(), Some("https://login.example"));
+        let admin = layered(
+            "",
+            &[
+                "--admin-bind",
+                "127.0.0.1:0",
+                "--admin-url",
+                "https://a.example/",
+            ],
+        )
+        .expect("valid");
+        assert_eq!(admin.admin_url.as_deref(), Some("https://a.example"));
         assert_eq!(s.v1_default_client, None);
         assert_eq!(s.windows_domains, vec!["CORP", "corp.example"]);
         assert_eq!(s.clone().finish(), Ok(s));

@@ -172,7 +172,7 @@ fn http_server(state: AppState, config: &Settings) -> Result<Servers, StartError
         None => None,
     };
     let admin = match config.admin_bind {
-        Some(bind) => side(admin::server(data.clone(), bind)?),
+        Some(bind) => side(admin::server(data.clone(), bind, config.admin_url.clone())?),
         None => None,
     };
     let separate_metrics = config.metrics_bind.is_some();

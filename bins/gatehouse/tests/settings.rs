@@ -191,6 +191,7 @@ fn the_documented_settings_are_the_settings() {
         v1_default_client: Some("c".into()),
         metrics_bind: Some("127.0.0.1:1".parse().expect("addr")),
         admin_bind: Some("127.0.0.1:2".parse().expect("addr")),
+        admin_url: Some("https://admin.example".into()),
         issuer: Some("https://x".into()),
         key_encryption_key_file: Some("k".into()),
         katana_machine_key: Some("m".into()),

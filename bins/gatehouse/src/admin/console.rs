@@ -49,9 +49,27 @@ const MAX_FORM: usize = 4096;
 
 type State = web::Data<AppState>;
 
-/// The console's redirect URI for an admin listener at `addr`.
-pub fn redirect_uri(addr: std::net::SocketAddr) -> String {
-    format!("http://{addr}/admin/console/callback")
+/// `--admin-url`: the admin listener's public base URL, when a TLS proxy fronts it.
+#[derive(Debug, Clone)]
+pub struct PublicUrl(pub Option<String>);
+
+impl PublicUrl {
+    /// The base URL browsers use for the listener bound at `addr`.
+    pub fn base(&self, addr: std::net::SocketAddr) -> String {
+        self.0.clone().unwrap_or_else(|| format!("http://{addr}"))
+    }
+}
+
+/// The console's redirect URI under the admin listener's base URL.
+pub fn redirect_uri(base: &str) -> String {
+    format!("{base}/admin/console/callback")
+}
+
+/// The base URL of the listener that received `req`.
+fn base_of(req: &HttpRequest) -> String {
+    let public = req.app_data::<web::Data<PublicUrl>>();
+    let addr = req.app_config().local_addr();
+    public.map_or_else(|| format!("http://{addr}"), |p| p.base(addr))
 }
 
 /// Registers (or refreshes) the console's client: public, authorization code only, this
@@ -59,13 +77,15 @@ pub fn redirect_uri(addr: std::net::SocketAddr) -> String {
 ///
 /// # Errors
 /// The import failed.
-pub fn register(state: &AppState, addr: std::net::SocketAddr) -> Result<(), String> {
+pub fn register(state: &AppState, base: &str) -> Result<(), String> {
     let document = serde_json::json!({"clients": [{
         "client_id": CLIENT_ID,
         "client_name": "Gatehouse admin console",
         "grants": ["authorization_code"],
-        "scope": "openid",
-        "redirect_uris": [redirect_uri(addr)],
+        // No scope: the console needs the user's access token only, not an id_token (which
+        // a server without a signing key, PostgreSQL without a KEK, cannot issue).
+        "scope": "",
+        "redirect_uris": [redirect_uri(base)],
     }]});
     let document = gatehouse_domain::import::ImportDocument::from_json(&document.to_string())
         .map_err(|e| e.to_string())?;
@@ -418,14 +438,13 @@ async fn login(state: State, req: HttpRequest) -> HttpResponse {
     let nonce = gatehouse_domain::forms::new_form_cookie(state.rng());
     let key = state.form_key();
     let verifier = key.token(VERIFIER, &[&nonce]);
-    let admin = req.app_config().local_addr();
+    let admin = base_of(&req);
     let location = with_query(
         &format!("{}/oauth2/authorize", state.issuer()),
         &[
             ("response_type", "code"),
             ("client_id", CLIENT_ID),
-            ("redirect_uri", &redirect_uri(admin)),
-            ("scope", "openid"),
+            ("redirect_uri", &redirect_uri(&admin)),
             ("state", &key.token(STATE, &[&nonce])),
             ("code_challenge", &gatehouse_domain::pkce::s256(&verifier)),
             ("code_challenge_method", "S256"),
@@ -457,14 +476,14 @@ async fn callback(state: State, req: HttpRequest) -> HttpResponse {
         return sign_in_failed("The sign-in's state does not match this browser's.");
     }
     let verifier = key.token(VERIFIER, &[&nonce]);
-    let admin = req.app_config().local_addr();
+    let admin = base_of(&req);
     let caller = req.peer_addr().map(|a| a.ip());
     let exchanged = blocking(&state, move |s| {
         s.exchange_code(
             &ClientAuth::new(CLIENT_ID, None),
             &code,
             CodeBinding {
-                redirect_uri: Some(redirect_uri(admin)),
+                redirect_uri: Some(redirect_uri(&admin)),
                 code_verifier: Some(verifier),
             },
             caller,

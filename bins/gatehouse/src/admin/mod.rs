@@ -291,11 +291,15 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 pub fn server(
     data: web::Data<AppState>,
     bind: SocketAddr,
+    public_url: Option<String>,
 ) -> Result<(actix_web::dev::Server, SocketAddr), StartError> {
     let registered = data.clone();
+    let public = web::Data::new(console::PublicUrl(public_url));
+    let registered_public = public.clone();
     let server = HttpServer::new(move || {
         App::new()
             .app_data(data.clone())
+            .app_data(public.clone())
             .app_data(web::PayloadConfig::new(MAX_BODY))
             .wrap(
                 actix_web::middleware::DefaultHeaders::new()
@@ -311,6 +315,6 @@ pub fn server(
     .bind(bind)
     .map_err(|source| StartError::Bind { addr: bind, source })?;
     let addr = server.addrs().first().copied().unwrap_or(bind);
-    console::register(&registered, addr).map_err(StartError::Settings)?;
+    console::register(&registered, &registered_public.base(addr)).map_err(StartError::Settings)?;
     Ok((server.run(), addr))
 }

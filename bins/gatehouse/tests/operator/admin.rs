@@ -780,3 +780,38 @@ both!(
         assert!(!log.contains(&secret) && !log.contains(alice.split('=').nth(1).expect("token")));
     }
 );
+
+// `--admin-url`: behind a TLS proxy the console's client is registered with the public
+// redirect URI and the sign-in goes there; the bound address is no longer a redirect target.
+both!(
+    the_console_signs_in_through_the_public_admin_url,
+    |env: Env| {
+        let admin = free_addr();
+        let bound = admin.to_string();
+        let server = env.serve(&[
+            "--admin-bind",
+            &bound,
+            "--admin-url",
+            "https://admin.example/",
+        ]);
+        let start = Request::get("/admin/console/login").send(admin);
+        assert_eq!(start.status, 303, "{}", start.text());
+        let authorize = start.header("location").expect("location").to_owned();
+        let public = encode("https://admin.example/admin/console/callback");
+        assert!(
+            authorize.contains(&format!("redirect_uri={public}&")),
+            "{authorize}"
+        );
+        let page = server.send(Request::get(&path_of(&authorize)));
+        assert_eq!(
+            page.status,
+            200,
+            "{:?} {}",
+            page.header("location"),
+            page.text()
+        );
+        let local = encode(&format!("http://{bound}/admin/console/callback"));
+        let page = server.send(Request::get(&path_of(&authorize.replace(&public, &local))));
+        assert_eq!(page.status, 400, "{}", page.text());
+    }
+);

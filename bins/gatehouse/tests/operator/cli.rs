@@ -213,7 +213,7 @@ both!(client_list_show_update_remove, |env: Env| {
         .iter()
         .filter_map(|c| c["client_id"].as_str())
         .collect();
-    assert_eq!(ids, ["demo-client", "demo-public", "reports"]);
+    assert_eq!(ids, ["demo-api", "demo-client", "demo-public", "reports"]);
     let text = serde_json::to_string(&listed).expect("json");
     assert!(
         !text.contains("hmac-sha256") && !text.contains(&secret),

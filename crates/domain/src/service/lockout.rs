@@ -235,7 +235,17 @@ impl<S: Store> Gatehouse<S> {
         attempt: &LoginAttempt,
         password: &Secret,
     ) -> Result<(Verification, Option<User>)> {
-        match &attempt.user_name {
+        // A login by another key (the member dialect's `MemberId`) of a user import marked
+        // `capture` is asked about by that user's name; one of a user unknown here names
+        // nobody the legacy service could be asked about.
+        let name = attempt.user_name.as_deref().or_else(|| {
+            attempt
+                .user
+                .as_ref()
+                .filter(|u| u.password_hash == crate::credentials::CAPTURE_MARK)
+                .map(|u| u.user_name.as_str())
+        });
+        match name {
             Some(name) if self.captures(attempt.user.as_ref()) => Ok(
                 match self.capture(name, attempt.user.clone(), password, attempt.keys.ip)? {
                     Some(user) => (Verification::Valid, Some(user)),

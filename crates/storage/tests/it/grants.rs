@@ -1156,7 +1156,7 @@ fn import_is_idempotent() {
             ))
         })
         .expect("read");
-    assert_eq!(counts, (2, 2, 2));
+    assert_eq!(counts, (2, 3, 2));
 }
 
 fn import_validates_and_applies_all_or_nothing() {
