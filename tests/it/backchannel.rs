@@ -153,6 +153,7 @@ fn setup(test: &str) -> Option<Setup> {
     let server = Server::start_with(move |s| {
         s.audit_log = Some(path);
         s.metrics_bind = Some("127.0.0.1:0".parse().expect("addr"));
+        s.admin_bind = Some("127.0.0.1:0".parse().expect("addr"));
     });
     let receiver = Receiver::start(&python, &server, dir.path());
     Some(Setup {
@@ -327,4 +328,51 @@ fn a_hanging_or_failing_receiver_never_delays_the_logout_and_is_retried_boundedl
         "gatehouse_backchannel_logout_total{outcome=\"failed\"}",
     );
     assert!(failed.is_some_and(|n| n >= 2.0), "{failed:?}");
+}
+
+/// An operator's end-sessions through the admin API ends every browser session of Alice:
+/// her clients are told, Bob's session in another browser is not.
+#[test]
+fn an_operators_end_sessions_notifies_the_users_clients_only() {
+    let Some(Setup {
+        server,
+        receiver,
+        audit,
+        _dir,
+    }) = setup("backchannel::an_operators_end_sessions_notifies_the_users_clients_only")
+    else {
+        return;
+    };
+    import(
+        &server,
+        &format!(
+            r#"{{"clients":[{}]}}"#,
+            client("bc-one", Some(&receiver.uri("ok", "bc-one")), ""),
+        ),
+    );
+    let mut alice = Browser::default();
+    let alice_sid = part(&sign_in(&server, &mut alice, "bc-one", "alice"), 1)["sid"].clone();
+    let mut bob = Browser::default();
+    sign_in(&server, &mut bob, "bc-one", "bob");
+    let token = server
+        .send(
+            Request::post("/oauth2/token")
+                .basic("demo-admin", "demo-admin-secret")
+                .form("grant_type=client_credentials&scope=gatehouse%3Aadmin"),
+        )
+        .json()["access_token"]
+        .as_str()
+        .expect("admin token")
+        .to_owned();
+    let admin = server.admin_addr().expect("admin listener");
+    let res = Request::post("/admin/v1/users/alice/end-sessions")
+        .bearer(&token)
+        .send(admin);
+    assert!(res.status < 300, "{} {}", res.status, res.text());
+    wait_for("the delivery", || !audited(&audit).is_empty());
+    std::thread::sleep(Duration::from_millis(500));
+    let received = receiver.received();
+    assert_eq!(received.len(), 1, "{received:?}");
+    assert_eq!(received[0]["ok"], true, "{received:?}");
+    assert_eq!(received[0]["claims"]["sid"], alice_sid);
 }
