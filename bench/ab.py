@@ -31,6 +31,10 @@ V1 = "/api/v1/auth/token"
 
 
 def serve(binary: Path, name: str, work: Path) -> run.Proc:
+    """The server on its own database. The cheap hash cost of bench/run.py's minting: no
+    measured workload hashes a password (client secrets are an HMAC), and at the real cost
+    every password grant that mints a refresh token would verify 600,000 iterations (the
+    first login upgrades the cheap stored hash to the configured cost)."""
     db = work / f"{name}.db"
     doc = work / "import.json"
     doc.write_text(json.dumps(run.import_document(0)))
@@ -38,7 +42,7 @@ def serve(binary: Path, name: str, work: Path) -> run.Proc:
     port = run.free_port()
     cores = str(os.cpu_count() or 1)
     return run.start(name, [str(binary), "--database", str(db), "serve", "--bind", f"127.0.0.1:{port}",
-                            "--hash-iterations", str(run.REAL_ITERATIONS), "--hash-threads", cores,
+                            "--hash-iterations", str(run.MINT_ITERATIONS), "--hash-threads", cores,
                             "--hash-queue", "256", "--workers", cores, "--synchronous", "full"],
                      port, "/healthz", work)
 
@@ -58,12 +62,13 @@ def measure(wrk: str, url: str, what: str, pools: dict, conns: int, secs: float,
 
 
 def profile(proc: run.Proc, wrk: str, out: Path, secs: float, what: str, pools: dict) -> None:
-    """`perf record -g` of the server over `secs` of one workload."""
+    """`perf record -g` of the server over `secs` of one workload (refresh: the pool kept for it)."""
     data = out.with_suffix(".data")
     rec = subprocess.Popen(["perf", "record", "-F", "999", "-g", "-o", str(data), "-p", str(proc.popen.pid),
                             "--", "sleep", str(secs)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    measure(wrk, proc.url, what, pools, 64, secs + 1, 0)
+    ld = measure(wrk, proc.url, what, pools, 64, secs + 1, len(pools["refresh"]) - 1)
     rec.wait()
+    run.log(f"profile {out.stem}: {ld.rps:,.0f}/s p99 {ld.p99_ms:.1f} ms (load average {os.getloadavg()[0]:.1f})")
     with open(out, "w") as f:
         subprocess.run(["perf", "report", "-i", str(data), "--no-children", "--stdio", "--sort", "dso,sym",
                         "--percent-limit", "0.7", "-g", "none"], stdout=f, stderr=subprocess.DEVNULL)
@@ -73,10 +78,12 @@ def profile(proc: run.Proc, wrk: str, out: Path, secs: float, what: str, pools: 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--a", type=Path, required=True, help="the binary before")
-    ap.add_argument("--b", type=Path, required=True, help="the binary after")
+    ap.add_argument("--b", type=Path, help="the binary after (without it: A alone, e.g. --rounds 0 --perf DIR)")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--seconds", type=float, default=5.0)
     ap.add_argument("--conns", type=int, default=64)
+    ap.add_argument("--refresh-rate", type=int, default=9000,
+                    help="refresh tokens minted per second of a refresh run (more than it can spend)")
     ap.add_argument("--no-node", action="store_true", help="without @node-oauth/oauth2-server")
     ap.add_argument("--perf", type=Path, help="write perf reports of each binary's grants here")
     ap.add_argument("--json", type=Path)
@@ -89,8 +96,10 @@ def main() -> None:
     loads = [os.getloadavg()[0]]
     procs: dict[str, run.Proc] = {}
     try:
+        sides = ("a", "b") if args.b else ("a",)
         procs["a"] = serve(args.a, "a", work)
-        procs["b"] = serve(args.b, "b", work)
+        if args.b:
+            procs["b"] = serve(args.b, "b", work)
         if not args.no_node:
             peers.ensure_node()
             node = shutil.which("node") or sys.exit("node is not on PATH")
@@ -99,17 +108,18 @@ def main() -> None:
                                                              str(port), run.CLIENT_ID, run.CLIENT_SECRET],
                                       port, "/healthz", work)
         pools: dict[str, dict] = {}
-        per_run = int(args.seconds * 9000) + 500
-        for key in ("a", "b"):
+        per_run = int(args.seconds * args.refresh_rate) + 500
+        profiled = 1 if args.perf else 0
+        for key in sides:
             url = procs[key].url
-            refresh = run.mint(wrk, url + V1, per_run * args.rounds, work / f"refresh-{key}.txt",
+            refresh = run.mint(wrk, url + V1, per_run * (args.rounds + profiled), work / f"refresh-{key}.txt",
                                f"grant_type=password&username={run.OP_USER}&password={run.OP_PASSWORD}", FORM,
-                               r'"refresh_token":"([^"]+)"', auth=run.BASIC)
+                               r'"refresh_token":"([^"]+)"', auth=run.BASIC, conns=64)
             access = run.mint(wrk, url + "/oauth2/token", 20000, work / f"access-{key}.txt",
                               "grant_type=client_credentials", FORM, r'"access_token":"([^"]+)"', auth=run.BASIC)
-            pools[key] = {"refresh": run.split_pool(refresh, args.rounds), "access": access}
+            pools[key] = {"refresh": run.split_pool(refresh, args.rounds + profiled), "access": access}
         for r in range(args.rounds):
-            keys = [k for k in ("a", "b", "node") if k in procs]
+            keys = [k for k in (*sides, "node") if k in procs]
             order = keys[r % len(keys):] + keys[:r % len(keys)]
             for key in order:
                 for what in (["grant"] if key == "node" else whats):
@@ -120,8 +130,8 @@ def main() -> None:
                             f"errors {ld.errors} (load average {loads[-1]:.1f})")
         if args.perf:
             args.perf.mkdir(parents=True, exist_ok=True)
-            for key in ("a", "b"):
-                for what in ("grant", "introspect"):
+            for key in sides:
+                for what in ("grant", "refresh", "introspect"):
                     profile(procs[key], wrk, args.perf / f"{what}-{key}.txt", 6, what, pools[key])
     finally:
         for p in procs.values():
@@ -131,6 +141,8 @@ def main() -> None:
     def med(key: str, what: str, attr: str = "rps") -> float:
         return statistics.median(getattr(x, attr) for x in results[key][what])
 
+    if not args.b or not args.rounds:
+        return
     print(f"\nload average {min(loads):.1f}-{max(loads):.1f}; medians of {args.rounds} rounds, {args.seconds:g} s, "
           f"{args.conns} connections\n")
     print("| row | A (before) | B (after) | B/A |")

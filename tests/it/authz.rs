@@ -743,6 +743,102 @@ fn a_locked_address_is_throttled_not_told_its_grant_is_bad() {
     assert!(res.header("retry-after").is_some());
 }
 
+/// The lockout record of `key`: its failure count (0 without one).
+fn failures_of(db: &Path, key: &str) -> i64 {
+    use diesel::{Connection as _, RunQueryDsl as _};
+    #[derive(diesel::QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let mut conn =
+        diesel::SqliteConnection::establish(&db.to_string_lossy()).expect("database opens");
+    diesel::sql_query(
+        "SELECT coalesce(max(failures), 0) AS n FROM login_failures WHERE lock_key = ?",
+    )
+    .bind::<diesel::sql_types::Text, _>(key)
+    .get_result::<Count>(&mut conn)
+    .expect("count")
+    .n
+}
+
+/// Client-credentials and refresh grants authenticate their client on the HTTP worker and
+/// queue the count of a wrong secret (issue 23): each refusal is still answered only once its
+/// count is on disk (read from the database right after each answer), and a refused refresh
+/// spends nothing.
+#[test]
+fn a_wrong_secret_at_a_grant_is_counted_before_its_answer() {
+    let server = Server::start_with(|a| a.lockout_initial_delay = 600);
+    let login = server.v1_login("alice", "alice-password-1");
+    let token = str_of(&login, "refresh_token");
+    let bodies = [
+        "grant_type=client_credentials".to_owned(),
+        format!("grant_type=refresh_token&refresh_token={token}"),
+    ];
+    for (i, body) in bodies.iter().cycle().take(4).enumerate() {
+        let res = server.send(
+            Request::post("/api/v1/auth/token")
+                .basic("demo-client", &format!("guess-{i}"))
+                .form(body),
+        );
+        oauth_error(&res, 401, "invalid_client");
+        assert_eq!(
+            failures_of(&server.db, "ip:127.0.0.1"),
+            i64::try_from(i + 1).expect("small"),
+            "after refusal {i} ({body})"
+        );
+    }
+    let res = refresh(&server, &token, None);
+    assert_eq!(res.status, 200, "{}", res.text());
+}
+
+/// A sprayer's wrong secrets in parallel: every `invalid_client` answered was counted (the
+/// writer serializes the counts, none is lost), and once the address is locked the right
+/// secret is throttled.
+#[test]
+fn parallel_wrong_secrets_are_each_counted() {
+    let server = Server::start_with(|a| a.lockout_initial_delay = 600);
+    let addr = server.addr;
+    let statuses: Vec<u16> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..8)
+            .map(|t| {
+                scope.spawn(move || {
+                    (0..3)
+                        .map(|i| {
+                            Request::post("/oauth2/token")
+                                .basic("demo-client", &format!("guess-{t}-{i}"))
+                                .form("grant_type=client_credentials")
+                                .send(addr)
+                                .status
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().expect("thread"))
+            .collect()
+    });
+    let refused = statuses.iter().filter(|s| **s == 401).count();
+    assert!(
+        statuses.iter().all(|s| *s == 401 || *s == 429),
+        "{statuses:?}"
+    );
+    assert!(refused >= 5, "{statuses:?}");
+    assert_eq!(
+        failures_of(&server.db, "ip:127.0.0.1"),
+        i64::try_from(refused).expect("small"),
+        "{statuses:?}"
+    );
+    let res = server.send(
+        Request::post("/oauth2/token")
+            .basic("demo-client", "demo-secret")
+            .form("grant_type=client_credentials"),
+    );
+    oauth_error(&res, 429, "temporarily_unavailable");
+}
+
 /// Introspection only reads on the HTTP worker; the edge counts a wrong client secret off the
 /// worker. The count still adds up: five wrong secrets at `/oauth2/introspect` lock the
 /// address, and the right secret from it is then throttled there and at the token endpoint.

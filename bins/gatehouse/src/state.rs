@@ -247,6 +247,25 @@ impl AppState {
         pending.await.map_err(ApiError::from)
     }
 
+    /// A grant that waits for no write before its [`Pending`] (`f` queues even the count of a
+    /// failed client authentication): on SQLite right here on the HTTP worker, like
+    /// [`Self::read`], then the commit is awaited without holding a thread; on PostgreSQL
+    /// (every read a round trip), or when `f` may wait for a write (`on_worker` false: a
+    /// client assertion, whose `jti` is recorded first), on the blocking pool
+    /// ([`Self::write_later`]). Issue 23: the hop to the blocking pool and back was the
+    /// largest cost of a durable grant after the fsync (`docs/performance.md`).
+    pub async fn grant_now<R, F>(&self, on_worker: bool, f: F) -> Result<R, ApiError>
+    where
+        R: Send + 'static,
+        F: FnOnce(&Service) -> Result<Pending<R>, DomainError> + Send + 'static,
+    {
+        if !on_worker || self.service.store().backend() == "postgres" {
+            return self.write_later(f).await;
+        }
+        let pending = self.read_now(f)?;
+        pending.await.map_err(ApiError::from)
+    }
+
     /// Runs `f` on the password-hash pool; a full queue is [`ApiError::Busy`] at once.
     pub async fn hashing<R, F>(&self, f: F) -> Result<R, ApiError>
     where

@@ -163,13 +163,15 @@ pub async fn issue(
         Grant::RefreshToken(token) => {
             let client = client.ok_or(ApiError::MissingClient)?;
             state
-                .write_later(move |s| s.refresh_grant_later(&client, &token, scope.as_deref()))
+                .grant_now(!client.is_assertion(), move |s| {
+                    s.refresh_grant_later(&client, &token, scope.as_deref())
+                })
                 .await
         }
         Grant::ClientCredentials => {
             let client = client.ok_or(ApiError::MissingClient)?;
             state
-                .write_later(move |s| {
+                .grant_now(!client.is_assertion(), move |s| {
                     s.client_credentials_grant_later(&client, scope.as_deref(), Some(ip))
                 })
                 .await

@@ -17,7 +17,7 @@ use crate::client_assertion::{self, AssertionRejection, VerifiedAssertion};
 use crate::error::Error;
 use crate::model::{Client, GrantType};
 use crate::secret::{verify_client_secret, Secret};
-use crate::store::{ReadTx, Store};
+use crate::store::{Pending, ReadTx, Store, WriteTx};
 
 use super::lockout::{address_key, record_failure};
 use super::{Gatehouse, Result};
@@ -188,17 +188,70 @@ impl<S: Store> Gatehouse<S> {
     /// Counts a failed client authentication against the caller's address (waits for the
     /// commit: call it on a blocking worker).
     pub(crate) fn client_failed(&self, error: &Error, auth: Option<&ClientAuth>) {
+        if let Some(count) = self.failure_count(error, auth) {
+            if let Err(e) = self.store.write(count) {
+                tracing::warn!(error = %e, "could not record a failed client authentication");
+            }
+        }
+    }
+
+    /// The write that counts `error` against the caller's address: only an `InvalidClient`
+    /// of credentials whose address is known counts.
+    fn failure_count(
+        &self,
+        error: &Error,
+        auth: Option<&ClientAuth>,
+    ) -> Option<impl FnOnce(&mut dyn WriteTx) -> Result<()> + Send + 'static> {
         let (Error::InvalidClient, Some(ip)) = (error, auth.and_then(|a| a.caller_ip)) else {
-            return;
+            return None;
         };
         let key = address_key(ip);
         let now = self.now();
         let policy = self.config.lockout.clone();
-        if let Err(e) = self
-            .store
-            .write(move |tx| record_failure(tx, &key, now, &policy).map(drop))
-        {
-            tracing::warn!(error = %e, "could not record a failed client authentication");
+        Some(move |tx: &mut dyn WriteTx| record_failure(tx, &key, now, &policy).map(drop))
+    }
+
+    /// The refusal `error` of `auth`, answered once what it counts is durable, without
+    /// waiting for it here: an `InvalidClient` queues the count [`Self::client_failed`]
+    /// writes, and the [`Pending`] resolves with the refusal after that commit. So a grant can
+    /// authenticate its client on an HTTP worker: a caller spraying wrong secrets parks no
+    /// thread on the fsync, and its next attempt still sees the count (issue 23).
+    pub(crate) fn refused_later<T: Send + 'static>(
+        &self,
+        error: Error,
+        auth: &ClientAuth,
+    ) -> Pending<T> {
+        let Some(count) = self.failure_count(&error, Some(auth)) else {
+            return Box::pin(std::future::ready(Err(error)));
+        };
+        let counted = self.store.write_later(count);
+        Box::pin(async move {
+            if let Err(e) = counted.await {
+                tracing::warn!(error = %e, "could not record a failed client authentication");
+            }
+            Err(error)
+        })
+    }
+
+    /// [`Self::authenticate_client`] that waits for no write when the client presents a
+    /// secret: a refusal comes back as the [`Pending`] to answer with
+    /// ([`Self::refused_later`]). An assertion's `jti` is still recorded by a write waited for
+    /// ([`Self::settle_assertion`]): run those on a blocking worker
+    /// ([`ClientAuth::is_assertion`]).
+    ///
+    /// # Errors
+    /// `Storage`, and the refusals of [`Self::settle_assertion`].
+    pub(crate) fn authenticate_client_queued<T: Send + 'static>(
+        &self,
+        auth: &ClientAuth,
+    ) -> Result<std::result::Result<Client, Pending<T>>> {
+        let now = self.now();
+        match self.store.read(|tx| authenticate_in(tx, auth, now)) {
+            Ok(client) => {
+                self.settle_assertion(auth)?;
+                Ok(Ok(client))
+            }
+            Err(e) => Ok(Err(self.refused_later(e, auth))),
         }
     }
 

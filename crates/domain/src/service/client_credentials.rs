@@ -3,7 +3,8 @@
 use std::net::IpAddr;
 
 use crate::error::Error;
-use crate::model::GrantType;
+use crate::keys::SigningKey;
+use crate::model::{Client, GrantType};
 use crate::store::{Pending, Store};
 
 use super::client_auth::{require_grant, ClientAuth, WithoutClient};
@@ -33,19 +34,28 @@ impl<S: Store> Gatehouse<S> {
             .inspect(|t| self.audit_issued(GrantType::ClientCredentials, t))
     }
 
-    /// [`Self::client_credentials_grant`] with the write queued, not waited for: the
-    /// client is authenticated and the token minted now, and the [`Pending`] resolves with
-    /// the tokens once they are durable (the HTTP layer awaits it without holding a thread).
+    /// [`Self::client_credentials_grant`] that waits for no write (for a client with a
+    /// secret), so an HTTP worker may run it: the client is authenticated and the token
+    /// minted now, and the [`Pending`] resolves with the tokens once they are durable; a
+    /// failed client authentication resolves with `InvalidClient` once its count against the
+    /// caller's address is durable. A client assertion's `jti` is still recorded by a
+    /// write waited for ([`ClientAuth::is_assertion`]: run those on a blocking worker).
     ///
     /// # Errors
-    /// As [`Self::client_credentials_grant`]; `Storage` also through the [`Pending`].
+    /// As [`Self::client_credentials_grant`]; `Storage` and `InvalidClient` also through the
+    /// [`Pending`].
     pub fn client_credentials_grant_later(
         &self,
-        client: &ClientAuth,
+        auth: &ClientAuth,
         scope: Option<&str>,
         caller_ip: Option<IpAddr>,
     ) -> Result<Pending<IssuedTokens>> {
-        let mint = self.client_credentials_mint(client, scope, caller_ip)?;
+        let (client, keys) = match self.read_client_for_signing(auth) {
+            Ok(found) => found,
+            Err(e) => return Ok(self.refused_later(e, auth)),
+        };
+        self.settle_assertion(auth)?;
+        let mint = self.client_credentials_mint_for(&client, keys.as_deref(), scope, caller_ip)?;
         let pending = self.store.write_later(move |tx| {
             mint.apply(tx)?;
             Ok(mint.out)
@@ -61,18 +71,29 @@ impl<S: Store> Gatehouse<S> {
         caller_ip: Option<IpAddr>,
     ) -> Result<Mint> {
         let (client, keys) = self.authenticate_client_for_signing(client)?;
+        self.client_credentials_mint_for(&client, keys.as_deref(), scope, caller_ip)
+    }
+
+    /// Mints the token of an authenticated client (nothing written yet).
+    fn client_credentials_mint_for(
+        &self,
+        client: &Client,
+        keys: Option<&[SigningKey]>,
+        scope: Option<&str>,
+        caller_ip: Option<IpAddr>,
+    ) -> Result<Mint> {
         if !client.is_confidential() {
             return Err(Error::UnauthorizedClient);
         }
-        require_grant(&client, GrantType::ClientCredentials)?;
-        let scope = grant_scope(Some(&client), &WithoutClient::Refuse, scope)?;
+        require_grant(client, GrantType::ClientCredentials)?;
+        let scope = grant_scope(Some(client), &WithoutClient::Refuse, scope)?;
         self.mint(MintSpec {
             grant: GrantType::ClientCredentials,
             katana: false,
-            keys: keys.as_deref(),
+            keys,
             client_key: None,
             caller_ip,
-            client: Some(&client),
+            client: Some(client),
             user: None,
             scope,
             refresh: false,

@@ -172,28 +172,55 @@ pub(crate) fn live_session<T: ReadTx + ?Sized>(
     let Some(first) = tx.session(id)? else {
         return Ok(None);
     };
-    let mut current = first.clone();
-    for _ in 0..MAX_LINEAGE {
-        if current.check(now, max).is_err() {
-            return Ok(None);
-        }
-        if let Some(source) = &current.source_token {
-            if tx
-                .access_token(source)?
-                .is_some_and(|t| t.check(now) == Err(TokenRejection::Revoked))
-            {
-                return Ok(None);
-            }
-        }
-        let Some(parent) = current.parent_id else {
+    live_session_from(tx, first, now, max)
+}
+
+/// [`live_session`] of a session already read in this transaction (`first`): no second read
+/// of its row (a refresh reads it before, to tell an unknown session from an ended one).
+pub(crate) fn live_session_from<T: ReadTx + ?Sized>(
+    tx: &mut T,
+    first: Session,
+    now: OffsetDateTime,
+    max: Duration,
+) -> Result<Option<Session>> {
+    let Some(mut parent) = lineage_step(tx, &first, now, max)? else {
+        return Ok(None);
+    };
+    for _ in 1..MAX_LINEAGE {
+        let Some(id) = parent else {
             return Ok(Some(first));
         };
-        let Some(parent) = tx.session(parent)? else {
+        let Some(session) = tx.session(id)? else {
             return Ok(None);
         };
-        current = parent;
+        let Some(next) = lineage_step(tx, &session, now, max)? else {
+            return Ok(None);
+        };
+        parent = next;
     }
-    Ok(None)
+    Ok(parent.is_none().then_some(first))
+}
+
+/// One session of a lineage: `None` when it is dead (ended, past its absolute end, or the
+/// access token that issued its code revoked), else its parent's id, if any.
+fn lineage_step<T: ReadTx + ?Sized>(
+    tx: &mut T,
+    session: &Session,
+    now: OffsetDateTime,
+    max: Duration,
+) -> Result<Option<Option<Uuid>>> {
+    if session.check(now, max).is_err() {
+        return Ok(None);
+    }
+    if let Some(source) = &session.source_token {
+        if tx
+            .access_token(source)?
+            .is_some_and(|t| t.check(now) == Err(TokenRejection::Revoked))
+        {
+            return Ok(None);
+        }
+    }
+    Ok(Some(session.parent_id))
 }
 
 pub(crate) fn live_access<T: ReadTx + ?Sized>(

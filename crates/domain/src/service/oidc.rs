@@ -316,19 +316,26 @@ impl<S: Store> Gatehouse<S> {
         &self,
         auth: &crate::service::ClientAuth,
     ) -> Result<(Client, Option<Vec<SigningKey>>)> {
-        let now = self.now();
-        let signing = self.key_ring().is_some();
-        self.store()
-            .read(|tx| {
-                let client = crate::service::authenticate_in(tx, auth, now)?;
-                let keys = (signing
-                    && client.access_token_format == crate::model::TokenFormat::Jwt)
-                    .then(|| tx.signing_keys())
-                    .transpose()?;
-                Ok((client, keys))
-            })
+        self.read_client_for_signing(auth)
             .inspect_err(|e| self.client_failed(e, Some(auth)))
             .and_then(|found| self.settle_assertion(auth).map(|()| found))
+    }
+
+    /// The read of [`Self::authenticate_client_for_signing`] alone: it writes nothing (no
+    /// failure counted, no assertion `jti` recorded).
+    pub(crate) fn read_client_for_signing(
+        &self,
+        auth: &crate::service::ClientAuth,
+    ) -> Result<(Client, Option<Vec<SigningKey>>)> {
+        let now = self.now();
+        let signing = self.key_ring().is_some();
+        self.store().read(|tx| {
+            let client = crate::service::authenticate_in(tx, auth, now)?;
+            let keys = (signing && client.access_token_format == crate::model::TokenFormat::Jwt)
+                .then(|| tx.signing_keys())
+                .transpose()?;
+            Ok((client, keys))
+        })
     }
 
     /// The JWK Set published now.

@@ -6,12 +6,12 @@ use crate::error::GrantRejection::{
     AlreadyUsed, Changed, Expired, Replayed, Revoked, SessionEnded, Unknown, UnknownSession,
     WrongClient,
 };
-use crate::model::{GrantType, TokenFormat, TokenRejection};
+use crate::model::{Client, GrantType, TokenFormat, TokenRejection};
 use crate::secret::TokenDigest;
 use crate::store::{Pending, Store, WriteTx};
 
 use super::client_auth::{require_grant, ClientAuth};
-use super::introspect::{live_session, user_of};
+use super::introspect::{live_session_from, user_of};
 use super::scope::{intersect_scope, narrow_scope};
 use super::tokens::IssuedTokens;
 use super::{later, Gatehouse, Result};
@@ -41,6 +41,7 @@ impl<S: Store> Gatehouse<S> {
         refresh_token: &str,
         scope: Option<&str>,
     ) -> Result<IssuedTokens> {
+        let client = self.authenticate_client(client)?;
         let job = self.refresh_job(client, refresh_token, scope)?;
         self.store
             .write(job)
@@ -48,9 +49,12 @@ impl<S: Store> Gatehouse<S> {
             .inspect(|t| self.audit_issued(GrantType::RefreshToken, t))
     }
 
-    /// [`Self::refresh_grant`] with the write queued, not waited for: the [`Pending`]
-    /// resolves once the rotation and the new pair are durable (or with the refusal, after
-    /// the commit of what a refusal keeps: a replay still ends the session).
+    /// [`Self::refresh_grant`] that waits for no write (for a client with a secret), so an
+    /// HTTP worker may run it: the [`Pending`] resolves once the rotation and the new pair
+    /// are durable (or with the refusal, after the commit of what a refusal keeps: a replay
+    /// still ends the session; a failed client authentication is counted against the
+    /// caller's address first). A client assertion's `jti` is recorded by a write waited for
+    /// ([`ClientAuth::is_assertion`]: run those on a blocking worker).
     ///
     /// # Errors
     /// As [`Self::refresh_grant`]; the grant's own refusals through the [`Pending`].
@@ -60,6 +64,10 @@ impl<S: Store> Gatehouse<S> {
         refresh_token: &str,
         scope: Option<&str>,
     ) -> Result<Pending<IssuedTokens>> {
+        let client = match self.authenticate_client_queued(client)? {
+            Ok(client) => client,
+            Err(refused) => return Ok(refused),
+        };
         let pending = self
             .store
             .write_later(self.refresh_job(client, refresh_token, scope)?);
@@ -69,17 +77,16 @@ impl<S: Store> Gatehouse<S> {
         ))
     }
 
-    /// Authenticates the client and prepares the new pair; the write transaction that
+    /// Prepares the new pair for an authenticated client; the write transaction that
     /// checks, rotates and stores it (an outer `Err` rolls back, an inner one is a refusal
     /// committed with what it keeps).
     fn refresh_job(
         &self,
-        client: &ClientAuth,
+        client: Client,
         refresh_token: &str,
         scope: Option<&str>,
     ) -> Result<impl FnOnce(&mut dyn WriteTx) -> Result<Result<IssuedTokens>> + Send + 'static>
     {
-        let client = self.authenticate_client(client)?;
         require_grant(&client, GrantType::RefreshToken)?;
         let digest = TokenDigest::of(refresh_token);
         let now = self.now();
@@ -139,9 +146,9 @@ impl<S: Store> Gatehouse<S> {
                 let Some(session) = tx.session(old.session_id)? else {
                     return Err(Error::InvalidGrant(UnknownSession));
                 };
-                if live_session(tx, session.id, now, max)?.is_none() {
+                let Some(session) = live_session_from(tx, session, now, max)? else {
                     return Err(Error::InvalidGrant(SessionEnded));
-                }
+                };
                 // What this transaction keeps even when it refuses: a replay ends the session
                 // (commit, then fail); a retry within the grace window is marked used, so a
                 // refusal after it still spends the one retry. Every other refusal changes
