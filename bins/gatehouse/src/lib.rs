@@ -70,7 +70,13 @@ pub fn build_state(config: &Settings) -> Result<AppState, StartError> {
     let hasher = PasswordHasher::new(config.hash_iterations)
         .map_err(|e| StartError::Database(format!("hash iterations: {e}")))?;
     let rng: Arc<dyn Rng> = Arc::new(SystemRng::new());
-    let service = state::build_service(storage, config, hasher, rng.clone(), Arc::new(SystemClock));
+    let service = state::build_service(
+        storage.clone(),
+        config,
+        hasher,
+        rng.clone(),
+        Arc::new(SystemClock),
+    );
     let service = state::with_katana(service, config).map_err(StartError::Settings)?;
     let service = state::with_capture(service, config);
     let service = match state::key_ring(config, &*rng).map_err(StartError::Database)? {
@@ -103,7 +109,14 @@ pub fn build_state(config: &Settings) -> Result<AppState, StartError> {
         .form_key()
         .map_err(|e| StartError::Database(format!("forms' server key: {e}")))?;
     let pool = HashPool::try_with_nice(config.hash_threads, config.hash_queue, HASH_THREAD_NICE)?;
-    Ok(AppState::new(service, pool, config.clone(), rng, form_key))
+    Ok(AppState::new(
+        service,
+        storage,
+        pool,
+        config.clone(),
+        rng,
+        form_key,
+    ))
 }
 
 /// A server running on its own thread.

@@ -103,6 +103,10 @@ pub struct AppState {
     pub dual_run: crate::dual_run::DualRun,
     /// `--dual-run observe`: the same state over the rolled-back store (the dry run).
     dry: Option<web::Data<AppState>>,
+    /// The handle the service was built over (a clone: one pool, one writer), for what is
+    /// not a domain operation: the backend, the SQL counter, the dry run's rolled-back twin.
+    /// Transactions go through the service's operations.
+    storage: Storage,
 }
 
 impl std::fmt::Debug for AppState {
@@ -117,6 +121,7 @@ impl AppState {
     /// Assembles the state.
     pub fn new(
         service: Service,
+        storage: Storage,
         pool: HashPool,
         config: Settings,
         rng: Arc<dyn Rng>,
@@ -124,7 +129,7 @@ impl AppState {
     ) -> Self {
         let pool = Arc::new(pool);
         let dry = (config.dual_run == DualRunMode::Observe).then(|| {
-            let dry_service = service.with_store(service.store().rolled_back());
+            let dry_service = service.with_store(storage.rolled_back());
             web::Data::new(Self {
                 service: Arc::new(dry_service),
                 pool: pool.clone(),
@@ -135,6 +140,7 @@ impl AppState {
                 dual_run: crate::dual_run::DualRun::default(),
                 dry: None,
                 form_key: form_key.clone(),
+                storage: storage.rolled_back(),
             })
         });
         Self {
@@ -147,6 +153,7 @@ impl AppState {
             issuer: std::sync::OnceLock::new(),
             dual_run: crate::dual_run::DualRun::default(),
             dry,
+            storage,
         }
     }
 
@@ -224,7 +231,7 @@ impl AppState {
         R: Send + 'static,
         F: FnOnce(&Service) -> Result<R, DomainError> + Send + 'static,
     {
-        if self.service.store().backend() == "postgres" {
+        if self.storage.backend() == "postgres" {
             self.blocking(f).await
         } else {
             self.read_now(f)
@@ -283,7 +290,7 @@ impl AppState {
             hash_threads: self.pool.threads(),
             password_hashes: self.service.hasher().hash_invocations(),
             hash_iterations: self.service.hasher().iterations_run(),
-            sql_compiles: self.service.store().sql_compiles(),
+            sql_compiles: self.storage.sql_compiles(),
         }
     }
 }

@@ -5,7 +5,7 @@ use std::fmt;
 use std::net::IpAddr;
 
 use crate::error::Error;
-use crate::model::{Client, GrantType, User};
+use crate::model::{Client, GrantType, Member, SubAccount, User};
 use crate::secret::Secret;
 use crate::store::{ReadTx, Store};
 
@@ -162,6 +162,16 @@ impl GrantUser {
     }
 }
 
+/// What the member grant reads in one transaction, before verifying the password.
+struct MemberRead {
+    /// The member the id names, if any.
+    member: Option<Member>,
+    /// The sub-account asked for (read only for a known member), whoever's it is.
+    sub: Option<SubAccount>,
+    /// The login: the member's user (or nobody) and the lockout records of its keys.
+    attempt: LoginAttempt,
+}
+
 impl<S: Store> Gatehouse<S> {
     /// The password grant (katana `/token`, v1 `grant_type=password`).
     ///
@@ -289,7 +299,11 @@ impl<S: Store> Gatehouse<S> {
             })?),
         };
         let member_id = grant.member_id.trim().to_owned();
-        let (member, sub, attempt) = self.store.read(|tx| {
+        let MemberRead {
+            member,
+            sub,
+            attempt,
+        } = self.store.read(|tx| {
             let member = tx.member_by_member_id(&member_id)?;
             let user = match &member {
                 Some(m) => tx.user_by_id(m.user_id)?,
@@ -305,7 +319,11 @@ impl<S: Store> Gatehouse<S> {
                 (Some(_), Some(id)) => tx.sub_account(id)?,
                 _ => None,
             };
-            Ok((member, sub, LoginAttempt::read(tx, keys, user)?))
+            Ok(MemberRead {
+                member,
+                sub,
+                attempt: LoginAttempt::read(tx, keys, user)?,
+            })
         })?;
         let login = self.verify_login(attempt, &grant.password)?;
         let Some(member) = member else {

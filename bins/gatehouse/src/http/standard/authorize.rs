@@ -14,7 +14,7 @@
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use gatehouse_domain::authorize::{
-    AuthorizationParams, AuthorizationRequest, AuthorizeError, Prompt,
+    AuthorizationParams, AuthorizationRequest, AuthorizeError, Prompt, RedirectError,
 };
 use gatehouse_domain::browser_session::{BrowserSessionInfo, BROWSER_SESSION_LIFETIME};
 use gatehouse_domain::forms;
@@ -23,6 +23,7 @@ use gatehouse_domain::{Error as DomainError, GrantRejection};
 
 use super::page;
 use super::{cookie, parse_urlencoded, with_query};
+use crate::http::error::redirect_code;
 use crate::http::extract::Caller;
 use crate::http::request;
 use crate::http::ApiError;
@@ -161,9 +162,10 @@ fn refuse(state: &AppState, error: AuthorizeError) -> HttpResponse {
             description,
             state: echoed,
         } => {
-            tracing::info!(error, reason = %description, "authorization request refused (redirect)");
+            let code = redirect_code(error);
+            tracing::info!(error = code.as_str(), reason = %description, "authorization request refused (redirect)");
             let mut params = vec![
-                ("error", error),
+                ("error", code.as_str()),
                 ("error_description", description.as_str()),
             ];
             if let Some(s) = echoed.as_deref() {
@@ -269,7 +271,7 @@ async fn conclude(
                 state,
                 AuthorizeError::redirect(
                     &request,
-                    "consent_required",
+                    RedirectError::ConsentRequired,
                     "the client needs the user's consent, and prompt=none forbids asking",
                 ),
             );
@@ -373,7 +375,7 @@ pub(crate) async fn authorize(req: HttpRequest, state: Data) -> HttpResponse {
             &state,
             AuthorizeError::redirect(
                 &request,
-                "login_required",
+                RedirectError::LoginRequired,
                 "the user is not signed in, and prompt=none forbids asking",
             ),
         ),
@@ -620,7 +622,11 @@ pub(crate) async fn consent(req: HttpRequest, payload: web::Payload, state: Data
         Some("allow") => issue(&state, request, session, Vec::new()).await,
         Some("deny") => refuse(
             &state,
-            AuthorizeError::redirect(&request, "access_denied", "the user denied the request"),
+            AuthorizeError::redirect(
+                &request,
+                RedirectError::AccessDenied,
+                "the user denied the request",
+            ),
         ),
         _ => error_page(StatusCode::BAD_REQUEST, "Choose Allow or Deny."),
     }
