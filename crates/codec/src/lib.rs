@@ -48,6 +48,7 @@ mod http_error;
 mod json;
 mod json_text;
 mod media;
+mod rfc_form;
 mod text_de;
 mod xml;
 
@@ -72,6 +73,7 @@ pub use json::JsonNetFormatter;
 pub use media::{
     classify, negotiate, negotiate_media, BodyFormat, Charset, Negotiated, ResponseFormat,
 };
+pub use rfc_form::{decode_strict_form, parse_urlencoded, StrictFormError};
 
 /// Limits and leniencies of the readers.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -205,23 +205,19 @@ pub fn decode_rfc<T: DeserializeOwned>(
     }
 }
 
-/// A form body, names exact, each at most once, every value a string.
+/// A form body, names exact, each at most once, every value a string
+/// ([`codec::decode_strict_form`]).
 fn strict_form<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
-    let pairs = std::str::from_utf8(body)
-        .ok()
-        .and_then(crate::http::standard::parse_urlencoded)
-        .ok_or_else(|| ApiError::BadRequest("The form body is not valid URL encoding.".into()))?;
-    let mut object = serde_json::Map::new();
-    for (name, value) in pairs {
-        if object.contains_key(&name) {
-            return Err(ApiError::BadRequest(format!(
-                "The parameter {} appears more than once.",
-                printable_name(&name)
-            )));
+    codec::decode_strict_form(body).map_err(|e| match e {
+        codec::StrictFormError::NotUrlEncoded => {
+            ApiError::BadRequest("The form body is not valid URL encoding.".into())
         }
-        object.insert(name, serde_json::Value::String(value));
-    }
-    serde_json::from_value(serde_json::Value::Object(object)).map_err(|e| strict_error(&e))
+        codec::StrictFormError::Repeated(name) => ApiError::BadRequest(format!(
+            "The parameter {} appears more than once.",
+            printable_name(&name)
+        )),
+        codec::StrictFormError::Binding(e) => strict_error(&e),
+    })
 }
 
 /// A parameter name fit for an error message (short, printable).

@@ -20,6 +20,7 @@ use gatehouse_domain::browser_session::{BrowserSessionInfo, BROWSER_SESSION_LIFE
 use gatehouse_domain::forms;
 use gatehouse_domain::secret::Secret;
 use gatehouse_domain::{Error as DomainError, GrantRejection};
+use gatehouse_models::oauth::AuthorizationQuery;
 
 use super::page;
 use super::{cookie, parse_urlencoded, with_query};
@@ -61,33 +62,25 @@ pub(super) fn set_cookie(
     format!("{name}={value}; Path=/; HttpOnly; SameSite=Lax{secure}{age}")
 }
 
+/// The authorization request among `pairs` (a query or a form), as the models read it
+/// ([`AuthorizationQuery`]), for the domain's checks.
 pub(super) fn params_from(pairs: &[(String, String)]) -> AuthorizationParams {
-    let mut p = AuthorizationParams::default();
-    for (key, value) in pairs {
-        let slot = match key.as_str() {
-            "response_type" => &mut p.response_type,
-            "client_id" => &mut p.client_id,
-            "redirect_uri" => &mut p.redirect_uri,
-            "scope" => &mut p.scope,
-            "state" => &mut p.state,
-            "code_challenge" => &mut p.code_challenge,
-            "code_challenge_method" => &mut p.code_challenge_method,
-            "prompt" => &mut p.prompt,
-            "response_mode" => &mut p.response_mode,
-            "nonce" => &mut p.nonce,
-            "request_uri" => &mut p.request_uri,
-            // RFC 6749 section 3.1: unknown parameters are ignored.
-            _ => continue,
-        };
-        if slot.is_some() {
-            if p.repeated.is_none() {
-                p.repeated = Some(key.clone());
-            }
-        } else {
-            *slot = Some(value.clone());
-        }
+    let q = AuthorizationQuery::from_pairs(pairs.iter().cloned());
+    AuthorizationParams {
+        repeated: q.repeated().map(str::to_owned),
+        response_type: q.response_type,
+        client_id: q.client_id,
+        redirect_uri: q.redirect_uri,
+        scope: q.scope,
+        state: q.state,
+        code_challenge: q.code_challenge,
+        code_challenge_method: q.code_challenge_method,
+        prompt: q.prompt,
+        response_mode: q.response_mode,
+        nonce: q.nonce,
+        request_uri: q.request_uri,
+        pushed: false,
     }
-    p
 }
 
 /// The authorization request's parameters, carried through the login and consent forms.
