@@ -72,6 +72,10 @@ pub fn with_capture(service: Service, config: &Settings) -> Service {
 }
 
 /// Loads the demo data (`crates/domain/demo.json`) (idempotent).
+///
+/// # Errors
+/// The import's: the document does not parse, or conflicts with stored data, or the
+/// database fails.
 pub fn load_demo(service: &Service) -> Result<(), DomainError> {
     let document = gatehouse_domain::import::demo_document()?;
     service.import(&document).map(|_| ())
@@ -79,6 +83,9 @@ pub fn load_demo(service: &Service) -> Result<(), DomainError> {
 
 /// Loads the demo's admin client (`crates/domain/demo-admin.json`): `serve --demo` with
 /// `--admin-bind` (idempotent).
+///
+/// # Errors
+/// As [`load_demo`].
 pub fn load_demo_admin(service: &Service) -> Result<(), DomainError> {
     let document = gatehouse_domain::import::demo_admin_document()?;
     service.import(&document).map(|_| ())
@@ -195,6 +202,10 @@ impl AppState {
     }
 
     /// Runs `f` on the blocking pool (database work that hashes no password).
+    ///
+    /// # Errors
+    /// What `f` returns, as an [`ApiError`]; [`ApiError::Internal`] when the pool dropped
+    /// the work.
     pub async fn blocking<R, F>(&self, f: F) -> Result<R, ApiError>
     where
         R: Send + 'static,
@@ -213,6 +224,9 @@ impl AppState {
     /// Runs `f` right here on the HTTP worker: only for reads that never wait (a WAL reader
     /// is never blocked by the writer) and take tens of microseconds, where the hop to the
     /// blocking pool and the thread wake-ups cost more than the work (introspection).
+    ///
+    /// # Errors
+    /// What `f` returns, as an [`ApiError`].
     pub fn read_now<R, F>(&self, f: F) -> Result<R, ApiError>
     where
         F: FnOnce(&Service) -> Result<R, DomainError>,
@@ -226,6 +240,9 @@ impl AppState {
     /// where every query is a network round trip, on the blocking pool, so that an HTTP
     /// worker never sits waiting for the database (with two workers, inline reads capped
     /// introspection at two requests in flight: 1,873/s against 9,345/s on SQLite).
+    ///
+    /// # Errors
+    /// As [`Self::blocking`].
     pub async fn read<R, F>(&self, f: F) -> Result<R, ApiError>
     where
         R: Send + 'static,
@@ -245,6 +262,10 @@ impl AppState {
     /// commit's fsync: one more wake-up per grant, and at most 16 grants in flight per
     /// worker (the blocking pool's size), which kept the batches small (issue 23,
     /// `docs/performance.md`).
+    ///
+    /// # Errors
+    /// What `f` returns, or the commit's failure, as an [`ApiError`];
+    /// [`ApiError::Internal`] when the pool dropped the work.
     pub async fn write_later<R, F>(&self, f: F) -> Result<R, ApiError>
     where
         R: Send + 'static,
@@ -255,18 +276,19 @@ impl AppState {
     }
 
     /// Runs `f` on the password-hash pool; a full queue is [`ApiError::Busy`] at once.
+    ///
+    /// # Errors
+    /// [`ApiError::Busy`] when the queue is full, what `f` returns as an [`ApiError`], and
+    /// [`ApiError::Internal`] when the pool dropped the work.
     pub async fn hashing<R, F>(&self, f: F) -> Result<R, ApiError>
     where
         R: Send + 'static,
         F: FnOnce(&Service) -> Result<R, DomainError> + Send + 'static,
     {
         let service = self.service.clone();
-        let receiver = match self.pool.try_spawn(move || timing::timed(|| f(&service))) {
-            Ok(r) => r,
-            Err(_) => {
-                self.metrics.hash_rejected();
-                return Err(ApiError::Busy);
-            }
+        let Ok(receiver) = self.pool.try_spawn(move || timing::timed(|| f(&service))) else {
+            self.metrics.hash_rejected();
+            return Err(ApiError::Busy);
         };
         match receiver.await {
             Ok((result, spent)) => {

@@ -92,6 +92,10 @@ fn parse_hop(hop: &str) -> Option<IpAddr> {
 /// refused before anything is read) and giving up when the body has not fully arrived within
 /// the configured request timeout (a slow or lying client must not hold a worker's
 /// connection open forever: actix's own timeout covers the head only).
+///
+/// # Errors
+/// [`ApiError::TooLarge`] past `limit`, [`ApiError::Timeout`] past the request timeout,
+/// [`ApiError::BadRequest`] when the connection breaks mid-body.
 pub async fn read_body(
     req: &HttpRequest,
     payload: web::Payload,
@@ -136,6 +140,10 @@ pub enum Leniency {
 /// API bound `null` without consulting a formatter, so there is no 415; the handler then
 /// reports the required members, as it does for `{}`. A JSON or form body of whitespace
 /// binds the empty model too (Json.NET read it as `null`).
+///
+/// # Errors
+/// [`ApiError::MediaType`] for a Content-Type the leniency does not read,
+/// [`ApiError::Binding`] for a body that does not bind (every failure Web API listed).
 pub fn decode<T: DeserializeOwned + Contract>(
     req: &HttpRequest,
     body: &[u8],
@@ -182,6 +190,11 @@ pub fn decode<T: DeserializeOwned + Contract>(
 /// once; JSON too when `json_too` (introspection and revocation, documented in
 /// docs/oauth.md), read as RFC 8259 (no comments, nothing after the value, exact names, a
 /// name at most once). Errors never quote the body (it carries secrets).
+///
+/// # Errors
+/// [`ApiError::MediaType`] for another Content-Type, [`ApiError::BadRequest`] for an empty
+/// JSON body, malformed URL encoding or JSON, a repeated parameter or one that is not a
+/// string.
 pub fn decode_rfc<T: DeserializeOwned>(
     req: &HttpRequest,
     body: &[u8],

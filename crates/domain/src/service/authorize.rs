@@ -382,14 +382,11 @@ impl<S: Store> Gatehouse<S> {
                 &format!("nonce is too long (at most {MAX_NONCE_BYTES} bytes)"),
             );
         }
-        let scope = match narrow_scope(&client.scope, params.scope.as_deref()) {
-            Ok(scope) => scope,
-            Err(_) => {
-                return fail(
-                    RedirectError::InvalidScope,
-                    "the requested scope exceeds what the client may be granted",
-                )
-            }
+        let Ok(scope) = narrow_scope(&client.scope, params.scope.as_deref()) else {
+            return fail(
+                RedirectError::InvalidScope,
+                "the requested scope exceeds what the client may be granted",
+            );
         };
         // Without signing keys no id_token can be issued: an OpenID request is refused rather
         // than answered with a code whose exchange silently lacks the id_token.

@@ -175,7 +175,7 @@ fn exchange(fx: &crate::support::Fx, code: &str) -> Result<gatehouse_domain::Iss
         .exchange_code(&demo_client(), code, binding(VERIFIER), None, true)
 }
 
-fn withdrawn(r: Result<gatehouse_domain::IssuedTokens, Error>) -> bool {
+fn withdrawn(r: &Result<gatehouse_domain::IssuedTokens, Error>) -> bool {
     matches!(
         r,
         Err(Error::InvalidGrant(GrantRejection::Withdrawn(
@@ -210,7 +210,7 @@ fn logout_withdraws_the_codes_of_its_browser_session_only() {
         .end_browser_session(first.cookie.expose())
         .expect("logout"));
     assert!(
-        withdrawn(exchange(&fx, stolen.code.expose())),
+        withdrawn(&exchange(&fx, stolen.code.expose())),
         "withdrawn at logout"
     );
     assert!(
@@ -236,7 +236,7 @@ fn logout_withdraws_the_codes_of_its_browser_session_only() {
         .gh
         .replace_browser_session(third.cookie.expose())
         .expect("replace"));
-    assert!(withdrawn(exchange(&fx, pending.code.expose())));
+    assert!(withdrawn(&exchange(&fx, pending.code.expose())));
     fx.gh
         .validate_access_token(kept.access_token.expose())
         .expect("a replacing sign-in is not a logout");
@@ -313,7 +313,7 @@ fn password_change_and_disable_withdraw_the_users_codes() {
             GrantKind::AuthorizationCode
         )))
     ));
-    assert!(withdrawn(exchange(&fx, code.code.expose())));
+    assert!(withdrawn(&exchange(&fx, code.code.expose())));
     exchange(&fx, bobs.code.expose()).expect("bob's code is bob's");
 
     let otc = fx
