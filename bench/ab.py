@@ -47,9 +47,10 @@ def serve(binary: Path, name: str, work: Path) -> run.Proc:
                      port, "/healthz", work)
 
 
-def measure(wrk: str, url: str, what: str, pools: dict, conns: int, secs: float, r: int) -> run.Load:
+def measure(wrk: str, url: str, what: str, pools: dict, conns: int, secs: float, r: int,
+            token_path: str = "/oauth2/token") -> run.Load:
     if what == "grant":
-        return run.wrk_fixed(wrk, url + "/oauth2/token", conns, secs, "grant_type=client_credentials", FORM,
+        return run.wrk_fixed(wrk, url + token_path, conns, secs, "grant_type=client_credentials", FORM,
                              auth=run.BASIC)
     if what == "refresh":
         return run.wrk_pooled(wrk, url + V1, conns, secs, pools["refresh"][r],
@@ -123,7 +124,8 @@ def main() -> None:
             order = keys[r % len(keys):] + keys[:r % len(keys)]
             for key in order:
                 for what in (["grant"] if key == "node" else whats):
-                    ld = measure(wrk, procs[key].url, what, pools.get(key, {}), args.conns, args.seconds, r)
+                    ld = measure(wrk, procs[key].url, what, pools.get(key, {}), args.conns, args.seconds, r,
+                                 "/token" if key == "node" else "/oauth2/token")
                     results.setdefault(key, {}).setdefault(what, []).append(ld)
                     loads.append(os.getloadavg()[0])
                     run.log(f"round {r + 1} {key} {what}: {ld.rps:,.0f}/s p99 {ld.p99_ms:.1f} ms "

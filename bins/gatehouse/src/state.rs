@@ -282,12 +282,16 @@ impl AppState {
     /// client assertion, whose `jti` is recorded first), on the blocking pool
     /// ([`Self::write_later`]). Issue 23: the hop to the blocking pool and back was the
     /// largest cost of a durable grant after the fsync (`docs/performance.md`).
+    ///
+    /// # Errors
+    /// What `f` or its [`Pending`] returns, as an [`ApiError`]; as [`Self::write_later`] on
+    /// the blocking pool.
     pub async fn grant_now<R, F>(&self, on_worker: bool, f: F) -> Result<R, ApiError>
     where
         R: Send + 'static,
         F: FnOnce(&Service) -> Result<Pending<R>, DomainError> + Send + 'static,
     {
-        if !on_worker || self.service.store().backend() == "postgres" {
+        if !on_worker || self.storage.backend() == "postgres" {
             return self.write_later(f).await;
         }
         let pending = self.read_now(f)?;
