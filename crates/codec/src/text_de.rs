@@ -66,7 +66,7 @@ pub(crate) struct TextDe<'a> {
 }
 
 /// Does the XML name `name` belong to the serde field `field`?
-fn xml_name_eq(field: &str, camel: bool, name: &str) -> bool {
+pub(crate) fn xml_name_eq(field: &str, camel: bool, name: &str) -> bool {
     if !camel {
         return field == name;
     }
