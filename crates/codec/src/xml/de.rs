@@ -201,7 +201,7 @@ impl<'a> Scanner<'a> {
             max_string_len: opts.max_string_len,
             root_name,
             namespace,
-            stack: Vec::new(),
+            stack: Vec::with_capacity(8),
             in_scope: 0,
             root_closed: false,
             root_ns: None,
@@ -294,9 +294,14 @@ impl<'a> Scanner<'a> {
                 }
                 Event::Comment(_) => {}
                 Event::Text(t) => {
-                    let s = t
-                        .xml10_content()
-                        .map_err(|_| malformed("invalid text encoding"))?;
+                    // The body is already UTF-8: text without a `\r` to normalise is a slice
+                    // of it (quick-xml would validate it again).
+                    let s = match self.borrow(&t) {
+                        Some(s) if !s.as_bytes().contains(&b'\r') => Cow::Borrowed(s),
+                        _ => t
+                            .xml10_content()
+                            .map_err(|_| malformed("invalid text encoding"))?,
+                    };
                     if self.stack.is_empty() {
                         if s.trim().is_empty() {
                             continue;
@@ -383,15 +388,21 @@ impl<'a> Scanner<'a> {
             });
         }
         let is_root = self.stack.is_empty();
-        let local = std::str::from_utf8(e.local_name().into_inner())
-            .map_err(|_| DecodeError::InvalidUtf8)?;
-        if is_root && local != self.root_name {
+        let local = e.local_name().into_inner();
+        let name = match self.borrow(local) {
+            Some(name) => Cow::Borrowed(name),
+            None => Cow::Owned(
+                std::str::from_utf8(local)
+                    .map_err(|_| DecodeError::InvalidUtf8)?
+                    .to_owned(),
+            ),
+        };
+        if is_root && name != self.root_name {
             return Err(DecodeError::WrongRoot {
                 expected: self.root_name,
-                found: local.to_owned(),
+                found: name.into_owned(),
             });
         }
-        let name = self.borrow_name(local);
         let kind = match ns {
             ElemNs::Root { bound, wrong } => {
                 // DataContractSerializer refused a root in another namespace and a root
@@ -430,17 +441,13 @@ impl<'a> Scanner<'a> {
         }))
     }
 
-    /// `name` as a slice of the body it was read from (quick-xml's events borrow the body,
-    /// but a name's lifetime is the event's); a copy if it is not one.
-    fn borrow_name(&self, name: &str) -> Cow<'a, str> {
-        let offset = (name.as_ptr() as usize).wrapping_sub(self.src.as_ptr() as usize);
-        match offset
-            .checked_add(name.len())
-            .and_then(|end| self.src.get(offset..end))
-        {
-            Some(s) if s.as_ptr() == name.as_ptr() => Cow::Borrowed(s),
-            _ => Cow::Owned(name.to_owned()),
-        }
+    /// `bytes` as a slice of the body they were read from (quick-xml's events borrow the
+    /// body, but a name's lifetime is the event's), without validating them again; `None`
+    /// if they are not one.
+    fn borrow(&self, bytes: &[u8]) -> Option<&'a str> {
+        let offset = (bytes.as_ptr() as usize).wrapping_sub(self.src.as_ptr() as usize);
+        let s = self.src.get(offset..offset.checked_add(bytes.len())?)?;
+        (s.as_ptr() == bytes.as_ptr()).then_some(s)
     }
 
     /// The caps on attributes and namespace declarations, and `i:nil`: (nil, declarations).
