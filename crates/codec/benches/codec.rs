@@ -17,7 +17,10 @@ use serde::Serialize;
 
 /// Nanoseconds of CPU time this thread has run (`CLOCK_THREAD_CPUTIME_ID`), or of wall
 /// time when asked.
-#[expect(unsafe_code, reason = "std has no thread CPU clock; libc's clock_gettime is the call")]
+#[expect(
+    unsafe_code,
+    reason = "std has no thread CPU clock; libc's clock_gettime is the call"
+)]
 fn now_ns() -> u64 {
     static WALL: std::sync::OnceLock<Option<std::time::Instant>> = std::sync::OnceLock::new();
     let wall = WALL.get_or_init(|| {

@@ -21,8 +21,8 @@
 use std::borrow::Cow;
 
 use quick_xml::events::{BytesStart, Event};
-use quick_xml::name::ResolveResult;
-use quick_xml::NsReader;
+use quick_xml::name::PrefixDeclaration;
+use quick_xml::Reader;
 use serde::de::{self, DeserializeOwned, IntoDeserializer};
 
 use super::{ARRAYS, XSI};
@@ -145,6 +145,21 @@ pub(crate) enum Item<'a> {
     Eof,
 }
 
+/// The reserved namespace of the `xml` prefix.
+const XML_NAMESPACE: &[u8] = b"http://www.w3.org/XML/1998/namespace";
+/// The reserved namespace of the `xmlns` prefix.
+const XMLNS_NAMESPACE: &[u8] = b"http://www.w3.org/2000/xmlns/";
+
+/// A namespace declaration in scope.
+struct Binding<'a> {
+    /// Empty for the default namespace (`xmlns`, and `xmlns:` as quick-xml read it).
+    prefix: Cow<'a, [u8]>,
+    /// Empty: undeclared (`xmlns=""`).
+    value: Cow<'a, [u8]>,
+    /// Level of the element that declared it.
+    level: usize,
+}
+
 /// One open element.
 struct Frame<'a> {
     name: Cow<'a, str>,
@@ -156,7 +171,9 @@ struct Frame<'a> {
 
 /// quick-xml's events checked against the contract and the limits, in document order.
 pub(crate) struct Scanner<'a> {
-    reader: NsReader<&'a [u8]>,
+    reader: Reader<&'a [u8]>,
+    /// Namespace bindings in scope, innermost last (see [`Binding`]).
+    bindings: Vec<Binding<'a>>,
     /// The body (after a byte order mark).
     src: &'a str,
     max_depth: usize,
@@ -195,7 +212,8 @@ impl<'a> Scanner<'a> {
             return Err(DecodeError::EmptyBody);
         }
         Ok(Scanner {
-            reader: NsReader::from_str(text),
+            reader: Reader::from_str(text),
+            bindings: Vec::new(),
             src: text,
             max_depth: opts.max_depth,
             max_string_len: opts.max_string_len,
@@ -258,15 +276,22 @@ impl<'a> Scanner<'a> {
 
     fn step(&mut self) -> Result<Item<'a>, DecodeError> {
         loop {
-            let (resolved, event) = self.reader.read_resolved_event().map_err(|e| opaque(&e))?;
+            let event = self.reader.read_event().map_err(|e| opaque(&e))?;
             match event {
                 Event::Start(ref e) | Event::Empty(ref e) => {
-                    let is_root = self.stack.is_empty();
-                    let ns = Self::classify(resolved, is_root, self.namespace, self.root_ns);
-                    return self.open(ns, e, matches!(event, Event::Empty(_)));
+                    let level = self.stack.len() + 1;
+                    self.declare(e, level)?;
+                    let ns = self.classify(e);
+                    let empty = matches!(event, Event::Empty(_));
+                    let item = self.open(ns, e, empty);
+                    if empty {
+                        self.undeclare(level);
+                    }
+                    return item;
                 }
                 Event::End(_) => {
                     let level = self.stack.len();
+                    self.undeclare(level);
                     if let Some(frame) = self.stack.pop() {
                         self.in_scope -= frame.declared;
                         if self.stack.is_empty() {
@@ -340,21 +365,88 @@ impl<'a> Scanner<'a> {
         }
     }
 
-    /// Classify an element's resolved namespace (an undeclared prefix fails).
-    fn classify(
-        resolved: ResolveResult<'_>,
-        is_root: bool,
-        namespace: &'static str,
-        root_ns: Option<&'static [u8]>,
-    ) -> Result<ElemNs, DecodeError> {
-        let ns = match resolved {
-            ResolveResult::Unbound => None,
-            ResolveResult::Bound(n) => Some(n.0),
-            ResolveResult::Unknown(_) => {
-                return Err(malformed("a namespace prefix is not declared"))
-            }
+    /// The namespace declarations of a start tag, in scope from now until its end, refused
+    /// as quick-xml's `NsReader` refused them (the reader this replaced used it; the rules
+    /// and their order are its `NamespaceResolver::push`): `xml` bound elsewhere than its
+    /// namespace, `xmlns` bound at all, another prefix bound to either reserved namespace.
+    /// Attributes are read up to the first that does not parse (the attribute checks of
+    /// [`Scanner::attributes`] report that one). Bindings borrow the body, where the
+    /// resolver copied each into a buffer.
+    fn declare(&mut self, e: &BytesStart<'_>, level: usize) -> Result<(), DecodeError> {
+        // No `=`, no attribute that parses: the common case of a member element.
+        if !e.attributes_raw().contains(&b'=') {
+            return Ok(());
+        }
+        let refused = || malformed("an invalid namespace declaration");
+        for attr in e.attributes().with_checks(false) {
+            let Ok(attr) = attr else { break };
+            let Some(declaration) = attr.key.as_namespace_binding() else {
+                continue;
+            };
+            let value = self.borrow_bytes(&attr.value);
+            let prefix: Cow<'a, [u8]> = match declaration {
+                PrefixDeclaration::Default => Cow::Borrowed(b""),
+                PrefixDeclaration::Named(b"xml") => {
+                    if *value != *XML_NAMESPACE {
+                        return Err(refused());
+                    }
+                    continue;
+                }
+                PrefixDeclaration::Named(b"xmlns") => return Err(refused()),
+                PrefixDeclaration::Named(prefix) => {
+                    if *value == *XML_NAMESPACE || *value == *XMLNS_NAMESPACE {
+                        return Err(refused());
+                    }
+                    self.borrow_bytes(prefix)
+                }
+            };
+            self.bindings.push(Binding {
+                prefix,
+                value,
+                level,
+            });
+        }
+        Ok(())
+    }
+
+    /// Leave the scope of the element at `level`.
+    fn undeclare(&mut self, level: usize) {
+        while self.bindings.last().is_some_and(|b| b.level >= level) {
+            self.bindings.pop();
+        }
+    }
+
+    /// The namespace `prefix` names (`Ok(None)`: none), as `NsReader` resolved it: an
+    /// element without a prefix is in the innermost default namespace (none if `xmlns=""`),
+    /// an attribute without one in none; a prefix is bound by its innermost declaration,
+    /// unless that is `xmlns:p=""`; `xml` and `xmlns` are bound to their reserved names.
+    fn resolve(&self, prefix: Option<&[u8]>, element: bool) -> Result<Option<&[u8]>, ()> {
+        let found = match prefix {
+            None if !element => return Ok(None),
+            None => self.bindings.iter().rev().find(|b| b.prefix.is_empty()),
+            Some(p) => self
+                .bindings
+                .iter()
+                .rev()
+                .find(|b| !b.prefix.is_empty() && *b.prefix == *p),
         };
-        Ok(if is_root {
+        match (found, prefix) {
+            (Some(b), _) if !b.value.is_empty() => Ok(Some(&b.value)),
+            (_, None) => Ok(None),
+            (None, Some(b"xml")) => Ok(Some(XML_NAMESPACE)),
+            (None, Some(b"xmlns")) => Ok(Some(XMLNS_NAMESPACE)),
+            (_, Some(_)) => Err(()),
+        }
+    }
+
+    /// Classify an element's namespace (an undeclared prefix fails).
+    fn classify(&self, e: &BytesStart<'_>) -> Result<ElemNs, DecodeError> {
+        let name = e.name();
+        let ns = self
+            .resolve(name.prefix().map(|p| p.into_inner()), true)
+            .map_err(|()| malformed("a namespace prefix is not declared"))?;
+        let (namespace, root_ns) = (self.namespace, self.root_ns);
+        Ok(if self.stack.is_empty() {
             let found = ns.unwrap_or_default();
             ElemNs::Root {
                 bound: ns.is_some(),
@@ -444,6 +536,14 @@ impl<'a> Scanner<'a> {
     /// `bytes` as a slice of the body they were read from (quick-xml's events borrow the
     /// body, but a name's lifetime is the event's), without validating them again; `None`
     /// if they are not one.
+    /// `bytes` borrowed from the body, or a copy.
+    fn borrow_bytes(&self, bytes: &[u8]) -> Cow<'a, [u8]> {
+        match self.borrow(bytes) {
+            Some(s) => Cow::Borrowed(s.as_bytes()),
+            None => Cow::Owned(bytes.to_vec()),
+        }
+    }
+
     fn borrow(&self, bytes: &[u8]) -> Option<&'a str> {
         let offset = (bytes.as_ptr() as usize).wrapping_sub(self.src.as_ptr() as usize);
         let s = self.src.get(offset..offset.checked_add(bytes.len())?)?;
@@ -476,8 +576,11 @@ impl<'a> Scanner<'a> {
                 continue;
             }
             self.work += self.in_scope + declared + 1;
-            let (attr_ns, attr_local) = self.reader.resolve_attribute(attr.key);
-            let is_xsi = matches!(attr_ns, ResolveResult::Bound(n) if n.0 == XSI.as_bytes());
+            let (attr_local, attr_prefix) = attr.key.decompose();
+            let is_xsi = matches!(
+                self.resolve(attr_prefix.map(|p| p.into_inner()), false),
+                Ok(Some(ns)) if ns == XSI.as_bytes()
+            );
             if is_xsi && attr_local.as_ref() == b"nil" {
                 let v = attr.value.as_ref();
                 let v = std::str::from_utf8(v)

@@ -73,10 +73,41 @@ fn fragments(body: &str) -> Vec<String> {
         "<Value i:nil=\"true\"/>",
         "<Key i:nil=\"true\"/>",
         "é",
+        " xmlns:xml=\"urn:x\"",
+        " xmlns:xml=\"http://www.w3.org/XML/1998/namespace\"",
+        " xmlns:xmlns=\"urn:x\"",
+        " xmlns:p=\"http://www.w3.org/2000/xmlns/\"",
+        " xmlns:p=\"http://www.w3.org/XML/1998/namespace\"",
+        " xmlns:p=\"\"",
+        " xmlns:p=\"urn:p\"",
+        " xmlns=\"\"",
+        " xmlns:=\"urn:e\"",
+        " xmlns:i=\"urn:other\"",
+        " xmlns:i=\"http://www.w3.org/2001/XMLSchema-instance\"",
+        "<p:X>1</p:X>",
+        "<xml:X>1</xml:X>",
+        "<xmlns:X>1</xmlns:X>",
+        "<:X>1</:X>",
+        " xml:lang=\"en\"",
+        " p:nil=\"true\"",
+        " i:nil=\"true\" i:nil=\"false\"",
+        " a=\"1\" a=\"2\"",
+        " a=1",
+        " a",
+        " =\"x\"",
     ]
     .iter()
     .map(|s| (*s).to_owned())
     .collect();
+    // The contract's namespace under a prefix, on members of it.
+    if let Some(ns) = body
+        .split("xmlns=\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+    {
+        out.push(format!(" xmlns:d=\"{ns}\""));
+        out.push(format!(" xmlns=\"{ns}\""));
+    }
     // The contract's own members, empty, with text, nil, and whole (to repeat them).
     let bytes = body.as_bytes();
     let mut i = 0;
@@ -93,6 +124,8 @@ fn fragments(body: &str) -> Vec<String> {
             out.push(format!("<{name}/>"));
             out.push(format!("<{name}>x</{name}>"));
             out.push(format!("<{name} i:nil=\"true\"/>"));
+            out.push(format!("<d:{name}>y</d:{name}>"));
+            out.push(format!("<p:{name} xmlns:p=\"urn:p\">y</p:{name}>"));
             let close = format!("</{name}>");
             if let Some(c) = body[e..].find(&close) {
                 out.push(body[s - 1..e + c + close.len()].to_owned());
