@@ -373,8 +373,8 @@ impl<'a> Scanner<'a> {
     /// [`Scanner::attributes`] report that one). Bindings borrow the body, where the
     /// resolver copied each into a buffer.
     fn declare(&mut self, e: &BytesStart<'_>, level: usize) -> Result<(), DecodeError> {
-        // No `=`, no attribute that parses: the common case of a member element.
-        if !e.attributes_raw().contains(&b'=') {
+        // No `xmlns`, no declaration: the common case of a member element (or `i:nil`).
+        if !e.attributes_raw().windows(5).any(|w| w == b"xmlns") {
             return Ok(());
         }
         let refused = || malformed("an invalid namespace declaration");
@@ -554,13 +554,20 @@ impl<'a> Scanner<'a> {
     fn attributes(&mut self, e: &BytesStart<'_>) -> Result<(bool, usize), DecodeError> {
         let mut nil = false;
         let mut declared = 0;
-        for (n, attr) in e.attributes().enumerate() {
+        // quick-xml's own duplicate check allocates; this one is on the stack. A repeated
+        // name fails at the same attribute with the same error as quick-xml's did.
+        let mut keys: [&[u8]; MAX_ATTRIBUTES_PER_ELEMENT] = [&[]; MAX_ATTRIBUTES_PER_ELEMENT];
+        for (n, attr) in e.attributes().with_checks(false).enumerate() {
             if n >= MAX_ATTRIBUTES_PER_ELEMENT {
                 return Err(DecodeError::Forbidden {
                     what: "an element with more than 32 attributes",
                 });
             }
             let attr = attr.map_err(|_| malformed("an invalid attribute"))?;
+            if keys[..n].contains(&attr.key.as_ref()) {
+                return Err(malformed("an invalid attribute"));
+            }
+            keys[n] = attr.key.into_inner();
             if attr.key.as_namespace_binding().is_some() {
                 declared += 1;
                 if declared > MAX_NAMESPACES_PER_ELEMENT {
