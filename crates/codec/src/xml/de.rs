@@ -194,7 +194,16 @@ pub(crate) struct Scanner<'a> {
     fatal: Option<DecodeError>,
 }
 
-/// What the binder sees of a shape failure (the real error waits in [`Scanner::fatal`]).
+/// What the binder sees of a shape failure (the real error waits in [`Scanner::fatal`]):
+/// nothing to move, so reading an item stays cheap.
+struct ShapeFailure;
+
+impl From<ShapeFailure> for DeErr {
+    fn from(_: ShapeFailure) -> DeErr {
+        shape_failure()
+    }
+}
+
 fn shape_failure() -> DeErr {
     DeErr::new(DecodeError::EmptyBody)
 }
@@ -229,13 +238,13 @@ impl<'a> Scanner<'a> {
     }
 
     /// The next item; a shape failure is kept in `fatal` and every later call fails too.
-    fn next(&mut self) -> Result<Item<'a>, DeErr> {
+    fn next(&mut self) -> Result<Item<'a>, ShapeFailure> {
         if self.fatal.is_some() {
-            return Err(shape_failure());
+            return Err(ShapeFailure);
         }
         self.step().map_err(|e| {
             self.fatal = Some(e);
-            shape_failure()
+            ShapeFailure
         })
     }
 
@@ -554,6 +563,14 @@ impl<'a> Scanner<'a> {
     fn attributes(&mut self, e: &BytesStart<'_>) -> Result<(bool, usize), DecodeError> {
         let mut nil = false;
         let mut declared = 0;
+        // No attribute at all (only XML whitespace after the name): the common member element.
+        if e.attributes_raw()
+            .iter()
+            .all(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n'))
+        {
+            self.work += self.in_scope + 1;
+            return Ok((false, 0));
+        }
         // quick-xml's own duplicate check allocates; this one is on the stack. A repeated
         // name fails at the same attribute with the same error as quick-xml's did.
         let mut keys: [&[u8]; MAX_ATTRIBUTES_PER_ELEMENT] = [&[]; MAX_ATTRIBUTES_PER_ELEMENT];
