@@ -81,6 +81,21 @@ pub trait Store: Send + Sync + 'static {
     ) -> Pending<R> {
         Box::pin(std::future::ready(self.write(f)))
     }
+
+    /// A write that only stores what a grant issues ([`WriteTx::insert_tokens`]), queued like
+    /// [`Store::write_later`] with the same guarantee (resolved once committed durably; a
+    /// failure fails this write only). Because it reads nothing and nothing decides on it, a
+    /// store may put the rows of many such writes into one statement (PostgreSQL: one
+    /// multi-row `INSERT` per group commit instead of two round trips per grant, issue 23).
+    /// The default queues the closure.
+    fn insert_tokens_later(
+        &self,
+        session: Option<Session>,
+        access: AccessToken,
+        refresh: Option<RefreshToken>,
+    ) -> Pending<()> {
+        self.write_later(move |tx| tx.insert_tokens(session.as_ref(), &access, refresh.as_ref()))
+    }
 }
 
 /// Reads, available in both kinds of transaction.

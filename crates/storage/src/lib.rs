@@ -47,12 +47,14 @@ use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 use gatehouse_domain::store::{Pending, ReadTx, Store, WriteTx};
 use gatehouse_domain::Error as DomainError;
 
-use backend::{Backend, PgSettings, Pragmas};
+use backend::{Backend, GrantRows, PgSettings, Pragmas};
 pub use backup::{is_empty, seal_sqlite_file, snapshot_copy};
 pub use copy::{copy, CopyReport, CopyTable, NOT_COPIED};
 pub use database::{Database, SslMode};
+use gatehouse_domain::model::{AccessToken, RefreshToken, Session};
 use pool::{Customize, Manager};
 pub use repo::{PgTx, SqliteTx, Tx};
+use rows::{AccessTokenRow, RefreshTokenRow, SessionRow};
 pub use writer::WriteStats;
 
 /// The SQLite migrations under `crates/storage/migrations`, compiled in.
@@ -473,6 +475,30 @@ impl Store for Storage {
             (Inner::Postgres(e), false) => e.writer.write_later(f),
             (Inner::Sqlite(e), true) => e.writer.write_rolled_back_later(f),
             (Inner::Postgres(e), true) => e.writer.write_rolled_back_later(f),
+        }
+    }
+
+    /// The rows go to the writer as rows, inserted with the other grants' rows of the same
+    /// batch (`writer.rs`); a rolled-back handle runs them as a closure (rolled back).
+    fn insert_tokens_later(
+        &self,
+        session: Option<Session>,
+        access: AccessToken,
+        refresh: Option<RefreshToken>,
+    ) -> Pending<()> {
+        if self.dry {
+            return self.write_later(move |tx| {
+                tx.insert_tokens(session.as_ref(), &access, refresh.as_ref())
+            });
+        }
+        let rows = GrantRows {
+            session: session.as_ref().map(SessionRow::from_domain),
+            access: AccessTokenRow::from_domain(&access),
+            refresh: refresh.as_ref().map(RefreshTokenRow::from_domain),
+        };
+        match &self.inner {
+            Inner::Sqlite(e) => e.writer.insert_later(rows),
+            Inner::Postgres(e) => e.writer.insert_later(rows),
         }
     }
 }
