@@ -104,6 +104,12 @@ pub(crate) trait Backend: Connection + R2D2Connection + Send + Sized + 'static {
         f: impl FnOnce(&mut dyn ReadTx) -> Result<R, DomainError>,
     ) -> Result<R, DomainError>;
 
+    /// Runs `f` over reads that need no common snapshot (`Store::read_each`).
+    fn read_each<R>(
+        &mut self,
+        f: impl FnOnce(&mut dyn ReadTx) -> Result<R, DomainError>,
+    ) -> Result<R, DomainError>;
+
     /// Runs `f` in a savepoint (nested transaction) of the current batch.
     fn savepoint<R>(
         &mut self,
@@ -252,6 +258,14 @@ impl Backend for SqliteConnection {
                 Err(query_error(e))
             }
         }
+    }
+
+    /// A read transaction as [`Backend::read`]: on SQLite it costs no round trip.
+    fn read_each<R>(
+        &mut self,
+        f: impl FnOnce(&mut dyn ReadTx) -> Result<R, DomainError>,
+    ) -> Result<R, DomainError> {
+        Backend::read(self, f)
     }
 
     /// The job runs in the savepoint the batch (or the job before it) opened; then one round
@@ -422,6 +436,15 @@ impl Backend for PgConnection {
                 .read_only()
                 .run::<R, TxError, _>(|c| f(&mut Tx::snapshot(c)).map_err(TxError::Domain)),
         )
+    }
+
+    /// Each statement on its own (autocommit): no `BEGIN` and `COMMIT` round trips. The
+    /// joined reads stay (a row read with another is the row as of that statement).
+    fn read_each<R>(
+        &mut self,
+        f: impl FnOnce(&mut dyn ReadTx) -> Result<R, DomainError>,
+    ) -> Result<R, DomainError> {
+        f(&mut Tx::snapshot(self))
     }
 
     /// One statement, one round trip: `WITH s AS (INSERT INTO sessions …), a AS (INSERT INTO

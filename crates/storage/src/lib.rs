@@ -245,6 +245,33 @@ impl<C: Backend> Engine<C> {
     }
 }
 
+impl<C: Backend> Engine<C> {
+    /// Runs `f` over reads that need no common snapshot on a pooled connection. When it
+    /// fails on a connection that no longer answers (a server restart: no transaction was
+    /// begun first to find out), the connection is discarded and `f` runs again on another,
+    /// up to once per pooled connection and once more on a fresh one.
+    fn read_each<R>(
+        &self,
+        f: impl Fn(&mut dyn ReadTx) -> Result<R, DomainError>,
+    ) -> Result<R, DomainError> {
+        let mut attempts = self.pool.max_size() + 1;
+        loop {
+            let mut conn = self
+                .pool
+                .get()
+                .map_err(|e| DomainError::storage(StorageError::Pool(e)))?;
+            let result = C::read_each(&mut conn, &f);
+            attempts -= 1;
+            // Only a failure pays the look at the connection (a round trip).
+            if result.is_ok() || attempts == 0 || !conn.lost() {
+                return result;
+            }
+            conn.discard();
+            tracing::debug!("a pooled connection failed under a read; retrying on another");
+        }
+    }
+}
+
 #[derive(Clone)]
 enum Inner {
     Sqlite(Engine<SqliteConnection>),
@@ -445,6 +472,16 @@ impl Store for Storage {
         timing::account(|| match &self.inner {
             Inner::Sqlite(e) => e.read(f),
             Inner::Postgres(e) => e.read(f),
+        })
+    }
+
+    fn read_each<R>(
+        &self,
+        f: impl Fn(&mut dyn ReadTx) -> Result<R, DomainError>,
+    ) -> Result<R, DomainError> {
+        timing::account(|| match &self.inner {
+            Inner::Sqlite(e) => e.read(f),
+            Inner::Postgres(e) => e.read_each(f),
         })
     }
 
