@@ -38,7 +38,8 @@
 //! | bound exchange | `exchange_code(&ClientAuth, code, CodeBinding { redirect_uri, code_verifier }, ip, want_refresh)` | `/oauth2/token`, v1 `authorization_code` |
 //! | dual-run (issue 22) | `record_comparison(dialect, endpoint, &[kind], Option<Difference>, cap) -> bool`, `add_legacy_usage(Vec<Usage>)`, `migration_report(since) -> MigrationReport` ([`dual_run`]) | legacy dialects, `gatehouse migration report` |
 //! | admin API | `authorize_admin(token) -> Result<AdminCaller, AdminRefusal>` ([`service::admin`]), `list_lockouts(prefix)`, `end_session_of_token(token)` (the console's sign-out) | `--admin-bind` |
-//! | housekeeping | `purge_expired() -> u64` | timer |
+//! | housekeeping | `purge_expired() -> u64`, `check_database()` | timer, `/healthz` |
+//! | discovery | `client_features(openid) -> ClientFeatures` (scopes, `private_key_jwt`, device and token-exchange grants in use), with `openid_algs()` and `backchannel_in_use()` | `/.well-known/*` |
 //! | signed tokens | `with_key_ring(Arc<KeyRing>)`, `ensure_signing_key()`, `rotate_key(alg, delay)`, `retire_key(kid, window)`, `list_keys()`, `jwks()`, `userinfo(token)`; JWT access tokens for clients with `access_token_format = jwt`, id_tokens on code exchanges with `openid` ([`oidc`], [`keys`]) | `/oauth2/jwks`, `/oauth2/userinfo`, `gatehouse keys` |
 //!
 //! `ClientAuth::new(id, Option<Secret>)` for body credentials, `ClientAuth::basic(candidates)`
