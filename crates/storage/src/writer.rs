@@ -41,7 +41,7 @@ type Deliver = Box<dyn FnOnce(Result<(), DomainError>) + Send>;
 /// inserts them (written together with the rows queued next to them).
 enum Work<C> {
     Job(Job<C>),
-    Insert(GrantRows, Deliver),
+    Insert(Box<GrantRows>, Deliver),
 }
 
 /// The handle through which writes reach the thread.
@@ -210,7 +210,7 @@ impl<C: Backend> Writer<C> {
         });
         let queued = self
             .jobs
-            .send(Work::Insert(rows, deliver))
+            .send(Work::Insert(Box::new(rows), deliver))
             .map_err(|_| gone());
         Box::pin(async move {
             queued?;
@@ -372,7 +372,7 @@ fn run<C: Backend>(
                             finishers.push(finisher);
                         }
                         Work::Insert(rows, deliver) => {
-                            inserts.push((rows, deliver));
+                            inserts.push((*rows, deliver));
                             if matches!(work.peek(), Some(Work::Insert(..))) {
                                 continue;
                             }
