@@ -145,7 +145,7 @@ impl<S: Store> Gatehouse<S> {
         let now = self.now();
         let client = self
             .store
-            .read(|tx| authenticate_in(tx, auth, now))
+            .read_each(|tx| authenticate_in(tx, auth, now))
             .inspect_err(|e| self.client_failed(e, Some(auth)))?;
         self.settle_assertion(auth)?;
         Ok(client)

@@ -46,10 +46,8 @@ impl<S: Store> Gatehouse<S> {
         caller_ip: Option<IpAddr>,
     ) -> Result<Pending<IssuedTokens>> {
         let mint = self.client_credentials_mint(client, scope, caller_ip)?;
-        let pending = self.store.write_later(move |tx| {
-            mint.apply(tx)?;
-            Ok(mint.out)
-        });
+        // Nothing but inserts: the store may batch them with other grants' (issue 23).
+        let pending = mint.store_later(&self.store);
         Ok(self.audited_later(GrantType::ClientCredentials, pending))
     }
 

@@ -319,7 +319,7 @@ impl<S: Store> Gatehouse<S> {
         let now = self.now();
         let signing = self.key_ring().is_some();
         self.store()
-            .read(|tx| {
+            .read_each(|tx| {
                 let client = crate::service::authenticate_in(tx, auth, now)?;
                 let keys = (signing
                     && client.access_token_format == crate::model::TokenFormat::Jwt)

@@ -15,7 +15,7 @@ use crate::model::{
     AccessToken, Client, GrantType, RefreshToken, Session, TokenFormat, User, UserFlags,
 };
 use crate::secret::{generate_token, Secret, TokenDigest};
-use crate::store::{Store, WriteTx};
+use crate::store::{Pending, Store, WriteTx};
 
 use super::{later, Gatehouse, Result};
 
@@ -98,6 +98,19 @@ pub(crate) struct Mint {
 impl Mint {
     pub(crate) fn apply(&self, tx: &mut dyn WriteTx) -> Result<()> {
         tx.insert_tokens(self.session.as_ref(), &self.access, self.refresh.as_ref())
+    }
+
+    /// [`Mint::apply`] as a write of its own ([`Store::insert_tokens_later`]): for a grant
+    /// whose write is nothing but these rows. Resolves with `out` once they are durable.
+    pub(crate) fn store_later<S: Store>(self, store: &S) -> Pending<IssuedTokens> {
+        let Self {
+            session,
+            access,
+            refresh,
+            out,
+        } = self;
+        let stored = store.insert_tokens_later(session, access, refresh);
+        Box::pin(async move { stored.await.map(|()| out) })
     }
 }
 

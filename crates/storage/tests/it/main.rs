@@ -28,6 +28,7 @@ macro_rules! both {
 }
 
 mod authorize;
+mod batched;
 mod compiles;
 mod concurrency;
 mod copy;
