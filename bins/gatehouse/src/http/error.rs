@@ -8,6 +8,7 @@ use actix_web::dev::ServiceResponse;
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpResponse};
 use gatehouse_codec::{self as codec, BodyFormat, DecodeError, ResponseFormat};
+use gatehouse_domain::dpop::DpopRejection;
 use gatehouse_domain::Error as DomainError;
 use gatehouse_models::http_error::HttpError;
 use gatehouse_models::oauth::{ErrorCode, ErrorResponse};
@@ -272,6 +273,23 @@ fn domain_codes(e: &DomainError) -> (Kind, ErrorCode, ResponseStatus, Option<u64
         DomainError::InvalidRequest(_) | DomainError::Exchange(_) => {
             (K::Invalid, E::InvalidRequest, R::InvalidRequest, None)
         }
+        // RFC 9449 sections 5 and 8: a nonce to use, a full replay cache (temporary), any
+        // other refusal of a proof.
+        DomainError::Dpop(DpopRejection::Nonce) => (
+            K::Invalid,
+            E::Other("use_dpop_nonce".to_owned()),
+            R::InvalidRequest,
+            None,
+        ),
+        DomainError::Dpop(DpopRejection::Full) => {
+            (too_many, E::TemporarilyUnavailable, R::TooManyRequests, Some(1))
+        }
+        DomainError::Dpop(_) => (
+            K::Invalid,
+            E::Other("invalid_dpop_proof".to_owned()),
+            R::InvalidRequest,
+            None,
+        ),
         // RFC 8693 section 2.2.2.
         DomainError::InvalidTarget(_) => (
             K::Invalid,

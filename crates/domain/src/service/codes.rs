@@ -210,12 +210,14 @@ impl<S: Store> Gatehouse<S> {
         caller_ip: Option<IpAddr>,
         want_refresh: bool,
     ) -> Result<IssuedTokens> {
+        let jkt = client.dpop_jkt();
         let client = self.authenticate_client(client)?;
         require_grant(&client, GrantType::AuthorizationCode)?;
         let digest = TokenDigest::of(code);
         let now = self.now();
         let refresh = want_refresh && client.grants.contains(GrantType::RefreshToken);
         let mut draft = self.draft(Some(&client), refresh, GrantType::AuthorizationCode);
+        draft.jkt = jkt;
         draft.caller_ip = caller_ip.map(|ip| ip.to_string());
         self.sign_for_code(&client, &digest, &mut draft)?;
         self.store
@@ -284,6 +286,7 @@ impl<S: Store> Gatehouse<S> {
                 template.now,
                 later(template.now, template.access_life),
                 Some(&keys),
+                template.jkt.as_deref(),
             )?;
         }
         if oidc && code.redirect_uri.is_some() && crate::oidc::has_scope(&scope, "openid") {
