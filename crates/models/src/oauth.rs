@@ -453,6 +453,9 @@ pub struct AuthorizationServerMetadata {
     /// The same at the introspection endpoint.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub introspection_endpoint_auth_signing_alg_values_supported: Option<Vec<String>>,
+    /// RFC 9449 section 5.1: the JWS algorithms of DPoP proofs (only while DPoP is on).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dpop_signing_alg_values_supported: Option<Vec<String>>,
     /// OpenID Connect: the claims that may be released.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub claims_supported: Option<Vec<String>>,

@@ -354,6 +354,9 @@ pub enum Challenge {
     Basic,
     /// `Bearer realm="gatehouse"`, with RFC 6750 section 3's `error` when a token was presented.
     Bearer(Option<&'static str>),
+    /// `DPoP realm="gatehouse", algs="..."` (RFC 9449 section 7.1), with an `error`
+    /// (`invalid_token`, `invalid_dpop_proof`, `use_dpop_nonce`) when a DPoP request failed.
+    Dpop(Option<&'static str>),
 }
 
 impl Challenge {
@@ -364,6 +367,14 @@ impl Challenge {
             Challenge::Bearer(None) => "Bearer realm=\"gatehouse\"".to_owned(),
             Challenge::Bearer(Some(error)) => {
                 format!("Bearer realm=\"gatehouse\", error=\"{error}\"")
+            }
+            Challenge::Dpop(error) => {
+                let algs = gatehouse_domain::dpop::algorithms().join(" ");
+                let mut out = format!("DPoP realm=\"gatehouse\", algs=\"{algs}\"");
+                if let Some(error) = error {
+                    out.push_str(&format!(", error=\"{error}\""));
+                }
+                out
             }
         }
     }
@@ -382,8 +393,10 @@ pub struct OAuthAnswer {
     status: StatusCode,
     body: ErrorResponse,
     retry_after: Option<u64>,
-    challenge: Option<Challenge>,
+    challenges: Vec<Challenge>,
     legacy: bool,
+    /// RFC 9449 section 8: a fresh `DPoP-Nonce`.
+    dpop_nonce: Option<String>,
 }
 
 impl OAuthAnswer {
@@ -403,8 +416,9 @@ impl OAuthAnswer {
             status,
             body,
             retry_after: None,
-            challenge: None,
+            challenges: Vec::new(),
             legacy: false,
+            dpop_nonce: None,
         }
     }
 
@@ -422,10 +436,10 @@ impl OAuthAnswer {
         answer.retry_after = p.retry_after;
         answer.legacy = endpoint.is_legacy();
         if p.status == StatusCode::UNAUTHORIZED {
-            answer.challenge = if answer.legacy {
-                legacy_challenge(err, used_basic)
+            answer.challenges = if answer.legacy {
+                legacy_challenge(err, used_basic).into_iter().collect()
             } else {
-                Some(Challenge::Basic)
+                vec![Challenge::Basic]
             };
         }
         answer
@@ -437,9 +451,15 @@ impl OAuthAnswer {
         self
     }
 
-    /// With a `WWW-Authenticate` challenge.
+    /// With a `WWW-Authenticate` challenge (one header each, in the order given).
     pub fn challenge(mut self, challenge: Challenge) -> Self {
-        self.challenge = Some(challenge);
+        self.challenges.push(challenge);
+        self
+    }
+
+    /// With a `DPoP-Nonce` header (RFC 9449 section 8).
+    pub fn dpop_nonce(mut self, nonce: String) -> Self {
+        self.dpop_nonce = Some(nonce);
         self
     }
 
@@ -462,8 +482,11 @@ impl OAuthAnswer {
         if let Some(secs) = self.retry_after {
             res.insert_header((header::RETRY_AFTER, secs.to_string()));
         }
-        if let Some(challenge) = self.challenge {
-            res.insert_header((header::WWW_AUTHENTICATE, challenge.header()));
+        for challenge in &self.challenges {
+            res.append_header((header::WWW_AUTHENTICATE, challenge.header()));
+        }
+        if let Some(nonce) = &self.dpop_nonce {
+            res.insert_header((super::dpop::NONCE_HEADER, nonce.as_str()));
         }
         res.body(body)
     }
