@@ -374,6 +374,18 @@ impl<S: Store> Gatehouse<S> {
         }
     }
 
+    /// Whether a client must bind its tokens (`dpop_bound_access_tokens`), for `client
+    /// update` and the admin API, which keep it unless given.
+    ///
+    /// # Errors
+    /// `Storage`.
+    pub fn client_dpop_bound(&self, client_id: &str) -> Result<bool, Error> {
+        Ok(self
+            .store()
+            .read(|tx| tx.client_dpop(client_id))?
+            .is_some_and(|c| c.dpop_bound_access_tokens))
+    }
+
     /// Checks a DPoP-bound (or bearer) access token as a resource receives it (RFC 9449
     /// section 7): with `proof` (`Authorization: DPoP`) the token must be bound to the
     /// proof's key; without (`Bearer`) it must not be bound at all (section 7.1: a bound
