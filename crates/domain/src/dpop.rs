@@ -258,7 +258,10 @@ pub fn check_proof(
 
 /// `ath`: base64url SHA-256 of the access token's ASCII (section 4.2).
 pub fn access_token_hash(token: &str) -> String {
-    URL_SAFE_NO_PAD.encode(ring::digest::digest(&ring::digest::SHA256, token.as_bytes()))
+    URL_SAFE_NO_PAD.encode(ring::digest::digest(
+        &ring::digest::SHA256,
+        token.as_bytes(),
+    ))
 }
 
 /// The RFC 7638 SHA-256 thumbprint of a (checked) public JWK: the required members in
@@ -276,10 +279,7 @@ pub fn thumbprint(jwk: &Map<String, Value>) -> Option<String> {
     }
     // serde_json's Map keeps keys sorted (no preserve_order feature): the RFC 7638 order.
     let json = serde_json::to_string(&canonical).ok()?;
-    Some(URL_SAFE_NO_PAD.encode(ring::digest::digest(
-        &ring::digest::SHA256,
-        json.as_bytes(),
-    )))
+    Some(URL_SAFE_NO_PAD.encode(ring::digest::digest(&ring::digest::SHA256, json.as_bytes())))
 }
 
 fn slot(now: OffsetDateTime) -> i64 {
@@ -417,11 +417,20 @@ mod tests {
     #[test]
     fn urls_compare_after_normalisation() {
         let n = |u: &str| normalise_url(u).unwrap_or_default();
-        assert_eq!(n("HTTPS://Login.Example.COM:443/oauth2/token?x=1#f"), n("https://login.example.com/oauth2/token"));
+        assert_eq!(
+            n("HTTPS://Login.Example.COM:443/oauth2/token?x=1#f"),
+            n("https://login.example.com/oauth2/token")
+        );
         assert_eq!(n("http://a.example:80"), "http://a.example/");
-        assert_eq!(n("https://a.example/%7euser/%2f"), "https://a.example/~user/%2F");
+        assert_eq!(
+            n("https://a.example/%7euser/%2f"),
+            "https://a.example/~user/%2F"
+        );
         assert_ne!(n("https://a.example:8443/t"), n("https://a.example/t"));
-        assert_ne!(n("https://a.example/oauth2/token"), n("https://a.example/oauth2/Token"));
+        assert_ne!(
+            n("https://a.example/oauth2/token"),
+            n("https://a.example/oauth2/Token")
+        );
         assert!(normalise_url("ftp://a.example/").is_none());
         assert!(normalise_url("https://u@a.example/").is_none());
         assert!(normalise_url("https://a.example/%zz").is_none());
@@ -430,14 +439,19 @@ mod tests {
     #[test]
     fn nonces_live_two_slots_under_one_key() {
         let key = FormKey::new(&[1; 32]);
-        let t = OffsetDateTime::from_unix_timestamp(1_800_000_000).unwrap_or(OffsetDateTime::UNIX_EPOCH);
+        let t = OffsetDateTime::from_unix_timestamp(1_800_000_000)
+            .unwrap_or(OffsetDateTime::UNIX_EPOCH);
         let n = nonce(&key, t);
         assert!(nonce_valid(&key, t, &n));
         assert!(nonce_valid(&key, t + NONCE_SLOT, &n));
         assert!(!nonce_valid(&key, t + NONCE_SLOT * 2, &n));
         assert!(!nonce_valid(&FormKey::new(&[2; 32]), t, &n));
         // Another purpose's token of the same key is no nonce.
-        assert!(!nonce_valid(&key, t, &key.token("login", &[&slot(t).to_string()])));
+        assert!(!nonce_valid(
+            &key,
+            t,
+            &key.token("login", &[&slot(t).to_string()])
+        ));
     }
 
     #[test]

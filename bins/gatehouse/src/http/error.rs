@@ -281,9 +281,12 @@ fn domain_codes(e: &DomainError) -> (Kind, ErrorCode, ResponseStatus, Option<u64
             R::InvalidRequest,
             None,
         ),
-        DomainError::Dpop(DpopRejection::Full) => {
-            (too_many, E::TemporarilyUnavailable, R::TooManyRequests, Some(1))
-        }
+        DomainError::Dpop(DpopRejection::Full) => (
+            too_many,
+            E::TemporarilyUnavailable,
+            R::TooManyRequests,
+            Some(1),
+        ),
         DomainError::Dpop(_) => (
             K::Invalid,
             E::Other("invalid_dpop_proof".to_owned()),

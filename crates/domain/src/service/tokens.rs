@@ -11,10 +11,10 @@ use std::net::IpAddr;
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
+use crate::error::Error;
 use crate::model::{
     AccessToken, Client, GrantType, RefreshToken, Session, TokenFormat, User, UserFlags,
 };
-use crate::error::Error;
 use crate::secret::{generate_token, Secret, TokenDigest};
 use crate::store::{Store, WriteTx};
 

@@ -142,7 +142,11 @@ fn respond(
     nonce: Option<String>,
 ) -> Result<HttpResponse, ApiError> {
     // RFC 9449 section 5: a bound access token's type is DPoP.
-    let token_type = if issued.jkt.is_some() { "DPoP" } else { "Bearer" };
+    let token_type = if issued.jkt.is_some() {
+        "DPoP"
+    } else {
+        "Bearer"
+    };
     let body = TokenResponse {
         access_token: issued.access_token.expose().to_owned(),
         token_type: token_type.to_owned(),
