@@ -468,6 +468,26 @@ mod tests {
     }
 
     #[test]
+    fn debug_never_shows_a_proof_or_a_token() {
+        let key = FormKey::new(&[1; 32]);
+        let req = ProofRequest {
+            proof: "eyJhbGciOiJFUzI1NiJ9.e30.c2lnbmF0dXJl",
+            method: "POST",
+            url: "https://a.example/oauth2/token",
+            access_token: Some("secret-access-token"),
+            nonce_key: Some(&key),
+        };
+        let text = format!("{req:?}");
+        assert!(!text.contains("c2lnbmF0dXJl") && !text.contains("secret-access-token"), "{text}");
+        let proof = VerifiedProof {
+            jkt: "thumb".into(),
+            digest: TokenDigest::of("thumb.jti-value"),
+            expires_at: OffsetDateTime::UNIX_EPOCH,
+        };
+        assert!(!format!("{proof:?}").contains("jti-value"));
+    }
+
+    #[test]
     fn ath_is_base64url_sha256() {
         // RFC 9449 section 7.1's example token and ath.
         assert_eq!(
