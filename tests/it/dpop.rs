@@ -539,3 +539,36 @@ fn proofs_and_bound_tokens_never_reach_the_log() {
     assert!(!text.contains(&access), "an access token was logged");
     assert!(!text.contains(&n), "a nonce was logged");
 }
+
+/// openid-client 6 (`getDPoPHandle`): a password grant, introspection, userinfo, refresh and
+/// client credentials with proofs and server nonces; another key refused.
+#[test]
+fn openid_client_6_dpop() {
+    use gatehouse_tests::external::{require, Piece};
+    let Some(node_dir) = require(Piece::Node, "dpop::openid_client_6_dpop") else {
+        return;
+    };
+    let server = Server::start();
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("workspace root")
+        .to_path_buf();
+    let script = node_dir.join("gatehouse-openid-client-dpop.mjs");
+    std::fs::copy(root.join("tests/clients/openid_client_dpop.mjs"), &script).expect("copy");
+    let config = json!({"issuer": issuer(&server), "client_id": "demo-client",
+                        "client_secret": "demo-secret", "username": "alice",
+                        "password": "alice-password-1"});
+    let out = std::process::Command::new("node")
+        .arg(&script)
+        .arg(config.to_string())
+        .current_dir(&node_dir)
+        .output()
+        .expect("node runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success() && stdout.contains("OK discovery"),
+        "openid_client_dpop.mjs failed:\n{stdout}\n{stderr}"
+    );
+    eprintln!("{}", stdout.trim());
+}

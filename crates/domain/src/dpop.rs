@@ -478,7 +478,10 @@ mod tests {
             nonce_key: Some(&key),
         };
         let text = format!("{req:?}");
-        assert!(!text.contains("c2lnbmF0dXJl") && !text.contains("secret-access-token"), "{text}");
+        assert!(
+            !text.contains("c2lnbmF0dXJl") && !text.contains("secret-access-token"),
+            "{text}"
+        );
         let proof = VerifiedProof {
             jkt: "thumb".into(),
             digest: TokenDigest::of("thumb.jti-value"),
