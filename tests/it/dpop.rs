@@ -572,3 +572,42 @@ fn openid_client_6_dpop() {
     );
     eprintln!("{}", stdout.trim());
 }
+
+/// The per-client setting through the admin API: `PATCH {"dpop_bound_access_tokens": true}`
+/// makes a client's proof-less requests fail, another change keeps it, `false` lifts it.
+#[test]
+fn the_admin_api_sets_dpop_bound_access_tokens() {
+    let server = Server::start_with(|s| s.admin_bind = Some("127.0.0.1:0".parse().expect("addr")));
+    let admin = server.admin_addr().expect("admin listener");
+    let token = str_of(
+        &server
+            .send(
+                Request::post("/oauth2/token")
+                    .basic("demo-admin", "demo-admin-secret")
+                    .form("grant_type=client_credentials&scope=gatehouse%3Aadmin"),
+            )
+            .json(),
+        "access_token",
+    );
+    let patch = |body: &str| {
+        let res = Request::patch("/admin/v1/clients/demo-client")
+            .bearer(&token)
+            .json(body)
+            .send(admin);
+        assert_eq!(res.status, 200, "{body}: {}", res.text());
+    };
+    let bearer = || {
+        server.send(
+            Request::post("/oauth2/token")
+                .basic("demo-client", "demo-secret")
+                .form("grant_type=client_credentials"),
+        )
+    };
+    assert_eq!(bearer().status, 200);
+    patch(r#"{"dpop_bound_access_tokens": true}"#);
+    assert_dpop_error(&bearer(), "invalid_dpop_proof", "bound by the admin API");
+    patch(r#"{"consent_required": false}"#);
+    assert_dpop_error(&bearer(), "invalid_dpop_proof", "kept by another change");
+    patch(r#"{"dpop_bound_access_tokens": false}"#);
+    assert_eq!(bearer().json()["token_type"], "Bearer");
+}
