@@ -638,7 +638,7 @@ pub type OpenIdProviderMetadata = AuthorizationServerMetadata;
 pub struct TokenResponse {
     /// The access token (a secret).
     pub access_token: String,
-    /// `Bearer`.
+    /// `Bearer`, or `DPoP` for a token bound to the request's DPoP proof key (RFC 9449).
     pub token_type: String,
     /// Seconds until the access token expires.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -6,7 +6,7 @@
 //! (`token_type` `DPoP`); a refused proof is `invalid_dpop_proof`, a missing nonce
 //! `use_dpop_nonce` with a `DPoP-Nonce` header, and every success carries a fresh nonce.
 //!
-//! JSON only, section 5.1 exactly: `access_token`, `token_type` (`Bearer`), `expires_in`,
+//! JSON only, section 5.1 exactly: `access_token`, `token_type` (`Bearer` or `DPoP`), `expires_in`,
 //! `refresh_token` and `scope` only when there is one (absent, never null); section 5.2
 //! errors with status 400, or 401 and `WWW-Authenticate: Basic` for `invalid_client`;
 //! `Cache-Control: no-store` and `Pragma: no-cache` on every answer.
