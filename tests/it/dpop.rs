@@ -611,3 +611,85 @@ fn the_admin_api_sets_dpop_bound_access_tokens() {
     patch(r#"{"dpop_bound_access_tokens": false}"#);
     assert_eq!(bearer().json()["token_type"], "Bearer");
 }
+
+/// RFC 9449 section 10: `dpop_jkt` at `/oauth2/authorize` (and pushed at `/oauth2/par`)
+/// binds the code: only a token request with a proof by that key redeems it; a thief's
+/// attempts (no proof, another key) leave it unspent for its owner.
+#[test]
+fn dpop_jkt_binds_the_authorization_code() {
+    use crate::standard::{authorize_path, enc, pkce, redirected, Browser, WEB_CB};
+    let server = crate::standard::server();
+    let (key, thief) = (TestKey::generate("a"), TestKey::generate("b"));
+    let n = nonce(&server, &key);
+    let url = token_url(&server);
+    let verifier = "v".repeat(43);
+    let [c, m] = pkce(&verifier);
+    let redeem = |code: &str, k: Option<&TestKey>| {
+        let mut req = Request::post("/oauth2/token").basic("web", "web-secret");
+        if let Some(k) = k {
+            req = req.header("DPoP", &proof(k, &claims("POST", url.clone(), Some(&n))));
+        }
+        server.send(req.form(&format!(
+            "grant_type=authorization_code&code={}&redirect_uri={}&code_verifier={verifier}",
+            enc(code),
+            enc(WEB_CB)
+        )))
+    };
+    let check_bound = |code: &str| {
+        assert_dpop_error(&redeem(code, None), "invalid_dpop_proof", "no proof");
+        assert_dpop_error(
+            &redeem(code, Some(&thief)),
+            "invalid_dpop_proof",
+            "another key",
+        );
+        let res = redeem(code, Some(&key));
+        assert_eq!(res.status, 200, "{}", res.text());
+        assert_eq!(res.json()["token_type"], "DPoP");
+    };
+
+    let mut browser = Browser::default();
+    let thumb = jkt(&key);
+    let path = authorize_path(
+        "web",
+        WEB_CB,
+        &[
+            ("state", "s"),
+            (c.0, &c.1),
+            (m.0, &m.1),
+            ("dpop_jkt", &thumb),
+        ],
+    );
+    let res = browser.sign_in(&server, &path, "alice", "alice-password-1");
+    check_bound(&redirected(&res, WEB_CB)["code"]);
+
+    // Pushed (RFC 9126): the parameter travels with the request_uri.
+    let form = format!(
+        "response_type=code&client_id=web&redirect_uri={}&state=p&{}={}&{}={}&dpop_jkt={thumb}",
+        enc(WEB_CB),
+        c.0,
+        c.1,
+        m.0,
+        m.1
+    );
+    let pushed = server.send(
+        Request::post("/oauth2/par")
+            .basic("web", "web-secret")
+            .form(&form),
+    );
+    assert_eq!(pushed.status, 201, "{}", pushed.text());
+    let uri = str_of(&pushed.json(), "request_uri");
+    let res = browser.get(
+        &server,
+        &format!("/oauth2/authorize?client_id=web&request_uri={}", enc(&uri)),
+    );
+    check_bound(&redirected(&res, WEB_CB)["code"]);
+
+    // Not a thumbprint: invalid_request at the client's redirect URI.
+    let bad = authorize_path(
+        "web",
+        WEB_CB,
+        &[(c.0, &c.1), (m.0, &m.1), ("dpop_jkt", "abc")],
+    );
+    let res = browser.get(&server, &bad);
+    assert_eq!(redirected(&res, WEB_CB)["error"], "invalid_request");
+}

@@ -14,6 +14,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    authorization_code_dpop (digest) {
+        digest -> Binary,
+        jkt -> Text,
+        expires_at -> BigInt,
+    }
+}
+
+diesel::table! {
     authorization_codes (digest) {
         digest -> Binary,
         client_id -> Text,
@@ -372,6 +380,7 @@ diesel::joinable!(trading_accounts -> brokers (broker_id));
 diesel::joinable!(trading_accounts -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    authorization_code_dpop,
     access_tokens,
     authorization_codes,
     brokers,

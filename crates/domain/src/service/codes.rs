@@ -7,6 +7,7 @@ use std::net::IpAddr;
 use time::{Duration, OffsetDateTime};
 
 use crate::authorize::CodeBinding;
+use crate::dpop::DpopRejection;
 use crate::error::{Error, GrantRejection};
 use crate::model::{AuthorizationCode, Client, GrantType, TokenFormat};
 use crate::secret::{generate_token, Secret, TokenDigest};
@@ -220,8 +221,19 @@ impl<S: Store> Gatehouse<S> {
         draft.jkt = jkt;
         draft.caller_ip = caller_ip.map(|ip| ip.to_string());
         self.sign_for_code(&client, &digest, &mut draft)?;
+        let presented = draft.jkt.clone();
         self.store
             .write(move |tx| -> Result<Result<IssuedTokens>> {
+                // RFC 9449 section 10: a code bound by `dpop_jkt` is redeemed only with a
+                // proof by that key; refused before anything is consumed (a thief of the code
+                // cannot spend it).
+                if let Some(bound) = tx.code_dpop(&digest)? {
+                    match presented.as_deref() {
+                        Some(key) if key == bound => {}
+                        Some(_) => return Err(Error::Dpop(DpopRejection::WrongKey)),
+                        None => return Err(Error::Dpop(DpopRejection::Missing)),
+                    }
+                }
                 let redeemed = redeem::<AuthorizationCode>(
                     tx,
                     &digest,

@@ -74,6 +74,7 @@ pub(super) fn params_from(pairs: &[(String, String)]) -> AuthorizationParams {
             "prompt" => &mut p.prompt,
             "response_mode" => &mut p.response_mode,
             "nonce" => &mut p.nonce,
+            "dpop_jkt" => &mut p.dpop_jkt,
             "request_uri" => &mut p.request_uri,
             // RFC 6749 section 3.1: unknown parameters are ignored.
             _ => continue,
@@ -116,6 +117,9 @@ fn carried(r: &AuthorizationRequest) -> Vec<(&'static str, String)> {
     }
     if let Some(nonce) = &r.nonce {
         fields.push(("nonce", nonce.clone()));
+    }
+    if let Some(jkt) = &r.dpop_jkt {
+        fields.push(("dpop_jkt", jkt.clone()));
     }
     fields
 }
@@ -432,7 +436,7 @@ pub(super) fn field<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a
 }
 
 /// What a consent token is bound to: the browser session and the exact request shown.
-fn consent_parts<'a>(session_cookie: &'a str, request: &'a AuthorizationRequest) -> [&'a str; 6] {
+fn consent_parts<'a>(session_cookie: &'a str, request: &'a AuthorizationRequest) -> [&'a str; 7] {
     [
         session_cookie,
         &request.client_id,
@@ -440,6 +444,7 @@ fn consent_parts<'a>(session_cookie: &'a str, request: &'a AuthorizationRequest)
         &request.scope,
         request.code_challenge.as_deref().unwrap_or(""),
         request.nonce.as_deref().unwrap_or(""),
+        request.dpop_jkt.as_deref().unwrap_or(""),
     ]
 }
 
