@@ -357,6 +357,7 @@ diesel::joinable!(authorization_codes -> sessions (session_id));
 diesel::joinable!(authorization_codes -> users (user_id));
 diesel::joinable!(browser_sessions -> users (user_id));
 diesel::joinable!(client_backchannel -> clients (client_id));
+diesel::joinable!(authorization_code_dpop -> authorization_codes (digest));
 diesel::joinable!(client_dpop -> clients (client_id));
 diesel::joinable!(client_keys -> clients (client_id));
 diesel::joinable!(client_logout -> clients (client_id));
