@@ -40,11 +40,11 @@ bench-peers *ARGS:
 doc:
     RUSTDOCFLAGS="-D warnings -A rustdoc::bare_urls -A rustdoc::invalid_html_tags -A rustdoc::private_intra_doc_links" cargo doc --workspace --no-deps
 
-# Fuzz smoke as CI runs it (stable): build every target, run each over its seeds once
+# Fuzz smoke as CI runs it (stable): build every target (decode_json, decode_xml, decode_form, negotiate, basic_header, verify_jwt, authorize_query, token_form), run each over its seeds once
 fuzz-smoke:
     bash fuzz/smoke.sh
 
-# Fuzz one target with libFuzzer and AddressSanitizer (nightly, cargo-fuzz), e.g. just fuzz verify_jwt 600
+# Fuzz one target with libFuzzer and AddressSanitizer (nightly, cargo-fuzz), e.g. just fuzz verify_jwt 600, just fuzz authorize_query, just fuzz token_form
 fuzz TARGET SECONDS="600":
     cd fuzz && cargo +nightly fuzz run {{TARGET}} corpus/{{TARGET}} seeds/{{TARGET}} -- -max_total_time={{SECONDS}}
 

@@ -44,4 +44,22 @@ for i, p in enumerate(pairs):
     (seeds / "basic_header" / f"seed_{i}").write_bytes(b"Basic " + base64.b64encode(p.encode()))
 (seeds / "basic_header" / "bearer").write_bytes(b"Bearer abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG")
 (seeds / "basic_header" / "lower").write_bytes(b"basic   ZGVtby1jbGllbnQ6ZGVtby1zZWNyZXQ=")
+queries = [
+    "response_type=code&client_id=demo-public&redirect_uri=http%3A%2F%2F127.0.0.1%3A8400%2Fcallback&scope=openid+profile&state=xyz&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256&nonce=n-0S6",
+    "response_type=code&client_id=a&client_id=b&prompt=none&response_mode=query",
+    "client_id=demo-client&request_uri=urn%3Aietf%3Aparams%3Aoauth%3Arequest_uri%3Aabc",
+    "redirect_uri=javascript%3Aalert(1)&code_challenge=short&code_challenge_method=plain&utm=1",
+    "state=%zz",
+]
+forms = [
+    "grant_type=authorization_code&code=c&redirect_uri=https%3A%2F%2Fapp.example%2Fcb&code_verifier=dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk&client_id=demo-public",
+    "grant_type=refresh_token&refresh_token=r&scope=profile",
+    "grant_type=password&username=alice&password=alice-password-1&client_id=demo-client&client_secret=demo-secret",
+    "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Atoken-exchange&subject_token=t&subject_token_type=urn%3Aietf%3Aparams%3Aoauth%3Atoken-type%3Aaccess_token&audience=api",
+    "grant_type=client_credentials&grant_type=password",
+]
+for t, bodies in (("authorize_query", queries), ("token_form", forms)):
+    (seeds / t).mkdir(parents=True, exist_ok=True)
+    for i, body in enumerate(bodies):
+        (seeds / t / f"seed_{i}").write_bytes(body.encode())
 print("seeds written to", seeds)

@@ -45,6 +45,9 @@ impl Response {
 }
 
 /// Sends `raw` (a whole HTTP/1.1 request) to `addr` and reads the answer.
+///
+/// # Errors
+/// The connection is refused or cut, or the answer is not HTTP/1.1 ([`read_response`]).
 pub fn send_raw(addr: SocketAddr, raw: &[u8]) -> std::io::Result<Response> {
     let mut stream = TcpStream::connect(addr)?;
     stream.set_read_timeout(Some(Duration::from_secs(30)))?;
@@ -53,6 +56,10 @@ pub fn send_raw(addr: SocketAddr, raw: &[u8]) -> std::io::Result<Response> {
 }
 
 /// Reads one response from `stream` (Content-Length, chunked, or until close).
+///
+/// # Errors
+/// A read fails or times out (30 s), the stream ends before a whole head or body, or the
+/// status line is malformed.
 pub fn read_response(stream: &mut TcpStream) -> std::io::Result<Response> {
     let mut buf = Vec::new();
     let mut chunk = [0u8; 8192];
@@ -237,8 +244,13 @@ impl Request {
         bytes
     }
 
-    /// Sends it.
-    pub fn send(&self, addr: SocketAddr) -> Response {
+    /// The request as sent, consumed ([`Request::to_bytes`]).
+    pub fn into_bytes(self) -> Vec<u8> {
+        self.to_bytes()
+    }
+
+    /// Sends it (once: a request is built for one send).
+    pub fn send(self, addr: SocketAddr) -> Response {
         send_raw(addr, &self.to_bytes()).expect("request sent and answered")
     }
 }

@@ -7,7 +7,9 @@
 pub mod jwt;
 
 use gatehouse_codec::{decode, decode_form, decode_json, BodyFormat, DecodeOptions};
-use gatehouse_models::oauth::{IntrospectionRequest, RevocationRequest, TokenRequest};
+use gatehouse_models::oauth::{
+    AuthorizationQuery, GrantType, IntrospectionRequest, RevocationRequest, TokenRequest,
+};
 use gatehouse_models::{katana, member, onetime, otc, v1};
 
 /// Request types reachable from the server, in selector order.
@@ -108,15 +110,58 @@ pub fn basic_header(data: &[u8]) {
     let _ = gatehouse_codec::parse_bearer(header);
 }
 
+/// A query string of `/oauth2/authorize` (or a PAR form) as the server reads it: the pairs
+/// (`gatehouse_codec::parse_urlencoded`), the parameters (`AuthorizationQuery`), then the
+/// domain's pure checks of what it found (redirect URI syntax, PKCE).
+pub fn authorize_query(data: &[u8]) {
+    let Some(pairs) = std::str::from_utf8(data)
+        .ok()
+        .and_then(gatehouse_codec::parse_urlencoded)
+    else {
+        return;
+    };
+    let query = AuthorizationQuery::from_pairs(pairs);
+    // Debug must not panic (and redacts state, challenge, nonce).
+    let _ = format!("{query:?}");
+    let _ = query.repeated();
+    if let Some(uri) = query.redirect_uri.as_deref() {
+        let _ = gatehouse_domain::authorize::valid_redirect_uri(uri);
+    }
+    let _ = gatehouse_domain::pkce::check_request(
+        query.code_challenge.as_deref(),
+        query.code_challenge_method.as_deref(),
+    );
+}
+
+/// A form body of `/oauth2/token` as the server reads it: the strict form reader
+/// (`gatehouse_codec::decode_strict_form`: exact names, each once) into `TokenRequest`, then
+/// the grant type.
+pub fn token_form(data: &[u8]) {
+    match gatehouse_codec::decode_strict_form::<TokenRequest>(data) {
+        Ok(form) => {
+            // Debug must not panic (and redacts every secret).
+            let _ = format!("{form:?}");
+            if let Some(grant) = form.grant_type.as_deref() {
+                let _ = GrantType::from_wire(grant);
+            }
+        }
+        Err(e) => {
+            let _ = e.to_string();
+        }
+    }
+}
+
 /// Every target (its `fuzz_targets/<name>.rs` calls exactly this) by name: the seed run of
 /// `fuzz/smoke.sh` (stable, no sanitizer) feeds each its `seeds/<name>/`.
-pub const TARGETS: [(&str, fn(&[u8])); 6] = [
+pub const TARGETS: [(&str, fn(&[u8])); 8] = [
     ("decode_json", |d| dispatch(BodyFormat::Json, d)),
     ("decode_xml", |d| dispatch(BodyFormat::Xml, d)),
     ("decode_form", |d| dispatch(BodyFormat::Form, d)),
     ("negotiate", negotiate),
     ("basic_header", basic_header),
     ("verify_jwt", jwt::verify),
+    ("authorize_query", authorize_query),
+    ("token_form", token_form),
 ];
 
 #[cfg(test)]

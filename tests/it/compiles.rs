@@ -18,7 +18,7 @@ fn compiles(server: &Server) -> u64 {
         .unwrap_or_else(|| panic!("no gatehouse_sql_compiles_total in {text}"))
 }
 
-fn ok(res: Response) -> Value {
+fn ok(res: &Response) -> Value {
     assert_eq!(res.status, 200, "{}", res.text());
     res.json()
 }
@@ -34,7 +34,7 @@ fn field(v: &Value, path: &[&str]) -> String {
 }
 
 fn v1(server: &Server, form: &str) -> Value {
-    ok(server.send(
+    ok(&server.send(
         Request::post("/api/v1/auth/token")
             .basic("demo-client", "demo-secret")
             .form(form),
@@ -42,7 +42,7 @@ fn v1(server: &Server, form: &str) -> Value {
 }
 
 fn standard(server: &Server, form: &str) -> Value {
-    ok(server.send(
+    ok(&server.send(
         Request::post("/oauth2/token")
             .basic("demo-client", "demo-secret")
             .form(form),
@@ -50,7 +50,7 @@ fn standard(server: &Server, form: &str) -> Value {
 }
 
 fn introspect(server: &Server, token: &str) {
-    let v = ok(server.send(
+    let v = ok(&server.send(
         Request::post("/oauth2/introspect")
             .basic("demo-client", "demo-secret")
             .form(&format!("token={token}")),
@@ -68,7 +68,7 @@ fn revoke(server: &Server, token: &str) {
 }
 
 fn auth_code(server: &Server) -> String {
-    let v = ok(server.send(Request::post("/admin/login/auth_code").form(
+    let v = ok(&server.send(Request::post("/admin/login/auth_code").form(
         "ClientId=demo-client&ClientSecret=demo-secret&Username=alice&Password=alice-password-1",
     )));
     field(&v, &["Body", "AuthCode"])
@@ -77,13 +77,13 @@ fn auth_code(server: &Server) -> String {
 /// One request of every hot path (about 25 requests).
 fn round(server: &Server) {
     // katana password grant, then its refresh; introspection of the access token.
-    let katana = ok(server.send(
+    let katana = ok(&server.send(
         Request::post("/token")
             .form("grant_type=password&userName=alice&password=alice-password-1"),
     ));
     introspect(server, &field(&katana, &["access_token"]));
     if let Some(refresh) = katana["refresh_token"].as_str() {
-        ok(server.send(
+        ok(&server.send(
             Request::post("/token")
                 .form(&format!("grant_type=refresh_token&refresh_token={refresh}")),
         ));
@@ -115,26 +115,26 @@ fn round(server: &Server) {
     // otc: the code exchange.
     let code = auth_code(server);
     let otc = ok(
-        server.send(Request::post("/admin/login/token").json(&format!(
+        &server.send(Request::post("/admin/login/token").json(&format!(
             r#"{{"ClientId":"demo-client","ClientSecret":"demo-secret","AuthCode":"{code}"}}"#
         ))),
     );
     introspect(server, &field(&otc, &["Body", "AccessToken"]));
 
     // onetime: issued by a client for a user, redeemed.
-    let issued = ok(server.send(
+    let issued = ok(&server.send(
         Request::post("/oauth2/onetime/token")
             .basic("demo-client", "demo-secret")
             .json(r#"{"clientId":"demo-client","userName":"alice","tradingAccount":"TA-1001","server":"demo-live"}"#),
     ));
-    ok(server.send(
+    ok(&server.send(
         Request::post("/oauth2/onetime/authorize")
             .basic("demo-client", "demo-secret")
             .json(&format!(r#"{{"code":"{}"}}"#, field(&issued, &["code"]))),
     ));
 
     // member dialect.
-    ok(server.send(
+    ok(&server.send(
         Request::post("/api/token/").json(r#"{"MemberId":"1234","Password":"alice-password-1"}"#),
     ));
 

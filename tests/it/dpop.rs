@@ -43,7 +43,7 @@ fn public_jwk(key: &TestKey) -> Value {
     jwk
 }
 
-fn proof_with(key: &TestKey, header: Value, c: &Claims<'_>) -> String {
+fn proof_with(key: &TestKey, header: &Value, c: &Claims<'_>) -> String {
     let mut body = json!({"htm": c.htm, "htu": c.htu, "iat": c.iat, "jti": c.jti});
     if let Some(n) = c.nonce {
         body["nonce"] = json!(n);
@@ -51,13 +51,13 @@ fn proof_with(key: &TestKey, header: Value, c: &Claims<'_>) -> String {
     if let Some(ath) = &c.ath {
         body["ath"] = json!(ath);
     }
-    key.sign(&header, &body)
+    key.sign(header, &body)
 }
 
 fn proof(key: &TestKey, c: &Claims<'_>) -> String {
     proof_with(
         key,
-        json!({"typ": "dpop+jwt", "alg": "ES256", "jwk": public_jwk(key)}),
+        &json!({"typ": "dpop+jwt", "alg": "ES256", "jwk": public_jwk(key)}),
         c,
     )
 }
@@ -303,7 +303,7 @@ fn bad_proofs_are_refused_and_change_nothing() {
             "typ JWT",
             proof_with(
                 &key,
-                json!({"typ": "JWT", "alg": "ES256", "jwk": jwk}),
+                &json!({"typ": "JWT", "alg": "ES256", "jwk": jwk}),
                 &at(now),
             ),
         ),
@@ -311,7 +311,7 @@ fn bad_proofs_are_refused_and_change_nothing() {
             "alg none",
             proof_with(
                 &key,
-                json!({"typ": "dpop+jwt", "alg": "none", "jwk": jwk}),
+                &json!({"typ": "dpop+jwt", "alg": "none", "jwk": jwk}),
                 &at(now),
             ),
         ),
@@ -319,7 +319,7 @@ fn bad_proofs_are_refused_and_change_nothing() {
             "HS256",
             proof_with(
                 &key,
-                json!({"typ": "dpop+jwt", "alg": "HS256", "jwk": jwk}),
+                &json!({"typ": "dpop+jwt", "alg": "HS256", "jwk": jwk}),
                 &at(now),
             ),
         ),
@@ -327,7 +327,7 @@ fn bad_proofs_are_refused_and_change_nothing() {
             "private jwk",
             proof_with(
                 &key,
-                json!({"typ": "dpop+jwt", "alg": "ES256", "jwk": private}),
+                &json!({"typ": "dpop+jwt", "alg": "ES256", "jwk": private}),
                 &at(now),
             ),
         ),
@@ -335,7 +335,7 @@ fn bad_proofs_are_refused_and_change_nothing() {
             "jwk of another key",
             proof_with(
                 &key,
-                json!({"typ": "dpop+jwt", "alg": "ES256",
+                &json!({"typ": "dpop+jwt", "alg": "ES256",
                        "jwk": public_jwk(&TestKey::generate("x"))}),
                 &at(now),
             ),

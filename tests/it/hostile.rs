@@ -55,7 +55,7 @@ fn assert_still_serving(server: &Server) {
 }
 
 fn hostile(server: &Server, request: Request) -> Outcome {
-    send_hostile(server.addr, &request.to_bytes(), [], WAIT).0
+    send_hostile(server.addr, &request.into_bytes(), [], WAIT).0
 }
 
 fn assert_refused(what: &str, outcome: &Outcome) {

@@ -14,6 +14,10 @@ use crate::support::{settings_of, Server};
 /// A secret with every character that Basic encoding trips over.
 const SECRET: &str = "s3:cr%t+ with space";
 
+#[expect(
+    clippy::needless_pass_by_value,
+    reason = "the oauth2 crate's synchronous HTTP client hands the request over by value"
+)]
 fn transport(request: HttpRequest) -> Result<HttpResponse, std::io::Error> {
     let uri = request.uri().clone();
     let authority = uri

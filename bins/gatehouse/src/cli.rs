@@ -472,6 +472,9 @@ pub(crate) fn service(settings: &Settings) -> Result<Service, String> {
 }
 
 /// `gatehouse migrate`.
+///
+/// # Errors
+/// The database cannot be opened, or a migration fails (the message names it).
 pub fn migrate(settings: &Settings) -> Result<(), String> {
     open(&settings.database, settings)?;
     println!("{}: schema up to date", settings.database);
@@ -479,6 +482,9 @@ pub fn migrate(settings: &Settings) -> Result<(), String> {
 }
 
 /// `gatehouse purge`.
+///
+/// # Errors
+/// The database cannot be opened or the purge's transaction fails.
 pub fn purge(settings: &Settings) -> Result<(), String> {
     let rows = service(settings)?
         .purge_expired()
@@ -488,6 +494,11 @@ pub fn purge(settings: &Settings) -> Result<(), String> {
 }
 
 /// `gatehouse import FILE`.
+///
+/// # Errors
+/// The file cannot be read or is not a valid document (`docs/import.md`), the database
+/// cannot be opened, or the import is refused (a conflict with stored data, a bad hash);
+/// nothing is written then.
 pub fn import(settings: &Settings, file: &std::path::Path) -> Result<(), String> {
     let text = std::fs::read_to_string(file).map_err(|e| format!("{}: {e}", file.display()))?;
     let doc = ImportDocument::from_json(&text).map_err(|e| e.to_string())?;
@@ -635,6 +646,10 @@ fn read_jwks(path: &Path) -> Result<String, String> {
 }
 
 /// `gatehouse client set-jwks ID FILE` (or `--clear`).
+///
+/// # Errors
+/// The file cannot be read, the client is unknown, the JWK Set is refused (no usable
+/// public key, a private key in it), or the database fails.
 pub fn client_set_jwks(
     settings: &Settings,
     client_id: &str,
@@ -674,6 +689,10 @@ fn client_rotate_secret_run(settings: &Settings, client_id: &str) -> Result<(), 
 /// `copy --from … --to …`: users, clients, sessions, live tokens and codes, and lockout state
 /// from one database into another (either backend; both migrated first). Idempotent; a
 /// progress line per chunk on stderr; verified by counts at the end.
+///
+/// # Errors
+/// `--from` and `--to` name the same database, either cannot be opened or migrated, or a
+/// chunk or the final count check fails (the message says which table).
 pub fn copy(settings: &Settings, from: &Database, to: &Database) -> Result<(), String> {
     use gatehouse_domain::clock::Clock as _;
     use std::io::Write as _;
@@ -707,6 +726,9 @@ pub fn copy(settings: &Settings, from: &Database, to: &Database) -> Result<(), S
 }
 
 /// `gatehouse keys list`.
+///
+/// # Errors
+/// The database cannot be opened or read.
 pub fn keys_list(settings: &Settings) -> Result<(), String> {
     let keys = service(settings)?.list_keys().map_err(|e| e.to_string())?;
     let show = |t: Option<time::OffsetDateTime>| {
@@ -734,6 +756,10 @@ pub fn keys_list(settings: &Settings) -> Result<(), String> {
 }
 
 /// `gatehouse keys rotate`.
+///
+/// # Errors
+/// An unknown `--alg`, a negative `--publish-delay`, no key-encryption key configured (or
+/// one that does not open the stored keys), or the database fails.
 pub fn keys_rotate(settings: &Settings, alg: &str, publish_delay: i64) -> Result<(), String> {
     let alg = gatehouse_domain::keys::Alg::parse(alg)
         .ok_or_else(|| "--alg must be RS256, ES256 or EdDSA".to_owned())?;
@@ -762,6 +788,9 @@ pub fn keys_rotate(settings: &Settings, alg: &str, publish_delay: i64) -> Result
 }
 
 /// `gatehouse keys retire KID`.
+///
+/// # Errors
+/// A negative `--keep-published-for`, an unknown kid, or the database fails.
 pub fn keys_retire(settings: &Settings, kid: &str, keep: Option<i64>) -> Result<(), String> {
     if keep.is_some_and(|k| k < 0) {
         return Err("--keep-published-for must not be negative".to_owned());

@@ -598,6 +598,10 @@ impl Settings {
     /// The layers: the defaults, the config file (`file`, else `./gatehouse.toml` when
     /// present), then what clap found in the environment and the flags of `matches` (from a
     /// command [`Settings::augment`]ed); normalised and checked.
+    ///
+    /// # Errors
+    /// As [`Settings::from_file`], a flag or variable clap cannot convert, and
+    /// [`Settings::finish`]'s checks; the message names the setting, never its value.
     pub fn load(file: Option<&Path>, matches: &clap::ArgMatches) -> Result<Self, String> {
         let mut settings = Self::from_file(file)?;
         settings
@@ -608,6 +612,10 @@ impl Settings {
 
     /// The defaults overlaid with the config file: `path`, else `./gatehouse.toml`; a missing
     /// default file is no file, a missing named one an error.
+    ///
+    /// # Errors
+    /// A named file that cannot be read, or a file that is not valid TOML for these settings
+    /// (the message names the line, never its text).
     pub fn from_file(path: Option<&Path>) -> Result<Self, String> {
         let (path, required) = match path {
             Some(p) => (p.to_path_buf(), true),
@@ -628,6 +636,12 @@ impl Settings {
 
     /// Normalised (the sslmode joined to the database URL, the issuer without a trailing
     /// slash, blank names dropped) and checked. Idempotent.
+    ///
+    /// # Errors
+    /// A setting out of its range (a lifetime that is not positive, a body limit under
+    /// 1,024 bytes, no hash thread, ...), settings that contradict each other (`admin-url`
+    /// without `admin-bind`, dual-run without an upstream, ...), or an audit log that cannot
+    /// be opened; the message names the setting.
     pub fn finish(mut self) -> Result<Self, String> {
         let sslmode = self
             .database_sslmode

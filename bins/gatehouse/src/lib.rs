@@ -64,13 +64,26 @@ const BLOCKING_THREADS_PER_WORKER: usize = 16;
 
 /// Opens the database, runs the migrations, loads the demo data when asked, and builds the
 /// shared state.
+///
+/// # Errors
+/// [`StartError::Database`] when the database cannot be opened or migrated, the hash cost
+/// is refused, the signing keys or the forms' key cannot be read or created;
+/// [`StartError::Settings`] for a Katana machineKey that is refused; [`StartError::Demo`]
+/// when the demo data does not load; [`StartError::Io`] when the back-channel delivery
+/// thread or the hash pool's threads do not start.
 pub fn build_state(config: &Settings) -> Result<AppState, StartError> {
     let storage = gatehouse_storage::Storage::connect(&config.database, config.storage_options())
         .map_err(|e| StartError::Database(e.to_string()))?;
     let hasher = PasswordHasher::new(config.hash_iterations)
         .map_err(|e| StartError::Database(format!("hash iterations: {e}")))?;
     let rng: Arc<dyn Rng> = Arc::new(SystemRng::new());
-    let service = state::build_service(storage, config, hasher, rng.clone(), Arc::new(SystemClock));
+    let service = state::build_service(
+        storage.clone(),
+        config,
+        hasher,
+        rng.clone(),
+        Arc::new(SystemClock),
+    );
     let service = state::with_katana(service, config).map_err(StartError::Settings)?;
     let service = state::with_capture(service, config);
     let service = match state::key_ring(config, &*rng).map_err(StartError::Database)? {
@@ -103,7 +116,14 @@ pub fn build_state(config: &Settings) -> Result<AppState, StartError> {
         .form_key()
         .map_err(|e| StartError::Database(format!("forms' server key: {e}")))?;
     let pool = HashPool::try_with_nice(config.hash_threads, config.hash_queue, HASH_THREAD_NICE)?;
-    Ok(AppState::new(service, pool, config.clone(), rng, form_key))
+    Ok(AppState::new(
+        service,
+        storage,
+        pool,
+        config.clone(),
+        rng,
+        form_key,
+    ))
 }
 
 /// A server running on its own thread.
@@ -277,6 +297,10 @@ fn spawn_purge(state: web::Data<AppState>) {
 }
 
 /// Starts the server on a background thread and returns once it listens.
+///
+/// # Errors
+/// [`StartError::Settings`] for settings [`Settings::finish`] refuses, what
+/// [`build_state`] refuses, and [`StartError::Bind`] when an address cannot be bound.
 pub fn start(config: Settings) -> Result<Running, StartError> {
     let config = config.finish().map_err(StartError::Settings)?;
     let state = build_state(&config)?;
@@ -309,6 +333,9 @@ pub fn start(config: Settings) -> Result<Running, StartError> {
 }
 
 /// Runs the server in the foreground until SIGTERM or Ctrl-C, then drains connections.
+///
+/// # Errors
+/// As [`start`], and [`StartError::Io`] from the runtime while serving.
 pub fn serve_blocking(config: Settings) -> Result<(), StartError> {
     let started = std::time::Instant::now();
     let config = config.finish().map_err(StartError::Settings)?;

@@ -72,6 +72,10 @@ pub fn with_capture(service: Service, config: &Settings) -> Service {
 }
 
 /// Loads the demo data (`crates/domain/demo.json`) (idempotent).
+///
+/// # Errors
+/// The import's: the document does not parse, or conflicts with stored data, or the
+/// database fails.
 pub fn load_demo(service: &Service) -> Result<(), DomainError> {
     let document = gatehouse_domain::import::demo_document()?;
     service.import(&document).map(|_| ())
@@ -79,6 +83,9 @@ pub fn load_demo(service: &Service) -> Result<(), DomainError> {
 
 /// Loads the demo's admin client (`crates/domain/demo-admin.json`): `serve --demo` with
 /// `--admin-bind` (idempotent).
+///
+/// # Errors
+/// As [`load_demo`].
 pub fn load_demo_admin(service: &Service) -> Result<(), DomainError> {
     let document = gatehouse_domain::import::demo_admin_document()?;
     service.import(&document).map(|_| ())
@@ -103,6 +110,10 @@ pub struct AppState {
     pub dual_run: crate::dual_run::DualRun,
     /// `--dual-run observe`: the same state over the rolled-back store (the dry run).
     dry: Option<web::Data<AppState>>,
+    /// The handle the service was built over (a clone: one pool, one writer), for what is
+    /// not a domain operation: the backend, the SQL counter, the dry run's rolled-back twin.
+    /// Transactions go through the service's operations.
+    storage: Storage,
 }
 
 impl std::fmt::Debug for AppState {
@@ -117,6 +128,7 @@ impl AppState {
     /// Assembles the state.
     pub fn new(
         service: Service,
+        storage: Storage,
         pool: HashPool,
         config: Settings,
         rng: Arc<dyn Rng>,
@@ -124,7 +136,7 @@ impl AppState {
     ) -> Self {
         let pool = Arc::new(pool);
         let dry = (config.dual_run == DualRunMode::Observe).then(|| {
-            let dry_service = service.with_store(service.store().rolled_back());
+            let dry_service = service.with_store(storage.rolled_back());
             web::Data::new(Self {
                 service: Arc::new(dry_service),
                 pool: pool.clone(),
@@ -135,6 +147,7 @@ impl AppState {
                 dual_run: crate::dual_run::DualRun::default(),
                 dry: None,
                 form_key: form_key.clone(),
+                storage: storage.rolled_back(),
             })
         });
         Self {
@@ -147,6 +160,7 @@ impl AppState {
             issuer: std::sync::OnceLock::new(),
             dual_run: crate::dual_run::DualRun::default(),
             dry,
+            storage,
         }
     }
 
@@ -188,6 +202,10 @@ impl AppState {
     }
 
     /// Runs `f` on the blocking pool (database work that hashes no password).
+    ///
+    /// # Errors
+    /// What `f` returns, as an [`ApiError`]; [`ApiError::Internal`] when the pool dropped
+    /// the work.
     pub async fn blocking<R, F>(&self, f: F) -> Result<R, ApiError>
     where
         R: Send + 'static,
@@ -206,6 +224,9 @@ impl AppState {
     /// Runs `f` right here on the HTTP worker: only for reads that never wait (a WAL reader
     /// is never blocked by the writer) and take tens of microseconds, where the hop to the
     /// blocking pool and the thread wake-ups cost more than the work (introspection).
+    ///
+    /// # Errors
+    /// What `f` returns, as an [`ApiError`].
     pub fn read_now<R, F>(&self, f: F) -> Result<R, ApiError>
     where
         F: FnOnce(&Service) -> Result<R, DomainError>,
@@ -219,12 +240,15 @@ impl AppState {
     /// where every query is a network round trip, on the blocking pool, so that an HTTP
     /// worker never sits waiting for the database (with two workers, inline reads capped
     /// introspection at two requests in flight: 1,873/s against 9,345/s on SQLite).
+    ///
+    /// # Errors
+    /// As [`Self::blocking`].
     pub async fn read<R, F>(&self, f: F) -> Result<R, ApiError>
     where
         R: Send + 'static,
         F: FnOnce(&Service) -> Result<R, DomainError> + Send + 'static,
     {
-        if self.service.store().backend() == "postgres" {
+        if self.storage.backend() == "postgres" {
             self.blocking(f).await
         } else {
             self.read_now(f)
@@ -238,6 +262,10 @@ impl AppState {
     /// commit's fsync: one more wake-up per grant, and at most 16 grants in flight per
     /// worker (the blocking pool's size), which kept the batches small (issue 23,
     /// `docs/performance.md`).
+    ///
+    /// # Errors
+    /// What `f` returns, or the commit's failure, as an [`ApiError`];
+    /// [`ApiError::Internal`] when the pool dropped the work.
     pub async fn write_later<R, F>(&self, f: F) -> Result<R, ApiError>
     where
         R: Send + 'static,
@@ -248,18 +276,19 @@ impl AppState {
     }
 
     /// Runs `f` on the password-hash pool; a full queue is [`ApiError::Busy`] at once.
+    ///
+    /// # Errors
+    /// [`ApiError::Busy`] when the queue is full, what `f` returns as an [`ApiError`], and
+    /// [`ApiError::Internal`] when the pool dropped the work.
     pub async fn hashing<R, F>(&self, f: F) -> Result<R, ApiError>
     where
         R: Send + 'static,
         F: FnOnce(&Service) -> Result<R, DomainError> + Send + 'static,
     {
         let service = self.service.clone();
-        let receiver = match self.pool.try_spawn(move || timing::timed(|| f(&service))) {
-            Ok(r) => r,
-            Err(_) => {
-                self.metrics.hash_rejected();
-                return Err(ApiError::Busy);
-            }
+        let Ok(receiver) = self.pool.try_spawn(move || timing::timed(|| f(&service))) else {
+            self.metrics.hash_rejected();
+            return Err(ApiError::Busy);
         };
         match receiver.await {
             Ok((result, spent)) => {
@@ -283,7 +312,7 @@ impl AppState {
             hash_threads: self.pool.threads(),
             password_hashes: self.service.hasher().hash_invocations(),
             hash_iterations: self.service.hasher().iterations_run(),
-            sql_compiles: self.service.store().sql_compiles(),
+            sql_compiles: self.storage.sql_compiles(),
         }
     }
 }

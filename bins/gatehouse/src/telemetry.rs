@@ -31,6 +31,9 @@ use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::EnvFilter;
 
 /// Whether `filter` is a log filter (`info`, `gatehouse=debug,actix_web=warn`, …).
+///
+/// # Errors
+/// Why it is not (the filter parser's message).
 pub fn check_filter(filter: &str) -> Result<(), String> {
     EnvFilter::try_new(filter)
         .map(drop)

@@ -46,6 +46,10 @@ impl MediaType {
     }
 
     /// The body of `value` in this media type.
+    ///
+    /// # Errors
+    /// [`Error`] from the codec's encoder: a shape the media type cannot express, or the
+    /// value's `Serialize` failed.
     pub fn encode<T: Serialize + Contract>(self, value: &T) -> Result<Vec<u8>, Error> {
         Ok(match self {
             MediaType::Json | MediaType::JavaScript => encode(ResponseFormat::Json, value)?,

@@ -68,6 +68,10 @@ fn scheme<'h>(header: &'h str, name: &str) -> Option<&'h str> {
 
 /// Parse `Authorization: Basic base64(id:secret)`. The scheme is case-insensitive; the
 /// decoded text must be UTF-8 and is split at the first `:`.
+///
+/// # Errors
+/// [`DecodeError::Authorization`]: another scheme, empty credentials, text that is not
+/// base64, not UTF-8, or has no `:` (the reason never quotes the header).
 pub fn parse_basic(header: &str) -> Result<BasicCredentials, DecodeError> {
     let auth = |reason| DecodeError::Authorization { reason };
     let encoded = scheme(header, "Basic").ok_or(auth("the scheme is not Basic"))?;

@@ -103,7 +103,7 @@ struct MapNode {
 /// Builds a sequence's items.
 struct SeqNode(Vec<Node>);
 
-fn text(value: impl ToString) -> Result<Node, EncodeError> {
+fn text(value: &(impl ToString + ?Sized)) -> Result<Node, EncodeError> {
     Ok(Node::Text(value.to_string()))
 }
 
@@ -119,43 +119,43 @@ impl ser::Serializer for NodeSer {
     type SerializeStructVariant = ser::Impossible<Node, EncodeError>;
 
     fn serialize_bool(self, v: bool) -> Result<Node, EncodeError> {
-        text(v)
+        text(&v)
     }
     fn serialize_i8(self, v: i8) -> Result<Node, EncodeError> {
-        text(v)
+        text(&v)
     }
     fn serialize_i16(self, v: i16) -> Result<Node, EncodeError> {
-        text(v)
+        text(&v)
     }
     fn serialize_i32(self, v: i32) -> Result<Node, EncodeError> {
-        text(v)
+        text(&v)
     }
     fn serialize_i64(self, v: i64) -> Result<Node, EncodeError> {
-        text(v)
+        text(&v)
     }
     fn serialize_u8(self, v: u8) -> Result<Node, EncodeError> {
-        text(v)
+        text(&v)
     }
     fn serialize_u16(self, v: u16) -> Result<Node, EncodeError> {
-        text(v)
+        text(&v)
     }
     fn serialize_u32(self, v: u32) -> Result<Node, EncodeError> {
-        text(v)
+        text(&v)
     }
     fn serialize_u64(self, v: u64) -> Result<Node, EncodeError> {
-        text(v)
+        text(&v)
     }
     fn serialize_f32(self, v: f32) -> Result<Node, EncodeError> {
-        text(v)
+        text(&v)
     }
     fn serialize_f64(self, v: f64) -> Result<Node, EncodeError> {
-        text(v)
+        text(&v)
     }
     fn serialize_char(self, v: char) -> Result<Node, EncodeError> {
-        text(v)
+        text(&v)
     }
     fn serialize_str(self, v: &str) -> Result<Node, EncodeError> {
-        text(v)
+        text(&v)
     }
     fn serialize_bytes(self, _: &[u8]) -> Result<Node, EncodeError> {
         Err(unsupported("bytes"))

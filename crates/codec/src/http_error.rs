@@ -14,6 +14,10 @@ use crate::xml::ser::escape_text;
 /// Write `e` in `format`; `camel`: the dialect's JSON used Json.NET's
 /// `CamelCasePropertyNamesContractResolver` (onetime), which applies to `HttpError` and to
 /// its dictionary keys.
+///
+/// # Errors
+/// [`EncodeError`] when a member cannot be written in `format` (a `ModelState` entry the
+/// media type cannot express); the legacy bodies always can.
 pub fn encode_http_error(
     format: ResponseFormat,
     e: &HttpError,

@@ -48,6 +48,7 @@ mod http_error;
 mod json;
 mod json_text;
 mod media;
+mod rfc_form;
 mod text_de;
 mod xml;
 
@@ -72,6 +73,7 @@ pub use json::JsonNetFormatter;
 pub use media::{
     classify, negotiate, negotiate_media, BodyFormat, Charset, Negotiated, ResponseFormat,
 };
+pub use rfc_form::{decode_strict_form, parse_urlencoded, StrictFormError};
 
 /// Limits and leniencies of the readers.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -96,6 +98,11 @@ impl Default for DecodeOptions {
 }
 
 /// Read a request body of the given format into the contract `T`.
+///
+/// # Errors
+/// [`DecodeError`]: the body is empty, not UTF-8 or malformed in its media type, deeper or
+/// longer than `opts` allow, the wrong XML root, a repeated member, or a value that does not
+/// convert to its member's type.
 pub fn decode<T: DeserializeOwned + Contract>(
     format: BodyFormat,
     body: &[u8],
@@ -120,6 +127,10 @@ pub struct BindingErrors {
 }
 
 /// [`decode`], reporting every failure Web API's `ModelState` would have listed.
+///
+/// # Errors
+/// [`BindingErrors`]: the failures of [`decode`] (every one for JSON, the first for XML and
+/// forms), and the required members missing.
 pub fn decode_reporting<T: DeserializeOwned + Contract>(
     format: BodyFormat,
     body: &[u8],
@@ -136,6 +147,9 @@ pub fn decode_reporting<T: DeserializeOwned + Contract>(
 }
 
 /// Read a JSON body into a type that has no XML form (RFC 7662 / 7009 requests).
+///
+/// # Errors
+/// [`DecodeError`], as [`decode`] for JSON.
 pub fn decode_json<T: DeserializeOwned>(
     body: &[u8],
     opts: &DecodeOptions,
@@ -144,6 +158,10 @@ pub fn decode_json<T: DeserializeOwned>(
 }
 
 /// Read a form body into any type (keys matched case-insensitively).
+///
+/// # Errors
+/// [`DecodeError`], as [`decode`] for forms: a malformed escape, a repeated key (unless
+/// `opts` join them), limits, a value that does not convert.
 pub fn decode_form<T: DeserializeOwned>(
     body: &[u8],
     opts: &DecodeOptions,
@@ -152,6 +170,11 @@ pub fn decode_form<T: DeserializeOwned>(
 }
 
 /// Write the contract `value` in the negotiated format.
+///
+/// # Errors
+/// [`EncodeError`]: the value has a shape `format` cannot express (an XML root that is not a
+/// struct, a dictionary with keys that are not strings), a `TimeSpan` hint on a value that
+/// is not one, or its `Serialize` failed.
 pub fn encode<T: Serialize + Contract>(
     format: ResponseFormat,
     value: &T,
@@ -177,12 +200,19 @@ pub fn encode<T: Serialize + Contract>(
 /// let back: OneTimeTokenRequest = decode_form(&body, &DecodeOptions::default()).unwrap();
 /// assert_eq!(back, request);
 /// ```
+///
+/// # Errors
+/// [`EncodeError`]: a shape a form cannot express (nested sequences, a dictionary with keys
+/// that are not strings), or the value's `Serialize` failed.
 pub fn encode_form<T: Serialize>(value: &T) -> Result<Vec<u8>, EncodeError> {
     form_ser::to_vec(value)
 }
 
 /// Write any value as Json.NET-style JSON (types that are JSON only, such as RFC 6749
 /// error bodies and RFC 7662 responses).
+///
+/// # Errors
+/// [`EncodeError`]: the value's `Serialize` failed, or a map key is not a string.
 pub fn encode_json<T: Serialize>(value: &T) -> Result<Vec<u8>, EncodeError> {
     json::to_vec(value)
 }

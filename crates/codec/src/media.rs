@@ -45,6 +45,10 @@ fn essence(media_type: &str) -> &str {
 /// `text/javascript` -> [`MediaTypeError::JavaScript`] (the caller decides: the katana
 /// `/token` endpoint reads it as JSON); absent or blank -> [`MediaTypeError::Missing`];
 /// anything else -> [`MediaTypeError::Unsupported`] with the media type as sent.
+///
+/// # Errors
+/// [`MediaTypeError`]: `text/javascript`, a missing or blank type, or any other type, as
+/// above.
 pub fn classify(content_type: Option<&str>) -> Result<BodyFormat, MediaTypeError> {
     let Some(raw) = content_type else {
         return Err(MediaTypeError::Missing);

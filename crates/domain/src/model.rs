@@ -258,7 +258,10 @@ impl GrantSet {
             .join(" ")
     }
 
-    /// Parses space-separated names; `Err(name)` names the first unknown one.
+    /// Parses space-separated names.
+    ///
+    /// # Errors
+    /// The first name that is no grant type.
     pub fn parse_names(names: &str) -> Result<Self, String> {
         let mut set = Self::empty();
         for name in names.split_ascii_whitespace() {

@@ -75,6 +75,9 @@ pub trait Store: Send + Sync + 'static {
     /// [`Store::write`] without waiting: `f` is queued for the writer and the returned
     /// [`Pending`] resolves with its result once the transaction is committed durably (the
     /// same guarantee, observed later). The default runs [`Store::write`] at once.
+    ///
+    /// # Errors
+    /// The [`Pending`] resolves to what `f` returns, or [`Error::Storage`].
     fn write_later<R: Send + 'static>(
         &self,
         f: impl FnOnce(&mut dyn WriteTx) -> Result<R> + Send + 'static,
@@ -84,6 +87,19 @@ pub trait Store: Send + Sync + 'static {
 }
 
 /// Reads, available in both kinds of transaction.
+///
+/// # Errors
+///
+/// One contract for every method, written once here rather than on each: a method fails
+/// with [`Error::Storage`] when the database does (a lost connection, a statement timeout,
+/// a constraint of the schema the method does not name), and the enclosing transaction is
+/// rolled back. A method that refuses something itself says so in its own line
+/// ([`Error::Conflict`] for a name or id already taken). An absent row is an answer
+/// (`None`, `false`, zero, an empty list), never an error.
+#[expect(
+    clippy::missing_errors_doc,
+    reason = "every method fails the same way: the contract is the trait's `# Errors`"
+)]
 pub trait ReadTx {
     /// A user by GUID.
     fn user_by_id(&mut self, id: Uuid) -> Result<Option<User>>;
@@ -235,6 +251,19 @@ pub trait ReadTx {
 }
 
 /// Writes, only inside [`Store::write`].
+///
+/// # Errors
+///
+/// As [`ReadTx`]'s, one contract for every method: a method fails
+/// with [`Error::Storage`] when the database does (a lost connection, a statement timeout,
+/// a constraint of the schema the method does not name), and the enclosing transaction is
+/// rolled back. A method that refuses something itself says so in its own line
+/// ([`Error::Conflict`] for a name or id already taken). An absent row is an answer
+/// (`None`, `false`, zero, an empty list), never an error.
+#[expect(
+    clippy::missing_errors_doc,
+    reason = "every method fails the same way: the contract is the trait's `# Errors`"
+)]
 pub trait WriteTx: ReadTx {
     /// Inserts a user, or updates the one with the same id. A user name already used by
     /// another id is [`Error::Conflict`].

@@ -597,6 +597,125 @@ impl fmt::Debug for TokenRequest {
     }
 }
 
+/// The parameters of an authorization request (RFC 6749 section 4.1.1, RFC 7636 section
+/// 4.3, OpenID Connect Core section 3.1.2.1): the query of `GET /oauth2/authorize`, the form
+/// of `POST /oauth2/par`, and what the login and consent forms carry. Each parameter at most
+/// once ([`AuthorizationQuery::repeated`] names the first that is not); unknown parameters
+/// are ignored (section 3.1); an empty value is sent as it came (the checks treat it as
+/// absent).
+///
+/// ```
+/// use gatehouse_models::oauth::AuthorizationQuery;
+/// let q = AuthorizationQuery::from_pairs([
+///     ("response_type".to_owned(), "code".to_owned()),
+///     ("client_id".to_owned(), "app".to_owned()),
+///     ("client_id".to_owned(), "other".to_owned()),
+///     ("utm_source".to_owned(), "ignored".to_owned()),
+/// ]);
+/// assert_eq!(q.client_id.as_deref(), Some("app"));
+/// assert_eq!(q.repeated(), Some("client_id"));
+/// ```
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AuthorizationQuery {
+    /// `code` (the only response type).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub response_type: Option<String>,
+    /// The client.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    /// One of the client's registered redirect URIs, compared as exact strings (required by
+    /// Gatehouse).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub redirect_uri: Option<String>,
+    /// Space-separated scopes within the client's; the client's whole scope when absent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+    /// Opaque value echoed to the redirect URI.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub state: Option<String>,
+    /// PKCE (RFC 7636): base64url of the SHA-256 of the code verifier.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code_challenge: Option<String>,
+    /// `S256` (the only method).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code_challenge_method: Option<String>,
+    /// OpenID Connect: `login`, `none` or `consent`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub prompt: Option<String>,
+    /// OAuth 2.0 Multiple Response Types: only `query`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub response_mode: Option<String>,
+    /// OpenID Connect: bound to the code and echoed in the id_token.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nonce: Option<String>,
+    /// RFC 9449 section 10: the SHA-256 thumbprint of the DPoP key the code is bound to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dpop_jkt: Option<String>,
+    /// RFC 9126: the pushed request to use instead of the other parameters.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_uri: Option<String>,
+    #[serde(skip)]
+    repeated: Option<String>,
+}
+
+impl AuthorizationQuery {
+    /// The parameters among `pairs` (decoded names and values, in order: a query string or a
+    /// form body). A parameter's first value is kept; the first name seen twice is
+    /// [`AuthorizationQuery::repeated`].
+    pub fn from_pairs(pairs: impl IntoIterator<Item = (String, String)>) -> Self {
+        let mut q = Self::default();
+        for (name, value) in pairs {
+            let slot = match name.as_str() {
+                "response_type" => &mut q.response_type,
+                "client_id" => &mut q.client_id,
+                "redirect_uri" => &mut q.redirect_uri,
+                "scope" => &mut q.scope,
+                "state" => &mut q.state,
+                "code_challenge" => &mut q.code_challenge,
+                "code_challenge_method" => &mut q.code_challenge_method,
+                "prompt" => &mut q.prompt,
+                "response_mode" => &mut q.response_mode,
+                "nonce" => &mut q.nonce,
+                "dpop_jkt" => &mut q.dpop_jkt,
+                "request_uri" => &mut q.request_uri,
+                // RFC 6749 section 3.1: unknown parameters are ignored.
+                _ => continue,
+            };
+            if slot.is_none() {
+                *slot = Some(value);
+            } else if q.repeated.is_none() {
+                q.repeated = Some(name);
+            }
+        }
+        q
+    }
+
+    /// The first parameter that appeared more than once (RFC 6749 section 3.1 forbids it).
+    pub fn repeated(&self) -> Option<&str> {
+        self.repeated.as_deref()
+    }
+}
+
+impl fmt::Debug for AuthorizationQuery {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AuthorizationQuery")
+            .field("response_type", &self.response_type)
+            .field("client_id", &self.client_id)
+            .field("redirect_uri", &self.redirect_uri)
+            .field("scope", &self.scope)
+            .field("state", &RedactedOpt::of(&self.state))
+            .field("code_challenge", &RedactedOpt::of(&self.code_challenge))
+            .field("code_challenge_method", &self.code_challenge_method)
+            .field("prompt", &self.prompt)
+            .field("response_mode", &self.response_mode)
+            .field("nonce", &RedactedOpt::of(&self.nonce))
+            .field("request_uri", &RedactedOpt::of(&self.request_uri))
+            .field("repeated", &self.repeated)
+            .finish()
+    }
+}
+
 /// The answer of `POST /oauth2/par` (RFC 9126 section 2.2), with status 201.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PushedAuthorizationResponse {

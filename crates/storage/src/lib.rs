@@ -132,7 +132,7 @@ pub enum Synchronous {
 }
 
 /// How to open the database.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StorageOptions {
     /// Durability of commits.
     pub synchronous: Synchronous,

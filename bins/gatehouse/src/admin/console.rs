@@ -492,12 +492,9 @@ async fn callback(state: State, req: HttpRequest) -> HttpResponse {
         .map_err(super::AdminError::from)
     })
     .await;
-    let tokens = match exchanged {
-        Ok(t) => t,
-        Err(_) => {
-            refused_event(&state, &req, None, "invalid_token");
-            return sign_in_failed("The authorization code was refused.");
-        }
+    let Ok(tokens) = exchanged else {
+        refused_event(&state, &req, None, "invalid_token");
+        return sign_in_failed("The authorization code was refused.");
     };
     let user = tokens.user.clone();
     let Some(user) = user.filter(|u| u.flags.operator) else {

@@ -38,6 +38,10 @@ fn print_report(report: &CopyReport) {
 }
 
 /// `gatehouse backup PATH`.
+///
+/// # Errors
+/// [`Exit::Refused`] when `PATH` exists; otherwise a failure to open the database or to
+/// write, seal or verify the copy (the half-written file is removed).
 pub fn backup(settings: &Settings, args: &BackupArgs) -> Result<(), Failure> {
     if args.path.exists() {
         return Err(Failure::new(
@@ -88,6 +92,11 @@ fn single_file(path: &Path) -> Result<(), Failure> {
 }
 
 /// `gatehouse restore PATH --database TARGET`.
+///
+/// # Errors
+/// [`Exit::NotFound`] without the backup file, [`Exit::Refused`] when it is the target
+/// itself or the target is not empty; otherwise a failure to open either database or to
+/// copy and verify the rows.
 pub fn restore(settings: &Settings, args: &RestoreArgs) -> Result<(), Failure> {
     if !args.path.is_file() {
         return Err(Failure::new(

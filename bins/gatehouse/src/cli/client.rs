@@ -109,7 +109,7 @@ pub struct UpdateArgs {
     pub dpop_bound_access_tokens: Option<bool>,
 }
 
-fn invalid(e: impl ToString) -> Failure {
+fn invalid(e: &dyn std::fmt::Display) -> Failure {
     Failure::new(Exit::Invalid, e.to_string())
 }
 
@@ -124,7 +124,7 @@ pub fn spec_of(args: NewClientArgs) -> Result<ClientSpec, Failure> {
         .as_deref()
         .map(super::read_jwks)
         .transpose()
-        .map_err(invalid)?;
+        .map_err(|e| invalid(&e))?;
     Ok(ClientSpec {
         secret: if args.public || args.keys_only {
             ClientSecretSpec::Absent
@@ -179,7 +179,7 @@ fn merged(current: Client, u: UpdateArgs) -> Result<NewClientArgs, Failure> {
         None => current.broker_id,
         Some("") => None,
         Some(text) => {
-            Some(uuid::Uuid::parse_str(text).map_err(|e| invalid(format!("--broker: {e}")))?)
+            Some(uuid::Uuid::parse_str(text).map_err(|e| invalid(&format!("--broker: {e}")))?)
         }
     };
     let redirect_uris = if u.no_redirect_uris {
@@ -231,6 +231,9 @@ fn merged(current: Client, u: UpdateArgs) -> Result<NewClientArgs, Failure> {
 }
 
 /// `gatehouse client list`.
+///
+/// # Errors
+/// [`Exit::Failed`]: the database cannot be opened or read.
 pub fn list(settings: &Settings, args: &ListArgs) -> Result<(), Failure> {
     let clients = super::service(settings)?.list_clients()?;
     if args.json {
@@ -256,6 +259,9 @@ pub fn list(settings: &Settings, args: &ListArgs) -> Result<(), Failure> {
 }
 
 /// `gatehouse client show ID`.
+///
+/// # Errors
+/// [`Exit::NotFound`] for an unknown client; [`Exit::Failed`] when the database fails.
 pub fn show(settings: &Settings, args: &ShowArgs) -> Result<(), Failure> {
     let client = super::service(settings)?.client_details(&args.client_id)?;
     if args.json {
@@ -282,7 +288,7 @@ pub fn update_spec(
 ) -> Result<ClientSpec, Failure> {
     if args.no_redirect_uris && !args.redirect_uris.is_empty() {
         return Err(invalid(
-            "redirect_uris and no_redirect_uris exclude each other",
+            &"redirect_uris and no_redirect_uris exclude each other",
         ));
     }
     let current = service.client_details(&args.client_id)?;
@@ -308,6 +314,10 @@ pub fn update_spec(
 }
 
 /// `gatehouse client update ID …`.
+///
+/// # Errors
+/// [`Exit::NotFound`] for an unknown client, [`Exit::Invalid`] for options the domain
+/// refuses (a redirect URI, a scope, a grant), [`Exit::Failed`] when the database fails.
 pub fn update(settings: &Settings, args: UpdateArgs) -> Result<(), Failure> {
     let service = super::service(settings)?;
     let spec = update_spec(&service, args)?;
@@ -319,6 +329,9 @@ pub fn update(settings: &Settings, args: UpdateArgs) -> Result<(), Failure> {
 }
 
 /// `gatehouse client remove ID`.
+///
+/// # Errors
+/// [`Exit::NotFound`] for an unknown client; [`Exit::Failed`] when the database fails.
 pub fn remove(settings: &Settings, args: &RemoveArgs) -> Result<(), Failure> {
     let service = super::service(settings)?;
     service.remove_client(&args.client_id)?;

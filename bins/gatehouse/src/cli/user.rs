@@ -72,6 +72,9 @@ fn print_json(value: &serde_json::Value) {
 }
 
 /// `gatehouse user list`.
+///
+/// # Errors
+/// [`Exit::Failed`]: the database cannot be opened or read.
 pub fn list(settings: &Settings, args: &ListArgs) -> Result<(), Failure> {
     let users = super::service(settings)?.list_users(args.filter.as_deref())?;
     if args.json {
@@ -94,6 +97,9 @@ pub fn list(settings: &Settings, args: &ListArgs) -> Result<(), Failure> {
 }
 
 /// `gatehouse user show NAME`.
+///
+/// # Errors
+/// [`Exit::NotFound`] for an unknown user; [`Exit::Failed`] when the database fails.
 pub fn show(settings: &Settings, args: &ShowArgs) -> Result<(), Failure> {
     let details = super::service(settings)?.user_details(&args.user_name)?;
     if args.json {
@@ -105,6 +111,9 @@ pub fn show(settings: &Settings, args: &ShowArgs) -> Result<(), Failure> {
 }
 
 /// `gatehouse user enable NAME`.
+///
+/// # Errors
+/// [`Exit::NotFound`] for an unknown user; [`Exit::Failed`] when the database fails.
 pub fn enable(settings: &Settings, user_name: &str) -> Result<(), Failure> {
     let service = super::service(settings)?;
     service.set_user_disabled(user_name, false)?;
@@ -114,6 +123,9 @@ pub fn enable(settings: &Settings, user_name: &str) -> Result<(), Failure> {
 }
 
 /// `gatehouse user end-sessions NAME`.
+///
+/// # Errors
+/// [`Exit::NotFound`] for an unknown user; [`Exit::Failed`] when the database fails.
 pub fn end_sessions(settings: &Settings, user_name: &str) -> Result<(), Failure> {
     let service = super::service(settings)?;
     let ended = service.end_sessions_of_user(user_name)?;
@@ -126,6 +138,9 @@ pub fn end_sessions(settings: &Settings, user_name: &str) -> Result<(), Failure>
 }
 
 /// `gatehouse user unlock NAME`.
+///
+/// # Errors
+/// [`Exit::NotFound`] for an unknown user; [`Exit::Failed`] when the database fails.
 pub fn unlock(settings: &Settings, args: &UnlockArgs) -> Result<(), Failure> {
     let service = super::service(settings)?;
     let cleared = service.unlock_user(&args.user_name, &args.addresses)?;
@@ -143,6 +158,10 @@ pub fn unlock(settings: &Settings, args: &UnlockArgs) -> Result<(), Failure> {
 }
 
 /// `gatehouse user remove NAME [--yes]`.
+///
+/// # Errors
+/// [`Exit::Refused`] without `--yes` for a user who still has live sessions,
+/// [`Exit::NotFound`] for an unknown user, [`Exit::Failed`] when the database fails.
 pub fn remove(settings: &Settings, args: &RemoveArgs) -> Result<(), Failure> {
     let service = super::service(settings)?;
     match service.remove_user(&args.user_name, args.yes) {

@@ -171,6 +171,10 @@ fn legacy_endpoint(req: &ServiceRequest) -> Option<Endpoint> {
 }
 
 /// The middleware (see the module's documentation).
+///
+/// # Errors
+/// What the inner service returns, and a failure to read the request body; a refusal of
+/// the body (too large, too slow) is an answer, not an error.
 pub async fn middleware(
     req: ServiceRequest,
     next: Next<BoxBody>,

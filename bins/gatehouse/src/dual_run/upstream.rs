@@ -125,6 +125,10 @@ pub struct Upstream {
 }
 
 /// Sends `forward` and reads the whole answer within `timeout`.
+///
+/// # Errors
+/// [`Failure`]: no answer within `timeout`, the connection failed, or the answer is larger
+/// than [`MAX_ANSWER`].
 pub async fn send(forward: &Forward, timeout: Duration) -> Result<Upstream, Failure> {
     let attempt = async {
         let mut request = client(timeout).request(forward.method.clone(), &forward.url);

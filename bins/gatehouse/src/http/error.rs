@@ -8,6 +8,7 @@ use actix_web::dev::ServiceResponse;
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpResponse};
 use gatehouse_codec::{self as codec, BodyFormat, DecodeError, ResponseFormat};
+use gatehouse_domain::authorize::RedirectError;
 use gatehouse_domain::dpop::DpopRejection;
 use gatehouse_domain::Error as DomainError;
 use gatehouse_models::http_error::HttpError;
@@ -317,6 +318,22 @@ fn domain_codes(e: &DomainError) -> (Kind, ErrorCode, ResponseStatus, Option<u64
             R::InternalError,
             None,
         ),
+    }
+}
+
+/// The code of an authorization request refused at the redirect URI (RFC 6749 section
+/// 4.1.2.1, OpenID Connect Core section 3.1.2.6): the one mapping, for the redirect and for a
+/// pushed request's error body (RFC 9126 section 2.3).
+pub fn redirect_code(e: RedirectError) -> ErrorCode {
+    let other = |code: &str| ErrorCode::Other(code.to_owned());
+    match e {
+        RedirectError::InvalidRequest => ErrorCode::InvalidRequest,
+        RedirectError::UnauthorizedClient => ErrorCode::UnauthorizedClient,
+        RedirectError::UnsupportedResponseType => other("unsupported_response_type"),
+        RedirectError::InvalidScope => ErrorCode::InvalidScope,
+        RedirectError::LoginRequired => other("login_required"),
+        RedirectError::ConsentRequired => other("consent_required"),
+        RedirectError::AccessDenied => ErrorCode::AccessDenied,
     }
 }
 

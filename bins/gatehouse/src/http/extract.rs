@@ -85,6 +85,10 @@ pub struct Caller {
 
 impl Caller {
     /// The caller of `req`, as the configured trusted proxies tell it.
+    ///
+    /// # Errors
+    /// [`ApiError::BadRequest`] when a trusted proxy forwarded the request without naming
+    /// the caller in `X-Forwarded-For`.
     pub fn of(req: &HttpRequest) -> Result<Self, ApiError> {
         let trusted = req
             .app_data::<web::Data<AppState>>()
@@ -167,6 +171,9 @@ impl FromRequest for Credentials {
 impl Credentials {
     /// The credentials of `req` (for a handler that identifies its caller after reading the
     /// body): the caller ([`Caller::of`]) and the `Authorization` header.
+    ///
+    /// # Errors
+    /// As [`Caller::of`].
     pub fn of(req: &HttpRequest) -> Result<Self, ApiError> {
         Ok(Credentials {
             caller: Caller::of(req)?,
@@ -211,6 +218,10 @@ impl Credentials {
     }
 
     /// The client of `Authorization: Basic`, when the header uses that scheme.
+    ///
+    /// # Errors
+    /// [`ApiError::BadClientAuth`] for a Basic header that does not parse (not base64, not
+    /// UTF-8, no `:`).
     pub fn basic(&self) -> Result<Option<ClientAuth>, ApiError> {
         Ok(self
             .basic_credentials()?
@@ -224,6 +235,9 @@ impl Credentials {
 
     /// The legacy dialects' rule: `Authorization: Basic`, else the body's pair; `None` when
     /// neither (a blank id or secret counts as absent).
+    ///
+    /// # Errors
+    /// As [`Self::basic`].
     pub fn client(
         &self,
         body_id: Option<String>,
@@ -247,6 +261,9 @@ impl Credentials {
     /// RFC 6749 section 2.3 (`/oauth2/token`): Basic, or `client_id`/`client_secret` in the
     /// body, or a public client's bare `client_id`; two methods at once are refused, and so is
     /// a body `client_id` naming another client than the header. An empty member is absent.
+    ///
+    /// # Errors
+    /// As [`Self::exclusive_of`].
     pub fn exclusive(
         &self,
         body_id: Option<String>,
@@ -264,6 +281,12 @@ impl Credentials {
     /// assertion comes with `client_assertion_type` exactly
     /// `urn:ietf:params:oauth:client-assertion-type:jwt-bearer`, alone (no Basic header, no
     /// `client_secret`); its `aud` must be the issuer.
+    ///
+    /// # Errors
+    /// [`ApiError::BadRequest`] for two methods at once, an assertion without its type (or
+    /// the reverse), or a body `client_id` that is not the header's client;
+    /// [`ApiError::BadClientAuth`] for another assertion type or a Basic header that does
+    /// not parse; [`ApiError::MissingClient`] when no client is named at all.
     pub fn exclusive_of(&self, params: ClientParams) -> Result<ClientAuth, ApiError> {
         let ClientParams {
             client_id: body_id,
@@ -321,6 +344,10 @@ impl Credentials {
 /// How an endpoint decodes its body into `T`.
 pub trait Decoding<T> {
     /// Decodes `body` as `req`'s Content-Type says.
+    ///
+    /// # Errors
+    /// [`ApiError::MediaType`] for a Content-Type the endpoint does not read, and the
+    /// binding errors of the body in its dialect's words.
     fn decode(req: &HttpRequest, body: &[u8]) -> Result<T, ApiError>;
 }
 

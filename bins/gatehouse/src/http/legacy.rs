@@ -33,6 +33,9 @@ fn is_legacy_route(path: &str) -> bool {
 }
 
 /// The middleware (registered inside the path normalisation).
+///
+/// # Errors
+/// What the inner service returns (a handler's failure is already a response).
 pub async fn legacy_answers(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,

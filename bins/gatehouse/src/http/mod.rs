@@ -70,6 +70,9 @@ pub fn normalize_path(path: &str) -> Cow<'_, str> {
 
 /// Middleware: path normalisation, then metrics and the request's trace span
 /// ([`crate::telemetry::request_span`]) around the rest.
+///
+/// # Errors
+/// What the inner service returns (a handler's failure is already a response).
 pub async fn normalize_and_measure(
     mut req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
@@ -225,6 +228,9 @@ fn handler(endpoint: Endpoint, method: Method) -> Route {
 /// Middleware of every [`Endpoint`]'s route: puts the [`extract::Dialect`] (the endpoint and
 /// the negotiated format) in the request's extensions, and writes a failure the handler or
 /// an extractor returned ([`ApiError`]) in that dialect's words, with a fresh error id.
+///
+/// # Errors
+/// What the inner service returns (a handler's failure is already a response).
 pub async fn in_dialect(
     endpoint: Endpoint,
     req: ServiceRequest,

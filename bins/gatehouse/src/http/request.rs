@@ -92,6 +92,10 @@ fn parse_hop(hop: &str) -> Option<IpAddr> {
 /// refused before anything is read) and giving up when the body has not fully arrived within
 /// the configured request timeout (a slow or lying client must not hold a worker's
 /// connection open forever: actix's own timeout covers the head only).
+///
+/// # Errors
+/// [`ApiError::TooLarge`] past `limit`, [`ApiError::Timeout`] past the request timeout,
+/// [`ApiError::BadRequest`] when the connection breaks mid-body.
 pub async fn read_body(
     req: &HttpRequest,
     payload: web::Payload,
@@ -136,6 +140,10 @@ pub enum Leniency {
 /// API bound `null` without consulting a formatter, so there is no 415; the handler then
 /// reports the required members, as it does for `{}`. A JSON or form body of whitespace
 /// binds the empty model too (Json.NET read it as `null`).
+///
+/// # Errors
+/// [`ApiError::MediaType`] for a Content-Type the leniency does not read,
+/// [`ApiError::Binding`] for a body that does not bind (every failure Web API listed).
 pub fn decode<T: DeserializeOwned + Contract>(
     req: &HttpRequest,
     body: &[u8],
@@ -182,6 +190,11 @@ pub fn decode<T: DeserializeOwned + Contract>(
 /// once; JSON too when `json_too` (introspection and revocation, documented in
 /// docs/oauth.md), read as RFC 8259 (no comments, nothing after the value, exact names, a
 /// name at most once). Errors never quote the body (it carries secrets).
+///
+/// # Errors
+/// [`ApiError::MediaType`] for another Content-Type, [`ApiError::BadRequest`] for an empty
+/// JSON body, malformed URL encoding or JSON, a repeated parameter or one that is not a
+/// string.
 pub fn decode_rfc<T: DeserializeOwned>(
     req: &HttpRequest,
     body: &[u8],
@@ -205,23 +218,19 @@ pub fn decode_rfc<T: DeserializeOwned>(
     }
 }
 
-/// A form body, names exact, each at most once, every value a string.
+/// A form body, names exact, each at most once, every value a string
+/// ([`codec::decode_strict_form`]).
 fn strict_form<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
-    let pairs = std::str::from_utf8(body)
-        .ok()
-        .and_then(crate::http::standard::parse_urlencoded)
-        .ok_or_else(|| ApiError::BadRequest("The form body is not valid URL encoding.".into()))?;
-    let mut object = serde_json::Map::new();
-    for (name, value) in pairs {
-        if object.contains_key(&name) {
-            return Err(ApiError::BadRequest(format!(
-                "The parameter {} appears more than once.",
-                printable_name(&name)
-            )));
+    codec::decode_strict_form(body).map_err(|e| match e {
+        codec::StrictFormError::NotUrlEncoded => {
+            ApiError::BadRequest("The form body is not valid URL encoding.".into())
         }
-        object.insert(name, serde_json::Value::String(value));
-    }
-    serde_json::from_value(serde_json::Value::Object(object)).map_err(|e| strict_error(&e))
+        codec::StrictFormError::Repeated(name) => ApiError::BadRequest(format!(
+            "The parameter {} appears more than once.",
+            printable_name(&name)
+        )),
+        codec::StrictFormError::Binding(e) => strict_error(&e),
+    })
 }
 
 /// A parameter name fit for an error message (short, printable).

@@ -5,7 +5,6 @@ use actix_web::http::header;
 use actix_web::{web, HttpResponse};
 use gatehouse_codec::ResponseFormat;
 use gatehouse_domain::service::{ClientAuth, TokenInfo, TokenKind};
-use gatehouse_domain::store::Store as _;
 use gatehouse_models::oauth::{
     Confirmation, IntrospectionRequest, IntrospectionResponse, RevocationRequest,
 };
@@ -157,10 +156,7 @@ pub(super) async fn metadata(state: Data) -> HttpResponse {
 
 /// `GET /healthz`: the database answers.
 pub(super) async fn health(state: Data) -> HttpResponse {
-    let (mut res, body) = match state
-        .blocking(|s| s.store().read(|tx| tx.client("").map(|_| ())))
-        .await
-    {
+    let (mut res, body) = match state.blocking(|s| s.check_database()).await {
         Ok(()) => (HttpResponse::Ok(), r#"{"status":"ok"}"#),
         Err(_) => (
             HttpResponse::ServiceUnavailable(),

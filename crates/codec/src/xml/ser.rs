@@ -622,6 +622,10 @@ pub(crate) struct Items<'a> {
 }
 
 impl<'a> Items<'a> {
+    #[expect(
+        clippy::needless_pass_by_value,
+        reason = "the element's buffer (a `&'a mut`) moves into the items; clippy takes the move for a reborrow"
+    )]
     fn start(e: Elem<'a>, _map: bool) -> Self {
         let prefix = format!("d{}p1", e.depth);
         e.out.push(b'<');

@@ -154,19 +154,39 @@ impl fmt::Debug for AuthorizationRequest {
     }
 }
 
+/// The error of an authorization request refused at the client's redirect URI: the codes of
+/// RFC 6749 section 4.1.2.1 and OpenID Connect Core section 3.1.2.6 Gatehouse sends. The wire
+/// text is the binary's (one mapping, at the edge), as for [`GrantRejection`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RedirectError {
+    /// `invalid_request`: a parameter is missing, repeated, too long or unsupported.
+    InvalidRequest,
+    /// `unauthorized_client`: the client may not use the code flow.
+    UnauthorizedClient,
+    /// `unsupported_response_type`: a `response_type` other than `code`.
+    UnsupportedResponseType,
+    /// `invalid_scope`: the scope exceeds the client's, or `openid` without signing keys.
+    InvalidScope,
+    /// `login_required` (OpenID): `prompt=none` and nobody is signed in.
+    LoginRequired,
+    /// `consent_required` (OpenID): `prompt=none` and the client needs the user's consent.
+    ConsentRequired,
+    /// `access_denied`: the user denied the request.
+    AccessDenied,
+}
+
 /// Why an authorization request is refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AuthorizeError {
     /// The client or redirect URI cannot be trusted: show the reason to the user, do not
     /// redirect.
     Page(String),
-    /// Send `error` (RFC 6749 section 4.1.2.1 code) back to the redirect URI.
+    /// Send `error` back to the redirect URI.
     Redirect {
         /// The validated redirect URI.
         redirect_uri: String,
-        /// `invalid_request`, `unauthorized_client`, `unsupported_response_type`,
-        /// `invalid_scope`, `login_required`, `consent_required`, `access_denied`, ...
-        error: &'static str,
+        /// Which refusal (the binary writes its RFC 6749 section 4.1.2.1 code).
+        error: RedirectError,
         /// `error_description`.
         description: String,
         /// `state`, echoed.
@@ -180,7 +200,7 @@ impl AuthorizeError {
     /// An error for the validated request's redirect URI.
     pub fn redirect(
         request: &AuthorizationRequest,
-        error: &'static str,
+        error: RedirectError,
         description: impl Into<String>,
     ) -> Self {
         AuthorizeError::Redirect {
@@ -290,7 +310,7 @@ impl<S: Store> Gatehouse<S> {
             return page("The redirect_uri is not registered for this client.");
         }
         let state = params.state.clone().filter(|s| !s.is_empty());
-        let fail = |error: &'static str, description: &str| {
+        let fail = |error: RedirectError, description: &str| {
             Err(AuthorizeError::Redirect {
                 redirect_uri: redirect_uri.to_owned(),
                 error,
@@ -300,34 +320,36 @@ impl<S: Store> Gatehouse<S> {
         };
         if state.as_ref().is_some_and(|s| s.len() > MAX_STATE_BYTES) {
             return fail(
-                "invalid_request",
+                RedirectError::InvalidRequest,
                 &format!("state is too long (at most {MAX_STATE_BYTES} bytes)"),
             );
         }
         if params.repeated.is_some() {
             return fail(
-                "invalid_request",
+                RedirectError::InvalidRequest,
                 "a parameter appears more than once in the request",
             );
         }
         if par_required && !params.pushed {
             return fail(
-                "invalid_request",
+                RedirectError::InvalidRequest,
                 "this client must push its authorization requests first (PAR, /oauth2/par)",
             );
         }
         if !client.grants.contains(GrantType::AuthorizationCode) {
             return fail(
-                "unauthorized_client",
+                RedirectError::UnauthorizedClient,
                 "the client may not use the authorization code flow",
             );
         }
         match params.response_type.as_deref() {
-            None | Some("") => return fail("invalid_request", "response_type is required"),
+            None | Some("") => {
+                return fail(RedirectError::InvalidRequest, "response_type is required")
+            }
             Some("code") => {}
             Some(_) => {
                 return fail(
-                    "unsupported_response_type",
+                    RedirectError::UnsupportedResponseType,
                     "only response_type=code is supported",
                 )
             }
@@ -340,49 +362,49 @@ impl<S: Store> Gatehouse<S> {
                 .filter(|c| !c.is_empty()),
         ) {
             Ok(challenge) => challenge,
-            Err(e) => return fail("invalid_request", e.describe()),
+            Err(e) => return fail(RedirectError::InvalidRequest, e.describe()),
         };
         if challenge.is_none() && !client.is_confidential() {
             return fail(
-                "invalid_request",
+                RedirectError::InvalidRequest,
                 "a public client must send a PKCE code_challenge (S256)",
             );
         }
         if !matches!(params.response_mode.as_deref(), None | Some("" | "query")) {
-            return fail("invalid_request", "only response_mode=query is supported");
+            return fail(
+                RedirectError::InvalidRequest,
+                "only response_mode=query is supported",
+            );
         }
         let prompt = match parse_prompt(params.prompt.as_deref()) {
             Ok(p) => p,
-            Err(e) => return fail("invalid_request", e),
+            Err(e) => return fail(RedirectError::InvalidRequest, e),
         };
         let nonce = params.nonce.clone().filter(|n| !n.is_empty());
         if nonce.as_ref().is_some_and(|n| n.len() > MAX_NONCE_BYTES) {
             return fail(
-                "invalid_request",
+                RedirectError::InvalidRequest,
                 &format!("nonce is too long (at most {MAX_NONCE_BYTES} bytes)"),
             );
         }
         let dpop_jkt = params.dpop_jkt.clone().filter(|j| !j.is_empty());
         if dpop_jkt.as_deref().is_some_and(|j| !is_thumbprint(j)) {
             return fail(
-                "invalid_request",
+                RedirectError::InvalidRequest,
                 "dpop_jkt must be a base64url SHA-256 JWK thumbprint (43 characters)",
             );
         }
-        let scope = match narrow_scope(&client.scope, params.scope.as_deref()) {
-            Ok(scope) => scope,
-            Err(_) => {
-                return fail(
-                    "invalid_scope",
-                    "the requested scope exceeds what the client may be granted",
-                )
-            }
+        let Ok(scope) = narrow_scope(&client.scope, params.scope.as_deref()) else {
+            return fail(
+                RedirectError::InvalidScope,
+                "the requested scope exceeds what the client may be granted",
+            );
         };
         // Without signing keys no id_token can be issued: an OpenID request is refused rather
         // than answered with a code whose exchange silently lacks the id_token.
         if crate::oidc::has_scope(&scope, "openid") && self.key_ring().is_none() {
             return fail(
-                "invalid_scope",
+                RedirectError::InvalidScope,
                 "openid is not available: this server has no signing key and issues no id_tokens",
             );
         }

@@ -204,13 +204,11 @@ impl<S: Store> Gatehouse<S> {
             });
         }
         let (verdict, user) = self.check_password(&attempt, password)?;
-        let user = match (verdict, user) {
-            (Verification::Valid | Verification::ValidNeedsRehash, Some(user)) => user,
-            _ => {
-                self.record_login_failure(&attempt.keys, now)?;
-                self.audit(failed(FailureReason::BadCredentials));
-                return Err(Error::InvalidCredentials);
-            }
+        let (Verification::Valid | Verification::ValidNeedsRehash, Some(user)) = (verdict, user)
+        else {
+            self.record_login_failure(&attempt.keys, now)?;
+            self.audit(failed(FailureReason::BadCredentials));
+            return Err(Error::InvalidCredentials);
         };
         if user.flags.disabled {
             self.audit(failed(FailureReason::Disabled));

@@ -14,7 +14,9 @@
 //! (credential capture from the legacy service), [`provision`]
 //! (`ClientSpec`, `UserSpec`, the command line's operations), [`import`] (the provisioning
 //! document), [`operator`]; the standards surface's [`authorize`], [`browser_session`],
-//! [`logout`], [`par`], [`forms`] and [`oidc`] (signed tokens, keys, userinfo). What an entity decides alone (expired, revoked, rotated, consumed, disabled)
+//! [`logout`], [`par`], [`forms`], [`oidc`] (signed tokens, keys, userinfo) and
+//! [`discovery`] (what the metadata documents advertise). What an entity decides alone
+//! (expired, revoked, rotated, consumed, disabled)
 //! lives on it, in [`crate::model::rules`].
 
 use std::fmt;
@@ -38,6 +40,7 @@ pub mod client_auth;
 pub mod client_credentials;
 pub mod codes;
 pub(crate) mod delegate;
+pub mod discovery;
 pub mod dual_run;
 pub mod forms;
 pub mod import;
@@ -206,6 +209,10 @@ impl<S: Store> Gatehouse<S> {
 
     /// Emits a security event (after the change it reports committed); nothing without a
     /// sink.
+    #[expect(
+        clippy::needless_pass_by_value,
+        reason = "emitting an event hands it over (callers build it in place); the sinks only read it"
+    )]
     pub fn audit(&self, event: crate::audit::AuditEvent) {
         if let Some(sink) = &self.audit {
             sink.record(&event);
@@ -255,9 +262,20 @@ impl<S: Store> Gatehouse<S> {
         self.keys.as_deref()
     }
 
-    /// The store.
-    pub fn store(&self) -> &S {
+    /// The store: the domain's own. The binary and the tests hold the storage handle they
+    /// built the service over (a clone) for what is not a domain operation (the backend's
+    /// name, counters, the dry run's rolled-back twin, rows a test inspects); every
+    /// transaction outside tests is one of the operations here.
+    pub(crate) fn store(&self) -> &S {
         &self.store
+    }
+
+    /// Whether the database answers: one read (the health probe, `/healthz`).
+    ///
+    /// # Errors
+    /// `Storage` when it does not.
+    pub fn check_database(&self) -> Result<()> {
+        self.store.read(|tx| tx.client("").map(|_| ()))
     }
 
     /// The configuration.

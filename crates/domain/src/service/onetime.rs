@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use time::Duration;
+use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
 use crate::error::Error;
@@ -44,6 +44,22 @@ pub struct OneTimeRequest {
     pub server: Option<String>,
     /// `Payload`.
     pub payload: BTreeMap<String, String>,
+}
+
+/// What the issuer of a one-time code brings to it ([`Gatehouse::issue_onetime_code`]).
+struct IssuerContext {
+    /// The user the code stands for.
+    user: UserInfo,
+    /// The issuing client (the client path).
+    issuer_client_id: Option<String>,
+    /// `BrokerId`: the request's on the bearer path, the client's broker on the client path.
+    broker_id: Option<Uuid>,
+    /// The most the code may carry: the bearer token's scope, or the client's.
+    scope: String,
+    /// The bearer's session (the redemption's parent).
+    source_session_id: Option<Uuid>,
+    /// The bearer's access token (revoking it ends the redemption's session).
+    source_token: Option<TokenDigest>,
 }
 
 /// Output of [`Gatehouse::redeem_onetime_code`].
@@ -92,71 +108,14 @@ impl<S: Store> Gatehouse<S> {
             }
         }
         let now = self.now();
-        let max = self.config.session_max_lifetime;
-        // The scope the code may carry at most, and the bearer's session and token (the
-        // redemption's parent).
-        let (user, issuer_client_id, broker_id, scope, source) = match issuer {
-            OneTimeIssuer::Bearer(token) => {
-                self.adopt_katana_ticket(token.expose())?;
-                let digest = TokenDigest::of(token.expose());
-                let (info, session) = self
-                    .store
-                    .read(|tx| {
-                        let Some(info) = live_access(tx, &digest, now, max)? else {
-                            return Ok(None);
-                        };
-                        let session = live_session(tx, info.session_id, now, max)?;
-                        Ok(session.map(|s| (info, s)))
-                    })?
-                    .ok_or(Error::InvalidToken)?;
-                if session.parent_id.is_some() && !self.config.onetime_chain {
-                    return Err(Error::Forbidden(
-                        "a token obtained with a one-time code cannot issue one-time codes",
-                    ));
-                }
-                let user = info.user.ok_or(Error::Forbidden(
-                    "the access token does not belong to a user",
-                ))?;
-                if let Some(name) = &request.user_name {
-                    if user_name_key(name) != user_name_key(&user.user_name) {
-                        return Err(Error::Forbidden("UserName is not the token's user"));
-                    }
-                }
-                (
-                    user,
-                    None,
-                    request.broker_id,
-                    info.scope,
-                    Some((session.id, digest)),
-                )
-            }
-            OneTimeIssuer::Client(auth) => {
-                let client = self.delegate_client(auth, GrantType::OneTime)?;
-                let broker = client
-                    .broker_id
-                    .ok_or(Error::Forbidden("the client acts for no broker"))?;
-                if request.broker_id.is_some_and(|b| b != broker) {
-                    return Err(Error::Forbidden("BrokerId is not the client's broker"));
-                }
-                let name = request.user_name.as_deref().ok_or_else(|| {
-                    Error::InvalidRequest("UserName is required for a client".to_owned())
-                })?;
-                let user = self
-                    .store
-                    .read(|tx| tx.user_by_name(name))?
-                    .ok_or_else(|| Error::InvalidRequest("unknown UserName".to_owned()))?;
-                if user.flags.disabled {
-                    return Err(Error::AccountDisabled);
-                }
-                (
-                    UserInfo::from(&user),
-                    Some(client.client_id),
-                    Some(broker),
-                    normalize_scope(&client.scope),
-                    None,
-                )
-            }
-        };
+        let IssuerContext {
+            user,
+            issuer_client_id,
+            broker_id,
+            scope,
+            source_session_id,
+            source_token,
+        } = self.onetime_issuer_context(issuer, request, now)?;
         let (redeemer, accounts) = self
             .store
             .read(|tx| Ok((tx.client(client_id)?, tx.trading_accounts_of(user.id)?)))?;
@@ -202,8 +161,8 @@ impl<S: Store> Gatehouse<S> {
             consumed_at: None,
             session_id: None,
             scope: Some(scope),
-            source_session_id: source.as_ref().map(|(s, _)| *s),
-            source_token: source.map(|(_, d)| d),
+            source_session_id,
+            source_token,
         };
         let caps = OneTimeCaps {
             per_user: self.config.max_onetime_codes_per_user,
@@ -246,6 +205,81 @@ impl<S: Store> Gatehouse<S> {
             code,
             expires_in: life,
             expires_at: later(now, life),
+        })
+    }
+
+    /// Who issues a one-time code, and with what: the bearer's user, scope and token (the
+    /// redemption's parent), or a client acting for its broker.
+    fn onetime_issuer_context(
+        &self,
+        issuer: &OneTimeIssuer,
+        request: &OneTimeRequest,
+        now: OffsetDateTime,
+    ) -> Result<IssuerContext> {
+        let max = self.config.session_max_lifetime;
+        Ok(match issuer {
+            OneTimeIssuer::Bearer(token) => {
+                self.adopt_katana_ticket(token.expose())?;
+                let digest = TokenDigest::of(token.expose());
+                let (info, session) = self
+                    .store
+                    .read(|tx| {
+                        let Some(info) = live_access(tx, &digest, now, max)? else {
+                            return Ok(None);
+                        };
+                        let session = live_session(tx, info.session_id, now, max)?;
+                        Ok(session.map(|s| (info, s)))
+                    })?
+                    .ok_or(Error::InvalidToken)?;
+                if session.parent_id.is_some() && !self.config.onetime_chain {
+                    return Err(Error::Forbidden(
+                        "a token obtained with a one-time code cannot issue one-time codes",
+                    ));
+                }
+                let user = info.user.ok_or(Error::Forbidden(
+                    "the access token does not belong to a user",
+                ))?;
+                if let Some(name) = &request.user_name {
+                    if user_name_key(name) != user_name_key(&user.user_name) {
+                        return Err(Error::Forbidden("UserName is not the token's user"));
+                    }
+                }
+                IssuerContext {
+                    user,
+                    issuer_client_id: None,
+                    broker_id: request.broker_id,
+                    scope: info.scope,
+                    source_session_id: Some(session.id),
+                    source_token: Some(digest),
+                }
+            }
+            OneTimeIssuer::Client(auth) => {
+                let client = self.delegate_client(auth, GrantType::OneTime)?;
+                let broker = client
+                    .broker_id
+                    .ok_or(Error::Forbidden("the client acts for no broker"))?;
+                if request.broker_id.is_some_and(|b| b != broker) {
+                    return Err(Error::Forbidden("BrokerId is not the client's broker"));
+                }
+                let name = request.user_name.as_deref().ok_or_else(|| {
+                    Error::InvalidRequest("UserName is required for a client".to_owned())
+                })?;
+                let user = self
+                    .store
+                    .read(|tx| tx.user_by_name(name))?
+                    .ok_or_else(|| Error::InvalidRequest("unknown UserName".to_owned()))?;
+                if user.flags.disabled {
+                    return Err(Error::AccountDisabled);
+                }
+                IssuerContext {
+                    user: UserInfo::from(&user),
+                    issuer_client_id: Some(client.client_id),
+                    broker_id: Some(broker),
+                    scope: normalize_scope(&client.scope),
+                    source_session_id: None,
+                    source_token: None,
+                }
+            }
         })
     }
 

@@ -21,7 +21,7 @@ use std::fmt;
 
 use time::{Duration, OffsetDateTime};
 
-use crate::authorize::{AuthorizationParams, AuthorizeError};
+use crate::authorize::{AuthorizationParams, AuthorizeError, RedirectError};
 use crate::error::Error;
 use crate::secret::{generate_token, TokenDigest};
 use crate::service::{later, ClientAuth, Gatehouse};
@@ -97,8 +97,9 @@ pub enum PushError {
     Domain(Error),
     /// The request is not a valid authorization request: `error` and its description.
     Invalid {
-        /// `invalid_request`, `unauthorized_client`, `invalid_scope`, ...
-        error: &'static str,
+        /// `invalid_request`, `unauthorized_client`, `invalid_scope`, ... (an authorization
+        /// request's refusal, written by the binary as at the redirect URI).
+        error: RedirectError,
         /// `error_description`.
         description: String,
     },
@@ -112,7 +113,7 @@ impl From<Error> for PushError {
 
 fn invalid(description: impl Into<String>) -> PushError {
     PushError::Invalid {
-        error: "invalid_request",
+        error: RedirectError::InvalidRequest,
         description: description.into(),
     }
 }

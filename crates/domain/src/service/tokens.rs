@@ -160,7 +160,7 @@ pub(crate) struct MintSpec<'a> {
 
 /// Where a new session derives from: nothing, or (one-time redemption) the session and the
 /// access token that issued the code.
-#[derive(Default)]
+#[derive(Clone, Copy, Default)]
 pub(crate) struct Lineage {
     pub(crate) parent_id: Option<Uuid>,
     pub(crate) source_token: Option<TokenDigest>,

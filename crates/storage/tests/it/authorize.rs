@@ -45,7 +45,7 @@ fn codes_expire_and_carry_scope_user_and_login_time() {
     assert!(matches!(
         fx.gh.check_authorization(&openid),
         Err(gatehouse_domain::authorize::AuthorizeError::Redirect {
-            error: "invalid_scope",
+            error: gatehouse_domain::authorize::RedirectError::InvalidScope,
             ..
         })
     ));
@@ -61,8 +61,7 @@ fn codes_expire_and_carry_scope_user_and_login_time() {
         .expect("code");
     let digest = gatehouse_domain::secret::TokenDigest::of(code.code.expose());
     let record = fx
-        .gh
-        .store()
+        .store
         .read(move |tx| tx.authorization_code(&digest))
         .expect("read")
         .expect("stored");
@@ -176,7 +175,7 @@ fn exchange(fx: &crate::support::Fx, code: &str) -> Result<gatehouse_domain::Iss
         .exchange_code(&demo_client(), code, binding(VERIFIER), None, true)
 }
 
-fn withdrawn(r: Result<gatehouse_domain::IssuedTokens, Error>) -> bool {
+fn withdrawn(r: &Result<gatehouse_domain::IssuedTokens, Error>) -> bool {
     matches!(
         r,
         Err(Error::InvalidGrant(GrantRejection::Withdrawn(
@@ -211,7 +210,7 @@ fn logout_withdraws_the_codes_of_its_browser_session_only() {
         .end_browser_session(first.cookie.expose())
         .expect("logout"));
     assert!(
-        withdrawn(exchange(&fx, stolen.code.expose())),
+        withdrawn(&exchange(&fx, stolen.code.expose())),
         "withdrawn at logout"
     );
     assert!(
@@ -237,7 +236,7 @@ fn logout_withdraws_the_codes_of_its_browser_session_only() {
         .gh
         .replace_browser_session(third.cookie.expose())
         .expect("replace"));
-    assert!(withdrawn(exchange(&fx, pending.code.expose())));
+    assert!(withdrawn(&exchange(&fx, pending.code.expose())));
     fx.gh
         .validate_access_token(kept.access_token.expose())
         .expect("a replacing sign-in is not a logout");
@@ -261,8 +260,7 @@ fn a_code_of_an_ended_browser_session_is_refused() {
         .expect("code");
     let info = session.session.clone();
     let now = fx.clock.now();
-    fx.gh
-        .store()
+    fx.store
         .write(move |tx| {
             // Ends it as a logout racing the issuance would: the code stays unconsumed.
             let digest = gatehouse_domain::secret::TokenDigest::of(session.cookie.expose());
@@ -315,7 +313,7 @@ fn password_change_and_disable_withdraw_the_users_codes() {
             GrantKind::AuthorizationCode
         )))
     ));
-    assert!(withdrawn(exchange(&fx, code.code.expose())));
+    assert!(withdrawn(&exchange(&fx, code.code.expose())));
     exchange(&fx, bobs.code.expose()).expect("bob's code is bob's");
 
     let otc = fx
@@ -368,8 +366,7 @@ fn code_issuance_is_capped_per_browser_session_user_and_minute() {
     }
     let now = fx.clock.now();
     let alive: u64 = fx
-        .gh
-        .store()
+        .store
         .read(move |tx| {
             tx.outstanding_authorization_codes_of_user(
                 uuid::Uuid::parse_str("a11ce000-0000-4000-8000-000000000001").expect("id"),

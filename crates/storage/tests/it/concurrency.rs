@@ -109,8 +109,7 @@ fn refresh_token_used_by_32_threads_at_most_one_wins() {
     // The losers presented a rotated token: the family is over, the winner's pair too.
     let session = login.session_id;
     let ended = fx
-        .gh
-        .store()
+        .store
         .read(move |tx| tx.session(session))
         .expect("read")
         .and_then(|s| s.ended_at);

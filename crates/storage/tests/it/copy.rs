@@ -42,7 +42,7 @@ fn sqlite_to_postgres_and_back() {
     let pg = Database::parse(&url).expect("url");
     let target = Storage::connect(&pg, StorageOptions::default()).expect("open pg");
     let mut lines = 0;
-    let report = copy(fx.gh.store(), &target, now, &mut |_| lines += 1).expect("copy");
+    let report = copy(&fx.store, &target, now, &mut |_| lines += 1).expect("copy");
     assert!(lines >= 13, "a progress line per table at least");
     assert!(report.inserted() > 0);
     let by_table = counts(&report.tables);
@@ -70,21 +70,20 @@ fn sqlite_to_postgres_and_back() {
     on_pg
         .refresh_grant(&demo_client(), refresh, None)
         .expect("refresh on the copy");
-    let failure = on_pg
-        .store()
+    let failure = target
         .read(|tx| tx.login_failure("user:bob"))
         .expect("read")
         .expect("lockout state copied");
     assert_eq!(failure.failures, 1);
 
     // Idempotent: again, nothing new.
-    let again = copy(fx.gh.store(), &target, now, &mut |_| {}).expect("copy again");
+    let again = copy(&fx.store, &target, now, &mut |_| {}).expect("copy again");
     assert_eq!(again.inserted(), 0, "{again:?}");
 
     // And back, into a new SQLite file: the rotation done on PostgreSQL comes along.
     let (_dir, path) = temp_db();
     let back = Storage::open(&path, StorageOptions::default()).expect("open sqlite");
-    let report = copy(on_pg.store(), &back, now, &mut |_| {}).expect("copy back");
+    let report = copy(&target, &back, now, &mut |_| {}).expect("copy back");
     for t in &report.tables {
         assert_eq!(t.destination_rows, t.source_rows, "{t:?}");
         assert_eq!(t.inserted, t.source_rows, "{t:?}");
@@ -116,8 +115,7 @@ pub fn copy_covers_every_table() {
     let fx = crate::support::fx();
     let now = fx.clock.now();
     let later = now + Duration::minutes(5);
-    fx.gh
-        .store()
+    fx.store
         .write(move |tx| {
             tx.insert_server_key_if_absent("copy-test", &[7; 32], now)?;
             tx.insert_assertion_jti("demo-client", "jti-1", later)?;
@@ -142,7 +140,7 @@ pub fn copy_covers_every_table() {
 
     let (_dir, path) = temp_db();
     let target = Storage::open(&path, StorageOptions::default()).expect("open sqlite");
-    let report = copy(fx.gh.store(), &target, now, &mut |_| {}).expect("copy");
+    let report = copy(&fx.store, &target, now, &mut |_| {}).expect("copy");
 
     let copied: Vec<&str> = report.tables.iter().map(|t| t.table).collect();
     let skipped: Vec<&str> = NOT_COPIED.iter().map(|(t, _)| *t).collect();

@@ -13,12 +13,11 @@ use crate::support::fx_with;
 
 pub fn replay_cache_is_single_use_and_capped() {
     let fx = fx_with(Config::default());
-    let gh = &fx.gh;
     let record = |name: &str, cap: u64| {
         let digest = TokenDigest::of(name);
         let now = gatehouse_domain::clock::Clock::now(&*fx.clock);
         let expires = now + Duration::seconds(61);
-        gh.store()
+        fx.store
             .write(move |tx| tx.record_dpop_proof(&digest, expires, now, cap))
             .expect("write")
     };

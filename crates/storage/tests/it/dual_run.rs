@@ -10,8 +10,8 @@ use time::Duration;
 use crate::support::{fx, v1_password};
 
 /// Rows of every table that a grant, a failed login or a dual-run record can touch.
-fn rows(gh: &gatehouse_domain::Gatehouse<gatehouse_storage::Storage>) -> Vec<usize> {
-    gh.store()
+fn rows(store: &gatehouse_storage::Storage) -> Vec<usize> {
+    store
         .read(|tx| {
             let report = tx.legacy_usage(None)?;
             Ok(vec![
@@ -27,7 +27,7 @@ fn rows(gh: &gatehouse_domain::Gatehouse<gatehouse_storage::Storage>) -> Vec<usi
 
 fn dry_run_decides_and_writes_nothing() {
     let fx = fx();
-    let dry = fx.gh.with_store(fx.gh.store().rolled_back());
+    let dry = fx.gh.with_store(fx.store.rolled_back());
     // A real decision: the grant succeeds, with tokens, and none of them is stored.
     let issued = dry
         .password_grant(v1_password("alice", "alice-password-1"))
@@ -48,16 +48,16 @@ fn dry_run_decides_and_writes_nothing() {
         .password_grant(v1_password("alice", "alice-password-1"))
         .expect("not locked: the dry failures were not counted");
     // The real store still writes.
-    let before = rows(&fx.gh);
+    let before = rows(&fx.store);
     fx.gh
         .record_comparison("v1", "/api/v1/auth/token", &["compared"], None, 10)
         .expect("count");
-    assert_ne!(rows(&fx.gh), before);
+    assert_ne!(rows(&fx.store), before);
     // The dry store does not, even for the dual-run's own writes.
-    let before = rows(&fx.gh);
+    let before = rows(&fx.store);
     dry.record_comparison("v1", "/api/v1/auth/token", &["compared", "same"], None, 10)
         .expect("count");
-    assert_eq!(rows(&fx.gh), before);
+    assert_eq!(rows(&fx.store), before);
 }
 
 fn difference(n: usize) -> Difference {
@@ -143,8 +143,7 @@ fn usage_deltas_add_up() {
 /// users captured kept apart from the dual-run comparisons.
 fn capture_figures_count_marked_and_captured_users() {
     let fx = fx();
-    fx.gh
-        .store()
+    fx.store
         .write(|tx| {
             let template = tx.users()?.remove(0);
             for (i, name) in ["marked-1", "marked-2"].into_iter().enumerate() {

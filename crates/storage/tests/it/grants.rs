@@ -27,8 +27,7 @@ fn broker() -> Uuid {
 
 fn stored_hash(fx: &crate::support::Fx, name: &str) -> String {
     let name = name.to_owned();
-    fx.gh
-        .store()
+    fx.store
         .read(move |tx| tx.user_by_name(&name))
         .expect("read")
         .expect("user")
@@ -59,8 +58,7 @@ fn katana_password_grant_issues_a_session_and_a_token() {
     assert_eq!(info.session_id, issued.session_id);
     assert_eq!(info.kind, TokenKind::Access);
     let session = fx
-        .gh
-        .store()
+        .store
         .read(move |tx| tx.session(issued.session_id))
         .expect("read")
         .expect("session");
@@ -297,8 +295,7 @@ fn lockout_backs_off_without_hashing_and_expires() {
         .password_grant(password("alice", "alice-password-1"))
         .expect("login after the lock expired");
     let record = fx
-        .gh
-        .store()
+        .store
         .read(|tx| tx.login_failure("user:alice"))
         .expect("read");
     assert!(record.is_none());
@@ -345,8 +342,9 @@ fn lockout_per_address_and_persisted() {
         ..password("nobody", "guess")
     });
     assert!(matches!(r, Err(Error::InvalidCredentials)));
-    let record = again
-        .store()
+    // Read beside `again`: the same database.
+    let record = fx
+        .store
         .read(|tx| tx.login_failure("ip:198.51.100.9"))
         .expect("read")
         .expect("record");
@@ -363,7 +361,7 @@ fn bad_secrets_at_introspection_lock_the_address() {
         .expect("login");
     let token = alice.access_token.expose();
     let free = fx.gh.config().lockout.free_failures;
-    let writes = || fx.gh.store().write_stats().writes;
+    let writes = || fx.store.write_stats().writes;
     for _ in 0..free {
         let guess = ClientAuth::new("demo-client", Some(Secret::new("guess"))).with_caller_ip(ip);
         // Introspection runs on an HTTP worker: it refuses without writing anything.
@@ -377,8 +375,7 @@ fn bad_secrets_at_introspection_lock_the_address() {
         fx.gh.count_failed_client(&guess);
     }
     let record = fx
-        .gh
-        .store()
+        .store
         .read(|tx| tx.login_failure("ip:203.0.113.40"))
         .expect("read")
         .expect("the failures were counted");
@@ -403,8 +400,7 @@ fn bad_secrets_at_introspection_lock_the_address() {
     ));
     fx.gh.count_failed_client(&public);
     assert!(fx
-        .gh
-        .store()
+        .store
         .read(|tx| tx.login_failure("ip:203.0.113.42"))
         .expect("read")
         .is_none());
@@ -1131,22 +1127,19 @@ fn import_is_idempotent() {
     assert_eq!(report.users, 2);
     assert_eq!(stored_hash(&fx, "alice"), hash);
     let client = fx
-        .gh
-        .store()
+        .store
         .read(|tx| tx.client("demo-client"))
         .expect("read")
         .expect("client");
     fx.gh.import(&doc).expect("third");
     let again = fx
-        .gh
-        .store()
+        .store
         .read(|tx| tx.client("demo-client"))
         .expect("read")
         .expect("client");
     assert_eq!(client, again, "secret hash kept");
     let counts = fx
-        .gh
-        .store()
+        .store
         .read(|tx| {
             let member = tx.member_by_member_id("1234")?.expect("member");
             Ok((
@@ -1188,8 +1181,7 @@ fn import_validates_and_applies_all_or_nothing() {
     .expect("parse");
     assert!(fx.gh.import(&partial).is_err());
     assert!(fx
-        .gh
-        .store()
+        .store
         .read(|tx| tx.user_by_name("frank"))
         .expect("read")
         .is_none());
@@ -1408,8 +1400,7 @@ fn client_assertions_are_single_use_capped_and_raced() {
         .authenticate_client(&demo_assertion(&fx, "j-5"))
         .is_ok());
     assert_eq!(
-        fx.gh
-            .store()
+        fx.store
             .read(|tx| tx.live_assertion_jtis("demo-client"))
             .expect("read"),
         1

@@ -30,8 +30,7 @@ pub fn client_logout_settings_round_trip_and_copy() {
         post_logout_redirect_uris: vec!["https://x.example/out".into()],
     };
     let stored = replaced.clone();
-    fx.gh
-        .store()
+    fx.store
         .write(move |tx| tx.put_client_logout(&stored))
         .expect("put");
     assert_eq!(
@@ -44,8 +43,7 @@ pub fn client_logout_settings_round_trip_and_copy() {
         post_logout_redirect_uris: Vec::new(),
     };
     assert!(fx
-        .gh
-        .store()
+        .store
         .write(move |tx| tx.put_client_logout(&orphan))
         .is_err());
 
@@ -54,7 +52,7 @@ pub fn client_logout_settings_round_trip_and_copy() {
         gatehouse_storage::Storage::open(&path, gatehouse_storage::StorageOptions::default())
             .expect("open");
     let now = gatehouse_domain::clock::Clock::now(&*fx.clock);
-    gatehouse_storage::copy(fx.gh.store(), &target, now, &mut |_| {}).expect("copy");
+    gatehouse_storage::copy(&fx.store, &target, now, &mut |_| {}).expect("copy");
     let copied = crate::support::service(
         &gatehouse_storage::Database::Sqlite(path),
         fx.clock.clone(),

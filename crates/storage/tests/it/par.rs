@@ -53,7 +53,7 @@ pub fn request_uris_expire_are_bound_and_single_use() {
     let now = gatehouse_domain::clock::Clock::now(&*fx.clock);
     let consume = |client: &'static str| {
         let d = digest;
-        gh.store()
+        fx.store
             .write(move |tx| tx.consume_pushed_request(&d, client, now))
             .expect("write")
     };
@@ -77,8 +77,8 @@ pub fn request_uris_expire_are_bound_and_single_use() {
     fx.clock.advance(Duration::seconds(61));
     gh.push_authorization_request(&demo_client(), params())
         .expect("the expired ones no longer count");
-    let live = gh
-        .store()
+    let live = fx
+        .store
         .write(move |tx| tx.live_pushed_requests("demo-client", now + Duration::seconds(61)))
         .expect("count");
     assert_eq!(live, 1, "the expired ones were deleted");

@@ -3,7 +3,9 @@
 use gatehouse_domain::store::Store;
 use gatehouse_domain::Config;
 
-use crate::support::{demo_client, fx, service, v1_password, Fx, TEST_ITERATIONS};
+use gatehouse_storage::{Storage, StorageOptions};
+
+use crate::support::{demo_client, fx, service_on, v1_password, Fx, TEST_ITERATIONS};
 
 fn data_survives_drop_and_reopen() {
     let fx = fx();
@@ -18,11 +20,17 @@ fn data_survives_drop_and_reopen() {
         .as_ref()
         .map(|s| s.expose().to_owned())
         .expect("refresh");
-    let Fx { place, clock, gh } = fx;
-    drop(gh); // the pool and the writer connection close here
+    let Fx {
+        place,
+        clock,
+        gh,
+        store,
+    } = fx;
+    drop((gh, store)); // the pool and the writer connection close here
 
-    let gh = service(&database, clock, TEST_ITERATIONS, Config::default());
-    let users = gh.store().read(|tx| tx.users()).expect("users");
+    let store = Storage::connect(&database, StorageOptions::default()).expect("reopen");
+    let gh = service_on(store.clone(), clock, TEST_ITERATIONS, Config::default());
+    let users = store.read(|tx| tx.users()).expect("users");
     let names: Vec<_> = users.iter().map(|u| u.user_name.as_str()).collect();
     assert_eq!(names, ["alice", "bob"]);
     let info = gh.validate_access_token(&token).expect("token still valid");

@@ -92,6 +92,10 @@ pub struct Fx {
     pub place: Place,
     pub clock: Arc<MockClock>,
     pub gh: Arc<Gatehouse<Storage>>,
+    /// The handle `gh` was built over (a clone: the same pool and writer): what a test reads
+    /// or writes around the operations goes here, to the storage directly (the domain keeps
+    /// its store to itself).
+    pub store: Storage,
 }
 
 impl Fx {
@@ -113,6 +117,16 @@ pub fn service(
     config: Config,
 ) -> Gatehouse<Storage> {
     let storage = Storage::connect(database, StorageOptions::default()).expect("open");
+    service_on(storage, clock, iterations, config)
+}
+
+/// A service over `storage` (pass a clone to keep a handle for the test's own reads).
+pub fn service_on(
+    storage: Storage,
+    clock: Arc<MockClock>,
+    iterations: u32,
+    config: Config,
+) -> Gatehouse<Storage> {
     Gatehouse::new(
         storage,
         clock,
@@ -137,7 +151,7 @@ pub fn fx_with(config: Config) -> Fx {
     let (place, storage) = open_with(StorageOptions::default());
     let clock = Arc::new(MockClock::new(datetime!(2026-01-01 00:00 UTC)));
     let gh = Gatehouse::new(
-        storage,
+        storage.clone(),
         clock.clone(),
         Arc::new(SeededRng::new(1)),
         PasswordHasher::new(TEST_ITERATIONS).expect("hasher"),
@@ -149,6 +163,7 @@ pub fn fx_with(config: Config) -> Fx {
         place,
         clock,
         gh: Arc::new(gh),
+        store: storage,
     }
 }
 

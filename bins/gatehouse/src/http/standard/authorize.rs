@@ -14,15 +14,17 @@
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use gatehouse_domain::authorize::{
-    AuthorizationParams, AuthorizationRequest, AuthorizeError, Prompt,
+    AuthorizationParams, AuthorizationRequest, AuthorizeError, Prompt, RedirectError,
 };
 use gatehouse_domain::browser_session::{BrowserSessionInfo, BROWSER_SESSION_LIFETIME};
 use gatehouse_domain::forms;
 use gatehouse_domain::secret::Secret;
 use gatehouse_domain::{Error as DomainError, GrantRejection};
+use gatehouse_models::oauth::AuthorizationQuery;
 
 use super::page;
 use super::{cookie, parse_urlencoded, with_query};
+use crate::http::error::redirect_code;
 use crate::http::extract::Caller;
 use crate::http::request;
 use crate::http::ApiError;
@@ -60,34 +62,26 @@ pub(super) fn set_cookie(
     format!("{name}={value}; Path=/; HttpOnly; SameSite=Lax{secure}{age}")
 }
 
+/// The authorization request among `pairs` (a query or a form), as the models read it
+/// ([`AuthorizationQuery`]), for the domain's checks.
 pub(super) fn params_from(pairs: &[(String, String)]) -> AuthorizationParams {
-    let mut p = AuthorizationParams::default();
-    for (key, value) in pairs {
-        let slot = match key.as_str() {
-            "response_type" => &mut p.response_type,
-            "client_id" => &mut p.client_id,
-            "redirect_uri" => &mut p.redirect_uri,
-            "scope" => &mut p.scope,
-            "state" => &mut p.state,
-            "code_challenge" => &mut p.code_challenge,
-            "code_challenge_method" => &mut p.code_challenge_method,
-            "prompt" => &mut p.prompt,
-            "response_mode" => &mut p.response_mode,
-            "nonce" => &mut p.nonce,
-            "dpop_jkt" => &mut p.dpop_jkt,
-            "request_uri" => &mut p.request_uri,
-            // RFC 6749 section 3.1: unknown parameters are ignored.
-            _ => continue,
-        };
-        if slot.is_some() {
-            if p.repeated.is_none() {
-                p.repeated = Some(key.clone());
-            }
-        } else {
-            *slot = Some(value.clone());
-        }
+    let q = AuthorizationQuery::from_pairs(pairs.iter().cloned());
+    AuthorizationParams {
+        repeated: q.repeated().map(str::to_owned),
+        response_type: q.response_type,
+        client_id: q.client_id,
+        redirect_uri: q.redirect_uri,
+        scope: q.scope,
+        state: q.state,
+        code_challenge: q.code_challenge,
+        code_challenge_method: q.code_challenge_method,
+        prompt: q.prompt,
+        response_mode: q.response_mode,
+        nonce: q.nonce,
+        dpop_jkt: q.dpop_jkt,
+        request_uri: q.request_uri,
+        pushed: false,
     }
-    p
 }
 
 /// The authorization request's parameters, carried through the login and consent forms.
@@ -165,9 +159,10 @@ fn refuse(state: &AppState, error: AuthorizeError) -> HttpResponse {
             description,
             state: echoed,
         } => {
-            tracing::info!(error, reason = %description, "authorization request refused (redirect)");
+            let code = redirect_code(error);
+            tracing::info!(error = code.as_str(), reason = %description, "authorization request refused (redirect)");
             let mut params = vec![
-                ("error", error),
+                ("error", code.as_str()),
                 ("error_description", description.as_str()),
             ];
             if let Some(s) = echoed.as_deref() {
@@ -273,7 +268,7 @@ async fn conclude(
                 state,
                 AuthorizeError::redirect(
                     &request,
-                    "consent_required",
+                    RedirectError::ConsentRequired,
                     "the client needs the user's consent, and prompt=none forbids asking",
                 ),
             );
@@ -377,7 +372,7 @@ pub(crate) async fn authorize(req: HttpRequest, state: Data) -> HttpResponse {
             &state,
             AuthorizeError::redirect(
                 &request,
-                "login_required",
+                RedirectError::LoginRequired,
                 "the user is not signed in, and prompt=none forbids asking",
             ),
         ),
@@ -625,7 +620,11 @@ pub(crate) async fn consent(req: HttpRequest, payload: web::Payload, state: Data
         Some("allow") => issue(&state, request, session, Vec::new()).await,
         Some("deny") => refuse(
             &state,
-            AuthorizeError::redirect(&request, "access_denied", "the user denied the request"),
+            AuthorizeError::redirect(
+                &request,
+                RedirectError::AccessDenied,
+                "the user denied the request",
+            ),
         ),
         _ => error_page(StatusCode::BAD_REQUEST, "Choose Allow or Deny."),
     }

@@ -268,9 +268,7 @@ async fn code_step(
         Err(res) => return res,
     };
     match live_session(state, req).await {
-        Some((session, session_cookie)) => {
-            consent(state, &request, &session, &session_cookie, Vec::new())
-        }
+        Some((session, session_cookie)) => consent(state, &request, &session, &session_cookie, &[]),
         None => login_form(state, req, &request, StatusCode::OK, "", None),
     }
 }
@@ -319,7 +317,7 @@ fn consent(
     request: &DeviceRequest,
     session: &BrowserSessionInfo,
     session_cookie: &str,
-    cookies: Vec<String>,
+    cookies: &[String],
 ) -> HttpResponse {
     let token = state
         .form_key()
@@ -333,7 +331,7 @@ fn consent(
             &request.user_code,
             &token,
         ),
-        &cookies,
+        cookies,
     )
 }
 
@@ -384,7 +382,7 @@ async fn login_step(
         &request,
         &login.session,
         login.cookie.expose(),
-        cookies,
+        &cookies,
     )
 }
 

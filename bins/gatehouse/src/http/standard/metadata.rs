@@ -14,7 +14,6 @@ use actix_web::http::header;
 use actix_web::http::StatusCode;
 use actix_web::HttpResponse;
 use gatehouse_domain::par::ParMode;
-use gatehouse_domain::store::Store as _;
 use gatehouse_models::oauth::{AuthorizationServerMetadata, ErrorCode, GrantType};
 
 use crate::http::error::OAuthAnswer;
@@ -174,34 +173,15 @@ pub fn features(s: &crate::state::Service) -> Result<Features, gatehouse_domain:
         .map(gatehouse_domain::keys::Alg::as_str)
         .collect();
     let openid = !id_token_algs.is_empty();
-    let (scopes, private_key_jwt, device_code, token_exchange) = s.store().read(|tx| {
-        let clients = tx.clients()?;
-        let mut scopes: Vec<String> = clients
-            .iter()
-            .flat_map(|c| c.scope.split_ascii_whitespace().map(str::to_owned))
-            .filter(|scope| openid || scope != "openid")
-            .collect();
-        if openid {
-            scopes.push("openid".to_owned());
-        }
-        scopes.sort();
-        scopes.dedup();
-        let device = gatehouse_domain::model::GrantType::DeviceCode;
-        Ok((
-            scopes,
-            clients.iter().any(|c| c.jwks.is_some()),
-            clients.iter().any(|c| c.grants.contains(device)),
-            tx.token_exchange_in_use()?,
-        ))
-    })?;
+    let clients = s.client_features(openid)?;
     Ok(Features {
-        scopes,
+        scopes: clients.scopes,
         id_token_algs,
         par: s.config().pushed_authorization_requests,
-        private_key_jwt,
+        private_key_jwt: clients.private_key_jwt,
         backchannel_logout: s.backchannel_in_use()?,
-        device_code,
-        token_exchange,
+        device_code: clients.device_code,
+        token_exchange: clients.token_exchange,
         dpop: s.config().dpop,
     })
 }

@@ -13,7 +13,7 @@ use gatehouse_models::oauth::{ErrorCode, PushedAuthorizationResponse};
 
 use super::authorize::params_from;
 use super::parse_urlencoded;
-use crate::http::error::{Challenge, OAuthAnswer};
+use crate::http::error::{redirect_code, Challenge, OAuthAnswer};
 use crate::http::extract::{ClientParams, Credentials};
 use crate::http::{request, ApiError};
 use crate::AppState;
@@ -114,12 +114,9 @@ async fn push_inner(
             error: code,
             description,
         })) => {
-            tracing::info!(error = code, reason = %description, "pushed authorization request refused");
-            Err(error(
-                StatusCode::BAD_REQUEST,
-                ErrorCode::parse(code),
-                description,
-            ))
+            let code = redirect_code(code);
+            tracing::info!(error = code.as_str(), reason = %description, "pushed authorization request refused");
+            Err(error(StatusCode::BAD_REQUEST, code, description))
         }
         Ok(Err(PushError::Domain(e))) => Err(refused_client(&ApiError::Domain(e))),
         Err(e) => Err(refused_client(&e)),

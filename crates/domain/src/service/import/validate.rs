@@ -48,7 +48,7 @@ impl<S: Store> Gatehouse<S> {
         let mut passwords_hashed = 0;
         let mut users = Vec::with_capacity(doc.users.len());
         for (item, existing) in doc.users.iter().zip(existing) {
-            let (user, hashed) = self.plan_user(item, existing)?;
+            let (user, hashed) = self.plan_user(item, existing.as_ref())?;
             passwords_hashed += usize::from(hashed);
             users.push(PlannedUser {
                 user,
@@ -96,8 +96,8 @@ impl<S: Store> Gatehouse<S> {
 
     /// A user of the document over the stored one of that name: its settings checked, its
     /// password hash decided (`true`: hashed now).
-    fn plan_user(&self, item: &ImportUser, existing: Option<User>) -> Result<(User, bool)> {
-        if let (Some(id), Some(existing)) = (item.id, &existing) {
+    fn plan_user(&self, item: &ImportUser, existing: Option<&User>) -> Result<(User, bool)> {
+        if let (Some(id), Some(existing)) = (item.id, existing) {
             if id != existing.id {
                 return Err(Error::Conflict(format!(
                     "user {} exists with another id",
@@ -107,7 +107,7 @@ impl<S: Store> Gatehouse<S> {
         }
         let spec = item.spec();
         let user_name = spec.check(self.config().max_name_bytes)?;
-        let (password_hash, hashed) = self.import_password_hash(item, existing.as_ref())?;
+        let (password_hash, hashed) = self.import_password_hash(item, existing)?;
         for account in &item.trading_accounts {
             self.check_name(&account.account, "trading account")?;
             self.check_name(&account.server, "server")?;
@@ -117,16 +117,13 @@ impl<S: Store> Gatehouse<S> {
         }
         let user = User {
             id: existing
-                .as_ref()
                 .map(|u| u.id)
                 .or(item.id)
                 .unwrap_or_else(|| self.rng().uuid_v4()),
             user_name,
             password_hash,
             flags: spec.flags,
-            created_at: existing
-                .as_ref()
-                .map_or_else(|| self.now(), |u| u.created_at),
+            created_at: existing.map_or_else(|| self.now(), |u| u.created_at),
             profile: spec.profile,
         };
         Ok((user, hashed))
