@@ -252,6 +252,8 @@ pub trait ReadTx {
     fn token_exchange_in_use(&mut self) -> Result<bool>;
     /// The DPoP settings of a client (`None`: it has none).
     fn client_dpop(&mut self, client_id: &str) -> Result<Option<crate::dpop::ClientDpop>>;
+    /// The DPoP key thumbprint an authorization code is bound to (RFC 9449 `dpop_jkt`).
+    fn code_dpop(&mut self, digest: &TokenDigest) -> Result<Option<String>>;
     /// What a session records beside it: its token exchange and its DPoP binding.
     fn session_extras(&mut self, session_id: Uuid) -> Result<SessionExtras>;
     /// The PAR settings of a client (`None`: it has none).
@@ -323,6 +325,13 @@ pub trait WriteTx: ReadTx {
     fn insert_session_exchange(
         &mut self,
         exchange: &crate::token_exchange::SessionExchange,
+    ) -> Result<()>;
+    /// Binds a (stored) authorization code to a DPoP key thumbprint until it expires.
+    fn insert_code_dpop(
+        &mut self,
+        digest: &TokenDigest,
+        jkt: &str,
+        expires_at: OffsetDateTime,
     ) -> Result<()>;
     /// Binds a (stored) session's tokens to a DPoP key thumbprint.
     fn insert_session_dpop(&mut self, session_id: Uuid, jkt: &str) -> Result<()>;

@@ -453,6 +453,9 @@ pub struct AuthorizationServerMetadata {
     /// The same at the introspection endpoint.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub introspection_endpoint_auth_signing_alg_values_supported: Option<Vec<String>>,
+    /// RFC 9449 section 5.1: the JWS algorithms of DPoP proofs (only while DPoP is on).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dpop_signing_alg_values_supported: Option<Vec<String>>,
     /// OpenID Connect: the claims that may be released.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub claims_supported: Option<Vec<String>>,
@@ -678,6 +681,9 @@ pub struct AuthorizationQuery {
     /// OpenID Connect: bound to the code and echoed in the id_token.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub nonce: Option<String>,
+    /// RFC 9449 section 10: the SHA-256 thumbprint of the DPoP key the code is bound to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dpop_jkt: Option<String>,
     /// RFC 9126: the pushed request to use instead of the other parameters.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub request_uri: Option<String>,
@@ -702,6 +708,7 @@ impl AuthorizationQuery {
             "prompt" => Some(&mut q.prompt),
             "response_mode" => Some(&mut q.response_mode),
             "nonce" => Some(&mut q.nonce),
+            "dpop_jkt" => Some(&mut q.dpop_jkt),
             "request_uri" => Some(&mut q.request_uri),
             _ => None,
         });
@@ -774,7 +781,7 @@ pub type OpenIdProviderMetadata = AuthorizationServerMetadata;
 pub struct TokenResponse {
     /// The access token (a secret).
     pub access_token: String,
-    /// `Bearer`.
+    /// `Bearer`, or `DPoP` for a token bound to the request's DPoP proof key (RFC 9449).
     pub token_type: String,
     /// Seconds until the access token expires.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -58,6 +58,7 @@ impl<S: Store> Gatehouse<S> {
         scope: Option<&str>,
         caller_ip: Option<IpAddr>,
     ) -> Result<Mint> {
+        let jkt = client.dpop_jkt();
         let (client, keys) = self.authenticate_client_for_signing(client)?;
         if !client.is_confidential() {
             return Err(Error::UnauthorizedClient);
@@ -74,6 +75,7 @@ impl<S: Store> Gatehouse<S> {
             user: None,
             scope,
             refresh: false,
+            jkt,
         })
     }
 }

@@ -79,6 +79,7 @@ impl<S: Store> Gatehouse<S> {
         scope: Option<&str>,
     ) -> Result<impl FnOnce(&mut dyn WriteTx) -> Result<Result<IssuedTokens>> + Send + 'static>
     {
+        let jkt = client.dpop_jkt();
         let client = self.authenticate_client(client)?;
         require_grant(&client, GrantType::RefreshToken)?;
         let digest = TokenDigest::of(refresh_token);
@@ -87,6 +88,7 @@ impl<S: Store> Gatehouse<S> {
         let max = self.config.session_max_lifetime;
         // What the new pair will be, prepared outside the transaction.
         let mut draft = self.draft(Some(&client), true, GrantType::RefreshToken);
+        draft.jkt = jkt;
         let requested = scope.map(str::to_owned);
         // A JWT client's new access token is signed before the transaction, from what the
         // refresh token's row says (its session and scope never change); the transaction
@@ -118,6 +120,7 @@ impl<S: Store> Gatehouse<S> {
                             now,
                             later(now, draft.access_life),
                             Some(&keys),
+                            draft.jkt.as_deref(),
                         )?;
                         Some((old.session_id, scope))
                     }

@@ -33,6 +33,7 @@ mod compiles;
 mod concurrency;
 mod copy;
 mod device;
+mod dpop;
 mod dual_run;
 mod grants;
 mod keys;
