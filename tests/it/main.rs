@@ -8,6 +8,7 @@ mod client;
 mod client_jwt;
 mod compiles;
 mod device;
+mod dpop;
 mod dual_run;
 mod errors;
 mod exchange;

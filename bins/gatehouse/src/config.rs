@@ -210,6 +210,14 @@ pub struct Settings {
         value_name = "off|on|required"
     )]
     pub pushed_authorization_requests: Option<ParSetting>,
+    /// DPoP (RFC 9449): check `DPoP` proofs at /oauth2/token and /oauth2/userinfo and bind
+    /// tokens to the proof's key; advertised in discovery [default: off; on with --demo]
+    #[arg(long, env = "GATEHOUSE_DPOP", value_name = "on|off")]
+    pub dpop: Option<OnOff>,
+    /// DPoP proofs must carry a server nonce (RFC 9449 section 8: `use_dpop_nonce`, then
+    /// retry), so a proof cannot be made ahead of time
+    #[arg(long, env = "GATEHOUSE_DPOP_NONCE", value_name = "on|off")]
+    pub dpop_nonce: OnOff,
     /// Append one JSON line per security event (logins, lockouts, tokens issued and
     /// revoked, operator changes) to this file, `-` for stdout [default: off]
     #[arg(long, env = "GATEHOUSE_AUDIT_LOG", value_name = "PATH|-")]
@@ -347,6 +355,8 @@ impl Default for Settings {
             ],
             katana_user_claim: KatanaUserClaim::Name,
             pushed_authorization_requests: None,
+            dpop: None,
+            dpop_nonce: OnOff::On,
             audit_log: None,
             audit_log_max_bytes: 100 * 1024 * 1024,
             log: "info".to_owned(),
@@ -391,6 +401,8 @@ impl From<&Settings> for gatehouse_domain::config::Config {
                 (Some(ParSetting::On), _) | (None, true) => ParMode::On,
                 (Some(ParSetting::Off), _) | (None, false) => ParMode::Off,
             },
+            dpop: s.dpop.map_or(s.demo, |d| d == OnOff::On),
+            dpop_nonce: s.dpop_nonce == OnOff::On,
             ..defaults
         }
     }

@@ -197,6 +197,7 @@ fn the_documented_settings_are_the_settings() {
         katana_machine_key: Some("m".into()),
         legacy_upstream: Some("https://legacy.example".into()),
         pushed_authorization_requests: Some(gatehouse::config::ParSetting::On),
+        dpop: Some(gatehouse::config::OnOff::On),
         audit_log: Some("a".into()),
         otlp_endpoint: Some("http://127.0.0.1:4318".into()),
         ..Settings::default()

@@ -66,9 +66,15 @@ pub(crate) struct TextDe<'a> {
 }
 
 /// Does the XML name `name` belong to the serde field `field`?
-fn xml_name_eq(field: &str, camel: bool, name: &str) -> bool {
+pub(crate) fn xml_name_eq(field: &str, camel: bool, name: &str) -> bool {
     if !camel {
         return field == name;
+    }
+    if let ([a, f @ ..], [b, n @ ..]) = (field.as_bytes(), name.as_bytes()) {
+        if a.is_ascii() && b.is_ascii() {
+            // The first letter upper-cased (ASCII keeps its length): no char iteration.
+            return a.to_ascii_uppercase() == *b && f == n;
+        }
     }
     let (mut f, mut n) = (field.chars(), name.chars());
     match (f.next(), n.next()) {

@@ -114,21 +114,21 @@ impl fmt::Debug for VerifiedAssertion {
     }
 }
 
-struct Parts<'a> {
-    header: Map<String, Value>,
-    claims: Map<String, Value>,
-    signed: &'a str,
-    signature: Vec<u8>,
+pub(crate) struct Parts<'a> {
+    pub(crate) header: Map<String, Value>,
+    pub(crate) claims: Map<String, Value>,
+    pub(crate) signed: &'a str,
+    pub(crate) signature: Vec<u8>,
 }
 
-fn decode_object(part: &str) -> Result<Map<String, Value>, AssertionRejection> {
+pub(crate) fn decode_object(part: &str) -> Result<Map<String, Value>, AssertionRejection> {
     let bytes = URL_SAFE_NO_PAD
         .decode(part)
         .map_err(|_| AssertionRejection::Malformed)?;
     serde_json::from_slice(&bytes).map_err(|_| AssertionRejection::Malformed)
 }
 
-fn split(jwt: &str) -> Result<Parts<'_>, AssertionRejection> {
+pub(crate) fn split(jwt: &str) -> Result<Parts<'_>, AssertionRejection> {
     if jwt.len() > MAX_ASSERTION_BYTES {
         return Err(AssertionRejection::Malformed);
     }
@@ -292,7 +292,7 @@ pub fn parse_jwks(text_in: &str) -> Result<String, String> {
     Ok(serde_json::json!({ "keys": keys }).to_string())
 }
 
-fn check_key(key: &Map<String, Value>) -> Result<(), String> {
+pub(crate) fn check_key(key: &Map<String, Value>) -> Result<(), String> {
     const PRIVATE: [&str; 7] = ["d", "p", "q", "dp", "dq", "qi", "k"];
     if PRIVATE.iter().any(|m| key.contains_key(*m)) {
         return Err("a key holds private members: register public keys only".into());

@@ -43,6 +43,13 @@ pub struct Config {
     /// Live `private_key_jwt` assertion `jti`s remembered per client
     /// ([`crate::client_assertion::MAX_LIVE_JTIS_PER_CLIENT`]); beyond, `RateLimited`.
     pub max_live_assertions_per_client: u64,
+    /// DPoP (RFC 9449) proofs are checked and tokens bound; off: a `DPoP` header is ignored
+    /// and a client with `dpop_bound_access_tokens` gets no tokens.
+    pub dpop: bool,
+    /// DPoP proofs must carry a server nonce (section 8).
+    pub dpop_nonce: bool,
+    /// Live DPoP proofs remembered against replay, every key together (RFC 9449).
+    pub max_live_dpop_proofs: u64,
     /// Pushed authorization requests (RFC 9126): off, on, or required of every client.
     pub pushed_authorization_requests: crate::par::ParMode,
     /// Most outstanding (unredeemed, unexpired) authorization codes per user (16).
@@ -84,6 +91,9 @@ impl Default for Config {
             onetime_rate_window: Duration::seconds(60),
             max_payload_bytes: 4096,
             max_live_assertions_per_client: crate::client_assertion::MAX_LIVE_JTIS_PER_CLIENT,
+            max_live_dpop_proofs: crate::dpop::MAX_LIVE_PROOFS,
+            dpop: false,
+            dpop_nonce: true,
             pushed_authorization_requests: crate::par::ParMode::Off,
             max_auth_codes_per_user: 16,
             max_auth_codes_per_browser_session: 8,

@@ -418,11 +418,13 @@ impl<S: Store> Gatehouse<S> {
         device_code: &str,
         caller_ip: Option<std::net::IpAddr>,
     ) -> Result<DeviceGrant, Error> {
+        let jkt = client.dpop_jkt();
         let (client, keys) = self.authenticate_client_for_signing(client)?;
         crate::service::client_auth::require_grant(&client, GrantType::DeviceCode)?;
         let digest = TokenDigest::of(device_code);
         let refresh = client.grants.contains(GrantType::RefreshToken);
         let mut draft = self.draft(Some(&client), refresh, GrantType::DeviceCode);
+        draft.jkt = jkt;
         draft.caller_ip = caller_ip.map(|ip| ip.to_string());
         if client.access_token_format == TokenFormat::Jwt {
             // The user and scope are known once approved: read them, sign, and let the write
@@ -439,6 +441,7 @@ impl<S: Store> Gatehouse<S> {
                     draft.now,
                     later(draft.now, draft.access_life),
                     keys.as_deref(),
+                    draft.jkt.as_deref(),
                 )?;
             }
         }

@@ -59,6 +59,10 @@ pub enum Error {
     /// says (`invalid_request`, RFC 8693 section 2.2.2).
     #[error("token exchange refused: {0}")]
     Exchange(crate::token_exchange::ExchangeRejection),
+    /// A DPoP proof (RFC 9449) was refused, missing where required, or by another key than
+    /// the token's: which rule, [`crate::dpop::DpopRejection`] says.
+    #[error("DPoP: {0}")]
+    Dpop(crate::dpop::DpopRejection),
     /// RFC 8693 `invalid_target`: no audience, or one the client may not exchange for.
     #[error("invalid target: {0}")]
     InvalidTarget(&'static str),
@@ -107,6 +111,7 @@ impl Error {
             | Error::InvalidRequest(_)
             | Error::InvalidToken
             | Error::Exchange(_)
+            | Error::Dpop(_)
             | Error::InvalidTarget(_)
             | Error::NotFound(_)
             | Error::Conflict(_)

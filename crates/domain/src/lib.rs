@@ -38,9 +38,10 @@
 //! | bound exchange | `exchange_code(&ClientAuth, code, CodeBinding { redirect_uri, code_verifier }, ip, want_refresh)` | `/oauth2/token`, v1 `authorization_code` |
 //! | dual-run (issue 22) | `record_comparison(dialect, endpoint, &[kind], Option<Difference>, cap) -> bool`, `add_legacy_usage(Vec<Usage>)`, `migration_report(since) -> MigrationReport` ([`dual_run`]) | legacy dialects, `gatehouse migration report` |
 //! | admin API | `authorize_admin(token) -> Result<AdminCaller, AdminRefusal>` ([`service::admin`]), `list_lockouts(prefix)`, `end_session_of_token(token)` (the console's sign-out) | `--admin-bind` |
+//! | DPoP (RFC 9449) | `accept_dpop_proof(&ProofRequest) -> VerifiedProof` (checks a proof, records its `jti`), then `ClientAuth::with_dpop(&proof)` binds the grant's tokens (the rule is `Mint::dpop_binding`, in the one issuance path); `validate_presented_token(token, Option<&VerifiedProof>)`, `userinfo(token, proof)`; `client_dpop_bound(id)` ([`dpop`]) | `/oauth2/token`, `/oauth2/userinfo` |
 //! | housekeeping | `purge_expired() -> u64`, `check_database()` | timer, `/healthz` |
 //! | discovery | `client_features(openid) -> ClientFeatures` (scopes, `private_key_jwt`, device and token-exchange grants in use), with `openid_algs()` and `backchannel_in_use()` | `/.well-known/*` |
-//! | signed tokens | `with_key_ring(Arc<KeyRing>)`, `ensure_signing_key()`, `rotate_key(alg, delay)`, `retire_key(kid, window)`, `list_keys()`, `jwks()`, `userinfo(token)`; JWT access tokens for clients with `access_token_format = jwt`, id_tokens on code exchanges with `openid` ([`oidc`], [`keys`]) | `/oauth2/jwks`, `/oauth2/userinfo`, `gatehouse keys` |
+//! | signed tokens | `with_key_ring(Arc<KeyRing>)`, `ensure_signing_key()`, `rotate_key(alg, delay)`, `retire_key(kid, window)`, `list_keys()`, `jwks()`, `userinfo(token, dpop_proof)`; JWT access tokens for clients with `access_token_format = jwt`, id_tokens on code exchanges with `openid` ([`oidc`], [`keys`]) | `/oauth2/jwks`, `/oauth2/userinfo`, `gatehouse keys` |
 //!
 //! `ClientAuth::new(id, Option<Secret>)` for body credentials, `ClientAuth::basic(candidates)`
 //! for a Basic header's (id, secret) pairs as the codec yields them (raw, then URL-decoded;

@@ -314,6 +314,7 @@ impl<S: Store> Gatehouse<S> {
         request: &TokenExchange,
     ) -> crate::service::Result<IssuedTokens> {
         let subject = request.check_types().map_err(Error::Exchange)?;
+        let jkt = client.dpop_jkt();
         let client = self.delegate_client(client, GrantType::TokenExchange)?;
         let allowed = self
             .store()
@@ -361,6 +362,7 @@ impl<S: Store> Gatehouse<S> {
         let now = self.now();
         let max = self.config().session_max_lifetime;
         let mut draft = self.draft(Some(&client), false, GrantType::TokenExchange);
+        draft.jkt = jkt;
         draft.caller_ip = request.caller_ip.map(|ip| ip.to_string());
         let scope = request.scope.clone();
         let issued = self

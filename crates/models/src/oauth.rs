@@ -453,6 +453,9 @@ pub struct AuthorizationServerMetadata {
     /// The same at the introspection endpoint.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub introspection_endpoint_auth_signing_alg_values_supported: Option<Vec<String>>,
+    /// RFC 9449 section 5.1: the JWS algorithms of DPoP proofs (only while DPoP is on).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dpop_signing_alg_values_supported: Option<Vec<String>>,
     /// OpenID Connect: the claims that may be released.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub claims_supported: Option<Vec<String>>,
@@ -594,6 +597,38 @@ impl fmt::Debug for TokenRequest {
     }
 }
 
+/// Reads request parameters as RFC 6749 section 3.1 asks of every endpoint: `slot` names the
+/// field of a parameter (`None`: not one of the request's, ignored); a parameter's first
+/// value is kept. Returns the first name seen more than once (such a request is refused).
+///
+/// ```
+/// use gatehouse_models::oauth::read_parameters;
+/// let mut state: Option<String> = None;
+/// let repeated = read_parameters(
+///     &mut state,
+///     [("state".to_owned(), "a".to_owned()), ("state".to_owned(), "b".to_owned())],
+///     |s, name| (name == "state").then_some(s),
+/// );
+/// assert_eq!((state.as_deref(), repeated.as_deref()), (Some("a"), Some("state")));
+/// ```
+pub fn read_parameters<Q>(
+    request: &mut Q,
+    pairs: impl IntoIterator<Item = (String, String)>,
+    slot: for<'q> fn(&'q mut Q, &str) -> Option<&'q mut Option<String>>,
+) -> Option<String> {
+    let mut repeated = None;
+    for (name, value) in pairs {
+        match slot(request, &name) {
+            Some(field @ None) => *field = Some(value),
+            Some(Some(_)) => {
+                repeated.get_or_insert(name);
+            }
+            None => {}
+        }
+    }
+    repeated
+}
+
 /// The parameters of an authorization request (RFC 6749 section 4.1.1, RFC 7636 section
 /// 4.3, OpenID Connect Core section 3.1.2.1): the query of `GET /oauth2/authorize`, the form
 /// of `POST /oauth2/par`, and what the login and consent forms carry. Each parameter at most
@@ -646,6 +681,9 @@ pub struct AuthorizationQuery {
     /// OpenID Connect: bound to the code and echoed in the id_token.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub nonce: Option<String>,
+    /// RFC 9449 section 10: the SHA-256 thumbprint of the DPoP key the code is bound to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dpop_jkt: Option<String>,
     /// RFC 9126: the pushed request to use instead of the other parameters.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub request_uri: Option<String>,
@@ -659,28 +697,21 @@ impl AuthorizationQuery {
     /// [`AuthorizationQuery::repeated`].
     pub fn from_pairs(pairs: impl IntoIterator<Item = (String, String)>) -> Self {
         let mut q = Self::default();
-        for (name, value) in pairs {
-            let slot = match name.as_str() {
-                "response_type" => &mut q.response_type,
-                "client_id" => &mut q.client_id,
-                "redirect_uri" => &mut q.redirect_uri,
-                "scope" => &mut q.scope,
-                "state" => &mut q.state,
-                "code_challenge" => &mut q.code_challenge,
-                "code_challenge_method" => &mut q.code_challenge_method,
-                "prompt" => &mut q.prompt,
-                "response_mode" => &mut q.response_mode,
-                "nonce" => &mut q.nonce,
-                "request_uri" => &mut q.request_uri,
-                // RFC 6749 section 3.1: unknown parameters are ignored.
-                _ => continue,
-            };
-            if slot.is_none() {
-                *slot = Some(value);
-            } else if q.repeated.is_none() {
-                q.repeated = Some(name);
-            }
-        }
+        q.repeated = read_parameters(&mut q, pairs, |q, name| match name {
+            "response_type" => Some(&mut q.response_type),
+            "client_id" => Some(&mut q.client_id),
+            "redirect_uri" => Some(&mut q.redirect_uri),
+            "scope" => Some(&mut q.scope),
+            "state" => Some(&mut q.state),
+            "code_challenge" => Some(&mut q.code_challenge),
+            "code_challenge_method" => Some(&mut q.code_challenge_method),
+            "prompt" => Some(&mut q.prompt),
+            "response_mode" => Some(&mut q.response_mode),
+            "nonce" => Some(&mut q.nonce),
+            "dpop_jkt" => Some(&mut q.dpop_jkt),
+            "request_uri" => Some(&mut q.request_uri),
+            _ => None,
+        });
         q
     }
 
@@ -750,7 +781,7 @@ pub type OpenIdProviderMetadata = AuthorizationServerMetadata;
 pub struct TokenResponse {
     /// The access token (a secret).
     pub access_token: String,
-    /// `Bearer`.
+    /// `Bearer`, or `DPoP` for a token bound to the request's DPoP proof key (RFC 9449).
     pub token_type: String,
     /// Seconds until the access token expires.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -36,6 +36,43 @@ pub(crate) const PG_MIGRATE_LOCK: i64 = 0x6761_7465_6d69_6772;
 /// The savepoint each job of a PostgreSQL batch runs in.
 const PG_JOB: &str = "gatehouse_job";
 
+/// One multi-row `INSERT`: the first row's statement (`INSERT INTO t (columns) VALUES (…)`),
+/// then `, (…)` for each other row, every value a bind (PostgreSQL lists every column of
+/// every row, `DEFAULT` for a `None`, so the rows line up).
+struct Many<'q> {
+    first: Box<dyn QueryFragment<Pg> + 'q>,
+    rest: Vec<Box<dyn QueryFragment<Pg> + 'q>>,
+}
+
+impl QueryFragment<Pg> for Many<'_> {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        self.first.walk_ast(out.reborrow())?;
+        for row in &self.rest {
+            out.push_sql(", (");
+            row.walk_ast(out.reborrow())?;
+            out.push_sql(")");
+        }
+        Ok(())
+    }
+}
+
+/// `Many` of the rows (references to `Insertable` row structs) into `table`; `None` without
+/// rows.
+macro_rules! many {
+    ($table:expr, $rows:expr) => {
+        $rows.split_first().map(|(first, rest)| Many {
+            first: Box::new(diesel::insert_into($table).values(*first)),
+            rest: rest
+                .iter()
+                .map(|row| {
+                    Box::new(diesel::Insertable::values(*row).values)
+                        as Box<dyn QueryFragment<Pg> + '_>
+                })
+                .collect(),
+        })
+    };
+}
+
 /// A connection type the storage runs on.
 pub(crate) trait Backend: Connection + R2D2Connection + Send + Sized + 'static {
     /// Name of the writer thread.
@@ -67,6 +104,12 @@ pub(crate) trait Backend: Connection + R2D2Connection + Send + Sized + 'static {
         f: impl FnOnce(&mut dyn ReadTx) -> Result<R, DomainError>,
     ) -> Result<R, DomainError>;
 
+    /// Runs `f` over reads that need no common snapshot (`Store::read_each`).
+    fn read_each<R>(
+        &mut self,
+        f: impl FnOnce(&mut dyn ReadTx) -> Result<R, DomainError>,
+    ) -> Result<R, DomainError>;
+
     /// Runs `f` in a savepoint (nested transaction) of the current batch.
     fn savepoint<R>(
         &mut self,
@@ -82,10 +125,25 @@ pub(crate) trait Backend: Connection + R2D2Connection + Send + Sized + 'static {
         refresh: Option<RefreshTokenRow>,
     ) -> QueryResult<()>;
 
+    /// Inserts the rows of several grants ([`GrantRows`]) after the jobs before them in the
+    /// current batch: all of them, or (on an error) none, the transaction back where it was.
+    /// `more`: other jobs follow in this batch (PostgreSQL then opens the next job's
+    /// savepoint; before the `COMMIT` it need not).
+    fn insert_grants(&mut self, grants: &[GrantRows], more: bool) -> QueryResult<()>;
+
     /// `true` when the connection no longer answers (then the writer reconnects).
     fn lost(&mut self) -> bool {
         R2D2Connection::ping(self).is_err()
     }
+}
+
+/// The rows one grant issues ([`Backend::insert_tokens`]), handed to the writer as a write
+/// of its own ([`gatehouse_domain::store::Store::insert_tokens_later`]).
+#[derive(Debug, Clone)]
+pub(crate) struct GrantRows {
+    pub(crate) session: Option<SessionRow>,
+    pub(crate) access: AccessTokenRow,
+    pub(crate) refresh: Option<RefreshTokenRow>,
 }
 
 fn query_error(e: diesel::result::Error) -> DomainError {
@@ -202,6 +260,14 @@ impl Backend for SqliteConnection {
         }
     }
 
+    /// A read transaction as [`Backend::read`]: on SQLite it costs no round trip.
+    fn read_each<R>(
+        &mut self,
+        f: impl FnOnce(&mut dyn ReadTx) -> Result<R, DomainError>,
+    ) -> Result<R, DomainError> {
+        Backend::read(self, f)
+    }
+
     /// The job runs in the savepoint the batch (or the job before it) opened; then one round
     /// trip either releases it and opens the next job's (success) or rolls back to it
     /// (failure; the savepoint stays for the next job). A job that left the transaction
@@ -260,6 +326,22 @@ impl Backend for SqliteConnection {
                 .execute(self)?;
         }
         Ok(())
+    }
+
+    /// The grants one after the other (the same cached statements as one grant's), in one
+    /// savepoint instead of one each.
+    fn insert_grants(&mut self, grants: &[GrantRows], _more: bool) -> QueryResult<()> {
+        Savepoint.execute(self)?;
+        let result = grants.iter().try_for_each(|g| {
+            self.insert_tokens(g.session.clone(), g.access.clone(), g.refresh.clone())
+        });
+        let end = result.and_then(|()| Release.execute(self).map(drop));
+        if end.is_err() {
+            let _ = RollbackToSavepoint
+                .execute(self)
+                .and_then(|_| Release.execute(self));
+        }
+        end
     }
 }
 
@@ -356,6 +438,15 @@ impl Backend for PgConnection {
         )
     }
 
+    /// Each statement on its own (autocommit): no `BEGIN` and `COMMIT` round trips. The
+    /// joined reads stay (a row read with another is the row as of that statement).
+    fn read_each<R>(
+        &mut self,
+        f: impl FnOnce(&mut dyn ReadTx) -> Result<R, DomainError>,
+    ) -> Result<R, DomainError> {
+        f(&mut Tx::snapshot(self))
+    }
+
     /// One statement, one round trip: `WITH s AS (INSERT INTO sessions …), a AS (INSERT INTO
     /// access_tokens …) INSERT INTO refresh_tokens …` (a prepared statement, cached per
     /// shape like every other). The rows of one statement see each other's foreign keys:
@@ -379,6 +470,40 @@ impl Backend for PgConnection {
         }
         Together(&parts).execute(self)?;
         Ok(())
+    }
+
+    /// One statement for every grant of the batch, in the savepoint the jobs before them
+    /// left open: `WITH gatehouse_0 AS (INSERT INTO sessions … VALUES (…), (…)), gatehouse_1
+    /// AS (…) INSERT INTO refresh_tokens …` (issue 23: 1 round trip for the grants of a group
+    /// commit instead of 2 per grant). Cached by its text like every statement: one shape per
+    /// number of rows, so the writer's connection prepares at most `max_batch` of them per
+    /// kind of grant. On an error, back to the savepoint.
+    fn insert_grants(&mut self, grants: &[GrantRows], more: bool) -> QueryResult<()> {
+        let sessions: Vec<&SessionRow> = grants.iter().filter_map(|g| g.session.as_ref()).collect();
+        let access: Vec<&AccessTokenRow> = grants.iter().map(|g| &g.access).collect();
+        let refresh: Vec<&RefreshTokenRow> =
+            grants.iter().filter_map(|g| g.refresh.as_ref()).collect();
+        let parts = [
+            many!(sessions::table, &sessions),
+            many!(access_tokens::table, &access),
+            many!(refresh_tokens::table, &refresh),
+        ];
+        let parts: Vec<&dyn QueryFragment<Pg>> = parts
+            .iter()
+            .flatten()
+            .map(|p| p as &dyn QueryFragment<Pg>)
+            .collect();
+        let result = Together(&parts).execute(self).map(drop).and_then(|()| {
+            if more {
+                self.batch_execute(&format!("RELEASE SAVEPOINT {PG_JOB}; SAVEPOINT {PG_JOB}"))
+            } else {
+                Ok(())
+            }
+        });
+        if result.is_err() {
+            let _ = self.batch_execute(&format!("ROLLBACK TO SAVEPOINT {PG_JOB}"));
+        }
+        result
     }
 
     /// The job runs in the savepoint the batch (or the job before it) opened; then one round

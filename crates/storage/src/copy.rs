@@ -353,6 +353,17 @@ macro_rules! copy_between {
                     src,
                     dst,
                     progress,
+                    authorization_code_dpop,
+                    authorization_code_dpop::digest,
+                    Vec::<u8>::new(),
+                    CodeDpopRow,
+                    |r: &CodeDpopRow| r.digest.clone(),
+                    authorization_code_dpop::expires_at.ge(now)
+                ),
+                copy_table!(
+                    src,
+                    dst,
+                    progress,
                     onetime_codes,
                     onetime_codes::digest,
                     Vec::<u8>::new(),

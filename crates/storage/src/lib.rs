@@ -47,12 +47,14 @@ use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 use gatehouse_domain::store::{Pending, ReadTx, Store, WriteTx};
 use gatehouse_domain::Error as DomainError;
 
-use backend::{Backend, PgSettings, Pragmas};
+use backend::{Backend, GrantRows, PgSettings, Pragmas};
 pub use backup::{is_empty, seal_sqlite_file, snapshot_copy};
 pub use copy::{copy, CopyReport, CopyTable, NOT_COPIED};
 pub use database::{Database, SslMode};
+use gatehouse_domain::model::{AccessToken, RefreshToken, Session};
 use pool::{Customize, Manager};
 pub use repo::{PgTx, SqliteTx, Tx};
+use rows::{AccessTokenRow, RefreshTokenRow, SessionRow};
 pub use writer::WriteStats;
 
 /// The SQLite migrations under `crates/storage/migrations`, compiled in.
@@ -239,6 +241,33 @@ impl<C: Backend> Engine<C> {
             // BEGIN failed: this connection is gone (or going); never hand it out again.
             conn.discard();
             tracing::debug!("a pooled connection failed to begin a read; retrying on another");
+        }
+    }
+}
+
+impl<C: Backend> Engine<C> {
+    /// Runs `f` over reads that need no common snapshot on a pooled connection. When it
+    /// fails on a connection that no longer answers (a server restart: no transaction was
+    /// begun first to find out), the connection is discarded and `f` runs again on another,
+    /// up to once per pooled connection and once more on a fresh one.
+    fn read_each<R>(
+        &self,
+        f: impl Fn(&mut dyn ReadTx) -> Result<R, DomainError>,
+    ) -> Result<R, DomainError> {
+        let mut attempts = self.pool.max_size() + 1;
+        loop {
+            let mut conn = self
+                .pool
+                .get()
+                .map_err(|e| DomainError::storage(StorageError::Pool(e)))?;
+            let result = C::read_each(&mut conn, &f);
+            attempts -= 1;
+            // Only a failure pays the look at the connection (a round trip).
+            if result.is_ok() || attempts == 0 || !conn.lost() {
+                return result;
+            }
+            conn.discard();
+            tracing::debug!("a pooled connection failed under a read; retrying on another");
         }
     }
 }
@@ -446,6 +475,16 @@ impl Store for Storage {
         })
     }
 
+    fn read_each<R>(
+        &self,
+        f: impl Fn(&mut dyn ReadTx) -> Result<R, DomainError>,
+    ) -> Result<R, DomainError> {
+        timing::account(|| match &self.inner {
+            Inner::Sqlite(e) => e.read(f),
+            Inner::Postgres(e) => e.read_each(f),
+        })
+    }
+
     fn write<R: Send + 'static>(
         &self,
         f: impl FnOnce(&mut dyn WriteTx) -> Result<R, DomainError> + Send + 'static,
@@ -473,6 +512,30 @@ impl Store for Storage {
             (Inner::Postgres(e), false) => e.writer.write_later(f),
             (Inner::Sqlite(e), true) => e.writer.write_rolled_back_later(f),
             (Inner::Postgres(e), true) => e.writer.write_rolled_back_later(f),
+        }
+    }
+
+    /// The rows go to the writer as rows, inserted with the other grants' rows of the same
+    /// batch (`writer.rs`); a rolled-back handle runs them as a closure (rolled back).
+    fn insert_tokens_later(
+        &self,
+        session: Option<Session>,
+        access: AccessToken,
+        refresh: Option<RefreshToken>,
+    ) -> Pending<()> {
+        if self.dry {
+            return self.write_later(move |tx| {
+                tx.insert_tokens(session.as_ref(), &access, refresh.as_ref())
+            });
+        }
+        let rows = GrantRows {
+            session: session.as_ref().map(SessionRow::from_domain),
+            access: AccessTokenRow::from_domain(&access),
+            refresh: refresh.as_ref().map(RefreshTokenRow::from_domain),
+        };
+        match &self.inner {
+            Inner::Sqlite(e) => e.writer.insert_later(rows),
+            Inner::Postgres(e) => e.writer.insert_later(rows),
         }
     }
 }

@@ -1086,6 +1086,16 @@ pub(crate) struct DpopProofRow {
     pub expires_at: i64,
 }
 
+/// The DPoP key an authorization code is bound to (`authorization_code_dpop`).
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = authorization_code_dpop, primary_key(digest))]
+#[diesel(check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
+pub(crate) struct CodeDpopRow {
+    pub digest: Vec<u8>,
+    pub jkt: String,
+    pub expires_at: i64,
+}
+
 /// `server_keys` (the forms' key, shared by the replicas).
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = server_keys, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]

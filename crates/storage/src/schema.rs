@@ -14,6 +14,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    authorization_code_dpop (digest) {
+        digest -> Binary,
+        jkt -> Text,
+        expires_at -> BigInt,
+    }
+}
+
+diesel::table! {
     authorization_codes (digest) {
         digest -> Binary,
         client_id -> Text,
@@ -349,6 +357,7 @@ diesel::joinable!(authorization_codes -> sessions (session_id));
 diesel::joinable!(authorization_codes -> users (user_id));
 diesel::joinable!(browser_sessions -> users (user_id));
 diesel::joinable!(client_backchannel -> clients (client_id));
+diesel::joinable!(authorization_code_dpop -> authorization_codes (digest));
 diesel::joinable!(client_dpop -> clients (client_id));
 diesel::joinable!(client_keys -> clients (client_id));
 diesel::joinable!(client_logout -> clients (client_id));
@@ -372,6 +381,7 @@ diesel::joinable!(trading_accounts -> brokers (broker_id));
 diesel::joinable!(trading_accounts -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    authorization_code_dpop,
     access_tokens,
     authorization_codes,
     brokers,

@@ -10,6 +10,13 @@
 //! (no waiting for company). Jobs run one after the other on the same connection, so each
 //! sees the writes of the jobs before it: consuming a code twice in one batch still fails the
 //! second time.
+//!
+//! A grant whose write is nothing but its rows (`Store::insert_tokens_later`: client
+//! credentials) is queued as rows, not as a closure: the rows queued next to each other are
+//! inserted together (`Backend::insert_grants`: one statement on PostgreSQL, one savepoint on
+//! SQLite) at their place in the batch, before the next closure runs. If that fails, each
+//! grant is inserted alone, so one bad row fails only its own grant. Each is still answered
+//! only after the `COMMIT`.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -19,7 +26,7 @@ use futures_channel::oneshot;
 use gatehouse_domain::store::{Pending, WriteTx};
 use gatehouse_domain::Error as DomainError;
 
-use crate::backend::Backend;
+use crate::backend::{Backend, GrantRows};
 use crate::StorageError;
 
 /// Called with the outcome of the commit; sends the job's result to its caller.
@@ -27,9 +34,19 @@ type Finisher = Box<dyn FnOnce(Result<(), String>) + Send>;
 /// Runs inside the batch transaction and returns what to do once the batch committed.
 type Job<C> = Box<dyn FnOnce(&mut C) -> (Finisher, bool) + Send>;
 
+/// Answers the caller of an insert with its outcome.
+type Deliver = Box<dyn FnOnce(Result<(), DomainError>) + Send>;
+
+/// What the thread runs: a closure in a savepoint of its own, or the rows of a grant that only
+/// inserts them (written together with the rows queued next to them).
+enum Work<C> {
+    Job(Job<C>),
+    Insert(Box<GrantRows>, Deliver),
+}
+
 /// The handle through which writes reach the thread.
 pub(crate) struct Writer<C: Backend> {
-    jobs: mpsc::Sender<Job<C>>,
+    jobs: mpsc::Sender<Work<C>>,
     stats: Arc<Counters>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
@@ -77,7 +94,7 @@ impl<C: Backend> Writer<C> {
         compiles: crate::compiles::Counter,
         max_batch: usize,
     ) -> std::io::Result<Self> {
-        let (jobs, queue) = mpsc::channel::<Job<C>>();
+        let (jobs, queue) = mpsc::channel::<Work<C>>();
         let stats = Arc::new(Counters::default());
         let counters = stats.clone();
         let thread = std::thread::Builder::new()
@@ -184,6 +201,23 @@ impl<C: Backend> Writer<C> {
         })
     }
 
+    /// Queues a grant's rows for the next batch (inserted with the rows queued next to them);
+    /// the future resolves once the batch committed.
+    pub(crate) fn insert_later(&self, rows: GrantRows) -> Pending<()> {
+        let (done, result) = oneshot::channel::<Result<(), DomainError>>();
+        let deliver: Deliver = Box::new(move |r| {
+            let _ = done.send(r);
+        });
+        let queued = self
+            .jobs
+            .send(Work::Insert(Box::new(rows), deliver))
+            .map_err(|_| gone());
+        Box::pin(async move {
+            queued?;
+            result.await.map_err(|_| not_started())?
+        })
+    }
+
     /// Queues `f` for a savepoint of the next batch; `deliver` gets its result once the
     /// batch committed (or the commit's failure).
     fn submit<R: Send + 'static>(
@@ -202,21 +236,86 @@ impl<C: Backend> Writer<C> {
                     true,
                 ),
             };
-            let finisher: Finisher = Box::new(move |commit: Result<(), String>| {
-                let result = match commit {
-                    Ok(()) => outcome,
-                    Err(e) => Err(DomainError::storage(StorageError::Writer(format!(
-                        "commit failed: {e}"
-                    )))),
-                };
-                deliver(result);
-            });
-            (finisher, panicked)
+            (finisher(outcome, deliver), panicked)
         });
-        self.jobs.send(job).map_err(|_| {
-            DomainError::storage(StorageError::Writer("the writer thread is gone".to_owned()))
-        })
+        self.jobs.send(Work::Job(job)).map_err(|_| gone())
     }
+}
+
+/// What answers a write once its batch committed: its own outcome, or the commit's failure.
+fn finisher<R: Send + 'static>(
+    outcome: Result<R, DomainError>,
+    deliver: impl FnOnce(Result<R, DomainError>) + Send + 'static,
+) -> Finisher {
+    Box::new(move |commit: Result<(), String>| {
+        let result = match commit {
+            Ok(()) => outcome,
+            Err(e) => Err(DomainError::storage(StorageError::Writer(format!(
+                "commit failed: {e}"
+            )))),
+        };
+        deliver(result);
+    })
+}
+
+/// The error of a write queued after the thread ended.
+fn gone() -> DomainError {
+    DomainError::storage(StorageError::Writer("the writer thread is gone".to_owned()))
+}
+
+/// Inserts the grants queued next to each other (`inserts`, drained) and pushes their
+/// finishers: all in one go, or when that fails each alone (its own failure is its own).
+/// `more`: other work follows in this batch. `Err` (a panic: the transaction's state is
+/// unknown) fails the whole batch.
+fn flush<C: Backend>(
+    conn: &mut C,
+    inserts: &mut Vec<(GrantRows, Deliver)>,
+    more: bool,
+    finishers: &mut Vec<Finisher>,
+) -> Result<(), ()> {
+    let (rows, delivers): (Vec<GrantRows>, Vec<Deliver>) = inserts.drain(..).unzip();
+    let together = catch_unwind(AssertUnwindSafe(|| conn.insert_grants(&rows, more)));
+    let outcomes: Vec<Result<(), DomainError>> = match together {
+        Ok(Ok(())) => rows.iter().map(|_| Ok(())).collect(),
+        Ok(Err(_)) if rows.len() > 1 => {
+            // (Not the error: its detail may hold a row's values.)
+            tracing::warn!(
+                grants = rows.len(),
+                "grants inserted together failed; one by one"
+            );
+            let last = rows.len() - 1;
+            let alone = catch_unwind(AssertUnwindSafe(|| {
+                rows.iter()
+                    .enumerate()
+                    .map(|(i, g)| {
+                        conn.insert_grants(std::slice::from_ref(g), more || i < last)
+                            .map_err(|e| DomainError::storage(StorageError::Query(e)))
+                    })
+                    .collect::<Vec<_>>()
+            }));
+            match alone {
+                Ok(outcomes) => outcomes,
+                Err(_) => return panicked(delivers, finishers),
+            }
+        }
+        Ok(Err(e)) => vec![Err(DomainError::storage(StorageError::Query(e)))],
+        Err(_) => return panicked(delivers, finishers),
+    };
+    for (outcome, deliver) in outcomes.into_iter().zip(delivers) {
+        finishers.push(finisher(outcome, deliver));
+    }
+    Ok(())
+}
+
+/// After a panic while inserting: the grants fail, and so does their batch.
+fn panicked(delivers: Vec<Deliver>, finishers: &mut Vec<Finisher>) -> Result<(), ()> {
+    for deliver in delivers {
+        let failed = Err(DomainError::storage(StorageError::Writer(
+            "a write transaction panicked".to_owned(),
+        )));
+        finishers.push(finisher(failed, deliver));
+    }
+    Err(())
 }
 
 /// The error of a write whose transaction never began (its job was dropped unrun).
@@ -242,7 +341,7 @@ impl<C: Backend> Opener<'_, C> {
 fn run<C: Backend>(
     mut conn: C,
     opener: &Opener<'_, C>,
-    queue: &mpsc::Receiver<Job<C>>,
+    queue: &mpsc::Receiver<Work<C>>,
     max_batch: usize,
     counters: &Counters,
 ) {
@@ -261,12 +360,31 @@ fn run<C: Backend>(
             .fetch_add(u64::try_from(size).unwrap_or(u64::MAX), Ordering::Relaxed);
         let mut finishers = Vec::with_capacity(size);
         let mut panicked = false;
-        let mut run_batch = |conn: &mut C, batch: &mut Vec<Job<C>>| {
+        let mut run_batch = |conn: &mut C, batch: &mut Vec<Work<C>>| {
             conn.batch(|c| {
-                for job in batch.drain(..) {
-                    let (finisher, job_panicked) = job(c);
-                    panicked |= job_panicked;
-                    finishers.push(finisher);
+                let mut inserts = Vec::new();
+                let mut work = batch.drain(..).peekable();
+                while let Some(next) = work.next() {
+                    match next {
+                        Work::Job(job) => {
+                            let (finisher, job_panicked) = job(c);
+                            panicked |= job_panicked;
+                            finishers.push(finisher);
+                        }
+                        Work::Insert(rows, deliver) => {
+                            inserts.push((*rows, deliver));
+                            if matches!(work.peek(), Some(Work::Insert(..))) {
+                                continue;
+                            }
+                            let more = work.peek().is_some();
+                            if flush(c, &mut inserts, more, &mut finishers).is_err() {
+                                panicked = true;
+                                return Err(diesel::result::Error::QueryBuilderError(
+                                    "a write transaction panicked".into(),
+                                ));
+                            }
+                        }
+                    }
                 }
                 Ok(())
             })

@@ -102,6 +102,11 @@ pub struct UpdateArgs {
     /// Algorithm of its id_tokens
     #[arg(long, value_name = "RS256|ES256|EdDSA")]
     pub id_token_alg: Option<String>,
+    /// Every token request must carry a DPoP proof; its tokens are bound to the proof's key
+    /// (RFC 9449 dpop_bound_access_tokens; needs --dpop on) [default: unchanged]
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
+    #[serde(default)]
+    pub dpop_bound_access_tokens: Option<bool>,
 }
 
 fn invalid(e: &dyn std::fmt::Display) -> Failure {
@@ -287,6 +292,10 @@ pub fn update_spec(
         ));
     }
     let current = service.client_details(&args.client_id)?;
+    let dpop = match args.dpop_bound_access_tokens {
+        Some(given) => given,
+        None => service.client_dpop_bound(&args.client_id)?,
+    };
     // The keys stay (`client set-jwks` changes them), and so do the logout and PAR settings;
     // the back-channel settings stay unless a URI is given ("" removes them).
     let keys = current.jwks.clone();
@@ -300,6 +309,7 @@ pub fn update_spec(
         spec.backchannel_logout_uri,
         spec.backchannel_logout_session_required,
     ) = backchannel;
+    spec.dpop_bound_access_tokens = dpop;
     Ok(spec)
 }
 

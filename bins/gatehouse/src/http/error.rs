@@ -9,6 +9,7 @@ use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpResponse};
 use gatehouse_codec::{self as codec, BodyFormat, DecodeError, ResponseFormat};
 use gatehouse_domain::authorize::RedirectError;
+use gatehouse_domain::dpop::DpopRejection;
 use gatehouse_domain::Error as DomainError;
 use gatehouse_models::http_error::HttpError;
 use gatehouse_models::oauth::{ErrorCode, ErrorResponse};
@@ -273,6 +274,26 @@ fn domain_codes(e: &DomainError) -> (Kind, ErrorCode, ResponseStatus, Option<u64
         DomainError::InvalidRequest(_) | DomainError::Exchange(_) => {
             (K::Invalid, E::InvalidRequest, R::InvalidRequest, None)
         }
+        // RFC 9449 sections 5 and 8: a nonce to use, a full replay cache (temporary), any
+        // other refusal of a proof.
+        DomainError::Dpop(DpopRejection::Nonce) => (
+            K::Invalid,
+            E::Other("use_dpop_nonce".to_owned()),
+            R::InvalidRequest,
+            None,
+        ),
+        DomainError::Dpop(DpopRejection::Full) => (
+            too_many,
+            E::TemporarilyUnavailable,
+            R::TooManyRequests,
+            Some(1),
+        ),
+        DomainError::Dpop(_) => (
+            K::Invalid,
+            E::Other("invalid_dpop_proof".to_owned()),
+            R::InvalidRequest,
+            None,
+        ),
         // RFC 8693 section 2.2.2.
         DomainError::InvalidTarget(_) => (
             K::Invalid,
@@ -353,6 +374,9 @@ pub enum Challenge {
     Basic,
     /// `Bearer realm="gatehouse"`, with RFC 6750 section 3's `error` when a token was presented.
     Bearer(Option<&'static str>),
+    /// `DPoP realm="gatehouse", algs="..."` (RFC 9449 section 7.1), with an `error`
+    /// (`invalid_token`, `invalid_dpop_proof`, `use_dpop_nonce`) when a DPoP request failed.
+    Dpop(Option<&'static str>),
 }
 
 impl Challenge {
@@ -363,6 +387,14 @@ impl Challenge {
             Challenge::Bearer(None) => "Bearer realm=\"gatehouse\"".to_owned(),
             Challenge::Bearer(Some(error)) => {
                 format!("Bearer realm=\"gatehouse\", error=\"{error}\"")
+            }
+            Challenge::Dpop(error) => {
+                let algs = gatehouse_domain::dpop::algorithms().join(" ");
+                let mut out = format!("DPoP realm=\"gatehouse\", algs=\"{algs}\"");
+                if let Some(error) = error {
+                    out.push_str(&format!(", error=\"{error}\""));
+                }
+                out
             }
         }
     }
@@ -381,8 +413,10 @@ pub struct OAuthAnswer {
     status: StatusCode,
     body: ErrorResponse,
     retry_after: Option<u64>,
-    challenge: Option<Challenge>,
+    challenges: Vec<Challenge>,
     legacy: bool,
+    /// RFC 9449 section 8: a fresh `DPoP-Nonce`.
+    dpop_nonce: Option<String>,
 }
 
 impl OAuthAnswer {
@@ -402,8 +436,9 @@ impl OAuthAnswer {
             status,
             body,
             retry_after: None,
-            challenge: None,
+            challenges: Vec::new(),
             legacy: false,
+            dpop_nonce: None,
         }
     }
 
@@ -421,10 +456,10 @@ impl OAuthAnswer {
         answer.retry_after = p.retry_after;
         answer.legacy = endpoint.is_legacy();
         if p.status == StatusCode::UNAUTHORIZED {
-            answer.challenge = if answer.legacy {
-                legacy_challenge(err, used_basic)
+            answer.challenges = if answer.legacy {
+                legacy_challenge(err, used_basic).into_iter().collect()
             } else {
-                Some(Challenge::Basic)
+                vec![Challenge::Basic]
             };
         }
         answer
@@ -436,9 +471,15 @@ impl OAuthAnswer {
         self
     }
 
-    /// With a `WWW-Authenticate` challenge.
+    /// With a `WWW-Authenticate` challenge (one header each, in the order given).
     pub fn challenge(mut self, challenge: Challenge) -> Self {
-        self.challenge = Some(challenge);
+        self.challenges.push(challenge);
+        self
+    }
+
+    /// With a `DPoP-Nonce` header (RFC 9449 section 8).
+    pub fn dpop_nonce(mut self, nonce: String) -> Self {
+        self.dpop_nonce = Some(nonce);
         self
     }
 
@@ -461,8 +502,11 @@ impl OAuthAnswer {
         if let Some(secs) = self.retry_after {
             res.insert_header((header::RETRY_AFTER, secs.to_string()));
         }
-        if let Some(challenge) = self.challenge {
-            res.insert_header((header::WWW_AUTHENTICATE, challenge.header()));
+        for challenge in &self.challenges {
+            res.append_header((header::WWW_AUTHENTICATE, challenge.header()));
+        }
+        if let Some(nonce) = &self.dpop_nonce {
+            res.insert_header((super::dpop::NONCE_HEADER, nonce.as_str()));
         }
         res.body(body)
     }

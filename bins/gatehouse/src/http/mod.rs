@@ -32,6 +32,7 @@ use actix_web::middleware::Next;
 use actix_web::{web, HttpMessage as _, HttpRequest, HttpResponse, Route};
 use tracing::Instrument as _;
 
+pub mod dpop;
 pub mod error;
 pub mod extract;
 pub mod grant;

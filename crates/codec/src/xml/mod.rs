@@ -2,6 +2,10 @@
 
 pub mod de;
 pub(crate) mod ser;
+#[cfg(test)]
+mod tests;
+#[cfg(test)]
+mod tree_ref;
 
 /// `xmlns:i`.
 pub(crate) const XSI: &str = "http://www.w3.org/2001/XMLSchema-instance";

@@ -58,6 +58,9 @@ pub struct AuthorizationParams {
     pub response_mode: Option<String>,
     /// `nonce` (OpenID Connect), bound to the code and echoed in the id_token.
     pub nonce: Option<String>,
+    /// `dpop_jkt` (RFC 9449 section 10): the DPoP key the code is bound to.
+    #[serde(default)]
+    pub dpop_jkt: Option<String>,
     /// The name of a parameter that appeared more than once (RFC 6749 section 3.1), if any.
     #[serde(skip)]
     pub repeated: Option<String>,
@@ -132,6 +135,8 @@ pub struct AuthorizationRequest {
     pub consent_required: bool,
     /// OpenID `nonce`.
     pub nonce: Option<String>,
+    /// RFC 9449 `dpop_jkt`: only a token request with a proof by this key redeems the code.
+    pub dpop_jkt: Option<String>,
     /// The `request_uri` of the pushed request it came from (RFC 9126): the login and consent
     /// forms carry only it, and issuing the code consumes it.
     pub request_uri: Option<String>,
@@ -382,6 +387,13 @@ impl<S: Store> Gatehouse<S> {
                 &format!("nonce is too long (at most {MAX_NONCE_BYTES} bytes)"),
             );
         }
+        let dpop_jkt = params.dpop_jkt.clone().filter(|j| !j.is_empty());
+        if dpop_jkt.as_deref().is_some_and(|j| !is_thumbprint(j)) {
+            return fail(
+                RedirectError::InvalidRequest,
+                "dpop_jkt must be a base64url SHA-256 JWK thumbprint (43 characters)",
+            );
+        }
         let Ok(scope) = narrow_scope(&client.scope, params.scope.as_deref()) else {
             return fail(
                 RedirectError::InvalidScope,
@@ -409,6 +421,7 @@ impl<S: Store> Gatehouse<S> {
             consent_required: client.consent_required || prompt == Prompt::Consent,
             prompt,
             nonce,
+            dpop_jkt,
             request_uri: params.request_uri.clone().filter(|_| params.pushed),
         })
     }
@@ -449,6 +462,7 @@ impl<S: Store> Gatehouse<S> {
             .map(|uri| crate::par::request_uri_digest(uri).ok_or_else(pushed_used))
             .transpose()?;
         let client_id = request.client_id.clone();
+        let dpop_jkt = request.dpop_jkt.clone();
         let caps = CodeCaps::of(self.config());
         self.store()
             .write(move |tx| {
@@ -458,7 +472,11 @@ impl<S: Store> Gatehouse<S> {
                         return Err(pushed_used());
                     }
                 }
-                caps.admit(tx, &record, now)
+                let admitted = caps.admit(tx, &record, now)?;
+                if let (Ok(_), Some(jkt)) = (&admitted, &dpop_jkt) {
+                    tx.insert_code_dpop(&record.digest, jkt, record.expires_at)?;
+                }
+                Ok(admitted)
             })
             .and_then(|r| r)?;
         self.audit_code_issued("authorization_code", &request.client_id, session.user.id);
@@ -468,6 +486,15 @@ impl<S: Store> Gatehouse<S> {
             expires_at: later(now, life),
         })
     }
+}
+
+/// Whether `text` has the form of a SHA-256 JWK thumbprint: 32 bytes, base64url unpadded.
+fn is_thumbprint(text: &str) -> bool {
+    use base64::Engine as _;
+    text.len() == 43
+        && base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(text)
+            .is_ok_and(|b| b.len() == 32)
 }
 
 /// A pushed request gone between the check and the code (used by another browser, expired).

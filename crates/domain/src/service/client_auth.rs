@@ -35,6 +35,8 @@ pub struct ClientAuth {
     candidates: Vec<(String, Option<Secret>)>,
     caller_ip: Option<IpAddr>,
     assertion: Option<Arc<Assertion>>,
+    /// The key of the request's verified DPoP proof (RFC 9449), its SHA-256 thumbprint.
+    dpop_jkt: Option<String>,
 }
 
 /// A `private_key_jwt` assertion, the audience it must name, and once verified what the
@@ -52,6 +54,7 @@ impl ClientAuth {
             candidates: vec![(client_id.into(), secret.filter(|s| !s.is_empty()))],
             caller_ip: None,
             assertion: None,
+            dpop_jkt: None,
         }
     }
 
@@ -71,6 +74,7 @@ impl ClientAuth {
                 audience: audience.into(),
                 verified: OnceLock::new(),
             })),
+            dpop_jkt: None,
         }
     }
 
@@ -90,6 +94,7 @@ impl ClientAuth {
                 .collect(),
             caller_ip: None,
             assertion: None,
+            dpop_jkt: None,
         }
     }
 
@@ -100,6 +105,18 @@ impl ClientAuth {
     pub fn with_caller_ip(mut self, ip: IpAddr) -> Self {
         self.caller_ip = Some(ip);
         self
+    }
+
+    /// The request carried a DPoP proof by this key (verified and recorded with
+    /// [`Gatehouse::accept_dpop_proof`]): the tokens issued are bound to it.
+    pub fn with_dpop(mut self, proof: &crate::dpop::VerifiedProof) -> Self {
+        self.dpop_jkt = Some(proof.jkt.clone());
+        self
+    }
+
+    /// The thumbprint of the request's DPoP key, if it carried a proof.
+    pub fn dpop_jkt(&self) -> Option<String> {
+        self.dpop_jkt.clone()
     }
 
     /// The client id as presented.
@@ -117,6 +134,7 @@ impl fmt::Debug for ClientAuth {
                 &self.candidates.first().is_some_and(|(_, s)| s.is_some()),
             )
             .field("assertion", &self.assertion.is_some())
+            .field("dpop_jkt", &self.dpop_jkt)
             .finish_non_exhaustive()
     }
 }
@@ -145,7 +163,7 @@ impl<S: Store> Gatehouse<S> {
         let now = self.now();
         let client = self
             .store
-            .read(|tx| authenticate_in(tx, auth, now))
+            .read_each(|tx| authenticate_in(tx, auth, now))
             .inspect_err(|e| self.client_failed(e, Some(auth)))?;
         self.settle_assertion(auth)?;
         Ok(client)
@@ -246,7 +264,7 @@ impl<S: Store> Gatehouse<S> {
         auth: &ClientAuth,
     ) -> Result<std::result::Result<Client, Pending<T>>> {
         let now = self.now();
-        match self.store.read(|tx| authenticate_in(tx, auth, now)) {
+        match self.store.read_each(|tx| authenticate_in(tx, auth, now)) {
             Ok(client) => {
                 self.settle_assertion(auth)?;
                 Ok(Ok(client))
@@ -263,7 +281,7 @@ impl<S: Store> Gatehouse<S> {
     /// (a public client refused at introspection is no guess at a secret) count nothing.
     pub fn count_failed_client(&self, auth: &ClientAuth) {
         let now = self.now();
-        match self.store.read(|tx| authenticate_in(tx, auth, now)) {
+        match self.store.read_each(|tx| authenticate_in(tx, auth, now)) {
             Ok(_) => {}
             Err(e) => self.client_failed(&e, Some(auth)),
         }

@@ -50,16 +50,16 @@ impl<S: Store> Gatehouse<S> {
         scope: Option<&str>,
         caller_ip: Option<IpAddr>,
     ) -> Result<Pending<IssuedTokens>> {
+        let jkt = auth.dpop_jkt();
         let (client, keys) = match self.read_client_for_signing(auth) {
             Ok(found) => found,
             Err(e) => return Ok(self.refused_later(e, auth)),
         };
         self.settle_assertion(auth)?;
-        let mint = self.client_credentials_mint_for(&client, keys.as_deref(), scope, caller_ip)?;
-        let pending = self.store.write_later(move |tx| {
-            mint.apply(tx)?;
-            Ok(mint.out)
-        });
+        let mint =
+            self.client_credentials_mint_for(&client, keys.as_deref(), jkt, scope, caller_ip)?;
+        // Nothing but inserts: the store may batch them with other grants' (issue 23).
+        let pending = mint.store_later(&self.store);
         Ok(self.audited_later(GrantType::ClientCredentials, pending))
     }
 
@@ -70,15 +70,18 @@ impl<S: Store> Gatehouse<S> {
         scope: Option<&str>,
         caller_ip: Option<IpAddr>,
     ) -> Result<Mint> {
+        let jkt = client.dpop_jkt();
         let (client, keys) = self.authenticate_client_for_signing(client)?;
-        self.client_credentials_mint_for(&client, keys.as_deref(), scope, caller_ip)
+        self.client_credentials_mint_for(&client, keys.as_deref(), jkt, scope, caller_ip)
     }
 
-    /// Mints the token of an authenticated client (nothing written yet).
+    /// Mints the token of an authenticated client, bound to the DPoP key `jkt` when its proof
+    /// was accepted (nothing written yet).
     fn client_credentials_mint_for(
         &self,
         client: &Client,
         keys: Option<&[SigningKey]>,
+        jkt: Option<String>,
         scope: Option<&str>,
         caller_ip: Option<IpAddr>,
     ) -> Result<Mint> {
@@ -97,6 +100,7 @@ impl<S: Store> Gatehouse<S> {
             user: None,
             scope,
             refresh: false,
+            jkt,
         })
     }
 }

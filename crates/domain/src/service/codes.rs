@@ -7,6 +7,7 @@ use std::net::IpAddr;
 use time::{Duration, OffsetDateTime};
 
 use crate::authorize::CodeBinding;
+use crate::dpop::DpopRejection;
 use crate::error::{Error, GrantRejection};
 use crate::model::{AuthorizationCode, Client, GrantType, TokenFormat};
 use crate::secret::{generate_token, Secret, TokenDigest};
@@ -210,16 +211,29 @@ impl<S: Store> Gatehouse<S> {
         caller_ip: Option<IpAddr>,
         want_refresh: bool,
     ) -> Result<IssuedTokens> {
+        let jkt = client.dpop_jkt();
         let client = self.authenticate_client(client)?;
         require_grant(&client, GrantType::AuthorizationCode)?;
         let digest = TokenDigest::of(code);
         let now = self.now();
         let refresh = want_refresh && client.grants.contains(GrantType::RefreshToken);
         let mut draft = self.draft(Some(&client), refresh, GrantType::AuthorizationCode);
+        draft.jkt = jkt;
         draft.caller_ip = caller_ip.map(|ip| ip.to_string());
         self.sign_for_code(&client, &digest, &mut draft)?;
+        let presented = draft.jkt.clone();
         self.store
             .write(move |tx| -> Result<Result<IssuedTokens>> {
+                // RFC 9449 section 10: a code bound by `dpop_jkt` is redeemed only with a
+                // proof by that key; refused before anything is consumed (a thief of the code
+                // cannot spend it).
+                if let Some(bound) = tx.code_dpop(&digest)? {
+                    match presented.as_deref() {
+                        Some(key) if key == bound => {}
+                        Some(_) => return Err(Error::Dpop(DpopRejection::WrongKey)),
+                        None => return Err(Error::Dpop(DpopRejection::Missing)),
+                    }
+                }
                 let redeemed = redeem::<AuthorizationCode>(
                     tx,
                     &digest,
@@ -284,6 +298,7 @@ impl<S: Store> Gatehouse<S> {
                 template.now,
                 later(template.now, template.access_life),
                 Some(&keys),
+                template.jkt.as_deref(),
             )?;
         }
         if oidc && code.redirect_uri.is_some() && crate::oidc::has_scope(&scope, "openid") {

@@ -64,6 +64,12 @@ impl<S: Store> Gatehouse<S> {
     /// # Errors
     /// [`Error::InvalidToken`], [`Error::Storage`].
     pub fn validate_access_token(&self, token: &str) -> Result<TokenInfo> {
+        self.validate_presented_token(token, None)
+    }
+
+    /// [`Self::validate_access_token`] without the DPoP rule: a bound token too (the caller
+    /// checks its binding: [`Self::validate_presented_token`]).
+    pub(crate) fn validate_access_token_any(&self, token: &str) -> Result<TokenInfo> {
         self.adopt_katana_ticket(token)?;
         let digest = TokenDigest::of(token);
         let now = self.now();

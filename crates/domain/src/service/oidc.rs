@@ -215,6 +215,7 @@ impl<S: Store> Gatehouse<S> {
         issued_at: OffsetDateTime,
         expires_at: OffsetDateTime,
         keys: Option<&[SigningKey]>,
+        jkt: Option<&str>,
     ) -> Result<(Secret, TokenDigest)> {
         let ring = self.ring()?;
         let key = self.pick_key(issued_at, keys, client.signing.access_token_alg)?;
@@ -235,6 +236,11 @@ impl<S: Store> Gatehouse<S> {
             "scope": scope,
             "sid": session_id.hyphenated().to_string(),
         });
+        let mut claims = claims;
+        if let (Some(jkt), Some(map)) = (jkt, claims.as_object_mut()) {
+            // RFC 9449 section 6.1: the key the token is bound to.
+            map.insert("cnf".to_owned(), json!({ "jkt": jkt }));
+        }
         let token = ring.sign(&key, ACCESS_TOKEN_TYP, &claims)?;
         let digest = TokenDigest::of(&token);
         Ok((Secret::new(token), digest))
@@ -329,7 +335,7 @@ impl<S: Store> Gatehouse<S> {
     ) -> Result<(Client, Option<Vec<SigningKey>>)> {
         let now = self.now();
         let signing = self.key_ring().is_some();
-        self.store().read(|tx| {
+        self.store().read_each(|tx| {
             let client = crate::service::authenticate_in(tx, auth, now)?;
             let keys = (signing && client.access_token_format == crate::model::TokenFormat::Jwt)
                 .then(|| tx.signing_keys())
@@ -484,8 +490,12 @@ impl<S: Store> Gatehouse<S> {
     ///
     /// # Errors
     /// `InvalidToken` (not live, or without `openid`), `Storage`.
-    pub fn userinfo(&self, token: &str) -> Result<Value> {
-        let info = self.validate_access_token(token)?;
+    pub fn userinfo(
+        &self,
+        token: &str,
+        proof: Option<&crate::dpop::VerifiedProof>,
+    ) -> Result<Value> {
+        let info = self.validate_presented_token(token, proof)?;
         if !has_scope(&info.scope, "openid") {
             return Err(Error::InvalidToken);
         }

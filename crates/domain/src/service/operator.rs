@@ -361,6 +361,7 @@ impl<S: Store> Gatehouse<S> {
         let backchannel_given = spec.backchannel_logout_uri.is_some();
         let valid = self.client_of(spec, current.secret_hash.clone())?;
         let backchannel = backchannel_given.then_some(valid.backchannel);
+        let dpop = valid.dpop;
         let mut client = valid.client;
         client.access_token_lifetime = current.access_token_lifetime;
         client.refresh_token_lifetime = current.refresh_token_lifetime;
@@ -370,6 +371,7 @@ impl<S: Store> Gatehouse<S> {
             // The same JWT-subject rule as `client add` and import (issue 19 item 9).
             check_subjects(tx, &stored)?;
             tx.upsert_client(&stored)?;
+            tx.put_client_dpop(&dpop)?;
             match &backchannel {
                 Some(b) => tx.put_client_backchannel(b),
                 None => Ok(()),

@@ -279,6 +279,7 @@ impl<S: Store> Gatehouse<S> {
             scope: granted.scope,
             refresh: request.want_refresh
                 && client.is_some_and(|c| c.grants.contains(GrantType::RefreshToken)),
+            jkt: request.client.and_then(|c| c.dpop_jkt()),
         })?;
         self.store
             .write(move |tx| {
@@ -362,6 +363,7 @@ impl<S: Store> Gatehouse<S> {
             user: Some(&login.user),
             scope: String::new(),
             refresh: false,
+            jkt: None,
         })?;
         let tokens = self
             .store

@@ -41,8 +41,9 @@ impl<S: Store> Gatehouse<S> {
         refresh_token: &str,
         scope: Option<&str>,
     ) -> Result<IssuedTokens> {
+        let jkt = client.dpop_jkt();
         let client = self.authenticate_client(client)?;
-        let job = self.refresh_job(client, refresh_token, scope)?;
+        let job = self.refresh_job(client, jkt, refresh_token, scope)?;
         self.store
             .write(job)
             .and_then(|r| r)
@@ -64,25 +65,27 @@ impl<S: Store> Gatehouse<S> {
         refresh_token: &str,
         scope: Option<&str>,
     ) -> Result<Pending<IssuedTokens>> {
+        let jkt = client.dpop_jkt();
         let client = match self.authenticate_client_queued(client)? {
             Ok(client) => client,
             Err(refused) => return Ok(refused),
         };
-        let pending = self
-            .store
-            .write_later(self.refresh_job(client, refresh_token, scope)?);
+        let pending =
+            self.store
+                .write_later(self.refresh_job(client, jkt, refresh_token, scope)?);
         Ok(self.audited_later(
             GrantType::RefreshToken,
             Box::pin(async move { pending.await? }),
         ))
     }
 
-    /// Prepares the new pair for an authenticated client; the write transaction that
-    /// checks, rotates and stores it (an outer `Err` rolls back, an inner one is a refusal
-    /// committed with what it keeps).
+    /// Prepares the new pair for an authenticated client (bound to the DPoP key `jkt` when
+    /// its proof was accepted); the write transaction that checks, rotates and stores it (an
+    /// outer `Err` rolls back, an inner one is a refusal committed with what it keeps).
     fn refresh_job(
         &self,
         client: Client,
+        jkt: Option<String>,
         refresh_token: &str,
         scope: Option<&str>,
     ) -> Result<impl FnOnce(&mut dyn WriteTx) -> Result<Result<IssuedTokens>> + Send + 'static>
@@ -94,6 +97,7 @@ impl<S: Store> Gatehouse<S> {
         let max = self.config.session_max_lifetime;
         // What the new pair will be, prepared outside the transaction.
         let mut draft = self.draft(Some(&client), true, GrantType::RefreshToken);
+        draft.jkt = jkt;
         let requested = scope.map(str::to_owned);
         // A JWT client's new access token is signed before the transaction, from what the
         // refresh token's row says (its session and scope never change); the transaction
@@ -125,6 +129,7 @@ impl<S: Store> Gatehouse<S> {
                             now,
                             later(now, draft.access_life),
                             Some(&keys),
+                            draft.jkt.as_deref(),
                         )?;
                         Some((old.session_id, scope))
                     }

@@ -11,11 +11,12 @@ use std::net::IpAddr;
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
+use crate::error::Error;
 use crate::model::{
     AccessToken, Client, GrantType, RefreshToken, Session, TokenFormat, User, UserFlags,
 };
 use crate::secret::{generate_token, Secret, TokenDigest};
-use crate::store::{Store, WriteTx};
+use crate::store::{Pending, Store, WriteTx};
 
 use super::{later, Gatehouse, Result};
 
@@ -67,6 +68,8 @@ pub struct IssuedTokens {
     pub redirect_url: Option<String>,
     /// The OpenID Connect id_token (code flow with the `openid` scope).
     pub id_token: Option<Secret>,
+    /// The DPoP key thumbprint the tokens are bound to (RFC 9449: `token_type` `DPoP`).
+    pub jkt: Option<String>,
 }
 
 impl fmt::Debug for IssuedTokens {
@@ -81,6 +84,7 @@ impl fmt::Debug for IssuedTokens {
             .field("user", &self.user)
             .field("client_id", &self.client_id)
             .field("has_id_token", &self.id_token.is_some())
+            .field("jkt", &self.jkt)
             .finish_non_exhaustive()
     }
 }
@@ -97,7 +101,56 @@ pub(crate) struct Mint {
 
 impl Mint {
     pub(crate) fn apply(&self, tx: &mut dyn WriteTx) -> Result<()> {
-        tx.insert_tokens(self.session.as_ref(), &self.access, self.refresh.as_ref())
+        let bind = self.dpop_binding(tx)?;
+        tx.insert_tokens(self.session.as_ref(), &self.access, self.refresh.as_ref())?;
+        match bind {
+            Some(jkt) => tx.insert_session_dpop(self.access.session_id, jkt),
+            None => Ok(()),
+        }
+    }
+
+    /// The DPoP rule of every issuance, written once (RFC 9449 section 5): a client with
+    /// `dpop_bound_access_tokens` gets tokens only with a proof (at every endpoint and
+    /// dialect: one without proofs cannot give it unbound tokens); a new session is bound to
+    /// the proof's key; a refresh of a bound session must prove the same key (for public and
+    /// confidential clients alike: a token family has one key), and a refresh of an unbound
+    /// one with a proof binds it from then on. `Some(jkt)`: the session is to be bound to it.
+    /// A refusal is an `Err`, so the transaction rolls back and nothing (a consumed code, a
+    /// rotated refresh token) changes.
+    fn dpop_binding(&self, tx: &mut dyn WriteTx) -> Result<Option<&str>> {
+        use crate::dpop::DpopRejection as R;
+        let presented = self.out.jkt.as_deref();
+        let required = match self.out.client_id.as_deref() {
+            Some(id) => tx
+                .client_dpop(id)?
+                .is_some_and(|c| c.dpop_bound_access_tokens),
+            None => false,
+        };
+        let bound = match self.session {
+            Some(_) => None,
+            None => tx.session_extras(self.access.session_id)?.jkt,
+        };
+        match (bound.as_deref(), presented) {
+            (Some(b), Some(p)) if b == p => Ok(None),
+            (Some(_), Some(_)) => Err(Error::Dpop(R::WrongKey)),
+            (Some(_), None) => Err(Error::Dpop(R::Missing)),
+            (None, None) if required => Err(Error::Dpop(R::Missing)),
+            (None, None) => Ok(None),
+            (None, Some(p)) => Ok(Some(p)),
+        }
+    }
+
+    /// [`Mint::apply`] as a write of its own ([`Store::insert_tokens_later`]): for a grant
+    /// whose write is nothing but these rows. Resolves with `out` once they are durable.
+    pub(crate) fn store_later<S: Store>(self, store: &S) -> Pending<IssuedTokens> {
+        let Self {
+            session,
+            access,
+            refresh,
+            out,
+        } = self;
+        let stored = store.insert_tokens_later(session, access, refresh);
+        Box::pin(async move { stored.await.map(|()| out) })
     }
 }
 
@@ -114,6 +167,8 @@ pub(crate) struct MintSpec<'a> {
     pub(crate) grant: GrantType,
     /// Issue a Katana ticket as the access token, when a machineKey is configured.
     pub(crate) katana: bool,
+    /// The DPoP key to bind the tokens to.
+    pub(crate) jkt: Option<String>,
 }
 
 /// Where a new session derives from: nothing, or (one-time redemption) the session and the
@@ -142,6 +197,8 @@ pub(crate) struct TokenDraft {
     pub(crate) client_key: Option<String>,
     pub(crate) grant: GrantType,
     pub(crate) id_token: Option<Secret>,
+    /// The DPoP key the tokens are bound to (RFC 9449), from the request's proof.
+    pub(crate) jkt: Option<String>,
 }
 
 /// `d` in whole seconds (`expires_in`).
@@ -179,6 +236,7 @@ impl<S: Store> Gatehouse<S> {
             client_key: None,
             grant,
             id_token: None,
+            jkt: None,
         }
     }
 
@@ -188,6 +246,7 @@ impl<S: Store> Gatehouse<S> {
         let mut draft = self.draft(spec.client, spec.refresh, spec.grant);
         draft.caller_ip = spec.caller_ip.map(|ip| ip.to_string());
         draft.client_key = spec.client_key;
+        draft.jkt = spec.jkt;
         if let Some(client) = spec
             .client
             .filter(|c| c.access_token_format == TokenFormat::Jwt)
@@ -200,6 +259,7 @@ impl<S: Store> Gatehouse<S> {
                 draft.now,
                 later(draft.now, draft.access_life),
                 spec.keys,
+                draft.jkt.as_deref(),
             )?;
         }
         if let (true, Some(katana), Some(user)) = (spec.katana, self.katana.as_deref(), spec.user) {
@@ -329,6 +389,7 @@ impl TokenDraft {
             client_id,
             redirect_url: client.and_then(|c| c.redirect_url.clone()),
             id_token: self.id_token,
+            jkt: self.jkt,
         };
         Mint {
             session: None,

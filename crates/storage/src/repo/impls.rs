@@ -439,6 +439,15 @@ impl ReadTx for Tx<'_, Conn> {
             .map(ClientDpopRow::into_domain))
     }
 
+    fn code_dpop(&mut self, digest: &TokenDigest) -> Result<Option<String>> {
+        authorization_code_dpop::table
+            .find(digest_bytes(digest))
+            .select(authorization_code_dpop::jkt)
+            .first::<String>(self.conn)
+            .optional()
+            .map_err(db)
+    }
+
     fn session_extras(&mut self, session_id: Uuid) -> Result<SessionExtras> {
         let id = guid(session_id);
         let exchange = session_exchange::table
@@ -974,6 +983,23 @@ impl WriteTx for Tx<'_, Conn> {
             .values(SessionDpopRow {
                 session_id: guid(session_id),
                 jkt: jkt.to_owned(),
+            })
+            .execute(self.conn)
+            .map_err(db)?;
+        Ok(())
+    }
+
+    fn insert_code_dpop(
+        &mut self,
+        digest: &TokenDigest,
+        jkt: &str,
+        expires_at: OffsetDateTime,
+    ) -> Result<()> {
+        diesel::insert_into(authorization_code_dpop::table)
+            .values(CodeDpopRow {
+                digest: digest_bytes(digest),
+                jkt: jkt.to_owned(),
+                expires_at: micros(expires_at),
             })
             .execute(self.conn)
             .map_err(db)?;

@@ -28,10 +28,12 @@ macro_rules! both {
 }
 
 mod authorize;
+mod batched;
 mod compiles;
 mod concurrency;
 mod copy;
 mod device;
+mod dpop;
 mod dual_run;
 mod grants;
 mod keys;

@@ -13,7 +13,7 @@ fn migrations_run_from_empty_and_only_once() {
     let storage = Storage::open(&path, StorageOptions::default()).expect("open");
     assert!(path.exists());
     let applied = storage.applied_migrations().expect("applied");
-    assert_eq!(applied.len(), 14, "{applied:?}");
+    assert_eq!(applied.len(), 15, "{applied:?}");
     assert!(applied[0].starts_with("20261123000000"), "{applied:?}");
     assert!(applied[1].starts_with("20261130000000"), "{applied:?}");
     assert!(applied[2].starts_with("20261201000000"), "{applied:?}");
@@ -33,6 +33,10 @@ fn migrations_run_from_empty_and_only_once() {
     assert!(
         applied.iter().any(|a| a.starts_with("20261206000900")),
         "token exchange and DPoP: {applied:?}"
+    );
+    assert!(
+        applied.iter().any(|a| a.starts_with("20261206001200")),
+        "DPoP-bound authorization codes: {applied:?}"
     );
     assert!(
         applied.iter().any(|a| a.starts_with("20261206001100")),
@@ -124,7 +128,7 @@ fn expected_schema() -> (Vec<TableSpec>, Vec<(String, String, String)>) {
                 .push((column.to_owned(), ty));
         }
     }
-    assert_eq!(expected.len(), 31);
+    assert_eq!(expected.len(), 32);
 
     (expected, joinables)
 }

@@ -78,6 +78,7 @@ pub(super) fn params_from(pairs: &[(String, String)]) -> AuthorizationParams {
         prompt: q.prompt,
         response_mode: q.response_mode,
         nonce: q.nonce,
+        dpop_jkt: q.dpop_jkt,
         request_uri: q.request_uri,
         pushed: false,
     }
@@ -110,6 +111,9 @@ fn carried(r: &AuthorizationRequest) -> Vec<(&'static str, String)> {
     }
     if let Some(nonce) = &r.nonce {
         fields.push(("nonce", nonce.clone()));
+    }
+    if let Some(jkt) = &r.dpop_jkt {
+        fields.push(("dpop_jkt", jkt.clone()));
     }
     fields
 }
@@ -427,7 +431,7 @@ pub(super) fn field<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a
 }
 
 /// What a consent token is bound to: the browser session and the exact request shown.
-fn consent_parts<'a>(session_cookie: &'a str, request: &'a AuthorizationRequest) -> [&'a str; 6] {
+fn consent_parts<'a>(session_cookie: &'a str, request: &'a AuthorizationRequest) -> [&'a str; 7] {
     [
         session_cookie,
         &request.client_id,
@@ -435,6 +439,7 @@ fn consent_parts<'a>(session_cookie: &'a str, request: &'a AuthorizationRequest)
         &request.scope,
         request.code_challenge.as_deref().unwrap_or(""),
         request.nonce.as_deref().unwrap_or(""),
+        request.dpop_jkt.as_deref().unwrap_or(""),
     ]
 }
 

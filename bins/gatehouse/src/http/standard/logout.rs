@@ -19,6 +19,7 @@
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use gatehouse_domain::logout::{EndSessionError, EndSessionParams, EndSessionRequest};
+use gatehouse_models::oauth::read_parameters;
 
 use super::authorize::{
     error_page, field, form_pairs, live_session, names, redirect, server_error, set_cookie,
@@ -33,23 +34,16 @@ const LOGOUT_PURPOSE: &str = "gatehouse logout form";
 
 fn params_from(pairs: &[(String, String)]) -> EndSessionParams {
     let mut p = EndSessionParams::default();
-    for (key, value) in pairs {
-        let slot = match key.as_str() {
-            "id_token_hint" => &mut p.id_token_hint,
-            "client_id" => &mut p.client_id,
-            "post_logout_redirect_uri" => &mut p.post_logout_redirect_uri,
-            "state" => &mut p.state,
-            "ui_locales" => &mut p.ui_locales,
-            // Others (ASP.NET Core's x-client-SKU, x-client-ver; the form's csrf_token) are
-            // not parameters of the request.
-            _ => continue,
-        };
-        if slot.is_some() {
-            p.repeated.get_or_insert_with(|| key.clone());
-        } else {
-            *slot = Some(value.clone());
-        }
-    }
+    p.repeated = read_parameters(&mut p, pairs.iter().cloned(), |p, name| match name {
+        "id_token_hint" => Some(&mut p.id_token_hint),
+        "client_id" => Some(&mut p.client_id),
+        "post_logout_redirect_uri" => Some(&mut p.post_logout_redirect_uri),
+        "state" => Some(&mut p.state),
+        "ui_locales" => Some(&mut p.ui_locales),
+        // Others (ASP.NET Core's x-client-SKU, x-client-ver; the form's csrf_token) are
+        // not parameters of the request.
+        _ => None,
+    });
     p
 }
 

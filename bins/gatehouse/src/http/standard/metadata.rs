@@ -42,6 +42,8 @@ pub struct Features {
     /// Some client holds the `token_exchange` grant and has an audience on its allow-list:
     /// the RFC 8693 grant type is advertised.
     pub token_exchange: bool,
+    /// DPoP (RFC 9449) is on (`--dpop`): its proof algorithms are advertised.
+    pub dpop: bool,
 }
 
 impl Features {
@@ -114,6 +116,9 @@ pub fn build(issuer: &str, features: &Features) -> AuthorizationServerMetadata {
             grants.push(gatehouse_domain::device::DEVICE_CODE_GRANT.to_owned());
         }
     }
+    if features.dpop {
+        doc.dpop_signing_alg_values_supported = strings(&gatehouse_domain::dpop::algorithms());
+    }
     if features.par != ParMode::Off {
         doc.pushed_authorization_request_endpoint = at(Endpoint::Par);
         doc.require_pushed_authorization_requests = Some(features.par == ParMode::Required);
@@ -177,6 +182,7 @@ pub fn features(s: &crate::state::Service) -> Result<Features, gatehouse_domain:
         backchannel_logout: s.backchannel_in_use()?,
         device_code: clients.device_code,
         token_exchange: clients.token_exchange,
+        dpop: s.config().dpop,
     })
 }
 
@@ -252,6 +258,7 @@ mod tests {
                 backchannel_logout: false,
                 device_code: true,
                 token_exchange: true,
+                dpop: true,
             },
         );
         assert_eq!(
@@ -274,6 +281,11 @@ mod tests {
         assert!(!text.contains("pushed_authorization_request_endpoint"));
         assert!(!text.contains("private_key_jwt"), "{text}");
         assert!(!text.contains("token-exchange"), "{text}");
+        assert!(!text.contains("dpop"), "{text}");
+        assert_eq!(
+            oidc.dpop_signing_alg_values_supported,
+            Some(vec!["RS256".into(), "ES256".into(), "EdDSA".into()])
+        );
         assert!(oidc.grant_types_supported.is_some_and(|g| g
             .iter()
             .any(|g| g == "urn:ietf:params:oauth:grant-type:token-exchange")));

@@ -2,7 +2,11 @@
 //! (`authorization_code` with PKCE, `refresh_token`, `client_credentials`, `password`, RFC 8693
 //! token exchange).
 //!
-//! JSON only, section 5.1 exactly: `access_token`, `token_type` (`Bearer`), `expires_in`,
+//! With DPoP on (RFC 9449 section 5), a request's `DPoP` proof binds the tokens to its key
+//! (`token_type` `DPoP`); a refused proof is `invalid_dpop_proof`, a missing nonce
+//! `use_dpop_nonce` with a `DPoP-Nonce` header, and every success carries a fresh nonce.
+//!
+//! JSON only, section 5.1 exactly: `access_token`, `token_type` (`Bearer` or `DPoP`), `expires_in`,
 //! `refresh_token` and `scope` only when there is one (absent, never null); section 5.2
 //! errors with status 400, or 401 and `WWW-Authenticate: Basic` for `invalid_client`;
 //! `Cache-Control: no-store` and `Pragma: no-cache` on every answer.
@@ -16,8 +20,11 @@ use gatehouse_domain::service::WithoutClient;
 use gatehouse_domain::token_exchange::{self, TokenExchange};
 use gatehouse_models::oauth::{TokenRequest, TokenResponse};
 
+use gatehouse_domain::dpop::DpopRejection;
+use gatehouse_domain::Error as DomainError;
+
 use crate::http::extract::{Body, ClientParams, Credentials, RfcForm};
-use crate::http::{grant, ApiError};
+use crate::http::{dpop, grant, ApiError, Endpoint};
 use crate::AppState;
 
 /// `POST /oauth2/token`. The caller is identified after the body is read.
@@ -26,30 +33,24 @@ pub(crate) async fn token(
     req: HttpRequest,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let mut form = body.value;
-    let creds = Credentials::of(&req)?;
-    let client = creds.exclusive_of(ClientParams {
-        client_id: form.client_id.take(),
-        client_secret: form.client_secret.take(),
-        client_assertion_type: form.client_assertion_type.take(),
-        client_assertion: form.client_assertion.take(),
-    })?;
-    // RFC 8628: a poll may answer without tokens (`authorization_pending`, ...), so the
-    // device grant is answered here rather than by the dispatcher, which issues tokens.
-    let (issued, exchanged) = if form.grant_type.as_deref() == Some(DEVICE_CODE_GRANT) {
-        let code = crate::http::reply::required(form.device_code, "device_code")?;
-        let ip = creds.ip();
-        match state
-            .blocking(move |s| s.device_code_grant(&client, &code, Some(ip)))
-            .await?
-        {
-            DeviceGrant::Issued(issued) => (*issued, false),
-            DeviceGrant::Poll(poll) => return Ok(device_poll(poll)),
+    match issue(body, &req, &state).await {
+        Ok(Outcome::Tokens(issued, exchanged)) => {
+            respond(*issued, exchanged, dpop::fresh_nonce(&state))
         }
-    } else {
-        standard_grant(&state, form, client, creds.ip()).await?
-    };
-    respond(issued, exchanged)
+        Ok(Outcome::Poll(poll)) => Ok(device_poll(poll)),
+        Err(ApiError::Domain(DomainError::Dpop(DpopRejection::Nonce))) => {
+            Ok(dpop::use_nonce(&state))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// What a token request yields.
+enum Outcome {
+    /// Tokens; whether by a token exchange.
+    Tokens(Box<gatehouse_domain::service::IssuedTokens>, bool),
+    /// RFC 8628: a device poll without tokens.
+    Poll(DevicePoll),
 }
 
 /// RFC 8628 section 3.5: a poll that yields no tokens (400, the error code says why).
@@ -60,6 +61,43 @@ fn device_poll(poll: DevicePoll) -> HttpResponse {
         poll.description(),
     )
     .respond()
+}
+
+/// The grant of the request, its tokens bound to the request's DPoP key if it has a proof.
+async fn issue(
+    body: Body<TokenRequest, RfcForm>,
+    req: &HttpRequest,
+    state: &web::Data<AppState>,
+) -> Result<Outcome, ApiError> {
+    let mut form = body.value;
+    let creds = Credentials::of(req)?;
+    let proof = dpop::accept(state, req, Endpoint::Token, None).await?;
+    let client = creds.exclusive_of(ClientParams {
+        client_id: form.client_id.take(),
+        client_secret: form.client_secret.take(),
+        client_assertion_type: form.client_assertion_type.take(),
+        client_assertion: form.client_assertion.take(),
+    })?;
+    let client = match &proof {
+        Some(p) => client.with_dpop(p),
+        None => client,
+    };
+    // RFC 8628: a poll may answer without tokens (`authorization_pending`, ...), so the
+    // device grant is answered here rather than by the dispatcher, which issues tokens.
+    if form.grant_type.as_deref() == Some(DEVICE_CODE_GRANT) {
+        let code = crate::http::reply::required(form.device_code, "device_code")?;
+        let ip = creds.ip();
+        match state
+            .blocking(move |s| s.device_code_grant(&client, &code, Some(ip)))
+            .await?
+        {
+            DeviceGrant::Issued(issued) => Ok(Outcome::Tokens(issued, false)),
+            DeviceGrant::Poll(poll) => Ok(Outcome::Poll(poll)),
+        }
+    } else {
+        let (issued, exchanged) = standard_grant(state, form, client, creds.ip()).await?;
+        Ok(Outcome::Tokens(Box::new(issued), exchanged))
+    }
 }
 
 /// The grants of the dispatcher ([`grant`]); whether it was a token exchange.
@@ -101,10 +139,17 @@ async fn standard_grant(
 fn respond(
     issued: gatehouse_domain::service::IssuedTokens,
     exchanged: bool,
+    nonce: Option<String>,
 ) -> Result<HttpResponse, ApiError> {
+    // RFC 9449 section 5: a bound access token's type is DPoP.
+    let token_type = if issued.jkt.is_some() {
+        "DPoP"
+    } else {
+        "Bearer"
+    };
     let body = TokenResponse {
         access_token: issued.access_token.expose().to_owned(),
-        token_type: "Bearer".to_owned(),
+        token_type: token_type.to_owned(),
         expires_in: Some(issued.expires_in.whole_seconds()),
         refresh_token: issued.refresh_token.as_ref().map(|t| t.expose().to_owned()),
         scope: Some(issued.scope).filter(|s| !s.is_empty()),
@@ -112,11 +157,14 @@ fn respond(
         issued_token_type: exchanged.then(|| token_exchange::ACCESS_TOKEN_TYPE.to_owned()),
     };
     let bytes = serde_json::to_vec(&body).map_err(|_| ApiError::Internal)?;
-    Ok(HttpResponse::Ok()
-        .insert_header((header::CONTENT_TYPE, "application/json"))
+    let mut res = HttpResponse::Ok();
+    res.insert_header((header::CONTENT_TYPE, "application/json"))
         .insert_header((header::CACHE_CONTROL, "no-store"))
-        .insert_header((header::PRAGMA, "no-cache"))
-        .body(bytes))
+        .insert_header((header::PRAGMA, "no-cache"));
+    if let Some(nonce) = nonce {
+        res.insert_header((dpop::NONCE_HEADER, nonce));
+    }
+    Ok(res.body(bytes))
 }
 
 /// The RFC 8693 section 2.1 parameters (empty values are absent).

@@ -320,14 +320,6 @@ impl<S: Store> Gatehouse<S> {
             audiences: spec.token_exchange_audiences,
         };
         exchange.check()?;
-        // RFC 9449 proofs are not checked yet (issue 24 item 7): a client that asks for bound
-        // tokens must not get bearer tokens it believes bound.
-        if spec.dpop_bound_access_tokens {
-            return Err(Error::InvalidRequest(format!(
-                "client {id}: dpop_bound_access_tokens is not supported yet (DPoP proofs are \
-                 not checked, so tokens cannot be bound)"
-            )));
-        }
         Ok(ValidClient {
             client,
             logout,

@@ -1,0 +1,1 @@
+DROP TABLE authorization_code_dpop;
