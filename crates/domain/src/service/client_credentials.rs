@@ -56,31 +56,11 @@ impl<S: Store> Gatehouse<S> {
             Err(e) => return Ok(self.refused_later(e, auth)),
         };
         self.settle_assertion(auth)?;
-        let bind = jkt.is_some() || self.must_bind(&client.client_id)?;
         let mint =
             self.client_credentials_mint_for(&client, keys.as_deref(), jkt, scope, caller_ip)?;
-        // DPoP (RFC 9449 section 5): a proof binds the new session and a client that must bind
-        // gets nothing without one, both checked by `Mint::apply` in the write. A grant with
-        // neither is nothing but inserts: the store may batch them with other grants' (issue
-        // 23).
-        let pending = if bind {
-            self.store.write_later(move |tx| {
-                mint.apply(tx)?;
-                Ok(mint.out)
-            })
-        } else {
-            mint.store_later(&self.store)
-        };
+        // Nothing but inserts: the store may batch them with other grants' (issue 23).
+        let pending = mint.store_later(&self.store);
         Ok(self.audited_later(GrantType::ClientCredentials, pending))
-    }
-
-    /// Whether `client_id` is set to get DPoP-bound tokens only.
-    fn must_bind(&self, client_id: &str) -> Result<bool> {
-        self.store.read_each(|tx| {
-            Ok(tx
-                .client_dpop(client_id)?
-                .is_some_and(|c| c.dpop_bound_access_tokens))
-        })
     }
 
     /// Authenticates the client and mints its token (nothing written yet).
