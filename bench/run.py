@@ -49,7 +49,8 @@ BENCH_DIR = ROOT / "bench"
 
 CLIENT_ID = "bench-client"
 CLIENT_SECRET = "bench-client-secret-0123456789"
-OP_USER = "bench-op"  # cheap hash: mints refresh tokens and codes
+OP_USER = "bench-op"  # cheap hash: mints refresh tokens
+CODE_USER = "bench-code"  # cheap hash: bench-code-0, -1, ... mint authorization codes
 OP_PASSWORD = "bench-op-password"
 PW_USER = "bench-pw"  # real cost: the password-grant rows
 PW_PASSWORD = "bench-pw-password"
@@ -249,8 +250,9 @@ def wrk_pooled(wrk, url, conns, seconds, pool: Path, template, ctype, auth=None,
 
 
 def mint(wrk, url, count: int, out: Path, body, ctype, pattern, auth=None,
-         conns: int = 16, max_seconds: float = 300.0) -> Path:
-    """Mints at least `count` pool lines into `out` (by wrk with mint.lua)."""
+         conns: int = 16, max_seconds: float = 300.0, users: Path | None = None) -> Path:
+    """Mints at least `count` pool lines into `out` (by wrk with mint.lua). With `users` (a
+    file of user names), each request's body is `body` with "{}" replaced by the next user."""
     prefix = out.with_suffix(".part")
     got: list[str] = []
     started = time.monotonic()
@@ -263,7 +265,8 @@ def mint(wrk, url, count: int, out: Path, body, ctype, pattern, auth=None,
         for f in prefix.parent.glob(prefix.name + ".*"):
             f.unlink()
         env = {"BENCH_BODY": body, "BENCH_CONTENT_TYPE": ctype, "BENCH_AUTH": auth or "",
-               "BENCH_ACCEPT": "", "BENCH_MINT_OUT": str(prefix), "BENCH_MINT_PATTERN": pattern}
+               "BENCH_ACCEPT": "", "BENCH_MINT_OUT": str(prefix), "BENCH_MINT_PATTERN": pattern,
+               "BENCH_POOL": str(users) if users else ""}
         t0 = time.monotonic()
         run_wrk(wrk, url, "mint.lua", conns, secs, env)
         batch: list[str] = []
@@ -300,12 +303,23 @@ def pbkdf2_string(password: str, iterations: int, salt: bytes) -> str:
     return f"pbkdf2-sha256${iterations}${b64(salt)}${b64(dk)}"
 
 
-def import_document(extra_users: int) -> dict:
+def code_users(count: int) -> list[str]:
+    """Enough users to mint `count` authorization codes: since issue 19 a user holds at most
+    16 live codes (`max_auth_codes_per_user`), so the codes are spread over users that each
+    get at most 12 (the rest is headroom for wrk's last requests of a round)."""
+    return [f"{CODE_USER}-{i}" for i in range(count // 12 + 16)]
+
+
+def import_document(extra_users: int, code_minters: list[str] | None = None) -> dict:
     users = [
         {"user_name": OP_USER, "password_hash": pbkdf2_string(OP_PASSWORD, MINT_ITERATIONS, b"bench-op-salt-01"),
          "operator": True, "editor": True},
         {"user_name": PW_USER, "password_hash": pbkdf2_string(PW_PASSWORD, REAL_ITERATIONS, b"bench-pw-salt-01")},
     ]
+    if code_minters:
+        minter = pbkdf2_string(OP_PASSWORD, MINT_ITERATIONS, b"bench-cd-salt-01")
+        users += [{"user_name": u, "password_hash": minter, "operator": True, "editor": True}
+                  for u in code_minters]
     if extra_users:
         cheap = pbkdf2_string("unused-password", MINT_ITERATIONS, b"bench-xx-salt-01")
         users += [{"user_name": f"bench-user-{i}", "password_hash": cheap} for i in range(extra_users)]
@@ -480,12 +494,13 @@ def bench_main(cfg: Config, wrk: str, server_bin: Path, bench_bin: Path, work: P
     # --- database, import, mint -----------------------------------------------------------
     db = work / "bench.db"
     doc = work / "import.json"
-    doc.write_text(json.dumps(import_document(0)))
-    subprocess.run([str(server_bin), "--database", str(db), "import", str(doc)], check=True,
-                   capture_output=True)
-
     n_write_runs = len(cfg.concurrencies) + 1  # + the isolation run
     pool_per_run = int(secs * max(3000.0, 1.5 * sq["normal"]["commits_per_second"] / 4)) + 500
+    minters = code_users(pool_per_run * len(cfg.concurrencies))
+    (work / "code-users.txt").write_text("\n".join(minters) + "\n")
+    doc.write_text(json.dumps(import_document(0, minters)))
+    subprocess.run([str(server_bin), "--database", str(db), "import", str(doc)], check=True,
+                   capture_output=True)
     port = free_port()
     mint_srv = start("gatehouse-mint", [str(server_bin), "--database", str(db), "serve", "--bind",
                                         f"127.0.0.1:{port}", "--hash-iterations", str(MINT_ITERATIONS),
@@ -499,8 +514,9 @@ def bench_main(cfg: Config, wrk: str, server_bin: Path, bench_bin: Path, work: P
                             "application/x-www-form-urlencoded", r'"refresh_token":"([^"]+)"', auth=BASIC)
         code_pool = mint(wrk, mint_srv.url + "/admin/login/auth_code", pool_per_run * len(cfg.concurrencies),
                          work / "codes.txt",
-                         f"ClientId={CLIENT_ID}&ClientSecret={CLIENT_SECRET}&Username={OP_USER}&Password={OP_PASSWORD}",
-                         "application/x-www-form-urlencoded", r'"AuthCode":"([^"]+)"')
+                         f"ClientId={CLIENT_ID}&ClientSecret={CLIENT_SECRET}&Username={{}}&Password={OP_PASSWORD}",
+                         "application/x-www-form-urlencoded", r'"AuthCode":"([^"]+)"',
+                         users=work / "code-users.txt")
         access_pool = mint(wrk, mint_srv.url + "/api/v1/auth/token", 20000, work / "access.txt",
                            "grant_type=client_credentials", "application/x-www-form-urlencoded",
                            r'"access_token":"([^"]+)"', auth=BASIC)
@@ -795,7 +811,10 @@ def postgres_main(cfg: Config, wrk: str, server_bin: Path, work: Path) -> tuple[
         pg_commits = pg.commit_rate(min(secs, 5), work)
         log(f"PostgreSQL durable single-row commits (pgbench, 1 client): {pg_commits:,.0f}/s")
         doc = work / "pg-import.json"
-        doc.write_text(json.dumps(import_document(0)))
+        per_run = int(secs * 4000) + 500
+        minters = code_users(per_run * 2)
+        (work / "pg-code-users.txt").write_text("\n".join(minters) + "\n")
+        doc.write_text(json.dumps(import_document(0, minters)))
         targets = {"sqlite": str(work / "cmp.db"), "postgres": pg.create("bench")}
         for name, database in targets.items():
             subprocess.run([str(server_bin), "--database", database, "import", str(doc)], check=True,
@@ -813,13 +832,11 @@ def postgres_main(cfg: Config, wrk: str, server_bin: Path, work: Path) -> tuple[
         # Single-use pools, minted per backend (one pool per measured run).
         runs = ["sqlite", "pg1", "pg2"]
         pools: dict[str, dict[str, Path]] = {}
-        per_run = int(secs * 4000) + 500
         for name, database in targets.items():
             m = serve(database, f"mint-{name}", "normal", MINT_ITERATIONS, cfg.workers)
             n_runs = 1 if name == "sqlite" else 2
-            # A pool not measured is one placeholder line (nothing minted for it). Codes: since
-            # issue 19 a user holds at most 16 live codes (`max_auth_codes_per_user`), so a pool
-            # of thousands for one user cannot be minted; leave `code` out of --pg-endpoints.
+            # A pool not measured is one placeholder line (nothing minted for it). Codes are
+            # minted by many users (`code_users`: at most 16 live codes per user since issue 19).
             refresh = codes = access = work / "unused.txt"
             refresh.write_text("unused\n")
             if "refresh" in cfg.pg_endpoints:
@@ -828,8 +845,8 @@ def postgres_main(cfg: Config, wrk: str, server_bin: Path, work: Path) -> tuple[
                                r'"refresh_token":"([^"]+)"', auth=BASIC)
             if "code" in cfg.pg_endpoints:
                 codes = mint(wrk, m.url + "/admin/login/auth_code", per_run * n_runs, work / f"codes-{name}.txt",
-                             f"ClientId={CLIENT_ID}&ClientSecret={CLIENT_SECRET}&Username={OP_USER}&Password={OP_PASSWORD}",
-                             form, r'"AuthCode":"([^"]+)"')
+                             f"ClientId={CLIENT_ID}&ClientSecret={CLIENT_SECRET}&Username={{}}&Password={OP_PASSWORD}",
+                             form, r'"AuthCode":"([^"]+)"', users=work / "pg-code-users.txt")
             if "introspect" in cfg.pg_endpoints:
                 access = mint(wrk, m.url + "/api/v1/auth/token", 20000, work / f"access-{name}.txt",
                               "grant_type=client_credentials", form, r'"access_token":"([^"]+)"', auth=BASIC)

@@ -142,7 +142,24 @@ impl Mint {
 
     /// [`Mint::apply`] as a write of its own ([`Store::insert_tokens_later`]): for a grant
     /// whose write is nothing but these rows. Resolves with `out` once they are durable.
+    ///
+    /// Only for rows no rule reads: tokens bound to a DPoP key, or of a client that must
+    /// bind them (`dpop_bound_access_tokens`, one primary-key read here), go through
+    /// [`Mint::apply`] in a queued write instead, so the DPoP rule is never skipped.
     pub(crate) fn store_later<S: Store>(self, store: &S) -> Pending<IssuedTokens> {
+        let required = match self.out.client_id.as_deref() {
+            Some(id) => match store.read(|tx| tx.client_dpop(id)) {
+                Ok(c) => c.is_some_and(|c| c.dpop_bound_access_tokens),
+                Err(e) => return Box::pin(std::future::ready(Err(e))),
+            },
+            None => false,
+        };
+        if self.out.jkt.is_some() || required {
+            return store.write_later(move |tx| {
+                self.apply(tx)?;
+                Ok(self.out)
+            });
+        }
         let Self {
             session,
             access,
