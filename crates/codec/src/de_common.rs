@@ -253,6 +253,17 @@ pub(crate) fn visit_int<'de, V: de::Visitor<'de>>(v: V, n: i128) -> Result<V::Va
     }
 }
 
+/// An `xs:boolean` as the XML readers take it: `1` and `0` (DataContractSerializer writes
+/// `true`/`false` but `XmlConvert.ToBoolean` reads `1`/`0` too), or [`parse_bool_text`]. The
+/// one rule of the streaming reader (`xml::de`) and the tree binder (`TextDe` in XML mode).
+pub(crate) fn parse_xml_bool(text: &str) -> Option<bool> {
+    match text.trim() {
+        "1" => Some(true),
+        "0" => Some(false),
+        _ => parse_bool_text(text),
+    }
+}
+
 /// Parse `true`/`false` (any case, surrounding whitespace allowed).
 pub(crate) fn parse_bool_text(text: &str) -> Option<bool> {
     let t = text.trim();

@@ -6,7 +6,9 @@ use std::collections::BTreeSet;
 use gatehouse_models::xml_hint;
 use serde::de::{self, IntoDeserializer};
 
-use crate::de_common::{match_field_ci, parse_bool_text, parse_i128, visit_int, DeErr, Path};
+use crate::de_common::{
+    match_field_ci, parse_bool_text, parse_i128, parse_xml_bool, visit_int, DeErr, Path,
+};
 use gatehouse_models::dotnet::TimeSpan;
 
 /// Namespace of an XML element relative to the contract.
@@ -302,9 +304,8 @@ impl<'de, 'a> de::Deserializer<'de> for TextDe<'a> {
 
     fn deserialize_bool<V: de::Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeErr> {
         let text = self.text("a boolean")?;
-        let b = match (self.ctx.mode, text.trim()) {
-            (Mode::Xml, "1") => Some(true),
-            (Mode::Xml, "0") => Some(false),
+        let b = match self.ctx.mode {
+            Mode::Xml => parse_xml_bool(text),
             _ => parse_bool_text(text),
         };
         let b =

@@ -26,7 +26,7 @@ use quick_xml::Reader;
 use serde::de::{self, DeserializeOwned, IntoDeserializer};
 
 use super::{ARRAYS, XSI};
-use crate::de_common::{parse_bool_text, parse_i128, visit_int, DeErr, Path};
+use crate::de_common::{parse_i128, parse_xml_bool, visit_int, DeErr, Path};
 use crate::error::DecodeError;
 use crate::text_de::{xml_name_eq, Ctx, Mode, Node, Ns, TextDe};
 use crate::DecodeOptions;
@@ -809,13 +809,8 @@ impl<'de> de::Deserializer<'de> for ElemDe<'_, '_> {
 
     fn deserialize_bool<V: de::Visitor<'de>>(mut self, visitor: V) -> Result<V::Value, DeErr> {
         let text = self.text("a boolean")?;
-        let b = match text.trim() {
-            "1" => Some(true),
-            "0" => Some(false),
-            _ => parse_bool_text(&text),
-        };
-        let b =
-            b.ok_or_else(|| DeErr::invalid_value(self.path, "expected a boolean (true or false)"))?;
+        let b = parse_xml_bool(&text)
+            .ok_or_else(|| DeErr::invalid_value(self.path, "expected a boolean (true or false)"))?;
         let r = visitor.visit_bool(b);
         self.fin(r)
     }
